@@ -1,0 +1,33 @@
+//! Generates the raw OP-Proxy client from the vendored OpenAPI 3.1 document.
+//!
+//! spec/openapi.json (3.1) -> down-level to 3.0 in memory -> progenitor -> $OUT_DIR/generated.rs.
+//! Anything 3.0 cannot express stops the build with a message naming its JSON pointer.
+
+use std::{env, fs, path::PathBuf};
+
+const SPEC: &str = "spec/openapi.json";
+
+fn main() {
+    println!("cargo:rerun-if-changed={SPEC}");
+    println!("cargo:rerun-if-changed=build.rs");
+    let spec = match fs::read_to_string(SPEC) {
+        Ok(text) => text,
+        Err(e) => fail(&format!("cannot read {SPEC}: {e}")),
+    };
+    let generated = match opx_codegen::generate(&spec, opx_codegen::INNER_TYPE) {
+        Ok(generated) => generated,
+        Err(e) => fail(&format!("{SPEC}: {e}")),
+    };
+    for note in &generated.notes {
+        build_print::info!("{SPEC}#{note}");
+    }
+    let out = PathBuf::from(env::var_os("OUT_DIR").expect("cargo sets OUT_DIR")).join("generated.rs");
+    if let Err(e) = fs::write(&out, generated.code) {
+        fail(&format!("cannot write {}: {e}", out.display()));
+    }
+}
+
+fn fail(message: &str) -> ! {
+    build_print::error!("{message}");
+    std::process::exit(1);
+}

@@ -1,0 +1,3 @@
+//! The `opx` command-line tool.
+
+fn main() {}

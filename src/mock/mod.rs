@@ -1,0 +1,1 @@
+//! A spec-driven, stateful mock of the OP-Proxy API (feature `mock`).
