@@ -21,7 +21,8 @@ fn main() {
     for note in &generated.notes {
         build_print::info!("{SPEC}#{note}");
     }
-    let out = PathBuf::from(env::var_os("OUT_DIR").expect("cargo sets OUT_DIR")).join("generated.rs");
+    let out =
+        PathBuf::from(env::var_os("OUT_DIR").expect("cargo sets OUT_DIR")).join("generated.rs");
     if let Err(e) = fs::write(&out, generated.code) {
         fail(&format!("cannot write {}: {e}", out.display()));
     }

@@ -59,7 +59,11 @@ pub struct DownlevelError {
 
 impl std::fmt::Display for DownlevelError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "cannot convert OpenAPI 3.1 to 3.0 at {}: {}", self.pointer, self.message)
+        write!(
+            f,
+            "cannot convert OpenAPI 3.1 to 3.0 at {}: {}",
+            self.pointer, self.message
+        )
     }
 }
 
@@ -77,10 +81,17 @@ pub struct Downlevel {
 /// Converts an OpenAPI 3.1 document to 3.0.3.
 pub fn downlevel(mut doc: Value) -> Result<Downlevel, DownlevelError> {
     let mut notes = Vec::new();
-    let root = doc.as_object_mut().ok_or_else(|| err("", "the document is not a JSON object"))?;
+    let root = doc
+        .as_object_mut()
+        .ok_or_else(|| err("", "the document is not a JSON object"))?;
     match root.get("openapi").and_then(Value::as_str) {
         Some(v) if v.starts_with("3.1.") => {}
-        Some(v) => return Err(err("/openapi", &format!("expected an OpenAPI 3.1.x document, found version {v:?}"))),
+        Some(v) => {
+            return Err(err(
+                "/openapi",
+                &format!("expected an OpenAPI 3.1.x document, found version {v:?}"),
+            ));
+        }
         None => return Err(err("/openapi", "missing the `openapi` version field")),
     }
     root.insert("openapi".into(), Value::from("3.0.3"));
@@ -101,11 +112,18 @@ pub fn downlevel(mut doc: Value) -> Result<Downlevel, DownlevelError> {
     }
     if let Some(components) = root.get_mut("components").and_then(Value::as_object_mut) {
         if components.contains_key("pathItems") {
-            return Err(err("/components/pathItems", "`pathItems` components have no OpenAPI 3.0 form"));
+            return Err(err(
+                "/components/pathItems",
+                "`pathItems` components have no OpenAPI 3.0 form",
+            ));
         }
         if let Some(schemas) = components.get_mut("schemas").and_then(Value::as_object_mut) {
             for (name, schema) in schemas.iter_mut() {
-                convert_schema(schema, &format!("/components/schemas/{}", escape(name)), &mut notes)?;
+                convert_schema(
+                    schema,
+                    &format!("/components/schemas/{}", escape(name)),
+                    &mut notes,
+                )?;
             }
         }
     }
@@ -115,11 +133,17 @@ pub fn downlevel(mut doc: Value) -> Result<Downlevel, DownlevelError> {
             find_schema_keys(v, &format!("/{key}"), &mut notes)?;
         }
     }
-    Ok(Downlevel { document: doc, notes })
+    Ok(Downlevel {
+        document: doc,
+        notes,
+    })
 }
 
 fn err(pointer: &str, message: &str) -> DownlevelError {
-    DownlevelError { pointer: pointer.to_owned(), message: message.to_owned() }
+    DownlevelError {
+        pointer: pointer.to_owned(),
+        message: message.to_owned(),
+    }
 }
 
 /// RFC 6901 escaping of one reference token.
@@ -127,7 +151,11 @@ fn escape(token: &str) -> String {
     token.replace('~', "~0").replace('/', "~1")
 }
 
-fn find_schema_keys(value: &mut Value, pointer: &str, notes: &mut Vec<String>) -> Result<(), DownlevelError> {
+fn find_schema_keys(
+    value: &mut Value,
+    pointer: &str,
+    notes: &mut Vec<String>,
+) -> Result<(), DownlevelError> {
     match value {
         Value::Object(map) => {
             for (key, child) in map.iter_mut() {
@@ -154,7 +182,11 @@ fn find_schema_keys(value: &mut Value, pointer: &str, notes: &mut Vec<String>) -
 }
 
 /// Converts one schema object (and its sub-schemas) in place.
-pub fn convert_schema(schema: &mut Value, pointer: &str, notes: &mut Vec<String>) -> Result<(), DownlevelError> {
+pub fn convert_schema(
+    schema: &mut Value,
+    pointer: &str,
+    notes: &mut Vec<String>,
+) -> Result<(), DownlevelError> {
     let Some(map) = schema.as_object_mut() else {
         if schema.is_boolean() {
             return Err(err(pointer, "boolean schemas have no OpenAPI 3.0 form"));
@@ -164,7 +196,10 @@ pub fn convert_schema(schema: &mut Value, pointer: &str, notes: &mut Vec<String>
     if map.contains_key("$ref") && map.len() > 1 {
         let dropped: Vec<String> = map.keys().filter(|k| *k != "$ref").cloned().collect();
         map.retain(|k, _| k == "$ref");
-        notes.push(format!("{pointer}: dropped {} beside $ref (3.0 ignores them)", dropped.join(", ")));
+        notes.push(format!(
+            "{pointer}: dropped {} beside $ref (3.0 ignores them)",
+            dropped.join(", ")
+        ));
         return Ok(());
     }
     for keyword in UNSUPPORTED_KEYWORDS {
@@ -179,7 +214,10 @@ pub fn convert_schema(schema: &mut Value, pointer: &str, notes: &mut Vec<String>
     convert_type(map, pointer)?;
     if let Some(value) = map.remove("const") {
         if map.contains_key("enum") {
-            return Err(err(&format!("{pointer}/const"), "`const` beside `enum` cannot be merged"));
+            return Err(err(
+                &format!("{pointer}/const"),
+                "`const` beside `enum` cannot be merged",
+            ));
         }
         map.insert("enum".into(), Value::Array(vec![value]));
     }
@@ -191,10 +229,18 @@ pub fn convert_schema(schema: &mut Value, pointer: &str, notes: &mut Vec<String>
                 }
             }
             Value::Array(_) => {}
-            _ => return Err(err(&format!("{pointer}/examples"), "schema `examples` must be an array")),
+            _ => {
+                return Err(err(
+                    &format!("{pointer}/examples"),
+                    "schema `examples` must be an array",
+                ));
+            }
         }
     }
-    for (bound, plain) in [("exclusiveMinimum", "minimum"), ("exclusiveMaximum", "maximum")] {
+    for (bound, plain) in [
+        ("exclusiveMinimum", "minimum"),
+        ("exclusiveMaximum", "maximum"),
+    ] {
         match map.get(bound) {
             Some(Value::Number(n)) => {
                 let n = n.clone();
@@ -213,7 +259,11 @@ pub fn convert_schema(schema: &mut Value, pointer: &str, notes: &mut Vec<String>
     }
     if let Some(Value::Object(properties)) = map.get_mut("properties") {
         for (name, sub) in properties.iter_mut() {
-            convert_schema(sub, &format!("{pointer}/properties/{}", escape(name)), notes)?;
+            convert_schema(
+                sub,
+                &format!("{pointer}/properties/{}", escape(name)),
+                notes,
+            )?;
         }
     }
     for keyword in SUBSCHEMA_KEYWORDS {
@@ -254,10 +304,18 @@ fn convert_type(map: &mut Map<String, Value>, pointer: &str) -> Result<(), Downl
                     Ok(())
                 }
                 [] => Err(err(&here, "`type: [\"null\"]` has no OpenAPI 3.0 form")),
-                _ => Err(err(&here, &format!("a list of several types ({}) has no OpenAPI 3.0 form", names.join(", ")))),
+                _ => Err(err(
+                    &here,
+                    &format!(
+                        "a list of several types ({}) has no OpenAPI 3.0 form",
+                        names.join(", ")
+                    ),
+                )),
             }
         }
-        Some(Value::String(t)) if t == "null" => Err(err(&here, "`type: \"null\"` has no OpenAPI 3.0 form")),
+        Some(Value::String(t)) if t == "null" => {
+            Err(err(&here, "`type: \"null\"` has no OpenAPI 3.0 form"))
+        }
         _ => Ok(()),
     }
 }
@@ -291,14 +349,23 @@ mod tests {
         let e = downlevel(json!({"openapi": "3.0.3", "info": {}, "paths": {}})).unwrap_err();
         assert_eq!(e.pointer, "/openapi");
         assert!(e.message.contains("3.0.3"));
-        assert_eq!(downlevel(json!({"info": {}})).unwrap_err().pointer, "/openapi");
+        assert_eq!(
+            downlevel(json!({"info": {}})).unwrap_err().pointer,
+            "/openapi"
+        );
         assert_eq!(downlevel(json!([1])).unwrap_err().pointer, "");
     }
 
     #[test]
     fn nullable_type_lists_become_nullable() {
-        assert_eq!(converted_schema(json!({"type": ["string", "null"]})), json!({"type": "string", "nullable": true}));
-        assert_eq!(converted_schema(json!({"type": ["integer"]})), json!({"type": "integer"}));
+        assert_eq!(
+            converted_schema(json!({"type": ["string", "null"]})),
+            json!({"type": "string", "nullable": true})
+        );
+        assert_eq!(
+            converted_schema(json!({"type": ["integer"]})),
+            json!({"type": "integer"})
+        );
     }
 
     #[test]
@@ -306,28 +373,54 @@ mod tests {
         let e = refused(json!({"type": ["string", "integer"]}));
         assert_eq!(e.pointer, "/components/schemas/S/type");
         assert!(e.message.contains("string, integer"));
-        assert_eq!(refused(json!({"type": ["null"]})).pointer, "/components/schemas/S/type");
-        assert_eq!(refused(json!({"type": "null"})).pointer, "/components/schemas/S/type");
-        assert_eq!(refused(json!({"type": ["string", 1]})).pointer, "/components/schemas/S/type");
+        assert_eq!(
+            refused(json!({"type": ["null"]})).pointer,
+            "/components/schemas/S/type"
+        );
+        assert_eq!(
+            refused(json!({"type": "null"})).pointer,
+            "/components/schemas/S/type"
+        );
+        assert_eq!(
+            refused(json!({"type": ["string", 1]})).pointer,
+            "/components/schemas/S/type"
+        );
     }
 
     #[test]
     fn const_becomes_a_one_value_enum() {
-        assert_eq!(converted_schema(json!({"const": "ok"})), json!({"enum": ["ok"]}));
-        assert_eq!(refused(json!({"const": "ok", "enum": ["ok"]})).pointer, "/components/schemas/S/const");
+        assert_eq!(
+            converted_schema(json!({"const": "ok"})),
+            json!({"enum": ["ok"]})
+        );
+        assert_eq!(
+            refused(json!({"const": "ok", "enum": ["ok"]})).pointer,
+            "/components/schemas/S/const"
+        );
     }
 
     #[test]
     fn schema_examples_become_example() {
-        assert_eq!(converted_schema(json!({"type": "string", "examples": ["a", "b"]})), json!({"type": "string", "example": "a"}));
-        assert_eq!(converted_schema(json!({"type": "string", "examples": []})), json!({"type": "string"}));
-        assert_eq!(refused(json!({"examples": "a"})).pointer, "/components/schemas/S/examples");
+        assert_eq!(
+            converted_schema(json!({"type": "string", "examples": ["a", "b"]})),
+            json!({"type": "string", "example": "a"})
+        );
+        assert_eq!(
+            converted_schema(json!({"type": "string", "examples": []})),
+            json!({"type": "string"})
+        );
+        assert_eq!(
+            refused(json!({"examples": "a"})).pointer,
+            "/components/schemas/S/examples"
+        );
     }
 
     #[test]
     fn numeric_exclusive_bounds_become_boolean_form() {
         assert_eq!(
-            converted_schema(json!({"type": "integer", "exclusiveMinimum": 0, "exclusiveMaximum": 10})),
+            converted_schema(
+                json!({"type": "integer", "exclusiveMinimum": 0, "exclusiveMaximum": 10})
+            ),
             json!({"type": "integer", "minimum": 0, "exclusiveMinimum": true, "maximum": 10, "exclusiveMaximum": true})
         );
         assert_eq!(
@@ -338,9 +431,19 @@ mod tests {
 
     #[test]
     fn ref_siblings_are_dropped_with_a_note() {
-        let out = downlevel(doc_with_schema(json!({"$ref": "#/components/schemas/T", "description": "x"}))).unwrap();
-        assert_eq!(out.document["components"]["schemas"]["S"], json!({"$ref": "#/components/schemas/T"}));
-        assert!(out.notes.iter().any(|n| n.contains("/components/schemas/S") && n.contains("description")));
+        let out = downlevel(doc_with_schema(
+            json!({"$ref": "#/components/schemas/T", "description": "x"}),
+        ))
+        .unwrap();
+        assert_eq!(
+            out.document["components"]["schemas"]["S"],
+            json!({"$ref": "#/components/schemas/T"})
+        );
+        assert!(
+            out.notes
+                .iter()
+                .any(|n| n.contains("/components/schemas/S") && n.contains("description"))
+        );
     }
 
     #[test]
@@ -359,16 +462,27 @@ mod tests {
     #[test]
     fn every_unsupported_keyword_is_refused_with_its_pointer() {
         for keyword in UNSUPPORTED_KEYWORDS {
-            let e = refused(json!({"type": "object", "properties": {"p": {keyword.to_string(): {}}}}));
-            assert_eq!(e.pointer, format!("/components/schemas/S/properties/p/{keyword}"), "{keyword}");
+            let e =
+                refused(json!({"type": "object", "properties": {"p": {keyword.to_string(): {}}}}));
+            assert_eq!(
+                e.pointer,
+                format!("/components/schemas/S/properties/p/{keyword}"),
+                "{keyword}"
+            );
         }
     }
 
     #[test]
     fn path_items_components_and_boolean_schemas_are_refused() {
-        let e = downlevel(json!({"openapi": "3.1.0", "info": {}, "paths": {}, "components": {"pathItems": {}}})).unwrap_err();
+        let e = downlevel(
+            json!({"openapi": "3.1.0", "info": {}, "paths": {}, "components": {"pathItems": {}}}),
+        )
+        .unwrap_err();
         assert_eq!(e.pointer, "/components/pathItems");
-        assert_eq!(refused(json!({"type": "array", "items": true})).pointer, "/components/schemas/S/items");
+        assert_eq!(
+            refused(json!({"type": "array", "items": true})).pointer,
+            "/components/schemas/S/items"
+        );
     }
 
     #[test]
@@ -386,15 +500,27 @@ mod tests {
                         "examples": {"e": {"value": {"const": "kept"}}}}}}}}}}});
         let out = downlevel(doc).unwrap().document;
         let op = &out["paths"]["/a~b/{id}"]["get"];
-        assert_eq!(op["parameters"][0]["schema"], json!({"type": "string", "nullable": true}));
+        assert_eq!(
+            op["parameters"][0]["schema"],
+            json!({"type": "string", "nullable": true})
+        );
         let resp = &op["responses"]["200"];
         assert_eq!(resp["headers"]["H"]["schema"], json!({"enum": [1]}));
         let schema = &resp["content"]["application/json"]["schema"];
         assert_eq!(schema["properties"]["a"]["items"], json!({"enum": ["x"]}));
-        assert_eq!(schema["properties"]["b"]["anyOf"][0], json!({"type": "integer", "nullable": true}));
-        assert_eq!(schema["properties"]["c"]["additionalProperties"], json!({"enum": [true]}));
+        assert_eq!(
+            schema["properties"]["b"]["anyOf"][0],
+            json!({"type": "integer", "nullable": true})
+        );
+        assert_eq!(
+            schema["properties"]["c"]["additionalProperties"],
+            json!({"enum": [true]})
+        );
         // Example values are data and stay untouched.
-        assert_eq!(resp["content"]["application/json"]["examples"]["e"]["value"], json!({"const": "kept"}));
+        assert_eq!(
+            resp["content"]["application/json"]["examples"]["e"]["value"],
+            json!({"const": "kept"})
+        );
     }
 
     #[test]
@@ -402,6 +528,9 @@ mod tests {
         let doc = json!({"openapi": "3.1.0", "info": {}, "paths": {"/x": {"get": {"responses": {"200": {
             "description": "d", "content": {"application/json": {"schema": {"if": {}}}}}}}}}});
         let e = downlevel(doc).unwrap_err();
-        assert_eq!(e.pointer, "/paths/~1x/get/responses/200/content/application~1json/schema/if");
+        assert_eq!(
+            e.pointer,
+            "/paths/~1x/get/responses/200/content/application~1json/schema/if"
+        );
     }
 }

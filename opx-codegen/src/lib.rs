@@ -59,7 +59,8 @@ pub const INNER_TYPE: &str = "crate::transport::CallContext";
 pub fn generate(spec_31: &str, inner_type: &str) -> Result<Generated, GenerateError> {
     let doc: serde_json::Value = serde_json::from_str(spec_31).map_err(GenerateError::Json)?;
     let Downlevel { document, notes } = downlevel(doc).map_err(GenerateError::Downlevel)?;
-    let spec: openapiv3::OpenAPI = serde_json::from_value(document).map_err(GenerateError::OpenApi)?;
+    let spec: openapiv3::OpenAPI =
+        serde_json::from_value(document).map_err(GenerateError::OpenApi)?;
     let inner: proc_macro2::TokenStream = inner_type
         .parse()
         .map_err(|e| GenerateError::Progenitor(format!("inner type {inner_type:?}: {e}")))?;
@@ -73,8 +74,12 @@ pub fn generate(spec_31: &str, inner_type: &str) -> Result<Generated, GenerateEr
     let tokens = generator
         .generate_tokens(&spec)
         .map_err(|e| GenerateError::Progenitor(e.to_string()))?;
-    let file = syn::parse2::<syn::File>(tokens).map_err(|e| GenerateError::Syntax(e.to_string()))?;
-    Ok(Generated { code: prettyplease::unparse(&file), notes })
+    let file =
+        syn::parse2::<syn::File>(tokens).map_err(|e| GenerateError::Syntax(e.to_string()))?;
+    Ok(Generated {
+        code: prettyplease::unparse(&file),
+        notes,
+    })
 }
 
 #[cfg(test)]
@@ -99,19 +104,28 @@ mod tests {
             "change_rotation",
             "list_logs",
         ] {
-            assert!(generated.code.contains(&format!("pub async fn {op}")), "missing {op}");
+            assert!(
+                generated.code.contains(&format!("pub async fn {op}")),
+                "missing {op}"
+            );
         }
     }
 
     #[test]
     fn a_3_0_document_is_refused_with_its_version() {
-        let err = generate(r#"{"openapi":"3.0.3","info":{"title":"t","version":"1"},"paths":{}}"#, "()")
-            .unwrap_err();
+        let err = generate(
+            r#"{"openapi":"3.0.3","info":{"title":"t","version":"1"},"paths":{}}"#,
+            "()",
+        )
+        .unwrap_err();
         assert!(err.to_string().contains("3.0.3"), "{err}");
     }
 
     #[test]
     fn non_json_is_refused() {
-        assert!(matches!(generate("<html>", "()"), Err(GenerateError::Json(_))));
+        assert!(matches!(
+            generate("<html>", "()"),
+            Err(GenerateError::Json(_))
+        ));
     }
 }
