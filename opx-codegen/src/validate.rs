@@ -350,10 +350,10 @@ impl<'a> Checker<'a> {
         };
         for (media_type, m) in content {
             let media_ptr = format!("{pointer}/content/{}", escape_token(media_type));
-            if let Some(schema) = m.get("schema") {
-                if let Some(validator) = self.schema(&format!("{media_ptr}/schema"), schema) {
-                    self.examples(&media_ptr, m, &validator);
-                }
+            if let Some(schema) = m.get("schema")
+                && let Some(validator) = self.schema(&format!("{media_ptr}/schema"), schema)
+            {
+                self.examples(&media_ptr, m, &validator);
             }
         }
     }

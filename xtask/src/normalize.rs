@@ -35,8 +35,8 @@ pub fn to_canonical_string(value: &Value) -> String {
     text
 }
 
-/// Where two texts first differ: the 1-based line number and that line in each (`None` past
-/// the end of a text); `None` when the texts are equal.
+/// Where two texts first differ: the 1-based line number and that line in each, with its
+/// newline if it has one (`None` past the end of a text); `None` when the texts are equal.
 pub fn first_difference<'a>(
     actual: &'a str,
     expected: &'a str,
@@ -50,10 +50,7 @@ pub fn first_difference<'a>(
     loop {
         match (a.next(), e.next()) {
             (Some(x), Some(y)) if x == y => line += 1,
-            (x, y) => {
-                let trim = |s: &'a str| s.trim_end_matches('\n');
-                return Some((line, x.map(trim), y.map(trim)));
-            }
+            (x, y) => return Some((line, x, y)),
         }
     }
 }
@@ -115,11 +112,15 @@ mod tests {
         assert_eq!(first_difference("a\nb\nc\n", "a\nb\nc\n"), None);
         assert_eq!(
             first_difference("a\nB\nc\n", "a\nb\nc\n"),
-            Some((2, Some("B"), Some("b")))
+            Some((2, Some("B\n"), Some("b\n")))
         );
         assert_eq!(
             first_difference("a\n", "a\nb\n"),
-            Some((2, None, Some("b")))
+            Some((2, None, Some("b\n")))
+        );
+        assert_eq!(
+            first_difference("a", "a\n"),
+            Some((1, Some("a"), Some("a\n")))
         );
     }
 

@@ -58,7 +58,7 @@ pub enum Error {
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let line = |l: &Option<String>| match l {
-            Some(l) => format!("{:?}", l.trim()),
+            Some(l) => format!("{l:?}"),
             None => "end of file".to_owned(),
         };
         match self {
