@@ -52,25 +52,35 @@ impl fmt::Display for Source {
 /// Reads the text of the document at `source`. The error is one line naming the source and the
 /// problem (an unreachable host, a timeout, an HTTP error status, a missing file, non-UTF-8...).
 pub fn fetch(source: &Source) -> Result<String, String> {
+    fetch_with_timeouts(source, CONNECT_TIMEOUT, TOTAL_TIMEOUT)
+}
+
+/// [`fetch`] with explicit timeouts for a URL: `connect` to open the connection, `total` for the
+/// whole exchange.
+pub fn fetch_with_timeouts(
+    source: &Source,
+    connect: Duration,
+    total: Duration,
+) -> Result<String, String> {
     match source {
         Source::Path(path) => std::fs::read_to_string(path)
             .map_err(|e| format!("cannot read {}: {e}", path.display())),
-        Source::Url(url) => get(url).map_err(|e| match e {
+        Source::Url(url) => get(url, connect, total).map_err(|e| match e {
             ureq::Error::StatusCode(code) => format!("cannot fetch {url}: HTTP status {code}"),
             ureq::Error::Timeout(_) => format!(
-                "cannot fetch {url}: timed out ({}s connect, {}s in all)",
-                CONNECT_TIMEOUT.as_secs(),
-                TOTAL_TIMEOUT.as_secs()
+                "cannot fetch {url}: timed out ({}s to connect, {}s in all)",
+                connect.as_secs_f32(),
+                total.as_secs_f32()
             ),
             other => format!("cannot fetch {url}: {}", one_line(&other.to_string())),
         }),
     }
 }
 
-fn get(url: &str) -> Result<String, ureq::Error> {
+fn get(url: &str, connect: Duration, total: Duration) -> Result<String, ureq::Error> {
     let agent: ureq::Agent = ureq::Agent::config_builder()
-        .timeout_connect(Some(CONNECT_TIMEOUT))
-        .timeout_global(Some(TOTAL_TIMEOUT))
+        .timeout_connect(Some(connect))
+        .timeout_global(Some(total))
         .user_agent(concat!("opx-xtask/", env!("CARGO_PKG_VERSION")))
         .build()
         .into();
@@ -116,5 +126,28 @@ mod tests {
             "{err}"
         );
         assert!(!err.contains('\n'));
+    }
+
+    #[test]
+    fn a_server_that_never_answers_times_out() {
+        // Connections queue in the backlog but nobody reads or answers.
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!(
+            "http://{}/api/v1/openapi.json",
+            listener.local_addr().unwrap()
+        );
+        let started = std::time::Instant::now();
+        let err = fetch_with_timeouts(
+            &Source::Url(url.clone()),
+            Duration::from_secs(1),
+            Duration::from_millis(500),
+        )
+        .unwrap_err();
+        assert!(started.elapsed() < Duration::from_secs(5));
+        assert_eq!(
+            err,
+            format!("cannot fetch {url}: timed out (1s to connect, 0.5s in all)")
+        );
+        drop(listener);
     }
 }
