@@ -366,6 +366,18 @@ impl<'a> Ctx<'a> {
                     let (Some(h), Some(g)) = (deref(self.old, h), deref(self.new, g)) else {
                         continue;
                     };
+                    let required =
+                        |v: &Value| v.get("required").and_then(Value::as_bool).unwrap_or(false);
+                    match (required(h), required(g)) {
+                        (true, false) => {
+                            self.push(true, format!("{label}: header `{name}` may now be absent"))
+                        }
+                        (false, true) => self.push(
+                            false,
+                            format!("{label}: header `{name}` is now always sent"),
+                        ),
+                        _ => {}
+                    }
                     let prefix = format!("{label}: header `{name}`: ");
                     self.schema_at(
                         &prefix,
@@ -853,6 +865,8 @@ mod tests {
             .as_object_mut()
             .unwrap()
             .remove("X-RateLimit-Reset");
+        responses["200"]["headers"]["X-RateLimit-Limit"] =
+            json!({"required": false, "schema": {"type": "integer", "minimum": 0}});
         let purchase = &mut new["components"]["schemas"]["PurchaseRequest"];
         purchase["required"] = json!(["type", "plan_id", "country"]);
         purchase["properties"]["note"] = json!({"type": "string"});
@@ -860,6 +874,7 @@ mod tests {
         assert_eq!(
             found,
             [
+                "BREAKING GET /account (getAccount): response 200: header `X-RateLimit-Limit` may now be absent",
                 "BREAKING GET /account (getAccount): response 200: removed header `X-RateLimit-Reset`",
                 "BREAKING GET /account (getAccount): removed status 500",
                 "GET /account (getAccount): added status 503",
