@@ -166,3 +166,20 @@ async fn faults_are_per_operation() {
     assert_eq!(call(&s, Method::POST, "/purchase", Some(purchase_body())).await.status, 200);
     assert_eq!(s.service_count(), 1);
 }
+
+#[tokio::test]
+async fn dropped_connection_sends_no_bytes_at_all() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let s = MockServer::start().await;
+    s.inject("getAccount", Fault::DropBeforeResponse, 1);
+    let mut tcp = tokio::net::TcpStream::connect(s.addr()).await.unwrap();
+    let req = format!(
+        "GET /api/v1/account HTTP/1.1\r\nhost: {}\r\nauthorization: Bearer {}\r\n\r\n",
+        s.addr(),
+        s.token()
+    );
+    tcp.write_all(req.as_bytes()).await.unwrap();
+    let mut got = Vec::new();
+    let _ = tcp.read_to_end(&mut got).await;
+    assert!(got.is_empty(), "sent {:?}", String::from_utf8_lossy(&got));
+}
