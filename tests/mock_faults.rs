@@ -39,7 +39,11 @@ async fn status_fault_replaces_the_response_for_n_calls() {
     let r = call(&s, Method::POST, "/purchase", Some(purchase_body())).await;
     assert_eq!(r.status, 500);
     assert_eq!(r.code(), "server_error");
-    assert_eq!(s.service_count(), 0, "a replaced response does not run the handler");
+    assert_eq!(
+        s.service_count(),
+        0,
+        "a replaced response does not run the handler"
+    );
     assert_eq!(s.executions("purchase"), 0);
     assert_clean(&s);
 }
@@ -58,7 +62,13 @@ async fn html_502_as_a_proxy_sends_it() {
 #[tokio::test]
 async fn rate_limited_with_and_without_retry_after() {
     let s = MockServer::start().await;
-    s.inject("getAccount", Fault::RateLimited { retry_after: Some(7) }, 1);
+    s.inject(
+        "getAccount",
+        Fault::RateLimited {
+            retry_after: Some(7),
+        },
+        1,
+    );
     s.inject("getAccount", Fault::RateLimited { retry_after: None }, 1);
     let r = get(&s, "/account").await;
     assert_eq!(r.status, 429);
@@ -95,7 +105,10 @@ async fn drop_before_response_is_a_transport_error_and_nothing_happens() {
     s.inject("purchase", Fault::DropBeforeResponse, 1);
     let err = send_purchase(&s).await.unwrap_err();
     assert!(err.status().is_none(), "{err:?}");
-    assert!(err.is_request() || err.is_connect() || err.is_body(), "{err:?}");
+    assert!(
+        err.is_request() || err.is_connect() || err.is_body(),
+        "{err:?}"
+    );
     assert_eq!(s.service_count(), 0);
     assert_eq!(s.executions("purchase"), 0);
     assert_eq!(s.balance(), 100_000);
@@ -127,7 +140,12 @@ async fn malformed_json_with_200() {
         .await
         .unwrap();
     assert_eq!(r.status().as_u16(), 200);
-    assert!(r.headers()["content-type"].to_str().unwrap().starts_with("application/json"));
+    assert!(
+        r.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("application/json")
+    );
     let err = r.json::<serde_json::Value>().await.unwrap_err();
     assert!(err.is_decode(), "{err:?}");
 }
@@ -145,7 +163,10 @@ async fn truncated_body_fails_while_reading() {
     assert_eq!(r.status().as_u16(), 200);
     assert_eq!(r.content_length(), Some(4096));
     let err = r.bytes().await.unwrap_err();
-    assert!(err.is_body() || err.is_decode() || err.is_request(), "{err:?}");
+    assert!(
+        err.is_body() || err.is_decode() || err.is_request(),
+        "{err:?}"
+    );
 }
 
 #[tokio::test]
@@ -162,8 +183,18 @@ async fn faults_are_per_operation() {
     let s = MockServer::start().await;
     s.inject("purchase", Fault::Status(500), 1);
     assert_eq!(get(&s, "/account").await.status, 200);
-    assert_eq!(call(&s, Method::POST, "/purchase", Some(purchase_body())).await.status, 500);
-    assert_eq!(call(&s, Method::POST, "/purchase", Some(purchase_body())).await.status, 200);
+    assert_eq!(
+        call(&s, Method::POST, "/purchase", Some(purchase_body()))
+            .await
+            .status,
+        500
+    );
+    assert_eq!(
+        call(&s, Method::POST, "/purchase", Some(purchase_body()))
+            .await
+            .status,
+        200
+    );
     assert_eq!(s.service_count(), 1);
 }
 

@@ -73,20 +73,41 @@ async fn services_pages_cover_everything_newest_first() {
 async fn filters_are_kept_across_pages() {
     let s = MockServer::start().await;
     s.seed_services(40); // alternates over 4 plans: 20 ipv4, 20 ipv6
-    let (ids, sizes) = walk(&s, "/services?type=ipv4_rotating&limit=7", "services", "service_id").await;
+    let (ids, sizes) = walk(
+        &s,
+        "/services?type=ipv4_rotating&limit=7",
+        "services",
+        "service_id",
+    )
+    .await;
     assert_eq!(ids.len(), 20);
     assert_eq!(sizes, [7, 7, 6]);
     for id in &ids {
-        assert_eq!(get(&s, &format!("/services/{id}")).await.data()["type"], "ipv4_rotating");
+        assert_eq!(
+            get(&s, &format!("/services/{id}")).await.data()["type"],
+            "ipv4_rotating"
+        );
     }
     // Expired ones are filtered out of the default (active) listing but kept in `all`.
     s.advance(std::time::Duration::from_secs(31 * 86_400));
     s.seed_services(3);
     let (active, _) = walk(&s, "/services?limit=2", "services", "service_id").await;
     assert_eq!(active.len(), 3);
-    let (expired, _) = walk(&s, "/services?status=expired&limit=9", "services", "service_id").await;
+    let (expired, _) = walk(
+        &s,
+        "/services?status=expired&limit=9",
+        "services",
+        "service_id",
+    )
+    .await;
     assert_eq!(expired.len(), 40);
-    let (all, _) = walk(&s, "/services?status=all&limit=100", "services", "service_id").await;
+    let (all, _) = walk(
+        &s,
+        "/services?status=all&limit=100",
+        "services",
+        "service_id",
+    )
+    .await;
     assert_eq!(all.len(), 43);
 }
 
@@ -98,8 +119,20 @@ async fn pages_are_stable_while_new_items_arrive() {
     let cursor = first["next_cursor"].as_str().unwrap().to_string();
     buy(&s, IPV4_PLAN).await;
     s.seed_services(5);
-    let mut ids: Vec<String> = first["services"].as_array().unwrap().iter().map(|x| x["service_id"].as_str().unwrap().to_string()).collect();
-    let (rest, _) = walk_from(&s, "/services?limit=10", "services", "service_id", Some(cursor)).await;
+    let mut ids: Vec<String> = first["services"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["service_id"].as_str().unwrap().to_string())
+        .collect();
+    let (rest, _) = walk_from(
+        &s,
+        "/services?limit=10",
+        "services",
+        "service_id",
+        Some(cursor),
+    )
+    .await;
     ids.extend(rest);
     assert_eq!(ids.len(), 30);
     assert_eq!(ids.iter().cloned().collect::<HashSet<_>>(), seeded);
@@ -109,11 +142,24 @@ async fn pages_are_stable_while_new_items_arrive() {
 async fn unknown_or_garbled_cursor_is_invalid_request() {
     let s = MockServer::start().await;
     s.seed_services(3);
-    for c in ["garbage", "ffffffffffffffffffffffff", "%00", "x".repeat(129).as_str()] {
+    for c in [
+        "garbage",
+        "ffffffffffffffffffffffff",
+        "%00",
+        "x".repeat(129).as_str(),
+    ] {
         let r = get(&s, &format!("/services?cursor={c}")).await;
-        assert_eq!((r.status, r.code().as_str()), (400, "invalid_request"), "{c}");
+        assert_eq!(
+            (r.status, r.code().as_str()),
+            (400, "invalid_request"),
+            "{c}"
+        );
         let r = get(&s, &format!("/logs?cursor={c}")).await;
-        assert_eq!((r.status, r.code().as_str()), (400, "invalid_request"), "{c}");
+        assert_eq!(
+            (r.status, r.code().as_str()),
+            (400, "invalid_request"),
+            "{c}"
+        );
     }
     // A service id is not a log cursor.
     let id = s.seed_services(1).pop().unwrap();

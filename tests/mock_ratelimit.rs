@@ -13,7 +13,14 @@ use support::*;
 async fn headers_on_every_response_but_401() {
     let s = MockServer::start().await;
     let r = get(&s, "/account").await;
-    assert_eq!((r.header_u64("x-ratelimit-limit"), r.header_u64("x-ratelimit-remaining"), r.header_u64("x-ratelimit-reset")), (300, 299, 60));
+    assert_eq!(
+        (
+            r.header_u64("x-ratelimit-limit"),
+            r.header_u64("x-ratelimit-remaining"),
+            r.header_u64("x-ratelimit-reset")
+        ),
+        (300, 299, 60)
+    );
     let r = get(&s, "/services/xyz").await;
     assert_eq!(r.status, 400);
     assert_eq!(r.header_u64("x-ratelimit-remaining"), 298);
@@ -21,7 +28,11 @@ async fn headers_on_every_response_but_401() {
     assert_eq!(r.header_u64("x-ratelimit-remaining"), 297);
     s.advance(Duration::from_secs(20));
     let r = get(&s, "/account").await;
-    assert_eq!(r.header_u64("x-ratelimit-reset"), 40, "seconds until the window resets");
+    assert_eq!(
+        r.header_u64("x-ratelimit-reset"),
+        40,
+        "seconds until the window resets"
+    );
     let r = call_as(&s, None, Method::GET, "/account", None).await;
     assert_eq!(r.status, 401);
     assert!(r.header("x-ratelimit-limit").is_none());
@@ -42,7 +53,11 @@ async fn global_minute_limit_then_reset() {
     assert_eq!(r.header_u64("retry-after"), 45);
     assert_eq!(r.header_u64("x-ratelimit-remaining"), 0);
     assert_eq!(r.header_u64("x-ratelimit-limit"), 3);
-    assert_eq!(s.executions("getAccount"), 3, "a refused request does not run");
+    assert_eq!(
+        s.executions("getAccount"),
+        3,
+        "a refused request does not run"
+    );
     s.advance(Duration::from_secs(45));
     let r = get(&s, "/account").await;
     assert_eq!(r.status, 200);
@@ -55,7 +70,12 @@ async fn default_minute_limit_is_300() {
     let s = MockServer::start().await;
     let client = reqwest::Client::new();
     for _ in 0..300 {
-        let r = client.get(format!("{}/account", s.base_url())).bearer_auth(s.token()).send().await.unwrap();
+        let r = client
+            .get(format!("{}/account", s.base_url()))
+            .bearer_auth(s.token())
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status().as_u16(), 200);
     }
     let r = get(&s, "/account").await;
@@ -82,9 +102,21 @@ async fn purchase_bucket_is_separate_and_most_restrictive_is_reported() {
     let s = MockServer::start().await;
     let body = json!({"type": "ipv4_rotating", "plan_id": IPV4_PLAN});
     let r = call(&s, Method::POST, "/purchase", Some(body.clone())).await;
-    assert_eq!((r.header_u64("x-ratelimit-limit"), r.header_u64("x-ratelimit-remaining"), r.header_u64("x-ratelimit-reset")), (60, 59, 3600));
+    assert_eq!(
+        (
+            r.header_u64("x-ratelimit-limit"),
+            r.header_u64("x-ratelimit-remaining"),
+            r.header_u64("x-ratelimit-reset")
+        ),
+        (60, 59, 3600)
+    );
     s.set_limit(Bucket::Purchase, 2);
-    assert_eq!(call(&s, Method::POST, "/purchase", Some(body.clone())).await.status, 200);
+    assert_eq!(
+        call(&s, Method::POST, "/purchase", Some(body.clone()))
+            .await
+            .status,
+        200
+    );
     let r = call(&s, Method::POST, "/purchase", Some(body.clone())).await;
     assert_eq!((r.status, r.code().as_str()), (429, "rate_limited"));
     assert_eq!(r.header_u64("retry-after"), 3600);
@@ -94,17 +126,29 @@ async fn purchase_bucket_is_separate_and_most_restrictive_is_reported() {
     assert_eq!(r.status, 200);
     assert_eq!(r.header_u64("x-ratelimit-limit"), 300);
     s.advance(Duration::from_secs(3600));
-    assert_eq!(call(&s, Method::POST, "/purchase", Some(body)).await.status, 200);
+    assert_eq!(
+        call(&s, Method::POST, "/purchase", Some(body)).await.status,
+        200
+    );
     assert_clean(&s);
 }
 
 #[tokio::test]
 async fn credentials_bucket() {
     let s = MockServer::start().await;
-    let id = buy(&s, IPV4_PLAN).await["service_id"].as_str().unwrap().to_string();
+    let id = buy(&s, IPV4_PLAN).await["service_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let path = format!("/services/{id}/credentials");
     let r = call(&s, Method::POST, &path, None).await;
-    assert_eq!((r.header_u64("x-ratelimit-limit"), r.header_u64("x-ratelimit-remaining")), (30, 29));
+    assert_eq!(
+        (
+            r.header_u64("x-ratelimit-limit"),
+            r.header_u64("x-ratelimit-remaining")
+        ),
+        (30, 29)
+    );
     for _ in 0..29 {
         assert_eq!(call(&s, Method::POST, &path, None).await.status, 200);
     }

@@ -11,13 +11,21 @@ use support::*;
 
 #[test]
 fn every_spec_operation_has_a_handler() {
-    assert!(opx::mock::unhandled_operations().is_empty(), "{:?}", opx::mock::unhandled_operations());
+    assert!(
+        opx::mock::unhandled_operations().is_empty(),
+        "{:?}",
+        opx::mock::unhandled_operations()
+    );
     // The mock's table is exactly the spec's operations, read independently here.
     let doc: Value = serde_json::from_str(opx::spec::OPENAPI_JSON).unwrap();
     let mut in_spec = BTreeSet::new();
     for (path, item) in doc["paths"].as_object().unwrap() {
         for (verb, op) in item.as_object().unwrap() {
-            in_spec.insert((verb.to_uppercase(), path.clone(), op["operationId"].as_str().unwrap().to_string()));
+            in_spec.insert((
+                verb.to_uppercase(),
+                path.clone(),
+                op["operationId"].as_str().unwrap().to_string(),
+            ));
         }
     }
     let in_mock: BTreeSet<_> = opx::mock::operations()
@@ -48,7 +56,11 @@ async fn every_operation_answers_over_http() {
         let method: Method = op.method.parse().unwrap();
         let r = call(&s, method, &path, body).await;
         assert_eq!(r.status, 200, "{} {}: {}", op.method, path, r.text);
-        assert!(s.executions(&op.operation_id) >= 1, "{} did not run", op.operation_id);
+        assert!(
+            s.executions(&op.operation_id) >= 1,
+            "{} did not run",
+            op.operation_id
+        );
     }
     assert_clean(&s);
 }
@@ -71,13 +83,20 @@ async fn wrong_verb_is_405_with_allow() {
 #[tokio::test]
 async fn unknown_path_is_404_not_found() {
     let s = MockServer::start().await;
-    for path in ["/nope", "/services/", "/account/extra", "/services/65aa1100b2c3d4e5f6a7b8d0/nope"] {
+    for path in [
+        "/nope",
+        "/services/",
+        "/account/extra",
+        "/services/65aa1100b2c3d4e5f6a7b8d0/nope",
+    ] {
         let r = get(&s, path).await;
         assert_eq!(r.status, 404, "{path}");
         assert_eq!(r.code(), "not_found", "{path}");
     }
     // Outside the base path, too.
-    let r = reqwest::get(format!("http://{}/elsewhere", s.addr())).await.unwrap();
+    let r = reqwest::get(format!("http://{}/elsewhere", s.addr()))
+        .await
+        .unwrap();
     assert_eq!(r.status().as_u16(), 404);
     // Without a token as well.
     let r = call_as(&s, None, Method::GET, "/nope", None).await;
@@ -89,7 +108,11 @@ async fn openapi_json_is_served_without_auth() {
     let s = MockServer::start().await;
     let r = call_as(&s, None, Method::GET, "/openapi.json", None).await;
     assert_eq!(r.status, 200);
-    assert!(r.header("content-type").unwrap().starts_with("application/json"));
+    assert!(
+        r.header("content-type")
+            .unwrap()
+            .starts_with("application/json")
+    );
     assert_eq!(r.text, opx::spec::OPENAPI_JSON);
 }
 
@@ -99,10 +122,19 @@ async fn base_url_token_and_addr() {
     assert_eq!(s.base_url(), format!("http://{}/api/v1", s.addr()));
     assert!(s.addr().ip().is_loopback());
     let t = s.token();
-    assert!(t.starts_with("opx_live_") && t.len() == 41 && t[9..].bytes().all(|b| b.is_ascii_hexdigit()));
+    assert!(
+        t.starts_with("opx_live_")
+            && t.len() == 41
+            && t[9..].bytes().all(|b| b.is_ascii_hexdigit())
+    );
     let other = MockServer::start().await;
     assert_ne!(s.token(), other.token(), "tokens are random per server");
-    let fixed = MockServer::builder().token("opx_live_00000000000000000000000000000001").balance(7).start().await.unwrap();
+    let fixed = MockServer::builder()
+        .token("opx_live_00000000000000000000000000000001")
+        .balance(7)
+        .start()
+        .await
+        .unwrap();
     assert_eq!(fixed.token(), "opx_live_00000000000000000000000000000001");
     assert_eq!(get(&fixed, "/account").await.data()["balance"], 7);
 }

@@ -29,6 +29,9 @@ struct MockArgs {
     /// Starting balance of the default account, in RUB.
     #[arg(long, default_value_t = opx::mock::DEFAULT_BALANCE)]
     balance: i64,
+    /// Lift every rate limit (for property-based testing); the default is the documented limits.
+    #[arg(long)]
+    no_rate_limits: bool,
 }
 
 async fn run_mock(args: MockArgs) -> std::io::Result<()> {
@@ -36,6 +39,11 @@ async fn run_mock(args: MockArgs) -> std::io::Result<()> {
         .listen(args.listen)
         .balance(args.balance)
         .wall_clock();
+    if args.no_rate_limits {
+        for bucket in opx::mock::Bucket::ALL {
+            builder = builder.limit(bucket, u32::MAX);
+        }
+    }
     if let Some(t) = args.token {
         builder = builder.token(t);
     }

@@ -123,6 +123,7 @@ pub struct MockBuilder {
     listen: SocketAddr,
     wall_clock: bool,
     validate_responses: bool,
+    limits: Vec<(Bucket, u32)>,
 }
 
 impl Default for MockBuilder {
@@ -133,6 +134,7 @@ impl Default for MockBuilder {
             listen: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
             wall_clock: false,
             validate_responses: true,
+            limits: Vec::new(),
         }
     }
 }
@@ -169,6 +171,12 @@ impl MockBuilder {
         self
     }
 
+    /// Sets a rate limit from the start (see [`MockServer::set_limit`]).
+    pub fn limit(mut self, bucket: Bucket, limit: u32) -> Self {
+        self.limits.push((bucket, limit));
+        self
+    }
+
     /// Binds and starts serving on the current tokio runtime.
     pub async fn start(self) -> std::io::Result<MockServer> {
         let clock = if self.wall_clock {
@@ -178,6 +186,9 @@ impl MockBuilder {
         };
         let mut state = State::new(clock.now());
         let (_, token) = state.add_account(self.balance, self.token);
+        for (bucket, limit) in self.limits {
+            state.limits.set(bucket, limit);
+        }
         let inner = Arc::new(Inner {
             routes: route_table(),
             state: Mutex::new(state),

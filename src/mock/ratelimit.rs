@@ -18,7 +18,8 @@ pub enum Bucket {
 }
 
 impl Bucket {
-    const ALL: [Bucket; 4] = [
+    /// Every bucket.
+    pub const ALL: [Bucket; 4] = [
         Bucket::GlobalMinute,
         Bucket::GlobalHour,
         Bucket::Purchase,

@@ -357,24 +357,19 @@ async fn handle(inner: &Inner, ip: IpAddr, req: Request) -> Response {
     }
 
     // Validate the request against the spec.
-    let validated = (|| -> Result<(Map<String, Value>, Map<String, Value>, Option<Value>), validate::Rejection> {
-        let path_params = validate::path_params(&op.path_params, &path_values)?;
-        let query_params = validate::query_params(&op.query_params, query.as_deref())?;
-        let body = match &op.body {
-            Some(spec) => {
-                if too_large {
-                    return Err(validate::Rejection::new(
-                        "invalid_request",
-                        format!("request body larger than {MAX_BODY} bytes"),
-                    ));
-                }
-                let ct = parts.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
-                validate::body(spec, ct, &bytes)?
-            }
-            None => None,
-        };
-        Ok((path_params, query_params, body))
-    })();
+    let body_too_large = too_large.then_some(MAX_BODY);
+    let content_type = parts
+        .headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok());
+    let validated = validate_request(
+        op,
+        &path_values,
+        query.as_deref(),
+        content_type,
+        &bytes,
+        body_too_large,
+    );
     let reply = match validated {
         Err(r) => {
             rec.verdict = RequestVerdict::Invalid {
@@ -383,7 +378,11 @@ async fn handle(inner: &Inner, ip: IpAddr, req: Request) -> Response {
             };
             handlers::error(400, r.code, r.message)
         }
-        Ok((path_params, query_params, body)) => {
+        Ok(Validated {
+            path_params,
+            query_params,
+            body,
+        }) => {
             rec.verdict = RequestVerdict::Valid;
             match op.handler {
                 None => {
@@ -454,4 +453,39 @@ fn route_allowed(
         Some(RouteMatch::MethodNotAllowed(m)) => Some(m),
         _ => None,
     }
+}
+
+/// A request's validated input.
+struct Validated {
+    path_params: Map<String, Value>,
+    query_params: Map<String, Value>,
+    body: Option<Value>,
+}
+
+/// Validates path, query and body of a request routed to `op`.
+fn validate_request(
+    op: &super::routes::Operation,
+    path_values: &[&str],
+    query: Option<&str>,
+    content_type: Option<&str>,
+    bytes: &[u8],
+    body_too_large: Option<usize>,
+) -> Result<Validated, validate::Rejection> {
+    let path_params = validate::path_params(&op.path_params, path_values)?;
+    let query_params = validate::query_params(&op.query_params, query)?;
+    let body = match &op.body {
+        Some(_) if body_too_large.is_some() => {
+            return Err(validate::Rejection::new(
+                "invalid_request",
+                format!("request body larger than {MAX_BODY} bytes"),
+            ));
+        }
+        Some(spec) => validate::body(spec, content_type, bytes)?,
+        None => None,
+    };
+    Ok(Validated {
+        path_params,
+        query_params,
+        body,
+    })
 }

@@ -298,12 +298,12 @@ impl State {
 
 /// One page of a newest-first collection keyed by monotonic ids: items strictly older than
 /// `cursor` that pass `keep`, at most `limit`, and the next cursor when more remain.
-pub(crate) fn page<'a, T>(
-    items: &'a BTreeMap<u128, T>,
+pub(crate) fn page<T>(
+    items: &BTreeMap<u128, T>,
     cursor: Option<u128>,
     limit: usize,
     keep: impl Fn(&T) -> bool,
-) -> (Vec<&'a T>, Option<u128>) {
+) -> (Vec<&T>, Option<u128>) {
     let upper = cursor.unwrap_or(u128::MAX);
     let mut iter = items.range(..upper).rev().filter(|(_, t)| keep(t));
     let mut out = Vec::new();

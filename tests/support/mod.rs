@@ -34,7 +34,9 @@ impl Resp {
         v["data"].clone()
     }
     pub fn header(&self, name: &str) -> Option<String> {
-        self.headers.get(name).map(|v| v.to_str().unwrap().to_string())
+        self.headers
+            .get(name)
+            .map(|v| v.to_str().unwrap().to_string())
     }
     pub fn header_u64(&self, name: &str) -> u64 {
         self.header(name)
@@ -73,7 +75,13 @@ pub async fn call_as(
 }
 
 /// A request with a raw body and content type.
-pub async fn call_raw(s: &MockServer, method: Method, path: &str, content_type: &str, body: Vec<u8>) -> Resp {
+pub async fn call_raw(
+    s: &MockServer,
+    method: Method,
+    path: &str,
+    content_type: &str,
+    body: Vec<u8>,
+) -> Resp {
     let r = reqwest::Client::new()
         .request(method, format!("{}{path}", s.base_url()))
         .bearer_auth(s.token())
@@ -105,12 +113,23 @@ pub async fn buy_as(s: &MockServer, token: &str, plan: &str) -> Value {
     } else {
         "ipv6_rotating"
     };
-    let r = call_as(s, Some(token), Method::POST, "/purchase", Some(json!({"type": t, "plan_id": plan}))).await;
+    let r = call_as(
+        s,
+        Some(token),
+        Method::POST,
+        "/purchase",
+        Some(json!({"type": t, "plan_id": plan})),
+    )
+    .await;
     assert_eq!(r.status, 200, "{}", r.text);
     r.data()
 }
 
 /// Asserts that no response broke the spec.
 pub fn assert_clean(s: &MockServer) {
-    assert!(s.schema_violations().is_empty(), "{:?}", s.schema_violations());
+    assert!(
+        s.schema_violations().is_empty(),
+        "{:?}",
+        s.schema_violations()
+    );
 }
