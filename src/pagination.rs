@@ -80,11 +80,11 @@ where
                     ));
                 }
                 st.cursor = Some(next.to_owned());
-                if st.prefetch {
-                    if let Ok(rt) = tokio::runtime::Handle::try_current() {
-                        let fut = (st.fetch)(st.cursor.clone());
-                        st.pending = Some(Prefetch(rt.spawn(fut)));
-                    }
+                if st.prefetch
+                    && let Ok(rt) = tokio::runtime::Handle::try_current()
+                {
+                    let fut = (st.fetch)(st.cursor.clone());
+                    st.pending = Some(Prefetch(rt.spawn(fut)));
                 }
             }
         }

@@ -121,7 +121,7 @@ impl Jitter {
     pub(crate) fn from_entropy() -> Self {
         use std::hash::{BuildHasher, Hasher};
         let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-        h.write_u64(0x6f70_78);
+        h.write_u64(0x006f_7078);
         Self(h.finish())
     }
     /// A value in `[0, 1)`.

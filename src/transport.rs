@@ -328,12 +328,11 @@ impl Transport {
                 None => Step::Retry(backoff, Ok(resp)),
             };
         }
-        if idempotent && code == 429 {
-            if let (Some(max), Some(w)) = (self.retry.rate_limited_wait(), wait) {
-                if w <= max {
-                    return Step::Retry(w, Ok(resp));
-                }
-            }
+        if let (true, 429, Some(max), Some(w)) =
+            (idempotent, code, self.retry.rate_limited_wait(), wait)
+            && w <= max
+        {
+            return Step::Retry(w, Ok(resp));
         }
         Step::Return(Ok(resp))
     }
@@ -457,10 +456,10 @@ fn transport_error(rec: &CallRecord, e: reqwest::Error, once: bool) -> Error {
     let mut err = Error::new(kind, message)
         .with_source(e.without_url())
         .transport_flags(true, timeout);
-    if rec.body_failed {
-        if let Some(s) = rec.status {
-            err = err.with_status(s);
-        }
+    if rec.body_failed
+        && let Some(s) = rec.status
+    {
+        err = err.with_status(s);
     }
     err
 }
