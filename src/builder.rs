@@ -147,7 +147,8 @@ impl ClientBuilder {
         self.timeout = Some(d.into());
         self
     }
-    /// The `User-Agent` header (default `opx/<version>`).
+    /// The `User-Agent` header (default `opx/<version>`; with
+    /// [`reqwest_client`](Self::reqwest_client), that client's own unless set here).
     pub fn user_agent(mut self, ua: impl Into<String>) -> Self {
         self.user_agent = Some(ua.into());
         self
@@ -210,6 +211,7 @@ impl ClientBuilder {
         let mut auth = HeaderValue::from_str(&format!("Bearer {token}"))
             .map_err(|_| Error::config("the API token is not a valid header value"))?;
         auth.set_sensitive(true);
+        let explicit_ua = self.user_agent.is_some();
         let ua_text = self
             .user_agent
             .unwrap_or_else(|| format!("opx/{}", env!("CARGO_PKG_VERSION")));
@@ -229,6 +231,7 @@ impl ClientBuilder {
             b.build()
                 .map_err(|e| Error::config("could not build the HTTP client").with_source(e))
         };
+        let own_client = self.http.is_none();
         let client = match self.http {
             Some(c) => c,
             None => built(base())?,
@@ -248,7 +251,8 @@ impl ClientBuilder {
         Ok(Client::from_transport(Arc::new(Transport {
             base_url,
             auth,
-            user_agent,
+            // A user-supplied client keeps its own User-Agent unless one was set here.
+            user_agent: (own_client || explicit_ua).then_some(user_agent),
             client,
             once_client,
             retry: self.retry,

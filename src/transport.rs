@@ -83,7 +83,8 @@ pub(crate) fn is_idempotent(operation: &str) -> bool {
 pub(crate) struct Transport {
     pub(crate) base_url: String,
     pub(crate) auth: HeaderValue,
-    pub(crate) user_agent: HeaderValue,
+    /// Set per request when the request has none (`None` with a user-supplied client).
+    pub(crate) user_agent: Option<HeaderValue>,
     /// For idempotent calls (connection reuse is fine).
     pub(crate) client: reqwest::Client,
     /// For non-idempotent calls: fresh connection each time, no transparent retries.
@@ -181,8 +182,10 @@ impl Transport {
         );
         let headers = request.headers_mut();
         headers.insert(http::header::AUTHORIZATION, self.auth.clone());
-        if !headers.contains_key(http::header::USER_AGENT) {
-            headers.insert(http::header::USER_AGENT, self.user_agent.clone());
+        if let Some(ua) = &self.user_agent
+            && !headers.contains_key(http::header::USER_AGENT)
+        {
+            headers.insert(http::header::USER_AGENT, ua.clone());
         }
         if request.timeout().is_none() {
             *request.timeout_mut() = self.timeout;
