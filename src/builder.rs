@@ -1,0 +1,394 @@
+//! [`ClientBuilder`]: token, base URL, timeouts, user agent, retry policy, HTTP clients.
+
+use std::{
+    ffi::OsString,
+    fmt,
+    net::IpAddr,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use http::HeaderValue;
+
+use crate::client::Client;
+use crate::error::{Error, Result};
+use crate::ratelimit::Gate;
+use crate::retry::{Jitter, RetryPolicy};
+use crate::transport::Transport;
+use crate::validate::check_token;
+
+/// Environment variable holding the API token.
+pub const TOKEN_ENV: &str = "OPX_TOKEN";
+/// Environment variable overriding the base URL.
+pub const BASE_URL_ENV: &str = "OPX_BASE_URL";
+/// Default response size cap: 16 MiB.
+pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 16 * 1024 * 1024;
+
+/// Builds a [`Client`]. Every setter is optional except the token.
+///
+/// ```
+/// use std::time::Duration;
+/// use opx::{Client, RetryPolicy};
+///
+/// let client = Client::builder()
+///     .token("opx_live_0123456789abcdef0123456789abcdef")
+///     .base_url("https://op-proxy.com/api/v1")
+///     .connect_timeout(Duration::from_secs(5))
+///     .timeout(Duration::from_secs(20))
+///     .user_agent("my-app/1.0")
+///     .retry_policy(RetryPolicy::default().max_attempts(4))
+///     .build()?;
+/// assert!(!format!("{client:?}").contains("0123456789abcdef"));
+/// # Ok::<(), opx::Error>(())
+/// ```
+pub struct ClientBuilder {
+    token: Option<String>,
+    base_url: Option<String>,
+    connect_timeout: Duration,
+    timeout: Option<Duration>,
+    user_agent: Option<String>,
+    retry: RetryPolicy,
+    http: Option<reqwest::Client>,
+    once_http: Option<reqwest::Client>,
+    max_body: usize,
+    fail_fast: bool,
+    jitter_seed: Option<u64>,
+}
+
+impl fmt::Debug for ClientBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientBuilder")
+            .field("token", &self.token.as_ref().map(|_| "<redacted>"))
+            .field("base_url", &self.base_url)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("timeout", &self.timeout)
+            .field("retry", &self.retry)
+            .field("max_body", &self.max_body)
+            .field("fail_fast", &self.fail_fast)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for ClientBuilder {
+    fn default() -> Self {
+        Self {
+            token: None,
+            base_url: None,
+            connect_timeout: Duration::from_secs(10),
+            timeout: Some(Duration::from_secs(30)),
+            user_agent: None,
+            retry: RetryPolicy::default(),
+            http: None,
+            once_http: None,
+            max_body: DEFAULT_MAX_RESPONSE_BYTES,
+            fail_fast: true,
+            jitter_seed: None,
+        }
+    }
+}
+
+impl ClientBuilder {
+    /// A builder with the defaults: production base URL, 10 s connect timeout, 30 s overall
+    /// timeout, [`RetryPolicy::default`], 16 MiB response cap, local rate-limit fail-fast on.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A builder preset from the environment: `OPX_TOKEN` (required) and `OPX_BASE_URL`
+    /// (optional).
+    pub fn from_env() -> Result<Self> {
+        Self::from_env_with(|name| std::env::var_os(name))
+    }
+
+    pub(crate) fn from_env_with(var: impl Fn(&str) -> Option<OsString>) -> Result<Self> {
+        let token = match var(TOKEN_ENV) {
+            None => {
+                return Err(Error::config(format!(
+                    "{TOKEN_ENV} is not set: export your API key as {TOKEN_ENV}"
+                )));
+            }
+            Some(t) => t
+                .into_string()
+                .map_err(|_| Error::config(format!("{TOKEN_ENV} is not valid UTF-8")))?,
+        };
+        if token.trim().is_empty() {
+            return Err(Error::config(format!("{TOKEN_ENV} is set but empty")));
+        }
+        let mut b = Self::new().token(token);
+        if let Some(url) = var(BASE_URL_ENV) {
+            let url = url
+                .into_string()
+                .map_err(|_| Error::config(format!("{BASE_URL_ENV} is not valid UTF-8")))?;
+            if !url.trim().is_empty() {
+                b = b.base_url(url.trim());
+            }
+        }
+        Ok(b)
+    }
+
+    /// The API token (`opx_live_...`). A secret: it never appears in `Debug`, errors or traces.
+    pub fn token(mut self, token: impl Into<String>) -> Self {
+        self.token = Some(token.into());
+        self
+    }
+    /// The base URL (default [`DEFAULT_BASE_URL`](crate::spec::DEFAULT_BASE_URL)). Must be
+    /// `https`, except on a loopback host.
+    pub fn base_url(mut self, url: impl Into<String>) -> Self {
+        self.base_url = Some(url.into());
+        self
+    }
+    /// Connect timeout (default 10 s; ignored with [`reqwest_client`](Self::reqwest_client)).
+    pub fn connect_timeout(mut self, d: impl Into<Duration>) -> Self {
+        self.connect_timeout = d.into();
+        self
+    }
+    /// Overall timeout of one attempt, body included (default 30 s).
+    pub fn timeout(mut self, d: impl Into<Duration>) -> Self {
+        self.timeout = Some(d.into());
+        self
+    }
+    /// The `User-Agent` header (default `opx/<version>`; with
+    /// [`reqwest_client`](Self::reqwest_client), that client's own unless set here).
+    pub fn user_agent(mut self, ua: impl Into<String>) -> Self {
+        self.user_agent = Some(ua.into());
+        self
+    }
+    /// Retry policy of idempotent calls (default [`RetryPolicy::default`]).
+    pub fn retry_policy(mut self, policy: impl Into<RetryPolicy>) -> Self {
+        self.retry = policy.into();
+        self
+    }
+    /// Largest response body accepted (default 16 MiB); larger bodies fail with
+    /// [`ErrorKind::BodyTooLarge`](crate::ErrorKind::BodyTooLarge).
+    pub fn max_response_bytes(mut self, n: usize) -> Self {
+        self.max_body = n;
+        self
+    }
+    /// When a response says `X-RateLimit-Remaining: 0` (or a 429 says `Retry-After`), refuse
+    /// further calls of that bucket locally until the window resets (default on).
+    pub fn fail_fast_when_rate_limited(mut self, on: bool) -> Self {
+        self.fail_fast = on;
+        self
+    }
+    /// Use this `reqwest::Client` for the idempotent calls (its own timeouts, proxy and TLS
+    /// settings apply; the overall [`timeout`](Self::timeout) is still set per request).
+    ///
+    /// It is **not** used for `POST /purchase`, `/extend` and `/credentials`: those go through
+    /// a client built here with no connection reuse and no transparent retries, so no layer can
+    /// send them twice. To route them through your own client as well, see
+    /// [`non_idempotent_reqwest_client`](Self::non_idempotent_reqwest_client).
+    pub fn reqwest_client(mut self, client: reqwest::Client) -> Self {
+        self.http = Some(client);
+        self
+    }
+    /// Use this `reqwest::Client` for the non-idempotent calls. You take responsibility for it
+    /// never re-sending a request: build it with `.pool_max_idle_per_host(0)` and
+    /// `.retry(reqwest::retry::never())`.
+    pub fn non_idempotent_reqwest_client(mut self, client: reqwest::Client) -> Self {
+        self.once_http = Some(client);
+        self
+    }
+    /// Seed the backoff jitter (reproducible delays in tests).
+    #[doc(hidden)]
+    pub fn jitter_seed(mut self, seed: u64) -> Self {
+        self.jitter_seed = Some(seed);
+        self
+    }
+
+    /// Checks everything and builds the client.
+    pub fn build(self) -> Result<Client> {
+        let token = self.token.ok_or_else(|| {
+            Error::config(format!(
+                "no API token: set {TOKEN_ENV} or call ClientBuilder::token"
+            ))
+        })?;
+        check_token(&token)?;
+        let base_url = check_base_url(
+            self.base_url
+                .as_deref()
+                .unwrap_or(crate::spec::DEFAULT_BASE_URL),
+        )?;
+        let mut auth = HeaderValue::from_str(&format!("Bearer {token}"))
+            .map_err(|_| Error::config("the API token is not a valid header value"))?;
+        auth.set_sensitive(true);
+        let explicit_ua = self.user_agent.is_some();
+        let ua_text = self
+            .user_agent
+            .unwrap_or_else(|| format!("opx/{}", env!("CARGO_PKG_VERSION")));
+        let user_agent = HeaderValue::from_str(&ua_text)
+            .map_err(|_| Error::config("the user agent is not a valid header value"))?;
+        let base = || {
+            let mut b = reqwest::Client::builder()
+                .connect_timeout(self.connect_timeout)
+                .redirect(reqwest::redirect::Policy::none())
+                .user_agent(user_agent.clone());
+            if let Some(t) = self.timeout {
+                b = b.timeout(t);
+            }
+            b
+        };
+        let built = |b: reqwest::ClientBuilder| {
+            b.build()
+                .map_err(|e| Error::config("could not build the HTTP client").with_source(e))
+        };
+        let own_client = self.http.is_none();
+        let client = match self.http {
+            Some(c) => c,
+            None => built(base())?,
+        };
+        let once_client = match self.once_http {
+            Some(c) => c,
+            None => built(
+                base()
+                    .pool_max_idle_per_host(0)
+                    .retry(reqwest::retry::never()),
+            )?,
+        };
+        let jitter = match self.jitter_seed {
+            Some(s) => Jitter::seeded(s),
+            None => Jitter::from_entropy(),
+        };
+        Ok(Client::from_transport(Arc::new(Transport {
+            base_url,
+            auth,
+            // A user-supplied client keeps its own User-Agent unless one was set here.
+            user_agent: (own_client || explicit_ua).then_some(user_agent),
+            client,
+            once_client,
+            retry: self.retry,
+            max_body: self.max_body,
+            timeout: self.timeout,
+            fail_fast: self.fail_fast,
+            gate: Mutex::new(Gate::default()),
+            latest: Mutex::new(None),
+            jitter: Mutex::new(jitter),
+        })))
+    }
+}
+
+/// `https` anywhere, `http` only on a loopback host; no credentials, query or fragment.
+/// Returns the URL without a trailing slash.
+pub(crate) fn check_base_url(raw: &str) -> Result<String> {
+    let url = url::Url::parse(raw.trim())
+        .map_err(|e| Error::config(format!("invalid base URL {raw:?}: {e}")))?;
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(Error::config(
+            "the base URL must not contain credentials; pass the token with ClientBuilder::token",
+        ));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(Error::config(
+            "the base URL must not have a query or fragment",
+        ));
+    }
+    let loopback = match url.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
+        Some(url::Host::Ipv6(ip)) => IpAddr::V6(ip).is_loopback(),
+        None => false,
+    };
+    match url.scheme() {
+        "https" => {}
+        "http" if loopback => {}
+        "http" => {
+            return Err(Error::config(format!(
+                "refusing the non-HTTPS base URL {}: the token would travel in clear text (http is only allowed on loopback)",
+                url.as_str()
+            )));
+        }
+        other => {
+            return Err(Error::config(format!(
+                "unsupported base URL scheme {other:?}"
+            )));
+        }
+    }
+    Ok(url.as_str().trim_end_matches('/').to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ErrorKind;
+
+    const TOKEN: &str = "opx_live_0123456789abcdef0123456789abcdef";
+
+    #[test]
+    fn base_urls_must_be_https_unless_loopback() {
+        assert_eq!(
+            check_base_url("https://op-proxy.com/api/v1/").unwrap(),
+            "https://op-proxy.com/api/v1"
+        );
+        for ok in [
+            "http://127.0.0.1:8080/api/v1",
+            "http://localhost:1/api/v1",
+            "http://[::1]:9/x",
+            "http://127.5.6.7/",
+        ] {
+            assert!(check_base_url(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "http://op-proxy.com/api/v1",
+            "http://10.0.0.1/api/v1",
+            "http://localhost.evil.com/",
+            "ftp://op-proxy.com/",
+            "https://user:pw@op-proxy.com/api/v1",
+            "https://op-proxy.com/api/v1?x=1",
+            "not a url",
+            "",
+        ] {
+            let e = check_base_url(bad).unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::Config, "{bad}");
+        }
+        assert!(
+            check_base_url("http://op-proxy.com/")
+                .unwrap_err()
+                .to_string()
+                .contains("non-HTTPS")
+        );
+    }
+
+    #[test]
+    fn from_env_names_the_missing_variable() {
+        let e = ClientBuilder::from_env_with(|_| None).unwrap_err();
+        assert!(e.to_string().contains("OPX_TOKEN"), "{e}");
+        let e = ClientBuilder::from_env_with(|n| (n == TOKEN_ENV).then(|| " ".into())).unwrap_err();
+        assert!(e.to_string().contains("OPX_TOKEN"), "{e}");
+    }
+
+    #[tokio::test]
+    async fn from_env_reads_token_and_base_url() {
+        let c = ClientBuilder::from_env_with(|n| match n {
+            TOKEN_ENV => Some(TOKEN.into()),
+            BASE_URL_ENV => Some("http://127.0.0.1:9/api/v1/".into()),
+            _ => None,
+        })
+        .unwrap()
+        .build()
+        .unwrap();
+        assert_eq!(c.base_url(), "http://127.0.0.1:9/api/v1");
+        let c = ClientBuilder::from_env_with(|n| (n == TOKEN_ENV).then(|| TOKEN.into()))
+            .unwrap()
+            .build()
+            .unwrap();
+        assert_eq!(c.base_url(), crate::spec::DEFAULT_BASE_URL);
+    }
+
+    #[tokio::test]
+    async fn tokens_are_checked_and_never_shown() {
+        for bad in ["", "a b", "tok\r\nX-Injected: 1", "tok\0"] {
+            let e = Client::builder().token(bad).build().unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::Config);
+            if !bad.is_empty() {
+                assert!(!e.to_string().contains(bad));
+            }
+        }
+        let b = Client::builder().token(TOKEN);
+        assert!(!format!("{b:?}").contains(TOKEN));
+        let c = b.build().unwrap();
+        assert!(!format!("{c:?}").contains(TOKEN));
+        assert!(!format!("{c:?}").contains("0123456789abcdef"));
+        assert!(c.transport().auth.is_sensitive());
+        let e = Client::builder().build().unwrap_err();
+        assert!(e.to_string().contains("OPX_TOKEN"));
+    }
+}

@@ -1,0 +1,456 @@
+//! The one error type of the facade, [`Error`], and the API's error codes, [`ErrorCode`].
+
+use std::{error::Error as StdError, fmt, str::FromStr, time::Duration};
+
+use crate::ratelimit::RateLimit;
+
+/// A `Result` whose error is [`opx::Error`](Error).
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// The stable, machine-readable `error.code` of the API's error envelope.
+///
+/// The sixteen documented codes, plus [`ErrorCode::Unknown`] for a code the server may add later.
+///
+/// ```
+/// use opx::ErrorCode;
+/// assert_eq!("not_found".parse::<ErrorCode>().unwrap(), ErrorCode::NotFound);
+/// assert_eq!(ErrorCode::parse("brand_new"), ErrorCode::Unknown("brand_new".into()));
+/// assert_eq!(ErrorCode::TooManyIps.as_str(), "too_many_ips");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorCode {
+    /// 401: missing, malformed, expired or revoked API key, or source IP outside the allowlist.
+    InvalidToken,
+    /// 400: the body is not valid JSON, or required fields are missing.
+    InvalidRequest,
+    /// 400: the path id is not a valid 24-char hex id.
+    InvalidId,
+    /// 400: `plan_id` does not exist or does not match the requested type.
+    InvalidPlanId,
+    /// 400: `type` must be `ipv4_rotating` or `ipv6_rotating`.
+    InvalidType,
+    /// 400: `country` must be a 2-32 char alphanumeric string.
+    InvalidCountry,
+    /// 400: `rotation` must be a 2-32 char alphanumeric string.
+    InvalidRotation,
+    /// 400: an entry in `whitelisted_ips` is not a valid IPv4 address.
+    InvalidIp,
+    /// 400: the whitelist exceeds the 50-entry limit.
+    TooManyIps,
+    /// 402: the balance is below the plan price.
+    InsufficientBalance,
+    /// 404: the service does not exist or does not belong to this account.
+    NotFound,
+    /// 405: wrong HTTP verb for this endpoint.
+    MethodNotAllowed,
+    /// 429: rate limit exceeded (see [`Error::retry_after`]).
+    RateLimited,
+    /// 500: unexpected server error.
+    ServerError,
+    /// 400: operation not available for this service type.
+    UnsupportedForType,
+    /// 400: requested country is not available for this service type.
+    CountryUnavailable,
+    /// A code this version of the crate does not know, as the server sent it.
+    Unknown(String),
+}
+
+const CODES: [(&str, ErrorCode); 16] = [
+    ("invalid_token", ErrorCode::InvalidToken),
+    ("invalid_request", ErrorCode::InvalidRequest),
+    ("invalid_id", ErrorCode::InvalidId),
+    ("invalid_plan_id", ErrorCode::InvalidPlanId),
+    ("invalid_type", ErrorCode::InvalidType),
+    ("invalid_country", ErrorCode::InvalidCountry),
+    ("invalid_rotation", ErrorCode::InvalidRotation),
+    ("invalid_ip", ErrorCode::InvalidIp),
+    ("too_many_ips", ErrorCode::TooManyIps),
+    ("insufficient_balance", ErrorCode::InsufficientBalance),
+    ("not_found", ErrorCode::NotFound),
+    ("method_not_allowed", ErrorCode::MethodNotAllowed),
+    ("rate_limited", ErrorCode::RateLimited),
+    ("server_error", ErrorCode::ServerError),
+    ("unsupported_for_type", ErrorCode::UnsupportedForType),
+    ("country_unavailable", ErrorCode::CountryUnavailable),
+];
+
+impl ErrorCode {
+    /// Maps a wire code to its variant; anything unknown becomes [`ErrorCode::Unknown`].
+    pub fn parse(code: &str) -> Self {
+        CODES
+            .iter()
+            .find(|(s, _)| *s == code)
+            .map(|(_, c)| c.clone())
+            .unwrap_or_else(|| Self::Unknown(code.to_owned()))
+    }
+
+    /// The wire form, e.g. `"insufficient_balance"`.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::Unknown(s) => s,
+            known => CODES
+                .iter()
+                .find(|(_, c)| c == known)
+                .map_or("unknown", |(s, _)| s),
+        }
+    }
+}
+
+impl FromStr for ErrorCode {
+    type Err = std::convert::Infallible;
+    fn from_str(s: &str) -> std::result::Result<Self, Self::Err> {
+        Ok(Self::parse(s))
+    }
+}
+
+impl fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What kind of failure an [`Error`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// The client could not be built: missing token, refused base URL, bad option.
+    Config,
+    /// A value was refused before anything was sent (same [`ErrorCode`] the server would use).
+    Validation,
+    /// The server answered with an error status.
+    Api,
+    /// Refused locally: the rate-limit window of this operation is exhausted (nothing was sent).
+    RateLimitedLocally,
+    /// The request could not be sent, or the response could not be read (includes timeouts).
+    Transport,
+    /// A non-idempotent request (purchase, extend, credentials) failed in a way that leaves
+    /// its outcome unknown: check `GET /services` before trying again.
+    OutcomeUnknown,
+    /// A success response whose body is not what the API documents.
+    Decode,
+    /// The response body exceeded the configured size cap.
+    BodyTooLarge,
+}
+
+/// The error of every fallible facade call.
+///
+/// Carries the HTTP status, the API [`ErrorCode`] and message when the server sent them, the
+/// `Retry-After` delay and the rate-limit snapshot of the failed response. Never contains the
+/// API token. Transport errors are kept as [`source()`](std::error::Error::source).
+///
+/// ```
+/// # async fn demo(client: opx::Client) {
+/// match client.account().await {
+///     Ok(account) => println!("balance: {} RUB", account.balance),
+///     Err(e) if e.is_rate_limited() => println!("slow down, retry in {:?}", e.retry_after()),
+///     Err(e) => eprintln!("{e}"),
+/// }
+/// # }
+/// ```
+pub struct Error {
+    inner: Box<Inner>,
+}
+
+struct Inner {
+    kind: ErrorKind,
+    operation: Option<&'static str>,
+    status: Option<u16>,
+    code: Option<ErrorCode>,
+    message: String,
+    retry_after: Option<Duration>,
+    rate_limit: Option<RateLimit>,
+    transport: bool,
+    timeout: bool,
+    source: Option<Box<dyn StdError + Send + Sync>>,
+}
+
+impl Error {
+    pub(crate) fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        Self {
+            inner: Box::new(Inner {
+                kind,
+                operation: None,
+                status: None,
+                code: None,
+                message: message.into(),
+                retry_after: None,
+                rate_limit: None,
+                transport: false,
+                timeout: false,
+                source: None,
+            }),
+        }
+    }
+
+    pub(crate) fn config(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Config, message)
+    }
+
+    pub(crate) fn validation(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Validation, message).with_code(code)
+    }
+
+    pub(crate) fn with_operation(mut self, op: &'static str) -> Self {
+        self.inner.operation = Some(op);
+        self
+    }
+    pub(crate) fn with_status(mut self, status: u16) -> Self {
+        self.inner.status = Some(status);
+        self
+    }
+    pub(crate) fn with_code(mut self, code: ErrorCode) -> Self {
+        self.inner.code = Some(code);
+        self
+    }
+    pub(crate) fn with_retry_after(mut self, d: Option<Duration>) -> Self {
+        self.inner.retry_after = d;
+        self
+    }
+    pub(crate) fn with_rate_limit(mut self, rl: Option<RateLimit>) -> Self {
+        self.inner.rate_limit = rl;
+        self
+    }
+    pub(crate) fn with_source(mut self, e: impl StdError + Send + Sync + 'static) -> Self {
+        self.inner.source = Some(Box::new(e));
+        self
+    }
+    pub(crate) fn transport_flags(mut self, transport: bool, timeout: bool) -> Self {
+        self.inner.transport = transport;
+        self.inner.timeout = timeout;
+        self
+    }
+
+    /// What kind of failure this is.
+    pub fn kind(&self) -> ErrorKind {
+        self.inner.kind
+    }
+    /// The snake_case operation that failed (e.g. `"get_account"`), when known.
+    pub fn operation(&self) -> Option<&'static str> {
+        self.inner.operation
+    }
+    /// The HTTP status of the response, if one was received.
+    pub fn status(&self) -> Option<u16> {
+        self.inner.status
+    }
+    /// The API error code: from the server's envelope, or the code the server would have used
+    /// for a value refused before sending. `None` when the body was not the error envelope.
+    pub fn code(&self) -> Option<&ErrorCode> {
+        self.inner.code.as_ref()
+    }
+    /// The human-readable message (the server's, when it sent one).
+    pub fn message(&self) -> &str {
+        &self.inner.message
+    }
+    /// How long to wait before trying again: the `Retry-After` header of a 429, or the time
+    /// left in the window for an error refused locally.
+    pub fn retry_after(&self) -> Option<Duration> {
+        self.inner.retry_after
+    }
+    /// The rate-limit headers of the failed response, if it carried them.
+    pub fn rate_limit(&self) -> Option<&RateLimit> {
+        self.inner.rate_limit.as_ref()
+    }
+    /// The server or this client refused the call because of a rate limit.
+    pub fn is_rate_limited(&self) -> bool {
+        self.inner.kind == ErrorKind::RateLimitedLocally
+            || self.inner.status == Some(429)
+            || self.inner.code == Some(ErrorCode::RateLimited)
+    }
+    /// The service does not exist or does not belong to this account (404 / `not_found`).
+    pub fn is_not_found(&self) -> bool {
+        self.inner.code == Some(ErrorCode::NotFound)
+            || (self.inner.kind == ErrorKind::Api && self.inner.status == Some(404))
+    }
+    /// The balance is too low (402 / `insufficient_balance`).
+    pub fn is_insufficient_balance(&self) -> bool {
+        self.inner.code == Some(ErrorCode::InsufficientBalance)
+            || (self.inner.kind == ErrorKind::Api && self.inner.status == Some(402))
+    }
+    /// The request could not be sent or the response could not be read (connection refused or
+    /// dropped, timeout, truncated body), including when that left the outcome unknown.
+    pub fn is_transport(&self) -> bool {
+        self.inner.transport
+    }
+    /// The failure was a timeout (connect or overall).
+    pub fn is_timeout(&self) -> bool {
+        self.inner.timeout
+    }
+    /// A purchase, extension or credentials regeneration may or may not have happened: read
+    /// `GET /services` before retrying (see [`Client::purchase_safely`](crate::Client::purchase_safely)).
+    pub fn is_outcome_unknown(&self) -> bool {
+        self.inner.kind == ErrorKind::OutcomeUnknown
+    }
+    /// The value was refused before anything was sent.
+    pub fn is_validation(&self) -> bool {
+        self.inner.kind == ErrorKind::Validation
+    }
+}
+
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut d = f.debug_struct("Error");
+        d.field("kind", &self.inner.kind);
+        if let Some(op) = self.inner.operation {
+            d.field("operation", &op);
+        }
+        if let Some(s) = self.inner.status {
+            d.field("status", &s);
+        }
+        if let Some(c) = &self.inner.code {
+            d.field("code", c);
+        }
+        d.field("message", &self.inner.message);
+        if let Some(r) = self.inner.retry_after {
+            d.field("retry_after", &r);
+        }
+        if let Some(s) = &self.inner.source {
+            d.field("source", s);
+        }
+        d.finish()
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(op) = self.inner.operation {
+            write!(f, "{op}: ")?;
+        }
+        match self.inner.kind {
+            ErrorKind::Config => f.write_str("configuration error: ")?,
+            ErrorKind::Validation => f.write_str("refused before sending: ")?,
+            ErrorKind::RateLimitedLocally => f.write_str("rate limit exhausted (not sent): ")?,
+            ErrorKind::Transport => f.write_str("transport error: ")?,
+            ErrorKind::OutcomeUnknown => f.write_str("outcome unknown: ")?,
+            ErrorKind::Decode => f.write_str("unexpected response: ")?,
+            ErrorKind::BodyTooLarge => f.write_str("response too large: ")?,
+            ErrorKind::Api => {}
+        }
+        if let Some(s) = self.inner.status {
+            write!(f, "HTTP {s} ")?;
+        }
+        if let Some(c) = &self.inner.code {
+            write!(f, "{c}: ")?;
+        }
+        f.write_str(&self.inner.message)?;
+        if let (Some(s), false) = (&self.inner.source, self.inner.kind == ErrorKind::Api) {
+            write!(f, " ({s})")?;
+        }
+        Ok(())
+    }
+}
+
+impl StdError for Error {
+    fn source(&self) -> Option<&(dyn StdError + 'static)> {
+        self.inner
+            .source
+            .as_deref()
+            .map(|e| e as &(dyn StdError + 'static))
+    }
+}
+
+/// The `code` and `message` of an error envelope, read leniently from raw bytes: any JSON object
+/// with `error.code` (a string) is accepted, whatever the code; anything else gives `None`.
+pub(crate) fn parse_envelope(body: &[u8]) -> Option<(ErrorCode, String)> {
+    let v: serde_json::Value = serde_json::from_slice(body).ok()?;
+    let err = v.get("error")?;
+    let code = err.get("code")?.as_str()?;
+    let message = err
+        .get("message")
+        .and_then(|m| m.as_str())
+        .unwrap_or("")
+        .to_owned();
+    Some((ErrorCode::parse(code), message))
+}
+
+/// A short, printable description of a body that is not the error envelope.
+pub(crate) fn describe_body(status: u16, body: &[u8]) -> String {
+    let reason = http::StatusCode::from_u16(status)
+        .ok()
+        .and_then(|s| s.canonical_reason())
+        .unwrap_or("unexpected status");
+    if body.is_empty() {
+        return format!("{reason} (empty body)");
+    }
+    let text = String::from_utf8_lossy(&body[..body.len().min(512)]);
+    let snippet: String = text
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(100)
+        .collect();
+    format!(
+        "{reason} (body is not the error envelope, {} bytes: {snippet:?})",
+        body.len()
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_documented_code_round_trips() {
+        for (s, c) in CODES.iter() {
+            assert_eq!(ErrorCode::parse(s), *c);
+            assert_eq!(c.as_str(), *s);
+        }
+        assert_eq!(CODES.len(), 16);
+    }
+
+    #[test]
+    fn unknown_codes_keep_their_text() {
+        let c = ErrorCode::parse("quota_frozen");
+        assert_eq!(c, ErrorCode::Unknown("quota_frozen".into()));
+        assert_eq!(c.to_string(), "quota_frozen");
+    }
+
+    #[test]
+    fn envelope_with_unknown_code_is_read() {
+        let (c, m) =
+            parse_envelope(br#"{"status":"error","error":{"code":"new_thing","message":"hi"}}"#)
+                .unwrap();
+        assert_eq!(c, ErrorCode::Unknown("new_thing".into()));
+        assert_eq!(m, "hi");
+    }
+
+    #[test]
+    fn non_envelopes_are_not_read() {
+        assert!(parse_envelope(b"").is_none());
+        assert!(parse_envelope(b"<html>502 Bad Gateway</html>").is_none());
+        assert!(parse_envelope(br#"{"error":{"code":5}}"#).is_none());
+        assert!(parse_envelope(br#"[1,2]"#).is_none());
+    }
+
+    #[test]
+    fn html_bodies_are_described_briefly() {
+        let d = describe_body(
+            502,
+            b"<html>\r\n<head><title>502 Bad Gateway</title>\r\n</html>",
+        );
+        assert!(d.starts_with("Bad Gateway"), "{d}");
+        assert!(!d.contains('\r') && !d.contains('\n'), "{d}");
+        assert_eq!(describe_body(429, b""), "Too Many Requests (empty body)");
+        let long = vec![b'x'; 10_000];
+        assert!(describe_body(500, &long).len() < 250);
+    }
+
+    #[test]
+    fn predicates_follow_status_and_code() {
+        let e = Error::new(ErrorKind::Api, "x").with_status(429);
+        assert!(e.is_rate_limited() && !e.is_not_found());
+        let e = Error::new(ErrorKind::Api, "x")
+            .with_status(404)
+            .with_code(ErrorCode::NotFound);
+        assert!(e.is_not_found() && !e.is_rate_limited());
+        let e = Error::new(ErrorKind::Api, "x").with_status(402);
+        assert!(e.is_insufficient_balance());
+        let e = Error::new(ErrorKind::OutcomeUnknown, "x").transport_flags(true, true);
+        assert!(e.is_outcome_unknown() && e.is_transport() && e.is_timeout());
+        let e = Error::validation(ErrorCode::InvalidId, "bad");
+        assert!(e.is_validation() && !e.is_transport() && e.status().is_none());
+        assert_eq!(e.to_string(), "refused before sending: invalid_id: bad");
+    }
+}

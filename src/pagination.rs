@@ -1,0 +1,270 @@
+//! Cursor pagination of `GET /services` and `GET /logs` as `futures::Stream`s: lazy, filters
+//! kept on every page, optional prefetch of the next page, loops in the cursor chain refused.
+
+use std::{collections::HashSet, future::Future};
+
+use futures::{Stream, TryStreamExt, stream};
+
+use crate::client::Client;
+use crate::error::{Error, ErrorKind, Result};
+use crate::model::{LogEntry, LogPage, LogQuery, Service, ServicePage, ServiceQuery};
+use crate::response::Response;
+
+/// A page with a `next_cursor`.
+trait Paged {
+    fn next_cursor(&self) -> Option<&str>;
+}
+impl Paged for ServicePage {
+    fn next_cursor(&self) -> Option<&str> {
+        self.next_cursor.as_deref()
+    }
+}
+impl Paged for LogPage {
+    fn next_cursor(&self) -> Option<&str> {
+        self.next_cursor.as_deref()
+    }
+}
+
+/// A spawned fetch of the next page, aborted if the stream is dropped first.
+struct Prefetch<T>(tokio::task::JoinHandle<T>);
+impl<T> Drop for Prefetch<T> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+struct State<F, P> {
+    fetch: F,
+    cursor: Option<String>,
+    done: bool,
+    seen: HashSet<String>,
+    prefetch: bool,
+    pending: Option<Prefetch<Result<Response<P>>>>,
+}
+
+fn pages<P, F, Fut>(
+    first: Option<String>,
+    prefetch: bool,
+    fetch: F,
+) -> impl Stream<Item = Result<Response<P>>> + Send + 'static
+where
+    P: Paged + Send + 'static,
+    F: Fn(Option<String>) -> Fut + Send + 'static,
+    Fut: Future<Output = Result<Response<P>>> + Send + 'static,
+{
+    let state = State {
+        fetch,
+        cursor: first,
+        done: false,
+        seen: HashSet::new(),
+        prefetch,
+        pending: None,
+    };
+    stream::try_unfold(state, |mut st| async move {
+        if st.done {
+            return Ok(None);
+        }
+        let page = match st.pending.take() {
+            Some(mut p) => (&mut p.0).await.map_err(|e| {
+                Error::new(ErrorKind::Transport, "the page prefetch task failed").with_source(e)
+            })??,
+            None => (st.fetch)(st.cursor.clone()).await?,
+        };
+        match page.next_cursor() {
+            None => st.done = true,
+            Some(next) => {
+                if !st.seen.insert(next.to_owned()) {
+                    return Err(Error::new(
+                        ErrorKind::Decode,
+                        format!("the server sent cursor {next:?} twice; stopping to avoid a loop"),
+                    ));
+                }
+                st.cursor = Some(next.to_owned());
+                if st.prefetch
+                    && let Ok(rt) = tokio::runtime::Handle::try_current()
+                {
+                    let fut = (st.fetch)(st.cursor.clone());
+                    st.pending = Some(Prefetch(rt.spawn(fut)));
+                }
+            }
+        }
+        Ok(Some((page, st)))
+    })
+}
+
+impl Client {
+    /// The pages of `GET /services` as a stream, following `next_cursor` lazily with the same
+    /// filters on every page (and fetching the next page ahead with
+    /// [`ServiceQuery::prefetch`]).
+    ///
+    /// ```no_run
+    /// use futures::TryStreamExt;
+    /// # async fn demo(client: opx::Client) -> opx::Result<()> {
+    /// let mut pages = std::pin::pin!(client.service_pages(&opx::ServiceQuery::new().limit(100)));
+    /// while let Some(page) = pages.try_next().await? {
+    ///     println!("{} services", page.services.len());
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn service_pages(
+        &self,
+        query: &ServiceQuery,
+    ) -> impl Stream<Item = Result<Response<ServicePage>>> + Send + 'static {
+        let client = self.clone();
+        let query = query.clone();
+        pages(query.cursor.clone(), query.prefetch, move |cursor| {
+            let client = client.clone();
+            let mut q = query.clone();
+            q.cursor = cursor;
+            async move { client.services_page(&q).await }
+        })
+    }
+
+    /// Every service matching `query`, one item at a time, across pages.
+    ///
+    /// ```no_run
+    /// use futures::TryStreamExt;
+    /// # async fn demo(client: opx::Client) -> opx::Result<()> {
+    /// let q = opx::ServiceQuery::new().status(opx::StatusFilter::All).prefetch(true);
+    /// let all: Vec<opx::Service> = client.services_stream(&q).try_collect().await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn services_stream(
+        &self,
+        query: &ServiceQuery,
+    ) -> impl Stream<Item = Result<Service>> + Send + 'static {
+        self.service_pages(query)
+            .map_ok(|p| stream::iter(p.into_inner().services.into_iter().map(Ok)))
+            .try_flatten()
+    }
+
+    /// The pages of `GET /logs` as a stream (see [`service_pages`](Self::service_pages)).
+    ///
+    /// ```no_run
+    /// use futures::TryStreamExt;
+    /// # async fn demo(client: opx::Client) -> opx::Result<()> {
+    /// let mut pages = std::pin::pin!(client.log_pages(&opx::LogQuery::new()));
+    /// while let Some(page) = pages.try_next().await? {
+    ///     println!("{} entries", page.logs.len());
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn log_pages(
+        &self,
+        query: &LogQuery,
+    ) -> impl Stream<Item = Result<Response<LogPage>>> + Send + 'static {
+        let client = self.clone();
+        let query = query.clone();
+        pages(query.cursor.clone(), query.prefetch, move |cursor| {
+            let client = client.clone();
+            let mut q = query.clone();
+            q.cursor = cursor;
+            async move { client.logs(&q).await }
+        })
+    }
+
+    /// Every log entry matching `query`, one at a time, across pages.
+    ///
+    /// ```no_run
+    /// use futures::TryStreamExt;
+    /// # async fn demo(client: opx::Client) -> opx::Result<()> {
+    /// let since = chrono::Utc::now() - chrono::Duration::days(1);
+    /// let n = client.logs_stream(&opx::LogQuery::new().since(since)).try_fold(0, |n, _| async move { Ok(n + 1) }).await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn logs_stream(
+        &self,
+        query: &LogQuery,
+    ) -> impl Stream<Item = Result<LogEntry>> + Send + 'static {
+        self.log_pages(query)
+            .map_ok(|p| stream::iter(p.into_inner().logs.into_iter().map(Ok)))
+            .try_flatten()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use futures::StreamExt;
+    use std::sync::{Arc, Mutex};
+
+    fn page(next: Option<&str>) -> Response<ServicePage> {
+        Response::new(
+            ServicePage {
+                services: Vec::new(),
+                next_cursor: next.map(str::to_owned),
+            },
+            200,
+            None,
+        )
+    }
+
+    #[tokio::test]
+    async fn follows_cursors_lazily_and_stops_at_the_end() {
+        let calls = Arc::new(Mutex::new(Vec::new()));
+        let c = calls.clone();
+        let s = pages(None, false, move |cursor: Option<String>| {
+            c.lock().unwrap().push(cursor.clone());
+            let next = match cursor.as_deref() {
+                None => Some("a"),
+                Some("a") => Some("b"),
+                _ => None,
+            };
+            async move { Ok(page(next)) }
+        });
+        let mut s = std::pin::pin!(s);
+        assert!(
+            calls.lock().unwrap().is_empty(),
+            "nothing fetched before polling"
+        );
+        s.next().await.unwrap().unwrap();
+        assert_eq!(calls.lock().unwrap().len(), 1, "lazy: one page per poll");
+        let rest: Vec<_> = s.collect().await;
+        assert_eq!(rest.len(), 2);
+        assert_eq!(
+            *calls.lock().unwrap(),
+            [None, Some("a".to_owned()), Some("b".to_owned())]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_cursor_loop_is_an_error_not_an_endless_stream() {
+        let s = pages(None, false, |_cursor: Option<String>| async {
+            Ok(page(Some("same")))
+        });
+        let got: Vec<_> = s.collect().await;
+        assert_eq!(got.len(), 2);
+        assert!(got[0].is_ok());
+        assert_eq!(got[1].as_ref().unwrap_err().kind(), ErrorKind::Decode);
+    }
+
+    #[tokio::test]
+    async fn prefetch_fetches_the_next_page_before_it_is_asked_for() {
+        let calls = Arc::new(Mutex::new(0));
+        let c = calls.clone();
+        let s = pages(None, true, move |cursor: Option<String>| {
+            *c.lock().unwrap() += 1;
+            let next = if cursor.is_none() { Some("a") } else { None };
+            async move { Ok(page(next)) }
+        });
+        let mut s = std::pin::pin!(s);
+        s.next().await.unwrap().unwrap();
+        assert_eq!(
+            *calls.lock().unwrap(),
+            2,
+            "page 2 requested while page 1 is consumed"
+        );
+        assert!(s.next().await.unwrap().is_ok());
+        assert!(s.next().await.is_none());
+        assert_eq!(*calls.lock().unwrap(), 2);
+    }
+
+    #[tokio::test]
+    async fn an_error_ends_the_stream() {
+        let s = pages(None, false, |_c: Option<String>| async {
+            Err::<Response<ServicePage>, _>(Error::new(ErrorKind::Transport, "boom"))
+        });
+        let got: Vec<_> = s.collect().await;
+        assert_eq!(got.len(), 1);
+    }
+}

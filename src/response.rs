@@ -1,0 +1,73 @@
+//! [`Response`]: a typed payload with the HTTP status and rate-limit headers it came with.
+
+use std::ops::{Deref, DerefMut};
+
+use crate::ratelimit::RateLimit;
+
+/// The `data` of a successful call, with the HTTP status and the rate-limit snapshot of its
+/// response. Derefs to the payload; [`into_inner`](Self::into_inner) gives it by value.
+///
+/// ```no_run
+/// # async fn demo(client: opx::Client) -> opx::Result<()> {
+/// let account = client.account().await?;
+/// println!("{} has {} RUB (HTTP {})", account.username, account.balance, account.status());
+/// let account: opx::Account = account.into_inner();
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Response<T> {
+    value: T,
+    status: u16,
+    rate_limit: Option<RateLimit>,
+}
+
+impl<T> Response<T> {
+    pub(crate) fn new(value: T, status: u16, rate_limit: Option<RateLimit>) -> Self {
+        Self {
+            value,
+            status,
+            rate_limit,
+        }
+    }
+    /// The payload.
+    pub fn into_inner(self) -> T {
+        self.value
+    }
+    /// The HTTP status (2xx).
+    pub fn status(&self) -> u16 {
+        self.status
+    }
+    /// The rate-limit headers of this response, if it carried them.
+    pub fn rate_limit(&self) -> Option<&RateLimit> {
+        self.rate_limit.as_ref()
+    }
+    /// Maps the payload, keeping status and rate limit.
+    pub fn map<U>(self, f: impl FnOnce(T) -> U) -> Response<U> {
+        Response {
+            value: f(self.value),
+            status: self.status,
+            rate_limit: self.rate_limit,
+        }
+    }
+    /// Maps the payload with a fallible function.
+    pub(crate) fn try_map<U, E>(self, f: impl FnOnce(T) -> Result<U, E>) -> Result<Response<U>, E> {
+        Ok(Response {
+            value: f(self.value)?,
+            status: self.status,
+            rate_limit: self.rate_limit,
+        })
+    }
+}
+
+impl<T> Deref for Response<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.value
+    }
+}
+
+impl<T> DerefMut for Response<T> {
+    fn deref_mut(&mut self) -> &mut T {
+        &mut self.value
+    }
+}

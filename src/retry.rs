@@ -1,0 +1,194 @@
+//! The retry policy of idempotent calls: bounded exponential backoff with jitter.
+
+use std::time::Duration;
+
+/// When and how idempotent calls (the GETs and the three PUTs) are retried.
+///
+/// A call is retried on a transport error (connection refused or dropped, timeout, truncated
+/// body) and on HTTP 500, 502, 503 and 504, at most `max_attempts` times in all, waiting
+/// `min(cap, base * 2^n)` with jitter between attempts. HTTP 429 is surfaced, unless
+/// [`retry_rate_limited`](Self::retry_rate_limited) opts in to waiting `Retry-After`.
+///
+/// `POST /purchase`, `POST /services/{id}/extend` and `POST /services/{id}/credentials` are
+/// **never** retried, whatever the policy.
+///
+/// ```
+/// use std::time::Duration;
+/// use opx::RetryPolicy;
+///
+/// let policy = RetryPolicy::default()
+///     .max_attempts(5)
+///     .base_delay(Duration::from_millis(100))
+///     .max_delay(Duration::from_secs(2))
+///     .retry_rate_limited(Duration::from_secs(10));
+/// assert_eq!(policy.attempts(), 5);
+/// assert_eq!(RetryPolicy::none().attempts(), 1);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RetryPolicy {
+    max_attempts: u32,
+    base: Duration,
+    cap: Duration,
+    jitter: bool,
+    rate_limited_wait: Option<Duration>,
+}
+
+impl Default for RetryPolicy {
+    /// 3 attempts, 200 ms base, 5 s cap, jitter on, 429 surfaced.
+    fn default() -> Self {
+        Self {
+            max_attempts: 3,
+            base: Duration::from_millis(200),
+            cap: Duration::from_secs(5),
+            jitter: true,
+            rate_limited_wait: None,
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// No retries at all: every call is sent once.
+    pub fn none() -> Self {
+        Self {
+            max_attempts: 1,
+            ..Self::default()
+        }
+    }
+    /// Total attempts, first included (0 is treated as 1).
+    pub fn max_attempts(mut self, n: u32) -> Self {
+        self.max_attempts = n.max(1);
+        self
+    }
+    /// Delay before the first retry (doubled for each further retry).
+    pub fn base_delay(mut self, d: impl Into<Duration>) -> Self {
+        self.base = d.into();
+        self
+    }
+    /// Longest delay between two attempts.
+    pub fn max_delay(mut self, d: impl Into<Duration>) -> Self {
+        self.cap = d.into();
+        self
+    }
+    /// Randomise each delay within its upper half (on by default).
+    pub fn jitter(mut self, on: bool) -> Self {
+        self.jitter = on;
+        self
+    }
+    /// Opt in: on 429 with `Retry-After` at most `max_wait`, wait that long and retry
+    /// (idempotent calls only; counts against `max_attempts`).
+    pub fn retry_rate_limited(mut self, max_wait: impl Into<Duration>) -> Self {
+        self.rate_limited_wait = Some(max_wait.into());
+        self
+    }
+    /// Total attempts allowed, first included.
+    pub fn attempts(&self) -> u32 {
+        self.max_attempts
+    }
+
+    pub(crate) fn rate_limited_wait(&self) -> Option<Duration> {
+        self.rate_limited_wait
+    }
+
+    /// The delay before retry number `retry` (0 = first retry), `unit` in `[0, 1)`.
+    pub(crate) fn backoff(&self, retry: u32, unit: f64) -> Duration {
+        let factor = 2u32.saturating_pow(retry.min(31));
+        let full = self.base.saturating_mul(factor).min(self.cap);
+        if !self.jitter {
+            return full;
+        }
+        let unit = if unit.is_finite() {
+            unit.clamp(0.0, 1.0)
+        } else {
+            0.0
+        };
+        full / 2 + (full / 2).mul_f64(unit)
+    }
+}
+
+/// Statuses worth retrying for an idempotent call.
+pub(crate) fn is_retryable_status(status: u16) -> bool {
+    matches!(status, 500 | 502 | 503 | 504)
+}
+
+/// A small SplitMix64 generator for jitter (no dependency, seedable for tests).
+#[derive(Debug, Clone)]
+pub(crate) struct Jitter(u64);
+
+impl Jitter {
+    pub(crate) fn seeded(seed: u64) -> Self {
+        Self(seed)
+    }
+    pub(crate) fn from_entropy() -> Self {
+        use std::hash::{BuildHasher, Hasher};
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        h.write_u64(0x006f_7078);
+        Self(h.finish())
+    }
+    /// A value in `[0, 1)`.
+    pub(crate) fn next_unit(&mut self) -> f64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^= z >> 31;
+        (z >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_up_to_the_cap_without_jitter() {
+        let p = RetryPolicy::default()
+            .jitter(false)
+            .base_delay(Duration::from_millis(100))
+            .max_delay(Duration::from_millis(500));
+        let d: Vec<_> = (0..5).map(|n| p.backoff(n, 0.9).as_millis()).collect();
+        assert_eq!(d, [100, 200, 400, 500, 500]);
+        assert_eq!(p.backoff(u32::MAX, 0.5), Duration::from_millis(500));
+    }
+
+    #[test]
+    fn jitter_stays_within_the_upper_half() {
+        let p = RetryPolicy::default()
+            .base_delay(Duration::from_millis(100))
+            .max_delay(Duration::from_secs(1));
+        let mut rng = Jitter::seeded(7);
+        let mut seen = std::collections::HashSet::new();
+        for _ in 0..1000 {
+            let d = p.backoff(1, rng.next_unit());
+            assert!(d >= Duration::from_millis(100) && d <= Duration::from_millis(200));
+            seen.insert(d);
+        }
+        assert!(seen.len() > 100, "jitter should spread delays");
+        assert_eq!(p.backoff(0, f64::NAN), Duration::from_millis(50));
+    }
+
+    #[test]
+    fn the_generator_is_deterministic_and_in_range() {
+        let (mut a, mut b) = (Jitter::seeded(1), Jitter::seeded(1));
+        for _ in 0..1000 {
+            let x = a.next_unit();
+            assert_eq!(x, b.next_unit());
+            assert!((0.0..1.0).contains(&x));
+        }
+    }
+
+    #[test]
+    fn none_means_one_attempt_and_zero_is_one() {
+        assert_eq!(RetryPolicy::none().attempts(), 1);
+        assert_eq!(RetryPolicy::default().max_attempts(0).attempts(), 1);
+    }
+
+    #[test]
+    fn only_gateway_style_statuses_are_retryable() {
+        for s in [500, 502, 503, 504] {
+            assert!(is_retryable_status(s));
+        }
+        for s in [200, 400, 401, 402, 404, 405, 429, 501, 505] {
+            assert!(!is_retryable_status(s));
+        }
+    }
+}

@@ -1,0 +1,129 @@
+//! Construction: from_env, builder options, HTTPS rule, token hygiene, custom reqwest client.
+
+#[path = "support/scripted.rs"]
+mod scripted;
+
+use std::{sync::Mutex, time::Duration};
+
+use opx::{Client, ErrorKind};
+use scripted::{Reply, Scripted, TOKEN, account_json};
+
+/// Serialises the tests of this file that touch the process environment.
+static ENV: Mutex<()> = Mutex::new(());
+
+#[tokio::test]
+async fn from_env_needs_opx_token_and_honours_opx_base_url() {
+    let _g = ENV.lock().unwrap_or_else(|p| p.into_inner());
+    let s = Scripted::start(Reply::ok(account_json())).await;
+    // SAFETY: every test of this binary that reads or writes the environment holds `ENV`.
+    unsafe {
+        std::env::remove_var("OPX_TOKEN");
+        std::env::remove_var("OPX_BASE_URL");
+    }
+    let e = Client::from_env().unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Config);
+    assert!(e.to_string().contains("OPX_TOKEN"), "{e}");
+    unsafe {
+        std::env::set_var("OPX_TOKEN", TOKEN);
+    }
+    assert_eq!(
+        Client::from_env().unwrap().base_url(),
+        opx::spec::DEFAULT_BASE_URL
+    );
+    unsafe {
+        std::env::set_var("OPX_BASE_URL", &s.base_url);
+    }
+    let c = Client::from_env().unwrap();
+    assert_eq!(c.account().await.unwrap().balance, 1500);
+    unsafe {
+        std::env::set_var("OPX_BASE_URL", "http://example.com/api/v1");
+    }
+    assert_eq!(Client::from_env().unwrap_err().kind(), ErrorKind::Config);
+    unsafe {
+        std::env::remove_var("OPX_TOKEN");
+        std::env::remove_var("OPX_BASE_URL");
+    }
+}
+
+#[tokio::test]
+async fn requests_carry_bearer_user_agent_and_api_version() {
+    let _g = ENV.lock().unwrap_or_else(|p| p.into_inner());
+    let s = Scripted::start(Reply::ok(account_json())).await;
+    let c = s.client().user_agent("my-app/2.0").build().unwrap();
+    c.account().await.unwrap();
+    let seen = &s.seen()[0];
+    assert_eq!(seen.method, "GET");
+    assert_eq!(seen.target, "/api/v1/account");
+    assert_eq!(
+        seen.header("authorization"),
+        Some(format!("Bearer {TOKEN}").as_str())
+    );
+    assert_eq!(seen.header("user-agent"), Some("my-app/2.0"));
+    assert_eq!(seen.header("api-version"), Some("1.0.0"));
+}
+
+#[tokio::test]
+async fn non_https_is_refused_unless_loopback() {
+    let _g = ENV.lock().unwrap_or_else(|p| p.into_inner());
+    let e = Client::builder()
+        .token(TOKEN)
+        .base_url("http://op-proxy.com/api/v1")
+        .build()
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Config);
+    assert!(e.to_string().contains("non-HTTPS"));
+    assert!(
+        Client::builder()
+            .token(TOKEN)
+            .base_url("http://127.0.0.1:1/api/v1")
+            .build()
+            .is_ok()
+    );
+}
+
+#[tokio::test]
+async fn bad_tokens_are_refused_without_being_echoed() {
+    let _g = ENV.lock().unwrap_or_else(|p| p.into_inner());
+    for bad in ["opx live", "opx\r\nX-Evil: 1", "opx\u{7f}", "\u{e9}t\u{e9}"] {
+        let e = Client::builder().token(bad).build().unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Config, "{bad:?}");
+        assert!(!format!("{e} {e:?}").contains(bad));
+    }
+}
+
+#[tokio::test]
+async fn a_user_supplied_reqwest_client_is_used_for_idempotent_calls() {
+    let _g = ENV.lock().unwrap_or_else(|p| p.into_inner());
+    let s = Scripted::start(Reply::ok(account_json())).await;
+    let http = reqwest::Client::builder()
+        .user_agent("custom-reqwest")
+        .build()
+        .unwrap();
+    let c = s.client().reqwest_client(http).build().unwrap();
+    c.account().await.unwrap();
+    assert_eq!(s.seen()[0].header("user-agent"), Some("custom-reqwest"));
+    assert_eq!(
+        s.seen()[0].header("authorization"),
+        Some(format!("Bearer {TOKEN}").as_str())
+    );
+}
+
+#[tokio::test]
+async fn the_overall_timeout_applies() {
+    let _g = ENV.lock().unwrap_or_else(|p| p.into_inner());
+    let s = Scripted::start(Reply::Delay(
+        Duration::from_secs(5),
+        Box::new(Reply::ok(account_json())),
+    ))
+    .await;
+    let c = s
+        .client()
+        .timeout(Duration::from_millis(200))
+        .retry_policy(opx::RetryPolicy::none())
+        .build()
+        .unwrap();
+    let t0 = std::time::Instant::now();
+    let e = c.account().await.unwrap_err();
+    assert!(e.is_timeout());
+    assert!(t0.elapsed() < Duration::from_secs(2));
+}

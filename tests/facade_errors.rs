@@ -1,0 +1,208 @@
+//! Errors: envelopes, non-JSON bodies, unknown codes, validation before sending, outcome-unknown.
+
+#[path = "support/scripted.rs"]
+mod scripted;
+
+use opx::{ErrorCode, ErrorKind, PurchaseRequest, RetryPolicy, ServiceType};
+use scripted::{Reply, Scripted, account_json};
+
+fn purchase_req() -> PurchaseRequest {
+    PurchaseRequest::new(
+        ServiceType::Ipv4Rotating,
+        "65a9f0c1b2c3d4e5f6a7b8c9".parse::<opx::PlanId>().unwrap(),
+    )
+}
+
+#[tokio::test]
+async fn a_documented_envelope_gives_status_code_and_message() {
+    let s = Scripted::start(Reply::error(404, "not_found")).await;
+    let c = s.client().build().unwrap();
+    let id: opx::ServiceId = "65aa1100b2c3d4e5f6a7b8d0".parse().unwrap();
+    let e = c.service(&id).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Api);
+    assert_eq!(e.status(), Some(404));
+    assert_eq!(e.code(), Some(&ErrorCode::NotFound));
+    assert_eq!(e.message(), "not_found happened");
+    assert!(e.is_not_found() && !e.is_transport() && !e.is_outcome_unknown());
+    assert_eq!(e.operation(), Some("get_service"));
+}
+
+#[tokio::test]
+async fn an_unknown_code_maps_to_the_fallback_variant() {
+    let s = Scripted::start(Reply::error(400, "quota_frozen")).await;
+    let c = s.client().build().unwrap();
+    let e = c.account().await.unwrap_err();
+    assert_eq!(e.status(), Some(400));
+    assert_eq!(e.code(), Some(&ErrorCode::Unknown("quota_frozen".into())));
+    assert_eq!(e.message(), "quota_frozen happened");
+}
+
+#[tokio::test]
+async fn an_html_502_keeps_its_status_and_is_described() {
+    let html = "<html><head><title>502 Bad Gateway</title></head><body>nginx</body></html>";
+    let s = Scripted::start(Reply::raw(502, "text/html", html)).await;
+    let c = s
+        .client()
+        .retry_policy(RetryPolicy::none())
+        .build()
+        .unwrap();
+    let e = c.account().await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Api);
+    assert_eq!(e.status(), Some(502));
+    assert_eq!(e.code(), None);
+    assert!(e.message().contains("Bad Gateway"), "{e}");
+    assert!(!e.is_transport());
+}
+
+#[tokio::test]
+async fn an_empty_429_is_rate_limited_with_retry_after() {
+    let s = Scripted::start(
+        Reply::raw(429, "text/plain", "")
+            .header("retry-after", "7")
+            .rate(300, 0, 7),
+    )
+    .await;
+    let c = s.client().build().unwrap();
+    let e = c.account().await.unwrap_err();
+    assert!(e.is_rate_limited());
+    assert_eq!(e.status(), Some(429));
+    assert_eq!(e.retry_after(), Some(std::time::Duration::from_secs(7)));
+    assert_eq!(e.rate_limit().and_then(|r| r.remaining()), Some(0));
+    assert_eq!(s.count(), 1, "429 is surfaced, not retried");
+}
+
+#[tokio::test]
+async fn an_undeclared_status_is_an_api_error() {
+    let s = Scripted::start(Reply::error(405, "method_not_allowed")).await;
+    let c = s.client().build().unwrap();
+    let e = c.account().await.unwrap_err();
+    assert_eq!(e.status(), Some(405));
+    assert_eq!(e.code(), Some(&ErrorCode::MethodNotAllowed));
+}
+
+#[tokio::test]
+async fn insufficient_balance_is_recognised() {
+    let s = Scripted::start(Reply::error(402, "insufficient_balance")).await;
+    let c = s.client().build().unwrap();
+    let e = c.purchase(&purchase_req()).await.unwrap_err();
+    assert!(e.is_insufficient_balance());
+    assert!(
+        !e.is_outcome_unknown(),
+        "a 402 envelope is a definite answer"
+    );
+}
+
+#[tokio::test]
+async fn malformed_json_on_a_get_is_a_decode_error() {
+    let s = Scripted::start(Reply::raw(
+        200,
+        "application/json",
+        r#"{"status":"ok","data":{"username":"#,
+    ))
+    .await;
+    let c = s.client().build().unwrap();
+    let e = c.account().await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Decode);
+    assert_eq!(e.status(), Some(200));
+    assert!(std::error::Error::source(&e).is_some());
+}
+
+#[tokio::test]
+async fn purchase_failures_that_hide_the_outcome_are_outcome_unknown() {
+    // 5xx without envelope, a 200 that cannot be read, a dropped connection, a cut-off body.
+    for reply in [
+        Reply::raw(502, "text/html", "<html>bad gateway</html>"),
+        Reply::raw(200, "application/json", "{\"status\":\"ok\""),
+        Reply::Drop,
+        Reply::Truncated {
+            status: 200,
+            body: b"{\"status\":\"ok\",".to_vec(),
+        },
+    ] {
+        let s = Scripted::start(reply.clone()).await;
+        let c = s
+            .client()
+            .retry_policy(RetryPolicy::default().max_attempts(5))
+            .build()
+            .unwrap();
+        let e = c.purchase(&purchase_req()).await.unwrap_err();
+        assert!(e.is_outcome_unknown(), "{reply:?}: {e:?}");
+        assert!(e.to_string().contains("GET /services"), "{e}");
+        assert_eq!(
+            s.count(),
+            1,
+            "{reply:?}: purchase must be sent exactly once"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_purchase_500_with_an_envelope_is_a_definite_failure() {
+    let s = Scripted::start(Reply::error(500, "server_error")).await;
+    let c = s.client().build().unwrap();
+    let e = c.purchase(&purchase_req()).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Api);
+    assert_eq!(e.code(), Some(&ErrorCode::ServerError));
+    assert_eq!(s.count(), 1);
+}
+
+#[tokio::test]
+async fn connection_refused_on_purchase_is_transport_not_unknown() {
+    // Bind then drop a listener to get a port nobody listens on.
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let c = opx::Client::builder()
+        .token(scripted::TOKEN)
+        .base_url(format!("http://127.0.0.1:{port}/api/v1"))
+        .build()
+        .unwrap();
+    let e = c.purchase(&purchase_req()).await.unwrap_err();
+    assert!(e.is_transport());
+    assert!(
+        !e.is_outcome_unknown(),
+        "nothing was sent, so the outcome is known: {e:?}"
+    );
+    let e = c.account().await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Transport);
+    assert!(!e.to_string().contains(scripted::TOKEN));
+}
+
+#[tokio::test]
+async fn documented_rules_are_checked_before_sending() {
+    let s = Scripted::start(Reply::ok(account_json())).await;
+    let c = s.client().build().unwrap();
+    assert_eq!(
+        "nope".parse::<opx::ServiceId>().unwrap_err().code(),
+        Some(&ErrorCode::InvalidId)
+    );
+    let e = c
+        .plans(Some(ServiceType::Unknown("ipv4_static".into())))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Some(&ErrorCode::InvalidType));
+    let id: opx::ServiceId = "65aa1100b2c3d4e5f6a7b8d0".parse().unwrap();
+    let e = c
+        .proxies_json(
+            &id,
+            &opx::ProxyQuery::new().country(opx::GatewayCountry::parse("us")),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Some(&ErrorCode::InvalidCountry));
+    let e = c
+        .services_page(&opx::ServiceQuery::new().limit(101))
+        .await
+        .unwrap_err();
+    assert!(e.is_validation());
+    let e = c
+        .purchase(&PurchaseRequest::new(
+            ServiceType::Unknown("x".into()),
+            "65a9f0c1b2c3d4e5f6a7b8c9".parse::<opx::PlanId>().unwrap(),
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Some(&ErrorCode::InvalidType));
+    assert_eq!(s.count(), 0, "nothing may be sent for refused values");
+}

@@ -1,0 +1,100 @@
+//! Rate limits: headers parsed on every response, latest snapshot, local fail-fast.
+
+#[path = "support/scripted.rs"]
+mod scripted;
+
+use std::time::Duration;
+
+use opx::{ErrorKind, PurchaseRequest, ServiceType};
+use scripted::{Reply, Scripted, account_json, service_json};
+
+#[tokio::test]
+async fn every_response_carries_its_rate_limit_and_the_client_keeps_the_latest() {
+    let s = Scripted::start(Reply::ok(account_json()).rate(300, 299, 60)).await;
+    let c = s.client().build().unwrap();
+    assert!(c.rate_limit().is_none());
+    let a = c.account().await.unwrap();
+    let rl = a.rate_limit().unwrap();
+    assert_eq!(
+        (rl.limit(), rl.remaining(), rl.reset_after()),
+        (Some(300), Some(299), Some(Duration::from_secs(60)))
+    );
+    assert!(!rl.is_exhausted());
+    assert_eq!(c.rate_limit().unwrap().remaining(), Some(299));
+}
+
+#[tokio::test]
+async fn garbage_headers_are_ignored() {
+    let s = Scripted::start(
+        Reply::ok(account_json())
+            .header("x-ratelimit-limit", "lots")
+            .header("x-ratelimit-remaining", "-4")
+            .header("x-ratelimit-reset", "soon"),
+    )
+    .await;
+    let c = s.client().build().unwrap();
+    let a = c.account().await.unwrap();
+    assert!(a.rate_limit().is_none());
+}
+
+#[tokio::test]
+async fn exhausted_window_fails_fast_locally_until_reset() {
+    let s = Scripted::start(Reply::ok(account_json()).rate(300, 0, 1)).await;
+    let c = s.client().build().unwrap();
+    let a = c.account().await.unwrap();
+    assert!(a.rate_limit().unwrap().is_exhausted());
+    let e = c.account().await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::RateLimitedLocally);
+    assert!(e.is_rate_limited());
+    assert!(e.retry_after().unwrap() <= Duration::from_secs(1));
+    assert_eq!(s.count(), 1, "the refused call was not sent");
+    // The global bucket applies to every operation.
+    let id: opx::ServiceId = "65aa1100b2c3d4e5f6a7b8d0".parse().unwrap();
+    assert!(c.service(&id).await.unwrap_err().is_rate_limited());
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    c.account().await.unwrap();
+    assert_eq!(s.count(), 2, "sent again once the window reset");
+}
+
+#[tokio::test]
+async fn a_purchase_bucket_exhaustion_does_not_block_other_calls() {
+    let s = Scripted::start(Reply::ok(account_json()).rate(300, 250, 60)).await;
+    s.push(Reply::ok(service_json("65aa1100b2c3d4e5f6a7b8d0")).rate(60, 0, 3600));
+    let c = s.client().build().unwrap();
+    let req = PurchaseRequest::new(
+        ServiceType::Ipv4Rotating,
+        "65a9f0c1b2c3d4e5f6a7b8c9".parse::<opx::PlanId>().unwrap(),
+    );
+    c.purchase(&req).await.unwrap();
+    let e = c.purchase(&req).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::RateLimitedLocally);
+    c.account().await.unwrap();
+    assert_eq!(s.count(), 2);
+}
+
+#[tokio::test]
+async fn fail_fast_can_be_switched_off() {
+    let s = Scripted::start(Reply::ok(account_json()).rate(300, 0, 60)).await;
+    let c = s
+        .client()
+        .fail_fast_when_rate_limited(false)
+        .build()
+        .unwrap();
+    c.account().await.unwrap();
+    c.account().await.unwrap();
+    assert_eq!(s.count(), 2);
+}
+
+#[tokio::test]
+async fn a_429_blocks_for_its_retry_after() {
+    let s = Scripted::start(Reply::ok(account_json())).await;
+    s.push(Reply::error(429, "rate_limited").header("retry-after", "30"));
+    let c = s.client().build().unwrap();
+    let e = c.account().await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Api);
+    assert!(e.is_rate_limited());
+    let e = c.account().await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::RateLimitedLocally);
+    assert!(e.retry_after().unwrap() > Duration::from_secs(25));
+    assert_eq!(s.count(), 1);
+}
