@@ -260,6 +260,7 @@ async fn handle(inner: &Inner, ip: IpAddr, req: Request) -> Response {
         }
         let mut rec = rec;
         rec.status = out.status;
+        tracing::debug!(method = %rec.method, path = %rec.path, status = out.status, "mock request");
         st.record(rec);
         drop(st);
         out.into_response()
