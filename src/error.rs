@@ -351,16 +351,37 @@ impl StdError for Error {
 
 /// The `code` and `message` of an error envelope, read leniently from raw bytes: any JSON object
 /// with `error.code` (a string) is accepted, whatever the code; anything else gives `None`.
+///
+/// The code and message come from the server, so they are made safe to print: control
+/// characters (terminal escapes, CR/LF) become spaces and they are cut to [`MAX_SERVER_CODE`] /
+/// [`MAX_SERVER_MESSAGE`] characters.
 pub(crate) fn parse_envelope(body: &[u8]) -> Option<(ErrorCode, String)> {
     let v: serde_json::Value = serde_json::from_slice(body).ok()?;
     let err = v.get("error")?;
     let code = err.get("code")?.as_str()?;
-    let message = err
-        .get("message")
-        .and_then(|m| m.as_str())
-        .unwrap_or("")
-        .to_owned();
-    Some((ErrorCode::parse(code), message))
+    let message = err.get("message").and_then(|m| m.as_str()).unwrap_or("");
+    Some((
+        ErrorCode::parse(&printable(code, MAX_SERVER_CODE)),
+        printable(message, MAX_SERVER_MESSAGE),
+    ))
+}
+
+/// Longest error code kept from a server's envelope, in characters.
+pub(crate) const MAX_SERVER_CODE: usize = 64;
+/// Longest error message kept from a server's envelope, in characters.
+pub(crate) const MAX_SERVER_MESSAGE: usize = 1024;
+
+/// `s` with control characters replaced by spaces, cut to `max` characters (`…` marks a cut).
+pub(crate) fn printable(s: &str, max: usize) -> String {
+    let mut out = String::with_capacity(s.len().min(max * 4));
+    for (i, c) in s.chars().enumerate() {
+        if i == max {
+            out.push('…');
+            break;
+        }
+        out.push(if c.is_control() { ' ' } else { c });
+    }
+    out
 }
 
 /// A short, printable description of a body that is not the error envelope.
@@ -422,6 +443,27 @@ mod tests {
         assert!(parse_envelope(b"<html>502 Bad Gateway</html>").is_none());
         assert!(parse_envelope(br#"{"error":{"code":5}}"#).is_none());
         assert!(parse_envelope(br#"[1,2]"#).is_none());
+    }
+
+    #[test]
+    fn envelope_text_is_made_printable_and_bounded() {
+        let body = serde_json::json!({"status": "error", "error": {
+            "code": format!("evil\u{1b}[2J{}", "c".repeat(500)),
+            "message": format!("line1\r\nline2\u{1b}]0;title\u{7}{}", "m".repeat(100_000)),
+        }});
+        let (code, message) = parse_envelope(body.to_string().as_bytes()).unwrap();
+        assert!(!code.as_str().chars().any(char::is_control), "{code}");
+        assert!(code.as_str().chars().count() <= MAX_SERVER_CODE + 1);
+        assert!(!message.chars().any(char::is_control), "{message}");
+        assert_eq!(message.chars().count(), MAX_SERVER_MESSAGE + 1);
+        assert!(message.starts_with("line1  line2 ]0;title "), "{message}");
+        assert!(message.ends_with('…'));
+        // Documented codes are untouched.
+        let (code, m) = parse_envelope(
+            br#"{"status":"error","error":{"code":"not_found","message":"no such service"}}"#,
+        )
+        .unwrap();
+        assert_eq!((code, m.as_str()), (ErrorCode::NotFound, "no such service"));
     }
 
     #[test]
