@@ -70,6 +70,8 @@ pub mod mock;
 mod builder;
 mod client;
 mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 mod model;
 mod pagination;
 pub mod proxies;

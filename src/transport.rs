@@ -468,7 +468,11 @@ fn transport_error(rec: &CallRecord, e: reqwest::Error, once: bool) -> Error {
     err
 }
 
-fn response_error(rec: &CallRecord, once: bool, decode: Option<serde_json::Error>) -> Error {
+pub(crate) fn response_error(
+    rec: &CallRecord,
+    once: bool,
+    decode: Option<serde_json::Error>,
+) -> Error {
     let status = rec.status.unwrap_or(0);
     if (200..300).contains(&status) {
         let (kind, message) = if once {

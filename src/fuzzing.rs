@@ -1,0 +1,80 @@
+//! The facade's internal parsers of untrusted server input, reachable for the fuzz targets in
+//! `fuzz/` and the hardening tests. Not part of the public API: hidden from the docs, no
+//! stability promise.
+
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http::HeaderMap;
+
+use crate::ErrorCode;
+use crate::error::Error;
+use crate::ratelimit::{Gate, RateLimit};
+use crate::transport::{CallRecord, is_idempotent, response_error};
+
+/// The `code` and `message` of an error envelope (`None` if the body is not one).
+pub fn parse_envelope(body: &[u8]) -> Option<(ErrorCode, String)> {
+    crate::error::parse_envelope(body)
+}
+
+/// The short description of a body that is not the error envelope.
+pub fn describe_body(status: u16, body: &[u8]) -> String {
+    crate::error::describe_body(status, body)
+}
+
+/// The `X-RateLimit-*` headers of a response received at `now`.
+pub fn rate_limit(headers: &HeaderMap, now: Instant) -> Option<RateLimit> {
+    RateLimit::from_headers(headers, now)
+}
+
+/// `Retry-After` as a delay.
+pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    crate::ratelimit::retry_after(headers)
+}
+
+/// Feeds one response of `operation` to a fresh local rate-limit gate, as the transport does,
+/// and returns how long the gate would then refuse `operation` at `now`.
+pub fn gate_wait(
+    operation: &str,
+    status: u16,
+    headers: &HeaderMap,
+    now: Instant,
+) -> Option<Duration> {
+    let rate = RateLimit::from_headers(headers, now);
+    let wait = if status == 429 {
+        crate::ratelimit::retry_after(headers)
+    } else {
+        None
+    };
+    let mut gate = Gate::default();
+    gate.observe(operation, rate.as_ref(), wait, now);
+    gate.check(operation, now)
+}
+
+/// The [`Error`] the facade builds for an error response (`status` outside 2xx) or an
+/// undecodable success of `operation` (e.g. `"get_account"`, `"purchase"`).
+pub fn response_error_for(
+    operation: &'static str,
+    status: u16,
+    headers: HeaderMap,
+    body: &[u8],
+) -> Error {
+    let now = Instant::now();
+    let rate_limit = RateLimit::from_headers(&headers, now);
+    let retry_after = if status == 429 || status == 503 {
+        crate::ratelimit::retry_after(&headers)
+    } else {
+        None
+    };
+    let rec = CallRecord {
+        status: Some(status),
+        headers,
+        body: Bytes::copy_from_slice(body),
+        rate_limit,
+        retry_after,
+        attempts: 1,
+        too_large: false,
+        body_failed: false,
+    };
+    response_error(&rec, !is_idempotent(operation), None).with_operation(operation)
+}
