@@ -1,0 +1,442 @@
+//! Limits against hostile servers on 127.0.0.1: an endless body, a huge Content-Length,
+//! headers that never end, a server that accepts and never answers, a body that trickles, a
+//! listener that never completes the handshake. Each time the client returns a typed error in
+//! bounded time, having read no more than the size cap; and POSTs that spend money are sent
+//! once, on a connection of their own.
+
+use std::{
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering},
+    },
+    time::{Duration, Instant},
+};
+
+use opx::{Client, ErrorKind, ProxyQuery, PurchaseRequest, RetryPolicy, ServiceType};
+use tokio::{
+    io::{AsyncReadExt, AsyncWriteExt},
+    net::{TcpListener, TcpStream},
+};
+
+const TOKEN: &str = "opx_live_0123456789abcdef0123456789abcdef";
+const SID: &str = "65aa1100b2c3d4e5f6a7b8d0";
+/// No hostile connection is served longer than this, whatever the client does.
+const SERVER_BOUND: Duration = Duration::from_secs(10);
+
+#[derive(Clone, Copy, Debug)]
+enum Hostile {
+    /// A chunked 200 whose body never ends, sent as fast as the client reads.
+    EndlessBody,
+    /// `Content-Length: 10^15`, one byte of body, then nothing.
+    HugeContentLength,
+    /// Reads the request, never answers.
+    Silent,
+    /// A status line, then header lines forever, as fast as possible.
+    EndlessHeadersFast,
+    /// A status line, then one header line every 20 ms, forever.
+    EndlessHeadersSlow,
+    /// A valid head announcing 1,000 bytes, then one byte every 50 ms.
+    TricklingBody,
+}
+
+#[derive(Default)]
+struct Stats {
+    connections: AtomicUsize,
+    bytes_written: AtomicU64,
+    /// The client hung up (a write failed) before the server's own bound.
+    client_hung_up: AtomicBool,
+}
+
+async fn hostile(kind: Hostile) -> (String, Arc<Stats>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}/api/v1", listener.local_addr().unwrap());
+    let stats = Arc::new(Stats::default());
+    let st = stats.clone();
+    tokio::spawn(async move {
+        while let Ok((sock, _)) = listener.accept().await {
+            st.connections.fetch_add(1, Ordering::SeqCst);
+            let st = st.clone();
+            tokio::spawn(async move {
+                let _ = tokio::time::timeout(SERVER_BOUND, serve(sock, kind, &st)).await;
+            });
+        }
+    });
+    (base, stats)
+}
+
+async fn read_head(sock: &mut TcpStream) -> bool {
+    let mut buf = Vec::new();
+    let mut tmp = [0u8; 4096];
+    while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
+        match sock.read(&mut tmp).await {
+            Ok(0) | Err(_) => return false,
+            Ok(n) => buf.extend_from_slice(&tmp[..n]),
+        }
+        if buf.len() > 1 << 20 {
+            return false;
+        }
+    }
+    true
+}
+
+async fn serve(mut sock: TcpStream, kind: Hostile, st: &Stats) {
+    if !read_head(&mut sock).await {
+        return;
+    }
+    let mut write = async |bytes: &[u8]| -> bool {
+        match sock.write_all(bytes).await {
+            Ok(()) => {
+                st.bytes_written
+                    .fetch_add(bytes.len() as u64, Ordering::SeqCst);
+                true
+            }
+            Err(_) => {
+                st.client_hung_up.store(true, Ordering::SeqCst);
+                false
+            }
+        }
+    };
+    match kind {
+        Hostile::EndlessBody => {
+            if !write(b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n").await {
+                return;
+            }
+            let mut chunk = format!("{:x}\r\n", 64 * 1024).into_bytes();
+            chunk.extend(std::iter::repeat_n(b' ', 64 * 1024));
+            chunk.extend_from_slice(b"\r\n");
+            while write(&chunk).await {}
+        }
+        Hostile::HugeContentLength => {
+            write(b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 1000000000000000\r\n\r\n{").await;
+            tokio::time::sleep(SERVER_BOUND).await;
+        }
+        Hostile::Silent => tokio::time::sleep(SERVER_BOUND).await,
+        Hostile::EndlessHeadersFast | Hostile::EndlessHeadersSlow => {
+            if !write(b"HTTP/1.1 200 OK\r\n").await {
+                return;
+            }
+            let mut i = 0u64;
+            loop {
+                i += 1;
+                if !write(format!("x-h{i}: {}\r\n", "a".repeat(64)).as_bytes()).await {
+                    return;
+                }
+                if matches!(kind, Hostile::EndlessHeadersSlow) {
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+            }
+        }
+        Hostile::TricklingBody => {
+            if !write(b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 1000\r\n\r\n").await {
+                return;
+            }
+            loop {
+                if !write(b" ").await {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    }
+}
+
+fn client(base: &str) -> opx::ClientBuilder {
+    Client::builder()
+        .token(TOKEN)
+        .base_url(base)
+        .retry_policy(RetryPolicy::none())
+}
+
+/// Waits (bounded) until the server noticed the client hang up.
+async fn hung_up(stats: &Stats) -> bool {
+    for _ in 0..200 {
+        if stats.client_hung_up.load(Ordering::SeqCst) {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    false
+}
+
+#[tokio::test]
+async fn timeouts_and_the_size_cap_are_on_by_default() {
+    let b = Client::builder();
+    let shown = format!("{b:?}");
+    assert!(shown.contains("connect_timeout: 10s"), "{shown}");
+    assert!(shown.contains("timeout: Some(30s)"), "{shown}");
+    assert!(
+        shown.contains(&format!("max_body: {}", opx::DEFAULT_MAX_RESPONSE_BYTES)),
+        "{shown}"
+    );
+    assert_eq!(opx::DEFAULT_MAX_RESPONSE_BYTES, 16 * 1024 * 1024);
+}
+
+#[tokio::test]
+async fn an_endless_body_stops_at_the_cap() {
+    let cap = 256 * 1024;
+    let (base, stats) = hostile(Hostile::EndlessBody).await;
+    let c = client(&base).max_response_bytes(cap).build().unwrap();
+    let t0 = Instant::now();
+    let e = c.account().await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::BodyTooLarge, "{e:?}");
+    assert_eq!(e.status(), Some(200));
+    assert!(e.to_string().contains("cap"), "{e}");
+    assert!(t0.elapsed() < Duration::from_secs(5), "{:?}", t0.elapsed());
+    // The client hung up rather than reading on: the server's writes failed, having sent no
+    // more than the cap plus what loopback socket buffers hold.
+    assert!(hung_up(&stats).await, "the client kept the connection open");
+    let written = stats.bytes_written.load(Ordering::SeqCst);
+    assert!(written < (cap as u64) + 64 * 1024 * 1024, "{written} bytes");
+
+    // The same for the text download, which buffers the body itself.
+    let (base, stats) = hostile(Hostile::EndlessBody).await;
+    let c = client(&base).max_response_bytes(cap).build().unwrap();
+    let e = c
+        .proxies_text(&SID.parse().unwrap(), &ProxyQuery::new())
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::BodyTooLarge, "{e:?}");
+    assert!(hung_up(&stats).await);
+}
+
+#[tokio::test]
+async fn an_endless_body_on_a_purchase_is_outcome_unknown_and_not_resent() {
+    let (base, stats) = hostile(Hostile::EndlessBody).await;
+    let c = Client::builder()
+        .token(TOKEN)
+        .base_url(&base)
+        .max_response_bytes(64 * 1024)
+        .retry_policy(RetryPolicy::default().max_attempts(5))
+        .build()
+        .unwrap();
+    let req = PurchaseRequest::new(
+        ServiceType::Ipv4Rotating,
+        "65a9f0c1b2c3d4e5f6a7b8c9".parse::<opx::PlanId>().unwrap(),
+    );
+    let e = c.purchase(&req).await.unwrap_err();
+    assert!(e.is_outcome_unknown(), "{e:?}");
+    assert_eq!(stats.connections.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn a_huge_content_length_is_refused_before_reading() {
+    let (base, _stats) = hostile(Hostile::HugeContentLength).await;
+    // Even with the overall timeout far away, the answer is immediate.
+    let c = client(&base)
+        .timeout(Duration::from_secs(60))
+        .build()
+        .unwrap();
+    let t0 = Instant::now();
+    let e = c.account().await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::BodyTooLarge, "{e:?}");
+    assert!(t0.elapsed() < Duration::from_secs(3), "{:?}", t0.elapsed());
+}
+
+#[tokio::test]
+async fn a_server_that_never_answers_times_out() {
+    let (base, _stats) = hostile(Hostile::Silent).await;
+    let c = client(&base)
+        .timeout(Duration::from_millis(300))
+        .build()
+        .unwrap();
+    let t0 = Instant::now();
+    let e = c.account().await.unwrap_err();
+    assert!(e.is_timeout() && e.is_transport(), "{e:?}");
+    assert_eq!(e.kind(), ErrorKind::Transport);
+    assert!(t0.elapsed() < Duration::from_secs(3), "{:?}", t0.elapsed());
+
+    // Retries of an idempotent call are bounded too: attempts x timeout + backoff.
+    let c = Client::builder()
+        .token(TOKEN)
+        .base_url(&base)
+        .timeout(Duration::from_millis(200))
+        .retry_policy(
+            RetryPolicy::default()
+                .max_attempts(3)
+                .base_delay(Duration::from_millis(10))
+                .max_delay(Duration::from_millis(20)),
+        )
+        .build()
+        .unwrap();
+    let t0 = Instant::now();
+    assert!(c.account().await.unwrap_err().is_timeout());
+    assert!(t0.elapsed() < Duration::from_secs(4), "{:?}", t0.elapsed());
+
+    // A purchase that times out: outcome unknown, sent once.
+    let (base, stats) = hostile(Hostile::Silent).await;
+    let c = Client::builder()
+        .token(TOKEN)
+        .base_url(&base)
+        .timeout(Duration::from_millis(300))
+        .retry_policy(RetryPolicy::default().max_attempts(5))
+        .build()
+        .unwrap();
+    let e = c.extend(&SID.parse().unwrap()).await.unwrap_err();
+    assert!(e.is_outcome_unknown() && e.is_timeout(), "{e:?}");
+    assert_eq!(stats.connections.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn headers_that_never_end_fail_fast_or_time_out() {
+    // As fast as possible: the HTTP parser's head limit trips long before any timeout.
+    let (base, stats) = hostile(Hostile::EndlessHeadersFast).await;
+    let c = client(&base)
+        .timeout(Duration::from_secs(60))
+        .build()
+        .unwrap();
+    let t0 = Instant::now();
+    let e = c.account().await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Transport, "{e:?}");
+    assert!(!e.is_timeout(), "{e:?}");
+    assert!(t0.elapsed() < Duration::from_secs(5), "{:?}", t0.elapsed());
+    assert!(hung_up(&stats).await);
+    assert!(stats.bytes_written.load(Ordering::SeqCst) < 64 * 1024 * 1024);
+
+    // Slowly: the overall timeout covers the head too.
+    let (base, _stats) = hostile(Hostile::EndlessHeadersSlow).await;
+    let c = client(&base)
+        .timeout(Duration::from_millis(400))
+        .build()
+        .unwrap();
+    let t0 = Instant::now();
+    let e = c.account().await.unwrap_err();
+    assert!(e.is_timeout(), "{e:?}");
+    assert!(t0.elapsed() < Duration::from_secs(3), "{:?}", t0.elapsed());
+}
+
+#[tokio::test]
+async fn a_trickling_body_is_cut_by_the_overall_timeout() {
+    let (base, _stats) = hostile(Hostile::TricklingBody).await;
+    let c = client(&base)
+        .timeout(Duration::from_millis(400))
+        .build()
+        .unwrap();
+    let t0 = Instant::now();
+    let e = c.account().await.unwrap_err();
+    assert!(e.is_timeout() && e.is_transport(), "{e:?}");
+    assert!(t0.elapsed() < Duration::from_secs(3), "{:?}", t0.elapsed());
+}
+
+#[tokio::test]
+async fn a_listener_that_never_completes_the_handshake_hits_the_connect_timeout() {
+    // A listening socket with a backlog of 0 that never accepts: once its queue is full the
+    // kernel drops further SYNs, so a connect hangs.
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let listener = socket.listen(0).unwrap();
+    let addr = listener.local_addr().unwrap();
+    let mut fillers = Vec::new();
+    for _ in 0..8 {
+        match tokio::time::timeout(Duration::from_millis(100), TcpStream::connect(addr)).await {
+            Ok(Ok(s)) => fillers.push(s),
+            _ => break,
+        }
+    }
+    let c = client(&format!("http://{addr}/api/v1"))
+        .connect_timeout(Duration::from_millis(300))
+        .timeout(Duration::from_secs(60))
+        .build()
+        .unwrap();
+    let t0 = Instant::now();
+    let e = c.account().await.unwrap_err();
+    assert!(e.is_transport(), "{e:?}");
+    assert!(e.is_timeout(), "{e:?}");
+    assert!(t0.elapsed() < Duration::from_secs(3), "{:?}", t0.elapsed());
+    drop(listener);
+}
+
+/// A keep-alive server: answers every request with `{"status":"ok",...}` and keeps the
+/// connection open; records which connection each request came on.
+async fn keep_alive_server() -> (String, Arc<Mutex<Vec<(usize, String)>>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}/api/v1", listener.local_addr().unwrap());
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let s = seen.clone();
+    tokio::spawn(async move {
+        let mut conn = 0;
+        while let Ok((mut sock, _)) = listener.accept().await {
+            conn += 1;
+            let (s, id) = (s.clone(), conn);
+            tokio::spawn(async move {
+                let mut buf = Vec::new();
+                let mut tmp = [0u8; 4096];
+                for _ in 0..100 {
+                    let head_end = loop {
+                        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                            break i + 4;
+                        }
+                        match sock.read(&mut tmp).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => buf.extend_from_slice(&tmp[..n]),
+                        }
+                    };
+                    let head = String::from_utf8_lossy(&buf[..head_end]).to_string();
+                    let len: usize = head
+                        .lines()
+                        .filter_map(|l| l.split_once(':'))
+                        .find(|(k, _)| k.eq_ignore_ascii_case("content-length"))
+                        .and_then(|(_, v)| v.trim().parse().ok())
+                        .unwrap_or(0);
+                    while buf.len() < head_end + len {
+                        match sock.read(&mut tmp).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => buf.extend_from_slice(&tmp[..n]),
+                        }
+                    }
+                    buf.drain(..head_end + len);
+                    let line = head.lines().next().unwrap_or("").to_owned();
+                    let data = if line.starts_with("GET /api/v1/account") {
+                        serde_json::json!({"username": "alice", "email": "alice@example.com", "balance": 1500, "currency": "RUB"})
+                    } else {
+                        serde_json::json!({
+                            "service_id": SID, "type": "ipv4_rotating", "threads": 100,
+                            "expires_at": "2026-06-17T12:34:56.000Z", "country": "mixed",
+                            "rotation": "instant", "auth": {"login": "alice", "password": "pw"},
+                            "whitelist": []
+                        })
+                    };
+                    let body = serde_json::json!({"status": "ok", "data": data}).to_string();
+                    s.lock().unwrap().push((id, line));
+                    let reply = format!(
+                        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+                        body.len()
+                    );
+                    if sock.write_all(reply.as_bytes()).await.is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    (base, seen)
+}
+
+#[tokio::test]
+async fn money_spending_posts_never_ride_a_reused_connection() {
+    let (base, seen) = keep_alive_server().await;
+    let c = client(&base).build().unwrap();
+    c.account().await.unwrap();
+    c.account().await.unwrap();
+    let req = PurchaseRequest::new(
+        ServiceType::Ipv4Rotating,
+        "65a9f0c1b2c3d4e5f6a7b8c9".parse::<opx::PlanId>().unwrap(),
+    );
+    c.purchase(&req).await.unwrap();
+    c.account().await.unwrap();
+    c.extend(&SID.parse().unwrap()).await.unwrap();
+    c.purchase(&req).await.unwrap();
+    let seen = seen.lock().unwrap().clone();
+    assert_eq!(seen.len(), 6, "{seen:?}");
+    let conn_of = |i: usize| seen[i].0;
+    // The GETs share a pooled connection (so reuse is real here)...
+    assert_eq!(conn_of(0), conn_of(1), "{seen:?}");
+    // ...and every POST has a connection nobody else used.
+    for post in [2, 4, 5] {
+        assert!(seen[post].1.starts_with("POST"), "{seen:?}");
+        let shared = seen
+            .iter()
+            .enumerate()
+            .any(|(j, (c, _))| j != post && *c == conn_of(post));
+        assert!(!shared, "POST #{post} shared a connection: {seen:?}");
+    }
+}
