@@ -1,5 +1,6 @@
 //! [`Response`]: a typed payload with the HTTP status and rate-limit headers it came with.
 
+use std::fmt;
 use std::ops::{Deref, DerefMut};
 
 use bytes::Bytes;
@@ -16,7 +17,10 @@ use crate::ratelimit::RateLimit;
 /// let account: opx::Account = account.into_inner();
 /// # Ok(()) }
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// `Debug` shows the payload's own `Debug` (which redacts proxy passwords) and only the length
+/// of the raw [`body`](Self::body), which may contain them.
+#[derive(Clone, PartialEq, Eq)]
 pub struct Response<T> {
     value: T,
     status: u16,
@@ -73,6 +77,17 @@ impl<T> Response<T> {
             rate_limit: self.rate_limit,
             body: self.body,
         })
+    }
+}
+
+impl<T: fmt::Debug> fmt::Debug for Response<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Response")
+            .field("value", &self.value)
+            .field("status", &self.status)
+            .field("rate_limit", &self.rate_limit)
+            .field("body_len", &self.body.len())
+            .finish()
     }
 }
 
