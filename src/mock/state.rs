@@ -315,3 +315,67 @@ pub(crate) fn page<T>(
     let more = iter.next().is_some();
     (out, if more { last } else { None })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::hint::black_box;
+    use std::time::{Duration, Instant};
+
+    #[test]
+    fn ct_eq_compares_whole_strings() {
+        assert!(ct_eq(b"opx_live_abc", b"opx_live_abc"));
+        assert!(ct_eq(b"", b""));
+        for other in [
+            &b"opx_live_abd"[..],
+            b"Opx_live_abc",
+            b"opx_live_ab",
+            b"opx_live_abcd",
+            b"",
+        ] {
+            assert!(!ct_eq(b"opx_live_abc", other), "{other:?}");
+        }
+    }
+
+    /// The time taken does not depend on where the first difference is: an early-exit
+    /// comparison is ~1,000x faster on a first-byte mismatch of 32 KiB strings than on a
+    /// last-byte one; this one is within noise (the bound is loose for loaded machines).
+    #[test]
+    fn ct_eq_time_does_not_depend_on_the_first_difference() {
+        let a = vec![b'a'; 32 * 1024];
+        let mut first = a.clone();
+        first[0] = b'b';
+        let mut last = a.clone();
+        *last.last_mut().unwrap() = b'b';
+        let time = |other: &[u8]| {
+            (0..5)
+                .map(|_| {
+                    let t = Instant::now();
+                    for _ in 0..10 {
+                        black_box(ct_eq(black_box(&a), black_box(other)));
+                    }
+                    t.elapsed()
+                })
+                .min()
+                .unwrap_or(Duration::ZERO)
+        };
+        let (t_first, t_last) = (time(&first), time(&last));
+        let ratio = t_last.as_secs_f64() / t_first.as_secs_f64().max(1e-9);
+        assert!(
+            (0.1..10.0).contains(&ratio),
+            "first-byte mismatch {t_first:?}, last-byte mismatch {t_last:?}"
+        );
+    }
+
+    #[test]
+    fn key_lookup_finds_each_key_and_only_exact_matches() {
+        let mut st = State::new(Utc::now());
+        let (_, t0) = st.add_account(0, None);
+        let (_, t1) = st.add_account(0, Some("opx_live_0123456789abcdef0123456789abcdef".into()));
+        assert_eq!(st.key_index(&t0), Some(0));
+        assert_eq!(st.key_index(&t1), Some(1));
+        assert_eq!(st.key_index(&t1[..t1.len() - 1]), None);
+        assert_eq!(st.key_index(&format!("{t1}0")), None);
+        assert_eq!(st.key_index(""), None);
+    }
+}
