@@ -140,3 +140,53 @@ proptest! {
         prop_assert_eq!(format!("{e:?}"), expected);
     }
 }
+
+/// The CLI prints server-supplied text: escapes in data (human output) and in error messages
+/// (stderr) reach the terminal neutralised.
+#[tokio::test]
+async fn the_cli_neutralises_terminal_escapes_from_the_server() {
+    let s = Scripted::start(Reply::ok(serde_json::json!({
+        "username": "\u{1b}]0;owned\u{7}alice\u{1b}[2J",
+        "email": "alice@example.com",
+        "balance": 1500,
+        "currency": "RUB"
+    })))
+    .await;
+    let run = |args: &'static [&'static str], base: String| {
+        tokio::task::spawn_blocking(move || {
+            std::process::Command::new(env!("CARGO_BIN_EXE_opx"))
+                .args(args)
+                .env("OPX_TOKEN", scripted::TOKEN)
+                .env("OPX_BASE_URL", base)
+                .env_remove("OPX_LOG")
+                .stdin(std::process::Stdio::null())
+                .output()
+                .unwrap()
+        })
+    };
+    let out = run(&["account"], s.base_url.clone()).await.unwrap();
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(stdout.contains("?]0;owned?alice?[2J"), "{stdout}");
+    assert!(
+        !stdout.contains('\u{1b}') && !stdout.contains('\u{7}'),
+        "{stdout:?}"
+    );
+
+    let s = Scripted::start(Reply::json(
+        404,
+        serde_json::json!({"status": "error", "error": {"code": "not_found", "message": "gone\u{1b}[2J\r\nFAKE PROMPT $ "}}),
+    ))
+    .await;
+    let out = run(&["service", "65aa1100b2c3d4e5f6a7b8d0"], s.base_url.clone())
+        .await
+        .unwrap();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(stderr.contains("gone [2J  FAKE PROMPT"), "{stderr:?}");
+    assert!(
+        !stderr.contains('\u{1b}') && !stderr.contains('\r'),
+        "{stderr:?}"
+    );
+    assert_eq!(stderr.lines().count(), 1, "{stderr:?}");
+}

@@ -87,7 +87,11 @@ pub fn print_page<P: Listing>(page: &opx::Response<P>, json: bool) -> Result<(),
     if let Some(cursor) = page.next_cursor()
         && std::io::stderr().is_terminal()
     {
-        eprintln!("more {}: --all, or --cursor {cursor}", P::ITEMS);
+        eprintln!(
+            "more {}: --all, or --cursor {}",
+            P::ITEMS,
+            output::printable(cursor)
+        );
     }
     Ok(())
 }

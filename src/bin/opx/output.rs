@@ -42,7 +42,7 @@ impl Table {
 
     /// Adds a row.
     pub fn row(&mut self, cells: Vec<String>) {
-        self.rows.push(cells);
+        self.rows.push(cells.iter().map(|c| printable(c)).collect());
     }
 
     /// The rendered table, each line ending in a newline (no trailing spaces).
@@ -82,7 +82,15 @@ pub fn fields(pairs: &[(&str, String)]) -> String {
     let width = pairs.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
     pairs
         .iter()
-        .map(|(k, v)| format!("{k:width$}  {v}\n"))
+        .map(|(k, v)| format!("{k:width$}  {}\n", printable(v)))
+        .collect()
+}
+
+/// Server-supplied text made safe for a terminal: control characters (escape sequences, CR,
+/// LF, BEL) become `?`.
+pub fn printable(s: &str) -> String {
+    s.chars()
+        .map(|c| if c.is_control() { '?' } else { c })
         .collect()
 }
 
@@ -131,6 +139,14 @@ mod tests {
         let mut t = Table::new(&["A", "LONGER"]);
         t.row(vec!["wide cell".into(), "x".into()]);
         assert_eq!(t.render(), "A          LONGER\nwide cell  x\n");
+    }
+
+    #[test]
+    fn server_text_cannot_drive_the_terminal() {
+        let mut t = Table::new(&["A"]);
+        t.row(vec!["\u{1b}[2Jx\r\ny\u{7}".into()]);
+        assert_eq!(t.render(), "A\n?[2Jx??y?\n");
+        assert_eq!(fields(&[("k", "\u{1b}]0;t".into())]), "k  ?]0;t\n");
     }
 
     #[test]
