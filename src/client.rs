@@ -411,7 +411,7 @@ impl Client {
                 .with_operation(OP)
                 .with_source(e)
         })?;
-        Ok(Response::new(text, status, rec.rate_limit))
+        Ok(Response::new(text, status, rec.rate_limit).with_body(rec.body.clone()))
     }
 
     /// `GET /services/{id}/proxies?format=txt`, parsed into endpoints (host, port, login,

@@ -2,6 +2,8 @@
 
 use std::ops::{Deref, DerefMut};
 
+use bytes::Bytes;
+
 use crate::ratelimit::RateLimit;
 
 /// The `data` of a successful call, with the HTTP status and the rate-limit snapshot of its
@@ -19,6 +21,7 @@ pub struct Response<T> {
     value: T,
     status: u16,
     rate_limit: Option<RateLimit>,
+    body: Bytes,
 }
 
 impl<T> Response<T> {
@@ -27,7 +30,19 @@ impl<T> Response<T> {
             value,
             status,
             rate_limit,
+            body: Bytes::new(),
         }
+    }
+    /// Attaches the raw body the payload was decoded from.
+    pub(crate) fn with_body(mut self, body: Bytes) -> Self {
+        self.body = body;
+        self
+    }
+    /// The response body exactly as the server sent it (the whole envelope for JSON
+    /// operations), for callers who need the bytes rather than the typed payload: e.g. the
+    /// `opx --json` output. Empty for responses the facade synthesised.
+    pub fn body(&self) -> &[u8] {
+        &self.body
     }
     /// The payload.
     pub fn into_inner(self) -> T {
@@ -47,6 +62,7 @@ impl<T> Response<T> {
             value: f(self.value),
             status: self.status,
             rate_limit: self.rate_limit,
+            body: self.body,
         }
     }
     /// Maps the payload with a fallible function.
@@ -55,6 +71,7 @@ impl<T> Response<T> {
             value: f(self.value)?,
             status: self.status,
             rate_limit: self.rate_limit,
+            body: self.body,
         })
     }
 }

@@ -104,10 +104,10 @@ pub fn downlevel(mut doc: Value) -> Result<Downlevel, DownlevelError> {
         if info.remove("summary").is_some() {
             notes.push("/info/summary: dropped (no OpenAPI 3.0 form)".into());
         }
-        if let Some(license) = info.get_mut("license").and_then(Value::as_object_mut) {
-            if license.remove("identifier").is_some() {
-                notes.push("/info/license/identifier: dropped (no OpenAPI 3.0 form)".into());
-            }
+        if let Some(license) = info.get_mut("license").and_then(Value::as_object_mut)
+            && license.remove("identifier").is_some()
+        {
+            notes.push("/info/license/identifier: dropped (no OpenAPI 3.0 form)".into());
         }
     }
     if let Some(components) = root.get_mut("components").and_then(Value::as_object_mut) {

@@ -8,6 +8,8 @@
 #![deny(missing_docs)]
 
 pub mod downlevel;
+#[cfg(feature = "validate")]
+pub mod validate;
 
 pub use downlevel::{Downlevel, DownlevelError, downlevel};
 

@@ -1,0 +1,69 @@
+//! What the mock saw: every request, for tests to inspect.
+
+use bytes::Bytes;
+
+/// Whether a request carried a valid bearer token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum AuthStatus {
+    /// No `Authorization` header.
+    Missing,
+    /// A header that is malformed, unknown, revoked or used from an IP outside the key's pins.
+    Invalid,
+    /// A valid key.
+    Valid,
+    /// Not checked (the request did not need authentication, e.g. `GET /openapi.json`).
+    NotChecked,
+}
+
+/// The spec-validation verdict for a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RequestVerdict {
+    /// The request matched an operation and passed validation.
+    Valid,
+    /// The request was refused with this documented error code and message.
+    Invalid {
+        /// The error code sent, e.g. `invalid_id`.
+        code: String,
+        /// The message sent.
+        message: String,
+    },
+    /// Validation did not run (unknown route, failed authentication, rate limit, injected
+    /// fault, or a route outside the spec).
+    NotValidated,
+}
+
+/// One request received by the mock.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct RecordedRequest {
+    /// HTTP method, e.g. `POST`.
+    pub method: String,
+    /// The path, without the query string.
+    pub path: String,
+    /// The raw query string, if any.
+    pub query: Option<String>,
+    /// Request headers (lower-case names); the `Authorization` value is replaced by `<redacted>`.
+    pub headers: Vec<(String, String)>,
+    /// Whether the request was authenticated.
+    pub auth: AuthStatus,
+    /// The request body.
+    pub body: Bytes,
+    /// The spec operationId the request was routed to.
+    pub operation_id: Option<String>,
+    /// The spec-validation verdict for the request.
+    pub verdict: RequestVerdict,
+    /// The status of the response (or of the response that was dropped).
+    pub status: u16,
+}
+
+impl RecordedRequest {
+    /// The value of a header (case-insensitive name).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}

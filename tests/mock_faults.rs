@@ -1,0 +1,216 @@
+//! Fault injection: statuses, HTML 502, rate limits, delays, dropped connections, broken bodies.
+
+mod support;
+
+use std::time::Duration;
+
+use opx::mock::{Fault, MockServer};
+use reqwest::Method;
+use serde_json::json;
+use support::*;
+
+fn purchase_body() -> serde_json::Value {
+    json!({"type": "ipv4_rotating", "plan_id": IPV4_PLAN})
+}
+
+async fn send_purchase(s: &MockServer) -> reqwest::Result<reqwest::Response> {
+    reqwest::Client::new()
+        .post(format!("{}/purchase", s.base_url()))
+        .bearer_auth(s.token())
+        .json(&purchase_body())
+        .send()
+        .await
+}
+
+#[tokio::test]
+async fn status_fault_replaces_the_response_for_n_calls() {
+    let s = MockServer::start().await;
+    s.inject("getAccount", Fault::Status(503), 2);
+    for _ in 0..2 {
+        let r = get(&s, "/account").await;
+        assert_eq!(r.status, 503);
+        assert_eq!(r.code(), "server_error");
+    }
+    let r = get(&s, "/account").await;
+    assert_eq!(r.status, 200);
+    assert_eq!(s.executions("getAccount"), 1);
+
+    s.inject("purchase", Fault::Status(500), 1);
+    let r = call(&s, Method::POST, "/purchase", Some(purchase_body())).await;
+    assert_eq!(r.status, 500);
+    assert_eq!(r.code(), "server_error");
+    assert_eq!(
+        s.service_count(),
+        0,
+        "a replaced response does not run the handler"
+    );
+    assert_eq!(s.executions("purchase"), 0);
+    assert_clean(&s);
+}
+
+#[tokio::test]
+async fn html_502_as_a_proxy_sends_it() {
+    let s = MockServer::start().await;
+    s.inject("listPlans", Fault::Html502, 1);
+    let r = get(&s, "/catalog/plans").await;
+    assert_eq!(r.status, 502);
+    assert!(r.header("content-type").unwrap().starts_with("text/html"));
+    assert!(r.text.contains("502 Bad Gateway"));
+    assert!(serde_json::from_str::<serde_json::Value>(&r.text).is_err());
+}
+
+#[tokio::test]
+async fn rate_limited_with_and_without_retry_after() {
+    let s = MockServer::start().await;
+    s.inject(
+        "getAccount",
+        Fault::RateLimited {
+            retry_after: Some(7),
+        },
+        1,
+    );
+    s.inject("getAccount", Fault::RateLimited { retry_after: None }, 1);
+    let r = get(&s, "/account").await;
+    assert_eq!(r.status, 429);
+    assert_eq!(r.code(), "rate_limited");
+    assert_eq!(r.header_u64("retry-after"), 7);
+    let r = get(&s, "/account").await;
+    assert_eq!(r.status, 429);
+    assert_eq!(r.header("retry-after"), None);
+    assert_eq!(get(&s, "/account").await.status, 200);
+}
+
+#[tokio::test]
+async fn delay_then_normal_answer() {
+    let s = MockServer::start().await;
+    s.inject("getAccount", Fault::Delay(Duration::from_millis(300)), 1);
+    let err = reqwest::Client::builder()
+        .timeout(Duration::from_millis(50))
+        .build()
+        .unwrap()
+        .get(format!("{}/account", s.base_url()))
+        .bearer_auth(s.token())
+        .send()
+        .await
+        .unwrap_err();
+    assert!(err.is_timeout(), "{err:?}");
+    s.inject("getAccount", Fault::Delay(Duration::from_millis(1)), 1);
+    let r = get(&s, "/account").await;
+    assert_eq!(r.status, 200, "a delay answers normally");
+}
+
+#[tokio::test]
+async fn drop_before_response_is_a_transport_error_and_nothing_happens() {
+    let s = MockServer::start().await;
+    s.inject("purchase", Fault::DropBeforeResponse, 1);
+    let err = send_purchase(&s).await.unwrap_err();
+    assert!(err.status().is_none(), "{err:?}");
+    assert!(
+        err.is_request() || err.is_connect() || err.is_body(),
+        "{err:?}"
+    );
+    assert_eq!(s.service_count(), 0);
+    assert_eq!(s.executions("purchase"), 0);
+    assert_eq!(s.balance(), 100_000);
+}
+
+#[tokio::test]
+async fn drop_after_commit_purchase_happened_but_client_never_hears() {
+    let s = MockServer::start().await;
+    s.inject("purchase", Fault::DropAfterCommit, 1);
+    let err = send_purchase(&s).await.unwrap_err();
+    assert!(err.status().is_none(), "{err:?}");
+    assert_eq!(s.executions("purchase"), 1);
+    assert_eq!(s.service_count(), 1);
+    assert_eq!(s.balance(), 100_000 - 1500);
+    // The service is visible through the API: what a careful client checks before retrying.
+    let page = get(&s, "/services").await.data();
+    assert_eq!(page["services"].as_array().unwrap().len(), 1);
+    assert_clean(&s);
+}
+
+#[tokio::test]
+async fn malformed_json_with_200() {
+    let s = MockServer::start().await;
+    s.inject("getAccount", Fault::MalformedJson, 1);
+    let r = reqwest::Client::new()
+        .get(format!("{}/account", s.base_url()))
+        .bearer_auth(s.token())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    assert!(
+        r.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("application/json")
+    );
+    let err = r.json::<serde_json::Value>().await.unwrap_err();
+    assert!(err.is_decode(), "{err:?}");
+}
+
+#[tokio::test]
+async fn truncated_body_fails_while_reading() {
+    let s = MockServer::start().await;
+    s.inject("getAccount", Fault::TruncatedBody, 1);
+    let r = reqwest::Client::new()
+        .get(format!("{}/account", s.base_url()))
+        .bearer_auth(s.token())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    assert_eq!(r.content_length(), Some(4096));
+    let err = r.bytes().await.unwrap_err();
+    assert!(
+        err.is_body() || err.is_decode() || err.is_request(),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
+async fn wrong_content_type_with_200() {
+    let s = MockServer::start().await;
+    s.inject("getAccount", Fault::WrongContentType, 1);
+    let r = get(&s, "/account").await;
+    assert_eq!(r.status, 200);
+    assert!(r.header("content-type").unwrap().starts_with("text/html"));
+}
+
+#[tokio::test]
+async fn faults_are_per_operation() {
+    let s = MockServer::start().await;
+    s.inject("purchase", Fault::Status(500), 1);
+    assert_eq!(get(&s, "/account").await.status, 200);
+    assert_eq!(
+        call(&s, Method::POST, "/purchase", Some(purchase_body()))
+            .await
+            .status,
+        500
+    );
+    assert_eq!(
+        call(&s, Method::POST, "/purchase", Some(purchase_body()))
+            .await
+            .status,
+        200
+    );
+    assert_eq!(s.service_count(), 1);
+}
+
+#[tokio::test]
+async fn dropped_connection_sends_no_bytes_at_all() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let s = MockServer::start().await;
+    s.inject("getAccount", Fault::DropBeforeResponse, 1);
+    let mut tcp = tokio::net::TcpStream::connect(s.addr()).await.unwrap();
+    let req = format!(
+        "GET /api/v1/account HTTP/1.1\r\nhost: {}\r\nauthorization: Bearer {}\r\n\r\n",
+        s.addr(),
+        s.token()
+    );
+    tcp.write_all(req.as_bytes()).await.unwrap();
+    let mut got = Vec::new();
+    let _ = tcp.read_to_end(&mut got).await;
+    assert!(got.is_empty(), "sent {:?}", String::from_utf8_lossy(&got));
+}

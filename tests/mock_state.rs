@@ -1,0 +1,487 @@
+//! Stateful behaviour: purchase, extend, expiry, whitelist, credentials, country, rotation,
+//! proxies, tenants and logs.
+
+mod support;
+
+use std::time::Duration;
+
+use chrono::DateTime;
+use opx::mock::MockServer;
+use reqwest::Method;
+use serde_json::json;
+use support::*;
+
+const DAY: Duration = Duration::from_secs(86_400);
+
+fn expires(v: &serde_json::Value) -> DateTime<chrono::FixedOffset> {
+    DateTime::parse_from_rfc3339(v["expires_at"].as_str().unwrap()).unwrap()
+}
+
+#[tokio::test]
+async fn catalog_has_priced_plans_of_both_types() {
+    let s = MockServer::start().await;
+    let all = get(&s, "/catalog/plans").await.data()["plans"]
+        .as_array()
+        .unwrap()
+        .clone();
+    assert_eq!(all.len(), s.plans().len());
+    let v4 = get(&s, "/catalog/plans?type=ipv4_rotating").await.data()["plans"]
+        .as_array()
+        .unwrap()
+        .clone();
+    let v6 = get(&s, "/catalog/plans?type=ipv6_rotating").await.data()["plans"]
+        .as_array()
+        .unwrap()
+        .clone();
+    assert!(v4.len() >= 2 && v6.len() >= 2);
+    assert!(
+        v4.iter()
+            .all(|p| p["type"] == "ipv4_rotating" && p["days"] == 30 && p["currency"] == "RUB")
+    );
+    assert!(v6.iter().all(|p| p["type"] == "ipv6_rotating"));
+    assert_ne!(v4[0]["price"], v4[1]["price"]);
+    assert_clean(&s);
+}
+
+#[tokio::test]
+async fn purchase_charges_and_provisions_at_once() {
+    let s = MockServer::start().await;
+    let svc = buy(&s, IPV4_PLAN).await;
+    assert_eq!(s.balance(), 100_000 - 1500);
+    assert_eq!(get(&s, "/account").await.data()["balance"], 98_500);
+    assert_eq!(svc["type"], "ipv4_rotating");
+    assert_eq!(svc["status"], "active");
+    assert_eq!(svc["country"], "mixed");
+    assert_eq!(svc["rotation"], "instant");
+    assert_eq!(svc["threads"], 100);
+    assert_eq!(svc["whitelist"], json!([]));
+    assert!(!svc["auth"]["login"].as_str().unwrap().is_empty());
+    let expected = s.now() + chrono::Duration::days(30);
+    assert_eq!(expires(&svc).timestamp(), expected.timestamp());
+    let id = svc["service_id"].as_str().unwrap();
+    assert_eq!(get(&s, &format!("/services/{id}")).await.data(), svc);
+    assert!(s.proxy_credentials_valid(
+        id,
+        svc["auth"]["login"].as_str().unwrap(),
+        svc["auth"]["password"].as_str().unwrap()
+    ));
+    assert_eq!(s.executions("purchase"), 1);
+    assert_eq!(s.service_count(), 1);
+    assert_clean(&s);
+}
+
+#[tokio::test]
+async fn insufficient_balance_is_402_and_changes_nothing() {
+    let s = MockServer::builder().balance(1000).start().await.unwrap();
+    let r = call(
+        &s,
+        Method::POST,
+        "/purchase",
+        Some(json!({"type": "ipv4_rotating", "plan_id": IPV4_PLAN})),
+    )
+    .await;
+    assert_eq!((r.status, r.code().as_str()), (402, "insufficient_balance"));
+    assert_eq!(s.balance(), 1000);
+    assert_eq!(s.service_count(), 0);
+    assert_eq!(s.executions("purchase"), 0);
+    s.set_balance(1500);
+    buy(&s, IPV4_PLAN).await;
+    assert_eq!(s.balance(), 0);
+    assert_clean(&s);
+}
+
+#[tokio::test]
+async fn extend_adds_thirty_days_and_charges_the_plan_price() {
+    let s = MockServer::start().await;
+    let svc = buy(&s, IPV6_PLAN).await;
+    let id = svc["service_id"].as_str().unwrap();
+    let r = call(&s, Method::POST, &format!("/services/{id}/extend"), None).await;
+    let ext = r.data();
+    assert_eq!(expires(&ext) - expires(&svc), chrono::Duration::days(30));
+    assert_eq!(s.balance(), 100_000 - 2 * 2500);
+    s.set_balance(100);
+    let r = call(&s, Method::POST, &format!("/services/{id}/extend"), None).await;
+    assert_eq!((r.status, r.code().as_str()), (402, "insufficient_balance"));
+    assert_eq!(
+        expires(&get(&s, &format!("/services/{id}")).await.data()),
+        expires(&ext)
+    );
+    assert_eq!(s.executions("extendService"), 1);
+    assert_clean(&s);
+}
+
+#[tokio::test]
+async fn services_expire_on_the_mock_clock() {
+    let s = MockServer::start().await;
+    let id = buy(&s, IPV4_PLAN).await["service_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    s.advance(29 * DAY);
+    assert_eq!(
+        get(&s, &format!("/services/{id}")).await.data()["status"],
+        "active"
+    );
+    s.advance(DAY + Duration::from_secs(1));
+    assert_eq!(
+        get(&s, &format!("/services/{id}")).await.data()["status"],
+        "expired"
+    );
+    let active = get(&s, "/services").await.data();
+    assert_eq!(active["services"], json!([]));
+    let expired = get(&s, "/services?status=expired").await.data();
+    assert_eq!(expired["services"][0]["service_id"], id.as_str());
+    assert_eq!(
+        get(&s, "/services?status=all").await.data()["services"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    // Extending an expired service starts from now and revives it.
+    let ext = call(&s, Method::POST, &format!("/services/{id}/extend"), None)
+        .await
+        .data();
+    assert_eq!(ext["status"], "active");
+    assert_eq!(
+        expires(&ext).timestamp(),
+        (s.now() + chrono::Duration::days(30)).timestamp()
+    );
+    assert_clean(&s);
+}
+
+#[tokio::test]
+async fn whitelist_is_a_full_replacement_with_labels() {
+    let s = MockServer::start().await;
+    let id = buy(&s, IPV4_PLAN).await["service_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let path = format!("/services/{id}/whitelist");
+    let r = call(&s, Method::PUT, &path, Some(json!({"whitelisted_ips": ["203.0.113.10", "198.51.100.4"], "labels": ["home", "office"]}))).await;
+    assert_eq!(
+        r.data()["whitelist"],
+        json!([{"ip": "203.0.113.10", "label": "home"}, {"ip": "198.51.100.4", "label": "office"}])
+    );
+    let r = call(
+        &s,
+        Method::PUT,
+        &path,
+        Some(json!({"whitelisted_ips": ["192.0.2.1"]})),
+    )
+    .await;
+    assert_eq!(
+        r.data()["whitelist"],
+        json!([{"ip": "192.0.2.1", "label": null}])
+    );
+    assert_eq!(
+        get(&s, &format!("/services/{id}")).await.data()["whitelist"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    let r = call(&s, Method::PUT, &path, Some(json!({"whitelisted_ips": []}))).await;
+    assert_eq!(r.data()["whitelist"], json!([]));
+    assert_clean(&s);
+}
+
+#[tokio::test]
+async fn regenerated_credentials_replace_the_old_ones() {
+    let s = MockServer::start().await;
+    let svc = buy(&s, IPV4_PLAN).await;
+    let id = svc["service_id"].as_str().unwrap();
+    let (l0, p0) = (
+        svc["auth"]["login"].as_str().unwrap(),
+        svc["auth"]["password"].as_str().unwrap(),
+    );
+    let new = call(
+        &s,
+        Method::POST,
+        &format!("/services/{id}/credentials"),
+        None,
+    )
+    .await
+    .data();
+    let (l1, p1) = (
+        new["auth"]["login"].as_str().unwrap(),
+        new["auth"]["password"].as_str().unwrap(),
+    );
+    assert_ne!((l0, p0), (l1, p1));
+    assert!(!s.proxy_credentials_valid(id, l0, p0));
+    assert!(s.proxy_credentials_valid(id, l1, p1));
+    let txt = get(&s, &format!("/services/{id}/proxies")).await.text;
+    assert!(txt.contains(l1) && !txt.contains(l0));
+    assert_clean(&s);
+}
+
+#[tokio::test]
+async fn country_and_rotation_only_for_ipv6() {
+    let s = MockServer::start().await;
+    let v4 = buy(&s, IPV4_PLAN).await["service_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let v6 = buy(&s, IPV6_PLAN).await["service_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let r = call(
+        &s,
+        Method::PUT,
+        &format!("/services/{v4}/country"),
+        Some(json!({"country": "nl"})),
+    )
+    .await;
+    assert_eq!((r.status, r.code().as_str()), (400, "unsupported_for_type"));
+    let r = call(
+        &s,
+        Method::PUT,
+        &format!("/services/{v4}/rotation"),
+        Some(json!({"rotation": "instant"})),
+    )
+    .await;
+    assert_eq!((r.status, r.code().as_str()), (400, "unsupported_for_type"));
+    let r = call(
+        &s,
+        Method::PUT,
+        &format!("/services/{v6}/country"),
+        Some(json!({"country": "zz"})),
+    )
+    .await;
+    assert_eq!((r.status, r.code().as_str()), (400, "country_unavailable"));
+    let r = call(
+        &s,
+        Method::PUT,
+        &format!("/services/{v6}/country"),
+        Some(json!({"country": "us"})),
+    )
+    .await;
+    assert_eq!(r.data()["country"], "us");
+    let r = call(
+        &s,
+        Method::PUT,
+        &format!("/services/{v6}/rotation"),
+        Some(json!({"rotation": "sticky10"})),
+    )
+    .await;
+    assert_eq!(r.data()["rotation"], "sticky10");
+    let now = get(&s, &format!("/services/{v6}")).await.data();
+    assert_eq!(
+        (now["country"].as_str(), now["rotation"].as_str()),
+        (Some("us"), Some("sticky10"))
+    );
+    assert_clean(&s);
+}
+
+#[tokio::test]
+async fn proxy_lists_as_documented() {
+    let s = MockServer::start().await;
+    let v4 = buy(&s, IPV4_PLAN).await;
+    let v6 = buy(&s, IPV6_PLAN).await;
+    let (id4, id6) = (
+        v4["service_id"].as_str().unwrap(),
+        v6["service_id"].as_str().unwrap(),
+    );
+    let (login, password) = (
+        v4["auth"]["login"].as_str().unwrap(),
+        v4["auth"]["password"].as_str().unwrap(),
+    );
+
+    let r = get(&s, &format!("/services/{id4}/proxies")).await;
+    assert!(r.header("content-type").unwrap().starts_with("text/plain"));
+    let lines: Vec<&str> = r.text.lines().collect();
+    assert_eq!(lines.len(), 1);
+    assert!(r.text.ends_with('\n'));
+    let parts: Vec<&str> = lines[0].split(':').collect();
+    assert_eq!(parts[0], "nl.gw.op-proxy.test");
+    assert!(parts[1].parse::<u16>().is_ok());
+    assert_eq!((parts[2], parts[3]), (login, password));
+
+    let r = get(
+        &s,
+        &format!("/services/{id4}/proxies?layout=user_pass_at_host_port"),
+    )
+    .await;
+    assert!(
+        r.text
+            .starts_with(&format!("{login}:{password}@nl.gw.op-proxy.test:"))
+    );
+    let r = get(&s, &format!("/services/{id4}/proxies?auth=false")).await;
+    assert!(!r.text.contains(login) && r.text.trim_end().split(':').count() == 2);
+
+    // IPv6 mixed: nl, de, at.
+    let r = get(&s, &format!("/services/{id6}/proxies?format=json")).await;
+    let servers = r.data()["servers"].as_array().unwrap().clone();
+    let countries: Vec<&str> = servers
+        .iter()
+        .map(|x| x["country"].as_str().unwrap())
+        .collect();
+    assert_eq!(countries, ["nl", "de", "at"]);
+    assert!(
+        servers
+            .iter()
+            .all(|x| x["login"].is_string() && x["password"].is_string())
+    );
+    let r = get(
+        &s,
+        &format!("/services/{id6}/proxies?format=json&auth=false&country=de"),
+    )
+    .await;
+    assert_eq!(r.data()["servers"].as_array().unwrap().len(), 1);
+    assert!(r.data()["servers"][0].get("login").is_none());
+    assert_eq!(
+        get(&s, &format!("/services/{id6}/proxies"))
+            .await
+            .text
+            .lines()
+            .count(),
+        3
+    );
+
+    // IPv4 only has nl.
+    let r = get(&s, &format!("/services/{id4}/proxies?country=de")).await;
+    assert_eq!((r.status, r.code().as_str()), (400, "country_unavailable"));
+    // An IPv6 service moved to nl, filtered on de: empty.
+    call(
+        &s,
+        Method::PUT,
+        &format!("/services/{id6}/country"),
+        Some(json!({"country": "nl"})),
+    )
+    .await;
+    let r = get(
+        &s,
+        &format!("/services/{id6}/proxies?format=json&country=de"),
+    )
+    .await;
+    assert_eq!(r.data()["servers"], json!([]));
+    assert_eq!(
+        get(&s, &format!("/services/{id6}/proxies?country=de"))
+            .await
+            .text,
+        ""
+    );
+    assert_clean(&s);
+}
+
+#[tokio::test]
+async fn another_accounts_service_is_not_found() {
+    let s = MockServer::start().await;
+    let bob = s.add_account(50_000);
+    let mine = buy(&s, IPV4_PLAN).await["service_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let theirs = buy_as(&s, &bob.token, IPV6_PLAN).await["service_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(s.balance_of(&bob.token), Some(47_500));
+    assert_eq!(s.balance(), 98_500);
+    for (method, path, body) in [
+        (Method::GET, format!("/services/{theirs}"), None),
+        (Method::GET, format!("/services/{theirs}/proxies"), None),
+        (Method::POST, format!("/services/{theirs}/extend"), None),
+        (
+            Method::POST,
+            format!("/services/{theirs}/credentials"),
+            None,
+        ),
+        (
+            Method::PUT,
+            format!("/services/{theirs}/whitelist"),
+            Some(json!({"whitelisted_ips": []})),
+        ),
+        (
+            Method::PUT,
+            format!("/services/{theirs}/country"),
+            Some(json!({"country": "de"})),
+        ),
+        (
+            Method::PUT,
+            format!("/services/{theirs}/rotation"),
+            Some(json!({"rotation": "x1"})),
+        ),
+    ] {
+        let r = call(&s, method, &path, body).await;
+        assert_eq!((r.status, r.code().as_str()), (404, "not_found"), "{path}");
+    }
+    let list = get(&s, "/services").await.data();
+    assert_eq!(list["services"].as_array().unwrap().len(), 1);
+    assert_eq!(list["services"][0]["service_id"], mine.as_str());
+    let r = call_as(
+        &s,
+        Some(&bob.token),
+        Method::GET,
+        &format!("/services/{mine}"),
+        None,
+    )
+    .await;
+    assert_eq!(r.status, 404);
+    assert_eq!(s.balance_of(&bob.token), Some(47_500), "nothing charged");
+    assert_clean(&s);
+}
+
+#[tokio::test]
+async fn logs_record_every_request_of_the_account() {
+    let s = MockServer::start().await;
+    let bob = s.add_account(0);
+    get(&s, "/account").await;
+    s.advance(Duration::from_secs(60));
+    let t1 = s.now();
+    get(&s, "/services/xyz").await;
+    call(&s, Method::DELETE, "/account", None).await;
+    s.advance(Duration::from_secs(60));
+    call_as(&s, Some(&bob.token), Method::GET, "/account", None).await;
+    let logs = get(&s, "/logs").await.data()["logs"]
+        .as_array()
+        .unwrap()
+        .clone();
+    assert_eq!(logs.len(), 3, "{logs:?}");
+    // Newest first.
+    assert_eq!(
+        (
+            logs[0]["method"].as_str(),
+            logs[0]["path"].as_str(),
+            logs[0]["http_status"].as_u64()
+        ),
+        (Some("DELETE"), Some("/api/v1/account"), Some(405))
+    );
+    assert_eq!(
+        (logs[1]["path"].as_str(), logs[1]["http_status"].as_u64()),
+        (Some("/api/v1/services/xyz"), Some(400))
+    );
+    assert_eq!(
+        (logs[2]["method"].as_str(), logs[2]["http_status"].as_u64()),
+        (Some("GET"), Some(200))
+    );
+    assert!(logs.iter().all(|l| l["ip"] == "127.0.0.1"));
+    assert_eq!(
+        DateTime::parse_from_rfc3339(logs[1]["created_at"].as_str().unwrap()).unwrap(),
+        t1
+    );
+    let since = t1.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    let recent = get(&s, &format!("/logs?since={since}")).await.data()["logs"]
+        .as_array()
+        .unwrap()
+        .len();
+    // The two requests at t1 and the previous /logs call (also at t1 + 60s).
+    assert_eq!(recent, 3);
+    let until = get(&s, &format!("/logs?until={since}")).await.data()["logs"]
+        .as_array()
+        .unwrap()
+        .clone();
+    assert_eq!(until.len(), 3);
+    assert!(
+        until.iter().all(
+            |l| DateTime::parse_from_rfc3339(l["created_at"].as_str().unwrap()).unwrap() <= t1
+        )
+    );
+    // Bob sees only his own request.
+    let bobs = call_as(&s, Some(&bob.token), Method::GET, "/logs", None)
+        .await
+        .data();
+    assert_eq!(bobs["logs"].as_array().unwrap().len(), 1);
+    assert_clean(&s);
+}

@@ -1,0 +1,135 @@
+//! Shared helpers for the mock tests: a small HTTP client over the in-process mock.
+#![allow(dead_code)]
+
+use opx::mock::MockServer;
+use reqwest::Method;
+use reqwest::header::HeaderMap;
+use serde_json::{Value, json};
+
+/// An IPv4 plan and an IPv6 plan of the default catalog.
+pub const IPV4_PLAN: &str = "65a9f0c1b2c3d4e5f6a7b8c9";
+pub const IPV6_PLAN: &str = "65a9f0c1b2c3d4e5f6a7b8cb";
+
+/// A response, read whole.
+#[derive(Debug)]
+pub struct Resp {
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub text: String,
+}
+
+impl Resp {
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.text).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text))
+    }
+    /// The error code of an error envelope.
+    pub fn code(&self) -> String {
+        let v = self.json();
+        assert_eq!(v["status"], "error", "not an error envelope: {}", self.text);
+        v["error"]["code"].as_str().unwrap_or_default().to_string()
+    }
+    pub fn data(&self) -> Value {
+        let v = self.json();
+        assert_eq!(v["status"], "ok", "not a success envelope: {}", self.text);
+        v["data"].clone()
+    }
+    pub fn header(&self, name: &str) -> Option<String> {
+        self.headers
+            .get(name)
+            .map(|v| v.to_str().unwrap().to_string())
+    }
+    pub fn header_u64(&self, name: &str) -> u64 {
+        self.header(name)
+            .unwrap_or_else(|| panic!("missing header {name}"))
+            .parse()
+            .unwrap_or_else(|_| panic!("header {name} is not an integer"))
+    }
+}
+
+/// A request with the default account's token.
+pub async fn call(s: &MockServer, method: Method, path: &str, body: Option<Value>) -> Resp {
+    call_as(s, Some(s.token()), method, path, body).await
+}
+
+/// A request with the given token (or none).
+pub async fn call_as(
+    s: &MockServer,
+    token: Option<&str>,
+    method: Method,
+    path: &str,
+    body: Option<Value>,
+) -> Resp {
+    let mut rb = reqwest::Client::new().request(method, format!("{}{path}", s.base_url()));
+    if let Some(t) = token {
+        rb = rb.bearer_auth(t);
+    }
+    if let Some(b) = body {
+        rb = rb.json(&b);
+    }
+    let r = rb.send().await.expect("transport error");
+    Resp {
+        status: r.status().as_u16(),
+        headers: r.headers().clone(),
+        text: r.text().await.expect("body"),
+    }
+}
+
+/// A request with a raw body and content type.
+pub async fn call_raw(
+    s: &MockServer,
+    method: Method,
+    path: &str,
+    content_type: &str,
+    body: Vec<u8>,
+) -> Resp {
+    let r = reqwest::Client::new()
+        .request(method, format!("{}{path}", s.base_url()))
+        .bearer_auth(s.token())
+        .header("content-type", content_type)
+        .body(body)
+        .send()
+        .await
+        .expect("transport error");
+    Resp {
+        status: r.status().as_u16(),
+        headers: r.headers().clone(),
+        text: r.text().await.expect("body"),
+    }
+}
+
+pub async fn get(s: &MockServer, path: &str) -> Resp {
+    call(s, Method::GET, path, None).await
+}
+
+/// Buys a service of the default account; returns its data.
+pub async fn buy(s: &MockServer, plan: &str) -> Value {
+    buy_as(s, s.token(), plan).await
+}
+
+/// Buys a service with a token; returns its data.
+pub async fn buy_as(s: &MockServer, token: &str, plan: &str) -> Value {
+    let t = if plan == IPV4_PLAN || plan == "65a9f0c1b2c3d4e5f6a7b8ca" {
+        "ipv4_rotating"
+    } else {
+        "ipv6_rotating"
+    };
+    let r = call_as(
+        s,
+        Some(token),
+        Method::POST,
+        "/purchase",
+        Some(json!({"type": t, "plan_id": plan})),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    r.data()
+}
+
+/// Asserts that no response broke the spec.
+pub fn assert_clean(s: &MockServer) {
+    assert!(
+        s.schema_violations().is_empty(),
+        "{:?}",
+        s.schema_violations()
+    );
+}
