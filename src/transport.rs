@@ -385,7 +385,8 @@ impl Transport {
         match result {
             Ok(rv) if !rec.too_large => {
                 let status = rv.status().as_u16();
-                Ok(Response::new(rv.into_inner(), status, rec.rate_limit).with_body(rec.body.clone()))
+                Ok(Response::new(rv.into_inner(), status, rec.rate_limit)
+                    .with_body(rec.body.clone()))
             }
             Ok(_) => Err(self.classify(operation, &rec, None)),
             Err(e) => Err(self.classify(operation, &rec, Some(e))),
