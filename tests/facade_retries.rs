@@ -226,8 +226,19 @@ mod against_the_mock {
             t0.elapsed() < Duration::from_millis(750),
             "did not wait for the slow answer"
         );
-        // The mock records the slow request when its delay ends.
-        tokio::time::sleep(Duration::from_millis(800)).await;
-        assert_eq!(sent(&s, "getAccount"), 2);
+        // The first attempt would have taken 800 ms: the answer came from a second attempt.
+        assert_eq!(s.executions("getAccount"), 1);
+
+        // Without retries the same fault is a timeout error.
+        s.inject("getAccount", Fault::Delay(Duration::from_millis(800)), 1);
+        let c = Client::builder()
+            .token(s.token())
+            .base_url(s.base_url())
+            .timeout(Duration::from_millis(300))
+            .retry_policy(RetryPolicy::none())
+            .build()
+            .unwrap();
+        let e = c.account().await.unwrap_err();
+        assert!(e.is_timeout() && e.is_transport(), "{e:?}");
     }
 }
