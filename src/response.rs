@@ -16,7 +16,7 @@ use crate::ratelimit::RateLimit;
 /// let account: opx::Account = account.into_inner();
 /// # Ok(()) }
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct Response<T> {
     value: T,
     status: u16,
@@ -76,6 +76,18 @@ impl<T> Response<T> {
     }
 }
 
+/// The raw body is shown by length only: it may hold proxy passwords.
+impl<T: std::fmt::Debug> std::fmt::Debug for Response<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Response")
+            .field("value", &self.value)
+            .field("status", &self.status)
+            .field("rate_limit", &self.rate_limit)
+            .field("body_len", &self.body.len())
+            .finish()
+    }
+}
+
 impl<T> Deref for Response<T> {
     type Target = T;
     fn deref(&self) -> &T {
@@ -86,5 +98,20 @@ impl<T> Deref for Response<T> {
 impl<T> DerefMut for Response<T> {
     fn deref_mut(&mut self) -> &mut T {
         &mut self.value
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_never_shows_the_raw_body() {
+        let r = Response::new(1u8, 200, None)
+            .with_body(Bytes::from_static(br#"{"auth":{"password":"hunter2"}}"#));
+        let d = format!("{r:?}");
+        assert!(!d.contains("hunter2"), "{d}");
+        assert!(d.contains("body_len"), "{d}");
+        assert_eq!(r.body().len(), 31);
     }
 }
