@@ -243,7 +243,8 @@ impl From<g::Plan> for Plan {
     }
 }
 
-/// Proxy login and password. The password never appears in `Debug`.
+/// Proxy login and password. The password never appears in `Debug`; it is included when the
+/// value is serialized (explicit output, e.g. `opx --json`).
 #[derive(Clone, PartialEq, Eq, Serialize)]
 #[non_exhaustive]
 pub struct Credentials {
