@@ -477,12 +477,18 @@ fn list_logs(ctx: &mut Ctx<'_>) -> Reply {
     {
         return error(400, "invalid_request", "unknown cursor");
     }
-    let parse = |name: &str| {
-        str_param(ctx.query, name)
-            .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
-            .map(|t| t.with_timezone(&Utc))
+    let parse = |name: &str| -> Result<Option<DateTime<Utc>>, Reply> {
+        match str_param(ctx.query, name) {
+            None => Ok(None),
+            Some(t) => DateTime::parse_from_rfc3339(t)
+                .map(|t| Some(t.with_timezone(&Utc)))
+                .map_err(|e| error(400, "invalid_request", format!("{name}: {e}"))),
+        }
     };
-    let (since, until) = (parse("since"), parse("until"));
+    let (since, until) = match (parse("since"), parse("until")) {
+        (Ok(s), Ok(u)) => (s, u),
+        (Err(r), _) | (_, Err(r)) => return r,
+    };
     let (items, next) = state::page(logs, cursor, limit(ctx.query), |l| {
         since.is_none_or(|s| l.created_at >= s) && until.is_none_or(|u| l.created_at <= u)
     });
