@@ -79,12 +79,17 @@ fn available_countries(service_type: &str) -> &'static [&'static str] {
     }
 }
 
-/// The gateways (countries) of a service.
+/// The gateway countries IPv6 services span (the docs: "3 country gateways (nl/de/at)").
+const IPV6_GATEWAYS: [&str; 3] = ["nl", "de", "at"];
+
+/// The gateways (countries) of a service: IPv4 always `nl`; IPv6 the gateway of its country
+/// when that country has one, otherwise (`mixed`, or an exit region such as `us` that has no
+/// gateway of its own) every IPv6 gateway.
 fn gateways(s: &Service) -> Vec<String> {
     match (s.service_type.as_str(), s.country.as_str()) {
         ("ipv4_rotating", _) => vec!["nl".to_string()],
-        (_, "mixed") => ["nl", "de", "at"].iter().map(|c| c.to_string()).collect(),
-        (_, c) => vec![c.to_string()],
+        (_, c) if IPV6_GATEWAYS.contains(&c) => vec![c.to_string()],
+        _ => IPV6_GATEWAYS.iter().map(|c| c.to_string()).collect(),
     }
 }
 
