@@ -155,3 +155,34 @@ async fn dropping_the_server_shuts_it_down() {
     }
     assert!(refused, "still accepting after drop");
 }
+
+#[tokio::test]
+async fn a_response_that_breaks_the_spec_is_a_loud_500() {
+    let s = MockServer::start().await;
+    s.set_profile("alice", "not an e-mail address");
+    let r = get(&s, "/account").await;
+    assert_eq!(r.status, 500);
+    assert_eq!(r.code(), "server_error");
+    let msg = r.json()["error"]["message"].as_str().unwrap().to_string();
+    assert!(
+        msg.contains("getAccount") && msg.contains("/data/email"),
+        "{msg}"
+    );
+    assert_eq!(s.schema_violations().len(), 1);
+    assert!(s.schema_violations()[0].contains("/data/email"));
+    // With validation off the same response goes out as is.
+    let lax = MockServer::builder()
+        .validate_responses(false)
+        .start()
+        .await
+        .unwrap();
+    lax.set_profile("alice", "not an e-mail address");
+    assert_eq!(get(&lax, "/account").await.status, 200);
+    assert!(lax.schema_violations().is_empty());
+}
+
+#[test]
+fn the_server_handle_is_send_and_sync() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<MockServer>();
+}

@@ -1,9 +1,31 @@
 //! A spec-driven, stateful mock of the OP-Proxy API (feature `mock`).
 //!
 //! The route table is read from the vendored spec ([`crate::spec::OPENAPI_JSON`]): every
-//! operationId maps to a handler, every request is validated against the spec (and refused with
-//! the documented error codes), and every response is validated before it is sent (a mismatch
-//! becomes a loud `500` and is recorded in [`MockServer::schema_violations`]).
+//! operationId maps to a handler (one without a handler answers 501, and
+//! [`unhandled_operations`] lists it), every request is validated against the spec and refused
+//! with the documented error codes, and every response is validated before it is sent (a
+//! mismatch becomes a loud `500 server_error` naming the mismatch, recorded in
+//! [`MockServer::schema_violations`]). `GET /api/v1/openapi.json` serves the document itself.
+//!
+//! Request pipeline: route (`404 not_found`, `405 method_not_allowed`) → bearer token
+//! (`401 invalid_token`: missing, malformed, unknown, revoked, or source IP outside the key's
+//! pins) → per-key rate limits (`429 rate_limited` with `Retry-After`) → injected faults →
+//! validation (`400` with `invalid_id`, `invalid_request`, `invalid_type`, ...) → handler →
+//! response validation → the request is appended to the account's `GET /logs`.
+//!
+//! Behaviour worth knowing when writing tests:
+//! - Time comes from a mock clock that only moves with [`MockServer::advance`] (the wall clock
+//!   with [`MockBuilder::wall_clock`], as `opx mock` uses). Services expire on it and rate-limit
+//!   windows reset on it, so tests never sleep.
+//! - Rate limits are fixed windows per key: 300/min and 5,000/hour overall, purchase 60/hour,
+//!   credentials 30/hour. The `X-RateLimit-*` headers describe the applicable bucket with the
+//!   fewest remaining requests; `401` responses carry none.
+//! - Ids are 24 hex characters and increase monotonically; lists are newest first and a cursor
+//!   is the id of the last item of the previous page, so pages are stable while items arrive.
+//! - Gateways are `nl|de|at|us.gw.op-proxy.test` with one port per service; IPv4 services use
+//!   nl only; IPv6 `mixed` spans nl, de and at.
+//! - The mock keeps the latest 10,000 requests for [`MockServer::requests`] and the latest
+//!   100,000 log entries per account.
 //!
 //! ```no_run
 //! # async fn demo() {
@@ -16,6 +38,7 @@
 //!     .send().await.unwrap()
 //!     .json().await.unwrap();
 //! assert_eq!(account["data"]["balance"], 100_000);
+//! // The next purchase happens, but its client never hears back.
 //! server.inject("purchase", Fault::DropAfterCommit, 1);
 //! assert!(server.schema_violations().is_empty());
 //! # }
@@ -294,6 +317,14 @@ impl MockServer {
         self.inner.lock().accounts[0].balance = rub;
     }
 
+    /// Sets the default account's user name and e-mail as `GET /account` reports them. (An
+    /// e-mail that is not one breaks the spec: a way to watch response validation at work.)
+    pub fn set_profile(&self, username: &str, email: &str) {
+        let mut st = self.inner.lock();
+        st.accounts[0].username = username.to_string();
+        st.accounts[0].email = email.to_string();
+    }
+
     /// The balance of the account a token belongs to (`None` for an unknown token).
     pub fn balance_of(&self, token: &str) -> Option<i64> {
         let st = self.inner.lock();
@@ -332,7 +363,8 @@ impl MockServer {
     }
 
     /// Makes the next `times` calls of an operation (by operationId) fail with `fault`. Faults
-    /// queue up in the order they are injected.
+    /// queue up in the order they are injected. They apply to requests that passed
+    /// authentication and rate limiting, before request validation; each one is logged.
     pub fn inject(&self, operation_id: &str, fault: Fault, times: u32) {
         if times == 0 {
             return;

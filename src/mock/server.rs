@@ -225,7 +225,7 @@ async fn handle(inner: &Inner, ip: IpAddr, req: Request) -> Response {
     rec.operation_id = op.map(|o| o.id.clone());
 
     // Authenticate, rate-limit and take a fault, under one short lock.
-    let (key, rate, fault) = {
+    let (key, rate, fault, account) = {
         let mut st = inner.lock();
         let (auth, key) = authenticate(&st, &parts.headers, ip);
         rec.auth = auth;
@@ -239,9 +239,8 @@ async fn handle(inner: &Inner, ip: IpAddr, req: Request) -> Response {
             (Some(o), Some(_), Some(r)) if r.retry_after.is_none() => st.take_fault(&o.id),
             _ => None,
         };
-        (key, rate, fault)
+        (key, rate, fault, key.map(|k| st.keys[k].account))
     };
-    let account = key.map(|k| inner.lock().keys[k].account);
 
     let finish = |rec: RecordedRequest, out: Out| -> Response {
         let mut st = inner.lock();
@@ -260,6 +259,7 @@ async fn handle(inner: &Inner, ip: IpAddr, req: Request) -> Response {
         }
         let mut rec = rec;
         rec.status = out.status;
+        tracing::debug!(method = %rec.method, path = %rec.path, status = out.status, "mock request");
         st.record(rec);
         drop(st);
         out.into_response()

@@ -1,25 +1,10 @@
-//! The `opx` command-line tool.
+//! `opx mock`: the spec-driven mock of the API, until interrupted.
 
 use std::net::SocketAddr;
 
-use clap::{Parser, Subcommand};
-
-/// Command-line tool for the OP-Proxy v1 API.
-#[derive(Debug, Parser)]
-#[command(name = "opx", version, about)]
-struct Cli {
-    #[command(subcommand)]
-    command: Command,
-}
-
-#[derive(Debug, Subcommand)]
-enum Command {
-    /// Run the spec-driven mock of the API until interrupted (ctrl-c).
-    Mock(MockArgs),
-}
-
+/// Arguments of `opx mock`.
 #[derive(Debug, clap::Args)]
-struct MockArgs {
+pub struct MockArgs {
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1:8080")]
     listen: SocketAddr,
@@ -34,7 +19,8 @@ struct MockArgs {
     no_rate_limits: bool,
 }
 
-async fn run_mock(args: MockArgs) -> std::io::Result<()> {
+/// Serves until ctrl-c, then reports any response that failed its schema.
+pub async fn run(args: MockArgs) -> std::io::Result<()> {
     let mut builder = opx::mock::MockServer::builder()
         .listen(args.listen)
         .balance(args.balance)
@@ -51,28 +37,8 @@ async fn run_mock(args: MockArgs) -> std::io::Result<()> {
     println!("listening on {}", server.base_url());
     println!("token: {}", server.token());
     tokio::signal::ctrl_c().await?;
-    let violations = server.schema_violations();
-    for v in &violations {
+    for v in server.schema_violations() {
         eprintln!("schema violation: {v}");
     }
     Ok(())
-}
-
-#[tokio::main]
-async fn main() -> std::process::ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
-        .with_writer(std::io::stderr)
-        .init();
-    let cli = Cli::parse();
-    let result = match cli.command {
-        Command::Mock(args) => run_mock(args).await,
-    };
-    match result {
-        Ok(()) => std::process::ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e}");
-            std::process::ExitCode::FAILURE
-        }
-    }
 }

@@ -1,0 +1,95 @@
+//! How a failed command is reported: one line saying what happened and what to do, and an exit
+//! code (see `opx --help`).
+
+use std::fmt;
+
+/// A failed command.
+#[derive(Debug)]
+pub enum Failure {
+    /// Bad input, missing configuration or an unconfirmed charge (exit 2).
+    Usage(String),
+    /// A facade error, classified by its kind.
+    Api(opx::Error),
+    /// Anything else: writing output, the mock server (exit 1).
+    Other(String),
+}
+
+impl Failure {
+    /// The process exit code.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Self::Usage(_) => 2,
+            Self::Other(_) => 1,
+            Self::Api(e) if e.is_outcome_unknown() => 5,
+            Self::Api(e) if e.is_rate_limited() => 4,
+            Self::Api(e) if e.is_validation() || e.kind() == opx::ErrorKind::Config => 2,
+            Self::Api(e) if e.kind() == opx::ErrorKind::Api => 3,
+            Self::Api(_) => 1,
+        }
+    }
+}
+
+impl From<opx::Error> for Failure {
+    fn from(e: opx::Error) -> Self {
+        Self::Api(e)
+    }
+}
+
+impl From<std::io::Error> for Failure {
+    fn from(e: std::io::Error) -> Self {
+        Self::Other(e.to_string())
+    }
+}
+
+/// What to do about an API error code.
+fn advice(code: &opx::ErrorCode) -> Option<&'static str> {
+    use opx::ErrorCode as C;
+    Some(match code {
+        C::InvalidToken => "check OPX_TOKEN: the key may be revoked or pinned to other source IPs",
+        C::InsufficientBalance => "top up the balance in the dashboard, then try again",
+        C::NotFound => "list your services with `opx services --status all`",
+        C::InvalidPlanId => "list plan ids with `opx plans`",
+        C::UnsupportedForType => "country and rotation can only be changed on IPv6 services",
+        C::CountryUnavailable => "pick a country available for this service type",
+        C::TooManyIps => "a whitelist holds at most 50 addresses",
+        C::ServerError => "retry after a short delay",
+        _ => return None,
+    })
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Usage(m) | Self::Other(m) => f.write_str(m),
+            Self::Api(e) if e.is_outcome_unknown() => write!(
+                f,
+                "outcome unknown: {}. The request may have taken effect: check with \
+                 `opx services` (or `opx service ID`) before trying again",
+                e.message()
+            ),
+            Self::Api(e) if e.kind() == opx::ErrorKind::Config => {
+                write!(f, "{}", e.message())
+            }
+            Self::Api(e) => {
+                if let Some(code) = e.code() {
+                    write!(f, "{code}")?;
+                    if let Some(status) = e.status() {
+                        write!(f, " (HTTP {status})")?;
+                    }
+                    write!(f, ": {}", e.message())?;
+                } else {
+                    write!(f, "{}", e.message())?;
+                }
+                if e.is_rate_limited() {
+                    match e.retry_after() {
+                        Some(d) => write!(f, "; retry after {} s", d.as_secs().max(1))?,
+                        None => write!(f, "; retry later")?,
+                    }
+                } else if let Some(advice) = e.code().and_then(advice) {
+                    write!(f, "; {advice}")?;
+                }
+                Ok(())
+            }
+        }
+    }
+}

@@ -1,0 +1,149 @@
+//! `opx services` and `opx logs`: one page, or every page with `--all` (a progress bar on
+//! stderr when it is a terminal, nothing there otherwise).
+
+use std::io::IsTerminal;
+
+use futures::{Stream, StreamExt};
+use indicatif::{ProgressBar, ProgressStyle};
+use serde_json::value::RawValue;
+
+use crate::failure::Failure;
+use crate::output::{self, Table};
+
+/// What one listing needs to know about its pages.
+pub trait Listing {
+    /// The item kind's name, plural (`services`, `logs`): also the `data` member of a page.
+    const ITEMS: &'static str;
+    /// The table header.
+    const HEADER: &'static [&'static str];
+    /// The typed items of a page.
+    type Item;
+    /// The page's items.
+    fn items(&self) -> &[Self::Item];
+    /// The page's cursor for the next page.
+    fn next_cursor(&self) -> Option<&str>;
+    /// One table row.
+    fn row(item: &Self::Item) -> Vec<String>;
+}
+
+impl Listing for opx::ServicePage {
+    const ITEMS: &'static str = "services";
+    const HEADER: &'static [&'static str] = &[
+        "ID", "TYPE", "STATUS", "THREADS", "COUNTRY", "ROTATION", "EXPIRES",
+    ];
+    type Item = opx::Service;
+    fn items(&self) -> &[opx::Service] {
+        &self.services
+    }
+    fn next_cursor(&self) -> Option<&str> {
+        self.next_cursor.as_deref()
+    }
+    fn row(s: &opx::Service) -> Vec<String> {
+        vec![
+            s.service_id.to_string(),
+            s.service_type.to_string(),
+            s.status
+                .as_ref()
+                .map_or_else(|| "-".to_owned(), ToString::to_string),
+            s.threads.to_string(),
+            s.country.clone(),
+            s.rotation.clone(),
+            output::time(&s.expires_at),
+        ]
+    }
+}
+
+impl Listing for opx::LogPage {
+    const ITEMS: &'static str = "logs";
+    const HEADER: &'static [&'static str] = &["TIME", "METHOD", "PATH", "STATUS", "IP"];
+    type Item = opx::LogEntry;
+    fn items(&self) -> &[opx::LogEntry] {
+        &self.logs
+    }
+    fn next_cursor(&self) -> Option<&str> {
+        self.next_cursor.as_deref()
+    }
+    fn row(l: &opx::LogEntry) -> Vec<String> {
+        vec![
+            output::time(&l.created_at),
+            l.method.clone(),
+            l.path.clone(),
+            l.http_status.to_string(),
+            l.ip.clone().unwrap_or_else(|| "-".into()),
+        ]
+    }
+}
+
+/// Prints one page.
+pub fn print_page<P: Listing>(page: &opx::Response<P>, json: bool) -> Result<(), Failure> {
+    if json {
+        return output::print_data(page.body());
+    }
+    let mut table = Table::new(P::HEADER);
+    for item in page.items() {
+        table.row(P::row(item));
+    }
+    output::print(&table.render())?;
+    if let Some(cursor) = page.next_cursor()
+        && std::io::stderr().is_terminal()
+    {
+        eprintln!("more {}: --all, or --cursor {cursor}", P::ITEMS);
+    }
+    Ok(())
+}
+
+/// Drains every page and prints all items: one table, or one JSON document
+/// `{"<items>": [...], "next_cursor": null}` made of the items exactly as returned.
+pub async fn print_all<P: Listing>(
+    pages: impl Stream<Item = opx::Result<opx::Response<P>>>,
+    json: bool,
+) -> Result<(), Failure> {
+    let progress = if std::io::stderr().is_terminal() {
+        let bar = ProgressBar::new_spinner();
+        bar.set_style(
+            ProgressStyle::with_template("{spinner} {pos} {msg} ({elapsed})")
+                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+        );
+        bar.set_message(P::ITEMS);
+        bar
+    } else {
+        ProgressBar::hidden()
+    };
+    let mut table = Table::new(P::HEADER);
+    let mut raw_items: Vec<String> = Vec::new();
+    let mut pages = std::pin::pin!(pages);
+    while let Some(page) = pages.next().await {
+        let page = page?;
+        progress.inc(page.items().len() as u64);
+        if json {
+            raw_items.extend(raw_page_items(page.body(), P::ITEMS)?);
+        } else {
+            for item in page.items() {
+                table.row(P::row(item));
+            }
+        }
+    }
+    progress.finish_and_clear();
+    if json {
+        output::print(&format!(
+            "{{\"{}\":[{}],\"next_cursor\":null}}\n",
+            P::ITEMS,
+            raw_items.join(",")
+        ))
+    } else {
+        output::print(&table.render())
+    }
+}
+
+/// The items of a page's `data.<member>`, each exactly as the server wrote it.
+fn raw_page_items(body: &[u8], member: &str) -> Result<Vec<String>, Failure> {
+    let data = output::raw_data(body)?;
+    let page: std::collections::HashMap<&str, &RawValue> = serde_json::from_str(data.get())
+        .map_err(|e| Failure::Other(format!("unreadable page: {e}")))?;
+    let list = page
+        .get(member)
+        .ok_or_else(|| Failure::Other(format!("the page has no `{member}` list")))?;
+    let items: Vec<&RawValue> = serde_json::from_str(list.get())
+        .map_err(|e| Failure::Other(format!("unreadable `{member}` list: {e}")))?;
+    Ok(items.into_iter().map(|i| i.get().to_owned()).collect())
+}

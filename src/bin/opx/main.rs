@@ -1,0 +1,282 @@
+//! `opx`: the OP-Proxy command-line tool, a thin layer over the `opx` facade.
+
+mod commands;
+mod confirm;
+mod failure;
+mod listing;
+mod mock;
+mod output;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+const EXIT_CODES: &str = "\
+Environment:
+  OPX_TOKEN     API key (required by every command but `mock` and `completions`)
+  OPX_BASE_URL  API base URL (default https://op-proxy.com/api/v1; same as --base-url)
+
+Exit codes:
+  0  success
+  1  any other failure (network, unreadable response, ...)
+  2  usage: bad arguments or input, missing OPX_TOKEN, a charge not confirmed
+  3  the API refused the request (its error code is printed)
+  4  rate limited: retry after the delay printed
+  5  outcome unknown: a purchase, extension or credentials change may or may not have
+     happened; check with `opx services` / `opx service ID` before trying again";
+
+/// Command-line tool for the OP-Proxy v1 API: balance, plans, purchases, services, proxy
+/// lists, logs, and a local mock of the API.
+#[derive(Debug, Parser)]
+#[command(name = "opx", version, about, after_help = EXIT_CODES)]
+pub struct Cli {
+    /// Print the response's `data` exactly as the API returned it (one JSON document).
+    #[arg(long, global = true)]
+    json: bool,
+    /// API base URL.
+    #[arg(long, global = true, env = "OPX_BASE_URL", value_name = "URL")]
+    base_url: Option<String>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Show the account: user name, e-mail and balance.
+    Account,
+    /// List the purchasable rotating plans.
+    Plans {
+        /// Only plans of this type.
+        #[arg(long = "type", value_enum)]
+        service_type: Option<TypeArg>,
+    },
+    /// Buy a rotating proxy package (charges the balance; asks first).
+    Purchase {
+        /// Service type.
+        #[arg(long = "type", value_enum)]
+        service_type: TypeArg,
+        /// Plan id, from `opx plans`.
+        #[arg(long = "plan", value_name = "PLAN_ID")]
+        plan: String,
+        /// Country/region (default: mixed).
+        #[arg(long)]
+        country: Option<String>,
+        /// Rotation mode (default: instant).
+        #[arg(long)]
+        rotation: Option<String>,
+        /// Do not ask for confirmation.
+        #[arg(long)]
+        yes: bool,
+    },
+    /// List services (one page, or every page with --all).
+    Services {
+        /// Lifecycle filter.
+        #[arg(long, value_enum, default_value_t = StatusArg::Active)]
+        status: StatusArg,
+        /// Only services of this type.
+        #[arg(long = "type", value_enum)]
+        service_type: Option<TypeArg>,
+        /// Page size (1-100).
+        #[arg(long, value_parser = clap::value_parser!(u32).range(1..=100))]
+        limit: Option<u32>,
+        /// Start after this cursor (the `next_cursor` of a previous page).
+        #[arg(long)]
+        cursor: Option<String>,
+        /// Fetch every page.
+        #[arg(long)]
+        all: bool,
+    },
+    /// Show one service.
+    Service {
+        /// Service id (24 hex characters).
+        id: String,
+    },
+    /// Print a service's proxy list (txt: exactly as returned, ready to pipe to a file).
+    Proxies {
+        /// Service id (24 hex characters).
+        id: String,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = FormatArg::Txt)]
+        format: FormatArg,
+        /// Line layout.
+        #[arg(long, value_enum)]
+        layout: Option<LayoutArg>,
+        /// Omit the credentials (for IP-whitelisted use).
+        #[arg(long)]
+        no_auth: bool,
+        /// Only this gateway country.
+        #[arg(long, value_enum)]
+        country: Option<GatewayArg>,
+    },
+    /// Extend a service by one period (charges the plan price; asks first).
+    Extend {
+        /// Service id (24 hex characters).
+        id: String,
+        /// Do not ask for confirmation.
+        #[arg(long)]
+        yes: bool,
+    },
+    /// Replace a service's whitelist (no IP: clear it).
+    Whitelist {
+        /// Service id (24 hex characters).
+        id: String,
+        /// IPv4 addresses (at most 50).
+        ips: Vec<String>,
+        /// A label for each address, in order (give none or one per address).
+        #[arg(long = "label", value_name = "L")]
+        labels: Vec<String>,
+    },
+    /// Regenerate a service's proxy login and password (the old ones stop working; asks first).
+    Credentials {
+        /// Service id (24 hex characters).
+        id: String,
+        /// Do not ask for confirmation.
+        #[arg(long)]
+        yes: bool,
+    },
+    /// Change an IPv6 service's country/region.
+    Country {
+        /// Service id (24 hex characters).
+        id: String,
+        /// Country/region (2-32 alphanumerics).
+        country: String,
+    },
+    /// Change an IPv6 service's rotation mode.
+    Rotation {
+        /// Service id (24 hex characters).
+        id: String,
+        /// Rotation mode (2-32 alphanumerics).
+        rotation: String,
+    },
+    /// Read the API action log (one page, or every page with --all).
+    Logs {
+        /// Only entries at or after this time (RFC 3339, e.g. 2026-06-01T00:00:00Z).
+        #[arg(long, value_name = "TIME")]
+        since: Option<chrono::DateTime<chrono::Utc>>,
+        /// Only entries at or before this time (RFC 3339).
+        #[arg(long, value_name = "TIME")]
+        until: Option<chrono::DateTime<chrono::Utc>>,
+        /// Page size (1-200).
+        #[arg(long, value_parser = clap::value_parser!(u32).range(1..=200))]
+        limit: Option<u32>,
+        /// Start after this cursor (the `next_cursor` of a previous page).
+        #[arg(long)]
+        cursor: Option<String>,
+        /// Fetch every page.
+        #[arg(long)]
+        all: bool,
+    },
+    /// Print a shell completion script.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Run a local, spec-driven mock of the API until interrupted.
+    Mock(mock::MockArgs),
+}
+
+/// `--type`.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+#[value(rename_all = "snake_case")]
+pub enum TypeArg {
+    /// Rotating IPv4.
+    Ipv4Rotating,
+    /// Rotating IPv6.
+    Ipv6Rotating,
+}
+
+impl From<TypeArg> for opx::ServiceType {
+    fn from(t: TypeArg) -> Self {
+        match t {
+            TypeArg::Ipv4Rotating => opx::ServiceType::Ipv4Rotating,
+            TypeArg::Ipv6Rotating => opx::ServiceType::Ipv6Rotating,
+        }
+    }
+}
+
+/// `--status`.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum StatusArg {
+    /// Active services.
+    Active,
+    /// Expired services.
+    Expired,
+    /// Every service.
+    All,
+}
+
+impl From<StatusArg> for opx::StatusFilter {
+    fn from(s: StatusArg) -> Self {
+        match s {
+            StatusArg::Active => opx::StatusFilter::Active,
+            StatusArg::Expired => opx::StatusFilter::Expired,
+            StatusArg::All => opx::StatusFilter::All,
+        }
+    }
+}
+
+/// `--format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FormatArg {
+    /// Plain text, one proxy per line.
+    Txt,
+    /// The structured servers list.
+    Json,
+}
+
+/// `--layout`.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+#[value(rename_all = "snake_case")]
+pub enum LayoutArg {
+    /// host:port:login:password
+    HostPortUserPass,
+    /// login:password@host:port
+    UserPassAtHostPort,
+}
+
+impl From<LayoutArg> for opx::ProxyLayout {
+    fn from(l: LayoutArg) -> Self {
+        match l {
+            LayoutArg::HostPortUserPass => opx::ProxyLayout::HostPortUserPass,
+            LayoutArg::UserPassAtHostPort => opx::ProxyLayout::UserPassAtHostPort,
+        }
+    }
+}
+
+/// `--country` of `opx proxies`.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum GatewayArg {
+    /// The Netherlands.
+    Nl,
+    /// Germany.
+    De,
+    /// Austria.
+    At,
+}
+
+impl From<GatewayArg> for opx::GatewayCountry {
+    fn from(c: GatewayArg) -> Self {
+        match c {
+            GatewayArg::Nl => opx::GatewayCountry::Nl,
+            GatewayArg::De => opx::GatewayCountry::De,
+            GatewayArg::At => opx::GatewayCountry::At,
+        }
+    }
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_env("OPX_LOG"))
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    match commands::run(cli).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure) => {
+            eprintln!("error: {failure}");
+            ExitCode::from(failure.exit_code())
+        }
+    }
+}

@@ -1,0 +1,142 @@
+//! Human output (aligned tables, roubles, readable times) and `--json` output (the response's
+//! `data`, byte for byte).
+
+use std::io::Write;
+
+use chrono::{DateTime, Utc};
+use serde_json::value::RawValue;
+
+use crate::failure::Failure;
+
+/// Money as whole roubles with thin grouping: `1 500 RUB`.
+pub fn rub(amount: i64) -> String {
+    let digits = amount.unsigned_abs().to_string();
+    let mut grouped = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            grouped.push(' ');
+        }
+        grouped.push(c);
+    }
+    let sign = if amount < 0 { "-" } else { "" };
+    format!("{sign}{grouped} RUB")
+}
+
+/// A timestamp as `2026-06-17 12:34 UTC`.
+pub fn time(t: &DateTime<Utc>) -> String {
+    t.format("%Y-%m-%d %H:%M UTC").to_string()
+}
+
+/// An aligned table with a header row.
+pub struct Table {
+    rows: Vec<Vec<String>>,
+}
+
+impl Table {
+    /// A table with these column titles.
+    pub fn new(header: &[&str]) -> Self {
+        Self {
+            rows: vec![header.iter().map(|s| (*s).to_owned()).collect()],
+        }
+    }
+
+    /// Adds a row.
+    pub fn row(&mut self, cells: Vec<String>) {
+        self.rows.push(cells);
+    }
+
+    /// The rendered table, each line ending in a newline (no trailing spaces).
+    pub fn render(&self) -> String {
+        let columns = self.rows.iter().map(Vec::len).max().unwrap_or(0);
+        let widths: Vec<usize> = (0..columns)
+            .map(|c| {
+                self.rows
+                    .iter()
+                    .filter_map(|r| r.get(c))
+                    .map(|s| s.chars().count())
+                    .max()
+                    .unwrap_or(0)
+            })
+            .collect();
+        let mut out = String::new();
+        for row in &self.rows {
+            let mut line = String::new();
+            for (c, cell) in row.iter().enumerate() {
+                if c > 0 {
+                    line.push_str("  ");
+                }
+                line.push_str(cell);
+                if c + 1 < row.len() {
+                    line.extend(std::iter::repeat_n(' ', widths[c] - cell.chars().count()));
+                }
+            }
+            out.push_str(line.trim_end());
+            out.push('\n');
+        }
+        out
+    }
+}
+
+/// `key  value` lines, keys aligned.
+pub fn fields(pairs: &[(&str, String)]) -> String {
+    let width = pairs.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
+    pairs
+        .iter()
+        .map(|(k, v)| format!("{k:width$}  {v}\n"))
+        .collect()
+}
+
+/// Writes to stdout, turning a closed pipe into a quiet success rather than a panic.
+pub fn print(text: &str) -> Result<(), Failure> {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => other.map_err(Failure::from),
+    }
+}
+
+/// The raw `data` member of a JSON envelope, exactly as the server wrote it.
+pub fn raw_data(body: &[u8]) -> Result<&RawValue, Failure> {
+    #[derive(serde::Deserialize)]
+    struct Envelope<'a> {
+        #[serde(borrow)]
+        data: &'a RawValue,
+    }
+    serde_json::from_slice::<Envelope<'_>>(body)
+        .map(|e| e.data)
+        .map_err(|e| Failure::Other(format!("the response has no JSON `data` member: {e}")))
+}
+
+/// Prints the `data` of a response for `--json`.
+pub fn print_data(body: &[u8]) -> Result<(), Failure> {
+    let data = raw_data(body)?;
+    print(&format!("{}\n", data.get()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn roubles_are_grouped_by_thousands() {
+        assert_eq!(rub(0), "0 RUB");
+        assert_eq!(rub(900), "900 RUB");
+        assert_eq!(rub(1500), "1 500 RUB");
+        assert_eq!(rub(100_000), "100 000 RUB");
+        assert_eq!(rub(-1_234_567), "-1 234 567 RUB");
+    }
+
+    #[test]
+    fn tables_align_columns_without_trailing_spaces() {
+        let mut t = Table::new(&["A", "LONGER"]);
+        t.row(vec!["wide cell".into(), "x".into()]);
+        assert_eq!(t.render(), "A          LONGER\nwide cell  x\n");
+    }
+
+    #[test]
+    fn raw_data_keeps_the_bytes_of_data() {
+        let body = br#"{"status":"ok","data":{"b":1,  "a":[2]}}"#;
+        assert_eq!(raw_data(body).unwrap().get(), r#"{"b":1,  "a":[2]}"#);
+        assert!(raw_data(b"<html>").is_err());
+    }
+}

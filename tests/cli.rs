@@ -1,0 +1,485 @@
+//! The `opx` binary against the in-process mock: every subcommand, human and `--json` output
+//! checked against snapshots (`tests/snapshots/`), the refusal paths and the exit codes.
+
+use std::process::{Command, Output, Stdio};
+
+use opx::mock::{Fault, MockServer};
+
+const BIN: &str = env!("CARGO_BIN_EXE_opx");
+
+/// Runs `opx ARGS` against `server` with no terminal on stdin/stderr.
+async fn opx(server: &MockServer, args: &[&str]) -> Output {
+    opx_with_env(
+        args,
+        vec![
+            ("OPX_TOKEN", server.token().to_owned()),
+            ("OPX_BASE_URL", server.base_url().to_owned()),
+        ],
+    )
+    .await
+}
+
+async fn opx_with_env(args: &[&str], env: Vec<(&'static str, String)>) -> Output {
+    let args: Vec<String> = args.iter().map(|s| (*s).to_owned()).collect();
+    tokio::task::spawn_blocking(move || {
+        let mut cmd = Command::new(BIN);
+        cmd.args(&args)
+            .env_remove("OPX_TOKEN")
+            .env_remove("OPX_BASE_URL")
+            .env_remove("OPX_LOG");
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        cmd.stdin(Stdio::null())
+            .output()
+            .expect("the opx binary runs")
+    })
+    .await
+    .unwrap()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8(o.stdout.clone()).unwrap()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8(o.stderr.clone()).unwrap()
+}
+
+fn ok(o: &Output) -> String {
+    assert_eq!(o.status.code(), Some(0), "stderr: {}", stderr(o));
+    assert_eq!(stderr(o), "", "nothing on stderr when it is not a terminal");
+    stdout(o)
+}
+
+/// Snapshots with the values that change from run to run replaced.
+macro_rules! snapshot {
+    ($name:expr, $value:expr) => {
+        let value: String = $value;
+        insta::with_settings!({filters => vec![
+            // Same widths as the values, so tables stay aligned.
+            (r"\b[0-9a-f]{24}\b", "[ID....................]"),
+            (r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z", "[TIMESTAMP]"),
+            (r"\d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC", "[TIME..............]"),
+            (r"opx[0-9a-f]{10}", "[LOGIN......]"),
+            (r"\b[0-9a-f]{20}\b", "[PASSWORD.........]"),
+            (r"\b[1-5]\d{4}\b", "[PRT]"),
+        ]}, {
+            insta::assert_snapshot!($name, value);
+        });
+    };
+}
+
+async fn bought(server: &MockServer, service_type: &str) -> String {
+    let plan = server
+        .plans()
+        .into_iter()
+        .find(|p| p.service_type == service_type)
+        .unwrap()
+        .plan_id;
+    let out = opx(
+        server,
+        &[
+            "--json",
+            "purchase",
+            "--type",
+            service_type,
+            "--plan",
+            &plan,
+            "--yes",
+        ],
+    )
+    .await;
+    let data: serde_json::Value = serde_json::from_str(&ok(&out)).unwrap();
+    data["service_id"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn account_human_and_json() {
+    let server = MockServer::start().await;
+    snapshot!("account", ok(&opx(&server, &["account"]).await));
+    let json = ok(&opx(&server, &["--json", "account"]).await);
+    snapshot!("account_json", json.clone());
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(v["balance"], server.balance());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn plans_human_json_and_type_filter() {
+    let server = MockServer::start().await;
+    snapshot!("plans", ok(&opx(&server, &["plans"]).await));
+    snapshot!("plans_json", ok(&opx(&server, &["--json", "plans"]).await));
+    let ipv6 = ok(&opx(&server, &["plans", "--type", "ipv6_rotating"]).await);
+    assert!(
+        ipv6.contains("ipv6_rotating") && !ipv6.contains("ipv4_rotating"),
+        "{ipv6}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn purchase_with_yes_charges_once_and_prints_the_service() {
+    let server = MockServer::start().await;
+    let before = server.balance();
+    let plan = server
+        .plans()
+        .into_iter()
+        .find(|p| p.service_type == "ipv4_rotating")
+        .unwrap();
+    let out = ok(&opx(
+        &server,
+        &[
+            "purchase",
+            "--type",
+            "ipv4_rotating",
+            "--plan",
+            &plan.plan_id,
+            "--yes",
+        ],
+    )
+    .await);
+    snapshot!("purchase", out);
+    assert_eq!(server.balance(), before - plan.price);
+    assert_eq!(server.service_count(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn money_and_credential_commands_refuse_without_yes_off_a_terminal() {
+    let server = MockServer::start().await;
+    let id = bought(&server, "ipv4_rotating").await;
+    let balance = server.balance();
+    let plan = server.plans()[0].plan_id.clone();
+    for args in [
+        vec![
+            "purchase",
+            "--type",
+            "ipv4_rotating",
+            "--plan",
+            plan.as_str(),
+        ],
+        vec!["extend", id.as_str()],
+        vec!["credentials", id.as_str()],
+    ] {
+        let out = opx(&server, &args).await;
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(stderr(&out).contains("--yes"), "{args:?}: {}", stderr(&out));
+        assert_eq!(stdout(&out), "");
+    }
+    assert_eq!(server.balance(), balance);
+    assert_eq!(server.service_count(), 1);
+    for op in ["extendService", "regenerateCredentials"] {
+        assert_eq!(server.executions(op), 0, "{op}");
+    }
+    assert_eq!(server.executions("purchase"), 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn services_one_page_all_pages_and_json() {
+    let server = MockServer::start().await;
+    bought(&server, "ipv4_rotating").await;
+    bought(&server, "ipv6_rotating").await;
+    bought(&server, "ipv6_rotating").await;
+    snapshot!("services", ok(&opx(&server, &["services"]).await));
+    let page = ok(&opx(&server, &["--json", "services", "--limit", "2"]).await);
+    let page: serde_json::Value = serde_json::from_str(&page).unwrap();
+    assert_eq!(page["services"].as_array().unwrap().len(), 2);
+    assert!(page["next_cursor"].is_string());
+    let all = ok(&opx(&server, &["--json", "services", "--limit", "1", "--all"]).await);
+    let all: serde_json::Value = serde_json::from_str(&all).unwrap();
+    assert_eq!(all["services"].as_array().unwrap().len(), 3);
+    let ipv6 = ok(&opx(
+        &server,
+        &[
+            "services",
+            "--all",
+            "--limit",
+            "1",
+            "--type",
+            "ipv6_rotating",
+        ],
+    )
+    .await);
+    assert_eq!(ipv6.lines().count(), 3, "header + 2 ipv6 services: {ipv6}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn service_shows_everything_but_the_password() {
+    let server = MockServer::start().await;
+    let id = bought(&server, "ipv4_rotating").await;
+    let human = ok(&opx(&server, &["service", &id]).await);
+    snapshot!("service", human.clone());
+    let json = ok(&opx(&server, &["--json", "service", &id]).await);
+    let password = serde_json::from_str::<serde_json::Value>(&json).unwrap()["auth"]["password"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(!human.contains(&password));
+    snapshot!("service_json", json);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn proxies_txt_is_exactly_the_body_and_json_is_a_table() {
+    let server = MockServer::start().await;
+    let id = bought(&server, "ipv6_rotating").await;
+    let txt = ok(&opx(&server, &["proxies", &id]).await);
+    let raw = reqwest::Client::new()
+        .get(format!("{}/services/{id}/proxies", server.base_url()))
+        .bearer_auth(server.token())
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(txt, raw, "txt output is byte for byte the body");
+    snapshot!("proxies_txt", txt);
+    snapshot!(
+        "proxies_url_layout_de",
+        ok(&opx(
+            &server,
+            &[
+                "proxies",
+                &id,
+                "--layout",
+                "user_pass_at_host_port",
+                "--country",
+                "de"
+            ]
+        )
+        .await)
+    );
+    snapshot!(
+        "proxies_no_auth",
+        ok(&opx(&server, &["proxies", &id, "--no-auth"]).await)
+    );
+    snapshot!(
+        "proxies_json_table",
+        ok(&opx(&server, &["proxies", &id, "--format", "json"]).await)
+    );
+    snapshot!(
+        "proxies_json",
+        ok(&opx(&server, &["--json", "proxies", &id, "--format", "json"]).await)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn extend_with_yes_adds_a_period() {
+    let server = MockServer::start().await;
+    let id = bought(&server, "ipv4_rotating").await;
+    let balance = server.balance();
+    let out = ok(&opx(&server, &["--json", "extend", &id, "--yes"]).await);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["service_id"], id.as_str());
+    assert!(server.balance() < balance);
+    assert_eq!(server.executions("extendService"), 1);
+    snapshot!("extend", ok(&opx(&server, &["extend", &id, "--yes"]).await));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn whitelist_replaces_with_labels_and_clears() {
+    let server = MockServer::start().await;
+    let id = bought(&server, "ipv4_rotating").await;
+    let out = ok(&opx(
+        &server,
+        &[
+            "whitelist",
+            &id,
+            "203.0.113.10",
+            "198.51.100.4",
+            "--label",
+            "home",
+            "--label",
+            "office",
+        ],
+    )
+    .await);
+    snapshot!("whitelist", out);
+    let cleared = ok(&opx(&server, &["--json", "whitelist", &id]).await);
+    let v: serde_json::Value = serde_json::from_str(&cleared).unwrap();
+    assert_eq!(v["whitelist"], serde_json::json!([]));
+    let bad = opx(&server, &["whitelist", &id, "300.1.1.1"]).await;
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(stderr(&bad).contains("invalid_ip"), "{}", stderr(&bad));
+    let mismatched = opx(
+        &server,
+        &["whitelist", &id, "1.2.3.4", "--label", "a", "--label", "b"],
+    )
+    .await;
+    assert_eq!(mismatched.status.code(), Some(2));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn credentials_with_yes_invalidate_the_old_ones() {
+    let server = MockServer::start().await;
+    let id = bought(&server, "ipv4_rotating").await;
+    let before: serde_json::Value =
+        serde_json::from_str(&ok(&opx(&server, &["--json", "service", &id]).await)).unwrap();
+    let (login, password) = (
+        before["auth"]["login"].as_str().unwrap(),
+        before["auth"]["password"].as_str().unwrap(),
+    );
+    assert!(server.proxy_credentials_valid(&id, login, password));
+    let out = ok(&opx(&server, &["credentials", &id, "--yes"]).await);
+    assert!(!out.contains(login), "a new login is shown");
+    assert!(!server.proxy_credentials_valid(&id, login, password));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn country_and_rotation_on_ipv6_and_refusal_on_ipv4() {
+    let server = MockServer::start().await;
+    let v6 = bought(&server, "ipv6_rotating").await;
+    snapshot!("country", ok(&opx(&server, &["country", &v6, "de"]).await));
+    let rot = ok(&opx(&server, &["--json", "rotation", &v6, "5min"]).await);
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&rot).unwrap()["rotation"],
+        "5min"
+    );
+    let v4 = bought(&server, "ipv4_rotating").await;
+    let refused = opx(&server, &["rotation", &v4, "5min"]).await;
+    assert_eq!(refused.status.code(), Some(3));
+    snapshot!("rotation_ipv4_error", stderr(&refused));
+    let bad = opx(&server, &["country", &v6, "x"]).await;
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(stderr(&bad).contains("invalid_country"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn logs_page_all_and_time_filters() {
+    let server = MockServer::start().await;
+    for _ in 0..3 {
+        ok(&opx(&server, &["account"]).await);
+    }
+    let page = ok(&opx(&server, &["logs", "--limit", "2"]).await);
+    assert_eq!(page.lines().count(), 3, "{page}");
+    snapshot!("logs", page);
+    let all: serde_json::Value = serde_json::from_str(&ok(&opx(
+        &server,
+        &["--json", "logs", "--all", "--limit", "1"],
+    )
+    .await))
+    .unwrap();
+    assert!(all["logs"].as_array().unwrap().len() >= 4, "{all}");
+    let future = (server.now() + chrono::Duration::days(1)).to_rfc3339();
+    let none: serde_json::Value =
+        serde_json::from_str(&ok(
+            &opx(&server, &["--json", "logs", "--since", &future]).await
+        ))
+        .unwrap();
+    assert_eq!(none["logs"], serde_json::json!([]));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn completions_are_generated() {
+    let out = opx_with_env(&["completions", "bash"], vec![]).await;
+    let script = ok(&out);
+    assert!(
+        script.contains("_opx") && script.contains("purchase"),
+        "{script}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn help_documents_the_exit_codes() {
+    let out = opx_with_env(&["--help"], vec![]).await;
+    let help = ok(&out);
+    for line in [
+        "0  success",
+        "2  usage",
+        "3  the API refused",
+        "4  rate limited",
+        "5  outcome unknown",
+    ] {
+        assert!(help.contains(line), "{line}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_missing_token_is_a_usage_error_naming_the_variable() {
+    let out = opx_with_env(
+        &["account"],
+        vec![("OPX_BASE_URL", "http://127.0.0.1:9/api/v1".into())],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("OPX_TOKEN"), "{}", stderr(&out));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_bad_id_is_refused_before_anything_is_sent() {
+    let server = MockServer::start().await;
+    let sent = server.requests().len();
+    let out = opx(&server, &["service", "not-an-id"]).await;
+    assert_eq!(out.status.code(), Some(2));
+    snapshot!("bad_id_error", stderr(&out));
+    assert_eq!(server.requests().len(), sent);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn api_errors_exit_3_with_advice() {
+    let server = MockServer::builder().balance(10).start().await.unwrap();
+    let plan = server.plans()[0].plan_id.clone();
+    let out = opx(
+        &server,
+        &[
+            "purchase",
+            "--type",
+            "ipv4_rotating",
+            "--plan",
+            &plan,
+            "--yes",
+        ],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(3));
+    snapshot!("insufficient_balance_error", stderr(&out));
+    let missing = opx(&server, &["service", "0123456789abcdef01234567"]).await;
+    assert_eq!(missing.status.code(), Some(3));
+    assert!(stderr(&missing).contains("not_found"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn rate_limited_exits_4_with_the_delay() {
+    let server = MockServer::start().await;
+    server.inject(
+        "getAccount",
+        Fault::RateLimited {
+            retry_after: Some(17),
+        },
+        1,
+    );
+    let out = opx(&server, &["account"]).await;
+    assert_eq!(out.status.code(), Some(4));
+    assert!(
+        stderr(&out).contains("rate_limited") && stderr(&out).contains("retry after 17 s"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn outcome_unknown_exits_5_says_how_to_check_and_never_buys_twice() {
+    let server = MockServer::start().await;
+    let before = server.balance();
+    let plan = server
+        .plans()
+        .into_iter()
+        .find(|p| p.service_type == "ipv4_rotating")
+        .unwrap();
+    server.inject("purchase", Fault::DropAfterCommit, 1);
+    let out = opx(
+        &server,
+        &[
+            "purchase",
+            "--type",
+            "ipv4_rotating",
+            "--plan",
+            &plan.plan_id,
+            "--yes",
+        ],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(5), "{}", stderr(&out));
+    assert!(stderr(&out).contains("opx services"), "{}", stderr(&out));
+    assert_eq!(server.executions("purchase"), 1);
+    assert_eq!(server.service_count(), 1);
+    assert_eq!(server.balance(), before - plan.price);
+}
