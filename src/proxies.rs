@@ -261,13 +261,17 @@ pub fn parse_line_as(
     layout: Option<ProxyLayout>,
 ) -> Result<ProxyEndpoint<'_>, &'static str> {
     let line = line.trim_ascii();
-    let has_at = line.as_bytes().contains(&b'@');
     match layout {
-        Some(ProxyLayout::UserPassAtHostPort) if has_at => parse_at(line),
+        Some(ProxyLayout::UserPassAtHostPort) if line.as_bytes().contains(&b'@') => parse_at(line),
         Some(ProxyLayout::UserPassAtHostPort) => parse_colon(line, false),
         Some(_) => parse_colon(line, true),
-        None if has_at => parse_colon(line, true).or_else(|_| parse_at(line)),
-        None => parse_colon(line, true),
+        None => parse_colon(line, true).or_else(|e| {
+            if line.as_bytes().contains(&b'@') {
+                parse_at(line)
+            } else {
+                Err(e)
+            }
+        }),
     }
 }
 
@@ -314,39 +318,71 @@ fn nonempty<'a>(s: &'a str, why: &'static str) -> Result<&'a str, &'static str> 
     if s.is_empty() { Err(why) } else { Ok(s) }
 }
 
+/// Bytes a host may not contain: ASCII whitespace and controls, `@`, `/`, `[`, `]`.
+static BAD_HOST: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < 256 {
+        let b = i as u8;
+        t[i] = b.is_ascii_whitespace()
+            || b.is_ascii_control()
+            || b == b'@'
+            || b == b'/'
+            || b == b'['
+            || b == b']';
+        i += 1;
+    }
+    t
+};
+
 /// Splits `host:port[:rest]`; returns the rest after the port's `:`, if there is one.
+/// One pass over the host and port bytes (the hot path of [`ProxyLines`]).
 fn host_port(s: &str) -> Result<(&str, u16, Option<&str>), &'static str> {
-    let (host, after) = if let Some(inner) = s.strip_prefix('[') {
+    let b = s.as_bytes();
+    let (host, after_start) = if let Some(inner) = s.strip_prefix('[') {
         let end = inner.find(']').ok_or("unclosed '[' in host")?;
-        let after = inner[end + 1..]
-            .strip_prefix(':')
-            .ok_or("expected ':' after the host")?;
-        (&inner[..end], after)
+        if inner.as_bytes().get(end + 1) != Some(&b':') {
+            return Err("expected ':' after the host");
+        }
+        let host = &inner[..end];
+        if host.bytes().any(|c| BAD_HOST[usize::from(c)]) {
+            return Err("empty or invalid host");
+        }
+        (host, end + 3)
     } else {
-        s.split_once(':').ok_or("expected host:port")?
+        let mut i = 0;
+        while i < b.len() && b[i] != b':' {
+            if BAD_HOST[usize::from(b[i])] {
+                return Err("empty or invalid host");
+            }
+            i += 1;
+        }
+        if i == b.len() {
+            return Err("expected host:port");
+        }
+        (&s[..i], i + 1)
     };
-    if host.is_empty()
-        || host
-            .bytes()
-            .any(|b| b.is_ascii_whitespace() || b.is_ascii_control() || b"@/[]".contains(&b))
-    {
+    if host.is_empty() {
         return Err("empty or invalid host");
     }
-    let (port, rest) = match after.split_once(':') {
-        Some((p, r)) => (p, Some(r)),
-        None => (after, None),
-    };
-    let port = parse_port(port).ok_or("port is not a number in 1-65535")?;
-    Ok((host, port, rest))
+    let mut j = after_start;
+    let mut port: u32 = 0;
+    while j < b.len() && b[j] != b':' {
+        let d = b[j].wrapping_sub(b'0');
+        if d > 9 || j - after_start >= 5 {
+            return Err(PORT_ERR);
+        }
+        port = port * 10 + u32::from(d);
+        j += 1;
+    }
+    if j == after_start || port == 0 || port > 65535 {
+        return Err(PORT_ERR);
+    }
+    let rest = (j < b.len()).then(|| &s[j + 1..]);
+    Ok((host, port as u16, rest))
 }
 
-fn parse_port(s: &str) -> Option<u16> {
-    if s.is_empty() || s.len() > 5 || !s.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    let n: u32 = s.bytes().fold(0, |n, b| n * 10 + u32::from(b - b'0'));
-    u16::try_from(n).ok().filter(|p| *p != 0)
-}
+const PORT_ERR: &str = "port is not a number in 1-65535";
 
 /// Parses a whole list into owned endpoints, failing on the first bad line.
 pub fn parse_list(
