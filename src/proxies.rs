@@ -516,4 +516,62 @@ mod tests {
         assert!(!format!("{:?}", e.to_owned()).contains("hunter2"));
         assert!(format!("{e:?}").contains("user"));
     }
+
+    mod properties {
+        use super::super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            #[test]
+            fn arbitrary_text_never_panics(text in "\\PC{0,200}") {
+                for layout in [None, Some(ProxyLayout::HostPortUserPass), Some(ProxyLayout::UserPassAtHostPort)] {
+                    let lines = ProxyLines { rest: &text, line: 0, layout };
+                    for r in lines {
+                        if let Ok(e) = r {
+                            prop_assert!(e.port() > 0);
+                            let _ = e.proxy_url();
+                        }
+                    }
+                }
+            }
+
+            #[test]
+            fn both_layouts_round_trip(
+                host in "[a-z][a-z0-9-]{0,15}(\\.[a-z][a-z0-9-]{0,10}){0,3}",
+                port in 1u16..,
+                login in "[A-Za-z0-9_]{1,20}",
+                password in "[!-~]{0,30}",
+            ) {
+                let a = format!("{host}:{port}:{login}:{password}\n");
+                let b = format!("{login}:{password}@{host}:{port}\r\n");
+                let want = (host.as_str(), port, Some(login.as_str()), Some(password.as_str()));
+                let e = ProxyLines::with_layout(&a, ProxyLayout::HostPortUserPass).next().unwrap().unwrap();
+                prop_assert_eq!((e.host(), e.port(), e.login(), e.password()), want);
+                let e = ProxyLines::with_layout(&b, ProxyLayout::UserPassAtHostPort).next().unwrap().unwrap();
+                prop_assert_eq!((e.host(), e.port(), e.login(), e.password()), want);
+                // The proxy URL decodes back to the same credentials.
+                let url = url::Url::parse(&e.proxy_url()).unwrap();
+                prop_assert_eq!(url.port_or_known_default(), Some(port));
+                let pw = url.password().unwrap_or("");
+                let decoded = percent_decode(pw);
+                prop_assert_eq!(decoded, password);
+            }
+        }
+
+        fn percent_decode(s: &str) -> String {
+            let b = s.as_bytes();
+            let mut out = Vec::new();
+            let mut i = 0;
+            while i < b.len() {
+                if b[i] == b'%' {
+                    out.push(u8::from_str_radix(&s[i + 1..i + 3], 16).unwrap());
+                    i += 3;
+                } else {
+                    out.push(b[i]);
+                    i += 1;
+                }
+            }
+            String::from_utf8(out).unwrap()
+        }
+    }
 }
