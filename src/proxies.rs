@@ -526,11 +526,9 @@ mod tests {
             fn arbitrary_text_never_panics(text in "\\PC{0,200}") {
                 for layout in [None, Some(ProxyLayout::HostPortUserPass), Some(ProxyLayout::UserPassAtHostPort)] {
                     let lines = ProxyLines { rest: &text, line: 0, layout };
-                    for r in lines {
-                        if let Ok(e) = r {
-                            prop_assert!(e.port() > 0);
-                            let _ = e.proxy_url();
-                        }
+                    for e in lines.flatten() {
+                        prop_assert!(e.port() > 0);
+                        let _ = e.proxy_url();
                     }
                 }
             }
