@@ -582,3 +582,48 @@ impl Client {
         Ok(self.t.finish(OP, &ctx, r)?.map(|v| v.data.into()))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn send_sync<T: Send + Sync>(_: &T) {}
+    fn send<T: Send>(_: T) {}
+
+    /// Every future the client returns can be spawned on a multi-threaded runtime, and the
+    /// client and its errors can be shared across threads.
+    #[tokio::test]
+    async fn client_futures_and_errors_are_send() {
+        let c = Client::new("opx_live_0123456789abcdef0123456789abcdef").unwrap();
+        send_sync(&c);
+        let id: ServiceId = "65aa1100b2c3d4e5f6a7b8d0".parse().unwrap();
+        let plan: crate::PlanId = "65a9f0c1b2c3d4e5f6a7b8c9".parse().unwrap();
+        let req = PurchaseRequest::new(ServiceType::Ipv4Rotating, plan);
+        let wl = Whitelist::empty();
+        let country = Country::new("us").unwrap();
+        let rotation = Rotation::new("instant").unwrap();
+        let (sq, lq, pq) = (ServiceQuery::new(), LogQuery::new(), ProxyQuery::new());
+        send(c.account());
+        send(c.plans(None));
+        send(c.purchase(&req));
+        send(c.purchase_safely(&req));
+        send(c.services());
+        send(c.services_page(&sq));
+        send(c.service(&id));
+        send(c.proxies_text(&id, &pq));
+        send(c.proxies(&id, &pq));
+        send(c.proxies_json(&id, &pq));
+        send(c.extend(&id));
+        send(c.extend_safely(&id));
+        send(c.replace_whitelist(&id, &wl));
+        send(c.regenerate_credentials(&id));
+        send(c.change_country(&id, &country));
+        send(c.change_rotation(&id, &rotation));
+        send(c.logs(&lq));
+        send(c.services_stream(&sq));
+        send(c.logs_stream(&lq));
+        let e = Error::config("x");
+        send_sync(&e);
+        let _: Box<dyn std::error::Error + Send + Sync> = Box::new(e);
+    }
+}

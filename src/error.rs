@@ -106,7 +106,7 @@ impl FromStr for ErrorCode {
 
 impl fmt::Display for ErrorCode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+        f.pad(self.as_str())
     }
 }
 
@@ -494,5 +494,14 @@ mod tests {
         let e = Error::validation(ErrorCode::InvalidId, "bad");
         assert!(e.is_validation() && !e.is_transport() && e.status().is_none());
         assert_eq!(e.to_string(), "refused before sending: invalid_id: bad");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn arbitrary_bodies_never_panic(body in proptest::collection::vec(proptest::num::u8::ANY, 0..300), status in 100u16..1000) {
+            let _ = parse_envelope(&body);
+            let d = describe_body(status, &body);
+            proptest::prop_assert!(d.chars().count() < 200);
+        }
     }
 }

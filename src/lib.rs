@@ -95,3 +95,8 @@ pub use response::Response;
 pub use retry::RetryPolicy;
 pub use safe::{ExtendOutcome, PurchaseOutcome};
 pub use validate::{Country, MAX_WHITELIST, PlanId, Rotation, ServiceId, Whitelist};
+
+/// The README's Rust examples compile (`cargo test --doc`).
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

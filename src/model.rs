@@ -43,7 +43,7 @@ macro_rules! open_enum {
         }
         impl fmt::Display for $name {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(self.as_str())
+                f.pad(self.as_str())
             }
         }
         impl Serialize for $name {
@@ -84,7 +84,7 @@ macro_rules! closed_enum {
         }
         impl fmt::Display for $name {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(self.as_str())
+                f.pad(self.as_str())
             }
         }
         impl Serialize for $name {
@@ -243,7 +243,8 @@ impl From<g::Plan> for Plan {
     }
 }
 
-/// Proxy login and password. The password never appears in `Debug`.
+/// Proxy login and password. The password never appears in `Debug`; it is included when the
+/// value is serialized (explicit output, e.g. `opx --json`).
 #[derive(Clone, PartialEq, Eq, Serialize)]
 #[non_exhaustive]
 pub struct Credentials {

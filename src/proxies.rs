@@ -236,7 +236,7 @@ impl<'a> Iterator for ProxyLines<'a> {
             self.rest = rest;
             self.line += 1;
             let line = line.strip_suffix('\r').unwrap_or(line);
-            if line.trim().is_empty() {
+            if line.trim_ascii().is_empty() {
                 continue;
             }
             return Some(
@@ -260,13 +260,18 @@ pub fn parse_line_as(
     line: &str,
     layout: Option<ProxyLayout>,
 ) -> Result<ProxyEndpoint<'_>, &'static str> {
-    let line = line.trim();
+    let line = line.trim_ascii();
     match layout {
-        Some(ProxyLayout::UserPassAtHostPort) if line.contains('@') => parse_at(line),
+        Some(ProxyLayout::UserPassAtHostPort) if line.as_bytes().contains(&b'@') => parse_at(line),
         Some(ProxyLayout::UserPassAtHostPort) => parse_colon(line, false),
         Some(_) => parse_colon(line, true),
-        None if line.contains('@') => parse_colon(line, true).or_else(|_| parse_at(line)),
-        None => parse_colon(line, true),
+        None => parse_colon(line, true).or_else(|e| {
+            if line.as_bytes().contains(&b'@') {
+                parse_at(line)
+            } else {
+                Err(e)
+            }
+        }),
     }
 }
 
@@ -313,39 +318,71 @@ fn nonempty<'a>(s: &'a str, why: &'static str) -> Result<&'a str, &'static str> 
     if s.is_empty() { Err(why) } else { Ok(s) }
 }
 
+/// Bytes a host may not contain: ASCII whitespace and controls, `@`, `/`, `[`, `]`.
+static BAD_HOST: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < 256 {
+        let b = i as u8;
+        t[i] = b.is_ascii_whitespace()
+            || b.is_ascii_control()
+            || b == b'@'
+            || b == b'/'
+            || b == b'['
+            || b == b']';
+        i += 1;
+    }
+    t
+};
+
 /// Splits `host:port[:rest]`; returns the rest after the port's `:`, if there is one.
+/// One pass over the host and port bytes (the hot path of [`ProxyLines`]).
 fn host_port(s: &str) -> Result<(&str, u16, Option<&str>), &'static str> {
-    let (host, after) = if let Some(inner) = s.strip_prefix('[') {
+    let b = s.as_bytes();
+    let (host, after_start) = if let Some(inner) = s.strip_prefix('[') {
         let end = inner.find(']').ok_or("unclosed '[' in host")?;
-        let after = inner[end + 1..]
-            .strip_prefix(':')
-            .ok_or("expected ':' after the host")?;
-        (&inner[..end], after)
+        if inner.as_bytes().get(end + 1) != Some(&b':') {
+            return Err("expected ':' after the host");
+        }
+        let host = &inner[..end];
+        if host.bytes().any(|c| BAD_HOST[usize::from(c)]) {
+            return Err("empty or invalid host");
+        }
+        (host, end + 3)
     } else {
-        s.split_once(':').ok_or("expected host:port")?
+        let mut i = 0;
+        while i < b.len() && b[i] != b':' {
+            if BAD_HOST[usize::from(b[i])] {
+                return Err("empty or invalid host");
+            }
+            i += 1;
+        }
+        if i == b.len() {
+            return Err("expected host:port");
+        }
+        (&s[..i], i + 1)
     };
-    if host.is_empty()
-        || host
-            .bytes()
-            .any(|b| b.is_ascii_whitespace() || b.is_ascii_control() || b"@/[]".contains(&b))
-    {
+    if host.is_empty() {
         return Err("empty or invalid host");
     }
-    let (port, rest) = match after.split_once(':') {
-        Some((p, r)) => (p, Some(r)),
-        None => (after, None),
-    };
-    let port = parse_port(port).ok_or("port is not a number in 1-65535")?;
-    Ok((host, port, rest))
+    let mut j = after_start;
+    let mut port: u32 = 0;
+    while j < b.len() && b[j] != b':' {
+        let d = b[j].wrapping_sub(b'0');
+        if d > 9 || j - after_start >= 5 {
+            return Err(PORT_ERR);
+        }
+        port = port * 10 + u32::from(d);
+        j += 1;
+    }
+    if j == after_start || port == 0 || port > 65535 {
+        return Err(PORT_ERR);
+    }
+    let rest = (j < b.len()).then(|| &s[j + 1..]);
+    Ok((host, port as u16, rest))
 }
 
-fn parse_port(s: &str) -> Option<u16> {
-    if s.is_empty() || s.len() > 5 || !s.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    let n: u32 = s.bytes().fold(0, |n, b| n * 10 + u32::from(b - b'0'));
-    u16::try_from(n).ok().filter(|p| *p != 0)
-}
+const PORT_ERR: &str = "port is not a number in 1-65535";
 
 /// Parses a whole list into owned endpoints, failing on the first bad line.
 pub fn parse_list(
@@ -478,5 +515,61 @@ mod tests {
         assert!(!format!("{e:?}").contains("hunter2"));
         assert!(!format!("{:?}", e.to_owned()).contains("hunter2"));
         assert!(format!("{e:?}").contains("user"));
+    }
+
+    mod properties {
+        use super::super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            #[test]
+            fn arbitrary_text_never_panics(text in "\\PC{0,200}") {
+                for layout in [None, Some(ProxyLayout::HostPortUserPass), Some(ProxyLayout::UserPassAtHostPort)] {
+                    let lines = ProxyLines { rest: &text, line: 0, layout };
+                    for e in lines.flatten() {
+                        prop_assert!(e.port() > 0);
+                        let _ = e.proxy_url();
+                    }
+                }
+            }
+
+            #[test]
+            fn both_layouts_round_trip(
+                host in "[a-z][a-z0-9-]{0,15}(\\.[a-z][a-z0-9-]{0,10}){0,3}",
+                port in 1u16..,
+                login in "[A-Za-z0-9_]{1,20}",
+                password in "[!-~]{0,30}",
+            ) {
+                let a = format!("{host}:{port}:{login}:{password}\n");
+                let b = format!("{login}:{password}@{host}:{port}\r\n");
+                let want = (host.as_str(), port, Some(login.as_str()), Some(password.as_str()));
+                let e = ProxyLines::with_layout(&a, ProxyLayout::HostPortUserPass).next().unwrap().unwrap();
+                prop_assert_eq!((e.host(), e.port(), e.login(), e.password()), want);
+                let e = ProxyLines::with_layout(&b, ProxyLayout::UserPassAtHostPort).next().unwrap().unwrap();
+                prop_assert_eq!((e.host(), e.port(), e.login(), e.password()), want);
+                // The proxy URL decodes back to the same credentials.
+                let url = url::Url::parse(&e.proxy_url()).unwrap();
+                prop_assert_eq!(url.port_or_known_default(), Some(port));
+                let pw = url.password().unwrap_or("");
+                let decoded = percent_decode(pw);
+                prop_assert_eq!(decoded, password);
+            }
+        }
+
+        fn percent_decode(s: &str) -> String {
+            let b = s.as_bytes();
+            let mut out = Vec::new();
+            let mut i = 0;
+            while i < b.len() {
+                if b[i] == b'%' {
+                    out.push(u8::from_str_radix(&s[i + 1..i + 3], 16).unwrap());
+                    i += 3;
+                } else {
+                    out.push(b[i]);
+                    i += 1;
+                }
+            }
+            String::from_utf8(out).unwrap()
+        }
     }
 }

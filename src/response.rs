@@ -1,6 +1,5 @@
 //! [`Response`]: a typed payload with the HTTP status and rate-limit headers it came with.
 
-use std::fmt;
 use std::ops::{Deref, DerefMut};
 
 use bytes::Bytes;
@@ -17,9 +16,6 @@ use crate::ratelimit::RateLimit;
 /// let account: opx::Account = account.into_inner();
 /// # Ok(()) }
 /// ```
-///
-/// `Debug` shows the payload's own `Debug` (which redacts proxy passwords) and only the length
-/// of the raw [`body`](Self::body), which may contain them.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Response<T> {
     value: T,
@@ -80,8 +76,9 @@ impl<T> Response<T> {
     }
 }
 
-impl<T: fmt::Debug> fmt::Debug for Response<T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+/// The raw body is shown by length only: it may hold proxy passwords.
+impl<T: std::fmt::Debug> std::fmt::Debug for Response<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Response")
             .field("value", &self.value)
             .field("status", &self.status)
@@ -101,5 +98,20 @@ impl<T> Deref for Response<T> {
 impl<T> DerefMut for Response<T> {
     fn deref_mut(&mut self) -> &mut T {
         &mut self.value
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_never_shows_the_raw_body() {
+        let r = Response::new(1u8, 200, None)
+            .with_body(Bytes::from_static(br#"{"auth":{"password":"hunter2"}}"#));
+        let d = format!("{r:?}");
+        assert!(!d.contains("hunter2"), "{d}");
+        assert!(d.contains("body_len"), "{d}");
+        assert_eq!(r.body().len(), 31);
     }
 }

@@ -146,10 +146,7 @@ impl Transport {
             None => Ok(()),
             Some(wait) => Err(Error::new(
                 ErrorKind::RateLimitedLocally,
-                format!(
-                    "the rate-limit window is exhausted; not sent, it resets in {:.1}s",
-                    wait.as_secs_f64()
-                ),
+                format!("the window resets in {:.1}s", wait.as_secs_f64()),
             )
             .with_operation(operation)
             .with_retry_after(Some(wait))

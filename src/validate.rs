@@ -86,7 +86,7 @@ macro_rules! string_newtype {
         }
         impl fmt::Display for $name {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(&self.0)
+                f.pad(&self.0)
             }
         }
         impl fmt::Debug for $name {

@@ -483,3 +483,82 @@ async fn outcome_unknown_exits_5_says_how_to_check_and_never_buys_twice() {
     assert_eq!(server.service_count(), 1);
     assert_eq!(server.balance(), before - plan.price);
 }
+
+/// Runs `opx ARGS` on a pseudo-terminal (util-linux `script`), typing `answer` at the prompt.
+async fn opx_on_terminal(server: &MockServer, args: &[&str], answer: &str) -> Output {
+    let command = std::iter::once(BIN)
+        .chain(args.iter().copied())
+        .collect::<Vec<_>>()
+        .join(" ");
+    let (token, base, answer) = (
+        server.token().to_owned(),
+        server.base_url().to_owned(),
+        answer.to_owned(),
+    );
+    tokio::task::spawn_blocking(move || {
+        use std::io::Write;
+        let mut child = Command::new("script")
+            .args(["-qec", &command, "/dev/null"])
+            .env("OPX_TOKEN", token)
+            .env("OPX_BASE_URL", base)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("util-linux `script` runs");
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(answer.as_bytes())
+            .unwrap();
+        child.wait_with_output().unwrap()
+    })
+    .await
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn on_a_terminal_purchase_shows_price_and_balance_and_needs_a_yes() {
+    let server = MockServer::start().await;
+    let plan = server
+        .plans()
+        .into_iter()
+        .find(|p| p.service_type == "ipv4_rotating")
+        .unwrap();
+    let args = [
+        "purchase",
+        "--type",
+        "ipv4_rotating",
+        "--plan",
+        plan.plan_id.as_str(),
+    ];
+
+    let declined = opx_on_terminal(&server, &args, "n\n").await;
+    let screen = stdout(&declined);
+    assert_eq!(declined.status.code(), Some(2), "{screen}");
+    assert!(
+        screen.contains(&opx_price(plan.price)) && screen.contains("balance 100 000 RUB"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("[y/N]") && screen.contains("not confirmed"),
+        "{screen}"
+    );
+    assert_eq!(server.service_count(), 0);
+
+    let accepted = opx_on_terminal(&server, &args, "y\n").await;
+    assert_eq!(accepted.status.code(), Some(0), "{}", stdout(&accepted));
+    assert_eq!(server.service_count(), 1);
+    assert_eq!(server.balance(), 100_000 - plan.price);
+}
+
+/// The CLI's rendering of a price in roubles.
+fn opx_price(rub: i64) -> String {
+    let s = rub.to_string();
+    if s.len() > 3 {
+        format!("{} {} RUB", &s[..s.len() - 3], &s[s.len() - 3..])
+    } else {
+        format!("{s} RUB")
+    }
+}

@@ -3,17 +3,17 @@
 #[path = "support/scripted.rs"]
 mod scripted;
 
-use std::{sync::Mutex, time::Duration};
+use std::time::Duration;
 
 use opx::{Client, ErrorKind};
 use scripted::{Reply, Scripted, TOKEN, account_json};
 
 /// Serialises the tests of this file that touch the process environment.
-static ENV: Mutex<()> = Mutex::new(());
+static ENV: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 #[tokio::test]
 async fn from_env_needs_opx_token_and_honours_opx_base_url() {
-    let _g = ENV.lock().unwrap_or_else(|p| p.into_inner());
+    let _g = ENV.lock().await;
     let s = Scripted::start(Reply::ok(account_json())).await;
     // SAFETY: every test of this binary that reads or writes the environment holds `ENV`.
     unsafe {
@@ -47,7 +47,7 @@ async fn from_env_needs_opx_token_and_honours_opx_base_url() {
 
 #[tokio::test]
 async fn requests_carry_bearer_user_agent_and_api_version() {
-    let _g = ENV.lock().unwrap_or_else(|p| p.into_inner());
+    let _g = ENV.lock().await;
     let s = Scripted::start(Reply::ok(account_json())).await;
     let c = s.client().user_agent("my-app/2.0").build().unwrap();
     c.account().await.unwrap();
@@ -64,7 +64,7 @@ async fn requests_carry_bearer_user_agent_and_api_version() {
 
 #[tokio::test]
 async fn non_https_is_refused_unless_loopback() {
-    let _g = ENV.lock().unwrap_or_else(|p| p.into_inner());
+    let _g = ENV.lock().await;
     let e = Client::builder()
         .token(TOKEN)
         .base_url("http://op-proxy.com/api/v1")
@@ -83,7 +83,7 @@ async fn non_https_is_refused_unless_loopback() {
 
 #[tokio::test]
 async fn bad_tokens_are_refused_without_being_echoed() {
-    let _g = ENV.lock().unwrap_or_else(|p| p.into_inner());
+    let _g = ENV.lock().await;
     for bad in ["opx live", "opx\r\nX-Evil: 1", "opx\u{7f}", "\u{e9}t\u{e9}"] {
         let e = Client::builder().token(bad).build().unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Config, "{bad:?}");
@@ -93,7 +93,7 @@ async fn bad_tokens_are_refused_without_being_echoed() {
 
 #[tokio::test]
 async fn a_user_supplied_reqwest_client_is_used_for_idempotent_calls() {
-    let _g = ENV.lock().unwrap_or_else(|p| p.into_inner());
+    let _g = ENV.lock().await;
     let s = Scripted::start(Reply::ok(account_json())).await;
     let http = reqwest::Client::builder()
         .user_agent("custom-reqwest")
@@ -110,7 +110,7 @@ async fn a_user_supplied_reqwest_client_is_used_for_idempotent_calls() {
 
 #[tokio::test]
 async fn the_overall_timeout_applies() {
-    let _g = ENV.lock().unwrap_or_else(|p| p.into_inner());
+    let _g = ENV.lock().await;
     let s = Scripted::start(Reply::Delay(
         Duration::from_secs(5),
         Box::new(Reply::ok(account_json())),

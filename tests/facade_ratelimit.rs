@@ -98,3 +98,103 @@ async fn a_429_blocks_for_its_retry_after() {
     assert!(e.retry_after().unwrap() > Duration::from_secs(25));
     assert_eq!(s.count(), 1);
 }
+
+mod against_the_mock {
+    use std::time::Duration;
+
+    use opx::mock::{Bucket, Fault, MockServer};
+    use opx::{Client, ErrorKind, PlanId, PurchaseRequest, ServiceType};
+
+    fn req() -> PurchaseRequest {
+        PurchaseRequest::new(
+            ServiceType::Ipv4Rotating,
+            "65a9f0c1b2c3d4e5f6a7b8c9".parse::<PlanId>().unwrap(),
+        )
+    }
+
+    #[tokio::test]
+    async fn the_purchase_bucket_stops_locally_once_exhausted() {
+        let s = MockServer::start().await;
+        s.set_limit(Bucket::Purchase, 2);
+        let c = Client::builder()
+            .token(s.token())
+            .base_url(s.base_url())
+            .build()
+            .unwrap();
+        let first = c.purchase(&req()).await.unwrap();
+        assert_eq!(first.rate_limit().unwrap().remaining(), Some(1));
+        let second = c.purchase(&req()).await.unwrap();
+        assert!(second.rate_limit().unwrap().is_exhausted());
+        assert!(c.rate_limit().unwrap().is_exhausted());
+        let e = c.purchase(&req()).await.unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::RateLimitedLocally);
+        assert!(e.is_rate_limited() && e.retry_after().is_some());
+        assert_eq!(s.executions("purchase"), 2);
+        let sent = s
+            .requests()
+            .iter()
+            .filter(|r| r.operation_id.as_deref() == Some("purchase"))
+            .count();
+        assert_eq!(sent, 2, "the third purchase never reached the server");
+        // Other operations still go through.
+        c.account().await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn without_fail_fast_the_server_429_is_surfaced_with_retry_after() {
+        let s = MockServer::start().await;
+        s.set_limit(Bucket::GlobalMinute, 1);
+        let c = Client::builder()
+            .token(s.token())
+            .base_url(s.base_url())
+            .fail_fast_when_rate_limited(false)
+            .build()
+            .unwrap();
+        c.account().await.unwrap();
+        let e = c.account().await.unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Api);
+        assert_eq!(e.status(), Some(429));
+        assert!(e.is_rate_limited());
+        assert!(e.retry_after().is_some());
+        assert_eq!(e.rate_limit().and_then(|r| r.remaining()), Some(0));
+    }
+
+    #[tokio::test]
+    async fn an_injected_429_without_retry_after_is_still_rate_limited() {
+        let s = MockServer::start().await;
+        s.inject("getAccount", Fault::RateLimited { retry_after: None }, 1);
+        let c = Client::builder()
+            .token(s.token())
+            .base_url(s.base_url())
+            .build()
+            .unwrap();
+        let e = c.account().await.unwrap_err();
+        assert!(e.is_rate_limited());
+        assert_eq!(e.retry_after(), None);
+        assert_eq!(e.code(), Some(&opx::ErrorCode::RateLimited));
+        // Nothing to wait for: the next call goes out and succeeds.
+        c.account().await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn opt_in_waits_retry_after_then_succeeds() {
+        let s = MockServer::start().await;
+        s.inject(
+            "getAccount",
+            Fault::RateLimited {
+                retry_after: Some(1),
+            },
+            1,
+        );
+        let c = Client::builder()
+            .token(s.token())
+            .base_url(s.base_url())
+            .retry_policy(opx::RetryPolicy::default().retry_rate_limited(Duration::from_secs(2)))
+            .build()
+            .unwrap();
+        let t0 = std::time::Instant::now();
+        c.account().await.unwrap();
+        assert!(t0.elapsed() >= Duration::from_millis(900));
+        assert_eq!(s.executions("getAccount"), 1);
+    }
+}

@@ -258,6 +258,43 @@ async fn country_and_rotation_only_for_ipv6() {
     )
     .await;
     assert_eq!(r.data()["country"], "us");
+    // An exit region without a gateway of its own is served through every IPv6 gateway
+    // (the docs name only nl/de/at gateways).
+    let hosts: Vec<String> = get(&s, &format!("/services/{v6}/proxies"))
+        .await
+        .text
+        .lines()
+        .map(|l| l.split(':').next().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        hosts,
+        [
+            "nl.gw.op-proxy.test",
+            "de.gw.op-proxy.test",
+            "at.gw.op-proxy.test"
+        ]
+    );
+    let r = call(
+        &s,
+        Method::PUT,
+        &format!("/services/{v6}/country"),
+        Some(json!({"country": "de"})),
+    )
+    .await;
+    assert_eq!(r.data()["country"], "de");
+    let de = get(&s, &format!("/services/{v6}/proxies")).await.text;
+    assert!(
+        de.starts_with("de.gw.op-proxy.test:") && de.lines().count() == 1,
+        "{de}"
+    );
+    let r = call(
+        &s,
+        Method::PUT,
+        &format!("/services/{v6}/country"),
+        Some(json!({"country": "us"})),
+    )
+    .await;
+    assert_eq!(r.data()["country"], "us");
     let r = call(
         &s,
         Method::PUT,

@@ -4,24 +4,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Value, json};
 
-const DOCUMENTED_ERROR_CODES: [&str; 16] = [
-    "invalid_token",
-    "invalid_request",
-    "invalid_id",
-    "invalid_plan_id",
-    "invalid_type",
-    "invalid_country",
-    "invalid_rotation",
-    "invalid_ip",
-    "too_many_ips",
-    "insufficient_balance",
-    "not_found",
-    "method_not_allowed",
-    "rate_limited",
-    "server_error",
-    "unsupported_for_type",
-    "country_unavailable",
-];
+use opx_codegen::validate::ERROR_CODES as DOCUMENTED_ERROR_CODES;
 
 fn doc() -> Value {
     serde_json::from_str(opx::spec::OPENAPI_JSON).expect("spec/openapi.json is JSON")
@@ -65,30 +48,6 @@ fn validator(doc: &Value, schema: &Value) -> jsonschema::Validator {
         .unwrap_or_else(|e| panic!("schema {schema} does not compile: {e}"))
 }
 
-/// Every schema in the document, with its JSON pointer.
-fn all_schemas(value: &Value, pointer: String, out: &mut Vec<(String, Value)>) {
-    match value {
-        Value::Object(map) => {
-            for (key, child) in map {
-                let child_pointer =
-                    format!("{pointer}/{}", key.replace('~', "~0").replace('/', "~1"));
-                if key == "schema" || pointer == "/components/schemas" {
-                    out.push((child_pointer.clone(), child.clone()));
-                }
-                if key != "examples" && key != "example" {
-                    all_schemas(child, child_pointer, out);
-                }
-            }
-        }
-        Value::Array(items) => {
-            for (i, child) in items.iter().enumerate() {
-                all_schemas(child, format!("{pointer}/{i}"), out);
-            }
-        }
-        _ => {}
-    }
-}
-
 #[test]
 fn parses_as_openapi_3_1() {
     let spec = oas3::from_json(opx::spec::OPENAPI_JSON).expect("parses as an OpenAPI 3.1 document");
@@ -98,45 +57,21 @@ fn parses_as_openapi_3_1() {
 }
 
 #[test]
-fn every_schema_compiles_as_json_schema_2020_12() {
-    let doc = doc();
-    let mut schemas = Vec::new();
-    all_schemas(&doc, String::new(), &mut schemas);
-    assert!(schemas.len() > 40, "found only {} schemas", schemas.len());
-    for (_pointer, schema) in &schemas {
-        validator(&doc, schema);
+fn passes_the_shared_openapi_3_1_checks() {
+    // The checks `cargo xtask regen` applies to a new upstream document: every `$ref` resolves,
+    // operationIds are unique, every schema compiles as JSON Schema 2020-12, every example
+    // validates against its schema, every documented error code is listed.
+    if let Err(invalid) = opx_codegen::validate::validate(&doc()) {
+        panic!("{:#?}", invalid.problems);
     }
 }
 
 #[test]
-fn every_ref_resolves() {
-    fn walk(doc: &Value, value: &Value, count: &mut usize) {
-        match value {
-            Value::Object(map) => {
-                if let Some(Value::String(r)) = map.get("$ref") {
-                    let pointer = r
-                        .strip_prefix('#')
-                        .unwrap_or_else(|| panic!("non-local $ref {r}"));
-                    assert!(doc.pointer(pointer).is_some(), "$ref {r} does not resolve");
-                    *count += 1;
-                }
-                map.values().for_each(|v| walk(doc, v, count));
-            }
-            Value::Array(items) => items.iter().for_each(|v| walk(doc, v, count)),
-            _ => {}
-        }
-    }
+fn the_docs_examples_are_attached_to_their_operations() {
     let doc = doc();
-    let mut count = 0;
-    walk(&doc, &doc, &mut count);
-    assert!(count > 50, "only {count} references");
-}
-
-#[test]
-fn every_example_validates_against_its_schema() {
-    let doc = doc();
-    let mut checked = 0;
-    for (path, method, op) in operations(&doc) {
+    let mut attached = BTreeSet::new();
+    for (_, _, op) in operations(&doc) {
+        let id = op["operationId"].as_str().unwrap().to_owned();
         let mut media = Vec::new();
         if let Some(body) = op.get("requestBody") {
             media.extend(
@@ -147,33 +82,28 @@ fn every_example_validates_against_its_schema() {
                     .cloned(),
             );
         }
-        for response in op["responses"].as_object().unwrap().values() {
-            if let Some(content) = resolve(&doc, response).get("content") {
-                media.extend(content.as_object().unwrap().values().cloned());
-            }
+        if let Some(content) = resolve(&doc, &op["responses"]["200"]).get("content") {
+            media.extend(content.as_object().unwrap().values().cloned());
         }
         for m in media {
-            let Some(examples) = m.get("examples").and_then(Value::as_object) else {
-                continue;
-            };
-            let validator = validator(&doc, &m["schema"]);
-            for (name, example) in examples {
-                let value = &example["value"];
-                let errors: Vec<String> = validator
-                    .iter_errors(value)
-                    .map(|e| e.to_string())
-                    .collect();
-                assert!(
-                    errors.is_empty(),
-                    "{method} {path} example {name}: {errors:?}"
-                );
-                checked += 1;
+            if m.get("examples")
+                .and_then(Value::as_object)
+                .is_some_and(|e| !e.is_empty())
+            {
+                attached.insert(id.clone());
             }
         }
     }
-    // The docs give examples for account, plans, purchase (request and response), whitelist,
-    // country, rotation; plus the text proxy list.
-    assert!(checked >= 8, "only {checked} examples checked");
+    let expected = [
+        "getAccount",
+        "listPlans",
+        "purchase",
+        "getProxies",
+        "replaceWhitelist",
+        "changeCountry",
+        "changeRotation",
+    ];
+    assert_eq!(attached, expected.iter().map(|s| (*s).to_owned()).collect());
 }
 
 #[test]

@@ -79,12 +79,17 @@ fn available_countries(service_type: &str) -> &'static [&'static str] {
     }
 }
 
-/// The gateways (countries) of a service.
+/// The gateway countries IPv6 services span (the docs: "3 country gateways (nl/de/at)").
+const IPV6_GATEWAYS: [&str; 3] = ["nl", "de", "at"];
+
+/// The gateways (countries) of a service: IPv4 always `nl`; IPv6 the gateway of its country
+/// when that country has one, otherwise (`mixed`, or an exit region such as `us` that has no
+/// gateway of its own) every IPv6 gateway.
 fn gateways(s: &Service) -> Vec<String> {
     match (s.service_type.as_str(), s.country.as_str()) {
         ("ipv4_rotating", _) => vec!["nl".to_string()],
-        (_, "mixed") => ["nl", "de", "at"].iter().map(|c| c.to_string()).collect(),
-        (_, c) => vec![c.to_string()],
+        (_, c) if IPV6_GATEWAYS.contains(&c) => vec![c.to_string()],
+        _ => IPV6_GATEWAYS.iter().map(|c| c.to_string()).collect(),
     }
 }
 
@@ -477,12 +482,18 @@ fn list_logs(ctx: &mut Ctx<'_>) -> Reply {
     {
         return error(400, "invalid_request", "unknown cursor");
     }
-    let parse = |name: &str| {
-        str_param(ctx.query, name)
-            .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
-            .map(|t| t.with_timezone(&Utc))
+    let parse = |name: &str| -> Result<Option<DateTime<Utc>>, Reply> {
+        match str_param(ctx.query, name) {
+            None => Ok(None),
+            Some(t) => DateTime::parse_from_rfc3339(t)
+                .map(|t| Some(t.with_timezone(&Utc)))
+                .map_err(|e| error(400, "invalid_request", format!("{name}: {e}"))),
+        }
     };
-    let (since, until) = (parse("since"), parse("until"));
+    let (since, until) = match (parse("since"), parse("until")) {
+        (Ok(s), Ok(u)) => (s, u),
+        (Err(r), _) | (_, Err(r)) => return r,
+    };
     let (items, next) = state::page(logs, cursor, limit(ctx.query), |l| {
         since.is_none_or(|s| l.created_at >= s) && until.is_none_or(|u| l.created_at <= u)
     });

@@ -146,3 +146,40 @@ impl Windows {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(secs: i64) -> DateTime<Utc> {
+        DateTime::from_timestamp(1_700_000_000 + secs, 0).unwrap()
+    }
+
+    #[test]
+    fn fixed_window_counts_refuses_and_resets() {
+        let mut limits = Limits::default();
+        limits.set(Bucket::GlobalMinute, 2);
+        let mut w = Windows::default();
+        let v = w.check(&limits, Some("getAccount"), t(0));
+        assert_eq!(
+            (v.limit, v.remaining, v.reset_secs, v.retry_after),
+            (2, 1, 60, None)
+        );
+        let v = w.check(&limits, Some("getAccount"), t(10));
+        assert_eq!((v.remaining, v.reset_secs), (0, 50));
+        let v = w.check(&limits, Some("getAccount"), t(30));
+        assert_eq!((v.remaining, v.retry_after), (0, Some(30)));
+        let v = w.check(&limits, Some("getAccount"), t(60));
+        assert_eq!((v.remaining, v.reset_secs, v.retry_after), (1, 60, None));
+    }
+
+    #[test]
+    fn the_most_restrictive_bucket_is_reported() {
+        let limits = Limits::default();
+        let mut w = Windows::default();
+        let v = w.check(&limits, Some("regenerateCredentials"), t(0));
+        assert_eq!((v.limit, v.remaining), (30, 29));
+        let v = w.check(&limits, Some("listPlans"), t(0));
+        assert_eq!((v.limit, v.remaining), (300, 298));
+    }
+}

@@ -424,3 +424,40 @@ pub(crate) fn response(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn body_errors_map_to_documented_codes() {
+        assert_eq!(body_error_code("", "required").1, "invalid_request");
+        assert_eq!(body_error_code("/type", "enum").1, "invalid_type");
+        assert_eq!(body_error_code("/plan_id", "pattern").1, "invalid_plan_id");
+        assert_eq!(body_error_code("/country", "pattern").1, "invalid_country");
+        assert_eq!(body_error_code("/rotation", "type").1, "invalid_rotation");
+        assert_eq!(
+            body_error_code("/whitelisted_ips", "maxItems").1,
+            "too_many_ips"
+        );
+        assert_eq!(
+            body_error_code("/whitelisted_ips/3", "format").1,
+            "invalid_ip"
+        );
+        assert_eq!(
+            body_error_code("/whitelisted_ips", "type").1,
+            "invalid_request"
+        );
+        assert_eq!(
+            body_error_code("/labels/0", "maxLength").1,
+            "invalid_request"
+        );
+    }
+
+    #[test]
+    fn percent_decoding() {
+        assert_eq!(percent_decode("ab%20c").as_deref(), Some("ab c"));
+        assert_eq!(percent_decode("%zz%4").as_deref(), Some("%zz%4"));
+        assert_eq!(percent_decode("%ff"), None);
+    }
+}

@@ -1,0 +1,158 @@
+//! Pagination: streams of items and pages, lazy, filters on every page, nothing repeated or
+//! skipped, optional prefetch.
+
+use std::collections::HashSet;
+
+use futures::{StreamExt, TryStreamExt};
+use opx::mock::{Fault, MockServer};
+use opx::{Client, LogQuery, ServiceQuery, ServiceType, StatusFilter};
+
+fn client(s: &MockServer) -> Client {
+    Client::builder()
+        .token(s.token())
+        .base_url(s.base_url())
+        .build()
+        .unwrap()
+}
+
+fn list_requests(s: &MockServer) -> Vec<String> {
+    s.requests()
+        .iter()
+        .filter(|r| r.operation_id.as_deref() == Some("listServices"))
+        .map(|r| r.query.clone().unwrap_or_default())
+        .collect()
+}
+
+#[tokio::test]
+async fn every_service_exactly_once_with_filters_on_every_page() {
+    let s = MockServer::start().await;
+    let seeded: HashSet<String> = s.seed_services(53).into_iter().collect();
+    let c = client(&s);
+    let q = ServiceQuery::new().status(StatusFilter::All).limit(7);
+    let items: Vec<_> = c.services_stream(&q).try_collect().await.unwrap();
+    let ids: Vec<String> = items.iter().map(|s| s.service_id.to_string()).collect();
+    let unique: HashSet<String> = ids.iter().cloned().collect();
+    assert_eq!(ids.len(), 53, "nothing skipped");
+    assert_eq!(unique.len(), 53, "nothing repeated");
+    assert_eq!(unique, seeded);
+    let queries = list_requests(&s);
+    assert_eq!(queries.len(), 8, "ceil(53/7) pages: {queries:?}");
+    for (i, q) in queries.iter().enumerate() {
+        assert!(q.contains("status=all") && q.contains("limit=7"), "{q}");
+        assert_eq!(q.contains("cursor="), i > 0, "{q}");
+    }
+}
+
+#[tokio::test]
+async fn the_type_filter_is_kept_and_pages_are_lazy() {
+    let s = MockServer::start().await;
+    s.seed_services(40);
+    let c = client(&s);
+    let q = ServiceQuery::new()
+        .service_type(ServiceType::Ipv6Rotating)
+        .limit(5);
+    let mut pages = std::pin::pin!(c.service_pages(&q));
+    let first = pages.try_next().await.unwrap().unwrap();
+    assert_eq!(first.services.len(), 5);
+    assert_eq!(
+        list_requests(&s).len(),
+        1,
+        "only the page asked for was fetched"
+    );
+    let rest: Vec<_> = pages.try_collect().await.unwrap();
+    let all: Vec<_> = std::iter::once(first)
+        .chain(rest)
+        .flat_map(|p| p.into_inner().services)
+        .collect();
+    assert!(!all.is_empty());
+    assert!(
+        all.iter()
+            .all(|s| s.service_type == ServiceType::Ipv6Rotating)
+    );
+    assert!(
+        list_requests(&s)
+            .iter()
+            .all(|q| q.contains("type=ipv6_rotating"))
+    );
+}
+
+#[tokio::test]
+async fn prefetch_gives_the_same_items_and_fetches_ahead() {
+    let s = MockServer::start().await;
+    s.seed_services(30);
+    let c = client(&s);
+    let plain: Vec<_> = c
+        .services_stream(&ServiceQuery::new().limit(10))
+        .map_ok(|s| s.service_id)
+        .try_collect()
+        .await
+        .unwrap();
+    let before = list_requests(&s).len();
+    let mut pages = std::pin::pin!(c.service_pages(&ServiceQuery::new().limit(10).prefetch(true)));
+    let first = pages.try_next().await.unwrap().unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    assert_eq!(
+        list_requests(&s).len() - before,
+        2,
+        "the second page was requested while the first was consumed"
+    );
+    let mut ids: Vec<_> = first
+        .into_inner()
+        .services
+        .into_iter()
+        .map(|s| s.service_id)
+        .collect();
+    while let Some(p) = pages.try_next().await.unwrap() {
+        ids.extend(p.into_inner().services.into_iter().map(|s| s.service_id));
+    }
+    assert_eq!(ids, plain);
+}
+
+#[tokio::test]
+async fn a_failing_page_is_retried_then_surfaced() {
+    let s = MockServer::start().await;
+    s.seed_services(12);
+    let c = Client::builder()
+        .token(s.token())
+        .base_url(s.base_url())
+        .retry_policy(opx::RetryPolicy::none())
+        .build()
+        .unwrap();
+    let q = ServiceQuery::new().limit(5);
+    // Page 2 fails once: the stream yields page 1 items, then the error, then ends.
+    s.inject("listServices", Fault::Delay(std::time::Duration::ZERO), 1);
+    s.inject("listServices", Fault::Status(500), 1);
+    let got: Vec<_> = c.services_stream(&q).collect().await;
+    assert_eq!(got.iter().filter(|r| r.is_ok()).count(), 5);
+    assert_eq!(
+        got.last().unwrap().as_ref().unwrap_err().status(),
+        Some(500)
+    );
+    // With the default policy the same failure is retried transparently.
+    s.inject("listServices", Fault::Delay(std::time::Duration::ZERO), 1);
+    s.inject("listServices", Fault::Status(503), 1);
+    let all: Vec<_> = client(&s).services_stream(&q).try_collect().await.unwrap();
+    assert_eq!(all.len(), 12);
+}
+
+#[tokio::test]
+async fn logs_page_through_everything() {
+    let s = MockServer::start().await;
+    s.seed_logs(45);
+    let c = client(&s);
+    let logs: Vec<_> = c
+        .logs_stream(&LogQuery::new().limit(10))
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(logs.len(), 45);
+    let unique: HashSet<_> = logs.iter().map(|l| l.log_id.clone()).collect();
+    assert_eq!(unique.len(), 45);
+    let since = s.now() + chrono::Duration::seconds(1);
+    let none: Vec<_> = c
+        .logs_stream(&LogQuery::new().since(since))
+        .try_collect()
+        .await
+        .unwrap();
+    assert!(none.is_empty(), "{none:?}");
+}

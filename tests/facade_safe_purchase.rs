@@ -1,0 +1,169 @@
+//! Safe purchase and extend: an unknown outcome is resolved by reading the services, and money
+//! is never spent twice.
+
+use std::time::Duration;
+
+use opx::mock::{Fault, MockServer};
+use opx::{Client, ExtendOutcome, PlanId, PurchaseOutcome, PurchaseRequest, ServiceType};
+
+const IPV4_PLAN: &str = "65a9f0c1b2c3d4e5f6a7b8c9";
+
+fn client(s: &MockServer) -> Client {
+    Client::builder()
+        .token(s.token())
+        .base_url(s.base_url())
+        .build()
+        .unwrap()
+}
+
+fn req() -> PurchaseRequest {
+    PurchaseRequest::new(
+        ServiceType::Ipv4Rotating,
+        IPV4_PLAN.parse::<PlanId>().unwrap(),
+    )
+}
+
+fn price(s: &MockServer) -> i64 {
+    s.plans()
+        .iter()
+        .find(|p| p.plan_id == IPV4_PLAN)
+        .unwrap()
+        .price
+}
+
+#[tokio::test]
+async fn a_normal_purchase_is_purchased() {
+    let s = MockServer::start().await;
+    let c = client(&s);
+    s.seed_services(2);
+    match c.purchase_safely(&req()).await.unwrap() {
+        PurchaseOutcome::Purchased(svc) => assert_eq!(svc.service_type, ServiceType::Ipv4Rotating),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(s.executions("purchase"), 1);
+}
+
+#[tokio::test]
+async fn a_purchase_that_committed_but_lost_its_answer_is_recovered() {
+    let s = MockServer::start().await;
+    let c = client(&s);
+    s.seed_services(3);
+    let before = s.balance();
+    s.inject("purchase", Fault::DropAfterCommit, 1);
+    let outcome = c.purchase_safely(&req()).await.unwrap();
+    let PurchaseOutcome::Recovered(svc) = outcome else {
+        panic!("{outcome:?}")
+    };
+    assert_eq!(s.executions("purchase"), 1, "bought exactly once");
+    assert_eq!(s.balance(), before - price(&s), "charged exactly once");
+    assert_eq!(s.service_count(), 4);
+    let fetched = c.service(&svc.service_id).await.unwrap();
+    assert_eq!(fetched.service_id, svc.service_id);
+}
+
+#[tokio::test]
+async fn a_purchase_that_never_ran_is_not_purchased() {
+    let s = MockServer::start().await;
+    let c = client(&s);
+    let before = s.balance();
+    s.inject("purchase", Fault::DropBeforeResponse, 1);
+    let outcome = c.purchase_safely(&req()).await.unwrap();
+    let PurchaseOutcome::NotPurchased(why) = outcome else {
+        panic!("{outcome:?}")
+    };
+    assert!(why.is_outcome_unknown());
+    assert_eq!(s.executions("purchase"), 0);
+    assert_eq!(s.balance(), before);
+    let purchases = s
+        .requests()
+        .iter()
+        .filter(|r| r.operation_id.as_deref() == Some("purchase"))
+        .count();
+    assert_eq!(purchases, 1, "the purchase was not re-sent");
+}
+
+#[tokio::test]
+async fn a_truncated_or_html_answer_is_resolved_too() {
+    for fault in [Fault::TruncatedBody, Fault::Html502, Fault::MalformedJson] {
+        let s = MockServer::start().await;
+        let c = client(&s);
+        s.inject("purchase", fault.clone(), 1);
+        let outcome = c.purchase_safely(&req()).await.unwrap();
+        let committed = s.executions("purchase");
+        match (&outcome, committed) {
+            (PurchaseOutcome::Recovered(_), 1) | (PurchaseOutcome::NotPurchased(_), 0) => {}
+            _ => panic!("{fault:?}: {outcome:?} with {committed} executions"),
+        }
+        assert!(committed <= 1);
+    }
+}
+
+#[tokio::test]
+async fn a_definite_failure_is_returned_as_an_error() {
+    let s = MockServer::builder().balance(0).start().await.unwrap();
+    let c = client(&s);
+    let e = c.purchase_safely(&req()).await.unwrap_err();
+    assert!(e.is_insufficient_balance());
+}
+
+#[tokio::test]
+async fn a_concurrent_purchase_makes_the_outcome_ambiguous() {
+    let s = MockServer::start().await;
+    let c = client(&s);
+    // The "before" listing is immediate, the "after" listing waits while someone else buys.
+    s.inject("listServices", Fault::Delay(Duration::ZERO), 1);
+    s.inject("listServices", Fault::Delay(Duration::from_millis(600)), 1);
+    s.inject("purchase", Fault::DropAfterCommit, 1);
+    let other = client(&s);
+    let racer = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        other.purchase(&req()).await
+    });
+    let outcome = c.purchase_safely(&req()).await.unwrap();
+    racer.await.unwrap().unwrap();
+    let PurchaseOutcome::Ambiguous(candidates) = outcome else {
+        panic!("{outcome:?}")
+    };
+    assert_eq!(candidates.len(), 2);
+    assert_eq!(s.executions("purchase"), 2);
+}
+
+#[tokio::test]
+async fn extend_safely_recovers_or_reports_not_extended() {
+    let s = MockServer::start().await;
+    let c = client(&s);
+    let id: opx::ServiceId = s.seed_services(1)[0].parse().unwrap();
+    let start = c.service(&id).await.unwrap().expires_at;
+
+    match c.extend_safely(&id).await.unwrap() {
+        ExtendOutcome::Extended(svc) => assert!(svc.expires_at > start),
+        other => panic!("{other:?}"),
+    }
+    s.inject("extendService", Fault::DropAfterCommit, 1);
+    match c.extend_safely(&id).await.unwrap() {
+        ExtendOutcome::Recovered(svc) => assert_eq!((svc.expires_at - start).num_days(), 60),
+        other => panic!("{other:?}"),
+    }
+    s.inject("extendService", Fault::DropBeforeResponse, 1);
+    match c.extend_safely(&id).await.unwrap() {
+        ExtendOutcome::NotExtended(e) => assert!(e.is_outcome_unknown()),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(s.executions("extendService"), 2);
+}
+
+#[tokio::test]
+async fn plain_purchase_reports_outcome_unknown_and_does_not_retry() {
+    let s = MockServer::start().await;
+    let c = Client::builder()
+        .token(s.token())
+        .base_url(s.base_url())
+        .retry_policy(opx::RetryPolicy::default().max_attempts(5))
+        .build()
+        .unwrap();
+    s.inject("purchase", Fault::DropAfterCommit, 1);
+    let e = c.purchase(&req()).await.unwrap_err();
+    assert!(e.is_outcome_unknown() && e.is_transport(), "{e:?}");
+    assert_eq!(s.executions("purchase"), 1);
+    assert_eq!(s.service_count(), 1);
+}
