@@ -236,7 +236,7 @@ impl<'a> Iterator for ProxyLines<'a> {
             self.rest = rest;
             self.line += 1;
             let line = line.strip_suffix('\r').unwrap_or(line);
-            if line.trim().is_empty() {
+            if line.trim_ascii().is_empty() {
                 continue;
             }
             return Some(
@@ -260,12 +260,13 @@ pub fn parse_line_as(
     line: &str,
     layout: Option<ProxyLayout>,
 ) -> Result<ProxyEndpoint<'_>, &'static str> {
-    let line = line.trim();
+    let line = line.trim_ascii();
+    let has_at = line.as_bytes().contains(&b'@');
     match layout {
-        Some(ProxyLayout::UserPassAtHostPort) if line.contains('@') => parse_at(line),
+        Some(ProxyLayout::UserPassAtHostPort) if has_at => parse_at(line),
         Some(ProxyLayout::UserPassAtHostPort) => parse_colon(line, false),
         Some(_) => parse_colon(line, true),
-        None if line.contains('@') => parse_colon(line, true).or_else(|_| parse_at(line)),
+        None if has_at => parse_colon(line, true).or_else(|_| parse_at(line)),
         None => parse_colon(line, true),
     }
 }
