@@ -396,16 +396,15 @@ fn query() -> ServiceQuery {
 /// Walks every page; returns the number of services seen.
 async fn walk(v: Pages, s: &Setup) -> usize {
     match v {
-        Pages::Stream => {
-            s.facade
-                .services_stream(&query())
-                .try_fold(0usize, |n, svc| async move {
-                    std::hint::black_box(&svc);
-                    Ok(n + 1)
-                })
-                .await
-                .expect("stream")
-        }
+        Pages::Stream => s
+            .facade
+            .services_stream(&query())
+            .try_fold(0usize, |n, svc| async move {
+                std::hint::black_box(&svc);
+                Ok(n + 1)
+            })
+            .await
+            .expect("stream"),
         Pages::FacadeLoop => {
             let mut n = 0;
             let mut cursor: Option<String> = None;
@@ -484,12 +483,14 @@ fn case_c(opts: &Opts, crt: &Runtime, s: &Arc<Setup>, rows: &mut Vec<Row>) {
         }
         rows.push(row);
     }
-    rows.push(Row::new(
-        "c",
-        "stream over the same-page hand loop (the stream's own cost)",
-        format!("{:+.2} ms per 100 pages", meds[0] - meds[1]),
-    )
-    .ratio(meds[0] / meds[1], None));
+    rows.push(
+        Row::new(
+            "c",
+            "stream over the same-page hand loop (the stream's own cost)",
+            format!("{:+.2} ms per 100 pages", meds[0] - meds[1]),
+        )
+        .ratio(meds[0] / meds[1], None),
+    );
 }
 
 /// Consumes every page of a prefetching (or not) stream, spending `consume` on each page.
@@ -625,15 +626,26 @@ fn case_e(opts: &Opts, crt: &Runtime, srt: &Runtime, rows: &mut Vec<Row>) {
     let mut cpu = [Duration::ZERO; 2];
     crt.block_on(async {
         for s in &servers {
-            hammer(&format!("{}/account", s.base_url()), s.token(), Duration::from_millis(200), tasks).await;
+            hammer(
+                &format!("{}/account", s.base_url()),
+                s.token(),
+                Duration::from_millis(200),
+                tasks,
+            )
+            .await;
         }
         for r in 0..rounds {
             for i in 0..2 {
                 let k = (i + r) % 2;
                 let s = &servers[k];
                 let c0 = thread_cpu("opx-mock");
-                let (n, t) =
-                    hammer(&format!("{}/account", s.base_url()), s.token(), window, tasks).await;
+                let (n, t) = hammer(
+                    &format!("{}/account", s.base_url()),
+                    s.token(),
+                    window,
+                    tasks,
+                )
+                .await;
                 cpu[k] += thread_cpu("opx-mock") - c0;
                 calls[k] += n;
                 time[k] += t;

@@ -123,7 +123,8 @@ impl Row {
     }
 }
 
-pub const HEADER: &str = "| case | measurement | figure | ratio / checked | target | |\n|---|---|---|---|---|---|";
+pub const HEADER: &str =
+    "| case | measurement | figure | ratio / checked | target | |\n|---|---|---|---|---|---|";
 
 pub fn markdown(r: &Row) -> String {
     format!(
