@@ -188,7 +188,11 @@ fn main() {
             let wall = median(&mut secs[k]);
             // CPU time when the kernel reports it (it excludes time other processes held the
             // core), wall time otherwise.
-            let s = if cpu[k].is_empty() { wall } else { median(&mut cpu[k]) };
+            let s = if cpu[k].is_empty() {
+                wall
+            } else {
+                median(&mut cpu[k])
+            };
             let total = (lines() * rounds) as f64;
             let per_line = allocs[k] as f64 / total;
             let mut row = Row::new(
