@@ -166,18 +166,18 @@ fn main() {
         for r in 0..rounds {
             for i in 0..FORMS.len() {
                 let k = (i + r) % FORMS.len();
+                // The counters bracket the pass alone (reading /proc allocates).
+                let c0 = thread_cpu();
                 let (a0, b0) = (
                     ALLOCS.load(Ordering::Relaxed),
                     BYTES.load(Ordering::Relaxed),
                 );
-                let c0 = thread_cpu();
                 let t = Instant::now();
                 std::hint::black_box(pass(FORMS[k], std::hint::black_box(&text), layout));
                 let elapsed = t.elapsed().as_secs_f64();
-                let c1 = thread_cpu();
-                // Read the counters before anything here allocates.
                 allocs[k] += ALLOCS.load(Ordering::Relaxed) - a0;
                 bytes[k] += BYTES.load(Ordering::Relaxed) - b0;
+                let c1 = thread_cpu();
                 secs[k].push(elapsed);
                 if let (Some(c0), Some(c1)) = (c0, c1) {
                     cpu[k].push(c1 - c0);
