@@ -8,6 +8,8 @@ use std::{
 use clap::{Parser, Subcommand};
 use xtask::{DEFAULT_URL, Source};
 
+mod bench;
+
 #[derive(Parser)]
 #[command(name = "cargo xtask", about = "Maintainer chores for opx")]
 struct Cli {
@@ -20,6 +22,18 @@ enum Commands {
     /// Replace spec/openapi.json with the upstream OpenAPI 3.1 document (checked, normalized,
     /// written atomically), print what changed, then `cargo check` the workspace against it.
     Regen(RegenArgs),
+    /// Run the side-by-side benchmarks (facade vs bare reqwest, pagination, proxy-list
+    /// parsing, the mock) and print one table of figures, ratios and targets.
+    Bench(BenchCli),
+}
+
+#[derive(clap::Args)]
+struct BenchCli {
+    /// Longer runs (the default is a quick run, about a minute).
+    #[arg(long)]
+    full: bool,
+    /// Only these cases (a b c d e); all by default.
+    cases: Vec<String>,
 }
 
 #[derive(clap::Args)]
@@ -48,7 +62,25 @@ fn workspace_root() -> PathBuf {
 }
 
 fn main() -> ExitCode {
-    let Commands::Regen(args) = Cli::parse().command;
+    match Cli::parse().command {
+        Commands::Regen(args) => regen(args),
+        Commands::Bench(args) => {
+            let args = bench::BenchArgs {
+                full: args.full,
+                cases: args.cases,
+            };
+            match bench::run(&workspace_root(), &args) {
+                Ok(table) => {
+                    println!("\n{table}");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => fail(&e),
+            }
+        }
+    }
+}
+
+fn regen(args: RegenArgs) -> ExitCode {
     let root = workspace_root();
     let target = args
         .spec

@@ -1,0 +1,715 @@
+//! Client overhead against the floor, on the in-process mock over loopback: (a) one call,
+//! (b) 64 concurrent callers, (c) pagination and prefetch, (e) the mock's own throughput.
+//!
+//! `cargo bench --bench client [-- --full] [a b c e]`; `cargo xtask bench` runs every bench and
+//! prints one table. Variants are interleaved round by round on the same server, so the ratios
+//! come from the same run. The mock and the client share the machine's cores: the mock runs on
+//! its own 2-thread runtime (threads `opx-mock`), the client on another (threads `opx-client`),
+//! and the CPU time of each group is read from `/proc/self/task/*/schedstat`.
+
+mod support;
+
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicBool, AtomicU64, Ordering},
+    },
+    time::{Duration, Instant},
+};
+
+use chrono::{DateTime, Utc};
+use futures::TryStreamExt;
+use http::{HeaderValue, header::AUTHORIZATION};
+use opx::mock::{Bucket, Fault, MockServer};
+use opx::{ServiceQuery, StatusFilter};
+use serde::Deserialize;
+use support::{Opts, Row, Target, median, micros, quantile};
+use tokio::runtime::Runtime;
+
+// ---------------------------------------------------------------------------------------------
+// The floor: what a minimal correct hand-written client does.
+
+#[derive(Deserialize)]
+struct Envelope<T> {
+    status: String,
+    data: T,
+}
+
+#[derive(Deserialize)]
+#[allow(dead_code)]
+struct BareAccount {
+    username: String,
+    email: String,
+    balance: i64,
+    currency: String,
+}
+
+#[derive(Deserialize)]
+#[allow(dead_code)]
+struct BareAuth {
+    login: String,
+    password: String,
+}
+
+#[derive(Deserialize)]
+#[allow(dead_code)]
+struct BareWhitelist {
+    ip: std::net::Ipv4Addr,
+    label: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[allow(dead_code)]
+struct BareService {
+    service_id: String,
+    #[serde(rename = "type")]
+    service_type: String,
+    status: Option<String>,
+    threads: u32,
+    expires_at: DateTime<Utc>,
+    country: String,
+    rotation: String,
+    auth: BareAuth,
+    whitelist: Vec<BareWhitelist>,
+    plan_id: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct BarePage {
+    services: Vec<BareService>,
+    next_cursor: Option<String>,
+}
+
+/// GET, bearer header, status check, the JSON envelope into a struct.
+async fn bare_get<T: serde::de::DeserializeOwned>(
+    req: reqwest::RequestBuilder,
+    auth: &HeaderValue,
+) -> T {
+    let r = req
+        .header(AUTHORIZATION, auth.clone())
+        .send()
+        .await
+        .expect("send");
+    assert!(r.status().is_success(), "HTTP {}", r.status());
+    let body = r.bytes().await.expect("body");
+    let env: Envelope<T> = serde_json::from_slice(&body).expect("the JSON envelope");
+    assert_eq!(env.status, "ok");
+    env.data
+}
+
+// ---------------------------------------------------------------------------------------------
+// Set-up.
+
+struct Setup {
+    facade: opx::Client,
+    /// `Client::generated()`: the progenitor client with the facade's hook attached.
+    gen_hooked: opx::generated::Client,
+    /// Progenitor on its own: a `CallContext::default()` (no hook work) and the bearer header
+    /// as a default header of its reqwest client.
+    gen_plain: opx::generated::Client,
+    http: reqwest::Client,
+    base: String,
+    account_url: String,
+    auth: HeaderValue,
+}
+
+impl Setup {
+    fn new(server: &MockServer) -> Arc<Self> {
+        let facade = opx::Client::builder()
+            .token(server.token())
+            .base_url(server.base_url())
+            .build()
+            .expect("facade client");
+        let mut auth = HeaderValue::from_str(&format!("Bearer {}", server.token())).unwrap();
+        auth.set_sensitive(true);
+        let mut headers = http::HeaderMap::new();
+        headers.insert(AUTHORIZATION, auth.clone());
+        let plain_http = reqwest::Client::builder()
+            .default_headers(headers)
+            .build()
+            .unwrap();
+        Arc::new(Self {
+            gen_hooked: facade.generated(),
+            gen_plain: opx::generated::Client::new_with_client(
+                server.base_url(),
+                plain_http,
+                opx::transport::CallContext::default(),
+            ),
+            facade,
+            http: reqwest::Client::new(),
+            base: server.base_url().to_owned(),
+            account_url: format!("{}/account", server.base_url()),
+            auth,
+        })
+    }
+}
+
+fn runtime(name: &str) -> Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name(name)
+        .enable_all()
+        .build()
+        .expect("tokio runtime")
+}
+
+fn start_mock(rt: &Runtime, validate: bool, services: usize) -> MockServer {
+    let s = rt.block_on(async {
+        MockServer::builder()
+            .validate_responses(validate)
+            .limit(Bucket::GlobalMinute, u32::MAX)
+            .limit(Bucket::GlobalHour, u32::MAX)
+            .start()
+            .await
+            .expect("mock")
+    });
+    if services > 0 {
+        s.seed_services(services);
+    }
+    s
+}
+
+/// CPU time so far of this process's threads whose name starts with `prefix`.
+fn thread_cpu(prefix: &str) -> Duration {
+    let mut ns = 0u64;
+    let Ok(dir) = std::fs::read_dir("/proc/self/task") else {
+        return Duration::ZERO;
+    };
+    for e in dir.flatten() {
+        let p = e.path();
+        let comm = std::fs::read_to_string(p.join("comm")).unwrap_or_default();
+        if !comm.starts_with(prefix) {
+            continue;
+        }
+        if let Ok(s) = std::fs::read_to_string(p.join("schedstat")) {
+            ns += s
+                .split_whitespace()
+                .next()
+                .and_then(|v| v.parse::<u64>().ok())
+                .unwrap_or(0);
+        }
+    }
+    Duration::from_nanos(ns)
+}
+
+// ---------------------------------------------------------------------------------------------
+// (a) and (b): GET /account.
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Account {
+    Facade,
+    GenHooked,
+    GenPlain,
+    Bare,
+}
+
+impl Account {
+    fn name(self) -> &'static str {
+        match self {
+            Account::Facade => "facade `client.account()`",
+            Account::GenHooked => "generated via `Client::generated()` (hook on)",
+            Account::GenPlain => "generated, plain progenitor (no hook)",
+            Account::Bare => "bare reqwest + serde",
+        }
+    }
+}
+
+async fn account_call(v: Account, s: &Setup) -> i64 {
+    match v {
+        Account::Facade => s.facade.account().await.expect("account").balance,
+        Account::GenHooked => {
+            s.gen_hooked
+                .get_account()
+                .await
+                .expect("account")
+                .into_inner()
+                .data
+                .balance
+        }
+        Account::GenPlain => {
+            s.gen_plain
+                .get_account()
+                .await
+                .expect("account")
+                .into_inner()
+                .data
+                .balance
+        }
+        Account::Bare => {
+            bare_get::<BareAccount>(s.http.get(&s.account_url), &s.auth)
+                .await
+                .balance
+        }
+    }
+}
+
+fn case_a(opts: &Opts, crt: &Runtime, s: &Arc<Setup>, rows: &mut Vec<Row>) {
+    const V: [Account; 4] = [
+        Account::Facade,
+        Account::GenHooked,
+        Account::GenPlain,
+        Account::Bare,
+    ];
+    let rounds = opts.pick(12, 40);
+    let per_round = opts.pick(100, 250);
+    let s = s.clone();
+    // On a worker thread (not the `block_on` caller), so the client CPU figure sees it all.
+    let task = crt.spawn(async move {
+        let s = &*s;
+        let mut samples: Vec<Vec<f64>> = vec![Vec::new(); V.len()];
+        let mut cpu = vec![Duration::ZERO; V.len()];
+        for v in V {
+            for _ in 0..50 {
+                account_call(v, s).await;
+            }
+        }
+        for r in 0..rounds {
+            for i in 0..V.len() {
+                // Rotate the order each round.
+                let k = (i + r) % V.len();
+                let c0 = thread_cpu("opx-client");
+                for _ in 0..per_round {
+                    let t = Instant::now();
+                    std::hint::black_box(account_call(V[k], s).await);
+                    samples[k].push(micros(t.elapsed()));
+                }
+                cpu[k] += thread_cpu("opx-client") - c0;
+            }
+        }
+        (samples, cpu)
+    });
+    let (mut samples, cpu) = crt.block_on(task).expect("case a");
+    let n = (rounds * per_round) as f64;
+    let meds: Vec<f64> = samples.iter_mut().map(|x| median(x)).collect();
+    let p90s: Vec<f64> = samples.iter_mut().map(|x| quantile(x, 0.9)).collect();
+    let bare = V.len() - 1;
+    for (i, v) in V.iter().enumerate() {
+        let cpu_us = micros(cpu[i]) / n;
+        let fig = format!(
+            "median {:.1} µs/call (p90 {:.1}); client CPU {:.1} µs/call",
+            meds[i], p90s[i], cpu_us
+        );
+        let mut row = Row::new("a", format!("GET /account, {}", v.name()), fig);
+        if i != bare {
+            let target = (*v == Account::Facade).then_some(Target::AtMost(1.05));
+            row = row.ratio(meds[i] / meds[bare], target);
+        }
+        rows.push(row);
+    }
+    let added = meds[0] - meds[bare];
+    let cpu_added = (micros(cpu[0]) - micros(cpu[bare])) / n;
+    rows.push(Row::new(
+        "a",
+        "facade minus bare",
+        format!("{added:+.1} µs/call median latency, {cpu_added:+.1} µs/call client CPU"),
+    ));
+}
+
+fn case_b(opts: &Opts, crt: &Runtime, s: &Arc<Setup>, rows: &mut Vec<Row>) {
+    const TASKS: usize = 64;
+    const V: [Account; 2] = [Account::Facade, Account::Bare];
+    let rounds = opts.pick(4, 10);
+    let window = Duration::from_millis(opts.pick(600, 1500));
+    let mut calls = [0u64; 2];
+    let mut time = [Duration::ZERO; 2];
+    let mut cpu = [Duration::ZERO; 2];
+    let run = |v: Account, window: Duration| {
+        let s = s.clone();
+        async move {
+            let stop = Arc::new(AtomicBool::new(false));
+            let count = Arc::new(AtomicU64::new(0));
+            let start = Instant::now();
+            let tasks: Vec<_> = (0..TASKS)
+                .map(|_| {
+                    let (s, stop, count) = (s.clone(), stop.clone(), count.clone());
+                    tokio::spawn(async move {
+                        while !stop.load(Ordering::Relaxed) {
+                            std::hint::black_box(account_call(v, &s).await);
+                            count.fetch_add(1, Ordering::Relaxed);
+                        }
+                    })
+                })
+                .collect();
+            tokio::time::sleep(window).await;
+            stop.store(true, Ordering::Relaxed);
+            for t in tasks {
+                t.await.expect("task");
+            }
+            (count.load(Ordering::Relaxed), start.elapsed())
+        }
+    };
+    crt.block_on(async {
+        for v in V {
+            run(v, Duration::from_millis(200)).await;
+        }
+        for r in 0..rounds {
+            for i in 0..V.len() {
+                let k = (i + r) % V.len();
+                let c0 = thread_cpu("opx-client");
+                let (n, t) = run(V[k], window).await;
+                cpu[k] += thread_cpu("opx-client") - c0;
+                calls[k] += n;
+                time[k] += t;
+            }
+        }
+    });
+    let tput: Vec<f64> = (0..2)
+        .map(|k| calls[k] as f64 / time[k].as_secs_f64())
+        .collect();
+    for (k, v) in V.iter().enumerate() {
+        let fig = format!(
+            "{:.0} calls/s; client CPU {:.1} µs/call",
+            tput[k],
+            micros(cpu[k]) / calls[k] as f64
+        );
+        let mut row = Row::new("b", format!("64 tasks, GET /account, {}", v.name()), fig);
+        if *v == Account::Facade {
+            // Time per call, facade over bare.
+            row = row.ratio(tput[1] / tput[0], Some(Target::AtMost(1.05)));
+        }
+        rows.push(row);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// (c): 10,000 services, 100 a page.
+
+const SERVICES: usize = 10_000;
+const PAGE: u32 = 100;
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Pages {
+    Stream,
+    FacadeLoop,
+    Bare,
+}
+
+impl Pages {
+    fn name(self) -> &'static str {
+        match self {
+            Pages::Stream => "facade `services_stream`",
+            Pages::FacadeLoop => "hand cursor loop over `Client::services_page`",
+            Pages::Bare => "hand cursor loop, bare reqwest + serde",
+        }
+    }
+}
+
+fn query() -> ServiceQuery {
+    ServiceQuery::new().status(StatusFilter::All).limit(PAGE)
+}
+
+/// Walks every page; returns the number of services seen.
+async fn walk(v: Pages, s: &Setup) -> usize {
+    match v {
+        Pages::Stream => s
+            .facade
+            .services_stream(&query())
+            .try_fold(0usize, |n, svc| async move {
+                std::hint::black_box(&svc);
+                Ok(n + 1)
+            })
+            .await
+            .expect("stream"),
+        Pages::FacadeLoop => {
+            let mut n = 0;
+            let mut cursor: Option<String> = None;
+            loop {
+                let mut q = query();
+                if let Some(c) = cursor.take() {
+                    q = q.cursor(c);
+                }
+                let page = s.facade.services_page(&q).await.expect("page").into_inner();
+                for svc in page.services {
+                    std::hint::black_box(&svc);
+                    n += 1;
+                }
+                match page.next_cursor {
+                    Some(c) => cursor = Some(c),
+                    None => return n,
+                }
+            }
+        }
+        Pages::Bare => {
+            let url = format!("{}/services", s.base);
+            let limit = PAGE.to_string();
+            let mut n = 0;
+            let mut cursor: Option<String> = None;
+            loop {
+                let mut req = s
+                    .http
+                    .get(&url)
+                    .query(&[("status", "all"), ("limit", limit.as_str())]);
+                if let Some(c) = &cursor {
+                    req = req.query(&[("cursor", c.as_str())]);
+                }
+                let page: BarePage = bare_get(req, &s.auth).await;
+                for svc in page.services {
+                    std::hint::black_box(&svc);
+                    n += 1;
+                }
+                match page.next_cursor {
+                    Some(c) => cursor = Some(c),
+                    None => return n,
+                }
+            }
+        }
+    }
+}
+
+fn case_c(opts: &Opts, crt: &Runtime, s: &Arc<Setup>, rows: &mut Vec<Row>) {
+    const V: [Pages; 3] = [Pages::Stream, Pages::FacadeLoop, Pages::Bare];
+    let rounds = opts.pick(6, 20);
+    let s = s.clone();
+    let task = crt.spawn(async move {
+        let s = &*s;
+        let mut times: Vec<Vec<f64>> = vec![Vec::new(); V.len()];
+        let mut cpu = [Duration::ZERO; V.len()];
+        for v in V {
+            assert_eq!(walk(v, s).await, SERVICES, "{v:?} saw every service");
+        }
+        for r in 0..rounds {
+            for i in 0..V.len() {
+                let k = (i + r) % V.len();
+                let c0 = thread_cpu("opx-client");
+                let t = Instant::now();
+                std::hint::black_box(walk(V[k], s).await);
+                times[k].push(t.elapsed().as_secs_f64() * 1e3);
+                cpu[k] += thread_cpu("opx-client") - c0;
+            }
+        }
+        (times, cpu)
+    });
+    let (mut times, cpu) = crt.block_on(task).expect("case c");
+    let meds: Vec<f64> = times.iter_mut().map(|x| median(x)).collect();
+    let bare = V.len() - 1;
+    for (i, v) in V.iter().enumerate() {
+        let fig = format!(
+            "median {:.1} ms per 10,000 ({:.0} services/s); client CPU {:.1} ms per 10,000",
+            meds[i],
+            SERVICES as f64 / meds[i] * 1e3,
+            micros(cpu[i]) / 1e3 / rounds as f64
+        );
+        let mut row = Row::new("c", format!("stream 10,000 services, {}", v.name()), fig);
+        if i != bare {
+            let target = (*v == Pages::Stream).then_some(Target::AtMost(1.03));
+            row = row.ratio(meds[i] / meds[bare], target);
+        }
+        rows.push(row);
+    }
+    rows.push(
+        Row::new(
+            "c",
+            "stream over the same-page hand loop (the stream's own cost)",
+            format!("{:+.2} ms per 100 pages", meds[0] - meds[1]),
+        )
+        .ratio(meds[0] / meds[1], None),
+    );
+}
+
+/// Consumes every page of a prefetching (or not) stream, spending `consume` on each page.
+async fn consume_pages(
+    client: &opx::Client,
+    prefetch: bool,
+    consume: Duration,
+    spin: bool,
+) -> (usize, Duration) {
+    let mut pages = std::pin::pin!(client.service_pages(&query().prefetch(prefetch)));
+    let mut n = 0;
+    let mut spent = Duration::ZERO;
+    while let Some(p) = pages.try_next().await.expect("page") {
+        n += p.services.len();
+        let t = Instant::now();
+        if spin {
+            while t.elapsed() < consume {
+                std::hint::spin_loop();
+            }
+        } else if !consume.is_zero() {
+            tokio::time::sleep(consume).await;
+        }
+        spent += t.elapsed();
+    }
+    (n, spent)
+}
+
+fn case_c_prefetch(opts: &Opts, crt: &Runtime, srt: &Runtime, rows: &mut Vec<Row>) {
+    // A server as far away as a real one: every page answered after a fixed delay.
+    let delay = Duration::from_millis(3);
+    let server = start_mock(srt, false, SERVICES);
+    server.inject("listServices", Fault::Delay(delay), u32::MAX);
+    let client = opx::Client::builder()
+        .token(server.token())
+        .base_url(server.base_url())
+        .build()
+        .expect("client");
+    let rounds = opts.pick(2, 6);
+    let pages = SERVICES / PAGE as usize;
+    crt.block_on(async {
+        // The fetch time per page, nothing consumed.
+        let t = Instant::now();
+        let (n, _) = consume_pages(&client, false, Duration::ZERO, false).await;
+        assert_eq!(n, SERVICES);
+        let fetch = t.elapsed() / pages as u32;
+        for (spin, label) in [(false, "awaits (I/O-like)"), (true, "spins (CPU-bound)")] {
+            let mut off = Vec::new();
+            let mut on = Vec::new();
+            let mut spent = Duration::ZERO;
+            let mut runs = 0u32;
+            for r in 0..rounds {
+                for i in 0..2 {
+                    let prefetch = (i + r) % 2 == 1;
+                    let t = Instant::now();
+                    let (n, s) = consume_pages(&client, prefetch, fetch, spin).await;
+                    assert_eq!(n, SERVICES);
+                    let ms = t.elapsed().as_secs_f64() * 1e3;
+                    if prefetch { on.push(ms) } else { off.push(ms) }
+                    spent += s;
+                    runs += 1;
+                }
+            }
+            let (off, on) = (median(&mut off), median(&mut on));
+            let per_page = spent / (runs * pages as u32);
+            rows.push(
+                Row::new(
+                    "c",
+                    format!("prefetch on vs off, consumer {label}"),
+                    format!(
+                        "off {off:.0} ms, on {on:.0} ms; fetch {:.2} ms/page (server delay {} ms), consumer {:.2} ms/page",
+                        micros(fetch) / 1e3,
+                        delay.as_millis(),
+                        micros(per_page) / 1e3
+                    ),
+                )
+                .ratio(off / on, Some(Target::AtLeast(1.5))),
+            );
+        }
+    });
+    drop(server);
+}
+
+// ---------------------------------------------------------------------------------------------
+// (e): the mock's own throughput.
+
+async fn hammer(url: &str, token: &str, window: Duration, tasks: usize) -> (u64, Duration) {
+    let http = reqwest::Client::new();
+    let mut auth = HeaderValue::from_str(&format!("Bearer {token}")).unwrap();
+    auth.set_sensitive(true);
+    let stop = Arc::new(AtomicBool::new(false));
+    let count = Arc::new(AtomicU64::new(0));
+    let url: Arc<str> = url.into();
+    let start = Instant::now();
+    let handles: Vec<_> = (0..tasks)
+        .map(|_| {
+            let (http, auth, stop, count, url) = (
+                http.clone(),
+                auth.clone(),
+                stop.clone(),
+                count.clone(),
+                url.clone(),
+            );
+            tokio::spawn(async move {
+                while !stop.load(Ordering::Relaxed) {
+                    let r = http
+                        .get(&*url)
+                        .header(AUTHORIZATION, auth.clone())
+                        .send()
+                        .await
+                        .expect("send");
+                    assert_eq!(r.status().as_u16(), 200);
+                    r.bytes().await.expect("body");
+                    count.fetch_add(1, Ordering::Relaxed);
+                }
+            })
+        })
+        .collect();
+    tokio::time::sleep(window).await;
+    stop.store(true, Ordering::Relaxed);
+    for h in handles {
+        h.await.expect("task");
+    }
+    (count.load(Ordering::Relaxed), start.elapsed())
+}
+
+fn case_e(opts: &Opts, crt: &Runtime, srt: &Runtime, rows: &mut Vec<Row>) {
+    let servers = [start_mock(srt, true, 0), start_mock(srt, false, 0)];
+    let rounds = opts.pick(3, 8);
+    let window = Duration::from_millis(opts.pick(800, 2000));
+    let tasks = 32;
+    let mut calls = [0u64; 2];
+    let mut time = [Duration::ZERO; 2];
+    let mut cpu = [Duration::ZERO; 2];
+    crt.block_on(async {
+        for s in &servers {
+            hammer(
+                &format!("{}/account", s.base_url()),
+                s.token(),
+                Duration::from_millis(200),
+                tasks,
+            )
+            .await;
+        }
+        for r in 0..rounds {
+            for i in 0..2 {
+                let k = (i + r) % 2;
+                let s = &servers[k];
+                let c0 = thread_cpu("opx-mock");
+                let (n, t) = hammer(
+                    &format!("{}/account", s.base_url()),
+                    s.token(),
+                    window,
+                    tasks,
+                )
+                .await;
+                cpu[k] += thread_cpu("opx-mock") - c0;
+                calls[k] += n;
+                time[k] += t;
+            }
+        }
+    });
+    assert!(servers[0].schema_violations().is_empty());
+    for (k, label) in ["validation on", "validation off"].iter().enumerate() {
+        let rate = calls[k] as f64 / time[k].as_secs_f64();
+        let cpu_us = micros(cpu[k]) / calls[k] as f64;
+        let mut row = Row::new(
+            "e",
+            format!("mock GET /account, {label} ({tasks} bare reqwest callers)"),
+            format!(
+                "{rate:.0} req/s; mock CPU {cpu_us:.1} µs/req (≈ {:.0} req/s per core)",
+                1e6 / cpu_us
+            ),
+        );
+        if k == 0 {
+            row = row.ratio(rate, Some(Target::AtLeast(10_000.0)));
+        }
+        rows.push(row);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+fn main() {
+    let opts = Opts::from_args();
+    let srt = runtime("opx-mock");
+    let crt = runtime("opx-client");
+    let mut rows = Vec::new();
+    if opts.wants("a") || opts.wants("b") || opts.wants("c") {
+        let server = start_mock(&srt, false, SERVICES);
+        let setup = crt.block_on(async { Setup::new(&server) });
+        if opts.wants("a") {
+            case_a(&opts, &crt, &setup, &mut rows);
+        }
+        if opts.wants("b") {
+            case_b(&opts, &crt, &setup, &mut rows);
+        }
+        if opts.wants("c") {
+            case_c(&opts, &crt, &setup, &mut rows);
+            case_c_prefetch(&opts, &crt, &srt, &mut rows);
+        }
+        assert!(server.schema_violations().is_empty());
+    }
+    if opts.wants("e") {
+        case_e(&opts, &crt, &srt, &mut rows);
+    }
+    support::report(&rows);
+    crt.shutdown_timeout(Duration::from_secs(1));
+    srt.shutdown_timeout(Duration::from_secs(1));
+}
