@@ -29,8 +29,9 @@ pub enum RequestVerdict {
         /// The message sent.
         message: String,
     },
-    /// Validation did not run (unknown route, failed authentication, rate limit, injected
-    /// fault, or a route outside the spec).
+    /// Validation did not run (unknown path or method, or a route outside the spec such as
+    /// `GET /openapi.json`). Requests refused with 401 or 429, or answered with an injected
+    /// fault, are still validated and carry a verdict.
     NotValidated,
 }
 

@@ -292,6 +292,29 @@ async fn handle(inner: &Inner, ip: IpAddr, req: Request) -> Response {
         return finish(rec, out);
     };
 
+    // Validate the request against the spec. The verdict is recorded even when the response
+    // is decided first (401, 429, an injected fault), so every request a client sends is checked.
+    let body_too_large = too_large.then_some(MAX_BODY);
+    let content_type = parts
+        .headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok());
+    let validated = validate_request(
+        op,
+        &path_values,
+        query.as_deref(),
+        content_type,
+        &bytes,
+        body_too_large,
+    );
+    rec.verdict = match &validated {
+        Err(r) => RequestVerdict::Invalid {
+            code: r.code.to_string(),
+            message: r.message.clone(),
+        },
+        Ok(_) => RequestVerdict::Valid,
+    };
+
     let Some(key) = key else {
         let out = error_out(
             401,
@@ -356,62 +379,39 @@ async fn handle(inner: &Inner, ip: IpAddr, req: Request) -> Response {
         None => {}
     }
 
-    // Validate the request against the spec.
-    let body_too_large = too_large.then_some(MAX_BODY);
-    let content_type = parts
-        .headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok());
-    let validated = validate_request(
-        op,
-        &path_values,
-        query.as_deref(),
-        content_type,
-        &bytes,
-        body_too_large,
-    );
     let reply = match validated {
-        Err(r) => {
-            rec.verdict = RequestVerdict::Invalid {
-                code: r.code.to_string(),
-                message: r.message.clone(),
-            };
-            handlers::error(400, r.code, r.message)
-        }
+        Err(r) => handlers::error(400, r.code, r.message),
         Ok(Validated {
             path_params,
             query_params,
             body,
-        }) => {
-            rec.verdict = RequestVerdict::Valid;
-            match op.handler {
-                None => {
-                    let msg = format!("operation {} has no handler in the mock", op.id);
-                    tracing::error!("{msg}");
-                    inner.lock().violations.push(msg.clone());
-                    let mut out = error_out(501, "server_error", msg);
-                    out.rate_headers(&rate);
-                    return finish(rec, out);
-                }
-                Some(h) => {
-                    let mut st = inner.lock();
-                    let account = account.unwrap_or(0);
-                    let mut ctx = Ctx {
-                        state: &mut st,
-                        account,
-                        now,
-                        path: &path_params,
-                        query: &query_params,
-                        body: body.as_ref(),
-                    };
-                    let reply = h(&mut ctx);
-                    if reply.status() == 200 {
-                        *st.executions.entry(op.id.clone()).or_insert(0) += 1;
-                    }
-                    reply
-                }
+        }) => match op.handler {
+            None => {
+                let msg = format!("operation {} has no handler in the mock", op.id);
+                tracing::error!("{msg}");
+                inner.lock().violations.push(msg.clone());
+                let mut out = error_out(501, "server_error", msg);
+                out.rate_headers(&rate);
+                return finish(rec, out);
             }
-        }
+            Some(h) => {
+                let mut st = inner.lock();
+                let account = account.unwrap_or(0);
+                let mut ctx = Ctx {
+                    state: &mut st,
+                    account,
+                    now,
+                    path: &path_params,
+                    query: &query_params,
+                    body: body.as_ref(),
+                };
+                let reply = h(&mut ctx);
+                if reply.status() == 200 {
+                    *st.executions.entry(op.id.clone()).or_insert(0) += 1;
+                }
+                reply
+            }
+        },
     };
 
     let (mut out, value) = Out::from_reply(reply);

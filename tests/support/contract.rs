@@ -1,0 +1,360 @@
+//! Shared helpers of the contract suite (`tests/contract_*.rs`): the twelve operations as a
+//! table, a fixture of services to call them on, clients with a fast retry policy, and the
+//! wire check every contract test ends with.
+
+#![allow(dead_code)]
+
+use std::time::Duration;
+
+use futures::TryStreamExt;
+use opx::mock::{AuthStatus, MockServer, RequestVerdict};
+use opx::{
+    Client, ClientBuilder, Country, LogQuery, PlanId, ProxyQuery, PurchaseRequest, RetryPolicy,
+    Rotation, ServiceId, ServiceQuery, ServiceType, Whitelist,
+};
+
+/// The vendored spec, parsed once.
+pub fn spec() -> &'static serde_json::Value {
+    static SPEC: std::sync::OnceLock<serde_json::Value> = std::sync::OnceLock::new();
+    SPEC.get_or_init(|| serde_json::from_str(opx::spec::OPENAPI_JSON).expect("the spec is JSON"))
+}
+
+/// The spec's `info.version`, which every request carries as `api-version`.
+pub fn api_version() -> &'static str {
+    spec()["info"]["version"].as_str().expect("info.version")
+}
+
+/// Total attempts of the fast policy (first included).
+pub const ATTEMPTS: u32 = 3;
+/// The per-attempt timeout of contract clients: generous, so a loaded machine never trips it.
+pub const TIMEOUT: Duration = Duration::from_secs(20);
+/// The per-attempt timeout of clients meant to time out on `Fault::Delay(FAULT_DELAY)`.
+pub const SHORT_TIMEOUT: Duration = Duration::from_millis(400);
+/// The delay injected to provoke a timeout (the mock drops it when the client hangs up).
+pub const FAULT_DELAY: Duration = Duration::from_secs(2);
+
+/// A retry policy that keeps the suite fast: `ATTEMPTS` attempts, ~1 ms apart.
+pub fn fast_policy() -> RetryPolicy {
+    RetryPolicy::default()
+        .max_attempts(ATTEMPTS)
+        .base_delay(Duration::from_millis(1))
+        .max_delay(Duration::from_millis(4))
+}
+
+/// A builder for the mock with its token, the fast policy and the short timeout.
+pub fn builder(s: &MockServer) -> ClientBuilder {
+    Client::builder()
+        .token(s.token())
+        .base_url(s.base_url())
+        .timeout(TIMEOUT)
+        .retry_policy(fast_policy())
+}
+
+/// A `reqwest::Client` to share between many facade clients of one test (one runtime): building
+/// a facade client builds two TLS-capable `reqwest` clients, ~50 ms each in a debug build. No
+/// idle connections are kept, so a case never reuses a connection to a mock that is gone.
+pub fn shared_http() -> reqwest::Client {
+    reqwest::Client::builder()
+        .pool_max_idle_per_host(0)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("a reqwest client")
+}
+
+/// A client for the mock (fast retries, generous timeout).
+pub fn client(s: &MockServer) -> Client {
+    builder(s).build().expect("a client for the mock")
+}
+
+/// A client for the mock that sends every call once.
+pub fn client_no_retry(s: &MockServer) -> Client {
+    builder(s)
+        .retry_policy(RetryPolicy::none())
+        .build()
+        .expect("a client for the mock")
+}
+
+/// Services to call the operations on, seeded without charging.
+#[derive(Debug, Clone)]
+pub struct Fixture {
+    /// An active IPv4 rotating service.
+    pub v4: ServiceId,
+    /// An active IPv6 rotating service.
+    pub v6: ServiceId,
+    /// An IPv4 plan, its price.
+    pub plan_v4: PlanId,
+    pub price_v4: i64,
+    /// The price of one period of `v4` (what extend charges).
+    pub extend_price_v4: i64,
+}
+
+/// Seeds one service per catalog plan and picks an IPv4 and an IPv6 one.
+pub fn fixture(s: &MockServer) -> Fixture {
+    let plans = s.plans();
+    let ids = s.seed_services(plans.len());
+    let pick = |t: &str| {
+        let i = plans
+            .iter()
+            .position(|p| p.service_type == t)
+            .unwrap_or_else(|| panic!("the catalog has no {t} plan"));
+        (ids[i].parse::<ServiceId>().unwrap(), plans[i].clone())
+    };
+    let (v4, p4) = pick("ipv4_rotating");
+    let (v6, _) = pick("ipv6_rotating");
+    Fixture {
+        v4,
+        v6,
+        plan_v4: p4.plan_id.parse().unwrap(),
+        price_v4: p4.price,
+        extend_price_v4: p4.price,
+    }
+}
+
+/// A facade call: one per operation, `getProxies` in both of its forms.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Op {
+    GetAccount,
+    ListPlans,
+    Purchase,
+    ListServices,
+    GetService,
+    GetProxiesText,
+    GetProxiesJson,
+    ExtendService,
+    ReplaceWhitelist,
+    RegenerateCredentials,
+    ChangeCountry,
+    ChangeRotation,
+    ListLogs,
+}
+
+impl Op {
+    /// Every call, in spec order (`getProxies` twice: text and JSON).
+    pub const ALL: [Op; 13] = [
+        Op::GetAccount,
+        Op::ListPlans,
+        Op::Purchase,
+        Op::ListServices,
+        Op::GetService,
+        Op::GetProxiesText,
+        Op::GetProxiesJson,
+        Op::ExtendService,
+        Op::ReplaceWhitelist,
+        Op::RegenerateCredentials,
+        Op::ChangeCountry,
+        Op::ChangeRotation,
+        Op::ListLogs,
+    ];
+
+    /// The spec's operationId.
+    pub fn id(self) -> &'static str {
+        match self {
+            Op::GetAccount => "getAccount",
+            Op::ListPlans => "listPlans",
+            Op::Purchase => "purchase",
+            Op::ListServices => "listServices",
+            Op::GetService => "getService",
+            Op::GetProxiesText | Op::GetProxiesJson => "getProxies",
+            Op::ExtendService => "extendService",
+            Op::ReplaceWhitelist => "replaceWhitelist",
+            Op::RegenerateCredentials => "regenerateCredentials",
+            Op::ChangeCountry => "changeCountry",
+            Op::ChangeRotation => "changeRotation",
+            Op::ListLogs => "listLogs",
+        }
+    }
+
+    /// A name for failure messages.
+    pub fn name(self) -> &'static str {
+        match self {
+            Op::GetProxiesText => "getProxies(txt)",
+            Op::GetProxiesJson => "getProxies(json)",
+            other => other.id(),
+        }
+    }
+
+    /// The docs' non-idempotent POSTs: never retried.
+    pub fn is_idempotent(self) -> bool {
+        !matches!(
+            self,
+            Op::Purchase | Op::ExtendService | Op::RegenerateCredentials
+        )
+    }
+
+    /// Calls the operation through the facade with valid input; on success returns a short
+    /// summary of the typed result (checked against the fixture).
+    pub async fn call(self, c: &Client, fx: &Fixture) -> opx::Result<String> {
+        Ok(match self {
+            Op::GetAccount => {
+                let a = c.account().await?;
+                format!("balance {}", a.balance)
+            }
+            Op::ListPlans => {
+                let p = c.plans(Some(ServiceType::Ipv4Rotating)).await?;
+                assert!(
+                    p.iter()
+                        .all(|p| p.service_type == ServiceType::Ipv4Rotating)
+                );
+                format!("{} plans", p.len())
+            }
+            Op::Purchase => {
+                let req = PurchaseRequest::new(ServiceType::Ipv4Rotating, fx.plan_v4.clone())
+                    .country(Country::new("mixed").unwrap())
+                    .rotation(Rotation::new("instant").unwrap());
+                let s = c.purchase(&req).await?;
+                assert_eq!(s.service_type, ServiceType::Ipv4Rotating);
+                format!("bought {}", s.service_id)
+            }
+            Op::ListServices => {
+                let q = ServiceQuery::new().limit(2);
+                let page = c.services_page(&q).await?;
+                assert!(page.services.len() <= 2);
+                format!("{} services", page.services.len())
+            }
+            Op::GetService => {
+                let s = c.service(&fx.v4).await?;
+                assert_eq!(s.service_id, fx.v4);
+                format!("service {}", s.service_id)
+            }
+            Op::GetProxiesText => {
+                let t = c.proxies_text(&fx.v4, &ProxyQuery::new()).await?;
+                assert!(t.ends_with('\n'), "{:?}", *t);
+                format!("{} lines", t.lines().count())
+            }
+            Op::GetProxiesJson => {
+                let l = c.proxies_json(&fx.v6, &ProxyQuery::new()).await?;
+                assert!(!l.is_empty());
+                format!("{} servers", l.len())
+            }
+            Op::ExtendService => {
+                let s = c.extend(&fx.v4).await?;
+                assert_eq!(s.service_id, fx.v4);
+                format!("extended to {}", s.expires_at)
+            }
+            Op::ReplaceWhitelist => {
+                let wl =
+                    Whitelist::with_labels([("203.0.113.10".parse().unwrap(), "home")]).unwrap();
+                let s = c.replace_whitelist(&fx.v4, &wl).await?;
+                assert_eq!(s.whitelist.len(), 1);
+                format!("{} whitelisted", s.whitelist.len())
+            }
+            Op::RegenerateCredentials => {
+                let s = c.regenerate_credentials(&fx.v4).await?;
+                format!("new login {}", s.auth.login)
+            }
+            Op::ChangeCountry => {
+                let s = c
+                    .change_country(&fx.v6, &Country::new("de").unwrap())
+                    .await?;
+                assert_eq!(s.country, "de");
+                format!("country {}", s.country)
+            }
+            Op::ChangeRotation => {
+                let s = c
+                    .change_rotation(&fx.v6, &Rotation::new("sticky").unwrap())
+                    .await?;
+                assert_eq!(s.rotation, "sticky");
+                format!("rotation {}", s.rotation)
+            }
+            Op::ListLogs => {
+                let page = c.logs(&LogQuery::new().limit(5)).await?;
+                format!("{} log entries", page.logs.len())
+            }
+        })
+    }
+}
+
+/// Every service of the account, all pages, any status (for "what happened" checks).
+pub async fn all_services(c: &Client) -> Vec<opx::Service> {
+    c.services_stream(&ServiceQuery::new().status(opx::StatusFilter::All))
+        .try_collect()
+        .await
+        .expect("listing services")
+}
+
+/// What the wire check allows besides a fully valid, authenticated request.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Allow {
+    /// Requests sent on purpose with a bad token (`401`).
+    pub invalid_auth: bool,
+}
+
+/// The check every contract test ends with: each request the mock recorded was routed to a
+/// spec operation, carried a bearer token (valid, unless allowed otherwise), the api-version
+/// header, the content type and `Accept` its operation needs, and passed the mock's spec
+/// validation (path, query, body); and no response broke the spec.
+pub fn assert_wire_clean(s: &MockServer) {
+    assert_wire_clean_with(s, Allow::default());
+}
+
+/// [`assert_wire_clean`] with exceptions.
+pub fn assert_wire_clean_with(s: &MockServer, allow: Allow) {
+    let problems = wire_problems(s, allow);
+    assert!(
+        problems.is_empty(),
+        "the wire does not match the spec:\n{}",
+        problems.join("\n")
+    );
+}
+
+/// What [`assert_wire_clean_with`] would complain about, one line each.
+pub fn wire_problems(s: &MockServer, allow: Allow) -> Vec<String> {
+    let mut problems: Vec<String> = s
+        .schema_violations()
+        .into_iter()
+        .map(|v| format!("response broke the spec: {v}"))
+        .collect();
+    for r in s.requests() {
+        let what = format!(
+            "{} {}{} (op {:?}, status {})",
+            r.method,
+            r.path,
+            r.query
+                .as_deref()
+                .map(|q| format!("?{q}"))
+                .unwrap_or_default(),
+            r.operation_id,
+            r.status
+        );
+        let Some(op) = r.operation_id.as_deref() else {
+            problems.push(format!("{what}: matches no spec operation"));
+            continue;
+        };
+        if r.verdict != RequestVerdict::Valid {
+            problems.push(format!("{what}: verdict {:?}", r.verdict));
+        }
+        if r.header("authorization").is_none() {
+            problems.push(format!("{what}: no Authorization header"));
+        }
+        match r.auth {
+            AuthStatus::Valid => {}
+            AuthStatus::Invalid if allow.invalid_auth => {}
+            other => problems.push(format!("{what}: auth {other:?}")),
+        }
+        if r.header("api-version") != Some(api_version()) {
+            problems.push(format!("{what}: api-version {:?}", r.header("api-version")));
+        }
+        let has_body = matches!(
+            op,
+            "purchase" | "replaceWhitelist" | "changeCountry" | "changeRotation"
+        );
+        let content_type = r.header("content-type").unwrap_or("");
+        if has_body && !content_type.starts_with("application/json") {
+            problems.push(format!("{what}: content-type {content_type:?}"));
+        }
+        if !has_body && !r.body.is_empty() {
+            problems.push(format!("{what}: unexpected body {:?}", r.body));
+        }
+        let txt = op == "getProxies" && !r.query.as_deref().unwrap_or("").contains("format=json");
+        let accept = r.header("accept").unwrap_or("");
+        let wanted = if txt {
+            "text/plain"
+        } else {
+            "application/json"
+        };
+        if !accept.contains(wanted) {
+            problems.push(format!("{what}: Accept {accept:?}, wanted {wanted}"));
+        }
+    }
+    problems
+}
