@@ -145,6 +145,24 @@ fn service_mut<'a>(ctx: &'a mut Ctx<'_>, id: u128) -> &'a mut Service {
         .expect("service checked above")
 }
 
+/// Charges `price` RUB to the caller's account, or refuses with 402 `insufficient_balance`
+/// (purchase and extend both charge the plan price).
+fn charge(ctx: &mut Ctx<'_>, price: i64) -> Result<(), Reply> {
+    let account = &mut ctx.state.accounts[ctx.account];
+    if account.balance < price {
+        return Err(error(
+            402,
+            "insufficient_balance",
+            format!(
+                "balance {} RUB is below the plan price {price} RUB",
+                account.balance
+            ),
+        ));
+    }
+    account.balance -= price;
+    Ok(())
+}
+
 fn reply_service(ctx: &mut Ctx<'_>, id: u128) -> Reply {
     let now = ctx.now;
     ok(service_json(service_mut(ctx, id), now))
@@ -210,18 +228,9 @@ fn purchase(ctx: &mut Ctx<'_>) -> Reply {
             "ipv4_rotating rotation is always instant",
         );
     }
-    let account = &mut ctx.state.accounts[ctx.account];
-    if account.balance < plan.price {
-        return error(
-            402,
-            "insufficient_balance",
-            format!(
-                "balance {} RUB is below the plan price {} RUB",
-                account.balance, plan.price
-            ),
-        );
+    if let Err(refused) = charge(ctx, plan.price) {
+        return refused;
     }
-    account.balance -= plan.price;
     let id = ctx
         .state
         .provision(ctx.account, &plan, country, rotation, ctx.now);
@@ -348,18 +357,9 @@ fn extend_service(ctx: &mut Ctx<'_>) -> Reply {
     let Some(plan) = ctx.state.plan(&plan_id).cloned() else {
         return error(500, "server_error", "the service's plan is gone");
     };
-    let account = &mut ctx.state.accounts[ctx.account];
-    if account.balance < plan.price {
-        return error(
-            402,
-            "insufficient_balance",
-            format!(
-                "balance {} RUB is below the plan price {} RUB",
-                account.balance, plan.price
-            ),
-        );
+    if let Err(refused) = charge(ctx, plan.price) {
+        return refused;
     }
-    account.balance -= plan.price;
     let now = ctx.now;
     let s = service_mut(ctx, id);
     s.expires_at = s.expires_at.max(now) + chrono::Duration::days(i64::from(plan.days));
