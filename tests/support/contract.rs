@@ -1,4 +1,4 @@
-//! Shared helpers of the contract suite (`tests/contract_*.rs`): the twelve operations as a
+//! Shared helpers of the contract suite (`tests/contract/`): the twelve operations as a
 //! table, a fixture of services to call them on, clients with a fast retry policy, and the
 //! wire check every contract test ends with.
 

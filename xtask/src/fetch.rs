@@ -66,30 +66,89 @@ pub fn fetch_with_timeouts(
         Source::Path(path) => std::fs::read_to_string(path)
             .map_err(|e| format!("cannot read {}: {e}", path.display())),
         Source::Url(url) => get(url, connect, total).map_err(|e| match e {
-            ureq::Error::StatusCode(code) => format!("cannot fetch {url}: HTTP status {code}"),
-            ureq::Error::Timeout(_) => format!(
+            Failure::Status(code) => format!("cannot fetch {url}: HTTP status {code}"),
+            Failure::TooLarge => {
+                format!("cannot fetch {url}: the document is larger than {MAX_BYTES} bytes")
+            }
+            Failure::Timeout => format!(
                 "cannot fetch {url}: timed out ({}s to connect, {}s in all)",
                 connect.as_secs_f32(),
                 total.as_secs_f32()
             ),
-            other => format!("cannot fetch {url}: {}", one_line(&other.to_string())),
+            Failure::Other(why) => format!("cannot fetch {url}: {}", one_line(&why)),
         }),
     }
 }
 
-fn get(url: &str, connect: Duration, total: Duration) -> Result<String, ureq::Error> {
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .timeout_connect(Some(connect))
-        .timeout_global(Some(total))
+/// Why a download failed.
+enum Failure {
+    /// The server answered with a status other than 2xx.
+    Status(u16),
+    /// The body is larger than [`MAX_BYTES`].
+    TooLarge,
+    /// Connecting or the whole exchange took longer than allowed.
+    Timeout,
+    /// Anything else, as text: a refused connection, a TLS failure, a body that is not UTF-8...
+    Other(String),
+}
+
+impl From<reqwest::Error> for Failure {
+    fn from(e: reqwest::Error) -> Self {
+        if e.is_timeout() {
+            Self::Timeout
+        } else {
+            Self::Other(chain(&e))
+        }
+    }
+}
+
+impl From<std::io::Error> for Failure {
+    fn from(e: std::io::Error) -> Self {
+        // The blocking body reader wraps reqwest's own error (a timeout among them) in io::Error.
+        match e
+            .get_ref()
+            .and_then(|inner| inner.downcast_ref::<reqwest::Error>())
+        {
+            Some(inner) if inner.is_timeout() => Self::Timeout,
+            _ if e.kind() == std::io::ErrorKind::TimedOut => Self::Timeout,
+            _ => Self::Other(chain(&e)),
+        }
+    }
+}
+
+fn get(url: &str, connect: Duration, total: Duration) -> Result<String, Failure> {
+    use std::io::Read as _;
+
+    let client = reqwest::blocking::Client::builder()
+        .connect_timeout(connect)
+        .timeout(total)
         .user_agent(concat!("opx-xtask/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .into();
-    let mut response = agent.get(url).header("Accept", "application/json").call()?;
-    response
-        .body_mut()
-        .with_config()
-        .limit(MAX_BYTES)
-        .read_to_string()
+        .build()?;
+    let response = client
+        .get(url)
+        .header("Accept", "application/json")
+        .send()?;
+    if !response.status().is_success() {
+        return Err(Failure::Status(response.status().as_u16()));
+    }
+    let mut text = String::new();
+    response.take(MAX_BYTES + 1).read_to_string(&mut text)?;
+    if text.len() as u64 > MAX_BYTES {
+        return Err(Failure::TooLarge);
+    }
+    Ok(text)
+}
+
+/// An error and its sources, joined with `: ` (reqwest's own message is only the outermost).
+fn chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(inner) = source {
+        text.push_str(": ");
+        text.push_str(&inner.to_string());
+        source = inner.source();
+    }
+    text
 }
 
 fn one_line(text: &str) -> String {

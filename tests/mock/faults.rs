@@ -1,6 +1,6 @@
 //! Fault injection: statuses, HTML 502, rate limits, delays, dropped connections, broken bodies.
 
-mod support;
+use crate::support;
 
 use std::time::Duration;
 

@@ -1,6 +1,6 @@
 //! Cursor pagination over services and logs: newest first, filters kept, stable under inserts.
 
-mod support;
+use crate::support;
 
 use std::collections::HashSet;
 

@@ -1,6 +1,6 @@
 //! Every request is validated against the spec and refused with the documented code.
 
-mod support;
+use crate::support;
 
 use std::net::{IpAddr, Ipv4Addr};
 

@@ -1,6 +1,6 @@
 //! The route table comes from the spec: every operation has a handler, 404, 405, openapi.json.
 
-mod support;
+use crate::support;
 
 use std::collections::BTreeSet;
 

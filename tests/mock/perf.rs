@@ -1,6 +1,6 @@
 //! Throughput of `GET /account` with response validation on. Ignored by default (it measures
 //! rather than checks); run it with
-//! `cargo test --release --test mock_perf -- --ignored --nocapture`.
+//! `cargo test --release --test mock perf:: -- --ignored --nocapture`.
 
 use std::time::{Duration, Instant};
 

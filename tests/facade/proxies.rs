@@ -1,7 +1,6 @@
 //! Proxy lists: raw text, parsed endpoints, JSON servers; size cap.
 
-#[path = "support/scripted.rs"]
-mod scripted;
+use crate::scripted;
 
 use opx::{ErrorKind, GatewayCountry, ProxyLayout, ProxyQuery};
 use scripted::{Reply, Scripted};

@@ -1,7 +1,6 @@
 //! Rate limits: headers parsed on every response, latest snapshot, local fail-fast.
 
-#[path = "support/scripted.rs"]
-mod scripted;
+use crate::scripted;
 
 use std::time::Duration;
 

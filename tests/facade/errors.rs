@@ -1,7 +1,6 @@
 //! Errors: envelopes, non-JSON bodies, unknown codes, validation before sending, outcome-unknown.
 
-#[path = "support/scripted.rs"]
-mod scripted;
+use crate::scripted;
 
 use opx::{ErrorCode, ErrorKind, PurchaseRequest, RetryPolicy, ServiceType};
 use scripted::{Reply, Scripted, account_json};

@@ -1,6 +1,6 @@
 //! Per-key rate limits with the documented buckets and headers, on the mock clock.
 
-mod support;
+use crate::support;
 
 use std::time::Duration;
 

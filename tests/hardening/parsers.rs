@@ -1,8 +1,7 @@
 //! The parsers of untrusted server input, in `cargo test`: the fuzzing findings as regression
 //! tests, and short property runs of the fuzz targets' checks (the long runs are in `fuzz/`).
 
-#[path = "support/scripted.rs"]
-mod scripted;
+use crate::scripted;
 
 use std::time::{Duration, Instant};
 

@@ -10,8 +10,7 @@
 //! times the server executed the operation, that purchase and extend never charged twice
 //! (balance and service count), and that every request was valid against the spec.
 
-#[path = "support/contract.rs"]
-mod contract;
+use crate::contract;
 
 use std::time::Duration;
 

@@ -4,8 +4,7 @@
 //! One tokio runtime and one `reqwest` client serve every case (a mock per paging case is
 //! cheap; a facade client per case would not be).
 
-#[path = "support/contract.rs"]
-mod contract;
+use crate::contract;
 
 use std::net::Ipv4Addr;
 use std::sync::OnceLock;

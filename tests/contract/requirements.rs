@@ -1,8 +1,7 @@
 //! The nine client requirements of the docs' "AI assistant prompt" section, adapted to Rust, one
 //! named test each. Each fails if the behaviour it names breaks.
 
-#[path = "support/contract.rs"]
-mod contract;
+use crate::contract;
 
 use std::time::Duration;
 
@@ -206,10 +205,15 @@ async fn requirement_3_token_from_opx_token_error_if_missing() {
     let s = MockServer::builder().balance(4321).start().await.unwrap();
     let child = |mode: &str, token: Option<&str>| {
         let mut cmd = tokio::process::Command::new(std::env::current_exe().unwrap());
-        cmd.args(["requirement_3_child", "--exact", "--ignored", "--nocapture"])
-            .env("OPX_CONTRACT_CHILD", mode)
-            .env("OPX_CONTRACT_BALANCE", "4321")
-            .env("OPX_BASE_URL", s.base_url());
+        cmd.args([
+            "requirements::requirement_3_child",
+            "--exact",
+            "--ignored",
+            "--nocapture",
+        ])
+        .env("OPX_CONTRACT_CHILD", mode)
+        .env("OPX_CONTRACT_BALANCE", "4321")
+        .env("OPX_BASE_URL", s.base_url());
         match token {
             Some(t) => cmd.env("OPX_TOKEN", t),
             None => cmd.env_remove("OPX_TOKEN"),

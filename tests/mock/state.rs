@@ -1,7 +1,7 @@
 //! Stateful behaviour: purchase, extend, expiry, whitelist, credentials, country, rotation,
 //! proxies, tenants and logs.
 
-mod support;
+use crate::support;
 
 use std::time::Duration;
 

@@ -1,7 +1,6 @@
 //! Retries: idempotent calls retry transport errors and 5xx with backoff; POSTs never.
 
-#[path = "support/scripted.rs"]
-mod scripted;
+use crate::scripted;
 
 use std::time::Duration;
 

@@ -2,8 +2,7 @@
 //! gives exactly `limit` successes and rate-limited errors for the rest, and concurrent
 //! purchases never overspend.
 
-#[path = "support/contract.rs"]
-mod contract;
+use crate::contract;
 
 use std::collections::BTreeSet;
 

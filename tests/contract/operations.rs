@@ -3,8 +3,7 @@
 //! asserting the typed result. Codes the client refuses before sending (the docs' own input
 //! rules) are asserted as such: same code, `ErrorKind::Validation`, nothing on the wire.
 
-#[path = "support/contract.rs"]
-mod contract;
+use crate::contract;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -1,0 +1,14 @@
+//! The facade's behaviour, against the mock or a scripted HTTP server. Tests that change
+//! process-wide state (the environment, the global allocator, the global tracing subscriber) live
+//! in their own binaries: `facade_construction`, `facade_proxies_alloc`, `facade_tracing`.
+
+#[path = "../support/scripted.rs"]
+mod scripted;
+
+mod errors;
+mod operations;
+mod pagination;
+mod proxies;
+mod ratelimit;
+mod retries;
+mod safe_purchase;

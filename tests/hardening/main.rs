@@ -1,0 +1,9 @@
+//! Hardening: hostile or oversized input to the client, the parsers and the mock. Secret
+//! redaction lives in its own binary (`hardening_secrets`), as it installs a global subscriber.
+
+#[path = "../support/scripted.rs"]
+mod scripted;
+
+mod limits;
+mod mock;
+mod parsers;
