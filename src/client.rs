@@ -1,6 +1,6 @@
 //! [`Client`]: one method per API operation, returning the typed `data` payload.
 
-use std::{fmt, num::NonZeroU64, sync::Arc};
+use std::{fmt, future::Future, num::NonZeroU64, sync::Arc};
 
 use crate::builder::ClientBuilder;
 use crate::error::{Error, ErrorCode, ErrorKind, Result};
@@ -12,7 +12,7 @@ use crate::model::{
 use crate::proxies::{ProxyEndpointBuf, parse_list};
 use crate::ratelimit::RateLimit;
 use crate::response::Response;
-use crate::transport::{CallContext, Transport, lock};
+use crate::transport::{CallContext, Transport, recorded};
 use crate::validate::{Country, Rotation, ServiceId, Whitelist};
 
 /// The OP-Proxy API client. Cheap to clone (shared state behind an `Arc`).
@@ -31,6 +31,8 @@ use crate::validate::{Country, Rotation, ServiceId, Whitelist};
 #[derive(Clone)]
 pub struct Client {
     t: Arc<Transport>,
+    /// Built once: its `inner` context points at `t`; per-call state lives in the call's task.
+    raw: Arc<generated::Client>,
 }
 
 impl fmt::Debug for Client {
@@ -121,7 +123,15 @@ impl Client {
     }
 
     pub(crate) fn from_transport(t: Arc<Transport>) -> Self {
-        Self { t }
+        let raw = generated::Client::new_with_client(
+            &t.base_url,
+            t.client.clone(),
+            CallContext::new(t.clone()),
+        );
+        Self {
+            t,
+            raw: Arc::new(raw),
+        }
     }
 
     #[cfg(test)]
@@ -142,22 +152,27 @@ impl Client {
     /// The raw generated client, with this client's token, retries, rate-limit tracking and
     /// tracing attached: for callers who need exactly what the spec says.
     pub fn generated(&self) -> generated::Client {
-        self.raw().0
+        (*self.raw).clone()
     }
 
-    fn raw(&self) -> (generated::Client, CallContext) {
-        let ctx = CallContext::new(self.t.clone());
-        let raw = generated::Client::new_with_client(
-            &self.t.base_url,
-            self.t.client.clone(),
-            ctx.clone(),
-        );
-        (raw, ctx)
-    }
-
-    fn begin(&self, op: &'static str) -> Result<(generated::Client, CallContext)> {
+    /// Runs one generated call for `op`: the local rate-limit gate first, then `send` with the
+    /// call recorded, then the generated result turned into the facade's.
+    async fn call<'a, T, F>(
+        &'a self,
+        op: &'static str,
+        send: impl FnOnce(&'a generated::Client) -> F,
+    ) -> Result<Response<T>>
+    where
+        F: Future<
+            Output = std::result::Result<
+                progenitor_client::ResponseValue<T>,
+                progenitor_client::Error<g::ErrorEnvelope>,
+            >,
+        >,
+    {
         self.t.gate_check(op)?;
-        Ok(self.raw())
+        let (result, record) = recorded(send(&self.raw)).await;
+        self.t.finish(op, record, result)
     }
 
     /// `GET /account`: user name, e-mail, balance (whole RUB) and currency.
@@ -170,9 +185,8 @@ impl Client {
     /// ```
     pub async fn account(&self) -> Result<Response<Account>> {
         const OP: &str = "get_account";
-        let (raw, ctx) = self.begin(OP)?;
-        let r = raw.get_account().await;
-        Ok(self.t.finish(OP, &ctx, r)?.map(|v| v.data.into()))
+        let r = self.call(OP, |raw| raw.get_account()).await?;
+        Ok(r.map(|v| v.data.into()))
     }
 
     /// `GET /catalog/plans`: the purchasable rotating plans, optionally of one type.
@@ -186,12 +200,8 @@ impl Client {
     pub async fn plans(&self, service_type: Option<ServiceType>) -> Result<Response<Vec<Plan>>> {
         const OP: &str = "list_plans";
         let t = service_type.as_ref().map(wire_type).transpose()?;
-        let (raw, ctx) = self.begin(OP)?;
-        let r = raw.list_plans(t).await;
-        Ok(self
-            .t
-            .finish(OP, &ctx, r)?
-            .map(|v| v.data.plans.into_iter().map(Plan::from).collect()))
+        let r = self.call(OP, |raw| raw.list_plans(t)).await?;
+        Ok(r.map(|v| v.data.plans.into_iter().map(Plan::from).collect()))
     }
 
     /// `POST /purchase`: charges the balance and provisions a new service.
@@ -223,9 +233,8 @@ impl Client {
                 "rotation",
             )?,
         };
-        let (raw, ctx) = self.begin(OP)?;
-        let r = raw.purchase(&body).await;
-        Ok(self.t.finish(OP, &ctx, r)?.map(|v| v.data.into()))
+        let r = self.call(OP, |raw| raw.purchase(&body)).await?;
+        Ok(r.map(|v| v.data.into()))
     }
 
     /// `GET /services`: one page. See [`services_stream`](Self::services_stream) to page
@@ -251,9 +260,12 @@ impl Client {
             .as_deref()
             .map(|c| wire(c, ErrorCode::InvalidRequest, "cursor"))
             .transpose()?;
-        let (raw, ctx) = self.begin(OP)?;
-        let r = raw.list_services(cursor.as_ref(), limit, status, t).await;
-        Ok(self.t.finish(OP, &ctx, r)?.map(|v| v.data.into()))
+        let r = self
+            .call(OP, |raw| {
+                raw.list_services(cursor.as_ref(), limit, status, t)
+            })
+            .await?;
+        Ok(r.map(|v| v.data.into()))
     }
 
     /// Every active service (all pages of `GET /services`).
@@ -284,9 +296,8 @@ impl Client {
     pub async fn service(&self, id: &ServiceId) -> Result<Response<Service>> {
         const OP: &str = "get_service";
         let wid: g::GetServiceId = wire(id.as_str(), ErrorCode::InvalidId, "service id")?;
-        let (raw, ctx) = self.begin(OP)?;
-        let r = raw.get_service(&wid).await;
-        Ok(self.t.finish(OP, &ctx, r)?.map(|v| v.data.into()))
+        let r = self.call(OP, |raw| raw.get_service(&wid)).await?;
+        Ok(r.map(|v| v.data.into()))
     }
 
     /// `GET /services/{id}/proxies?format=json`: the structured `servers` list.
@@ -307,17 +318,13 @@ impl Client {
         let wid: g::GetProxiesId = wire(id.as_str(), ErrorCode::InvalidId, "service id")?;
         let country = query.country.as_ref().map(wire_country).transpose()?;
         let layout = query.layout.map(wire_layout);
-        let (raw, ctx) = self.begin(OP)?;
-        let r = raw
-            .get_proxies(
-                &wid,
-                query.auth,
-                country,
-                Some(g::GetProxiesFormat::Json),
-                layout,
-            )
-            .await;
-        self.t.finish(OP, &ctx, r)?.try_map(|v| {
+        let format = Some(g::GetProxiesFormat::Json);
+        let r = self
+            .call(OP, |raw| {
+                raw.get_proxies(&wid, query.auth, country, format, layout)
+            })
+            .await?;
+        r.try_map(|v| {
             v.data
                 .servers
                 .into_iter()
@@ -376,9 +383,7 @@ impl Client {
                 invalid(ErrorCode::InvalidRequest, "could not build the request")
                     .with_source(e.without_url())
             })?;
-        let ctx = CallContext::new(self.t.clone());
-        let result = self.t.execute(ctx.record(), request, OP).await;
-        let rec = lock(ctx.record());
+        let (result, rec) = recorded(self.t.execute(request, OP)).await;
         let response = match result {
             Err(e) => {
                 return Err(self.t.classify(
@@ -393,8 +398,8 @@ impl Client {
         if rec.too_large || !(200..300).contains(&status) {
             return Err(self.t.classify(OP, &rec, None));
         }
-        let content_type = rec
-            .headers
+        let content_type = response
+            .headers()
             .get(http::header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .unwrap_or("");
@@ -411,7 +416,7 @@ impl Client {
                 .with_operation(OP)
                 .with_source(e)
         })?;
-        Ok(Response::new(text, status, rec.rate_limit).with_body(rec.body.clone()))
+        Ok(Response::new(text, status, rec.rate_limit).with_body(rec.body))
     }
 
     /// `GET /services/{id}/proxies?format=txt`, parsed into endpoints (host, port, login,
@@ -456,9 +461,8 @@ impl Client {
     pub async fn extend(&self, id: &ServiceId) -> Result<Response<Service>> {
         const OP: &str = "extend_service";
         let wid: g::ExtendServiceId = wire(id.as_str(), ErrorCode::InvalidId, "service id")?;
-        let (raw, ctx) = self.begin(OP)?;
-        let r = raw.extend_service(&wid).await;
-        Ok(self.t.finish(OP, &ctx, r)?.map(|v| v.data.into()))
+        let r = self.call(OP, |raw| raw.extend_service(&wid)).await?;
+        Ok(r.map(|v| v.data.into()))
     }
 
     /// `PUT /services/{id}/whitelist`: replaces the whole whitelist.
@@ -485,9 +489,10 @@ impl Client {
             labels,
             whitelisted_ips: whitelist.ips().to_vec(),
         };
-        let (raw, ctx) = self.begin(OP)?;
-        let r = raw.replace_whitelist(&wid, &body).await;
-        Ok(self.t.finish(OP, &ctx, r)?.map(|v| v.data.into()))
+        let r = self
+            .call(OP, |raw| raw.replace_whitelist(&wid, &body))
+            .await?;
+        Ok(r.map(|v| v.data.into()))
     }
 
     /// `POST /services/{id}/credentials`: new login and password (the old ones stop working).
@@ -503,9 +508,10 @@ impl Client {
         const OP: &str = "regenerate_credentials";
         let wid: g::RegenerateCredentialsId =
             wire(id.as_str(), ErrorCode::InvalidId, "service id")?;
-        let (raw, ctx) = self.begin(OP)?;
-        let r = raw.regenerate_credentials(&wid).await;
-        Ok(self.t.finish(OP, &ctx, r)?.map(|v| v.data.into()))
+        let r = self
+            .call(OP, |raw| raw.regenerate_credentials(&wid))
+            .await?;
+        Ok(r.map(|v| v.data.into()))
     }
 
     /// `PUT /services/{id}/country` (IPv6 rotating only).
@@ -525,9 +531,8 @@ impl Client {
         let body = g::CountryRequest {
             country: wire(country.as_str(), ErrorCode::InvalidCountry, "country")?,
         };
-        let (raw, ctx) = self.begin(OP)?;
-        let r = raw.change_country(&wid, &body).await;
-        Ok(self.t.finish(OP, &ctx, r)?.map(|v| v.data.into()))
+        let r = self.call(OP, |raw| raw.change_country(&wid, &body)).await?;
+        Ok(r.map(|v| v.data.into()))
     }
 
     /// `PUT /services/{id}/rotation` (IPv6 rotating only).
@@ -547,9 +552,10 @@ impl Client {
         let body = g::RotationRequest {
             rotation: wire(rotation.as_str(), ErrorCode::InvalidRotation, "rotation")?,
         };
-        let (raw, ctx) = self.begin(OP)?;
-        let r = raw.change_rotation(&wid, &body).await;
-        Ok(self.t.finish(OP, &ctx, r)?.map(|v| v.data.into()))
+        let r = self
+            .call(OP, |raw| raw.change_rotation(&wid, &body))
+            .await?;
+        Ok(r.map(|v| v.data.into()))
     }
 
     /// `GET /logs`: one page of the API action log. See [`logs_stream`](Self::logs_stream).
@@ -570,16 +576,13 @@ impl Client {
             .as_deref()
             .map(|c| wire(c, ErrorCode::InvalidRequest, "cursor"))
             .transpose()?;
-        let (raw, ctx) = self.begin(OP)?;
-        let r = raw
-            .list_logs(
-                cursor.as_ref(),
-                limit,
-                query.since.as_ref(),
-                query.until.as_ref(),
-            )
-            .await;
-        Ok(self.t.finish(OP, &ctx, r)?.map(|v| v.data.into()))
+        let (since, until) = (query.since.as_ref(), query.until.as_ref());
+        let r = self
+            .call(OP, |raw| {
+                raw.list_logs(cursor.as_ref(), limit, since, until)
+            })
+            .await?;
+        Ok(r.map(|v| v.data.into()))
     }
 }
 

@@ -68,7 +68,6 @@ pub fn response_error_for(
     };
     let rec = CallRecord {
         status: Some(status),
-        headers,
         body: Bytes::copy_from_slice(body),
         rate_limit,
         retry_after,

@@ -2,19 +2,23 @@
 //! the bearer header, retries of idempotent calls, buffering of the body under a size cap,
 //! rate-limit capture and a tracing span.
 //!
-//! The facade builds one cheap generated client per call with a fresh [`CallContext`], so what
-//! the hook saw (status, headers, body) is still available when the generated code has lost it
-//! (e.g. an HTML 502 decoded as `InvalidResponsePayload`).
+//! The facade builds its generated client once. Each call runs inside [`recorded`], which gives
+//! the call's task a fresh [`CallRecord`] (a task-local): what the hook saw (status, body, rate
+//! limit) is still available when the generated code has lost it (e.g. an HTML 502 decoded as
+//! `InvalidResponsePayload`), without an allocation or a lock per call.
 
 use std::{
+    cell::RefCell,
     fmt,
+    future::Future,
     sync::{Arc, Mutex, MutexGuard},
     time::{Duration, Instant},
 };
 
 use bytes::Bytes;
-use http::{HeaderMap, HeaderValue, StatusCode, Version};
+use http::{HeaderValue, StatusCode};
 use progenitor_client::{ClientHooks, ClientInfo, OperationInfo, ResponseValue};
+use reqwest::ResponseBuilderExt as _;
 use tracing::{Instrument, field::Empty};
 
 use crate::error::{Error, ErrorKind, describe_body, parse_envelope};
@@ -23,15 +27,14 @@ use crate::ratelimit::{Gate, RateLimit, retry_after};
 use crate::response::Response;
 use crate::retry::{Jitter, RetryPolicy, is_retryable_status};
 
-/// Per-call context carried by the generated client as its `inner` value.
+/// The context the generated client carries as its `inner` value.
 ///
 /// `CallContext::default()` carries nothing: a generated client built with it sends requests
-/// as they are (no token, no retries). The facade's [`Client`](crate::Client) builds contexts
-/// that attach its transport.
+/// as they are (no token, no retries). The facade's [`Client`](crate::Client) builds one that
+/// attaches its transport.
 #[derive(Default, Clone)]
 pub struct CallContext {
     transport: Option<Arc<Transport>>,
-    record: Arc<Mutex<CallRecord>>,
 }
 
 impl fmt::Debug for CallContext {
@@ -46,11 +49,7 @@ impl CallContext {
     pub(crate) fn new(transport: Arc<Transport>) -> Self {
         Self {
             transport: Some(transport),
-            record: Arc::default(),
         }
-    }
-    pub(crate) fn record(&self) -> &Mutex<CallRecord> {
-        &self.record
     }
 }
 
@@ -58,13 +57,33 @@ impl CallContext {
 #[derive(Debug, Default)]
 pub(crate) struct CallRecord {
     pub(crate) status: Option<u16>,
-    pub(crate) headers: HeaderMap,
     pub(crate) body: Bytes,
     pub(crate) rate_limit: Option<RateLimit>,
     pub(crate) retry_after: Option<Duration>,
     pub(crate) attempts: u32,
     pub(crate) too_large: bool,
     pub(crate) body_failed: bool,
+}
+
+tokio::task_local! {
+    /// The record of the call running in this task, set by [`recorded`].
+    static RECORD: RefCell<CallRecord>;
+}
+
+/// Runs `call` with a fresh [`CallRecord`] for the hook to fill in, and returns both. A request
+/// sent outside `recorded` (the generated client used directly) is simply not recorded.
+pub(crate) async fn recorded<F: Future>(call: F) -> (F::Output, CallRecord) {
+    RECORD
+        .scope(RefCell::new(CallRecord::default()), async move {
+            let output = call.await;
+            (output, RECORD.with(RefCell::take))
+        })
+        .await
+}
+
+/// Updates the current call's record, if there is one.
+fn note(update: impl FnOnce(&mut CallRecord)) {
+    let _ = RECORD.try_with(|record| update(&mut record.borrow_mut()));
 }
 
 pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -117,7 +136,7 @@ impl ClientHooks<CallContext> for crate::generated::Client {
     ) -> reqwest::Result<reqwest::Response> {
         let ctx = self.inner();
         match &ctx.transport {
-            Some(t) => t.execute(&ctx.record, request, info.operation_id).await,
+            Some(t) => t.execute(request, info.operation_id).await,
             None => self.client().execute(request).await,
         }
     }
@@ -160,10 +179,10 @@ impl Transport {
     }
 
     /// Sends `request` for `operation`, retrying idempotent calls per the policy. The response
-    /// returned has its body buffered; `record` keeps what the last attempt saw.
+    /// returned has its body buffered; the call's record (see [`recorded`]) keeps what the last
+    /// attempt saw.
     pub(crate) async fn execute(
         &self,
-        record: &Mutex<CallRecord>,
         mut request: reqwest::Request,
         operation: &'static str,
     ) -> reqwest::Result<reqwest::Response> {
@@ -214,9 +233,9 @@ impl Transport {
                 } else {
                     current
                 };
-                lock(record).attempts = attempt;
+                note(|rec| rec.attempts = attempt);
                 match self
-                    .attempt(client, req, operation, idempotent, attempt, record)
+                    .attempt(client, req, operation, idempotent, attempt)
                     .await
                 {
                     Step::Return(r) => break r,
@@ -230,14 +249,18 @@ impl Transport {
                 }
             };
             let span = tracing::Span::current();
-            span.record("latency_ms", started.elapsed().as_millis() as u64);
-            span.record("attempts", attempt);
-            let rec = lock(record);
-            if let Some(s) = rec.status {
-                span.record("status", s);
-            }
-            if let Some(r) = rec.rate_limit.as_ref().and_then(RateLimit::remaining) {
-                span.record("ratelimit_remaining", r);
+            if !span.is_disabled() {
+                span.record("latency_ms", started.elapsed().as_millis() as u64);
+                span.record("attempts", attempt);
+                if let Ok(r) = &result {
+                    span.record("status", r.status().as_u16());
+                    let remaining = RateLimit::from_headers(r.headers(), started)
+                        .as_ref()
+                        .and_then(RateLimit::remaining);
+                    if let Some(remaining) = remaining {
+                        span.record("ratelimit_remaining", remaining);
+                    }
+                }
             }
             match &result {
                 Ok(_) => tracing::debug!("done"),
@@ -256,16 +279,14 @@ impl Transport {
         operation: &'static str,
         idempotent: bool,
         attempt: u32,
-        record: &Mutex<CallRecord>,
     ) -> Step {
-        let resp = match client.execute(req).await {
+        let mut resp = match client.execute(req).await {
             Ok(r) => r,
             Err(e) => {
-                {
-                    let mut rec = lock(record);
+                note(|rec| {
                     rec.status = None;
                     rec.body_failed = false;
-                }
+                });
                 tracing::debug!(attempt, error = %e, "transport error");
                 return if idempotent {
                     Step::Retry(self.backoff(attempt), Err(e))
@@ -275,40 +296,36 @@ impl Transport {
             }
         };
         let status = resp.status();
-        let version = resp.version();
-        let headers = resp.headers().clone();
         let now = Instant::now();
-        let rate = RateLimit::from_headers(&headers, now);
+        let rate = RateLimit::from_headers(resp.headers(), now);
         let wait = if status == StatusCode::TOO_MANY_REQUESTS
             || status == StatusCode::SERVICE_UNAVAILABLE
         {
-            retry_after(&headers)
+            retry_after(resp.headers())
         } else {
             None
         };
         self.observe(operation, rate.as_ref(), wait, status.as_u16(), now);
-        {
-            let mut rec = lock(record);
+        note(|rec| {
             rec.status = Some(status.as_u16());
-            rec.headers = headers.clone();
             rec.rate_limit = rate;
             rec.retry_after = wait;
             rec.body = Bytes::new();
             rec.too_large = false;
             rec.body_failed = false;
-        }
-        let body = match read_capped(resp, self.max_body).await {
+        });
+        let body = match read_capped(&mut resp, self.max_body).await {
             Ok(b) => b,
             Err(ReadError::TooLarge) => {
-                lock(record).too_large = true;
+                note(|rec| rec.too_large = true);
                 tracing::warn!(
                     cap = self.max_body,
                     "response body exceeds the size cap; discarded"
                 );
-                return Step::Return(Ok(rebuild(status, version, headers, Bytes::new())));
+                return Step::Return(Ok(with_body(resp, Bytes::new())));
             }
             Err(ReadError::Http(e)) => {
-                lock(record).body_failed = true;
+                note(|rec| rec.body_failed = true);
                 tracing::debug!(attempt, error = %e, "response body cut off");
                 return if idempotent {
                     Step::Retry(self.backoff(attempt), Err(e))
@@ -317,9 +334,9 @@ impl Transport {
                 };
             }
         };
-        lock(record).body = body.clone();
+        note(|rec| rec.body = body.clone());
         let code = status.as_u16();
-        let resp = rebuild(status, version, headers, body);
+        let resp = with_body(resp, body);
         if idempotent && is_retryable_status(code) {
             let backoff = self.backoff(attempt);
             return match wait {
@@ -375,15 +392,13 @@ impl Transport {
     pub(crate) fn finish<T>(
         &self,
         operation: &'static str,
-        ctx: &CallContext,
+        rec: CallRecord,
         result: Result<ResponseValue<T>, progenitor_client::Error<ErrorEnvelope>>,
     ) -> Result<Response<T>, Error> {
-        let rec = lock(ctx.record());
         match result {
             Ok(rv) if !rec.too_large => {
                 let status = rv.status().as_u16();
-                Ok(Response::new(rv.into_inner(), status, rec.rate_limit)
-                    .with_body(rec.body.clone()))
+                Ok(Response::new(rv.into_inner(), status, rec.rate_limit).with_body(rec.body))
             }
             Ok(_) => Err(self.classify(operation, &rec, None)),
             Err(e) => Err(self.classify(operation, &rec, Some(e))),
@@ -513,32 +528,44 @@ pub(crate) fn response_error(
         .with_rate_limit(rec.rate_limit)
 }
 
-async fn read_capped(mut resp: reqwest::Response, cap: usize) -> Result<Bytes, ReadError> {
+/// Reads the whole body, refusing more than `cap` bytes. A body that arrives in one chunk (the
+/// usual case for an API answer) is kept as it is, without a copy.
+async fn read_capped(resp: &mut reqwest::Response, cap: usize) -> Result<Bytes, ReadError> {
     if resp.content_length().is_some_and(|n| n > cap as u64) {
         return Err(ReadError::TooLarge);
     }
-    let mut buf = Vec::with_capacity(
-        resp.content_length()
-            .map_or(0, |n| n.min(64 * 1024) as usize),
-    );
-    while let Some(chunk) = resp.chunk().await.map_err(ReadError::Http)? {
+    let Some(first) = resp.chunk().await.map_err(ReadError::Http)? else {
+        return Ok(Bytes::new());
+    };
+    if first.len() > cap {
+        return Err(ReadError::TooLarge);
+    }
+    let Some(second) = resp.chunk().await.map_err(ReadError::Http)? else {
+        return Ok(first);
+    };
+    let expected = resp.content_length().map_or(0, |n| n as usize);
+    let mut buf = Vec::with_capacity(expected.max(first.len() + second.len()));
+    buf.extend_from_slice(&first);
+    let mut next = Some(second);
+    while let Some(chunk) = next {
         if buf.len() + chunk.len() > cap {
             return Err(ReadError::TooLarge);
         }
         buf.extend_from_slice(&chunk);
+        next = resp.chunk().await.map_err(ReadError::Http)?;
     }
     Ok(Bytes::from(buf))
 }
 
-fn rebuild(
-    status: StatusCode,
-    version: Version,
-    headers: HeaderMap,
-    body: Bytes,
-) -> reqwest::Response {
-    let mut r = http::Response::new(body);
-    *r.status_mut() = status;
-    *r.version_mut() = version;
-    *r.headers_mut() = headers;
-    reqwest::Response::from(r)
+/// `resp` (status, version, headers, URL, extensions) with `body`, the body it was read into.
+/// Moves the parts rather than copying them.
+fn with_body(resp: reqwest::Response, body: Bytes) -> reqwest::Response {
+    let url = resp.url().clone();
+    let (mut parts, _) = http::Response::<reqwest::Body>::from(resp).into_parts();
+    // reqwest keeps the URL outside the parts; give it back, or it parses a placeholder.
+    let mut carrier = http::Response::builder().url(url);
+    if let Some(extensions) = carrier.extensions_mut() {
+        parts.extensions.extend(std::mem::take(extensions));
+    }
+    reqwest::Response::from(http::Response::from_parts(parts, body))
 }
