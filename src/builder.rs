@@ -236,6 +236,7 @@ impl ClientBuilder {
             Some(c) => c,
             None => built(base())?,
         };
+        let own_once_client = self.once_http.is_none();
         let once_client = match self.once_http {
             Some(c) => c,
             None => built(
@@ -251,8 +252,14 @@ impl ClientBuilder {
         Ok(Client::from_transport(Arc::new(Transport {
             base_url,
             auth,
-            // A user-supplied client keeps its own User-Agent unless one was set here.
-            user_agent: (own_client || explicit_ua).then_some(user_agent),
+            // Clients built here send the User-Agent themselves (a default header), so the hook
+            // need not set it per request. A user-supplied client keeps its own User-Agent
+            // unless one was set here.
+            user_agent: if own_client && own_once_client {
+                None
+            } else {
+                (own_client || explicit_ua).then_some(user_agent)
+            },
             client,
             once_client,
             retry: self.retry,

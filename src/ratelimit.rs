@@ -3,7 +3,11 @@
 
 use std::time::{Duration, Instant};
 
-use http::HeaderMap;
+use http::{HeaderMap, HeaderName};
+
+static LIMIT: HeaderName = HeaderName::from_static("x-ratelimit-limit");
+static REMAINING: HeaderName = HeaderName::from_static("x-ratelimit-remaining");
+static RESET: HeaderName = HeaderName::from_static("x-ratelimit-reset");
 
 /// Longest delay taken from a server header; anything larger is treated as this (garbage guard).
 const MAX_HEADER_DELAY: Duration = Duration::from_secs(24 * 60 * 60);
@@ -35,9 +39,9 @@ pub struct RateLimit {
 impl RateLimit {
     /// Parses the three headers; `None` if none of them is present and valid.
     pub(crate) fn from_headers(headers: &HeaderMap, now: Instant) -> Option<Self> {
-        let limit = header_u64(headers, "x-ratelimit-limit").map(saturate_u32);
-        let remaining = header_u64(headers, "x-ratelimit-remaining").map(saturate_u32);
-        let reset = header_u64(headers, "x-ratelimit-reset").map(secs_capped);
+        let limit = header_u64(headers, &LIMIT).map(saturate_u32);
+        let remaining = header_u64(headers, &REMAINING).map(saturate_u32);
+        let reset = header_u64(headers, &RESET).map(secs_capped);
         if limit.is_none() && remaining.is_none() && reset.is_none() {
             return None;
         }
@@ -83,7 +87,7 @@ fn secs_capped(v: u64) -> Duration {
     Duration::from_secs(v).min(MAX_HEADER_DELAY)
 }
 
-fn header_u64(headers: &HeaderMap, name: &str) -> Option<u64> {
+fn header_u64(headers: &HeaderMap, name: &HeaderName) -> Option<u64> {
     headers.get(name)?.to_str().ok()?.trim().parse().ok()
 }
 

@@ -102,7 +102,8 @@ pub(crate) fn is_idempotent(operation: &str) -> bool {
 pub(crate) struct Transport {
     pub(crate) base_url: String,
     pub(crate) auth: HeaderValue,
-    /// Set per request when the request has none (`None` with a user-supplied client).
+    /// Set per request when the request has none; `None` when the reqwest clients send it as a
+    /// default header themselves, or a user-supplied client keeps its own.
     pub(crate) user_agent: Option<HeaderValue>,
     /// For idempotent calls (connection reuse is fine).
     pub(crate) client: reqwest::Client,
@@ -557,15 +558,20 @@ async fn read_capped(resp: &mut reqwest::Response, cap: usize) -> Result<Bytes, 
     Ok(Bytes::from(buf))
 }
 
-/// `resp` (status, version, headers, URL, extensions) with `body`, the body it was read into.
-/// Moves the parts rather than copying them.
-fn with_body(resp: reqwest::Response, body: Bytes) -> reqwest::Response {
-    let url = resp.url().clone();
-    let (mut parts, _) = http::Response::<reqwest::Body>::from(resp).into_parts();
-    // reqwest keeps the URL outside the parts; give it back, or it parses a placeholder.
-    let mut carrier = http::Response::builder().url(url);
-    if let Some(extensions) = carrier.extensions_mut() {
-        parts.extensions.extend(std::mem::take(extensions));
+/// `resp`'s status, version, headers and URL with `body`, the body it was read into. The
+/// headers are moved, not copied.
+fn with_body(mut resp: reqwest::Response, body: Bytes) -> reqwest::Response {
+    // reqwest keeps the URL outside the parts: without it, it would parse a placeholder URL.
+    let mut rebuilt = http::Response::builder()
+        .status(resp.status())
+        .version(resp.version())
+        .url(resp.url().clone());
+    if let Some(headers) = rebuilt.headers_mut() {
+        *headers = std::mem::take(resp.headers_mut());
     }
-    reqwest::Response::from(http::Response::from_parts(parts, body))
+    match rebuilt.body(body) {
+        Ok(r) => reqwest::Response::from(r),
+        // Unreachable: every part was taken from a valid response.
+        Err(_) => resp,
+    }
 }
