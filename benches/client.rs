@@ -3,9 +3,11 @@
 //!
 //! `cargo bench --bench client [-- --full] [a b c e]`; `cargo xtask bench` runs every bench and
 //! prints one table. Variants are interleaved round by round on the same server, so the ratios
-//! come from the same run. The mock and the client share the machine's cores: the mock runs on
-//! its own 2-thread runtime (threads `opx-mock`), the client on another (threads `opx-client`),
-//! and the CPU time of each group is read from `/proc/self/task/*/schedstat`.
+//! come from the same run. (a) runs the mock and the client on one thread and also counts
+//! instructions per call under callgrind (`--per-call`). Elsewhere the mock and the client share
+//! the machine's cores: the mock runs on its own 2-thread runtime (threads `opx-mock`), the
+//! client on another (threads `opx-client`), and the CPU time of each group is read from
+//! `/proc/self/task/*/schedstat`.
 
 mod support;
 
@@ -108,6 +110,8 @@ struct Setup {
     /// as a default header of its reqwest client.
     gen_plain: opx::generated::Client,
     http: reqwest::Client,
+    /// A bare client configured like the facade's own: User-Agent, timeouts, no redirects.
+    http_same_wire: reqwest::Client,
     base: String,
     account_url: String,
     auth: HeaderValue,
@@ -137,6 +141,13 @@ impl Setup {
             ),
             facade,
             http: reqwest::Client::new(),
+            http_same_wire: reqwest::Client::builder()
+                .user_agent(concat!("opx/", env!("CARGO_PKG_VERSION")))
+                .connect_timeout(Duration::from_secs(10))
+                .timeout(Duration::from_secs(30))
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
             base: server.base_url().to_owned(),
             account_url: format!("{}/account", server.base_url()),
             auth,
@@ -200,6 +211,7 @@ enum Account {
     Facade,
     GenHooked,
     GenPlain,
+    BareSameWire,
     Bare,
 }
 
@@ -209,6 +221,9 @@ impl Account {
             Account::Facade => "facade `client.account()`",
             Account::GenHooked => "generated via `Client::generated()` (hook on)",
             Account::GenPlain => "generated, plain progenitor (no hook)",
+            Account::BareSameWire => {
+                "bare reqwest + serde, the facade's wire (User-Agent, Accept, api-version, timeouts)"
+            }
             Account::Bare => "bare reqwest + serde",
         }
     }
@@ -235,6 +250,14 @@ async fn account_call(v: Account, s: &Setup) -> i64 {
                 .data
                 .balance
         }
+        Account::BareSameWire => {
+            let req = s
+                .http_same_wire
+                .get(&s.account_url)
+                .header(http::header::ACCEPT, "application/json")
+                .header("api-version", "1.0.0");
+            bare_get::<BareAccount>(req, &s.auth).await.balance
+        }
         Account::Bare => {
             bare_get::<BareAccount>(s.http.get(&s.account_url), &s.auth)
                 .await
@@ -243,21 +266,35 @@ async fn account_call(v: Account, s: &Setup) -> i64 {
     }
 }
 
-fn case_a(opts: &Opts, crt: &Runtime, s: &Arc<Setup>, rows: &mut Vec<Row>) {
-    const V: [Account; 4] = [
-        Account::Facade,
-        Account::GenHooked,
-        Account::GenPlain,
-        Account::Bare,
-    ];
+/// The variants of (a), floor last.
+const ACCOUNT_VARIANTS: [Account; 5] = [
+    Account::Facade,
+    Account::GenHooked,
+    Account::GenPlain,
+    Account::BareSameWire,
+    Account::Bare,
+];
+
+/// A current-thread runtime: the mock and the client of (a) share one thread, so a call's
+/// latency is the work of both sides and the kernel's loopback, without the wake-ups between
+/// threads that made two-runtime medians swing by 3x from run to run.
+fn one_thread() -> Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime")
+}
+
+fn case_a(opts: &Opts, rows: &mut Vec<Row>) {
+    const V: [Account; 5] = ACCOUNT_VARIANTS;
     let rounds = opts.pick(12, 40);
-    let per_round = opts.pick(100, 250);
-    let s = s.clone();
-    // On a worker thread (not the `block_on` caller), so the client CPU figure sees it all.
-    let task = crt.spawn(async move {
+    let per_round = opts.pick(200, 500);
+    let rt = one_thread();
+    let server = start_mock(&rt, false, 0);
+    let s = Setup::new(&server);
+    let mut samples = rt.block_on(async {
         let s = &*s;
         let mut samples: Vec<Vec<f64>> = vec![Vec::new(); V.len()];
-        let mut cpu = vec![Duration::ZERO; V.len()];
         for v in V {
             for _ in 0..50 {
                 account_call(v, s).await;
@@ -267,27 +304,23 @@ fn case_a(opts: &Opts, crt: &Runtime, s: &Arc<Setup>, rows: &mut Vec<Row>) {
             for i in 0..V.len() {
                 // Rotate the order each round.
                 let k = (i + r) % V.len();
-                let c0 = thread_cpu("opx-client");
                 for _ in 0..per_round {
                     let t = Instant::now();
                     std::hint::black_box(account_call(V[k], s).await);
                     samples[k].push(micros(t.elapsed()));
                 }
-                cpu[k] += thread_cpu("opx-client") - c0;
             }
         }
-        (samples, cpu)
+        samples
     });
-    let (mut samples, cpu) = crt.block_on(task).expect("case a");
-    let n = (rounds * per_round) as f64;
+    assert!(server.schema_violations().is_empty());
     let meds: Vec<f64> = samples.iter_mut().map(|x| median(x)).collect();
     let p90s: Vec<f64> = samples.iter_mut().map(|x| quantile(x, 0.9)).collect();
     let bare = V.len() - 1;
     for (i, v) in V.iter().enumerate() {
-        let cpu_us = micros(cpu[i]) / n;
         let fig = format!(
-            "median {:.1} µs/call (p90 {:.1}); client CPU {:.1} µs/call",
-            meds[i], p90s[i], cpu_us
+            "median {:.1} µs/call (p90 {:.1}), mock and client on one thread",
+            meds[i], p90s[i]
         );
         let mut row = Row::new("a", format!("GET /account, {}", v.name()), fig);
         if i != bare {
@@ -296,13 +329,84 @@ fn case_a(opts: &Opts, crt: &Runtime, s: &Arc<Setup>, rows: &mut Vec<Row>) {
         }
         rows.push(row);
     }
-    let added = meds[0] - meds[bare];
-    let cpu_added = (micros(cpu[0]) - micros(cpu[bare])) / n;
     rows.push(Row::new(
         "a",
         "facade minus bare",
-        format!("{added:+.1} µs/call median latency, {cpu_added:+.1} µs/call client CPU"),
+        format!("{:+.1} µs/call median latency", meds[0] - meds[bare]),
     ));
+}
+
+/// `--per-call <variant> <calls>`: `calls` GET /account calls of one variant, mock and client on
+/// one thread, then exit. What [`case_a_instructions`] runs under callgrind.
+fn per_call_child(variant: &str, calls: usize) {
+    let v = ACCOUNT_VARIANTS
+        .into_iter()
+        .find(|v| format!("{v:?}") == variant)
+        .unwrap_or_else(|| panic!("unknown variant {variant}"));
+    let rt = one_thread();
+    let server = start_mock(&rt, false, 0);
+    let s = Setup::new(&server);
+    rt.block_on(async {
+        for _ in 0..calls {
+            std::hint::black_box(account_call(v, &s).await);
+        }
+    });
+}
+
+/// Instructions one variant's run of `calls` calls executed (client, mock and runtime), as
+/// callgrind counts them; `None` without valgrind.
+fn instructions(variant: Account, calls: usize) -> Option<u64> {
+    let exe = std::env::current_exe().ok()?;
+    let out = std::process::Command::new("valgrind")
+        .args(["--tool=callgrind", "--callgrind-out-file=/dev/null"])
+        .arg(exe)
+        .args(["--per-call", &format!("{variant:?}"), &calls.to_string()])
+        .output()
+        .ok()?;
+    if !out.status.success() {
+        return None;
+    }
+    String::from_utf8_lossy(&out.stderr)
+        .lines()
+        .find_map(|l| l.split_once("Collected :"))
+        .and_then(|(_, n)| n.trim().replace(',', "").parse().ok())
+}
+
+/// (a) in instructions per call: each variant run for two call counts under callgrind, the
+/// difference divided by the extra calls (start-up, client construction and the mock's set-up
+/// cancel out). Deterministic: the same binary gives the same count on a busy or an idle
+/// machine, so it is the figure to compare commits with.
+fn case_a_instructions(opts: &Opts, rows: &mut Vec<Row>) {
+    let (few, many) = (200, opts.pick(1200, 3200));
+    let mut per_call = Vec::new();
+    for v in ACCOUNT_VARIANTS {
+        match (instructions(v, few), instructions(v, many)) {
+            (Some(a), Some(b)) if b > a => per_call.push((b - a) as f64 / (many - few) as f64),
+            _ => {
+                rows.push(Row::new(
+                    "a",
+                    "instructions per call (callgrind)",
+                    "skipped: valgrind is not installed or failed",
+                ));
+                return;
+            }
+        }
+    }
+    let bare = per_call.len() - 1;
+    for (i, v) in ACCOUNT_VARIANTS.iter().enumerate() {
+        let fig = format!(
+            "{:.1} k instructions/call (client + mock + runtime; callgrind, {} - {} calls)",
+            per_call[i] / 1000.0,
+            many,
+            few
+        );
+        let mut row = Row::new("a", format!("instructions, {}", v.name()), fig);
+        if i != bare {
+            let target = (*v == Account::Facade).then_some(Target::AtMost(1.05));
+            row = row.ratio(per_call[i] / per_call[bare], target);
+        }
+        rows.push(row);
+    }
 }
 
 fn case_b(opts: &Opts, crt: &Runtime, s: &Arc<Setup>, rows: &mut Vec<Row>) {
@@ -687,6 +791,12 @@ fn case_e(opts: &Opts, crt: &Runtime, srt: &Runtime, rows: &mut Vec<Row>) {
 // ---------------------------------------------------------------------------------------------
 
 fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some("--per-call") {
+        let calls = args.get(3).and_then(|n| n.parse().ok()).unwrap_or(1000);
+        per_call_child(args.get(2).map_or("", String::as_str), calls);
+        return;
+    }
     let opts = Opts::from_args();
     let srt = runtime("opx-mock");
     let crt = runtime("opx-client");
@@ -695,7 +805,8 @@ fn main() {
         let server = start_mock(&srt, false, SERVICES);
         let setup = crt.block_on(async { Setup::new(&server) });
         if opts.wants("a") {
-            case_a(&opts, &crt, &setup, &mut rows);
+            case_a(&opts, &mut rows);
+            case_a_instructions(&opts, &mut rows);
         }
         if opts.wants("b") {
             case_b(&opts, &crt, &setup, &mut rows);

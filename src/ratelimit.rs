@@ -3,11 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use http::{HeaderMap, HeaderName};
-
-static LIMIT: HeaderName = HeaderName::from_static("x-ratelimit-limit");
-static REMAINING: HeaderName = HeaderName::from_static("x-ratelimit-remaining");
-static RESET: HeaderName = HeaderName::from_static("x-ratelimit-reset");
+use http::{HeaderMap, HeaderValue};
 
 /// Longest delay taken from a server header; anything larger is treated as this (garbage guard).
 const MAX_HEADER_DELAY: Duration = Duration::from_secs(24 * 60 * 60);
@@ -39,9 +35,23 @@ pub struct RateLimit {
 impl RateLimit {
     /// Parses the three headers; `None` if none of them is present and valid.
     pub(crate) fn from_headers(headers: &HeaderMap, now: Instant) -> Option<Self> {
-        let limit = header_u64(headers, &LIMIT).map(saturate_u32);
-        let remaining = header_u64(headers, &REMAINING).map(saturate_u32);
-        let reset = header_u64(headers, &RESET).map(secs_capped);
+        // One pass over the (few) headers instead of three hashed look-ups; as with
+        // `HeaderMap::get`, the first value of a repeated header is the one read.
+        let (mut limit, mut remaining, mut reset) = (None, None, None);
+        for (name, value) in headers {
+            let slot = match name.as_str() {
+                "x-ratelimit-limit" => &mut limit,
+                "x-ratelimit-remaining" => &mut remaining,
+                "x-ratelimit-reset" => &mut reset,
+                _ => continue,
+            };
+            if slot.is_none() {
+                *slot = Some(header_u64(value));
+            }
+        }
+        let limit = limit.flatten().map(saturate_u32);
+        let remaining = remaining.flatten().map(saturate_u32);
+        let reset = reset.flatten().map(secs_capped);
         if limit.is_none() && remaining.is_none() && reset.is_none() {
             return None;
         }
@@ -87,8 +97,8 @@ fn secs_capped(v: u64) -> Duration {
     Duration::from_secs(v).min(MAX_HEADER_DELAY)
 }
 
-fn header_u64(headers: &HeaderMap, name: &HeaderName) -> Option<u64> {
-    headers.get(name)?.to_str().ok()?.trim().parse().ok()
+fn header_u64(value: &HeaderValue) -> Option<u64> {
+    value.to_str().ok()?.trim().parse().ok()
 }
 
 /// `Retry-After` as a delay: delta-seconds, or an HTTP date (relative to the system clock).
@@ -205,6 +215,25 @@ mod tests {
         assert_eq!(rl.reset_after(), Some(Duration::from_secs(42)));
         assert_eq!(rl.resets_at(), Some(now + Duration::from_secs(42)));
         assert!(rl.is_exhausted());
+    }
+
+    #[test]
+    fn a_repeated_header_is_read_from_its_first_value() {
+        let now = Instant::now();
+        let mut h = HeaderMap::new();
+        h.append("x-ratelimit-remaining", HeaderValue::from_static("5"));
+        h.append("x-ratelimit-remaining", HeaderValue::from_static("0"));
+        h.insert("X-RateLimit-Limit", HeaderValue::from_static("60"));
+        let rl = RateLimit::from_headers(&h, now).unwrap();
+        assert_eq!(rl.remaining(), Some(5));
+        assert_eq!(rl.limit(), Some(60));
+        assert!(!rl.is_exhausted());
+
+        // As `HeaderMap::get` would: an invalid first value is not replaced by a later one.
+        let mut h = HeaderMap::new();
+        h.append("x-ratelimit-reset", HeaderValue::from_static("soon"));
+        h.append("x-ratelimit-reset", HeaderValue::from_static("30"));
+        assert!(RateLimit::from_headers(&h, now).is_none());
     }
 
     #[test]
