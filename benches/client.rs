@@ -411,12 +411,17 @@ fn case_a_instructions(opts: &Opts, rows: &mut Vec<Row>) {
 
 fn case_b(opts: &Opts, crt: &Runtime, s: &Arc<Setup>, rows: &mut Vec<Row>) {
     const TASKS: usize = 64;
-    const V: [Account; 2] = [Account::Facade, Account::Bare];
+    const V: [Account; 4] = [
+        Account::Facade,
+        Account::GenPlain,
+        Account::BareSameWire,
+        Account::Bare,
+    ];
     let rounds = opts.pick(4, 10);
     let window = Duration::from_millis(opts.pick(600, 1500));
-    let mut calls = [0u64; 2];
-    let mut time = [Duration::ZERO; 2];
-    let mut cpu = [Duration::ZERO; 2];
+    let mut calls = [0u64; V.len()];
+    let mut time = [Duration::ZERO; V.len()];
+    let mut cpu = [Duration::ZERO; V.len()];
     let run = |v: Account, window: Duration| {
         let s = s.clone();
         async move {
@@ -457,7 +462,8 @@ fn case_b(opts: &Opts, crt: &Runtime, s: &Arc<Setup>, rows: &mut Vec<Row>) {
             }
         }
     });
-    let tput: Vec<f64> = (0..2)
+    let bare = V.len() - 1;
+    let tput: Vec<f64> = (0..V.len())
         .map(|k| calls[k] as f64 / time[k].as_secs_f64())
         .collect();
     for (k, v) in V.iter().enumerate() {
@@ -467,9 +473,10 @@ fn case_b(opts: &Opts, crt: &Runtime, s: &Arc<Setup>, rows: &mut Vec<Row>) {
             micros(cpu[k]) / calls[k] as f64
         );
         let mut row = Row::new("b", format!("64 tasks, GET /account, {}", v.name()), fig);
-        if *v == Account::Facade {
-            // Time per call, facade over bare.
-            row = row.ratio(tput[1] / tput[0], Some(Target::AtMost(1.05)));
+        if k != bare {
+            // Time per call, this variant over bare.
+            let target = (*v == Account::Facade).then_some(Target::AtMost(1.05));
+            row = row.ratio(tput[bare] / tput[k], target);
         }
         rows.push(row);
     }

@@ -157,22 +157,30 @@ impl Client {
 
     /// Runs one generated call for `op`: the local rate-limit gate first, then `send` with the
     /// call recorded, then the generated result turned into the facade's.
-    async fn call<'a, T, F>(
+    fn call<'a, T, F>(
         &'a self,
         op: &'static str,
         send: impl FnOnce(&'a generated::Client) -> F,
-    ) -> Result<Response<T>>
+    ) -> impl Future<Output = Result<Response<T>>> + 'a
     where
         F: Future<
-            Output = std::result::Result<
-                progenitor_client::ResponseValue<T>,
-                progenitor_client::Error<g::ErrorEnvelope>,
-            >,
-        >,
+                Output = std::result::Result<
+                    progenitor_client::ResponseValue<T>,
+                    progenitor_client::Error<g::ErrorEnvelope>,
+                >,
+            > + 'a,
+        T: 'a,
     {
-        self.t.gate_check(op)?;
-        let (result, record) = recorded(send(&self.raw)).await;
-        self.t.finish(op, record, result)
+        use futures::{FutureExt as _, future::Either};
+        // Combinators, not an `async` block: see `recorded`. Building the generated future sends
+        // nothing; it only runs if the gate lets the call through.
+        match self.t.gate_check(op) {
+            Err(refused) => Either::Left(std::future::ready(Err(refused))),
+            Ok(()) => Either::Right(
+                recorded(send(&self.raw))
+                    .map(move |(result, record)| self.t.finish(op, record, result)),
+            ),
+        }
     }
 
     /// `GET /account`: user name, e-mail, balance (whole RUB) and currency.

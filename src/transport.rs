@@ -72,13 +72,15 @@ tokio::task_local! {
 
 /// Runs `call` with a fresh [`CallRecord`] for the hook to fill in, and returns both. A request
 /// sent outside `recorded` (the generated client used directly) is simply not recorded.
-pub(crate) async fn recorded<F: Future>(call: F) -> (F::Output, CallRecord) {
-    RECORD
-        .scope(RefCell::new(CallRecord::default()), async move {
-            let output = call.await;
-            (output, RECORD.with(RefCell::take))
-        })
-        .await
+///
+/// Built from combinators rather than an `async` block or `async fn`: those keep the captured
+/// future (several KiB) beside the copy they await, doubling what every call moves around.
+pub(crate) fn recorded<F: Future>(call: F) -> impl Future<Output = (F::Output, CallRecord)> {
+    use futures::FutureExt as _;
+    RECORD.scope(
+        RefCell::new(CallRecord::default()),
+        call.map(|output| (output, RECORD.with(RefCell::take))),
+    )
 }
 
 /// Updates the current call's record, if there is one.
