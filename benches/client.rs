@@ -411,12 +411,7 @@ fn case_a_instructions(opts: &Opts, rows: &mut Vec<Row>) {
 
 fn case_b(opts: &Opts, crt: &Runtime, s: &Arc<Setup>, rows: &mut Vec<Row>) {
     const TASKS: usize = 64;
-    const V: [Account; 4] = [
-        Account::Facade,
-        Account::GenPlain,
-        Account::BareSameWire,
-        Account::Bare,
-    ];
+    const V: [Account; 5] = ACCOUNT_VARIANTS;
     let rounds = opts.pick(4, 10);
     let window = Duration::from_millis(opts.pick(600, 1500));
     let mut calls = [0u64; V.len()];
