@@ -336,6 +336,10 @@ fn case_a(opts: &Opts, rows: &mut Vec<Row>) {
     ));
 }
 
+fn per_call_args(v: Account, calls: usize) -> Vec<String> {
+    vec!["--per-call".into(), format!("{v:?}"), calls.to_string()]
+}
+
 /// `--per-call <variant> <calls>`: `calls` GET /account calls of one variant, mock and client on
 /// one thread, then exit. What [`case_a_instructions`] runs under callgrind.
 fn per_call_child(variant: &str, calls: usize) {
@@ -353,14 +357,14 @@ fn per_call_child(variant: &str, calls: usize) {
     });
 }
 
-/// Instructions one variant's run of `calls` calls executed (client, mock and runtime), as
+/// Instructions a child run of this binary with `args` executed (client, mock and runtime), as
 /// callgrind counts them; `None` without valgrind.
-fn instructions(variant: Account, calls: usize) -> Option<u64> {
+fn instructions(args: &[String]) -> Option<u64> {
     let exe = std::env::current_exe().ok()?;
     let out = std::process::Command::new("valgrind")
         .args(["--tool=callgrind", "--callgrind-out-file=/dev/null"])
         .arg(exe)
-        .args(["--per-call", &format!("{variant:?}"), &calls.to_string()])
+        .args(args)
         .output()
         .ok()?;
     if !out.status.success() {
@@ -380,7 +384,8 @@ fn case_a_instructions(opts: &Opts, rows: &mut Vec<Row>) {
     let (few, many) = (200, opts.pick(1200, 3200));
     let mut per_call = Vec::new();
     for v in ACCOUNT_VARIANTS {
-        match (instructions(v, few), instructions(v, many)) {
+        let run = |calls: usize| instructions(&per_call_args(v, calls));
+        match (run(few), run(many)) {
             (Some(a), Some(b)) if b > a => per_call.push((b - a) as f64 / (many - few) as f64),
             _ => {
                 rows.push(Row::new(
@@ -612,6 +617,67 @@ fn case_c(opts: &Opts, crt: &Runtime, s: &Arc<Setup>, rows: &mut Vec<Row>) {
     );
 }
 
+/// Services seeded for the instruction count of (c): fewer than [`SERVICES`], so callgrind's
+/// slowdown stays bearable; the figure is scaled to 10,000.
+const WALK_SERVICES: usize = 2_000;
+
+/// `--per-walk <variant> <walks>`: walks every page of [`WALK_SERVICES`] services `walks` times,
+/// mock and client on one thread, then exits. What [`case_c_instructions`] runs under callgrind.
+fn per_walk_child(variant: &str, walks: usize) {
+    let v = [Pages::Stream, Pages::FacadeLoop, Pages::Bare]
+        .into_iter()
+        .find(|v| format!("{v:?}") == variant)
+        .unwrap_or_else(|| panic!("unknown variant {variant}"));
+    let rt = one_thread();
+    let server = start_mock(&rt, false, WALK_SERVICES);
+    let s = Setup::new(&server);
+    rt.block_on(async {
+        for _ in 0..walks {
+            assert_eq!(walk(v, &s).await, WALK_SERVICES);
+        }
+    });
+}
+
+/// (c) in instructions: each variant walks all pages once and three times under callgrind; the
+/// difference is two walks (seeding and set-up cancel out), scaled to 10,000 services.
+fn case_c_instructions(rows: &mut Vec<Row>) {
+    const V: [Pages; 3] = [Pages::Stream, Pages::FacadeLoop, Pages::Bare];
+    let mut per_walk = Vec::new();
+    for v in V {
+        let run = |walks: usize| {
+            instructions(&["--per-walk".into(), format!("{v:?}"), walks.to_string()])
+        };
+        match (run(1), run(3)) {
+            (Some(a), Some(b)) if b > a => {
+                per_walk.push((b - a) as f64 / 2.0 * (SERVICES / WALK_SERVICES) as f64)
+            }
+            _ => {
+                rows.push(Row::new(
+                    "c",
+                    "instructions per 10,000 services (callgrind)",
+                    "skipped: valgrind is not installed or failed",
+                ));
+                return;
+            }
+        }
+    }
+    let bare = V.len() - 1;
+    for (i, v) in V.iter().enumerate() {
+        let fig = format!(
+            "{:.0} M instructions per 10,000 services, 100 a page (client + mock + runtime; \
+             callgrind, {} services walked 3 - 1 times, scaled)",
+            per_walk[i] / 1e6,
+            WALK_SERVICES
+        );
+        let mut row = Row::new("c", format!("instructions, {}", v.name()), fig);
+        if i != bare {
+            let target = (*v == Pages::Stream).then_some(Target::AtMost(1.03));
+            row = row.ratio(per_walk[i] / per_walk[bare], target);
+        }
+        rows.push(row);
+    }
+}
+
 /// Consumes every page of a prefetching (or not) stream, spending `consume` on each page.
 async fn consume_pages(
     client: &opx::Client,
@@ -799,6 +865,11 @@ fn main() {
         per_call_child(args.get(2).map_or("", String::as_str), calls);
         return;
     }
+    if args.get(1).map(String::as_str) == Some("--per-walk") {
+        let walks = args.get(3).and_then(|n| n.parse().ok()).unwrap_or(1);
+        per_walk_child(args.get(2).map_or("", String::as_str), walks);
+        return;
+    }
     let opts = Opts::from_args();
     let srt = runtime("opx-mock");
     let crt = runtime("opx-client");
@@ -815,6 +886,7 @@ fn main() {
         }
         if opts.wants("c") {
             case_c(&opts, &crt, &setup, &mut rows);
+            case_c_instructions(&mut rows);
             case_c_prefetch(&opts, &crt, &srt, &mut rows);
         }
         assert!(server.schema_violations().is_empty());
