@@ -1,5 +1,6 @@
 //! Code generation for `opx`: down-levels the vendored OpenAPI 3.1 document to the 3.0 dialect that
-//! progenitor 0.15 reads, then runs progenitor and pretty-prints the client.
+//! progenitor 0.15 reads, drops the `pattern`s only responses use ([`relax`]), then runs
+//! progenitor and pretty-prints the client.
 //!
 //! Used by `opx`'s `build.rs` (every build) and by `cargo xtask regen` (to check a new upstream
 //! document before it replaces the vendored one). Everything here is pure: it takes a document and
@@ -8,6 +9,7 @@
 #![deny(missing_docs)]
 
 pub mod downlevel;
+pub mod relax;
 #[cfg(feature = "validate")]
 pub mod validate;
 
@@ -47,7 +49,8 @@ impl std::error::Error for GenerateError {}
 pub struct Generated {
     /// Pretty-printed Rust source of the raw client (`include!`-able).
     pub code: String,
-    /// Lossless-but-notable changes the down-levelling made (for build warnings).
+    /// Lossless-but-notable changes the down-levelling made, and the response patterns dropped
+    /// (for build warnings).
     pub notes: Vec<String>,
 }
 
@@ -60,7 +63,11 @@ pub const INNER_TYPE: &str = "crate::transport::CallContext";
 /// expected to be implemented for the generated `Client` by the crate that includes the code.
 pub fn generate(spec_31: &str, inner_type: &str) -> Result<Generated, GenerateError> {
     let doc: serde_json::Value = serde_json::from_str(spec_31).map_err(GenerateError::Json)?;
-    let Downlevel { document, notes } = downlevel(doc).map_err(GenerateError::Downlevel)?;
+    let Downlevel {
+        mut document,
+        mut notes,
+    } = downlevel(doc).map_err(GenerateError::Downlevel)?;
+    notes.extend(relax::relax_response_patterns(&mut document));
     let spec: openapiv3::OpenAPI =
         serde_json::from_value(document).map_err(GenerateError::OpenApi)?;
     let inner: proc_macro2::TokenStream = inner_type

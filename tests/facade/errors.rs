@@ -205,3 +205,28 @@ async fn documented_rules_are_checked_before_sending() {
     assert_eq!(e.code(), Some(&ErrorCode::InvalidType));
     assert_eq!(s.count(), 0, "nothing may be sent for refused values");
 }
+
+/// Ids are the server's to shape: a page whose ids are not 24-hex still decodes (the generated
+/// response types do not re-check their patterns; see `opx-codegen/src/relax.rs`). Sending such
+/// an id back is a typed error before any request, as the docs define ids as 24-hex.
+#[tokio::test]
+async fn server_issued_ids_in_a_new_shape_still_decode() {
+    let page = serde_json::json!({
+        "services": [
+            scripted::service_json("svc-2027-new-shape"),
+            scripted::service_json("65aa1100b2c3d4e5f6a7b8d0"),
+        ],
+        "next_cursor": null
+    });
+    let s = Scripted::start(Reply::ok(page)).await;
+    let c = s.client().build().unwrap();
+    let page = c.services_page(&opx::ServiceQuery::new()).await.unwrap();
+    assert_eq!(page.services.len(), 2);
+    assert_eq!(page.services[0].service_id.as_str(), "svc-2027-new-shape");
+    assert_eq!(s.count(), 1);
+
+    let e = c.service(&page.services[0].service_id).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Validation, "{e:?}");
+    assert_eq!(e.code(), Some(&ErrorCode::InvalidId));
+    assert_eq!(s.count(), 1, "refused before sending");
+}
