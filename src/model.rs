@@ -232,7 +232,7 @@ pub struct Plan {
 impl From<g::Plan> for Plan {
     fn from(p: g::Plan) -> Self {
         Self {
-            plan_id: PlanId::trusted(String::from(p.plan_id)),
+            plan_id: PlanId::trusted(p.plan_id),
             service_type: ServiceType::parse(&p.type_),
             name: p.name,
             threads: p.threads.get(),
@@ -309,7 +309,7 @@ pub struct Service {
 impl From<g::Service> for Service {
     fn from(s: g::Service) -> Self {
         Self {
-            service_id: ServiceId::trusted(String::from(s.service_id)),
+            service_id: ServiceId::trusted(s.service_id),
             service_type: ServiceType::parse(&s.type_),
             status: s.status.as_deref().map(ServiceStatus::parse),
             threads: s.threads.get(),
@@ -328,7 +328,7 @@ impl From<g::Service> for Service {
                     label: w.label,
                 })
                 .collect(),
-            plan_id: s.plan_id.map(|p| PlanId::trusted(String::from(p))),
+            plan_id: s.plan_id.map(PlanId::trusted),
         }
     }
 }
@@ -373,7 +373,7 @@ pub struct LogEntry {
 impl From<g::LogEntry> for LogEntry {
     fn from(l: g::LogEntry) -> Self {
         Self {
-            log_id: String::from(l.log_id),
+            log_id: l.log_id,
             created_at: l.created_at,
             method: l.method,
             path: l.path,
