@@ -1,37 +1,15 @@
 //! Tracing: one span per request with operation, status, latency and remaining rate limit;
 //! never the token or proxy passwords.
 
+#[path = "support/capture.rs"]
+mod capture;
 #[path = "support/scripted.rs"]
 mod scripted;
 
-use std::{
-    io::Write,
-    sync::{Arc, Mutex},
-};
-
+use capture::Capture;
 use opx::ProxyQuery;
 use scripted::{Reply, Scripted, TOKEN, service_json};
-use tracing_subscriber::fmt::{MakeWriter, format::FmtSpan};
-
-#[derive(Clone, Default)]
-struct Capture(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Capture {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> MakeWriter<'a> for Capture {
-    type Writer = Capture;
-    fn make_writer(&'a self) -> Capture {
-        self.clone()
-    }
-}
+use tracing_subscriber::fmt::format::FmtSpan;
 
 #[tokio::test]
 async fn spans_carry_call_facts_and_no_secrets() {
@@ -58,7 +36,7 @@ async fn spans_carry_call_facts_and_no_secrets() {
         .await;
     let _ = e;
 
-    let out = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
+    let out = String::from_utf8(capture.bytes()).unwrap();
     assert!(out.contains("opx.request"), "{out}");
     assert!(out.contains("operation=\"get_service\""), "{out}");
     assert!(out.contains("operation=\"get_proxies\""), "{out}");

@@ -4,44 +4,26 @@
 //! logs, `Debug`/`Display` output or error chains. (`opx proxies` and `--json` print proxy
 //! passwords on stdout on purpose: that is the data asked for.)
 
+#[path = "support/capture.rs"]
+mod capture;
+
 use std::{
     error::Error as _,
-    io::Write,
     process::{Command, Output, Stdio},
-    sync::{Arc, Mutex},
 };
 
+use capture::Capture;
 use futures::TryStreamExt;
 use opx::mock::{Bucket, Fault, MockServer};
 use opx::{
     Client, Country, ErrorKind, LogQuery, ProxyLayout, ProxyQuery, PurchaseRequest, Rotation,
     ServiceQuery, ServiceType, Whitelist,
 };
-use tracing_subscriber::fmt::{MakeWriter, format::FmtSpan};
+use tracing_subscriber::fmt::format::FmtSpan;
 
 const BIN: &str = env!("CARGO_BIN_EXE_opx");
 const IPV4_PLAN: &str = "65a9f0c1b2c3d4e5f6a7b8c9";
 const IPV6_PLAN: &str = "65a9f0c1b2c3d4e5f6a7b8cb";
-
-#[derive(Clone, Default)]
-struct Capture(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Capture {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> MakeWriter<'a> for Capture {
-    type Writer = Capture;
-    fn make_writer(&'a self) -> Capture {
-        self.clone()
-    }
-}
 
 /// Every secret seen so far, and everything printed that must not contain them.
 #[derive(Default)]
@@ -157,7 +139,7 @@ fn a_facade_session_traced_at_trace_level_never_shows_a_secret() {
         .unwrap();
     let mut scan = Scan::default();
     rt.block_on(session(&mut scan));
-    let logs = String::from_utf8_lossy(&capture.0.lock().unwrap()).into_owned();
+    let logs = String::from_utf8_lossy(&capture.bytes()).into_owned();
     assert!(logs.contains("opx.request"), "tracing captured nothing");
     assert!(
         logs.lines().count() > 100,
