@@ -343,10 +343,7 @@ fn per_call_args(v: Account, calls: usize) -> Vec<String> {
 /// `--per-call <variant> <calls>`: `calls` GET /account calls of one variant, mock and client on
 /// one thread, then exit. What [`case_a_instructions`] runs under callgrind.
 fn per_call_child(variant: &str, calls: usize) {
-    let v = ACCOUNT_VARIANTS
-        .into_iter()
-        .find(|v| format!("{v:?}") == variant)
-        .unwrap_or_else(|| panic!("unknown variant {variant}"));
+    let v = variant_named(&ACCOUNT_VARIANTS, variant);
     let rt = one_thread();
     let server = start_mock(&rt, false, 0);
     let s = Setup::new(&server);
@@ -376,22 +373,47 @@ fn instructions(args: &[String]) -> Option<u64> {
         .and_then(|(_, n)| n.trim().replace(',', "").parse().ok())
 }
 
+/// Instructions per unit of work: a child run with `args(many)` units minus one with
+/// `args(few)`, divided by the extra units, so start-up and set-up cancel out. `None` without
+/// valgrind.
+fn marginal_instructions(
+    args: impl Fn(usize) -> Vec<String>,
+    few: usize,
+    many: usize,
+) -> Option<f64> {
+    match (instructions(&args(few)), instructions(&args(many))) {
+        (Some(a), Some(b)) if b > a => Some((b - a) as f64 / (many - few) as f64),
+        _ => None,
+    }
+}
+
+/// The row that stands in for a case's instruction counts when valgrind is not there.
+fn instructions_skipped(case: &'static str, what: &str) -> Row {
+    Row::new(case, what, "skipped: valgrind is not installed or failed")
+}
+
+/// The variant of `all` whose `Debug` name is `name` (how children are told what to run).
+fn variant_named<V: Copy + std::fmt::Debug>(all: &[V], name: &str) -> V {
+    all.iter()
+        .copied()
+        .find(|v| format!("{v:?}") == name)
+        .unwrap_or_else(|| panic!("unknown variant {name}"))
+}
+
 /// (a) in instructions per call: each variant run for two call counts under callgrind, the
 /// difference divided by the extra calls (start-up, client construction and the mock's set-up
-/// cancel out). Deterministic: the same binary gives the same count on a busy or an idle
-/// machine, so it is the figure to compare commits with.
+/// cancel out). Machine load does not change it (runs of the same code agree within about
+/// 0.5%: the mock's random tokens and ids), so it is the figure to compare commits with.
 fn case_a_instructions(opts: &Opts, rows: &mut Vec<Row>) {
     let (few, many) = (200, opts.pick(1200, 3200));
     let mut per_call = Vec::new();
     for v in ACCOUNT_VARIANTS {
-        let run = |calls: usize| instructions(&per_call_args(v, calls));
-        match (run(few), run(many)) {
-            (Some(a), Some(b)) if b > a => per_call.push((b - a) as f64 / (many - few) as f64),
-            _ => {
-                rows.push(Row::new(
+        match marginal_instructions(|calls| per_call_args(v, calls), few, many) {
+            Some(n) => per_call.push(n),
+            None => {
+                rows.push(instructions_skipped(
                     "a",
                     "instructions per call (callgrind)",
-                    "skipped: valgrind is not installed or failed",
                 ));
                 return;
             }
@@ -505,6 +527,9 @@ impl Pages {
     }
 }
 
+/// The variants of (c), floor last.
+const PAGE_VARIANTS: [Pages; 3] = [Pages::Stream, Pages::FacadeLoop, Pages::Bare];
+
 fn query() -> ServiceQuery {
     ServiceQuery::new().status(StatusFilter::All).limit(PAGE)
 }
@@ -568,7 +593,7 @@ async fn walk(v: Pages, s: &Setup) -> usize {
 }
 
 fn case_c(opts: &Opts, crt: &Runtime, s: &Arc<Setup>, rows: &mut Vec<Row>) {
-    const V: [Pages; 3] = [Pages::Stream, Pages::FacadeLoop, Pages::Bare];
+    const V: [Pages; 3] = PAGE_VARIANTS;
     let rounds = opts.pick(6, 20);
     let s = s.clone();
     let task = crt.spawn(async move {
@@ -624,10 +649,7 @@ const WALK_SERVICES: usize = 2_000;
 /// `--per-walk <variant> <walks>`: walks every page of [`WALK_SERVICES`] services `walks` times,
 /// mock and client on one thread, then exits. What [`case_c_instructions`] runs under callgrind.
 fn per_walk_child(variant: &str, walks: usize) {
-    let v = [Pages::Stream, Pages::FacadeLoop, Pages::Bare]
-        .into_iter()
-        .find(|v| format!("{v:?}") == variant)
-        .unwrap_or_else(|| panic!("unknown variant {variant}"));
+    let v = variant_named(&PAGE_VARIANTS, variant);
     let rt = one_thread();
     let server = start_mock(&rt, false, WALK_SERVICES);
     let s = Setup::new(&server);
@@ -641,21 +663,17 @@ fn per_walk_child(variant: &str, walks: usize) {
 /// (c) in instructions: each variant walks all pages once and three times under callgrind; the
 /// difference is two walks (seeding and set-up cancel out), scaled to 10,000 services.
 fn case_c_instructions(rows: &mut Vec<Row>) {
-    const V: [Pages; 3] = [Pages::Stream, Pages::FacadeLoop, Pages::Bare];
+    const V: [Pages; 3] = PAGE_VARIANTS;
     let mut per_walk = Vec::new();
+    let scale = (SERVICES / WALK_SERVICES) as f64;
     for v in V {
-        let run = |walks: usize| {
-            instructions(&["--per-walk".into(), format!("{v:?}"), walks.to_string()])
-        };
-        match (run(1), run(3)) {
-            (Some(a), Some(b)) if b > a => {
-                per_walk.push((b - a) as f64 / 2.0 * (SERVICES / WALK_SERVICES) as f64)
-            }
-            _ => {
-                rows.push(Row::new(
+        let args = |walks: usize| vec!["--per-walk".into(), format!("{v:?}"), walks.to_string()];
+        match marginal_instructions(args, 1, 3) {
+            Some(n) => per_walk.push(n * scale),
+            None => {
+                rows.push(instructions_skipped(
                     "c",
                     "instructions per 10,000 services (callgrind)",
-                    "skipped: valgrind is not installed or failed",
                 ));
                 return;
             }
