@@ -145,6 +145,13 @@ impl ClientHooks<CallContext> for crate::generated::Client {
     }
 }
 
+/// What the latest attempt of a call saw of the response, for its tracing span.
+#[derive(Default)]
+struct Seen {
+    status: Option<u16>,
+    rate_limit: Option<RateLimit>,
+}
+
 /// What one attempt asks the retry loop to do.
 enum Step {
     Return(reqwest::Result<reqwest::Response>),
@@ -220,6 +227,7 @@ impl Transport {
             let max = if idempotent { self.retry.attempts() } else { 1 };
             let mut pending = Some(request);
             let mut attempt = 0u32;
+            let mut seen = Seen::default();
             let result = loop {
                 attempt += 1;
                 let Some(current) = pending.take() else {
@@ -238,7 +246,7 @@ impl Transport {
                 };
                 note(|rec| rec.attempts = attempt);
                 match self
-                    .attempt(client, req, operation, idempotent, attempt)
+                    .attempt(client, req, operation, idempotent, attempt, &mut seen)
                     .await
                 {
                     Step::Return(r) => break r,
@@ -255,14 +263,11 @@ impl Transport {
             if !span.is_disabled() {
                 span.record("latency_ms", started.elapsed().as_millis() as u64);
                 span.record("attempts", attempt);
-                if let Ok(r) = &result {
-                    span.record("status", r.status().as_u16());
-                    let remaining = RateLimit::from_headers(r.headers(), started)
-                        .as_ref()
-                        .and_then(RateLimit::remaining);
-                    if let Some(remaining) = remaining {
-                        span.record("ratelimit_remaining", remaining);
-                    }
+                if let Some(status) = seen.status {
+                    span.record("status", status);
+                }
+                if let Some(remaining) = seen.rate_limit.as_ref().and_then(RateLimit::remaining) {
+                    span.record("ratelimit_remaining", remaining);
                 }
             }
             match &result {
@@ -282,10 +287,12 @@ impl Transport {
         operation: &'static str,
         idempotent: bool,
         attempt: u32,
+        seen: &mut Seen,
     ) -> Step {
         let mut resp = match client.execute(req).await {
             Ok(r) => r,
             Err(e) => {
+                *seen = Seen::default();
                 note(|rec| {
                     rec.status = None;
                     rec.body_failed = false;
@@ -309,6 +316,10 @@ impl Transport {
             None
         };
         self.observe(operation, rate.as_ref(), wait, status.as_u16(), now);
+        *seen = Seen {
+            status: Some(status.as_u16()),
+            rate_limit: rate,
+        };
         note(|rec| {
             rec.status = Some(status.as_u16());
             rec.rate_limit = rate;
