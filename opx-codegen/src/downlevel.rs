@@ -19,6 +19,8 @@
 
 use serde_json::{Map, Value};
 
+use crate::escape_token;
+
 /// JSON Schema keywords of 2020-12 that OpenAPI 3.0 cannot express.
 pub const UNSUPPORTED_KEYWORDS: &[&str] = &[
     "prefixItems",
@@ -121,7 +123,7 @@ pub fn downlevel(mut doc: Value) -> Result<Downlevel, DownlevelError> {
             for (name, schema) in schemas.iter_mut() {
                 convert_schema(
                     schema,
-                    &format!("/components/schemas/{}", escape(name)),
+                    &format!("/components/schemas/{}", escape_token(name)),
                     &mut notes,
                 )?;
             }
@@ -146,11 +148,6 @@ fn err(pointer: &str, message: &str) -> DownlevelError {
     }
 }
 
-/// RFC 6901 escaping of one reference token.
-fn escape(token: &str) -> String {
-    token.replace('~', "~0").replace('/', "~1")
-}
-
 fn find_schema_keys(
     value: &mut Value,
     pointer: &str,
@@ -159,7 +156,7 @@ fn find_schema_keys(
     match value {
         Value::Object(map) => {
             for (key, child) in map.iter_mut() {
-                let child_pointer = format!("{pointer}/{}", escape(key));
+                let child_pointer = format!("{pointer}/{}", escape_token(key));
                 if key == "schema" {
                     convert_schema(child, &child_pointer, notes)?;
                 } else if key == "schemas" && pointer == "/components" {
@@ -205,7 +202,7 @@ pub fn convert_schema(
     for keyword in UNSUPPORTED_KEYWORDS {
         if map.contains_key(*keyword) {
             return Err(err(
-                &format!("{pointer}/{}", escape(keyword)),
+                &format!("{pointer}/{}", escape_token(keyword)),
                 &format!("the keyword `{keyword}` has no OpenAPI 3.0 form"),
             ));
         }
@@ -261,7 +258,7 @@ pub fn convert_schema(
         for (name, sub) in properties.iter_mut() {
             convert_schema(
                 sub,
-                &format!("{pointer}/properties/{}", escape(name)),
+                &format!("{pointer}/properties/{}", escape_token(name)),
                 notes,
             )?;
         }

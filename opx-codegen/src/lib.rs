@@ -15,6 +15,11 @@ pub mod validate;
 
 pub use downlevel::{Downlevel, DownlevelError, downlevel};
 
+/// Escapes one reference token for a JSON pointer (RFC 6901): `~` as `~0`, `/` as `~1`.
+pub fn escape_token(token: &str) -> String {
+    token.replace('~', "~0").replace('/', "~1")
+}
+
 /// Why generation failed.
 #[derive(Debug)]
 pub enum GenerateError {

@@ -16,6 +16,8 @@ use std::collections::BTreeSet;
 
 use serde_json::Value;
 
+use crate::escape_token;
+
 const SCHEMA_PREFIX: &str = "#/components/schemas/";
 
 /// Removes `pattern` from every component schema that no request body or parameter reaches.
@@ -31,7 +33,7 @@ pub fn relax_response_patterns(doc: &mut Value) -> Vec<String> {
     };
     for (name, schema) in schemas.iter_mut() {
         if !sent.contains(name) {
-            let pointer = format!("/components/schemas/{name}");
+            let pointer = format!("/components/schemas/{}", escape_token(name));
             strip_patterns(schema, &pointer, &mut notes);
         }
     }
@@ -106,13 +108,12 @@ fn strip_patterns(schema: &mut Value, pointer: &str, notes: &mut Vec<String>) {
         ));
     }
     for (key, value) in map.iter_mut() {
-        let child = format!("{pointer}/{}", key.replace('~', "~0").replace('/', "~1"));
+        let child = format!("{pointer}/{}", escape_token(key));
         match key.as_str() {
             "properties" | "patternProperties" | "$defs" | "definitions" => {
                 if let Some(props) = value.as_object_mut() {
                     for (name, sub) in props.iter_mut() {
-                        let name = name.replace('~', "~0").replace('/', "~1");
-                        strip_patterns(sub, &format!("{child}/{name}"), notes);
+                        strip_patterns(sub, &format!("{child}/{}", escape_token(name)), notes);
                     }
                 }
             }

@@ -16,6 +16,8 @@
 
 use serde_json::Value;
 
+use crate::escape_token;
+
 /// The error codes the OP-Proxy documentation promises; the error envelope must keep all of them.
 pub const ERROR_CODES: [&str; 16] = [
     "invalid_token",
@@ -110,11 +112,6 @@ pub fn validate(doc: &Value) -> Result<(), Invalid> {
             problems: checker.problems,
         })
     }
-}
-
-/// Escapes one reference token for a JSON pointer (RFC 6901).
-pub fn escape_token(token: &str) -> String {
-    token.replace('~', "~0").replace('/', "~1")
 }
 
 /// Resolves a local `$ref` (`#/a/b`, percent-encoding allowed) against `doc`.
