@@ -540,6 +540,9 @@ mod tests {
                 login in "[A-Za-z0-9_]{1,20}",
                 password in "[!-~]{0,30}",
             ) {
+                // A label starting with `xn--` is punycode, which a URL host must decode; the
+                // generator makes no valid punycode, so such hosts are not URL hosts at all.
+                prop_assume!(!host.split('.').any(|label| label.starts_with("xn--")));
                 let a = format!("{host}:{port}:{login}:{password}\n");
                 let b = format!("{login}:{password}@{host}:{port}\r\n");
                 let want = (host.as_str(), port, Some(login.as_str()), Some(password.as_str()));
