@@ -1,6 +1,7 @@
 //! Generates the raw OP-Proxy client from the vendored OpenAPI 3.1 document.
 //!
-//! spec/openapi.json (3.1) -> down-level to 3.0 in memory -> progenitor -> $OUT_DIR/generated.rs.
+//! spec/openapi.json (3.1) -> down-level to 3.0 in memory -> progenitor -> $OUT_DIR/generated.rs,
+//! and the operation table, rate-limit buckets and enums -> $OUT_DIR/items.rs.
 //! Anything 3.0 cannot express stops the build with a message naming its JSON pointer.
 
 use std::{env, fs, path::PathBuf};
@@ -25,10 +26,15 @@ fn main() {
             build_print::info!("{SPEC}#{note}");
         }
     }
-    let out =
-        PathBuf::from(env::var_os("OUT_DIR").expect("cargo sets OUT_DIR")).join("generated.rs");
-    if let Err(e) = fs::write(&out, generated.code) {
-        fail(&format!("cannot write {}: {e}", out.display()));
+    let dir = PathBuf::from(env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
+    for (name, code) in [
+        ("generated.rs", generated.code),
+        ("items.rs", generated.items),
+    ] {
+        let out = dir.join(name);
+        if let Err(e) = fs::write(&out, code) {
+            fail(&format!("cannot write {}: {e}", out.display()));
+        }
     }
 }
 

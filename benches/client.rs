@@ -11,6 +11,7 @@
 
 mod support;
 
+use opx::Operation;
 use std::{
     sync::{
         Arc,
@@ -703,7 +704,7 @@ async fn consume_pages(
     consume: Duration,
     spin: bool,
 ) -> (usize, Duration) {
-    let mut pages = std::pin::pin!(client.service_pages(&query().prefetch(prefetch)));
+    let mut pages = std::pin::pin!(client.services_page_stream(&query().prefetch(prefetch)));
     let mut n = 0;
     let mut spent = Duration::ZERO;
     while let Some(p) = pages.try_next().await.expect("page") {
@@ -725,7 +726,7 @@ fn case_c_prefetch(opts: &Opts, crt: &Runtime, srt: &Runtime, rows: &mut Vec<Row
     // A server as far away as a real one: every page answered after a fixed delay.
     let delay = Duration::from_millis(3);
     let server = start_mock(srt, false, SERVICES);
-    server.inject("listServices", Fault::Delay(delay), u32::MAX);
+    server.inject(Operation::ListServices, Fault::Delay(delay), u32::MAX);
     let client = opx::Client::builder()
         .token(server.token())
         .base_url(server.base_url())

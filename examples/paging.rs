@@ -33,7 +33,8 @@ async fn main() -> opx::Result<()> {
 
     // Page by page, with the rate-limit headers of each page.
     let since = chrono::Utc::now() - chrono::Duration::days(1);
-    let mut pages = std::pin::pin!(client.log_pages(&LogQuery::new().since(since).limit(20)));
+    let mut pages =
+        std::pin::pin!(client.logs_page_stream(&LogQuery::new().since(since).limit(20)));
     while let Some(page) = pages.try_next().await? {
         let remaining = page.rate_limit().and_then(|r| r.remaining());
         println!(
@@ -42,8 +43,11 @@ async fn main() -> opx::Result<()> {
         );
         for l in &page.logs {
             println!(
-                "  {} {} {} -> {}",
-                l.created_at, l.method, l.path, l.http_status
+                "  {:?} {} {} -> {:?}",
+                l.created_at(),
+                l.method().unwrap_or("-"),
+                l.path().unwrap_or("-"),
+                l.http_status()
             );
         }
     }

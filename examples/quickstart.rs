@@ -25,7 +25,7 @@ async fn main() -> opx::Result<()> {
     );
 
     // 2. Rotating plans.
-    let plans = client.plans(None).await?.into_inner();
+    let plans = client.plans(None).await?.into_inner().plans;
     for p in &plans {
         println!(
             "  plan {} {:<14} {:>4} threads {:>3} days {:>6} {}  {}",

@@ -6,6 +6,7 @@
 
 mod common;
 
+use opx::Operation;
 use opx::mock::Fault;
 use opx::{PurchaseOutcome, PurchaseRequest, ServiceType};
 
@@ -20,13 +21,14 @@ async fn main() -> opx::Result<()> {
     let plans = client
         .plans(Some(ServiceType::Ipv4Rotating))
         .await?
-        .into_inner();
+        .into_inner()
+        .plans;
     let Some(plan) = plans.into_iter().min_by_key(|p| p.price) else {
         println!("No IPv4 plans on offer.");
         return Ok(());
     };
     if let Some(mock) = &target.mock {
-        mock.inject("purchase", Fault::DropAfterCommit, 1);
+        mock.inject(Operation::Purchase, Fault::DropAfterCommit, 1);
         println!("(mock: the purchase's connection will drop after it commits)");
     }
 
@@ -55,7 +57,7 @@ async fn main() -> opx::Result<()> {
     if let Some(mock) = &target.mock {
         println!(
             "(mock: purchases executed: {}, services: {})",
-            mock.executions("purchase"),
+            mock.executions(Operation::Purchase),
             mock.service_count()
         );
     }

@@ -4,7 +4,7 @@ use std::{
     ffi::OsString,
     fmt,
     net::IpAddr,
-    sync::{Arc, Mutex},
+    sync::{Arc, Mutex, OnceLock},
     time::Duration,
 };
 
@@ -21,6 +21,8 @@ use crate::validate::check_token;
 pub const TOKEN_ENV: &str = "OPX_TOKEN";
 /// Environment variable overriding the base URL.
 pub const BASE_URL_ENV: &str = "OPX_BASE_URL";
+/// Default deadline of one call, attempts and backoff together: 60 s.
+pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(60);
 /// Default response size cap: 16 MiB.
 pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 16 * 1024 * 1024;
 
@@ -46,6 +48,7 @@ pub struct ClientBuilder {
     base_url: Option<String>,
     connect_timeout: Duration,
     timeout: Option<Duration>,
+    deadline: Option<Duration>,
     user_agent: Option<String>,
     retry: RetryPolicy,
     http: Option<reqwest::Client>,
@@ -62,6 +65,7 @@ impl fmt::Debug for ClientBuilder {
             .field("base_url", &self.base_url)
             .field("connect_timeout", &self.connect_timeout)
             .field("timeout", &self.timeout)
+            .field("deadline", &self.deadline)
             .field("retry", &self.retry)
             .field("max_body", &self.max_body)
             .field("fail_fast", &self.fail_fast)
@@ -76,6 +80,7 @@ impl Default for ClientBuilder {
             base_url: None,
             connect_timeout: Duration::from_secs(10),
             timeout: Some(Duration::from_secs(30)),
+            deadline: Some(DEFAULT_DEADLINE),
             user_agent: None,
             retry: RetryPolicy::default(),
             http: None,
@@ -88,8 +93,9 @@ impl Default for ClientBuilder {
 }
 
 impl ClientBuilder {
-    /// A builder with the defaults: production base URL, 10 s connect timeout, 30 s overall
-    /// timeout, [`RetryPolicy::default`], 16 MiB response cap, local rate-limit fail-fast on.
+    /// A builder with the defaults: production base URL, 10 s connect timeout, 30 s per attempt,
+    /// 60 s per call ([`DEFAULT_DEADLINE`]), [`RetryPolicy::default`], 16 MiB response cap,
+    /// local rate-limit fail-fast on.
     pub fn new() -> Self {
         Self::default()
     }
@@ -142,9 +148,17 @@ impl ClientBuilder {
         self.connect_timeout = d.into();
         self
     }
-    /// Overall timeout of one attempt, body included (default 30 s).
+    /// Timeout of one attempt, body included (default 30 s).
     pub fn timeout(mut self, d: impl Into<Duration>) -> Self {
         self.timeout = Some(d.into());
+        self
+    }
+    /// Deadline of one call: every attempt and the backoff between them (default
+    /// [`DEFAULT_DEADLINE`]). No retry starts that cannot finish before it, and an attempt
+    /// running when it passes is cut off: for a purchase, extension or credentials change that
+    /// is an outcome-unknown error (see [`Client::purchase_safely`](crate::Client::purchase_safely)).
+    pub fn deadline(mut self, d: impl Into<Duration>) -> Self {
+        self.deadline = Some(d.into());
         self
     }
     /// The `User-Agent` header (default `opx/<version>`; with
@@ -170,25 +184,31 @@ impl ClientBuilder {
         self.fail_fast = on;
         self
     }
-    /// Use this `reqwest::Client` for the idempotent calls (its own timeouts, proxy and TLS
-    /// settings apply; the overall [`timeout`](Self::timeout) is still set per request).
+    /// Use this `reqwest::Client` for every call: its proxy, root certificates, local address,
+    /// timeouts and TLS settings apply to all requests, `POST /purchase`, `/extend` and
+    /// `/credentials` included (the per-attempt [`timeout`](Self::timeout) and the
+    /// [`deadline`](Self::deadline) are still set per request).
     ///
-    /// It is **not** used for `POST /purchase`, `/extend` and `/credentials`: those go through
-    /// a client built here with no connection reuse and no transparent retries, so no layer can
-    /// send them twice. To route them through your own client as well, see
+    /// The money calls are never retried by this crate. reqwest's own retry policy (on by
+    /// default for requests the server refused unprocessed, such as an HTTP/2 `REFUSED_STREAM`)
+    /// cannot send a request twice that the server processed; do not give the client a policy
+    /// that retries anything else. To keep the money calls on a separate client, see
     /// [`non_idempotent_reqwest_client`](Self::non_idempotent_reqwest_client).
     pub fn reqwest_client(mut self, client: reqwest::Client) -> Self {
         self.http = Some(client);
         self
     }
-    /// Use this `reqwest::Client` for the non-idempotent calls. You take responsibility for it
-    /// never re-sending a request: build it with `.pool_max_idle_per_host(0)` and
+    /// Use this `reqwest::Client` for the calls that are not idempotent only (default: the
+    /// [`reqwest_client`](Self::reqwest_client) if one was given, else one built here with no
+    /// connection reuse and no transparent retries). You take responsibility for it never
+    /// re-sending a request: build it with `.pool_max_idle_per_host(0)` and
     /// `.retry(reqwest::retry::never())`.
     pub fn non_idempotent_reqwest_client(mut self, client: reqwest::Client) -> Self {
         self.once_http = Some(client);
         self
     }
     /// Seed the backoff jitter (reproducible delays in tests).
+    #[cfg(feature = "unstable-test-hooks")]
     #[doc(hidden)]
     pub fn jitter_seed(mut self, seed: u64) -> Self {
         self.jitter_seed = Some(seed);
@@ -217,12 +237,14 @@ impl ClientBuilder {
             .unwrap_or_else(|| format!("opx/{}", env!("CARGO_PKG_VERSION")));
         let user_agent = HeaderValue::from_str(&ua_text)
             .map_err(|_| Error::config("the user agent is not a valid header value"))?;
-        let base = || {
+        let (connect_timeout, timeout) = (self.connect_timeout, self.timeout);
+        let ua = user_agent.clone();
+        let base = move || {
             let mut b = reqwest::Client::builder()
-                .connect_timeout(self.connect_timeout)
+                .connect_timeout(connect_timeout)
                 .redirect(reqwest::redirect::Policy::none())
-                .user_agent(user_agent.clone());
-            if let Some(t) = self.timeout {
+                .user_agent(ua.clone());
+            if let Some(t) = timeout {
                 b = b.timeout(t);
             }
             b
@@ -232,19 +254,24 @@ impl ClientBuilder {
                 .map_err(|e| Error::config("could not build the HTTP client").with_source(e))
         };
         let own_client = self.http.is_none();
+        let once_client = OnceLock::new();
+        // The money calls use the caller's client when there is one (its settings apply to
+        // every request), else one built on their first use.
+        if let Some(c) = self.once_http.clone().or_else(|| self.http.clone()) {
+            let _ = once_client.set(c);
+        }
+        let own_once_client = once_client.get().is_none();
         let client = match self.http {
             Some(c) => c,
             None => built(base())?,
         };
-        let own_once_client = self.once_http.is_none();
-        let once_client = match self.once_http {
-            Some(c) => c,
-            None => built(
-                base()
-                    .pool_max_idle_per_host(0)
-                    .retry(reqwest::retry::never()),
-            )?,
-        };
+        let once_factory: crate::transport::OnceClientFactory = Box::new(move || {
+            base()
+                .pool_max_idle_per_host(0)
+                .retry(reqwest::retry::never())
+                .build()
+                .map_err(|e| Error::config("could not build the HTTP client").with_source(e))
+        });
         let jitter = match self.jitter_seed {
             Some(s) => Jitter::seeded(s),
             None => Jitter::from_entropy(),
@@ -262,9 +289,11 @@ impl ClientBuilder {
             },
             client,
             once_client,
+            once_factory,
             retry: self.retry,
             max_body: self.max_body,
             timeout: self.timeout,
+            deadline: self.deadline,
             fail_fast: self.fail_fast,
             gate: Mutex::new(Gate::default()),
             latest: Mutex::new(None),

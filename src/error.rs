@@ -1,112 +1,33 @@
 //! The one error type of the facade, [`Error`], and the API's error codes, [`ErrorCode`].
 
-use std::{error::Error as StdError, fmt, str::FromStr, time::Duration};
+use std::{error::Error as StdError, fmt, time::Duration};
 
+use http::StatusCode;
+
+use crate::operation::Operation;
 use crate::ratelimit::RateLimit;
 
 /// A `Result` whose error is [`opx::Error`](Error).
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
-/// The stable, machine-readable `error.code` of the API's error envelope.
-///
-/// The sixteen documented codes, plus [`ErrorCode::Unknown`] for a code the server may add later.
-///
-/// ```
-/// use opx::ErrorCode;
-/// assert_eq!("not_found".parse::<ErrorCode>().unwrap(), ErrorCode::NotFound);
-/// assert_eq!(ErrorCode::parse("brand_new"), ErrorCode::Unknown("brand_new".into()));
-/// assert_eq!(ErrorCode::TooManyIps.as_str(), "too_many_ips");
-/// ```
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum ErrorCode {
-    /// 401: missing, malformed, expired or revoked API key, or source IP outside the allowlist.
-    InvalidToken,
-    /// 400: the body is not valid JSON, or required fields are missing.
-    InvalidRequest,
-    /// 400: the path id is not a valid 24-char hex id.
-    InvalidId,
-    /// 400: `plan_id` does not exist or does not match the requested type.
-    InvalidPlanId,
-    /// 400: `type` must be `ipv4_rotating` or `ipv6_rotating`.
-    InvalidType,
-    /// 400: `country` must be a 2-32 char alphanumeric string.
-    InvalidCountry,
-    /// 400: `rotation` must be a 2-32 char alphanumeric string.
-    InvalidRotation,
-    /// 400: an entry in `whitelisted_ips` is not a valid IPv4 address.
-    InvalidIp,
-    /// 400: the whitelist exceeds the 50-entry limit.
-    TooManyIps,
-    /// 402: the balance is below the plan price.
-    InsufficientBalance,
-    /// 404: the service does not exist or does not belong to this account.
-    NotFound,
-    /// 405: wrong HTTP verb for this endpoint.
-    MethodNotAllowed,
-    /// 429: rate limit exceeded (see [`Error::retry_after`]).
-    RateLimited,
-    /// 500: unexpected server error.
-    ServerError,
-    /// 400: operation not available for this service type.
-    UnsupportedForType,
-    /// 400: requested country is not available for this service type.
-    CountryUnavailable,
-    /// A code this version of the crate does not know, as the server sent it.
-    Unknown(String),
-}
+pub use crate::operation::ErrorCode;
 
-const CODES: [(&str, ErrorCode); 16] = [
-    ("invalid_token", ErrorCode::InvalidToken),
-    ("invalid_request", ErrorCode::InvalidRequest),
-    ("invalid_id", ErrorCode::InvalidId),
-    ("invalid_plan_id", ErrorCode::InvalidPlanId),
-    ("invalid_type", ErrorCode::InvalidType),
-    ("invalid_country", ErrorCode::InvalidCountry),
-    ("invalid_rotation", ErrorCode::InvalidRotation),
-    ("invalid_ip", ErrorCode::InvalidIp),
-    ("too_many_ips", ErrorCode::TooManyIps),
-    ("insufficient_balance", ErrorCode::InsufficientBalance),
-    ("not_found", ErrorCode::NotFound),
-    ("method_not_allowed", ErrorCode::MethodNotAllowed),
-    ("rate_limited", ErrorCode::RateLimited),
-    ("server_error", ErrorCode::ServerError),
-    ("unsupported_for_type", ErrorCode::UnsupportedForType),
-    ("country_unavailable", ErrorCode::CountryUnavailable),
-];
+/// A body the generated client reads without judging it: error bodies are classified by the
+/// facade from the raw bytes (see [`parse_envelope`]), so an error envelope in any shape, or no
+/// envelope at all, never fails to decode.
+#[doc(hidden)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct AnyBody;
 
-impl ErrorCode {
-    /// Maps a wire code to its variant; anything unknown becomes [`ErrorCode::Unknown`].
-    pub fn parse(code: &str) -> Self {
-        CODES
-            .iter()
-            .find(|(s, _)| *s == code)
-            .map(|(_, c)| c.clone())
-            .unwrap_or_else(|| Self::Unknown(code.to_owned()))
-    }
-
-    /// The wire form, e.g. `"insufficient_balance"`.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Unknown(s) => s,
-            known => CODES
-                .iter()
-                .find(|(_, c)| c == known)
-                .map_or("unknown", |(s, _)| s),
-        }
+impl<'de> serde::Deserialize<'de> for AnyBody {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        serde::de::IgnoredAny::deserialize(d).map(|_| AnyBody)
     }
 }
 
-impl FromStr for ErrorCode {
-    type Err = std::convert::Infallible;
-    fn from_str(s: &str) -> std::result::Result<Self, Self::Err> {
-        Ok(Self::parse(s))
-    }
-}
-
-impl fmt::Display for ErrorCode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.pad(self.as_str())
+impl serde::Serialize for AnyBody {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.serialize_unit()
     }
 }
 
@@ -131,6 +52,9 @@ pub enum ErrorKind {
     Decode,
     /// The response body exceeded the configured size cap.
     BodyTooLarge,
+    /// The server accepted a change (2xx), but neither its answer nor the service read after it
+    /// could be decoded: the change **was made** ([`Error::is_committed`]). Do not send it again.
+    Unread,
 }
 
 /// The error of every fallible facade call.
@@ -154,14 +78,15 @@ pub struct Error {
 
 struct Inner {
     kind: ErrorKind,
-    operation: Option<&'static str>,
-    status: Option<u16>,
+    operation: Option<Operation>,
+    status: Option<StatusCode>,
     code: Option<ErrorCode>,
     message: String,
     retry_after: Option<Duration>,
     rate_limit: Option<RateLimit>,
     transport: bool,
     timeout: bool,
+    body: Option<bytes::Bytes>,
     source: Option<Box<dyn StdError + Send + Sync>>,
 }
 
@@ -178,6 +103,7 @@ impl Error {
                 rate_limit: None,
                 transport: false,
                 timeout: false,
+                body: None,
                 source: None,
             }),
         }
@@ -191,11 +117,11 @@ impl Error {
         Self::new(ErrorKind::Validation, message).with_code(code)
     }
 
-    pub(crate) fn with_operation(mut self, op: &'static str) -> Self {
+    pub(crate) fn with_operation(mut self, op: Operation) -> Self {
         self.inner.operation = Some(op);
         self
     }
-    pub(crate) fn with_status(mut self, status: u16) -> Self {
+    pub(crate) fn with_status(mut self, status: StatusCode) -> Self {
         self.inner.status = Some(status);
         self
     }
@@ -215,6 +141,10 @@ impl Error {
         self.inner.source = Some(Box::new(e));
         self
     }
+    pub(crate) fn with_body(mut self, body: bytes::Bytes) -> Self {
+        self.inner.body = Some(body);
+        self
+    }
     pub(crate) fn transport_flags(mut self, transport: bool, timeout: bool) -> Self {
         self.inner.transport = transport;
         self.inner.timeout = timeout;
@@ -225,12 +155,13 @@ impl Error {
     pub fn kind(&self) -> ErrorKind {
         self.inner.kind
     }
-    /// The snake_case operation that failed (e.g. `"get_account"`), when known.
-    pub fn operation(&self) -> Option<&'static str> {
+    /// The operation that failed, when known (its `Display` is the spec's operationId, e.g.
+    /// `getAccount`, the name [`MockServer::inject`](crate::mock::MockServer::inject) takes too).
+    pub fn operation(&self) -> Option<Operation> {
         self.inner.operation
     }
     /// The HTTP status of the response, if one was received.
-    pub fn status(&self) -> Option<u16> {
+    pub fn status(&self) -> Option<StatusCode> {
         self.inner.status
     }
     /// The API error code: from the server's envelope, or the code the server would have used
@@ -253,19 +184,47 @@ impl Error {
     }
     /// The server or this client refused the call because of a rate limit.
     pub fn is_rate_limited(&self) -> bool {
-        self.inner.kind == ErrorKind::RateLimitedLocally
-            || self.inner.status == Some(429)
-            || self.inner.code == Some(ErrorCode::RateLimited)
+        self.inner.kind == ErrorKind::RateLimitedLocally || self.is_code(&ErrorCode::RateLimited)
+    }
+    /// The server answered with `code`, or with the HTTP status the docs' error-code table gives
+    /// it and no envelope to say otherwise.
+    fn is_code(&self, code: &ErrorCode) -> bool {
+        match &self.inner.code {
+            Some(c) => c == code,
+            None => {
+                self.inner.kind == ErrorKind::Api
+                    && self.inner.status.map(|s| s.as_u16()) == code.http_status()
+            }
+        }
     }
     /// The service does not exist or does not belong to this account (404 / `not_found`).
     pub fn is_not_found(&self) -> bool {
-        self.inner.code == Some(ErrorCode::NotFound)
-            || (self.inner.kind == ErrorKind::Api && self.inner.status == Some(404))
+        self.is_code(&ErrorCode::NotFound)
     }
     /// The balance is too low (402 / `insufficient_balance`).
     pub fn is_insufficient_balance(&self) -> bool {
-        self.inner.code == Some(ErrorCode::InsufficientBalance)
-            || (self.inner.kind == ErrorKind::Api && self.inner.status == Some(402))
+        self.is_code(&ErrorCode::InsufficientBalance)
+    }
+    /// The API key was refused (401 / `invalid_token`): missing, malformed, expired or revoked,
+    /// or used from a source IP outside its allowlist.
+    pub fn is_invalid_token(&self) -> bool {
+        self.is_code(&ErrorCode::InvalidToken)
+    }
+    /// The server failed (any 5xx, or `server_error`), whatever the outcome. For a purchase,
+    /// extension or credentials change this is also [`is_outcome_unknown`](Self::is_outcome_unknown).
+    pub fn is_server_error(&self) -> bool {
+        self.inner.code == Some(ErrorCode::ServerError)
+            || self.inner.status.is_some_and(|s| s.is_server_error())
+    }
+    /// Trying the same call again later may succeed and cannot do harm: a rate limit, a
+    /// transport failure or a server error of an idempotent call (the client retries those
+    /// itself per its [`RetryPolicy`](crate::RetryPolicy) before giving up). Never true for an
+    /// outcome-unknown purchase, extension or credentials change: reconcile those first.
+    pub fn is_retryable(&self) -> bool {
+        if self.is_outcome_unknown() {
+            return false;
+        }
+        self.is_rate_limited() || self.inner.transport || self.is_server_error()
     }
     /// The request could not be sent or the response could not be read (connection refused or
     /// dropped, timeout, truncated body), including when that left the outcome unknown.
@@ -285,6 +244,18 @@ impl Error {
     pub fn is_validation(&self) -> bool {
         self.inner.kind == ErrorKind::Validation
     }
+    /// The server accepted the change although this call failed to read the result
+    /// ([`ErrorKind::Unread`]): do not send it again.
+    pub fn is_committed(&self) -> bool {
+        self.inner.kind == ErrorKind::Unread
+    }
+    /// The body of a success response that could not be decoded ([`ErrorKind::Decode`],
+    /// [`ErrorKind::Unread`]), exactly as received, so that no data is lost: `opx --json` prints
+    /// its `data`. It may hold secrets (proxy passwords); it never appears in `Display` or
+    /// `Debug`.
+    pub fn response_body(&self) -> Option<&[u8]> {
+        self.inner.body.as_deref()
+    }
 }
 
 impl fmt::Debug for Error {
@@ -292,10 +263,10 @@ impl fmt::Debug for Error {
         let mut d = f.debug_struct("Error");
         d.field("kind", &self.inner.kind);
         if let Some(op) = self.inner.operation {
-            d.field("operation", &op);
+            d.field("operation", &op.id());
         }
         if let Some(s) = self.inner.status {
-            d.field("status", &s);
+            d.field("status", &s.as_u16());
         }
         if let Some(c) = &self.inner.code {
             d.field("code", c);
@@ -324,19 +295,17 @@ impl fmt::Display for Error {
             ErrorKind::OutcomeUnknown => f.write_str("outcome unknown: ")?,
             ErrorKind::Decode => f.write_str("unexpected response: ")?,
             ErrorKind::BodyTooLarge => f.write_str("response too large: ")?,
+            ErrorKind::Unread => f.write_str("done, but the answer could not be read: ")?,
             ErrorKind::Api => {}
         }
         if let Some(s) = self.inner.status {
-            write!(f, "HTTP {s} ")?;
+            write!(f, "HTTP {} ", s.as_u16())?;
         }
         if let Some(c) = &self.inner.code {
             write!(f, "{c}: ")?;
         }
-        f.write_str(&self.inner.message)?;
-        if let (Some(s), false) = (&self.inner.source, self.inner.kind == ErrorKind::Api) {
-            write!(f, " ({s})")?;
-        }
-        Ok(())
+        // The source is not repeated here: error reporters print `source()` themselves.
+        f.write_str(&self.inner.message)
     }
 }
 
@@ -413,19 +382,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_documented_code_round_trips() {
-        for (s, c) in CODES.iter() {
-            assert_eq!(ErrorCode::parse(s), *c);
-            assert_eq!(c.as_str(), *s);
-        }
-        assert_eq!(CODES.len(), 16);
-    }
-
-    #[test]
     fn unknown_codes_keep_their_text() {
         let c = ErrorCode::parse("quota_frozen");
         assert_eq!(c, ErrorCode::Unknown("quota_frozen".into()));
         assert_eq!(c.to_string(), "quota_frozen");
+        assert_eq!(c.http_status(), None);
+        assert_eq!(ErrorCode::InsufficientBalance.http_status(), Some(402));
     }
 
     #[test]
@@ -481,14 +443,30 @@ mod tests {
 
     #[test]
     fn predicates_follow_status_and_code() {
-        let e = Error::new(ErrorKind::Api, "x").with_status(429);
-        assert!(e.is_rate_limited() && !e.is_not_found());
+        let status = |s| StatusCode::from_u16(s).unwrap();
+        let e = Error::new(ErrorKind::Api, "x").with_status(status(429));
+        assert!(e.is_rate_limited() && !e.is_not_found() && e.is_retryable());
         let e = Error::new(ErrorKind::Api, "x")
-            .with_status(404)
+            .with_status(status(404))
             .with_code(ErrorCode::NotFound);
-        assert!(e.is_not_found() && !e.is_rate_limited());
-        let e = Error::new(ErrorKind::Api, "x").with_status(402);
+        assert!(e.is_not_found() && !e.is_rate_limited() && !e.is_retryable());
+        let e = Error::new(ErrorKind::Api, "x").with_status(status(402));
         assert!(e.is_insufficient_balance());
+        let e = Error::new(ErrorKind::Api, "x").with_status(status(401));
+        assert!(e.is_invalid_token() && !e.is_server_error());
+        // An envelope's code wins over the status.
+        let e = Error::new(ErrorKind::Api, "x")
+            .with_status(status(404))
+            .with_code(ErrorCode::InvalidId);
+        assert!(!e.is_not_found());
+        let e = Error::new(ErrorKind::Api, "x")
+            .with_status(status(503))
+            .with_operation(Operation::GetAccount);
+        assert!(e.is_server_error() && e.is_retryable());
+        let e = Error::new(ErrorKind::OutcomeUnknown, "x")
+            .with_status(status(500))
+            .with_operation(Operation::Purchase);
+        assert!(e.is_server_error() && !e.is_retryable());
         let e = Error::new(ErrorKind::OutcomeUnknown, "x").transport_flags(true, true);
         assert!(e.is_outcome_unknown() && e.is_transport() && e.is_timeout());
         let e = Error::validation(ErrorCode::InvalidId, "bad");

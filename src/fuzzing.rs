@@ -9,8 +9,9 @@ use http::HeaderMap;
 
 use crate::ErrorCode;
 use crate::error::Error;
+use crate::operation::Operation;
 use crate::ratelimit::{Gate, RateLimit};
-use crate::transport::{CallRecord, is_idempotent, response_error};
+use crate::transport::{classify::response_error, record::CallRecord};
 
 /// The `code` and `message` of an error envelope (`None` if the body is not one).
 pub fn parse_envelope(body: &[u8]) -> Option<(ErrorCode, String)> {
@@ -35,7 +36,7 @@ pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
 /// Feeds one response of `operation` to a fresh local rate-limit gate, as the transport does,
 /// and returns how long the gate would then refuse `operation` at `now`.
 pub fn gate_wait(
-    operation: &str,
+    operation: Operation,
     status: u16,
     headers: &HeaderMap,
     now: Instant,
@@ -48,13 +49,13 @@ pub fn gate_wait(
     };
     let mut gate = Gate::default();
     gate.observe(operation, rate.as_ref(), wait, now);
-    gate.check(operation, now)
+    gate.check(operation, now).map(|(wait, _)| wait)
 }
 
 /// The [`Error`] the facade builds for an error response (`status` outside 2xx) or an
-/// undecodable success of `operation` (e.g. `"get_account"`, `"purchase"`).
+/// undecodable success of `operation`.
 pub fn response_error_for(
-    operation: &'static str,
+    operation: Operation,
     status: u16,
     headers: HeaderMap,
     body: &[u8],
@@ -67,13 +68,12 @@ pub fn response_error_for(
         None
     };
     let rec = CallRecord {
-        status: Some(status),
+        status: http::StatusCode::from_u16(status).ok(),
         body: Bytes::copy_from_slice(body),
         rate_limit,
         retry_after,
         attempts: 1,
-        too_large: false,
-        body_failed: false,
+        ..CallRecord::default()
     };
-    response_error(&rec, !is_idempotent(operation), None).with_operation(operation)
+    response_error(&rec, !operation.is_idempotent(), None).with_operation(operation)
 }

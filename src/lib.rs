@@ -20,7 +20,14 @@
 //!   bounded, jittered exponential backoff ([`RetryPolicy`]). `purchase`, `extend` and
 //!   `regenerate_credentials` are never retried by any layer; when their outcome is unknown,
 //!   [`Client::purchase_safely`] / [`Client::extend_safely`] read `GET /services` to find out.
-//! - **Pagination** as `futures::Stream`s ([`Client::services_stream`], [`Client::logs_stream`]).
+//! - **Pagination** in one scheme for services and logs: `*_page` (one page), `*_page_stream`
+//!   (every page), `*_stream` (every item), [`Client::all_services`] (everything at once).
+//! - **Tolerant where the docs are silent**: what the docs show is decoded strictly, what our
+//!   spec infers is read tolerantly; an item that does not decode is kept as [`Undecoded`]
+//!   without failing its page, and every [`Response`] keeps the raw `data`
+//!   ([`Response::data_json`]).
+//! - **One source of truth**: the [`Operation`] table, the rate-limit [`Bucket`]s and every
+//!   enum are generated from the spec ([`operation`]).
 //! - **Proxy lists** as raw text, parsed endpoints ([`ProxyLines`], zero allocation per line)
 //!   or the JSON `servers`, each endpoint convertible to a proxy URL.
 //! - **Secrets kept secret**: the token and proxy passwords never appear in `Debug`, errors or
@@ -34,8 +41,8 @@
 //! let account = client.account().await?;
 //! println!("balance: {} {}", account.balance, account.currency);
 //!
-//! let plans = client.plans(Some(ServiceType::Ipv4Rotating)).await?.into_inner();
-//! let cheapest = plans.into_iter().min_by_key(|p| p.price).expect("a plan");
+//! let catalog = client.plans(Some(ServiceType::Ipv4Rotating)).await?.into_inner();
+//! let cheapest = catalog.plans.into_iter().min_by_key(|p| p.price).expect("a plan");
 //! if account.balance >= cheapest.price {
 //!     let req = PurchaseRequest::new(cheapest.service_type, cheapest.plan_id);
 //!     let service = client.purchase(&req).await?;
@@ -61,6 +68,7 @@ pub mod generated {
     include!(concat!(env!("OUT_DIR"), "/generated.rs"));
 }
 
+pub mod operation;
 pub mod spec;
 pub mod transport;
 
@@ -70,6 +78,7 @@ pub mod mock;
 mod builder;
 mod client;
 mod error;
+#[cfg(feature = "unstable-test-hooks")]
 #[doc(hidden)]
 pub mod fuzzing;
 mod model;
@@ -81,13 +90,18 @@ mod retry;
 pub mod safe;
 mod validate;
 
-pub use builder::{BASE_URL_ENV, ClientBuilder, DEFAULT_MAX_RESPONSE_BYTES, TOKEN_ENV};
+pub use builder::{
+    BASE_URL_ENV, ClientBuilder, DEFAULT_DEADLINE, DEFAULT_MAX_RESPONSE_BYTES, TOKEN_ENV,
+};
 pub use client::Client;
-pub use error::{Error, ErrorCode, ErrorKind, Result};
+pub use error::{Error, ErrorKind, Result};
 pub use model::{
-    Account, Credentials, Currency, GatewayCountry, LogEntry, LogPage, LogQuery, Plan, ProxyLayout,
-    ProxyQuery, ProxyServer, PurchaseRequest, Service, ServicePage, ServiceQuery, ServiceStatus,
-    ServiceType, StatusFilter, WhitelistEntry,
+    Account, Credentials, LogEntry, LogPage, LogQuery, Plan, PlanList, ProxyList, ProxyQuery,
+    ProxyServer, PurchaseRequest, Service, ServicePage, ServiceQuery, Undecoded, WhitelistEntry,
+};
+pub use operation::{
+    Bucket, Currency, ErrorCode, GatewayCountry, Operation, ProxyFormat, ProxyLayout,
+    ServiceStatus, ServiceType, StatusFilter,
 };
 pub use proxies::{ProxyEndpoint, ProxyEndpointBuf, ProxyLines, ProxyParseError};
 pub use ratelimit::RateLimit;

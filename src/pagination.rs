@@ -92,6 +92,16 @@ where
     })
 }
 
+fn warn_undecoded(what: &str, undecoded: &[crate::model::Undecoded]) {
+    if let Some(first) = undecoded.first() {
+        tracing::warn!(
+            count = undecoded.len(),
+            reason = %first.reason,
+            "{what} that did not decode were left out of the stream"
+        );
+    }
+}
+
 impl Client {
     /// The pages of `GET /services` as a stream, following `next_cursor` lazily with the same
     /// filters on every page (and fetching the next page ahead with
@@ -100,13 +110,13 @@ impl Client {
     /// ```no_run
     /// use futures::TryStreamExt;
     /// # async fn demo(client: opx::Client) -> opx::Result<()> {
-    /// let mut pages = std::pin::pin!(client.service_pages(&opx::ServiceQuery::new().limit(100)));
+    /// let mut pages = std::pin::pin!(client.services_page_stream(&opx::ServiceQuery::new().limit(100)));
     /// while let Some(page) = pages.try_next().await? {
     ///     println!("{} services", page.services.len());
     /// }
     /// # Ok(()) }
     /// ```
-    pub fn service_pages(
+    pub fn services_page_stream(
         &self,
         query: &ServiceQuery,
     ) -> impl Stream<Item = Result<Response<ServicePage>>> + Send + 'static {
@@ -120,7 +130,8 @@ impl Client {
         })
     }
 
-    /// Every service matching `query`, one item at a time, across pages.
+    /// Every service matching `query`, one item at a time, across pages. Items that did not
+    /// decode are left out (with a warning): the pages have them.
     ///
     /// ```no_run
     /// use futures::TryStreamExt;
@@ -133,23 +144,27 @@ impl Client {
         &self,
         query: &ServiceQuery,
     ) -> impl Stream<Item = Result<Service>> + Send + 'static {
-        self.service_pages(query)
-            .map_ok(|p| stream::iter(p.into_inner().services.into_iter().map(Ok)))
+        self.services_page_stream(query)
+            .map_ok(|p| {
+                let page = p.into_inner();
+                warn_undecoded("services", &page.undecoded);
+                stream::iter(page.services.into_iter().map(Ok))
+            })
             .try_flatten()
     }
 
-    /// The pages of `GET /logs` as a stream (see [`service_pages`](Self::service_pages)).
+    /// The pages of `GET /logs` as a stream (see [`services_page_stream`](Self::services_page_stream)).
     ///
     /// ```no_run
     /// use futures::TryStreamExt;
     /// # async fn demo(client: opx::Client) -> opx::Result<()> {
-    /// let mut pages = std::pin::pin!(client.log_pages(&opx::LogQuery::new()));
+    /// let mut pages = std::pin::pin!(client.logs_page_stream(&opx::LogQuery::new()));
     /// while let Some(page) = pages.try_next().await? {
     ///     println!("{} entries", page.logs.len());
     /// }
     /// # Ok(()) }
     /// ```
-    pub fn log_pages(
+    pub fn logs_page_stream(
         &self,
         query: &LogQuery,
     ) -> impl Stream<Item = Result<Response<LogPage>>> + Send + 'static {
@@ -159,7 +174,7 @@ impl Client {
             let client = client.clone();
             let mut q = query.clone();
             q.cursor = cursor;
-            async move { client.logs(&q).await }
+            async move { client.logs_page(&q).await }
         })
     }
 
@@ -176,8 +191,12 @@ impl Client {
         &self,
         query: &LogQuery,
     ) -> impl Stream<Item = Result<LogEntry>> + Send + 'static {
-        self.log_pages(query)
-            .map_ok(|p| stream::iter(p.into_inner().logs.into_iter().map(Ok)))
+        self.logs_page_stream(query)
+            .map_ok(|p| {
+                let page = p.into_inner();
+                warn_undecoded("log entries", &page.undecoded);
+                stream::iter(page.logs.into_iter().map(Ok))
+            })
             .try_flatten()
     }
 }
@@ -191,10 +210,10 @@ mod tests {
     fn page(next: Option<&str>) -> Response<ServicePage> {
         Response::new(
             ServicePage {
-                services: Vec::new(),
                 next_cursor: next.map(str::to_owned),
+                ..ServicePage::default()
             },
-            200,
+            http::StatusCode::OK,
             None,
         )
     }

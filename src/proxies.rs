@@ -7,7 +7,7 @@
 
 use std::fmt;
 
-use crate::model::ProxyLayout;
+use crate::operation::ProxyLayout;
 
 /// One proxy endpoint borrowed from a proxy list. The password never appears in `Debug`.
 ///

@@ -1,15 +1,21 @@
 //! Rate-limit headers (`X-RateLimit-*`, `Retry-After`) and the local gate that stops a call
 //! from being sent while its window is known to be exhausted.
 
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use http::{HeaderMap, HeaderValue};
+
+use crate::operation::{Bucket, Operation};
 
 /// Longest delay taken from a server header; anything larger is treated as this (garbage guard).
 const MAX_HEADER_DELAY: Duration = Duration::from_secs(24 * 60 * 60);
 
-/// The rate-limit state a response reported: `X-RateLimit-Limit`, `-Remaining` and `-Reset`
-/// (seconds until the window resets), as of when it was received.
+/// The rate-limit state a response reported: `X-RateLimit-Limit`, `-Remaining` and `-Reset`,
+/// as of when it was received.
+///
+/// `X-RateLimit-Reset` is read as the seconds until the window resets (the spec's reading), but
+/// a value that can only be a Unix timestamp (at least 10^9, i.e. after
+/// September 2001: no window is that long) is read as the instant it names.
 ///
 /// Headers that are missing or unparsable are `None`; garbage never panics.
 ///
@@ -51,7 +57,7 @@ impl RateLimit {
         }
         let limit = limit.flatten().map(saturate_u32);
         let remaining = remaining.flatten().map(saturate_u32);
-        let reset = reset.flatten().map(secs_capped);
+        let reset = reset.flatten().map(reset_delay);
         if limit.is_none() && remaining.is_none() && reset.is_none() {
             return None;
         }
@@ -83,6 +89,16 @@ impl RateLimit {
     pub fn resets_at(&self) -> Option<Instant> {
         self.reset.and_then(|r| self.observed_at.checked_add(r))
     }
+    /// Both describe the same window (same limit, resets within a second of each other) and this
+    /// one reports fewer requests left: it was sent later by the server.
+    pub(crate) fn is_newer_in_window_than(&self, other: &RateLimit) -> bool {
+        let same_window = self.limit == other.limit
+            && match (self.resets_at(), other.resets_at()) {
+                (Some(a), Some(b)) => a.max(b) - a.min(b) <= Duration::from_secs(1),
+                _ => false,
+            };
+        same_window && matches!((self.remaining, other.remaining), (Some(a), Some(b)) if a < b)
+    }
     /// `X-RateLimit-Remaining` reached 0: further calls get 429 until the window resets.
     pub fn is_exhausted(&self) -> bool {
         self.remaining == Some(0)
@@ -95,6 +111,21 @@ fn saturate_u32(v: u64) -> u32 {
 
 fn secs_capped(v: u64) -> Duration {
     Duration::from_secs(v).min(MAX_HEADER_DELAY)
+}
+
+/// Smallest `X-RateLimit-Reset` read as a Unix timestamp rather than a number of seconds.
+pub(crate) const UNIX_TIMESTAMP_FLOOR: u64 = 1_000_000_000;
+
+/// `X-RateLimit-Reset` as a delay: seconds, or a Unix timestamp (relative to the system clock).
+fn reset_delay(v: u64) -> Duration {
+    if v < UNIX_TIMESTAMP_FLOOR {
+        return secs_capped(v);
+    }
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs();
+    secs_capped(v.saturating_sub(now))
 }
 
 fn header_u64(value: &HeaderValue) -> Option<u64> {
@@ -121,53 +152,41 @@ pub(crate) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     )
 }
 
-/// Which server-side bucket an operation's headers describe (the most restrictive that applies).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Bucket {
-    Global = 0,
-    Purchase = 1,
-    Credentials = 2,
-}
-
-impl Bucket {
-    pub(crate) fn of(operation: &str) -> Self {
-        match operation {
-            "purchase" => Self::Purchase,
-            "regenerate_credentials" => Self::Credentials,
-            _ => Self::Global,
-        }
-    }
-}
-
 /// Remembers, per bucket, until when calls are known to be refused by the server.
 #[derive(Debug, Default)]
 pub(crate) struct Gate {
-    blocked_until: [Option<Instant>; 3],
+    blocked_until: [Option<Instant>; Bucket::ALL.len()],
+}
+
+fn slot(bucket: Bucket) -> usize {
+    Bucket::ALL.iter().position(|b| *b == bucket).unwrap_or(0)
 }
 
 impl Gate {
-    /// Time left before `operation` may be sent, if it is blocked. The global bucket applies to
-    /// every operation.
-    pub(crate) fn check(&self, operation: &str, now: Instant) -> Option<Duration> {
-        let own = self.blocked_until[Bucket::of(operation) as usize];
-        let global = self.blocked_until[Bucket::Global as usize];
-        [own, global]
-            .into_iter()
-            .flatten()
-            .filter(|until| *until > now)
-            .max()
-            .map(|until| until - now)
+    /// Time left before `operation` may be sent, and the bucket that blocks it, if one does.
+    pub(crate) fn check(&self, operation: Operation, now: Instant) -> Option<(Duration, Bucket)> {
+        operation
+            .buckets()
+            .iter()
+            .filter_map(|b| {
+                let until = self.blocked_until[slot(*b)]?;
+                (until > now).then(|| (until - now, *b))
+            })
+            .max_by_key(|(wait, _)| *wait)
     }
 
-    /// Records what a response of `operation` said.
+    /// Records what a response of `operation` said: the bucket its headers describe is blocked
+    /// until its reset when `Remaining` is 0 (or until `Retry-After` on a 429), and free again
+    /// when `Remaining` is above 0.
     pub(crate) fn observe(
         &mut self,
-        operation: &str,
+        operation: Operation,
         rate: Option<&RateLimit>,
         retry_after: Option<Duration>,
         now: Instant,
     ) {
-        let slot = &mut self.blocked_until[Bucket::of(operation) as usize];
+        let bucket = operation.bucket_for_limit(rate.and_then(RateLimit::limit));
+        let slot = &mut self.blocked_until[slot(bucket)];
         let mut until = None;
         if let Some(rl) = rate {
             if rl.is_exhausted() {
@@ -278,6 +297,21 @@ mod tests {
     }
 
     #[test]
+    fn an_older_answer_of_the_same_window_is_recognised() {
+        let t0 = Instant::now();
+        let at = |remaining, reset| RateLimit {
+            limit: Some(20),
+            remaining: Some(remaining),
+            reset: Some(Duration::from_secs(reset)),
+            observed_at: t0,
+        };
+        assert!(at(0, 30).is_newer_in_window_than(&at(3, 30)));
+        assert!(!at(3, 30).is_newer_in_window_than(&at(0, 30)));
+        // A fresh window (reset far from the old one) is not compared.
+        assert!(!at(0, 30).is_newer_in_window_than(&at(19, 60)));
+    }
+
+    #[test]
     fn gate_blocks_until_the_reset_passes() {
         let t0 = Instant::now();
         let mut g = Gate::default();
@@ -287,10 +321,20 @@ mod tests {
             reset: Some(Duration::from_secs(30)),
             observed_at: t0,
         };
-        g.observe("purchase", Some(&exhausted), None, t0);
-        assert_eq!(g.check("purchase", t0), Some(Duration::from_secs(30)));
-        assert_eq!(g.check("get_account", t0), None, "purchase bucket only");
-        assert_eq!(g.check("purchase", t0 + Duration::from_secs(31)), None);
+        g.observe(Operation::Purchase, Some(&exhausted), None, t0);
+        assert_eq!(
+            g.check(Operation::Purchase, t0),
+            Some((Duration::from_secs(30), Bucket::Purchase))
+        );
+        assert_eq!(
+            g.check(Operation::GetAccount, t0),
+            None,
+            "purchase bucket only"
+        );
+        assert_eq!(
+            g.check(Operation::Purchase, t0 + Duration::from_secs(31)),
+            None
+        );
     }
 
     #[test]
@@ -303,12 +347,12 @@ mod tests {
             reset: Some(Duration::from_secs(5)),
             observed_at: t0,
         };
-        g.observe("get_account", Some(&rl), None, t0);
-        assert!(g.check("purchase", t0).is_some());
-        assert!(g.check("list_logs", t0).is_some());
+        g.observe(Operation::GetAccount, Some(&rl), None, t0);
+        assert!(g.check(Operation::Purchase, t0).is_some());
+        assert!(g.check(Operation::ListLogs, t0).is_some());
         rl.remaining = Some(10);
-        g.observe("get_account", Some(&rl), None, t0);
-        assert_eq!(g.check("list_logs", t0), None);
+        g.observe(Operation::GetAccount, Some(&rl), None, t0);
+        assert_eq!(g.check(Operation::ListLogs, t0), None);
     }
 
     #[test]
@@ -316,15 +360,54 @@ mod tests {
         let t0 = Instant::now();
         let mut g = Gate::default();
         g.observe(
-            "regenerate_credentials",
+            Operation::RegenerateCredentials,
             None,
             Some(Duration::from_secs(3)),
             t0,
         );
         assert_eq!(
-            g.check("regenerate_credentials", t0),
-            Some(Duration::from_secs(3))
+            g.check(Operation::RegenerateCredentials, t0),
+            Some((Duration::from_secs(3), Bucket::Credentials))
         );
-        assert_eq!(g.check("get_service", t0), None);
+        assert_eq!(g.check(Operation::GetService, t0), None);
+    }
+
+    #[test]
+    fn a_purchase_that_exhausts_the_global_window_blocks_every_operation() {
+        let t0 = Instant::now();
+        let mut g = Gate::default();
+        let rl = RateLimit {
+            limit: Some(Bucket::GlobalMinute.limit()),
+            remaining: Some(0),
+            reset: Some(Duration::from_secs(9)),
+            observed_at: t0,
+        };
+        g.observe(Operation::Purchase, Some(&rl), None, t0);
+        assert_eq!(
+            g.check(Operation::GetAccount, t0).map(|w| w.1),
+            Some(Bucket::GlobalMinute)
+        );
+    }
+
+    #[test]
+    fn a_reset_that_can_only_be_a_timestamp_is_read_as_one() {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        let at = (now + 42).to_string();
+        let rl = RateLimit::from_headers(
+            &headers(&[("x-ratelimit-reset", at.as_bytes())]),
+            Instant::now(),
+        )
+        .unwrap();
+        let d = rl.reset_after().unwrap();
+        assert!(
+            d <= Duration::from_secs(42) && d >= Duration::from_secs(40),
+            "{d:?}"
+        );
+        let past = headers(&[("x-ratelimit-reset", b"1700000000")]);
+        let rl = RateLimit::from_headers(&past, Instant::now()).unwrap();
+        assert_eq!(rl.reset_after(), Some(Duration::ZERO));
     }
 }

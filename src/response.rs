@@ -3,6 +3,8 @@
 use std::ops::{Deref, DerefMut};
 
 use bytes::Bytes;
+use http::StatusCode;
+use serde_json::value::RawValue;
 
 use crate::ratelimit::RateLimit;
 
@@ -19,13 +21,13 @@ use crate::ratelimit::RateLimit;
 #[derive(Clone, PartialEq, Eq)]
 pub struct Response<T> {
     value: T,
-    status: u16,
+    status: StatusCode,
     rate_limit: Option<RateLimit>,
     body: Bytes,
 }
 
 impl<T> Response<T> {
-    pub(crate) fn new(value: T, status: u16, rate_limit: Option<RateLimit>) -> Self {
+    pub(crate) fn new(value: T, status: StatusCode, rate_limit: Option<RateLimit>) -> Self {
         Self {
             value,
             status,
@@ -44,12 +46,25 @@ impl<T> Response<T> {
     pub fn body(&self) -> &[u8] {
         &self.body
     }
+    /// The envelope's `data` exactly as the server wrote it, for a field this crate does not
+    /// model: `None` when the body is not a JSON envelope (e.g. the text proxy list).
+    ///
+    /// ```no_run
+    /// # async fn demo(client: opx::Client) -> opx::Result<()> {
+    /// let account = client.account().await?;
+    /// let data: serde_json::Value = serde_json::from_str(account.data_json().unwrap().get()).unwrap();
+    /// println!("{:?}", data.get("plan_tier"));
+    /// # Ok(()) }
+    /// ```
+    pub fn data_json(&self) -> Option<&RawValue> {
+        data_of(&self.body)
+    }
     /// The payload.
     pub fn into_inner(self) -> T {
         self.value
     }
-    /// The HTTP status (2xx).
-    pub fn status(&self) -> u16 {
+    /// The HTTP status, as the server sent it (any 2xx).
+    pub fn status(&self) -> StatusCode {
         self.status
     }
     /// The rate-limit headers of this response, if it carried them.
@@ -74,6 +89,18 @@ impl<T> Response<T> {
             body: self.body,
         })
     }
+}
+
+/// The raw `data` member of a JSON envelope (`{"status": ..., "data": ...}`), borrowed.
+pub(crate) fn data_of(body: &[u8]) -> Option<&RawValue> {
+    #[derive(serde::Deserialize)]
+    struct Envelope<'a> {
+        #[serde(borrow)]
+        data: &'a RawValue,
+    }
+    serde_json::from_slice::<Envelope<'_>>(body)
+        .ok()
+        .map(|e| e.data)
 }
 
 /// The raw body is shown by length only: it may hold proxy passwords.
@@ -107,11 +134,16 @@ mod tests {
 
     #[test]
     fn debug_never_shows_the_raw_body() {
-        let r = Response::new(1u8, 200, None)
+        let r = Response::new(1u8, StatusCode::OK, None)
             .with_body(Bytes::from_static(br#"{"auth":{"password":"hunter2"}}"#));
         let d = format!("{r:?}");
         assert!(!d.contains("hunter2"), "{d}");
         assert!(d.contains("body_len"), "{d}");
         assert_eq!(r.body().len(), 31);
+        assert!(r.data_json().is_none());
+        let r = Response::new(1u8, StatusCode::OK, None).with_body(Bytes::from_static(
+            br#"{"status":"ok","data":{"b":1,  "a":[2]}}"#,
+        ));
+        assert_eq!(r.data_json().unwrap().get(), r#"{"b":1,  "a":[2]}"#);
     }
 }

@@ -89,6 +89,12 @@ impl RetryPolicy {
         self.rate_limited_wait
     }
 
+    /// The longest delay the policy waits between two attempts (at least 1 s): a `Retry-After`
+    /// beyond it is surfaced rather than waited for.
+    pub(crate) fn longest_delay(&self) -> Duration {
+        self.cap.max(Duration::from_secs(1))
+    }
+
     /// The delay before retry number `retry` (0 = first retry), `unit` in `[0, 1)`.
     pub(crate) fn backoff(&self, retry: u32, unit: f64) -> Duration {
         let factor = 2u32.saturating_pow(retry.min(31));
@@ -103,11 +109,6 @@ impl RetryPolicy {
         };
         full / 2 + (full / 2).mul_f64(unit)
     }
-}
-
-/// Statuses worth retrying for an idempotent call.
-pub(crate) fn is_retryable_status(status: u16) -> bool {
-    matches!(status, 500 | 502 | 503 | 504)
 }
 
 /// A small SplitMix64 generator for jitter (no dependency, seedable for tests).
@@ -180,15 +181,5 @@ mod tests {
     fn none_means_one_attempt_and_zero_is_one() {
         assert_eq!(RetryPolicy::none().attempts(), 1);
         assert_eq!(RetryPolicy::default().max_attempts(0).attempts(), 1);
-    }
-
-    #[test]
-    fn only_gateway_style_statuses_are_retryable() {
-        for s in [500, 502, 503, 504] {
-            assert!(is_retryable_status(s));
-        }
-        for s in [200, 400, 401, 402, 404, 405, 429, 501, 505] {
-            assert!(!is_retryable_status(s));
-        }
     }
 }

@@ -15,6 +15,7 @@ use futures::TryStreamExt;
 use crate::client::Client;
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::{PurchaseRequest, Service, ServiceQuery};
+use crate::operation::Operation;
 use crate::validate::ServiceId;
 
 /// What [`Client::purchase_safely`] found out.
@@ -92,7 +93,7 @@ impl Client {
                         err.message()
                     ),
                 )
-                .with_operation("purchase"));
+                .with_operation(Operation::Purchase));
             }
         };
         let mut candidates: Vec<Service> = after
@@ -147,7 +148,7 @@ impl Client {
                         err.message()
                     ),
                 )
-                .with_operation("extend_service"));
+                .with_operation(Operation::ExtendService));
             }
         };
         Ok(if after.expires_at > before {

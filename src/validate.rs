@@ -5,10 +5,7 @@ use std::{fmt, net::Ipv4Addr, str::FromStr};
 
 use crate::error::{Error, ErrorCode, Result};
 
-/// Most whitelist entries a service accepts.
-pub const MAX_WHITELIST: usize = 50;
-/// Longest whitelist label.
-pub const MAX_LABEL_LEN: usize = 64;
+pub use crate::operation::MAX_WHITELIST;
 
 fn is_hex24(s: &str) -> bool {
     s.len() == 24 && s.bytes().all(|b| b.is_ascii_hexdigit())
@@ -55,11 +52,6 @@ macro_rules! string_newtype {
             pub fn as_str(&self) -> &str {
                 &self.0
             }
-            /// Wraps a value that came from the server (already checked by the generated types).
-            #[allow(dead_code)]
-            pub(crate) fn trusted(value: String) -> Self {
-                Self(value)
-            }
         }
         impl FromStr for $name {
             type Err = Error;
@@ -97,6 +89,13 @@ macro_rules! string_newtype {
         impl serde::Serialize for $name {
             fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
                 s.serialize_str(&self.0)
+            }
+        }
+        /// Checked as [`new`](Self::new) checks: a server value in another shape is refused.
+        impl<'de> serde::Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+                let s = <String as serde::Deserialize>::deserialize(d)?;
+                Self::new(s).map_err(|e| serde::de::Error::custom(e.message()))
             }
         }
     };
@@ -137,8 +136,9 @@ string_newtype!(
     "instant"
 );
 
-/// The whole new whitelist of a service: at most 50 IPv4 addresses, optionally each with a label
-/// (labels are all-or-nothing, at most 64 characters).
+/// The whole new whitelist of a service: at most [`MAX_WHITELIST`] IPv4 addresses, optionally
+/// each with a label (labels are all-or-nothing). Sent as `{"whitelisted_ips": [...],
+/// "labels": [...]}`.
 ///
 /// ```
 /// use std::net::Ipv4Addr;
@@ -155,10 +155,35 @@ string_newtype!(
 /// assert!(Whitelist::new(vec![Ipv4Addr::LOCALHOST; 51]).is_err()); // too_many_ips
 /// # let _ = plain;
 /// ```
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Whitelist {
+    #[serde(rename = "whitelisted_ips")]
     ips: Vec<Ipv4Addr>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     labels: Vec<String>,
+}
+
+/// Checked as the constructors check (size limit, one label per address or none).
+impl<'de> serde::Deserialize<'de> for Whitelist {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        #[derive(serde::Deserialize)]
+        struct Wire {
+            whitelisted_ips: Vec<Ipv4Addr>,
+            #[serde(default)]
+            labels: Vec<String>,
+        }
+        let w = <Wire as serde::Deserialize>::deserialize(d)?;
+        let checked = if w.labels.is_empty() {
+            Whitelist::new(w.whitelisted_ips)
+        } else if w.labels.len() != w.whitelisted_ips.len() {
+            return Err(serde::de::Error::custom(
+                "labels must be parallel to whitelisted_ips",
+            ));
+        } else {
+            Whitelist::with_labels(w.whitelisted_ips.into_iter().zip(w.labels))
+        };
+        checked.map_err(|e| serde::de::Error::custom(e.message()))
+    }
 }
 
 impl Whitelist {
@@ -184,15 +209,6 @@ impl Whitelist {
         let (ips, labels): (Vec<_>, Vec<String>) =
             entries.into_iter().map(|(ip, l)| (ip, l.into())).unzip();
         check_len(ips.len())?;
-        if let Some(long) = labels.iter().find(|l| l.chars().count() > MAX_LABEL_LEN) {
-            return Err(Error::validation(
-                ErrorCode::InvalidRequest,
-                format!(
-                    "whitelist label longer than {MAX_LABEL_LEN} characters: {}",
-                    shown(long)
-                ),
-            ));
-        }
         Ok(Self { ips, labels })
     }
 
@@ -305,7 +321,23 @@ mod tests {
         }
         let w = Whitelist::with_labels([(Ipv4Addr::new(1, 2, 3, 4), "home")]).unwrap();
         assert_eq!(w.labels(), ["home"]);
-        assert!(Whitelist::with_labels([(Ipv4Addr::LOCALHOST, "x".repeat(65))]).is_err());
+        // The docs state no label length: a long label is the server's to judge.
+        assert!(Whitelist::with_labels([(Ipv4Addr::LOCALHOST, "x".repeat(65))]).is_ok());
+    }
+
+    #[test]
+    fn values_decode_as_their_constructors_check() {
+        let id: ServiceId = serde_json::from_str("\"65aa1100b2c3d4e5f6a7b8d0\"").unwrap();
+        assert_eq!(id.as_str(), "65aa1100b2c3d4e5f6a7b8d0");
+        assert!(serde_json::from_str::<ServiceId>("\"svc_1\"").is_err());
+        let w: Whitelist =
+            serde_json::from_str(r#"{"whitelisted_ips":["1.2.3.4"],"labels":["a"]}"#).unwrap();
+        assert_eq!(
+            serde_json::to_value(&w).unwrap(),
+            serde_json::json!({"whitelisted_ips":["1.2.3.4"],"labels":["a"]})
+        );
+        let many = serde_json::json!({"whitelisted_ips": vec!["1.1.1.1"; MAX_WHITELIST + 1]});
+        assert!(serde_json::from_value::<Whitelist>(many).is_err());
     }
 
     #[test]

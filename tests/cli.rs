@@ -1,6 +1,7 @@
 //! The `opx` binary against the in-process mock: every subcommand, human and `--json` output
 //! checked against snapshots (`tests/snapshots/`), the refusal paths and the exit codes.
 
+use opx::Operation;
 use std::process::{Command, Output, Stdio};
 
 use opx::mock::{Fault, MockServer};
@@ -166,10 +167,10 @@ async fn money_and_credential_commands_refuse_without_yes_off_a_terminal() {
     }
     assert_eq!(server.balance(), balance);
     assert_eq!(server.service_count(), 1);
-    for op in ["extendService", "regenerateCredentials"] {
+    for op in [Operation::ExtendService, Operation::RegenerateCredentials] {
         assert_eq!(server.executions(op), 0, "{op}");
     }
-    assert_eq!(server.executions("purchase"), 1);
+    assert_eq!(server.executions(Operation::Purchase), 1);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -270,7 +271,7 @@ async fn extend_with_yes_adds_a_period() {
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(v["service_id"], id.as_str());
     assert!(server.balance() < balance);
-    assert_eq!(server.executions("extendService"), 1);
+    assert_eq!(server.executions(Operation::ExtendService), 1);
     snapshot!("extend", ok(&opx(&server, &["extend", &id, "--yes"]).await));
 }
 
@@ -440,7 +441,7 @@ async fn api_errors_exit_3_with_advice() {
 async fn rate_limited_exits_4_with_the_delay() {
     let server = MockServer::start().await;
     server.inject(
-        "getAccount",
+        Operation::GetAccount,
         Fault::RateLimited {
             retry_after: Some(17),
         },
@@ -464,7 +465,7 @@ async fn outcome_unknown_exits_5_says_how_to_check_and_never_buys_twice() {
         .into_iter()
         .find(|p| p.service_type == "ipv4_rotating")
         .unwrap();
-    server.inject("purchase", Fault::DropAfterCommit, 1);
+    server.inject(Operation::Purchase, Fault::DropAfterCommit, 1);
     let out = opx(
         &server,
         &[
@@ -479,7 +480,7 @@ async fn outcome_unknown_exits_5_says_how_to_check_and_never_buys_twice() {
     .await;
     assert_eq!(out.status.code(), Some(5), "{}", stderr(&out));
     assert!(stderr(&out).contains("opx services"), "{}", stderr(&out));
-    assert_eq!(server.executions("purchase"), 1);
+    assert_eq!(server.executions(Operation::Purchase), 1);
     assert_eq!(server.service_count(), 1);
     assert_eq!(server.balance(), before - plan.price);
 }

@@ -38,8 +38,8 @@ async fn spans_carry_call_facts_and_no_secrets() {
 
     let out = String::from_utf8(capture.bytes()).unwrap();
     assert!(out.contains("opx.request"), "{out}");
-    assert!(out.contains("operation=\"get_service\""), "{out}");
-    assert!(out.contains("operation=\"get_proxies\""), "{out}");
+    assert!(out.contains("operation=\"getService\""), "{out}");
+    assert!(out.contains("operation=\"getProxies\""), "{out}");
     assert!(out.contains("status=200"), "{out}");
     assert!(out.contains("attempts=2"), "retried once: {out}");
     assert!(out.contains("ratelimit_remaining=299"), "{out}");

@@ -7,6 +7,7 @@
 #[path = "support/capture.rs"]
 mod capture;
 
+use opx::Operation;
 use std::{
     error::Error as _,
     process::{Command, Output, Stdio},
@@ -215,7 +216,7 @@ async fn session(scan: &mut Scan) {
     assert_eq!(parsed[0].password(), Some(v4.auth.password()));
     scan.show("parsed proxies", format!("{parsed:?}"));
     let servers = c.proxies_json(&id6, &ProxyQuery::new()).await.unwrap();
-    assert!(!servers.is_empty());
+    assert!(!servers.servers.is_empty());
     scan.show("proxy servers", format!("{servers:?}"));
 
     let extended = c.extend(&id4).await.unwrap();
@@ -238,7 +239,7 @@ async fn session(scan: &mut Scan) {
         .await
         .unwrap();
     scan.show("rotation", format!("{changed:?}"));
-    let logs = c.logs(&LogQuery::new().limit(200)).await.unwrap();
+    let logs = c.logs_page(&LogQuery::new().limit(200)).await.unwrap();
     scan.show("logs", format!("{logs:?}"));
 
     let outcome = c
@@ -261,19 +262,19 @@ async fn session(scan: &mut Scan) {
         .unwrap_err();
     scan.error("unsupported", &e);
     scan.error("validation", &Country::new("x").unwrap_err());
-    s.inject("getAccount", Fault::MalformedJson, 1);
+    s.inject(Operation::GetAccount, Fault::MalformedJson, 1);
     let e = c.account().await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Decode, "{e:?}");
     scan.error("malformed JSON", &e);
-    s.inject("getService", Fault::TruncatedBody, 5);
+    s.inject(Operation::GetService, Fault::TruncatedBody, 5);
     let e = c.service(&id4).await.unwrap_err();
     assert!(e.is_transport(), "{e:?}");
     scan.error("truncated body", &e);
-    s.inject("extendService", Fault::Html502, 1);
+    s.inject(Operation::ExtendService, Fault::Html502, 1);
     let e = c.extend(&id4).await.unwrap_err();
     assert!(e.is_outcome_unknown(), "{e:?}");
     scan.error("html 502 on extend", &e);
-    s.inject("purchase", Fault::DropAfterCommit, 1);
+    s.inject(Operation::Purchase, Fault::DropAfterCommit, 1);
     let e = c
         .purchase(&PurchaseRequest::new(
             ServiceType::Ipv4Rotating,
@@ -283,7 +284,7 @@ async fn session(scan: &mut Scan) {
         .unwrap_err();
     assert!(e.is_outcome_unknown(), "{e:?}");
     scan.error("dropped purchase", &e);
-    s.inject("extendService", Fault::DropBeforeResponse, 1);
+    s.inject(Operation::ExtendService, Fault::DropBeforeResponse, 1);
     let e = c.extend(&id4).await.unwrap_err();
     assert!(e.is_outcome_unknown(), "{e:?}");
     scan.error("dropped extend", &e);
@@ -432,8 +433,8 @@ fn a_cli_session_with_opx_log_trace_never_shows_a_secret() {
         );
     }
     // Failures: a dropped purchase and an HTML 502 on extend (outcome unknown), a revoked key.
-    s.inject("purchase", Fault::DropAfterCommit, 1);
-    s.inject("extendService", Fault::Html502, 1);
+    s.inject(Operation::Purchase, Fault::DropAfterCommit, 1);
+    s.inject(Operation::ExtendService, Fault::Html502, 1);
     for args in [
         &[
             "purchase",

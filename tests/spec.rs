@@ -4,8 +4,6 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Value, json};
 
-use opx_codegen::validate::ERROR_CODES as DOCUMENTED_ERROR_CODES;
-
 fn doc() -> Value {
     serde_json::from_str(opx::spec::OPENAPI_JSON).expect("spec/openapi.json is JSON")
 }
@@ -189,22 +187,69 @@ fn operation_ids_are_unique_camel_case_and_cover_the_twelve_endpoints() {
     }
 }
 
+/// The docs' error-code table, transcribed: the oracle the spec is checked against (the crate
+/// itself reads the codes from the spec only).
+const DOCS_ERROR_TABLE: [(&str, u16); 16] = [
+    ("invalid_token", 401),
+    ("invalid_request", 400),
+    ("invalid_id", 400),
+    ("invalid_plan_id", 400),
+    ("invalid_type", 400),
+    ("invalid_country", 400),
+    ("invalid_rotation", 400),
+    ("invalid_ip", 400),
+    ("too_many_ips", 400),
+    ("insufficient_balance", 402),
+    ("not_found", 404),
+    ("method_not_allowed", 405),
+    ("rate_limited", 429),
+    ("server_error", 500),
+    ("unsupported_for_type", 400),
+    ("country_unavailable", 400),
+];
+
 #[test]
-fn the_error_envelope_enumerates_every_documented_code() {
+fn the_error_codes_are_the_docs_table_and_open_to_new_ones() {
     let doc = doc();
-    let codes: BTreeSet<&str> = doc["components"]["schemas"]["ErrorCode"]["enum"]
+    let schema = &doc["components"]["schemas"]["ErrorCode"];
+    let codes: Vec<&str> = schema["enum"]
         .as_array()
         .unwrap()
         .iter()
         .map(|v| v.as_str().unwrap())
         .collect();
-    assert_eq!(codes, BTreeSet::from(DOCUMENTED_ERROR_CODES));
+    let statuses: Vec<u64> = schema["x-enum-http-status"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_u64().unwrap())
+        .collect();
+    let table: Vec<(&str, u64)> = codes.iter().copied().zip(statuses).collect();
+    let docs: Vec<(&str, u64)> = DOCS_ERROR_TABLE
+        .iter()
+        .map(|(c, s)| (*c, u64::from(*s)))
+        .collect();
+    assert_eq!(table, docs);
+    // The generated enum is the spec's, statuses included.
+    let generated: Vec<(String, Option<u16>)> = opx::ErrorCode::KNOWN
+        .iter()
+        .map(|c| (c.to_string(), c.http_status()))
+        .collect();
+    let expected: Vec<(String, Option<u16>)> = DOCS_ERROR_TABLE
+        .iter()
+        .map(|(c, s)| (c.to_string(), Some(*s)))
+        .collect();
+    assert_eq!(generated, expected);
     let envelope = &doc["components"]["schemas"]["ErrorEnvelope"];
     assert_eq!(envelope["properties"]["status"]["const"], "error");
     assert_eq!(
-        envelope["properties"]["error"]["properties"]["code"]["$ref"],
-        "#/components/schemas/ErrorCode"
+        envelope["properties"]["error"]["$ref"],
+        "#/components/schemas/ErrorDetail"
     );
+    // A code added later is still a valid envelope: generators keep it as a string.
+    let code = &doc["components"]["schemas"]["ErrorDetail"]["properties"]["code"];
+    assert_eq!(code["anyOf"][0]["$ref"], "#/components/schemas/ErrorCode");
+    assert_eq!(code["anyOf"][1]["type"], "string");
 }
 
 #[test]
@@ -292,6 +337,16 @@ fn non_idempotent_operations_warn_against_blind_retries() {
 #[test]
 fn parameters_carry_the_documented_bounds_and_formats() {
     let doc = doc();
+    // A schema with its `$ref` followed and the keywords beside the `$ref` kept (3.1).
+    let merged = |v: &Value| -> Value {
+        let mut out = resolve(&doc, v).clone();
+        if let (Some(o), Some(siblings)) = (out.as_object_mut(), v.as_object()) {
+            for (k, x) in siblings.iter().filter(|(k, _)| *k != "$ref") {
+                o.insert(k.clone(), x.clone());
+            }
+        }
+        out
+    };
     let param = |path: &str, method: &str, name: &str| -> Value {
         let op = &doc["paths"][path][method];
         op["parameters"]
@@ -300,6 +355,10 @@ fn parameters_carry_the_documented_bounds_and_formats() {
             .iter()
             .map(|p| resolve(&doc, p).clone())
             .find(|p| p["name"] == name)
+            .map(|mut p| {
+                p["schema"] = merged(&p["schema"]);
+                p
+            })
             .unwrap_or_else(|| panic!("{method} {path} has no parameter {name}"))
     };
     let services_limit = param("/services", "get", "limit");
@@ -323,10 +382,9 @@ fn parameters_carry_the_documented_bounds_and_formats() {
     let id = param("/services/{id}", "get", "id");
     assert_eq!(id["schema"]["pattern"], "^[0-9a-fA-F]{24}$");
     let proxies = "/services/{id}/proxies";
-    assert_eq!(
-        param(proxies, "get", "format")["schema"],
-        json!({"type": "string", "enum": ["txt", "json"], "default": "txt"})
-    );
+    let format = param(proxies, "get", "format");
+    assert_eq!(format["schema"]["enum"], json!(["txt", "json"]));
+    assert_eq!(format["schema"]["default"], "txt");
     assert_eq!(
         param(proxies, "get", "layout")["schema"]["default"],
         "host_port_user_pass"
@@ -346,7 +404,8 @@ fn parameters_carry_the_documented_bounds_and_formats() {
         ("PurchaseRequest", "country"),
     ] {
         assert_eq!(
-            schemas[schema]["properties"][field]["pattern"], "^[A-Za-z0-9]{2,32}$",
+            merged(&schemas[schema]["properties"][field])["pattern"],
+            "^[A-Za-z0-9]{2,32}$",
             "{schema}.{field}"
         );
     }

@@ -12,20 +12,6 @@ use libfuzzer_sys::fuzz_target;
 use opx::fuzzing::{describe_body, parse_envelope, response_error_for};
 use opx::generated::types as g;
 
-const OPERATIONS: [&str; 12] = [
-    "get_account",
-    "list_plans",
-    "purchase",
-    "list_services",
-    "get_service",
-    "get_proxies",
-    "extend_service",
-    "replace_whitelist",
-    "regenerate_credentials",
-    "change_country",
-    "change_rotation",
-    "list_logs",
-];
 
 /// The password a decoded service or server is given, to look for in `Debug` output.
 const MARKER: &str = "pw-MARKER-4242";
@@ -35,7 +21,7 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let status = 100 + u16::from_be_bytes([*hi, *lo]) % 500;
-    let operation = OPERATIONS[usize::from(*op) % OPERATIONS.len()];
+    let operation = opx::Operation::ALL[usize::from(*op) % opx::Operation::ALL.len()];
 
     if let Some((code, message)) = parse_envelope(body) {
         assert!(!code.as_str().chars().any(char::is_control));
@@ -48,58 +34,43 @@ fuzz_target!(|data: &[u8]| {
     assert!(described.len() < 1024, "{} bytes", described.len());
 
     let e = response_error_for(operation, status, HeaderMap::new(), body);
-    assert_eq!(e.status(), Some(status));
+    assert_eq!(e.status().map(|s| s.as_u16()), http::StatusCode::from_u16(status).ok().map(|s| s.as_u16()));
     assert_eq!(e.operation(), Some(operation));
     assert!(!e.message().chars().any(char::is_control));
     let shown = format!("{e} {e:?}");
     assert!(shown.len() < 8 * 1024, "{} bytes", shown.len());
     let _ = (e.is_rate_limited(), e.is_not_found(), e.is_outcome_unknown(), e.retry_after());
 
-    // Success envelopes and their conversion into the facade types.
+    // Success envelopes decode straight into the facade types (one type layer); a secret
+    // planted in a decoded value never shows in `Debug`.
     if let Ok(v) = serde_json::from_slice::<g::AccountResponse>(body) {
-        let a = opx::Account::from(v.data);
-        let _ = format!("{a:?} {}", a.currency);
+        let _ = format!("{:?} {}", v.data, v.data.currency);
     }
     if let Ok(v) = serde_json::from_slice::<g::PlanListResponse>(body) {
-        let plans: Vec<opx::Plan> = v.data.plans.into_iter().map(Into::into).collect();
-        let _ = format!("{plans:?}");
+        let _ = format!("{:?}", v.data);
     }
-    if let Ok(mut v) = serde_json::from_slice::<g::ServiceResponse>(body) {
-        let clean = !format!("{:?}", v.data).contains(MARKER);
-        v.data.auth.password = MARKER.to_owned();
-        let s = opx::Service::from(v.data);
+    if let Ok(v) = serde_json::from_slice::<g::ServiceResponse>(body) {
+        let mut json = serde_json::to_value(&v.data).unwrap();
+        json["auth"]["password"] = MARKER.into();
+        let s: opx::Service = serde_json::from_value(json).unwrap();
         assert_eq!(s.auth.password(), MARKER);
-        if clean {
+        if !format!("{:?}", v.data).contains(MARKER) {
             assert!(!format!("{s:?}").contains(MARKER), "password in Debug");
         }
     }
     if let Ok(v) = serde_json::from_slice::<g::ServicePageResponse>(body) {
-        let p = opx::ServicePage::from(v.data);
-        let _ = format!("{p:?}");
+        let _ = format!("{:?}", v.data);
     }
     if let Ok(v) = serde_json::from_slice::<g::LogPageResponse>(body) {
-        let p = opx::LogPage::from(v.data);
-        let _ = format!("{p:?}");
+        let _ = format!("{:?}", v.data);
     }
     if let Ok(v) = serde_json::from_slice::<g::ProxyListResponse>(body) {
-        for mut server in v.data.servers {
-            let clean = !format!("{server:?}").contains(MARKER);
-            if server.login.is_some() {
-                server.password = Some(MARKER.to_owned());
-            }
-            match opx::ProxyServer::try_from(server) {
-                Ok(s) => {
-                    assert_ne!(s.port, 0);
-                    let _ = s.endpoint().proxy_url();
-                    if clean {
-                        assert!(!format!("{s:?}").contains(MARKER), "password in Debug");
-                    }
-                }
-                Err(message) => assert!(!message.is_empty()),
+        for s in &v.data.servers {
+            assert_ne!(s.port, 0);
+            let _ = s.endpoint().proxy_url();
+            if let Some(pw) = s.password().filter(|p| p.len() > 3) {
+                assert!(!format!("{s:?}").contains(pw), "password in Debug");
             }
         }
-    }
-    if let Ok(v) = serde_json::from_slice::<g::ErrorEnvelope>(body) {
-        let _ = format!("{v:?}");
     }
 });

@@ -4,6 +4,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{Map, Value, json};
 
 use super::state::{self, MockPlan, Service, State};
+use crate::operation::Operation;
 
 /// What a handler gets: the locked state, the caller's account and the validated input.
 pub(crate) struct Ctx<'a> {
@@ -35,23 +36,23 @@ impl Reply {
 /// A handler.
 pub(crate) type Handler = fn(&mut Ctx<'_>) -> Reply;
 
-/// The handler of an operationId, if there is one.
-pub(crate) fn handler_for(operation_id: &str) -> Option<Handler> {
-    Some(match operation_id {
-        "getAccount" => get_account,
-        "listPlans" => list_plans,
-        "purchase" => purchase,
-        "listServices" => list_services,
-        "getService" => get_service,
-        "getProxies" => get_proxies,
-        "extendService" => extend_service,
-        "replaceWhitelist" => replace_whitelist,
-        "regenerateCredentials" => regenerate_credentials,
-        "changeCountry" => change_country,
-        "changeRotation" => change_rotation,
-        "listLogs" => list_logs,
-        _ => return None,
-    })
+/// The handler of an operation (the match is exhaustive: an operation the spec adds does not
+/// compile until it has one).
+pub(crate) fn handler_for(operation: Operation) -> Handler {
+    match operation {
+        Operation::GetAccount => get_account,
+        Operation::ListPlans => list_plans,
+        Operation::Purchase => purchase,
+        Operation::ListServices => list_services,
+        Operation::GetService => get_service,
+        Operation::GetProxies => get_proxies,
+        Operation::ExtendService => extend_service,
+        Operation::ReplaceWhitelist => replace_whitelist,
+        Operation::RegenerateCredentials => regenerate_credentials,
+        Operation::ChangeCountry => change_country,
+        Operation::ChangeRotation => change_rotation,
+        Operation::ListLogs => list_logs,
+    }
 }
 
 /// The error envelope.
@@ -378,8 +379,13 @@ fn replace_whitelist(ctx: &mut Ctx<'_>) -> Reply {
         .flatten()
         .filter_map(|v| v.as_str().map(str::to_string))
         .collect();
-    if ips.len() > 50 {
-        return error(400, "too_many_ips", "at most 50 whitelisted IPs");
+    if ips.len() > crate::MAX_WHITELIST {
+        let max = crate::MAX_WHITELIST;
+        return error(
+            400,
+            "too_many_ips",
+            format!("at most {max} whitelisted IPs"),
+        );
     }
     if let Some(bad) = ips
         .iter()

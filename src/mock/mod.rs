@@ -1,8 +1,8 @@
 //! A spec-driven, stateful mock of the OP-Proxy API (feature `mock`).
 //!
 //! The route table is read from the vendored spec ([`crate::spec::OPENAPI_JSON`]): every
-//! operationId maps to a handler (one without a handler answers 501, and
-//! [`unhandled_operations`] lists it), every request is validated against the spec and refused
+//! operation of the generated [`Operation`] table has a handler (the match is exhaustive, so an
+//! operation the spec adds does not compile without one), every request is validated against the spec and refused
 //! with the documented error codes, and every response is validated before it is sent (a
 //! mismatch becomes a loud `500 server_error` naming the mismatch, recorded in
 //! [`MockServer::schema_violations`]). `GET /api/v1/openapi.json` serves the document itself.
@@ -39,7 +39,7 @@
 //!     .json().await.unwrap();
 //! assert_eq!(account["data"]["balance"], 100_000);
 //! // The next purchase happens, but its client never hears back.
-//! server.inject("purchase", Fault::DropAfterCommit, 1);
+//! server.inject(opx::Operation::Purchase, Fault::DropAfterCommit, 1);
 //! assert!(server.schema_violations().is_empty());
 //! # }
 //! ```
@@ -60,8 +60,8 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
+pub use crate::operation::{Bucket, Operation};
 pub use faults::Fault;
-pub use ratelimit::Bucket;
 pub use record::{AuthStatus, RecordedRequest, RequestVerdict};
 pub use state::MockPlan;
 
@@ -83,49 +83,6 @@ fn route_table() -> Arc<RouteTable> {
             Arc::new(RouteTable::from_spec(&doc).expect("the vendored spec compiles"))
         })
         .clone()
-}
-
-/// Every operationId of the spec, in spec order.
-pub fn operation_ids() -> Vec<String> {
-    route_table()
-        .operations
-        .iter()
-        .map(|o| o.id.clone())
-        .collect()
-}
-
-/// One operation of the mock's route table.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct MockOperation {
-    /// The spec's operationId.
-    pub operation_id: String,
-    /// The HTTP method, e.g. `GET`.
-    pub method: String,
-    /// The path template relative to the base URL, e.g. `/services/{id}`.
-    pub path: String,
-    /// Whether the mock has a handler for it (otherwise it answers 501).
-    pub handled: bool,
-}
-
-/// The mock's route table, read from the spec.
-pub fn operations() -> Vec<MockOperation> {
-    route_table()
-        .operations
-        .iter()
-        .map(|o| MockOperation {
-            operation_id: o.id.clone(),
-            method: o.method.to_string(),
-            path: o.template.clone(),
-            handled: o.handler.is_some(),
-        })
-        .collect()
-}
-
-/// The spec's operationIds that have no handler in the mock (they answer 501). Empty when the
-/// mock covers the whole spec.
-pub fn unhandled_operations() -> Vec<String> {
-    route_table().unhandled()
 }
 
 /// Another tenant, created with [`MockServer::add_account`].
@@ -338,11 +295,11 @@ impl MockServer {
     }
 
     /// How many times an operation's handler ran and succeeded (committed its effect).
-    pub fn executions(&self, operation_id: &str) -> u64 {
+    pub fn executions(&self, operation: Operation) -> u64 {
         self.inner
             .lock()
             .executions
-            .get(operation_id)
+            .get(&operation)
             .copied()
             .unwrap_or(0)
     }
@@ -362,17 +319,17 @@ impl MockServer {
         self.inner.clock.now()
     }
 
-    /// Makes the next `times` calls of an operation (by operationId) fail with `fault`. Faults
-    /// queue up in the order they are injected. They apply to requests that passed
-    /// authentication and rate limiting, before request validation; each one is logged.
-    pub fn inject(&self, operation_id: &str, fault: Fault, times: u32) {
+    /// Makes the next `times` calls of an operation fail with `fault`. Faults queue up in the
+    /// order they are injected. They apply to requests that passed authentication and rate
+    /// limiting, before request validation; each one is logged.
+    pub fn inject(&self, operation: Operation, fault: Fault, times: u32) {
         if times == 0 {
             return;
         }
         self.inner
             .lock()
             .faults
-            .entry(operation_id.to_string())
+            .entry(operation)
             .or_default()
             .push_back((fault, times));
     }

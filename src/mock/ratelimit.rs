@@ -1,76 +1,34 @@
-//! Per-key rate limits, as documented: fixed windows of 300/min and 5,000/hour overall,
-//! POST /purchase 60/hour, POST /services/{id}/credentials 30/hour.
+//! Per-key rate limits, as the spec's `x-rate-limits` states them ([`Bucket`]): fixed windows of
+//! 300/min and 5,000/hour overall, POST /purchase 60/hour, POST /services/{id}/credentials
+//! 30/hour.
 
 use chrono::{DateTime, Utc};
 
-/// A rate-limit bucket.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum Bucket {
-    /// Every request: 300 per minute.
-    GlobalMinute,
-    /// Every request: 5,000 per hour.
-    GlobalHour,
-    /// POST /purchase: 60 per hour.
-    Purchase,
-    /// POST /services/{id}/credentials: 30 per hour.
-    Credentials,
-}
+use crate::operation::{Bucket, Operation};
 
-impl Bucket {
-    /// Every bucket.
-    pub const ALL: [Bucket; 4] = [
-        Bucket::GlobalMinute,
-        Bucket::GlobalHour,
-        Bucket::Purchase,
-        Bucket::Credentials,
-    ];
-
-    fn index(self) -> usize {
-        match self {
-            Bucket::GlobalMinute => 0,
-            Bucket::GlobalHour => 1,
-            Bucket::Purchase => 2,
-            Bucket::Credentials => 3,
-        }
-    }
-
-    fn window_secs(self) -> i64 {
-        match self {
-            Bucket::GlobalMinute => 60,
-            _ => 3600,
-        }
-    }
-
-    /// The buckets that apply to an operation.
-    fn applies_to(self, operation_id: Option<&str>) -> bool {
-        match self {
-            Bucket::GlobalMinute | Bucket::GlobalHour => true,
-            Bucket::Purchase => operation_id == Some("purchase"),
-            Bucket::Credentials => operation_id == Some("regenerateCredentials"),
-        }
-    }
+fn slot(bucket: Bucket) -> usize {
+    Bucket::ALL.iter().position(|b| *b == bucket).unwrap_or(0)
 }
 
 /// The configured limit of each bucket.
 #[derive(Debug, Clone)]
-pub(crate) struct Limits([u32; 4]);
+pub(crate) struct Limits([u32; Bucket::ALL.len()]);
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits([300, 5_000, 60, 30])
+        Limits(Bucket::ALL.map(Bucket::limit))
     }
 }
 
 impl Limits {
     pub(crate) fn set(&mut self, bucket: Bucket, limit: u32) {
-        self.0[bucket.index()] = limit;
+        self.0[slot(bucket)] = limit;
     }
 }
 
 /// One key's current windows: (start, count) per bucket.
 #[derive(Debug, Clone, Default)]
-pub(crate) struct Windows([Option<(DateTime<Utc>, u32)>; 4]);
+pub(crate) struct Windows([Option<(DateTime<Utc>, u32)>; Bucket::ALL.len()]);
 
 /// The rate-limit headers of a response, or a refusal.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -87,16 +45,18 @@ impl Windows {
     pub(crate) fn check(
         &mut self,
         limits: &Limits,
-        operation_id: Option<&str>,
+        operation: Option<Operation>,
         now: DateTime<Utc>,
     ) -> Verdict {
-        let mut state = Vec::with_capacity(4);
-        for b in Bucket::ALL
-            .into_iter()
-            .filter(|b| b.applies_to(operation_id))
-        {
-            let i = b.index();
-            let window = chrono::Duration::seconds(b.window_secs());
+        let mut state = Vec::with_capacity(Bucket::ALL.len());
+        // A request that matches no operation counts against the buckets every request does.
+        let applies = |b: &Bucket| match operation {
+            Some(op) => b.applies_to(op),
+            None => !b.is_per_operation(),
+        };
+        for b in Bucket::ALL.into_iter().filter(applies) {
+            let i = slot(b);
+            let window = chrono::Duration::from_std(b.window()).unwrap_or(chrono::Duration::MAX);
             let (start, count) = match self.0[i] {
                 Some((start, count)) if now < start + window => (start, count),
                 _ => (now, 0),
@@ -160,16 +120,17 @@ mod tests {
         let mut limits = Limits::default();
         limits.set(Bucket::GlobalMinute, 2);
         let mut w = Windows::default();
-        let v = w.check(&limits, Some("getAccount"), t(0));
+        let account = Some(Operation::GetAccount);
+        let v = w.check(&limits, account, t(0));
         assert_eq!(
             (v.limit, v.remaining, v.reset_secs, v.retry_after),
             (2, 1, 60, None)
         );
-        let v = w.check(&limits, Some("getAccount"), t(10));
+        let v = w.check(&limits, account, t(10));
         assert_eq!((v.remaining, v.reset_secs), (0, 50));
-        let v = w.check(&limits, Some("getAccount"), t(30));
+        let v = w.check(&limits, account, t(30));
         assert_eq!((v.remaining, v.retry_after), (0, Some(30)));
-        let v = w.check(&limits, Some("getAccount"), t(60));
+        let v = w.check(&limits, account, t(60));
         assert_eq!((v.remaining, v.reset_secs, v.retry_after), (1, 60, None));
     }
 
@@ -177,9 +138,9 @@ mod tests {
     fn the_most_restrictive_bucket_is_reported() {
         let limits = Limits::default();
         let mut w = Windows::default();
-        let v = w.check(&limits, Some("regenerateCredentials"), t(0));
+        let v = w.check(&limits, Some(Operation::RegenerateCredentials), t(0));
         assert_eq!((v.limit, v.remaining), (30, 29));
-        let v = w.check(&limits, Some("listPlans"), t(0));
+        let v = w.check(&limits, Some(Operation::ListPlans), t(0));
         assert_eq!((v.limit, v.remaining), (300, 298));
     }
 }

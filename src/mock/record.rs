@@ -2,6 +2,8 @@
 
 use bytes::Bytes;
 
+use crate::operation::Operation;
+
 /// Whether a request carried a valid bearer token.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
@@ -51,8 +53,8 @@ pub struct RecordedRequest {
     pub auth: AuthStatus,
     /// The request body.
     pub body: Bytes,
-    /// The spec operationId the request was routed to.
-    pub operation_id: Option<String>,
+    /// The operation the request was routed to.
+    pub operation: Option<Operation>,
     /// The spec-validation verdict for the request.
     pub verdict: RequestVerdict,
     /// The status of the response (or of the response that was dropped).

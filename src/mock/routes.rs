@@ -8,15 +8,12 @@ use serde_json::Value;
 
 use super::handlers::{self, Handler};
 use super::validate::{Compiler, ParamSpec, RequestBodySpec, ResponseSpec};
+use crate::operation::Operation;
 
 /// One operation of the spec.
-pub(crate) struct Operation {
-    /// The spec's operationId.
-    pub(crate) id: String,
-    /// The HTTP method.
-    pub(crate) method: Method,
-    /// The path template, e.g. `/services/{id}`.
-    pub(crate) template: String,
+pub(crate) struct RouteOp {
+    /// The operation.
+    pub(crate) op: Operation,
     /// Path parameters, in template order.
     pub(crate) path_params: Vec<ParamSpec>,
     /// Query parameters.
@@ -25,8 +22,8 @@ pub(crate) struct Operation {
     pub(crate) body: Option<RequestBodySpec>,
     /// Documented responses by status code.
     pub(crate) responses: BTreeMap<u16, ResponseSpec>,
-    /// The handler, or `None` (the operation answers 501).
-    pub(crate) handler: Option<Handler>,
+    /// The handler.
+    pub(crate) handler: Handler,
 }
 
 /// A path template split into segments.
@@ -56,7 +53,7 @@ pub(crate) struct RouteTable {
     /// The path prefix of the spec's first server URL, e.g. `/api/v1`.
     pub(crate) base_path: String,
     /// All operations, in spec order.
-    pub(crate) operations: Vec<Operation>,
+    pub(crate) operations: Vec<RouteOp>,
     templates: Vec<Template>,
 }
 
@@ -92,8 +89,9 @@ impl RouteTable {
                 let id = op
                     .get("operationId")
                     .and_then(Value::as_str)
-                    .ok_or_else(|| format!("{verb} {template} has no operationId"))?
-                    .to_string();
+                    .ok_or_else(|| format!("{verb} {template} has no operationId"))?;
+                let operation = Operation::from_id(id)
+                    .ok_or_else(|| format!("{id} is not in the generated operation table"))?;
                 let mut path_params = Vec::new();
                 let mut query_params = Vec::new();
                 let shared = item.get("parameters").and_then(Value::as_array);
@@ -126,11 +124,9 @@ impl RouteTable {
                     }
                 }
                 methods.push((method.clone(), operations.len()));
-                operations.push(Operation {
-                    handler: handlers::handler_for(&id),
-                    id,
-                    method,
-                    template: template.clone(),
+                operations.push(RouteOp {
+                    handler: handlers::handler_for(operation),
+                    op: operation,
                     path_params,
                     query_params,
                     body,
@@ -189,14 +185,5 @@ impl RouteTable {
         } else {
             RouteMatch::MethodNotAllowed(allowed)
         }
-    }
-
-    /// Operation ids without a handler.
-    pub(crate) fn unhandled(&self) -> Vec<String> {
-        self.operations
-            .iter()
-            .filter(|o| o.handler.is_none())
-            .map(|o| o.id.clone())
-            .collect()
     }
 }

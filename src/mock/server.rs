@@ -182,7 +182,7 @@ async fn handle(inner: &Inner, ip: IpAddr, req: Request) -> Response {
             .collect(),
         auth: AuthStatus::NotChecked,
         body: bytes.clone(),
-        operation_id: None,
+        operation: None,
         verdict: RequestVerdict::NotValidated,
         status: 0,
     };
@@ -222,7 +222,7 @@ async fn handle(inner: &Inner, ip: IpAddr, req: Request) -> Response {
         _ => (None, Vec::new()),
     };
     let op = op_index.map(|i| &inner.routes.operations[i]);
-    rec.operation_id = op.map(|o| o.id.clone());
+    rec.operation = op.map(|o| o.op);
 
     // Authenticate, rate-limit and take a fault, under one short lock.
     let (key, rate, fault, account) = {
@@ -231,12 +231,10 @@ async fn handle(inner: &Inner, ip: IpAddr, req: Request) -> Response {
         rec.auth = auth;
         let rate = key.map(|k| {
             let limits = st.limits.clone();
-            st.keys[k]
-                .windows
-                .check(&limits, op.map(|o| o.id.as_str()), now)
+            st.keys[k].windows.check(&limits, op.map(|o| o.op), now)
         });
         let fault = match (op, key, rate) {
-            (Some(o), Some(_), Some(r)) if r.retry_after.is_none() => st.take_fault(&o.id),
+            (Some(o), Some(_), Some(r)) if r.retry_after.is_none() => st.take_fault(o.op),
             _ => None,
         };
         (key, rate, fault, key.map(|k| st.keys[k].account))
@@ -380,38 +378,28 @@ async fn handle(inner: &Inner, ip: IpAddr, req: Request) -> Response {
     }
 
     let reply = match validated {
-        Err(r) => handlers::error(400, r.code, r.message),
+        Err(r) => handlers::error(400, &r.code, r.message),
         Ok(Validated {
             path_params,
             query_params,
             body,
-        }) => match op.handler {
-            None => {
-                let msg = format!("operation {} has no handler in the mock", op.id);
-                tracing::error!("{msg}");
-                inner.lock().violations.push(msg.clone());
-                let mut out = error_out(501, "server_error", msg);
-                out.rate_headers(&rate);
-                return finish(rec, out);
+        }) => {
+            let mut st = inner.lock();
+            let account = account.unwrap_or(0);
+            let mut ctx = Ctx {
+                state: &mut st,
+                account,
+                now,
+                path: &path_params,
+                query: &query_params,
+                body: body.as_ref(),
+            };
+            let reply = (op.handler)(&mut ctx);
+            if reply.status() == 200 {
+                *st.executions.entry(op.op).or_insert(0) += 1;
             }
-            Some(h) => {
-                let mut st = inner.lock();
-                let account = account.unwrap_or(0);
-                let mut ctx = Ctx {
-                    state: &mut st,
-                    account,
-                    now,
-                    path: &path_params,
-                    query: &query_params,
-                    body: body.as_ref(),
-                };
-                let reply = h(&mut ctx);
-                if reply.status() == 200 {
-                    *st.executions.entry(op.id.clone()).or_insert(0) += 1;
-                }
-                reply
-            }
-        },
+            reply
+        }
     };
 
     let (mut out, value) = Out::from_reply(reply);
@@ -424,7 +412,7 @@ async fn handle(inner: &Inner, ip: IpAddr, req: Request) -> Response {
     {
         let msg = format!(
             "{} {method} {path}: response does not match the spec: {msg}",
-            op.id
+            op.op
         );
         tracing::error!("{msg}");
         inner.lock().violations.push(msg.clone());
@@ -464,7 +452,7 @@ struct Validated {
 
 /// Validates path, query and body of a request routed to `op`.
 fn validate_request(
-    op: &super::routes::Operation,
+    op: &super::routes::RouteOp,
     path_values: &[&str],
     query: Option<&str>,
     content_type: Option<&str>,

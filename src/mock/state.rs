@@ -10,6 +10,7 @@ use rand::Rng;
 use super::faults::Fault;
 use super::ratelimit::{Limits, Windows};
 use super::record::RecordedRequest;
+use crate::operation::Operation;
 
 /// How many requests `requests()` keeps (the oldest are dropped first).
 pub(crate) const MAX_RECORDED: usize = 10_000;
@@ -131,8 +132,8 @@ pub(crate) struct State {
     pub(crate) limits: Limits,
     id_prefix: u32,
     next_seq: u64,
-    pub(crate) executions: HashMap<String, u64>,
-    pub(crate) faults: HashMap<String, VecDeque<(Fault, u32)>>,
+    pub(crate) executions: HashMap<Operation, u64>,
+    pub(crate) faults: HashMap<Operation, VecDeque<(Fault, u32)>>,
     pub(crate) requests: VecDeque<RecordedRequest>,
     pub(crate) violations: Vec<String>,
 }
@@ -284,8 +285,8 @@ impl State {
     }
 
     /// Takes the next injected fault for an operation, if any.
-    pub(crate) fn take_fault(&mut self, op: &str) -> Option<Fault> {
-        let queue = self.faults.get_mut(op)?;
+    pub(crate) fn take_fault(&mut self, op: Operation) -> Option<Fault> {
+        let queue = self.faults.get_mut(&op)?;
         let (fault, left) = queue.front_mut()?;
         let fault = fault.clone();
         *left -= 1;

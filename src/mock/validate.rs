@@ -25,6 +25,9 @@ pub(crate) struct ParamSpec {
     pub(crate) kind: Kind,
     pub(crate) default: Option<Value>,
     pub(crate) validator: Arc<Validator>,
+    /// The code a bad value is refused with: its schema's `x-error-code`, else
+    /// `invalid_request` (`invalid_id` for a path parameter).
+    pub(crate) error_code: String,
 }
 
 /// A JSON request body.
@@ -32,6 +35,8 @@ pub(crate) struct RequestBodySpec {
     pub(crate) required: bool,
     pub(crate) media: String,
     pub(crate) validator: Arc<Validator>,
+    /// The schema with its `$ref`s inlined, to find the `x-error-code` of a failing value.
+    pub(crate) schema: Value,
 }
 
 /// One documented response.
@@ -62,18 +67,26 @@ impl<'a> Compiler<'a> {
         }
     }
 
-    /// Follows local `$ref`s (`#/...`) until an object without one.
-    pub(crate) fn resolve(&self, mut v: &'a Value) -> &'a Value {
-        for _ in 0..16 {
-            match v.get("$ref").and_then(Value::as_str) {
-                Some(r) if r.starts_with("#/") => match self.doc.pointer(&r[1..]) {
-                    Some(t) => v = t,
-                    None => return v,
-                },
-                _ => return v,
-            }
+    /// Follows local `$ref`s until an object without one (`v` itself if one does not resolve).
+    pub(crate) fn resolve(&self, v: &'a Value) -> &'a Value {
+        opx_codegen::refs::deref(self.doc, v).unwrap_or(v)
+    }
+
+    /// `schema` with every `$ref` replaced by what it names (to walk it by instance path).
+    fn inline(&self, schema: &Value, depth: u8) -> Value {
+        let schema = if depth > 0 {
+            self.resolve(schema)
+        } else {
+            schema
+        };
+        match schema {
+            Value::Object(map) if depth < 8 => Value::Object(
+                map.iter()
+                    .map(|(k, v)| (k.clone(), self.inline(v, depth + 1)))
+                    .collect(),
+            ),
+            other => other.clone(),
         }
-        v
     }
 
     /// A validator for a schema of the document (its `$ref`s resolve against the components).
@@ -108,7 +121,20 @@ impl<'a> Compiler<'a> {
     pub(crate) fn param(&self, p: &Value) -> Result<ParamSpec, String> {
         let p = self.resolve(p);
         let schema = p.get("schema").cloned().unwrap_or_else(|| json!({}));
+        let location = p.get("in").and_then(Value::as_str).unwrap_or_default();
+        let fallback = if location == "path" {
+            "invalid_id"
+        } else {
+            "invalid_request"
+        };
+        let error_code = self
+            .resolve(&schema)
+            .get("x-error-code")
+            .and_then(Value::as_str)
+            .unwrap_or(fallback)
+            .to_string();
         Ok(ParamSpec {
+            error_code,
             name: p
                 .get("name")
                 .and_then(Value::as_str)
@@ -138,6 +164,7 @@ impl<'a> Compiler<'a> {
             required: b.get("required").and_then(Value::as_bool).unwrap_or(false),
             media: media.clone(),
             validator: self.validator(&schema)?,
+            schema: self.inline(&schema, 1),
         })
     }
 
@@ -180,14 +207,14 @@ impl<'a> Compiler<'a> {
 /// A request refused by validation: the documented code and a message.
 #[derive(Debug, Clone)]
 pub(crate) struct Rejection {
-    pub(crate) code: &'static str,
+    pub(crate) code: String,
     pub(crate) message: String,
 }
 
 impl Rejection {
-    pub(crate) fn new(code: &'static str, message: impl Into<String>) -> Self {
+    pub(crate) fn new(code: impl Into<String>, message: impl Into<String>) -> Self {
         Rejection {
-            code,
+            code: code.into(),
             message: message.into(),
         }
     }
@@ -220,7 +247,7 @@ fn first_error(v: &Validator, instance: &Value) -> Option<String> {
     v.iter_errors(instance).next().map(|e| e.to_string())
 }
 
-/// Validates path parameter values (percent-decoded); any failure is `invalid_id`.
+/// Validates path parameter values (percent-decoded); a failure gets the parameter's code.
 pub(crate) fn path_params(
     specs: &[ParamSpec],
     values: &[&str],
@@ -229,14 +256,14 @@ pub(crate) fn path_params(
     for (spec, raw) in specs.iter().zip(values) {
         let text = percent_decode(raw).ok_or_else(|| {
             Rejection::new(
-                "invalid_id",
+                &spec.error_code,
                 format!("path parameter {}: not UTF-8", spec.name),
             )
         })?;
         let value = coerce(spec.kind, &text);
         if let Some(e) = first_error(&spec.validator, &value) {
             return Err(Rejection::new(
-                "invalid_id",
+                &spec.error_code,
                 format!("path parameter {}: {e}", spec.name),
             ));
         }
@@ -245,7 +272,7 @@ pub(crate) fn path_params(
     Ok(out)
 }
 
-/// Validates the query string; `type` failures are `invalid_type`, others `invalid_request`.
+/// Validates the query string; a failure gets the parameter's code (`invalid_type` for `type`).
 /// Defaults from the spec are filled in. Unknown parameters are ignored.
 pub(crate) fn query_params(
     specs: &[ParamSpec],
@@ -256,11 +283,7 @@ pub(crate) fn query_params(
         .collect();
     let mut out = Map::new();
     for spec in specs {
-        let code = if spec.name == "type" {
-            "invalid_type"
-        } else {
-            "invalid_request"
-        };
+        let code = spec.error_code.as_str();
         let mut values = pairs
             .iter()
             .filter(|(k, _)| *k == spec.name)
@@ -335,11 +358,11 @@ pub(crate) fn body(
     }
     let value: Value = serde_json::from_slice(bytes)
         .map_err(|e| Rejection::new("invalid_request", format!("body is not valid JSON: {e}")))?;
-    let mut best: Option<(u8, Rejection)> = None;
+    let mut best: Option<(usize, Rejection)> = None;
     for e in spec.validator.iter_errors(&value) {
         let path = e.instance_path().as_str().to_string();
         let keyword = e.kind().keyword().to_string();
-        let (rank, code) = body_error_code(&path, &keyword);
+        let (rank, code) = body_error_code(&spec.schema, &path, &keyword);
         if best.as_ref().is_none_or(|(r, _)| rank < *r) {
             let at = if path.is_empty() {
                 "body".to_string()
@@ -355,42 +378,52 @@ pub(crate) fn body(
     }
 }
 
-/// Maps a body validation error (instance path, keyword) to (priority, code).
-fn body_error_code(path: &str, keyword: &str) -> (u8, &'static str) {
-    let mut segs = path.trim_start_matches('/').split('/');
-    let field = segs.next().unwrap_or("");
-    let nested = segs.next().is_some();
-    match field {
-        "" => (0, "invalid_request"),
-        "type" => (1, "invalid_type"),
-        "plan_id" => (2, "invalid_plan_id"),
-        "country" => (3, "invalid_country"),
-        "rotation" => (4, "invalid_rotation"),
-        "whitelisted_ips" if keyword == "maxItems" => (5, "too_many_ips"),
-        "whitelisted_ips" if nested => (6, "invalid_ip"),
-        _ => (7, "invalid_request"),
+/// The documented code of a body validation error, from the spec: the `x-error-code` of the
+/// deepest schema along the failing value's path that has one (a string applies to any failure
+/// of that value; an object maps keywords to codes, e.g. `{"maxItems": "too_many_ips"}`), else
+/// `invalid_request`. With (priority, code): a failure of the body itself first, then coded
+/// failures in the order of the docs' error-code table, then the rest.
+fn body_error_code(schema: &Value, path: &str, keyword: &str) -> (usize, String) {
+    let segments: Vec<&str> = path
+        .trim_start_matches('/')
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .collect();
+    if segments.is_empty() {
+        return (0, "invalid_request".into());
+    }
+    let mut here = schema;
+    let mut code = None;
+    let last = segments.len() - 1;
+    for (i, seg) in segments.iter().enumerate() {
+        let next = here
+            .pointer(&format!("/properties/{}", opx_codegen::escape_token(seg)))
+            .or_else(|| seg.parse::<usize>().ok().and_then(|_| here.get("items")));
+        let Some(next) = next else { break };
+        here = next;
+        match here.get("x-error-code") {
+            Some(Value::String(c)) => code = Some(c.clone()),
+            Some(Value::Object(by_keyword)) if i == last => {
+                if let Some(c) = by_keyword.get(keyword).and_then(Value::as_str) {
+                    code = Some(c.to_string());
+                }
+            }
+            _ => {}
+        }
+    }
+    match code {
+        Some(c) => {
+            let rank = crate::ErrorCode::KNOWN
+                .iter()
+                .position(|k| k.as_str() == c)
+                .unwrap_or(50);
+            (1 + rank, c)
+        }
+        None => (100, "invalid_request".into()),
     }
 }
 
-/// Percent-decodes a path segment; `None` when the result is not UTF-8.
-pub(crate) fn percent_decode(s: &str) -> Option<String> {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' && i + 2 < bytes.len() {
-            let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok();
-            if let Some(b) = hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
-                out.push(b);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8(out).ok()
-}
+use opx_codegen::refs::percent_decode;
 
 /// Checks a response against the spec; `Err` names the mismatch.
 pub(crate) fn response(
@@ -431,33 +464,36 @@ mod tests {
 
     #[test]
     fn body_errors_map_to_documented_codes() {
-        assert_eq!(body_error_code("", "required").1, "invalid_request");
-        assert_eq!(body_error_code("/type", "enum").1, "invalid_type");
-        assert_eq!(body_error_code("/plan_id", "pattern").1, "invalid_plan_id");
-        assert_eq!(body_error_code("/country", "pattern").1, "invalid_country");
-        assert_eq!(body_error_code("/rotation", "type").1, "invalid_rotation");
+        let doc: Value = serde_json::from_str(crate::spec::OPENAPI_JSON).unwrap();
+        let compiler = Compiler::new(&doc);
+        let body = |name: &str| {
+            let rb = json!({"content": {"application/json": {"schema": {"$ref": format!("#/components/schemas/{name}")}}}});
+            compiler.request_body(&rb).unwrap().schema
+        };
+        let (purchase, whitelist) = (body("PurchaseRequest"), body("WhitelistRequest"));
+        let code = |s: &Value, p: &str, k: &str| body_error_code(s, p, k).1;
+        assert_eq!(code(&purchase, "", "required"), "invalid_request");
+        assert_eq!(code(&purchase, "/type", "enum"), "invalid_type");
+        assert_eq!(code(&purchase, "/plan_id", "pattern"), "invalid_plan_id");
+        assert_eq!(code(&purchase, "/country", "pattern"), "invalid_country");
+        assert_eq!(code(&purchase, "/rotation", "type"), "invalid_rotation");
         assert_eq!(
-            body_error_code("/whitelisted_ips", "maxItems").1,
+            code(&whitelist, "/whitelisted_ips", "maxItems"),
             "too_many_ips"
         );
         assert_eq!(
-            body_error_code("/whitelisted_ips/3", "format").1,
+            code(&whitelist, "/whitelisted_ips/3", "format"),
             "invalid_ip"
         );
         assert_eq!(
-            body_error_code("/whitelisted_ips", "type").1,
+            code(&whitelist, "/whitelisted_ips", "type"),
             "invalid_request"
         );
-        assert_eq!(
-            body_error_code("/labels/0", "maxLength").1,
-            "invalid_request"
-        );
-    }
-
-    #[test]
-    fn percent_decoding() {
-        assert_eq!(percent_decode("ab%20c").as_deref(), Some("ab c"));
-        assert_eq!(percent_decode("%zz%4").as_deref(), Some("%zz%4"));
-        assert_eq!(percent_decode("%ff"), None);
+        assert_eq!(code(&whitelist, "/labels/0", "type"), "invalid_request");
+        // The body itself first, then the docs' table order, then uncoded fields.
+        let rank = |p: &str, k: &str| body_error_code(&purchase, p, k).0;
+        assert!(rank("", "required") < rank("/plan_id", "pattern"));
+        assert!(rank("/plan_id", "pattern") < rank("/type", "enum"));
+        assert!(rank("/rotation", "pattern") < body_error_code(&whitelist, "/labels/0", "type").0);
     }
 }

@@ -1,6 +1,7 @@
 //! Pagination: streams of items and pages, lazy, filters on every page, nothing repeated or
 //! skipped, optional prefetch.
 
+use opx::Operation;
 use std::collections::HashSet;
 
 use futures::{StreamExt, TryStreamExt};
@@ -18,7 +19,7 @@ fn client(s: &MockServer) -> Client {
 fn list_requests(s: &MockServer) -> Vec<String> {
     s.requests()
         .iter()
-        .filter(|r| r.operation_id.as_deref() == Some("listServices"))
+        .filter(|r| r.operation == Some(Operation::ListServices))
         .map(|r| r.query.clone().unwrap_or_default())
         .collect()
 }
@@ -51,7 +52,7 @@ async fn the_type_filter_is_kept_and_pages_are_lazy() {
     let q = ServiceQuery::new()
         .service_type(ServiceType::Ipv6Rotating)
         .limit(5);
-    let mut pages = std::pin::pin!(c.service_pages(&q));
+    let mut pages = std::pin::pin!(c.services_page_stream(&q));
     let first = pages.try_next().await.unwrap().unwrap();
     assert_eq!(first.services.len(), 5);
     assert_eq!(
@@ -88,7 +89,8 @@ async fn prefetch_gives_the_same_items_and_fetches_ahead() {
         .await
         .unwrap();
     let before = list_requests(&s).len();
-    let mut pages = std::pin::pin!(c.service_pages(&ServiceQuery::new().limit(10).prefetch(true)));
+    let mut pages =
+        std::pin::pin!(c.services_page_stream(&ServiceQuery::new().limit(10).prefetch(true)));
     let first = pages.try_next().await.unwrap().unwrap();
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     assert_eq!(
@@ -120,17 +122,30 @@ async fn a_failing_page_is_retried_then_surfaced() {
         .unwrap();
     let q = ServiceQuery::new().limit(5);
     // Page 2 fails once: the stream yields page 1 items, then the error, then ends.
-    s.inject("listServices", Fault::Delay(std::time::Duration::ZERO), 1);
-    s.inject("listServices", Fault::Status(500), 1);
+    s.inject(
+        Operation::ListServices,
+        Fault::Delay(std::time::Duration::ZERO),
+        1,
+    );
+    s.inject(Operation::ListServices, Fault::Status(500), 1);
     let got: Vec<_> = c.services_stream(&q).collect().await;
     assert_eq!(got.iter().filter(|r| r.is_ok()).count(), 5);
     assert_eq!(
-        got.last().unwrap().as_ref().unwrap_err().status(),
+        got.last()
+            .unwrap()
+            .as_ref()
+            .unwrap_err()
+            .status()
+            .map(|s| s.as_u16()),
         Some(500)
     );
     // With the default policy the same failure is retried transparently.
-    s.inject("listServices", Fault::Delay(std::time::Duration::ZERO), 1);
-    s.inject("listServices", Fault::Status(503), 1);
+    s.inject(
+        Operation::ListServices,
+        Fault::Delay(std::time::Duration::ZERO),
+        1,
+    );
+    s.inject(Operation::ListServices, Fault::Status(503), 1);
     let all: Vec<_> = client(&s).services_stream(&q).try_collect().await.unwrap();
     assert_eq!(all.len(), 12);
 }
@@ -146,7 +161,7 @@ async fn logs_page_through_everything() {
         .await
         .unwrap();
     assert_eq!(logs.len(), 45);
-    let unique: HashSet<_> = logs.iter().map(|l| l.log_id.clone()).collect();
+    let unique: HashSet<_> = logs.iter().map(|l| l.id().map(str::to_owned)).collect();
     assert_eq!(unique.len(), 45);
     let since = s.now() + chrono::Duration::seconds(1);
     let none: Vec<_> = c

@@ -1,6 +1,7 @@
 //! Proxy lists: raw text, parsed endpoints, JSON servers; size cap.
 
 use crate::scripted;
+use opx::Operation;
 
 use opx::{ErrorKind, GatewayCountry, ProxyLayout, ProxyQuery};
 use scripted::{Reply, Scripted};
@@ -83,7 +84,7 @@ async fn an_error_on_the_text_download_is_decoded() {
         .await
         .unwrap_err();
     assert!(e.is_not_found());
-    assert_eq!(e.operation(), Some("get_proxies"));
+    assert_eq!(e.operation(), Some(Operation::GetProxies));
 }
 
 #[tokio::test]
@@ -98,10 +99,13 @@ async fn the_json_form_gives_servers_with_redacted_passwords() {
         .proxies_json(&SID.parse().unwrap(), &ProxyQuery::new())
         .await
         .unwrap();
-    assert_eq!(servers.len(), 2);
-    assert_eq!(servers[0].country, GatewayCountry::Nl);
-    assert_eq!(servers[0].password(), Some("hunter2"));
-    assert_eq!(servers[1].country, GatewayCountry::Unknown("xx".into()));
+    assert_eq!(servers.servers.len(), 2);
+    assert_eq!(servers.servers[0].country, Some(GatewayCountry::Nl));
+    assert_eq!(servers.servers[0].password(), Some("hunter2"));
+    assert_eq!(
+        servers.servers[1].country,
+        Some(GatewayCountry::Unknown("xx".into()))
+    );
     assert!(!format!("{servers:?}").contains("hunter2"));
     assert!(s.seen()[0].target.contains("format=json"));
 }

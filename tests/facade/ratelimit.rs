@@ -102,7 +102,7 @@ mod against_the_mock {
     use std::time::Duration;
 
     use opx::mock::{Bucket, Fault, MockServer};
-    use opx::{Client, ErrorKind, PlanId, PurchaseRequest, ServiceType};
+    use opx::{Client, ErrorKind, Operation, PlanId, PurchaseRequest, ServiceType};
 
     fn req() -> PurchaseRequest {
         PurchaseRequest::new(
@@ -128,11 +128,11 @@ mod against_the_mock {
         let e = c.purchase(&req()).await.unwrap_err();
         assert_eq!(e.kind(), ErrorKind::RateLimitedLocally);
         assert!(e.is_rate_limited() && e.retry_after().is_some());
-        assert_eq!(s.executions("purchase"), 2);
+        assert_eq!(s.executions(Operation::Purchase), 2);
         let sent = s
             .requests()
             .iter()
-            .filter(|r| r.operation_id.as_deref() == Some("purchase"))
+            .filter(|r| r.operation == Some(Operation::Purchase))
             .count();
         assert_eq!(sent, 2, "the third purchase never reached the server");
         // Other operations still go through.
@@ -152,7 +152,7 @@ mod against_the_mock {
         c.account().await.unwrap();
         let e = c.account().await.unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Api);
-        assert_eq!(e.status(), Some(429));
+        assert_eq!(e.status().map(|s| s.as_u16()), Some(429));
         assert!(e.is_rate_limited());
         assert!(e.retry_after().is_some());
         assert_eq!(e.rate_limit().and_then(|r| r.remaining()), Some(0));
@@ -161,7 +161,11 @@ mod against_the_mock {
     #[tokio::test]
     async fn an_injected_429_without_retry_after_is_still_rate_limited() {
         let s = MockServer::start().await;
-        s.inject("getAccount", Fault::RateLimited { retry_after: None }, 1);
+        s.inject(
+            Operation::GetAccount,
+            Fault::RateLimited { retry_after: None },
+            1,
+        );
         let c = Client::builder()
             .token(s.token())
             .base_url(s.base_url())
@@ -179,7 +183,7 @@ mod against_the_mock {
     async fn opt_in_waits_retry_after_then_succeeds() {
         let s = MockServer::start().await;
         s.inject(
-            "getAccount",
+            Operation::GetAccount,
             Fault::RateLimited {
                 retry_after: Some(1),
             },
@@ -194,6 +198,6 @@ mod against_the_mock {
         let t0 = std::time::Instant::now();
         c.account().await.unwrap();
         assert!(t0.elapsed() >= Duration::from_millis(900));
-        assert_eq!(s.executions("getAccount"), 1);
+        assert_eq!(s.executions(Operation::GetAccount), 1);
     }
 }

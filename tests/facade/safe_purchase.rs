@@ -1,6 +1,7 @@
 //! Safe purchase and extend: an unknown outcome is resolved by reading the services, and money
 //! is never spent twice.
 
+use opx::Operation;
 use std::time::Duration;
 
 use opx::mock::{Fault, MockServer};
@@ -40,7 +41,7 @@ async fn a_normal_purchase_is_purchased() {
         PurchaseOutcome::Purchased(svc) => assert_eq!(svc.service_type, ServiceType::Ipv4Rotating),
         other => panic!("{other:?}"),
     }
-    assert_eq!(s.executions("purchase"), 1);
+    assert_eq!(s.executions(Operation::Purchase), 1);
 }
 
 #[tokio::test]
@@ -49,12 +50,12 @@ async fn a_purchase_that_committed_but_lost_its_answer_is_recovered() {
     let c = client(&s);
     s.seed_services(3);
     let before = s.balance();
-    s.inject("purchase", Fault::DropAfterCommit, 1);
+    s.inject(Operation::Purchase, Fault::DropAfterCommit, 1);
     let outcome = c.purchase_safely(&req()).await.unwrap();
     let PurchaseOutcome::Recovered(svc) = outcome else {
         panic!("{outcome:?}")
     };
-    assert_eq!(s.executions("purchase"), 1, "bought exactly once");
+    assert_eq!(s.executions(Operation::Purchase), 1, "bought exactly once");
     assert_eq!(s.balance(), before - price(&s), "charged exactly once");
     assert_eq!(s.service_count(), 4);
     let fetched = c.service(&svc.service_id).await.unwrap();
@@ -66,18 +67,18 @@ async fn a_purchase_that_never_ran_is_not_purchased() {
     let s = MockServer::start().await;
     let c = client(&s);
     let before = s.balance();
-    s.inject("purchase", Fault::DropBeforeResponse, 1);
+    s.inject(Operation::Purchase, Fault::DropBeforeResponse, 1);
     let outcome = c.purchase_safely(&req()).await.unwrap();
     let PurchaseOutcome::NotPurchased(why) = outcome else {
         panic!("{outcome:?}")
     };
     assert!(why.is_outcome_unknown());
-    assert_eq!(s.executions("purchase"), 0);
+    assert_eq!(s.executions(Operation::Purchase), 0);
     assert_eq!(s.balance(), before);
     let purchases = s
         .requests()
         .iter()
-        .filter(|r| r.operation_id.as_deref() == Some("purchase"))
+        .filter(|r| r.operation == Some(Operation::Purchase))
         .count();
     assert_eq!(purchases, 1, "the purchase was not re-sent");
 }
@@ -87,9 +88,9 @@ async fn a_truncated_or_html_answer_is_resolved_too() {
     for fault in [Fault::TruncatedBody, Fault::Html502, Fault::MalformedJson] {
         let s = MockServer::start().await;
         let c = client(&s);
-        s.inject("purchase", fault.clone(), 1);
+        s.inject(Operation::Purchase, fault.clone(), 1);
         let outcome = c.purchase_safely(&req()).await.unwrap();
-        let committed = s.executions("purchase");
+        let committed = s.executions(Operation::Purchase);
         match (&outcome, committed) {
             (PurchaseOutcome::Recovered(_), 1) | (PurchaseOutcome::NotPurchased(_), 0) => {}
             _ => panic!("{fault:?}: {outcome:?} with {committed} executions"),
@@ -111,9 +112,13 @@ async fn a_concurrent_purchase_makes_the_outcome_ambiguous() {
     let s = MockServer::start().await;
     let c = client(&s);
     // The "before" listing is immediate, the "after" listing waits while someone else buys.
-    s.inject("listServices", Fault::Delay(Duration::ZERO), 1);
-    s.inject("listServices", Fault::Delay(Duration::from_millis(600)), 1);
-    s.inject("purchase", Fault::DropAfterCommit, 1);
+    s.inject(Operation::ListServices, Fault::Delay(Duration::ZERO), 1);
+    s.inject(
+        Operation::ListServices,
+        Fault::Delay(Duration::from_millis(600)),
+        1,
+    );
+    s.inject(Operation::Purchase, Fault::DropAfterCommit, 1);
     let other = client(&s);
     let racer = tokio::spawn(async move {
         tokio::time::sleep(Duration::from_millis(200)).await;
@@ -125,7 +130,7 @@ async fn a_concurrent_purchase_makes_the_outcome_ambiguous() {
         panic!("{outcome:?}")
     };
     assert_eq!(candidates.len(), 2);
-    assert_eq!(s.executions("purchase"), 2);
+    assert_eq!(s.executions(Operation::Purchase), 2);
 }
 
 #[tokio::test]
@@ -139,17 +144,17 @@ async fn extend_safely_recovers_or_reports_not_extended() {
         ExtendOutcome::Extended(svc) => assert!(svc.expires_at > start),
         other => panic!("{other:?}"),
     }
-    s.inject("extendService", Fault::DropAfterCommit, 1);
+    s.inject(Operation::ExtendService, Fault::DropAfterCommit, 1);
     match c.extend_safely(&id).await.unwrap() {
         ExtendOutcome::Recovered(svc) => assert_eq!((svc.expires_at - start).num_days(), 60),
         other => panic!("{other:?}"),
     }
-    s.inject("extendService", Fault::DropBeforeResponse, 1);
+    s.inject(Operation::ExtendService, Fault::DropBeforeResponse, 1);
     match c.extend_safely(&id).await.unwrap() {
         ExtendOutcome::NotExtended(e) => assert!(e.is_outcome_unknown()),
         other => panic!("{other:?}"),
     }
-    assert_eq!(s.executions("extendService"), 2);
+    assert_eq!(s.executions(Operation::ExtendService), 2);
 }
 
 #[tokio::test]
@@ -161,9 +166,9 @@ async fn plain_purchase_reports_outcome_unknown_and_does_not_retry() {
         .retry_policy(opx::RetryPolicy::default().max_attempts(5))
         .build()
         .unwrap();
-    s.inject("purchase", Fault::DropAfterCommit, 1);
+    s.inject(Operation::Purchase, Fault::DropAfterCommit, 1);
     let e = c.purchase(&req()).await.unwrap_err();
     assert!(e.is_outcome_unknown() && e.is_transport(), "{e:?}");
-    assert_eq!(s.executions("purchase"), 1);
+    assert_eq!(s.executions(Operation::Purchase), 1);
     assert_eq!(s.service_count(), 1);
 }

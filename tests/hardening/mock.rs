@@ -2,6 +2,7 @@
 //! no 5xx, lose no state and are rate-limited exactly; request bodies are bounded even when a
 //! client announces or streams gigabytes; tenants stay isolated under load.
 
+use opx::Operation;
 use std::{
     collections::{BTreeMap, BTreeSet},
     time::{Duration, Instant},
@@ -164,7 +165,10 @@ async fn concurrent_tenants_get_no_5xx_lose_nothing_and_are_counted_exactly() {
     // Ids are unique across tenants too.
     let every: BTreeSet<&String> = bought.values().flatten().collect();
     assert_eq!(every.len(), 3 * purchase_limit as usize);
-    assert_eq!(s.executions("purchase"), 3 * u64::from(purchase_limit));
+    assert_eq!(
+        s.executions(Operation::Purchase),
+        3 * u64::from(purchase_limit)
+    );
 
     // No lost state: balances charged exactly once per service, each tenant sees exactly its
     // own services.
@@ -317,7 +321,7 @@ async fn request_bodies_are_bounded_whatever_the_client_announces() {
         );
     }
     assert_eq!(s.service_count(), 0, "nothing was bought");
-    assert_eq!(s.executions("purchase"), 0);
+    assert_eq!(s.executions(Operation::Purchase), 0);
     // The server still serves.
     let r = reqwest::Client::new()
         .get(format!("{}/account", s.base_url()))

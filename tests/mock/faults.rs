@@ -1,6 +1,7 @@
 //! Fault injection: statuses, HTML 502, rate limits, delays, dropped connections, broken bodies.
 
 use crate::support;
+use opx::Operation;
 
 use std::time::Duration;
 
@@ -25,7 +26,7 @@ async fn send_purchase(s: &MockServer) -> reqwest::Result<reqwest::Response> {
 #[tokio::test]
 async fn status_fault_replaces_the_response_for_n_calls() {
     let s = MockServer::start().await;
-    s.inject("getAccount", Fault::Status(503), 2);
+    s.inject(Operation::GetAccount, Fault::Status(503), 2);
     for _ in 0..2 {
         let r = get(&s, "/account").await;
         assert_eq!(r.status, 503);
@@ -33,9 +34,9 @@ async fn status_fault_replaces_the_response_for_n_calls() {
     }
     let r = get(&s, "/account").await;
     assert_eq!(r.status, 200);
-    assert_eq!(s.executions("getAccount"), 1);
+    assert_eq!(s.executions(Operation::GetAccount), 1);
 
-    s.inject("purchase", Fault::Status(500), 1);
+    s.inject(Operation::Purchase, Fault::Status(500), 1);
     let r = call(&s, Method::POST, "/purchase", Some(purchase_body())).await;
     assert_eq!(r.status, 500);
     assert_eq!(r.code(), "server_error");
@@ -44,14 +45,14 @@ async fn status_fault_replaces_the_response_for_n_calls() {
         0,
         "a replaced response does not run the handler"
     );
-    assert_eq!(s.executions("purchase"), 0);
+    assert_eq!(s.executions(Operation::Purchase), 0);
     assert_clean(&s);
 }
 
 #[tokio::test]
 async fn html_502_as_a_proxy_sends_it() {
     let s = MockServer::start().await;
-    s.inject("listPlans", Fault::Html502, 1);
+    s.inject(Operation::ListPlans, Fault::Html502, 1);
     let r = get(&s, "/catalog/plans").await;
     assert_eq!(r.status, 502);
     assert!(r.header("content-type").unwrap().starts_with("text/html"));
@@ -63,13 +64,17 @@ async fn html_502_as_a_proxy_sends_it() {
 async fn rate_limited_with_and_without_retry_after() {
     let s = MockServer::start().await;
     s.inject(
-        "getAccount",
+        Operation::GetAccount,
         Fault::RateLimited {
             retry_after: Some(7),
         },
         1,
     );
-    s.inject("getAccount", Fault::RateLimited { retry_after: None }, 1);
+    s.inject(
+        Operation::GetAccount,
+        Fault::RateLimited { retry_after: None },
+        1,
+    );
     let r = get(&s, "/account").await;
     assert_eq!(r.status, 429);
     assert_eq!(r.code(), "rate_limited");
@@ -83,7 +88,11 @@ async fn rate_limited_with_and_without_retry_after() {
 #[tokio::test]
 async fn delay_then_normal_answer() {
     let s = MockServer::start().await;
-    s.inject("getAccount", Fault::Delay(Duration::from_millis(300)), 1);
+    s.inject(
+        Operation::GetAccount,
+        Fault::Delay(Duration::from_millis(300)),
+        1,
+    );
     let err = reqwest::Client::builder()
         .timeout(Duration::from_millis(50))
         .build()
@@ -94,7 +103,11 @@ async fn delay_then_normal_answer() {
         .await
         .unwrap_err();
     assert!(err.is_timeout(), "{err:?}");
-    s.inject("getAccount", Fault::Delay(Duration::from_millis(1)), 1);
+    s.inject(
+        Operation::GetAccount,
+        Fault::Delay(Duration::from_millis(1)),
+        1,
+    );
     let r = get(&s, "/account").await;
     assert_eq!(r.status, 200, "a delay answers normally");
 }
@@ -102,7 +115,7 @@ async fn delay_then_normal_answer() {
 #[tokio::test]
 async fn drop_before_response_is_a_transport_error_and_nothing_happens() {
     let s = MockServer::start().await;
-    s.inject("purchase", Fault::DropBeforeResponse, 1);
+    s.inject(Operation::Purchase, Fault::DropBeforeResponse, 1);
     let err = send_purchase(&s).await.unwrap_err();
     assert!(err.status().is_none(), "{err:?}");
     assert!(
@@ -110,17 +123,17 @@ async fn drop_before_response_is_a_transport_error_and_nothing_happens() {
         "{err:?}"
     );
     assert_eq!(s.service_count(), 0);
-    assert_eq!(s.executions("purchase"), 0);
+    assert_eq!(s.executions(Operation::Purchase), 0);
     assert_eq!(s.balance(), 100_000);
 }
 
 #[tokio::test]
 async fn drop_after_commit_purchase_happened_but_client_never_hears() {
     let s = MockServer::start().await;
-    s.inject("purchase", Fault::DropAfterCommit, 1);
+    s.inject(Operation::Purchase, Fault::DropAfterCommit, 1);
     let err = send_purchase(&s).await.unwrap_err();
     assert!(err.status().is_none(), "{err:?}");
-    assert_eq!(s.executions("purchase"), 1);
+    assert_eq!(s.executions(Operation::Purchase), 1);
     assert_eq!(s.service_count(), 1);
     assert_eq!(s.balance(), 100_000 - 1500);
     // The service is visible through the API: what a careful client checks before retrying.
@@ -132,7 +145,7 @@ async fn drop_after_commit_purchase_happened_but_client_never_hears() {
 #[tokio::test]
 async fn malformed_json_with_200() {
     let s = MockServer::start().await;
-    s.inject("getAccount", Fault::MalformedJson, 1);
+    s.inject(Operation::GetAccount, Fault::MalformedJson, 1);
     let r = reqwest::Client::new()
         .get(format!("{}/account", s.base_url()))
         .bearer_auth(s.token())
@@ -153,7 +166,7 @@ async fn malformed_json_with_200() {
 #[tokio::test]
 async fn truncated_body_fails_while_reading() {
     let s = MockServer::start().await;
-    s.inject("getAccount", Fault::TruncatedBody, 1);
+    s.inject(Operation::GetAccount, Fault::TruncatedBody, 1);
     let r = reqwest::Client::new()
         .get(format!("{}/account", s.base_url()))
         .bearer_auth(s.token())
@@ -172,7 +185,7 @@ async fn truncated_body_fails_while_reading() {
 #[tokio::test]
 async fn wrong_content_type_with_200() {
     let s = MockServer::start().await;
-    s.inject("getAccount", Fault::WrongContentType, 1);
+    s.inject(Operation::GetAccount, Fault::WrongContentType, 1);
     let r = get(&s, "/account").await;
     assert_eq!(r.status, 200);
     assert!(r.header("content-type").unwrap().starts_with("text/html"));
@@ -181,7 +194,7 @@ async fn wrong_content_type_with_200() {
 #[tokio::test]
 async fn faults_are_per_operation() {
     let s = MockServer::start().await;
-    s.inject("purchase", Fault::Status(500), 1);
+    s.inject(Operation::Purchase, Fault::Status(500), 1);
     assert_eq!(get(&s, "/account").await.status, 200);
     assert_eq!(
         call(&s, Method::POST, "/purchase", Some(purchase_body()))
@@ -202,7 +215,7 @@ async fn faults_are_per_operation() {
 async fn dropped_connection_sends_no_bytes_at_all() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let s = MockServer::start().await;
-    s.inject("getAccount", Fault::DropBeforeResponse, 1);
+    s.inject(Operation::GetAccount, Fault::DropBeforeResponse, 1);
     let mut tcp = tokio::net::TcpStream::connect(s.addr()).await.unwrap();
     let req = format!(
         "GET /api/v1/account HTTP/1.1\r\nhost: {}\r\nauthorization: Bearer {}\r\n\r\n",

@@ -1,6 +1,7 @@
 //! Per-key rate limits with the documented buckets and headers, on the mock clock.
 
 use crate::support;
+use opx::Operation;
 
 use std::time::Duration;
 
@@ -54,7 +55,7 @@ async fn global_minute_limit_then_reset() {
     assert_eq!(r.header_u64("x-ratelimit-remaining"), 0);
     assert_eq!(r.header_u64("x-ratelimit-limit"), 3);
     assert_eq!(
-        s.executions("getAccount"),
+        s.executions(Operation::GetAccount),
         3,
         "a refused request does not run"
     );
@@ -155,7 +156,7 @@ async fn credentials_bucket() {
     let r = call(&s, Method::POST, &path, None).await;
     assert_eq!((r.status, r.code().as_str()), (429, "rate_limited"));
     assert!(r.header_u64("retry-after") > 0);
-    assert_eq!(s.executions("regenerateCredentials"), 30);
+    assert_eq!(s.executions(Operation::RegenerateCredentials), 30);
 }
 
 #[tokio::test]

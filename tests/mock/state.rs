@@ -2,6 +2,7 @@
 //! proxies, tenants and logs.
 
 use crate::support;
+use opx::Operation;
 
 use std::time::Duration;
 
@@ -65,7 +66,7 @@ async fn purchase_charges_and_provisions_at_once() {
         svc["auth"]["login"].as_str().unwrap(),
         svc["auth"]["password"].as_str().unwrap()
     ));
-    assert_eq!(s.executions("purchase"), 1);
+    assert_eq!(s.executions(Operation::Purchase), 1);
     assert_eq!(s.service_count(), 1);
     assert_clean(&s);
 }
@@ -83,7 +84,7 @@ async fn insufficient_balance_is_402_and_changes_nothing() {
     assert_eq!((r.status, r.code().as_str()), (402, "insufficient_balance"));
     assert_eq!(s.balance(), 1000);
     assert_eq!(s.service_count(), 0);
-    assert_eq!(s.executions("purchase"), 0);
+    assert_eq!(s.executions(Operation::Purchase), 0);
     s.set_balance(1500);
     buy(&s, IPV4_PLAN).await;
     assert_eq!(s.balance(), 0);
@@ -106,7 +107,7 @@ async fn extend_adds_thirty_days_and_charges_the_plan_price() {
         expires(&get(&s, &format!("/services/{id}")).await.data()),
         expires(&ext)
     );
-    assert_eq!(s.executions("extendService"), 1);
+    assert_eq!(s.executions(Operation::ExtendService), 1);
     assert_clean(&s);
 }
 

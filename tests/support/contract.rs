@@ -7,6 +7,7 @@
 use std::time::Duration;
 
 use futures::TryStreamExt;
+use opx::Operation;
 use opx::mock::{AuthStatus, MockServer, RequestVerdict};
 use opx::{
     Client, ClientBuilder, Country, LogQuery, PlanId, ProxyQuery, PurchaseRequest, RetryPolicy,
@@ -146,22 +147,27 @@ impl Op {
         Op::ListLogs,
     ];
 
+    /// The API operation this call is.
+    pub fn operation(self) -> Operation {
+        match self {
+            Op::GetAccount => Operation::GetAccount,
+            Op::ListPlans => Operation::ListPlans,
+            Op::Purchase => Operation::Purchase,
+            Op::ListServices => Operation::ListServices,
+            Op::GetService => Operation::GetService,
+            Op::GetProxiesText | Op::GetProxiesJson => Operation::GetProxies,
+            Op::ExtendService => Operation::ExtendService,
+            Op::ReplaceWhitelist => Operation::ReplaceWhitelist,
+            Op::RegenerateCredentials => Operation::RegenerateCredentials,
+            Op::ChangeCountry => Operation::ChangeCountry,
+            Op::ChangeRotation => Operation::ChangeRotation,
+            Op::ListLogs => Operation::ListLogs,
+        }
+    }
+
     /// The spec's operationId.
     pub fn id(self) -> &'static str {
-        match self {
-            Op::GetAccount => "getAccount",
-            Op::ListPlans => "listPlans",
-            Op::Purchase => "purchase",
-            Op::ListServices => "listServices",
-            Op::GetService => "getService",
-            Op::GetProxiesText | Op::GetProxiesJson => "getProxies",
-            Op::ExtendService => "extendService",
-            Op::ReplaceWhitelist => "replaceWhitelist",
-            Op::RegenerateCredentials => "regenerateCredentials",
-            Op::ChangeCountry => "changeCountry",
-            Op::ChangeRotation => "changeRotation",
-            Op::ListLogs => "listLogs",
-        }
+        self.operation().id()
     }
 
     /// A name for failure messages.
@@ -173,12 +179,9 @@ impl Op {
         }
     }
 
-    /// The docs' non-idempotent POSTs: never retried.
+    /// Whether the operation may be retried (from the spec's operation table).
     pub fn is_idempotent(self) -> bool {
-        !matches!(
-            self,
-            Op::Purchase | Op::ExtendService | Op::RegenerateCredentials
-        )
+        self.operation().is_idempotent()
     }
 
     /// Calls the operation through the facade with valid input; on success returns a short
@@ -192,10 +195,11 @@ impl Op {
             Op::ListPlans => {
                 let p = c.plans(Some(ServiceType::Ipv4Rotating)).await?;
                 assert!(
-                    p.iter()
+                    p.plans
+                        .iter()
                         .all(|p| p.service_type == ServiceType::Ipv4Rotating)
                 );
-                format!("{} plans", p.len())
+                format!("{} plans", p.plans.len())
             }
             Op::Purchase => {
                 let req = PurchaseRequest::new(ServiceType::Ipv4Rotating, fx.plan_v4.clone())
@@ -223,8 +227,8 @@ impl Op {
             }
             Op::GetProxiesJson => {
                 let l = c.proxies_json(&fx.v6, &ProxyQuery::new()).await?;
-                assert!(!l.is_empty());
-                format!("{} servers", l.len())
+                assert!(!l.servers.is_empty());
+                format!("{} servers", l.servers.len())
             }
             Op::ExtendService => {
                 let s = c.extend(&fx.v4).await?;
@@ -257,7 +261,7 @@ impl Op {
                 format!("rotation {}", s.rotation)
             }
             Op::ListLogs => {
-                let page = c.logs(&LogQuery::new().limit(5)).await?;
+                let page = c.logs_page(&LogQuery::new().limit(5)).await?;
                 format!("{} log entries", page.logs.len())
             }
         })
@@ -313,10 +317,10 @@ pub fn wire_problems(s: &MockServer, allow: Allow) -> Vec<String> {
                 .as_deref()
                 .map(|q| format!("?{q}"))
                 .unwrap_or_default(),
-            r.operation_id,
+            r.operation,
             r.status
         );
-        let Some(op) = r.operation_id.as_deref() else {
+        let Some(op) = r.operation else {
             problems.push(format!("{what}: matches no spec operation"));
             continue;
         };
@@ -334,10 +338,7 @@ pub fn wire_problems(s: &MockServer, allow: Allow) -> Vec<String> {
         if r.header("api-version") != Some(api_version()) {
             problems.push(format!("{what}: api-version {:?}", r.header("api-version")));
         }
-        let has_body = matches!(
-            op,
-            "purchase" | "replaceWhitelist" | "changeCountry" | "changeRotation"
-        );
+        let has_body = has_request_body(op);
         let content_type = r.header("content-type").unwrap_or("");
         if has_body && !content_type.starts_with("application/json") {
             problems.push(format!("{what}: content-type {content_type:?}"));
@@ -345,7 +346,8 @@ pub fn wire_problems(s: &MockServer, allow: Allow) -> Vec<String> {
         if !has_body && !r.body.is_empty() {
             problems.push(format!("{what}: unexpected body {:?}", r.body));
         }
-        let txt = op == "getProxies" && !r.query.as_deref().unwrap_or("").contains("format=json");
+        let txt = op == Operation::GetProxies
+            && !r.query.as_deref().unwrap_or("").contains("format=json");
         let accept = r.header("accept").unwrap_or("");
         let wanted = if txt {
             "text/plain"
@@ -357,4 +359,12 @@ pub fn wire_problems(s: &MockServer, allow: Allow) -> Vec<String> {
         }
     }
     problems
+}
+
+/// Whether the spec gives `op` a request body.
+pub fn has_request_body(op: Operation) -> bool {
+    let method = op.method().as_str().to_ascii_lowercase();
+    spec()["paths"][op.path()][method.as_str()]
+        .get("requestBody")
+        .is_some()
 }

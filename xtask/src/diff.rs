@@ -111,6 +111,7 @@ pub fn diff(old: &Value, new: &Value) -> Vec<Change> {
                     new,
                     out: Vec::new(),
                     stack: Vec::new(),
+                    open_string: false,
                 };
                 ctx.operation(a, b);
                 let subject = b.subject();
@@ -217,6 +218,9 @@ struct Ctx<'a> {
     out: Vec<(bool, String)>,
     /// `$ref` pairs being compared (stops recursive schemas).
     stack: Vec<(String, String)>,
+    /// Inside an `anyOf`/`oneOf` that also admits any string (an open enum, e.g. `ErrorCode |
+    /// string`): a value outside an enum there still matches, so widening it breaks nothing.
+    open_string: bool,
 }
 
 impl<'a> Ctx<'a> {
@@ -500,9 +504,13 @@ impl<'a> Ctx<'a> {
                 .get(keyword)
                 .and_then(Value::as_array)
                 .map_or(&[][..], Vec::as_slice);
+            let open = keyword != "allOf" && y.iter().any(is_any_string);
+            let inside = self.open_string || open;
+            let outer = std::mem::replace(&mut self.open_string, inside);
             for (i, (p, q)) in x.iter().zip(y).enumerate() {
                 self.schema(p, q, &join(path, &format!("[{keyword} {i}]")), dir);
             }
+            self.open_string = outer;
             if y.len() > x.len() {
                 // More alternatives: a response may hold something new; more allOf parts narrow a
                 // request.
@@ -563,7 +571,7 @@ impl<'a> Ctx<'a> {
                 }
                 if !added.is_empty() {
                     let detail = format!("{}widened enum: added {}", at(path), list(&added));
-                    self.push(!request, detail);
+                    self.push(!request && !self.open_string, detail);
                 }
             }
             (None, Some(y)) => {
@@ -715,6 +723,15 @@ fn type_set(schema: &Map<String, Value>) -> BTreeSet<String> {
 }
 
 /// `enum`, or `const` as a one-value enum.
+/// `{"type": "string"}` with nothing that constrains it (descriptions allowed).
+fn is_any_string(schema: &Value) -> bool {
+    schema.as_object().is_some_and(|m| {
+        m.get("type") == Some(&Value::from("string"))
+            && m.keys()
+                .all(|k| matches!(k.as_str(), "type" | "description" | "title"))
+    })
+}
+
 fn enum_of(schema: &Map<String, Value>) -> Option<Vec<&Value>> {
     if let Some(Value::Array(values)) = schema.get("enum") {
         Some(values.iter().collect())
@@ -802,7 +819,7 @@ mod tests {
         for expected in [
             "BREAKING POST /purchase (purchase): request body application/json: `type`: narrowed enum: removed `ipv6_rotating`",
             "BREAKING GET /services (listServices): query parameter `type`: narrowed enum: removed `ipv6_rotating`",
-            "GET /account (getAccount): response 401 application/json: `error.code`: narrowed enum: removed `country_unavailable`",
+            "GET /account (getAccount): response 401 application/json: `error.code[anyOf 0]`: narrowed enum: removed `country_unavailable`",
         ] {
             assert!(
                 found.contains(&expected.to_owned()),
@@ -824,7 +841,9 @@ mod tests {
         let found = lines(&old, &new);
         for expected in [
             "POST /purchase (purchase): request body application/json: `type`: widened enum: added `mobile`",
-            "BREAKING GET /account (getAccount): response 401 application/json: `error.code`: widened enum: added `gone`",
+            // The code is open (`ErrorCode | string`): a new one breaks no client.
+            "GET /account (getAccount): response 401 application/json: `error.code[anyOf 0]`: widened enum: added `gone`",
+            "BREAKING GET /catalog/plans (listPlans): response 200 application/json: `data.plans[].type`: widened enum: added `mobile`",
         ] {
             assert!(
                 found.contains(&expected.to_owned()),

@@ -4,21 +4,40 @@
 //! `sort_keys` does for the ASCII keys of this spec), two-space indentation, non-ASCII characters
 //! written as themselves, one trailing newline. serde_json is built with `preserve_order` in this
 //! workspace, so the keys are sorted explicitly rather than relying on a `BTreeMap`.
+//!
+//! One exception: a media-type map (the object under `content` whose keys are media types) keeps
+//! the document's order. Its order carries meaning: openapi-python-client builds a response from
+//! the first media type listed, so the proxies download lists `text/plain` first.
 
 use std::{io, io::Write, path::Path};
 
 use serde_json::{Map, Value};
 
 /// Returns `value` with the keys of every object, at every depth, in sorted order.
+/// (Media-type maps excepted: see the module docs.)
 pub fn sort_keys(value: Value) -> Value {
+    sort_below(value, false)
+}
+
+fn is_media_type_map(map: &Map<String, Value>) -> bool {
+    !map.is_empty() && map.keys().all(|k| k.contains('/'))
+}
+
+fn sort_below(value: Value, under_content: bool) -> Value {
     match value {
         Value::Object(map) => {
+            let keep_order = under_content && is_media_type_map(&map);
             let mut entries: Vec<(String, Value)> = map.into_iter().collect();
-            entries.sort_by(|(a, _), (b, _)| a.cmp(b));
+            if !keep_order {
+                entries.sort_by(|(a, _), (b, _)| a.cmp(b));
+            }
             Value::Object(
                 entries
                     .into_iter()
-                    .map(|(k, v)| (k, sort_keys(v)))
+                    .map(|(k, v)| {
+                        let content = k == "content";
+                        (k, sort_below(v, content))
+                    })
                     .collect::<Map<String, Value>>(),
             )
         }
@@ -89,6 +108,24 @@ mod tests {
             to_canonical_string(&value),
             "{\n  \"a\": \"é\",\n  \"b\": {\n    \"a\": [\n      {\n        \"x\": 0,\n        \"y\": 0\n      },\n      2\n    ],\n    \"z\": 1\n  }\n}\n"
         );
+    }
+
+    #[test]
+    fn media_type_maps_keep_their_order_and_nothing_else_does() {
+        let value: Value = serde_json::from_str(
+            r#"{"content": {"text/plain": {"z": 1, "a": 2}, "application/json": {}},
+                "properties": {"content": {"type": "string", "description": "d"}}}"#,
+        )
+        .unwrap();
+        let text = to_canonical_string(&value);
+        let plain = text.find("text/plain").unwrap();
+        assert!(plain < text.find("application/json").unwrap(), "{text}");
+        assert!(
+            text.find("\"a\": 2").unwrap() < text.find("\"z\": 1").unwrap(),
+            "{text}"
+        );
+        // A schema property named `content` is not a media-type map: its keys are sorted.
+        assert!(text.find("\"description\"").unwrap() < text.find("\"type\"").unwrap());
     }
 
     #[test]

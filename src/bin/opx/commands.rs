@@ -24,12 +24,12 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
         }
         Command::Account => account(&client()?, json).await,
         Command::Plans { service_type } => {
-            let plans = client()?.plans(service_type.map(Into::into)).await?;
+            let plans = client()?.plans(service_type).await?;
             if json {
                 return output::print_data(plans.body());
             }
             let mut t = Table::new(&["PLAN ID", "TYPE", "NAME", "THREADS", "DAYS", "PRICE"]);
-            for p in plans.iter() {
+            for p in &plans.plans {
                 t.row(vec![
                     p.plan_id.to_string(),
                     p.service_type.to_string(),
@@ -80,7 +80,7 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
             }
             let client = client()?;
             if all {
-                listing::print_all(client.service_pages(&q.prefetch(true)), json).await
+                listing::print_all(client.services_page_stream(&q.prefetch(true)), json).await
             } else {
                 listing::print_page(&client.services_page(&q).await?, json)
             }
@@ -110,15 +110,17 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
             let client = client()?;
             match format {
                 FormatArg::Txt => output::print(&client.proxies_text(&id, &q).await?),
-                FormatArg::Json => {
+                _ => {
                     let servers = client.proxies_json(&id, &q).await?;
                     if json {
                         return output::print_data(servers.body());
                     }
                     let mut t = Table::new(&["COUNTRY", "HOST", "PORT", "LOGIN"]);
-                    for s in servers.iter() {
+                    for s in &servers.servers {
                         t.row(vec![
-                            s.country.to_string(),
+                            s.country
+                                .as_ref()
+                                .map_or_else(|| "-".into(), ToString::to_string),
                             s.host.clone(),
                             s.port.to_string(),
                             s.login.clone().unwrap_or_else(|| "-".into()),
@@ -187,9 +189,9 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
             }
             let client = client()?;
             if all {
-                listing::print_all(client.log_pages(&q.prefetch(true)), json).await
+                listing::print_all(client.logs_page_stream(&q.prefetch(true)), json).await
             } else {
-                listing::print_page(&client.logs(&q).await?, json)
+                listing::print_page(&client.logs_page(&q).await?, json)
             }
         }
     }
@@ -277,8 +279,9 @@ fn whitelist(ips: &[String], labels: Vec<String>) -> Result<opx::Whitelist, Fail
 async fn confirm_purchase(client: &Client, req: &PurchaseRequest) -> Result<(), Failure> {
     let question = "Buy this plan?";
     confirm::require_terminal(question)?;
-    let plans = client.plans(Some(req.service_type().clone())).await?;
-    let plan = plans
+    let catalog = client.plans(Some(req.service_type().clone())).await?;
+    let plan = catalog
+        .plans
         .iter()
         .find(|p| &p.plan_id == req.plan_id())
         .ok_or_else(|| {
@@ -307,11 +310,11 @@ async fn confirm_extend(client: &Client, id: &ServiceId) -> Result<(), Failure> 
     let question = "Extend this service by one period?";
     confirm::require_terminal(question)?;
     let service = client.service(id).await?;
-    let plans = client.plans(Some(service.service_type.clone())).await?;
+    let catalog = client.plans(Some(service.service_type.clone())).await?;
     let price = service
         .plan_id
         .as_ref()
-        .and_then(|pid| plans.iter().find(|p| &p.plan_id == pid))
+        .and_then(|pid| catalog.plans.iter().find(|p| &p.plan_id == pid))
         .map_or_else(
             || "the plan price (plan unknown)".to_owned(),
             |p| output::rub(p.price),

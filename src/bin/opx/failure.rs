@@ -74,7 +74,7 @@ impl fmt::Display for Failure {
                 if let Some(code) = e.code() {
                     write!(f, "{code}")?;
                     if let Some(status) = e.status() {
-                        write!(f, " (HTTP {status})")?;
+                        write!(f, " (HTTP {})", status.as_u16())?;
                     }
                     write!(f, ": {}", e.message())?;
                 } else {

@@ -64,12 +64,15 @@ impl Listing for opx::LogPage {
         self.next_cursor.as_deref()
     }
     fn row(l: &opx::LogEntry) -> Vec<String> {
+        let or_dash = |v: Option<&str>| v.unwrap_or("-").to_owned();
         vec![
-            output::time(&l.created_at),
-            l.method.clone(),
-            l.path.clone(),
-            l.http_status.to_string(),
-            l.ip.clone().unwrap_or_else(|| "-".into()),
+            l.created_at()
+                .map_or_else(|| "-".to_owned(), |t| output::time(&t)),
+            or_dash(l.method()),
+            or_dash(l.path()),
+            l.http_status()
+                .map_or_else(|| "-".to_owned(), |s| s.to_string()),
+            or_dash(l.ip()),
         ]
     }
 }

@@ -9,7 +9,13 @@ mod output;
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Parser, Subcommand};
+
+/// A page-size parser bounded by the operation's `limit` maximum in the spec.
+fn page_size(op: opx::Operation) -> clap::builder::RangedI64ValueParser<u32> {
+    let max = op.max_page_size().unwrap_or(u32::MAX);
+    clap::value_parser!(u32).range(1..=i64::from(max))
+}
 
 const EXIT_CODES: &str = "\
 Environment:
@@ -49,13 +55,13 @@ pub enum Command {
     Plans {
         /// Only plans of this type.
         #[arg(long = "type", value_enum)]
-        service_type: Option<TypeArg>,
+        service_type: Option<opx::ServiceType>,
     },
     /// Buy a rotating proxy package (charges the balance; asks first).
     Purchase {
         /// Service type.
         #[arg(long = "type", value_enum)]
-        service_type: TypeArg,
+        service_type: opx::ServiceType,
         /// Plan id, from `opx plans`.
         #[arg(long = "plan", value_name = "PLAN_ID")]
         plan: String,
@@ -72,13 +78,13 @@ pub enum Command {
     /// List services (one page, or every page with --all).
     Services {
         /// Lifecycle filter.
-        #[arg(long, value_enum, default_value_t = StatusArg::Active)]
-        status: StatusArg,
+        #[arg(long, value_enum, default_value_t = opx::StatusFilter::Active)]
+        status: opx::StatusFilter,
         /// Only services of this type.
         #[arg(long = "type", value_enum)]
-        service_type: Option<TypeArg>,
+        service_type: Option<opx::ServiceType>,
         /// Page size (1-100).
-        #[arg(long, value_parser = clap::value_parser!(u32).range(1..=100))]
+        #[arg(long, value_parser = page_size(opx::Operation::ListServices))]
         limit: Option<u32>,
         /// Start after this cursor (the `next_cursor` of a previous page).
         #[arg(long)]
@@ -101,13 +107,13 @@ pub enum Command {
         format: FormatArg,
         /// Line layout.
         #[arg(long, value_enum)]
-        layout: Option<LayoutArg>,
+        layout: Option<opx::ProxyLayout>,
         /// Omit the credentials (for IP-whitelisted use).
         #[arg(long)]
         no_auth: bool,
         /// Only this gateway country.
         #[arg(long, value_enum)]
-        country: Option<GatewayArg>,
+        country: Option<opx::GatewayCountry>,
     },
     /// Extend a service by one period (charges the plan price; asks first).
     Extend {
@@ -158,7 +164,7 @@ pub enum Command {
         #[arg(long, value_name = "TIME")]
         until: Option<chrono::DateTime<chrono::Utc>>,
         /// Page size (1-200).
-        #[arg(long, value_parser = clap::value_parser!(u32).range(1..=200))]
+        #[arg(long, value_parser = page_size(opx::Operation::ListLogs))]
         limit: Option<u32>,
         /// Start after this cursor (the `next_cursor` of a previous page).
         #[arg(long)]
@@ -176,94 +182,8 @@ pub enum Command {
     Mock(mock::MockArgs),
 }
 
-/// `--type`.
-#[derive(Debug, Clone, Copy, ValueEnum)]
-#[value(rename_all = "snake_case")]
-pub enum TypeArg {
-    /// Rotating IPv4.
-    Ipv4Rotating,
-    /// Rotating IPv6.
-    Ipv6Rotating,
-}
-
-impl From<TypeArg> for opx::ServiceType {
-    fn from(t: TypeArg) -> Self {
-        match t {
-            TypeArg::Ipv4Rotating => opx::ServiceType::Ipv4Rotating,
-            TypeArg::Ipv6Rotating => opx::ServiceType::Ipv6Rotating,
-        }
-    }
-}
-
-/// `--status`.
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum StatusArg {
-    /// Active services.
-    Active,
-    /// Expired services.
-    Expired,
-    /// Every service.
-    All,
-}
-
-impl From<StatusArg> for opx::StatusFilter {
-    fn from(s: StatusArg) -> Self {
-        match s {
-            StatusArg::Active => opx::StatusFilter::Active,
-            StatusArg::Expired => opx::StatusFilter::Expired,
-            StatusArg::All => opx::StatusFilter::All,
-        }
-    }
-}
-
-/// `--format`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum FormatArg {
-    /// Plain text, one proxy per line.
-    Txt,
-    /// The structured servers list.
-    Json,
-}
-
-/// `--layout`.
-#[derive(Debug, Clone, Copy, ValueEnum)]
-#[value(rename_all = "snake_case")]
-pub enum LayoutArg {
-    /// host:port:login:password
-    HostPortUserPass,
-    /// login:password@host:port
-    UserPassAtHostPort,
-}
-
-impl From<LayoutArg> for opx::ProxyLayout {
-    fn from(l: LayoutArg) -> Self {
-        match l {
-            LayoutArg::HostPortUserPass => opx::ProxyLayout::HostPortUserPass,
-            LayoutArg::UserPassAtHostPort => opx::ProxyLayout::UserPassAtHostPort,
-        }
-    }
-}
-
-/// `--country` of `opx proxies`.
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum GatewayArg {
-    /// The Netherlands.
-    Nl,
-    /// Germany.
-    De,
-    /// Austria.
-    At,
-}
-
-impl From<GatewayArg> for opx::GatewayCountry {
-    fn from(c: GatewayArg) -> Self {
-        match c {
-            GatewayArg::Nl => opx::GatewayCountry::Nl,
-            GatewayArg::De => opx::GatewayCountry::De,
-            GatewayArg::At => opx::GatewayCountry::At,
-        }
-    }
-}
+/// `--format` of `opx proxies` (the library's type; clap's parser behind the `cli` feature).
+pub type FormatArg = opx::ProxyFormat;
 
 #[tokio::main]
 async fn main() -> ExitCode {

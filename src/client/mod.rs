@@ -1,0 +1,257 @@
+//! [`Client`]: one method per API operation, returning the typed `data` payload.
+//!
+//! - this module: the client itself, the way every call runs ([`Client::call`]), and the
+//!   account, catalog and log calls;
+//! - `services`: purchase, the service list and the calls that change a service;
+//! - `proxies`: the proxy list as text, parsed lines or JSON.
+
+mod proxies;
+mod services;
+
+use std::{fmt, future::Future, num::NonZeroU64, sync::Arc};
+
+use crate::builder::ClientBuilder;
+use crate::error::{Error, ErrorCode, Result};
+use crate::generated;
+use crate::model::{Account, LogPage, LogQuery, PlanList};
+use crate::operation::{Operation, ServiceType};
+use crate::ratelimit::RateLimit;
+use crate::response::Response;
+use crate::transport::{CallContext, Transport, classify::GeneratedError, recorded};
+
+/// The OP-Proxy API client. Cheap to clone (shared state behind an `Arc`).
+///
+/// Every method checks what the docs state before sending (ids, whitelist, country, rotation),
+/// retries idempotent calls per the [`RetryPolicy`](crate::RetryPolicy), never retries
+/// `purchase`, `extendService` or `regenerateCredentials`, and records the rate-limit headers.
+///
+/// ```no_run
+/// # async fn demo() -> opx::Result<()> {
+/// let client = opx::Client::from_env()?;
+/// let account = client.account().await?;
+/// println!("{} RUB", account.balance);
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct Client {
+    t: Arc<Transport>,
+    /// Built once: its `inner` context points at `t`; per-call state lives in the call's task.
+    raw: Arc<generated::Client>,
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Client")
+            .field("base_url", &self.t.base_url)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The page size of `operation`, checked against the spec's `maximum` before sending.
+fn page_size(operation: Operation, limit: Option<u32>) -> Result<Option<NonZeroU64>> {
+    let max = operation.max_page_size().unwrap_or(u32::MAX);
+    match limit {
+        None => Ok(None),
+        Some(n) if (1..=max).contains(&n) => Ok(NonZeroU64::new(u64::from(n))),
+        Some(n) => Err(Error::validation(
+            ErrorCode::InvalidRequest,
+            format!("page size {n} is outside 1-{max}"),
+        )
+        .with_operation(operation)),
+    }
+}
+
+/// The result type of a generated method.
+type Generated<T> = std::result::Result<progenitor_client::ResponseValue<T>, GeneratedError>;
+
+impl Client {
+    /// A builder (token, base URL, timeouts, retry policy, ...).
+    pub fn builder() -> ClientBuilder {
+        ClientBuilder::new()
+    }
+
+    /// A client for the production API with this token and the defaults.
+    ///
+    /// ```
+    /// let client = opx::Client::new("opx_live_0123456789abcdef0123456789abcdef")?;
+    /// # Ok::<(), opx::Error>(())
+    /// ```
+    pub fn new(token: impl Into<String>) -> Result<Self> {
+        ClientBuilder::new().token(token).build()
+    }
+
+    /// A client configured from the environment: `OPX_TOKEN` (required; the error names it if
+    /// missing) and `OPX_BASE_URL` (optional, default
+    /// [`DEFAULT_BASE_URL`](crate::spec::DEFAULT_BASE_URL)).
+    pub fn from_env() -> Result<Self> {
+        ClientBuilder::from_env()?.build()
+    }
+
+    pub(crate) fn from_transport(t: Arc<Transport>) -> Self {
+        let raw = generated::Client::new_with_client(
+            &t.base_url,
+            t.client.clone(),
+            CallContext::new(t.clone()),
+        );
+        Self {
+            t,
+            raw: Arc::new(raw),
+        }
+    }
+
+    #[cfg(test)]
+    pub(crate) fn transport(&self) -> &Transport {
+        &self.t
+    }
+
+    /// The base URL calls go to (no trailing slash).
+    pub fn base_url(&self) -> &str {
+        &self.t.base_url
+    }
+
+    /// The rate-limit headers of the latest response this client received, any operation.
+    pub fn rate_limit(&self) -> Option<RateLimit> {
+        self.t.latest()
+    }
+
+    /// The raw generated client, with this client's token, retries, rate-limit tracking and
+    /// tracing attached: for callers who need exactly what the spec says.
+    pub fn generated(&self) -> generated::Client {
+        (*self.raw).clone()
+    }
+
+    /// Runs one generated call of `op`: the local rate-limit gate first, then `send` with the
+    /// call recorded, then the generated result turned into the facade's.
+    fn call<'a, T, F>(
+        &'a self,
+        op: Operation,
+        send: impl FnOnce(&'a generated::Client) -> F,
+    ) -> impl Future<Output = Result<Response<T>>> + 'a
+    where
+        F: Future<Output = Generated<T>> + 'a,
+        T: 'a,
+    {
+        use futures::{FutureExt as _, future::Either};
+        // Combinators, not an `async` block: see `recorded`. Building the generated future sends
+        // nothing; it only runs if the gate lets the call through.
+        match self.t.gate_check(op) {
+            Err(refused) => Either::Left(std::future::ready(Err(refused))),
+            Ok(()) => Either::Right(
+                recorded(send(&self.raw))
+                    .map(move |(result, record)| self.t.finish(op, record, result)),
+            ),
+        }
+    }
+
+    /// `GET /account`: user name, e-mail, balance (whole RUB) and currency.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: opx::Client) -> opx::Result<()> {
+    /// let account = client.account().await?;
+    /// println!("{}: {} {}", account.username, account.balance, account.currency);
+    /// # Ok(()) }
+    /// ```
+    pub async fn account(&self) -> Result<Response<Account>> {
+        let r = self
+            .call(Operation::GetAccount, |raw| raw.get_account())
+            .await?;
+        Ok(r.map(|v| v.data))
+    }
+
+    /// `GET /catalog/plans`: the purchasable rotating plans, optionally of one type.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: opx::Client) -> opx::Result<()> {
+    /// let catalog = client.plans(Some(opx::ServiceType::Ipv4Rotating)).await?;
+    /// let cheapest = catalog.plans.iter().min_by_key(|p| p.price);
+    /// # Ok(()) }
+    /// ```
+    pub async fn plans(&self, service_type: Option<ServiceType>) -> Result<Response<PlanList>> {
+        let op = Operation::ListPlans;
+        let t = service_type
+            .as_ref()
+            .map(|t| t.for_request().map_err(|e| e.with_operation(op)))
+            .transpose()?;
+        let r = self.call(op, |raw| raw.list_plans(t)).await?;
+        Ok(r.map(|v| v.data))
+    }
+
+    /// `GET /logs`: one page of the API action log. See
+    /// [`logs_stream`](Self::logs_stream) for every entry and
+    /// [`logs_page_stream`](Self::logs_page_stream) for every page.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: opx::Client) -> opx::Result<()> {
+    /// let page = client.logs_page(&opx::LogQuery::new().limit(20)).await?;
+    /// for l in &page.logs {
+    ///     println!("{:?} {:?} {:?} -> {:?}", l.created_at(), l.method(), l.path(), l.http_status());
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn logs_page(&self, query: &LogQuery) -> Result<Response<LogPage>> {
+        let op = Operation::ListLogs;
+        let limit = page_size(op, query.limit)?;
+        let (since, until) = (query.since.as_ref(), query.until.as_ref());
+        let cursor = query.cursor.as_ref();
+        let r = self
+            .call(op, |raw| raw.list_logs(cursor, limit, since, until))
+            .await?;
+        Ok(r.map(|v| v.data))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{ProxyQuery, PurchaseRequest, ServiceQuery};
+    use crate::validate::{Country, Rotation, ServiceId, Whitelist};
+
+    fn send_sync<T: Send + Sync>(_: &T) {}
+    fn send<T: Send>(_: T) {}
+
+    /// Every future the client returns can be spawned on a multi-threaded runtime, and the
+    /// client and its errors can be shared across threads.
+    #[tokio::test]
+    async fn client_futures_and_errors_are_send() {
+        let c = Client::new("opx_live_0123456789abcdef0123456789abcdef").unwrap();
+        send_sync(&c);
+        let id: ServiceId = "65aa1100b2c3d4e5f6a7b8d0".parse().unwrap();
+        let plan: crate::PlanId = "65a9f0c1b2c3d4e5f6a7b8c9".parse().unwrap();
+        let req = PurchaseRequest::new(ServiceType::Ipv4Rotating, plan);
+        let wl = Whitelist::empty();
+        let country = Country::new("us").unwrap();
+        let rotation = Rotation::new("instant").unwrap();
+        let (sq, lq, pq) = (ServiceQuery::new(), LogQuery::new(), ProxyQuery::new());
+        send(c.account());
+        send(c.plans(None));
+        send(c.purchase(&req));
+        send(c.purchase_safely(&req));
+        send(c.all_services(&sq));
+        send(c.services_page(&sq));
+        send(c.service(&id));
+        send(c.proxies_text(&id, &pq));
+        send(c.proxies(&id, &pq));
+        send(c.proxies_json(&id, &pq));
+        send(c.extend(&id));
+        send(c.extend_safely(&id));
+        send(c.replace_whitelist(&id, &wl));
+        send(c.regenerate_credentials(&id));
+        send(c.change_country(&id, &country));
+        send(c.change_rotation(&id, &rotation));
+        send(c.logs_page(&lq));
+        send(c.services_stream(&sq));
+        send(c.logs_stream(&lq));
+        let e = Error::config("x");
+        send_sync(&e);
+        let _: Box<dyn std::error::Error + Send + Sync> = Box::new(e);
+    }
+
+    #[test]
+    fn page_sizes_come_from_the_spec() {
+        assert!(page_size(Operation::ListServices, Some(100)).is_ok());
+        let e = page_size(Operation::ListServices, Some(101)).unwrap_err();
+        assert!(e.message().contains("1-100"), "{e}");
+        assert!(page_size(Operation::ListLogs, Some(200)).is_ok());
+        assert!(page_size(Operation::ListLogs, Some(0)).is_err());
+    }
+}

@@ -1,0 +1,218 @@
+//! What a request carries: the purchase body and the filters of the list and download calls.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::operation::{GatewayCountry, ProxyLayout, ServiceType, StatusFilter};
+use crate::validate::{Country, PlanId, Rotation};
+
+/// What to buy: `POST /purchase`.
+///
+/// ```
+/// use opx::{Country, PlanId, PurchaseRequest, Rotation, ServiceType};
+/// let req = PurchaseRequest::new(ServiceType::Ipv6Rotating, "65a9f0c1b2c3d4e5f6a7b8c9".parse::<PlanId>()?)
+///     .country(Country::new("mixed")?)
+///     .rotation(Rotation::new("instant")?);
+/// assert_eq!(req.plan_id().as_str(), "65a9f0c1b2c3d4e5f6a7b8c9");
+/// # Ok::<(), opx::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PurchaseRequest {
+    #[serde(rename = "type")]
+    service_type: ServiceType,
+    plan_id: PlanId,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    country: Option<Country>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    rotation: Option<Rotation>,
+}
+
+impl PurchaseRequest {
+    /// A purchase of `plan_id`, which must be of `service_type`.
+    pub fn new(service_type: impl Into<ServiceType>, plan_id: impl Into<PlanId>) -> Self {
+        Self {
+            service_type: service_type.into(),
+            plan_id: plan_id.into(),
+            country: None,
+            rotation: None,
+        }
+    }
+    /// Country/region, e.g. `mixed` (left out when not set: the server's default is not
+    /// documented).
+    pub fn country(mut self, country: impl Into<Country>) -> Self {
+        self.country = Some(country.into());
+        self
+    }
+    /// Rotation mode, e.g. `instant` (left out when not set: the server's default is not
+    /// documented).
+    pub fn rotation(mut self, rotation: impl Into<Rotation>) -> Self {
+        self.rotation = Some(rotation.into());
+        self
+    }
+    /// The service type.
+    pub fn service_type(&self) -> &ServiceType {
+        &self.service_type
+    }
+    /// The plan id.
+    pub fn plan_id(&self) -> &PlanId {
+        &self.plan_id
+    }
+    /// The country, if one was set.
+    pub fn country_value(&self) -> Option<&Country> {
+        self.country.as_ref()
+    }
+    /// The rotation, if one was set.
+    pub fn rotation_value(&self) -> Option<&Rotation> {
+        self.rotation.as_ref()
+    }
+}
+
+/// Filters of `GET /services` (kept on every page).
+///
+/// ```
+/// use opx::{ServiceQuery, ServiceType, StatusFilter};
+/// let q = ServiceQuery::new().status(StatusFilter::All).service_type(ServiceType::Ipv6Rotating).limit(100).prefetch(true);
+/// # let _ = q;
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ServiceQuery {
+    pub(crate) status: Option<StatusFilter>,
+    pub(crate) service_type: Option<ServiceType>,
+    pub(crate) limit: Option<u32>,
+    pub(crate) cursor: Option<String>,
+    pub(crate) prefetch: bool,
+}
+
+impl ServiceQuery {
+    /// No filters: active services, server page size.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Which lifecycle states to list.
+    pub fn status(mut self, status: impl Into<StatusFilter>) -> Self {
+        self.status = Some(status.into());
+        self
+    }
+    /// Only services of this type.
+    pub fn service_type(mut self, t: impl Into<ServiceType>) -> Self {
+        self.service_type = Some(t.into());
+        self
+    }
+    /// Page size, 1-100.
+    pub fn limit(mut self, limit: u32) -> Self {
+        self.limit = Some(limit);
+        self
+    }
+    /// Start at this cursor (a previous page's `next_cursor`).
+    pub fn cursor(mut self, cursor: impl Into<String>) -> Self {
+        self.cursor = Some(cursor.into());
+        self
+    }
+    /// Streams: fetch the next page while the caller consumes the current one.
+    pub fn prefetch(mut self, on: bool) -> Self {
+        self.prefetch = on;
+        self
+    }
+}
+
+/// Filters of `GET /logs` (kept on every page).
+///
+/// ```
+/// let q = opx::LogQuery::new().since(chrono::Utc::now() - chrono::Duration::hours(1)).limit(200);
+/// # let _ = q;
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LogQuery {
+    pub(crate) since: Option<DateTime<Utc>>,
+    pub(crate) until: Option<DateTime<Utc>>,
+    pub(crate) limit: Option<u32>,
+    pub(crate) cursor: Option<String>,
+    pub(crate) prefetch: bool,
+}
+
+impl LogQuery {
+    /// No filters.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Only entries at or after this instant.
+    pub fn since(mut self, t: impl Into<DateTime<Utc>>) -> Self {
+        self.since = Some(t.into());
+        self
+    }
+    /// Only entries at or before this instant.
+    pub fn until(mut self, t: impl Into<DateTime<Utc>>) -> Self {
+        self.until = Some(t.into());
+        self
+    }
+    /// Page size, 1-200.
+    pub fn limit(mut self, limit: u32) -> Self {
+        self.limit = Some(limit);
+        self
+    }
+    /// Start at this cursor (a previous page's `next_cursor`).
+    pub fn cursor(mut self, cursor: impl Into<String>) -> Self {
+        self.cursor = Some(cursor.into());
+        self
+    }
+    /// Streams: fetch the next page while the caller consumes the current one.
+    pub fn prefetch(mut self, on: bool) -> Self {
+        self.prefetch = on;
+        self
+    }
+}
+
+/// Options of `GET /services/{id}/proxies`.
+///
+/// ```
+/// use opx::{GatewayCountry, ProxyLayout, ProxyQuery};
+/// let q = ProxyQuery::new().country(GatewayCountry::De).layout(ProxyLayout::UserPassAtHostPort).auth(false);
+/// # let _ = q;
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ProxyQuery {
+    pub(crate) country: Option<GatewayCountry>,
+    pub(crate) layout: Option<ProxyLayout>,
+    pub(crate) auth: Option<bool>,
+}
+
+impl ProxyQuery {
+    /// Server defaults: every gateway of the service, `host:port:login:password`, with auth.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Only this gateway (`nl`, `de` or `at`).
+    pub fn country(mut self, c: impl Into<GatewayCountry>) -> Self {
+        self.country = Some(c.into());
+        self
+    }
+    /// Line layout (text form only).
+    pub fn layout(mut self, l: impl Into<ProxyLayout>) -> Self {
+        self.layout = Some(l.into());
+        self
+    }
+    /// `false` omits login and password (for IP-whitelisted use).
+    pub fn auth(mut self, on: bool) -> Self {
+        self.auth = Some(on);
+        self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_purchase_sends_only_what_was_set() {
+        let plan: PlanId = "65a9f0c1b2c3d4e5f6a7b8c9".parse().unwrap();
+        let req = PurchaseRequest::new(ServiceType::Ipv4Rotating, plan.clone());
+        assert_eq!(
+            serde_json::to_value(&req).unwrap(),
+            serde_json::json!({"type": "ipv4_rotating", "plan_id": plan.as_str()})
+        );
+        let req = req.country(Country::new("nl").unwrap());
+        let back: PurchaseRequest =
+            serde_json::from_value(serde_json::to_value(&req).unwrap()).unwrap();
+        assert_eq!(back, req);
+    }
+}

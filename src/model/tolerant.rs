@@ -1,0 +1,168 @@
+//! Tolerant decoding, for what the docs leave open (see spec/README.md, "documented and
+//! inferred"): a list item that does not decode is kept as [`Undecoded`] instead of failing the
+//! page, and an inferred field in an unexpected shape becomes `None` instead of failing its
+//! object.
+
+use std::fmt;
+
+use serde::de::{Deserialize, DeserializeOwned, Deserializer};
+use serde::{Serialize, Serializer};
+use serde_json::Value;
+
+/// A list item that did not decode: its JSON exactly as the server sent it, and why.
+///
+/// The JSON may hold secrets (a service's proxy password), so `Debug` shows only its keys.
+///
+/// ```
+/// let page: opx::ServicePage = serde_json::from_str(r#"{"services": [{"service_id": "65aa1100b2c3d4e5f6a7b8d0"}], "next_cursor": null}"#)?;
+/// assert!(page.services.is_empty());
+/// let item = &page.undecoded[0];
+/// assert_eq!(item.field("service_id"), Some("65aa1100b2c3d4e5f6a7b8d0"));
+/// assert!(item.reason.contains("type"), "{}", item.reason);
+/// # Ok::<(), serde_json::Error>(())
+/// ```
+#[derive(Clone, PartialEq, Serialize, serde::Deserialize)]
+#[non_exhaustive]
+pub struct Undecoded {
+    /// The item's JSON.
+    pub raw: Value,
+    /// Why it did not decode: the path of the first field at fault and what was wrong.
+    pub reason: String,
+}
+
+impl Undecoded {
+    /// A string field of the item (e.g. `service_id`), when it has one.
+    pub fn field(&self, name: &str) -> Option<&str> {
+        self.raw.get(name).and_then(Value::as_str)
+    }
+}
+
+impl fmt::Debug for Undecoded {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let keys: Vec<&str> = self
+            .raw
+            .as_object()
+            .map(|m| m.keys().map(String::as_str).collect())
+            .unwrap_or_default();
+        f.debug_struct("Undecoded")
+            .field("keys", &keys)
+            .field("reason", &self.reason)
+            .finish()
+    }
+}
+
+/// Decodes `value` as `T`, naming the path of the field at fault on failure.
+pub(crate) fn decode<T: DeserializeOwned>(value: &Value) -> Result<T, String> {
+    serde_path_to_error::deserialize::<_, T>(value).map_err(|e| {
+        let path = e.path().to_string();
+        if path == "." {
+            e.into_inner().to_string()
+        } else {
+            format!("{path}: {}", e.into_inner())
+        }
+    })
+}
+
+/// A JSON array, each item decoded on its own: (decoded, undecoded).
+pub(crate) fn list<'de, D, T>(d: D) -> Result<(Vec<T>, Vec<Undecoded>), D::Error>
+where
+    D: Deserializer<'de>,
+    T: DeserializeOwned,
+{
+    let raw = Vec::<Value>::deserialize(d)?;
+    let mut items = Vec::with_capacity(raw.len());
+    let mut undecoded = Vec::new();
+    for value in raw {
+        match decode(&value) {
+            Ok(item) => items.push(item),
+            Err(reason) => undecoded.push(Undecoded { raw: value, reason }),
+        }
+    }
+    Ok((items, undecoded))
+}
+
+/// Decoded items, then the undecoded ones as they came: one JSON array again.
+pub(crate) fn serialize_list<S: Serializer, T: Serialize>(
+    items: &[T],
+    undecoded: &[Undecoded],
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    use serde::ser::SerializeSeq;
+    let mut seq = s.serialize_seq(Some(items.len() + undecoded.len()))?;
+    for item in items {
+        seq.serialize_element(item)?;
+    }
+    for item in undecoded {
+        seq.serialize_element(&item.raw)?;
+    }
+    seq.end()
+}
+
+/// An inferred field: `None` when it is absent, null or in a shape `T` does not read.
+pub(crate) fn lenient<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: DeserializeOwned,
+{
+    let value = Value::deserialize(d)?;
+    Ok(T::deserialize(value).ok())
+}
+
+/// A cursor: a non-empty string is the next page's, anything else (absent, null, empty, not a
+/// string) means the last page.
+pub(crate) fn cursor<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    let value = Value::deserialize(d)?;
+    Ok(match value {
+        Value::String(s) if !s.is_empty() => Some(s),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, serde::Deserialize)]
+    struct Item {
+        #[allow(dead_code)]
+        n: u32,
+    }
+
+    #[test]
+    fn one_bad_item_does_not_fail_the_list() {
+        #[derive(serde::Deserialize)]
+        struct L(#[serde(deserialize_with = "list")] (Vec<Item>, Vec<Undecoded>));
+        let L((ok, bad)) =
+            serde_json::from_str(r#"[{"n":1},{"n":"x","password":"pw"},{"n":3}]"#).unwrap();
+        assert_eq!(ok.len(), 2);
+        assert_eq!(bad.len(), 1);
+        assert!(bad[0].reason.starts_with("n: "), "{}", bad[0].reason);
+        let shown = format!("{:?}", bad[0]);
+        assert!(
+            shown.contains("password") && !shown.contains("\"pw\""),
+            "{shown}"
+        );
+        // A list that is not an array is still an error: the docs show an array.
+        assert!(serde_json::from_str::<L>(r#"{"n":1}"#).is_err());
+    }
+
+    #[test]
+    fn cursors_end_on_anything_but_a_string() {
+        #[derive(serde::Deserialize)]
+        struct P {
+            #[serde(default, deserialize_with = "cursor")]
+            next_cursor: Option<String>,
+        }
+        let read = |t: &str| serde_json::from_str::<P>(t).unwrap().next_cursor;
+        assert_eq!(read(r#"{"next_cursor":"abc"}"#).as_deref(), Some("abc"));
+        for end in [
+            r#"{}"#,
+            r#"{"next_cursor":null}"#,
+            r#"{"next_cursor":""}"#,
+            r#"{"next_cursor":false}"#,
+        ] {
+            assert_eq!(read(end), None, "{end}");
+        }
+    }
+}

@@ -1,0 +1,149 @@
+//! The facts the spec states once and everything else uses: the [`Operation`] table, the
+//! rate-limit [`Bucket`]s and every string enum of `spec/openapi.json` ([`ServiceType`],
+//! [`ErrorCode`], ...). All of it is generated at build time by `opx-codegen` (see
+//! `opx_codegen::items`), so it cannot drift from the spec.
+//!
+//! ```
+//! use opx::{Bucket, Operation};
+//! let op = Operation::Purchase;
+//! assert_eq!(op.id(), "purchase");
+//! assert_eq!((op.method(), op.path()), (http::Method::POST, "/purchase"));
+//! assert!(!op.is_idempotent());
+//! assert!(op.buckets().contains(&Bucket::Purchase));
+//! assert_eq!("getService".parse::<Operation>()?, Operation::GetService);
+//! assert_eq!(Operation::ListServices.max_page_size(), Some(100));
+//! # Ok::<(), opx::Error>(())
+//! ```
+
+use std::{fmt, str::FromStr};
+
+use crate::error::Error;
+
+include!(concat!(env!("OUT_DIR"), "/items.rs"));
+
+impl fmt::Display for Operation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.pad(self.id())
+    }
+}
+
+impl FromStr for Operation {
+    type Err = Error;
+    /// Parses an operationId; anything else is refused with the list of known ones.
+    fn from_str(s: &str) -> crate::Result<Self> {
+        Self::from_id(s).ok_or_else(|| {
+            let known: Vec<&str> = Self::ALL.iter().map(|o| o.id()).collect();
+            Error::validation(
+                ErrorCode::InvalidRequest,
+                format!("unknown operation {s:?}: one of {}", known.join(", ")),
+            )
+        })
+    }
+}
+
+impl serde::Serialize for Operation {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.id())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Operation {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = <std::borrow::Cow<'de, str> as serde::Deserialize>::deserialize(d)?;
+        Self::from_id(&s)
+            .ok_or_else(|| serde::de::Error::custom(format!("unknown operation {s:?}")))
+    }
+}
+
+impl Operation {
+    /// The bucket a response's `X-RateLimit-*` headers describe. The docs say they describe the
+    /// most restrictive bucket that applies, so the one whose documented limit equals the
+    /// reported `X-RateLimit-Limit` is taken; without a match, the operation's own
+    /// (per-operation) bucket, else the first that applies.
+    pub fn bucket_for_limit(self, limit: Option<u32>) -> Bucket {
+        let buckets = self.buckets();
+        limit
+            .and_then(|l| buckets.iter().copied().find(|b| b.limit() == l))
+            .or_else(|| buckets.iter().copied().find(|b| b.is_per_operation()))
+            .or_else(|| buckets.first().copied())
+            .unwrap_or(Bucket::ALL[0])
+    }
+}
+
+impl Bucket {
+    /// Whether a request of `operation` counts against this bucket.
+    pub fn applies_to(self, operation: Operation) -> bool {
+        operation.buckets().contains(&self)
+    }
+}
+
+impl fmt::Display for Bucket {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.pad(self.name())
+    }
+}
+
+impl FromStr for Bucket {
+    type Err = Error;
+    fn from_str(s: &str) -> crate::Result<Self> {
+        Self::from_name(s).ok_or_else(|| {
+            let known: Vec<&str> = Self::ALL.iter().map(|b| b.name()).collect();
+            Error::validation(
+                ErrorCode::InvalidRequest,
+                format!(
+                    "unknown rate-limit bucket {s:?}: one of {}",
+                    known.join(", ")
+                ),
+            )
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_operation_round_trips_through_its_id() {
+        for op in Operation::ALL {
+            assert_eq!(op.id().parse::<Operation>().unwrap(), op);
+            assert_eq!(op.to_string(), op.id());
+        }
+        let e = "extend_service".parse::<Operation>().unwrap_err();
+        assert!(e.message().contains("extendService"), "{e}");
+    }
+
+    #[test]
+    fn the_headers_bucket_is_found_by_its_limit() {
+        let p = Operation::Purchase;
+        assert_eq!(
+            p.bucket_for_limit(Some(Bucket::Purchase.limit())),
+            Bucket::Purchase
+        );
+        assert_eq!(
+            p.bucket_for_limit(Some(Bucket::GlobalMinute.limit())),
+            Bucket::GlobalMinute
+        );
+        assert_eq!(p.bucket_for_limit(None), Bucket::Purchase);
+        assert_eq!(p.bucket_for_limit(Some(7)), Bucket::Purchase);
+        let a = Operation::GetAccount;
+        assert_eq!(a.bucket_for_limit(None), Bucket::GlobalMinute);
+        assert!(!Bucket::Purchase.applies_to(a));
+        assert!(Bucket::GlobalHour.applies_to(a));
+    }
+
+    #[test]
+    fn unknown_values_are_refused_for_requests() {
+        let t = ServiceType::parse("ipv4_static");
+        assert_eq!(
+            t.for_request().unwrap_err().code(),
+            Some(&ErrorCode::InvalidType)
+        );
+        assert!(ServiceType::Ipv6Rotating.for_request().is_ok());
+        let c = GatewayCountry::parse("us");
+        assert_eq!(
+            c.for_request().unwrap_err().code(),
+            Some(&ErrorCode::InvalidCountry)
+        );
+    }
+}

@@ -1,0 +1,431 @@
+//! How a call goes over the wire: the hook that runs every request of the generated client.
+//!
+//! One concern per module: `record` (what a call saw, kept for the facade), `body` (the
+//! capped body and the response rebuilt around it), `decide` (the retry decision, a pure
+//! function), `classify` (the facade's error from what was seen). This module holds the state
+//! a [`Client`](crate::Client) shares between calls and the loop that ties them together.
+
+pub(crate) mod body;
+pub(crate) mod classify;
+pub(crate) mod decide;
+pub(crate) mod record;
+
+use std::{
+    fmt,
+    sync::{Arc, Mutex, MutexGuard, OnceLock},
+    time::{Duration, Instant},
+};
+
+use http::{HeaderValue, StatusCode};
+use progenitor_client::{ClientHooks, ClientInfo, OperationInfo, ResponseValue};
+use tracing::{Instrument, field::Empty};
+
+use crate::error::{Error, ErrorKind};
+use crate::operation::Operation;
+use crate::ratelimit::{Gate, RateLimit, retry_after};
+use crate::response::Response;
+use crate::retry::{Jitter, RetryPolicy};
+use body::{ReadError, read_capped, with_body};
+use classify::GeneratedError;
+use decide::{Decision, Outcome, decide};
+use record::{CallRecord, note};
+
+pub(crate) use record::recorded;
+
+/// The context the generated client carries as its `inner` value.
+///
+/// `CallContext::default()` carries nothing: a generated client built with it sends requests
+/// as they are (no token, no retries). The facade's [`Client`](crate::Client) builds one that
+/// attaches its transport.
+#[derive(Default, Clone)]
+pub struct CallContext {
+    transport: Option<Arc<Transport>>,
+}
+
+impl fmt::Debug for CallContext {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CallContext")
+            .field("attached", &self.transport.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl CallContext {
+    pub(crate) fn new(transport: Arc<Transport>) -> Self {
+        Self {
+            transport: Some(transport),
+        }
+    }
+}
+
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Builds the client for the calls that are not idempotent, on first use.
+pub(crate) type OnceClientFactory = Box<dyn Fn() -> Result<reqwest::Client, Error> + Send + Sync>;
+
+/// Everything a [`Client`](crate::Client) shares between calls.
+pub(crate) struct Transport {
+    pub(crate) base_url: String,
+    pub(crate) auth: HeaderValue,
+    /// Set per request when the request has none; `None` when the reqwest clients send it as a
+    /// default header themselves, or a user-supplied client keeps its own.
+    pub(crate) user_agent: Option<HeaderValue>,
+    /// For idempotent calls (connection reuse is fine).
+    pub(crate) client: reqwest::Client,
+    /// For calls that are not idempotent: built on first use (most runs never buy anything).
+    pub(crate) once_client: OnceLock<reqwest::Client>,
+    pub(crate) once_factory: OnceClientFactory,
+    pub(crate) retry: RetryPolicy,
+    pub(crate) max_body: usize,
+    /// One attempt's timeout.
+    pub(crate) timeout: Option<Duration>,
+    /// The whole call's, attempts and backoff together.
+    pub(crate) deadline: Option<Duration>,
+    pub(crate) fail_fast: bool,
+    pub(crate) gate: Mutex<Gate>,
+    pub(crate) latest: Mutex<Option<RateLimit>>,
+    pub(crate) jitter: Mutex<Jitter>,
+}
+
+impl fmt::Debug for Transport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Transport")
+            .field("base_url", &self.base_url)
+            .field("retry", &self.retry)
+            .field("max_body", &self.max_body)
+            .field("deadline", &self.deadline)
+            .field("fail_fast", &self.fail_fast)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ClientHooks<CallContext> for crate::generated::Client {
+    async fn exec(
+        &self,
+        request: reqwest::Request,
+        info: &OperationInfo,
+    ) -> reqwest::Result<reqwest::Response> {
+        let ctx = self.inner();
+        match (
+            &ctx.transport,
+            Operation::from_method_name(info.operation_id),
+        ) {
+            (Some(t), Some(op)) => t.execute(request, op).await,
+            _ => self.client().execute(request).await,
+        }
+    }
+}
+
+/// What the latest attempt of a call saw of the response, for its tracing span.
+#[derive(Default)]
+struct Seen {
+    status: Option<StatusCode>,
+    rate_limit: Option<RateLimit>,
+}
+
+impl Transport {
+    /// Refuses locally when a rate-limit window of the operation is known to be exhausted.
+    pub(crate) fn gate_check(&self, operation: Operation) -> Result<(), Error> {
+        if !self.fail_fast {
+            return Ok(());
+        }
+        let blocked = lock(&self.gate).check(operation, Instant::now());
+        match blocked {
+            None => Ok(()),
+            Some((wait, bucket)) => Err(Error::new(
+                ErrorKind::RateLimitedLocally,
+                format!(
+                    "the {bucket} rate limit ({} requests per {} s) is exhausted; its window resets in {:.0} s",
+                    bucket.limit(),
+                    bucket.window().as_secs(),
+                    wait.as_secs_f64().ceil()
+                ),
+            )
+            .with_operation(operation)
+            .with_retry_after(Some(wait))
+            .with_rate_limit(*lock(&self.latest))),
+        }
+    }
+
+    /// The latest rate-limit snapshot any response carried.
+    pub(crate) fn latest(&self) -> Option<RateLimit> {
+        *lock(&self.latest)
+    }
+
+    fn client_for(&self, operation: Operation) -> Result<&reqwest::Client, Error> {
+        if operation.is_idempotent() {
+            return Ok(&self.client);
+        }
+        if let Some(c) = self.once_client.get() {
+            return Ok(c);
+        }
+        let built = (self.once_factory)()?;
+        Ok(self.once_client.get_or_init(|| built))
+    }
+
+    /// Sends `request` for `operation`, retrying idempotent calls per the policy within the
+    /// deadline. The response returned has its body buffered; the call's record (see
+    /// [`recorded`]) keeps what the last attempt saw.
+    pub(crate) async fn execute(
+        &self,
+        mut request: reqwest::Request,
+        operation: Operation,
+    ) -> reqwest::Result<reqwest::Response> {
+        let span = tracing::info_span!(
+            "opx.request",
+            operation = operation.id(),
+            method = %request.method(),
+            path = %request.url().path(),
+            status = Empty,
+            latency_ms = Empty,
+            attempts = Empty,
+            ratelimit_remaining = Empty,
+        );
+        self.prepare(&mut request, operation);
+        async move {
+            let started = Instant::now();
+            let mut seen = Seen::default();
+            let (result, attempts) = self.attempts(request, operation, started, &mut seen).await;
+            let span = tracing::Span::current();
+            if !span.is_disabled() {
+                span.record("latency_ms", started.elapsed().as_millis() as u64);
+                span.record("attempts", attempts);
+                if let Some(status) = seen.status {
+                    span.record("status", status.as_u16());
+                }
+                if let Some(remaining) = seen.rate_limit.as_ref().and_then(RateLimit::remaining) {
+                    span.record("ratelimit_remaining", remaining);
+                }
+            }
+            match &result {
+                Ok(_) => tracing::debug!("done"),
+                Err(e) => tracing::debug!(error = %e, "failed"),
+            }
+            result
+        }
+        .instrument(span)
+        .await
+    }
+
+    /// The headers every request carries: the bearer token, the user agent, and `Accept:
+    /// text/plain` for the proxy list as text (the generated code asks for JSON only).
+    fn prepare(&self, request: &mut reqwest::Request, operation: Operation) {
+        let wants_text = operation == Operation::GetProxies
+            && request
+                .url()
+                .query_pairs()
+                .any(|(k, v)| k == "format" && v == crate::ProxyFormat::Txt.as_str());
+        let headers = request.headers_mut();
+        headers.insert(http::header::AUTHORIZATION, self.auth.clone());
+        if let Some(ua) = &self.user_agent
+            && !headers.contains_key(http::header::USER_AGENT)
+        {
+            headers.insert(http::header::USER_AGENT, ua.clone());
+        }
+        if wants_text {
+            headers.insert(http::header::ACCEPT, HeaderValue::from_static("text/plain"));
+        }
+    }
+
+    /// The retry loop. Returns the last attempt's result and the number of attempts.
+    async fn attempts(
+        &self,
+        request: reqwest::Request,
+        operation: Operation,
+        started: Instant,
+        seen: &mut Seen,
+    ) -> (reqwest::Result<reqwest::Response>, u32) {
+        let client = match self.client_for(operation) {
+            Ok(c) => c,
+            // Unreachable in practice (the builder checked the same settings): sent as is.
+            Err(_) => &self.client,
+        };
+        let max = if operation.is_idempotent() {
+            self.retry.attempts()
+        } else {
+            1
+        };
+        let mut pending = Some(request);
+        let mut attempt = 0u32;
+        loop {
+            attempt += 1;
+            let Some(mut current) = pending.take() else {
+                unreachable!("a request is kept for every further attempt")
+            };
+            let req = if attempt < max {
+                match current.try_clone() {
+                    Some(copy) => {
+                        pending = Some(current);
+                        copy
+                    }
+                    None => current,
+                }
+            } else {
+                current
+            };
+            current = req;
+            *current.timeout_mut() = self.attempt_timeout(current.timeout().copied(), started);
+            note(|rec| rec.attempts = attempt);
+            let (result, outcome) = self.attempt(client, current, operation, seen).await;
+            let backoff = self.backoff(attempt);
+            match decide(operation, outcome, attempt, &self.retry, backoff) {
+                Decision::RetryAfter(delay) if pending.is_some() && self.fits(started, delay) => {
+                    tracing::debug!(attempt, delay_ms = delay.as_millis() as u64, "retrying");
+                    tokio::time::sleep(delay).await;
+                }
+                _ => return (result, attempt),
+            }
+        }
+    }
+
+    /// One attempt's timeout: its own, cut to what is left of the deadline.
+    fn attempt_timeout(&self, own: Option<Duration>, started: Instant) -> Option<Duration> {
+        let own = own.or(self.timeout);
+        let left = self.deadline.map(|d| {
+            d.saturating_sub(started.elapsed())
+                .max(Duration::from_millis(1))
+        });
+        match (own, left) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// Whether waiting `delay` still leaves time for another attempt within the deadline.
+    fn fits(&self, started: Instant, delay: Duration) -> bool {
+        self.deadline.is_none_or(|d| started.elapsed() + delay < d)
+    }
+
+    async fn attempt(
+        &self,
+        client: &reqwest::Client,
+        req: reqwest::Request,
+        operation: Operation,
+        seen: &mut Seen,
+    ) -> (reqwest::Result<reqwest::Response>, Outcome) {
+        let mut resp = match client.execute(req).await {
+            Ok(r) => r,
+            Err(e) => {
+                *seen = Seen::default();
+                note(|rec| {
+                    rec.status = None;
+                    rec.body_failed = false;
+                });
+                tracing::debug!(error = %e, "transport error");
+                return (Err(e), Outcome::Transport);
+            }
+        };
+        let status = resp.status();
+        let now = Instant::now();
+        let rate = RateLimit::from_headers(resp.headers(), now);
+        let wait = match status {
+            StatusCode::TOO_MANY_REQUESTS | StatusCode::SERVICE_UNAVAILABLE => {
+                retry_after(resp.headers())
+            }
+            _ => None,
+        };
+        self.observe(operation, rate.as_ref(), wait, status, now);
+        *seen = Seen {
+            status: Some(status),
+            rate_limit: rate,
+        };
+        let content_type = resp.headers().get(http::header::CONTENT_TYPE).cloned();
+        note(|rec| {
+            *rec = CallRecord {
+                status: Some(status),
+                content_type,
+                rate_limit: rate,
+                retry_after: wait,
+                attempts: rec.attempts,
+                ..CallRecord::default()
+            }
+        });
+        match read_capped(&mut resp, self.max_body).await {
+            Ok(body) => {
+                note(|rec| rec.body = body.clone());
+                let outcome = Outcome::response(status, wait, rate.as_ref());
+                (Ok(with_body(resp, body)), outcome)
+            }
+            Err(ReadError::TooLarge) => {
+                note(|rec| rec.too_large = true);
+                tracing::warn!(
+                    cap = self.max_body,
+                    "response body exceeds the size cap; discarded"
+                );
+                (Ok(with_body(resp, bytes::Bytes::new())), Outcome::TooLarge)
+            }
+            Err(ReadError::Http(e)) => {
+                note(|rec| rec.body_failed = true);
+                tracing::debug!(error = %e, "response body cut off");
+                (Err(e), Outcome::Transport)
+            }
+        }
+    }
+
+    fn backoff(&self, attempt: u32) -> Duration {
+        let unit = lock(&self.jitter).next_unit();
+        self.retry.backoff(attempt.saturating_sub(1), unit)
+    }
+
+    fn observe(
+        &self,
+        operation: Operation,
+        rate: Option<&RateLimit>,
+        wait: Option<Duration>,
+        status: StatusCode,
+        now: Instant,
+    ) {
+        if let Some(rl) = rate {
+            let mut latest = lock(&self.latest);
+            // Concurrent calls see their answers in any order; within one window the server's
+            // count only goes down, so an answer that reports more left is an older one.
+            if !latest.is_some_and(|old| old.is_newer_in_window_than(rl)) {
+                *latest = Some(*rl);
+            }
+            drop(latest);
+            if rl.is_exhausted() {
+                tracing::warn!(
+                    operation = operation.id(),
+                    limit = rl.limit(),
+                    reset_after_s = rl.reset_after().map(|d| d.as_secs()),
+                    "rate limit exhausted (X-RateLimit-Remaining: 0): further calls are refused until the window resets"
+                );
+            }
+        }
+        let wait = if status == StatusCode::TOO_MANY_REQUESTS {
+            wait
+        } else {
+            None
+        };
+        lock(&self.gate).observe(operation, rate, wait, now);
+    }
+
+    /// Turns the generated code's result into the facade's, using what the hook recorded.
+    pub(crate) fn finish<T>(
+        &self,
+        operation: Operation,
+        rec: CallRecord,
+        result: Result<ResponseValue<T>, GeneratedError>,
+    ) -> Result<Response<T>, Error> {
+        match result {
+            Ok(rv) if !rec.too_large => {
+                let status = rec.status.unwrap_or(rv.status());
+                Ok(Response::new(rv.into_inner(), status, rec.rate_limit).with_body(rec.body))
+            }
+            Ok(_) => Err(self.classify(operation, &rec, None)),
+            Err(e) => Err(self.classify(operation, &rec, Some(e))),
+        }
+    }
+
+    /// The facade's error for what a call saw.
+    pub(crate) fn classify(
+        &self,
+        operation: Operation,
+        rec: &CallRecord,
+        err: Option<GeneratedError>,
+    ) -> Error {
+        classify::classify(operation, rec, err, self.max_body)
+    }
+}
