@@ -452,3 +452,29 @@ fn the_proxy_download_offers_text_and_json() {
         "#/components/schemas/ProxyListResponse"
     );
 }
+
+/// Every field of every schema a response can carry says whether the docs show it or this spec
+/// infers it (`x-source`), the classification spec/README.md tabulates and the facade's
+/// tolerance follows (see tests/facade/drift.rs).
+#[test]
+fn every_response_field_is_classified_as_documented_or_inferred() {
+    let doc = doc();
+    let reachable = opx_codegen::items::schemas_in_responses(&doc);
+    let mut checked = 0;
+    for name in &reachable {
+        let schema = &doc["components"]["schemas"][name.as_str()];
+        for (field, v) in schema["properties"].as_object().into_iter().flatten() {
+            let source = v["x-source"].as_str();
+            assert!(
+                matches!(source, Some("docs" | "inferred")),
+                "{name}.{field}: x-source {source:?}"
+            );
+            checked += 1;
+        }
+    }
+    assert!(reachable.contains("Service") && reachable.contains("LogEntry"));
+    assert!(checked > 40, "{checked} fields");
+    let service = &doc["components"]["schemas"]["Service"]["properties"];
+    assert_eq!(service["plan_id"]["x-source"], "inferred");
+    assert_eq!(service["expires_at"]["x-source"], "docs");
+}

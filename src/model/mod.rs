@@ -19,3 +19,67 @@ pub use query::{LogQuery, ProxyQuery, PurchaseRequest, ServiceQuery};
 pub(crate) use service::service_from;
 pub use service::{Credentials, Service, ServicePage, WhitelistEntry};
 pub use tolerant::Undecoded;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::{Serialize, de::DeserializeOwned};
+    use serde_json::json;
+
+    fn service() -> serde_json::Value {
+        json!({"service_id": "65aa1100b2c3d4e5f6a7b8d0", "type": "ipv4_rotating", "status": "active",
+            "threads": 100, "expires_at": "2026-06-17T12:34:56Z", "country": "mixed", "rotation": "instant",
+            "auth": {"login": "abc", "password": "def"}, "whitelist": [{"ip": "203.0.113.10", "label": "home"}],
+            "plan_id": "65a9f0c1b2c3d4e5f6a7b8c9"})
+    }
+
+    /// `T` read from `value`, written, and read again, is the same value.
+    fn round_trip<T: Serialize + DeserializeOwned + PartialEq + std::fmt::Debug>(
+        value: serde_json::Value,
+    ) -> T {
+        let first: T = serde_json::from_value(value).unwrap();
+        let again: T = serde_json::from_str(&serde_json::to_string(&first).unwrap()).unwrap();
+        assert_eq!(first, again);
+        first
+    }
+
+    #[test]
+    fn every_model_reads_back_what_it_wrote() {
+        let s: Service = round_trip(service());
+        assert_eq!(s.auth.password(), "def");
+        round_trip::<Account>(
+            json!({"username": "a", "email": "a@b.c", "balance": 5, "currency": "RUB"}),
+        );
+        round_trip::<PlanList>(
+            json!({"plans": [{"plan_id": "65a9f0c1b2c3d4e5f6a7b8c9", "type": "ipv4_rotating",
+            "name": "n", "threads": 1, "days": 30, "price": 10, "currency": "RUB"}, {"broken": true}]}),
+        );
+        let page: ServicePage =
+            round_trip(json!({"services": [service(), {"service_id": "x"}], "next_cursor": "c"}));
+        assert_eq!((page.services.len(), page.undecoded.len()), (1, 1));
+        round_trip::<LogPage>(json!({"logs": [{"id": "1", "path": "/x"}, 7], "next_cursor": null}));
+        round_trip::<ProxyList>(
+            json!({"servers": [{"country": "nl", "host": "h", "port": 1, "login": "l", "password": "p"}]}),
+        );
+        round_trip::<PurchaseRequest>(
+            json!({"type": "ipv6_rotating", "plan_id": "65a9f0c1b2c3d4e5f6a7b8cb", "country": "de"}),
+        );
+    }
+
+    #[test]
+    fn inferred_fields_in_other_shapes_do_not_fail_the_service() {
+        let mut v = service();
+        v["status"] = json!(3);
+        v["plan_id"] = json!("not-hex");
+        v["whitelist"] = json!(["198.51.100.4", {"address": "203.0.113.10", "name": "office"}, 42]);
+        let s: Service = serde_json::from_value(v).unwrap();
+        assert_eq!((s.status, s.plan_id), (None, None));
+        let ips: Vec<String> = s.whitelist.iter().map(|w| w.ip.to_string()).collect();
+        assert_eq!(ips, ["198.51.100.4", "203.0.113.10"]);
+        assert_eq!(s.whitelist[1].label.as_deref(), Some("office"));
+        // A documented field in another shape does fail it.
+        let mut v = service();
+        v["threads"] = json!("many");
+        assert!(serde_json::from_value::<Service>(v).is_err());
+    }
+}
