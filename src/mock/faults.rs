@@ -24,8 +24,15 @@ pub enum Fault {
         /// The `Retry-After` value in seconds; `None` omits the header.
         retry_after: Option<u64>,
     },
-    /// Wait this long (real time), then answer normally.
+    /// Wait this long (real time), then answer normally. If the client hangs up meanwhile, the
+    /// operation does not run (the mock abandons the call).
     Delay(Duration),
+    /// Wait this long (real time), then run the operation **whether or not the client is still
+    /// there**: a server that commits a request its client gave up on.
+    SlowCommit(Duration),
+    /// Run the operation (its effect commits), then answer as the inner fault would: committed,
+    /// then the answer was garbled (`AfterCommit(Box::new(Fault::TruncatedBody))`) or refused.
+    AfterCommit(Box<Fault>),
     /// Close the connection without answering; the operation does not run.
     DropBeforeResponse,
     /// Run the operation (its effect commits), then close the connection without answering.
@@ -60,7 +67,13 @@ fn dropping_body() -> Body {
 
 /// A response whose body makes hyper drop the connection before anything is sent.
 pub(crate) fn drop_response() -> Response {
-    Response::new(dropping_body())
+    proxy_like(Response::new(dropping_body()))
+}
+
+/// Marks a response that a reverse proxy, not the API, would send: no rate-limit headers.
+pub(crate) fn proxy_like(mut r: Response) -> Response {
+    r.extensions_mut().insert(super::pipeline::NoRateHeaders);
+    r
 }
 
 fn with_type(status: u16, content_type: &'static str, body: Body) -> Response {
@@ -71,10 +84,10 @@ fn with_type(status: u16, content_type: &'static str, body: Body) -> Response {
     r
 }
 
-/// The response that replaces the real one, or `None` for faults that do not replace it
-/// (`Delay`, `DropAfterCommit`).
-pub(crate) fn replacement(fault: &Fault) -> Option<Response> {
-    Some(match fault {
+/// The response that replaces the real one (for `Delay` and `SlowCommit`, which do not replace
+/// it, and the commit-first faults, their inner answer).
+pub(crate) fn replacement(fault: &Fault) -> Response {
+    match fault {
         Fault::Status(s) => {
             let body = serde_json::json!({
                 "status": "error",
@@ -82,13 +95,13 @@ pub(crate) fn replacement(fault: &Fault) -> Option<Response> {
             });
             with_type(*s, "application/json", Body::from(body.to_string()))
         }
-        Fault::Html502 => with_type(
+        Fault::Html502 => proxy_like(with_type(
             502,
             "text/html; charset=utf-8",
             Body::from(
                 "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n",
             ),
-        ),
+        )),
         Fault::RateLimited { retry_after } => {
             let body = serde_json::json!({
                 "status": "error",
@@ -135,7 +148,10 @@ pub(crate) fn replacement(fault: &Fault) -> Option<Response> {
             "text/html; charset=utf-8",
             Body::from("<html><body>OK</body></html>"),
         ),
-        Fault::DropBeforeResponse => drop_response(),
-        Fault::Delay(_) | Fault::DropAfterCommit => return None,
-    })
+        Fault::DropBeforeResponse | Fault::DropAfterCommit => drop_response(),
+        Fault::AfterCommit(inner) => replacement(inner),
+        Fault::Delay(_) | Fault::SlowCommit(_) => {
+            super::pipeline::error_response(500, "server_error", "a delay replaces nothing")
+        }
+    }
 }

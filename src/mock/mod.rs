@@ -44,13 +44,16 @@
 //! # }
 //! ```
 
+mod app;
 mod clock;
+mod control;
 mod faults;
 mod handlers;
+mod overrides;
+mod pipeline;
 mod ratelimit;
 mod record;
 mod routes;
-mod server;
 mod state;
 mod validate;
 
@@ -62,13 +65,28 @@ use chrono::{DateTime, Utc};
 
 pub use crate::operation::{Bucket, Operation};
 pub use faults::Fault;
+pub use overrides::{ResponseOverride, Transform};
 pub use record::{AuthStatus, RecordedRequest, RequestVerdict};
 pub use state::MockPlan;
 
 use clock::Clock;
 use routes::RouteTable;
-use server::Inner;
 use state::State;
+
+/// The shared server internals.
+pub(crate) struct Inner {
+    pub(crate) routes: Arc<RouteTable>,
+    pub(crate) state: Mutex<State>,
+    pub(crate) clock: Clock,
+    pub(crate) validate_responses: bool,
+}
+
+impl Inner {
+    /// Locks the state (a poisoned lock is still usable: the state is plain data).
+    pub(crate) fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
 
 /// The default balance of the default account, in RUB.
 pub const DEFAULT_BALANCE: i64 = 100_000;
@@ -177,9 +195,7 @@ impl MockBuilder {
         });
         let listener = tokio::net::TcpListener::bind(self.listen).await?;
         let addr = listener.local_addr()?;
-        let app = axum::Router::new()
-            .fallback(server::entry)
-            .with_state(inner.clone());
+        let app = app::router(inner.clone());
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         tokio::spawn(async move {
             let served = axum::serve(
@@ -332,6 +348,17 @@ impl MockServer {
             .entry(operation)
             .or_default()
             .push_back((fault, times));
+    }
+
+    /// Reshapes the successful answers of an operation (drift simulation: see
+    /// [`ResponseOverride`]); replaces an earlier override of the same operation.
+    pub fn override_response(&self, operation: Operation, o: ResponseOverride) {
+        self.inner.lock().overrides.insert(operation, o);
+    }
+
+    /// Removes every response override.
+    pub fn clear_overrides(&self) {
+        self.inner.lock().overrides.clear();
     }
 
     /// Sets a rate limit (per key, per window), e.g. lowers it for a test.

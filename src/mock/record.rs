@@ -70,3 +70,32 @@ impl RecordedRequest {
             .map(|(_, v)| v.as_str())
     }
 }
+
+impl RecordedRequest {
+    /// A request as it arrived (the `Authorization` value redacted), before any verdict.
+    pub(crate) fn new(parts: &http::request::Parts, body: Bytes) -> Self {
+        let headers = parts
+            .headers
+            .iter()
+            .map(|(k, v)| {
+                let v = if *k == http::header::AUTHORIZATION {
+                    "<redacted>".to_string()
+                } else {
+                    String::from_utf8_lossy(v.as_bytes()).into_owned()
+                };
+                (k.as_str().to_string(), v)
+            })
+            .collect();
+        RecordedRequest {
+            method: parts.method.to_string(),
+            path: parts.uri.path().to_string(),
+            query: parts.uri.query().map(str::to_string),
+            headers,
+            auth: AuthStatus::NotChecked,
+            body,
+            operation: None,
+            verdict: RequestVerdict::NotValidated,
+            status: 0,
+        }
+    }
+}

@@ -1,19 +1,16 @@
-//! The route table, read from the spec: one entry per operation, matched by path template and
-//! method. Handlers are attached by operationId (see `handlers`).
+//! What the spec says of each operation, compiled once per process: its parameters, body and
+//! responses as validators. Where each operation is (method, path) comes from the generated
+//! [`Operation`] table; axum routes by it (see `app`).
 
 use std::collections::BTreeMap;
 
-use http::Method;
 use serde_json::Value;
 
-use super::handlers::{self, Handler};
 use super::validate::{Compiler, ParamSpec, RequestBodySpec, ResponseSpec};
 use crate::operation::Operation;
 
-/// One operation of the spec.
-pub(crate) struct RouteOp {
-    /// The operation.
-    pub(crate) op: Operation,
+/// One operation of the spec, compiled.
+pub(crate) struct RouteSpec {
     /// Path parameters, in template order.
     pub(crate) path_params: Vec<ParamSpec>,
     /// Query parameters.
@@ -22,43 +19,17 @@ pub(crate) struct RouteOp {
     pub(crate) body: Option<RequestBodySpec>,
     /// Documented responses by status code.
     pub(crate) responses: BTreeMap<u16, ResponseSpec>,
-    /// The handler.
-    pub(crate) handler: Handler,
 }
 
-/// A path template split into segments.
-struct Template {
-    segments: Vec<Segment>,
-    /// Operation indexes for this template, by method.
-    methods: Vec<(Method, usize)>,
-}
-
-enum Segment {
-    Literal(String),
-    Param,
-}
-
-/// The outcome of matching a request path and method.
-pub(crate) enum RouteMatch<'a> {
-    /// An operation, with its path parameter values (still percent-encoded text).
-    Found(usize, Vec<&'a str>),
-    /// The path exists but not with this method; the allowed methods.
-    MethodNotAllowed(Vec<Method>),
-    /// No such path.
-    NotFound,
-}
-
-/// The spec's operations and how to reach them.
+/// The spec's operations, compiled.
 pub(crate) struct RouteTable {
     /// The path prefix of the spec's first server URL, e.g. `/api/v1`.
     pub(crate) base_path: String,
-    /// All operations, in spec order.
-    pub(crate) operations: Vec<RouteOp>,
-    templates: Vec<Template>,
+    specs: BTreeMap<Operation, RouteSpec>,
 }
 
 impl RouteTable {
-    /// Reads the route table from an OpenAPI 3.1 document and compiles its validators.
+    /// Compiles every operation of the table against an OpenAPI 3.1 document.
     pub(crate) fn from_spec(doc: &Value) -> Result<Self, String> {
         let compiler = Compiler::new(doc);
         let base_path = doc
@@ -67,123 +38,117 @@ impl RouteTable {
             .and_then(|u| url::Url::parse(u).ok())
             .map(|u| u.path().trim_end_matches('/').to_string())
             .unwrap_or_default();
-        let paths = doc
-            .get("paths")
-            .and_then(Value::as_object)
-            .ok_or("spec has no paths")?;
-        let mut operations = Vec::new();
-        let mut templates = Vec::new();
-        for (template, item) in paths {
-            let item = compiler.resolve(item);
-            let mut methods = Vec::new();
-            for (verb, op) in item.as_object().into_iter().flatten() {
-                let Ok(method) = verb.to_ascii_uppercase().parse::<Method>() else {
-                    continue;
-                };
-                if !matches!(
-                    method,
-                    Method::GET | Method::POST | Method::PUT | Method::DELETE | Method::PATCH
-                ) {
-                    continue;
-                }
-                let id = op
-                    .get("operationId")
-                    .and_then(Value::as_str)
-                    .ok_or_else(|| format!("{verb} {template} has no operationId"))?;
-                let operation = Operation::from_id(id)
-                    .ok_or_else(|| format!("{id} is not in the generated operation table"))?;
-                let mut path_params = Vec::new();
-                let mut query_params = Vec::new();
-                let shared = item.get("parameters").and_then(Value::as_array);
-                let own = op.get("parameters").and_then(Value::as_array);
-                for p in shared
-                    .into_iter()
-                    .flatten()
-                    .chain(own.into_iter().flatten())
-                {
-                    let spec = compiler.param(p)?;
-                    match spec.location.as_str() {
-                        "path" => path_params.push(spec),
-                        "query" => query_params.push(spec),
-                        _ => {}
-                    }
-                }
-                let body = match op.get("requestBody") {
-                    Some(b) => Some(compiler.request_body(b)?),
-                    None => None,
-                };
-                let mut responses = BTreeMap::new();
-                for (status, r) in op
-                    .get("responses")
-                    .and_then(Value::as_object)
-                    .into_iter()
-                    .flatten()
-                {
-                    if let Ok(code) = status.parse::<u16>() {
-                        responses.insert(code, compiler.response(r)?);
-                    }
-                }
-                methods.push((method.clone(), operations.len()));
-                operations.push(RouteOp {
-                    handler: handlers::handler_for(operation),
-                    op: operation,
-                    path_params,
-                    query_params,
-                    body,
-                    responses,
-                });
-            }
-            let segments = template
-                .trim_start_matches('/')
-                .split('/')
-                .map(|s| {
-                    if s.starts_with('{') && s.ends_with('}') {
-                        Segment::Param
-                    } else {
-                        Segment::Literal(s.to_string())
-                    }
-                })
-                .collect();
-            templates.push(Template { segments, methods });
-        }
-        Ok(RouteTable {
-            base_path,
-            operations,
-            templates,
-        })
+        let specs = Operation::ALL
+            .into_iter()
+            .map(|op| Ok((op, compile(&compiler, doc, op)?)))
+            .collect::<Result<_, String>>()?;
+        Ok(RouteTable { base_path, specs })
     }
 
-    /// Matches a path relative to the base path (e.g. `/services/abc`) and a method.
-    pub(crate) fn matches<'a>(&self, path: &'a str, method: &Method) -> RouteMatch<'a> {
-        let Some(rest) = path.strip_prefix('/') else {
-            return RouteMatch::NotFound;
-        };
-        let parts: Vec<&str> = rest.split('/').collect();
-        let mut allowed = Vec::new();
-        for t in &self.templates {
-            if t.segments.len() != parts.len() {
-                continue;
-            }
-            let mut values = Vec::new();
-            let ok = t.segments.iter().zip(&parts).all(|(seg, part)| match seg {
-                Segment::Literal(l) => l == part,
-                Segment::Param => {
-                    values.push(*part);
-                    !part.is_empty()
-                }
-            });
-            if !ok {
-                continue;
-            }
-            if let Some((_, idx)) = t.methods.iter().find(|(m, _)| m == method) {
-                return RouteMatch::Found(*idx, values);
-            }
-            allowed.extend(t.methods.iter().map(|(m, _)| m.clone()));
+    /// The compiled spec of an operation.
+    pub(crate) fn spec(&self, op: Operation) -> &RouteSpec {
+        // Every operation of the table was compiled in `from_spec`.
+        &self.specs[&op]
+    }
+}
+
+fn compile(compiler: &Compiler<'_>, doc: &Value, op: Operation) -> Result<RouteSpec, String> {
+    let method = op.method().as_str().to_ascii_lowercase();
+    let item = doc
+        .get("paths")
+        .and_then(|p| p.get(op.path()))
+        .map(|i| compiler.resolve(i))
+        .ok_or_else(|| format!("{op}: the spec has no path {}", op.path()))?;
+    let spec = item
+        .get(method.as_str())
+        .ok_or_else(|| format!("{op}: the spec has no {method} {}", op.path()))?;
+    let (mut path_params, mut query_params) = (Vec::new(), Vec::new());
+    let shared = item.get("parameters").and_then(Value::as_array);
+    let own = spec.get("parameters").and_then(Value::as_array);
+    for p in shared
+        .into_iter()
+        .flatten()
+        .chain(own.into_iter().flatten())
+    {
+        let param = compiler.param(p)?;
+        match param.location.as_str() {
+            "path" => path_params.push(param),
+            "query" => query_params.push(param),
+            _ => {}
         }
-        if allowed.is_empty() {
-            RouteMatch::NotFound
-        } else {
-            RouteMatch::MethodNotAllowed(allowed)
+    }
+    let body = match spec.get("requestBody") {
+        Some(b) => Some(compiler.request_body(b)?),
+        None => None,
+    };
+    let mut responses = BTreeMap::new();
+    for (status, r) in spec
+        .get("responses")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flatten()
+    {
+        if let Ok(code) = status.parse::<u16>() {
+            responses.insert(code, compiler.response(r)?);
         }
+    }
+    Ok(RouteSpec {
+        path_params,
+        query_params,
+        body,
+        responses,
+    })
+}
+
+/// The raw (still percent-encoded) values of a template's `{params}` in `path`, in order;
+/// `None` when the path does not fit the template.
+pub(crate) fn path_values<'a>(template: &str, path: &'a str) -> Option<Vec<&'a str>> {
+    let (t, p): (Vec<&str>, Vec<&str>) = (template.split('/').collect(), path.split('/').collect());
+    if t.len() != p.len() {
+        return None;
+    }
+    let mut values = Vec::new();
+    for (seg, part) in t.iter().zip(&p) {
+        if seg.starts_with('{') && seg.ends_with('}') {
+            values.push(*part);
+        } else if seg != part {
+            return None;
+        }
+    }
+    Some(values)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_operation_compiles() {
+        let doc: Value = serde_json::from_str(crate::spec::OPENAPI_JSON).unwrap();
+        let table = RouteTable::from_spec(&doc).unwrap();
+        assert_eq!(table.base_path, "/api/v1");
+        for op in Operation::ALL {
+            let spec = table.spec(op);
+            assert_eq!(
+                spec.path_params.len(),
+                op.path().matches('{').count(),
+                "{op}"
+            );
+            assert!(spec.responses.contains_key(&200), "{op}");
+        }
+    }
+
+    #[test]
+    fn path_values_follow_the_template() {
+        let t = "/api/v1/services/{id}/proxies";
+        assert_eq!(
+            path_values(t, "/api/v1/services/ab%20c/proxies"),
+            Some(vec!["ab%20c"])
+        );
+        assert_eq!(path_values(t, "/api/v1/services/x"), None);
+        assert_eq!(
+            path_values("/api/v1/account", "/api/v1/account"),
+            Some(vec![])
+        );
     }
 }

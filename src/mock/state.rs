@@ -104,6 +104,26 @@ pub(crate) struct LogEntry {
     pub(crate) ip: String,
 }
 
+impl LogEntry {
+    /// An entry for a request (its id is set when it is logged).
+    pub(crate) fn new(
+        created_at: DateTime<Utc>,
+        method: &str,
+        path: &str,
+        http_status: u16,
+        ip: std::net::IpAddr,
+    ) -> Self {
+        LogEntry {
+            id: 0,
+            created_at,
+            method: method.to_string(),
+            path: path.to_string(),
+            http_status,
+            ip: ip.to_string(),
+        }
+    }
+}
+
 /// A tenant.
 #[derive(Debug)]
 pub(crate) struct Account {
@@ -134,6 +154,7 @@ pub(crate) struct State {
     next_seq: u64,
     pub(crate) executions: HashMap<Operation, u64>,
     pub(crate) faults: HashMap<Operation, VecDeque<(Fault, u32)>>,
+    pub(crate) overrides: HashMap<Operation, super::overrides::ResponseOverride>,
     pub(crate) requests: VecDeque<RecordedRequest>,
     pub(crate) violations: Vec<String>,
 }
@@ -178,6 +199,7 @@ impl State {
             next_seq: 1,
             executions: HashMap::new(),
             faults: HashMap::new(),
+            overrides: HashMap::new(),
             requests: VecDeque::new(),
             violations: Vec::new(),
         }

@@ -247,6 +247,42 @@ fn first_error(v: &Validator, instance: &Value) -> Option<String> {
     v.iter_errors(instance).next().map(|e| e.to_string())
 }
 
+/// A request's validated input.
+#[derive(Debug)]
+pub(crate) struct Validated {
+    pub(crate) path_params: Map<String, Value>,
+    pub(crate) query_params: Map<String, Value>,
+    pub(crate) body: Option<Value>,
+}
+
+/// Validates path, query and body of a request routed to the operation `spec` describes.
+pub(crate) fn request(
+    spec: &super::routes::RouteSpec,
+    path_values: &[&str],
+    query: Option<&str>,
+    content_type: Option<&str>,
+    bytes: &[u8],
+    body_too_large: Option<usize>,
+) -> Result<Validated, Rejection> {
+    let path_params = path_params(&spec.path_params, path_values)?;
+    let query_params = query_params(&spec.query_params, query)?;
+    let body = match (&spec.body, body_too_large) {
+        (Some(_), Some(max)) => {
+            return Err(Rejection::new(
+                "invalid_request",
+                format!("request body larger than {max} bytes"),
+            ));
+        }
+        (Some(b), None) => body(b, content_type, bytes)?,
+        (None, _) => None,
+    };
+    Ok(Validated {
+        path_params,
+        query_params,
+        body,
+    })
+}
+
 /// Validates path parameter values (percent-decoded); a failure gets the parameter's code.
 pub(crate) fn path_params(
     specs: &[ParamSpec],

@@ -227,3 +227,100 @@ async fn dropped_connection_sends_no_bytes_at_all() {
     let _ = tcp.read_to_end(&mut got).await;
     assert!(got.is_empty(), "sent {:?}", String::from_utf8_lossy(&got));
 }
+
+/// A client that gives up on a delayed purchase: with `Delay` the mock abandons the call (the
+/// purchase never runs), with `SlowCommit` it commits anyway, as a real server may.
+#[tokio::test]
+async fn a_client_that_hangs_up_leaves_a_delay_abandoned_and_a_slow_commit_committed() {
+    let impatient = reqwest::Client::builder()
+        .timeout(Duration::from_millis(50))
+        .build()
+        .unwrap();
+    let purchase = |s: &MockServer| {
+        impatient
+            .post(format!("{}/purchase", s.base_url()))
+            .bearer_auth(s.token())
+            .json(&purchase_body())
+            .send()
+    };
+    // Polls for what the server does after the client left (bounded; no fixed sleep).
+    async fn executions_after(s: &MockServer, wait: Duration) -> u64 {
+        let until = std::time::Instant::now() + wait;
+        while std::time::Instant::now() < until {
+            if s.executions(Operation::Purchase) > 0 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        s.executions(Operation::Purchase)
+    }
+    let delay = Duration::from_millis(200);
+
+    let s = MockServer::start().await;
+    let balance = s.balance();
+    s.inject(Operation::Purchase, Fault::Delay(delay), 1);
+    assert!(purchase(&s).await.unwrap_err().is_timeout());
+    assert_eq!(executions_after(&s, delay * 3).await, 0, "abandoned");
+    assert_eq!((s.balance(), s.service_count()), (balance, 0));
+
+    let s = MockServer::start().await;
+    let balance = s.balance();
+    s.inject(Operation::Purchase, Fault::SlowCommit(delay), 1);
+    assert!(purchase(&s).await.unwrap_err().is_timeout());
+    assert_eq!(
+        executions_after(&s, Duration::from_secs(5)).await,
+        1,
+        "committed late"
+    );
+    assert_eq!(s.service_count(), 1);
+    assert!(s.balance() < balance, "charged after the client left");
+}
+
+/// Committed, then garbled: the operation runs, the answer is the inner fault's.
+#[tokio::test]
+async fn after_commit_runs_the_operation_then_garbles_the_answer() {
+    let s = MockServer::start().await;
+    s.inject(
+        Operation::Purchase,
+        Fault::AfterCommit(Box::new(Fault::MalformedJson)),
+        1,
+    );
+    let r = send_purchase(&s).await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(serde_json::from_slice::<serde_json::Value>(&r.bytes().await.unwrap()).is_err());
+    assert_eq!(s.executions(Operation::Purchase), 1);
+    assert_eq!(s.service_count(), 1);
+}
+
+/// Overrides reshape the answers of one operation, for as many answers as asked, after the
+/// answer was checked against the spec (no schema violation is recorded for the drift).
+#[tokio::test]
+async fn response_overrides_reshape_answers_and_run_out() {
+    use opx::mock::{ResponseOverride, Transform};
+    let s = MockServer::start().await;
+    s.override_response(
+        Operation::GetAccount,
+        ResponseOverride::default()
+            .status(201)
+            .header("x-ratelimit-reset", Some("1900000000".into()))
+            .transform(Transform::Rename {
+                path: "/data/balance".into(),
+                to: "funds".into(),
+            })
+            .times(1),
+    );
+    let r = get(&s, "/account").await;
+    assert_eq!(r.status, 201);
+    assert_eq!(r.header("x-ratelimit-reset").as_deref(), Some("1900000000"));
+    let data = r.json()["data"].clone();
+    assert!(
+        data.get("balance").is_none() && data["funds"] == 100_000,
+        "{data}"
+    );
+    let r = get(&s, "/account").await;
+    assert_eq!(
+        (r.status, r.json()["data"]["balance"].clone()),
+        (200, 100_000.into())
+    );
+    assert!(s.schema_violations().is_empty());
+}
