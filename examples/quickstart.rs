@@ -54,7 +54,7 @@ async fn main() -> opx::Result<()> {
     let req = PurchaseRequest::new(cheapest.service_type.clone(), cheapest.plan_id.clone());
     let service = match client.purchase_safely(&req).await? {
         PurchaseOutcome::Purchased(s) | PurchaseOutcome::Recovered(s) => s,
-        PurchaseOutcome::NotPurchased(why) => {
+        PurchaseOutcome::NotPurchased { error: why, .. } => {
             println!("The purchase did not go through: {why}");
             return Ok(());
         }

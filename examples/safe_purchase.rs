@@ -43,7 +43,7 @@ async fn main() -> opx::Result<()> {
                 s.service_id
             )
         }
-        PurchaseOutcome::NotPurchased(why) => {
+        PurchaseOutcome::NotPurchased { error: why, .. } => {
             println!("nothing was bought ({why}); it is safe to try again")
         }
         PurchaseOutcome::Ambiguous(c) => {

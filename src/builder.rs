@@ -51,6 +51,7 @@ pub struct ClientBuilder {
     deadline: Option<Duration>,
     user_agent: Option<String>,
     retry: RetryPolicy,
+    reconcile: crate::safe::ReconcilePolicy,
     http: Option<reqwest::Client>,
     once_http: Option<reqwest::Client>,
     max_body: usize,
@@ -83,6 +84,7 @@ impl Default for ClientBuilder {
             deadline: Some(DEFAULT_DEADLINE),
             user_agent: None,
             retry: RetryPolicy::default(),
+            reconcile: crate::safe::ReconcilePolicy::default(),
             http: None,
             once_http: None,
             max_body: DEFAULT_MAX_RESPONSE_BYTES,
@@ -170,6 +172,12 @@ impl ClientBuilder {
     /// Retry policy of idempotent calls (default [`RetryPolicy::default`]).
     pub fn retry_policy(mut self, policy: impl Into<RetryPolicy>) -> Self {
         self.retry = policy.into();
+        self
+    }
+    /// How `purchase_safely` and `extend_safely` settle an unknown outcome (default
+    /// [`ReconcilePolicy::default`](crate::ReconcilePolicy::default)).
+    pub fn reconcile_policy(mut self, policy: crate::safe::ReconcilePolicy) -> Self {
+        self.reconcile = policy;
         self
     }
     /// Largest response body accepted (default 16 MiB); larger bodies fail with
@@ -291,6 +299,7 @@ impl ClientBuilder {
             once_client,
             once_factory,
             retry: self.retry,
+            reconcile: self.reconcile,
             max_body: self.max_body,
             timeout: self.timeout,
             deadline: self.deadline,

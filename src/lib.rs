@@ -107,7 +107,7 @@ pub use proxies::{ProxyEndpoint, ProxyEndpointBuf, ProxyLines, ProxyParseError};
 pub use ratelimit::RateLimit;
 pub use response::Response;
 pub use retry::RetryPolicy;
-pub use safe::{ExtendOutcome, PurchaseOutcome};
+pub use safe::{ExtendOutcome, PurchaseOutcome, PurchaseSnapshot, ReconcilePolicy};
 pub use validate::{Country, MAX_WHITELIST, PlanId, Rotation, ServiceId, Whitelist};
 
 /// The README's Rust examples compile (`cargo test --doc`).

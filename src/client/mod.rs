@@ -34,7 +34,7 @@ use crate::transport::{CallContext, Transport, classify::GeneratedError, recorde
 /// ```
 #[derive(Clone)]
 pub struct Client {
-    t: Arc<Transport>,
+    pub(crate) t: Arc<Transport>,
     /// Built once: its `inner` context points at `t`; per-call state lives in the call's task.
     raw: Arc<generated::Client>,
 }

@@ -275,6 +275,33 @@ impl MockServer {
         self.addr
     }
 
+    /// A client builder for this mock: its base URL and the default account's token set, the
+    /// rest as [`Client::builder`](crate::Client::builder) has it.
+    ///
+    /// ```no_run
+    /// # async fn demo() -> opx::Result<()> {
+    /// let server = opx::mock::MockServer::start().await;
+    /// let client = server.client_builder().retry_policy(opx::RetryPolicy::none()).build()?;
+    /// assert_eq!(client.account().await?.balance, opx::mock::DEFAULT_BALANCE);
+    /// # Ok(()) }
+    /// ```
+    pub fn client_builder(&self) -> crate::ClientBuilder {
+        crate::Client::builder()
+            .token(self.token.clone())
+            .base_url(self.base_url.clone())
+    }
+
+    /// A client for this mock (see [`client_builder`](Self::client_builder)).
+    ///
+    /// # Panics
+    ///
+    /// Never for a running mock: its base URL and token are always valid.
+    pub fn client(&self) -> crate::Client {
+        self.client_builder()
+            .build()
+            .expect("a client for the mock's own base URL and token")
+    }
+
     /// A valid API key of the default account.
     pub fn token(&self) -> &str {
         &self.token

@@ -28,6 +28,9 @@ pub struct Undecoded {
     pub raw: Value,
     /// Why it did not decode: the path of the first field at fault and what was wrong.
     pub reason: String,
+    /// Its position in the list the server sent (decoded items included).
+    #[serde(default)]
+    pub index: usize,
 }
 
 impl Undecoded {
@@ -72,10 +75,14 @@ where
     let raw = Vec::<Value>::deserialize(d)?;
     let mut items = Vec::with_capacity(raw.len());
     let mut undecoded = Vec::new();
-    for value in raw {
+    for (index, value) in raw.into_iter().enumerate() {
         match decode(&value) {
             Ok(item) => items.push(item),
-            Err(reason) => undecoded.push(Undecoded { raw: value, reason }),
+            Err(reason) => undecoded.push(Undecoded {
+                raw: value,
+                reason,
+                index,
+            }),
         }
     }
     Ok((items, undecoded))

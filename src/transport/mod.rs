@@ -78,6 +78,7 @@ pub(crate) struct Transport {
     pub(crate) once_client: OnceLock<reqwest::Client>,
     pub(crate) once_factory: OnceClientFactory,
     pub(crate) retry: RetryPolicy,
+    pub(crate) reconcile: crate::safe::ReconcilePolicy,
     pub(crate) max_body: usize,
     /// One attempt's timeout.
     pub(crate) timeout: Option<Duration>,

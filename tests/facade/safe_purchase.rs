@@ -5,16 +5,22 @@ use opx::Operation;
 use std::time::Duration;
 
 use opx::mock::{Fault, MockServer};
-use opx::{Client, ExtendOutcome, PlanId, PurchaseOutcome, PurchaseRequest, ServiceType};
+use opx::{
+    Client, ExtendOutcome, PlanId, PurchaseOutcome, PurchaseRequest, ReconcilePolicy, ServiceType,
+};
 
 const IPV4_PLAN: &str = "65a9f0c1b2c3d4e5f6a7b8c9";
 
+/// A client whose reconciliation watches 3 times over 30 ms (the default is 10 s).
 fn client(s: &MockServer) -> Client {
-    Client::builder()
-        .token(s.token())
-        .base_url(s.base_url())
+    s.client_builder()
+        .reconcile_policy(fast_reconcile())
         .build()
         .unwrap()
+}
+
+fn fast_reconcile() -> ReconcilePolicy {
+    ReconcilePolicy::default().window(Duration::from_millis(30))
 }
 
 fn req() -> PurchaseRequest {
@@ -69,10 +75,15 @@ async fn a_purchase_that_never_ran_is_not_purchased() {
     let before = s.balance();
     s.inject(Operation::Purchase, Fault::DropBeforeResponse, 1);
     let outcome = c.purchase_safely(&req()).await.unwrap();
-    let PurchaseOutcome::NotPurchased(why) = outcome else {
+    let PurchaseOutcome::NotPurchased { error, watched } = outcome else {
         panic!("{outcome:?}")
     };
-    assert!(why.is_outcome_unknown());
+    assert!(error.is_outcome_unknown());
+    assert_eq!(
+        watched,
+        Duration::from_millis(30),
+        "it says how long it watched"
+    );
     assert_eq!(s.executions(Operation::Purchase), 0);
     assert_eq!(s.balance(), before);
     let purchases = s
@@ -92,7 +103,7 @@ async fn a_garbled_answer_to_a_purchase_that_never_ran_is_not_purchased() {
         s.inject(Operation::Purchase, fault.clone(), 1);
         let outcome = c.purchase_safely(&req()).await.unwrap();
         assert!(
-            matches!(outcome, PurchaseOutcome::NotPurchased(_)),
+            matches!(outcome, PurchaseOutcome::NotPurchased { .. }),
             "{fault:?}: {outcome:?}"
         );
         assert_eq!(s.executions(Operation::Purchase), 0, "{fault:?}");
@@ -194,7 +205,7 @@ async fn extend_safely_recovers_or_reports_not_extended() {
     }
     s.inject(Operation::ExtendService, Fault::DropBeforeResponse, 1);
     match c.extend_safely(&id).await.unwrap() {
-        ExtendOutcome::NotExtended(e) => assert!(e.is_outcome_unknown()),
+        ExtendOutcome::NotExtended { error, .. } => assert!(error.is_outcome_unknown()),
         other => panic!("{other:?}"),
     }
     assert_eq!(s.executions(Operation::ExtendService), 2);
@@ -214,4 +225,157 @@ async fn plain_purchase_reports_outcome_unknown_and_does_not_retry() {
     assert!(e.is_outcome_unknown() && e.is_transport(), "{e:?}");
     assert_eq!(s.executions(Operation::Purchase), 1);
     assert_eq!(s.service_count(), 1);
+}
+
+/// With 5,000 services, a purchase that goes well costs one request more than a bare one.
+#[tokio::test]
+async fn the_success_path_costs_one_request_whatever_the_number_of_services() {
+    let s = MockServer::start().await;
+    s.seed_services(5_000);
+    let c = client(&s);
+    let before = s.requests().len();
+    let outcome = c.purchase_safely(&req()).await.unwrap();
+    assert!(
+        matches!(outcome, PurchaseOutcome::Purchased(_)),
+        "{outcome:?}"
+    );
+    let sent: Vec<_> = s.requests()[before..].iter().map(|r| r.operation).collect();
+    assert_eq!(
+        sent,
+        [Some(Operation::ListServices), Some(Operation::Purchase)],
+        "one page before the purchase, nothing more"
+    );
+}
+
+/// More services than one page: a purchase that committed is found ahead of them; one that did
+/// not is reported as unknown (a guess would be "not purchased"), unless the policy lists every
+/// service first, which makes it exact.
+#[tokio::test]
+async fn beyond_one_page_the_outcome_is_recovered_or_honestly_unknown() {
+    let s = MockServer::start().await;
+    s.seed_services(250);
+    let c = client(&s);
+    s.inject(Operation::Purchase, Fault::DropAfterCommit, 1);
+    let outcome = c.purchase_safely(&req()).await.unwrap();
+    assert!(
+        matches!(outcome, PurchaseOutcome::Recovered(_)),
+        "{outcome:?}"
+    );
+
+    s.inject(Operation::Purchase, Fault::DropBeforeResponse, 1);
+    let outcome = c.purchase_safely(&req()).await.unwrap();
+    assert!(
+        matches!(outcome, PurchaseOutcome::Unknown(_)),
+        "{outcome:?}"
+    );
+    assert_eq!(outcome.charged(), None);
+
+    let exact = s
+        .client_builder()
+        .reconcile_policy(fast_reconcile().full_snapshot(true))
+        .build()
+        .unwrap();
+    s.inject(Operation::Purchase, Fault::DropBeforeResponse, 1);
+    let outcome = exact.purchase_safely(&req()).await.unwrap();
+    assert!(
+        matches!(outcome, PurchaseOutcome::NotPurchased { .. }),
+        "{outcome:?}"
+    );
+    assert_eq!(s.executions(Operation::Purchase), 1);
+}
+
+/// A server that commits a moment after the client gave up: the first look finds nothing, a
+/// later one within the window finds the service. A window shorter than the server's delay
+/// reports "not purchased" and says how long it watched.
+#[tokio::test]
+async fn reconciliation_looks_again_before_it_concludes() {
+    let s = MockServer::start().await;
+    let c = s
+        .client_builder()
+        .timeout(Duration::from_millis(100))
+        .reconcile_policy(
+            ReconcilePolicy::default()
+                .checks(6)
+                .window(Duration::from_secs(3)),
+        )
+        .build()
+        .unwrap();
+    s.inject(
+        Operation::Purchase,
+        Fault::SlowCommit(Duration::from_millis(700)),
+        1,
+    );
+    let outcome = c.purchase_safely(&req()).await.unwrap();
+    assert!(
+        matches!(outcome, PurchaseOutcome::Recovered(_)),
+        "{outcome:?}"
+    );
+
+    let hasty = s
+        .client_builder()
+        .timeout(Duration::from_millis(100))
+        .reconcile_policy(
+            ReconcilePolicy::default()
+                .checks(2)
+                .window(Duration::from_millis(50)),
+        )
+        .build()
+        .unwrap();
+    s.inject(
+        Operation::Purchase,
+        Fault::SlowCommit(Duration::from_millis(700)),
+        1,
+    );
+    let outcome = hasty.purchase_safely(&req()).await.unwrap();
+    let PurchaseOutcome::NotPurchased { watched, .. } = outcome else {
+        panic!("{outcome:?}")
+    };
+    assert_eq!(watched, Duration::from_millis(50));
+}
+
+/// A caller that drops the purchase's future has nothing: no error, no service. With a snapshot
+/// taken before, `reconcile_purchase` tells what happened, also when the server commits later.
+#[tokio::test]
+async fn a_dropped_purchase_future_is_reconciled_from_a_snapshot() {
+    let s = MockServer::start().await;
+    let c = s
+        .client_builder()
+        .reconcile_policy(
+            ReconcilePolicy::default()
+                .checks(10)
+                .window(Duration::from_secs(3)),
+        )
+        .build()
+        .unwrap();
+    let snapshot = c.purchase_snapshot(&req()).await.unwrap();
+    assert!(snapshot.is_complete() && snapshot.is_empty());
+    s.inject(
+        Operation::Purchase,
+        Fault::SlowCommit(Duration::from_millis(800)),
+        1,
+    );
+    let dropped = tokio::time::timeout(Duration::from_millis(300), c.purchase(&req())).await;
+    assert!(dropped.is_err(), "the future was dropped before the answer");
+    let outcome = c.reconcile_purchase(&req(), &snapshot).await.unwrap();
+    assert!(
+        matches!(outcome, PurchaseOutcome::Recovered(_)),
+        "{outcome:?}"
+    );
+    assert_eq!(s.executions(Operation::Purchase), 1);
+}
+
+/// When the service cannot be read after an unknown extension, the outcome is unknown.
+#[tokio::test]
+async fn extend_safely_says_unknown_when_it_cannot_read_the_service() {
+    let s = MockServer::start().await;
+    let id: opx::ServiceId = s.seed_services(1)[0].parse().unwrap();
+    let c = client(&s);
+    // The first read (before) answers normally; every read after the lost answer fails.
+    s.inject(Operation::ExtendService, Fault::DropAfterCommit, 1);
+    s.inject(Operation::GetService, Fault::Delay(Duration::ZERO), 1);
+    s.inject(Operation::GetService, Fault::Status(500), 100);
+    let outcome = c.extend_safely(&id).await.unwrap();
+    assert!(matches!(outcome, ExtendOutcome::Unknown(_)), "{outcome:?}");
+    assert_eq!(outcome.charged(), None);
+    assert_eq!(s.executions(Operation::ExtendService), 1);
 }
