@@ -319,8 +319,24 @@ async fn credentials_with_yes_invalidate_the_old_ones() {
     );
     assert!(server.proxy_credentials_valid(&id, login, password));
     let out = ok(&opx(&server, &["credentials", &id, "--yes"]).await);
-    assert!(!out.contains(login), "a new login is shown");
     assert!(!server.proxy_credentials_valid(&id, login, password));
+    // The new login is shown (the password is not: human output hides it), and it is the one
+    // the service has now.
+    let after: serde_json::Value =
+        serde_json::from_str(&ok(&opx(&server, &["--json", "service", &id]).await)).unwrap();
+    let (new_login, new_password) = (
+        after["auth"]["login"].as_str().unwrap(),
+        after["auth"]["password"].as_str().unwrap(),
+    );
+    assert_ne!(new_login, login);
+    assert!(server.proxy_credentials_valid(&id, new_login, new_password));
+    let shown = out
+        .lines()
+        .find_map(|l| l.strip_prefix("login"))
+        .map(str::trim)
+        .unwrap_or_else(|| panic!("no login line: {out}"));
+    assert_eq!(shown, new_login, "{out}");
+    assert!(!out.contains(new_password), "{out}");
 }
 
 #[tokio::test(flavor = "multi_thread")]
