@@ -578,3 +578,57 @@ fn opx_price(rub: i64) -> String {
         format!("{s} RUB")
     }
 }
+
+/// The API token is read from `OPX_TOKEN` only: no command takes it as an option (where other
+/// users would see it in `ps` and it would land in shell history), neither before nor after
+/// the command name, and no help text offers one. Nothing is sent when one is given.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_token_is_never_taken_from_the_command_line() {
+    let server = MockServer::start().await;
+    let token = server.token().to_owned();
+    let id = "65aa1100b2c3d4e5f6a7b8d0";
+    let commands: &[&[&str]] = &[
+        &["account"],
+        &["plans"],
+        &["purchase", "ipv4_rotating", "65a9f0c1b2c3d4e5f6a7b8c9"],
+        &["services"],
+        &["service", id],
+        &["proxies", id],
+        &["extend", id],
+        &["whitelist", id, "1.2.3.4"],
+        &["credentials", id],
+        &["country", id, "de"],
+        &["rotation", id, "instant"],
+        &["logs"],
+    ];
+    let env = || vec![("OPX_BASE_URL", server.base_url().to_owned())];
+    for cmd in commands {
+        for flag in ["--token", "-t", "--api-key", "--key"] {
+            let mut after: Vec<&str> = cmd.to_vec();
+            after.extend([flag, &token]);
+            let mut before = vec![flag, token.as_str()];
+            before.extend(cmd.iter());
+            for args in [after, before] {
+                let out = opx_with_env(&args, env()).await;
+                assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+                let err = stderr(&out);
+                // Refused by the parser, not accepted and ignored.
+                assert!(err.contains("unexpected argument"), "{args:?}: {err}");
+            }
+        }
+        let help = opx_with_env(&["help", cmd[0]], vec![]).await;
+        let text = stdout(&help);
+        assert!(text.contains("Usage"), "{cmd:?}: {text}");
+        assert!(!text.to_lowercase().contains("--token"), "{cmd:?}: {text}");
+    }
+    let top = stdout(&opx_with_env(&["--help"], vec![]).await);
+    assert!(
+        top.contains("OPX_TOKEN") && !top.contains("--token"),
+        "{top}"
+    );
+    assert!(
+        server.requests().is_empty(),
+        "sent: {:?}",
+        server.requests()
+    );
+}
