@@ -18,6 +18,13 @@ pub fn parse_envelope(body: &[u8]) -> Option<(ErrorCode, String)> {
     crate::error::parse_envelope(body)
 }
 
+/// Whether a character of server text is replaced before it is shown: control and format
+/// characters (bidi overrides and isolates, zero-width characters), line and paragraph
+/// separators. The `opx` tool uses the same predicate for the data it prints.
+pub fn is_unprintable(c: char) -> bool {
+    crate::error::is_unprintable(c)
+}
+
 /// The short description of a body that is not the error envelope.
 pub fn describe_body(status: u16, body: &[u8]) -> String {
     crate::error::describe_body(status, body)

@@ -320,8 +320,24 @@ async fn credentials_with_yes_invalidate_the_old_ones() {
     );
     assert!(server.proxy_credentials_valid(&id, login, password));
     let out = ok(&opx(&server, &["credentials", &id, "--yes"]).await);
-    assert!(!out.contains(login), "a new login is shown");
     assert!(!server.proxy_credentials_valid(&id, login, password));
+    // The new login is shown (the password is not: human output hides it), and it is the one
+    // the service has now.
+    let after: serde_json::Value =
+        serde_json::from_str(&ok(&opx(&server, &["--json", "service", &id]).await)).unwrap();
+    let (new_login, new_password) = (
+        after["auth"]["login"].as_str().unwrap(),
+        after["auth"]["password"].as_str().unwrap(),
+    );
+    assert_ne!(new_login, login);
+    assert!(server.proxy_credentials_valid(&id, new_login, new_password));
+    let shown = out
+        .lines()
+        .find_map(|l| l.strip_prefix("login"))
+        .map(str::trim)
+        .unwrap_or_else(|| panic!("no login line: {out}"));
+    assert_eq!(shown, new_login, "{out}");
+    assert!(!out.contains(new_password), "{out}");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -562,4 +578,58 @@ fn opx_price(rub: i64) -> String {
     } else {
         format!("{s} RUB")
     }
+}
+
+/// The API token is read from `OPX_TOKEN` only: no command takes it as an option (where other
+/// users would see it in `ps` and it would land in shell history), neither before nor after
+/// the command name, and no help text offers one. Nothing is sent when one is given.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_token_is_never_taken_from_the_command_line() {
+    let server = MockServer::start().await;
+    let token = server.token().to_owned();
+    let id = "65aa1100b2c3d4e5f6a7b8d0";
+    let commands: &[&[&str]] = &[
+        &["account"],
+        &["plans"],
+        &["purchase", "ipv4_rotating", "65a9f0c1b2c3d4e5f6a7b8c9"],
+        &["services"],
+        &["service", id],
+        &["proxies", id],
+        &["extend", id],
+        &["whitelist", id, "1.2.3.4"],
+        &["credentials", id],
+        &["country", id, "de"],
+        &["rotation", id, "instant"],
+        &["logs"],
+    ];
+    let env = || vec![("OPX_BASE_URL", server.base_url().to_owned())];
+    for cmd in commands {
+        for flag in ["--token", "-t", "--api-key", "--key"] {
+            let mut after: Vec<&str> = cmd.to_vec();
+            after.extend([flag, &token]);
+            let mut before = vec![flag, token.as_str()];
+            before.extend(cmd.iter());
+            for args in [after, before] {
+                let out = opx_with_env(&args, env()).await;
+                assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+                let err = stderr(&out);
+                // Refused by the parser, not accepted and ignored.
+                assert!(err.contains("unexpected argument"), "{args:?}: {err}");
+            }
+        }
+        let help = opx_with_env(&["help", cmd[0]], vec![]).await;
+        let text = stdout(&help);
+        assert!(text.contains("Usage"), "{cmd:?}: {text}");
+        assert!(!text.to_lowercase().contains("--token"), "{cmd:?}: {text}");
+    }
+    let top = stdout(&opx_with_env(&["--help"], vec![]).await);
+    assert!(
+        top.contains("OPX_TOKEN") && !top.contains("--token"),
+        "{top}"
+    );
+    assert!(
+        server.requests().is_empty(),
+        "sent: {:?}",
+        server.requests()
+    );
 }

@@ -127,3 +127,54 @@ async fn the_overall_timeout_applies() {
     assert!(e.is_timeout());
     assert!(t0.elapsed() < Duration::from_secs(2));
 }
+
+/// A base URL carrying credentials is refused when the client is built, whatever the scheme
+/// and host (loopback included), with an error that does not repeat them; the same URL
+/// without them is accepted, and nothing is sent either way.
+#[tokio::test]
+async fn a_base_url_with_credentials_is_refused_without_repeating_them() {
+    let s = Scripted::start(Reply::ok(account_json())).await;
+    let plain = s.base_url.clone();
+    let hostport = plain
+        .strip_prefix("http://")
+        .unwrap()
+        .trim_end_matches("/api/v1")
+        .to_owned();
+    for userinfo in [
+        "alice:hunter2-pw@",
+        "alice@",
+        ":hunter2-pw@",
+        "opx_live_x:y@",
+    ] {
+        for url in [
+            format!("http://{userinfo}{hostport}/api/v1"),
+            format!("https://{userinfo}op-proxy.com/api/v1"),
+        ] {
+            let e = Client::builder()
+                .token(TOKEN)
+                .base_url(&url)
+                .build()
+                .unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::Config, "{url}");
+            let shown = format!("{e} {e:?}");
+            assert!(shown.contains("credentials"), "{url}: {shown}");
+            for secret in ["hunter2-pw", "alice", "opx_live_x"] {
+                assert!(!shown.contains(secret), "{url}: {shown}");
+            }
+        }
+    }
+    assert_eq!(s.count(), 0);
+    // Without the credentials, the same URLs are fine.
+    let c = Client::builder()
+        .token(TOKEN)
+        .base_url(&plain)
+        .build()
+        .unwrap();
+    c.account().await.unwrap();
+    Client::builder()
+        .token(TOKEN)
+        .base_url("https://op-proxy.com/api/v1")
+        .build()
+        .unwrap();
+    assert_eq!(s.count(), 1);
+}

@@ -317,9 +317,9 @@ async fn session(scan: &mut Scan) {
         .retry_policy(opx::RetryPolicy::none())
         .build()
         .unwrap();
-    if let Err(e) = gone.account().await {
-        scan.error("connection refused", &e);
-    }
+    let e = gone.account().await.unwrap_err();
+    assert!(e.is_transport() && !e.is_timeout(), "{e:?}");
+    scan.error("connection refused", &e);
 }
 
 fn run(server: &MockServer, args: &[&str]) -> Output {

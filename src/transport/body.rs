@@ -32,16 +32,24 @@ pub(crate) async fn read_capped(
     let Some(second) = resp.chunk().await.map_err(ReadError::Http)? else {
         return Ok(first);
     };
-    let expected = resp.content_length().map_or(0, |n| n as usize);
-    let mut buf = Vec::with_capacity(expected.max(first.len() + second.len()).min(cap));
-    buf.extend_from_slice(&first);
-    let mut next = Some(second);
-    while let Some(chunk) = next {
-        if buf.len() + chunk.len() > cap {
+    // The chunks are kept as they came (no growing buffer, whose reallocations would hold up
+    // to 1.5x the cap at once) and joined once at the end: while reading, a call holds at
+    // most the cap plus the chunk that crossed it.
+    let mut total = first.len() + second.len();
+    if total > cap {
+        return Err(ReadError::TooLarge);
+    }
+    let mut chunks = vec![first, second];
+    while let Some(chunk) = resp.chunk().await.map_err(ReadError::Http)? {
+        total += chunk.len();
+        if total > cap {
             return Err(ReadError::TooLarge);
         }
+        chunks.push(chunk);
+    }
+    let mut buf = Vec::with_capacity(total);
+    for chunk in chunks {
         buf.extend_from_slice(&chunk);
-        next = resp.chunk().await.map_err(ReadError::Http)?;
     }
     Ok(Bytes::from(buf))
 }

@@ -47,8 +47,16 @@ struct Stats {
     client_hung_up: AtomicBool,
 }
 
+/// The send buffer of the hostile servers' sockets (the kernel doubles it): small, so that
+/// what they manage to write is what the client read plus little more than socket buffers.
+const SERVER_SNDBUF: u32 = 16 * 1024;
+
 async fn hostile(kind: Hostile) -> (String, Arc<Stats>) {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    // Accepted sockets inherit the listener's send buffer size.
+    socket.set_send_buffer_size(SERVER_SNDBUF).unwrap();
+    socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let listener = socket.listen(1024).unwrap();
     let base = format!("http://{}/api/v1", listener.local_addr().unwrap());
     let stats = Arc::new(Stats::default());
     let st = stats.clone();
@@ -147,6 +155,27 @@ fn client(base: &str) -> opx::ClientBuilder {
         .retry_policy(RetryPolicy::none())
 }
 
+/// hyper's largest read buffer (`DEFAULT_MAX_BUFFER_SIZE` = 8 KiB + 100 x 4 KiB), which is
+/// also its limit on a response head.
+const HYPER_MAX_READ_BUF: u64 = 8192 + 4096 * 100;
+
+/// The kernel's initial TCP receive buffer (`net.ipv4.tcp_rmem`, second field; 128 KiB by
+/// default on Linux).
+pub(crate) fn tcp_rmem_default() -> u64 {
+    std::fs::read_to_string("/proc/sys/net/ipv4/tcp_rmem")
+        .ok()
+        .and_then(|s| s.split_whitespace().nth(1)?.parse().ok())
+        .unwrap_or(128 * 1024)
+}
+
+/// What a hostile server can write beyond what the client read, on loopback: the server's
+/// send buffer (asked [`SERVER_SNDBUF`], doubled by the kernel), the client's receive buffer
+/// (its initial size, doubled for autotuning headroom) and hyper's read buffer. About 700 KiB
+/// with Linux's defaults.
+fn in_flight_slack() -> u64 {
+    2 * u64::from(SERVER_SNDBUF) + 2 * tcp_rmem_default() + HYPER_MAX_READ_BUF
+}
+
 /// Waits (bounded) until the server noticed the client hang up.
 async fn hung_up(stats: &Stats) -> bool {
     for _ in 0..200 {
@@ -158,17 +187,111 @@ async fn hung_up(stats: &Stats) -> bool {
     false
 }
 
-#[tokio::test]
-async fn timeouts_and_the_size_cap_are_on_by_default() {
-    let b = Client::builder();
-    let shown = format!("{b:?}");
-    assert!(shown.contains("connect_timeout: 10s"), "{shown}");
-    assert!(shown.contains("timeout: Some(30s)"), "{shown}");
+/// [`hostile`] on a thread of its own with its own (real-time) runtime, for tests whose own
+/// clock is paused: the server's bounds then run on wall time, the client's on virtual time.
+fn hostile_elsewhere(kind: Hostile) -> (String, Arc<Stats>) {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            tx.send(hostile(kind).await).unwrap();
+            std::future::pending::<()>().await;
+        });
+    });
+    rx.recv().unwrap()
+}
+
+/// The default overall timeout (30 s) is applied: against a server that never answers, a
+/// client built without `.timeout(..)` gives up after exactly 30 s of (paused, auto-advanced)
+/// time, not earlier and not never.
+#[tokio::test(start_paused = true)]
+async fn the_default_overall_timeout_is_30_seconds() {
+    let (base, _stats) = hostile_elsewhere(Hostile::Silent);
+    let c = client(&base).build().unwrap();
+    let t0 = tokio::time::Instant::now();
+    let e = c.account().await.unwrap_err();
+    let waited = t0.elapsed();
+    assert!(e.is_timeout() && e.is_transport(), "{e:?}");
     assert!(
-        shown.contains(&format!("max_body: {}", opx::DEFAULT_MAX_RESPONSE_BYTES)),
-        "{shown}"
+        waited >= Duration::from_secs(30) && waited < Duration::from_secs(31),
+        "{waited:?}"
     );
+}
+
+/// The default connect timeout (10 s) is applied: a listener whose backlog is full never
+/// completes the handshake, and the client gives up after 10 s, before the 30 s overall one.
+#[tokio::test(start_paused = true)]
+async fn the_default_connect_timeout_is_10_seconds() {
+    // A socket with a backlog of 0 that never accepts, filled with blocking connects (real
+    // time: the paused clock must not cut them short).
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let listener = socket.listen(0).unwrap();
+    let addr = listener.local_addr().unwrap();
+    let mut fillers = Vec::new();
+    for _ in 0..8 {
+        match std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(100)) {
+            Ok(s) => fillers.push(s),
+            Err(_) => break,
+        }
+    }
+    let c = client(&format!("http://{addr}/api/v1")).build().unwrap();
+    let t0 = tokio::time::Instant::now();
+    let e = c.account().await.unwrap_err();
+    let waited = t0.elapsed();
+    assert!(e.is_timeout() && e.is_transport(), "{e:?}");
+    assert!(
+        waited >= Duration::from_secs(10) && waited < Duration::from_secs(11),
+        "{waited:?}"
+    );
+    drop(listener);
+}
+
+/// A server that answers every request with a valid account envelope padded with spaces to
+/// exactly `len` bytes, announced in `Content-Length`.
+async fn sized_account(len: usize) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}/api/v1", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        while let Ok((mut sock, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                if !read_head(&mut sock).await {
+                    return;
+                }
+                let head = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {len}\r\n\r\n"
+                );
+                if sock.write_all(head.as_bytes()).await.is_err() {
+                    return;
+                }
+                let mut body = serde_json::json!({"status": "ok", "data": {
+                    "username": "alice", "email": "alice@example.com", "balance": 1500, "currency": "RUB"
+                }})
+                .to_string()
+                .into_bytes();
+                body.resize(len, b' ');
+                let _ = sock.write_all(&body).await;
+                let _ = sock.shutdown().await;
+            });
+        }
+    });
+    base
+}
+
+/// The default size cap is 16 MiB, exactly: a body of 16 MiB is read, one byte more is refused
+/// (from its `Content-Length`, before reading).
+#[tokio::test]
+async fn the_default_size_cap_is_16_mib_exactly() {
     assert_eq!(opx::DEFAULT_MAX_RESPONSE_BYTES, 16 * 1024 * 1024);
+    let at_cap = sized_account(opx::DEFAULT_MAX_RESPONSE_BYTES).await;
+    let a = client(&at_cap).build().unwrap().account().await.unwrap();
+    assert_eq!(a.balance, 1500);
+    let over = sized_account(opx::DEFAULT_MAX_RESPONSE_BYTES + 1).await;
+    let e = client(&over).build().unwrap().account().await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::BodyTooLarge, "{e:?}");
 }
 
 #[tokio::test]
@@ -186,7 +309,11 @@ async fn an_endless_body_stops_at_the_cap() {
     // more than the cap plus what loopback socket buffers hold.
     assert!(hung_up(&stats).await, "the client kept the connection open");
     let written = stats.bytes_written.load(Ordering::SeqCst);
-    assert!(written < (cap as u64) + 64 * 1024 * 1024, "{written} bytes");
+    assert!(
+        written <= cap as u64 + in_flight_slack(),
+        "{written} bytes written for a cap of {cap} (slack {})",
+        in_flight_slack()
+    );
 
     // The same for the text download, which buffers the body itself.
     let (base, stats) = hostile(Hostile::EndlessBody).await;
@@ -262,18 +389,30 @@ async fn a_server_that_never_answers_times_out() {
     assert!(c.account().await.unwrap_err().is_timeout());
     assert!(t0.elapsed() < Duration::from_secs(4), "{:?}", t0.elapsed());
 
-    // A purchase that times out: outcome unknown, sent once.
-    let (base, stats) = hostile(Hostile::Silent).await;
-    let c = Client::builder()
-        .token(TOKEN)
-        .base_url(&base)
-        .timeout(Duration::from_millis(300))
-        .retry_policy(RetryPolicy::default().max_attempts(5))
-        .build()
-        .unwrap();
-    let e = c.extend(&SID.parse().unwrap()).await.unwrap_err();
-    assert!(e.is_outcome_unknown() && e.is_timeout(), "{e:?}");
-    assert_eq!(stats.connections.load(Ordering::SeqCst), 1);
+    // A purchase, an extension or a credentials reset that times out: outcome unknown, sent
+    // once, whatever the retry policy allows.
+    let req = PurchaseRequest::new(
+        ServiceType::Ipv4Rotating,
+        "65a9f0c1b2c3d4e5f6a7b8c9".parse::<opx::PlanId>().unwrap(),
+    );
+    let sid: opx::ServiceId = SID.parse().unwrap();
+    for op in ["purchase", "extend", "regenerate_credentials"] {
+        let (base, stats) = hostile(Hostile::Silent).await;
+        let c = Client::builder()
+            .token(TOKEN)
+            .base_url(&base)
+            .timeout(Duration::from_millis(300))
+            .retry_policy(RetryPolicy::default().max_attempts(5))
+            .build()
+            .unwrap();
+        let e = match op {
+            "purchase" => c.purchase(&req).await.unwrap_err(),
+            "extend" => c.extend(&sid).await.unwrap_err(),
+            _ => c.regenerate_credentials(&sid).await.unwrap_err(),
+        };
+        assert!(e.is_outcome_unknown() && e.is_timeout(), "{op}: {e:?}");
+        assert_eq!(stats.connections.load(Ordering::SeqCst), 1, "{op}");
+    }
 }
 
 #[tokio::test]
@@ -290,7 +429,11 @@ async fn headers_that_never_end_fail_fast_or_time_out() {
     assert!(!e.is_timeout(), "{e:?}");
     assert!(t0.elapsed() < Duration::from_secs(5), "{:?}", t0.elapsed());
     assert!(hung_up(&stats).await);
-    assert!(stats.bytes_written.load(Ordering::SeqCst) < 64 * 1024 * 1024);
+    let written = stats.bytes_written.load(Ordering::SeqCst);
+    assert!(
+        written <= HYPER_MAX_READ_BUF + in_flight_slack(),
+        "{written} bytes of head written"
+    );
 
     // Slowly: the overall timeout covers the head too.
     let (base, _stats) = hostile(Hostile::EndlessHeadersSlow).await;
@@ -425,14 +568,26 @@ async fn money_spending_posts_never_ride_a_reused_connection() {
     c.account().await.unwrap();
     c.extend(&SID.parse().unwrap()).await.unwrap();
     c.purchase(&req).await.unwrap();
+    c.regenerate_credentials(&SID.parse().unwrap())
+        .await
+        .unwrap();
+    c.account().await.unwrap();
     let seen = seen.lock().unwrap().clone();
-    assert_eq!(seen.len(), 6, "{seen:?}");
+    assert_eq!(seen.len(), 8, "{seen:?}");
     let conn_of = |i: usize| seen[i].0;
     // The GETs share a pooled connection (so reuse is real here)...
     assert_eq!(conn_of(0), conn_of(1), "{seen:?}");
+    assert_eq!(conn_of(0), conn_of(7), "{seen:?}");
     // ...and every POST has a connection nobody else used.
-    for post in [2, 4, 5] {
+    let posts = [
+        (2, "/purchase"),
+        (4, "/extend"),
+        (5, "/purchase"),
+        (6, "/credentials"),
+    ];
+    for (post, path) in posts {
         assert!(seen[post].1.starts_with("POST"), "{seen:?}");
+        assert!(seen[post].1.contains(path), "{seen:?}");
         let shared = seen
             .iter()
             .enumerate()

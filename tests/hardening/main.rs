@@ -7,3 +7,4 @@ mod scripted;
 mod limits;
 mod mock;
 mod parsers;
+mod redirects;

@@ -27,7 +27,7 @@ async fn opx_mock_serves_until_interrupted() {
             "4242",
         ])
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(Stdio::piped())
         .spawn()
         .expect("spawn opx");
     let mut child = KillOnDrop(child);
@@ -54,4 +54,30 @@ async fn opx_mock_serves_until_interrupted() {
         .unwrap();
     assert_eq!(account["data"]["balance"], 4242);
     assert!(child.0.try_wait().unwrap().is_none(), "still serving");
+
+    // Interrupted (as ctrl-c does): it stops serving, reports no schema violation and exits 0.
+    let pid = child.0.id().to_string();
+    let sent = Command::new("kill").args(["-INT", &pid]).status().unwrap();
+    assert!(sent.success());
+    let t0 = std::time::Instant::now();
+    let status = loop {
+        if let Some(s) = child.0.try_wait().unwrap() {
+            break s;
+        }
+        assert!(
+            t0.elapsed() < std::time::Duration::from_secs(10),
+            "still running after SIGINT"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    };
+    assert_eq!(status.code(), Some(0), "{status:?}");
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.0.stderr.take().unwrap(), &mut stderr).unwrap();
+    assert!(!stderr.contains("schema violation"), "{stderr}");
+    let refused = reqwest::Client::new()
+        .get(format!("{base}/account"))
+        .bearer_auth(token)
+        .send()
+        .await;
+    assert!(refused.is_err(), "still serving after exit: {refused:?}");
 }

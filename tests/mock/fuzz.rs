@@ -1,9 +1,19 @@
 //! Arbitrary request input never panics the mock nor makes it break the spec: every answer is
 //! a documented status with the error envelope or a success, and the server keeps serving.
+//! Each case runs against a mock with seeded services (IPv4 and IPv6), and half the requests
+//! are well-formed calls on them, so that the handlers that read and change services run, not
+//! only the validation in front of them: the run checks that every operation succeeded at
+//! least once.
+
+use std::collections::BTreeMap;
 
 use opx::mock::MockServer;
 use proptest::prelude::*;
+use proptest::test_runner::{Config, TestRunner};
 use reqwest::Method;
+
+/// Services seeded in every case; a path may name one as `@SEED<n>@`.
+const SEEDED: usize = 4;
 
 fn method() -> impl Strategy<Value = Method> {
     prop_oneof![
@@ -17,6 +27,7 @@ fn method() -> impl Strategy<Value = Method> {
 
 fn path() -> impl Strategy<Value = String> {
     let id = prop_oneof![
+        (0..SEEDED).prop_map(|n| format!("@SEED{n}@")).boxed(),
         "[0-9a-f]{24}".boxed(),
         "[ -~]{0,30}"
             .prop_map(|s| s.replace(['/', '?', '#'], ""))
@@ -37,7 +48,83 @@ fn path() -> impl Strategy<Value = String> {
         Just("/purchase".to_string()),
         Just("/services".to_string()),
         Just("/logs".to_string()),
-        (id, tail).prop_map(|(id, tail)| format!("/services/{}{tail}", urlencode(&id))),
+        (id, tail).prop_map(|(id, tail)| if id.starts_with('@') {
+            format!("/services/{id}{tail}")
+        } else {
+            format!("/services/{}{tail}", urlencode(&id))
+        }),
+    ]
+}
+
+/// A well-formed call of one operation on a seeded service (the body mostly valid).
+fn well_formed() -> impl Strategy<Value = (Method, String, String, Option<Vec<u8>>)> {
+    let seed = (0..SEEDED).prop_map(|n| format!("/services/@SEED{n}@"));
+    let json = |v: serde_json::Value| Some(v.to_string().into_bytes());
+    prop_oneof![
+        seed.clone()
+            .prop_map(|p| (Method::GET, p, String::new(), None)),
+        (
+            seed.clone(),
+            prop_oneof![
+                Just("format=json"),
+                Just("format=txt"),
+                Just("format=txt&layout=user_pass_at_host_port&auth=false"),
+                Just("country=de")
+            ]
+        )
+            .prop_map(|(p, q)| (Method::GET, format!("{p}/proxies"), q.to_owned(), None)),
+        seed.clone()
+            .prop_map(|p| (Method::POST, format!("{p}/extend"), String::new(), None)),
+        seed.clone().prop_map(|p| (
+            Method::POST,
+            format!("{p}/credentials"),
+            String::new(),
+            None
+        )),
+        (
+            seed.clone(),
+            proptest::collection::vec((0u8..=255, "[a-z]{0,8}"), 0..4)
+        )
+            .prop_map(move |(p, ips)| {
+                let (ips, labels): (Vec<String>, Vec<String>) = ips
+                    .into_iter()
+                    .map(|(n, l)| (format!("203.0.113.{n}"), l))
+                    .unzip();
+                (
+                    Method::PUT,
+                    format!("{p}/whitelist"),
+                    String::new(),
+                    json(serde_json::json!({"whitelisted_ips": ips, "labels": labels})),
+                )
+            }),
+        (
+            seed.clone(),
+            prop_oneof![Just("de"), Just("nl"), Just("at"), Just("mixed"), Just("x")]
+        )
+            .prop_map(move |(p, c)| (
+                Method::PUT,
+                format!("{p}/country"),
+                String::new(),
+                json(serde_json::json!({"country": c}))
+            )),
+        (
+            seed,
+            prop_oneof![Just("instant"), Just("5min"), Just("10min"), Just("x")]
+        )
+            .prop_map(move |(p, r)| (
+                Method::PUT,
+                format!("{p}/rotation"),
+                String::new(),
+                json(serde_json::json!({"rotation": r}))
+            )),
+        prop_oneof![Just("ipv4_rotating"), Just("ipv6_rotating")].prop_map(move |t| {
+            (
+                Method::POST,
+                "/purchase".to_owned(),
+                String::new(),
+                json(serde_json::json!({"type": t, "plan_id": format!("@PLAN:{t}@")})),
+            )
+        }),
     ]
 }
 
@@ -107,36 +194,101 @@ fn body() -> impl Strategy<Value = Option<Vec<u8>>> {
     ]
 }
 
-proptest! {
-    #![proptest_config(ProptestConfig { cases: 150, ..ProptestConfig::default() })]
+/// The operations whose handlers must have run (a 200) at least once in the whole run.
+const MUST_SUCCEED: &[&str] = &[
+    "getService",
+    "getProxies",
+    "extendService",
+    "regenerateCredentials",
+    "replaceWhitelist",
+    "changeCountry",
+    "changeRotation",
+    "purchase",
+];
 
-    #[test]
-    fn arbitrary_requests_get_documented_answers(
-        reqs in proptest::collection::vec((method(), path(), query(), body()), 1..8)
-    ) {
-        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-        rt.block_on(async {
-            let s = MockServer::start().await;
-            let client = reqwest::Client::new();
-            for (m, p, q, b) in reqs {
-                let mut rb = client
-                    .request(m.clone(), format!("{}{p}?{q}", s.base_url()))
-                    .bearer_auth(s.token());
-                if let Some(b) = b {
-                    rb = rb.header("content-type", "application/json").body(b);
-                }
-                let r = rb.send().await.expect("the mock answers");
-                let status = r.status().as_u16();
-                assert!([200, 400, 402, 404, 405].contains(&status), "{m} {p}?{q}: {status}");
-                let text = r.text().await.unwrap();
-                if status != 200 {
-                    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
-                    assert_eq!(v["status"], "error");
-                }
+#[test]
+fn arbitrary_requests_get_documented_answers() {
+    let request = prop_oneof![(method(), path(), query(), body()), well_formed()];
+    let mut runner = TestRunner::new(Config {
+        cases: 150,
+        source_file: Some(file!()),
+        ..Config::default()
+    });
+    let succeeded = std::cell::RefCell::new(BTreeMap::<String, u64>::new());
+    runner
+        .run(&proptest::collection::vec(request, 1..8), |reqs| {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            let counts = rt.block_on(one_case(reqs));
+            for (op, n) in counts {
+                *succeeded.borrow_mut().entry(op).or_default() += n;
             }
-            assert!(s.schema_violations().is_empty(), "{:?}", s.schema_violations());
-            let r = client.get(format!("{}/account", s.base_url())).bearer_auth(s.token()).send().await.unwrap();
-            assert_eq!(r.status().as_u16(), 200);
-        });
+            Ok(())
+        })
+        .unwrap();
+    let succeeded = succeeded.into_inner();
+    eprintln!("successful executions per operation: {succeeded:?}");
+    for op in MUST_SUCCEED {
+        assert!(
+            succeeded.get(*op).copied().unwrap_or(0) > 0,
+            "the handler of {op} never ran: {succeeded:?}"
+        );
     }
+}
+
+/// Sends `reqs` to a fresh mock with seeded services; returns how often each operation
+/// succeeded (the mock's executions counters).
+async fn one_case(reqs: Vec<(Method, String, String, Option<Vec<u8>>)>) -> BTreeMap<String, u64> {
+    let s = MockServer::builder()
+        .balance(100_000_000)
+        .start()
+        .await
+        .unwrap();
+    let seeded = s.seed_services(SEEDED);
+    let plans = s.plans();
+    let client = reqwest::Client::new();
+    for (m, mut p, q, b) in reqs {
+        for (n, id) in seeded.iter().enumerate() {
+            p = p.replace(&format!("@SEED{n}@"), id);
+        }
+        let mut rb = client
+            .request(m.clone(), format!("{}{p}?{q}", s.base_url()))
+            .bearer_auth(s.token());
+        if let Some(b) = b {
+            let mut b = String::from_utf8_lossy(&b).into_owned();
+            for plan in &plans {
+                b = b.replace(&format!("@PLAN:{}@", plan.service_type), &plan.plan_id);
+            }
+            rb = rb.header("content-type", "application/json").body(b);
+        }
+        let r = rb.send().await.expect("the mock answers");
+        let status = r.status().as_u16();
+        assert!(
+            [200, 400, 402, 404, 405].contains(&status),
+            "{m} {p}?{q}: {status}"
+        );
+        let text = r.text().await.unwrap();
+        if status != 200 {
+            let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+            assert_eq!(v["status"], "error");
+        }
+    }
+    assert!(
+        s.schema_violations().is_empty(),
+        "{:?}",
+        s.schema_violations()
+    );
+    let r = client
+        .get(format!("{}/account", s.base_url()))
+        .bearer_auth(s.token())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    opx::Operation::ALL
+        .into_iter()
+        .map(|op| (op.id().to_string(), s.executions(op)))
+        .collect()
 }

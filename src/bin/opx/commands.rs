@@ -16,7 +16,7 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
     let json = cli.json;
     let client = || client(cli.base_url.as_deref());
     match cli.command {
-        Command::Mock(args) => crate::mock::run(args).await.map_err(Failure::from),
+        Command::Mock(args) => crate::mock::run(args).await,
         Command::Completions { shell } => {
             let mut cmd = <Cli as clap::CommandFactory>::command();
             clap_complete::generate(shell, &mut cmd, "opx", &mut std::io::stdout());

@@ -2,6 +2,8 @@
 
 use std::net::SocketAddr;
 
+use crate::failure::Failure;
+
 /// Arguments of `opx mock`.
 #[derive(Debug, clap::Args)]
 pub struct MockArgs {
@@ -19,8 +21,9 @@ pub struct MockArgs {
     no_rate_limits: bool,
 }
 
-/// Serves until ctrl-c, then reports any response that failed its schema.
-pub async fn run(args: MockArgs) -> std::io::Result<()> {
+/// Serves until ctrl-c (SIGINT), then reports any response that failed its schema on stderr,
+/// one `schema violation: ...` line each, and fails (exit 1) if there was one.
+pub async fn run(args: MockArgs) -> Result<(), Failure> {
     let mut builder = opx::mock::MockServer::builder()
         .listen(args.listen)
         .balance(args.balance)
@@ -37,8 +40,16 @@ pub async fn run(args: MockArgs) -> std::io::Result<()> {
     println!("listening on {}", server.base_url());
     println!("token: {}", server.token());
     tokio::signal::ctrl_c().await?;
-    for v in server.schema_violations() {
+    let violations = server.schema_violations();
+    for v in &violations {
         eprintln!("schema violation: {v}");
     }
-    Ok(())
+    if violations.is_empty() {
+        Ok(())
+    } else {
+        Err(Failure::Other(format!(
+            "{} responses of the mock failed their schema",
+            violations.len()
+        )))
+    }
 }

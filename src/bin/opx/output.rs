@@ -87,10 +87,17 @@ pub fn fields(pairs: &[(&str, String)]) -> String {
 }
 
 /// Server-supplied text made safe for a terminal: control characters (escape sequences, CR,
-/// LF, BEL) become `?`.
+/// LF, BEL), format characters (bidi overrides and isolates, zero-width characters) and line
+/// or paragraph separators become `?`.
 pub fn printable(s: &str) -> String {
     s.chars()
-        .map(|c| if c.is_control() { '?' } else { c })
+        .map(|c| {
+            if opx::fuzzing::is_unprintable(c) {
+                '?'
+            } else {
+                c
+            }
+        })
         .collect()
 }
 
@@ -147,6 +154,11 @@ mod tests {
         t.row(vec!["\u{1b}[2Jx\r\ny\u{7}".into()]);
         assert_eq!(t.render(), "A\n?[2Jx??y?\n");
         assert_eq!(fields(&[("k", "\u{1b}]0;t".into())]), "k  ?]0;t\n");
+        // Bidi overrides and isolates, Unicode line breaks, zero-width characters.
+        assert_eq!(
+            printable("a\u{202E}b\u{2066}c\u{2069}d\u{2028}e\u{2029}f\u{200B}g\u{FEFF}h"),
+            "a?b?c?d?e?f?g?h"
+        );
     }
 
     #[test]
