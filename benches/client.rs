@@ -318,7 +318,7 @@ fn case_a(opts: &Opts, rows: &mut Vec<Row>) {
     // answer). The mock runs with response validation off here, so its schema-violation list
     // would be empty whatever it sent: (e) is where validation is measured and checked.
     let calls = V.len() * (50 + rounds * per_round);
-    assert_eq!(server.executions("getAccount"), calls as u64);
+    assert_eq!(server.executions(Operation::GetAccount), calls as u64);
     let meds: Vec<f64> = samples.iter_mut().map(|x| median(x)).collect();
     let p90s: Vec<f64> = samples.iter_mut().map(|x| quantile(x, 0.9)).collect();
     let bare = V.len() - 1;
@@ -923,7 +923,7 @@ fn main() {
         }
         // No schema check here: this mock runs with response validation off (its violation
         // list stays empty whatever it sends); (e) runs one with validation on and checks it.
-        assert!(server.executions("getAccount") > 0 || !opts.wants("b"));
+        assert!(server.executions(Operation::GetAccount) > 0 || !opts.wants("b"));
     }
     if opts.wants("e") {
         case_e(&opts, &crt, &srt, &mut rows);
