@@ -304,6 +304,7 @@ impl ClientBuilder {
             timeout: self.timeout,
             deadline: self.deadline,
             fail_fast: self.fail_fast,
+            secrets: crate::transport::secrets::Secrets::new(&token),
             gate: Mutex::new(Gate::default()),
             latest: Mutex::new(None),
             jitter: Mutex::new(jitter),

@@ -82,5 +82,7 @@ pub fn response_error_for(
         attempts: 1,
         ..CallRecord::default()
     };
-    response_error(&rec, !operation.is_idempotent(), None).with_operation(operation)
+    let secrets =
+        crate::transport::secrets::Secrets::new("opx_live_0123456789abcdef0123456789abcdef");
+    response_error(&rec, !operation.is_idempotent(), None, &secrets).with_operation(operation)
 }

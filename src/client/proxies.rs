@@ -12,7 +12,7 @@ use crate::model::{ProxyList, ProxyQuery};
 use crate::operation::{Operation, ProxyFormat};
 use crate::proxies::{ProxyEndpointBuf, parse_list};
 use crate::response::Response;
-use crate::transport::{record::CallRecord, recorded};
+use crate::transport::{record::CallRecord, recorded, secrets::Secrets};
 use crate::validate::ServiceId;
 
 const OP: Operation = Operation::GetProxies;
@@ -26,15 +26,16 @@ fn decode_error(message: impl Into<String>, status: Option<StatusCode>) -> Error
 }
 
 /// The text of a `format=txt` answer, from the call's record.
-fn text_of(rec: CallRecord) -> Result<Response<String>> {
+fn text_of(rec: CallRecord, secrets: &Secrets) -> Result<Response<String>> {
     let content_type = rec
         .content_type
         .as_ref()
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
     if !content_type.is_empty() && !content_type.starts_with("text/plain") {
+        let shown = secrets.redact_str(content_type);
         return Err(decode_error(
-            format!("expected a text/plain proxy list, got {content_type:?}"),
+            format!("expected a text/plain proxy list, got {shown:?}"),
             rec.status,
         )
         .with_body(rec.body));
@@ -105,7 +106,7 @@ impl Client {
             Err(progenitor_client::Error::InvalidResponsePayload(..)) | Ok(_)
                 if rec.is_success() && !rec.too_large =>
             {
-                text_of(rec)
+                text_of(rec, &self.t.secrets)
             }
             Ok(_) => Err(self.t.classify(OP, &rec, None)),
             Err(e) => Err(self.t.classify(OP, &rec, Some(e))),

@@ -5,6 +5,7 @@ use crate::error::{Error, ErrorKind, describe_body, parse_envelope};
 use crate::operation::Operation;
 
 use super::record::CallRecord;
+use super::secrets::Secrets;
 
 /// What the caller of a money call is told when its outcome is unknown.
 pub(crate) const UNKNOWN_HINT: &str =
@@ -20,6 +21,7 @@ pub(crate) fn classify(
     rec: &CallRecord,
     err: Option<GeneratedError>,
     max_body: usize,
+    secrets: &Secrets,
 ) -> Error {
     use progenitor_client::Error as G;
     let once = !operation.is_idempotent();
@@ -32,9 +34,9 @@ pub(crate) fn classify(
             | Some(G::InvalidUpgrade(e)) => transport_error(rec, e, once),
             Some(G::InvalidRequest(m)) => Error::validation(crate::ErrorCode::InvalidRequest, m),
             Some(G::Custom(m)) => Error::new(ErrorKind::Transport, m),
-            Some(G::InvalidResponsePayload(_, e)) => response_error(rec, once, Some(e)),
+            Some(G::InvalidResponsePayload(_, e)) => response_error(rec, once, Some(e), secrets),
             Some(G::ErrorResponse(_)) | Some(G::UnexpectedResponse(_)) | None => {
-                response_error(rec, once, None)
+                response_error(rec, once, None, secrets)
             }
         }
     };
@@ -97,6 +99,7 @@ pub(crate) fn response_error(
     rec: &CallRecord,
     once: bool,
     decode: Option<serde_json::Error>,
+    secrets: &Secrets,
 ) -> Error {
     let Some(status) = rec.status else {
         return Error::new(ErrorKind::Transport, "no response was received");
@@ -125,9 +128,11 @@ pub(crate) fn response_error(
         }
         return err;
     }
-    let (code, message) = match parse_envelope(&rec.body) {
+    // Server-supplied text: the secrets the client knows are cut out before anything is read.
+    let body = secrets.redact(&rec.body);
+    let (code, message) = match parse_envelope(&body) {
         Some((code, message)) => (Some(code), message),
-        None => (None, describe_body(status.as_u16(), &rec.body)),
+        None => (None, describe_body(status.as_u16(), &body)),
     };
     let mut err = if once && status.is_server_error() {
         Error::new(
@@ -151,6 +156,10 @@ mod tests {
     use bytes::Bytes;
     use http::StatusCode;
 
+    fn secrets() -> Secrets {
+        Secrets::new("opx_live_0123456789abcdef0123456789abcdef")
+    }
+
     fn rec(status: u16, body: &'static [u8]) -> CallRecord {
         CallRecord {
             status: Some(StatusCode::from_u16(status).unwrap()),
@@ -170,12 +179,12 @@ mod tests {
                 (502, &b"<html>bad gateway</html>"[..]),
                 (503, b""),
             ] {
-                let e = classify(op, &rec(status, body), None, 1024);
+                let e = classify(op, &rec(status, body), None, 1024, &secrets());
                 assert!(e.is_outcome_unknown(), "{op} {status}: {e}");
                 assert!(e.message().contains("check GET /services"), "{e}");
                 assert_eq!(e.status().map(|s| s.as_u16()), Some(status));
             }
-            let e = classify(op, &rec(402, br#"{"status":"error","error":{"code":"insufficient_balance","message":"low"}}"#), None, 1024);
+            let e = classify(op, &rec(402, br#"{"status":"error","error":{"code":"insufficient_balance","message":"low"}}"#), None, 1024, &secrets());
             assert!(
                 !e.is_outcome_unknown() && e.is_insufficient_balance(),
                 "{e}"
@@ -185,17 +194,46 @@ mod tests {
 
     #[test]
     fn a_5xx_on_a_read_is_an_api_error_with_its_code() {
-        let e = classify(Operation::GetAccount, &rec(500, SERVER_ERROR), None, 1024);
+        let e = classify(
+            Operation::GetAccount,
+            &rec(500, SERVER_ERROR),
+            None,
+            1024,
+            &secrets(),
+        );
         assert_eq!(e.kind(), ErrorKind::Api);
         assert_eq!(e.code(), Some(&crate::ErrorCode::ServerError));
     }
 
     #[test]
+    fn an_echoed_token_never_reaches_the_error() {
+        let body = br#"{"status":"error","error":{"code":"invalid_token","message":"key opx_live_0123456789abcdef0123456789abcdef is revoked"}}"#;
+        let e = classify(
+            Operation::GetAccount,
+            &rec(401, body),
+            None,
+            1024,
+            &secrets(),
+        );
+        assert_eq!(e.message(), "key <redacted> is revoked");
+        let html = b"<html>401: bad key 0123456789abcdef0123456789abcdef</html>";
+        let e = classify(
+            Operation::GetAccount,
+            &rec(401, html),
+            None,
+            1024,
+            &secrets(),
+        );
+        assert!(!e.to_string().contains("0123456789abcdef"), "{e}");
+        assert!(e.message().contains("<redacted>"), "{e}");
+    }
+
+    #[test]
     fn an_undecodable_2xx_is_unknown_for_money_and_a_decode_error_otherwise() {
         let r = rec(201, b"{");
-        assert!(classify(Operation::ExtendService, &r, None, 9).is_outcome_unknown());
+        assert!(classify(Operation::ExtendService, &r, None, 9, &secrets()).is_outcome_unknown());
         assert_eq!(
-            classify(Operation::GetService, &r, None, 9).kind(),
+            classify(Operation::GetService, &r, None, 9, &secrets()).kind(),
             ErrorKind::Decode
         );
     }

@@ -9,6 +9,7 @@ pub(crate) mod body;
 pub(crate) mod classify;
 pub(crate) mod decide;
 pub(crate) mod record;
+pub(crate) mod secrets;
 
 use std::{
     fmt,
@@ -85,6 +86,8 @@ pub(crate) struct Transport {
     /// The whole call's, attempts and backoff together.
     pub(crate) deadline: Option<Duration>,
     pub(crate) fail_fast: bool,
+    /// The token and the proxy passwords seen, cut out of server-supplied text.
+    pub(crate) secrets: secrets::Secrets,
     pub(crate) gate: Mutex<Gate>,
     pub(crate) latest: Mutex<Option<RateLimit>>,
     pub(crate) jitter: Mutex<Jitter>,
@@ -345,6 +348,9 @@ impl Transport {
         });
         match read_capped(&mut resp, self.max_body).await {
             Ok(body) => {
+                if status.is_success() {
+                    self.secrets.learn(&body);
+                }
                 note(|rec| rec.body = body.clone());
                 let outcome = Outcome::response(status, wait, rate.as_ref());
                 (Ok(with_body(resp, body)), outcome)
@@ -427,6 +433,6 @@ impl Transport {
         rec: &CallRecord,
         err: Option<GeneratedError>,
     ) -> Error {
-        classify::classify(operation, rec, err, self.max_body)
+        classify::classify(operation, rec, err, self.max_body, &self.secrets)
     }
 }

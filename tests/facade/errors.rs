@@ -246,3 +246,50 @@ async fn a_service_id_in_a_new_shape_is_kept_aside_without_failing_the_page() {
     let e = opx::ServiceId::new("svc-2027-new-shape").unwrap_err();
     assert_eq!(e.code(), Some(&ErrorCode::InvalidId));
 }
+
+/// A server that echoes the token (whole, or its bare hex) or a proxy password it sent before in
+/// an error message or an HTML page: the error never shows them.
+#[tokio::test]
+async fn echoed_secrets_are_cut_out_of_server_text() {
+    let bare = &scripted::TOKEN["opx_live_".len()..];
+    let s = Scripted::start(Reply::ok(scripted::service_json(
+        "65aa1100b2c3d4e5f6a7b8d0",
+    )))
+    .await;
+    let c = s
+        .client()
+        .retry_policy(opx::RetryPolicy::none())
+        .build()
+        .unwrap();
+    let id: opx::ServiceId = "65aa1100b2c3d4e5f6a7b8d0".parse().unwrap();
+    let svc = c.service(&id).await.unwrap();
+    let password = svc.auth.password().to_owned();
+    assert!(
+        password.len() >= 6,
+        "the fixture's password is long enough to be cut"
+    );
+    let message = format!(
+        "key {} is revoked ({bare}); proxy password {password}",
+        scripted::TOKEN
+    );
+    s.push(Reply::json(
+        401,
+        serde_json::json!({"status": "error", "error": {"code": "invalid_token", "message": message}}),
+    ));
+    s.push(Reply::raw(
+        502,
+        "text/html",
+        format!(
+            "<html>upstream said {} / {password}</html>",
+            scripted::TOKEN
+        ),
+    ));
+    for _ in 0..2 {
+        let e = c.account().await.unwrap_err();
+        let shown = format!("{e} {e:?} {}", e.message());
+        for secret in [scripted::TOKEN, bare, password.as_str()] {
+            assert!(!shown.contains(secret), "{secret} in {shown}");
+        }
+        assert!(shown.contains("<redacted>"), "{shown}");
+    }
+}
