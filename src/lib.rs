@@ -72,6 +72,10 @@ pub mod operation;
 pub mod spec;
 pub mod transport;
 
+#[cfg(feature = "doctor")]
+mod conformance;
+#[cfg(feature = "doctor")]
+pub mod doctor;
 #[cfg(feature = "mock")]
 pub mod mock;
 

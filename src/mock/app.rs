@@ -16,7 +16,8 @@ use serde_json::Value;
 use super::Inner;
 use super::handlers::{self, Ctx};
 use super::pipeline::{self, Checked, Incoming, error_response, reply_response};
-use super::{control, overrides, validate};
+use super::{control, overrides};
+use crate::conformance::validate;
 use crate::operation::Operation;
 
 /// The whole app: the API under the spec's base path, `GET {base}/openapi.json`, the control
@@ -155,7 +156,7 @@ async fn method_not_allowed(State(inner): State<Arc<Inner>>, req: Request) -> Re
         .unwrap_or(path);
     let allowed: Vec<String> = Operation::ALL
         .into_iter()
-        .filter(|op| super::routes::path_values(op.path(), rel).is_some())
+        .filter(|op| crate::conformance::routes::path_values(op.path(), rel).is_some())
         .map(|op| op.method().to_string())
         .collect();
     let mut r = error_response(

@@ -53,12 +53,10 @@ mod overrides;
 mod pipeline;
 mod ratelimit;
 mod record;
-mod routes;
 mod state;
-mod validate;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -69,8 +67,8 @@ pub use overrides::{ResponseOverride, Transform};
 pub use record::{AuthStatus, RecordedRequest, RequestVerdict};
 pub use state::MockPlan;
 
+use crate::conformance::{RouteTable, route_table};
 use clock::Clock;
-use routes::RouteTable;
 use state::State;
 
 /// The shared server internals.
@@ -90,18 +88,6 @@ impl Inner {
 
 /// The default balance of the default account, in RUB.
 pub const DEFAULT_BALANCE: i64 = 100_000;
-
-/// The route table and compiled validators, built once per process from the vendored spec.
-fn route_table() -> Arc<RouteTable> {
-    static TABLE: OnceLock<Arc<RouteTable>> = OnceLock::new();
-    TABLE
-        .get_or_init(|| {
-            let doc: serde_json::Value =
-                serde_json::from_str(crate::spec::OPENAPI_JSON).expect("the vendored spec is JSON");
-            Arc::new(RouteTable::from_spec(&doc).expect("the vendored spec compiles"))
-        })
-        .clone()
-}
 
 /// Another tenant, created with [`MockServer::add_account`].
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -97,6 +97,11 @@ pub enum Transform {
         /// Where.
         path: String,
     },
+    /// Remove the member at `path` when it is `null` (e.g. `next_cursor` on the last page).
+    RemoveNull {
+        /// Where.
+        path: String,
+    },
     /// Rename the member at `path` to `to`.
     Rename {
         /// Where.
@@ -191,6 +196,13 @@ impl Transform {
             }
             Transform::Remove { path } => each_place(body, &segments(path), &mut |p, k| {
                 if let Value::Object(m) = p {
+                    m.remove(k);
+                }
+            }),
+            Transform::RemoveNull { path } => each_place(body, &segments(path), &mut |p, k| {
+                if let Value::Object(m) = p
+                    && m.get(k).is_some_and(Value::is_null)
+                {
                     m.remove(k);
                 }
             }),

@@ -29,9 +29,9 @@ use super::faults::{self, Fault};
 use super::handlers::{self, Reply};
 use super::ratelimit::Verdict;
 use super::record::{AuthStatus, RecordedRequest, RequestVerdict};
-use super::routes::path_values;
 use super::state::{LogEntry, State as MockState};
-use super::validate::{self, Rejection, Validated};
+use crate::conformance::routes::path_values;
+use crate::conformance::validate::{self, Rejection, Validated};
 use crate::operation::Operation;
 
 /// Request bodies larger than this are refused with `invalid_request`.

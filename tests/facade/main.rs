@@ -5,6 +5,7 @@
 #[path = "../support/scripted.rs"]
 mod scripted;
 
+mod drift;
 mod errors;
 mod operations;
 mod pagination;

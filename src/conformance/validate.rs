@@ -222,7 +222,7 @@ impl Rejection {
 
 /// Turns a parameter's text into the JSON value its schema expects (left as a string when it
 /// does not parse, so that validation refuses it).
-fn coerce(kind: Kind, text: &str) -> Value {
+pub(crate) fn coerce(kind: Kind, text: &str) -> Value {
     match kind {
         Kind::Integer => text
             .parse::<i64>()

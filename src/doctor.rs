@@ -1,0 +1,175 @@
+//! A drift report against any server (feature `doctor`): every read-only operation called once,
+//! each answer checked against the vendored spec, every difference listed. Nothing is bought,
+//! changed or regenerated.
+//!
+//! ```no_run
+//! # async fn demo(client: opx::Client) -> opx::Result<()> {
+//! let report = client.doctor().await?;
+//! for d in &report.deviations {
+//!     println!("{} {}: expected {}, found {}", d.operation, d.pointer, d.expected, d.found);
+//! }
+//! println!("{}", serde_json::to_string_pretty(&report).unwrap());
+//! # Ok(()) }
+//! ```
+
+use serde::Serialize;
+use serde_json::Value;
+
+pub use crate::conformance::deviation::Deviation;
+
+use crate::client::Client;
+use crate::conformance::{deviation, route_table};
+use crate::error::Result;
+use crate::operation::{Operation, ProxyFormat};
+use crate::transport::recorded;
+use crate::validate::ServiceId;
+
+/// What [`Client::doctor`] found.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct DoctorReport {
+    /// Every difference from the spec, in the order the answers were checked.
+    pub deviations: Vec<Deviation>,
+    /// How many answers were checked.
+    pub checked: usize,
+}
+
+impl DoctorReport {
+    /// Nothing deviates.
+    pub fn is_clean(&self) -> bool {
+        self.deviations.is_empty()
+    }
+}
+
+/// One answer as the server sent it.
+struct Answer {
+    status: u16,
+    content_type: String,
+    headers: http::HeaderMap,
+    body: bytes::Bytes,
+}
+
+impl Client {
+    /// Calls every read-only operation once (account, plans, a page of services, the first
+    /// service, its proxy list as text and as JSON when there is one, a page of logs) and checks
+    /// each answer's status, content type, body and headers against the vendored spec.
+    ///
+    /// An error the first call answers (a refused token, say) is returned as the error it is;
+    /// after that, answers are checked whatever their status.
+    pub async fn doctor(&self) -> Result<DoctorReport> {
+        let mut report = DoctorReport {
+            deviations: Vec::new(),
+            checked: 0,
+        };
+        let account = self
+            .fetch(Operation::GetAccount, "/account", &[], None)
+            .await?;
+        if !(200..300).contains(&account.status) {
+            return Err(self.account().await.err().unwrap_or_else(|| {
+                crate::Error::new(crate::ErrorKind::Api, "the account could not be read")
+            }));
+        }
+        self.check(&mut report, Operation::GetAccount, &account);
+        let plans = self
+            .fetch(Operation::ListPlans, "/catalog/plans", &[], None)
+            .await?;
+        self.check(&mut report, Operation::ListPlans, &plans);
+        let page = self
+            .fetch(
+                Operation::ListServices,
+                "/services",
+                &[("limit", "1")],
+                None,
+            )
+            .await?;
+        self.check(&mut report, Operation::ListServices, &page);
+        if let Some(id) = first_service(&page.body) {
+            let path = format!("/services/{id}");
+            let svc = self.fetch(Operation::GetService, &path, &[], None).await?;
+            self.check(&mut report, Operation::GetService, &svc);
+            let proxies = format!("{path}/proxies");
+            for (format, accept) in [
+                (ProxyFormat::Txt, "text/plain"),
+                (ProxyFormat::Json, "application/json"),
+            ] {
+                let q = [("format", format.as_str())];
+                let a = self
+                    .fetch(Operation::GetProxies, &proxies, &q, Some(accept))
+                    .await?;
+                self.check(&mut report, Operation::GetProxies, &a);
+            }
+        }
+        let logs = self
+            .fetch(Operation::ListLogs, "/logs", &[("limit", "5")], None)
+            .await?;
+        self.check(&mut report, Operation::ListLogs, &logs);
+        Ok(report)
+    }
+
+    fn check(&self, report: &mut DoctorReport, op: Operation, a: &Answer) {
+        let spec = route_table();
+        let header = |n: &str| {
+            a.headers
+                .get(n)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        let found = deviation::deviations(
+            op,
+            &spec.spec(op).responses,
+            a.status,
+            &a.content_type,
+            &a.body,
+            &header,
+        );
+        report.deviations.extend(found);
+        report.checked += 1;
+    }
+
+    /// One `GET` through this client's transport (token, rate-limit tracking, retries).
+    async fn fetch(
+        &self,
+        op: Operation,
+        path: &str,
+        query: &[(&str, &str)],
+        accept: Option<&str>,
+    ) -> Result<Answer> {
+        self.t.gate_check(op)?;
+        let request = self
+            .t
+            .client
+            .get(format!("{}{path}", self.t.base_url))
+            .query(query)
+            .header(http::header::ACCEPT, accept.unwrap_or("application/json"))
+            .build()
+            .map_err(|e| crate::Error::config("could not build a request").with_source(e))?;
+        let (result, rec) = recorded(self.t.execute(request, op)).await;
+        let response = result.map_err(|e| {
+            self.t.classify(
+                op,
+                &rec,
+                Some(progenitor_client::Error::CommunicationError(e)),
+            )
+        })?;
+        Ok(Answer {
+            status: rec
+                .status
+                .map_or(response.status().as_u16(), |s| s.as_u16()),
+            content_type: response
+                .headers()
+                .get(http::header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("")
+                .to_owned(),
+            headers: response.headers().clone(),
+            body: rec.body,
+        })
+    }
+}
+
+/// The id of the first service of a page, read from its raw JSON (even if it does not decode).
+fn first_service(body: &[u8]) -> Option<ServiceId> {
+    let v: Value = serde_json::from_slice(body).ok()?;
+    let id = v.pointer("/data/services/0/service_id")?.as_str()?;
+    ServiceId::new(id).ok()
+}

@@ -1,0 +1,289 @@
+//! The facade against servers that read the docs differently (issue "survive the real API"):
+//! every shape the spec marks as inferred, simulated with the mock's response overrides, under
+//! the whole flow, the pagination streams and the purchase/extend reconciliation.
+
+use std::time::Duration;
+
+use futures::TryStreamExt;
+use opx::mock::{Fault, MockServer, ResponseOverride, Transform};
+use opx::{
+    Client, ExtendOutcome, LogQuery, Operation, PlanId, PurchaseOutcome, PurchaseRequest,
+    ReconcilePolicy, ServiceId, ServiceQuery, ServiceType, Whitelist,
+};
+
+const CHANGES: [Operation; 5] = [
+    Operation::ExtendService,
+    Operation::ReplaceWhitelist,
+    Operation::RegenerateCredentials,
+    Operation::ChangeCountry,
+    Operation::ChangeRotation,
+];
+
+fn lift_whitelist(path: &str) -> ResponseOverride {
+    ResponseOverride::default().transform(Transform::Lift {
+        path: path.into(),
+        field: "ip".into(),
+    })
+}
+
+/// One reading of the docs other than ours: the overrides that make the mock answer that way.
+fn scenarios() -> Vec<(&'static str, Vec<(Operation, ResponseOverride)>)> {
+    let rename = |from: &str, to: &str| Transform::Rename {
+        path: format!("/data/logs/*/{from}"),
+        to: to.into(),
+    };
+    let mut logs = ResponseOverride::default();
+    for (from, to) in [
+        ("log_id", "id"),
+        ("created_at", "timestamp"),
+        ("http_status", "status_code"),
+        ("path", "endpoint"),
+        ("method", "verb"),
+    ] {
+        logs = logs.transform(rename(from, to));
+    }
+    let no_null_cursor = ResponseOverride::default().transform(Transform::RemoveNull {
+        path: "/data/next_cursor".into(),
+    });
+    let keep_id = ResponseOverride::default().transform(Transform::Keep {
+        path: "/data".into(),
+        fields: vec!["service_id".into()],
+    });
+    let empty = ResponseOverride::default().transform(Transform::Set {
+        path: "/data".into(),
+        value: serde_json::json!({}),
+    });
+    let mut strings = vec![(
+        Operation::ListServices,
+        lift_whitelist("/data/services/*/whitelist/*"),
+    )];
+    for op in [Operation::GetService, Operation::Purchase]
+        .into_iter()
+        .chain(CHANGES)
+    {
+        strings.push((op, lift_whitelist("/data/whitelist/*")));
+    }
+    let mut partial: Vec<_> = CHANGES.map(|op| (op, keep_id.clone())).to_vec();
+    partial.push((Operation::Purchase, keep_id.clone()));
+    let created = ResponseOverride::default().status(201);
+    vec![
+        ("string whitelists", strings),
+        ("other log field names", vec![(Operation::ListLogs, logs)]),
+        (
+            "no next_cursor on the last page",
+            vec![
+                (Operation::ListServices, no_null_cursor.clone()),
+                (Operation::ListLogs, no_null_cursor),
+            ],
+        ),
+        ("changes answer part of the service", partial),
+        (
+            "changes answer an empty data",
+            CHANGES.map(|op| (op, empty.clone())).to_vec(),
+        ),
+        (
+            "201 Created",
+            vec![
+                (Operation::Purchase, created.clone()),
+                (Operation::ExtendService, created),
+            ],
+        ),
+    ]
+}
+
+fn client(s: &MockServer) -> Client {
+    s.client_builder()
+        .reconcile_policy(ReconcilePolicy::default().window(Duration::from_millis(20)))
+        .build()
+        .unwrap()
+}
+
+fn req(t: ServiceType, plan: &str) -> PurchaseRequest {
+    PurchaseRequest::new(t, plan.parse::<PlanId>().unwrap())
+}
+
+const V4_PLAN: &str = "65a9f0c1b2c3d4e5f6a7b8c9";
+const V6_PLAN: &str = "65a9f0c1b2c3d4e5f6a7b8cb";
+
+async fn whole_flow(name: &str, s: &MockServer, c: &Client) {
+    s.seed_services(7);
+    s.seed_logs(9);
+    let q = ServiceQuery::new().limit(3);
+    let all = c
+        .all_services(&q)
+        .await
+        .unwrap_or_else(|e| panic!("{name}: {e}"));
+    assert_eq!(all.len(), 7, "{name}: every service over three pages");
+    let first = c.service(&all[0].service_id).await.unwrap();
+    assert_eq!(first.service_id, all[0].service_id, "{name}");
+
+    let bought = c.purchase(&req(ServiceType::Ipv4Rotating, V4_PLAN)).await;
+    let bought = bought.unwrap_or_else(|e| panic!("{name}: purchase: {e}"));
+    assert!(bought.expires_at > s.now(), "{name}");
+    let id = bought.service_id.clone();
+    let extended = c
+        .extend(&id)
+        .await
+        .unwrap_or_else(|e| panic!("{name}: extend: {e}"));
+    assert!(extended.expires_at > bought.expires_at, "{name}: extended");
+    let wl = Whitelist::with_labels([("203.0.113.10".parse().unwrap(), "home")]).unwrap();
+    let listed = c.replace_whitelist(&id, &wl).await.unwrap();
+    let ips: Vec<String> = listed.whitelist.iter().map(|w| w.ip.to_string()).collect();
+    assert_eq!(ips, ["203.0.113.10"], "{name}");
+    let renewed = c.regenerate_credentials(&id).await.unwrap();
+    assert_ne!(renewed.auth.password(), bought.auth.password(), "{name}");
+    let v6 = c
+        .purchase(&req(ServiceType::Ipv6Rotating, V6_PLAN))
+        .await
+        .unwrap();
+    let moved = c
+        .change_country(&v6.service_id, &"de".parse().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(moved.country, "de", "{name}");
+    let turned = c
+        .change_rotation(&v6.service_id, &"sticky".parse().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(turned.rotation, "sticky", "{name}");
+
+    let logs: Vec<opx::LogEntry> = c
+        .logs_stream(&LogQuery::new().limit(4))
+        .try_collect()
+        .await
+        .unwrap();
+    assert!(logs.len() >= 9, "{name}: {} log entries", logs.len());
+    for l in &logs {
+        assert!(
+            l.id().is_some() && l.created_at().is_some(),
+            "{name}: {:?}",
+            l.fields()
+        );
+        assert!(
+            l.method().is_some() && l.path().is_some() && l.http_status().is_some(),
+            "{name}"
+        );
+    }
+    assert!(
+        s.schema_violations().is_empty(),
+        "{name}: {:?}",
+        s.schema_violations()
+    );
+}
+
+async fn reconciliation(name: &str, s: &MockServer, c: &Client) {
+    s.inject(Operation::Purchase, Fault::DropAfterCommit, 1);
+    let outcome = c
+        .purchase_safely(&req(ServiceType::Ipv4Rotating, V4_PLAN))
+        .await
+        .unwrap();
+    let PurchaseOutcome::Recovered(svc) = outcome else {
+        panic!("{name}: {outcome:?}")
+    };
+    s.inject(Operation::ExtendService, Fault::DropAfterCommit, 1);
+    let outcome = c.extend_safely(&svc.service_id).await.unwrap();
+    assert!(
+        matches!(outcome, ExtendOutcome::Recovered(_)),
+        "{name}: {outcome:?}"
+    );
+    assert_eq!(outcome.charged(), Some(true));
+}
+
+#[tokio::test]
+async fn the_whole_flow_and_reconciliation_survive_every_other_reading() {
+    for (name, overrides) in scenarios() {
+        let s = MockServer::start().await;
+        for (op, o) in overrides {
+            s.override_response(op, o);
+        }
+        let c = client(&s);
+        whole_flow(name, &s, &c).await;
+        reconciliation(name, &s, &c).await;
+    }
+}
+
+/// Reconciliation reads only the fields it matches on: services whose other fields do not decode
+/// still count, and a new one that does not decode is still found.
+#[tokio::test]
+async fn reconciliation_works_when_services_do_not_decode() {
+    let s = MockServer::start().await;
+    s.seed_services(3);
+    let broken = ResponseOverride::default().transform(Transform::Set {
+        path: "/data/services/*/threads".into(),
+        value: serde_json::json!("many"),
+    });
+    s.override_response(Operation::ListServices, broken);
+    let c = client(&s);
+    let page = c.services_page(&ServiceQuery::new()).await.unwrap();
+    assert_eq!((page.services.len(), page.undecoded.len()), (0, 3));
+    s.inject(Operation::Purchase, Fault::DropAfterCommit, 1);
+    let outcome = c
+        .purchase_safely(&req(ServiceType::Ipv4Rotating, V4_PLAN))
+        .await
+        .unwrap();
+    let PurchaseOutcome::RecoveredUnread(raw) = outcome else {
+        panic!("{outcome:?}")
+    };
+    let id: ServiceId = raw.field("service_id").unwrap().parse().unwrap();
+    assert_eq!(s.executions(Operation::Purchase), 1);
+    assert_eq!(s.service_count(), 4);
+    assert!(
+        raw.reason.contains("threads") && !raw.reason.contains("many"),
+        "{}",
+        raw.reason
+    );
+    let _ = id;
+}
+
+/// `opx doctor`'s library half: clean against the mock, every deviation listed against a
+/// drifted one, by operation and pointer, with shapes and never values.
+#[tokio::test]
+async fn doctor_is_clean_on_the_mock_and_lists_each_deviation_of_a_drifted_one() {
+    let s = MockServer::start().await;
+    s.seed_services(2);
+    let c = client(&s);
+    let report = c.doctor().await.unwrap();
+    assert!(report.is_clean(), "{:?}", report.deviations);
+    assert_eq!(
+        report.checked, 7,
+        "account, plans, services, service, 2 lists, logs"
+    );
+
+    s.override_response(Operation::GetService, lift_whitelist("/data/whitelist/*"));
+    s.override_response(
+        Operation::ListLogs,
+        ResponseOverride::default().transform(Transform::Rename {
+            path: "/data/logs/*/log_id".into(),
+            to: "id".into(),
+        }),
+    );
+    s.override_response(
+        Operation::GetAccount,
+        ResponseOverride::default().header("x-ratelimit-limit", None),
+    );
+    let wl = Whitelist::parse(["203.0.113.10"]).unwrap();
+    let first = c.all_services(&ServiceQuery::new()).await.unwrap()[0]
+        .service_id
+        .clone();
+    c.replace_whitelist(&first, &wl).await.unwrap();
+    let report = c.doctor().await.unwrap();
+    let found: Vec<(String, String)> = report
+        .deviations
+        .iter()
+        .map(|d| (d.operation.to_string(), d.pointer.clone()))
+        .collect();
+    for expected in [
+        ("getAccount", "#header/x-ratelimit-limit"),
+        ("getService", "/data/whitelist/0"),
+        ("listLogs", "/data/logs/0/log_id"),
+    ] {
+        assert!(
+            found.contains(&(expected.0.to_string(), expected.1.to_string())),
+            "{expected:?} not in {found:?}"
+        );
+    }
+    let json = serde_json::to_value(&report).unwrap();
+    assert!(json["deviations"].as_array().is_some() && json["checked"] == 7);
+    let text = json.to_string();
+    assert!(!text.contains("203.0.113.10"), "values never shown: {text}");
+}
