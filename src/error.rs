@@ -346,7 +346,7 @@ pub(crate) const MAX_SERVER_MESSAGE: usize = 1024;
 /// the BOM, tags), or a line or paragraph separator (Zl U+2028, Zp U+2029).
 ///
 /// The Cf ranges are those of Unicode 16.
-pub(crate) fn is_unprintable(c: char) -> bool {
+pub fn is_unprintable(c: char) -> bool {
     c.is_control()
         || matches!(
             c,

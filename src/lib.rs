@@ -98,7 +98,7 @@ pub use builder::{
     BASE_URL_ENV, ClientBuilder, DEFAULT_DEADLINE, DEFAULT_MAX_RESPONSE_BYTES, TOKEN_ENV,
 };
 pub use client::Client;
-pub use error::{Error, ErrorKind, Result};
+pub use error::{Error, ErrorKind, Result, is_unprintable};
 pub use model::{
     Account, Credentials, LogEntry, LogPage, LogQuery, Plan, PlanList, ProxyList, ProxyQuery,
     ProxyServer, PurchaseRequest, Service, ServicePage, ServiceQuery, Undecoded, WhitelistEntry,

@@ -52,9 +52,10 @@ pub(crate) fn router(inner: Arc<Inner>) -> Router {
             &format!("{base}/openapi.json"),
             get(openapi).fallback(openapi_not_allowed),
         )
-        .nest("/_mock", control::router())
         .merge(api)
         .layer(from_fn_with_state(i(), pipeline::record))
+        // After the record layer: control requests are not the API's (not recorded or logged).
+        .nest("/_mock", control::router())
         .with_state(inner)
 }
 

@@ -17,6 +17,7 @@ pub(crate) struct Clock {
 struct ClockInner {
     frozen: DateTime<Utc>,
     offset: chrono::Duration,
+    started: DateTime<Utc>,
 }
 
 impl Clock {
@@ -33,9 +34,13 @@ impl Clock {
     fn with_mode(wall: bool) -> Self {
         Clock {
             wall,
-            inner: Mutex::new(ClockInner {
-                frozen: Utc::now().trunc_subsecs(3),
-                offset: chrono::Duration::zero(),
+            inner: Mutex::new({
+                let now = Utc::now().trunc_subsecs(3);
+                ClockInner {
+                    frozen: now,
+                    offset: chrono::Duration::zero(),
+                    started: now,
+                }
             }),
         }
     }
@@ -48,6 +53,13 @@ impl Clock {
         } else {
             inner.frozen
         }
+    }
+
+    /// Back to where it started (the wall clock: no offset).
+    pub(crate) fn reset(&self) {
+        let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        inner.frozen = inner.started;
+        inner.offset = chrono::Duration::zero();
     }
 
     /// Moves the clock forward.

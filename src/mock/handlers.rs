@@ -425,7 +425,7 @@ fn regenerate_credentials(ctx: &mut Ctx<'_>) -> Reply {
         Ok(id) => id,
         Err(r) => return r,
     };
-    let (login, password) = State::new_credentials();
+    let (login, password) = ctx.state.new_credentials();
     let s = service_mut(ctx, id);
     s.login = login;
     s.password = password;

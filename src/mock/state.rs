@@ -5,11 +5,12 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::net::IpAddr;
 
 use chrono::{DateTime, Utc};
-use rand::Rng;
+use rand::{Rng, SeedableRng, rngs::StdRng};
 
 use super::faults::Fault;
 use super::ratelimit::{Limits, Windows};
 use super::record::RecordedRequest;
+use super::schedule::FaultQueue;
 use crate::operation::Operation;
 
 /// How many requests `requests()` keeps (the oldest are dropped first).
@@ -151,22 +152,18 @@ pub(crate) struct State {
     pub(crate) keys: Vec<ApiKey>,
     pub(crate) limits: Limits,
     id_prefix: u32,
-    next_seq: u64,
+    pub(crate) next_seq: u64,
     pub(crate) executions: HashMap<Operation, u64>,
-    pub(crate) faults: HashMap<Operation, VecDeque<(Fault, u32)>>,
+    pub(crate) faults: HashMap<Operation, FaultQueue>,
     pub(crate) overrides: HashMap<Operation, super::overrides::ResponseOverride>,
     pub(crate) requests: VecDeque<RecordedRequest>,
     pub(crate) violations: Vec<String>,
-}
-
-/// A fresh random API key: `opx_live_` + 32 hex.
-pub(crate) fn random_token() -> String {
-    format!("opx_live_{:032x}", rand::rng().random::<u128>())
-}
-
-fn random_hex(len: usize) -> String {
-    let s = format!("{:032x}", rand::rng().random::<u128>());
-    s[..len.min(32)].to_string()
+    /// Every request counted, by the status it got (`requests` keeps only the latest).
+    pub(crate) by_status: std::collections::BTreeMap<u16, u64>,
+    /// Requests routed to each operation, whatever their answer (for expectations).
+    pub(crate) calls: HashMap<Operation, u64>,
+    /// Ids, credentials, tokens and fault probabilities come from here (seeded: the same run).
+    pub(crate) rng: StdRng,
 }
 
 /// Formats an id as 24 lower-case hex characters.
@@ -189,13 +186,28 @@ pub(crate) fn ct_eq(a: &[u8], b: &[u8]) -> bool {
 }
 
 impl State {
-    pub(crate) fn new(now: DateTime<Utc>) -> Self {
+    /// An empty state; `seed` makes every random value repeat from run to run.
+    pub(crate) fn new(now: DateTime<Utc>, seed: Option<u64>) -> Self {
+        let (rng, id_prefix) = match seed {
+            // A fixed, ObjectId-like prefix (the docs' ids start 65a9/65aa): the same ids.
+            Some(seed) => (
+                StdRng::seed_from_u64(seed),
+                0x65aa_0000 | (seed as u32 & 0xffff),
+            ),
+            None => (
+                StdRng::from_os_rng(),
+                u32::try_from(now.timestamp()).unwrap_or(0x6600_0000),
+            ),
+        };
         State {
+            rng,
+            id_prefix,
+            by_status: Default::default(),
+            calls: HashMap::new(),
             plans: default_plans(),
             accounts: Vec::new(),
             keys: Vec::new(),
             limits: Limits::default(),
-            id_prefix: u32::try_from(now.timestamp()).unwrap_or(0x6600_0000),
             next_seq: 1,
             executions: HashMap::new(),
             faults: HashMap::new(),
@@ -227,7 +239,7 @@ impl State {
             services: BTreeMap::new(),
             logs: BTreeMap::new(),
         });
-        let token = token.unwrap_or_else(random_token);
+        let token = token.unwrap_or_else(|| self.random_token());
         self.keys.push(ApiKey {
             token: token.clone(),
             account: n,
@@ -274,8 +286,8 @@ impl State {
             expires_at: now + chrono::Duration::days(i64::from(plan.days)),
             country,
             rotation,
-            login: format!("opx{}", random_hex(10)),
-            password: random_hex(20),
+            login: format!("opx{}", self.random_hex(10)),
+            password: self.random_hex(20),
             whitelist: Vec::new(),
             port,
         };
@@ -284,8 +296,18 @@ impl State {
     }
 
     /// New proxy credentials for a service.
-    pub(crate) fn new_credentials() -> (String, String) {
-        (format!("opx{}", random_hex(10)), random_hex(20))
+    pub(crate) fn new_credentials(&mut self) -> (String, String) {
+        (format!("opx{}", self.random_hex(10)), self.random_hex(20))
+    }
+
+    /// A fresh random API key: `opx_live_` + 32 hex.
+    pub(crate) fn random_token(&mut self) -> String {
+        format!("opx_live_{:032x}", self.rng.random::<u128>())
+    }
+
+    fn random_hex(&mut self, len: usize) -> String {
+        let s = format!("{:032x}", self.rng.random::<u128>());
+        s[..len.min(32)].to_string()
     }
 
     /// Appends a log entry to an account, dropping the oldest past [`MAX_LOGS`].
@@ -300,6 +322,10 @@ impl State {
 
     /// Records a request, dropping the oldest past [`MAX_RECORDED`].
     pub(crate) fn record(&mut self, r: RecordedRequest) {
+        *self.by_status.entry(r.status).or_insert(0) += 1;
+        if let Some(op) = r.operation {
+            *self.calls.entry(op).or_insert(0) += 1;
+        }
         self.requests.push_back(r);
         while self.requests.len() > MAX_RECORDED {
             self.requests.pop_front();
@@ -309,13 +335,7 @@ impl State {
     /// Takes the next injected fault for an operation, if any.
     pub(crate) fn take_fault(&mut self, op: Operation) -> Option<Fault> {
         let queue = self.faults.get_mut(&op)?;
-        let (fault, left) = queue.front_mut()?;
-        let fault = fault.clone();
-        *left -= 1;
-        if *left == 0 {
-            queue.pop_front();
-        }
-        Some(fault)
+        queue.take(&mut self.rng)
     }
 }
 
@@ -392,7 +412,7 @@ mod tests {
 
     #[test]
     fn key_lookup_finds_each_key_and_only_exact_matches() {
-        let mut st = State::new(Utc::now());
+        let mut st = State::new(Utc::now(), None);
         let (_, t0) = st.add_account(0, None);
         let (_, t1) = st.add_account(0, Some("opx_live_0123456789abcdef0123456789abcdef".into()));
         assert_eq!(st.key_index(&t0), Some(0));

@@ -4,6 +4,7 @@
 mod support;
 
 mod cli;
+mod control;
 mod faults;
 mod fuzz;
 mod pagination;

@@ -19,6 +19,28 @@ pub struct MockArgs {
     /// Lift every rate limit (for property-based testing); the default is the documented limits.
     #[arg(long)]
     no_rate_limits: bool,
+    /// Make ids, tokens and proxy credentials the same from run to run.
+    #[arg(long, value_name = "N")]
+    seed: Option<u64>,
+    /// Start from this state (accounts, keys, services, logs), as `GET /_mock/state` exports it.
+    #[arg(long, value_name = "FILE")]
+    state: Option<std::path::PathBuf>,
+    /// Reshape answers (drift simulation): a JSON object from operationId to a response override
+    /// (`{"listServices": {"transforms": [{"op": "remove", "path": "/data/next_cursor"}]}}`).
+    #[arg(long, value_name = "FILE")]
+    overrides: Option<std::path::PathBuf>,
+}
+
+fn read(path: &std::path::Path) -> std::io::Result<String> {
+    std::fs::read_to_string(path)
+        .map_err(|e| std::io::Error::new(e.kind(), format!("cannot read {}: {e}", path.display())))
+}
+
+fn invalid(path: &std::path::Path, e: impl std::fmt::Display) -> std::io::Error {
+    std::io::Error::new(
+        std::io::ErrorKind::InvalidInput,
+        format!("{}: {e}", path.display()),
+    )
 }
 
 /// Serves until ctrl-c (SIGINT), then reports any response that failed its schema on stderr,
@@ -36,9 +58,28 @@ pub async fn run(args: MockArgs) -> Result<(), Failure> {
     if let Some(t) = args.token {
         builder = builder.token(t);
     }
+    if let Some(seed) = args.seed {
+        builder = builder.seed(seed);
+    }
+    if let Some(path) = &args.state {
+        let file = opx::mock::StateFile::from_json(&read(path)?).map_err(|e| invalid(path, e))?;
+        builder = builder.state(file);
+    }
+    let overrides: std::collections::BTreeMap<opx::Operation, opx::mock::ResponseOverride> =
+        match &args.overrides {
+            Some(path) => serde_json::from_str(&read(path)?).map_err(|e| invalid(path, e))?,
+            None => Default::default(),
+        };
     let server = builder.start().await?;
+    for (op, o) in overrides {
+        server.override_response(op, o);
+    }
     println!("listening on {}", server.base_url());
     println!("token: {}", server.token());
+    println!(
+        "control API: http://{}/_mock/ (loopback only)",
+        server.addr()
+    );
     tokio::signal::ctrl_c().await?;
     let violations = server.schema_violations();
     for v in &violations {

@@ -1,0 +1,142 @@
+//! [`MockBuilder`]: what a [`MockServer`] starts with.
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::{Arc, Mutex};
+
+use super::clock::Clock;
+use super::snapshot::StateFile;
+use super::state::State;
+use super::{DEFAULT_BALANCE, Inner, MockServer, app};
+use crate::conformance::route_table;
+use crate::operation::Bucket;
+
+/// Configures a [`MockServer`] before it starts.
+#[derive(Debug, Clone)]
+pub struct MockBuilder {
+    pub(crate) balance: i64,
+    pub(crate) token: Option<String>,
+    listen: SocketAddr,
+    wall_clock: bool,
+    validate_responses: bool,
+    pub(crate) limits: Vec<(Bucket, u32)>,
+    pub(crate) seed: Option<u64>,
+    pub(crate) state: Option<StateFile>,
+}
+
+impl Default for MockBuilder {
+    fn default() -> Self {
+        MockBuilder {
+            balance: DEFAULT_BALANCE,
+            token: None,
+            listen: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+            wall_clock: false,
+            validate_responses: true,
+            limits: Vec::new(),
+            seed: None,
+            state: None,
+        }
+    }
+}
+
+impl MockBuilder {
+    /// The default account's starting balance in RUB (default 100,000).
+    pub fn balance(mut self, rub: i64) -> Self {
+        self.balance = rub;
+        self
+    }
+
+    /// The default account's API key (default: a random `opx_live_` + 32 hex).
+    pub fn token(mut self, t: impl Into<String>) -> Self {
+        self.token = Some(t.into());
+        self
+    }
+
+    /// The address to listen on (default `127.0.0.1:0`, an ephemeral loopback port).
+    pub fn listen(mut self, addr: SocketAddr) -> Self {
+        self.listen = addr;
+        self
+    }
+
+    /// Use the wall clock instead of the mock clock (which only moves with
+    /// [`MockServer::advance`]).
+    pub fn wall_clock(mut self) -> Self {
+        self.wall_clock = true;
+        self
+    }
+
+    /// Validate every response against the spec before sending it (default on).
+    pub fn validate_responses(mut self, on: bool) -> Self {
+        self.validate_responses = on;
+        self
+    }
+
+    /// Sets a rate limit from the start (see [`MockServer::set_limit`]).
+    pub fn limit(mut self, bucket: Bucket, limit: u32) -> Self {
+        self.limits.push((bucket, limit));
+        self
+    }
+
+    /// Makes every random value (ids, tokens, proxy credentials, fault probabilities) the same
+    /// from run to run.
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = Some(seed);
+        self
+    }
+
+    /// Starts from this state (accounts, keys, services, logs) instead of one default account;
+    /// see [`MockServer::export_state`].
+    pub fn state(mut self, state: StateFile) -> Self {
+        self.state = Some(state);
+        self
+    }
+
+    /// The state this configuration starts with.
+    pub(crate) fn initial_state(&self, clock: &Clock) -> (State, String) {
+        let mut state = State::new(clock.now(), self.seed);
+        let token = match &self.state {
+            Some(file) => file.load_into(&mut state),
+            None => state.add_account(self.balance, self.token.clone()).1,
+        };
+        for (bucket, limit) in &self.limits {
+            state.limits.set(*bucket, *limit);
+        }
+        (state, token)
+    }
+
+    /// Binds and starts serving on the current tokio runtime.
+    pub async fn start(self) -> std::io::Result<MockServer> {
+        let clock = if self.wall_clock {
+            Clock::wall()
+        } else {
+            Clock::mock()
+        };
+        let (state, token) = self.initial_state(&clock);
+        let inner = Arc::new(Inner {
+            routes: route_table(),
+            state: Mutex::new(state),
+            clock,
+            validate_responses: self.validate_responses,
+            start: self.clone(),
+        });
+        let listener = tokio::net::TcpListener::bind(self.listen).await?;
+        let addr = listener.local_addr()?;
+        let app = app::router(inner.clone());
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(async move {
+            let served = axum::serve(
+                listener,
+                app.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .with_graceful_shutdown(async {
+                let _ = rx.await;
+            })
+            .await;
+            if let Err(e) = served {
+                tracing::error!("mock server stopped: {e}");
+            }
+        });
+        let base_url = format!("http://{addr}{}", inner.routes.base_path);
+        tracing::debug!("mock listening on {base_url}");
+        Ok(MockServer::new(inner, addr, base_url, token, tx))
+    }
+}
