@@ -7,7 +7,9 @@ use futures::{Stream, TryStreamExt, stream};
 
 use crate::client::Client;
 use crate::error::{Error, ErrorKind, Result};
-use crate::model::{LogEntry, LogPage, LogQuery, Service, ServicePage, ServiceQuery};
+use crate::model::{
+    LogEntry, LogPage, LogQuery, Paging, Service, ServicePage, ServiceQuery, Undecoded,
+};
 use crate::response::Response;
 
 /// A page with a `next_cursor`.
@@ -92,7 +94,7 @@ where
     })
 }
 
-fn warn_undecoded(what: &str, undecoded: &[crate::model::Undecoded]) {
+fn warn_undecoded(what: &str, undecoded: &[Undecoded]) {
     if let Some(first) = undecoded.first() {
         tracing::warn!(
             count = undecoded.len(),
@@ -100,6 +102,70 @@ fn warn_undecoded(what: &str, undecoded: &[crate::model::Undecoded]) {
             "{what} that did not decode were left out of the stream"
         );
     }
+}
+
+/// A query of a paginated operation: its shared paging part.
+pub(crate) trait PageQuery: Clone + Send + 'static {
+    fn paging(&self) -> &Paging;
+    fn paging_mut(&mut self) -> &mut Paging;
+}
+
+impl PageQuery for ServiceQuery {
+    fn paging(&self) -> &Paging {
+        &self.paging
+    }
+    fn paging_mut(&mut self) -> &mut Paging {
+        &mut self.paging
+    }
+}
+
+impl PageQuery for LogQuery {
+    fn paging(&self) -> &Paging {
+        &self.paging
+    }
+    fn paging_mut(&mut self) -> &mut Paging {
+        &mut self.paging
+    }
+}
+
+/// Every page `fetch` gives for `query`, the cursor moving from page to page.
+fn page_stream<Q, P, F, Fut>(
+    client: &Client,
+    query: &Q,
+    fetch: F,
+) -> impl Stream<Item = Result<Response<P>>> + Send + 'static
+where
+    Q: PageQuery,
+    P: Paged + Send + 'static,
+    F: Fn(Client, Q) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<Response<P>>> + Send + 'static,
+{
+    let (client, query) = (client.clone(), query.clone());
+    let paging = query.paging().clone();
+    pages(paging.cursor, paging.prefetch, move |cursor| {
+        let mut q = query.clone();
+        q.paging_mut().cursor = cursor;
+        fetch(client.clone(), q)
+    })
+}
+
+/// The items of every page, in order; items that did not decode are left out with a warning.
+fn item_stream<P, T>(
+    pages: impl Stream<Item = Result<Response<P>>> + Send + 'static,
+    what: &'static str,
+    split: fn(P) -> (Vec<T>, Vec<Undecoded>),
+) -> impl Stream<Item = Result<T>> + Send + 'static
+where
+    P: Send + 'static,
+    T: Send + 'static,
+{
+    pages
+        .map_ok(move |p| {
+            let (items, undecoded) = split(p.into_inner());
+            warn_undecoded(what, &undecoded);
+            stream::iter(items.into_iter().map(Ok))
+        })
+        .try_flatten()
 }
 
 impl Client {
@@ -120,14 +186,7 @@ impl Client {
         &self,
         query: &ServiceQuery,
     ) -> impl Stream<Item = Result<Response<ServicePage>>> + Send + 'static {
-        let client = self.clone();
-        let query = query.clone();
-        pages(query.cursor.clone(), query.prefetch, move |cursor| {
-            let client = client.clone();
-            let mut q = query.clone();
-            q.cursor = cursor;
-            async move { client.services_page(&q).await }
-        })
+        page_stream(self, query, |c, q| async move { c.services_page(&q).await })
     }
 
     /// Every service matching `query`, one item at a time, across pages. Items that did not
@@ -144,13 +203,9 @@ impl Client {
         &self,
         query: &ServiceQuery,
     ) -> impl Stream<Item = Result<Service>> + Send + 'static {
-        self.services_page_stream(query)
-            .map_ok(|p| {
-                let page = p.into_inner();
-                warn_undecoded("services", &page.undecoded);
-                stream::iter(page.services.into_iter().map(Ok))
-            })
-            .try_flatten()
+        item_stream(self.services_page_stream(query), "services", |p| {
+            (p.services, p.undecoded)
+        })
     }
 
     /// The pages of `GET /logs` as a stream (see [`services_page_stream`](Self::services_page_stream)).
@@ -168,14 +223,7 @@ impl Client {
         &self,
         query: &LogQuery,
     ) -> impl Stream<Item = Result<Response<LogPage>>> + Send + 'static {
-        let client = self.clone();
-        let query = query.clone();
-        pages(query.cursor.clone(), query.prefetch, move |cursor| {
-            let client = client.clone();
-            let mut q = query.clone();
-            q.cursor = cursor;
-            async move { client.logs_page(&q).await }
-        })
+        page_stream(self, query, |c, q| async move { c.logs_page(&q).await })
     }
 
     /// Every log entry matching `query`, one at a time, across pages.
@@ -191,13 +239,9 @@ impl Client {
         &self,
         query: &LogQuery,
     ) -> impl Stream<Item = Result<LogEntry>> + Send + 'static {
-        self.logs_page_stream(query)
-            .map_ok(|p| {
-                let page = p.into_inner();
-                warn_undecoded("log entries", &page.undecoded);
-                stream::iter(page.logs.into_iter().map(Ok))
-            })
-            .try_flatten()
+        item_stream(self.logs_page_stream(query), "log entries", |p| {
+            (p.logs, p.undecoded)
+        })
     }
 }
 

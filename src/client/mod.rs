@@ -190,9 +190,9 @@ impl Client {
     /// ```
     pub async fn logs_page(&self, query: &LogQuery) -> Result<Response<LogPage>> {
         let op = Operation::ListLogs;
-        let limit = page_size(op, query.limit)?;
+        let limit = page_size(op, query.paging.limit)?;
         let (since, until) = (query.since.as_ref(), query.until.as_ref());
-        let cursor = query.cursor.as_ref();
+        let cursor = query.paging.cursor.as_ref();
         let r = self
             .call(op, |raw| raw.list_logs(cursor, limit, since, until))
             .await?;

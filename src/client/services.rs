@@ -128,13 +128,13 @@ impl Client {
     /// ```
     pub async fn services_page(&self, query: &ServiceQuery) -> Result<Response<ServicePage>> {
         let op = Operation::ListServices;
-        let limit = page_size(op, query.limit)?;
+        let limit = page_size(op, query.paging.limit)?;
         let t = query
             .service_type
             .as_ref()
             .map(|t| t.for_request().map_err(|e| e.with_operation(op)))
             .transpose()?;
-        let (status, cursor) = (query.status.as_ref(), query.cursor.as_ref());
+        let (status, cursor) = (query.status.as_ref(), query.paging.cursor.as_ref());
         let r = self
             .call(op, |raw| raw.list_services(cursor, limit, status, t))
             .await?;

@@ -15,6 +15,7 @@ pub(crate) mod tolerant;
 pub use catalog::{Account, Plan, PlanList};
 pub use log::{LogEntry, LogPage};
 pub use proxy::{ProxyList, ProxyServer};
+pub(crate) use query::Paging;
 pub use query::{LogQuery, ProxyQuery, PurchaseRequest, ServiceQuery};
 pub(crate) use service::service_from;
 pub use service::{Credentials, Service, ServicePage, WhitelistEntry};

@@ -78,9 +78,36 @@ impl PurchaseRequest {
 pub struct ServiceQuery {
     pub(crate) status: Option<StatusFilter>,
     pub(crate) service_type: Option<ServiceType>,
+    pub(crate) paging: Paging,
+}
+
+/// The paging part of a list query: page size, starting cursor, prefetch.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Paging {
     pub(crate) limit: Option<u32>,
     pub(crate) cursor: Option<String>,
     pub(crate) prefetch: bool,
+}
+
+/// The paging setters of a list query (one definition for services and logs).
+macro_rules! paging_setters {
+    ($max:literal) => {
+        #[doc = concat!("Page size, 1-", $max, ".")]
+        pub fn limit(mut self, limit: u32) -> Self {
+            self.paging.limit = Some(limit);
+            self
+        }
+        /// Start at this cursor (a previous page's `next_cursor`).
+        pub fn cursor(mut self, cursor: impl Into<String>) -> Self {
+            self.paging.cursor = Some(cursor.into());
+            self
+        }
+        /// Streams: fetch the next page while the caller consumes the current one.
+        pub fn prefetch(mut self, on: bool) -> Self {
+            self.paging.prefetch = on;
+            self
+        }
+    };
 }
 
 impl ServiceQuery {
@@ -98,21 +125,7 @@ impl ServiceQuery {
         self.service_type = Some(t.into());
         self
     }
-    /// Page size, 1-100.
-    pub fn limit(mut self, limit: u32) -> Self {
-        self.limit = Some(limit);
-        self
-    }
-    /// Start at this cursor (a previous page's `next_cursor`).
-    pub fn cursor(mut self, cursor: impl Into<String>) -> Self {
-        self.cursor = Some(cursor.into());
-        self
-    }
-    /// Streams: fetch the next page while the caller consumes the current one.
-    pub fn prefetch(mut self, on: bool) -> Self {
-        self.prefetch = on;
-        self
-    }
+    paging_setters!("100");
 }
 
 /// Filters of `GET /logs` (kept on every page).
@@ -125,9 +138,7 @@ impl ServiceQuery {
 pub struct LogQuery {
     pub(crate) since: Option<DateTime<Utc>>,
     pub(crate) until: Option<DateTime<Utc>>,
-    pub(crate) limit: Option<u32>,
-    pub(crate) cursor: Option<String>,
-    pub(crate) prefetch: bool,
+    pub(crate) paging: Paging,
 }
 
 impl LogQuery {
@@ -145,21 +156,7 @@ impl LogQuery {
         self.until = Some(t.into());
         self
     }
-    /// Page size, 1-200.
-    pub fn limit(mut self, limit: u32) -> Self {
-        self.limit = Some(limit);
-        self
-    }
-    /// Start at this cursor (a previous page's `next_cursor`).
-    pub fn cursor(mut self, cursor: impl Into<String>) -> Self {
-        self.cursor = Some(cursor.into());
-        self
-    }
-    /// Streams: fetch the next page while the caller consumes the current one.
-    pub fn prefetch(mut self, on: bool) -> Self {
-        self.prefetch = on;
-        self
-    }
+    paging_setters!("200");
 }
 
 /// Options of `GET /services/{id}/proxies`.

@@ -196,7 +196,12 @@ async fn the_state_exports_and_starts_a_new_mock() {
     let id = bought["service_id"].as_str().unwrap();
     let again = get(&t, &format!("/services/{id}")).await.data();
     assert_eq!(again["auth"], bought["auth"]);
-    assert!(!get(&t, "/logs").await.data()["logs"].as_array().unwrap().is_empty());
+    assert!(
+        !get(&t, "/logs").await.data()["logs"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
     assert!(StateFile::from_json(r#"{"accounts": []}"#).is_err());
 }
 
