@@ -2,8 +2,8 @@
 //! the bearer header, retries of idempotent calls, buffering of the body under a size cap,
 //! rate-limit capture and a tracing span.
 //!
-//! The facade builds its generated client once. Each call runs inside [`recorded`], which gives
-//! the call's task a fresh [`CallRecord`] (a task-local): what the hook saw (status, body, rate
+//! The facade builds its generated client once. Each call runs inside `recorded`, which gives
+//! the call's task a fresh `CallRecord` (a task-local): what the hook saw (status, body, rate
 //! limit) is still available when the generated code has lost it (e.g. an HTML 502 decoded as
 //! `InvalidResponsePayload`), without an allocation or a lock per call.
 

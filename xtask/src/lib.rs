@@ -8,7 +8,7 @@
 //! - [`normalize`]: the canonical text (sorted keys, 2-space indent, trailing newline) and the
 //!   atomic write;
 //! - [`diff`]: the summary of changes, breaking ones marked;
-//! - [`regen`]: the two commands as functions of a target path.
+//! - [`mod@regen`]: the two commands as functions of a target path.
 //!
 //! The structural checks live in `opx_codegen::validate`, shared with the spec tests.
 
