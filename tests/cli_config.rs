@@ -337,6 +337,14 @@ async fn unknown_profiles_and_missing_files_are_usage_errors() {
         .await;
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("OPX_CONFIG"), "{}", stderr(&out));
+    // A profile asked for, but no config file in the (isolated) config directory.
+    let out = home.opx(&["--profile", "mock", "account"], &[]).await;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("no config file at"),
+        "{}",
+        stderr(&out)
+    );
     // The variable the profile names is not set.
     let out = home
         .opx(

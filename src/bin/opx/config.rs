@@ -53,15 +53,14 @@ struct File {
 
 /// One `[profiles.NAME]` table as written.
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
 struct RawProfile {
     base_url: Option<String>,
     token_env: Option<String>,
     token_file: Option<PathBuf>,
-    /// Accepted by the parser only to be refused with a clear error; its value is never kept,
-    /// shown or used.
-    #[serde(default)]
-    token: Option<serde::de::IgnoredAny>,
+    /// Any other key (a `token` among them), refused by [`check_profile`] with a clear error.
+    /// Only the keys are kept: a value is never read, shown or used.
+    #[serde(flatten)]
+    other: BTreeMap<String, serde::de::IgnoredAny>,
 }
 
 /// Where a profile's token comes from.
@@ -134,6 +133,13 @@ impl Settings {
             None => None,
             Some((name, chosen_by)) => {
                 let Some(p) = raw.remove(&name) else {
+                    if !exists {
+                        return Err(Failure::Usage(format!(
+                            "no profile {name:?} ({chosen_by}): there is no config file at {}; \
+                             create it with a [profiles.{name}] table (see `opx --help`)",
+                            shown(location.path.as_deref())
+                        )));
+                    }
                     return Err(Failure::Usage(format!(
                         "no profile {name:?} ({chosen_by}) in {}; {}",
                         shown(location.path.as_deref()),
@@ -336,12 +342,18 @@ fn check_profile(
     file: Option<&Path>,
 ) -> Result<Active, Failure> {
     let bad = |what: String| Failure::Usage(format!("profile {name:?}: {what}"));
-    if p.token.is_some() {
+    if p.other.contains_key("token") {
         return Err(bad(format!(
             "a `token` in the config file is refused (it would sit in a plain file): put the \
              token in an environment variable named by `token_env`, or in a file only you can \
              read named by `token_file`, then remove `token` from {}",
             shown(file)
+        )));
+    }
+    if let Some(key) = p.other.keys().next() {
+        return Err(bad(format!(
+            "unknown key {:?}: a profile has `base_url`, `token_env` and `token_file`",
+            output::printable(key)
         )));
     }
     let token = match (p.token_env, p.token_file) {
@@ -539,9 +551,18 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("not an environment variable name"), "{e}");
+        let file = parse("[profiles.p]\napi_key = \"opx_live_x\"\n").unwrap();
+        let raw = file.profiles.into_iter().next().unwrap().1;
+        let e = check_profile("p", "--profile", raw, None)
+            .unwrap_err()
+            .to_string();
         assert!(
-            parse("[profiles.p]\napi_key = 1\n").is_err(),
-            "unknown keys are refused"
+            e.contains("unknown key \"api_key\"") && !e.contains("opx_live_x"),
+            "{e}"
+        );
+        assert!(
+            parse("api_key = 1\n").is_err(),
+            "unknown top-level keys are refused"
         );
     }
 
