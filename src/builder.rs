@@ -224,6 +224,14 @@ impl ClientBuilder {
     }
 
     /// Checks everything and builds the client.
+    ///
+    /// Fails with [`ErrorKind::Config`](crate::ErrorKind::Config) on a missing or malformed
+    /// token, a bad base URL, or, when the crate is built without its `rustls` feature
+    /// (`default-features = false`), an `https` base URL (the default one included): such a
+    /// build has no TLS, so it is refused here rather than on the first request. Passing both
+    /// [`reqwest_client`](Self::reqwest_client) and
+    /// [`non_idempotent_reqwest_client`](Self::non_idempotent_reqwest_client), built with a TLS
+    /// backend of your own, lifts that refusal.
     pub fn build(self) -> Result<Client> {
         let token = self.token.ok_or_else(|| {
             Error::config(format!(
@@ -236,6 +244,14 @@ impl ClientBuilder {
                 .as_deref()
                 .unwrap_or(crate::spec::DEFAULT_BASE_URL),
         )?;
+        #[cfg(not(feature = "rustls"))]
+        if base_url.starts_with("https:") && (self.http.is_none() || self.once_http.is_none()) {
+            return Err(Error::config(format!(
+                "the base URL {base_url} needs TLS, but opx was built without its `rustls` \
+                 feature (default-features = false): enable the `rustls` feature, or pass both \
+                 reqwest_client and non_idempotent_reqwest_client built with a TLS backend"
+            )));
+        }
         let mut auth = HeaderValue::from_str(&format!("Bearer {token}"))
             .map_err(|_| Error::config("the API token is not a valid header value"))?;
         auth.set_sensitive(true);
@@ -412,11 +428,51 @@ mod tests {
         .build()
         .unwrap();
         assert_eq!(c.base_url(), "http://127.0.0.1:9/api/v1");
-        let c = ClientBuilder::from_env_with(|n| (n == TOKEN_ENV).then(|| TOKEN.into()))
-            .unwrap()
+        let b = ClientBuilder::from_env_with(|n| (n == TOKEN_ENV).then(|| TOKEN.into())).unwrap();
+        assert_eq!(b.base_url, None, "the default base URL");
+        #[cfg(feature = "rustls")]
+        assert_eq!(b.build().unwrap().base_url(), crate::spec::DEFAULT_BASE_URL);
+    }
+
+    /// Without `rustls` there is no TLS: an https base URL, the default one included, is refused
+    /// when the client is built, naming the feature; loopback http still works.
+    #[cfg(not(feature = "rustls"))]
+    #[tokio::test]
+    async fn without_rustls_https_is_refused_at_construction_naming_the_feature() {
+        for url in [
+            None,
+            Some("https://op-proxy.com/api/v1"),
+            Some("HTTPS://example.com/"),
+        ] {
+            let mut b = Client::builder().token(TOKEN);
+            if let Some(url) = url {
+                b = b.base_url(url);
+            }
+            let e = b.build().unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::Config, "{url:?}");
+            assert!(e.to_string().contains("`rustls` feature"), "{url:?}: {e}");
+        }
+        // One client of the caller's is not enough: the money POSTs would still have no TLS.
+        let e = Client::builder()
+            .token(TOKEN)
+            .reqwest_client(reqwest::Client::new())
+            .build()
+            .unwrap_err();
+        assert!(e.to_string().contains("`rustls` feature"), "{e}");
+        // Both supplied: the caller vouches for their TLS.
+        let c = Client::builder()
+            .token(TOKEN)
+            .reqwest_client(reqwest::Client::new())
+            .non_idempotent_reqwest_client(reqwest::Client::new())
             .build()
             .unwrap();
         assert_eq!(c.base_url(), crate::spec::DEFAULT_BASE_URL);
+        let c = Client::builder()
+            .token(TOKEN)
+            .base_url("http://127.0.0.1:9/api/v1")
+            .build()
+            .unwrap();
+        assert_eq!(c.base_url(), "http://127.0.0.1:9/api/v1");
     }
 
     #[tokio::test]
@@ -428,7 +484,10 @@ mod tests {
                 assert!(!e.to_string().contains(bad));
             }
         }
-        let b = Client::builder().token(TOKEN);
+        // Loopback, so that this also runs without the `rustls` feature.
+        let b = Client::builder()
+            .token(TOKEN)
+            .base_url("http://127.0.0.1:9/api/v1");
         assert!(!format!("{b:?}").contains(TOKEN));
         let c = b.build().unwrap();
         assert!(!format!("{c:?}").contains(TOKEN));

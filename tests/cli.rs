@@ -27,7 +27,11 @@ async fn opx_with_env(args: &[&str], env: Vec<(&'static str, String)>) -> Output
         cmd.args(&args)
             .env_remove("OPX_TOKEN")
             .env_remove("OPX_BASE_URL")
-            .env_remove("OPX_LOG");
+            .env_remove("OPX_LOG")
+            .env_remove("OPX_PROFILE")
+            .env_remove("OPX_CONFIG")
+            // No config file of the developer's (tests/cli_config.rs tests config files).
+            .env("XDG_CONFIG_HOME", "/nonexistent/opx-tests");
         for (k, v) in env {
             cmd.env(k, v);
         }

@@ -26,10 +26,18 @@ async fn from_env_needs_opx_token_and_honours_opx_base_url() {
     unsafe {
         std::env::set_var("OPX_TOKEN", TOKEN);
     }
+    #[cfg(feature = "rustls")]
     assert_eq!(
         Client::from_env().unwrap().base_url(),
         opx::spec::DEFAULT_BASE_URL
     );
+    // Without TLS the default (https) base URL is refused when the client is built.
+    #[cfg(not(feature = "rustls"))]
+    {
+        let e = Client::from_env().unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Config);
+        assert!(e.to_string().contains("`rustls` feature"), "{e}");
+    }
     unsafe {
         std::env::set_var("OPX_BASE_URL", &s.base_url);
     }

@@ -1,10 +1,10 @@
 //! One function per subcommand, each a thin layer over the facade.
 
 use opx::{
-    Client, ClientBuilder, LogQuery, ProxyQuery, PurchaseRequest, Response, Service, ServiceId,
-    ServiceQuery,
+    Client, LogQuery, ProxyQuery, PurchaseRequest, Response, Service, ServiceId, ServiceQuery,
 };
 
+use crate::config::Settings;
 use crate::confirm;
 use crate::failure::Failure;
 use crate::listing;
@@ -14,8 +14,15 @@ use crate::{Cli, Command, FormatArg};
 /// Runs the parsed command line.
 pub async fn run(cli: Cli) -> Result<(), Failure> {
     let json = cli.json;
-    let client = || client(cli.base_url.as_deref());
+    let client = || client(cli.profile.as_deref(), cli.base_url.as_deref());
     match cli.command {
+        Command::Config => {
+            crate::config::show(cli.profile.as_deref(), cli.base_url.as_deref(), json)
+        }
+        Command::Api(args) => {
+            let settings = Settings::resolve(cli.profile.as_deref(), cli.base_url.as_deref())?;
+            crate::api::run(args, settings).await
+        }
         Command::Mock(args) => crate::mock::run(args).await,
         Command::Completions { shell } => {
             let mut cmd = <Cli as clap::CommandFactory>::command();
@@ -197,16 +204,10 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
     }
 }
 
-/// The facade client: `OPX_TOKEN` from the environment, the base URL from `--base-url` or
-/// `OPX_BASE_URL`.
-fn client(base_url: Option<&str>) -> Result<Client, Failure> {
-    let mut builder = ClientBuilder::from_env()?;
-    if let Some(url) = base_url {
-        builder = builder.base_url(url);
-    }
-    Ok(builder
-        .user_agent(concat!("opx-cli/", env!("CARGO_PKG_VERSION")))
-        .build()?)
+/// The facade client: the token and base URL of the profile (`--profile`), else `OPX_TOKEN`;
+/// the base URL from `--base-url` / `OPX_BASE_URL` first (see `config`).
+fn client(profile: Option<&str>, base_url: Option<&str>) -> Result<Client, Failure> {
+    Settings::resolve(profile, base_url)?.client()
 }
 
 async fn account(client: &Client, json: bool) -> Result<(), Failure> {

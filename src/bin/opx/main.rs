@@ -1,6 +1,8 @@
 //! `opx`: the OP-Proxy command-line tool, a thin layer over the `opx` facade.
 
+mod api;
 mod commands;
+mod config;
 mod confirm;
 mod failure;
 mod listing;
@@ -19,8 +21,13 @@ fn page_size(op: opx::Operation) -> clap::builder::RangedI64ValueParser<u32> {
 
 const EXIT_CODES: &str = "\
 Environment:
-  OPX_TOKEN     API key (required by every command but `mock` and `completions`)
+  OPX_TOKEN     API key (required by every command but `mock`, `completions` and `config`,
+                unless the profile names its own token source)
   OPX_BASE_URL  API base URL (default https://op-proxy.com/api/v1; same as --base-url)
+  OPX_PROFILE   profile of the config file to use (same as --profile)
+  OPX_CONFIG    config file (default: <config dir>/opx/config.toml, e.g.
+                ~/.config/opx/config.toml); `opx config` shows which one and what it gives
+  OPX_LOG       diagnostics on stderr, a tracing filter: `debug`, `opx=trace`, ... (default off)
 
 Exit codes:
   0  success
@@ -42,6 +49,9 @@ pub struct Cli {
     /// API base URL.
     #[arg(long, global = true, env = "OPX_BASE_URL", value_name = "URL")]
     base_url: Option<String>,
+    /// Profile of the config file to use (see `opx config`).
+    #[arg(long, global = true, env = "OPX_PROFILE", value_name = "NAME")]
+    profile: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -180,6 +190,11 @@ pub enum Command {
     },
     /// Run a local, spec-driven mock of the API until interrupted.
     Mock(mock::MockArgs),
+    /// Show the config file, the active profile, the base URL and where the token comes from
+    /// (the token itself redacted).
+    Config,
+    /// Send one authenticated request to any API path and print the response body.
+    Api(api::ApiArgs),
 }
 
 /// `--format` of `opx proxies` (the library's type; clap's parser behind the `cli` feature).
