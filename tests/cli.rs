@@ -298,7 +298,18 @@ async fn whitelist_replaces_with_labels_and_clears() {
     )
     .await);
     snapshot!("whitelist", out);
-    let cleared = ok(&opx(&server, &["--json", "whitelist", &id]).await);
+    // Clearing cuts off every IP-authenticated client: it asks, or takes --yes.
+    let refused = opx(&server, &["whitelist", &id]).await;
+    assert_eq!(refused.status.code(), Some(2), "{}", stderr(&refused));
+    assert!(stderr(&refused).contains("--yes"), "{}", stderr(&refused));
+    let kept = ok(&opx(&server, &["--json", "service", &id]).await);
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&kept).unwrap()["whitelist"]
+            .as_array()
+            .map(Vec::len),
+        Some(2)
+    );
+    let cleared = ok(&opx(&server, &["--json", "whitelist", &id, "--yes"]).await);
     let v: serde_json::Value = serde_json::from_str(&cleared).unwrap();
     assert_eq!(v["whitelist"], serde_json::json!([]));
     let bad = opx(&server, &["whitelist", &id, "300.1.1.1"]).await;
@@ -476,8 +487,10 @@ async fn rate_limited_exits_4_with_the_delay() {
     );
 }
 
+/// A purchase whose answer is lost is reconciled by the CLI: it says the charge happened (once)
+/// and exits 0; nothing is bought twice.
 #[tokio::test(flavor = "multi_thread")]
-async fn outcome_unknown_exits_5_says_how_to_check_and_never_buys_twice() {
+async fn a_lost_purchase_answer_is_recovered_and_said_plainly() {
     let server = MockServer::start().await;
     let before = server.balance();
     let plan = server
@@ -486,18 +499,55 @@ async fn outcome_unknown_exits_5_says_how_to_check_and_never_buys_twice() {
         .find(|p| p.service_type == "ipv4_rotating")
         .unwrap();
     server.inject(Operation::Purchase, Fault::DropAfterCommit, 1);
-    let out = opx(
-        &server,
-        &[
-            "purchase",
-            "--type",
-            "ipv4_rotating",
-            "--plan",
-            &plan.plan_id,
-            "--yes",
-        ],
-    )
-    .await;
+    let args = [
+        "purchase",
+        "--type",
+        "ipv4_rotating",
+        "--plan",
+        &plan.plan_id,
+        "--yes",
+    ];
+    let out = opx(&server, &args).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("the purchase went through (charged once)"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(stdout(&out).contains("service "), "{}", stdout(&out));
+    assert_eq!(server.executions(Operation::Purchase), 1);
+    assert_eq!(server.service_count(), 1);
+    assert_eq!(server.balance(), before - plan.price);
+}
+
+/// When the services cannot be read after a lost answer, the outcome is unknown: exit 5, with
+/// how to check, and the purchase was sent once.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_unresolvable_outcome_exits_5_says_how_to_check_and_never_buys_twice() {
+    let server = MockServer::start().await;
+    let before = server.balance();
+    let plan = server
+        .plans()
+        .into_iter()
+        .find(|p| p.service_type == "ipv4_rotating")
+        .unwrap();
+    server.inject(Operation::Purchase, Fault::DropAfterCommit, 1);
+    // The snapshot before the purchase reads; every read after it fails.
+    server.inject(
+        Operation::ListServices,
+        Fault::Delay(std::time::Duration::ZERO),
+        1,
+    );
+    server.inject(Operation::ListServices, Fault::Status(500), 100);
+    let args = [
+        "purchase",
+        "--type",
+        "ipv4_rotating",
+        "--plan",
+        &plan.plan_id,
+        "--yes",
+    ];
+    let out = opx(&server, &args).await;
     assert_eq!(out.status.code(), Some(5), "{}", stderr(&out));
     assert!(stderr(&out).contains("opx services"), "{}", stderr(&out));
     assert_eq!(server.executions(Operation::Purchase), 1);
@@ -568,10 +618,150 @@ async fn on_a_terminal_purchase_shows_price_and_balance_and_needs_a_yes() {
     );
     assert_eq!(server.service_count(), 0);
 
+    let after = format!("-> {} after", opx_price(100_000 - plan.price));
+    assert!(screen.contains(&after), "the balance after: {screen}");
+
     let accepted = opx_on_terminal(&server, &args, "y\n").await;
     assert_eq!(accepted.status.code(), Some(0), "{}", stdout(&accepted));
     assert_eq!(server.service_count(), 1);
     assert_eq!(server.balance(), 100_000 - plan.price);
+}
+
+/// A purchase or extension the balance cannot cover is refused before asking: no prompt, nothing
+/// sent, the API's exit code.
+#[tokio::test(flavor = "multi_thread")]
+async fn on_a_terminal_a_charge_the_balance_cannot_cover_is_refused_before_asking() {
+    let server = MockServer::start().await;
+    let id = bought(&server, "ipv4_rotating").await;
+    server.set_balance(10);
+    let plan = server.plans()[0].plan_id.clone();
+    let buy = [
+        "purchase",
+        "--type",
+        "ipv4_rotating",
+        "--plan",
+        plan.as_str(),
+    ];
+    for args in [&buy[..], &["extend", id.as_str()]] {
+        let out = opx_on_terminal(&server, args, "y\n").await;
+        let screen = stdout(&out);
+        assert_eq!(out.status.code(), Some(3), "{args:?}: {screen}");
+        assert!(
+            screen.contains("the balance is 10 RUB") && screen.contains("nothing was sent"),
+            "{screen}"
+        );
+        assert!(!screen.contains("[y/N]"), "no question was asked: {screen}");
+    }
+    assert_eq!(
+        server.executions(Operation::Purchase),
+        1,
+        "only the purchase that set up the test"
+    );
+    assert_eq!(server.executions(Operation::ExtendService), 0);
+    assert_eq!(server.balance(), 10);
+}
+
+/// After any command whose last answer says the window is exhausted, one line on stderr says so
+/// (each run is a new process: without it the next run would hit the 429).
+#[tokio::test(flavor = "multi_thread")]
+async fn an_exhausted_window_is_noticed_on_stderr() {
+    let server = MockServer::start().await;
+    server.set_limit(opx::Bucket::GlobalMinute, 2);
+    let first = opx(&server, &["account"]).await;
+    assert!(
+        !stderr(&first).contains("rate limit exhausted"),
+        "{}",
+        stderr(&first)
+    );
+    let second = opx(&server, &["account"]).await;
+    assert_eq!(second.status.code(), Some(0));
+    let notice = stderr(&second);
+    assert!(
+        notice.contains("note: rate limit exhausted (X-RateLimit-Remaining: 0 of 2)"),
+        "{notice}"
+    );
+    assert!(notice.contains("the window resets in"), "{notice}");
+}
+
+/// `--json` never hides data: an answer that does not decode as documented is printed as sent,
+/// with a warning naming the field.
+#[tokio::test(flavor = "multi_thread")]
+async fn json_prints_an_undecodable_answer_as_sent_with_a_warning() {
+    use opx::mock::{ResponseOverride, Transform};
+    let server = MockServer::start().await;
+    server.override_response(
+        Operation::GetAccount,
+        ResponseOverride::default().transform(Transform::Rename {
+            path: "/data/balance".into(),
+            to: "funds".into(),
+        }),
+    );
+    let out = opx(&server, &["--json", "account"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let data: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(data["funds"], 100_000);
+    assert!(
+        stderr(&out).contains("warning:") && stderr(&out).contains("balance"),
+        "{}",
+        stderr(&out)
+    );
+    // Without --json it is the error it is.
+    assert_ne!(opx(&server, &["account"]).await.status.code(), Some(0));
+}
+
+/// `opx doctor`: clean on the mock (exit 0), each deviation listed against a drifted one (exit 1),
+/// as a table or one JSON document.
+#[tokio::test(flavor = "multi_thread")]
+async fn doctor_reports_deviations_and_exits_by_them() {
+    use opx::mock::{ResponseOverride, Transform};
+    let server = MockServer::start().await;
+    bought(&server, "ipv6_rotating").await;
+    let clean = opx(&server, &["doctor"]).await;
+    assert_eq!(clean.status.code(), Some(0), "{}", stderr(&clean));
+    assert!(
+        stderr(&clean).contains("7 answers checked") && stderr(&clean).contains("0 deviation"),
+        "{}",
+        stderr(&clean)
+    );
+    server.override_response(
+        Operation::ListLogs,
+        ResponseOverride::default().transform(Transform::Rename {
+            path: "/data/logs/*/http_status".into(),
+            to: "status_code".into(),
+        }),
+    );
+    let drifted = opx(&server, &["--json", "doctor"]).await;
+    assert_eq!(drifted.status.code(), Some(1), "{}", stderr(&drifted));
+    let report: serde_json::Value = serde_json::from_str(&stdout(&drifted)).unwrap();
+    assert_eq!(report["checked"], 7);
+    let d = &report["deviations"][0];
+    assert_eq!(
+        (d["operation"].as_str(), d["pointer"].as_str()),
+        (Some("listLogs"), Some("/data/logs/0/http_status"))
+    );
+    assert_eq!(d["found"], "missing");
+}
+
+/// `--timeout` (or `OPX_TIMEOUT`) bounds a whole call, retries included.
+#[tokio::test(flavor = "multi_thread")]
+async fn timeout_bounds_a_whole_call() {
+    let server = MockServer::start().await;
+    server.inject(
+        Operation::GetAccount,
+        Fault::Delay(std::time::Duration::from_secs(5)),
+        3,
+    );
+    let started = std::time::Instant::now();
+    let out = opx(&server, &["--timeout", "0.5", "account"]).await;
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains("timed out"), "{}", stderr(&out));
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(4),
+        "{:?}",
+        started.elapsed()
+    );
+    let bad = opx(&server, &["--timeout", "-1", "account"]).await;
+    assert_eq!(bad.status.code(), Some(2));
 }
 
 /// The CLI's rendering of a price in roubles.

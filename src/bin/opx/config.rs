@@ -191,22 +191,21 @@ impl Settings {
         })
     }
 
-    /// The facade client for these settings (the token is required).
-    pub fn client(self) -> Result<Client, Failure> {
-        Ok(self.connect()?.0)
-    }
-
     /// The client and the token (for `opx api`, which sends requests of its own).
     pub fn connect(self) -> Result<(Client, Token), Failure> {
+        let (builder, token) = self.builder()?;
+        Ok((builder.build()?, token))
+    }
+
+    /// A client builder with this token and base URL (and the CLI's user agent), and the token.
+    pub fn builder(self) -> Result<(ClientBuilder, Token), Failure> {
         let (token, _) = self.token?;
         let mut builder = ClientBuilder::new().token(token.0.clone());
         if let Some(url) = self.base_url {
             builder = builder.base_url(url);
         }
-        let client = builder
-            .user_agent(concat!("opx-cli/", env!("CARGO_PKG_VERSION")))
-            .build()?;
-        Ok((client, token))
+        let builder = builder.user_agent(concat!("opx-cli/", env!("CARGO_PKG_VERSION")));
+        Ok((builder, token))
     }
 }
 

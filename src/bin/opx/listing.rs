@@ -20,6 +20,10 @@ pub trait Listing {
     type Item;
     /// The page's items.
     fn items(&self) -> &[Self::Item];
+    /// The page's items that did not decode.
+    fn undecoded(&self) -> &[opx::Undecoded];
+    /// The member that names an item (shown for one that did not decode).
+    const ID_FIELD: &'static str;
     /// The page's cursor for the next page.
     fn next_cursor(&self) -> Option<&str>;
     /// One table row.
@@ -32,8 +36,12 @@ impl Listing for opx::ServicePage {
         "ID", "TYPE", "STATUS", "THREADS", "COUNTRY", "ROTATION", "EXPIRES",
     ];
     type Item = opx::Service;
+    const ID_FIELD: &'static str = "service_id";
     fn items(&self) -> &[opx::Service] {
         &self.services
+    }
+    fn undecoded(&self) -> &[opx::Undecoded] {
+        &self.undecoded
     }
     fn next_cursor(&self) -> Option<&str> {
         self.next_cursor.as_deref()
@@ -57,8 +65,12 @@ impl Listing for opx::LogPage {
     const ITEMS: &'static str = "logs";
     const HEADER: &'static [&'static str] = &["TIME", "METHOD", "PATH", "STATUS", "IP"];
     type Item = opx::LogEntry;
+    const ID_FIELD: &'static str = "log_id";
     fn items(&self) -> &[opx::LogEntry] {
         &self.logs
+    }
+    fn undecoded(&self) -> &[opx::Undecoded] {
+        &self.undecoded
     }
     fn next_cursor(&self) -> Option<&str> {
         self.next_cursor.as_deref()
@@ -77,15 +89,34 @@ impl Listing for opx::LogPage {
     }
 }
 
+/// A table row for an item that did not decode: what names it, then the reason, over `columns`.
+pub fn unreadable_row(u: &opx::Undecoded, id_field: &str, columns: usize) -> Vec<String> {
+    let mut row = vec![u.field(id_field).unwrap_or("?").to_owned()];
+    row.extend(std::iter::repeat_n(
+        "-".to_owned(),
+        columns.saturating_sub(2),
+    ));
+    row.push(format!("(unreadable: {})", u.reason));
+    row
+}
+
+/// The rows of a page: its items, then those that did not decode.
+fn rows<P: Listing>(page: &P, table: &mut Table) {
+    for item in page.items() {
+        table.row(P::row(item));
+    }
+    for u in page.undecoded() {
+        table.row(unreadable_row(u, P::ID_FIELD, P::HEADER.len()));
+    }
+}
+
 /// Prints one page.
 pub fn print_page<P: Listing>(page: &opx::Response<P>, json: bool) -> Result<(), Failure> {
     if json {
         return output::print_data(page.body());
     }
     let mut table = Table::new(P::HEADER);
-    for item in page.items() {
-        table.row(P::row(item));
-    }
+    rows(&**page, &mut table);
     output::print(&table.render())?;
     if let Some(cursor) = page.next_cursor()
         && std::io::stderr().is_terminal()
@@ -125,9 +156,7 @@ pub async fn print_all<P: Listing>(
         if json {
             raw_items.extend(raw_page_items(page.body(), P::ITEMS)?);
         } else {
-            for item in page.items() {
-                table.row(P::row(item));
-            }
+            rows(&*page, &mut table);
         }
     }
     progress.finish_and_clear();

@@ -1,13 +1,19 @@
 //! `opx`: the OP-Proxy command-line tool, a thin layer over the `opx` facade.
 
 mod api;
+mod cmd_change;
+mod cmd_doctor;
+mod cmd_money;
+mod cmd_read;
 mod commands;
 mod config;
 mod confirm;
+mod context;
 mod failure;
 mod listing;
 mod mock;
 mod output;
+mod show;
 
 use std::process::ExitCode;
 
@@ -28,10 +34,13 @@ Environment:
   OPX_CONFIG    config file (default: <config dir>/opx/config.toml, e.g.
                 ~/.config/opx/config.toml); `opx config` shows which one and what it gives
   OPX_LOG       diagnostics on stderr, a tracing filter: `debug`, `opx=trace`, ... (default off)
+  OPX_TIMEOUT   deadline of each API call in seconds, retries included (same as --timeout;
+                default 60)
 
 Exit codes:
-  0  success
-  1  any other failure (network, unreadable response, ...)
+  0  success (for `purchase` / `extend`: the charge happened, also when it was recovered)
+  1  any other failure (network, unreadable response, a purchase or extension that did not
+     happen, deviations found by `doctor`, ...)
   2  usage: bad arguments or input, missing OPX_TOKEN, a charge not confirmed
   3  the API refused the request (its error code is printed)
   4  rate limited: retry after the delay printed
@@ -52,6 +61,9 @@ pub struct Cli {
     /// Profile of the config file to use (see `opx config`).
     #[arg(long, global = true, env = "OPX_PROFILE", value_name = "NAME")]
     profile: Option<String>,
+    /// Deadline of each API call in seconds, retries and backoff included (default 60).
+    #[arg(long, global = true, env = "OPX_TIMEOUT", value_name = "SECS")]
+    timeout: Option<f64>,
     #[command(subcommand)]
     command: Command,
 }
@@ -133,7 +145,7 @@ pub enum Command {
         #[arg(long)]
         yes: bool,
     },
-    /// Replace a service's whitelist (no IP: clear it).
+    /// Replace a service's whitelist (no IP: clear it, after asking).
     Whitelist {
         /// Service id (24 hex characters).
         id: String,
@@ -142,6 +154,9 @@ pub enum Command {
         /// A label for each address, in order (give none or one per address).
         #[arg(long = "label", value_name = "L")]
         labels: Vec<String>,
+        /// Do not ask before clearing the whitelist.
+        #[arg(long)]
+        yes: bool,
     },
     /// Regenerate a service's proxy login and password (the old ones stop working; asks first).
     Credentials {
@@ -190,6 +205,9 @@ pub enum Command {
     },
     /// Run a local, spec-driven mock of the API until interrupted.
     Mock(mock::MockArgs),
+    /// Check every read-only answer of the server against the spec and list each deviation
+    /// (never spends money or changes anything; exit 1 when something deviates).
+    Doctor,
     /// Show the config file, the active profile, the base URL and where the token comes from
     /// (the token itself redacted).
     Config,

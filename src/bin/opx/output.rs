@@ -116,6 +116,12 @@ pub fn raw_data(body: &[u8]) -> Result<&RawValue, Failure> {
         .map_err(|e| Failure::Other(format!("the response has no JSON `data` member: {e}")))
 }
 
+/// Prints a value as one JSON document (for `--json` when there is no response body to copy).
+pub fn print_json(value: &impl serde::Serialize) -> Result<(), Failure> {
+    let text = serde_json::to_string(value).map_err(|e| Failure::Other(e.to_string()))?;
+    print(&format!("{text}\n"))
+}
+
 /// Prints the `data` of a response for `--json`.
 pub fn print_data(body: &[u8]) -> Result<(), Failure> {
     let data = raw_data(body)?;

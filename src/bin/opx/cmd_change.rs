@@ -1,0 +1,86 @@
+//! The commands that change a service without charging: `whitelist`, `credentials`, `country`,
+//! `rotation`. The two that can cut clients off (a cleared whitelist, new credentials) ask first
+//! like a money command, or take `--yes`.
+
+use opx::ServiceId;
+
+use crate::confirm;
+use crate::context::Ctx;
+use crate::failure::Failure;
+use crate::show;
+
+fn whitelist_of(ips: &[String], labels: Vec<String>) -> Result<opx::Whitelist, Failure> {
+    let parsed = opx::Whitelist::parse(ips)?;
+    if labels.is_empty() {
+        return Ok(parsed);
+    }
+    if labels.len() != ips.len() {
+        return Err(Failure::Usage(format!(
+            "{} addresses but {} labels: give one --label per address, or none",
+            ips.len(),
+            labels.len()
+        )));
+    }
+    Ok(opx::Whitelist::with_labels(
+        parsed.ips().iter().copied().zip(labels),
+    )?)
+}
+
+/// `opx whitelist ID [IP...]`: replaces the whitelist; no address clears it (asks first).
+pub async fn whitelist(
+    ctx: &Ctx,
+    id: String,
+    ips: Vec<String>,
+    labels: Vec<String>,
+    yes: bool,
+) -> Result<(), Failure> {
+    let id = ServiceId::new(id)?;
+    let whitelist = whitelist_of(&ips, labels)?;
+    if whitelist.ips().is_empty() && !yes {
+        let question = "Clear the whitelist?";
+        confirm::require_terminal(question)?;
+        confirm::ask(
+            &format!(
+                "Service {id}: every client that authenticates by its IP address loses access at once.\n"
+            ),
+            question,
+        )?;
+    }
+    let s = ctx.client()?.replace_whitelist(&id, &whitelist).await?;
+    show::response(&s, ctx.json)
+}
+
+/// `opx credentials ID`: new login and password (asks first).
+pub async fn credentials(ctx: &Ctx, id: String, yes: bool) -> Result<(), Failure> {
+    let id = ServiceId::new(id)?;
+    let client = ctx.client()?;
+    if !yes {
+        let question = "Regenerate the proxy credentials?";
+        confirm::require_terminal(question)?;
+        confirm::ask(
+            &format!("Service {id}: the current login and password stop working at once.\n"),
+            question,
+        )?;
+    }
+    show::response(&client.regenerate_credentials(&id).await?, ctx.json)
+}
+
+/// `opx country ID COUNTRY`.
+pub async fn country(ctx: &Ctx, id: String, country: String) -> Result<(), Failure> {
+    let id = ServiceId::new(id)?;
+    let country = opx::Country::new(country)?;
+    show::response(
+        &ctx.client()?.change_country(&id, &country).await?,
+        ctx.json,
+    )
+}
+
+/// `opx rotation ID ROTATION`.
+pub async fn rotation(ctx: &Ctx, id: String, rotation: String) -> Result<(), Failure> {
+    let id = ServiceId::new(id)?;
+    let rotation = opx::Rotation::new(rotation)?;
+    show::response(
+        &ctx.client()?.change_rotation(&id, &rotation).await?,
+        ctx.json,
+    )
+}

@@ -1,0 +1,99 @@
+//! What every command shares: the client (built once, from the profile or the environment, with
+//! the global options), and what is printed after the command whatever it did (the rate-limit
+//! notice).
+
+use std::cell::OnceCell;
+use std::time::Duration;
+
+use opx::{Client, Error, ErrorKind};
+
+use crate::config::Settings;
+use crate::failure::Failure;
+use crate::output;
+
+/// The global options and the client they make.
+pub struct Ctx {
+    /// `--json`.
+    pub json: bool,
+    profile: Option<String>,
+    base_url: Option<String>,
+    timeout: Option<Duration>,
+    client: OnceCell<Client>,
+}
+
+impl Ctx {
+    /// The context of one run.
+    pub fn new(
+        json: bool,
+        profile: Option<String>,
+        base_url: Option<String>,
+        timeout: Option<Duration>,
+    ) -> Self {
+        Self {
+            json,
+            profile,
+            base_url,
+            timeout,
+            client: OnceCell::new(),
+        }
+    }
+
+    /// `--profile`.
+    pub fn profile(&self) -> Option<&str> {
+        self.profile.as_deref()
+    }
+
+    /// `--base-url`.
+    pub fn base_url(&self) -> Option<&str> {
+        self.base_url.as_deref()
+    }
+
+    /// The profile's settings (see `config`).
+    pub fn settings(&self) -> Result<Settings, Failure> {
+        Settings::resolve(self.profile.as_deref(), self.base_url.as_deref())
+    }
+
+    /// The facade client: the token and base URL of the profile, else `OPX_TOKEN` and
+    /// `OPX_BASE_URL`; `--timeout` as the deadline of each call.
+    pub fn client(&self) -> Result<&Client, Failure> {
+        if self.client.get().is_none() {
+            let (mut builder, _) = self.settings()?.builder()?;
+            if let Some(t) = self.timeout {
+                builder = builder.deadline(t);
+            }
+            let _ = self.client.set(builder.build()?);
+        }
+        Ok(self.client.get().expect("set above"))
+    }
+
+    /// After the command: one line on stderr when the last answer said the rate-limit window
+    /// is exhausted (docs requirement 9: each run is a new process that would forget it).
+    pub fn notice(&self) {
+        let Some(rl) = self.client.get().and_then(Client::rate_limit) else {
+            return;
+        };
+        if rl.is_exhausted() {
+            let resets = rl.reset_after().map_or_else(
+                || "an unknown time".to_owned(),
+                |d| format!("{} s", d.as_secs()),
+            );
+            eprintln!(
+                "note: rate limit exhausted (X-RateLimit-Remaining: 0 of {}); the window resets in {resets}",
+                rl.limit().map_or_else(|| "?".to_owned(), |l| l.to_string())
+            );
+        }
+    }
+}
+
+/// A success whose body did not decode: with `--json`, its `data` as the server sent it and a
+/// one-line warning naming the field; otherwise the error. `Ok(true)` when it was printed.
+pub fn print_undecoded(e: &Error, json: bool) -> Result<bool, Failure> {
+    let (true, ErrorKind::Decode, Some(body)) = (json, e.kind(), e.response_body()) else {
+        return Ok(false);
+    };
+    let why =
+        std::error::Error::source(e).map_or_else(|| e.message().to_owned(), |s| s.to_string());
+    eprintln!("warning: the answer does not decode as documented ({why}); printing it as sent");
+    output::print_data(body)?;
+    Ok(true)
+}
