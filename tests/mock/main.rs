@@ -3,9 +3,13 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+#[path = "../support/echo.rs"]
+mod echo;
+
 mod cli;
 mod faults;
 mod fuzz;
+mod gateway;
 mod pagination;
 mod perf;
 mod ratelimit;

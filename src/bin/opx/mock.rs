@@ -39,6 +39,11 @@ pub async fn run(args: MockArgs) -> Result<(), Failure> {
     let server = builder.start().await?;
     println!("listening on {}", server.base_url());
     println!("token: {}", server.token());
+    for country in opx::GatewayCountry::KNOWN {
+        if let Some(addr) = server.gateway_addr(&country) {
+            println!("gateway {country}: {addr}");
+        }
+    }
     tokio::signal::ctrl_c().await?;
     let violations = server.schema_violations();
     for v in &violations {
