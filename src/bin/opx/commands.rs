@@ -22,6 +22,7 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
             clap_complete::generate(shell, &mut cmd, "opx", &mut std::io::stdout());
             Ok(())
         }
+        Command::Check(args) => crate::check::run(&client()?, args, json).await,
         Command::Account => account(&client()?, json).await,
         Command::Plans { service_type } => {
             let plans = client()?.plans(service_type).await?;

@@ -12,6 +12,8 @@ pub enum Failure {
     Api(opx::Error),
     /// Anything else: writing output, the mock server (exit 1).
     Other(String),
+    /// `opx check`: some endpoint does not work (exit 6).
+    Unhealthy(String),
 }
 
 impl Failure {
@@ -20,6 +22,7 @@ impl Failure {
         match self {
             Self::Usage(_) => 2,
             Self::Other(_) => 1,
+            Self::Unhealthy(_) => 6,
             Self::Api(e) if e.is_outcome_unknown() => 5,
             Self::Api(e) if e.is_rate_limited() => 4,
             Self::Api(e) if e.is_validation() || e.kind() == opx::ErrorKind::Config => 2,
@@ -60,7 +63,7 @@ fn advice(code: &opx::ErrorCode) -> Option<&'static str> {
 impl fmt::Display for Failure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::Usage(m) | Self::Other(m) => f.write_str(m),
+            Self::Usage(m) | Self::Other(m) | Self::Unhealthy(m) => f.write_str(m),
             Self::Api(e) if e.is_outcome_unknown() => write!(
                 f,
                 "outcome unknown: {}. The request may have taken effect: check with \

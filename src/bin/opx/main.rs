@@ -1,5 +1,6 @@
 //! `opx`: the OP-Proxy command-line tool, a thin layer over the `opx` facade.
 
+mod check;
 mod commands;
 mod confirm;
 mod failure;
@@ -29,7 +30,8 @@ Exit codes:
   3  the API refused the request (its error code is printed)
   4  rate limited: retry after the delay printed
   5  outcome unknown: a purchase, extension or credentials change may or may not have
-     happened; check with `opx services` / `opx service ID` before trying again";
+     happened; check with `opx services` / `opx service ID` before trying again
+  6  `opx check`: some endpoint did not work (or the list was empty)";
 
 /// Command-line tool for the OP-Proxy v1 API: balance, plans, purchases, services, proxy
 /// lists, logs, and a local mock of the API.
@@ -178,6 +180,9 @@ pub enum Command {
         /// The shell.
         shell: clap_complete::Shell,
     },
+    /// Fetch a target through each proxy of a service: status, latency, exit address (exit 6
+    /// when some do not work).
+    Check(check::CheckArgs),
     /// Run a local, spec-driven mock of the API until interrupted.
     Mock(mock::MockArgs),
 }
