@@ -173,7 +173,8 @@ impl Client {
 #[derive(Debug, Clone, Serialize)]
 #[non_exhaustive]
 pub struct CheckReport {
-    /// The service checked, when the list was its current one ([`Client::check_proxies`]).
+    /// The service the endpoints belong to, when known (set by [`Client::check_proxies`];
+    /// [`ProxyCheck::run`] leaves it to the caller).
     pub service_id: Option<ServiceId>,
     /// The target URL.
     pub target: String,
