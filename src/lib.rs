@@ -56,7 +56,9 @@
 //!
 //! - `rustls` (default): TLS through rustls.
 //! - `mock`: [`mock`], a spec-driven, stateful in-process mock server for tests and examples.
-//! - `cli`: the `opx` command-line tool (implies `mock`).
+//! - `check`: [`check`], [`Client::check_proxies`]: a request through each proxy of a list,
+//!   with its status, latency and exit address.
+//! - `cli`: the `opx` command-line tool (implies `mock` and `check`).
 #![deny(missing_docs)]
 // docs.rs (`--cfg docsrs`, nightly): each item gated on a feature says which one.
 #![cfg_attr(docsrs, feature(doc_cfg))]
@@ -74,6 +76,8 @@ pub mod operation;
 pub mod spec;
 pub mod transport;
 
+#[cfg(feature = "check")]
+pub mod check;
 #[cfg(feature = "doctor")]
 mod conformance;
 #[cfg(feature = "doctor")]

@@ -68,7 +68,7 @@ macro_rules! snapshot {
             (r"\d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC", "[TIME..............]"),
             (r"opx[0-9a-f]{10}", "[LOGIN......]"),
             (r"\b[0-9a-f]{20}\b", "[PASSWORD.........]"),
-            (r"\b[1-5]\d{4}\b", "[PRT]"),
+            (r"\b[1-6]\d{4}\b", "[PRT]"),
         ]}, {
             insta::assert_snapshot!($name, value);
         });

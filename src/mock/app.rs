@@ -82,6 +82,7 @@ async fn dispatch(inner: Arc<Inner>, op: Operation, req: Request) -> Response {
                 path: &v.path_params,
                 query: &v.query_params,
                 body: v.body.as_ref(),
+                gateways: &inner.gateways,
             };
             let reply = handlers::handler_for(op)(&mut ctx);
             if reply.status() == 200 {

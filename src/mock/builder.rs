@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 use super::clock::Clock;
 use super::snapshot::StateFile;
 use super::state::State;
-use super::{DEFAULT_BALANCE, Inner, MockServer, app};
+use super::{DEFAULT_BALANCE, Inner, MockServer, app, gateway};
 use crate::conformance::route_table;
 use crate::operation::Bucket;
 
@@ -111,13 +111,16 @@ impl MockBuilder {
             Clock::mock()
         };
         let (state, token) = self.initial_state(&clock);
+        let gateways = gateway::bind().await?;
         let inner = Arc::new(Inner {
             routes: route_table(),
             state: Mutex::new(state),
             clock,
             validate_responses: self.validate_responses,
             start: self.clone(),
+            gateways: gateways.addrs(),
         });
+        let gateways = gateways.serve(inner.clone());
         let listener = tokio::net::TcpListener::bind(self.listen).await?;
         let addr = listener.local_addr()?;
         let app = app::router(inner.clone());
@@ -137,6 +140,6 @@ impl MockBuilder {
         });
         let base_url = format!("http://{addr}{}", inner.routes.base_path);
         tracing::debug!("mock listening on {base_url}");
-        Ok(MockServer::new(inner, addr, base_url, token, tx))
+        Ok(MockServer::new(inner, addr, base_url, token, tx, gateways))
     }
 }

@@ -3,6 +3,7 @@
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{Map, Value, json};
 
+use super::gateway::GatewayAddrs;
 use super::state::{self, MockPlan, Service, State};
 use crate::operation::Operation;
 
@@ -14,6 +15,8 @@ pub(crate) struct Ctx<'a> {
     pub(crate) path: &'a Map<String, Value>,
     pub(crate) query: &'a Map<String, Value>,
     pub(crate) body: Option<&'a Value>,
+    /// Where the gateways listen.
+    pub(crate) gateways: &'a GatewayAddrs,
 }
 
 /// A handler's answer.
@@ -86,7 +89,7 @@ const IPV6_GATEWAYS: [&str; 3] = ["nl", "de", "at"];
 /// The gateways (countries) of a service: IPv4 always `nl`; IPv6 the gateway of its country
 /// when that country has one, otherwise (`mixed`, or an exit region such as `us` that has no
 /// gateway of its own) every IPv6 gateway.
-fn gateways(s: &Service) -> Vec<String> {
+pub(crate) fn gateways(s: &Service) -> Vec<String> {
     match (s.service_type.as_str(), s.country.as_str()) {
         ("ipv4_rotating", _) => vec!["nl".to_string()],
         (_, c) if IPV6_GATEWAYS.contains(&c) => vec![c.to_string()],
@@ -312,19 +315,21 @@ fn get_proxies(ctx: &mut Ctx<'_>) -> Reply {
         .and_then(Value::as_bool)
         .unwrap_or(true);
     let layout = str_param(ctx.query, "layout").unwrap_or("host_port_user_pass");
-    let servers: Vec<(String, String)> = gateways(&s)
+    // Every line points at its country's gateway on loopback (`127.0.0.1:PORT`, the same port
+    // for every service: the gateway tells services apart by their credentials).
+    let servers: Vec<(String, String, u16)> = gateways(&s)
         .into_iter()
         .filter(|c| filter.is_none_or(|f| f == c))
-        .map(|c| {
-            let host = format!("{c}.gw.op-proxy.test");
-            (c, host)
+        .filter_map(|c| {
+            let addr = ctx.gateways.get(&c)?;
+            Some((c, addr.ip().to_string(), addr.port()))
         })
         .collect();
     if str_param(ctx.query, "format") == Some("json") {
         let list: Vec<Value> = servers
             .iter()
-            .map(|(c, host)| {
-                let mut v = json!({"country": c, "host": host, "port": s.port});
+            .map(|(c, host, port)| {
+                let mut v = json!({"country": c, "host": host, "port": port});
                 if auth {
                     v["login"] = json!(s.login);
                     v["password"] = json!(s.password);
@@ -335,13 +340,13 @@ fn get_proxies(ctx: &mut Ctx<'_>) -> Reply {
         return ok(json!({ "servers": list }));
     }
     let mut text = String::new();
-    for (_, host) in &servers {
+    for (_, host, port) in &servers {
         let line = match (auth, layout) {
-            (false, _) => format!("{host}:{}", s.port),
+            (false, _) => format!("{host}:{port}"),
             (true, "user_pass_at_host_port") => {
-                format!("{}:{}@{host}:{}", s.login, s.password, s.port)
+                format!("{}:{}@{host}:{port}", s.login, s.password)
             }
-            (true, _) => format!("{host}:{}:{}:{}", s.port, s.login, s.password),
+            (true, _) => format!("{host}:{port}:{}:{}", s.login, s.password),
         };
         text.push_str(&line);
         text.push('\n');

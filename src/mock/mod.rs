@@ -22,8 +22,20 @@
 //!   fewest remaining requests; `401` responses carry none.
 //! - Ids are 24 hex characters and increase monotonically; lists are newest first and a cursor
 //!   is the id of the last item of the previous page, so pages are stable while items arrive.
-//! - Gateways are `nl|de|at|us.gw.op-proxy.test` with one port per service; IPv4 services use
-//!   nl only; IPv6 `mixed` spans nl, de and at.
+//! - Proxy lists point at real gateways: one forward proxy per gateway country (nl, de, at) on
+//!   `127.0.0.1:PORT` ([`MockServer::gateway_addr`]), the same port for every service. IPv4
+//!   services use nl only; IPv6 `mixed` (or an exit region without a gateway, such as `us`)
+//!   spans nl, de and at; an IPv6 service moved to nl, de or at has that gateway only.
+//! - The gateways carry plain HTTP (absolute-form requests) and `CONNECT` tunnels, and enforce
+//!   what the real ones would: the service's current login and password (`407` with
+//!   `Proxy-Authenticate: Basic realm="opx-mock"` otherwise; regenerated credentials stop
+//!   working at once), or a whitelisted source address without credentials; an active service
+//!   (`403` once expired on the mock clock); the line's country (`403` on another gateway);
+//!   at most the service's `threads` requests and tunnels at once (`429` beyond it, see
+//!   [`MockServer::set_threads`] and [`MockServer::gateway_threads_in_use`]). They connect to
+//!   loopback destinations only (`127.0.0.0/8`, `::1`, `localhost`): anything else is refused
+//!   with `403` before a connection is tried, and no name is resolved, so tests never reach the
+//!   network. Refusals are one line of `text/plain` naming the reason.
 //! - The mock keeps the latest 10,000 requests for [`MockServer::requests`] and the latest
 //!   100,000 log entries per account.
 //!
@@ -50,6 +62,7 @@ mod clock;
 mod control;
 mod expect;
 mod faults;
+mod gateway;
 mod handlers;
 mod overrides;
 mod pipeline;
@@ -87,6 +100,8 @@ pub(crate) struct Inner {
     pub(crate) validate_responses: bool,
     /// What it started with, for `reset`.
     pub(crate) start: MockBuilder,
+    /// Where the gateways listen (the proxy lists point there).
+    pub(crate) gateways: gateway::GatewayAddrs,
 }
 
 impl Inner {

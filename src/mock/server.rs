@@ -25,6 +25,8 @@ pub struct MockServer {
     token: String,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     expectations: Mutex<Vec<(Operation, Expectation)>>,
+    /// The gateways stop when this is dropped.
+    pub(crate) gateways: super::gateway::Running,
 }
 
 impl std::fmt::Debug for MockServer {
@@ -55,6 +57,7 @@ impl MockServer {
         base_url: String,
         token: String,
         shutdown: tokio::sync::oneshot::Sender<()>,
+        gateways: super::gateway::Running,
     ) -> Self {
         MockServer {
             inner,
@@ -63,6 +66,7 @@ impl MockServer {
             token,
             shutdown: Some(shutdown),
             expectations: Mutex::new(Vec::new()),
+            gateways,
         }
     }
 }

@@ -57,7 +57,7 @@ pub struct KeyFile {
     pub pinned: Option<Vec<IpAddr>>,
 }
 
-/// One service of an account (as the mock keeps it, proxy credentials and port included).
+/// One service of an account (as the mock keeps it, proxy credentials included).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
@@ -84,8 +84,6 @@ pub struct ServiceFile {
     /// Whitelisted IPv4 addresses and their labels.
     #[serde(default)]
     pub whitelist: Vec<(String, Option<String>)>,
-    /// Its port on the gateways.
-    pub port: u16,
 }
 
 /// One log entry of an account.
@@ -206,7 +204,6 @@ impl From<&Service> for ServiceFile {
             login: s.login.clone(),
             password: s.password.clone(),
             whitelist: s.whitelist.clone(),
-            port: s.port,
         }
     }
 }
@@ -224,7 +221,6 @@ impl ServiceFile {
             login: self.login.clone(),
             password: self.password.clone(),
             whitelist: self.whitelist.clone(),
-            port: self.port,
         }
     }
 }

@@ -91,7 +91,6 @@ pub(crate) struct Service {
     pub(crate) login: String,
     pub(crate) password: String,
     pub(crate) whitelist: Vec<(String, Option<String>)>,
-    pub(crate) port: u16,
 }
 
 /// One recorded API request of an account.
@@ -277,7 +276,6 @@ impl State {
         now: DateTime<Utc>,
     ) -> u128 {
         let id = self.next_id();
-        let port = 10_000 + u16::try_from(id % 50_000).unwrap_or(0);
         let service = Service {
             id,
             service_type: plan.service_type.clone(),
@@ -289,7 +287,6 @@ impl State {
             login: format!("opx{}", self.random_hex(10)),
             password: self.random_hex(20),
             whitelist: Vec::new(),
-            port,
         };
         self.accounts[account].services.insert(id, service);
         id

@@ -43,6 +43,25 @@ async fn opx_mock_serves_until_interrupted() {
     );
     let second = lines.next().unwrap().unwrap();
     assert!(second.contains(token), "{second}");
+    let third = lines.next().unwrap().unwrap();
+    assert!(third.starts_with("control API: http://127.0.0.1:"), "{third}");
+    // Then one line per gateway, whose address answers as a proxy (407 without credentials).
+    for country in ["nl", "de", "at"] {
+        let line = lines.next().unwrap().unwrap();
+        let addr = line
+            .strip_prefix(&format!("gateway {country}: "))
+            .unwrap_or_else(|| panic!("unexpected gateway line {line:?}"));
+        assert!(addr.starts_with("127.0.0.1:"), "{line}");
+        let proxied = reqwest::Client::builder()
+            .proxy(reqwest::Proxy::all(format!("http://{addr}")).unwrap())
+            .build()
+            .unwrap()
+            .get("http://127.0.0.1:9/")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(proxied.status(), 407, "{line}");
+    }
     let account: serde_json::Value = reqwest::Client::new()
         .get(format!("{base}/account"))
         .bearer_auth(token)

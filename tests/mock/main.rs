@@ -3,10 +3,14 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+#[path = "../support/echo.rs"]
+mod echo;
+
 mod cli;
 mod control;
 mod faults;
 mod fuzz;
+mod gateway;
 mod pagination;
 mod perf;
 mod ratelimit;

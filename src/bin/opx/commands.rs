@@ -37,6 +37,7 @@ async fn dispatch(ctx: &Ctx, command: Command) -> Result<(), Failure> {
             clap_complete::generate(shell, &mut cmd, "opx", &mut std::io::stdout());
             Ok(())
         }
+        Command::Check(args) => crate::check::run(ctx.client()?, args, ctx.json).await,
         Command::Account => cmd_read::account(ctx).await,
         Command::Plans { service_type } => cmd_read::plans(ctx, service_type).await,
         Command::Purchase {

@@ -14,6 +14,8 @@ pub enum Failure {
     Other(String),
     /// A command's own exit code and message (`opx api` on an error status).
     Exit(u8, String),
+    /// `opx check`: some endpoint does not work (exit 6).
+    Unhealthy(String),
 }
 
 impl Failure {
@@ -23,6 +25,7 @@ impl Failure {
             Self::Usage(_) => 2,
             Self::Other(_) => 1,
             Self::Exit(code, _) => *code,
+            Self::Unhealthy(_) => 6,
             Self::Api(e) if e.is_outcome_unknown() => 5,
             Self::Api(e) if e.is_rate_limited() => 4,
             Self::Api(e) if e.is_validation() || e.kind() == opx::ErrorKind::Config => 2,
@@ -63,7 +66,9 @@ fn advice(code: &opx::ErrorCode) -> Option<&'static str> {
 impl fmt::Display for Failure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::Usage(m) | Self::Other(m) | Self::Exit(_, m) => f.write_str(m),
+            Self::Usage(m) | Self::Other(m) | Self::Exit(_, m) | Self::Unhealthy(m) => {
+                f.write_str(m)
+            }
             Self::Api(e) if e.is_outcome_unknown() => write!(
                 f,
                 "outcome unknown: {}. The request may have taken effect: check with \

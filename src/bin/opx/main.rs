@@ -1,6 +1,7 @@
 //! `opx`: the OP-Proxy command-line tool, a thin layer over the `opx` facade.
 
 mod api;
+mod check;
 mod cmd_change;
 mod cmd_doctor;
 mod cmd_money;
@@ -45,7 +46,8 @@ Exit codes:
   3  the API refused the request (its error code is printed)
   4  rate limited: retry after the delay printed
   5  outcome unknown: a purchase, extension or credentials change may or may not have
-     happened; check with `opx services` / `opx service ID` before trying again";
+     happened; check with `opx services` / `opx service ID` before trying again
+  6  `opx check`: some endpoint did not work (or the list was empty)";
 
 /// Command-line tool for the OP-Proxy v1 API: balance, plans, purchases, services, proxy
 /// lists, logs, and a local mock of the API.
@@ -203,6 +205,9 @@ pub enum Command {
         /// The shell.
         shell: clap_complete::Shell,
     },
+    /// Fetch a target through each proxy of a service: status, latency, exit address (exit 6
+    /// when some do not work).
+    Check(check::CheckArgs),
     /// Run a local, spec-driven mock of the API until interrupted.
     Mock(mock::MockArgs),
     /// Check every read-only answer of the server against the spec and list each deviation
@@ -231,5 +236,44 @@ async fn main() -> ExitCode {
             eprintln!("error: {failure}");
             ExitCode::from(failure.exit_code())
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    /// clap's own consistency checks over every subcommand: conflicting short flags, bad
+    /// defaults, ... Without this they surface as a panic only when that subcommand runs.
+    #[test]
+    fn the_command_line_definition_is_consistent() {
+        super::Cli::command().debug_assert();
+    }
+
+    /// No subcommand reuses the name of a global option (`debug_assert` does not see it, and
+    /// parsing such a subcommand panics on the type mismatch).
+    #[test]
+    fn no_subcommand_shadows_a_global_option() {
+        let root = super::Cli::command();
+        let globals: Vec<_> = root
+            .get_arguments()
+            .filter(|a| a.is_global_set())
+            .map(|a| a.get_id().clone())
+            .collect();
+        assert!(globals.iter().any(|g| g == "timeout"), "{globals:?}");
+        fn walk(cmd: &clap::Command, globals: &[clap::Id], path: &str) {
+            for sub in cmd.get_subcommands() {
+                let path = format!("{path} {}", sub.get_name());
+                for arg in sub.get_arguments() {
+                    assert!(
+                        !globals.contains(arg.get_id()),
+                        "`{path}` redefines --{}",
+                        arg.get_id()
+                    );
+                }
+                walk(sub, globals, &path);
+            }
+        }
+        walk(&root, &globals, "opx");
     }
 }

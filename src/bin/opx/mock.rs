@@ -80,6 +80,11 @@ pub async fn run(args: MockArgs) -> Result<(), Failure> {
         "control API: http://{}/_mock/ (loopback only)",
         server.addr()
     );
+    for country in opx::GatewayCountry::KNOWN {
+        if let Some(addr) = server.gateway_addr(&country) {
+            println!("gateway {country}: {addr}");
+        }
+    }
     tokio::signal::ctrl_c().await?;
     let violations = server.schema_violations();
     for v in &violations {

@@ -1,0 +1,131 @@
+//! `opx check ID`: a request to a target through each endpoint of a service's list, a summary
+//! line and a table (or `--json`); exit 6 when some endpoint does not work.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use opx::check::{CheckReport, CheckStatus, EndpointCheck, ProxyCheck};
+use opx::{Client, ServiceId};
+
+use crate::failure::Failure;
+use crate::output::{self, Table};
+
+/// Arguments of `opx check`.
+#[derive(Debug, clap::Args)]
+pub struct CheckArgs {
+    /// Service id (24 hex characters).
+    id: String,
+    /// The URL fetched through each endpoint. The default answers with the exit address; any
+    /// server that answers 2xx works, and one whose body is an IP address, `ip:port` or JSON
+    /// with `ip`/`origin` shows the exit address.
+    #[arg(long, value_name = "URL", default_value = opx::check::DEFAULT_TARGET)]
+    target: String,
+    /// Seconds each endpoint may take (connecting and the whole answer). Not the global
+    /// `--timeout`, which bounds the API calls that fetch the list.
+    #[arg(long, value_name = "SECS", default_value_t = opx::check::DEFAULT_TIMEOUT.as_secs(),
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    endpoint_timeout: u64,
+    /// Endpoints checked at once (never more than the service's threads).
+    #[arg(long, value_name = "N", default_value_t = opx::check::DEFAULT_CONCURRENCY as u32,
+          value_parser = clap::value_parser!(u32).range(1..=1000))]
+    concurrency: u32,
+    /// Check the lines of this file (as `opx proxies ID` printed them; `-` reads stdin)
+    /// instead of the service's current list.
+    #[arg(long, value_name = "FILE")]
+    from: Option<PathBuf>,
+}
+
+/// Runs the check and prints it; `Failure::Unhealthy` (exit 6) unless every endpoint works.
+pub async fn run(client: &Client, args: CheckArgs, json: bool) -> Result<(), Failure> {
+    let id = ServiceId::new(args.id)?;
+    let check = ProxyCheck::new()
+        .target(args.target)
+        .timeout(Duration::from_secs(args.endpoint_timeout))
+        .concurrency(usize::try_from(args.concurrency).unwrap_or(usize::MAX));
+    let report = match &args.from {
+        None => client.check_proxies(&id, &check).await?,
+        Some(path) => {
+            let endpoints = read_lines(path)?;
+            let threads = client.service(&id).await?.threads;
+            let mut report = check.run(&endpoints, Some(threads)).await?;
+            report.service_id = Some(id.clone());
+            report
+        }
+    };
+    if json {
+        let text = serde_json::to_string(&report)
+            .map_err(|e| Failure::Other(format!("cannot write the report: {e}")))?;
+        output::print(&format!("{text}\n"))?;
+    } else {
+        output::print(&format!("{}\n{}", summary(&report, &id), table(&report)))?;
+    }
+    let total = report.results.len();
+    if total == 0 {
+        return Err(Failure::Unhealthy(
+            "the list has no endpoint to check".into(),
+        ));
+    }
+    let failed = total - report.ok_count();
+    if failed > 0 {
+        return Err(Failure::Unhealthy(format!(
+            "{failed} of {total} endpoints do not work"
+        )));
+    }
+    Ok(())
+}
+
+/// The endpoints of a saved list (any layout `opx proxies` prints).
+fn read_lines(path: &PathBuf) -> Result<Vec<opx::ProxyEndpointBuf>, Failure> {
+    let text = if path.as_os_str() == "-" {
+        std::io::read_to_string(std::io::stdin())
+    } else {
+        std::fs::read_to_string(path)
+    }
+    .map_err(|e| Failure::Usage(format!("cannot read {}: {e}", path.display())))?;
+    opx::ProxyLines::new(&text)
+        .map(|line| {
+            line.map(|e| e.to_owned())
+                .map_err(|e| Failure::Usage(format!("{}: {e}", path.display())))
+        })
+        .collect()
+}
+
+fn summary(report: &CheckReport, id: &ServiceId) -> String {
+    let (ok, total) = (report.ok_count(), report.results.len());
+    let head = if total > 0 && ok == total {
+        format!("all {total} endpoints work")
+    } else {
+        format!("{ok} of {total} endpoints work")
+    };
+    let threads = report
+        .threads
+        .map_or_else(String::new, |t| format!(" of {t} threads"));
+    format!(
+        "{head} (service {id}, target {}, {} at a time{threads})",
+        output::printable(&report.target),
+        report.concurrency
+    )
+}
+
+fn status(r: &EndpointCheck) -> String {
+    match (&r.status, r.http_status) {
+        (CheckStatus::AuthRefused, _) => "auth refused (407)".into(),
+        (CheckStatus::HttpError, Some(s)) => format!("http {s}"),
+        (s, _) => s.to_string(),
+    }
+}
+
+fn table(report: &CheckReport) -> String {
+    let mut t = Table::new(&["ENDPOINT", "STATUS", "LATENCY", "EXIT ADDRESS", "DETAIL"]);
+    for r in &report.results {
+        t.row(vec![
+            r.endpoint_label(),
+            status(r),
+            format!("{} ms", r.latency.as_millis()),
+            r.exit_address
+                .map_or_else(|| "-".into(), |ip| ip.to_string()),
+            r.detail.clone().unwrap_or_else(|| "-".into()),
+        ]);
+    }
+    t.render()
+}

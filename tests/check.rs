@@ -1,0 +1,234 @@
+//! `opx::check` (feature `check`): each outcome an endpoint can have, through the mock's
+//! gateways and loopback servers (nothing leaves loopback), and no password in any form of the
+//! report.
+
+#[path = "support/echo.rs"]
+mod echo;
+
+use std::time::Duration;
+
+use echo::{Echo, tcp_echo};
+use opx::check::{CheckStatus, ProxyCheck};
+use opx::mock::MockServer;
+use opx::{PlanId, ProxyEndpointBuf, ProxyQuery, PurchaseRequest, ServiceId, ServiceType};
+use tokio::net::TcpListener;
+
+fn endpoint(line: &str) -> ProxyEndpointBuf {
+    opx::ProxyLines::new(line)
+        .next()
+        .unwrap()
+        .unwrap()
+        .to_owned()
+}
+
+async fn bought(server: &MockServer) -> opx::Service {
+    let plan = server.plans().remove(0);
+    let req = PurchaseRequest::new(
+        ServiceType::Ipv4Rotating,
+        PlanId::new(plan.plan_id).unwrap(),
+    );
+    server.client().purchase(&req).await.unwrap().into_inner()
+}
+
+#[tokio::test]
+async fn a_service_checked_through_the_client_reports_each_endpoint() {
+    let server = MockServer::start().await;
+    let echo = Echo::start().await;
+    let s = bought(&server).await;
+    let check = ProxyCheck::new().target(echo.url("/"));
+    let report = server
+        .client()
+        .check_proxies(&s.service_id, &check)
+        .await
+        .unwrap();
+    assert!(report.all_ok(), "{report:?}");
+    assert_eq!((report.threads, report.concurrency), (Some(100), 1));
+    assert_eq!(report.service_id.as_ref(), Some(&s.service_id));
+    let r = &report.results[0];
+    assert_eq!(
+        (r.status.clone(), r.http_status),
+        (CheckStatus::Ok, Some(200))
+    );
+    assert_eq!(r.exit_address, Some("127.0.0.1".parse().unwrap()));
+    let nl = server.gateway_addr(&opx::GatewayCountry::Nl).unwrap();
+    assert_eq!(r.endpoint_label(), format!("{}@{nl}", s.auth.login));
+    assert!(r.latency < Duration::from_secs(5));
+}
+
+#[tokio::test]
+async fn nothing_listening_is_connection_refused_and_silence_is_a_timeout() {
+    let closed = TcpListener::bind("127.0.0.1:0")
+        .await
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    // Accepts, then never answers.
+    let silent = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let silent_addr = silent.local_addr().unwrap();
+    let holder = tokio::spawn(async move {
+        let mut held = Vec::new();
+        loop {
+            let (s, _) = silent.accept().await.unwrap();
+            held.push(s);
+        }
+    });
+    let endpoints = [
+        endpoint(&format!("{closed}:login:secret-one")),
+        endpoint(&format!("{silent_addr}:login:secret-two")),
+    ];
+    let check = ProxyCheck::new()
+        .target("http://127.0.0.1:9/")
+        .timeout(Duration::from_millis(300));
+    let report = check.run(&endpoints, None).await.unwrap();
+    assert_eq!(report.concurrency, 2);
+    let statuses: Vec<CheckStatus> = report.results.iter().map(|r| r.status.clone()).collect();
+    assert_eq!(
+        statuses,
+        [CheckStatus::ConnectionRefused, CheckStatus::Timeout],
+        "{report:?}"
+    );
+    assert!(report.results[1].latency >= Duration::from_millis(300));
+    assert!(
+        report
+            .results
+            .iter()
+            .all(|r| r.http_status.is_none() && r.detail.is_some())
+    );
+    assert!(!report.all_ok() && report.ok_count() == 0);
+    holder.abort();
+}
+
+#[tokio::test]
+async fn https_targets_go_through_connect_and_its_refusals_are_told_apart() {
+    let server = MockServer::start().await;
+    let s = bought(&server).await;
+    let tcp = tcp_echo().await;
+    let client = server.client();
+    let lines = client
+        .proxies(&s.service_id, &ProxyQuery::new())
+        .await
+        .unwrap()
+        .into_inner();
+    // Current credentials: the tunnel opens, then TLS fails against a TCP echo: not ok, and
+    // not a proxy problem.
+    let https = ProxyCheck::new().target(format!("https://{tcp}/"));
+    let r = https
+        .run(&lines, Some(100))
+        .await
+        .unwrap()
+        .results
+        .remove(0);
+    assert_eq!(r.status, CheckStatus::Other, "{r:?}");
+    // Off loopback: the gateway refuses the CONNECT (403, which the HTTP client does not show).
+    let off = ProxyCheck::new().target("https://192.0.2.1/");
+    let r = off.run(&lines, Some(100)).await.unwrap().results.remove(0);
+    assert_eq!(r.status, CheckStatus::HttpError, "{r:?}");
+    assert!(
+        r.detail
+            .as_deref()
+            .unwrap()
+            .contains("refused the CONNECT tunnel"),
+        "{r:?}"
+    );
+
+    client.regenerate_credentials(&s.service_id).await.unwrap();
+    let r = https
+        .run(&lines, Some(100))
+        .await
+        .unwrap()
+        .results
+        .remove(0);
+    assert_eq!(r.status, CheckStatus::AuthRefused, "{r:?}");
+    let report = https.run(&lines, Some(100)).await.unwrap();
+    let password = s.auth.password();
+    assert!(!format!("{report:?}").contains(password));
+    assert!(!serde_json::to_string(&report).unwrap().contains(password));
+}
+
+#[tokio::test]
+async fn a_whitelisted_line_without_credentials_works() {
+    let server = MockServer::start().await;
+    let echo = Echo::start().await;
+    let s = bought(&server).await;
+    let client = server.client();
+    let id: &ServiceId = &s.service_id;
+    let bare = client
+        .proxies(id, &ProxyQuery::new().auth(false))
+        .await
+        .unwrap()
+        .into_inner();
+    let check = ProxyCheck::new().target(echo.url("/"));
+    let r = check
+        .run(&bare, Some(s.threads))
+        .await
+        .unwrap()
+        .results
+        .remove(0);
+    assert_eq!(r.status, CheckStatus::AuthRefused, "{r:?}");
+    let whitelist = opx::Whitelist::parse(["127.0.0.1"]).unwrap();
+    client.replace_whitelist(id, &whitelist).await.unwrap();
+    let r = check
+        .run(&bare, Some(s.threads))
+        .await
+        .unwrap()
+        .results
+        .remove(0);
+    assert_eq!(r.status, CheckStatus::Ok, "{r:?}");
+    let nl = server.gateway_addr(&opx::GatewayCountry::Nl).unwrap();
+    assert_eq!(r.endpoint_label(), nl.to_string());
+}
+
+#[tokio::test]
+async fn a_proxy_that_echoes_the_password_does_not_get_it_into_the_report() {
+    // A "proxy" that answers every request 502 with the Proxy-Authorization it got and the
+    // password in clear.
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        loop {
+            let (mut c, _) = listener.accept().await.unwrap();
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 4096];
+                let n = c.read(&mut buf).await.unwrap_or(0);
+                let head = String::from_utf8_lossy(&buf[..n]).to_string();
+                let auth = head
+                    .lines()
+                    .find(|l| l.to_ascii_lowercase().starts_with("proxy-authorization"))
+                    .unwrap_or("")
+                    .to_owned();
+                let body = format!("you sent {auth} and p@ss/w0rd, http://u:p%40ss%2Fw0rd@h\n");
+                let answer = format!(
+                    "HTTP/1.1 502 Bad Gateway\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = c.write_all(answer.as_bytes()).await;
+            });
+        }
+    });
+    let e = endpoint(&format!("{addr}:alice:p@ss/w0rd"));
+    let report = ProxyCheck::new()
+        .target("http://127.0.0.1:9/")
+        .run(&[e], None)
+        .await
+        .unwrap();
+    let r = &report.results[0];
+    assert_eq!(
+        (r.status.clone(), r.http_status),
+        (CheckStatus::HttpError, Some(502))
+    );
+    let detail = r.detail.as_deref().unwrap();
+    assert!(detail.contains("<redacted>"), "{detail}");
+    use base64::Engine;
+    let basic = base64::engine::general_purpose::STANDARD.encode("alice:p@ss/w0rd");
+    for shown in [
+        format!("{report:?}"),
+        serde_json::to_string(&report).unwrap(),
+    ] {
+        assert!(
+            !shown.contains("p@ss") && !shown.contains("p%40ss"),
+            "{shown}"
+        );
+        assert!(!shown.contains(&basic), "{shown}");
+    }
+}

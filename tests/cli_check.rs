@@ -1,0 +1,310 @@
+//! `opx check` against the in-process mock and its gateways, with a loopback echo as the
+//! target (nothing leaves loopback): every endpoint ok on a fresh service, auth failures for
+//! lines saved before `opx credentials`, failures once the service expired, the concurrency
+//! bounded by the service's threads, and never a password in the output.
+
+#[path = "support/echo.rs"]
+mod echo;
+
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+use echo::Echo;
+use opx::mock::MockServer;
+use opx::{PlanId, PurchaseRequest, ServiceType};
+use serde_json::Value;
+
+const BIN: &str = env!("CARGO_BIN_EXE_opx");
+
+/// Runs `opx ARGS` against `server` with no terminal on stdin.
+async fn opx(server: &MockServer, args: &[&str]) -> Output {
+    let args: Vec<String> = args.iter().map(|s| (*s).to_owned()).collect();
+    let (token, base) = (server.token().to_owned(), server.base_url().to_owned());
+    tokio::task::spawn_blocking(move || {
+        Command::new(BIN)
+            .args(&args)
+            .env_remove("OPX_LOG")
+            .env("OPX_TOKEN", token)
+            .env("OPX_BASE_URL", base)
+            .stdin(Stdio::null())
+            .output()
+            .expect("the opx binary runs")
+    })
+    .await
+    .unwrap()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8(o.stdout.clone()).unwrap()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8(o.stderr.clone()).unwrap()
+}
+
+/// A purchased service: (id, password).
+async fn bought(server: &MockServer, t: ServiceType) -> (String, String) {
+    let plan = server
+        .plans()
+        .into_iter()
+        .find(|p| p.service_type == t.as_str())
+        .unwrap();
+    let req = PurchaseRequest::new(t, PlanId::new(plan.plan_id).unwrap());
+    let s = server.client().purchase(&req).await.unwrap();
+    (s.service_id.to_string(), s.auth.password().to_owned())
+}
+
+fn no_secret(o: &Output, password: &str) {
+    assert!(!stdout(o).contains(password), "password on stdout");
+    assert!(!stderr(o).contains(password), "password on stderr");
+}
+
+/// The rows of the table (after the summary line and the header).
+fn rows(out: &str) -> Vec<String> {
+    out.lines().skip(2).map(str::to_owned).collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_endpoint_of_a_fresh_service_is_ok() {
+    let server = MockServer::start().await;
+    let echo = Echo::start().await;
+    let (id, password) = bought(&server, ServiceType::Ipv6Rotating).await;
+    let target = echo.url("/ip");
+
+    let out = opx(&server, &["check", &id, "--target", &target]).await;
+    assert_eq!(out.status.code(), Some(0), "stderr: {}", stderr(&out));
+    assert_eq!(stderr(&out), "");
+    let text = stdout(&out);
+    let first = text.lines().next().unwrap();
+    assert!(
+        first.starts_with(&format!(
+            "all 3 endpoints work (service {id}, target {target}, 3 at a time of 500 threads)"
+        )),
+        "{text}"
+    );
+    assert!(
+        text.lines().nth(1).unwrap().starts_with("ENDPOINT"),
+        "{text}"
+    );
+    let rows = rows(&text);
+    assert_eq!(rows.len(), 3, "{text}");
+    for (row, country) in rows.iter().zip(opx::GatewayCountry::KNOWN) {
+        let gw = server.gateway_addr(&country).unwrap();
+        let cells: Vec<&str> = row.split_whitespace().collect();
+        assert!(cells[0].ends_with(&format!("@{gw}")), "{row}");
+        assert_eq!(cells[1], "ok", "{row}");
+        // The echo saw the gateway's connection come from loopback.
+        assert_eq!(cells[4], "127.0.0.1", "{row}");
+    }
+    no_secret(&out, &password);
+
+    let out = opx(&server, &["--json", "check", &id, "--target", &target]).await;
+    assert_eq!(out.status.code(), Some(0), "stderr: {}", stderr(&out));
+    let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(v["service_id"], id.as_str());
+    assert_eq!(v["target"], target.as_str());
+    assert_eq!(
+        (v["threads"].as_u64(), v["concurrency"].as_u64()),
+        (Some(500), Some(3))
+    );
+    let results = v["results"].as_array().unwrap();
+    assert_eq!(results.len(), 3);
+    for r in results {
+        assert_eq!(r["status"], "ok", "{r}");
+        assert_eq!(r["http_status"], 200);
+        assert_eq!(r["exit_address"], "127.0.0.1");
+        assert_eq!(r["host"], "127.0.0.1");
+        assert!(r["latency_ms"].is_u64() && r["detail"].is_null(), "{r}");
+        assert!(r.get("password").is_none(), "{r}");
+    }
+    no_secret(&out, &password);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn lines_printed_before_opx_credentials_are_refused_and_the_current_ones_work() {
+    let server = MockServer::start().await;
+    let echo = Echo::start().await;
+    let (id, old_password) = bought(&server, ServiceType::Ipv6Rotating).await;
+    let target = echo.url("/");
+    let printed = opx(&server, &["proxies", &id]).await;
+    assert_eq!(printed.status.code(), Some(0));
+    let dir = std::env::temp_dir().join(format!("opx-check-{id}"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let saved = dir.join("proxies.txt");
+    std::fs::write(&saved, &printed.stdout).unwrap();
+    let saved = saved.to_str().unwrap();
+
+    // Before: the saved lines work.
+    let out = opx(
+        &server,
+        &["check", &id, "--target", &target, "--from", saved],
+    )
+    .await;
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+
+    let regen = opx(&server, &["credentials", &id, "--yes"]).await;
+    assert_eq!(regen.status.code(), Some(0), "{}", stderr(&regen));
+    let out = opx(
+        &server,
+        &["check", &id, "--target", &target, "--from", saved],
+    )
+    .await;
+    assert_eq!(
+        out.status.code(),
+        Some(6),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    assert_eq!(stderr(&out), "error: 3 of 3 endpoints do not work\n");
+    let text = stdout(&out);
+    assert!(text.starts_with("0 of 3 endpoints work"), "{text}");
+    for row in rows(&text) {
+        assert!(row.contains("auth refused (407)"), "{row}");
+        assert!(row.contains("outdated proxy credentials"), "{row}");
+    }
+    no_secret(&out, &old_password);
+    let out = opx(
+        &server,
+        &["--json", "check", &id, "--target", &target, "--from", saved],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(6));
+    let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    for r in v["results"].as_array().unwrap() {
+        assert_eq!(
+            (r["status"].as_str(), r["http_status"].as_u64()),
+            (Some("auth_refused"), Some(407)),
+            "{r}"
+        );
+        assert!(r["exit_address"].is_null());
+    }
+    no_secret(&out, &old_password);
+
+    // The current list (read by the check itself) works.
+    let out = opx(&server, &["check", &id, "--target", &target]).await;
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_expired_service_fails_the_check() {
+    let server = MockServer::start().await;
+    let echo = Echo::start().await;
+    let (id, password) = bought(&server, ServiceType::Ipv4Rotating).await;
+    let target = echo.url("/");
+    assert_eq!(
+        opx(&server, &["check", &id, "--target", &target])
+            .await
+            .status
+            .code(),
+        Some(0)
+    );
+    server.advance(Duration::from_secs(31 * 86_400));
+    let out = opx(&server, &["check", &id, "--target", &target]).await;
+    assert_eq!(
+        out.status.code(),
+        Some(6),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    assert_eq!(stderr(&out), "error: 1 of 1 endpoints do not work\n");
+    let text = stdout(&out);
+    let row = &rows(&text)[0];
+    assert!(row.contains("http 403"), "{text}");
+    assert!(row.contains(&format!("service {id} expired at")), "{text}");
+    let out = opx(&server, &["--json", "check", &id, "--target", &target]).await;
+    let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(v["results"][0]["status"], "http_error");
+    assert_eq!(v["results"][0]["http_status"], 403);
+    no_secret(&out, &password);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_check_never_uses_more_than_the_services_threads() {
+    let server = MockServer::start().await;
+    let mut echo = Echo::start().await;
+    let (id, _) = bought(&server, ServiceType::Ipv6Rotating).await;
+    assert!(server.set_threads(&id, 1));
+    let target = echo.url("/hold");
+    let run = {
+        let (token, base, id) = (
+            server.token().to_owned(),
+            server.base_url().to_owned(),
+            id.clone(),
+        );
+        tokio::task::spawn_blocking(move || {
+            Command::new(BIN)
+                .args([
+                    "--json",
+                    "check",
+                    &id,
+                    "--target",
+                    &target,
+                    "--concurrency",
+                    "8",
+                ])
+                .env("OPX_TOKEN", token)
+                .env("OPX_BASE_URL", base)
+                .stdin(Stdio::null())
+                .output()
+                .unwrap()
+        })
+    };
+    // One endpoint at a time reaches the target: a second one at once would have been refused
+    // by the gateway (429) and reported.
+    for _ in 0..3 {
+        echo.arrived.recv().await.unwrap();
+        assert_eq!(server.gateway_threads_in_use(&id), 1);
+        echo.release(1);
+    }
+    let out = run.await.unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(v["concurrency"], 1);
+    assert!(
+        v["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["status"] == "ok")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_bad_target_is_a_usage_error() {
+    let server = MockServer::start().await;
+    let (id, _) = bought(&server, ServiceType::Ipv4Rotating).await;
+    let out = opx(&server, &["check", &id, "--target", "ftp://127.0.0.1/"]).await;
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("must be an http:// or https:// URL"),
+        "{}",
+        stderr(&out)
+    );
+    let help = opx(&server, &["--help"]).await;
+    assert!(
+        stdout(&help).contains("6  `opx check`: some endpoint did not work"),
+        "{}",
+        stdout(&help)
+    );
+}
