@@ -72,9 +72,7 @@ async fn requirement_1_types_are_generated_from_the_spec() {
     ));
 
     // Live responses of every JSON operation, as the facade received them.
-    let s = MockServer::start().await;
-    let fx = fixture(&s);
-    let c = client(&s);
+    let (s, fx, c) = contract::started().await;
     let body = |b: &[u8]| serde_json::from_slice::<Value>(b).unwrap();
     round_trips::<g::AccountResponse>("AccountResponse", &body(c.account().await.unwrap().body()));
     round_trips::<g::PlanListResponse>(
@@ -115,9 +113,7 @@ async fn requirement_1_types_are_generated_from_the_spec() {
 /// names the operation in errors by its operationId (the name the mock's faults take too).
 #[tokio::test]
 async fn requirement_2_one_method_per_operation_id() {
-    let s = MockServer::start().await;
-    let fx = fixture(&s);
-    let c = client(&s);
+    let (s, fx, c) = contract::started().await;
     let ids = Operation::ALL;
     let mut covered = std::collections::BTreeSet::new();
     for op in Op::ALL {
@@ -347,9 +343,7 @@ async fn requirement_6_purchase_and_extend_never_auto_retried_on_network_failure
 /// layout.
 #[tokio::test]
 async fn requirement_7_txt_proxies_return_the_raw_body() {
-    let s = MockServer::start().await;
-    let fx = fixture(&s);
-    let c = client(&s);
+    let (s, fx, c) = contract::started().await;
     let raw = reqwest::Client::new();
     for (layout, auth) in [
         (None, None),
