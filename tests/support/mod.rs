@@ -180,12 +180,3 @@ pub async fn list(s: &MockServer, path: &str, key: &str) -> Vec<Value> {
         .unwrap_or_else(|| panic!("{path}: no array {key} in {data}"))
         .clone()
 }
-
-/// Asserts that no response broke the spec.
-pub fn assert_clean(s: &MockServer) {
-    assert!(
-        s.schema_violations().is_empty(),
-        "{:?}",
-        s.schema_violations()
-    );
-}

@@ -57,6 +57,10 @@ impl Reply {
         }
         self
     }
+    /// This reply, after a delay.
+    pub fn delayed(self, by: Duration) -> Self {
+        Reply::Delay(by, Box::new(self))
+    }
     pub fn rate(self, limit: u32, remaining: u32, reset: u64) -> Self {
         self.header("x-ratelimit-limit", &limit.to_string())
             .header("x-ratelimit-remaining", &remaining.to_string())
@@ -74,10 +78,11 @@ pub struct Seen {
 
 impl Seen {
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
+        let (_, v) = self
+            .headers
             .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))?;
+        Some(v)
     }
 }
 
