@@ -2,6 +2,7 @@
 //! named test each. Each fails if the behaviour it names breaks.
 
 use crate::contract;
+use crate::fixtures::IPV4_PLAN;
 use opx::Operation;
 
 use std::time::Duration;
@@ -49,7 +50,7 @@ async fn requirement_1_types_are_generated_from_the_spec() {
     // The docs' request examples.
     round_trips::<opx::PurchaseRequest>(
         "PurchaseRequest",
-        &json!({"type": "ipv4_rotating", "plan_id": "65a9f0c1b2c3d4e5f6a7b8c9", "country": "mixed", "rotation": "instant"}),
+        &json!({"type": "ipv4_rotating", "plan_id": IPV4_PLAN, "country": "mixed", "rotation": "instant"}),
     );
     round_trips::<opx::Whitelist>(
         "WhitelistRequest",
@@ -64,7 +65,7 @@ async fn requirement_1_types_are_generated_from_the_spec() {
     );
     round_trips::<g::PlanListResponse>(
         "PlanListResponse",
-        &json!({"status": "ok", "data": {"plans": [{"plan_id": "65a9f0c1b2c3d4e5f6a7b8c9", "type": "ipv4_rotating", "name": "IPv4 Rotating 100 threads", "threads": 100, "days": 30, "price": 1500, "currency": "RUB"}]}}),
+        &json!({"status": "ok", "data": {"plans": [{"plan_id": IPV4_PLAN, "type": "ipv4_rotating", "name": "IPv4 Rotating 100 threads", "threads": 100, "days": 30, "price": 1500, "currency": "RUB"}]}}),
     );
     // The error envelope is read by the facade from the bytes (any code, see ErrorCode).
     assert!(schema("ErrorEnvelope").is_valid(

@@ -1,5 +1,6 @@
 //! A tiny scripted HTTP/1.1 server on 127.0.0.1 for transport-level tests: each request gets the
-//! next scripted reply (or the default), and every request is recorded.
+//! next scripted reply (or the default), and every request is recorded. Include
+//! `support/fixtures.rs` as `fixtures` beside it.
 
 #![allow(dead_code)]
 
@@ -240,7 +241,7 @@ pub fn service_json(id: &str) -> serde_json::Value {
         "rotation": "instant",
         "auth": {"login": "alice", "password": "s3cr3t-proxy-pw"},
         "whitelist": [{"ip": "203.0.113.10", "label": "home"}],
-        "plan_id": "65a9f0c1b2c3d4e5f6a7b8c9",
+        "plan_id": crate::fixtures::IPV4_PLAN,
         "status": "active"
     })
 }
