@@ -234,7 +234,8 @@ fn a_non_json_answer_is_refused() {
 /// operationId; each refused with its reason.
 #[test]
 fn a_3_0_document_an_invalid_schema_and_a_duplicate_operation_id_are_refused() {
-    let edits: [(fn(&mut Value), &str); 3] = [
+    type Edit = fn(&mut Value);
+    let edits: [(Edit, &str); 3] = [
         (
             |doc| doc["openapi"] = json!("3.0.3"),
             "is not a valid OpenAPI 3.1 document: at /openapi: `openapi` is \"3.0.3\", expected 3.1.x",
