@@ -230,27 +230,17 @@ impl Account {
     }
 }
 
+/// `GET /account` through a progenitor client.
+async fn generated_balance(g: &opx::generated::Client) -> i64 {
+    let r = g.get_account().await.expect("account");
+    r.into_inner().data.balance
+}
+
 async fn account_call(v: Account, s: &Setup) -> i64 {
     match v {
         Account::Facade => s.facade.account().await.expect("account").balance,
-        Account::GenHooked => {
-            s.gen_hooked
-                .get_account()
-                .await
-                .expect("account")
-                .into_inner()
-                .data
-                .balance
-        }
-        Account::GenPlain => {
-            s.gen_plain
-                .get_account()
-                .await
-                .expect("account")
-                .into_inner()
-                .data
-                .balance
-        }
+        Account::GenHooked => generated_balance(&s.gen_hooked).await,
+        Account::GenPlain => generated_balance(&s.gen_plain).await,
         Account::BareSameWire => {
             let req = s
                 .http_same_wire
@@ -322,18 +312,19 @@ fn case_a(opts: &Opts, rows: &mut Vec<Row>) {
     let meds: Vec<f64> = samples.iter_mut().map(|x| median(x)).collect();
     let p90s: Vec<f64> = samples.iter_mut().map(|x| quantile(x, 0.9)).collect();
     let bare = V.len() - 1;
-    for (i, v) in V.iter().enumerate() {
-        let fig = format!(
-            "median {:.1} µs/call (p90 {:.1}), mock and client on one thread",
-            meds[i], p90s[i]
-        );
-        let mut row = Row::new("a", format!("GET /account, {}", v.name()), fig);
-        if i != bare {
-            let target = (*v == Account::Facade).then_some(Target::AtMost(1.05));
-            row = row.ratio(meds[i] / meds[bare], target);
-        }
-        rows.push(row);
-    }
+    variant_rows(
+        "a",
+        &meds,
+        |i| format!("GET /account, {}", V[i].name()),
+        |i| {
+            format!(
+                "median {:.1} µs/call (p90 {:.1}), mock and client on one thread",
+                meds[i], p90s[i]
+            )
+        },
+        Target::AtMost(1.05),
+        rows,
+    );
     rows.push(Row::new(
         "a",
         "facade minus bare",
@@ -410,35 +401,86 @@ fn variant_named<V: Copy + std::fmt::Debug>(all: &[V], name: &str) -> V {
 /// cancel out). Machine load does not change it (runs of the same code agree within about
 /// 0.5%: the mock's random tokens and ids), so it is the figure to compare commits with.
 fn case_a_instructions(opts: &Opts, rows: &mut Vec<Row>) {
+    const V: [Account; 5] = ACCOUNT_VARIANTS;
     let (few, many) = (200, opts.pick(1200, 3200));
-    let mut per_call = Vec::new();
-    for v in ACCOUNT_VARIANTS {
-        match marginal_instructions(|calls| per_call_args(v, calls), few, many) {
-            Some(n) => per_call.push(n),
-            None => {
-                rows.push(instructions_skipped(
-                    "a",
-                    "instructions per call (callgrind)",
-                ));
-                return;
-            }
-        }
-    }
-    let bare = per_call.len() - 1;
-    for (i, v) in ACCOUNT_VARIANTS.iter().enumerate() {
-        let fig = format!(
-            "{:.1} k instructions/call (client + mock + runtime; callgrind, {} - {} calls)",
-            per_call[i] / 1000.0,
-            many,
-            few
-        );
-        let mut row = Row::new("a", format!("instructions, {}", v.name()), fig);
-        if i != bare {
-            let target = (*v == Account::Facade).then_some(Target::AtMost(1.05));
-            row = row.ratio(per_call[i] / per_call[bare], target);
+    let Some(per_call) = variant_instructions(&V, per_call_args, few, many) else {
+        rows.push(instructions_skipped(
+            "a",
+            "instructions per call (callgrind)",
+        ));
+        return;
+    };
+    variant_rows(
+        "a",
+        &per_call,
+        |i| format!("instructions, {}", V[i].name()),
+        |i| {
+            format!(
+                "{:.1} k instructions/call (client + mock + runtime; callgrind, {many} - {few} calls)",
+                per_call[i] / 1000.0
+            )
+        },
+        Target::AtMost(1.05),
+        rows,
+    );
+}
+
+/// [`marginal_instructions`] of every variant, `args(variant, units)` telling a child run what
+/// to do; `None` without valgrind.
+fn variant_instructions<V: Copy>(
+    variants: &[V],
+    args: impl Fn(V, usize) -> Vec<String>,
+    few: usize,
+    many: usize,
+) -> Option<Vec<f64>> {
+    variants
+        .iter()
+        .map(|&v| marginal_instructions(|n| args(v, n), few, many))
+        .collect()
+}
+
+/// One row per variant of `case`, named `what(i)` with `figure(i)`: every variant but the floor
+/// (the last) also gets its `cost` over the floor's, the first (the facade's) against `target`.
+fn variant_rows(
+    case: &'static str,
+    cost: &[f64],
+    what: impl Fn(usize) -> String,
+    figure: impl Fn(usize) -> String,
+    target: Target,
+    rows: &mut Vec<Row>,
+) {
+    let floor = cost.len() - 1;
+    for i in 0..cost.len() {
+        let mut row = Row::new(case, what(i), figure(i));
+        if i != floor {
+            row = row.ratio(cost[i] / cost[floor], (i == 0).then_some(target));
         }
         rows.push(row);
     }
+}
+
+/// Runs the tasks `task(stop, count)` makes, `tasks` of them, for `window`, then stops and joins
+/// them: what they counted, and how long they ran.
+async fn for_a_while<Fut>(
+    tasks: usize,
+    window: Duration,
+    task: impl Fn(Arc<AtomicBool>, Arc<AtomicU64>) -> Fut,
+) -> (u64, Duration)
+where
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    let stop = Arc::new(AtomicBool::new(false));
+    let count = Arc::new(AtomicU64::new(0));
+    let start = Instant::now();
+    let handles: Vec<_> = (0..tasks)
+        .map(|_| tokio::spawn(task(stop.clone(), count.clone())))
+        .collect();
+    tokio::time::sleep(window).await;
+    stop.store(true, Ordering::Relaxed);
+    for h in handles {
+        h.await.expect("task");
+    }
+    (count.load(Ordering::Relaxed), start.elapsed())
 }
 
 fn case_b(opts: &Opts, crt: &Runtime, s: &Arc<Setup>, rows: &mut Vec<Row>) {
@@ -452,26 +494,16 @@ fn case_b(opts: &Opts, crt: &Runtime, s: &Arc<Setup>, rows: &mut Vec<Row>) {
     let run = |v: Account, window: Duration| {
         let s = s.clone();
         async move {
-            let stop = Arc::new(AtomicBool::new(false));
-            let count = Arc::new(AtomicU64::new(0));
-            let start = Instant::now();
-            let tasks: Vec<_> = (0..TASKS)
-                .map(|_| {
-                    let (s, stop, count) = (s.clone(), stop.clone(), count.clone());
-                    tokio::spawn(async move {
-                        while !stop.load(Ordering::Relaxed) {
-                            std::hint::black_box(account_call(v, &s).await);
-                            count.fetch_add(1, Ordering::Relaxed);
-                        }
-                    })
-                })
-                .collect();
-            tokio::time::sleep(window).await;
-            stop.store(true, Ordering::Relaxed);
-            for t in tasks {
-                t.await.expect("task");
-            }
-            (count.load(Ordering::Relaxed), start.elapsed())
+            for_a_while(TASKS, window, |stop, count| {
+                let s = s.clone();
+                async move {
+                    while !stop.load(Ordering::Relaxed) {
+                        std::hint::black_box(account_call(v, &s).await);
+                        count.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            })
+            .await
         }
     };
     crt.block_on(async {
@@ -489,24 +521,25 @@ fn case_b(opts: &Opts, crt: &Runtime, s: &Arc<Setup>, rows: &mut Vec<Row>) {
             }
         }
     });
-    let bare = V.len() - 1;
     let tput: Vec<f64> = (0..V.len())
         .map(|k| calls[k] as f64 / time[k].as_secs_f64())
         .collect();
-    for (k, v) in V.iter().enumerate() {
-        let fig = format!(
-            "{:.0} calls/s; client CPU {:.1} µs/call",
-            tput[k],
-            micros(cpu[k]) / calls[k] as f64
-        );
-        let mut row = Row::new("b", format!("64 tasks, GET /account, {}", v.name()), fig);
-        if k != bare {
-            // Time per call, this variant over bare.
-            let target = (*v == Account::Facade).then_some(Target::AtMost(1.05));
-            row = row.ratio(tput[bare] / tput[k], target);
-        }
-        rows.push(row);
-    }
+    // Time per call, each variant over bare.
+    let per_call: Vec<f64> = tput.iter().map(|t| 1.0 / t).collect();
+    variant_rows(
+        "b",
+        &per_call,
+        |k| format!("64 tasks, GET /account, {}", V[k].name()),
+        |k| {
+            format!(
+                "{:.0} calls/s; client CPU {:.1} µs/call",
+                tput[k],
+                micros(cpu[k]) / calls[k] as f64
+            )
+        },
+        Target::AtMost(1.05),
+        rows,
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -560,10 +593,7 @@ async fn walk(v: Pages, s: &Setup) -> usize {
                     q = q.cursor(c);
                 }
                 let page = s.facade.services_page(&q).await.expect("page").into_inner();
-                for svc in page.services {
-                    std::hint::black_box(&svc);
-                    n += 1;
-                }
+                n += looked_at(page.services);
                 match page.next_cursor {
                     Some(c) => cursor = Some(c),
                     None => return n,
@@ -584,10 +614,7 @@ async fn walk(v: Pages, s: &Setup) -> usize {
                     req = req.query(&[("cursor", c.as_str())]);
                 }
                 let page: BarePage = bare_get(req, &s.auth).await;
-                for svc in page.services {
-                    std::hint::black_box(&svc);
-                    n += 1;
-                }
+                n += looked_at(page.services);
                 match page.next_cursor {
                     Some(c) => cursor = Some(c),
                     None => return n,
@@ -595,6 +622,15 @@ async fn walk(v: Pages, s: &Setup) -> usize {
             }
         }
     }
+}
+
+/// Looks at every service of a page (so that none is optimised away); how many there were.
+fn looked_at<T>(services: Vec<T>) -> usize {
+    let n = services.len();
+    for svc in services {
+        std::hint::black_box(&svc);
+    }
+    n
 }
 
 fn case_c(opts: &Opts, crt: &Runtime, s: &Arc<Setup>, rows: &mut Vec<Row>) {
@@ -622,21 +658,21 @@ fn case_c(opts: &Opts, crt: &Runtime, s: &Arc<Setup>, rows: &mut Vec<Row>) {
     });
     let (mut times, cpu) = crt.block_on(task).expect("case c");
     let meds: Vec<f64> = times.iter_mut().map(|x| median(x)).collect();
-    let bare = V.len() - 1;
-    for (i, v) in V.iter().enumerate() {
-        let fig = format!(
-            "median {:.1} ms per 10,000 ({:.0} services/s); client CPU {:.1} ms per 10,000",
-            meds[i],
-            SERVICES as f64 / meds[i] * 1e3,
-            micros(cpu[i]) / 1e3 / rounds as f64
-        );
-        let mut row = Row::new("c", format!("stream 10,000 services, {}", v.name()), fig);
-        if i != bare {
-            let target = (*v == Pages::Stream).then_some(Target::AtMost(1.03));
-            row = row.ratio(meds[i] / meds[bare], target);
-        }
-        rows.push(row);
-    }
+    variant_rows(
+        "c",
+        &meds,
+        |i| format!("stream 10,000 services, {}", V[i].name()),
+        |i| {
+            format!(
+                "median {:.1} ms per 10,000 ({:.0} services/s); client CPU {:.1} ms per 10,000",
+                meds[i],
+                SERVICES as f64 / meds[i] * 1e3,
+                micros(cpu[i]) / 1e3 / rounds as f64
+            )
+        },
+        Target::AtMost(1.03),
+        rows,
+    );
     rows.push(
         Row::new(
             "c",
@@ -669,36 +705,31 @@ fn per_walk_child(variant: &str, walks: usize) {
 /// difference is two walks (seeding and set-up cancel out), scaled to 10,000 services.
 fn case_c_instructions(rows: &mut Vec<Row>) {
     const V: [Pages; 3] = PAGE_VARIANTS;
-    let mut per_walk = Vec::new();
     let scale = (SERVICES / WALK_SERVICES) as f64;
-    for v in V {
-        let args = |walks: usize| vec!["--per-walk".into(), format!("{v:?}"), walks.to_string()];
-        match marginal_instructions(args, 1, 3) {
-            Some(n) => per_walk.push(n * scale),
-            None => {
-                rows.push(instructions_skipped(
-                    "c",
-                    "instructions per 10,000 services (callgrind)",
-                ));
-                return;
-            }
-        }
-    }
-    let bare = V.len() - 1;
-    for (i, v) in V.iter().enumerate() {
-        let fig = format!(
-            "{:.0} M instructions per 10,000 services, 100 a page (client + mock + runtime; \
-             callgrind, {} services walked 3 - 1 times, scaled)",
-            per_walk[i] / 1e6,
-            WALK_SERVICES
-        );
-        let mut row = Row::new("c", format!("instructions, {}", v.name()), fig);
-        if i != bare {
-            let target = (*v == Pages::Stream).then_some(Target::AtMost(1.03));
-            row = row.ratio(per_walk[i] / per_walk[bare], target);
-        }
-        rows.push(row);
-    }
+    let args =
+        |v: Pages, walks: usize| vec!["--per-walk".into(), format!("{v:?}"), walks.to_string()];
+    let Some(per_walk) = variant_instructions(&V, args, 1, 3) else {
+        rows.push(instructions_skipped(
+            "c",
+            "instructions per 10,000 services (callgrind)",
+        ));
+        return;
+    };
+    let per_walk: Vec<f64> = per_walk.iter().map(|n| n * scale).collect();
+    variant_rows(
+        "c",
+        &per_walk,
+        |i| format!("instructions, {}", V[i].name()),
+        |i| {
+            format!(
+                "{:.0} M instructions per 10,000 services, 100 a page (client + mock + runtime; \
+                 callgrind, {WALK_SERVICES} services walked 3 - 1 times, scaled)",
+                per_walk[i] / 1e6
+            )
+        },
+        Target::AtMost(1.03),
+        rows,
+    );
 }
 
 /// Consumes every page of a prefetching (or not) stream, spending `consume` on each page.
@@ -788,40 +819,24 @@ async fn hammer(url: &str, token: &str, window: Duration, tasks: usize) -> (u64,
     let http = reqwest::Client::new();
     let mut auth = HeaderValue::from_str(&format!("Bearer {token}")).unwrap();
     auth.set_sensitive(true);
-    let stop = Arc::new(AtomicBool::new(false));
-    let count = Arc::new(AtomicU64::new(0));
     let url: Arc<str> = url.into();
-    let start = Instant::now();
-    let handles: Vec<_> = (0..tasks)
-        .map(|_| {
-            let (http, auth, stop, count, url) = (
-                http.clone(),
-                auth.clone(),
-                stop.clone(),
-                count.clone(),
-                url.clone(),
-            );
-            tokio::spawn(async move {
-                while !stop.load(Ordering::Relaxed) {
-                    let r = http
-                        .get(&*url)
-                        .header(AUTHORIZATION, auth.clone())
-                        .send()
-                        .await
-                        .expect("send");
-                    assert_eq!(r.status().as_u16(), 200);
-                    r.bytes().await.expect("body");
-                    count.fetch_add(1, Ordering::Relaxed);
-                }
-            })
-        })
-        .collect();
-    tokio::time::sleep(window).await;
-    stop.store(true, Ordering::Relaxed);
-    for h in handles {
-        h.await.expect("task");
-    }
-    (count.load(Ordering::Relaxed), start.elapsed())
+    for_a_while(tasks, window, |stop, count| {
+        let (http, auth, url) = (http.clone(), auth.clone(), url.clone());
+        async move {
+            while !stop.load(Ordering::Relaxed) {
+                let r = http
+                    .get(&*url)
+                    .header(AUTHORIZATION, auth.clone())
+                    .send()
+                    .await
+                    .expect("send");
+                assert_eq!(r.status().as_u16(), 200);
+                r.bytes().await.expect("body");
+                count.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    })
+    .await
 }
 
 fn case_e(opts: &Opts, crt: &Runtime, srt: &Runtime, rows: &mut Vec<Row>) {

@@ -1,5 +1,7 @@
 //! Construction: from_env, builder options, HTTPS rule, token hygiene, custom reqwest client.
 
+#[path = "support/fixtures.rs"]
+mod fixtures;
 #[path = "support/scripted.rs"]
 mod scripted;
 
@@ -119,11 +121,7 @@ async fn a_user_supplied_reqwest_client_is_used_for_idempotent_calls() {
 #[tokio::test]
 async fn the_overall_timeout_applies() {
     let _g = ENV.lock().await;
-    let s = Scripted::start(Reply::Delay(
-        Duration::from_secs(5),
-        Box::new(Reply::ok(account_json())),
-    ))
-    .await;
+    let s = Scripted::start(Reply::ok(account_json()).delayed(Duration::from_secs(5))).await;
     let c = s
         .client()
         .timeout(Duration::from_millis(200))

@@ -112,6 +112,23 @@ fn runtime() -> tokio::runtime::Runtime {
         .unwrap()
 }
 
+/// A client for `base` with the test token and no retries.
+fn client(base: &str) -> opx::ClientBuilder {
+    opx::Client::builder()
+        .token(TOKEN)
+        .base_url(base)
+        .retry_policy(opx::RetryPolicy::none())
+}
+
+/// The error of `GET /account` on `c` and the peak of live heap bytes during it, after a
+/// warm-up call: the first call sets up what every later call reuses (TLS-free here, but the
+/// runtime's and the resolver's lazy state).
+fn account_peak(rt: &tokio::runtime::Runtime, c: &opx::Client) -> (opx::Error, usize) {
+    let _ = rt.block_on(c.account());
+    settle(rt);
+    peak_during(|| rt.block_on(c.account()).unwrap_err())
+}
+
 #[test]
 fn a_call_against_an_endless_body_holds_at_most_the_cap_plus_hyper_buffers() {
     let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
@@ -121,18 +138,8 @@ fn a_call_against_an_endless_body_holds_at_most_the_cap_plus_hyper_buffers() {
     );
     let rt = runtime();
     for cap in [256 * 1024, 1_000_000, 4 * 1024 * 1024] {
-        let c = opx::Client::builder()
-            .token(TOKEN)
-            .base_url(&base)
-            .retry_policy(opx::RetryPolicy::none())
-            .max_response_bytes(cap)
-            .build()
-            .unwrap();
-        // Warm up: the first call sets up what every later call reuses (TLS-free here, but
-        // the runtime's and the resolver's lazy state).
-        let _ = rt.block_on(c.account());
-        settle(&rt);
-        let (e, peak) = peak_during(|| rt.block_on(c.account()).unwrap_err());
+        let c = client(&base).max_response_bytes(cap).build().unwrap();
+        let (e, peak) = account_peak(&rt, &c);
         assert_eq!(e.kind(), opx::ErrorKind::BodyTooLarge, "{e:?}");
         assert!(
             peak <= cap + CLIENT_OVERHEAD,
@@ -159,15 +166,7 @@ fn a_huge_content_length_costs_no_body_memory() {
         b"          ",
     );
     let rt = runtime();
-    let c = opx::Client::builder()
-        .token(TOKEN)
-        .base_url(&base)
-        .retry_policy(opx::RetryPolicy::none())
-        .build()
-        .unwrap();
-    let _ = rt.block_on(c.account());
-    settle(&rt);
-    let (e, peak) = peak_during(|| rt.block_on(c.account()).unwrap_err());
+    let (e, peak) = account_peak(&rt, &client(&base).build().unwrap());
     assert_eq!(e.kind(), opx::ErrorKind::BodyTooLarge, "{e:?}");
     assert!(peak <= CLIENT_OVERHEAD, "{peak} bytes for a refused body");
 }

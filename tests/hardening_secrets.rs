@@ -6,6 +6,8 @@
 
 #[path = "support/capture.rs"]
 mod capture;
+#[path = "support/fixtures.rs"]
+mod fixtures;
 
 use opx::Operation;
 use std::{
@@ -14,6 +16,7 @@ use std::{
 };
 
 use capture::Capture;
+use fixtures::{IPV4_PLAN, IPV6_PLAN, ipv4_purchase};
 use futures::TryStreamExt;
 use opx::mock::{Bucket, Fault, MockServer};
 use opx::{
@@ -23,8 +26,15 @@ use opx::{
 use tracing_subscriber::fmt::format::FmtSpan;
 
 const BIN: &str = env!("CARGO_BIN_EXE_opx");
-const IPV4_PLAN: &str = "65a9f0c1b2c3d4e5f6a7b8c9";
-const IPV6_PLAN: &str = "65a9f0c1b2c3d4e5f6a7b8cb";
+/// `opx purchase` of the IPv4 plan, confirmed.
+const BUY_V4: [&str; 6] = [
+    "purchase",
+    "--type",
+    "ipv4_rotating",
+    "--plan",
+    IPV4_PLAN,
+    "--yes",
+];
 
 /// Every secret seen so far, and everything printed that must not contain them.
 #[derive(Default)]
@@ -40,6 +50,10 @@ impl Scan {
     }
     fn show(&mut self, what: &str, text: String) {
         self.shown.push((what.to_owned(), text));
+    }
+    /// What a process printed.
+    fn output(&mut self, what: &str, bytes: &[u8]) {
+        self.show(what, String::from_utf8_lossy(bytes).into_owned());
     }
     fn error(&mut self, what: &str, e: &opx::Error) {
         let mut text = format!("{e}\n{e:?}\n");
@@ -153,11 +167,7 @@ fn a_facade_session_traced_at_trace_level_never_shows_a_secret() {
 async fn session(scan: &mut Scan) {
     let s = MockServer::start().await;
     scan.secret(s.token());
-    let c = Client::builder()
-        .token(s.token())
-        .base_url(s.base_url())
-        .build()
-        .unwrap();
+    let c = s.client();
     scan.show("client", format!("{c:?}"));
 
     let account = c.account().await.unwrap();
@@ -165,13 +175,7 @@ async fn session(scan: &mut Scan) {
     let plans = c.plans(None).await.unwrap();
     scan.show("plans", format!("{plans:?}"));
 
-    let v4 = c
-        .purchase(&PurchaseRequest::new(
-            ServiceType::Ipv4Rotating,
-            IPV4_PLAN.parse::<opx::PlanId>().unwrap(),
-        ))
-        .await
-        .unwrap();
+    let v4 = c.purchase(&ipv4_purchase()).await.unwrap();
     scan.secret(v4.auth.password());
     scan.show("purchase", format!("{v4:?}"));
     let v6 = c
@@ -242,13 +246,7 @@ async fn session(scan: &mut Scan) {
     let logs = c.logs_page(&LogQuery::new().limit(200)).await.unwrap();
     scan.show("logs", format!("{logs:?}"));
 
-    let outcome = c
-        .purchase_safely(&PurchaseRequest::new(
-            ServiceType::Ipv4Rotating,
-            IPV4_PLAN.parse::<opx::PlanId>().unwrap(),
-        ))
-        .await
-        .unwrap();
+    let outcome = c.purchase_safely(&ipv4_purchase()).await.unwrap();
     scan.show("purchase_safely", format!("{outcome:?}"));
 
     // Errors of every kind, Display, Debug and source chain.
@@ -270,24 +268,33 @@ async fn session(scan: &mut Scan) {
     let e = c.service(&id4).await.unwrap_err();
     assert!(e.is_transport(), "{e:?}");
     scan.error("truncated body", &e);
-    s.inject(Operation::ExtendService, Fault::Html502, 1);
-    let e = c.extend(&id4).await.unwrap_err();
-    assert!(e.is_outcome_unknown(), "{e:?}");
-    scan.error("html 502 on extend", &e);
-    s.inject(Operation::Purchase, Fault::DropAfterCommit, 1);
-    let e = c
-        .purchase(&PurchaseRequest::new(
-            ServiceType::Ipv4Rotating,
-            IPV4_PLAN.parse::<opx::PlanId>().unwrap(),
-        ))
-        .await
-        .unwrap_err();
-    assert!(e.is_outcome_unknown(), "{e:?}");
-    scan.error("dropped purchase", &e);
-    s.inject(Operation::ExtendService, Fault::DropBeforeResponse, 1);
-    let e = c.extend(&id4).await.unwrap_err();
-    assert!(e.is_outcome_unknown(), "{e:?}");
-    scan.error("dropped extend", &e);
+    // Faults that leave the outcome of a money call unknown.
+    for (what, op, fault) in [
+        (
+            "html 502 on extend",
+            Operation::ExtendService,
+            Fault::Html502,
+        ),
+        (
+            "dropped purchase",
+            Operation::Purchase,
+            Fault::DropAfterCommit,
+        ),
+        (
+            "dropped extend",
+            Operation::ExtendService,
+            Fault::DropBeforeResponse,
+        ),
+    ] {
+        s.inject(op, fault, 1);
+        let r = match op {
+            Operation::Purchase => c.purchase(&ipv4_purchase()).await,
+            _ => c.extend(&id4).await,
+        };
+        let e = r.unwrap_err();
+        assert!(e.is_outcome_unknown(), "{what}: {e:?}");
+        scan.error(what, &e);
+    }
     s.set_limit(Bucket::GlobalMinute, 1);
     let e = c.account().await.unwrap_err();
     assert!(e.is_rate_limited(), "{e:?}");
@@ -298,11 +305,7 @@ async fn session(scan: &mut Scan) {
     // A revoked key.
     s.set_limit(Bucket::GlobalMinute, 1000);
     s.advance(std::time::Duration::from_secs(120));
-    let c2 = Client::builder()
-        .token(s.token())
-        .base_url(s.base_url())
-        .build()
-        .unwrap();
+    let c2 = s.client();
     s.revoke(s.token());
     let e = c2.account().await.unwrap_err();
     assert_eq!(e.code(), Some(&opx::ErrorCode::InvalidToken), "{e:?}");
@@ -392,14 +395,7 @@ fn a_cli_session_with_opx_log_trace_never_shows_a_secret() {
         &["country", id4, "de"],
         &["service", "not-an-id"],
         &["proxies", id4, "--format", "json"],
-        &[
-            "purchase",
-            "--type",
-            "ipv4_rotating",
-            "--plan",
-            IPV4_PLAN,
-            "--yes",
-        ],
+        &BUY_V4,
     ];
     for args in human {
         let out = run(&s, args);
@@ -427,43 +423,23 @@ fn a_cli_session_with_opx_log_trace_never_shows_a_secret() {
     ] {
         let out = run(&s, args);
         assert_eq!(out.status.code(), Some(0));
-        scan.show(
-            &format!("opx {} (stderr)", args.join(" ")),
-            String::from_utf8_lossy(&out.stderr).into(),
-        );
+        scan.output(&format!("opx {} (stderr)", args.join(" ")), &out.stderr);
     }
     // Failures: a dropped purchase (recovered by reconciliation: the new service, credentials
     // included, is printed), an HTML 502 on extend (nothing committed: reconciliation proves it was
     // not extended), a revoked key.
     s.inject(Operation::Purchase, Fault::DropAfterCommit, 1);
     s.inject(Operation::ExtendService, Fault::Html502, 1);
-    let buy = [
-        "purchase",
-        "--type",
-        "ipv4_rotating",
-        "--plan",
-        IPV4_PLAN,
-        "--yes",
-    ];
-    for (args, code) in [(&buy[..], 0), (&["extend", id4, "--yes"], 1)] {
+    for (args, code) in [(&BUY_V4[..], 0), (&["extend", id4, "--yes"], 1)] {
         let out = run(&s, args);
         assert_eq!(out.status.code(), Some(code), "{args:?}");
-        scan.show(
-            "failure (stderr)",
-            String::from_utf8_lossy(&out.stderr).into(),
-        );
-        scan.show(
-            "failure (stdout)",
-            String::from_utf8_lossy(&out.stdout).into(),
-        );
+        scan.output("failure (stderr)", &out.stderr);
+        scan.output("failure (stdout)", &out.stdout);
     }
     s.revoke(s.token());
     let out = run(&s, &["account"]);
     assert_eq!(out.status.code(), Some(3));
-    scan.show(
-        "revoked (stderr)",
-        String::from_utf8_lossy(&out.stderr).into(),
-    );
+    scan.output("revoked (stderr)", &out.stderr);
     scan.assert_clean();
     drop(s);
 }

@@ -11,6 +11,9 @@
 //!
 //! One test: it sets `SSL_CERT_FILE` for the process, before any other thread runs.
 
+#[path = "support/fixtures.rs"]
+mod fixtures;
+
 use std::{
     net::SocketAddr,
     path::Path,
@@ -18,7 +21,7 @@ use std::{
 };
 
 use bytes::Bytes;
-use opx::{Client, PurchaseRequest, RetryPolicy, ServiceType};
+use opx::{Client, RetryPolicy};
 use tokio_rustls::rustls::{
     self,
     pki_types::{CertificateDer, PrivateKeyDer, pem::PemObject},
@@ -151,10 +154,7 @@ fn tls_trust_is_the_platforms_and_reqwest_never_resends_money_spending_posts() {
     assert!(gets.len() > 1, "reqwest did not retry the GET: {gets:?}");
 
     // The POSTs that spend money or change credentials: exactly once each.
-    let purchase = PurchaseRequest::new(
-        ServiceType::Ipv4Rotating,
-        "65a9f0c1b2c3d4e5f6a7b8c9".parse::<opx::PlanId>().unwrap(),
-    );
+    let purchase = fixtures::ipv4_purchase();
     for (op, path) in [
         ("purchase", "/api/v1/purchase".to_owned()),
         ("extend", format!("/api/v1/services/{SID}/extend")),

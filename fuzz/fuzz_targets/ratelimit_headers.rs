@@ -3,17 +3,20 @@
 //!
 //! Checks against a reference reading: a value that is a decimal integer (surrounding
 //! whitespace allowed) is read, saturated to `u32` / capped at 24 h; anything else is ignored.
-//! No delay taken from a header ever exceeds 24 h.
+//! No delay taken from a header ever exceeds 24 h. The reference and the rate-limit checks are
+//! `tests/support/ratelimit_reference.rs`, which the property in `tests/hardening/parsers.rs`
+//! runs too.
 #![no_main]
 
 use std::time::{Duration, Instant};
 
 use arbitrary::Arbitrary;
-use http::{HeaderMap, HeaderValue};
 use libfuzzer_sys::fuzz_target;
-use opx::fuzzing::{gate_wait, rate_limit, response_error_for, retry_after};
+use opx::fuzzing::{gate_wait, response_error_for, retry_after};
 
-const DAY: Duration = Duration::from_secs(24 * 60 * 60);
+#[path = "../../tests/support/ratelimit_reference.rs"]
+mod reference;
+use reference::{DAY, Headers, check_rate_limit, reference_u64};
 
 #[derive(Debug, Arbitrary)]
 struct Input {
@@ -25,69 +28,18 @@ struct Input {
     operation: u8,
 }
 
-/// An unsigned decimal integer (an optional `+`, as `u64::from_str` allows), surrounded by
-/// optional ASCII whitespace; `None` for anything else, including overflow.
-fn reference_u64(v: &HeaderValue) -> Option<u64> {
-    let t = v.to_str().ok()?.trim_matches(|c: char| c.is_ascii_whitespace());
-    let digits = t.strip_prefix('+').unwrap_or(t);
-    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    digits.bytes().try_fold(0u64, |n, b| {
-        n.checked_mul(10)?.checked_add(u64::from(b - b'0'))
-    })
-}
-
 fuzz_target!(|input: Input| {
-    let mut headers = HeaderMap::new();
-    let mut put = |name: &'static str, raw: &Option<Vec<u8>>| {
-        let value = raw.as_deref().and_then(|b| HeaderValue::from_bytes(b).ok());
-        if let Some(v) = &value {
-            headers.insert(name, v.clone());
-        }
-        value
-    };
-    let limit = put("x-ratelimit-limit", &input.limit);
-    let remaining = put("x-ratelimit-remaining", &input.remaining);
-    let reset = put("x-ratelimit-reset", &input.reset);
-    let retry = put("retry-after", &input.retry_after);
-
+    let h = Headers::from_raw(
+        &input.limit,
+        &input.remaining,
+        &input.reset,
+        &input.retry_after,
+    );
     let now = Instant::now();
-    let expect_u32 = |v: &Option<HeaderValue>| {
-        v.as_ref()
-            .and_then(reference_u64)
-            .map(|n| u32::try_from(n).unwrap_or(u32::MAX))
-    };
-    // Seconds, or (from 10^9 on) a Unix timestamp: the time left until it.
-    let unix_now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
-    let expect_reset = reset.as_ref().and_then(reference_u64).map(|n| {
-        let secs = if n >= 1_000_000_000 { n.saturating_sub(unix_now) } else { n };
-        Duration::from_secs(secs).min(DAY)
-    });
-    match rate_limit(&headers, now) {
-        Some(rl) => {
-            assert_eq!(rl.limit(), expect_u32(&limit));
-            assert_eq!(rl.remaining(), expect_u32(&remaining));
-            // A timestamp is read against the clock: allow the second that may pass.
-            match (rl.reset_after(), expect_reset) {
-                (Some(a), Some(b)) => assert!(a.abs_diff(b) <= Duration::from_secs(1)),
-                (a, b) => assert_eq!(a, b),
-            }
-            assert_eq!(rl.observed_at(), now);
-            assert_eq!(rl.is_exhausted(), rl.remaining() == Some(0));
-            if let Some(at) = rl.resets_at() {
-                assert!(at >= now && at - now <= DAY);
-            }
-        }
-        None => {
-            assert_eq!(expect_u32(&limit), None);
-            assert_eq!(expect_u32(&remaining), None);
-            assert_eq!(expect_reset, None);
-        }
+    if let Err(m) = check_rate_limit(&h, now) {
+        panic!("{m}");
     }
+    let (retry, headers) = (h.retry_after, h.map);
 
     let ra = retry_after(&headers);
     if let Some(d) = ra {

@@ -56,9 +56,7 @@ async fn fifty_tasks_under_a_lowered_limit_get_exactly_limit_successes() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fifty_tasks_of_every_operation_share_one_client() {
-    let s = MockServer::start().await;
-    let fx = fixture(&s);
-    let c = client(&s);
+    let (s, fx, c) = contract::started().await;
     let handles: Vec<_> = (0..TASKS)
         .map(|i| {
             let (c, fx) = (c.clone(), fx.clone());

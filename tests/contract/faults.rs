@@ -82,25 +82,21 @@ fn check_error(op: Op, f: F, e: &Error) -> Result<(), String> {
         }
     };
     let unknown = !op.is_idempotent();
-    let lost = if unknown {
-        ErrorKind::OutcomeUnknown
-    } else {
-        ErrorKind::Transport
+    // On a money call, what may have come after the charge leaves the outcome unknown.
+    let or_unknown = |kind| {
+        if unknown {
+            ErrorKind::OutcomeUnknown
+        } else {
+            kind
+        }
     };
-    let undecodable = if unknown {
-        ErrorKind::OutcomeUnknown
-    } else {
-        ErrorKind::Decode
-    };
+    let lost = or_unknown(ErrorKind::Transport);
+    let undecodable = or_unknown(ErrorKind::Decode);
+    // A 5xx, whatever the body.
+    let server = or_unknown(ErrorKind::Api);
     match f {
         F::Status500 => {
-            // A money call's 5xx may have come after the charge: unknown, whatever the body.
-            let kind = if unknown {
-                ErrorKind::OutcomeUnknown
-            } else {
-                ErrorKind::Api
-            };
-            want(e.kind() == kind, &format!("kind {kind:?}"));
+            want(e.kind() == server, &format!("kind {server:?}"));
             want(e.status().map(|s| s.as_u16()) == Some(500), "status 500");
             want(
                 e.code() == Some(&ErrorCode::ServerError),
@@ -108,12 +104,7 @@ fn check_error(op: Op, f: F, e: &Error) -> Result<(), String> {
             );
         }
         F::Html502 => {
-            let kind = if unknown {
-                ErrorKind::OutcomeUnknown
-            } else {
-                ErrorKind::Api
-            };
-            want(e.kind() == kind, &format!("kind {kind:?}"));
+            want(e.kind() == server, &format!("kind {server:?}"));
             want(e.status().map(|s| s.as_u16()) == Some(502), "status 502");
             want(e.code().is_none(), "no code (the body is HTML)");
             want(
@@ -362,52 +353,25 @@ async fn matrix(f: F) {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn fault_500_server_error() {
-    matrix(F::Status500).await;
+/// One test per fault, each over every operation.
+macro_rules! fault_tests {
+    ($($name:ident: $fault:expr,)*) => {$(
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn $name() {
+            matrix($fault).await;
+        }
+    )*};
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn fault_html_502() {
-    matrix(F::Html502).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn fault_429_with_retry_after() {
-    matrix(F::RateLimitedWithRetryAfter).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn fault_429_without_retry_after() {
-    matrix(F::RateLimitedWithoutRetryAfter).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn fault_timeout() {
-    matrix(F::Timeout).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn fault_connection_dropped_before_response() {
-    matrix(F::DropBeforeResponse).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn fault_connection_dropped_after_commit() {
-    matrix(F::DropAfterCommit).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn fault_malformed_json() {
-    matrix(F::MalformedJson).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn fault_truncated_body() {
-    matrix(F::TruncatedBody).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn fault_wrong_content_type() {
-    matrix(F::WrongContentType).await;
+fault_tests! {
+    fault_500_server_error: F::Status500,
+    fault_html_502: F::Html502,
+    fault_429_with_retry_after: F::RateLimitedWithRetryAfter,
+    fault_429_without_retry_after: F::RateLimitedWithoutRetryAfter,
+    fault_timeout: F::Timeout,
+    fault_connection_dropped_before_response: F::DropBeforeResponse,
+    fault_connection_dropped_after_commit: F::DropAfterCommit,
+    fault_malformed_json: F::MalformedJson,
+    fault_truncated_body: F::TruncatedBody,
+    fault_wrong_content_type: F::WrongContentType,
 }

@@ -3,6 +3,8 @@
 
 #[path = "../support/contract.rs"]
 mod contract;
+#[path = "../support/fixtures.rs"]
+mod fixtures;
 
 mod concurrency;
 mod faults;

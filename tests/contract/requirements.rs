@@ -2,6 +2,7 @@
 //! named test each. Each fails if the behaviour it names breaks.
 
 use crate::contract;
+use crate::fixtures::IPV4_PLAN;
 use opx::Operation;
 
 use std::time::Duration;
@@ -49,7 +50,7 @@ async fn requirement_1_types_are_generated_from_the_spec() {
     // The docs' request examples.
     round_trips::<opx::PurchaseRequest>(
         "PurchaseRequest",
-        &json!({"type": "ipv4_rotating", "plan_id": "65a9f0c1b2c3d4e5f6a7b8c9", "country": "mixed", "rotation": "instant"}),
+        &json!({"type": "ipv4_rotating", "plan_id": IPV4_PLAN, "country": "mixed", "rotation": "instant"}),
     );
     round_trips::<opx::Whitelist>(
         "WhitelistRequest",
@@ -64,7 +65,7 @@ async fn requirement_1_types_are_generated_from_the_spec() {
     );
     round_trips::<g::PlanListResponse>(
         "PlanListResponse",
-        &json!({"status": "ok", "data": {"plans": [{"plan_id": "65a9f0c1b2c3d4e5f6a7b8c9", "type": "ipv4_rotating", "name": "IPv4 Rotating 100 threads", "threads": 100, "days": 30, "price": 1500, "currency": "RUB"}]}}),
+        &json!({"status": "ok", "data": {"plans": [{"plan_id": IPV4_PLAN, "type": "ipv4_rotating", "name": "IPv4 Rotating 100 threads", "threads": 100, "days": 30, "price": 1500, "currency": "RUB"}]}}),
     );
     // The error envelope is read by the facade from the bytes (any code, see ErrorCode).
     assert!(schema("ErrorEnvelope").is_valid(
@@ -72,9 +73,7 @@ async fn requirement_1_types_are_generated_from_the_spec() {
     ));
 
     // Live responses of every JSON operation, as the facade received them.
-    let s = MockServer::start().await;
-    let fx = fixture(&s);
-    let c = client(&s);
+    let (s, fx, c) = contract::started().await;
     let body = |b: &[u8]| serde_json::from_slice::<Value>(b).unwrap();
     round_trips::<g::AccountResponse>("AccountResponse", &body(c.account().await.unwrap().body()));
     round_trips::<g::PlanListResponse>(
@@ -115,9 +114,7 @@ async fn requirement_1_types_are_generated_from_the_spec() {
 /// names the operation in errors by its operationId (the name the mock's faults take too).
 #[tokio::test]
 async fn requirement_2_one_method_per_operation_id() {
-    let s = MockServer::start().await;
-    let fx = fixture(&s);
-    let c = client(&s);
+    let (s, fx, c) = contract::started().await;
     let ids = Operation::ALL;
     let mut covered = std::collections::BTreeSet::new();
     for op in Op::ALL {
@@ -347,9 +344,7 @@ async fn requirement_6_purchase_and_extend_never_auto_retried_on_network_failure
 /// layout.
 #[tokio::test]
 async fn requirement_7_txt_proxies_return_the_raw_body() {
-    let s = MockServer::start().await;
-    let fx = fixture(&s);
-    let c = client(&s);
+    let (s, fx, c) = contract::started().await;
     let raw = reqwest::Client::new();
     for (layout, auth) in [
         (None, None),

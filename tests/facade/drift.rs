@@ -2,13 +2,13 @@
 //! every shape the spec marks as inferred, simulated with the mock's response overrides, under
 //! the whole flow, the pagination streams and the purchase/extend reconciliation.
 
-use std::time::Duration;
+use crate::fixtures::{IPV4_PLAN, IPV6_PLAN, ipv4_purchase, reconciling_client};
 
 use futures::TryStreamExt;
 use opx::mock::{Fault, MockServer, ResponseOverride, Transform};
 use opx::{
     Client, ExtendOutcome, LogQuery, Operation, PlanId, PurchaseOutcome, PurchaseRequest,
-    ReconcilePolicy, ServiceId, ServiceQuery, ServiceType, Whitelist,
+    ServiceId, ServiceQuery, ServiceType, Whitelist,
 };
 
 const CHANGES: [Operation; 5] = [
@@ -91,19 +91,15 @@ fn scenarios() -> Vec<(&'static str, Vec<(Operation, ResponseOverride)>)> {
     ]
 }
 
-fn client(s: &MockServer) -> Client {
-    s.client_builder()
-        .reconcile_policy(ReconcilePolicy::default().window(Duration::from_millis(20)))
-        .build()
-        .unwrap()
-}
-
 fn req(t: ServiceType, plan: &str) -> PurchaseRequest {
     PurchaseRequest::new(t, plan.parse::<PlanId>().unwrap())
 }
 
-const V4_PLAN: &str = "65a9f0c1b2c3d4e5f6a7b8c9";
-const V6_PLAN: &str = "65a9f0c1b2c3d4e5f6a7b8cb";
+/// A purchase whose answer is lost after the server committed it, made safely.
+async fn lost_purchase(s: &MockServer, c: &Client) -> PurchaseOutcome {
+    s.inject(Operation::Purchase, Fault::DropAfterCommit, 1);
+    c.purchase_safely(&ipv4_purchase()).await.unwrap()
+}
 
 async fn whole_flow(name: &str, s: &MockServer, c: &Client) {
     s.seed_services(7);
@@ -117,7 +113,7 @@ async fn whole_flow(name: &str, s: &MockServer, c: &Client) {
     let first = c.service(&all[0].service_id).await.unwrap();
     assert_eq!(first.service_id, all[0].service_id, "{name}");
 
-    let bought = c.purchase(&req(ServiceType::Ipv4Rotating, V4_PLAN)).await;
+    let bought = c.purchase(&req(ServiceType::Ipv4Rotating, IPV4_PLAN)).await;
     let bought = bought.unwrap_or_else(|e| panic!("{name}: purchase: {e}"));
     assert!(bought.expires_at > s.now(), "{name}");
     let id = bought.service_id.clone();
@@ -133,7 +129,7 @@ async fn whole_flow(name: &str, s: &MockServer, c: &Client) {
     let renewed = c.regenerate_credentials(&id).await.unwrap();
     assert_ne!(renewed.auth.password(), bought.auth.password(), "{name}");
     let v6 = c
-        .purchase(&req(ServiceType::Ipv6Rotating, V6_PLAN))
+        .purchase(&req(ServiceType::Ipv6Rotating, IPV6_PLAN))
         .await
         .unwrap();
     let moved = c
@@ -172,11 +168,7 @@ async fn whole_flow(name: &str, s: &MockServer, c: &Client) {
 }
 
 async fn reconciliation(name: &str, s: &MockServer, c: &Client) {
-    s.inject(Operation::Purchase, Fault::DropAfterCommit, 1);
-    let outcome = c
-        .purchase_safely(&req(ServiceType::Ipv4Rotating, V4_PLAN))
-        .await
-        .unwrap();
+    let outcome = lost_purchase(s, c).await;
     let PurchaseOutcome::Recovered(svc) = outcome else {
         panic!("{name}: {outcome:?}")
     };
@@ -196,7 +188,7 @@ async fn the_whole_flow_and_reconciliation_survive_every_other_reading() {
         for (op, o) in overrides {
             s.override_response(op, o);
         }
-        let c = client(&s);
+        let c = reconciling_client(&s);
         whole_flow(name, &s, &c).await;
         reconciliation(name, &s, &c).await;
     }
@@ -213,14 +205,10 @@ async fn reconciliation_works_when_services_do_not_decode() {
         value: serde_json::json!("many"),
     });
     s.override_response(Operation::ListServices, broken);
-    let c = client(&s);
+    let c = reconciling_client(&s);
     let page = c.services_page(&ServiceQuery::new()).await.unwrap();
     assert_eq!((page.services.len(), page.undecoded.len()), (0, 3));
-    s.inject(Operation::Purchase, Fault::DropAfterCommit, 1);
-    let outcome = c
-        .purchase_safely(&req(ServiceType::Ipv4Rotating, V4_PLAN))
-        .await
-        .unwrap();
+    let outcome = lost_purchase(&s, &c).await;
     let PurchaseOutcome::RecoveredUnread(raw) = outcome else {
         panic!("{outcome:?}")
     };
@@ -241,7 +229,7 @@ async fn reconciliation_works_when_services_do_not_decode() {
 async fn doctor_is_clean_on_the_mock_and_lists_each_deviation_of_a_drifted_one() {
     let s = MockServer::start().await;
     s.seed_services(2);
-    let c = client(&s);
+    let c = reconciling_client(&s);
     let report = c.doctor().await.unwrap();
     assert!(report.is_clean(), "{:?}", report.deviations);
     assert_eq!(

@@ -1,16 +1,18 @@
 //! Errors: envelopes, non-JSON bodies, unknown codes, validation before sending, outcome-unknown.
 
+use crate::fixtures::{ipv4_plan, ipv4_purchase as purchase_req};
 use crate::scripted;
 use opx::Operation;
 
 use opx::{ErrorCode, ErrorKind, PurchaseRequest, RetryPolicy, ServiceType};
 use scripted::{Reply, Scripted, account_json};
 
-fn purchase_req() -> PurchaseRequest {
-    PurchaseRequest::new(
-        ServiceType::Ipv4Rotating,
-        "65a9f0c1b2c3d4e5f6a7b8c9".parse::<opx::PlanId>().unwrap(),
-    )
+/// The error of `GET /account` against a server that always answers `reply`; the server, to
+/// count what reached it.
+async fn account_error(reply: Reply) -> (Scripted, opx::Error) {
+    let s = Scripted::start(reply).await;
+    let e = s.client().build().unwrap().account().await.unwrap_err();
+    (s, e)
 }
 
 #[tokio::test]
@@ -29,9 +31,7 @@ async fn a_documented_envelope_gives_status_code_and_message() {
 
 #[tokio::test]
 async fn an_unknown_code_maps_to_the_fallback_variant() {
-    let s = Scripted::start(Reply::error(400, "quota_frozen")).await;
-    let c = s.client().build().unwrap();
-    let e = c.account().await.unwrap_err();
+    let (_, e) = account_error(Reply::error(400, "quota_frozen")).await;
     assert_eq!(e.status().map(|s| s.as_u16()), Some(400));
     assert_eq!(e.code(), Some(&ErrorCode::Unknown("quota_frozen".into())));
     assert_eq!(e.message(), "quota_frozen happened");
@@ -56,14 +56,10 @@ async fn an_html_502_keeps_its_status_and_is_described() {
 
 #[tokio::test]
 async fn an_empty_429_is_rate_limited_with_retry_after() {
-    let s = Scripted::start(
-        Reply::raw(429, "text/plain", "")
-            .header("retry-after", "7")
-            .rate(300, 0, 7),
-    )
-    .await;
-    let c = s.client().build().unwrap();
-    let e = c.account().await.unwrap_err();
+    let empty_429 = Reply::raw(429, "text/plain", "")
+        .header("retry-after", "7")
+        .rate(300, 0, 7);
+    let (s, e) = account_error(empty_429).await;
     assert!(e.is_rate_limited());
     assert_eq!(e.status().map(|s| s.as_u16()), Some(429));
     assert_eq!(e.retry_after(), Some(std::time::Duration::from_secs(7)));
@@ -73,9 +69,7 @@ async fn an_empty_429_is_rate_limited_with_retry_after() {
 
 #[tokio::test]
 async fn an_undeclared_status_is_an_api_error() {
-    let s = Scripted::start(Reply::error(405, "method_not_allowed")).await;
-    let c = s.client().build().unwrap();
-    let e = c.account().await.unwrap_err();
+    let (_, e) = account_error(Reply::error(405, "method_not_allowed")).await;
     assert_eq!(e.status().map(|s| s.as_u16()), Some(405));
     assert_eq!(e.code(), Some(&ErrorCode::MethodNotAllowed));
 }
@@ -94,14 +88,8 @@ async fn insufficient_balance_is_recognised() {
 
 #[tokio::test]
 async fn malformed_json_on_a_get_is_a_decode_error() {
-    let s = Scripted::start(Reply::raw(
-        200,
-        "application/json",
-        r#"{"status":"ok","data":{"username":"#,
-    ))
-    .await;
-    let c = s.client().build().unwrap();
-    let e = c.account().await.unwrap_err();
+    let cut = r#"{"status":"ok","data":{"username":"#;
+    let (_, e) = account_error(Reply::raw(200, "application/json", cut)).await;
     assert_eq!(e.kind(), ErrorKind::Decode);
     assert_eq!(e.status().map(|s| s.as_u16()), Some(200));
     assert!(std::error::Error::source(&e).is_some());
@@ -203,7 +191,7 @@ async fn documented_rules_are_checked_before_sending() {
     let e = c
         .purchase(&PurchaseRequest::new(
             ServiceType::Unknown("x".into()),
-            "65a9f0c1b2c3d4e5f6a7b8c9".parse::<opx::PlanId>().unwrap(),
+            ipv4_plan(),
         ))
         .await
         .unwrap_err();

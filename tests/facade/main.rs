@@ -2,6 +2,8 @@
 //! process-wide state (the environment, the global allocator, the global tracing subscriber) live
 //! in their own binaries: `facade_construction`, `facade_proxies_alloc`, `facade_tracing`.
 
+#[path = "../support/fixtures.rs"]
+mod fixtures;
 #[path = "../support/scripted.rs"]
 mod scripted;
 

@@ -1,5 +1,6 @@
 //! Every operation through the facade against the spec-driven mock.
 
+use crate::fixtures::{IPV4_PLAN, IPV6_PLAN, assert_clean, price_of};
 use opx::Operation;
 use std::net::Ipv4Addr;
 
@@ -11,25 +12,19 @@ use opx::{
     Whitelist,
 };
 
-const IPV4_PLAN: &str = "65a9f0c1b2c3d4e5f6a7b8c9";
-const IPV6_PLAN: &str = "65a9f0c1b2c3d4e5f6a7b8cb";
-
-fn client(s: &MockServer) -> Client {
-    Client::builder()
-        .token(s.token())
-        .base_url(s.base_url())
-        .build()
-        .unwrap()
-}
-
 fn req(t: ServiceType, plan: &str) -> PurchaseRequest {
     PurchaseRequest::new(t, plan.parse::<PlanId>().unwrap())
+}
+
+/// Buys a service of `plan` through the facade.
+async fn buy(c: &Client, t: ServiceType, plan: &str) -> opx::Service {
+    c.purchase(&req(t, plan)).await.unwrap().into_inner()
 }
 
 #[tokio::test]
 async fn account_and_plans() {
     let s = MockServer::builder().balance(4242).start().await.unwrap();
-    let c = client(&s);
+    let c = s.client();
     let a = c.account().await.unwrap();
     assert_eq!(a.balance, 4242);
     assert_eq!(a.currency, Currency::Rub);
@@ -50,19 +45,14 @@ async fn account_and_plans() {
         cheapest.price,
         s.plans().iter().map(|p| p.price).min().unwrap()
     );
-    assert!(s.schema_violations().is_empty());
+    assert_clean(&s);
 }
 
 #[tokio::test]
 async fn purchase_charges_once_and_returns_the_service() {
     let s = MockServer::builder().balance(10_000).start().await.unwrap();
-    let c = client(&s);
-    let price = s
-        .plans()
-        .iter()
-        .find(|p| p.plan_id == IPV6_PLAN)
-        .unwrap()
-        .price;
+    let c = s.client();
+    let price = price_of(&s, IPV6_PLAN);
     let r = req(ServiceType::Ipv6Rotating, IPV6_PLAN)
         .country(Country::new("mixed").unwrap())
         .rotation(Rotation::new("instant").unwrap());
@@ -84,7 +74,7 @@ async fn purchase_charges_once_and_returns_the_service() {
 #[tokio::test]
 async fn insufficient_balance_is_a_typed_error() {
     let s = MockServer::builder().balance(1).start().await.unwrap();
-    let c = client(&s);
+    let c = s.client();
     let e = c
         .purchase(&req(ServiceType::Ipv4Rotating, IPV4_PLAN))
         .await
@@ -97,7 +87,7 @@ async fn insufficient_balance_is_a_typed_error() {
 #[tokio::test]
 async fn not_found_and_bad_plan() {
     let s = MockServer::start().await;
-    let c = client(&s);
+    let c = s.client();
     let e = c
         .service(&"0123456789abcdef01234567".parse().unwrap())
         .await
@@ -118,17 +108,9 @@ async fn not_found_and_bad_plan() {
 #[tokio::test]
 async fn extend_whitelist_credentials_country_rotation() {
     let s = MockServer::start().await;
-    let c = client(&s);
-    let v4 = c
-        .purchase(&req(ServiceType::Ipv4Rotating, IPV4_PLAN))
-        .await
-        .unwrap()
-        .into_inner();
-    let v6 = c
-        .purchase(&req(ServiceType::Ipv6Rotating, IPV6_PLAN))
-        .await
-        .unwrap()
-        .into_inner();
+    let c = s.client();
+    let v4 = buy(&c, ServiceType::Ipv4Rotating, IPV4_PLAN).await;
+    let v6 = buy(&c, ServiceType::Ipv6Rotating, IPV6_PLAN).await;
 
     let balance = s.balance();
     let extended = c.extend(&v4.service_id).await.unwrap();
@@ -179,22 +161,14 @@ async fn extend_whitelist_credentials_country_rotation() {
     assert_eq!(e.code(), Some(&ErrorCode::UnsupportedForType));
     let e = c.change_rotation(&v4.service_id, &rot).await.unwrap_err();
     assert_eq!(e.code(), Some(&ErrorCode::UnsupportedForType));
-    assert!(
-        s.schema_violations().is_empty(),
-        "{:?}",
-        s.schema_violations()
-    );
+    assert_clean(&s);
 }
 
 #[tokio::test]
 async fn proxies_in_every_form() {
     let s = MockServer::start().await;
-    let c = client(&s);
-    let svc = c
-        .purchase(&req(ServiceType::Ipv6Rotating, IPV6_PLAN))
-        .await
-        .unwrap()
-        .into_inner();
+    let c = s.client();
+    let svc = buy(&c, ServiceType::Ipv6Rotating, IPV6_PLAN).await;
     let id = &svc.service_id;
 
     let text = c.proxies_text(id, &ProxyQuery::new()).await.unwrap();
@@ -247,17 +221,13 @@ async fn proxies_in_every_form() {
             .any(|p| p.country == Some(GatewayCountry::Nl))
     );
     assert_eq!(json.servers[0].password(), Some(svc.auth.password()));
-    assert!(
-        s.schema_violations().is_empty(),
-        "{:?}",
-        s.schema_violations()
-    );
+    assert_clean(&s);
 }
 
 #[tokio::test]
 async fn services_and_logs() {
     let s = MockServer::start().await;
-    let c = client(&s);
+    let c = s.client();
     let ids = s.seed_services(3);
     let listed = c.all_services(&opx::ServiceQuery::new()).await.unwrap();
     assert_eq!(listed.len(), 3);
@@ -282,7 +252,7 @@ async fn services_and_logs() {
 #[tokio::test]
 async fn a_revoked_token_is_invalid_token() {
     let s = MockServer::start().await;
-    let c = client(&s);
+    let c = s.client();
     s.revoke(s.token());
     let e = c.account().await.unwrap_err();
     assert_eq!(e.code(), Some(&ErrorCode::InvalidToken));

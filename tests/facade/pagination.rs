@@ -3,17 +3,21 @@
 
 use opx::Operation;
 use std::collections::HashSet;
+use std::time::Duration;
 
-use futures::{StreamExt, TryStreamExt};
+use futures::{Stream, StreamExt, TryStreamExt};
 use opx::mock::{Fault, MockServer};
-use opx::{Client, LogQuery, ServiceQuery, ServiceType, StatusFilter};
+use opx::{LogQuery, ServiceQuery, ServiceType, StatusFilter};
 
-fn client(s: &MockServer) -> Client {
-    Client::builder()
-        .token(s.token())
-        .base_url(s.base_url())
-        .build()
-        .unwrap()
+/// Every item of a stream that must not fail.
+async fn collect<T>(items: impl Stream<Item = opx::Result<T>>) -> Vec<T> {
+    items.try_collect().await.unwrap()
+}
+
+/// Makes the second listing request answer `status` once (the first answers normally).
+fn fail_the_second_page(s: &MockServer, status: u16) {
+    s.inject(Operation::ListServices, Fault::Delay(Duration::ZERO), 1);
+    s.inject(Operation::ListServices, Fault::Status(status), 1);
 }
 
 fn list_requests(s: &MockServer) -> Vec<String> {
@@ -28,9 +32,9 @@ fn list_requests(s: &MockServer) -> Vec<String> {
 async fn every_service_exactly_once_with_filters_on_every_page() {
     let s = MockServer::start().await;
     let seeded: HashSet<String> = s.seed_services(53).into_iter().collect();
-    let c = client(&s);
+    let c = s.client();
     let q = ServiceQuery::new().status(StatusFilter::All).limit(7);
-    let items: Vec<_> = c.services_stream(&q).try_collect().await.unwrap();
+    let items = collect(c.services_stream(&q)).await;
     let ids: Vec<String> = items.iter().map(|s| s.service_id.to_string()).collect();
     let unique: HashSet<String> = ids.iter().cloned().collect();
     assert_eq!(ids.len(), 53, "nothing skipped");
@@ -48,7 +52,7 @@ async fn every_service_exactly_once_with_filters_on_every_page() {
 async fn the_type_filter_is_kept_and_pages_are_lazy() {
     let s = MockServer::start().await;
     s.seed_services(40);
-    let c = client(&s);
+    let c = s.client();
     let q = ServiceQuery::new()
         .service_type(ServiceType::Ipv6Rotating)
         .limit(5);
@@ -81,18 +85,17 @@ async fn the_type_filter_is_kept_and_pages_are_lazy() {
 async fn prefetch_gives_the_same_items_and_fetches_ahead() {
     let s = MockServer::start().await;
     s.seed_services(30);
-    let c = client(&s);
-    let plain: Vec<_> = c
-        .services_stream(&ServiceQuery::new().limit(10))
-        .map_ok(|s| s.service_id)
-        .try_collect()
-        .await
-        .unwrap();
+    let c = s.client();
+    let plain = collect(
+        c.services_stream(&ServiceQuery::new().limit(10))
+            .map_ok(|s| s.service_id),
+    )
+    .await;
     let before = list_requests(&s).len();
     let mut pages =
         std::pin::pin!(c.services_page_stream(&ServiceQuery::new().limit(10).prefetch(true)));
     let first = pages.try_next().await.unwrap().unwrap();
-    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
     assert_eq!(
         list_requests(&s).len() - before,
         2,
@@ -114,20 +117,14 @@ async fn prefetch_gives_the_same_items_and_fetches_ahead() {
 async fn a_failing_page_is_retried_then_surfaced() {
     let s = MockServer::start().await;
     s.seed_services(12);
-    let c = Client::builder()
-        .token(s.token())
-        .base_url(s.base_url())
+    let c = s
+        .client_builder()
         .retry_policy(opx::RetryPolicy::none())
         .build()
         .unwrap();
     let q = ServiceQuery::new().limit(5);
     // Page 2 fails once: the stream yields page 1 items, then the error, then ends.
-    s.inject(
-        Operation::ListServices,
-        Fault::Delay(std::time::Duration::ZERO),
-        1,
-    );
-    s.inject(Operation::ListServices, Fault::Status(500), 1);
+    fail_the_second_page(&s, 500);
     let got: Vec<_> = c.services_stream(&q).collect().await;
     assert_eq!(got.iter().filter(|r| r.is_ok()).count(), 5);
     assert_eq!(
@@ -140,13 +137,8 @@ async fn a_failing_page_is_retried_then_surfaced() {
         Some(500)
     );
     // With the default policy the same failure is retried transparently.
-    s.inject(
-        Operation::ListServices,
-        Fault::Delay(std::time::Duration::ZERO),
-        1,
-    );
-    s.inject(Operation::ListServices, Fault::Status(503), 1);
-    let all: Vec<_> = client(&s).services_stream(&q).try_collect().await.unwrap();
+    fail_the_second_page(&s, 503);
+    let all = collect(s.client().services_stream(&q)).await;
     assert_eq!(all.len(), 12);
 }
 
@@ -154,20 +146,12 @@ async fn a_failing_page_is_retried_then_surfaced() {
 async fn logs_page_through_everything() {
     let s = MockServer::start().await;
     s.seed_logs(45);
-    let c = client(&s);
-    let logs: Vec<_> = c
-        .logs_stream(&LogQuery::new().limit(10))
-        .try_collect()
-        .await
-        .unwrap();
+    let c = s.client();
+    let logs = collect(c.logs_stream(&LogQuery::new().limit(10))).await;
     assert_eq!(logs.len(), 45);
     let unique: HashSet<_> = logs.iter().map(|l| l.id().map(str::to_owned)).collect();
     assert_eq!(unique.len(), 45);
     let since = s.now() + chrono::Duration::seconds(1);
-    let none: Vec<_> = c
-        .logs_stream(&LogQuery::new().since(since))
-        .try_collect()
-        .await
-        .unwrap();
+    let none = collect(c.logs_stream(&LogQuery::new().since(since))).await;
     assert!(none.is_empty(), "{none:?}");
 }

@@ -1,10 +1,11 @@
 //! Rate limits: headers parsed on every response, latest snapshot, local fail-fast.
 
+use crate::fixtures::ipv4_purchase;
 use crate::scripted;
 
 use std::time::Duration;
 
-use opx::{ErrorKind, PurchaseRequest, ServiceType};
+use opx::ErrorKind;
 use scripted::{Reply, Scripted, account_json, service_json};
 
 #[tokio::test]
@@ -60,10 +61,7 @@ async fn a_purchase_bucket_exhaustion_does_not_block_other_calls() {
     let s = Scripted::start(Reply::ok(account_json()).rate(300, 250, 60)).await;
     s.push(Reply::ok(service_json("65aa1100b2c3d4e5f6a7b8d0")).rate(60, 0, 3600));
     let c = s.client().build().unwrap();
-    let req = PurchaseRequest::new(
-        ServiceType::Ipv4Rotating,
-        "65a9f0c1b2c3d4e5f6a7b8c9".parse::<opx::PlanId>().unwrap(),
-    );
+    let req = ipv4_purchase();
     c.purchase(&req).await.unwrap();
     let e = c.purchase(&req).await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::RateLimitedLocally);
@@ -101,25 +99,15 @@ async fn a_429_blocks_for_its_retry_after() {
 mod against_the_mock {
     use std::time::Duration;
 
+    use crate::fixtures::{ipv4_purchase as req, sent};
     use opx::mock::{Bucket, Fault, MockServer};
-    use opx::{Client, ErrorKind, Operation, PlanId, PurchaseRequest, ServiceType};
-
-    fn req() -> PurchaseRequest {
-        PurchaseRequest::new(
-            ServiceType::Ipv4Rotating,
-            "65a9f0c1b2c3d4e5f6a7b8c9".parse::<PlanId>().unwrap(),
-        )
-    }
+    use opx::{ErrorKind, Operation};
 
     #[tokio::test]
     async fn the_purchase_bucket_stops_locally_once_exhausted() {
         let s = MockServer::start().await;
         s.set_limit(Bucket::Purchase, 2);
-        let c = Client::builder()
-            .token(s.token())
-            .base_url(s.base_url())
-            .build()
-            .unwrap();
+        let c = s.client();
         let first = c.purchase(&req()).await.unwrap();
         assert_eq!(first.rate_limit().unwrap().remaining(), Some(1));
         let second = c.purchase(&req()).await.unwrap();
@@ -129,12 +117,8 @@ mod against_the_mock {
         assert_eq!(e.kind(), ErrorKind::RateLimitedLocally);
         assert!(e.is_rate_limited() && e.retry_after().is_some());
         assert_eq!(s.executions(Operation::Purchase), 2);
-        let sent = s
-            .requests()
-            .iter()
-            .filter(|r| r.operation == Some(Operation::Purchase))
-            .count();
-        assert_eq!(sent, 2, "the third purchase never reached the server");
+        let purchases = sent(&s, Operation::Purchase);
+        assert_eq!(purchases, 2, "the third purchase never reached the server");
         // Other operations still go through.
         c.account().await.unwrap();
     }
@@ -143,12 +127,8 @@ mod against_the_mock {
     async fn without_fail_fast_the_server_429_is_surfaced_with_retry_after() {
         let s = MockServer::start().await;
         s.set_limit(Bucket::GlobalMinute, 1);
-        let c = Client::builder()
-            .token(s.token())
-            .base_url(s.base_url())
-            .fail_fast_when_rate_limited(false)
-            .build()
-            .unwrap();
+        let without_fail_fast = s.client_builder().fail_fast_when_rate_limited(false);
+        let c = without_fail_fast.build().unwrap();
         c.account().await.unwrap();
         let e = c.account().await.unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Api);
@@ -166,11 +146,7 @@ mod against_the_mock {
             Fault::RateLimited { retry_after: None },
             1,
         );
-        let c = Client::builder()
-            .token(s.token())
-            .base_url(s.base_url())
-            .build()
-            .unwrap();
+        let c = s.client();
         let e = c.account().await.unwrap_err();
         assert!(e.is_rate_limited());
         assert_eq!(e.retry_after(), None);
@@ -189,9 +165,8 @@ mod against_the_mock {
             },
             1,
         );
-        let c = Client::builder()
-            .token(s.token())
-            .base_url(s.base_url())
+        let c = s
+            .client_builder()
             .retry_policy(opx::RetryPolicy::default().retry_rate_limited(Duration::from_secs(2)))
             .build()
             .unwrap();

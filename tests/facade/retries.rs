@@ -1,13 +1,21 @@
 //! Retries: idempotent calls retry transport errors and 5xx with backoff; POSTs never.
 
+use crate::fixtures::ipv4_purchase;
 use crate::scripted;
 
 use std::time::Duration;
 
-use opx::{PurchaseRequest, RetryPolicy, ServiceType};
+use opx::RetryPolicy;
 use scripted::{Reply, Scripted, account_json, service_json};
 
 const SID: &str = "65aa1100b2c3d4e5f6a7b8d0";
+
+/// The default policy with `max_attempts` and a 1 ms first delay.
+fn quick(max_attempts: u32) -> RetryPolicy {
+    RetryPolicy::default()
+        .max_attempts(max_attempts)
+        .base_delay(Duration::from_millis(1))
+}
 
 #[tokio::test]
 async fn a_get_is_retried_on_503_until_it_succeeds() {
@@ -23,15 +31,7 @@ async fn a_get_is_retried_on_503_until_it_succeeds() {
 #[tokio::test]
 async fn retries_are_bounded_by_max_attempts() {
     let s = Scripted::start(Reply::error(500, "server_error")).await;
-    let c = s
-        .client()
-        .retry_policy(
-            RetryPolicy::default()
-                .max_attempts(4)
-                .base_delay(Duration::from_millis(1)),
-        )
-        .build()
-        .unwrap();
+    let c = s.client().retry_policy(quick(4)).build().unwrap();
     let e = c.account().await.unwrap_err();
     assert_eq!(e.status().map(|s| s.as_u16()), Some(500));
     assert_eq!(s.count(), 4);
@@ -78,10 +78,7 @@ async fn the_puts_are_retried_too() {
 #[tokio::test]
 async fn non_idempotent_posts_are_never_retried() {
     let id: opx::ServiceId = SID.parse().unwrap();
-    let policy = RetryPolicy::default()
-        .max_attempts(10)
-        .base_delay(Duration::from_millis(1))
-        .retry_rate_limited(Duration::from_secs(5));
+    let policy = quick(10).retry_rate_limited(Duration::from_secs(5));
     for which in ["purchase", "extend", "credentials"] {
         for reply in [
             Reply::error(503, "server_error"),
@@ -91,13 +88,7 @@ async fn non_idempotent_posts_are_never_retried() {
             let s = Scripted::start(reply.clone()).await;
             let c = s.client().retry_policy(policy.clone()).build().unwrap();
             let r = match which {
-                "purchase" => c
-                    .purchase(&PurchaseRequest::new(
-                        ServiceType::Ipv4Rotating,
-                        "65a9f0c1b2c3d4e5f6a7b8c9".parse::<opx::PlanId>().unwrap(),
-                    ))
-                    .await
-                    .map(|_| ()),
+                "purchase" => c.purchase(&ipv4_purchase()).await.map(|_| ()),
                 "extend" => c.extend(&id).await.map(|_| ()),
                 _ => c.regenerate_credentials(&id).await.map(|_| ()),
             };
@@ -134,19 +125,11 @@ async fn a_429_is_retried_only_when_opted_in_and_within_the_cap() {
 
 #[tokio::test]
 async fn timeouts_are_reported_and_retried_on_gets() {
-    let s = Scripted::start(Reply::Delay(
-        Duration::from_millis(500),
-        Box::new(Reply::ok(account_json())),
-    ))
-    .await;
+    let s = Scripted::start(Reply::ok(account_json()).delayed(Duration::from_millis(500))).await;
     let c = s
         .client()
         .timeout(Duration::from_millis(100))
-        .retry_policy(
-            RetryPolicy::default()
-                .max_attempts(2)
-                .base_delay(Duration::from_millis(1)),
-        )
+        .retry_policy(quick(2))
         .build()
         .unwrap();
     let e = c.account().await.unwrap_err();
@@ -155,25 +138,11 @@ async fn timeouts_are_reported_and_retried_on_gets() {
 }
 
 mod against_the_mock {
+    use super::quick;
+    use crate::fixtures::sent;
     use opx::mock::{Fault, MockServer};
-    use opx::{Client, Operation, RetryPolicy};
+    use opx::{Operation, RetryPolicy};
     use std::time::Duration;
-
-    fn client(s: &MockServer, policy: RetryPolicy) -> Client {
-        Client::builder()
-            .token(s.token())
-            .base_url(s.base_url())
-            .retry_policy(policy.base_delay(Duration::from_millis(1)))
-            .build()
-            .unwrap()
-    }
-
-    fn sent(s: &MockServer, op: Operation) -> usize {
-        s.requests()
-            .iter()
-            .filter(|r| r.operation == Some(op))
-            .count()
-    }
 
     #[tokio::test]
     async fn gets_retry_through_injected_faults() {
@@ -181,7 +150,7 @@ mod against_the_mock {
         s.inject(Operation::GetAccount, Fault::Html502, 1);
         s.inject(Operation::GetAccount, Fault::DropBeforeResponse, 1);
         s.inject(Operation::GetAccount, Fault::TruncatedBody, 1);
-        let c = client(&s, RetryPolicy::default().max_attempts(4));
+        let c = s.client_builder().retry_policy(quick(4)).build().unwrap();
         c.account().await.unwrap();
         assert_eq!(sent(&s, Operation::GetAccount), 4);
         assert_eq!(s.executions(Operation::GetAccount), 1);
@@ -191,7 +160,7 @@ mod against_the_mock {
     async fn puts_retry_and_posts_do_not() {
         let s = MockServer::start().await;
         let id: opx::ServiceId = s.seed_services(1)[0].parse().unwrap();
-        let c = client(&s, RetryPolicy::default().max_attempts(3));
+        let c = s.client_builder().retry_policy(quick(3)).build().unwrap();
         s.inject(Operation::ReplaceWhitelist, Fault::Status(503), 2);
         c.replace_whitelist(&id, &opx::Whitelist::parse(["192.0.2.1"]).unwrap())
             .await
@@ -211,18 +180,22 @@ mod against_the_mock {
     #[tokio::test]
     async fn a_slow_answer_times_out_and_is_retried() {
         let s = MockServer::start().await;
-        s.inject(
-            Operation::GetAccount,
-            Fault::Delay(Duration::from_millis(800)),
-            1,
-        );
-        let c = Client::builder()
-            .token(s.token())
-            .base_url(s.base_url())
-            .timeout(Duration::from_millis(300))
-            .retry_policy(RetryPolicy::default().base_delay(Duration::from_millis(1)))
-            .build()
-            .unwrap();
+        let slow = || {
+            s.inject(
+                Operation::GetAccount,
+                Fault::Delay(Duration::from_millis(800)),
+                1,
+            )
+        };
+        let impatient = |policy: RetryPolicy| {
+            s.client_builder()
+                .timeout(Duration::from_millis(300))
+                .retry_policy(policy)
+                .build()
+                .unwrap()
+        };
+        slow();
+        let c = impatient(RetryPolicy::default().base_delay(Duration::from_millis(1)));
         let t0 = std::time::Instant::now();
         c.account().await.unwrap();
         assert!(
@@ -233,19 +206,8 @@ mod against_the_mock {
         assert_eq!(s.executions(Operation::GetAccount), 1);
 
         // Without retries the same fault is a timeout error.
-        s.inject(
-            Operation::GetAccount,
-            Fault::Delay(Duration::from_millis(800)),
-            1,
-        );
-        let c = Client::builder()
-            .token(s.token())
-            .base_url(s.base_url())
-            .timeout(Duration::from_millis(300))
-            .retry_policy(RetryPolicy::none())
-            .build()
-            .unwrap();
-        let e = c.account().await.unwrap_err();
+        slow();
+        let e = impatient(RetryPolicy::none()).account().await.unwrap_err();
         assert!(e.is_timeout() && e.is_transport(), "{e:?}");
     }
 }

@@ -1,47 +1,32 @@
 //! Safe purchase and extend: an unknown outcome is resolved by reading the services, and money
 //! is never spent twice.
 
+use crate::fixtures::{
+    IPV4_PLAN, RECONCILE_WINDOW, ipv4_purchase as req, price_of, quick_reconcile,
+    reconciling_client, sent,
+};
 use opx::Operation;
 use std::time::Duration;
 
 use opx::mock::{Fault, MockServer};
-use opx::{
-    Client, ExtendOutcome, PlanId, PurchaseOutcome, PurchaseRequest, ReconcilePolicy, ServiceType,
-};
-
-const IPV4_PLAN: &str = "65a9f0c1b2c3d4e5f6a7b8c9";
+use opx::{ClientBuilder, ExtendOutcome, PurchaseOutcome, ReconcilePolicy, ServiceType};
 
 /// A client whose reconciliation watches 3 times over 30 ms (the default is 10 s).
-fn client(s: &MockServer) -> Client {
+/// A client builder whose reconciliation looks `checks` times over `window`.
+fn watching(s: &MockServer, checks: u32, window: Duration) -> ClientBuilder {
     s.client_builder()
-        .reconcile_policy(fast_reconcile())
-        .build()
-        .unwrap()
+        .reconcile_policy(ReconcilePolicy::default().checks(checks).window(window))
 }
 
-fn fast_reconcile() -> ReconcilePolicy {
-    ReconcilePolicy::default().window(Duration::from_millis(30))
-}
-
-fn req() -> PurchaseRequest {
-    PurchaseRequest::new(
-        ServiceType::Ipv4Rotating,
-        IPV4_PLAN.parse::<PlanId>().unwrap(),
-    )
-}
-
-fn price(s: &MockServer) -> i64 {
-    s.plans()
-        .iter()
-        .find(|p| p.plan_id == IPV4_PLAN)
-        .unwrap()
-        .price
+/// A purchase fault that commits `ms` after the request arrived, whether or not the client waits.
+fn slow_commit(ms: u64) -> Fault {
+    Fault::SlowCommit(Duration::from_millis(ms))
 }
 
 #[tokio::test]
 async fn a_normal_purchase_is_purchased() {
     let s = MockServer::start().await;
-    let c = client(&s);
+    let c = reconciling_client(&s);
     s.seed_services(2);
     match c.purchase_safely(&req()).await.unwrap() {
         PurchaseOutcome::Purchased(svc) => assert_eq!(svc.service_type, ServiceType::Ipv4Rotating),
@@ -53,7 +38,7 @@ async fn a_normal_purchase_is_purchased() {
 #[tokio::test]
 async fn a_purchase_that_committed_but_lost_its_answer_is_recovered() {
     let s = MockServer::start().await;
-    let c = client(&s);
+    let c = reconciling_client(&s);
     s.seed_services(3);
     let before = s.balance();
     s.inject(Operation::Purchase, Fault::DropAfterCommit, 1);
@@ -62,7 +47,11 @@ async fn a_purchase_that_committed_but_lost_its_answer_is_recovered() {
         panic!("{outcome:?}")
     };
     assert_eq!(s.executions(Operation::Purchase), 1, "bought exactly once");
-    assert_eq!(s.balance(), before - price(&s), "charged exactly once");
+    assert_eq!(
+        s.balance(),
+        before - price_of(&s, IPV4_PLAN),
+        "charged exactly once"
+    );
     assert_eq!(s.service_count(), 4);
     let fetched = c.service(&svc.service_id).await.unwrap();
     assert_eq!(fetched.service_id, svc.service_id);
@@ -71,7 +60,7 @@ async fn a_purchase_that_committed_but_lost_its_answer_is_recovered() {
 #[tokio::test]
 async fn a_purchase_that_never_ran_is_not_purchased() {
     let s = MockServer::start().await;
-    let c = client(&s);
+    let c = reconciling_client(&s);
     let before = s.balance();
     s.inject(Operation::Purchase, Fault::DropBeforeResponse, 1);
     let outcome = c.purchase_safely(&req()).await.unwrap();
@@ -79,19 +68,14 @@ async fn a_purchase_that_never_ran_is_not_purchased() {
         panic!("{outcome:?}")
     };
     assert!(error.is_outcome_unknown());
-    assert_eq!(
-        watched,
-        Duration::from_millis(30),
-        "it says how long it watched"
-    );
+    assert_eq!(watched, RECONCILE_WINDOW, "it says how long it watched");
     assert_eq!(s.executions(Operation::Purchase), 0);
     assert_eq!(s.balance(), before);
-    let purchases = s
-        .requests()
-        .iter()
-        .filter(|r| r.operation == Some(Operation::Purchase))
-        .count();
-    assert_eq!(purchases, 1, "the purchase was not re-sent");
+    assert_eq!(
+        sent(&s, Operation::Purchase),
+        1,
+        "the purchase was not re-sent"
+    );
 }
 
 /// A garbled answer to a purchase that never ran: nothing was bought, and nothing is re-sent.
@@ -99,7 +83,7 @@ async fn a_purchase_that_never_ran_is_not_purchased() {
 async fn a_garbled_answer_to_a_purchase_that_never_ran_is_not_purchased() {
     for fault in [Fault::TruncatedBody, Fault::Html502, Fault::MalformedJson] {
         let s = MockServer::start().await;
-        let c = client(&s);
+        let c = reconciling_client(&s);
         s.inject(Operation::Purchase, fault.clone(), 1);
         let outcome = c.purchase_safely(&req()).await.unwrap();
         assert!(
@@ -122,13 +106,10 @@ async fn a_garbled_answer_to_a_committed_purchase_is_recovered() {
         Fault::Status(500),
     ] {
         let s = MockServer::start().await;
-        let c = client(&s);
+        let c = reconciling_client(&s);
         let before = s.balance();
-        s.inject(
-            Operation::Purchase,
-            Fault::AfterCommit(Box::new(then.clone())),
-            1,
-        );
+        let garbled = Fault::AfterCommit(Box::new(then.clone()));
+        s.inject(Operation::Purchase, garbled, 1);
         let outcome = c.purchase_safely(&req()).await.unwrap();
         let PurchaseOutcome::Recovered(svc) = outcome else {
             panic!("{then:?}: {outcome:?}")
@@ -137,26 +118,19 @@ async fn a_garbled_answer_to_a_committed_purchase_is_recovered() {
         assert_eq!(s.service_count(), 1);
         assert_eq!(
             s.balance(),
-            before - s.plans()[0].price,
+            before - price_of(&s, IPV4_PLAN),
             "{then:?}: charged once"
         );
-        assert_eq!(
-            c.service(&svc.service_id).await.unwrap().service_id,
-            svc.service_id
-        );
-        let sent = s
-            .requests()
-            .iter()
-            .filter(|r| r.operation == Some(Operation::Purchase))
-            .count();
-        assert_eq!(sent, 1, "{then:?}: not re-sent");
+        let read = c.service(&svc.service_id).await.unwrap();
+        assert_eq!(read.service_id, svc.service_id);
+        assert_eq!(sent(&s, Operation::Purchase), 1, "{then:?}: not re-sent");
     }
 }
 
 #[tokio::test]
 async fn a_definite_failure_is_returned_as_an_error() {
     let s = MockServer::builder().balance(0).start().await.unwrap();
-    let c = client(&s);
+    let c = reconciling_client(&s);
     let e = c.purchase_safely(&req()).await.unwrap_err();
     assert!(e.is_insufficient_balance());
 }
@@ -164,7 +138,7 @@ async fn a_definite_failure_is_returned_as_an_error() {
 #[tokio::test]
 async fn a_concurrent_purchase_makes_the_outcome_ambiguous() {
     let s = MockServer::start().await;
-    let c = client(&s);
+    let c = reconciling_client(&s);
     // The "before" listing is immediate, the "after" listing waits while someone else buys.
     s.inject(Operation::ListServices, Fault::Delay(Duration::ZERO), 1);
     s.inject(
@@ -173,7 +147,7 @@ async fn a_concurrent_purchase_makes_the_outcome_ambiguous() {
         1,
     );
     s.inject(Operation::Purchase, Fault::DropAfterCommit, 1);
-    let other = client(&s);
+    let other = reconciling_client(&s);
     let racer = tokio::spawn(async move {
         tokio::time::sleep(Duration::from_millis(200)).await;
         other.purchase(&req()).await
@@ -190,7 +164,7 @@ async fn a_concurrent_purchase_makes_the_outcome_ambiguous() {
 #[tokio::test]
 async fn extend_safely_recovers_or_reports_not_extended() {
     let s = MockServer::start().await;
-    let c = client(&s);
+    let c = reconciling_client(&s);
     let id: opx::ServiceId = s.seed_services(1)[0].parse().unwrap();
     let start = c.service(&id).await.unwrap().expires_at;
 
@@ -214,9 +188,8 @@ async fn extend_safely_recovers_or_reports_not_extended() {
 #[tokio::test]
 async fn plain_purchase_reports_outcome_unknown_and_does_not_retry() {
     let s = MockServer::start().await;
-    let c = Client::builder()
-        .token(s.token())
-        .base_url(s.base_url())
+    let c = s
+        .client_builder()
         .retry_policy(opx::RetryPolicy::default().max_attempts(5))
         .build()
         .unwrap();
@@ -232,7 +205,7 @@ async fn plain_purchase_reports_outcome_unknown_and_does_not_retry() {
 async fn the_success_path_costs_one_request_whatever_the_number_of_services() {
     let s = MockServer::start().await;
     s.seed_services(5_000);
-    let c = client(&s);
+    let c = reconciling_client(&s);
     let before = s.requests().len();
     let outcome = c.purchase_safely(&req()).await.unwrap();
     assert!(
@@ -254,7 +227,7 @@ async fn the_success_path_costs_one_request_whatever_the_number_of_services() {
 async fn beyond_one_page_the_outcome_is_recovered_or_honestly_unknown() {
     let s = MockServer::start().await;
     s.seed_services(250);
-    let c = client(&s);
+    let c = reconciling_client(&s);
     s.inject(Operation::Purchase, Fault::DropAfterCommit, 1);
     let outcome = c.purchase_safely(&req()).await.unwrap();
     assert!(
@@ -272,7 +245,7 @@ async fn beyond_one_page_the_outcome_is_recovered_or_honestly_unknown() {
 
     let exact = s
         .client_builder()
-        .reconcile_policy(fast_reconcile().full_snapshot(true))
+        .reconcile_policy(quick_reconcile().full_snapshot(true))
         .build()
         .unwrap();
     s.inject(Operation::Purchase, Fault::DropBeforeResponse, 1);
@@ -290,42 +263,22 @@ async fn beyond_one_page_the_outcome_is_recovered_or_honestly_unknown() {
 #[tokio::test]
 async fn reconciliation_looks_again_before_it_concludes() {
     let s = MockServer::start().await;
-    let c = s
-        .client_builder()
-        .timeout(Duration::from_millis(100))
-        .reconcile_policy(
-            ReconcilePolicy::default()
-                .checks(6)
-                .window(Duration::from_secs(3)),
-        )
-        .build()
-        .unwrap();
-    s.inject(
-        Operation::Purchase,
-        Fault::SlowCommit(Duration::from_millis(700)),
-        1,
-    );
+    let impatient = |checks, window| {
+        watching(&s, checks, window)
+            .timeout(Duration::from_millis(100))
+            .build()
+            .unwrap()
+    };
+    let c = impatient(6, Duration::from_secs(3));
+    s.inject(Operation::Purchase, slow_commit(700), 1);
     let outcome = c.purchase_safely(&req()).await.unwrap();
     assert!(
         matches!(outcome, PurchaseOutcome::Recovered(_)),
         "{outcome:?}"
     );
 
-    let hasty = s
-        .client_builder()
-        .timeout(Duration::from_millis(100))
-        .reconcile_policy(
-            ReconcilePolicy::default()
-                .checks(2)
-                .window(Duration::from_millis(50)),
-        )
-        .build()
-        .unwrap();
-    s.inject(
-        Operation::Purchase,
-        Fault::SlowCommit(Duration::from_millis(700)),
-        1,
-    );
+    let hasty = impatient(2, Duration::from_millis(50));
+    s.inject(Operation::Purchase, slow_commit(700), 1);
     let outcome = hasty.purchase_safely(&req()).await.unwrap();
     let PurchaseOutcome::NotPurchased { watched, .. } = outcome else {
         panic!("{outcome:?}")
@@ -338,22 +291,10 @@ async fn reconciliation_looks_again_before_it_concludes() {
 #[tokio::test]
 async fn a_dropped_purchase_future_is_reconciled_from_a_snapshot() {
     let s = MockServer::start().await;
-    let c = s
-        .client_builder()
-        .reconcile_policy(
-            ReconcilePolicy::default()
-                .checks(10)
-                .window(Duration::from_secs(3)),
-        )
-        .build()
-        .unwrap();
+    let c = watching(&s, 10, Duration::from_secs(3)).build().unwrap();
     let snapshot = c.purchase_snapshot(&req()).await.unwrap();
     assert!(snapshot.is_complete() && snapshot.is_empty());
-    s.inject(
-        Operation::Purchase,
-        Fault::SlowCommit(Duration::from_millis(800)),
-        1,
-    );
+    s.inject(Operation::Purchase, slow_commit(800), 1);
     let dropped = tokio::time::timeout(Duration::from_millis(300), c.purchase(&req())).await;
     assert!(dropped.is_err(), "the future was dropped before the answer");
     let outcome = c.reconcile_purchase(&req(), &snapshot).await.unwrap();
@@ -369,7 +310,7 @@ async fn a_dropped_purchase_future_is_reconciled_from_a_snapshot() {
 async fn extend_safely_says_unknown_when_it_cannot_read_the_service() {
     let s = MockServer::start().await;
     let id: opx::ServiceId = s.seed_services(1)[0].parse().unwrap();
-    let c = client(&s);
+    let c = reconciling_client(&s);
     // The first read (before) answers normally; every read after the lost answer fails.
     s.inject(Operation::ExtendService, Fault::DropAfterCommit, 1);
     s.inject(Operation::GetService, Fault::Delay(Duration::ZERO), 1);

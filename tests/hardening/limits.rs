@@ -12,7 +12,8 @@ use std::{
     time::{Duration, Instant},
 };
 
-use opx::{Client, ErrorKind, ProxyQuery, PurchaseRequest, RetryPolicy, ServiceType};
+use crate::fixtures::ipv4_purchase;
+use opx::{Client, ErrorKind, ProxyQuery, RetryPolicy};
 use tokio::{
     io::{AsyncReadExt, AsyncWriteExt},
     net::{TcpListener, TcpStream},
@@ -155,6 +156,40 @@ fn client(base: &str) -> opx::ClientBuilder {
         .retry_policy(RetryPolicy::none())
 }
 
+/// Calls `GET /account`, which must fail: the error, and how long it took on tokio's clock
+/// (virtual time in the paused tests, wall time in the others).
+async fn failed_account(c: &Client) -> (opx::Error, Duration) {
+    let t0 = tokio::time::Instant::now();
+    let e = c.account().await.unwrap_err();
+    (e, t0.elapsed())
+}
+
+/// [`failed_account`] against a fresh hostile server of `kind`, with an overall `timeout`.
+async fn account_against(kind: Hostile, timeout: Duration) -> (opx::Error, Duration, Arc<Stats>) {
+    let (base, stats) = hostile(kind).await;
+    let c = client(&base).timeout(timeout).build().unwrap();
+    let (e, took) = failed_account(&c).await;
+    (e, took, stats)
+}
+
+/// A listening socket with a backlog of 0 that never accepts, its queue filled: the kernel drops
+/// further SYNs, so a connect hangs. Blocking connects (real time, which a paused clock cannot
+/// cut short); keep the returned connections alive while the listener is used.
+fn unaccepting_listener() -> (tokio::net::TcpListener, Vec<std::net::TcpStream>) {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let listener = socket.listen(0).unwrap();
+    let addr = listener.local_addr().unwrap();
+    let mut fillers = Vec::new();
+    for _ in 0..8 {
+        match std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(100)) {
+            Ok(s) => fillers.push(s),
+            Err(_) => break,
+        }
+    }
+    (listener, fillers)
+}
+
 /// hyper's largest read buffer (`DEFAULT_MAX_BUFFER_SIZE` = 8 KiB + 100 x 4 KiB), which is
 /// also its limit on a response head.
 const HYPER_MAX_READ_BUF: u64 = 8192 + 4096 * 100;
@@ -210,10 +245,7 @@ fn hostile_elsewhere(kind: Hostile) -> (String, Arc<Stats>) {
 #[tokio::test(start_paused = true)]
 async fn the_default_overall_timeout_is_30_seconds() {
     let (base, _stats) = hostile_elsewhere(Hostile::Silent);
-    let c = client(&base).build().unwrap();
-    let t0 = tokio::time::Instant::now();
-    let e = c.account().await.unwrap_err();
-    let waited = t0.elapsed();
+    let (e, waited) = failed_account(&client(&base).build().unwrap()).await;
     assert!(e.is_timeout() && e.is_transport(), "{e:?}");
     assert!(
         waited >= Duration::from_secs(30) && waited < Duration::from_secs(31),
@@ -225,23 +257,9 @@ async fn the_default_overall_timeout_is_30_seconds() {
 /// completes the handshake, and the client gives up after 10 s, before the 30 s overall one.
 #[tokio::test(start_paused = true)]
 async fn the_default_connect_timeout_is_10_seconds() {
-    // A socket with a backlog of 0 that never accepts, filled with blocking connects (real
-    // time: the paused clock must not cut them short).
-    let socket = tokio::net::TcpSocket::new_v4().unwrap();
-    socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
-    let listener = socket.listen(0).unwrap();
-    let addr = listener.local_addr().unwrap();
-    let mut fillers = Vec::new();
-    for _ in 0..8 {
-        match std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(100)) {
-            Ok(s) => fillers.push(s),
-            Err(_) => break,
-        }
-    }
-    let c = client(&format!("http://{addr}/api/v1")).build().unwrap();
-    let t0 = tokio::time::Instant::now();
-    let e = c.account().await.unwrap_err();
-    let waited = t0.elapsed();
+    let (listener, _fillers) = unaccepting_listener();
+    let c = client(&format!("http://{}/api/v1", listener.local_addr().unwrap()));
+    let (e, waited) = failed_account(&c.build().unwrap()).await;
     assert!(e.is_timeout() && e.is_transport(), "{e:?}");
     assert!(
         waited >= Duration::from_secs(10) && waited < Duration::from_secs(11),
@@ -329,53 +347,34 @@ async fn an_endless_body_stops_at_the_cap() {
 #[tokio::test]
 async fn an_endless_body_on_a_purchase_is_outcome_unknown_and_not_resent() {
     let (base, stats) = hostile(Hostile::EndlessBody).await;
-    let c = Client::builder()
-        .token(TOKEN)
-        .base_url(&base)
+    let c = client(&base)
         .max_response_bytes(64 * 1024)
         .retry_policy(RetryPolicy::default().max_attempts(5))
         .build()
         .unwrap();
-    let req = PurchaseRequest::new(
-        ServiceType::Ipv4Rotating,
-        "65a9f0c1b2c3d4e5f6a7b8c9".parse::<opx::PlanId>().unwrap(),
-    );
-    let e = c.purchase(&req).await.unwrap_err();
+    let e = c.purchase(&ipv4_purchase()).await.unwrap_err();
     assert!(e.is_outcome_unknown(), "{e:?}");
     assert_eq!(stats.connections.load(Ordering::SeqCst), 1);
 }
 
 #[tokio::test]
 async fn a_huge_content_length_is_refused_before_reading() {
-    let (base, _stats) = hostile(Hostile::HugeContentLength).await;
     // Even with the overall timeout far away, the answer is immediate.
-    let c = client(&base)
-        .timeout(Duration::from_secs(60))
-        .build()
-        .unwrap();
-    let t0 = Instant::now();
-    let e = c.account().await.unwrap_err();
+    let (e, took, _) = account_against(Hostile::HugeContentLength, Duration::from_secs(60)).await;
     assert_eq!(e.kind(), ErrorKind::BodyTooLarge, "{e:?}");
-    assert!(t0.elapsed() < Duration::from_secs(3), "{:?}", t0.elapsed());
+    assert!(took < Duration::from_secs(3), "{took:?}");
 }
 
 #[tokio::test]
 async fn a_server_that_never_answers_times_out() {
-    let (base, _stats) = hostile(Hostile::Silent).await;
-    let c = client(&base)
-        .timeout(Duration::from_millis(300))
-        .build()
-        .unwrap();
-    let t0 = Instant::now();
-    let e = c.account().await.unwrap_err();
+    let (e, took, _) = account_against(Hostile::Silent, Duration::from_millis(300)).await;
     assert!(e.is_timeout() && e.is_transport(), "{e:?}");
     assert_eq!(e.kind(), ErrorKind::Transport);
-    assert!(t0.elapsed() < Duration::from_secs(3), "{:?}", t0.elapsed());
+    assert!(took < Duration::from_secs(3), "{took:?}");
 
     // Retries of an idempotent call are bounded too: attempts x timeout + backoff.
-    let c = Client::builder()
-        .token(TOKEN)
-        .base_url(&base)
+    let (base, _stats) = hostile(Hostile::Silent).await;
+    let c = client(&base)
         .timeout(Duration::from_millis(200))
         .retry_policy(
             RetryPolicy::default()
@@ -391,16 +390,11 @@ async fn a_server_that_never_answers_times_out() {
 
     // A purchase, an extension or a credentials reset that times out: outcome unknown, sent
     // once, whatever the retry policy allows.
-    let req = PurchaseRequest::new(
-        ServiceType::Ipv4Rotating,
-        "65a9f0c1b2c3d4e5f6a7b8c9".parse::<opx::PlanId>().unwrap(),
-    );
+    let req = ipv4_purchase();
     let sid: opx::ServiceId = SID.parse().unwrap();
     for op in ["purchase", "extend", "regenerate_credentials"] {
         let (base, stats) = hostile(Hostile::Silent).await;
-        let c = Client::builder()
-            .token(TOKEN)
-            .base_url(&base)
+        let c = client(&base)
             .timeout(Duration::from_millis(300))
             .retry_policy(RetryPolicy::default().max_attempts(5))
             .build()
@@ -418,16 +412,11 @@ async fn a_server_that_never_answers_times_out() {
 #[tokio::test]
 async fn headers_that_never_end_fail_fast_or_time_out() {
     // As fast as possible: the HTTP parser's head limit trips long before any timeout.
-    let (base, stats) = hostile(Hostile::EndlessHeadersFast).await;
-    let c = client(&base)
-        .timeout(Duration::from_secs(60))
-        .build()
-        .unwrap();
-    let t0 = Instant::now();
-    let e = c.account().await.unwrap_err();
+    let (e, took, stats) =
+        account_against(Hostile::EndlessHeadersFast, Duration::from_secs(60)).await;
     assert_eq!(e.kind(), ErrorKind::Transport, "{e:?}");
     assert!(!e.is_timeout(), "{e:?}");
-    assert!(t0.elapsed() < Duration::from_secs(5), "{:?}", t0.elapsed());
+    assert!(took < Duration::from_secs(5), "{took:?}");
     assert!(hung_up(&stats).await);
     let written = stats.bytes_written.load(Ordering::SeqCst);
     assert!(
@@ -436,55 +425,31 @@ async fn headers_that_never_end_fail_fast_or_time_out() {
     );
 
     // Slowly: the overall timeout covers the head too.
-    let (base, _stats) = hostile(Hostile::EndlessHeadersSlow).await;
-    let c = client(&base)
-        .timeout(Duration::from_millis(400))
-        .build()
-        .unwrap();
-    let t0 = Instant::now();
-    let e = c.account().await.unwrap_err();
+    let (e, took, _) =
+        account_against(Hostile::EndlessHeadersSlow, Duration::from_millis(400)).await;
     assert!(e.is_timeout(), "{e:?}");
-    assert!(t0.elapsed() < Duration::from_secs(3), "{:?}", t0.elapsed());
+    assert!(took < Duration::from_secs(3), "{took:?}");
 }
 
 #[tokio::test]
 async fn a_trickling_body_is_cut_by_the_overall_timeout() {
-    let (base, _stats) = hostile(Hostile::TricklingBody).await;
-    let c = client(&base)
-        .timeout(Duration::from_millis(400))
-        .build()
-        .unwrap();
-    let t0 = Instant::now();
-    let e = c.account().await.unwrap_err();
+    let (e, took, _) = account_against(Hostile::TricklingBody, Duration::from_millis(400)).await;
     assert!(e.is_timeout() && e.is_transport(), "{e:?}");
-    assert!(t0.elapsed() < Duration::from_secs(3), "{:?}", t0.elapsed());
+    assert!(took < Duration::from_secs(3), "{took:?}");
 }
 
 #[tokio::test]
 async fn a_listener_that_never_completes_the_handshake_hits_the_connect_timeout() {
-    // A listening socket with a backlog of 0 that never accepts: once its queue is full the
-    // kernel drops further SYNs, so a connect hangs.
-    let socket = tokio::net::TcpSocket::new_v4().unwrap();
-    socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
-    let listener = socket.listen(0).unwrap();
-    let addr = listener.local_addr().unwrap();
-    let mut fillers = Vec::new();
-    for _ in 0..8 {
-        match tokio::time::timeout(Duration::from_millis(100), TcpStream::connect(addr)).await {
-            Ok(Ok(s)) => fillers.push(s),
-            _ => break,
-        }
-    }
-    let c = client(&format!("http://{addr}/api/v1"))
+    let (listener, _fillers) = unaccepting_listener();
+    let c = client(&format!("http://{}/api/v1", listener.local_addr().unwrap()))
         .connect_timeout(Duration::from_millis(300))
         .timeout(Duration::from_secs(60))
         .build()
         .unwrap();
-    let t0 = Instant::now();
-    let e = c.account().await.unwrap_err();
+    let (e, took) = failed_account(&c).await;
     assert!(e.is_transport(), "{e:?}");
     assert!(e.is_timeout(), "{e:?}");
-    assert!(t0.elapsed() < Duration::from_secs(3), "{:?}", t0.elapsed());
+    assert!(took < Duration::from_secs(3), "{took:?}");
     drop(listener);
 }
 
@@ -560,10 +525,7 @@ async fn money_spending_posts_never_ride_a_reused_connection() {
     let c = client(&base).build().unwrap();
     c.account().await.unwrap();
     c.account().await.unwrap();
-    let req = PurchaseRequest::new(
-        ServiceType::Ipv4Rotating,
-        "65a9f0c1b2c3d4e5f6a7b8c9".parse::<opx::PlanId>().unwrap(),
-    );
+    let req = ipv4_purchase();
     c.purchase(&req).await.unwrap();
     c.account().await.unwrap();
     c.extend(&SID.parse().unwrap()).await.unwrap();

@@ -2,6 +2,7 @@
 //! no 5xx, lose no state and are rate-limited exactly; request bodies are bounded even when a
 //! client announces or streams gigabytes; tenants stay isolated under load.
 
+use crate::fixtures::{IPV4_PLAN, IPV4_PRICE, assert_clean, assert_serves, raw_get};
 use opx::Operation;
 use std::{
     collections::{BTreeMap, BTreeSet},
@@ -11,9 +12,6 @@ use std::{
 use opx::mock::{Bucket, MockServer};
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
-const IPV4_PLAN: &str = "65a9f0c1b2c3d4e5f6a7b8c9";
-const IPV4_PRICE: i64 = 1500;
 
 #[derive(Debug)]
 struct Answer {
@@ -222,11 +220,7 @@ async fn concurrent_tenants_get_no_5xx_lose_nothing_and_are_counted_exactly() {
         recorded.iter().all(|r| r.status < 500),
         "a 5xx was recorded"
     );
-    assert!(
-        s.schema_violations().is_empty(),
-        "{:?}",
-        s.schema_violations()
-    );
+    assert_clean(&s);
     assert!(t0.elapsed() < Duration::from_secs(30), "{:?}", t0.elapsed());
 }
 
@@ -285,64 +279,49 @@ async fn stream_body(s: &MockServer, head: String, chunk: &[u8]) -> (String, usi
 async fn request_bodies_are_bounded_whatever_the_client_announces() {
     let s = MockServer::start().await;
     let chunk = vec![b' '; 4 * 1024];
-    let path = "/api/v1/purchase";
+    let mut framed = format!("{:x}\r\n", chunk.len()).into_bytes();
+    framed.extend_from_slice(&chunk);
+    framed.extend_from_slice(b"\r\n");
+    // A Content-Length of 10 GB, then as many bytes as the server will take; chunked, never
+    // ending.
+    let framings = [
+        ("content-length", "content-length: 10000000000", &chunk),
+        ("chunked", "transfer-encoding: chunked", &framed),
+    ];
     let port = s.addr().port();
     for (what, token) in [
         ("authenticated", s.token().to_owned()),
         ("unknown key", "opx_live_x".into()),
     ] {
-        // A Content-Length of 10 GB, then as many bytes as the server will take.
-        let head = format!(
-            "POST {path} HTTP/1.1\r\nhost: 127.0.0.1:{port}\r\nauthorization: Bearer {token}\r\ncontent-type: application/json\r\ncontent-length: 10000000000\r\n\r\n"
-        );
-        let t0 = Instant::now();
-        let (status, sent) = stream_body(&s, head, &chunk).await;
         let expected = if what == "authenticated" {
             "400"
         } else {
             "401"
         };
-        assert!(
-            status.contains(expected),
-            "{what}: {status:?} after {sent} bytes"
-        );
-        assert!(
-            sent <= MAX_BODY + streaming_slack(),
-            "{what}: {sent} bytes accepted of a body bound of {MAX_BODY}"
-        );
-        assert!(
-            t0.elapsed() < Duration::from_secs(5),
-            "{what}: {:?}",
-            t0.elapsed()
-        );
-
-        // Chunked, never ending.
-        let head = format!(
-            "POST {path} HTTP/1.1\r\nhost: 127.0.0.1:{port}\r\nauthorization: Bearer {token}\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n"
-        );
-        let mut framed = format!("{:x}\r\n", chunk.len()).into_bytes();
-        framed.extend_from_slice(&chunk);
-        framed.extend_from_slice(b"\r\n");
-        let (status, sent) = stream_body(&s, head, &framed).await;
-        assert!(
-            status.contains(expected),
-            "{what} chunked: {status:?} after {sent} bytes"
-        );
-        assert!(
-            sent <= MAX_BODY + streaming_slack(),
-            "{what} chunked: {sent} bytes accepted of a body bound of {MAX_BODY}"
-        );
+        for (how, framing, bytes) in framings {
+            let head = format!(
+                "POST /api/v1/purchase HTTP/1.1\r\nhost: 127.0.0.1:{port}\r\nauthorization: Bearer {token}\r\ncontent-type: application/json\r\n{framing}\r\n\r\n"
+            );
+            let t0 = Instant::now();
+            let (status, sent) = stream_body(&s, head, bytes).await;
+            assert!(
+                status.contains(expected),
+                "{what}, {how}: {status:?} after {sent} bytes"
+            );
+            assert!(
+                sent <= MAX_BODY + streaming_slack(),
+                "{what}, {how}: {sent} bytes accepted of a body bound of {MAX_BODY}"
+            );
+            assert!(
+                t0.elapsed() < Duration::from_secs(5),
+                "{what}, {how}: {:?}",
+                t0.elapsed()
+            );
+        }
     }
     assert_eq!(s.service_count(), 0, "nothing was bought");
     assert_eq!(s.executions(Operation::Purchase), 0);
-    // The server still serves.
-    let r = reqwest::Client::new()
-        .get(format!("{}/account", s.base_url()))
-        .bearer_auth(s.token())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status().as_u16(), 200);
+    assert_serves(&s).await;
 }
 
 #[tokio::test]
@@ -374,11 +353,5 @@ async fn keys_that_almost_match_are_all_refused() {
             .unwrap();
         assert_eq!(r.status().as_u16(), 401, "{bad:?}");
     }
-    let r = http
-        .get(format!("{}/account", s.base_url()))
-        .bearer_auth(&t)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status().as_u16(), 200);
+    assert_eq!(raw_get(&http, &s, "/account").await.status(), 200);
 }

@@ -1,18 +1,17 @@
 //! The parsers of untrusted server input, in `cargo test`: the fuzzing findings as regression
 //! tests, and short property runs of the fuzz targets' checks (the long runs are in `fuzz/`).
 
+use crate::ratelimit_reference::{DAY, Headers, check_rate_limit, reference_u64};
 use crate::scripted;
 
 use std::time::{Duration, Instant};
 
-use http::{HeaderMap, HeaderValue};
-use opx::fuzzing::{describe_body, parse_envelope, rate_limit, response_error_for, retry_after};
+use http::HeaderMap;
+use opx::fuzzing::{describe_body, parse_envelope, response_error_for, retry_after};
 use opx::proxies::parse_line_as;
 use opx::{ProxyLayout, ProxyLines};
 use proptest::prelude::*;
 use scripted::{Reply, Scripted};
-
-const DAY: Duration = Duration::from_secs(24 * 3600);
 
 /// `fuzz/artifacts/proxy_list/crash-d1ba7aa2c96edea5042671bacbf77555762fed30` (first byte: the
 /// layout selector). The fuzz check compared the raw password with `Debug` output, which
@@ -182,23 +181,6 @@ fn every_named_unprintable_character_is_neutralised() {
     }
 }
 
-/// An unsigned decimal integer (an optional `+`, as `u64::from_str` allows), surrounded by
-/// optional ASCII whitespace; `None` for anything else, including overflow. The reference of
-/// `fuzz/fuzz_targets/ratelimit_headers.rs`.
-fn reference_u64(v: &HeaderValue) -> Option<u64> {
-    let t = v
-        .to_str()
-        .ok()?
-        .trim_matches(|c: char| c.is_ascii_whitespace());
-    let digits = t.strip_prefix('+').unwrap_or(t);
-    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    digits.bytes().try_fold(0u64, |n, b| {
-        n.checked_mul(10)?.checked_add(u64::from(b - b'0'))
-    })
-}
-
 fn header_value() -> impl Strategy<Value = Vec<u8>> {
     prop_oneof![
         "[0-9]{1,25}".prop_map(String::into_bytes),
@@ -270,51 +252,9 @@ proptest! {
             Some((bytes, delay)) => (Some(bytes), delay),
             None => (None, None),
         };
-        let mut h = HeaderMap::new();
-        let mut put = |name: &'static str, raw: &Option<Vec<u8>>| {
-            let value = raw.as_deref().and_then(|b| HeaderValue::from_bytes(b).ok());
-            if let Some(v) = &value {
-                h.insert(name, v.clone());
-            }
-            value
-        };
-        let limit = put("x-ratelimit-limit", &limit);
-        let remaining = put("x-ratelimit-remaining", &remaining);
-        let reset = put("x-ratelimit-reset", &reset);
-        let retry = put("retry-after", &retry);
-        let expect_u32 = |v: &Option<HeaderValue>| {
-            v.as_ref().and_then(reference_u64).map(|n| u32::try_from(n).unwrap_or(u32::MAX))
-        };
-        // Seconds, or (from 10^9 on, see spec/README inference 4) a Unix timestamp.
-        let unix_now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_secs();
-        let expect_reset = reset.as_ref().and_then(reference_u64).map(|n| {
-            let secs = if n >= 1_000_000_000 { n.saturating_sub(unix_now) } else { n };
-            Duration::from_secs(secs).min(DAY)
-        });
-        let now = Instant::now();
-        match rate_limit(&h, now) {
-            Some(rl) => {
-                prop_assert_eq!(rl.limit(), expect_u32(&limit));
-                prop_assert_eq!(rl.remaining(), expect_u32(&remaining));
-                match (rl.reset_after(), expect_reset) {
-                    (Some(a), Some(b)) => prop_assert!(a.abs_diff(b) <= Duration::from_secs(1)),
-                    (a, b) => prop_assert_eq!(a, b),
-                }
-                prop_assert_eq!(rl.observed_at(), now);
-                prop_assert_eq!(rl.is_exhausted(), rl.remaining() == Some(0));
-                if let Some(at) = rl.resets_at() {
-                    prop_assert!(at >= now && at - now <= DAY);
-                }
-            }
-            None => {
-                prop_assert_eq!(expect_u32(&limit), None);
-                prop_assert_eq!(expect_u32(&remaining), None);
-                prop_assert_eq!(expect_reset, None);
-            }
-        }
+        let h = Headers::from_raw(&limit, &remaining, &reset, &retry);
+        prop_assert_eq!(check_rate_limit(&h, Instant::now()), Ok(()));
+        let (retry, h) = (h.retry_after, h.map);
         let ra = retry_after(&h);
         prop_assert!(ra.is_none_or(|d| d <= DAY));
         let e = response_error_for(opx::Operation::Purchase, 429, h, b"");

@@ -2,9 +2,10 @@
 //! an error of the call, and the `Location` is never requested, so the token, a purchase or
 //! a whitelist cannot be carried to another host.
 
+use crate::fixtures::ipv4_purchase;
 use crate::scripted::{self, Reply, Scripted, TOKEN};
 
-use opx::{ProxyQuery, PurchaseRequest, RetryPolicy, ServiceType, Whitelist};
+use opx::{ProxyQuery, RetryPolicy, Whitelist};
 
 const SID: &str = "65aa1100b2c3d4e5f6a7b8d0";
 
@@ -13,10 +14,7 @@ async fn redirects_are_returned_as_errors_and_never_followed() {
     // Where a redirect would lead: a server that would answer every call with success.
     let elsewhere = Scripted::start(Reply::ok(scripted::service_json(SID))).await;
     let id = SID.parse().unwrap();
-    let purchase = PurchaseRequest::new(
-        ServiceType::Ipv4Rotating,
-        "65a9f0c1b2c3d4e5f6a7b8c9".parse::<opx::PlanId>().unwrap(),
-    );
+    let purchase = ipv4_purchase();
     let whitelist = Whitelist::new(["203.0.113.10".parse().unwrap()]).unwrap();
     for status in [301u16, 302, 303, 307, 308] {
         // Every request to the origin is redirected to the same path on `elsewhere`.

@@ -44,7 +44,10 @@ async fn opx_mock_serves_until_interrupted() {
     let second = lines.next().unwrap().unwrap();
     assert!(second.contains(token), "{second}");
     let third = lines.next().unwrap().unwrap();
-    assert!(third.starts_with("control API: http://127.0.0.1:"), "{third}");
+    assert!(
+        third.starts_with("control API: http://127.0.0.1:"),
+        "{third}"
+    );
     // Then one line per gateway, whose address answers as a proxy (407 without credentials).
     for country in ["nl", "de", "at"] {
         let line = lines.next().unwrap().unwrap();

@@ -193,15 +193,10 @@ async fn the_state_exports_and_starts_a_new_mock() {
     assert_eq!(file, s.export_state());
     let t = MockServer::builder().state(file).start().await.unwrap();
     assert_eq!(t.token(), s.token());
-    let id = bought["service_id"].as_str().unwrap();
+    let id = service_id(&bought);
     let again = get(&t, &format!("/services/{id}")).await.data();
     assert_eq!(again["auth"], bought["auth"]);
-    assert!(
-        !get(&t, "/logs").await.data()["logs"]
-            .as_array()
-            .unwrap()
-            .is_empty()
-    );
+    assert!(!list(&t, "/logs", "logs").await.is_empty());
     assert!(StateFile::from_json(r#"{"accounts": []}"#).is_err());
 }
 

@@ -23,14 +23,29 @@ async fn send_purchase(s: &MockServer) -> reqwest::Result<reqwest::Response> {
         .await
 }
 
+/// A fresh mock with `fault` injected once for `op`.
+async fn with_fault(op: Operation, fault: Fault) -> MockServer {
+    let s = MockServer::start().await;
+    s.inject(op, fault, 1);
+    s
+}
+
+/// Asserts an error answer with `status` and the `server_error` code.
+fn assert_server_error(r: &Resp, status: u16) {
+    assert_eq!(
+        (r.status, r.code().as_str()),
+        (status, "server_error"),
+        "{}",
+        r.text
+    );
+}
+
 #[tokio::test]
 async fn status_fault_replaces_the_response_for_n_calls() {
     let s = MockServer::start().await;
     s.inject(Operation::GetAccount, Fault::Status(503), 2);
     for _ in 0..2 {
-        let r = get(&s, "/account").await;
-        assert_eq!(r.status, 503);
-        assert_eq!(r.code(), "server_error");
+        assert_server_error(&get(&s, "/account").await, 503);
     }
     let r = get(&s, "/account").await;
     assert_eq!(r.status, 200);
@@ -38,8 +53,7 @@ async fn status_fault_replaces_the_response_for_n_calls() {
 
     s.inject(Operation::Purchase, Fault::Status(500), 1);
     let r = call(&s, Method::POST, "/purchase", Some(purchase_body())).await;
-    assert_eq!(r.status, 500);
-    assert_eq!(r.code(), "server_error");
+    assert_server_error(&r, 500);
     assert_eq!(
         s.service_count(),
         0,
@@ -49,13 +63,18 @@ async fn status_fault_replaces_the_response_for_n_calls() {
     assert_clean(&s);
 }
 
+/// The answer to `GET path` under `fault`: `status`, with an HTML content type.
+async fn html_answer(op: Operation, fault: Fault, path: &str, status: u16) -> Resp {
+    let s = with_fault(op, fault).await;
+    let r = get(&s, path).await;
+    assert_eq!(r.status, status);
+    assert!(r.header("content-type").unwrap().starts_with("text/html"));
+    r
+}
+
 #[tokio::test]
 async fn html_502_as_a_proxy_sends_it() {
-    let s = MockServer::start().await;
-    s.inject(Operation::ListPlans, Fault::Html502, 1);
-    let r = get(&s, "/catalog/plans").await;
-    assert_eq!(r.status, 502);
-    assert!(r.header("content-type").unwrap().starts_with("text/html"));
+    let r = html_answer(Operation::ListPlans, Fault::Html502, "/catalog/plans", 502).await;
     assert!(r.text.contains("502 Bad Gateway"));
     assert!(serde_json::from_str::<serde_json::Value>(&r.text).is_err());
 }
@@ -87,21 +106,16 @@ async fn rate_limited_with_and_without_retry_after() {
 
 #[tokio::test]
 async fn delay_then_normal_answer() {
-    let s = MockServer::start().await;
-    s.inject(
+    let s = with_fault(
         Operation::GetAccount,
         Fault::Delay(Duration::from_millis(300)),
-        1,
-    );
-    let err = reqwest::Client::builder()
+    )
+    .await;
+    let impatient = reqwest::Client::builder()
         .timeout(Duration::from_millis(50))
         .build()
-        .unwrap()
-        .get(format!("{}/account", s.base_url()))
-        .bearer_auth(s.token())
-        .send()
-        .await
-        .unwrap_err();
+        .unwrap();
+    let err = try_get(&impatient, &s, "/account").await.unwrap_err();
     assert!(err.is_timeout(), "{err:?}");
     s.inject(
         Operation::GetAccount,
@@ -114,8 +128,7 @@ async fn delay_then_normal_answer() {
 
 #[tokio::test]
 async fn drop_before_response_is_a_transport_error_and_nothing_happens() {
-    let s = MockServer::start().await;
-    s.inject(Operation::Purchase, Fault::DropBeforeResponse, 1);
+    let s = with_fault(Operation::Purchase, Fault::DropBeforeResponse).await;
     let err = send_purchase(&s).await.unwrap_err();
     assert!(err.status().is_none(), "{err:?}");
     assert!(
@@ -129,8 +142,7 @@ async fn drop_before_response_is_a_transport_error_and_nothing_happens() {
 
 #[tokio::test]
 async fn drop_after_commit_purchase_happened_but_client_never_hears() {
-    let s = MockServer::start().await;
-    s.inject(Operation::Purchase, Fault::DropAfterCommit, 1);
+    let s = with_fault(Operation::Purchase, Fault::DropAfterCommit).await;
     let err = send_purchase(&s).await.unwrap_err();
     assert!(err.status().is_none(), "{err:?}");
     assert_eq!(s.executions(Operation::Purchase), 1);
@@ -144,14 +156,8 @@ async fn drop_after_commit_purchase_happened_but_client_never_hears() {
 
 #[tokio::test]
 async fn malformed_json_with_200() {
-    let s = MockServer::start().await;
-    s.inject(Operation::GetAccount, Fault::MalformedJson, 1);
-    let r = reqwest::Client::new()
-        .get(format!("{}/account", s.base_url()))
-        .bearer_auth(s.token())
-        .send()
-        .await
-        .unwrap();
+    let s = with_fault(Operation::GetAccount, Fault::MalformedJson).await;
+    let r = raw_get(&reqwest::Client::new(), &s, "/account").await;
     assert_eq!(r.status().as_u16(), 200);
     assert!(
         r.headers()["content-type"]
@@ -165,14 +171,8 @@ async fn malformed_json_with_200() {
 
 #[tokio::test]
 async fn truncated_body_fails_while_reading() {
-    let s = MockServer::start().await;
-    s.inject(Operation::GetAccount, Fault::TruncatedBody, 1);
-    let r = reqwest::Client::new()
-        .get(format!("{}/account", s.base_url()))
-        .bearer_auth(s.token())
-        .send()
-        .await
-        .unwrap();
+    let s = with_fault(Operation::GetAccount, Fault::TruncatedBody).await;
+    let r = raw_get(&reqwest::Client::new(), &s, "/account").await;
     assert_eq!(r.status().as_u16(), 200);
     assert_eq!(r.content_length(), Some(4096));
     let err = r.bytes().await.unwrap_err();
@@ -184,17 +184,18 @@ async fn truncated_body_fails_while_reading() {
 
 #[tokio::test]
 async fn wrong_content_type_with_200() {
-    let s = MockServer::start().await;
-    s.inject(Operation::GetAccount, Fault::WrongContentType, 1);
-    let r = get(&s, "/account").await;
-    assert_eq!(r.status, 200);
-    assert!(r.header("content-type").unwrap().starts_with("text/html"));
+    html_answer(
+        Operation::GetAccount,
+        Fault::WrongContentType,
+        "/account",
+        200,
+    )
+    .await;
 }
 
 #[tokio::test]
 async fn faults_are_per_operation() {
-    let s = MockServer::start().await;
-    s.inject(Operation::Purchase, Fault::Status(500), 1);
+    let s = with_fault(Operation::Purchase, Fault::Status(500)).await;
     assert_eq!(get(&s, "/account").await.status, 200);
     assert_eq!(
         call(&s, Method::POST, "/purchase", Some(purchase_body()))
@@ -214,8 +215,7 @@ async fn faults_are_per_operation() {
 #[tokio::test]
 async fn dropped_connection_sends_no_bytes_at_all() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let s = MockServer::start().await;
-    s.inject(Operation::GetAccount, Fault::DropBeforeResponse, 1);
+    let s = with_fault(Operation::GetAccount, Fault::DropBeforeResponse).await;
     let mut tcp = tokio::net::TcpStream::connect(s.addr()).await.unwrap();
     let req = format!(
         "GET /api/v1/account HTTP/1.1\r\nhost: {}\r\nauthorization: Bearer {}\r\n\r\n",
@@ -279,12 +279,8 @@ async fn a_client_that_hangs_up_leaves_a_delay_abandoned_and_a_slow_commit_commi
 /// Committed, then garbled: the operation runs, the answer is the inner fault's.
 #[tokio::test]
 async fn after_commit_runs_the_operation_then_garbles_the_answer() {
-    let s = MockServer::start().await;
-    s.inject(
-        Operation::Purchase,
-        Fault::AfterCommit(Box::new(Fault::MalformedJson)),
-        1,
-    );
+    let garbled = Fault::AfterCommit(Box::new(Fault::MalformedJson));
+    let s = with_fault(Operation::Purchase, garbled).await;
     let r = send_purchase(&s).await.unwrap();
     assert_eq!(r.status(), 200);
     assert!(serde_json::from_slice::<serde_json::Value>(&r.bytes().await.unwrap()).is_err());

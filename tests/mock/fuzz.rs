@@ -7,6 +7,7 @@
 
 use std::collections::BTreeMap;
 
+use crate::support;
 use opx::mock::MockServer;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
@@ -42,13 +43,17 @@ fn path() -> impl Strategy<Value = String> {
         Just("/country"),
         Just("/rotation"),
     ];
+    let fixed = [
+        "/account",
+        "/catalog/plans",
+        "/purchase",
+        "/services",
+        "/logs",
+    ];
     prop_oneof![
-        Just("/account".to_string()),
-        Just("/catalog/plans".to_string()),
-        Just("/purchase".to_string()),
-        Just("/services".to_string()),
-        Just("/logs".to_string()),
-        (id, tail).prop_map(|(id, tail)| if id.starts_with('@') {
+        // Each fixed path as likely as a path under one service.
+        5 => proptest::sample::select(fixed.to_vec()).prop_map(str::to_string),
+        1 => (id, tail).prop_map(|(id, tail)| if id.starts_with('@') {
             format!("/services/{id}{tail}")
         } else {
             format!("/services/{}{tail}", urlencode(&id))
@@ -155,6 +160,16 @@ fn query() -> impl Strategy<Value = String> {
     })
 }
 
+/// The fields of the request bodies.
+const FIELDS: [&str; 6] = [
+    "type",
+    "plan_id",
+    "country",
+    "rotation",
+    "whitelisted_ips",
+    "labels",
+];
+
 fn json_value() -> impl Strategy<Value = serde_json::Value> {
     let leaf = prop_oneof![
         Just(serde_json::Value::Null),
@@ -162,7 +177,7 @@ fn json_value() -> impl Strategy<Value = serde_json::Value> {
         any::<i64>().prop_map(serde_json::Value::from),
         "[ -~]{0,16}".prop_map(serde_json::Value::from),
         Just(serde_json::json!("ipv6_rotating")),
-        Just(serde_json::json!("65a9f0c1b2c3d4e5f6a7b8cb")),
+        Just(serde_json::json!(support::IPV6_PLAN)),
         Just(serde_json::json!("203.0.113.9")),
     ];
     leaf.prop_recursive(3, 24, 6, |inner| {
@@ -170,13 +185,9 @@ fn json_value() -> impl Strategy<Value = serde_json::Value> {
             proptest::collection::vec(inner.clone(), 0..6).prop_map(serde_json::Value::from),
             proptest::collection::btree_map(
                 prop_oneof![
-                    Just("type".to_string()),
-                    Just("plan_id".to_string()),
-                    Just("country".to_string()),
-                    Just("rotation".to_string()),
-                    Just("whitelisted_ips".to_string()),
-                    Just("labels".to_string()),
-                    "[a-z]{1,6}".boxed(),
+                    // Each field of a request body as likely as a made-up key.
+                    6 => proptest::sample::select(FIELDS.to_vec()).prop_map(str::to_string),
+                    1 => "[a-z]{1,6}",
                 ],
                 inner,
                 0..5
@@ -280,12 +291,7 @@ async fn one_case(reqs: Vec<(Method, String, String, Option<Vec<u8>>)>) -> BTree
         "{:?}",
         s.schema_violations()
     );
-    let r = client
-        .get(format!("{}/account", s.base_url()))
-        .bearer_auth(s.token())
-        .send()
-        .await
-        .unwrap();
+    let r = support::raw_get(&client, &s, "/account").await;
     assert_eq!(r.status().as_u16(), 200);
     opx::Operation::ALL
         .into_iter()

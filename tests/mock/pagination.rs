@@ -13,6 +13,11 @@ async fn walk(s: &MockServer, path: &str, items: &str, id: &str) -> (Vec<String>
     walk_from(s, path, items, id, None).await
 }
 
+/// [`walk`] over services.
+async fn walk_services(s: &MockServer, path: &str) -> (Vec<String>, Vec<usize>) {
+    walk(s, path, "services", "service_id").await
+}
+
 /// Like [`walk`], starting at a cursor.
 async fn walk_from(
     s: &MockServer,
@@ -54,17 +59,17 @@ async fn walk_from(
 async fn services_pages_cover_everything_newest_first() {
     let s = MockServer::start().await;
     let mut seeded = s.seed_services(250);
-    let (ids, sizes) = walk(&s, "/services?limit=100", "services", "service_id").await;
+    let (ids, sizes) = walk_services(&s, "/services?limit=100").await;
     assert_eq!(sizes, [100, 100, 50]);
     seeded.reverse();
     assert_eq!(ids, seeded, "newest first, no gaps, no duplicates");
     // Default page size 50.
-    let (_, sizes) = walk(&s, "/services", "services", "service_id").await;
+    let (_, sizes) = walk_services(&s, "/services").await;
     assert_eq!(sizes, [50; 5]);
     // An exact multiple ends with a null cursor on the last full page.
     let s2 = MockServer::start().await;
     s2.seed_services(10);
-    let (_, sizes) = walk(&s2, "/services?limit=5", "services", "service_id").await;
+    let (_, sizes) = walk_services(&s2, "/services?limit=5").await;
     assert_eq!(sizes, [5, 5]);
     assert_clean(&s);
 }
@@ -73,13 +78,7 @@ async fn services_pages_cover_everything_newest_first() {
 async fn filters_are_kept_across_pages() {
     let s = MockServer::start().await;
     s.seed_services(40); // alternates over 4 plans: 20 ipv4, 20 ipv6
-    let (ids, sizes) = walk(
-        &s,
-        "/services?type=ipv4_rotating&limit=7",
-        "services",
-        "service_id",
-    )
-    .await;
+    let (ids, sizes) = walk_services(&s, "/services?type=ipv4_rotating&limit=7").await;
     assert_eq!(ids.len(), 20);
     assert_eq!(sizes, [7, 7, 6]);
     for id in &ids {
@@ -91,24 +90,13 @@ async fn filters_are_kept_across_pages() {
     // Expired ones are filtered out of the default (active) listing but kept in `all`.
     s.advance(std::time::Duration::from_secs(31 * 86_400));
     s.seed_services(3);
-    let (active, _) = walk(&s, "/services?limit=2", "services", "service_id").await;
-    assert_eq!(active.len(), 3);
-    let (expired, _) = walk(
-        &s,
-        "/services?status=expired&limit=9",
-        "services",
-        "service_id",
-    )
-    .await;
-    assert_eq!(expired.len(), 40);
-    let (all, _) = walk(
-        &s,
-        "/services?status=all&limit=100",
-        "services",
-        "service_id",
-    )
-    .await;
-    assert_eq!(all.len(), 43);
+    for (path, n) in [
+        ("/services?limit=2", 3),
+        ("/services?status=expired&limit=9", 40),
+        ("/services?status=all&limit=100", 43),
+    ] {
+        assert_eq!(walk_services(&s, path).await.0.len(), n, "{path}");
+    }
 }
 
 #[tokio::test]

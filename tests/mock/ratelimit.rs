@@ -71,12 +71,7 @@ async fn default_minute_limit_is_300() {
     let s = MockServer::start().await;
     let client = reqwest::Client::new();
     for _ in 0..300 {
-        let r = client
-            .get(format!("{}/account", s.base_url()))
-            .bearer_auth(s.token())
-            .send()
-            .await
-            .unwrap();
+        let r = raw_get(&client, &s, "/account").await;
         assert_eq!(r.status().as_u16(), 200);
     }
     let r = get(&s, "/account").await;
@@ -137,11 +132,7 @@ async fn purchase_bucket_is_separate_and_most_restrictive_is_reported() {
 #[tokio::test]
 async fn credentials_bucket() {
     let s = MockServer::start().await;
-    let id = buy(&s, IPV4_PLAN).await["service_id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let path = format!("/services/{id}/credentials");
+    let path = format!("/services/{}/credentials", buy_id(&s, IPV4_PLAN).await);
     let r = call(&s, Method::POST, &path, None).await;
     assert_eq!(
         (

@@ -18,22 +18,29 @@ fn expires(v: &serde_json::Value) -> DateTime<chrono::FixedOffset> {
     DateTime::parse_from_rfc3339(v["expires_at"].as_str().unwrap()).unwrap()
 }
 
+/// `PUT /services/{id}/{what}` with `{what: value}`; asserts the service now has it and
+/// returns the service.
+async fn change(s: &MockServer, id: &str, what: &str, value: &str) -> serde_json::Value {
+    let path = format!("/services/{id}/{what}");
+    let svc = call(s, Method::PUT, &path, Some(json!({what: value})))
+        .await
+        .data();
+    assert_eq!(svc[what], value, "{path}");
+    svc
+}
+
+/// `POST /services/{id}/extend`.
+async fn extend(s: &MockServer, id: &str) -> Resp {
+    call(s, Method::POST, &format!("/services/{id}/extend"), None).await
+}
+
 #[tokio::test]
 async fn catalog_has_priced_plans_of_both_types() {
     let s = MockServer::start().await;
-    let all = get(&s, "/catalog/plans").await.data()["plans"]
-        .as_array()
-        .unwrap()
-        .clone();
+    let all = list(&s, "/catalog/plans", "plans").await;
     assert_eq!(all.len(), s.plans().len());
-    let v4 = get(&s, "/catalog/plans?type=ipv4_rotating").await.data()["plans"]
-        .as_array()
-        .unwrap()
-        .clone();
-    let v6 = get(&s, "/catalog/plans?type=ipv6_rotating").await.data()["plans"]
-        .as_array()
-        .unwrap()
-        .clone();
+    let v4 = list(&s, "/catalog/plans?type=ipv4_rotating", "plans").await;
+    let v6 = list(&s, "/catalog/plans?type=ipv6_rotating", "plans").await;
     assert!(v4.len() >= 2 && v6.len() >= 2);
     assert!(
         v4.iter()
@@ -56,16 +63,13 @@ async fn purchase_charges_and_provisions_at_once() {
     assert_eq!(svc["rotation"], "instant");
     assert_eq!(svc["threads"], 100);
     assert_eq!(svc["whitelist"], json!([]));
-    assert!(!svc["auth"]["login"].as_str().unwrap().is_empty());
+    let (login, password) = auth(&svc);
+    assert!(!login.is_empty());
     let expected = s.now() + chrono::Duration::days(30);
     assert_eq!(expires(&svc).timestamp(), expected.timestamp());
-    let id = svc["service_id"].as_str().unwrap();
+    let id = service_id(&svc);
     assert_eq!(get(&s, &format!("/services/{id}")).await.data(), svc);
-    assert!(s.proxy_credentials_valid(
-        id,
-        svc["auth"]["login"].as_str().unwrap(),
-        svc["auth"]["password"].as_str().unwrap()
-    ));
+    assert!(s.proxy_credentials_valid(id, login, password));
     assert_eq!(s.executions(Operation::Purchase), 1);
     assert_eq!(s.service_count(), 1);
     assert_clean(&s);
@@ -74,14 +78,9 @@ async fn purchase_charges_and_provisions_at_once() {
 #[tokio::test]
 async fn insufficient_balance_is_402_and_changes_nothing() {
     let s = MockServer::builder().balance(1000).start().await.unwrap();
-    let r = call(
-        &s,
-        Method::POST,
-        "/purchase",
-        Some(json!({"type": "ipv4_rotating", "plan_id": IPV4_PLAN})),
-    )
-    .await;
-    assert_eq!((r.status, r.code().as_str()), (402, "insufficient_balance"));
+    let body = json!({"type": "ipv4_rotating", "plan_id": IPV4_PLAN});
+    let code = "insufficient_balance";
+    expect_error(&s, Method::POST, "/purchase", Some(body), 402, code).await;
     assert_eq!(s.balance(), 1000);
     assert_eq!(s.service_count(), 0);
     assert_eq!(s.executions(Operation::Purchase), 0);
@@ -95,13 +94,12 @@ async fn insufficient_balance_is_402_and_changes_nothing() {
 async fn extend_adds_thirty_days_and_charges_the_plan_price() {
     let s = MockServer::start().await;
     let svc = buy(&s, IPV6_PLAN).await;
-    let id = svc["service_id"].as_str().unwrap();
-    let r = call(&s, Method::POST, &format!("/services/{id}/extend"), None).await;
-    let ext = r.data();
+    let id = service_id(&svc);
+    let ext = extend(&s, id).await.data();
     assert_eq!(expires(&ext) - expires(&svc), chrono::Duration::days(30));
-    assert_eq!(s.balance(), 100_000 - 2 * 2500);
+    assert_eq!(s.balance(), 100_000 - 2 * IPV6_PRICE);
     s.set_balance(100);
-    let r = call(&s, Method::POST, &format!("/services/{id}/extend"), None).await;
+    let r = extend(&s, id).await;
     assert_eq!((r.status, r.code().as_str()), (402, "insufficient_balance"));
     assert_eq!(
         expires(&get(&s, &format!("/services/{id}")).await.data()),
@@ -114,10 +112,7 @@ async fn extend_adds_thirty_days_and_charges_the_plan_price() {
 #[tokio::test]
 async fn services_expire_on_the_mock_clock() {
     let s = MockServer::start().await;
-    let id = buy(&s, IPV4_PLAN).await["service_id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let id = buy_id(&s, IPV4_PLAN).await;
     s.advance(29 * DAY);
     assert_eq!(
         get(&s, &format!("/services/{id}")).await.data()["status"],
@@ -140,9 +135,7 @@ async fn services_expire_on_the_mock_clock() {
         1
     );
     // Extending an expired service starts from now and revives it.
-    let ext = call(&s, Method::POST, &format!("/services/{id}/extend"), None)
-        .await
-        .data();
+    let ext = extend(&s, &id).await.data();
     assert_eq!(ext["status"], "active");
     assert_eq!(
         expires(&ext).timestamp(),
@@ -154,10 +147,7 @@ async fn services_expire_on_the_mock_clock() {
 #[tokio::test]
 async fn whitelist_is_a_full_replacement_with_labels() {
     let s = MockServer::start().await;
-    let id = buy(&s, IPV4_PLAN).await["service_id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let id = buy_id(&s, IPV4_PLAN).await;
     let path = format!("/services/{id}/whitelist");
     let r = call(&s, Method::PUT, &path, Some(json!({"whitelisted_ips": ["203.0.113.10", "198.51.100.4"], "labels": ["home", "office"]}))).await;
     assert_eq!(
@@ -191,23 +181,10 @@ async fn whitelist_is_a_full_replacement_with_labels() {
 async fn regenerated_credentials_replace_the_old_ones() {
     let s = MockServer::start().await;
     let svc = buy(&s, IPV4_PLAN).await;
-    let id = svc["service_id"].as_str().unwrap();
-    let (l0, p0) = (
-        svc["auth"]["login"].as_str().unwrap(),
-        svc["auth"]["password"].as_str().unwrap(),
-    );
-    let new = call(
-        &s,
-        Method::POST,
-        &format!("/services/{id}/credentials"),
-        None,
-    )
-    .await
-    .data();
-    let (l1, p1) = (
-        new["auth"]["login"].as_str().unwrap(),
-        new["auth"]["password"].as_str().unwrap(),
-    );
+    let (id, (l0, p0)) = (service_id(&svc), auth(&svc));
+    let path = format!("/services/{id}/credentials");
+    let new = call(&s, Method::POST, &path, None).await.data();
+    let (l1, p1) = auth(&new);
     assert_ne!((l0, p0), (l1, p1));
     assert!(!s.proxy_credentials_valid(id, l0, p0));
     assert!(s.proxy_credentials_valid(id, l1, p1));
@@ -219,46 +196,17 @@ async fn regenerated_credentials_replace_the_old_ones() {
 #[tokio::test]
 async fn country_and_rotation_only_for_ipv6() {
     let s = MockServer::start().await;
-    let v4 = buy(&s, IPV4_PLAN).await["service_id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let v6 = buy(&s, IPV6_PLAN).await["service_id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let r = call(
-        &s,
-        Method::PUT,
-        &format!("/services/{v4}/country"),
-        Some(json!({"country": "nl"})),
-    )
-    .await;
-    assert_eq!((r.status, r.code().as_str()), (400, "unsupported_for_type"));
-    let r = call(
-        &s,
-        Method::PUT,
-        &format!("/services/{v4}/rotation"),
-        Some(json!({"rotation": "instant"})),
-    )
-    .await;
-    assert_eq!((r.status, r.code().as_str()), (400, "unsupported_for_type"));
-    let r = call(
-        &s,
-        Method::PUT,
-        &format!("/services/{v6}/country"),
-        Some(json!({"country": "zz"})),
-    )
-    .await;
-    assert_eq!((r.status, r.code().as_str()), (400, "country_unavailable"));
-    let r = call(
-        &s,
-        Method::PUT,
-        &format!("/services/{v6}/country"),
-        Some(json!({"country": "us"})),
-    )
-    .await;
-    assert_eq!(r.data()["country"], "us");
+    let v4 = buy_id(&s, IPV4_PLAN).await;
+    let v6 = buy_id(&s, IPV6_PLAN).await;
+    for (id, what, value, code) in [
+        (&v4, "country", "nl", "unsupported_for_type"),
+        (&v4, "rotation", "instant", "unsupported_for_type"),
+        (&v6, "country", "zz", "country_unavailable"),
+    ] {
+        let (path, body) = (format!("/services/{id}/{what}"), json!({what: value}));
+        expect_error(&s, Method::PUT, &path, Some(body), 400, code).await;
+    }
+    change(&s, &v6, "country", "us").await;
     // An exit region without a gateway of its own is served through every IPv6 gateway
     // (the docs name only nl/de/at gateways), each line on its gateway's loopback port.
     let gateway = |c: GatewayCountry| s.gateway_addr(&c).unwrap().to_string();
@@ -271,35 +219,14 @@ async fn country_and_rotation_only_for_ipv6() {
     let all: Vec<String> = GatewayCountry::KNOWN.into_iter().map(gateway).collect();
     assert_eq!(hosts, all);
     assert!(all.iter().all(|a| a.starts_with("127.0.0.1:")), "{all:?}");
-    let r = call(
-        &s,
-        Method::PUT,
-        &format!("/services/{v6}/country"),
-        Some(json!({"country": "de"})),
-    )
-    .await;
-    assert_eq!(r.data()["country"], "de");
+    change(&s, &v6, "country", "de").await;
     let de = get(&s, &format!("/services/{v6}/proxies")).await.text;
     assert!(
         de.starts_with(&format!("{}:", gateway(GatewayCountry::De))) && de.lines().count() == 1,
         "{de}"
     );
-    let r = call(
-        &s,
-        Method::PUT,
-        &format!("/services/{v6}/country"),
-        Some(json!({"country": "us"})),
-    )
-    .await;
-    assert_eq!(r.data()["country"], "us");
-    let r = call(
-        &s,
-        Method::PUT,
-        &format!("/services/{v6}/rotation"),
-        Some(json!({"rotation": "sticky10"})),
-    )
-    .await;
-    assert_eq!(r.data()["rotation"], "sticky10");
+    change(&s, &v6, "country", "us").await;
+    change(&s, &v6, "rotation", "sticky10").await;
     let now = get(&s, &format!("/services/{v6}")).await.data();
     assert_eq!(
         (now["country"].as_str(), now["rotation"].as_str()),
@@ -311,16 +238,9 @@ async fn country_and_rotation_only_for_ipv6() {
 #[tokio::test]
 async fn proxy_lists_as_documented() {
     let s = MockServer::start().await;
-    let v4 = buy(&s, IPV4_PLAN).await;
-    let v6 = buy(&s, IPV6_PLAN).await;
-    let (id4, id6) = (
-        v4["service_id"].as_str().unwrap(),
-        v6["service_id"].as_str().unwrap(),
-    );
-    let (login, password) = (
-        v4["auth"]["login"].as_str().unwrap(),
-        v4["auth"]["password"].as_str().unwrap(),
-    );
+    let (v4, v6) = (buy(&s, IPV4_PLAN).await, buy(&s, IPV6_PLAN).await);
+    let (id4, id6) = (service_id(&v4), service_id(&v6));
+    let (login, password) = auth(&v4);
 
     let r = get(&s, &format!("/services/{id4}/proxies")).await;
     assert!(r.header("content-type").unwrap().starts_with("text/plain"));
@@ -375,13 +295,7 @@ async fn proxy_lists_as_documented() {
     let r = get(&s, &format!("/services/{id4}/proxies?country=de")).await;
     assert_eq!((r.status, r.code().as_str()), (400, "country_unavailable"));
     // An IPv6 service moved to nl, filtered on de: empty.
-    call(
-        &s,
-        Method::PUT,
-        &format!("/services/{id6}/country"),
-        Some(json!({"country": "nl"})),
-    )
-    .await;
+    change(&s, id6, "country", "nl").await;
     let r = get(
         &s,
         &format!("/services/{id6}/proxies?format=json&country=de"),
@@ -401,14 +315,8 @@ async fn proxy_lists_as_documented() {
 async fn another_accounts_service_is_not_found() {
     let s = MockServer::start().await;
     let bob = s.add_account(50_000);
-    let mine = buy(&s, IPV4_PLAN).await["service_id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let theirs = buy_as(&s, &bob.token, IPV6_PLAN).await["service_id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let mine = buy_id(&s, IPV4_PLAN).await;
+    let theirs = service_id(&buy_as(&s, &bob.token, IPV6_PLAN).await).to_string();
     assert_eq!(s.balance_of(&bob.token), Some(47_500));
     assert_eq!(s.balance(), 98_500);
     for (method, path, body) in [
@@ -436,8 +344,7 @@ async fn another_accounts_service_is_not_found() {
             Some(json!({"rotation": "x1"})),
         ),
     ] {
-        let r = call(&s, method, &path, body).await;
-        assert_eq!((r.status, r.code().as_str()), (404, "not_found"), "{path}");
+        expect_error(&s, method, &path, body, 404, "not_found").await;
     }
     let list = get(&s, "/services").await.data();
     assert_eq!(list["services"].as_array().unwrap().len(), 1);

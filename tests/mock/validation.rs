@@ -9,130 +9,69 @@ use reqwest::Method;
 use serde_json::{Value, json};
 use support::*;
 
-async fn expect(
-    s: &MockServer,
-    method: Method,
-    path: &str,
-    body: Option<Value>,
-    status: u16,
-    code: &str,
-) {
-    let r = call(s, method.clone(), path, body.clone()).await;
-    assert_eq!(
-        (r.status, r.code().as_str()),
-        (status, code),
-        "{method} {path} {body:?}: {}",
-        r.text
-    );
-    assert!(
-        r.header("x-ratelimit-limit").is_some(),
-        "rate-limit headers on {status}"
-    );
+/// A `PUT` of `body` that must be refused with 400 and `code`.
+async fn expect_put(s: &MockServer, path: &str, body: Value, code: &str) {
+    expect_error(s, Method::PUT, path, Some(body), 400, code).await;
 }
+
+/// Service ids of the wrong length or alphabet (the last one percent-encoded non-UTF-8).
+const MALFORMED_IDS: [&str; 5] = [
+    "xyz",
+    "65aa1100b2c3d4e5f6a7b8d",
+    "65aa1100b2c3d4e5f6a7b8d0a",
+    "zzaa1100b2c3d4e5f6a7b8d0",
+    "%ff%fe",
+];
 
 #[tokio::test]
 async fn invalid_id_in_the_path() {
     let s = MockServer::start().await;
-    for id in [
-        "xyz",
-        "65aa1100b2c3d4e5f6a7b8d",
-        "65aa1100b2c3d4e5f6a7b8d0a",
-        "zzaa1100b2c3d4e5f6a7b8d0",
-        "%ff%fe",
-    ] {
-        expect(
-            &s,
-            Method::GET,
-            &format!("/services/{id}"),
-            None,
-            400,
-            "invalid_id",
-        )
-        .await;
-        expect(
-            &s,
-            Method::POST,
-            &format!("/services/{id}/extend"),
-            None,
-            400,
-            "invalid_id",
-        )
-        .await;
+    for id in MALFORMED_IDS {
+        for (method, tail) in [(Method::GET, ""), (Method::POST, "/extend")] {
+            let path = format!("/services/{id}{tail}");
+            expect_error(&s, method, &path, None, 400, "invalid_id").await;
+        }
     }
     // Well-formed but unknown: not_found.
-    expect(
-        &s,
-        Method::GET,
-        "/services/65aa1100b2c3d4e5f6a7b8d0",
-        None,
-        404,
-        "not_found",
-    )
-    .await;
+    let unknown = "/services/65aa1100b2c3d4e5f6a7b8d0";
+    expect_error(&s, Method::GET, unknown, None, 404, "not_found").await;
     assert_clean(&s);
 }
 
 #[tokio::test]
 async fn purchase_body_codes() {
     let s = MockServer::start().await;
-    let p = |b: Value| (Method::POST, "/purchase", Some(b));
+    let v4 = |extra: Value| {
+        let mut b = json!({"type": "ipv4_rotating", "plan_id": IPV4_PLAN});
+        b.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        b
+    };
+    let v6 = |k: &str, v: Value| json!({"type": "ipv6_rotating", "plan_id": IPV6_PLAN, k: v});
     let cases = [
         (json!({"plan_id": IPV4_PLAN}), "invalid_request"),
         (json!({"type": "ipv4_rotating"}), "invalid_request"),
-        (
-            json!({"type": "ipv4_rotating", "plan_id": IPV4_PLAN, "extra": 1}),
-            "invalid_request",
-        ),
+        (v4(json!({"extra": 1})), "invalid_request"),
         (json!([1, 2]), "invalid_request"),
+        (v4(json!({"type": "ipv4_static"})), "invalid_type"),
+        (v4(json!({"type": 4})), "invalid_type"),
+        (v4(json!({"plan_id": "nothex"})), "invalid_plan_id"),
         (
-            json!({"type": "ipv4_static", "plan_id": IPV4_PLAN}),
-            "invalid_type",
-        ),
-        (json!({"type": 4, "plan_id": IPV4_PLAN}), "invalid_type"),
-        (
-            json!({"type": "ipv4_rotating", "plan_id": "nothex"}),
+            v4(json!({"plan_id": "000000000000000000000000"})),
             "invalid_plan_id",
         ),
-        (
-            json!({"type": "ipv4_rotating", "plan_id": "000000000000000000000000"}),
-            "invalid_plan_id",
-        ),
-        (
-            json!({"type": "ipv4_rotating", "plan_id": IPV6_PLAN}),
-            "invalid_plan_id",
-        ),
-        (
-            json!({"type": "ipv4_rotating", "plan_id": IPV4_PLAN, "country": "x"}),
-            "invalid_country",
-        ),
-        (
-            json!({"type": "ipv4_rotating", "plan_id": IPV4_PLAN, "country": "n-l"}),
-            "invalid_country",
-        ),
-        (
-            json!({"type": "ipv4_rotating", "plan_id": IPV4_PLAN, "rotation": "a b"}),
-            "invalid_rotation",
-        ),
-        (
-            json!({"type": "ipv6_rotating", "plan_id": IPV6_PLAN, "rotation": "y".repeat(33)}),
-            "invalid_rotation",
-        ),
-        (
-            json!({"type": "ipv4_rotating", "plan_id": IPV4_PLAN, "country": "de"}),
-            "country_unavailable",
-        ),
-        (
-            json!({"type": "ipv6_rotating", "plan_id": IPV6_PLAN, "country": "zz"}),
-            "country_unavailable",
-        ),
-        (
-            json!({"type": "ipv4_rotating", "plan_id": IPV4_PLAN, "rotation": "sticky"}),
-            "unsupported_for_type",
-        ),
+        (v4(json!({"plan_id": IPV6_PLAN})), "invalid_plan_id"),
+        (v4(json!({"country": "x"})), "invalid_country"),
+        (v4(json!({"country": "n-l"})), "invalid_country"),
+        (v4(json!({"rotation": "a b"})), "invalid_rotation"),
+        (v6("rotation", json!("y".repeat(33))), "invalid_rotation"),
+        (v4(json!({"country": "de"})), "country_unavailable"),
+        (v6("country", json!("zz")), "country_unavailable"),
+        (v4(json!({"rotation": "sticky"})), "unsupported_for_type"),
     ];
     for (body, code) in cases {
-        let (m, path, b) = p(body);
-        expect(&s, m, path, b, 400, code).await;
+        expect_error(&s, Method::POST, "/purchase", Some(body), 400, code).await;
     }
     assert_eq!(s.service_count(), 0);
     assert_eq!(s.balance(), 100_000);
@@ -142,128 +81,52 @@ async fn purchase_body_codes() {
 #[tokio::test]
 async fn body_syntax_content_type_and_size() {
     let s = MockServer::start().await;
-    let r = call_raw(
-        &s,
-        Method::POST,
-        "/purchase",
-        "application/json",
-        b"{not json".to_vec(),
-    )
-    .await;
-    assert_eq!((r.status, r.code().as_str()), (400, "invalid_request"));
-    let r = call_raw(
-        &s,
-        Method::POST,
-        "/purchase",
-        "application/json",
-        Vec::new(),
-    )
-    .await;
-    assert_eq!((r.status, r.code().as_str()), (400, "invalid_request"));
     let body = serde_json::to_vec(&json!({"type": "ipv4_rotating", "plan_id": IPV4_PLAN})).unwrap();
-    let r = call_raw(&s, Method::POST, "/purchase", "text/plain", body.clone()).await;
-    assert_eq!((r.status, r.code().as_str()), (400, "invalid_request"));
-    let r = call_raw(
-        &s,
-        Method::POST,
-        "/purchase",
-        "application/json; charset=utf-8",
-        body,
-    )
-    .await;
-    assert_eq!(r.status, 200, "{}", r.text);
     let huge = format!(
         "{{\"type\":\"ipv4_rotating\",\"plan_id\":\"{IPV4_PLAN}\",\"x\":\"{}\"}}",
         "a".repeat(70_000)
     );
-    let r = call_raw(
-        &s,
-        Method::POST,
-        "/purchase",
-        "application/json",
-        huge.into_bytes(),
-    )
-    .await;
-    assert_eq!((r.status, r.code().as_str()), (400, "invalid_request"));
+    let cases = [
+        ("application/json", b"{not json".to_vec(), 400),
+        ("application/json", Vec::new(), 400),
+        ("text/plain", body.clone(), 400),
+        ("application/json; charset=utf-8", body, 200),
+        ("application/json", huge.into_bytes(), 400),
+    ];
+    for (content_type, bytes, status) in cases {
+        let r = call_raw(&s, Method::POST, "/purchase", content_type, bytes).await;
+        assert_eq!(r.status, status, "{content_type}: {}", r.text);
+        if status == 400 {
+            assert_eq!(r.code(), "invalid_request", "{content_type}");
+        }
+    }
     assert_eq!(s.service_count(), 1);
 }
 
 #[tokio::test]
 async fn whitelist_codes() {
     let s = MockServer::start().await;
-    let id = buy(&s, IPV4_PLAN).await["service_id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let id = buy_id(&s, IPV4_PLAN).await;
     let path = format!("/services/{id}/whitelist");
     let ips = |n: usize| {
         (0..n)
             .map(|i| format!("10.0.{}.{}", i / 250, i % 250))
             .collect::<Vec<_>>()
     };
-    expect(
-        &s,
-        Method::PUT,
-        &path,
-        Some(json!({"whitelisted_ips": ["1.2.3.4", "::1"]})),
-        400,
-        "invalid_ip",
-    )
-    .await;
-    expect(
-        &s,
-        Method::PUT,
-        &path,
-        Some(json!({"whitelisted_ips": ["256.1.1.1"]})),
-        400,
-        "invalid_ip",
-    )
-    .await;
-    expect(
-        &s,
-        Method::PUT,
-        &path,
-        Some(json!({"whitelisted_ips": [42]})),
-        400,
-        "invalid_ip",
-    )
-    .await;
-    expect(
-        &s,
-        Method::PUT,
-        &path,
-        Some(json!({"whitelisted_ips": ips(51)})),
-        400,
-        "too_many_ips",
-    )
-    .await;
-    expect(
-        &s,
-        Method::PUT,
-        &path,
-        Some(json!({"whitelisted_ips": ["1.2.3.4"], "labels": ["a", "b"]})),
-        400,
-        "invalid_request",
-    )
-    .await;
-    expect(
-        &s,
-        Method::PUT,
-        &path,
-        Some(json!({"labels": []})),
-        400,
-        "invalid_request",
-    )
-    .await;
-    expect(
-        &s,
-        Method::PUT,
-        &path,
-        Some(json!({"whitelisted_ips": "1.2.3.4"})),
-        400,
-        "invalid_request",
-    )
-    .await;
+    for (body, code) in [
+        (json!({"whitelisted_ips": ["1.2.3.4", "::1"]}), "invalid_ip"),
+        (json!({"whitelisted_ips": ["256.1.1.1"]}), "invalid_ip"),
+        (json!({"whitelisted_ips": [42]}), "invalid_ip"),
+        (json!({"whitelisted_ips": ips(51)}), "too_many_ips"),
+        (
+            json!({"whitelisted_ips": ["1.2.3.4"], "labels": ["a", "b"]}),
+            "invalid_request",
+        ),
+        (json!({"labels": []}), "invalid_request"),
+        (json!({"whitelisted_ips": "1.2.3.4"}), "invalid_request"),
+    ] {
+        expect_put(&s, &path, body, code).await;
+    }
     let r = call(
         &s,
         Method::PUT,
@@ -279,184 +142,56 @@ async fn whitelist_codes() {
 #[tokio::test]
 async fn country_and_rotation_bodies() {
     let s = MockServer::start().await;
-    let id = buy(&s, IPV6_PLAN).await["service_id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    expect(
-        &s,
-        Method::PUT,
-        &format!("/services/{id}/country"),
-        Some(json!({"country": "d"})),
-        400,
-        "invalid_country",
-    )
-    .await;
-    expect(
-        &s,
-        Method::PUT,
-        &format!("/services/{id}/country"),
-        Some(json!({"country": 1})),
-        400,
-        "invalid_country",
-    )
-    .await;
-    expect(
-        &s,
-        Method::PUT,
-        &format!("/services/{id}/country"),
-        Some(json!({})),
-        400,
-        "invalid_request",
-    )
-    .await;
-    expect(
-        &s,
-        Method::PUT,
-        &format!("/services/{id}/rotation"),
-        Some(json!({"rotation": "!!"})),
-        400,
-        "invalid_rotation",
-    )
-    .await;
-    expect(
-        &s,
-        Method::PUT,
-        &format!("/services/{id}/rotation"),
-        Some(json!({"rotation": "x", "y": 1})),
-        400,
-        "invalid_request",
-    )
-    .await;
+    let id = buy_id(&s, IPV6_PLAN).await;
+    for (what, body, code) in [
+        ("country", json!({"country": "d"}), "invalid_country"),
+        ("country", json!({"country": 1}), "invalid_country"),
+        ("country", json!({}), "invalid_request"),
+        ("rotation", json!({"rotation": "!!"}), "invalid_rotation"),
+        (
+            "rotation",
+            json!({"rotation": "x", "y": 1}),
+            "invalid_request",
+        ),
+    ] {
+        expect_put(&s, &format!("/services/{id}/{what}"), body, code).await;
+    }
 }
 
 #[tokio::test]
 async fn query_parameter_codes() {
     let s = MockServer::start().await;
-    expect(
-        &s,
-        Method::GET,
-        "/catalog/plans?type=ipv4_static",
-        None,
-        400,
-        "invalid_type",
-    )
-    .await;
-    expect(
-        &s,
-        Method::GET,
-        "/services?type=nope",
-        None,
-        400,
-        "invalid_type",
-    )
-    .await;
-    expect(
-        &s,
-        Method::GET,
-        "/services?limit=0",
-        None,
-        400,
-        "invalid_request",
-    )
-    .await;
-    expect(
-        &s,
-        Method::GET,
-        "/services?limit=101",
-        None,
-        400,
-        "invalid_request",
-    )
-    .await;
-    expect(
-        &s,
-        Method::GET,
-        "/services?limit=ten",
-        None,
-        400,
-        "invalid_request",
-    )
-    .await;
-    expect(
-        &s,
-        Method::GET,
-        "/services?status=gone",
-        None,
-        400,
-        "invalid_request",
-    )
-    .await;
-    expect(
-        &s,
-        Method::GET,
-        "/services?cursor=garbage",
-        None,
-        400,
-        "invalid_request",
-    )
-    .await;
-    expect(
-        &s,
-        Method::GET,
-        "/logs?limit=201",
-        None,
-        400,
-        "invalid_request",
-    )
-    .await;
-    expect(
-        &s,
-        Method::GET,
-        "/logs?since=yesterday",
-        None,
-        400,
-        "invalid_request",
-    )
-    .await;
-    expect(
-        &s,
-        Method::GET,
-        "/logs?until=2026-13-01T00:00:00Z",
-        None,
-        400,
-        "invalid_request",
-    )
-    .await;
-    let id = buy(&s, IPV6_PLAN).await["service_id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    for (q, code) in [
-        ("format=xml", "invalid_request"),
-        ("layout=nope", "invalid_request"),
-        ("auth=maybe", "invalid_request"),
+    let id = buy_id(&s, IPV6_PLAN).await;
+    let proxies = |q: &str| format!("/services/{id}/proxies?{q}");
+    for (path, code) in [
+        ("/catalog/plans?type=ipv4_static".to_owned(), "invalid_type"),
+        ("/services?type=nope".to_owned(), "invalid_type"),
+        ("/services?limit=0".to_owned(), "invalid_request"),
+        ("/services?limit=101".to_owned(), "invalid_request"),
+        ("/services?limit=ten".to_owned(), "invalid_request"),
+        ("/services?status=gone".to_owned(), "invalid_request"),
+        ("/services?cursor=garbage".to_owned(), "invalid_request"),
+        ("/logs?limit=201".to_owned(), "invalid_request"),
+        ("/logs?since=yesterday".to_owned(), "invalid_request"),
+        (
+            "/logs?until=2026-13-01T00:00:00Z".to_owned(),
+            "invalid_request",
+        ),
+        (proxies("format=xml"), "invalid_request"),
+        (proxies("layout=nope"), "invalid_request"),
+        (proxies("auth=maybe"), "invalid_request"),
         // The spec's `x-error-code` of GatewayCountry, as the facade refuses it locally.
-        ("country=us", "invalid_country"),
+        (proxies("country=us"), "invalid_country"),
     ] {
-        expect(
-            &s,
-            Method::GET,
-            &format!("/services/{id}/proxies?{q}"),
-            None,
-            400,
-            code,
-        )
-        .await;
+        expect_error(&s, Method::GET, &path, None, 400, code).await;
     }
     // Valid values pass.
-    assert_eq!(
-        get(&s, "/services?limit=100&status=all&type=ipv6_rotating")
-            .await
-            .status,
-        200
-    );
-    assert_eq!(
-        get(&s, "/logs?limit=200&since=2020-01-01T00:00:00Z")
-            .await
-            .status,
-        200
-    );
+    for path in [
+        "/services?limit=100&status=all&type=ipv6_rotating",
+        "/logs?limit=200&since=2020-01-01T00:00:00Z",
+    ] {
+        assert_eq!(get(&s, path).await.status, 200, "{path}");
+    }
     assert_clean(&s);
 }
 

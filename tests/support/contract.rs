@@ -44,9 +44,7 @@ pub fn fast_policy() -> RetryPolicy {
 
 /// A builder for the mock with its token, the fast policy and the short timeout.
 pub fn builder(s: &MockServer) -> ClientBuilder {
-    Client::builder()
-        .token(s.token())
-        .base_url(s.base_url())
+    s.client_builder()
         .timeout(TIMEOUT)
         .retry_policy(fast_policy())
 }
@@ -73,6 +71,14 @@ pub fn client_no_retry(s: &MockServer) -> Client {
         .retry_policy(RetryPolicy::none())
         .build()
         .expect("a client for the mock")
+}
+
+/// A fresh mock with the [`fixture`] seeded, and a [`client`] for it.
+pub async fn started() -> (MockServer, Fixture, Client) {
+    let s = MockServer::start().await;
+    let fx = fixture(&s);
+    let c = client(&s);
+    (s, fx, c)
 }
 
 /// Services to call the operations on, seeded without charging.
@@ -215,11 +221,7 @@ impl Op {
                 assert!(page.services.len() <= 2);
                 format!("{} services", page.services.len())
             }
-            Op::GetService => {
-                let s = c.service(&fx.v4).await?;
-                assert_eq!(s.service_id, fx.v4);
-                format!("service {}", s.service_id)
-            }
+            Op::GetService => the_service(c.service(&fx.v4).await?, &fx.v4, "read"),
             Op::GetProxiesText => {
                 let t = c.proxies_text(&fx.v4, &ProxyQuery::new()).await?;
                 assert!(t.ends_with('\n'), "{:?}", *t);
@@ -230,11 +232,7 @@ impl Op {
                 assert!(!l.servers.is_empty());
                 format!("{} servers", l.servers.len())
             }
-            Op::ExtendService => {
-                let s = c.extend(&fx.v4).await?;
-                assert_eq!(s.service_id, fx.v4);
-                format!("extended to {}", s.expires_at)
-            }
+            Op::ExtendService => the_service(c.extend(&fx.v4).await?, &fx.v4, "extended"),
             Op::ReplaceWhitelist => {
                 let wl =
                     Whitelist::with_labels([("203.0.113.10".parse().unwrap(), "home")]).unwrap();
@@ -250,15 +248,13 @@ impl Op {
                 let s = c
                     .change_country(&fx.v6, &Country::new("de").unwrap())
                     .await?;
-                assert_eq!(s.country, "de");
-                format!("country {}", s.country)
+                set_to("country", &s.country, "de")
             }
             Op::ChangeRotation => {
                 let s = c
                     .change_rotation(&fx.v6, &Rotation::new("sticky").unwrap())
                     .await?;
-                assert_eq!(s.rotation, "sticky");
-                format!("rotation {}", s.rotation)
+                set_to("rotation", &s.rotation, "sticky")
             }
             Op::ListLogs => {
                 let page = c.logs_page(&LogQuery::new().limit(5)).await?;
@@ -266,6 +262,18 @@ impl Op {
             }
         })
     }
+}
+
+/// Asserts that an answer is the service `id`; a summary of it.
+fn the_service(s: opx::Response<opx::Service>, id: &ServiceId, what: &str) -> String {
+    assert_eq!(&s.service_id, id, "{what}");
+    format!("{what} {} (until {})", s.service_id, s.expires_at)
+}
+
+/// Asserts that a setting of a service is `want`; a summary.
+fn set_to(what: &str, got: &str, want: &str) -> String {
+    assert_eq!(got, want, "{what}");
+    format!("{what} {got}")
 }
 
 /// Every service of the account, all pages, any status (for "what happened" checks).

@@ -6,9 +6,9 @@ use reqwest::Method;
 use reqwest::header::HeaderMap;
 use serde_json::{Value, json};
 
-/// An IPv4 plan and an IPv6 plan of the default catalog.
-pub const IPV4_PLAN: &str = "65a9f0c1b2c3d4e5f6a7b8c9";
-pub const IPV6_PLAN: &str = "65a9f0c1b2c3d4e5f6a7b8cb";
+#[path = "fixtures.rs"]
+mod fixtures;
+pub use fixtures::*;
 
 /// A response, read whole.
 #[derive(Debug)]
@@ -66,7 +66,11 @@ pub async fn call_as(
     if let Some(b) = body {
         rb = rb.json(&b);
     }
-    let r = rb.send().await.expect("transport error");
+    read(rb.send().await.expect("transport error")).await
+}
+
+/// A response, read whole.
+async fn read(r: reqwest::Response) -> Resp {
     Resp {
         status: r.status().as_u16(),
         headers: r.headers().clone(),
@@ -90,11 +94,7 @@ pub async fn call_raw(
         .send()
         .await
         .expect("transport error");
-    Resp {
-        status: r.status().as_u16(),
-        headers: r.headers().clone(),
-        text: r.text().await.expect("body"),
-    }
+    read(r).await
 }
 
 pub async fn get(s: &MockServer, path: &str) -> Resp {
@@ -108,7 +108,7 @@ pub async fn buy(s: &MockServer, plan: &str) -> Value {
 
 /// Buys a service with a token; returns its data.
 pub async fn buy_as(s: &MockServer, token: &str, plan: &str) -> Value {
-    let t = if plan == IPV4_PLAN || plan == "65a9f0c1b2c3d4e5f6a7b8ca" {
+    let t = if plan == IPV4_PLAN || plan == IPV4_PLAN_SMALL {
         "ipv4_rotating"
     } else {
         "ipv6_rotating"
@@ -125,11 +125,58 @@ pub async fn buy_as(s: &MockServer, token: &str, plan: &str) -> Value {
     r.data()
 }
 
-/// Asserts that no response broke the spec.
-pub fn assert_clean(s: &MockServer) {
-    assert!(
-        s.schema_violations().is_empty(),
-        "{:?}",
-        s.schema_violations()
+/// Buys a service of the default account; returns its id.
+pub async fn buy_id(s: &MockServer, plan: &str) -> String {
+    service_id(&buy(s, plan).await).to_string()
+}
+
+/// The id of a service (as the API shows it).
+pub fn service_id(svc: &Value) -> &str {
+    svc["service_id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no service id in {svc}"))
+}
+
+/// The proxy login and password of a service (as the API shows it).
+pub fn auth(svc: &Value) -> (&str, &str) {
+    let field = |k: &str| {
+        svc["auth"][k]
+            .as_str()
+            .unwrap_or_else(|| panic!("no auth.{k} in {svc}"))
+    };
+    (field("login"), field("password"))
+}
+
+/// A request with the default account's token that must fail with `status` and `code` (and,
+/// as every authenticated answer, carry the rate-limit headers); returns the answer for further
+/// checks.
+pub async fn expect_error(
+    s: &MockServer,
+    method: Method,
+    path: &str,
+    body: Option<Value>,
+    status: u16,
+    code: &str,
+) -> Resp {
+    let r = call(s, method.clone(), path, body.clone()).await;
+    assert_eq!(
+        (r.status, r.code().as_str()),
+        (status, code),
+        "{method} {path} {body:?}: {}",
+        r.text
     );
+    assert!(
+        r.header("x-ratelimit-limit").is_some(),
+        "rate-limit headers on {status}"
+    );
+    r
+}
+
+/// The array `key` of the data of a successful `GET path`.
+pub async fn list(s: &MockServer, path: &str, key: &str) -> Vec<Value> {
+    let data = get(s, path).await.data();
+    data[key]
+        .as_array()
+        .unwrap_or_else(|| panic!("{path}: no array {key} in {data}"))
+        .clone()
 }

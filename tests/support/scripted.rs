@@ -1,5 +1,6 @@
 //! A tiny scripted HTTP/1.1 server on 127.0.0.1 for transport-level tests: each request gets the
-//! next scripted reply (or the default), and every request is recorded.
+//! next scripted reply (or the default), and every request is recorded. Include
+//! `support/fixtures.rs` as `fixtures` beside it.
 
 #![allow(dead_code)]
 
@@ -57,6 +58,10 @@ impl Reply {
         }
         self
     }
+    /// This reply, after a delay.
+    pub fn delayed(self, by: Duration) -> Self {
+        Reply::Delay(by, Box::new(self))
+    }
     pub fn rate(self, limit: u32, remaining: u32, reset: u64) -> Self {
         self.header("x-ratelimit-limit", &limit.to_string())
             .header("x-ratelimit-remaining", &remaining.to_string())
@@ -74,10 +79,11 @@ pub struct Seen {
 
 impl Seen {
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
+        let (_, v) = self
+            .headers
             .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))?;
+        Some(v)
     }
 }
 
@@ -235,7 +241,7 @@ pub fn service_json(id: &str) -> serde_json::Value {
         "rotation": "instant",
         "auth": {"login": "alice", "password": "s3cr3t-proxy-pw"},
         "whitelist": [{"ip": "203.0.113.10", "label": "home"}],
-        "plan_id": "65a9f0c1b2c3d4e5f6a7b8c9",
+        "plan_id": crate::fixtures::IPV4_PLAN,
         "status": "active"
     })
 }

@@ -151,12 +151,7 @@ impl Op<'_> {
 
 fn operations(doc: &Value) -> Vec<(OpKey, Op<'_>)> {
     let mut ops = Vec::new();
-    for (path, item) in doc
-        .get("paths")
-        .and_then(Value::as_object)
-        .into_iter()
-        .flatten()
-    {
+    for (path, item) in members(doc.get("paths")) {
         let Some(item) = deref(doc, item) else {
             continue;
         };
@@ -175,6 +170,16 @@ fn operations(doc: &Value) -> Vec<(OpKey, Op<'_>)> {
         }
     }
     ops
+}
+
+/// The object a key holds (`value.get(key)`), or an empty one.
+fn members(value: Option<&Value>) -> &Map<String, Value> {
+    value.and_then(Value::as_object).unwrap_or(&EMPTY)
+}
+
+/// `{path}{what} changed from {x} to {y}`.
+fn changed(path: &str, what: &str, x: Option<&Value>, y: Option<&Value>) -> String {
+    format!("{}{what} changed from {} to {}", at(path), show(x), show(y))
 }
 
 fn show(value: Option<&Value>) -> String {
@@ -328,8 +333,7 @@ impl<'a> Ctx<'a> {
     }
 
     fn responses(&mut self, a: Option<&'a Value>, b: Option<&'a Value>) {
-        let a = a.and_then(Value::as_object).unwrap_or(&EMPTY);
-        let b = b.and_then(Value::as_object).unwrap_or(&EMPTY);
+        let (a, b) = (members(a), members(b));
         for (status, old) in a {
             let Some(new) = b.get(status) else {
                 self.push(true, format!("removed status {status}"));
@@ -350,14 +354,8 @@ impl<'a> Ctx<'a> {
     }
 
     fn headers(&mut self, label: &str, a: &'a Value, b: &'a Value) {
-        let old = a
-            .get("headers")
-            .and_then(Value::as_object)
-            .unwrap_or(&EMPTY);
-        let new = b
-            .get("headers")
-            .and_then(Value::as_object)
-            .unwrap_or(&EMPTY);
+        let old = members(a.get("headers"));
+        let new = members(b.get("headers"));
         let find = |map: &'a Map<String, Value>, name: &str| {
             map.iter()
                 .find(|(k, _)| k.eq_ignore_ascii_case(name))
@@ -401,14 +399,8 @@ impl<'a> Ctx<'a> {
 
     /// Compares the `content` maps (media type -> schema) of a request body or a response.
     fn content(&mut self, label: &str, a: &'a Value, b: &'a Value, dir: Direction) {
-        let old = a
-            .get("content")
-            .and_then(Value::as_object)
-            .unwrap_or(&EMPTY);
-        let new = b
-            .get("content")
-            .and_then(Value::as_object)
-            .unwrap_or(&EMPTY);
+        let old = members(a.get("content"));
+        let new = members(b.get("content"));
         for (media_type, m) in old {
             match new.get(media_type) {
                 None => self.push(true, format!("{label}: removed media type {media_type}")),
@@ -474,15 +466,7 @@ impl<'a> Ctx<'a> {
         self.enums(ao, bo, path, request);
         let (fa, fb) = (ao.get("format"), bo.get("format"));
         if fa != fb {
-            self.push(
-                true,
-                format!(
-                    "{}format changed from {} to {}",
-                    at(path),
-                    show(fa),
-                    show(fb)
-                ),
-            );
+            self.push(true, changed(path, "format", fa, fb));
         }
         self.bounds(ao, bo, path, request);
         self.properties(ao, bo, path, dir);
@@ -624,24 +608,12 @@ impl<'a> Ctx<'a> {
                     (None, None) => true,
                 };
                 let breaking = if request { tighter } else { !tighter };
-                let detail = format!(
-                    "{}{keyword} changed from {} to {}",
-                    at(path),
-                    show(x),
-                    show(y)
-                );
-                self.push(breaking, detail);
+                self.push(breaking, changed(path, keyword, x, y));
             }
         }
         let (x, y) = (a.get("pattern"), b.get("pattern"));
         if x != y {
-            let detail = format!(
-                "{}pattern changed from {} to {}",
-                at(path),
-                show(x),
-                show(y)
-            );
-            self.push(true, detail);
+            self.push(true, changed(path, "pattern", x, y));
         }
     }
 
@@ -652,14 +624,8 @@ impl<'a> Ctx<'a> {
         path: &str,
         dir: Direction,
     ) {
-        let old = a
-            .get("properties")
-            .and_then(Value::as_object)
-            .unwrap_or(&EMPTY);
-        let new = b
-            .get("properties")
-            .and_then(Value::as_object)
-            .unwrap_or(&EMPTY);
+        let old = members(a.get("properties"));
+        let new = members(b.get("properties"));
         let (req_a, req_b) = (required_of(a), required_of(b));
         let request = dir == Direction::Request;
         for (name, p) in old {
@@ -763,6 +729,21 @@ mod tests {
         diff(old, new).iter().map(ToString::to_string).collect()
     }
 
+    /// The changes from the vendored spec to a copy of it that `edit` changed.
+    fn after(edit: impl FnOnce(&mut Value)) -> Vec<String> {
+        let old = vendored();
+        let mut new = old.clone();
+        edit(&mut new);
+        lines(&old, &new)
+    }
+
+    /// Asserts that every line of `expected` is among `found`.
+    fn assert_among(found: &[String], expected: &[&str]) {
+        for e in expected {
+            assert!(found.iter().any(|f| f == e), "{e}\n{found:#?}");
+        }
+    }
+
     #[test]
     fn identical_documents_have_no_changes() {
         let doc = vendored();
@@ -771,16 +752,16 @@ mod tests {
 
     #[test]
     fn added_and_removed_operations() {
-        let old = vendored();
-        let mut new = old.clone();
-        let paths = new["paths"].as_object_mut().unwrap();
-        paths.remove("/logs");
-        paths.insert(
-            "/status".into(),
-            json!({"get": {"operationId": "getStatus", "responses": {"200": {"description": "ok"}}}}),
-        );
+        let found = after(|new| {
+            let paths = new["paths"].as_object_mut().unwrap();
+            paths.remove("/logs");
+            paths.insert(
+                "/status".into(),
+                json!({"get": {"operationId": "getStatus", "responses": {"200": {"description": "ok"}}}}),
+            );
+        });
         assert_eq!(
-            lines(&old, &new),
+            found,
             [
                 "BREAKING GET /logs (listLogs): removed operation",
                 "GET /status (getStatus): added operation",
@@ -790,16 +771,21 @@ mod tests {
 
     #[test]
     fn a_removed_response_field_is_breaking_in_every_operation_that_returns_it() {
-        let old = vendored();
-        let mut new = old.clone();
-        let account = &mut new["components"]["schemas"]["Account"];
-        account["properties"]
-            .as_object_mut()
-            .unwrap()
-            .remove("email");
-        account["required"] = json!(["username", "balance", "currency"]);
+        let found = after(|new| {
+            let account = new["components"]["schemas"]["Account"]
+                .as_object_mut()
+                .unwrap();
+            account.insert(
+                "required".into(),
+                json!(["username", "balance", "currency"]),
+            );
+            account["properties"]
+                .as_object_mut()
+                .unwrap()
+                .remove("email");
+        });
         assert_eq!(
-            lines(&old, &new),
+            found,
             [
                 "BREAKING GET /account (getAccount): response 200 application/json: removed field `data.email`"
             ]
@@ -808,63 +794,57 @@ mod tests {
 
     #[test]
     fn an_enum_narrowed_is_breaking_in_requests_only() {
-        let old = vendored();
-        let mut new = old.clone();
-        new["components"]["schemas"]["ServiceType"]["enum"] = json!(["ipv4_rotating"]);
-        let codes = new["components"]["schemas"]["ErrorCode"]["enum"]
-            .as_array_mut()
-            .unwrap();
-        codes.retain(|c| c != "country_unavailable");
-        let found = lines(&old, &new);
-        for expected in [
-            "BREAKING POST /purchase (purchase): request body application/json: `type`: narrowed enum: removed `ipv6_rotating`",
-            "BREAKING GET /services (listServices): query parameter `type`: narrowed enum: removed `ipv6_rotating`",
-            "GET /account (getAccount): response 401 application/json: `error.code[anyOf 0]`: narrowed enum: removed `country_unavailable`",
-        ] {
-            assert!(
-                found.contains(&expected.to_owned()),
-                "{expected}\n{found:#?}"
-            );
-        }
+        let found = after(|new| {
+            new["components"]["schemas"]["ServiceType"]["enum"] = json!(["ipv4_rotating"]);
+            let codes = new["components"]["schemas"]["ErrorCode"]["enum"]
+                .as_array_mut()
+                .unwrap();
+            codes.retain(|c| c != "country_unavailable");
+        });
+        assert_among(
+            &found,
+            &[
+                "BREAKING POST /purchase (purchase): request body application/json: `type`: narrowed enum: removed `ipv6_rotating`",
+                "BREAKING GET /services (listServices): query parameter `type`: narrowed enum: removed `ipv6_rotating`",
+                "GET /account (getAccount): response 401 application/json: `error.code[anyOf 0]`: narrowed enum: removed `country_unavailable`",
+            ],
+        );
     }
 
     #[test]
     fn an_enum_widened_is_breaking_in_responses_only() {
-        let old = vendored();
-        let mut new = old.clone();
-        new["components"]["schemas"]["ServiceType"]["enum"] =
-            json!(["ipv4_rotating", "ipv6_rotating", "mobile"]);
-        new["components"]["schemas"]["ErrorCode"]["enum"]
-            .as_array_mut()
-            .unwrap()
-            .push(json!("gone"));
-        let found = lines(&old, &new);
-        for expected in [
-            "POST /purchase (purchase): request body application/json: `type`: widened enum: added `mobile`",
-            // The code is open (`ErrorCode | string`): a new one breaks no client.
-            "GET /account (getAccount): response 401 application/json: `error.code[anyOf 0]`: widened enum: added `gone`",
-            "BREAKING GET /catalog/plans (listPlans): response 200 application/json: `data.plans[].type`: widened enum: added `mobile`",
-        ] {
-            assert!(
-                found.contains(&expected.to_owned()),
-                "{expected}\n{found:#?}"
-            );
-        }
+        let found = after(|new| {
+            new["components"]["schemas"]["ServiceType"]["enum"] =
+                json!(["ipv4_rotating", "ipv6_rotating", "mobile"]);
+            new["components"]["schemas"]["ErrorCode"]["enum"]
+                .as_array_mut()
+                .unwrap()
+                .push(json!("gone"));
+        });
+        assert_among(
+            &found,
+            &[
+                "POST /purchase (purchase): request body application/json: `type`: widened enum: added `mobile`",
+                // The code is open (`ErrorCode | string`): a new one breaks no client.
+                "GET /account (getAccount): response 401 application/json: `error.code[anyOf 0]`: widened enum: added `gone`",
+                "BREAKING GET /catalog/plans (listPlans): response 200 application/json: `data.plans[].type`: widened enum: added `mobile`",
+            ],
+        );
     }
 
     #[test]
     fn parameters_added_required_or_optional() {
-        let old = vendored();
-        let mut new = old.clone();
-        let params = new["paths"]["/services"]["get"]["parameters"]
-            .as_array_mut()
-            .unwrap();
-        params.push(
-            json!({"in": "query", "name": "tag", "required": true, "schema": {"type": "string"}}),
-        );
-        params.push(json!({"in": "header", "name": "X-Trace", "schema": {"type": "string"}}));
+        let found = after(|new| {
+            let params = new["paths"]["/services"]["get"]["parameters"]
+                .as_array_mut()
+                .unwrap();
+            params.push(
+                json!({"in": "query", "name": "tag", "required": true, "schema": {"type": "string"}}),
+            );
+            params.push(json!({"in": "header", "name": "X-Trace", "schema": {"type": "string"}}));
+        });
         assert_eq!(
-            lines(&old, &new),
+            found,
             [
                 "BREAKING GET /services (listServices): new required query parameter `tag`",
                 "GET /services (listServices): added optional header parameter `X-Trace`",
@@ -874,22 +854,21 @@ mod tests {
 
     #[test]
     fn status_codes_headers_and_required_fields() {
-        let old = vendored();
-        let mut new = old.clone();
-        let op = &mut new["paths"]["/account"]["get"];
-        let responses = op["responses"].as_object_mut().unwrap();
-        responses.remove("500");
-        responses.insert("503".into(), json!({"description": "maintenance"}));
-        responses["200"]["headers"]
-            .as_object_mut()
-            .unwrap()
-            .remove("X-RateLimit-Reset");
-        responses["200"]["headers"]["X-RateLimit-Limit"] =
-            json!({"required": false, "schema": {"type": "integer", "minimum": 0}});
-        let purchase = &mut new["components"]["schemas"]["PurchaseRequest"];
-        purchase["required"] = json!(["type", "plan_id", "country"]);
-        purchase["properties"]["note"] = json!({"type": "string"});
-        let found = lines(&old, &new);
+        let found = after(|new| {
+            let op = &mut new["paths"]["/account"]["get"];
+            let responses = op["responses"].as_object_mut().unwrap();
+            responses.remove("500");
+            responses.insert("503".into(), json!({"description": "maintenance"}));
+            responses["200"]["headers"]
+                .as_object_mut()
+                .unwrap()
+                .remove("X-RateLimit-Reset");
+            responses["200"]["headers"]["X-RateLimit-Limit"] =
+                json!({"required": false, "schema": {"type": "integer", "minimum": 0}});
+            let purchase = &mut new["components"]["schemas"]["PurchaseRequest"];
+            purchase["required"] = json!(["type", "plan_id", "country"]);
+            purchase["properties"]["note"] = json!({"type": "string"});
+        });
         assert_eq!(
             found,
             [
@@ -905,14 +884,14 @@ mod tests {
 
     #[test]
     fn types_bounds_and_nullability_follow_the_direction() {
-        let old = vendored();
-        let mut new = old.clone();
         // Response: balance may now be null (breaking); request: limit max lowered (breaking).
-        new["components"]["schemas"]["Account"]["properties"]["balance"]["type"] =
-            json!(["integer", "null"]);
-        new["paths"]["/services"]["get"]["parameters"][2]["schema"]["maximum"] = json!(50);
+        let found = after(|new| {
+            new["components"]["schemas"]["Account"]["properties"]["balance"]["type"] =
+                json!(["integer", "null"]);
+            new["paths"]["/services"]["get"]["parameters"][2]["schema"]["maximum"] = json!(50);
+        });
         assert_eq!(
-            lines(&old, &new),
+            found,
             [
                 "BREAKING GET /account (getAccount): response 200 application/json: `data.balance`: type changed from integer to integer | null",
                 "BREAKING GET /services (listServices): query parameter `limit`: maximum changed from 100 to 50",
@@ -922,10 +901,7 @@ mod tests {
 
     #[test]
     fn info_version_is_reported_unmarked() {
-        let old = vendored();
-        let mut new = old.clone();
-        new["info"]["version"] = json!("9.9.9");
-        let found = lines(&old, &new);
+        let found = after(|new| new["info"]["version"] = json!("9.9.9"));
         assert_eq!(found.len(), 1);
         assert!(
             found[0].starts_with("info.version: ") && found[0].ends_with(" -> 9.9.9"),

@@ -230,31 +230,30 @@ fn a_non_json_answer_is_refused() {
     );
 }
 
+/// The vendored document with one edit each: a 3.0 document, an invalid schema, a duplicate
+/// operationId; each refused with its reason.
 #[test]
-fn a_3_0_document_is_refused() {
-    let mut doc = vendored();
-    doc["openapi"] = json!("3.0.3");
-    assert_refused(
-        doc.to_string(),
-        "is not a valid OpenAPI 3.1 document: at /openapi: `openapi` is \"3.0.3\", expected 3.1.x",
-    );
-}
-
-#[test]
-fn an_invalid_schema_is_refused() {
-    let mut doc = vendored();
-    doc["components"]["schemas"]["Plan"]["type"] = json!("obj");
-    assert_refused(
-        doc.to_string(),
-        "is not a valid OpenAPI 3.1 document: at /components/schemas/Plan: schema does not compile",
-    );
-}
-
-#[test]
-fn a_duplicate_operation_id_is_refused() {
-    let mut doc = vendored();
-    doc["paths"]["/logs"]["get"]["operationId"] = json!("listServices");
-    assert_refused(doc.to_string(), "duplicate operationId \"listServices\"");
+fn a_3_0_document_an_invalid_schema_and_a_duplicate_operation_id_are_refused() {
+    type Edit = fn(&mut Value);
+    let edits: [(Edit, &str); 3] = [
+        (
+            |doc| doc["openapi"] = json!("3.0.3"),
+            "is not a valid OpenAPI 3.1 document: at /openapi: `openapi` is \"3.0.3\", expected 3.1.x",
+        ),
+        (
+            |doc| doc["components"]["schemas"]["Plan"]["type"] = json!("obj"),
+            "is not a valid OpenAPI 3.1 document: at /components/schemas/Plan: schema does not compile",
+        ),
+        (
+            |doc| doc["paths"]["/logs"]["get"]["operationId"] = json!("listServices"),
+            "duplicate operationId \"listServices\"",
+        ),
+    ];
+    for (edit, expected) in edits {
+        let mut doc = vendored();
+        edit(&mut doc);
+        assert_refused(doc.to_string(), expected);
+    }
 }
 
 /// A document that drops documented error codes is taken (the generated `ErrorCode` follows the

@@ -1,0 +1,100 @@
+//! Facts of the mock's default catalog and small helpers that every test binary shares
+//! (included with `#[path = "../support/fixtures.rs"] mod fixtures;`; the mock binary gets them
+//! through `support`).
+
+#![allow(dead_code)]
+
+use std::time::Duration;
+
+use opx::mock::MockServer;
+use opx::{Operation, PlanId, PurchaseRequest, ReconcilePolicy, ServiceType};
+
+/// The IPv4 rotating plan of the default catalog (100 threads, [`IPV4_PRICE`]).
+pub const IPV4_PLAN: &str = "65a9f0c1b2c3d4e5f6a7b8c9";
+/// The other IPv4 rotating plan of the default catalog (50 threads).
+pub const IPV4_PLAN_SMALL: &str = "65a9f0c1b2c3d4e5f6a7b8ca";
+/// The IPv6 rotating plan of the default catalog (500 threads, [`IPV6_PRICE`]).
+pub const IPV6_PLAN: &str = "65a9f0c1b2c3d4e5f6a7b8cb";
+/// The price of one period of [`IPV4_PLAN`], in RUB.
+pub const IPV4_PRICE: i64 = 1500;
+/// The price of one period of [`IPV6_PLAN`], in RUB.
+pub const IPV6_PRICE: i64 = 2500;
+
+/// [`IPV4_PLAN`] as the facade's type.
+pub fn ipv4_plan() -> PlanId {
+    IPV4_PLAN.parse().expect("a well-formed plan id")
+}
+
+/// A purchase of [`IPV4_PLAN`] with the defaults (country `mixed`, rotation `instant`).
+pub fn ipv4_purchase() -> PurchaseRequest {
+    PurchaseRequest::new(ServiceType::Ipv4Rotating, ipv4_plan())
+}
+
+/// How long a [`reconciling_client`] watches for an unknown outcome to show (the default is
+/// 10 s).
+pub const RECONCILE_WINDOW: Duration = Duration::from_millis(30);
+
+/// The default reconciliation (three looks), over [`RECONCILE_WINDOW`].
+pub fn quick_reconcile() -> ReconcilePolicy {
+    ReconcilePolicy::default().window(RECONCILE_WINDOW)
+}
+
+/// A client for `s` that reconciles with [`quick_reconcile`].
+pub fn reconciling_client(s: &MockServer) -> opx::Client {
+    s.client_builder()
+        .reconcile_policy(quick_reconcile())
+        .build()
+        .expect("a client for the mock")
+}
+
+/// `GET {base}{path}` on `s` with its token, through `http`: the raw answer, for tests that
+/// look below the facade (broken bodies, headers, connections).
+pub async fn raw_get(http: &reqwest::Client, s: &MockServer, path: &str) -> reqwest::Response {
+    try_get(http, s, path)
+        .await
+        .unwrap_or_else(|e| panic!("GET {path}: {e}"))
+}
+
+/// [`raw_get`], for a request that may fail (a timeout, a dropped connection).
+pub async fn try_get(
+    http: &reqwest::Client,
+    s: &MockServer,
+    path: &str,
+) -> reqwest::Result<reqwest::Response> {
+    http.get(format!("{}{path}", s.base_url()))
+        .bearer_auth(s.token())
+        .send()
+        .await
+}
+
+/// Asserts that `s` still answers `GET /account` with a 200.
+pub async fn assert_serves(s: &MockServer) {
+    let r = raw_get(&reqwest::Client::new(), s, "/account").await;
+    assert_eq!(r.status().as_u16(), 200, "the mock stopped serving");
+}
+
+/// The price of one period of `plan`, from the mock's catalog.
+pub fn price_of(s: &MockServer, plan: &str) -> i64 {
+    s.plans()
+        .iter()
+        .find(|p| p.plan_id == plan)
+        .unwrap_or_else(|| panic!("no plan {plan} in the catalog"))
+        .price
+}
+
+/// How many requests of `op` reached the mock (executed or not).
+pub fn sent(s: &MockServer, op: Operation) -> usize {
+    s.requests()
+        .iter()
+        .filter(|r| r.operation == Some(op))
+        .count()
+}
+
+/// Asserts that no response broke the spec.
+pub fn assert_clean(s: &MockServer) {
+    assert!(
+        s.schema_violations().is_empty(),
+        "{:?}",
+        s.schema_violations()
+    );
+}
