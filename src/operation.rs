@@ -133,16 +133,20 @@ mod tests {
     }
 
     #[test]
-    fn unknown_values_are_refused_for_requests() {
+    fn unknown_values_are_refused_for_requests_naming_the_operation() {
         let t = ServiceType::parse("ipv4_static");
-        assert_eq!(
-            t.for_request().unwrap_err().code(),
-            Some(&ErrorCode::InvalidType)
+        let refused = t.for_request(Operation::ListPlans).unwrap_err();
+        assert_eq!(refused.code(), Some(&ErrorCode::InvalidType));
+        assert_eq!(refused.operation(), Some(Operation::ListPlans));
+        assert!(refused.to_string().contains("ipv4_static"), "{refused}");
+        assert!(
+            ServiceType::Ipv6Rotating
+                .for_request(Operation::Purchase)
+                .is_ok()
         );
-        assert!(ServiceType::Ipv6Rotating.for_request().is_ok());
         let c = GatewayCountry::parse("us");
         assert_eq!(
-            c.for_request().unwrap_err().code(),
+            c.for_request(Operation::GetProxies).unwrap_err().code(),
             Some(&ErrorCode::InvalidCountry)
         );
     }

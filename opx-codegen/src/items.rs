@@ -605,9 +605,9 @@ fn open_enum(out: &mut String, e: &EnumFacts) {
         "impl {n} {{\n{known}\n/// Maps a wire value to its variant; anything else becomes `Unknown`.\npub fn parse(s: &str) -> Self {{\nmatch s {{\n{parse}other => Self::Unknown(other.to_owned()),\n}}\n}}\n\
          /// The wire value.\npub fn as_str(&self) -> &str {{\nmatch self {{\n{as_str}Self::Unknown(s) => s,\n}}\n}}\n\
          /// Whether the value is one the spec documents.\npub fn is_known(&self) -> bool {{\n!matches!(self, Self::Unknown(_))\n}}\n{status}\
-         /// The value, if a request may carry it: a value the spec does not document is refused\n/// before anything is sent, with `{code_wire}`.\n\
-         #[allow(dead_code)]\n pub(crate) fn for_request(&self) -> crate::Result<&Self> {{\nif self.is_known() {{\nreturn Ok(self);\n}}\n\
-         Err(crate::Error::validation(crate::ErrorCode::{code}, format!(\"not a valid {n}: {{self:?}} (one of {allowed})\")))\n}}\n}}\n\
+         /// The value, if a request of `operation` may carry it: a value the spec does not document\n/// is refused before anything is sent, with `{code_wire}`, naming the operation.\n\
+         #[allow(dead_code)]\n pub(crate) fn for_request(&self, operation: crate::Operation) -> crate::Result<&Self> {{\nif self.is_known() {{\nreturn Ok(self);\n}}\n\
+         Err(crate::Error::validation(crate::ErrorCode::{code}, format!(\"not a valid {n}: {{self:?}} (one of {allowed})\")).with_operation(operation))\n}}\n}}\n\
          impl std::str::FromStr for {n} {{\ntype Err = std::convert::Infallible;\nfn from_str(s: &str) -> std::result::Result<Self, Self::Err> {{\nOk(Self::parse(s))\n}}\n}}\n\
          impl<'de> serde::Deserialize<'de> for {n} {{\nfn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {{\n\
          let s = <std::borrow::Cow<'de, str> as serde::Deserialize>::deserialize(d)?;\nOk(Self::parse(&s))\n}}\n}}",

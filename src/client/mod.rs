@@ -170,7 +170,7 @@ impl Client {
         let op = Operation::ListPlans;
         let t = service_type
             .as_ref()
-            .map(|t| t.for_request().map_err(|e| e.with_operation(op)))
+            .map(|t| t.for_request(op))
             .transpose()?;
         let r = self.call(op, |raw| raw.list_plans(t)).await?;
         Ok(r.map(|v| v.data))

@@ -64,7 +64,7 @@ impl Client {
         let country = query
             .country
             .as_ref()
-            .map(|c| c.for_request())
+            .map(|c| c.for_request(OP))
             .transpose()?;
         let (layout, format) = (query.layout.as_ref(), Some(&ProxyFormat::Json));
         let r = self
@@ -93,7 +93,7 @@ impl Client {
         let country = query
             .country
             .as_ref()
-            .map(|c| c.for_request())
+            .map(|c| c.for_request(OP))
             .transpose()?;
         let (layout, format) = (query.layout.as_ref(), Some(&ProxyFormat::Txt));
         self.t.gate_check(OP)?;

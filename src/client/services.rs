@@ -110,9 +110,7 @@ impl Client {
     /// ```
     pub async fn purchase(&self, req: &PurchaseRequest) -> Result<Response<Service>> {
         let op = Operation::Purchase;
-        req.service_type()
-            .for_request()
-            .map_err(|e| e.with_operation(op))?;
+        req.service_type().for_request(op)?;
         self.change(op, None, |raw| raw.purchase(req)).await
     }
 
@@ -132,7 +130,7 @@ impl Client {
         let t = query
             .service_type
             .as_ref()
-            .map(|t| t.for_request().map_err(|e| e.with_operation(op)))
+            .map(|t| t.for_request(op))
             .transpose()?;
         let (status, cursor) = (query.status.as_ref(), query.paging.cursor.as_ref());
         let r = self

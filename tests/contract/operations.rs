@@ -387,13 +387,11 @@ async fn every_operation_specific_error_codes() {
         if let Err(m) = check(&what, &c.expect, &r, &s) {
             failures.push(m);
         }
-        // A local refusal names its operation: it came from the call, not from a constructor
-        // (the proxies calls do not name it yet, see `Client::proxies_text`).
-        if let (Expect::Local(_), Err(e)) = (&c.expect, &r) {
-            let unnamed_ok = c.op == Operation::GetProxies && e.operation().is_none();
-            if e.operation() != Some(c.op) && !unnamed_ok {
-                failures.push(format!("{what}: the refusal names {:?}", e.operation()));
-            }
+        // A local refusal names its operation: it came from the call, not from a constructor.
+        if let (Expect::Local(_), Err(e)) = (&c.expect, &r)
+            && e.operation() != Some(c.op)
+        {
+            failures.push(format!("{what}: the refusal names {:?}", e.operation()));
         }
         if let Expect::Api(..) = c.expect {
             let ours = s
