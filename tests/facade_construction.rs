@@ -118,6 +118,75 @@ async fn a_user_supplied_reqwest_client_is_used_for_idempotent_calls() {
     );
 }
 
+/// A caller's HTTP settings (here a user agent; a proxy or root certificates travel the same
+/// way) reach every request, the money POSTs included.
+#[tokio::test]
+async fn a_user_supplied_reqwest_client_sends_the_money_calls_too() {
+    let _g = ENV.lock().await;
+    let s = opx::mock::MockServer::start().await;
+    let http = reqwest::Client::builder()
+        .user_agent("custom-reqwest")
+        .build()
+        .unwrap();
+    let c = s.client_builder().reqwest_client(http).build().unwrap();
+    let bought = c.purchase(&fixtures::ipv4_purchase()).await.unwrap();
+    c.extend(&bought.service_id).await.unwrap();
+    c.regenerate_credentials(&bought.service_id).await.unwrap();
+    let posts: Vec<_> = s
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "POST")
+        .collect();
+    assert_eq!(posts.len(), 3);
+    for r in posts {
+        let ua = r.headers.iter().find(|(n, _)| n == "user-agent");
+        assert_eq!(
+            ua.map(|(_, v)| v.as_str()),
+            Some("custom-reqwest"),
+            "{}",
+            r.path
+        );
+    }
+}
+
+/// The deadline bounds a call's attempts and backoff together: a GET that keeps failing with
+/// retryable 503s stops when the deadline leaves no time for the next wait, long before its
+/// attempts run out.
+#[tokio::test]
+async fn the_deadline_bounds_attempts_and_backoff_together() {
+    let _g = ENV.lock().await;
+    let s = Scripted::start(Reply::error(503, "server_error")).await;
+    let policy = opx::RetryPolicy::default()
+        .max_attempts(50)
+        .base_delay(Duration::from_millis(60));
+    let c = s
+        .client()
+        .retry_policy(policy)
+        .deadline(Duration::from_millis(300))
+        .build()
+        .unwrap();
+    let e = c.account().await.unwrap_err();
+    assert_eq!(e.status().map(|s| s.as_u16()), Some(503), "{e}");
+    let attempts = s.count();
+    assert!(
+        (2..=5).contains(&attempts),
+        "{attempts} attempts within a 300 ms deadline"
+    );
+    // Without a deadline, retries run until the attempts are spent.
+    let s = Scripted::start(Reply::error(503, "server_error")).await;
+    let c = s
+        .client()
+        .retry_policy(
+            opx::RetryPolicy::default()
+                .max_attempts(6)
+                .base_delay(Duration::from_millis(1)),
+        )
+        .build()
+        .unwrap();
+    c.account().await.unwrap_err();
+    assert_eq!(s.count(), 6);
+}
+
 #[tokio::test]
 async fn the_overall_timeout_applies() {
     let _g = ENV.lock().await;

@@ -32,6 +32,8 @@ pub enum Fault {
     SlowCommit(Duration),
     /// Run the operation (its effect commits), then answer as the inner fault would: committed,
     /// then the answer was garbled (`AfterCommit(Box::new(Fault::TruncatedBody))`) or refused.
+    /// With [`Fault::Delay`] inside, the real answer is sent that much later: committed, then
+    /// answered after the client's deadline.
     AfterCommit(Box<Fault>),
     /// Close the connection without answering; the operation does not run.
     DropBeforeResponse,

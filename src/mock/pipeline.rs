@@ -322,8 +322,15 @@ pub(crate) async fn faults(State(inner): State<Arc<Inner>>, req: Request, next: 
             faults::proxy_like(faults::drop_response())
         }
         Fault::AfterCommit(then) => {
-            let _committed = next.run(req).await;
-            faults::replacement(&then)
+            let committed = next.run(req).await;
+            match *then {
+                // Committed, then answered late (the client may have given up meanwhile).
+                Fault::Delay(d) | Fault::SlowCommit(d) => {
+                    tokio::time::sleep(d).await;
+                    committed
+                }
+                other => faults::replacement(&other),
+            }
         }
         other => faults::replacement(&other),
     }

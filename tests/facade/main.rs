@@ -2,6 +2,8 @@
 //! process-wide state (the environment, the global allocator, the global tracing subscriber) live
 //! in their own binaries: `facade_construction`, `facade_proxies_alloc`, `facade_tracing`.
 
+#[path = "../support/campaign.rs"]
+mod campaign;
 #[path = "../support/fixtures.rs"]
 mod fixtures;
 #[path = "../support/scripted.rs"]
@@ -9,6 +11,7 @@ mod scripted;
 
 mod drift;
 mod errors;
+mod fault_campaign;
 mod operations;
 mod pagination;
 mod proxies;

@@ -288,6 +288,41 @@ async fn after_commit_runs_the_operation_then_garbles_the_answer() {
     assert_eq!(s.service_count(), 1);
 }
 
+/// Committed, then answered late: the charge is made before the delay, the real answer
+/// follows it (a client with a shorter deadline has left by then).
+#[tokio::test]
+async fn after_commit_with_a_delay_commits_first_and_answers_late() {
+    let late = Fault::AfterCommit(Box::new(Fault::Delay(Duration::from_millis(300))));
+    let s = with_fault(Operation::Purchase, late).await;
+    let impatient = reqwest::Client::builder()
+        .timeout(Duration::from_millis(100))
+        .build()
+        .unwrap();
+    let sent = impatient
+        .post(format!("{}/purchase", s.base_url()))
+        .bearer_auth(s.token())
+        .json(&purchase_body())
+        .send()
+        .await;
+    assert!(sent.unwrap_err().is_timeout());
+    assert_eq!(
+        s.executions(Operation::Purchase),
+        1,
+        "committed before the delay"
+    );
+    // The next one is answered in full, late: the real answer, not a replacement.
+    s.inject(
+        Operation::Purchase,
+        Fault::AfterCommit(Box::new(Fault::Delay(Duration::from_millis(50)))),
+        1,
+    );
+    let r = send_purchase(&s).await.unwrap();
+    assert_eq!(r.status(), 200);
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert!(body["data"]["service_id"].is_string(), "{body}");
+    assert_eq!(s.service_count(), 2);
+}
+
 /// Overrides reshape the answers of one operation, for as many answers as asked, after the
 /// answer was checked against the spec (no schema violation is recorded for the drift).
 #[tokio::test]

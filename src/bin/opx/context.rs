@@ -38,6 +38,14 @@ impl Ctx {
         }
     }
 
+    /// A context around a client built elsewhere (the fault campaign's, on the mock).
+    #[cfg(test)]
+    pub fn with_client(client: Client) -> Self {
+        let ctx = Self::new(false, None, None, None);
+        let _ = ctx.client.set(client);
+        ctx
+    }
+
     /// `--profile`.
     pub fn profile(&self) -> Option<&str> {
         self.profile.as_deref()

@@ -1,6 +1,8 @@
 //! `opx`: the OP-Proxy command-line tool, a thin layer over the `opx` facade.
 
 mod api;
+#[cfg(test)]
+mod campaign_tests;
 mod check;
 mod cmd_change;
 mod cmd_doctor;
