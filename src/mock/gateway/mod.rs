@@ -32,22 +32,24 @@
 
 use std::collections::HashMap;
 use std::convert::Infallible;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
-use std::pin::Pin;
+use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::body::Body;
-use base64::Engine;
-use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, Uri, header};
-use hyper::body::{Frame, Incoming, SizeHint};
+use http::{HeaderValue, Method, Request, Response, StatusCode, Uri, header};
+use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 
-use super::handlers::gateways;
-use super::state::{self, Service};
+mod access;
+mod target;
+
+use access::{Refusal, Shared, Thread};
+use target::{Held, Target, connect, loopback_addrs, strip_hop_by_hop, target_of};
+
+use super::state;
 use super::{Inner, MockServer};
 use crate::operation::GatewayCountry;
 
@@ -141,104 +143,12 @@ where
 }
 
 /// What the gateways of one mock share: the mock, and the threads in use per service.
-struct Shared {
-    inner: Arc<Inner>,
-    in_use: Mutex<HashMap<u128, u32>>,
-}
-
-impl Shared {
-    fn in_use(&self) -> std::sync::MutexGuard<'_, HashMap<u128, u32>> {
-        self.in_use.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// Takes one of the service's threads, if one is free.
-    fn acquire(self: &Arc<Self>, service: u128, threads: u32) -> Option<Thread> {
-        let mut in_use = self.in_use();
-        let n = in_use.entry(service).or_insert(0);
-        if *n >= threads {
-            return None;
-        }
-        *n += 1;
-        Some(Thread {
-            shared: self.clone(),
-            service,
-        })
-    }
-}
-
-/// One thread of a service in use; given back when dropped.
-struct Thread {
-    shared: Arc<Shared>,
-    service: u128,
-}
-
-impl Drop for Thread {
-    fn drop(&mut self) {
-        let mut in_use = self.shared.in_use();
-        if let Some(n) = in_use.get_mut(&self.service) {
-            *n = n.saturating_sub(1);
-            if *n == 0 {
-                in_use.remove(&self.service);
-            }
-        }
-    }
-}
-
 /// One country's gateway.
 #[derive(Clone)]
 struct Gateway {
     shared: Arc<Shared>,
     country: GatewayCountry,
     shutdown: watch::Receiver<()>,
-}
-
-/// Why a request is not carried.
-struct Refusal {
-    status: StatusCode,
-    /// The RFC 9209 error type (none on 407).
-    proxy_status: Option<&'static str>,
-    message: String,
-}
-
-impl Refusal {
-    fn new(status: StatusCode, proxy_status: &'static str, message: impl Into<String>) -> Self {
-        Refusal {
-            status,
-            proxy_status: Some(proxy_status),
-            message: message.into(),
-        }
-    }
-
-    fn auth(message: impl Into<String>) -> Self {
-        Refusal {
-            status: StatusCode::PROXY_AUTHENTICATION_REQUIRED,
-            proxy_status: None,
-            message: message.into(),
-        }
-    }
-}
-
-/// The service a request is carried for.
-struct Ticket {
-    id: u128,
-    threads: u32,
-}
-
-/// Where a request goes.
-struct Target {
-    /// The host as the client wrote it (brackets removed).
-    host: String,
-    port: u16,
-}
-
-impl std::fmt::Display for Target {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        if self.host.contains(':') {
-            write!(f, "[{}]:{}", self.host, self.port)
-        } else {
-            write!(f, "{}:{}", self.host, self.port)
-        }
-    }
 }
 
 impl Gateway {
@@ -377,80 +287,6 @@ impl Gateway {
         Ok(Response::from_parts(parts, Body::new(body)))
     }
 
-    /// Who the request is for: its credentials, or its whitelisted source address.
-    fn authorize(&self, ip: IpAddr, headers: &HeaderMap) -> Result<Ticket, Refusal> {
-        let now = self.shared.inner.clock.now();
-        let st = self.shared.inner.lock();
-        let mut services = st.accounts.iter().flat_map(|a| a.services.values());
-        let service = match basic_credentials(headers) {
-            Some(Err(why)) => return Err(Refusal::auth(why)),
-            Some(Ok((login, password))) => {
-                // Every service is compared (in constant time), whichever matches.
-                let mut found = None;
-                for s in services {
-                    let same = state::ct_eq(s.login.as_bytes(), login.as_bytes())
-                        & state::ct_eq(s.password.as_bytes(), password.as_bytes());
-                    if same && found.is_none() {
-                        found = Some(s);
-                    }
-                }
-                found.ok_or_else(|| {
-                    Refusal::auth("unknown or outdated proxy credentials (regenerated credentials stop working at once)")
-                })?
-            }
-            None => {
-                let listed: Vec<&Service> =
-                    services.by_ref().filter(|s| whitelisted(s, ip)).collect();
-                let usable = listed
-                    .iter()
-                    .copied()
-                    .find(|s| self.service_refusal(s, now).is_none());
-                match usable.or_else(|| listed.first().copied()) {
-                    Some(s) => s,
-                    None => {
-                        return Err(Refusal::auth(format!(
-                            "proxy credentials required (Proxy-Authorization: Basic), or a source \
-                             address in a service's whitelist ({ip} is in none)"
-                        )));
-                    }
-                }
-            }
-        };
-        match self.service_refusal(service, now) {
-            Some(refusal) => Err(refusal),
-            None => Ok(Ticket {
-                id: service.id,
-                threads: service.threads,
-            }),
-        }
-    }
-
-    /// Why this service cannot use this gateway now, if it cannot.
-    fn service_refusal(&self, s: &Service, now: chrono::DateTime<chrono::Utc>) -> Option<Refusal> {
-        let id = state::id_hex(s.id);
-        if s.expires_at <= now {
-            let at = super::handlers::timestamp(s.expires_at);
-            return Some(Refusal::new(
-                StatusCode::FORBIDDEN,
-                "http_request_denied",
-                format!("service {id} expired at {at}"),
-            ));
-        }
-        let countries = gateways(s);
-        if !countries.iter().any(|c| c == self.country.as_str()) {
-            return Some(Refusal::new(
-                StatusCode::FORBIDDEN,
-                "http_request_denied",
-                format!(
-                    "service {id} has no {} gateway (its gateways: {})",
-                    self.country,
-                    countries.join(", ")
-                ),
-            ));
-        }
-        None
-    }
-
     fn refuse(&self, r: Refusal) -> Response<Body> {
         let mut response = Response::new(Body::from(format!(
             "opx-mock gateway {}: {}\n",
@@ -474,168 +310,6 @@ impl Gateway {
             h.insert("proxy-status", v);
         }
         response
-    }
-}
-
-/// Whether the service's whitelist holds this address.
-fn whitelisted(s: &Service, ip: IpAddr) -> bool {
-    s.whitelist.iter().any(|(entry, _)| {
-        entry
-            .parse::<IpAddr>()
-            .is_ok_and(|e| e.to_canonical() == ip)
-    })
-}
-
-/// The `Proxy-Authorization: Basic` credentials: none, or (login, password), or why they
-/// cannot be read.
-fn basic_credentials(headers: &HeaderMap) -> Option<Result<(String, String), &'static str>> {
-    let value = headers.get(header::PROXY_AUTHORIZATION)?;
-    let read = || {
-        let value = value.to_str().ok()?.trim();
-        let (scheme, encoded) = value.split_once(' ')?;
-        if !scheme.eq_ignore_ascii_case("basic") {
-            return None;
-        }
-        let decoded = base64::engine::general_purpose::STANDARD
-            .decode(encoded.trim())
-            .ok()?;
-        let decoded = String::from_utf8(decoded).ok()?;
-        let (login, password) = decoded.split_once(':')?;
-        Some((login.to_owned(), password.to_owned()))
-    };
-    Some(read().ok_or("unreadable Proxy-Authorization (expected Basic base64(login:password))"))
-}
-
-/// The destination of a proxy request: `CONNECT host:port`, or an absolute `http://` URI.
-fn target_of<B>(req: &Request<B>) -> Result<Target, Refusal> {
-    let bad = |m: String| Refusal::new(StatusCode::BAD_REQUEST, "http_request_error", m);
-    let uri = req.uri();
-    let authority = uri.authority().ok_or_else(|| {
-        bad(format!(
-            "this is a forward proxy: send an absolute URI (GET http://host:port/path) or \
-             CONNECT host:port, not {} {uri}",
-            req.method()
-        ))
-    })?;
-    let port = if req.method() == Method::CONNECT {
-        authority
-            .port_u16()
-            .ok_or_else(|| bad(format!("CONNECT {authority}: a port is required")))?
-    } else {
-        match uri.scheme_str() {
-            Some("http") => authority.port_u16().unwrap_or(80),
-            _ => {
-                return Err(bad(format!(
-                    "only http:// URIs are forwarded ({uri}); use CONNECT for anything else"
-                )));
-            }
-        }
-    };
-    let host = authority.host();
-    let host = host
-        .strip_prefix('[')
-        .and_then(|h| h.strip_suffix(']'))
-        .unwrap_or(host);
-    Ok(Target {
-        host: host.to_owned(),
-        port,
-    })
-}
-
-/// The loopback addresses a destination stands for, or `None` when it is not on loopback.
-/// Names are never resolved: `localhost` is the only name accepted.
-fn loopback_addrs(target: &Target) -> Option<Vec<SocketAddr>> {
-    let host = target.host.strip_suffix('.').unwrap_or(&target.host);
-    if host.eq_ignore_ascii_case("localhost") {
-        return Some(vec![
-            SocketAddr::from((Ipv4Addr::LOCALHOST, target.port)),
-            SocketAddr::from((Ipv6Addr::LOCALHOST, target.port)),
-        ]);
-    }
-    let ip = target.host.parse::<IpAddr>().ok()?.to_canonical();
-    ip.is_loopback()
-        .then(|| vec![SocketAddr::from((ip, target.port))])
-}
-
-/// Connects to the first address that answers.
-async fn connect(target: &Target, addrs: &[SocketAddr]) -> Result<TcpStream, Refusal> {
-    let mut last = String::from("no address");
-    for addr in addrs {
-        match tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(addr)).await {
-            Ok(Ok(s)) => return Ok(s),
-            Ok(Err(e)) => last = e.to_string(),
-            Err(_) => {
-                return Err(Refusal::new(
-                    StatusCode::BAD_GATEWAY,
-                    "connection_timeout",
-                    format!("connecting to {target} timed out"),
-                ));
-            }
-        }
-    }
-    Err(Refusal::new(
-        StatusCode::BAD_GATEWAY,
-        "connection_refused",
-        format!("cannot connect to {target}: {last}"),
-    ))
-}
-
-/// Headers that concern one connection only (RFC 9110 7.6.1), and the proxy credentials.
-fn strip_hop_by_hop(headers: &mut HeaderMap) {
-    let listed: Vec<String> = headers
-        .get_all(header::CONNECTION)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .map(|t| t.trim().to_ascii_lowercase())
-        .filter(|t| !t.is_empty())
-        .collect();
-    for name in listed {
-        headers.remove(name.as_str());
-    }
-    for name in [
-        "connection",
-        "proxy-connection",
-        "keep-alive",
-        "proxy-authorization",
-        "proxy-authenticate",
-        "te",
-        "trailer",
-        "upgrade",
-    ] {
-        headers.remove(name);
-    }
-}
-
-/// A forwarded answer's body, holding its thread until the last frame has been read from the
-/// destination (before the client can have it: a client that reads an answer through and
-/// sends the next request finds the thread free).
-struct Held {
-    body: Incoming,
-    thread: Option<Thread>,
-}
-
-impl hyper::body::Body for Held {
-    type Data = bytes::Bytes;
-    type Error = hyper::Error;
-
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
-        let polled = Pin::new(&mut self.body).poll_frame(cx);
-        if matches!(polled, Poll::Ready(None | Some(Err(_)))) || self.body.is_end_stream() {
-            self.thread = None;
-        }
-        polled
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.body.is_end_stream()
-    }
-
-    fn size_hint(&self) -> SizeHint {
-        self.body.size_hint()
     }
 }
 
@@ -692,83 +366,5 @@ impl MockServer {
         state::parse_id(service_id)
             .and_then(|id| self.gateways.shared.in_use().get(&id).copied())
             .unwrap_or(0)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn target(host: &str) -> Target {
-        Target {
-            host: host.to_owned(),
-            port: 80,
-        }
-    }
-
-    #[test]
-    fn only_loopback_destinations_are_accepted() {
-        for ok in [
-            "127.0.0.1",
-            "127.1.2.3",
-            "::1",
-            "::ffff:127.0.0.1",
-            "localhost",
-            "LOCALHOST",
-            "localhost.",
-        ] {
-            assert!(loopback_addrs(&target(ok)).is_some(), "{ok}");
-        }
-        for refused in [
-            "0.0.0.0",
-            "::",
-            "192.0.2.1",
-            "10.0.0.1",
-            "::ffff:192.0.2.1",
-            "example.com",
-            "127.0.0.1.nip.io",
-            "foo.localhost",
-            "",
-        ] {
-            assert!(loopback_addrs(&target(refused)).is_none(), "{refused}");
-        }
-        let all = loopback_addrs(&target("localhost")).unwrap();
-        assert!(all.iter().all(|a| a.ip().is_loopback() && a.port() == 80));
-    }
-
-    #[test]
-    fn basic_credentials_are_read_or_refused() {
-        let mut h = HeaderMap::new();
-        assert!(basic_credentials(&h).is_none());
-        // "alice:p:w" -> the password may contain ':'.
-        h.insert(
-            header::PROXY_AUTHORIZATION,
-            HeaderValue::from_static("Basic YWxpY2U6cDp3"),
-        );
-        assert_eq!(
-            basic_credentials(&h),
-            Some(Ok(("alice".to_owned(), "p:w".to_owned())))
-        );
-        for bad in ["Bearer YWxpY2U6cDp3", "Basic !!!", "Basic YWxpY2U="] {
-            h.insert(header::PROXY_AUTHORIZATION, HeaderValue::from_static(bad));
-            assert!(matches!(basic_credentials(&h), Some(Err(_))), "{bad}");
-        }
-    }
-
-    #[test]
-    fn hop_by_hop_headers_and_credentials_are_not_forwarded() {
-        let mut h = HeaderMap::new();
-        for (k, v) in [
-            ("connection", "keep-alive, x-private"),
-            ("x-private", "1"),
-            ("proxy-authorization", "Basic YWxpY2U6cDp3"),
-            ("proxy-connection", "keep-alive"),
-            ("accept", "*/*"),
-        ] {
-            h.insert(k, HeaderValue::from_static(v));
-        }
-        strip_hop_by_hop(&mut h);
-        let left: Vec<&str> = h.keys().map(|k| k.as_str()).collect();
-        assert_eq!(left, ["accept"]);
     }
 }

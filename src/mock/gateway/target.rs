@@ -1,0 +1,223 @@
+//! Where a gateway request goes: the destination (loopback only, never resolved), the
+//! connection to it, the headers that are not forwarded, and the body that holds a thread.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use http::{HeaderMap, Method, Request, StatusCode, header};
+use hyper::body::{Frame, Incoming, SizeHint};
+use tokio::net::TcpStream;
+
+use super::CONNECT_TIMEOUT;
+use super::access::{Refusal, Thread};
+
+/// Where a request goes.
+pub(super) struct Target {
+    /// The host as the client wrote it (brackets removed).
+    pub(super) host: String,
+    pub(super) port: u16,
+}
+
+impl std::fmt::Display for Target {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.host.contains(':') {
+            write!(f, "[{}]:{}", self.host, self.port)
+        } else {
+            write!(f, "{}:{}", self.host, self.port)
+        }
+    }
+}
+
+/// The destination of a proxy request: `CONNECT host:port`, or an absolute `http://` URI.
+pub(super) fn target_of<B>(req: &Request<B>) -> Result<Target, Refusal> {
+    let bad = |m: String| Refusal::new(StatusCode::BAD_REQUEST, "http_request_error", m);
+    let uri = req.uri();
+    let authority = uri.authority().ok_or_else(|| {
+        bad(format!(
+            "this is a forward proxy: send an absolute URI (GET http://host:port/path) or \
+             CONNECT host:port, not {} {uri}",
+            req.method()
+        ))
+    })?;
+    let port = if req.method() == Method::CONNECT {
+        authority
+            .port_u16()
+            .ok_or_else(|| bad(format!("CONNECT {authority}: a port is required")))?
+    } else {
+        match uri.scheme_str() {
+            Some("http") => authority.port_u16().unwrap_or(80),
+            _ => {
+                return Err(bad(format!(
+                    "only http:// URIs are forwarded ({uri}); use CONNECT for anything else"
+                )));
+            }
+        }
+    };
+    let host = authority.host();
+    let host = host
+        .strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .unwrap_or(host);
+    Ok(Target {
+        host: host.to_owned(),
+        port,
+    })
+}
+
+/// The loopback addresses a destination stands for, or `None` when it is not on loopback.
+/// Names are never resolved: `localhost` is the only name accepted.
+pub(super) fn loopback_addrs(target: &Target) -> Option<Vec<SocketAddr>> {
+    let host = target.host.strip_suffix('.').unwrap_or(&target.host);
+    if host.eq_ignore_ascii_case("localhost") {
+        return Some(vec![
+            SocketAddr::from((Ipv4Addr::LOCALHOST, target.port)),
+            SocketAddr::from((Ipv6Addr::LOCALHOST, target.port)),
+        ]);
+    }
+    let ip = target.host.parse::<IpAddr>().ok()?.to_canonical();
+    ip.is_loopback()
+        .then(|| vec![SocketAddr::from((ip, target.port))])
+}
+
+/// Connects to the first address that answers.
+pub(super) async fn connect(target: &Target, addrs: &[SocketAddr]) -> Result<TcpStream, Refusal> {
+    let mut last = String::from("no address");
+    for addr in addrs {
+        match tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(addr)).await {
+            Ok(Ok(s)) => return Ok(s),
+            Ok(Err(e)) => last = e.to_string(),
+            Err(_) => {
+                return Err(Refusal::new(
+                    StatusCode::BAD_GATEWAY,
+                    "connection_timeout",
+                    format!("connecting to {target} timed out"),
+                ));
+            }
+        }
+    }
+    Err(Refusal::new(
+        StatusCode::BAD_GATEWAY,
+        "connection_refused",
+        format!("cannot connect to {target}: {last}"),
+    ))
+}
+
+/// Headers that concern one connection only (RFC 9110 7.6.1), and the proxy credentials.
+pub(super) fn strip_hop_by_hop(headers: &mut HeaderMap) {
+    let listed: Vec<String> = headers
+        .get_all(header::CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|t| t.trim().to_ascii_lowercase())
+        .filter(|t| !t.is_empty())
+        .collect();
+    for name in listed {
+        headers.remove(name.as_str());
+    }
+    for name in [
+        "connection",
+        "proxy-connection",
+        "keep-alive",
+        "proxy-authorization",
+        "proxy-authenticate",
+        "te",
+        "trailer",
+        "upgrade",
+    ] {
+        headers.remove(name);
+    }
+}
+
+/// A forwarded answer's body, holding its thread until the last frame has been read from the
+/// destination (before the client can have it: a client that reads an answer through and
+/// sends the next request finds the thread free).
+pub(super) struct Held {
+    pub(super) body: Incoming,
+    pub(super) thread: Option<Thread>,
+}
+
+impl hyper::body::Body for Held {
+    type Data = bytes::Bytes;
+    type Error = hyper::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
+        let polled = Pin::new(&mut self.body).poll_frame(cx);
+        if matches!(polled, Poll::Ready(None | Some(Err(_)))) || self.body.is_end_stream() {
+            self.thread = None;
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.body.size_hint()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http::HeaderValue;
+
+    fn target(host: &str) -> Target {
+        Target {
+            host: host.to_owned(),
+            port: 80,
+        }
+    }
+
+    #[test]
+    fn only_loopback_destinations_are_accepted() {
+        for ok in [
+            "127.0.0.1",
+            "127.1.2.3",
+            "::1",
+            "::ffff:127.0.0.1",
+            "localhost",
+            "LOCALHOST",
+            "localhost.",
+        ] {
+            assert!(loopback_addrs(&target(ok)).is_some(), "{ok}");
+        }
+        for refused in [
+            "0.0.0.0",
+            "::",
+            "192.0.2.1",
+            "10.0.0.1",
+            "::ffff:192.0.2.1",
+            "example.com",
+            "127.0.0.1.nip.io",
+            "foo.localhost",
+            "",
+        ] {
+            assert!(loopback_addrs(&target(refused)).is_none(), "{refused}");
+        }
+        let all = loopback_addrs(&target("localhost")).unwrap();
+        assert!(all.iter().all(|a| a.ip().is_loopback() && a.port() == 80));
+    }
+
+    #[test]
+    fn hop_by_hop_headers_and_credentials_are_not_forwarded() {
+        let mut h = HeaderMap::new();
+        for (k, v) in [
+            ("connection", "keep-alive, x-private"),
+            ("x-private", "1"),
+            ("proxy-authorization", "Basic YWxpY2U6cDp3"),
+            ("proxy-connection", "keep-alive"),
+            ("accept", "*/*"),
+        ] {
+            h.insert(k, HeaderValue::from_static(v));
+        }
+        strip_hop_by_hop(&mut h);
+        let left: Vec<&str> = h.keys().map(|k| k.as_str()).collect();
+        assert_eq!(left, ["accept"]);
+    }
+}
