@@ -1,0 +1,237 @@
+//! One endpoint checked: a request through it, what its failure means, and its detail with
+//! the password cut out.
+
+use std::net::{IpAddr, SocketAddr};
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+
+use super::{CheckStatus, EndpointCheck, MAX_DETAIL, MAX_READ};
+use crate::error::printable;
+use crate::proxies::ProxyEndpointBuf;
+
+/// One endpoint: one request through it.
+pub(super) async fn check_one(
+    endpoint: &ProxyEndpointBuf,
+    target: &url::Url,
+    timeout: Duration,
+) -> EndpointCheck {
+    let redact = Redactor::new(endpoint.login(), endpoint.password());
+    let mut result = EndpointCheck {
+        endpoint: endpoint.clone(),
+        status: CheckStatus::Other,
+        http_status: None,
+        latency: Duration::ZERO,
+        exit_address: None,
+        detail: None,
+    };
+    let client = reqwest::Proxy::all(endpoint.proxy_url()).and_then(|proxy| {
+        reqwest::Client::builder()
+            .proxy(proxy)
+            .timeout(timeout)
+            .connect_timeout(timeout)
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!("opx-check/", env!("CARGO_PKG_VERSION")))
+            .build()
+    });
+    // The latency is the request's: building the client (loading TLS roots) is not counted.
+    let started = Instant::now();
+    let outcome = match client {
+        Ok(client) => fetch(&client, target).await,
+        Err(e) => Err(e),
+    };
+    result.latency = started.elapsed();
+    match outcome {
+        Ok((status, body)) => {
+            result.http_status = Some(status);
+            if (200..300).contains(&status) {
+                result.status = CheckStatus::Ok;
+                result.exit_address = exit_address(&body);
+            } else {
+                result.status = if status == 407 {
+                    CheckStatus::AuthRefused
+                } else {
+                    CheckStatus::HttpError
+                };
+                let first = String::from_utf8_lossy(&body);
+                let first = first.lines().next().unwrap_or("").trim();
+                let reason = http::StatusCode::from_u16(status)
+                    .ok()
+                    .and_then(|s| s.canonical_reason())
+                    .unwrap_or("");
+                let text = if first.is_empty() {
+                    format!("HTTP {status} {reason}")
+                } else {
+                    format!("HTTP {status}: {first}")
+                };
+                result.detail = Some(redact.apply(&text));
+            }
+        }
+        Err(e) => {
+            result.status = classify(&e);
+            let mut detail = error_chain(&e);
+            if result.status == CheckStatus::HttpError {
+                detail.insert_str(
+                    0,
+                    "the proxy refused the CONNECT tunnel (status not known): ",
+                );
+            }
+            result.detail = Some(redact.apply(&detail));
+        }
+    }
+    result
+}
+
+/// The status and the first [`MAX_READ`] bytes of the answer.
+async fn fetch(client: &reqwest::Client, target: &url::Url) -> reqwest::Result<(u16, Vec<u8>)> {
+    let mut response = client.get(target.clone()).send().await?;
+    let status = response.status().as_u16();
+    let mut body = Vec::new();
+    while body.len() < MAX_READ {
+        match response.chunk().await? {
+            Some(chunk) => body.extend_from_slice(&chunk[..chunk.len().min(MAX_READ - body.len())]),
+            None => break,
+        }
+    }
+    Ok((status, body))
+}
+
+/// What a transport error means for the endpoint.
+fn classify(e: &reqwest::Error) -> CheckStatus {
+    if e.is_timeout() {
+        return CheckStatus::Timeout;
+    }
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(s) = source {
+        if let Some(io) = s.downcast_ref::<std::io::Error>() {
+            use std::io::ErrorKind as K;
+            match io.kind() {
+                K::ConnectionRefused | K::ConnectionReset | K::ConnectionAborted => {
+                    return CheckStatus::ConnectionRefused;
+                }
+                K::TimedOut => return CheckStatus::Timeout,
+                _ => {}
+            }
+        }
+        // A `CONNECT` refused: hyper-util's tunnel error tells 407 apart, and no other status.
+        let text = s.to_string();
+        if text.contains("tunnel error: proxy authorization required") {
+            return CheckStatus::AuthRefused;
+        }
+        if text.contains("tunnel error: unsuccessful") {
+            return CheckStatus::HttpError;
+        }
+        source = s.source();
+    }
+    CheckStatus::Other
+}
+
+/// The error and its sources, `: `-separated.
+fn error_chain(e: &reqwest::Error) -> String {
+    let mut parts = vec![e.to_string()];
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        let text = s.to_string();
+        if !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        source = s.source();
+    }
+    parts.join(": ")
+}
+
+/// Cuts a password out of text (as it is, percent-encoded, and inside the base64
+/// `login:password` of a `Proxy-Authorization` header a proxy might echo), and makes the text
+/// one bounded, printable line.
+struct Redactor {
+    needles: Vec<String>,
+}
+
+impl Redactor {
+    fn new(login: Option<&str>, password: Option<&str>) -> Self {
+        let Some(p) = password.filter(|p| !p.is_empty()) else {
+            return Redactor {
+                needles: Vec::new(),
+            };
+        };
+        // `http://l:<encoded>@h:1`
+        let url = crate::ProxyEndpoint::new("h", 1, Some("l"), Some(p)).proxy_url();
+        let encoded = url
+            .strip_prefix("http://l:")
+            .and_then(|r| r.strip_suffix("@h:1"))
+            .unwrap_or(p)
+            .to_owned();
+        let basic = base64::engine::general_purpose::STANDARD
+            .encode(format!("{}:{p}", login.unwrap_or("")));
+        Redactor {
+            needles: vec![p.to_owned(), encoded, basic],
+        }
+    }
+
+    fn apply(&self, text: &str) -> String {
+        let mut out = text.to_owned();
+        for n in &self.needles {
+            out = out.replace(n.as_str(), "<redacted>");
+        }
+        printable(&out, MAX_DETAIL)
+    }
+}
+
+/// The exit address in a target's answer: an IP, an `ip:port`, or a JSON object with an `ip`
+/// or `origin` member that is one (the first of a comma-separated `origin`).
+fn exit_address(body: &[u8]) -> Option<IpAddr> {
+    let text = std::str::from_utf8(body).ok()?.trim();
+    let plain = |s: &str| {
+        let s = s.trim();
+        s.parse::<IpAddr>()
+            .ok()
+            .or_else(|| s.parse::<SocketAddr>().ok().map(|a| a.ip()))
+    };
+    if let Some(ip) = plain(text) {
+        return Some(ip);
+    }
+    let json: serde_json::Value = serde_json::from_str(text).ok()?;
+    ["ip", "origin"]
+        .iter()
+        .filter_map(|k| json.get(k).and_then(serde_json::Value::as_str))
+        .find_map(|v| plain(v.split(',').next().unwrap_or("")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exit_addresses_are_read_from_the_documented_forms() {
+        let ip = |s: &str| exit_address(s.as_bytes());
+        let v4: IpAddr = "203.0.113.7".parse().unwrap();
+        assert_eq!(ip("203.0.113.7\n"), Some(v4));
+        assert_eq!(ip("203.0.113.7:54321"), Some(v4));
+        assert_eq!(ip("[2001:db8::1]:80"), "2001:db8::1".parse().ok());
+        assert_eq!(ip(r#"{"ip":"203.0.113.7"}"#), Some(v4));
+        assert_eq!(ip(r#"{"origin":"203.0.113.7, 198.51.100.1"}"#), Some(v4));
+        for none in [
+            "",
+            "hello",
+            "<html>203.0.113.7</html>",
+            r#"{"ip": 5}"#,
+            "999.1.1.1",
+        ] {
+            assert_eq!(ip(none), None, "{none}");
+        }
+    }
+
+    #[test]
+    fn the_password_is_cut_out_of_details_as_it_is_and_encoded() {
+        let r = Redactor::new(Some("alice"), Some("p@ss w0rd"));
+        // base64("alice:p@ss w0rd") = YWxpY2U6cEBzcyB3MHJk
+        let text =
+            "proxy said p@ss w0rd and http://u:p%40ss%20w0rd@h:1\nBasic YWxpY2U6cEBzcyB3MHJk";
+        let out = r.apply(text);
+        assert_eq!(
+            out,
+            "proxy said <redacted> and http://u:<redacted>@h:1 Basic <redacted>"
+        );
+        assert_eq!(Redactor::new(None, None).apply("a\u{1b}[31mb"), "a [31mb");
+    }
+}

@@ -1,0 +1,149 @@
+//! What a check found: per endpoint, a status, latency, exit address and a detail without the
+//! password.
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::proxies::ProxyEndpointBuf;
+use crate::validate::ServiceId;
+
+/// What a check found.
+#[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
+pub struct CheckReport {
+    /// The service the endpoints belong to, when known (set by [`Client::check_proxies`];
+    /// [`ProxyCheck::run`] leaves it to the caller).
+    pub service_id: Option<ServiceId>,
+    /// The target URL.
+    pub target: String,
+    /// The service's thread count, when known.
+    pub threads: Option<u32>,
+    /// How many endpoints were checked at once.
+    pub concurrency: usize,
+    /// One result per endpoint, in the order of the list.
+    pub results: Vec<EndpointCheck>,
+}
+
+impl CheckReport {
+    /// How many endpoints work.
+    pub fn ok_count(&self) -> usize {
+        self.results.iter().filter(|r| r.is_ok()).count()
+    }
+
+    /// Whether every endpoint works (and there was at least one).
+    pub fn all_ok(&self) -> bool {
+        !self.results.is_empty() && self.results.iter().all(EndpointCheck::is_ok)
+    }
+}
+
+/// What happened through one endpoint.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum CheckStatus {
+    /// The target answered with a 2xx status through the proxy.
+    Ok,
+    /// The proxy refused the credentials (or their absence): `407`.
+    AuthRefused,
+    /// The proxy could not be connected to (nothing listens there, or the connection was
+    /// refused or reset).
+    ConnectionRefused,
+    /// No answer within the timeout.
+    Timeout,
+    /// An answer with another status, from the proxy (e.g. `403` for an expired service, `429`
+    /// at the thread limit, `502` when it cannot reach the target) or from the target; a
+    /// `CONNECT` refused with a status other than `407`.
+    HttpError,
+    /// Anything else (TLS, a malformed answer, ...): see the detail.
+    Other,
+}
+
+impl CheckStatus {
+    /// A stable name: `ok`, `auth_refused`, `connection_refused`, `timeout`, `http_error`,
+    /// `other`.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            CheckStatus::Ok => "ok",
+            CheckStatus::AuthRefused => "auth_refused",
+            CheckStatus::ConnectionRefused => "connection_refused",
+            CheckStatus::Timeout => "timeout",
+            CheckStatus::HttpError => "http_error",
+            CheckStatus::Other => "other",
+        }
+    }
+}
+
+impl std::fmt::Display for CheckStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.pad(match self {
+            CheckStatus::Ok => "ok",
+            CheckStatus::AuthRefused => "proxy auth refused",
+            CheckStatus::ConnectionRefused => "connection refused",
+            CheckStatus::Timeout => "timeout",
+            CheckStatus::HttpError => "http error",
+            CheckStatus::Other => "error",
+        })
+    }
+}
+
+/// The result of one endpoint. Neither `Debug` nor its JSON form contains the password.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct EndpointCheck {
+    /// The endpoint (its `Debug` redacts the password).
+    pub endpoint: ProxyEndpointBuf,
+    /// What happened.
+    pub status: CheckStatus,
+    /// The HTTP status of the answer, when there was one (the target's or the proxy's).
+    pub http_status: Option<u16>,
+    /// From sending the request to the end of the answer (or the failure).
+    pub latency: Duration,
+    /// The address the target saw the request come from, when it said (see the
+    /// [module docs](self)).
+    pub exit_address: Option<IpAddr>,
+    /// Why it failed, in one printable line without the password (the first line of the
+    /// proxy's answer, or the error).
+    pub detail: Option<String>,
+}
+
+impl EndpointCheck {
+    /// Whether this endpoint works.
+    pub fn is_ok(&self) -> bool {
+        self.status == CheckStatus::Ok
+    }
+
+    /// The endpoint as `login@host:port` (`host:port` without credentials): never the
+    /// password.
+    pub fn endpoint_label(&self) -> String {
+        let e = &self.endpoint;
+        let host = if e.host().contains(':') {
+            format!("[{}]", e.host())
+        } else {
+            e.host().to_owned()
+        };
+        match e.login() {
+            Some(login) => format!("{login}@{host}:{}", e.port()),
+            None => format!("{host}:{}", e.port()),
+        }
+    }
+}
+
+impl Serialize for EndpointCheck {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut st = s.serialize_struct("EndpointCheck", 9)?;
+        st.serialize_field("endpoint", &self.endpoint_label())?;
+        st.serialize_field("host", self.endpoint.host())?;
+        st.serialize_field("port", &self.endpoint.port())?;
+        st.serialize_field("login", &self.endpoint.login())?;
+        st.serialize_field("status", &self.status)?;
+        st.serialize_field("http_status", &self.http_status)?;
+        let ms = u64::try_from(self.latency.as_millis()).unwrap_or(u64::MAX);
+        st.serialize_field("latency_ms", &ms)?;
+        st.serialize_field("exit_address", &self.exit_address)?;
+        st.serialize_field("detail", &self.detail)?;
+        st.end()
+    }
+}
