@@ -3,6 +3,7 @@
 //! [`Client::doctor`](crate::Client::doctor) checks a real server's answers against it.
 //! Feature `doctor` (the `mock` and `cli` features include it).
 
+mod compile;
 pub(crate) mod deviation;
 pub(crate) mod routes;
 pub(crate) mod validate;
