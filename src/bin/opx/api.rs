@@ -10,7 +10,7 @@ use std::{io::Write, time::Duration};
 
 use http::{HeaderValue, Method};
 
-use crate::config::Settings;
+use crate::config::{Settings, Token};
 use crate::confirm;
 use crate::failure::Failure;
 use crate::output;
@@ -37,7 +37,11 @@ fn consequence(method: &Method, path: &str) -> Option<&'static str> {
         return None;
     }
     let path = path.split(['?', '#']).next().unwrap_or("");
-    let decoded = percent_decode(path).to_ascii_lowercase();
+    // `%xx` decoded, so `/%70urchase` is recognised as `/purchase` (one decoder: the spec
+    // tools'); a path that does not decode to UTF-8 is taken as written.
+    let decoded = opx_codegen::refs::percent_decode(path)
+        .unwrap_or_else(|| path.to_owned())
+        .to_ascii_lowercase();
     let segments: Vec<&str> = decoded.split('/').filter(|s| !s.is_empty()).collect();
     match segments.as_slice() {
         ["purchase"] => Some("buys a new service and charges its price to the balance"),
@@ -47,29 +51,6 @@ fn consequence(method: &Method, path: &str) -> Option<&'static str> {
         }
         _ => None,
     }
-}
-
-/// `%xx` decoded (so `/%70urchase` is recognised as `/purchase`); invalid escapes kept.
-fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = |b: u8| (b as char).to_digit(16);
-        if bytes[i] == b'%'
-            && let (Some(h), Some(l)) = (
-                bytes.get(i + 1).copied().and_then(hex),
-                bytes.get(i + 2).copied().and_then(hex),
-            )
-        {
-            out.push((h * 16 + l) as u8);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// The full URL of `path` under `base`, and its path relative to the base URL's; refuses
@@ -98,58 +79,68 @@ fn target(base: &str, path: &str) -> Result<(url::Url, String), Failure> {
     Ok((url, relative))
 }
 
-/// Runs `opx api`.
-pub async fn run(args: ApiArgs, settings: Settings) -> Result<(), Failure> {
-    let method = Method::from_bytes(args.method.to_ascii_uppercase().as_bytes())
+/// The methods `opx api` sends.
+const METHODS: [Method; 5] = [
+    Method::GET,
+    Method::POST,
+    Method::PUT,
+    Method::PATCH,
+    Method::DELETE,
+];
+
+fn method_of(text: &str) -> Result<Method, Failure> {
+    Method::from_bytes(text.to_ascii_uppercase().as_bytes())
         .ok()
-        .filter(|m| {
-            [
-                Method::GET,
-                Method::POST,
-                Method::PUT,
-                Method::PATCH,
-                Method::DELETE,
-            ]
-            .contains(m)
-        })
+        .filter(|m| METHODS.contains(m))
         .ok_or_else(|| {
             Failure::Usage(format!(
                 "unsupported method {:?}: use GET, POST, PUT, PATCH or DELETE",
-                output::printable(&args.method)
+                output::printable(text)
             ))
-        })?;
-    let body = match &args.data {
-        None => None,
-        Some(_) if method == Method::GET => {
-            return Err(Failure::Usage(
-                "--data is not sent with GET: put parameters in the PATH's query".into(),
-            ));
-        }
+        })
+}
+
+/// The `--data` body, checked to be JSON, and never with GET.
+fn body_of(method: &Method, data: Option<&str>) -> Result<Option<String>, Failure> {
+    match data {
+        None => Ok(None),
+        Some(_) if *method == Method::GET => Err(Failure::Usage(
+            "--data is not sent with GET: put parameters in the PATH's query".into(),
+        )),
         Some(d) => {
             serde_json::from_str::<serde_json::Value>(d)
                 .map_err(|e| Failure::Usage(format!("--data is not valid JSON: {e}")))?;
-            Some(d.clone())
+            Ok(Some(d.to_owned()))
         }
-    };
-    let (client, token) = settings.connect()?;
-    let (url, relative) = target(client.base_url(), &args.path)?;
-    let spends = consequence(&method, &relative);
-    if let Some(what) = spends
-        && !args.yes
-    {
-        let question = "Send this request?";
-        confirm::require_terminal(question)?;
-        let balance = client.account().await?.balance;
-        confirm::ask(
-            &format!(
-                "{method} {}: this {what}\nbalance {}\n",
-                url.path(),
-                output::rub(balance)
-            ),
-            question,
-        )?;
     }
+}
 
+/// Asks before a request that spends money or replaces credentials (price context: the
+/// balance), unless `--yes`.
+async fn confirm_spending(
+    client: &opx::Client,
+    method: &Method,
+    url: &url::Url,
+    what: &str,
+) -> Result<(), Failure> {
+    let question = "Send this request?";
+    confirm::require_terminal(question)?;
+    let balance = client.account().await?.balance;
+    let details = format!(
+        "{method} {}: this {what}\nbalance {}\n",
+        url.path(),
+        output::rub(balance)
+    );
+    confirm::ask(&details, question)
+}
+
+/// The request, sent once: no pool, no retry, no redirect followed.
+fn request(
+    method: &Method,
+    url: &url::Url,
+    token: &Token,
+    body: Option<String>,
+) -> Result<reqwest::RequestBuilder, Failure> {
     let http = reqwest::Client::builder()
         .connect_timeout(Duration::from_secs(10))
         .timeout(Duration::from_secs(30))
@@ -172,8 +163,18 @@ pub async fn run(args: ApiArgs, settings: Settings) -> Result<(), Failure> {
             .header(http::header::CONTENT_TYPE, "application/json")
             .body(b);
     }
-    let unknown = |what: String| {
-        if spends.is_some() {
+    Ok(request)
+}
+
+/// How a failure after sending is told: for a money or credentials POST, the outcome is
+/// unknown (exit 5).
+struct Sent {
+    spends: bool,
+}
+
+impl Sent {
+    fn unknown(&self, what: String) -> Failure {
+        if self.spends {
             Failure::Exit(
                 5,
                 format!(
@@ -184,57 +185,49 @@ pub async fn run(args: ApiArgs, settings: Settings) -> Result<(), Failure> {
         } else {
             Failure::Other(what)
         }
-    };
-    let mut response = match request.send().await {
-        Ok(r) => r,
-        Err(e) if e.is_connect() || e.is_builder() => {
-            return Err(Failure::Other(format!(
-                "could not send {method} {}: {}",
-                url.path(),
-                e.without_url()
-            )));
-        }
-        Err(e) => return Err(unknown(format!("{e}", e = e.without_url()))),
-    };
-    let status = response.status().as_u16();
-    let retry_after = response
-        .headers()
-        .get(http::header::RETRY_AFTER)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<u64>().ok());
-    let mut bytes = Vec::new();
-    loop {
-        match response.chunk().await {
-            Ok(Some(chunk)) => {
-                if bytes.len() + chunk.len() > opx::DEFAULT_MAX_RESPONSE_BYTES {
+    }
+
+    /// The body, capped like the library's.
+    async fn read(&self, mut response: reqwest::Response) -> Result<Vec<u8>, Failure> {
+        let status = response.status().as_u16();
+        let mut bytes = Vec::new();
+        loop {
+            match response.chunk().await {
+                Ok(Some(chunk)) => {
+                    if bytes.len() + chunk.len() > opx::DEFAULT_MAX_RESPONSE_BYTES {
+                        return Err(Failure::Other(format!(
+                            "the response (HTTP {status}) is larger than {} bytes; not printed",
+                            opx::DEFAULT_MAX_RESPONSE_BYTES
+                        )));
+                    }
+                    bytes.extend_from_slice(&chunk);
+                }
+                Ok(None) => return Ok(bytes),
+                Err(e) if (200..300).contains(&status) => {
+                    let e = e.without_url();
+                    return Err(
+                        self.unknown(format!("the response (HTTP {status}) was cut off: {e}"))
+                    );
+                }
+                Err(e) => {
                     return Err(Failure::Other(format!(
-                        "the response (HTTP {status}) is larger than {} bytes; not printed",
-                        opx::DEFAULT_MAX_RESPONSE_BYTES
+                        "the error response (HTTP {status}) was cut off: {}",
+                        e.without_url()
                     )));
                 }
-                bytes.extend_from_slice(&chunk);
-            }
-            Ok(None) => break,
-            Err(e) if (200..300).contains(&status) => {
-                return Err(unknown(format!(
-                    "the response (HTTP {status}) was cut off: {}",
-                    e.without_url()
-                )));
-            }
-            Err(e) => {
-                return Err(Failure::Other(format!(
-                    "the error response (HTTP {status}) was cut off: {}",
-                    e.without_url()
-                )));
             }
         }
     }
-    print_body(&bytes)?;
+}
+
+/// Exit 0 on a 2xx; else the status and the envelope's code and message (exit 3, or 4 with the
+/// delay on a 429).
+fn verdict(status: u16, retry_after: Option<u64>, bytes: &[u8]) -> Result<(), Failure> {
     if (200..300).contains(&status) {
         return Ok(());
     }
     let mut message = format!("HTTP {status}");
-    if let Some((code, text)) = envelope(&bytes) {
+    if let Some((code, text)) = envelope(bytes) {
         message.push_str(&format!(": {code}: {text}"));
     }
     if status == 429 {
@@ -245,6 +238,58 @@ pub async fn run(args: ApiArgs, settings: Settings) -> Result<(), Failure> {
         return Err(Failure::Exit(4, message));
     }
     Err(Failure::Exit(3, message))
+}
+
+/// Runs `opx api`.
+pub async fn run(args: ApiArgs, settings: Settings) -> Result<(), Failure> {
+    let method = method_of(&args.method)?;
+    let body = body_of(&method, args.data.as_deref())?;
+    let (client, token) = settings.connect()?;
+    let (url, relative) = target(client.base_url(), &args.path)?;
+    let spends = consequence(&method, &relative);
+    if let Some(what) = spends
+        && !args.yes
+    {
+        confirm_spending(&client, &method, &url, what).await?;
+    }
+    let sent = Sent {
+        spends: spends.is_some(),
+    };
+    let response = match request(&method, &url, &token, body)?.send().await {
+        Ok(r) => r,
+        Err(e) if e.is_connect() || e.is_builder() => {
+            return Err(Failure::Other(format!(
+                "could not send {method} {}: {}",
+                url.path(),
+                e.without_url()
+            )));
+        }
+        Err(e) => return Err(sent.unknown(format!("{e}", e = e.without_url()))),
+    };
+    let status = response.status().as_u16();
+    let retry_after = response
+        .headers()
+        .get(http::header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    let shown = redact_token(&sent.read(response).await?, token.expose());
+    print_body(&shown)?;
+    verdict(status, retry_after, &shown)
+}
+
+/// The body with the API token cut out, should the server echo it.
+fn redact_token(body: &[u8], token: &str) -> Vec<u8> {
+    if token.is_empty() || body.len() < token.len() {
+        return body.to_vec();
+    }
+    let (needle, mut out, mut rest) = (token.as_bytes(), Vec::with_capacity(body.len()), body);
+    while let Some(at) = rest.windows(needle.len()).position(|w| w == needle) {
+        out.extend_from_slice(&rest[..at]);
+        out.extend_from_slice(b"<redacted>");
+        rest = &rest[at + needle.len()..];
+    }
+    out.extend_from_slice(rest);
+    out
 }
 
 /// The body exactly as received, then a newline if it has none.
@@ -302,6 +347,17 @@ mod tests {
         assert!(consequence(&Method::GET, "/purchase").is_none());
         assert!(consequence(&Method::POST, "/services/x/whitelist").is_none());
         assert!(consequence(&Method::POST, "/purchases").is_none());
+    }
+
+    #[test]
+    fn an_echoed_token_is_cut_out_of_the_printed_body() {
+        let body = br#"{"error":{"message":"key opx_live_abc is revoked; opx_live_abc"}}"#;
+        let shown = redact_token(body, "opx_live_abc");
+        assert_eq!(
+            String::from_utf8(shown).unwrap(),
+            r#"{"error":{"message":"key <redacted> is revoked; <redacted>"}}"#
+        );
+        assert_eq!(redact_token(b"short", "opx_live_abc"), b"short");
     }
 
     #[test]
