@@ -98,6 +98,8 @@ async fn nothing_listening_is_connection_refused_and_silence_is_a_timeout() {
     holder.abort();
 }
 
+/// Needs TLS: without the `rustls` feature an https target is refused up front (next test).
+#[cfg(feature = "rustls")]
 #[tokio::test]
 async fn https_targets_go_through_connect_and_its_refusals_are_told_apart() {
     let server = MockServer::start().await;
@@ -143,6 +145,28 @@ async fn https_targets_go_through_connect_and_its_refusals_are_told_apart() {
     let password = s.auth.password();
     assert!(!format!("{report:?}").contains(password));
     assert!(!serde_json::to_string(&report).unwrap().contains(password));
+}
+
+/// Without TLS reqwest would send an https target to the proxy as a plain request (no
+/// `CONNECT`), so the check refuses it before probing anything, naming the feature.
+#[cfg(not(feature = "rustls"))]
+#[tokio::test]
+async fn without_rustls_an_https_target_is_refused_naming_the_feature() {
+    let server = MockServer::start().await;
+    let s = bought(&server).await;
+    let lines = server
+        .client()
+        .proxies(&s.service_id, &ProxyQuery::new())
+        .await
+        .unwrap()
+        .into_inner();
+    let e = ProxyCheck::new()
+        .target("https://127.0.0.1:1/")
+        .run(&lines, Some(100))
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("`rustls` feature"), "{e}");
+    assert!(e.status().is_none(), "refused locally: {e:?}");
 }
 
 #[tokio::test]

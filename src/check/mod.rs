@@ -123,14 +123,10 @@ impl ProxyCheck {
         self.concurrency.min(threads).min(endpoints).max(1)
     }
 
-    /// Checks these endpoints (e.g. lines saved from an earlier download), at most
-    /// [`effective_concurrency`](Self::effective_concurrency) at once. Fails only when the
-    /// target is not an `http://` or `https://` URL; every endpoint's failure is in its result.
-    pub async fn run(
-        &self,
-        endpoints: &[ProxyEndpointBuf],
-        threads: Option<u32>,
-    ) -> Result<CheckReport> {
+    /// The target as a URL: `http://` or `https://` with a host; `https://` only when TLS was
+    /// built in (the `rustls` feature), as reqwest would otherwise send it to the proxy as a
+    /// plain request instead of tunnelling it.
+    fn parsed_target(&self) -> Result<url::Url> {
         let target = url::Url::parse(&self.target)
             .ok()
             .filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
@@ -140,6 +136,27 @@ impl ProxyCheck {
                     printable(&self.target, MAX_DETAIL)
                 ))
             })?;
+        #[cfg(not(feature = "rustls"))]
+        if target.scheme() == "https" {
+            return Err(Error::config(format!(
+                "the check target {:?} needs TLS, but opx was built without its `rustls` \
+                 feature: enable it, or check an http:// target",
+                printable(&self.target, MAX_DETAIL)
+            )));
+        }
+        Ok(target)
+    }
+
+    /// Checks these endpoints (e.g. lines saved from an earlier download), at most
+    /// [`effective_concurrency`](Self::effective_concurrency) at once. Fails only when the
+    /// target is not an `http://` or `https://` URL (or is `https://` in a build without the
+    /// `rustls` feature); every endpoint's failure is in its result.
+    pub async fn run(
+        &self,
+        endpoints: &[ProxyEndpointBuf],
+        threads: Option<u32>,
+    ) -> Result<CheckReport> {
+        let target = self.parsed_target()?;
         let concurrency = self.effective_concurrency(threads, endpoints.len());
         let results = futures::stream::iter(endpoints)
             .map(|e| probe::check_one(e, &target, self.timeout))
