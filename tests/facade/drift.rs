@@ -255,18 +255,18 @@ async fn doctor_is_clean_on_the_mock_and_lists_each_deviation_of_a_drifted_one()
         .clone();
     c.replace_whitelist(&first, &wl).await.unwrap();
     let report = c.doctor().await.unwrap();
-    let found: Vec<(String, String)> = report
+    let found: Vec<(Operation, String)> = report
         .deviations
         .iter()
-        .map(|d| (d.operation.to_string(), d.pointer.clone()))
+        .map(|d| (d.operation, d.pointer.clone()))
         .collect();
     for expected in [
-        ("getAccount", "#header/x-ratelimit-limit"),
-        ("getService", "/data/whitelist/0"),
-        ("listLogs", "/data/logs/0/log_id"),
+        (Operation::GetAccount, "#header/x-ratelimit-limit"),
+        (Operation::GetService, "/data/whitelist/0"),
+        (Operation::ListLogs, "/data/logs/0/log_id"),
     ] {
         assert!(
-            found.contains(&(expected.0.to_string(), expected.1.to_string())),
+            found.contains(&(expected.0, expected.1.to_string())),
             "{expected:?} not in {found:?}"
         );
     }
