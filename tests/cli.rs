@@ -691,10 +691,7 @@ async fn json_prints_an_undecodable_answer_as_sent_with_a_warning() {
     let server = MockServer::start().await;
     server.override_response(
         Operation::GetAccount,
-        ResponseOverride::default().transform(Transform::Rename {
-            path: "/data/balance".into(),
-            to: "funds".into(),
-        }),
+        ResponseOverride::default().transform(Transform::rename("/data/balance", "funds")),
     );
     let out = opx(&server, &["--json", "account"]).await;
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
@@ -725,10 +722,8 @@ async fn doctor_reports_deviations_and_exits_by_them() {
     );
     server.override_response(
         Operation::ListLogs,
-        ResponseOverride::default().transform(Transform::Rename {
-            path: "/data/logs/*/http_status".into(),
-            to: "status_code".into(),
-        }),
+        ResponseOverride::default()
+            .transform(Transform::rename("/data/logs/*/http_status", "status_code")),
     );
     let drifted = opx(&server, &["--json", "doctor"]).await;
     assert_eq!(drifted.status.code(), Some(1), "{}", stderr(&drifted));
