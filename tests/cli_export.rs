@@ -227,3 +227,31 @@ async fn playwright_and_proxychains_read_back_field_by_field() {
         exits(&opx(&s, bad).await, 2);
     }
 }
+
+/// The library's `to_reqwest_proxy()`: a reqwest client through the gateway, refused once the
+/// credentials are regenerated.
+#[tokio::test(flavor = "multi_thread")]
+async fn to_reqwest_proxy_carries_reqwest_through_the_gateway() {
+    let s = MockServer::start().await;
+    let echo = Echo::start().await;
+    let svc = bought(&s, ServiceType::Ipv4Rotating).await;
+    let client = s.client();
+    let list = client
+        .proxies(&svc.service_id, &opx::ProxyQuery::new())
+        .await
+        .unwrap();
+    let endpoint = list.first().unwrap().clone();
+    let get = |proxy: reqwest::Proxy| {
+        let target = echo.url("/rq");
+        async move {
+            let http = reqwest::Client::builder().proxy(proxy).build().unwrap();
+            http.get(target).send().await.unwrap().status().as_u16()
+        }
+    };
+    assert_eq!(get(endpoint.to_reqwest_proxy().unwrap()).await, 200);
+    client
+        .regenerate_credentials(&svc.service_id)
+        .await
+        .unwrap();
+    assert_eq!(get(endpoint.to_reqwest_proxy().unwrap()).await, 407);
+}
