@@ -181,3 +181,40 @@ fn print_report(report: &RenewalReport, json: bool) -> Result<(), Failure> {
         output::rub(report.spent),
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use opx::mock::{Fault, MockServer, ServiceSeed};
+    use opx::{Operation, ReconcilePolicy};
+
+    use super::{RenewArgs, run};
+    use crate::context::Ctx;
+
+    /// `opx renew --yes` whose first extension's outcome cannot be told: exit 5, one POST, the
+    /// run stopped there (the CLI's code with a 20 ms reconciliation instead of 10 s).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_unknown_outcome_exits_5_and_stops_the_run() {
+        let s = MockServer::start().await;
+        let mut seed = ServiceSeed::count(3);
+        seed.expires_in_seconds = Some(3600);
+        s.seed_services_with(&seed).unwrap();
+        let policy = ReconcilePolicy::default().window(Duration::from_millis(20));
+        let client = s.client_builder().reconcile_policy(policy).build().unwrap();
+        let ctx = Ctx::with_client(client);
+        s.inject(Operation::ExtendService, Fault::DropAfterCommit, 1);
+        // Listing reads, the read before the extension answers, every read after it fails.
+        s.inject(Operation::GetService, Fault::Delay(Duration::ZERO), 1);
+        s.inject(Operation::GetService, Fault::Status(500), 100);
+        let args = RenewArgs {
+            before: Duration::from_secs(86_400),
+            max_spend: 100_000,
+            yes: true,
+        };
+        let failure = run(&ctx, args).await.unwrap_err();
+        assert_eq!(failure.exit_code(), 5, "{failure}");
+        assert!(failure.to_string().contains("opx service ID"), "{failure}");
+        assert_eq!(s.executions(Operation::ExtendService), 1);
+    }
+}
