@@ -7,6 +7,9 @@
 
 mod proxies;
 mod services;
+mod whitelist;
+
+pub use whitelist::WhitelistEdit;
 
 use std::{fmt, future::Future, num::NonZeroU64, sync::Arc};
 

@@ -16,5 +16,6 @@ mod operations;
 mod pagination;
 mod proxies;
 mod ratelimit;
+mod renewal;
 mod retries;
 mod safe_purchase;

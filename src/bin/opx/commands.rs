@@ -81,6 +81,7 @@ async fn dispatch(ctx: &Ctx, command: Command) -> Result<(), Failure> {
             layout,
             no_auth,
             country,
+            export,
         } => {
             let mut q = ProxyQuery::new();
             if let Some(l) = layout {
@@ -92,15 +93,25 @@ async fn dispatch(ctx: &Ctx, command: Command) -> Result<(), Failure> {
             if let Some(c) = country {
                 q = q.country(c);
             }
-            cmd_read::proxies(ctx, id, format, q).await
+            match export {
+                Some(f) => crate::export::run(ctx, id, f, q).await,
+                None => cmd_read::proxies(ctx, id, format, q).await,
+            }
         }
         Command::Extend { id, yes } => cmd_money::extend(ctx, id, yes).await,
+        Command::Whitelist {
+            edit: Some(edit), ..
+        } => crate::cmd_whitelist::run(ctx, edit).await,
         Command::Whitelist {
             id,
             ips,
             labels,
             yes,
-        } => cmd_change::whitelist(ctx, id, ips, labels, yes).await,
+            ..
+        } => {
+            let id = id.unwrap_or_default(); // required by clap without a subcommand
+            cmd_change::whitelist(ctx, id, ips, labels, yes).await
+        }
         Command::Credentials { id, yes } => cmd_change::credentials(ctx, id, yes).await,
         Command::Country { id, country } => cmd_change::country(ctx, id, country).await,
         Command::Rotation { id, rotation } => cmd_change::rotation(ctx, id, rotation).await,
@@ -126,6 +137,7 @@ async fn dispatch(ctx: &Ctx, command: Command) -> Result<(), Failure> {
             .await
         }
         Command::Doctor => cmd_doctor::doctor(ctx).await,
+        Command::Renew(args) => crate::cmd_renew::run(ctx, args).await,
     }
 }
 
