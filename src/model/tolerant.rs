@@ -141,54 +141,6 @@ pub(crate) fn cursor<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, 
     })
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[derive(Debug, serde::Deserialize)]
-    struct Item {
-        #[allow(dead_code)]
-        n: u32,
-    }
-
-    #[test]
-    fn one_bad_item_does_not_fail_the_list() {
-        #[derive(serde::Deserialize)]
-        struct L(#[serde(deserialize_with = "list")] (Vec<Item>, Vec<Undecoded>));
-        let L((ok, bad)) =
-            serde_json::from_str(r#"[{"n":1},{"n":"x","password":"pw"},{"n":3}]"#).unwrap();
-        assert_eq!(ok.len(), 2);
-        assert_eq!(bad.len(), 1);
-        assert_eq!(bad[0].reason, "n: invalid type: string, expected u32");
-        let shown = format!("{:?}", bad[0]);
-        assert!(
-            shown.contains("password") && !shown.contains("\"pw\""),
-            "{shown}"
-        );
-        // A list that is not an array is still an error: the docs show an array.
-        assert!(serde_json::from_str::<L>(r#"{"n":1}"#).is_err());
-    }
-
-    #[test]
-    fn cursors_end_on_anything_but_a_string() {
-        #[derive(serde::Deserialize)]
-        struct P {
-            #[serde(default, deserialize_with = "cursor")]
-            next_cursor: Option<String>,
-        }
-        let read = |t: &str| serde_json::from_str::<P>(t).unwrap().next_cursor;
-        assert_eq!(read(r#"{"next_cursor":"abc"}"#).as_deref(), Some("abc"));
-        for end in [
-            r#"{}"#,
-            r#"{"next_cursor":null}"#,
-            r#"{"next_cursor":""}"#,
-            r#"{"next_cursor":false}"#,
-        ] {
-            assert_eq!(read(end), None, "{end}");
-        }
-    }
-}
-
 /// Decoded and undecoded items, serialized as one array.
 pub(crate) struct Items<'a, T>(pub(crate) &'a [T], pub(crate) &'a [Undecoded]);
 
@@ -248,3 +200,51 @@ macro_rules! list_payload {
     };
 }
 pub(crate) use list_payload;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, serde::Deserialize)]
+    struct Item {
+        #[allow(dead_code)]
+        n: u32,
+    }
+
+    #[test]
+    fn one_bad_item_does_not_fail_the_list() {
+        #[derive(serde::Deserialize)]
+        struct L(#[serde(deserialize_with = "list")] (Vec<Item>, Vec<Undecoded>));
+        let L((ok, bad)) =
+            serde_json::from_str(r#"[{"n":1},{"n":"x","password":"pw"},{"n":3}]"#).unwrap();
+        assert_eq!(ok.len(), 2);
+        assert_eq!(bad.len(), 1);
+        assert_eq!(bad[0].reason, "n: invalid type: string, expected u32");
+        let shown = format!("{:?}", bad[0]);
+        assert!(
+            shown.contains("password") && !shown.contains("\"pw\""),
+            "{shown}"
+        );
+        // A list that is not an array is still an error: the docs show an array.
+        assert!(serde_json::from_str::<L>(r#"{"n":1}"#).is_err());
+    }
+
+    #[test]
+    fn cursors_end_on_anything_but_a_string() {
+        #[derive(serde::Deserialize)]
+        struct P {
+            #[serde(default, deserialize_with = "cursor")]
+            next_cursor: Option<String>,
+        }
+        let read = |t: &str| serde_json::from_str::<P>(t).unwrap().next_cursor;
+        assert_eq!(read(r#"{"next_cursor":"abc"}"#).as_deref(), Some("abc"));
+        for end in [
+            r#"{}"#,
+            r#"{"next_cursor":null}"#,
+            r#"{"next_cursor":""}"#,
+            r#"{"next_cursor":false}"#,
+        ] {
+            assert_eq!(read(end), None, "{end}");
+        }
+    }
+}
