@@ -151,20 +151,10 @@ async fn add_racing(s: &MockServer, id: &ServiceId, other: Whitelist) -> std::pr
     let writes = s.executions(Operation::ReplaceWhitelist);
     let ids = id.to_string();
     let cli = {
-        let s_args = ["whitelist", "add", &ids, "192.0.2.7", "--label", "lab"].map(String::from);
-        let (token, base) = (s.token().to_owned(), s.base_url().to_owned());
-        tokio::task::spawn_blocking(move || {
-            std::process::Command::new(opx_bin::BIN)
-                .args(&s_args)
-                .env("OPX_TOKEN", token)
-                .env("OPX_BASE_URL", base)
-                .env("XDG_CONFIG_HOME", "/nonexistent/opx-tests")
-                .env_remove("OPX_PROFILE")
-                .env_remove("OPX_CONFIG")
-                .stdin(std::process::Stdio::null())
-                .output()
-                .unwrap()
-        })
+        let env = [("OPX_TOKEN", s.token()), ("OPX_BASE_URL", s.base_url())];
+        let args = ["whitelist", "add", &ids, "192.0.2.7", "--label", "lab"];
+        let mut cmd = opx_bin::command(&args, &env);
+        tokio::task::spawn_blocking(move || cmd.output().unwrap())
     };
     for _ in 0..500 {
         if s.executions(Operation::ReplaceWhitelist) > writes {

@@ -1,5 +1,6 @@
-//! Running the `opx` binary against an in-process mock, for the `tests/cli_*.rs` files that
-//! include it (`#[path = "support/opx_bin.rs"] mod opx_bin;`).
+//! Running the `opx` binary as a child process, for the `tests/cli*.rs` files that include it
+//! (`#[path = "support/opx_bin.rs"] mod opx_bin;`): a clean environment (no `OPX_*` variable
+//! and no config file of the developer's), no terminal on stdin.
 #![allow(dead_code)]
 
 use std::process::{Command, Output, Stdio};
@@ -9,25 +10,48 @@ use opx::mock::MockServer;
 /// The binary under test.
 pub const BIN: &str = env!("CARGO_BIN_EXE_opx");
 
-/// Runs `opx ARGS` against `server`, no terminal on stdin, no config file of the developer's.
+/// The variables of the developer's environment that would change what `opx` does.
+const CLEARED: [&str; 6] = [
+    "OPX_TOKEN",
+    "OPX_BASE_URL",
+    "OPX_LOG",
+    "OPX_PROFILE",
+    "OPX_CONFIG",
+    "OPX_PACE",
+];
+
+/// `opx ARGS` with no terminal and a clean environment, plus `env` (which may set
+/// `XDG_CONFIG_HOME` or `HOME`; without it no config file is found).
+pub fn command(args: &[&str], env: &[(&str, &str)]) -> Command {
+    let mut cmd = Command::new(BIN);
+    cmd.args(args);
+    for var in CLEARED {
+        cmd.env_remove(var);
+    }
+    cmd.env("XDG_CONFIG_HOME", "/nonexistent/opx-tests");
+    cmd.envs(env.iter().copied());
+    cmd.stdin(Stdio::null());
+    cmd
+}
+
+/// Runs [`command`] to the end (on a blocking thread, so an in-process mock keeps serving).
+pub async fn opx_with_env(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut cmd = command(args, env);
+    tokio::task::spawn_blocking(move || cmd.output().expect("the opx binary runs"))
+        .await
+        .unwrap()
+}
+
+/// Runs `opx ARGS` against `server` (its token and base URL).
 pub async fn opx(server: &MockServer, args: &[&str]) -> Output {
-    let args: Vec<String> = args.iter().map(|s| (*s).to_owned()).collect();
-    let (token, base) = (server.token().to_owned(), server.base_url().to_owned());
-    tokio::task::spawn_blocking(move || {
-        Command::new(BIN)
-            .args(&args)
-            .env_remove("OPX_LOG")
-            .env_remove("OPX_PROFILE")
-            .env_remove("OPX_CONFIG")
-            .env("XDG_CONFIG_HOME", "/nonexistent/opx-tests")
-            .env("OPX_TOKEN", token)
-            .env("OPX_BASE_URL", base)
-            .stdin(Stdio::null())
-            .output()
-            .expect("the opx binary runs")
-    })
+    opx_with_env(
+        args,
+        &[
+            ("OPX_TOKEN", server.token()),
+            ("OPX_BASE_URL", server.base_url()),
+        ],
+    )
     .await
-    .unwrap()
 }
 
 /// Standard output as text.
@@ -50,4 +74,11 @@ pub fn exits(o: &Output, code: i32) -> String {
         stderr(o)
     );
     stdout(o)
+}
+
+/// Asserts success with nothing on stderr (no terminal: no notice, no progress); stdout.
+pub fn ok(o: &Output) -> String {
+    let out = exits(o, 0);
+    assert_eq!(stderr(o), "", "nothing on stderr when it is not a terminal");
+    out
 }
