@@ -2,34 +2,16 @@
 //! `--max-spend` nor extends a service twice (also when an answer is lost), the final table
 //! says what was done, and bad arguments are refused before anything is sent.
 
+#[path = "support/fixtures.rs"]
+mod fixtures;
 #[path = "support/opx_bin.rs"]
 mod opx_bin;
 
-use opx::mock::{Fault, MockServer, ServiceSeed};
+use fixtures::{DAY, IPV4_PRICE, IPV6_PRICE, four_due, seed_expiring};
+use opx::mock::{Fault, MockServer};
 use opx::{Operation, ServiceType};
 use opx_bin::{exits, opx, stderr};
 use serde_json::Value;
-
-const DAY: i64 = 86_400;
-const IPV4_PRICE: i64 = 1500;
-const IPV6_PRICE: i64 = 2500;
-
-fn seed(s: &MockServer, t: ServiceType, secs: i64) -> String {
-    let mut seed = ServiceSeed::count(1);
-    seed.service_type = Some(t);
-    seed.expires_in_seconds = Some(secs);
-    s.seed_services_with(&seed).unwrap().remove(0)
-}
-
-/// IPv4 due in 3 days, IPv6 in 2, IPv4 in 1, and one IPv4 not due (30 days).
-fn four(s: &MockServer) -> Vec<String> {
-    vec![
-        seed(s, ServiceType::Ipv4Rotating, 3 * DAY),
-        seed(s, ServiceType::Ipv6Rotating, 2 * DAY),
-        seed(s, ServiceType::Ipv4Rotating, DAY),
-        seed(s, ServiceType::Ipv4Rotating, 30 * DAY),
-    ]
-}
 
 fn charges(s: &MockServer) -> u64 {
     s.stats().charges
@@ -38,7 +20,7 @@ fn charges(s: &MockServer) -> u64 {
 #[tokio::test(flavor = "multi_thread")]
 async fn the_dry_run_shows_the_plan_and_spends_nothing() {
     let s = MockServer::start().await;
-    let ids = four(&s);
+    let ids = four_due(&s);
     let before = s.balance();
     let out = opx(&s, &["renew", "--before", "7d", "--max-spend", "4500"]).await;
     let text = exits(&out, 0);
@@ -106,7 +88,7 @@ fn rub(n: i64) -> String {
 #[tokio::test(flavor = "multi_thread")]
 async fn yes_extends_oldest_first_within_the_cap_and_says_what_it_did() {
     let s = MockServer::start().await;
-    let ids = four(&s);
+    let ids = four_due(&s);
     let before = s.balance();
     let out = opx(
         &s,
@@ -158,7 +140,7 @@ async fn yes_extends_oldest_first_within_the_cap_and_says_what_it_did() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_lost_answer_is_reconciled_and_never_sent_twice() {
     let s = MockServer::start().await;
-    four(&s);
+    four_due(&s);
     let before = s.balance();
     s.inject(Operation::ExtendService, Fault::DropAfterCommit, 1);
     let out = opx(
@@ -210,7 +192,7 @@ async fn bad_arguments_are_refused_before_anything_is_sent() {
 #[tokio::test(flavor = "multi_thread")]
 async fn nothing_due_is_said_plainly() {
     let s = MockServer::start().await;
-    seed(&s, ServiceType::Ipv4Rotating, 30 * DAY);
+    seed_expiring(&s, ServiceType::Ipv4Rotating, 30 * DAY);
     let out = opx(
         &s,
         &["renew", "--before", "2d", "--max-spend", "100000", "--yes"],

@@ -5,31 +5,13 @@
 use std::time::Duration;
 
 use opx::Operation;
-use opx::mock::{Fault, MockServer, ServiceSeed};
+use opx::mock::{Fault, MockServer};
 use opx::renewal::{Decision, RenewalOutcome, RenewalPlanner, Skip};
 use opx::{ServiceType, StatusFilter};
 
-use crate::fixtures::{IPV4_PRICE, IPV6_PRICE, assert_clean, reconciling_client, sent};
-
-const DAY: i64 = 86_400;
-
-/// One service of `t` expiring in `secs`; its id.
-fn seed(s: &MockServer, t: ServiceType, secs: i64) -> String {
-    let mut seed = ServiceSeed::count(1);
-    seed.service_type = Some(t);
-    seed.expires_in_seconds = Some(secs);
-    s.seed_services_with(&seed).unwrap().remove(0)
-}
-
-/// Four services: IPv4 in 1 day, IPv6 in 2, IPv4 in 3 (due within a week), IPv4 in 30 (not).
-fn four(s: &MockServer) -> Vec<String> {
-    vec![
-        seed(s, ServiceType::Ipv4Rotating, 3 * DAY),
-        seed(s, ServiceType::Ipv6Rotating, 2 * DAY),
-        seed(s, ServiceType::Ipv4Rotating, DAY),
-        seed(s, ServiceType::Ipv4Rotating, 30 * DAY),
-    ]
-}
+use crate::fixtures::{
+    DAY, IPV4_PRICE, IPV6_PRICE, assert_clean, four_due, reconciling_client, seed_expiring, sent,
+};
 
 fn week(cap: i64) -> RenewalPlanner {
     RenewalPlanner::new(Duration::from_secs(7 * DAY as u64), cap).unwrap()
@@ -38,7 +20,7 @@ fn week(cap: i64) -> RenewalPlanner {
 #[tokio::test]
 async fn planning_reads_and_spends_nothing() {
     let s = MockServer::start().await;
-    let ids = four(&s);
+    let ids = four_due(&s);
     let before = s.balance();
     let plan = s.client().renewal_plan(&week(100_000)).await.unwrap();
     let order: Vec<_> = plan
@@ -63,7 +45,7 @@ async fn planning_reads_and_spends_nothing() {
 #[tokio::test]
 async fn a_run_stops_before_the_cap_and_extends_each_once() {
     let s = MockServer::start().await;
-    let ids = four(&s);
+    let ids = four_due(&s);
     let before = s.balance();
     let c = reconciling_client(&s);
     // 1500 + 2500 = 4000 fits 4500; the next 1500 would not.
@@ -93,7 +75,7 @@ async fn a_run_stops_before_the_cap_and_extends_each_once() {
 #[tokio::test]
 async fn a_lost_answer_is_recovered_not_resent() {
     let s = MockServer::start().await;
-    four(&s);
+    four_due(&s);
     let before = s.balance();
     let c = reconciling_client(&s);
     s.inject(Operation::ExtendService, Fault::DropAfterCommit, 1);
@@ -112,7 +94,7 @@ async fn a_lost_answer_is_recovered_not_resent() {
 #[tokio::test]
 async fn an_unknown_outcome_stops_the_run_and_counts_as_spent() {
     let s = MockServer::start().await;
-    four(&s);
+    four_due(&s);
     let c = reconciling_client(&s);
     let plan = c.renewal_plan(&week(100_000)).await.unwrap();
     // The first extension commits and loses its answer; every read of the service after the
@@ -139,7 +121,7 @@ async fn an_unknown_outcome_stops_the_run_and_counts_as_spent() {
 #[tokio::test]
 async fn money_spent_elsewhere_since_the_plan_counts_against_the_cap() {
     let s = MockServer::start().await;
-    four(&s);
+    four_due(&s);
     let c = reconciling_client(&s);
     let plan = c.renewal_plan(&week(4000)).await.unwrap();
     assert_eq!(plan.total(), IPV4_PRICE + IPV6_PRICE);
@@ -157,7 +139,7 @@ async fn money_spent_elsewhere_since_the_plan_counts_against_the_cap() {
 #[tokio::test]
 async fn a_short_balance_is_planned_and_a_refusal_stops_the_run() {
     let s = MockServer::start().await;
-    four(&s);
+    four_due(&s);
     s.set_balance(IPV4_PRICE + 100);
     let c = reconciling_client(&s);
     let plan = c.renewal_plan(&week(100_000)).await.unwrap();
@@ -171,7 +153,7 @@ async fn a_short_balance_is_planned_and_a_refusal_stops_the_run() {
     );
     assert_eq!((report.spent, s.balance()), (0, IPV4_PRICE + 100));
     // Expired services are not offered.
-    let expired = seed(&s, ServiceType::Ipv4Rotating, -DAY);
+    let expired = seed_expiring(&s, ServiceType::Ipv4Rotating, -DAY);
     let all = c
         .all_services(&opx::ServiceQuery::new().status(StatusFilter::All))
         .await
