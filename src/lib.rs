@@ -72,6 +72,7 @@ pub mod generated {
     include!(concat!(env!("OUT_DIR"), "/generated.rs"));
 }
 
+pub mod clock;
 pub mod operation;
 pub mod spec;
 pub mod transport;
@@ -114,7 +115,7 @@ pub use operation::{
     ServiceStatus, ServiceType, StatusFilter,
 };
 pub use proxies::{ProxyEndpoint, ProxyEndpointBuf, ProxyLines, ProxyParseError};
-pub use ratelimit::RateLimit;
+pub use ratelimit::{RateLimit, RateLimitPolicy};
 pub use response::Response;
 pub use retry::RetryPolicy;
 pub use safe::{ExtendOutcome, PurchaseOutcome, PurchaseSnapshot, ReconcilePolicy};
