@@ -21,7 +21,8 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
         }
         None => None,
     };
-    let ctx = Ctx::new(cli.json, cli.profile.clone(), cli.base_url.clone(), timeout);
+    let ctx =
+        Ctx::new(cli.json, cli.profile.clone(), cli.base_url.clone(), timeout).with_pace(cli.pace);
     let result = dispatch(&ctx, cli.command).await;
     ctx.notice();
     result
@@ -77,6 +78,11 @@ async fn dispatch(ctx: &Ctx, command: Command) -> Result<(), Failure> {
         Command::Service { id } => cmd_read::service(ctx, id).await,
         Command::Proxies {
             id,
+            all,
+            merge,
+            status,
+            service_type,
+            concurrency,
             format,
             layout,
             no_auth,
@@ -92,7 +98,34 @@ async fn dispatch(ctx: &Ctx, command: Command) -> Result<(), Failure> {
             if let Some(c) = country {
                 q = q.country(c);
             }
-            cmd_read::proxies(ctx, id, format, q).await
+            // clap makes `id` and `--all` exclusive, and one of them required.
+            let _ = all;
+            let with_all = merge || status.is_some() || service_type.is_some();
+            match id {
+                Some(_) if with_all || concurrency.is_some() => Err(Failure::Usage(
+                    "--merge, --status, --type and --concurrency go with --all, not an id".into(),
+                )),
+                Some(id) => cmd_read::proxies(ctx, id, format, q).await,
+                None => {
+                    if format != opx::ProxyFormat::Txt {
+                        return Err(Failure::Usage(
+                            "--all writes text lists: drop --format json".into(),
+                        ));
+                    }
+                    let status = status.unwrap_or(opx::StatusFilter::Active);
+                    let mut services = ServiceQuery::new().status(status);
+                    if let Some(t) = service_type {
+                        services = services.service_type(t);
+                    }
+                    let args = crate::cmd_bulk::AllLists {
+                        services,
+                        query: q,
+                        merge,
+                        concurrency: usize::from(concurrency.unwrap_or(8)),
+                    };
+                    crate::cmd_bulk::all_lists(ctx, args).await
+                }
+            }
         }
         Command::Extend { id, yes } => cmd_money::extend(ctx, id, yes).await,
         Command::Whitelist {

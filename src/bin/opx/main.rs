@@ -4,6 +4,7 @@ mod api;
 #[cfg(test)]
 mod campaign_tests;
 mod check;
+mod cmd_bulk;
 mod cmd_change;
 mod cmd_doctor;
 mod cmd_money;
@@ -39,6 +40,7 @@ Environment:
   OPX_LOG       diagnostics on stderr, a tracing filter: `debug`, `opx=trace`, ... (default off)
   OPX_TIMEOUT   deadline of each API call in seconds, retries included (same as --timeout;
                 default 60)
+  OPX_PACE      1: wait for the rate-limit window instead of failing (same as --pace)
 
 Exit codes:
   0  success (for `purchase` / `extend`: the charge happened, also when it was recovered)
@@ -68,6 +70,10 @@ pub struct Cli {
     /// Deadline of each API call in seconds, retries and backoff included (default 60).
     #[arg(long, global = true, env = "OPX_TIMEOUT", value_name = "SECS")]
     timeout: Option<f64>,
+    /// Pace calls to the rate limit: wait for an exhausted window to reset instead of failing
+    /// with exit 4 (a call can then wait up to an hour).
+    #[arg(long, global = true, env = "OPX_PACE", value_parser = clap::builder::BoolishValueParser::new())]
+    pace: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -124,10 +130,28 @@ pub enum Command {
         /// Service id (24 hex characters).
         id: String,
     },
-    /// Print a service's proxy list (txt: exactly as returned, ready to pipe to a file).
+    /// Print a service's proxy list (txt: exactly as returned, ready to pipe to a file), or with
+    /// --all the lists of every service the filters select (paced to the rate limit).
     Proxies {
         /// Service id (24 hex characters).
-        id: String,
+        #[arg(required_unless_present = "all", conflicts_with = "all")]
+        id: Option<String>,
+        /// The lists of every service --status and --type select, one `# <id>` block each
+        /// (txt only).
+        #[arg(long)]
+        all: bool,
+        /// With --all: one list, each line once, instead of one block per service.
+        #[arg(long)]
+        merge: bool,
+        /// With --all: lifecycle filter of the services [default: active].
+        #[arg(long, value_enum)]
+        status: Option<opx::StatusFilter>,
+        /// With --all: only services of this type.
+        #[arg(long = "type", value_enum)]
+        service_type: Option<opx::ServiceType>,
+        /// With --all: lists fetched at once (1-64) [default: 8].
+        #[arg(long, value_parser = clap::value_parser!(u16).range(1..=64))]
+        concurrency: Option<u16>,
         /// Output format.
         #[arg(long, value_enum, default_value_t = FormatArg::Txt)]
         format: FormatArg,
