@@ -208,3 +208,25 @@ async fn the_backoff_goes_by_the_clients_clock() {
     assert_eq!(clock.elapsed(), Duration::from_secs(10));
     assert!(real.elapsed() < Duration::from_secs(5));
 }
+
+#[tokio::test]
+async fn one_list_failing_does_not_stop_the_others() {
+    let s = MockServer::start().await;
+    let mut ids = ids(&s, 5);
+    let missing = ServiceId::new("ffffffffffffffffffffffff").unwrap();
+    ids.insert(2, missing.clone());
+    let c = s.client();
+    let got: Vec<_> = c
+        .proxy_lists(futures::stream::iter(ids.clone()), &ProxyQuery::new(), 2)
+        .collect()
+        .await;
+    let order: Vec<_> = got.iter().map(|(id, _)| id.clone()).collect();
+    assert_eq!(order, ids);
+    for (id, list) in &got {
+        match list {
+            Err(e) if *id == missing => assert!(e.is_not_found(), "{e}"),
+            other => assert!(other.is_ok(), "{id}: {other:?}"),
+        }
+    }
+    assert_eq!(s.executions(Operation::GetProxies), 5);
+}

@@ -21,8 +21,10 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
         }
         None => None,
     };
-    let ctx =
-        Ctx::new(cli.json, cli.profile.clone(), cli.base_url.clone(), timeout).with_pace(cli.pace);
+    // `proxies --all` is paced as a whole (its listing too), `--pace` or not.
+    let bulk = matches!(cli.command, Command::Proxies { all: true, .. });
+    let ctx = Ctx::new(cli.json, cli.profile.clone(), cli.base_url.clone(), timeout)
+        .with_pace(cli.pace || bulk);
     let result = dispatch(&ctx, cli.command).await;
     ctx.notice();
     result
