@@ -57,6 +57,10 @@ pub struct ClientBuilder {
     max_body: usize,
     fail_fast: bool,
     jitter_seed: Option<u64>,
+    /// Set in `ratelimit::policy` (with the other rate-limit settings).
+    pub(crate) rate_limit_policy: crate::ratelimit::RateLimitPolicy,
+    /// Set in `ratelimit::policy`; `None`: the system clock.
+    pub(crate) clock: Option<crate::clock::SharedClock>,
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -70,6 +74,7 @@ impl fmt::Debug for ClientBuilder {
             .field("retry", &self.retry)
             .field("max_body", &self.max_body)
             .field("fail_fast", &self.fail_fast)
+            .field("rate_limit_policy", &self.rate_limit_policy)
             .finish_non_exhaustive()
     }
 }
@@ -90,6 +95,8 @@ impl Default for ClientBuilder {
             max_body: DEFAULT_MAX_RESPONSE_BYTES,
             fail_fast: true,
             jitter_seed: None,
+            rate_limit_policy: Default::default(),
+            clock: None,
         }
     }
 }
@@ -324,6 +331,12 @@ impl ClientBuilder {
             gate: Mutex::new(Gate::default()),
             latest: Mutex::new(None),
             jitter: Mutex::new(jitter),
+            clock: self
+                .clock
+                .unwrap_or_else(|| Arc::new(crate::clock::SystemClock)),
+            policy: self.rate_limit_policy,
+            pacer: Mutex::new(crate::ratelimit::Pacer::default()),
+            in_flight: Default::default(),
         })))
     }
 }

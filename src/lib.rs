@@ -16,6 +16,12 @@
 //! - **Rate limits surfaced**: `X-RateLimit-*` on every response; when `Remaining` reaches 0
 //!   the caller is told, and by default further calls of that bucket fail fast locally until
 //!   the window resets. Never silently retried.
+//! - **Or paced, opt-in**: with [`RateLimitPolicy::Pace`] calls wait for their window instead
+//!   (counted against the spec's buckets, corrected from the headers), so a long job runs at
+//!   the limit with no 429; [`Client::proxy_lists`] fetches many lists that way, a bounded
+//!   number at once.
+//! - **One clock** ([`clock`]) for the gate, the pacing, the backoff and the mock: a test on
+//!   the mock's clock runs hours of rate-limit windows in milliseconds.
 //! - **Safe retries**: idempotent calls retry transport errors and 500/502/503/504 with
 //!   bounded, jittered exponential backoff ([`RetryPolicy`]). `purchase`, `extend` and
 //!   `regenerate_credentials` are never retried by any layer; when their outcome is unknown,
@@ -76,6 +82,7 @@ pub mod generated {
     include!(concat!(env!("OUT_DIR"), "/generated.rs"));
 }
 
+pub mod clock;
 pub mod operation;
 pub mod spec;
 pub mod transport;
@@ -119,7 +126,7 @@ pub use operation::{
     ServiceStatus, ServiceType, StatusFilter,
 };
 pub use proxies::{ExportFormat, ProxyEndpoint, ProxyEndpointBuf, ProxyLines, ProxyParseError};
-pub use ratelimit::RateLimit;
+pub use ratelimit::{RateLimit, RateLimitPolicy};
 pub use renewal::{RenewalPlan, RenewalPlanner, RenewalReport};
 pub use response::Response;
 pub use retry::RetryPolicy;

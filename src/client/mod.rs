@@ -5,6 +5,7 @@
 //! - `services`: purchase, the service list and the calls that change a service;
 //! - `proxies`: the proxy list as text, parsed lines or JSON.
 
+mod bulk;
 mod proxies;
 mod services;
 mod whitelist;

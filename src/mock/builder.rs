@@ -17,6 +17,7 @@ pub struct MockBuilder {
     pub(crate) token: Option<String>,
     listen: SocketAddr,
     wall_clock: bool,
+    time_scale: Option<f64>,
     validate_responses: bool,
     pub(crate) limits: Vec<(Bucket, u32)>,
     pub(crate) seed: Option<u64>,
@@ -30,6 +31,7 @@ impl Default for MockBuilder {
             token: None,
             listen: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
             wall_clock: false,
+            time_scale: None,
             validate_responses: true,
             limits: Vec::new(),
             seed: None,
@@ -61,6 +63,18 @@ impl MockBuilder {
     /// [`MockServer::advance`]).
     pub fn wall_clock(mut self) -> Self {
         self.wall_clock = true;
+        self
+    }
+
+    /// Use the wall clock running `factor` times faster (implies
+    /// [`wall_clock`](Self::wall_clock)): rate-limit windows, `Retry-After`,
+    /// `X-RateLimit-Reset` and expiry all pass `factor` times faster than they say. A client
+    /// from [`MockServer::client_builder`] runs on the same clock. `factor` must be positive and
+    /// at most [`MAX_TIME_SCALE`](crate::clock::MAX_TIME_SCALE) ([`start`](Self::start) fails
+    /// otherwise).
+    pub fn time_scale(mut self, factor: f64) -> Self {
+        self.wall_clock = true;
+        self.time_scale = Some(factor);
         self
     }
 
@@ -106,7 +120,9 @@ impl MockBuilder {
     /// Binds and starts serving on the current tokio runtime.
     pub async fn start(self) -> std::io::Result<MockServer> {
         let clock = if self.wall_clock {
-            Clock::wall()
+            let scaled = crate::clock::ScaledClock::new(self.time_scale.unwrap_or(1.0))
+                .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
+            Clock::scaled(scaled)
         } else {
             Clock::mock()
         };

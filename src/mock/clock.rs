@@ -1,75 +1,129 @@
-//! The mock's clock: a controllable one for tests, or the wall clock (plus an offset).
+//! The mock's clock, on the crate's [`Clock`](crate::clock::Clock): virtual time for tests
+//! (an auto-advancing [`ManualClock`]: it moves with [`MockServer::advance`] and with every
+//! sleep of a client on it), or the wall clock, optionally running faster (a [`ScaledClock`],
+//! `opx mock --time-scale N`).
+//!
+//! [`MockServer::advance`]: super::MockServer::advance
 
-use std::sync::Mutex;
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
 
 use chrono::{DateTime, SubsecRound, Utc};
 
-/// A clock that tests move forward by hand, so that nothing ever sleeps.
-#[derive(Debug)]
-pub(crate) struct Clock {
-    wall: bool,
-    /// The frozen time (mock mode) or the offset added to the wall clock (wall mode).
-    inner: Mutex<ClockInner>,
+use crate::clock::{Clock as _, ManualClock, ScaledClock, SharedClock};
+
+/// The time source behind the mock's clock.
+#[derive(Debug, Clone)]
+enum Source {
+    Virtual(ManualClock),
+    Wall(ScaledClock),
 }
 
+/// The mock's clock: a [`Source`] plus the shift that [`reset`](Self::reset) takes it back by.
 #[derive(Debug)]
-struct ClockInner {
-    frozen: DateTime<Utc>,
-    offset: chrono::Duration,
+pub(crate) struct Clock {
+    source: Source,
+    shift: Mutex<chrono::Duration>,
     started: DateTime<Utc>,
 }
 
 impl Clock {
-    /// A mock clock frozen at the current wall time (whole milliseconds).
+    /// Virtual time starting at the current wall time (whole milliseconds).
     pub(crate) fn mock() -> Self {
-        Self::with_mode(false)
+        let start = Utc::now().trunc_subsecs(3);
+        let manual = ManualClock::auto_advancing_from(SystemTime::from(start));
+        Self::with(Source::Virtual(manual), start)
     }
 
     /// The wall clock.
+    #[cfg(test)]
     pub(crate) fn wall() -> Self {
-        Self::with_mode(true)
+        Self::scaled(ScaledClock::new(1.0).expect("1 is a valid time scale"))
     }
 
-    fn with_mode(wall: bool) -> Self {
-        Clock {
-            wall,
-            inner: Mutex::new({
-                let now = Utc::now().trunc_subsecs(3);
-                ClockInner {
-                    frozen: now,
-                    offset: chrono::Duration::zero(),
-                    started: now,
-                }
-            }),
+    /// The wall clock running as fast as `clock` does.
+    pub(crate) fn scaled(clock: ScaledClock) -> Self {
+        let start = DateTime::<Utc>::from(clock.system_now());
+        Self::with(Source::Wall(clock), start)
+    }
+
+    fn with(source: Source, started: DateTime<Utc>) -> Self {
+        Self {
+            source,
+            shift: Mutex::new(chrono::Duration::zero()),
+            started,
         }
+    }
+
+    fn source_now(&self) -> DateTime<Utc> {
+        let t = match &self.source {
+            Source::Virtual(c) => c.system_now(),
+            Source::Wall(c) => c.system_now(),
+        };
+        DateTime::from(t)
+    }
+
+    fn shift(&self) -> chrono::Duration {
+        *self.shift.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// The current time.
     pub(crate) fn now(&self) -> DateTime<Utc> {
-        let inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        if self.wall {
-            Utc::now() + inner.offset
-        } else {
-            inner.frozen
+        self.source_now() + self.shift()
+    }
+
+    /// The clock a client of this mock shares (moving with it).
+    pub(crate) fn shared(&self) -> SharedClock {
+        match &self.source {
+            Source::Virtual(c) => Arc::new(c.clone()),
+            Source::Wall(c) => Arc::new(c.clone()),
         }
     }
 
-    /// Back to where it started (the wall clock: no offset).
+    /// How many times faster than the wall clock it runs (`None`: virtual time).
+    pub(crate) fn time_scale(&self) -> Option<f64> {
+        match &self.source {
+            Source::Virtual(_) => None,
+            Source::Wall(c) => Some(c.factor()),
+        }
+    }
+
+    /// Back to where it started. (The source itself never goes back: a client on it keeps a
+    /// monotonic clock.)
     pub(crate) fn reset(&self) {
-        let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        inner.frozen = inner.started;
-        inner.offset = chrono::Duration::zero();
+        let back = self.started - self.source_now();
+        *self.shift.lock().unwrap_or_else(|e| e.into_inner()) = back;
     }
 
-    /// Moves the clock forward.
+    /// Moves the clock forward (and every client's on it).
     pub(crate) fn advance(&self, by: Duration) {
-        let by = chrono::Duration::from_std(by).unwrap_or(chrono::Duration::MAX);
-        let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        if self.wall {
-            inner.offset = inner.offset.checked_add(&by).unwrap_or(inner.offset);
-        } else {
-            inner.frozen = inner.frozen.checked_add_signed(by).unwrap_or(inner.frozen);
+        match &self.source {
+            Source::Virtual(c) => c.advance(by),
+            Source::Wall(c) => c.advance(by),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn virtual_time_moves_only_when_advanced_and_resets_to_its_start() {
+        let c = Clock::mock();
+        let t0 = c.now();
+        assert_eq!(c.now(), t0);
+        c.advance(Duration::from_secs(90));
+        assert_eq!(c.now() - t0, chrono::Duration::seconds(90));
+        let client = c.shared();
+        assert_eq!(
+            client.system_now(),
+            SystemTime::from(t0 + chrono::Duration::seconds(90)),
+            "a client on the mock's clock sees the same time"
+        );
+        c.reset();
+        assert_eq!(c.now(), t0);
+        assert!(Clock::wall().now() >= t0);
+        assert_eq!(Clock::wall().time_scale(), Some(1.0));
     }
 }

@@ -14,9 +14,12 @@
 //! response validation → the request is appended to the account's `GET /logs`.
 //!
 //! Behaviour worth knowing when writing tests:
-//! - Time comes from a mock clock that only moves with [`MockServer::advance`] (the wall clock
-//!   with [`MockBuilder::wall_clock`], as `opx mock` uses). Services expire on it and rate-limit
-//!   windows reset on it, so tests never sleep.
+//! - Time comes from a mock clock (virtual time) that only moves with [`MockServer::advance`]
+//!   and with the sleeps of the clients on it (the wall clock with [`MockBuilder::wall_clock`],
+//!   as `opx mock` uses, or the wall clock N times faster with [`MockBuilder::time_scale`]).
+//!   Services expire on it and rate-limit windows reset on it, so tests never sleep. Clients
+//!   from [`MockServer::client_builder`] share it ([`MockServer::clock`]): `advance` releases
+//!   their rate-limit gate, and their backoff and pacing sleeps complete at once, moving it.
 //! - Rate limits are fixed windows per key: 300/min and 5,000/hour overall, purchase 60/hour,
 //!   credentials 30/hour. The `X-RateLimit-*` headers describe the applicable bucket with the
 //!   fewest remaining requests; `401` responses carry none.

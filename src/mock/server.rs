@@ -99,8 +99,11 @@ impl MockServer {
         self.addr
     }
 
-    /// A client builder for this mock: its base URL and the default account's token set, the
-    /// rest as [`Client::builder`](crate::Client::builder) has it.
+    /// A client builder for this mock: its base URL, the default account's token and the
+    /// mock's [`clock`](Self::clock) set, the rest as [`Client::builder`](crate::Client::builder)
+    /// has it. On the mock's clock, [`advance`](Self::advance) also releases the client's
+    /// rate-limit gate, and the client's sleeps (backoff, pacing) move the mock's virtual time
+    /// instead of waiting: no test sleeps for a window.
     ///
     /// ```no_run
     /// # async fn demo() -> opx::Result<()> {
@@ -113,6 +116,31 @@ impl MockServer {
         crate::Client::builder()
             .token(self.token.clone())
             .base_url(self.base_url.clone())
+            .shared_clock(self.clock())
+    }
+
+    /// The mock's clock, for a client (or anything else) to share: virtual time that moves
+    /// with [`advance`](Self::advance) and with every sleep on it, or with
+    /// [`MockBuilder::wall_clock`] / [`MockBuilder::time_scale`] the wall clock (scaled).
+    ///
+    /// ```no_run
+    /// # async fn demo() {
+    /// use std::time::Duration;
+    /// use opx::clock::Clock;
+    /// let server = opx::mock::MockServer::start().await;
+    /// let before = server.now();
+    /// server.clock().sleep(Duration::from_secs(3600)).await; // at once: virtual time
+    /// assert_eq!(server.now() - before, chrono::Duration::hours(1));
+    /// # }
+    /// ```
+    pub fn clock(&self) -> crate::clock::SharedClock {
+        self.inner.clock.shared()
+    }
+
+    /// How many times faster than the wall clock the mock's time runs (`None`: virtual time;
+    /// `Some(1.0)`: the wall clock).
+    pub fn time_scale(&self) -> Option<f64> {
+        self.inner.clock.time_scale()
     }
 
     /// A client for this mock (see [`client_builder`](Self::client_builder)).
@@ -176,7 +204,8 @@ impl MockServer {
         self.inner.lock().requests.iter().cloned().collect()
     }
 
-    /// Moves the clock forward (the wall clock too, as an offset).
+    /// Moves the clock forward (the wall clock too, as an offset), and with it the clock of every
+    /// client on it ([`client_builder`](Self::client_builder)): their sleeps it passes complete.
     pub fn advance(&self, by: Duration) {
         self.inner.clock.advance(by);
     }

@@ -158,7 +158,7 @@ impl Client {
         let policy = self.t.reconcile;
         let mut last_read_error = None;
         for n in 0..policy.check_count() {
-            tokio::time::sleep(policy.pause_before(n)).await;
+            self.t.clock.sleep(policy.pause_before(n)).await;
             match self.service(id).await {
                 Ok(s) if s.expires_at > before => {
                     return Ok(ExtendOutcome::Recovered(s.into_inner()));

@@ -171,7 +171,7 @@ impl Client {
     ) -> Result<PurchaseOutcome> {
         let policy = self.t.reconcile;
         for n in 0..policy.check_count() {
-            tokio::time::sleep(policy.pause_before(n)).await;
+            self.t.clock.sleep(policy.pause_before(n)).await;
             let mut found = match self.new_services(req, snapshot).await {
                 Ok(found) => found,
                 Err(read) => {

@@ -104,6 +104,26 @@ pub(crate) fn decide(
     }
 }
 
+/// [`decide`], under the `Pace` policy when `pacing`: a 429 of an idempotent call is sent
+/// again within the policy's attempts, at once (the pacer makes it wait for its window).
+pub(crate) fn decide_paced(
+    pacing: bool,
+    operation: Operation,
+    outcome: Outcome,
+    attempt: u32,
+    policy: &RetryPolicy,
+    backoff: Duration,
+) -> Decision {
+    let rate_limited = matches!(
+        outcome,
+        Outcome::Response { status, .. } if status == StatusCode::TOO_MANY_REQUESTS
+    );
+    if pacing && rate_limited && operation.is_idempotent() && attempt < policy.attempts() {
+        return Decision::RetryAfter(Duration::ZERO);
+    }
+    decide(operation, outcome, attempt, policy, backoff)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -173,6 +193,29 @@ mod tests {
             exhausted: true,
         };
         assert_eq!(get(o, 1), Decision::Done);
+    }
+
+    #[test]
+    fn under_pacing_a_429_of_an_idempotent_call_is_sent_again_within_the_attempts() {
+        let o = Outcome::Response {
+            status: StatusCode::TOO_MANY_REQUESTS,
+            retry_after: Some(Duration::from_secs(60)),
+            exhausted: true,
+        };
+        let p = RetryPolicy::default();
+        let paced = |op, attempt| decide_paced(true, op, o, attempt, &p, B);
+        assert_eq!(
+            paced(Operation::GetProxies, 1),
+            Decision::RetryAfter(Duration::ZERO)
+        );
+        assert_eq!(paced(Operation::GetProxies, p.attempts()), Decision::Done);
+        assert_eq!(paced(Operation::Purchase, 1), Decision::Done);
+        let surfaced = decide_paced(false, Operation::GetProxies, o, 1, &p, B);
+        assert_eq!(surfaced, Decision::Done);
+        assert_eq!(
+            decide_paced(true, Operation::GetProxies, status(503), 1, &p, B),
+            Decision::RetryAfter(B)
+        );
     }
 
     #[test]

@@ -8,6 +8,7 @@
 pub(crate) mod body;
 pub(crate) mod classify;
 pub(crate) mod decide;
+mod pacing;
 pub(crate) mod record;
 pub(crate) mod secrets;
 
@@ -21,14 +22,15 @@ use http::{HeaderValue, StatusCode};
 use progenitor_client::{ClientHooks, ClientInfo, OperationInfo, ResponseValue};
 use tracing::{Instrument, field::Empty};
 
+use crate::clock::SharedClock;
 use crate::error::{Error, ErrorKind};
 use crate::operation::Operation;
-use crate::ratelimit::{Gate, RateLimit, retry_after};
+use crate::ratelimit::{Gate, InFlight, Pacer, RateLimit, RateLimitPolicy, retry_after_at};
 use crate::response::Response;
 use crate::retry::{Jitter, RetryPolicy};
 use body::{ReadError, read_capped, with_body};
 use classify::GeneratedError;
-use decide::{Decision, Outcome, decide};
+use decide::{Decision, Outcome, decide_paced};
 use record::{CallRecord, note};
 
 pub(crate) use record::recorded;
@@ -91,6 +93,12 @@ pub(crate) struct Transport {
     pub(crate) gate: Mutex<Gate>,
     pub(crate) latest: Mutex<Option<RateLimit>>,
     pub(crate) jitter: Mutex<Jitter>,
+    /// Whose time the gate, the pacer, the sleeps and the deadline go by.
+    pub(crate) clock: SharedClock,
+    pub(crate) policy: RateLimitPolicy,
+    /// The windows as counted for pacing (kept up to date whatever the policy).
+    pub(crate) pacer: Mutex<Pacer>,
+    pub(crate) in_flight: InFlight,
 }
 
 impl fmt::Debug for Transport {
@@ -101,6 +109,7 @@ impl fmt::Debug for Transport {
             .field("max_body", &self.max_body)
             .field("deadline", &self.deadline)
             .field("fail_fast", &self.fail_fast)
+            .field("policy", &self.policy)
             .finish_non_exhaustive()
     }
 }
@@ -132,10 +141,10 @@ struct Seen {
 impl Transport {
     /// Refuses locally when a rate-limit window of the operation is known to be exhausted.
     pub(crate) fn gate_check(&self, operation: Operation) -> Result<(), Error> {
-        if !self.fail_fast {
+        if !self.fail_fast || self.pacing() {
             return Ok(());
         }
-        let blocked = lock(&self.gate).check(operation, Instant::now());
+        let blocked = lock(&self.gate).check(operation, self.clock.now());
         match blocked {
             None => Ok(()),
             Some((wait, bucket)) => Err(Error::new(
@@ -191,7 +200,7 @@ impl Transport {
         async move {
             let started = Instant::now();
             let mut seen = Seen::default();
-            let (result, attempts) = self.attempts(request, operation, started, &mut seen).await;
+            let (result, attempts) = self.attempts(request, operation, &mut seen).await;
             let span = tracing::Span::current();
             if !span.is_disabled() {
                 span.record("latency_ms", started.elapsed().as_millis() as u64);
@@ -238,9 +247,11 @@ impl Transport {
         &self,
         request: reqwest::Request,
         operation: Operation,
-        started: Instant,
         seen: &mut Seen,
     ) -> (reqwest::Result<reqwest::Response>, u32) {
+        // The deadline's start, on the client's clock; moved by each wait for a permit (pacing
+        // waits are not part of the deadline).
+        let mut started = self.clock.now();
         let client = match self.client_for(operation) {
             Ok(c) => c,
             // Unreachable in practice (the builder checked the same settings): sent as is.
@@ -270,14 +281,18 @@ impl Transport {
                 current
             };
             current = req;
+            if self.pacing() {
+                started += self.pace(operation).await;
+            }
             *current.timeout_mut() = self.attempt_timeout(current.timeout().copied(), started);
             note(|rec| rec.attempts = attempt);
             let (result, outcome) = self.attempt(client, current, operation, seen).await;
             let backoff = self.backoff(attempt);
-            match decide(operation, outcome, attempt, &self.retry, backoff) {
+            let pacing = self.pacing();
+            match decide_paced(pacing, operation, outcome, attempt, &self.retry, backoff) {
                 Decision::RetryAfter(delay) if pending.is_some() && self.fits(started, delay) => {
                     tracing::debug!(attempt, delay_ms = delay.as_millis() as u64, "retrying");
-                    tokio::time::sleep(delay).await;
+                    self.clock.sleep(delay).await;
                 }
                 _ => return (result, attempt),
             }
@@ -287,10 +302,10 @@ impl Transport {
     /// One attempt's timeout: its own, cut to what is left of the deadline.
     fn attempt_timeout(&self, own: Option<Duration>, started: Instant) -> Option<Duration> {
         let own = own.or(self.timeout);
-        let left = self.deadline.map(|d| {
-            d.saturating_sub(started.elapsed())
-                .max(Duration::from_millis(1))
-        });
+        let elapsed = self.clock.now().saturating_duration_since(started);
+        let left = self
+            .deadline
+            .map(|d| d.saturating_sub(elapsed).max(Duration::from_millis(1)));
         match (own, left) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
@@ -299,7 +314,8 @@ impl Transport {
 
     /// Whether waiting `delay` still leaves time for another attempt within the deadline.
     fn fits(&self, started: Instant, delay: Duration) -> bool {
-        self.deadline.is_none_or(|d| started.elapsed() + delay < d)
+        let elapsed = self.clock.now().saturating_duration_since(started);
+        self.deadline.is_none_or(|d| elapsed + delay < d)
     }
 
     async fn attempt(
@@ -309,6 +325,7 @@ impl Transport {
         operation: Operation,
         seen: &mut Seen,
     ) -> (reqwest::Result<reqwest::Response>, Outcome) {
+        let flight = self.in_flight.start();
         let mut resp = match client.execute(req).await {
             Ok(r) => r,
             Err(e) => {
@@ -322,15 +339,16 @@ impl Transport {
             }
         };
         let status = resp.status();
-        let now = Instant::now();
-        let rate = RateLimit::from_headers(resp.headers(), now);
+        let (now, wall) = (self.clock.now(), self.clock.system_now());
+        let rate = RateLimit::from_headers_at(resp.headers(), now, wall);
         let wait = match status {
             StatusCode::TOO_MANY_REQUESTS | StatusCode::SERVICE_UNAVAILABLE => {
-                retry_after(resp.headers())
+                retry_after_at(resp.headers(), wall)
             }
             _ => None,
         };
         self.observe(operation, rate.as_ref(), wait, status, now);
+        drop(flight);
         *seen = Seen {
             status: Some(status),
             rate_limit: rate,
@@ -407,6 +425,7 @@ impl Transport {
             None
         };
         lock(&self.gate).observe(operation, rate, wait, now);
+        lock(&self.pacer).observe(operation, rate, wait, now);
     }
 
     /// Turns the generated code's result into the facade's, using what the hook recorded.

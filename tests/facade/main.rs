@@ -13,6 +13,7 @@ mod drift;
 mod errors;
 mod fault_campaign;
 mod operations;
+mod pacing;
 mod pagination;
 mod proxies;
 mod ratelimit;

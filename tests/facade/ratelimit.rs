@@ -40,7 +40,9 @@ async fn garbage_headers_are_ignored() {
 #[tokio::test]
 async fn exhausted_window_fails_fast_locally_until_reset() {
     let s = Scripted::start(Reply::ok(account_json()).rate(300, 0, 1)).await;
-    let c = s.client().build().unwrap();
+    // The gate goes by the client's clock: no test sleeps for a window.
+    let clock = opx::clock::ManualClock::new();
+    let c = s.client().clock(clock.clone()).build().unwrap();
     let a = c.account().await.unwrap();
     assert!(a.rate_limit().unwrap().is_exhausted());
     let e = c.account().await.unwrap_err();
@@ -51,7 +53,9 @@ async fn exhausted_window_fails_fast_locally_until_reset() {
     // The global bucket applies to every operation.
     let id: opx::ServiceId = "65aa1100b2c3d4e5f6a7b8d0".parse().unwrap();
     assert!(c.service(&id).await.unwrap_err().is_rate_limited());
-    tokio::time::sleep(Duration::from_millis(1100)).await;
+    clock.advance(Duration::from_millis(999));
+    assert!(c.account().await.unwrap_err().is_rate_limited(), "not yet");
+    clock.advance(Duration::from_millis(1));
     c.account().await.unwrap();
     assert_eq!(s.count(), 2, "sent again once the window reset");
 }
@@ -170,9 +174,10 @@ mod against_the_mock {
             .retry_policy(opx::RetryPolicy::default().retry_rate_limited(Duration::from_secs(2)))
             .build()
             .unwrap();
-        let t0 = std::time::Instant::now();
+        // The wait is on the mock's clock (virtual time): it passes at once.
+        let t0 = s.now();
         c.account().await.unwrap();
-        assert!(t0.elapsed() >= Duration::from_millis(900));
+        assert_eq!(s.now() - t0, chrono::Duration::seconds(1));
         assert_eq!(s.executions(Operation::GetAccount), 1);
     }
 }

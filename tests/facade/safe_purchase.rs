@@ -13,8 +13,12 @@ use opx::{ClientBuilder, ExtendOutcome, PurchaseOutcome, ReconcilePolicy, Servic
 
 /// A client whose reconciliation watches 3 times over 30 ms (the default is 10 s).
 /// A client builder whose reconciliation looks `checks` times over `window`.
+/// A client that reconciles on the system clock: `slow_commit` commits after a delay in real
+/// time, so the looks must be spread in real time too (on the mock's virtual clock they would
+/// all happen at once).
 fn watching(s: &MockServer, checks: u32, window: Duration) -> ClientBuilder {
     s.client_builder()
+        .clock(opx::clock::SystemClock)
         .reconcile_policy(ReconcilePolicy::default().checks(checks).window(window))
 }
 

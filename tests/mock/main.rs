@@ -16,4 +16,5 @@ mod perf;
 mod ratelimit;
 mod routes;
 mod state;
+mod time_scale;
 mod validation;

@@ -9,7 +9,7 @@ use std::{path::Path, process::Command};
 pub struct BenchArgs {
     /// Longer runs (`--full` to the bench binaries); the default is a quick run.
     pub full: bool,
-    /// Case letters (`a`..`e`); empty = all.
+    /// Case letters (`a`..`f`); empty = all.
     pub cases: Vec<String>,
 }
 
@@ -19,7 +19,9 @@ pub fn run(root: &Path, args: &BenchArgs) -> Result<String, String> {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut cmd = Command::new(cargo);
     cmd.current_dir(root)
-        .args(["bench", "--bench", "client", "--bench", "proxy_parse", "--"])
+        .args(["bench", "--bench", "client", "--bench", "proxy_parse"])
+        // (f): the bulk job against the rate limit (benches/bulk.rs).
+        .args(["--bench", "bulk", "--"])
         .env("OPX_BENCH_JSON", out.path());
     if args.full {
         cmd.arg("--full");

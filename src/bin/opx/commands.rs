@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use opx::{LogQuery, ProxyQuery, ServiceQuery};
+use opx::{LogQuery, ServiceQuery};
 
 use crate::cmd_money::PurchaseArgs;
 use crate::context::Ctx;
@@ -21,7 +21,10 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
         }
         None => None,
     };
-    let ctx = Ctx::new(cli.json, cli.profile.clone(), cli.base_url.clone(), timeout);
+    // `proxies --all` is paced as a whole (its listing too), `--pace` or not.
+    let bulk = matches!(&cli.command, Command::Proxies(a) if a.all);
+    let ctx = Ctx::new(cli.json, cli.profile.clone(), cli.base_url.clone(), timeout)
+        .with_pace(cli.pace || bulk);
     let result = dispatch(&ctx, cli.command).await;
     ctx.notice();
     result
@@ -75,29 +78,7 @@ async fn dispatch(ctx: &Ctx, command: Command) -> Result<(), Failure> {
             .await
         }
         Command::Service { id } => cmd_read::service(ctx, id).await,
-        Command::Proxies {
-            id,
-            format,
-            layout,
-            no_auth,
-            country,
-            export,
-        } => {
-            let mut q = ProxyQuery::new();
-            if let Some(l) = layout {
-                q = q.layout(l);
-            }
-            if no_auth {
-                q = q.auth(false);
-            }
-            if let Some(c) = country {
-                q = q.country(c);
-            }
-            match export {
-                Some(f) => crate::export::run(ctx, id, f, q).await,
-                None => cmd_read::proxies(ctx, id, format, q).await,
-            }
-        }
+        Command::Proxies(args) => crate::cmd_proxies::run(ctx, args).await,
         Command::Extend { id, yes } => cmd_money::extend(ctx, id, yes).await,
         Command::Whitelist {
             edit: Some(edit), ..

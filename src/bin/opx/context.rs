@@ -18,6 +18,7 @@ pub struct Ctx {
     profile: Option<String>,
     base_url: Option<String>,
     timeout: Option<Duration>,
+    pace: bool,
     client: OnceCell<Client>,
 }
 
@@ -34,8 +35,15 @@ impl Ctx {
             profile,
             base_url,
             timeout,
+            pace: false,
             client: OnceCell::new(),
         }
+    }
+
+    /// `--pace` / `OPX_PACE`: calls wait for their rate-limit window.
+    pub fn with_pace(mut self, pace: bool) -> Self {
+        self.pace = pace;
+        self
     }
 
     /// A context around a client built elsewhere (the fault campaign's, on the mock).
@@ -62,12 +70,16 @@ impl Ctx {
     }
 
     /// The facade client: the token and base URL of the profile, else `OPX_TOKEN` and
-    /// `OPX_BASE_URL`; `--timeout` as the deadline of each call.
+    /// `OPX_BASE_URL`; `--timeout` as the deadline of each call; `--pace` as its rate-limit
+    /// policy.
     pub fn client(&self) -> Result<&Client, Failure> {
         if self.client.get().is_none() {
             let (mut builder, _) = self.settings()?.builder()?;
             if let Some(t) = self.timeout {
                 builder = builder.deadline(t);
+            }
+            if self.pace {
+                builder = builder.rate_limit_policy(opx::RateLimitPolicy::Pace);
             }
             let _ = self.client.set(builder.build()?);
         }

@@ -4,9 +4,11 @@ mod api;
 #[cfg(test)]
 mod campaign_tests;
 mod check;
+mod cmd_bulk;
 mod cmd_change;
 mod cmd_doctor;
 mod cmd_money;
+mod cmd_proxies;
 mod cmd_read;
 mod cmd_renew;
 mod cmd_whitelist;
@@ -42,6 +44,7 @@ Environment:
   OPX_LOG       diagnostics on stderr, a tracing filter: `debug`, `opx=trace`, ... (default off)
   OPX_TIMEOUT   deadline of each API call in seconds, retries included (same as --timeout;
                 default 60)
+  OPX_PACE      1: wait for the rate-limit window instead of failing (same as --pace)
 
 Exit codes:
   0  success (for `purchase` / `extend`: the charge happened, also when it was recovered;
@@ -72,6 +75,10 @@ pub struct Cli {
     /// Deadline of each API call in seconds, retries and backoff included (default 60).
     #[arg(long, global = true, env = "OPX_TIMEOUT", value_name = "SECS")]
     timeout: Option<f64>,
+    /// Pace calls to the rate limit: wait for an exhausted window to reset instead of failing
+    /// with exit 4 (a call can then wait up to an hour).
+    #[arg(long, global = true, env = "OPX_PACE", value_parser = clap::builder::BoolishValueParser::new())]
+    pace: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -128,27 +135,9 @@ pub enum Command {
         /// Service id (24 hex characters).
         id: String,
     },
-    /// Print a service's proxy list (txt: exactly as returned, ready to pipe to a file).
-    Proxies {
-        /// Service id (24 hex characters).
-        id: String,
-        /// Output format.
-        #[arg(long, value_enum, default_value_t = FormatArg::Txt)]
-        format: FormatArg,
-        /// Line layout.
-        #[arg(long, value_enum)]
-        layout: Option<opx::ProxyLayout>,
-        /// Omit the credentials (for IP-whitelisted use).
-        #[arg(long)]
-        no_auth: bool,
-        /// Only this gateway country.
-        #[arg(long, value_enum)]
-        country: Option<opx::GatewayCountry>,
-        /// Each endpoint in the form a tool takes: url, curl (-x), env (HTTP_PROXY lines),
-        /// requests (a Python dict), playwright (JSON), proxychains (config lines).
-        #[arg(long = "as", value_enum, value_name = "FORMAT", conflicts_with_all = ["format", "layout"])]
-        export: Option<opx::ExportFormat>,
-    },
+    /// Print a service's proxy list (txt: exactly as returned, ready to pipe to a file), or with
+    /// --all the lists of every service the filters select (paced to the rate limit).
+    Proxies(cmd_proxies::ProxiesArgs),
     /// Extend a service by one period (charges the plan price; asks first).
     Extend {
         /// Service id (24 hex characters).
@@ -238,9 +227,6 @@ pub enum Command {
     /// Send one authenticated request to any API path and print the response body.
     Api(api::ApiArgs),
 }
-
-/// `--format` of `opx proxies` (the library's type; clap's parser behind the `cli` feature).
-pub type FormatArg = opx::ProxyFormat;
 
 #[tokio::main]
 async fn main() -> ExitCode {

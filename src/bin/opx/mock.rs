@@ -29,6 +29,11 @@ pub struct MockArgs {
     /// (`{"listServices": {"transforms": [{"op": "remove", "path": "/data/next_cursor"}]}}`).
     #[arg(long, value_name = "FILE")]
     overrides: Option<std::path::PathBuf>,
+    /// Run the mock's clock N times faster than the wall clock: rate-limit windows,
+    /// `Retry-After`, `X-RateLimit-Reset` and expiry all pass N times faster (a client still
+    /// reads the headers in real seconds, so it waits longer than it needs to: safe).
+    #[arg(long, value_name = "N")]
+    time_scale: Option<f64>,
 }
 
 fn read(path: &std::path::Path) -> std::io::Result<String> {
@@ -58,6 +63,15 @@ pub async fn run(args: MockArgs) -> Result<(), Failure> {
     if let Some(t) = args.token {
         builder = builder.token(t);
     }
+    if let Some(n) = args.time_scale {
+        if !(n.is_finite() && n > 0.0 && n <= opx::clock::MAX_TIME_SCALE) {
+            return Err(Failure::Usage(format!(
+                "--time-scale {n}: give a positive number up to {}",
+                opx::clock::MAX_TIME_SCALE
+            )));
+        }
+        builder = builder.time_scale(n);
+    }
     if let Some(seed) = args.seed {
         builder = builder.seed(seed);
     }
@@ -76,6 +90,11 @@ pub async fn run(args: MockArgs) -> Result<(), Failure> {
     }
     println!("listening on {}", server.base_url());
     println!("token: {}", server.token());
+    if let Some(n) = server.time_scale().filter(|n| *n != 1.0) {
+        println!(
+            "time: {n}x the wall clock (rate-limit windows, Retry-After, X-RateLimit-Reset, expiry)"
+        );
+    }
     println!(
         "control API: http://{}/_mock/ (loopback only)",
         server.addr()

@@ -1,11 +1,19 @@
-//! Rate-limit headers (`X-RateLimit-*`, `Retry-After`) and the local gate that stops a call
-//! from being sent while its window is known to be exhausted.
+//! Rate-limit headers (`X-RateLimit-*`, `Retry-After`), and what a client does with them: the
+//! [`RateLimitPolicy`] (`policy`), the local gate that stops a call from being sent while its
+//! window is known to be exhausted (`gate`, the default `Surface` policy) and the pacer that
+//! waits for the window instead (`pace`, the `Pace` policy).
+
+mod gate;
+mod pace;
+mod policy;
+
+pub(crate) use gate::Gate;
+pub(crate) use pace::{InFlight, Pacer, is_paced, paced};
+pub use policy::RateLimitPolicy;
 
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use http::{HeaderMap, HeaderValue};
-
-use crate::operation::{Bucket, Operation};
 
 /// Longest delay taken from a server header; anything larger is treated as this (garbage guard).
 const MAX_HEADER_DELAY: Duration = Duration::from_secs(24 * 60 * 60);
@@ -40,7 +48,18 @@ pub struct RateLimit {
 
 impl RateLimit {
     /// Parses the three headers; `None` if none of them is present and valid.
+    #[cfg_attr(not(any(test, feature = "unstable-test-hooks")), allow(dead_code))]
     pub(crate) fn from_headers(headers: &HeaderMap, now: Instant) -> Option<Self> {
+        Self::from_headers_at(headers, now, SystemTime::now())
+    }
+
+    /// [`from_headers`](Self::from_headers) with the calendar time a Unix-timestamp reset is
+    /// compared with (the client's clock).
+    pub(crate) fn from_headers_at(
+        headers: &HeaderMap,
+        now: Instant,
+        wall: SystemTime,
+    ) -> Option<Self> {
         // One pass over the (few) headers instead of three hashed look-ups; as with
         // `HeaderMap::get`, the first value of a repeated header is the one read.
         let (mut limit, mut remaining, mut reset) = (None, None, None);
@@ -57,7 +76,7 @@ impl RateLimit {
         }
         let limit = limit.flatten().map(saturate_u32);
         let remaining = remaining.flatten().map(saturate_u32);
-        let reset = reset.flatten().map(reset_delay);
+        let reset = reset.flatten().map(|v| reset_delay(v, wall));
         if limit.is_none() && remaining.is_none() && reset.is_none() {
             return None;
         }
@@ -116,12 +135,12 @@ fn secs_capped(v: u64) -> Duration {
 /// Smallest `X-RateLimit-Reset` read as a Unix timestamp rather than a number of seconds.
 pub(crate) const UNIX_TIMESTAMP_FLOOR: u64 = 1_000_000_000;
 
-/// `X-RateLimit-Reset` as a delay: seconds, or a Unix timestamp (relative to the system clock).
-fn reset_delay(v: u64) -> Duration {
+/// `X-RateLimit-Reset` as a delay: seconds, or a Unix timestamp (relative to `wall`).
+fn reset_delay(v: u64, wall: SystemTime) -> Duration {
     if v < UNIX_TIMESTAMP_FLOOR {
         return secs_capped(v);
     }
-    let now = SystemTime::now()
+    let now = wall
         .duration_since(UNIX_EPOCH)
         .unwrap_or_default()
         .as_secs();
@@ -133,7 +152,13 @@ fn header_u64(value: &HeaderValue) -> Option<u64> {
 }
 
 /// `Retry-After` as a delay: delta-seconds, or an HTTP date (relative to the system clock).
+#[cfg_attr(not(any(test, feature = "unstable-test-hooks")), allow(dead_code))]
 pub(crate) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    retry_after_at(headers, SystemTime::now())
+}
+
+/// [`retry_after`] with the calendar time an HTTP date is compared with (the client's clock).
+pub(crate) fn retry_after_at(headers: &HeaderMap, wall: SystemTime) -> Option<Duration> {
     let raw = headers
         .get(http::header::RETRY_AFTER)?
         .to_str()
@@ -143,65 +168,13 @@ pub(crate) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
         return Some(secs_capped(secs));
     }
     let date = chrono::DateTime::parse_from_rfc2822(raw).ok()?;
-    let delta = date.with_timezone(&chrono::Utc) - chrono::Utc::now();
+    let delta = date.with_timezone(&chrono::Utc) - chrono::DateTime::<chrono::Utc>::from(wall);
     Some(
         delta
             .to_std()
             .unwrap_or(Duration::ZERO)
             .min(MAX_HEADER_DELAY),
     )
-}
-
-/// Remembers, per bucket, until when calls are known to be refused by the server.
-#[derive(Debug, Default)]
-pub(crate) struct Gate {
-    blocked_until: [Option<Instant>; Bucket::ALL.len()],
-}
-
-fn slot(bucket: Bucket) -> usize {
-    Bucket::ALL.iter().position(|b| *b == bucket).unwrap_or(0)
-}
-
-impl Gate {
-    /// Time left before `operation` may be sent, and the bucket that blocks it, if one does.
-    pub(crate) fn check(&self, operation: Operation, now: Instant) -> Option<(Duration, Bucket)> {
-        operation
-            .buckets()
-            .iter()
-            .filter_map(|b| {
-                let until = self.blocked_until[slot(*b)]?;
-                (until > now).then(|| (until - now, *b))
-            })
-            .max_by_key(|(wait, _)| *wait)
-    }
-
-    /// Records what a response of `operation` said: the bucket its headers describe is blocked
-    /// until its reset when `Remaining` is 0 (or until `Retry-After` on a 429), and free again
-    /// when `Remaining` is above 0.
-    pub(crate) fn observe(
-        &mut self,
-        operation: Operation,
-        rate: Option<&RateLimit>,
-        retry_after: Option<Duration>,
-        now: Instant,
-    ) {
-        let bucket = operation.bucket_for_limit(rate.and_then(RateLimit::limit));
-        let slot = &mut self.blocked_until[slot(bucket)];
-        let mut until = None;
-        if let Some(rl) = rate {
-            if rl.is_exhausted() {
-                until = rl.resets_at();
-            } else if rl.remaining.is_some() {
-                *slot = None;
-            }
-        }
-        if let Some(ra) = retry_after {
-            until = until.max(now.checked_add(ra));
-        }
-        if until.is_some() {
-            *slot = until;
-        }
-    }
 }
 
 #[cfg(test)]
@@ -309,84 +282,6 @@ mod tests {
         assert!(!at(3, 30).is_newer_in_window_than(&at(0, 30)));
         // A fresh window (reset far from the old one) is not compared.
         assert!(!at(0, 30).is_newer_in_window_than(&at(19, 60)));
-    }
-
-    #[test]
-    fn gate_blocks_until_the_reset_passes() {
-        let t0 = Instant::now();
-        let mut g = Gate::default();
-        let exhausted = RateLimit {
-            limit: Some(60),
-            remaining: Some(0),
-            reset: Some(Duration::from_secs(30)),
-            observed_at: t0,
-        };
-        g.observe(Operation::Purchase, Some(&exhausted), None, t0);
-        assert_eq!(
-            g.check(Operation::Purchase, t0),
-            Some((Duration::from_secs(30), Bucket::Purchase))
-        );
-        assert_eq!(
-            g.check(Operation::GetAccount, t0),
-            None,
-            "purchase bucket only"
-        );
-        assert_eq!(
-            g.check(Operation::Purchase, t0 + Duration::from_secs(31)),
-            None
-        );
-    }
-
-    #[test]
-    fn global_exhaustion_blocks_everything_and_clears_on_a_fresh_window() {
-        let t0 = Instant::now();
-        let mut g = Gate::default();
-        let mut rl = RateLimit {
-            limit: Some(300),
-            remaining: Some(0),
-            reset: Some(Duration::from_secs(5)),
-            observed_at: t0,
-        };
-        g.observe(Operation::GetAccount, Some(&rl), None, t0);
-        assert!(g.check(Operation::Purchase, t0).is_some());
-        assert!(g.check(Operation::ListLogs, t0).is_some());
-        rl.remaining = Some(10);
-        g.observe(Operation::GetAccount, Some(&rl), None, t0);
-        assert_eq!(g.check(Operation::ListLogs, t0), None);
-    }
-
-    #[test]
-    fn retry_after_blocks_too() {
-        let t0 = Instant::now();
-        let mut g = Gate::default();
-        g.observe(
-            Operation::RegenerateCredentials,
-            None,
-            Some(Duration::from_secs(3)),
-            t0,
-        );
-        assert_eq!(
-            g.check(Operation::RegenerateCredentials, t0),
-            Some((Duration::from_secs(3), Bucket::Credentials))
-        );
-        assert_eq!(g.check(Operation::GetService, t0), None);
-    }
-
-    #[test]
-    fn a_purchase_that_exhausts_the_global_window_blocks_every_operation() {
-        let t0 = Instant::now();
-        let mut g = Gate::default();
-        let rl = RateLimit {
-            limit: Some(Bucket::GlobalMinute.limit()),
-            remaining: Some(0),
-            reset: Some(Duration::from_secs(9)),
-            observed_at: t0,
-        };
-        g.observe(Operation::Purchase, Some(&rl), None, t0);
-        assert_eq!(
-            g.check(Operation::GetAccount, t0).map(|w| w.1),
-            Some(Bucket::GlobalMinute)
-        );
     }
 
     #[test]

@@ -1,0 +1,95 @@
+//! `opx proxies`: one service's list (as sent, as JSON, or `--as` a tool's form), or with
+//! `--all` the lists of every service the filters select.
+
+use opx::{ProxyFormat, ProxyQuery, ServiceQuery, StatusFilter};
+
+use crate::cmd_bulk::AllLists;
+use crate::context::Ctx;
+use crate::failure::Failure;
+use crate::{cmd_bulk, cmd_read, export};
+
+/// The arguments of `opx proxies`.
+#[derive(clap::Args, Debug)]
+pub struct ProxiesArgs {
+    /// Service id (24 hex characters).
+    #[arg(required_unless_present = "all", conflicts_with = "all")]
+    pub id: Option<String>,
+    /// The lists of every service --status and --type select, one `# <id>` block each
+    /// (txt only).
+    #[arg(long)]
+    pub all: bool,
+    /// With --all: one list, each line once, instead of one block per service.
+    #[arg(long)]
+    pub merge: bool,
+    /// With --all: lifecycle filter of the services [default: active].
+    #[arg(long, value_enum)]
+    pub status: Option<opx::StatusFilter>,
+    /// With --all: only services of this type.
+    #[arg(long = "type", value_enum)]
+    pub service_type: Option<opx::ServiceType>,
+    /// With --all: lists fetched at once (1-64) [default: 8].
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub concurrency: Option<u16>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ProxyFormat::Txt)]
+    pub format: ProxyFormat,
+    /// Line layout.
+    #[arg(long, value_enum)]
+    pub layout: Option<opx::ProxyLayout>,
+    /// Omit the credentials (for IP-whitelisted use).
+    #[arg(long)]
+    pub no_auth: bool,
+    /// Only this gateway country.
+    #[arg(long, value_enum)]
+    pub country: Option<opx::GatewayCountry>,
+    /// Each endpoint in the form a tool takes: url, curl (-x), env (HTTP_PROXY lines),
+    /// requests (a Python dict), playwright (JSON), proxychains (config lines).
+    #[arg(long = "as", value_enum, value_name = "FORMAT", conflicts_with_all = ["format", "layout", "all"])]
+    pub export: Option<opx::ExportFormat>,
+}
+
+/// Runs `opx proxies`.
+pub async fn run(ctx: &Ctx, args: ProxiesArgs) -> Result<(), Failure> {
+    let query = list_query(&args);
+    let with_all = args.merge || args.status.is_some() || args.service_type.is_some();
+    // clap makes `id` and `--all` exclusive, and one of them required.
+    match (args.id, args.export) {
+        (Some(_), _) if with_all || args.concurrency.is_some() => Err(Failure::Usage(
+            "--merge, --status, --type and --concurrency go with --all, not an id".into(),
+        )),
+        (Some(id), Some(form)) => export::run(ctx, id, form, query).await,
+        (Some(id), None) => cmd_read::proxies(ctx, id, args.format, query).await,
+        (None, _) if args.format != ProxyFormat::Txt => Err(Failure::Usage(
+            "--all writes text lists: drop --format json".into(),
+        )),
+        (None, _) => {
+            let mut services =
+                ServiceQuery::new().status(args.status.unwrap_or(StatusFilter::Active));
+            if let Some(t) = args.service_type {
+                services = services.service_type(t);
+            }
+            let all = AllLists {
+                services,
+                query,
+                merge: args.merge,
+                concurrency: usize::from(args.concurrency.unwrap_or(8)),
+            };
+            cmd_bulk::all_lists(ctx, all).await
+        }
+    }
+}
+
+/// `--layout`, `--no-auth` and `--country`, for one list or every one.
+fn list_query(args: &ProxiesArgs) -> ProxyQuery {
+    let mut q = ProxyQuery::new();
+    if let Some(l) = args.layout {
+        q = q.layout(l);
+    }
+    if args.no_auth {
+        q = q.auth(false);
+    }
+    if let Some(c) = args.country.clone() {
+        q = q.country(c);
+    }
+    q
+}

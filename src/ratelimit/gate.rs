@@ -1,0 +1,142 @@
+//! The local gate of the `Surface` policy: remembers, per bucket, until when calls are known to be
+//! refused by the server, so that they fail fast instead of being sent.
+
+use std::time::{Duration, Instant};
+
+use super::RateLimit;
+use crate::operation::{Bucket, Operation};
+
+/// Remembers, per bucket, until when calls are known to be refused by the server.
+#[derive(Debug, Default)]
+pub(crate) struct Gate {
+    blocked_until: [Option<Instant>; Bucket::ALL.len()],
+}
+
+fn slot(bucket: Bucket) -> usize {
+    Bucket::ALL.iter().position(|b| *b == bucket).unwrap_or(0)
+}
+
+impl Gate {
+    /// Time left before `operation` may be sent, and the bucket that blocks it, if one does.
+    pub(crate) fn check(&self, operation: Operation, now: Instant) -> Option<(Duration, Bucket)> {
+        operation
+            .buckets()
+            .iter()
+            .filter_map(|b| {
+                let until = self.blocked_until[slot(*b)]?;
+                (until > now).then(|| (until - now, *b))
+            })
+            .max_by_key(|(wait, _)| *wait)
+    }
+
+    /// Records what a response of `operation` said: the bucket its headers describe is blocked
+    /// until its reset when `Remaining` is 0 (or until `Retry-After` on a 429), and free again
+    /// when `Remaining` is above 0.
+    pub(crate) fn observe(
+        &mut self,
+        operation: Operation,
+        rate: Option<&RateLimit>,
+        retry_after: Option<Duration>,
+        now: Instant,
+    ) {
+        let bucket = operation.bucket_for_limit(rate.and_then(RateLimit::limit));
+        let slot = &mut self.blocked_until[slot(bucket)];
+        let mut until = None;
+        if let Some(rl) = rate {
+            if rl.is_exhausted() {
+                until = rl.resets_at();
+            } else if rl.remaining.is_some() {
+                *slot = None;
+            }
+        }
+        if let Some(ra) = retry_after {
+            until = until.max(now.checked_add(ra));
+        }
+        if until.is_some() {
+            *slot = until;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gate_blocks_until_the_reset_passes() {
+        let t0 = Instant::now();
+        let mut g = Gate::default();
+        let exhausted = RateLimit {
+            limit: Some(60),
+            remaining: Some(0),
+            reset: Some(Duration::from_secs(30)),
+            observed_at: t0,
+        };
+        g.observe(Operation::Purchase, Some(&exhausted), None, t0);
+        assert_eq!(
+            g.check(Operation::Purchase, t0),
+            Some((Duration::from_secs(30), Bucket::Purchase))
+        );
+        assert_eq!(
+            g.check(Operation::GetAccount, t0),
+            None,
+            "purchase bucket only"
+        );
+        assert_eq!(
+            g.check(Operation::Purchase, t0 + Duration::from_secs(31)),
+            None
+        );
+    }
+
+    #[test]
+    fn global_exhaustion_blocks_everything_and_clears_on_a_fresh_window() {
+        let t0 = Instant::now();
+        let mut g = Gate::default();
+        let mut rl = RateLimit {
+            limit: Some(300),
+            remaining: Some(0),
+            reset: Some(Duration::from_secs(5)),
+            observed_at: t0,
+        };
+        g.observe(Operation::GetAccount, Some(&rl), None, t0);
+        assert!(g.check(Operation::Purchase, t0).is_some());
+        assert!(g.check(Operation::ListLogs, t0).is_some());
+        rl.remaining = Some(10);
+        g.observe(Operation::GetAccount, Some(&rl), None, t0);
+        assert_eq!(g.check(Operation::ListLogs, t0), None);
+    }
+
+    #[test]
+    fn retry_after_blocks_too() {
+        let t0 = Instant::now();
+        let mut g = Gate::default();
+        g.observe(
+            Operation::RegenerateCredentials,
+            None,
+            Some(Duration::from_secs(3)),
+            t0,
+        );
+        assert_eq!(
+            g.check(Operation::RegenerateCredentials, t0),
+            Some((Duration::from_secs(3), Bucket::Credentials))
+        );
+        assert_eq!(g.check(Operation::GetService, t0), None);
+    }
+
+    #[test]
+    fn a_purchase_that_exhausts_the_global_window_blocks_every_operation() {
+        let t0 = Instant::now();
+        let mut g = Gate::default();
+        let rl = RateLimit {
+            limit: Some(Bucket::GlobalMinute.limit()),
+            remaining: Some(0),
+            reset: Some(Duration::from_secs(9)),
+            observed_at: t0,
+        };
+        g.observe(Operation::Purchase, Some(&rl), None, t0);
+        assert_eq!(
+            g.check(Operation::GetAccount, t0).map(|w| w.1),
+            Some(Bucket::GlobalMinute)
+        );
+    }
+}

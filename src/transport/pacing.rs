@@ -1,0 +1,39 @@
+//! The `Pace` policy in the request path: whether a call is paced, and the wait for its permit
+//! (the count itself is `crate::ratelimit::Pacer`).
+
+use std::time::Duration;
+
+use super::{Transport, lock};
+use crate::operation::Operation;
+use crate::ratelimit::RateLimitPolicy;
+
+impl Transport {
+    /// Whether calls wait for their rate-limit window: the client's policy, or a bulk
+    /// operation's (see [`crate::ratelimit::paced`]).
+    pub(crate) fn pacing(&self) -> bool {
+        self.policy == RateLimitPolicy::Pace || crate::ratelimit::is_paced()
+    }
+
+    /// Waits until the pacer gives `operation` a permit; returns how long that took.
+    pub(super) async fn pace(&self, operation: Operation) -> Duration {
+        let t0 = self.clock.now();
+        loop {
+            let now = self.clock.now();
+            let until = match lock(&self.pacer).try_acquire(operation, now) {
+                Ok(()) => return now.saturating_duration_since(t0),
+                Err(until) => until,
+            };
+            if !self.in_flight.is_idle() {
+                // Their answers may change the count; then look again.
+                self.in_flight.settled().await;
+                continue;
+            }
+            tracing::debug!(
+                operation = operation.id(),
+                wait_ms = until.saturating_duration_since(now).as_millis() as u64,
+                "pacing: waiting for the rate-limit window"
+            );
+            self.clock.sleep_until(until).await;
+        }
+    }
+}

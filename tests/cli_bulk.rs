@@ -1,0 +1,144 @@
+//! `opx proxies --all [--merge]` against the in-process mock: one block per selected service
+//! (each exactly the single-service list), the filters of `opx services`, a merged list with
+//! each line once, the refusals, and `--pace` / `OPX_PACE` accepted. (Pacing itself is tested
+//! in-process on the mock's virtual clock, `tests/facade/pacing.rs`: a separate process cannot
+//! share it, and would wait for windows in real time.)
+
+use std::process::{Command, Output, Stdio};
+
+use opx::ServiceType;
+use opx::mock::{MockServer, ServiceSeed};
+
+const BIN: &str = env!("CARGO_BIN_EXE_opx");
+
+/// Runs `opx ARGS` against `server` with no terminal on stdin or stderr.
+async fn opx(server: &MockServer, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let args: Vec<String> = args.iter().map(|s| (*s).to_owned()).collect();
+    let mut vars = vec![
+        ("OPX_TOKEN".to_owned(), server.token().to_owned()),
+        ("OPX_BASE_URL".to_owned(), server.base_url().to_owned()),
+    ];
+    vars.extend(env.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
+    tokio::task::spawn_blocking(move || {
+        Command::new(BIN)
+            .args(&args)
+            .env_remove("OPX_LOG")
+            .env_remove("OPX_PACE")
+            .env_remove("OPX_PROFILE")
+            .env("XDG_CONFIG_HOME", "/nonexistent/opx-tests")
+            .envs(vars)
+            .stdin(Stdio::null())
+            .output()
+            .expect("the opx binary runs")
+    })
+    .await
+    .unwrap()
+}
+
+fn ok(o: &Output) -> String {
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(0), "stderr: {err}");
+    assert_eq!(err, "", "no progress bar when stderr is not a terminal");
+    String::from_utf8(o.stdout.clone()).unwrap()
+}
+
+/// The `# <id>` headers of a block output, in order.
+fn headers(out: &str) -> Vec<&str> {
+    out.lines().filter_map(|l| l.strip_prefix("# ")).collect()
+}
+
+/// Two IPv4 and two IPv6 active services, and one expired IPv4 one.
+async fn server() -> (MockServer, Vec<String>, String) {
+    let s = MockServer::start().await;
+    let active = s.seed_services(4);
+    let mut expired = ServiceSeed::count(1);
+    expired.service_type = Some(ServiceType::Ipv4Rotating);
+    expired.expires_in_seconds = Some(-60);
+    let gone = s.seed_services_with(&expired).unwrap().remove(0);
+    (s, active, gone)
+}
+
+#[tokio::test]
+async fn all_writes_one_block_per_active_service_each_the_single_list() {
+    let (s, active, gone) = server().await;
+    let out = ok(&opx(&s, &["proxies", "--all"], &[]).await);
+    let mut listed: Vec<&str> = headers(&out);
+    assert_eq!(listed.len(), 4, "{out}");
+    assert!(!listed.contains(&gone.as_str()), "expired: not selected");
+    for id in &active {
+        let single = ok(&opx(&s, &["proxies", id], &[]).await);
+        assert!(
+            out.contains(&format!("# {id}\n{single}")),
+            "the block of {id} is its list:\n{out}"
+        );
+    }
+    listed.sort_unstable();
+    let mut want: Vec<&str> = active.iter().map(String::as_str).collect();
+    want.sort_unstable();
+    assert_eq!(listed, want);
+
+    let everything = ok(&opx(&s, &["proxies", "--all", "--status", "all"], &[]).await);
+    assert!(headers(&everything).contains(&gone.as_str()));
+    let ipv6 = ok(&opx(&s, &["proxies", "--all", "--type", "ipv6_rotating"], &[]).await);
+    assert_eq!(headers(&ipv6).len(), 2, "{ipv6}");
+}
+
+#[tokio::test]
+async fn merge_writes_each_line_once() {
+    let (s, _, _) = server().await;
+    // Without credentials the lines of services on the same gateways are the same.
+    let merged = ok(&opx(&s, &["proxies", "--all", "--merge", "--no-auth"], &[]).await);
+    let lines: Vec<&str> = merged.lines().collect();
+    let mut unique = lines.clone();
+    unique.sort_unstable();
+    unique.dedup();
+    assert_eq!(lines.len(), unique.len(), "{merged}");
+    assert!(!merged.contains("# "), "no blocks when merged");
+    let blocks = ok(&opx(&s, &["proxies", "--all", "--no-auth"], &[]).await);
+    let block_lines = blocks.lines().filter(|l| !l.starts_with("# ")).count();
+    assert!(
+        block_lines > lines.len(),
+        "duplicates were dropped: {blocks}"
+    );
+    for l in blocks.lines().filter(|l| !l.starts_with("# ")) {
+        assert!(lines.contains(&l), "{l} kept");
+    }
+    // With credentials every service has its own lines: nothing to drop.
+    let with_auth = ok(&opx(&s, &["proxies", "--all", "--merge"], &[]).await);
+    let all = ok(&opx(&s, &["proxies", "--all"], &[]).await);
+    let all_lines = all.lines().filter(|l| !l.starts_with("# ")).count();
+    assert_eq!(with_auth.lines().count(), all_lines);
+}
+
+#[tokio::test]
+async fn all_is_refused_with_an_id_json_or_without_all_its_options() {
+    let (s, active, _) = server().await;
+    for args in [
+        vec!["proxies", active[0].as_str(), "--all"],
+        vec!["proxies", "--all", "--format", "json"],
+        vec!["proxies", active[0].as_str(), "--merge"],
+        vec!["proxies", active[0].as_str(), "--type", "ipv4_rotating"],
+        vec!["proxies", "--all", "--concurrency", "0"],
+        vec!["proxies"],
+    ] {
+        let o = opx(&s, &args, &[]).await;
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+    }
+    assert_eq!(s.stats().requests, 0, "refused before anything was sent");
+}
+
+#[tokio::test]
+async fn pace_is_taken_from_the_flag_or_the_environment() {
+    let (s, _, _) = server().await;
+    let plain = ok(&opx(&s, &["proxies", "--all"], &[]).await);
+    let flag = ok(&opx(&s, &["--pace", "proxies", "--all"], &[]).await);
+    let env = ok(&opx(&s, &["proxies", "--all"], &[("OPX_PACE", "1")]).await);
+    assert_eq!(headers(&flag), headers(&plain));
+    assert_eq!(headers(&env), headers(&plain));
+    let bad = opx(&s, &["account"], &[("OPX_PACE", "maybe")]).await;
+    assert_eq!(
+        bad.status.code(),
+        Some(2),
+        "an unreadable OPX_PACE is a usage error"
+    );
+}

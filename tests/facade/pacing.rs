@@ -1,0 +1,232 @@
+//! One clock and pacing: the client's gate, backoff and pacing on an injected clock (the mock's
+//! virtual time, or a manual one), so that hours of rate-limit windows run in milliseconds and
+//! no test sleeps for a window.
+
+use std::time::Duration;
+
+use futures::StreamExt;
+use opx::clock::ManualClock;
+use opx::mock::{Bucket, MockServer};
+use opx::{ErrorKind, Operation, ProxyQuery, RateLimitPolicy, RetryPolicy, ServiceId};
+
+use crate::fixtures::ipv4_purchase;
+use crate::scripted::{Reply, Scripted, account_json};
+
+fn status_count(s: &MockServer, status: &str) -> u64 {
+    s.stats()
+        .responses_by_status
+        .get(status)
+        .copied()
+        .unwrap_or(0)
+}
+
+fn ids(s: &MockServer, n: usize) -> Vec<ServiceId> {
+    s.seed_services(n)
+        .into_iter()
+        .map(|id| ServiceId::new(id).unwrap())
+        .collect()
+}
+
+/// The fastest the documented buckets allow `n` requests of `op` (fixed windows, starting with
+/// the first request): before the last request, `ceil(n / limit) - 1` whole windows of the
+/// bucket that needs most.
+fn floor(op: Operation, n: u32) -> Duration {
+    op.buckets()
+        .iter()
+        .map(|b| b.window() * (n.div_ceil(b.limit()) - 1))
+        .max()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_paced_job_of_1500_lists_runs_at_the_rate_limit_floor_with_no_429() {
+    let s = MockServer::start().await;
+    let ids = ids(&s, 1500);
+    let c = s.client();
+    let t0 = s.now();
+    let lists = c.proxy_lists(futures::stream::iter(ids.clone()), &ProxyQuery::new(), 8);
+    let got: Vec<_> = lists.collect().await;
+    let took = (s.now() - t0).to_std().unwrap();
+    assert_eq!(got.len(), 1500);
+    for ((id, list), want) in got.iter().zip(&ids) {
+        assert_eq!(id, want, "in the order the ids came");
+        assert!(list.as_ref().unwrap().lines().count() >= 1, "{id}");
+    }
+    assert_eq!(status_count(&s, "429"), 0, "{:?}", s.stats());
+    let floor = floor(Operation::GetProxies, 1500);
+    assert_eq!(
+        floor,
+        Duration::from_secs(240),
+        "4 full minutes before the last 300"
+    );
+    assert!(took >= floor, "{took:?}: faster than the server allows?");
+    assert!(
+        took.as_secs_f64() <= floor.as_secs_f64() * 1.03,
+        "{took:?} vs the floor {floor:?}"
+    );
+}
+
+#[tokio::test]
+async fn without_pacing_the_same_loop_stops_or_takes_429s() {
+    let s = MockServer::start().await;
+    let ids = ids(&s, 301);
+    // The default: the 301st call is refused locally, never sent.
+    let c = s.client();
+    let mut refused = None;
+    for id in &ids {
+        if let Err(e) = c.proxies_text(id, &ProxyQuery::new()).await {
+            refused = Some(e);
+            break;
+        }
+    }
+    let e = refused.expect("the window is exhausted after 300");
+    assert_eq!(e.kind(), ErrorKind::RateLimitedLocally);
+    assert_eq!(status_count(&s, "429"), 0);
+    // A naive loop without the local gate runs into the server's 429.
+    let naive = s
+        .client_builder()
+        .fail_fast_when_rate_limited(false)
+        .build()
+        .unwrap();
+    let e = naive
+        .proxies_text(&ids[300], &ProxyQuery::new())
+        .await
+        .unwrap_err();
+    assert_eq!(e.status().map(|s| s.as_u16()), Some(429));
+    assert_eq!(status_count(&s, "429"), 1);
+}
+
+#[tokio::test]
+async fn advancing_the_mock_releases_the_clients_gate() {
+    let s = MockServer::start().await;
+    s.set_limit(Bucket::GlobalMinute, 2);
+    let c = s.client();
+    c.account().await.unwrap();
+    c.account().await.unwrap();
+    let e = c.account().await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::RateLimitedLocally);
+    s.advance(Duration::from_secs(59));
+    let e = c.account().await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::RateLimitedLocally, "1 s left");
+    s.advance(Duration::from_secs(1));
+    c.account().await.unwrap();
+    assert_eq!(s.executions(Operation::GetAccount), 3);
+}
+
+#[tokio::test]
+async fn paced_purchases_wait_an_hour_of_virtual_time_for_their_bucket() {
+    let s = MockServer::start().await;
+    s.set_limit(Bucket::Purchase, 2);
+    let c = s
+        .client_builder()
+        .rate_limit_policy(RateLimitPolicy::Pace)
+        .build()
+        .unwrap();
+    let t0 = s.now();
+    for _ in 0..3 {
+        c.purchase(&ipv4_purchase()).await.unwrap();
+    }
+    assert_eq!(s.executions(Operation::Purchase), 3);
+    assert_eq!(status_count(&s, "429"), 0);
+    let waited = (s.now() - t0).to_std().unwrap();
+    assert!(waited >= Bucket::Purchase.window(), "{waited:?}");
+    // Other buckets were not held up meanwhile: the account is read at once.
+    let t1 = s.now();
+    c.account().await.unwrap();
+    assert_eq!(s.now(), t1);
+}
+
+#[tokio::test]
+async fn a_paced_call_that_still_gets_a_429_waits_retry_after_and_is_sent_again() {
+    let s = MockServer::start().await;
+    s.set_limit(Bucket::GlobalMinute, 2);
+    // Another program with the same key used the window up.
+    let other = s.client();
+    other.account().await.unwrap();
+    other.account().await.unwrap();
+    let paced = s
+        .client_builder()
+        .rate_limit_policy(RateLimitPolicy::Pace)
+        .build()
+        .unwrap();
+    let t0 = s.now();
+    paced.account().await.unwrap();
+    assert_eq!(status_count(&s, "429"), 1, "one, then it knows");
+    assert!(s.now() - t0 >= chrono::Duration::seconds(59));
+    // Purchases are never sent twice, not even after a 429.
+    s.set_limit(Bucket::Purchase, 1);
+    other.purchase(&ipv4_purchase()).await.unwrap();
+    let e = paced.purchase(&ipv4_purchase()).await.unwrap_err();
+    assert_eq!(e.status().map(|s| s.as_u16()), Some(429));
+    assert_eq!(s.executions(Operation::Purchase), 1);
+}
+
+#[tokio::test]
+async fn on_a_manual_clock_a_paced_call_waits_until_the_clock_is_advanced() {
+    let s = Scripted::start(Reply::ok(account_json()).rate(300, 0, 30)).await;
+    let clock = ManualClock::new();
+    let c = s
+        .client()
+        .clock(clock.clone())
+        .rate_limit_policy(RateLimitPolicy::Pace)
+        .build()
+        .unwrap();
+    c.account().await.unwrap();
+    let waiting = tokio::spawn({
+        let c = c.clone();
+        async move { c.account().await }
+    });
+    for _ in 0..20 {
+        tokio::task::yield_now().await;
+    }
+    assert_eq!(s.count(), 1, "waiting for the window, not sent");
+    assert!(!waiting.is_finished());
+    clock.advance(Duration::from_secs(30));
+    waiting.await.unwrap().unwrap();
+    assert_eq!(s.count(), 2);
+}
+
+#[tokio::test]
+async fn the_backoff_goes_by_the_clients_clock() {
+    // A 10 s backoff costs no real time on an auto-advancing clock.
+    let s = Scripted::start(Reply::ok(account_json())).await;
+    s.push(Reply::error(503, "server_error"));
+    let clock = ManualClock::auto_advancing();
+    let policy = RetryPolicy::default()
+        .jitter(false)
+        .base_delay(Duration::from_secs(10))
+        .max_delay(Duration::from_secs(10));
+    let c = s
+        .client()
+        .clock(clock.clone())
+        .retry_policy(policy)
+        .deadline(Duration::from_secs(60))
+        .build()
+        .unwrap();
+    let real = std::time::Instant::now();
+    c.account().await.unwrap();
+    assert_eq!(clock.elapsed(), Duration::from_secs(10));
+    assert!(real.elapsed() < Duration::from_secs(5));
+}
+
+#[tokio::test]
+async fn one_list_failing_does_not_stop_the_others() {
+    let s = MockServer::start().await;
+    let mut ids = ids(&s, 5);
+    let missing = ServiceId::new("ffffffffffffffffffffffff").unwrap();
+    ids.insert(2, missing.clone());
+    let c = s.client();
+    let got: Vec<_> = c
+        .proxy_lists(futures::stream::iter(ids.clone()), &ProxyQuery::new(), 2)
+        .collect()
+        .await;
+    let order: Vec<_> = got.iter().map(|(id, _)| id.clone()).collect();
+    assert_eq!(order, ids);
+    for (id, list) in &got {
+        match list {
+            Err(e) if *id == missing => assert!(e.is_not_found(), "{e}"),
+            other => assert!(other.is_ok(), "{id}: {other:?}"),
+        }
+    }
+    assert_eq!(s.executions(Operation::GetProxies), 5);
+}

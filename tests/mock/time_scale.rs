@@ -1,0 +1,109 @@
+//! Scaled time: `MockBuilder::time_scale` / `opx mock --time-scale N`, the mock's wall clock
+//! running N times faster (windows, `Retry-After`, `X-RateLimit-Reset`, expiry), and a client
+//! on the same clock.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use opx::mock::{Bucket, MockServer};
+use opx::{Operation, RateLimitPolicy};
+
+#[tokio::test]
+async fn a_paced_client_on_a_scaled_mock_crosses_windows_in_milliseconds() {
+    let s = MockServer::builder()
+        .time_scale(6000.0)
+        .start()
+        .await
+        .unwrap();
+    assert_eq!(s.time_scale(), Some(6000.0));
+    s.set_limit(Bucket::GlobalMinute, 1);
+    let c = s
+        .client_builder()
+        .rate_limit_policy(RateLimitPolicy::Pace)
+        .build()
+        .unwrap();
+    let (t0, real) = (s.now(), Instant::now());
+    for _ in 0..3 {
+        c.account().await.unwrap();
+    }
+    let mock_time = (s.now() - t0).to_std().unwrap();
+    // Three requests, one a minute: two whole windows of the mock's time (10 ms each here).
+    assert!(mock_time >= Duration::from_secs(120), "{mock_time:?}");
+    assert!(
+        real.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        real.elapsed()
+    );
+    assert_eq!(s.executions(Operation::GetAccount), 3);
+    assert_eq!(s.stats().responses_by_status.get("429"), None);
+    assert!(MockServer::builder().time_scale(0.0).start().await.is_err());
+}
+
+/// Kills the child when the test ends, however it ends.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+async fn mock_now(http: &reqwest::Client, control: &str) -> chrono::DateTime<chrono::Utc> {
+    let v: serde_json::Value = http
+        .get(format!("{control}clock"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    v["data"]["now"]
+        .as_str()
+        .or_else(|| v["now"].as_str())
+        .unwrap_or_else(|| panic!("{v}"))
+        .parse()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn opx_mock_time_scale_says_so_and_runs_its_clock_faster() {
+    let child = Command::new(env!("CARGO_BIN_EXE_opx"))
+        .args(["mock", "--listen", "127.0.0.1:0", "--time-scale", "3600"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn opx");
+    let mut child = KillOnDrop(child);
+    let lines: Vec<String> = BufReader::new(child.0.stdout.take().unwrap())
+        .lines()
+        .take(4)
+        .map(Result::unwrap)
+        .collect();
+    let time = lines
+        .iter()
+        .find(|l| l.starts_with("time: "))
+        .expect("a time line");
+    assert!(
+        time.contains("3600x") && time.contains("Retry-After"),
+        "{time}"
+    );
+    let control = lines
+        .iter()
+        .find_map(|l| l.strip_prefix("control API: "))
+        .expect("the control API line")
+        .to_owned();
+    let http = reqwest::Client::new();
+    let a = mock_now(&http, &control).await;
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let b = mock_now(&http, &control).await;
+    assert!(b - a >= chrono::Duration::seconds(150), "{a} -> {b}");
+
+    let bad = Command::new(env!("CARGO_BIN_EXE_opx"))
+        .args(["mock", "--listen", "127.0.0.1:0", "--time-scale", "-2"])
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("--time-scale"));
+}
