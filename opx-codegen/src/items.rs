@@ -384,7 +384,7 @@ fn operation_enum(out: &mut String, ops: &[OperationFacts], buckets: &[BucketFac
 fn operation_declaration(out: &mut String, ops: &[OperationFacts]) {
     out.push_str(
         "/// An operation of the OP-Proxy API: one variant per operationId of `spec/openapi.json`.\n\
-         ///\n/// Its [`Display`](std::fmt::Display) and [`FromStr`](std::str::FromStr) use the \
+         ///\n/// Its [`Display`](std::fmt::Display) and [`FromStr`] use the \
          operationId (e.g. `getService`).\n\
          #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]\n#[non_exhaustive]\n\
          pub enum Operation {\n",

@@ -13,8 +13,8 @@ use crate::validate::ServiceId;
 #[derive(Debug, Clone, Serialize)]
 #[non_exhaustive]
 pub struct CheckReport {
-    /// The service the endpoints belong to, when known (set by [`Client::check_proxies`];
-    /// [`ProxyCheck::run`] leaves it to the caller).
+    /// The service the endpoints belong to, when known (set by [`Client::check_proxies`](crate::Client::check_proxies);
+    /// [`ProxyCheck::run`](super::ProxyCheck::run) leaves it to the caller).
     pub service_id: Option<ServiceId>,
     /// The target URL.
     pub target: String,
@@ -101,7 +101,7 @@ pub struct EndpointCheck {
     /// From sending the request to the end of the answer (or the failure).
     pub latency: Duration,
     /// The address the target saw the request come from, when it said (see the
-    /// [module docs](self)).
+    /// [module docs](crate::check)).
     pub exit_address: Option<IpAddr>,
     /// Why it failed, in one printable line without the password (the first line of the
     /// proxy's answer, or the error).
