@@ -181,6 +181,7 @@ impl ManualClock {
     }
 
     /// An auto-advancing clock whose calendar time starts at `wall`.
+    #[cfg(feature = "mock")]
     pub(crate) fn auto_advancing_from(wall: SystemTime) -> Self {
         Self {
             inner: Arc::new(Offset::starting_at(wall)),
