@@ -98,6 +98,7 @@ mod ratelimit;
 mod response;
 mod retry;
 pub mod safe;
+mod tls;
 mod validate;
 
 pub use builder::{

@@ -4,12 +4,15 @@
 
 use std::{path::Path, process::Command};
 
+/// The bench binary of (g)-(i) (`benches/startup/`): cold start, mock start, clean build.
+const STARTUP_BENCH: [&str; 2] = ["--bench", "startup"];
+
 /// What to run.
 #[derive(Debug, Clone, Default)]
 pub struct BenchArgs {
     /// Longer runs (`--full` to the bench binaries); the default is a quick run.
     pub full: bool,
-    /// Case letters (`a`..`e`); empty = all.
+    /// Case letters (`a`..`h`, and `i`, which only runs when named); empty = all but `i`.
     pub cases: Vec<String>,
 }
 
@@ -19,7 +22,9 @@ pub fn run(root: &Path, args: &BenchArgs) -> Result<String, String> {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut cmd = Command::new(cargo);
     cmd.current_dir(root)
-        .args(["bench", "--bench", "client", "--bench", "proxy_parse", "--"])
+        .args(["bench", "--bench", "client", "--bench", "proxy_parse"])
+        .args(STARTUP_BENCH)
+        .arg("--")
         .env("OPX_BENCH_JSON", out.path());
     if args.full {
         cmd.arg("--full");
