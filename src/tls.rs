@@ -37,11 +37,14 @@ pub(crate) fn preload_roots_for(url: &url::Url) {
 }
 
 /// How many times this process loaded the platform's root certificates (test hook).
-#[cfg(feature = "unstable-test-hooks")]
+#[cfg(all(feature = "unstable-test-hooks", feature = "rustls"))]
 pub(crate) fn root_loads() -> usize {
-    #[cfg(feature = "rustls")]
-    return shared::ROOT_LOADS.load(std::sync::atomic::Ordering::Relaxed);
-    #[cfg(not(feature = "rustls"))]
+    shared::ROOT_LOADS.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+/// Without TLS there are no roots to load.
+#[cfg(all(feature = "unstable-test-hooks", not(feature = "rustls")))]
+pub(crate) fn root_loads() -> usize {
     0
 }
 
