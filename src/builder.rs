@@ -271,7 +271,7 @@ impl ClientBuilder {
         let (connect_timeout, timeout) = (self.connect_timeout, self.timeout);
         let ua = user_agent.clone();
         let base = move || {
-            let mut b = reqwest::Client::builder()
+            let mut b = crate::tls::reqwest_builder()
                 .connect_timeout(connect_timeout)
                 .redirect(reqwest::redirect::Policy::none())
                 .user_agent(ua.clone());

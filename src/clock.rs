@@ -321,7 +321,7 @@ mod tests {
         let (t0, w0) = (clock.now(), clock.system_now());
         let deadline = t0 + HOUR;
         let (a, b) = (clock.sleep_until(deadline), clock.sleep_until(deadline));
-        futures::join!(a, b);
+        tokio::join!(a, b);
         assert_eq!(
             clock.now(),
             deadline,

@@ -86,3 +86,10 @@ pub fn response_error_for(
         crate::transport::secrets::Secrets::new("opx_live_0123456789abcdef0123456789abcdef");
     response_error(&rec, !operation.is_idempotent(), None, &secrets).with_operation(operation)
 }
+
+/// How many times this process loaded the platform's TLS root certificates (0 without the
+/// `rustls` feature): once at most, on the first certificate to verify, however many clients
+/// were built (`src/tls.rs`).
+pub fn tls_root_loads() -> usize {
+    crate::tls::root_loads()
+}

@@ -110,6 +110,7 @@ pub mod renewal;
 mod response;
 mod retry;
 pub mod safe;
+mod tls;
 mod validate;
 
 pub use builder::{

@@ -9,8 +9,15 @@
 //!   reqwest's default policy retries (the idempotent GET below is sent three times), reaches
 //!   the server exactly once for `purchase`, `extend` and `credentials`.
 //!
-//! One test: it sets `SSL_CERT_FILE` for the process, before any other thread runs. It needs
-//! TLS, so it is built with the `rustls` feature only.
+//! - the platform's roots are loaded once per process, on the first TLS handshake: building
+//!   clients and talking plain `http` to loopback loads none, and a second client reuses them.
+//!
+//! One test: it sets `SSL_CERT_FILE` for the process, before any other thread runs. The roots
+//! being loaded once per process, the refusal is seen by a child process of this binary
+//! (`untrusting_child`, a no-op unless the parent names a server for it) whose environment has
+//! no `SSL_CERT_FILE`.
+
+// Needs TLS: without the `rustls` feature an https base URL is refused at construction.
 #![cfg(feature = "rustls")]
 
 #[path = "support/fixtures.rs"]
@@ -107,11 +114,53 @@ fn client(addr: SocketAddr) -> Client {
         .unwrap()
 }
 
+/// Set by the parent for [`untrusting_child`]: the address of its HTTPS server.
+const CHILD_ENV: &str = "OPX_TEST_TLS_SERVER";
+
+/// Run by [`tls_trust_is_the_platforms_and_reqwest_never_resends_money_spending_posts`] as a
+/// child process with the platform's own store: the test CA is not in it, so the handshake is
+/// refused. Does nothing when run by the test harness on its own.
+#[test]
+fn untrusting_child() {
+    let Some(addr) = std::env::var_os(CHILD_ENV) else {
+        return;
+    };
+    let addr: SocketAddr = addr.to_str().unwrap().parse().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let e = rt.block_on(client(addr).account()).unwrap_err();
+    assert!(e.is_transport(), "{e:?}");
+    assert_eq!(opx::fuzzing::tls_root_loads(), 1);
+    println!("refused: {e}");
+}
+
+/// The child run of [`untrusting_child`] against `addr`, the platform's store unchanged.
+fn run_untrusting_child(addr: SocketAddr) -> std::process::Output {
+    std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "untrusting_child",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(CHILD_ENV, addr.to_string())
+        .env_remove("SSL_CERT_FILE")
+        .env_remove("SSL_CERT_DIR")
+        .output()
+        .unwrap()
+}
+
 #[test]
 fn tls_trust_is_the_platforms_and_reqwest_never_resends_money_spending_posts() {
+    if std::env::var_os(CHILD_ENV).is_some() {
+        return;
+    }
+    // The platform's store has the test CA (the platform verifier reads `SSL_CERT_FILE` on Linux).
     // SAFETY: no other thread exists yet (one test in this binary, run before any runtime).
     unsafe {
-        std::env::remove_var("SSL_CERT_FILE");
+        std::env::set_var("SSL_CERT_FILE", tls_dir().join("ca.pem"));
         std::env::remove_var("SSL_CERT_DIR");
     }
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -120,11 +169,20 @@ fn tls_trust_is_the_platforms_and_reqwest_never_resends_money_spending_posts() {
         .unwrap();
     let (addr, seen, failed_handshakes) = rt.block_on(h2_server());
 
-    // The platform's store does not have the test CA: refused during the handshake, nothing
-    // was sent.
-    let untrusting = client(addr);
-    let e = rt.block_on(untrusting.account()).unwrap_err();
-    assert!(e.is_transport(), "{e:?}");
+    // A process whose platform store does not have the test CA: refused during the handshake,
+    // nothing was sent. (The child runs on a blocking thread while this runtime serves.)
+    let child = rt
+        .block_on(
+            async move { tokio::task::spawn_blocking(move || run_untrusting_child(addr)).await },
+        )
+        .unwrap();
+    let out = String::from_utf8_lossy(&child.stdout);
+    assert!(
+        child.status.success(),
+        "{out}{}",
+        String::from_utf8_lossy(&child.stderr)
+    );
+    assert!(out.contains("refused: "), "the child did not run: {out}");
     assert!(
         seen.lock().unwrap().is_empty(),
         "{:?}",
@@ -139,13 +197,29 @@ fn tls_trust_is_the_platforms_and_reqwest_never_resends_money_spending_posts() {
     }
     assert_eq!(*failed_handshakes.lock().unwrap(), 1);
 
-    // The platform's store has it now: trusted.
-    // SAFETY: the runtime is single-threaded and idle; no other thread reads the environment.
-    unsafe { std::env::set_var("SSL_CERT_FILE", tls_dir().join("ca.pem")) };
+    // Clients built, and plain http on loopback, load no root.
     let c = client(addr);
+    let mock = rt.block_on(opx::mock::MockServer::start());
+    let on_http = mock.client();
+    assert_eq!(rt.block_on(on_http.account()).unwrap().status(), 200);
+    assert_eq!(
+        opx::fuzzing::tls_root_loads(),
+        0,
+        "loaded before any handshake"
+    );
+
+    // This process's store has the CA: trusted, the roots loaded once.
     let account = rt.block_on(c.account()).unwrap();
     assert_eq!(account.balance, 1500);
     assert_eq!(account.status(), 200);
+    assert_eq!(opx::fuzzing::tls_root_loads(), 1);
+    let again = client(addr);
+    assert_eq!(rt.block_on(again.account()).unwrap().balance, 1500);
+    assert_eq!(
+        opx::fuzzing::tls_root_loads(),
+        1,
+        "a second client loaded them again"
+    );
 
     // reqwest's default retry policy is live on this server: the idempotent GET, refused,
     // is sent again by reqwest itself (the facade's own retries are off here).
@@ -176,4 +250,9 @@ fn tls_trust_is_the_platforms_and_reqwest_never_resends_money_spending_posts() {
             "{op} was sent more than once"
         );
     }
+    assert_eq!(
+        opx::fuzzing::tls_root_loads(),
+        1,
+        "the money POSTs' own client loaded them again"
+    );
 }

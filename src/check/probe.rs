@@ -26,7 +26,7 @@ pub(super) async fn check_one(
         detail: None,
     };
     let client = reqwest::Proxy::all(endpoint.proxy_url()).and_then(|proxy| {
-        reqwest::Client::builder()
+        crate::tls::reqwest_builder()
             .proxy(proxy)
             .timeout(timeout)
             .connect_timeout(timeout)
@@ -34,7 +34,9 @@ pub(super) async fn check_one(
             .user_agent(concat!("opx-check/", env!("CARGO_PKG_VERSION")))
             .build()
     });
-    // The latency is the request's: building the client (loading TLS roots) is not counted.
+    // The latency is the request's: building the client is not counted, nor loading the TLS
+    // roots (once per process, for the first https target).
+    crate::tls::preload_roots_for(target);
     let started = Instant::now();
     let outcome = match client {
         Ok(client) => fetch(&client, target).await,

@@ -159,3 +159,19 @@ impl MockBuilder {
         Ok(MockServer::new(inner, addr, base_url, token, tx, gateways))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The spec's schemas are compiled once per process: a second start shares the first's
+    /// route table (compiling it again would be most of a start).
+    #[tokio::test]
+    async fn later_starts_share_the_compiled_route_table() {
+        let first = MockBuilder::default().start().await.unwrap();
+        let second = MockBuilder::default().start().await.unwrap();
+        assert!(Arc::ptr_eq(&first.inner.routes, &second.inner.routes));
+        assert!(Arc::ptr_eq(&first.inner.routes, &route_table()));
+        assert_ne!(first.base_url(), second.base_url());
+    }
+}

@@ -4,12 +4,15 @@
 
 use std::{path::Path, process::Command};
 
+/// The bench binary of (g)-(i) (`benches/startup/`): cold start, mock start, clean build.
+const STARTUP_BENCH: [&str; 2] = ["--bench", "startup"];
+
 /// What to run.
 #[derive(Debug, Clone, Default)]
 pub struct BenchArgs {
     /// Longer runs (`--full` to the bench binaries); the default is a quick run.
     pub full: bool,
-    /// Case letters (`a`..`f`); empty = all.
+    /// Case letters (`a`..`h`, and `i`, which only runs when named); empty = all but `i`.
     pub cases: Vec<String>,
 }
 
@@ -21,7 +24,9 @@ pub fn run(root: &Path, args: &BenchArgs) -> Result<String, String> {
     cmd.current_dir(root)
         .args(["bench", "--bench", "client", "--bench", "proxy_parse"])
         // (f): the bulk job against the rate limit (benches/bulk.rs).
-        .args(["--bench", "bulk", "--"])
+        .args(["--bench", "bulk"])
+        .args(STARTUP_BENCH)
+        .arg("--")
         .env("OPX_BENCH_JSON", out.path());
     if args.full {
         cmd.arg("--full");

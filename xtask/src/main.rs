@@ -23,7 +23,8 @@ enum Commands {
     /// written atomically), print what changed, then `cargo check` the workspace against it.
     Regen(RegenArgs),
     /// Run the side-by-side benchmarks (facade vs bare reqwest, pagination, proxy-list
-    /// parsing, the mock) and print one table of figures, ratios and targets.
+    /// parsing, the mock, start-up and build time) and print one table of figures, ratios and
+    /// targets.
     Bench(BenchCli),
 }
 
@@ -32,7 +33,8 @@ struct BenchCli {
     /// Longer runs (the default is a quick run, about a minute).
     #[arg(long)]
     full: bool,
-    /// Only these cases (a b c d e); all by default.
+    /// Only these cases (a b c d e, g h: start-up); all by default. `i` (a user's clean build,
+    /// minutes) runs only when named.
     cases: Vec<String>,
 }
 
