@@ -92,6 +92,7 @@ async fn opx_mock_time_scale_says_so_and_runs_its_clock_faster() {
     let control = lines
         .iter()
         .find_map(|l| l.strip_prefix("control API: "))
+        .and_then(|rest| rest.split_whitespace().next())
         .expect("the control API line")
         .to_owned();
     let http = reqwest::Client::new();

@@ -32,7 +32,7 @@ pub struct MockArgs {
     /// Run the mock's clock N times faster than the wall clock: rate-limit windows,
     /// `Retry-After`, `X-RateLimit-Reset` and expiry all pass N times faster (a client still
     /// reads the headers in real seconds, so it waits longer than it needs to: safe).
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
     time_scale: Option<f64>,
 }
 
