@@ -35,7 +35,11 @@
 //! - **One source of truth**: the [`Operation`] table, the rate-limit [`Bucket`]s and every
 //!   enum are generated from the spec ([`operation`]).
 //! - **Proxy lists** as raw text, parsed endpoints ([`ProxyLines`], zero allocation per line)
-//!   or the JSON `servers`, each endpoint convertible to a proxy URL.
+//!   or the JSON `servers`, each endpoint convertible to a proxy URL, the forms curl, Python
+//!   `requests`, Playwright and proxychains take ([`ExportFormat`]) and a `reqwest::Proxy`.
+//! - **Renewal with a budget** ([`renewal`]): the services expiring within a window, what
+//!   extending each costs and which of them a cap allows, oldest expiry first; carried out
+//!   through `extend_safely`, never past the cap.
 //! - **Secrets kept secret**: the token and proxy passwords never appear in `Debug`, errors or
 //!   tracing spans.
 //!
@@ -102,6 +106,7 @@ mod model;
 mod pagination;
 pub mod proxies;
 mod ratelimit;
+pub mod renewal;
 mod response;
 mod retry;
 pub mod safe;
@@ -110,7 +115,7 @@ mod validate;
 pub use builder::{
     BASE_URL_ENV, ClientBuilder, DEFAULT_DEADLINE, DEFAULT_MAX_RESPONSE_BYTES, TOKEN_ENV,
 };
-pub use client::Client;
+pub use client::{Client, WhitelistEdit};
 pub use error::{Error, ErrorKind, Result, is_unprintable};
 pub use model::{
     Account, Credentials, LogEntry, LogPage, LogQuery, Plan, PlanList, ProxyList, ProxyQuery,
@@ -120,8 +125,9 @@ pub use operation::{
     Bucket, Currency, ErrorCode, GatewayCountry, Operation, ProxyFormat, ProxyLayout,
     ServiceStatus, ServiceType, StatusFilter,
 };
-pub use proxies::{ProxyEndpoint, ProxyEndpointBuf, ProxyLines, ProxyParseError};
+pub use proxies::{ExportFormat, ProxyEndpoint, ProxyEndpointBuf, ProxyLines, ProxyParseError};
 pub use ratelimit::{RateLimit, RateLimitPolicy};
+pub use renewal::{RenewalPlan, RenewalPlanner, RenewalReport};
 pub use response::Response;
 pub use retry::RetryPolicy;
 pub use safe::{ExtendOutcome, PurchaseOutcome, PurchaseSnapshot, ReconcilePolicy};

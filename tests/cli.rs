@@ -4,58 +4,11 @@
 use opx::Operation;
 use std::process::{Command, Output, Stdio};
 
+#[path = "support/opx_bin.rs"]
+mod opx_bin;
+use opx_bin::{BIN, ok, opx, opx_with_env, stderr, stdout};
+
 use opx::mock::{Fault, MockServer};
-
-const BIN: &str = env!("CARGO_BIN_EXE_opx");
-
-/// Runs `opx ARGS` against `server` with no terminal on stdin/stderr.
-async fn opx(server: &MockServer, args: &[&str]) -> Output {
-    opx_with_env(
-        args,
-        vec![
-            ("OPX_TOKEN", server.token().to_owned()),
-            ("OPX_BASE_URL", server.base_url().to_owned()),
-        ],
-    )
-    .await
-}
-
-async fn opx_with_env(args: &[&str], env: Vec<(&'static str, String)>) -> Output {
-    let args: Vec<String> = args.iter().map(|s| (*s).to_owned()).collect();
-    tokio::task::spawn_blocking(move || {
-        let mut cmd = Command::new(BIN);
-        cmd.args(&args)
-            .env_remove("OPX_TOKEN")
-            .env_remove("OPX_BASE_URL")
-            .env_remove("OPX_LOG")
-            .env_remove("OPX_PROFILE")
-            .env_remove("OPX_CONFIG")
-            // No config file of the developer's (tests/cli_config.rs tests config files).
-            .env("XDG_CONFIG_HOME", "/nonexistent/opx-tests");
-        for (k, v) in env {
-            cmd.env(k, v);
-        }
-        cmd.stdin(Stdio::null())
-            .output()
-            .expect("the opx binary runs")
-    })
-    .await
-    .unwrap()
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8(o.stdout.clone()).unwrap()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8(o.stderr.clone()).unwrap()
-}
-
-fn ok(o: &Output) -> String {
-    assert_eq!(o.status.code(), Some(0), "stderr: {}", stderr(o));
-    assert_eq!(stderr(o), "", "nothing on stderr when it is not a terminal");
-    stdout(o)
-}
 
 /// Snapshots with the values that change from run to run replaced.
 macro_rules! snapshot {
@@ -401,7 +354,7 @@ async fn logs_page_all_and_time_filters() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn completions_are_generated() {
-    let out = opx_with_env(&["completions", "bash"], vec![]).await;
+    let out = opx_with_env(&["completions", "bash"], &[]).await;
     let script = ok(&out);
     assert!(
         script.contains("_opx") && script.contains("purchase"),
@@ -411,7 +364,7 @@ async fn completions_are_generated() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn help_documents_the_exit_codes() {
-    let out = opx_with_env(&["--help"], vec![]).await;
+    let out = opx_with_env(&["--help"], &[]).await;
     let help = ok(&out);
     for line in [
         "0  success",
@@ -428,7 +381,7 @@ async fn help_documents_the_exit_codes() {
 async fn a_missing_token_is_a_usage_error_naming_the_variable() {
     let out = opx_with_env(
         &["account"],
-        vec![("OPX_BASE_URL", "http://127.0.0.1:9/api/v1".into())],
+        &[("OPX_BASE_URL", "http://127.0.0.1:9/api/v1")],
     )
     .await;
     assert_eq!(out.status.code(), Some(2));
@@ -691,10 +644,7 @@ async fn json_prints_an_undecodable_answer_as_sent_with_a_warning() {
     let server = MockServer::start().await;
     server.override_response(
         Operation::GetAccount,
-        ResponseOverride::default().transform(Transform::Rename {
-            path: "/data/balance".into(),
-            to: "funds".into(),
-        }),
+        ResponseOverride::default().transform(Transform::rename("/data/balance", "funds")),
     );
     let out = opx(&server, &["--json", "account"]).await;
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
@@ -725,10 +675,8 @@ async fn doctor_reports_deviations_and_exits_by_them() {
     );
     server.override_response(
         Operation::ListLogs,
-        ResponseOverride::default().transform(Transform::Rename {
-            path: "/data/logs/*/http_status".into(),
-            to: "status_code".into(),
-        }),
+        ResponseOverride::default()
+            .transform(Transform::rename("/data/logs/*/http_status", "status_code")),
     );
     let drifted = opx(&server, &["--json", "doctor"]).await;
     assert_eq!(drifted.status.code(), Some(1), "{}", stderr(&drifted));
@@ -796,7 +744,7 @@ async fn the_token_is_never_taken_from_the_command_line() {
         &["rotation", id, "instant"],
         &["logs"],
     ];
-    let env = || vec![("OPX_BASE_URL", server.base_url().to_owned())];
+    let env = [("OPX_BASE_URL", server.base_url())];
     for cmd in commands {
         for flag in ["--token", "-t", "--api-key", "--key"] {
             let mut after: Vec<&str> = cmd.to_vec();
@@ -804,19 +752,19 @@ async fn the_token_is_never_taken_from_the_command_line() {
             let mut before = vec![flag, token.as_str()];
             before.extend(cmd.iter());
             for args in [after, before] {
-                let out = opx_with_env(&args, env()).await;
+                let out = opx_with_env(&args, &env).await;
                 assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
                 let err = stderr(&out);
                 // Refused by the parser, not accepted and ignored.
                 assert!(err.contains("unexpected argument"), "{args:?}: {err}");
             }
         }
-        let help = opx_with_env(&["help", cmd[0]], vec![]).await;
+        let help = opx_with_env(&["help", cmd[0]], &[]).await;
         let text = stdout(&help);
         assert!(text.contains("Usage"), "{cmd:?}: {text}");
         assert!(!text.to_lowercase().contains("--token"), "{cmd:?}: {text}");
     }
-    let top = stdout(&opx_with_env(&["--help"], vec![]).await);
+    let top = stdout(&opx_with_env(&["--help"], &[]).await);
     assert!(
         top.contains("OPX_TOKEN") && !top.contains("--token"),
         "{top}"

@@ -5,42 +5,17 @@
 
 #[path = "support/echo.rs"]
 mod echo;
+#[path = "support/opx_bin.rs"]
+mod opx_bin;
 
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 use std::time::Duration;
 
 use echo::Echo;
 use opx::mock::MockServer;
 use opx::{PlanId, PurchaseRequest, ServiceType};
+use opx_bin::{opx, stderr, stdout};
 use serde_json::Value;
-
-const BIN: &str = env!("CARGO_BIN_EXE_opx");
-
-/// Runs `opx ARGS` against `server` with no terminal on stdin.
-async fn opx(server: &MockServer, args: &[&str]) -> Output {
-    let args: Vec<String> = args.iter().map(|s| (*s).to_owned()).collect();
-    let (token, base) = (server.token().to_owned(), server.base_url().to_owned());
-    tokio::task::spawn_blocking(move || {
-        Command::new(BIN)
-            .args(&args)
-            .env_remove("OPX_LOG")
-            .env("OPX_TOKEN", token)
-            .env("OPX_BASE_URL", base)
-            .stdin(Stdio::null())
-            .output()
-            .expect("the opx binary runs")
-    })
-    .await
-    .unwrap()
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8(o.stdout.clone()).unwrap()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8(o.stderr.clone()).unwrap()
-}
 
 /// A purchased service: (id, password).
 async fn bought(server: &MockServer, t: ServiceType) -> (String, String) {
@@ -241,28 +216,21 @@ async fn the_check_never_uses_more_than_the_services_threads() {
     assert!(server.set_threads(&id, 1));
     let target = echo.url("/hold");
     let run = {
-        let (token, base, id) = (
-            server.token().to_owned(),
-            server.base_url().to_owned(),
-            id.clone(),
-        );
-        tokio::task::spawn_blocking(move || {
-            Command::new(BIN)
-                .args([
-                    "--json",
-                    "check",
-                    &id,
-                    "--target",
-                    &target,
-                    "--concurrency",
-                    "8",
-                ])
-                .env("OPX_TOKEN", token)
-                .env("OPX_BASE_URL", base)
-                .stdin(Stdio::null())
-                .output()
-                .unwrap()
-        })
+        let env = [
+            ("OPX_TOKEN", server.token()),
+            ("OPX_BASE_URL", server.base_url()),
+        ];
+        let args = [
+            "--json",
+            "check",
+            &id,
+            "--target",
+            &target,
+            "--concurrency",
+            "8",
+        ];
+        let mut cmd = opx_bin::command(&args, &env);
+        tokio::task::spawn_blocking(move || cmd.output().unwrap())
     };
     // One endpoint at a time reaches the target: a second one at once would have been refused
     // by the gateway (429) and reported.

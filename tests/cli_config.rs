@@ -4,13 +4,15 @@
 use std::{
     fs,
     path::{Path, PathBuf},
-    process::{Command, Output, Stdio},
+    process::Output,
 };
 
 use opx::Operation;
 use opx::mock::MockServer;
 
-const BIN: &str = env!("CARGO_BIN_EXE_opx");
+#[path = "support/opx_bin.rs"]
+mod opx_bin;
+use opx_bin::{ok, opx_with_env, stderr, stdout};
 /// A well-formed token the mock does not know.
 const OTHER_TOKEN: &str = "opx_live_ffffffffffffffffffffffffffffffff";
 
@@ -48,35 +50,11 @@ impl Home {
     /// Runs `opx ARGS` with only these `OPX_*`/other variables, no terminal, HOME and the XDG
     /// config directory inside this home.
     async fn opx(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
-        let args: Vec<String> = args.iter().map(|s| (*s).to_owned()).collect();
-        let env: Vec<(String, String)> = env
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect();
-        let home = self.dir.path().to_owned();
-        tokio::task::spawn_blocking(move || {
-            let mut cmd = Command::new(BIN);
-            cmd.args(&args);
-            for var in [
-                "OPX_TOKEN",
-                "OPX_BASE_URL",
-                "OPX_LOG",
-                "OPX_PROFILE",
-                "OPX_CONFIG",
-            ] {
-                cmd.env_remove(var);
-            }
-            cmd.env("HOME", &home)
-                .env("XDG_CONFIG_HOME", home.join("xdg"));
-            for (k, v) in env {
-                cmd.env(k, v);
-            }
-            cmd.stdin(Stdio::null())
-                .output()
-                .expect("the opx binary runs")
-        })
-        .await
-        .unwrap()
+        let home = self.dir.path().to_str().unwrap().to_owned();
+        let xdg = format!("{home}/xdg");
+        let mut all = vec![("HOME", home.as_str()), ("XDG_CONFIG_HOME", xdg.as_str())];
+        all.extend_from_slice(env);
+        opx_with_env(args, &all).await
     }
 }
 
@@ -88,20 +66,6 @@ fn set_mode(p: &Path, mode: u32) {
 
 #[cfg(not(unix))]
 fn set_mode(_: &Path, _: u32) {}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8(o.stdout.clone()).unwrap()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8(o.stderr.clone()).unwrap()
-}
-
-fn ok(o: &Output) -> String {
-    assert_eq!(o.status.code(), Some(0), "stderr: {}", stderr(o));
-    assert_eq!(stderr(o), "");
-    stdout(o)
-}
 
 fn json(o: &Output) -> serde_json::Value {
     serde_json::from_str(&ok(o)).unwrap()

@@ -9,7 +9,9 @@
 //!   reqwest's default policy retries (the idempotent GET below is sent three times), reaches
 //!   the server exactly once for `purchase`, `extend` and `credentials`.
 //!
-//! One test: it sets `SSL_CERT_FILE` for the process, before any other thread runs.
+//! One test: it sets `SSL_CERT_FILE` for the process, before any other thread runs. It needs
+//! TLS, so it is built with the `rustls` feature only.
+#![cfg(feature = "rustls")]
 
 #[path = "support/fixtures.rs"]
 mod fixtures;

@@ -209,6 +209,14 @@ pub fn convert_schema(
     }
     map.remove("$comment");
     convert_type(map, pointer)?;
+    convert_const(map, pointer)?;
+    convert_examples(map, pointer)?;
+    convert_exclusive_bounds(map, pointer)?;
+    convert_subschemas(map, pointer, notes)
+}
+
+/// `const` becomes a one-value `enum`.
+fn convert_const(map: &mut Map<String, Value>, pointer: &str) -> Result<(), DownlevelError> {
     if let Some(value) = map.remove("const") {
         if map.contains_key("enum") {
             return Err(err(
@@ -218,6 +226,11 @@ pub fn convert_schema(
         }
         map.insert("enum".into(), Value::Array(vec![value]));
     }
+    Ok(())
+}
+
+/// `examples` (3.1) becomes `example` (3.0): its first entry.
+fn convert_examples(map: &mut Map<String, Value>, pointer: &str) -> Result<(), DownlevelError> {
     if let Some(examples) = map.remove("examples") {
         match examples {
             Value::Array(mut list) if !list.is_empty() => {
@@ -234,6 +247,14 @@ pub fn convert_schema(
             }
         }
     }
+    Ok(())
+}
+
+/// A numeric `exclusiveMinimum`/`exclusiveMaximum` (3.1) becomes the bound plus `true` (3.0).
+fn convert_exclusive_bounds(
+    map: &mut Map<String, Value>,
+    pointer: &str,
+) -> Result<(), DownlevelError> {
     for (bound, plain) in [
         ("exclusiveMinimum", "minimum"),
         ("exclusiveMaximum", "maximum"),
@@ -254,6 +275,15 @@ pub fn convert_schema(
             Some(_) => return Err(err(&format!("{pointer}/{bound}"), "must be a number")),
         }
     }
+    Ok(())
+}
+
+/// Every subschema (properties, items, compositions), converted in place.
+fn convert_subschemas(
+    map: &mut Map<String, Value>,
+    pointer: &str,
+    notes: &mut Vec<String>,
+) -> Result<(), DownlevelError> {
     if let Some(Value::Object(properties)) = map.get_mut("properties") {
         for (name, sub) in properties.iter_mut() {
             convert_schema(

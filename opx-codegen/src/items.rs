@@ -362,6 +362,26 @@ fn op_match(ops: &[OperationFacts], arm: impl Fn(&OperationFacts) -> String) -> 
 type Arm<'a> = Box<dyn Fn(&OperationFacts) -> String + 'a>;
 
 fn operation_enum(out: &mut String, ops: &[OperationFacts], buckets: &[BucketFacts]) {
+    operation_declaration(out, ops);
+    out.push_str("impl Operation {\n");
+    let all: Vec<String> = ops
+        .iter()
+        .map(|o| format!("Self::{}", pascal(&o.id)))
+        .collect();
+    let _ = writeln!(
+        out,
+        "/// Every operation, in spec order.\npub const ALL: [Operation; {}] = [{}];",
+        ops.len(),
+        all.join(", ")
+    );
+    for (doc, sig, arm) in &operation_accessors(buckets) {
+        let _ = writeln!(out, "{doc}\n{sig} {{\n{}\n}}", op_match(ops, arm));
+    }
+    operation_lookups(out, ops);
+}
+
+/// `pub enum Operation { .. }`, one documented variant per operationId.
+fn operation_declaration(out: &mut String, ops: &[OperationFacts]) {
     out.push_str(
         "/// An operation of the OP-Proxy API: one variant per operationId of `spec/openapi.json`.\n\
          ///\n/// Its [`Display`](std::fmt::Display) and [`FromStr`](std::str::FromStr) use the \
@@ -376,18 +396,12 @@ fn operation_enum(out: &mut String, ops: &[OperationFacts], buckets: &[BucketFac
         ));
         let _ = writeln!(out, "    {},", pascal(&o.id));
     }
-    out.push_str("}\n\nimpl Operation {\n");
-    let all: Vec<String> = ops
-        .iter()
-        .map(|o| format!("Self::{}", pascal(&o.id)))
-        .collect();
-    let _ = writeln!(
-        out,
-        "/// Every operation, in spec order.\npub const ALL: [Operation; {}] = [{}];",
-        ops.len(),
-        all.join(", ")
-    );
-    let fns: [(&str, &str, Arm); 8] = [
+    out.push_str("}\n\n");
+}
+
+/// The `const fn` accessors of `Operation`: doc, signature and the match arm per operation.
+fn operation_accessors(buckets: &[BucketFacts]) -> [(&'static str, &'static str, Arm<'_>); 8] {
+    [
         (
             "/// The spec's operationId, e.g. `getService`.",
             "pub const fn id(self) -> &'static str",
@@ -438,10 +452,11 @@ fn operation_enum(out: &mut String, ops: &[OperationFacts], buckets: &[BucketFac
                 format!("&[{}]", names.join(", "))
             }),
         ),
-    ];
-    for (doc, sig, arm) in &fns {
-        let _ = writeln!(out, "{doc}\n{sig} {{\n{}\n}}", op_match(ops, arm));
-    }
+    ]
+}
+
+/// `Operation::from_id` and `from_method_name`, closing the `impl` block.
+fn operation_lookups(out: &mut String, ops: &[OperationFacts]) {
     let mut from = String::from(
         "/// The operation with this operationId.\npub fn from_id(id: &str) -> Option<Self> {\nSome(match id {\n",
     );

@@ -8,6 +8,9 @@
 mod bulk;
 mod proxies;
 mod services;
+mod whitelist;
+
+pub use whitelist::WhitelistEdit;
 
 use std::{fmt, future::Future, num::NonZeroU64, sync::Arc};
 

@@ -62,6 +62,9 @@ fn expected(kind: &jsonschema::error::ValidationErrorKind) -> String {
     }
 }
 
+/// One deviation before it is tied to its operation: where, what was expected, what was found.
+type Finding = (String, String, String);
+
 /// The deviations of one answer of `op` from `responses`, the operation's documented answers.
 pub(crate) fn deviations(
     op: Operation,
@@ -71,79 +74,83 @@ pub(crate) fn deviations(
     body: &[u8],
     header: &dyn Fn(&str) -> Option<String>,
 ) -> Vec<Deviation> {
-    let dev = |pointer: String, expected: String, found: String| Deviation {
-        operation: op,
-        pointer,
-        expected,
-        found,
+    let findings = match responses.get(&status) {
+        None => {
+            let documented: Vec<String> = responses.keys().map(u16::to_string).collect();
+            vec![(
+                "#status".into(),
+                format!("one of {}", documented.join(", ")),
+                status.to_string(),
+            )]
+        }
+        Some(spec) => {
+            let mut out = body_findings(spec, content_type, body);
+            out.extend(header_findings(spec, header));
+            out
+        }
     };
-    let Some(spec) = responses.get(&status) else {
-        let documented: Vec<String> = responses.keys().map(u16::to_string).collect();
-        return vec![dev(
-            "#status".into(),
-            format!("one of {}", documented.join(", ")),
-            status.to_string(),
+    findings
+        .into_iter()
+        .map(|(pointer, expected, found)| Deviation {
+            operation: op,
+            pointer,
+            expected,
+            found,
+        })
+        .collect()
+}
+
+/// The body against the documented media types and the schema of the one it has.
+fn body_findings(spec: &ResponseSpec, content_type: &str, body: &[u8]) -> Vec<Finding> {
+    let media = essence(content_type);
+    let Some((_, validator)) = spec.content.iter().find(|(m, _)| *m == media) else {
+        let documented: Vec<&str> = spec.content.iter().map(|(m, _)| m.as_str()).collect();
+        return vec![("#content-type".into(), documented.join(" or "), media)];
+    };
+    let value = if media.starts_with("text/") {
+        Some(Value::String(String::from_utf8_lossy(body).into_owned()))
+    } else {
+        serde_json::from_slice::<Value>(body).ok()
+    };
+    let Some(v) = value else {
+        return vec![(
+            "".into(),
+            "a JSON body".into(),
+            format!("{} bytes that are not JSON", body.len()),
         )];
     };
-    let mut out = Vec::new();
-    let media = essence(content_type);
-    match spec.content.iter().find(|(m, _)| *m == media) {
-        None => {
-            let documented: Vec<&str> = spec.content.iter().map(|(m, _)| m.as_str()).collect();
-            out.push(dev(
-                "#content-type".into(),
-                documented.join(" or "),
-                media.clone(),
-            ));
-        }
-        Some((_, validator)) => {
-            let value = if media.starts_with("text/") {
-                Some(Value::String(String::from_utf8_lossy(body).into_owned()))
-            } else {
-                serde_json::from_slice::<Value>(body).ok()
+    validator
+        .iter_errors(&v)
+        .map(|e| {
+            let at = e.instance_path().as_str().to_string();
+            let (pointer, found) = match e.kind() {
+                jsonschema::error::ValidationErrorKind::Required { property } => {
+                    let name = property.as_str().unwrap_or_default();
+                    (
+                        format!("{at}/{}", opx_codegen::escape_token(name)),
+                        "missing".to_string(),
+                    )
+                }
+                _ => (at.clone(), shape(v.pointer(&at))),
             };
-            match value {
-                None => out.push(dev(
-                    "".into(),
-                    "a JSON body".into(),
-                    format!("{} bytes that are not JSON", body.len()),
-                )),
-                Some(v) => {
-                    for e in validator.iter_errors(&v) {
-                        let at = e.instance_path().as_str().to_string();
-                        let (pointer, found) = match e.kind() {
-                            jsonschema::error::ValidationErrorKind::Required { property } => {
-                                let name = property.as_str().unwrap_or_default();
-                                (
-                                    format!("{at}/{}", opx_codegen::escape_token(name)),
-                                    "missing".to_string(),
-                                )
-                            }
-                            _ => (at.clone(), shape(v.pointer(&at))),
-                        };
-                        out.push(dev(pointer, expected(e.kind()), found));
-                    }
-                }
-            }
-        }
-    }
+            (pointer, expected(e.kind()), found)
+        })
+        .collect()
+}
+
+/// The headers the spec marks as required: present, and of their documented kind.
+fn header_findings(spec: &ResponseSpec, header: &dyn Fn(&str) -> Option<String>) -> Vec<Finding> {
+    let mut out = Vec::new();
     for (name, kind, validator) in &spec.required_headers {
+        let pointer = format!("#header/{name}");
         match header(name) {
-            None => out.push(dev(
-                format!("#header/{name}"),
-                "present".into(),
-                "missing".into(),
+            None => out.push((pointer, "present".into(), "missing".into())),
+            Some(text) if !validator.is_valid(&coerce(*kind, &text)) => out.push((
+                pointer,
+                format!("{kind:?}").to_lowercase(),
+                format!("{} characters", text.chars().count()),
             )),
-            Some(text) => {
-                if !validator.is_valid(&coerce(*kind, &text)) {
-                    let found = format!("{} characters", text.chars().count());
-                    out.push(dev(
-                        format!("#header/{name}"),
-                        format!("{kind:?}").to_lowercase(),
-                        found,
-                    ));
-                }
-            }
+            Some(_) => {}
         }
     }
     out

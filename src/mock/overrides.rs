@@ -125,6 +125,27 @@ pub enum Transform {
     },
 }
 
+impl Transform {
+    /// [`Transform::Rename`]: the member at `path` renamed to `to`.
+    pub fn rename(path: impl Into<String>, to: impl Into<String>) -> Self {
+        Transform::Rename {
+            path: path.into(),
+            to: to.into(),
+        }
+    }
+    /// [`Transform::Remove`]: the member at `path` removed.
+    pub fn remove(path: impl Into<String>) -> Self {
+        Transform::Remove { path: path.into() }
+    }
+    /// [`Transform::Set`]: the value at `path` set to `value`.
+    pub fn set(path: impl Into<String>, value: Value) -> Self {
+        Transform::Set {
+            path: path.into(),
+            value,
+        }
+    }
+}
+
 /// Calls `f(parent, key)` for every place `segments` (with `*`) reach below `value`.
 fn each_place(value: &mut Value, segments: &[String], f: &mut dyn FnMut(&mut Value, &str)) {
     let Some((first, rest)) = segments.split_first() else {

@@ -1,10 +1,9 @@
 //! The account summary and the plan catalog: every field of both is shown in the docs, so both
 //! decode strictly (a plan that does not decode is kept aside, the rest of the catalog reads).
 
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 
-use super::service::Items;
-use super::tolerant::{self, Undecoded};
+use super::tolerant::{Undecoded, list_payload};
 use crate::operation::{Currency, ServiceType};
 use crate::validate::PlanId;
 
@@ -53,29 +52,4 @@ pub struct PlanList {
     pub undecoded: Vec<Undecoded>,
 }
 
-impl<'de> Deserialize<'de> for PlanList {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        #[derive(Deserialize)]
-        struct Wire {
-            #[serde(deserialize_with = "tolerant::list")]
-            plans: (Vec<Plan>, Vec<Undecoded>),
-        }
-        let Wire {
-            plans: (plans, undecoded),
-        } = Wire::deserialize(d)?;
-        Ok(Self { plans, undecoded })
-    }
-}
-
-impl Serialize for PlanList {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        #[derive(Serialize)]
-        struct Wire<'a> {
-            plans: Items<'a, Plan>,
-        }
-        Wire {
-            plans: Items(&self.plans, &self.undecoded),
-        }
-        .serialize(s)
-    }
-}
+list_payload!(PlanList { plans: Plan });

@@ -2,11 +2,10 @@
 //! object) and read through accessors that look under the names a server is likely to use.
 
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::service::Items;
-use super::tolerant::{self, Undecoded};
+use super::tolerant::{Undecoded, list_payload};
 
 /// One API request recorded in `GET /logs`: the entry's whole JSON object.
 ///
@@ -113,39 +112,4 @@ pub struct LogPage {
     pub next_cursor: Option<String>,
 }
 
-impl<'de> Deserialize<'de> for LogPage {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        #[derive(Deserialize)]
-        struct Wire {
-            #[serde(alias = "entries", alias = "items")]
-            #[serde(deserialize_with = "tolerant::list")]
-            logs: (Vec<LogEntry>, Vec<Undecoded>),
-            #[serde(default, deserialize_with = "tolerant::cursor")]
-            next_cursor: Option<String>,
-        }
-        let Wire {
-            logs: (logs, undecoded),
-            next_cursor,
-        } = Wire::deserialize(d)?;
-        Ok(Self {
-            logs,
-            undecoded,
-            next_cursor,
-        })
-    }
-}
-
-impl Serialize for LogPage {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        #[derive(Serialize)]
-        struct Wire<'a> {
-            logs: Items<'a, LogEntry>,
-            next_cursor: &'a Option<String>,
-        }
-        Wire {
-            logs: Items(&self.logs, &self.undecoded),
-            next_cursor: &self.next_cursor,
-        }
-        .serialize(s)
-    }
-}
+list_payload!(LogPage { logs: LogEntry ["entries", "items"], next_cursor });

@@ -6,8 +6,7 @@ use std::fmt;
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
 
-use super::service::Items;
-use super::tolerant::{self, Undecoded};
+use super::tolerant::{self, Undecoded, list_payload};
 use crate::operation::GatewayCountry;
 
 /// One proxy endpoint of the JSON proxy list. The password never appears in `Debug`.
@@ -122,30 +121,6 @@ pub struct ProxyList {
     pub undecoded: Vec<Undecoded>,
 }
 
-impl<'de> Deserialize<'de> for ProxyList {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        #[derive(Deserialize)]
-        struct Wire {
-            #[serde(alias = "proxies")]
-            #[serde(deserialize_with = "tolerant::list")]
-            servers: (Vec<ProxyServer>, Vec<Undecoded>),
-        }
-        let Wire {
-            servers: (servers, undecoded),
-        } = Wire::deserialize(d)?;
-        Ok(Self { servers, undecoded })
-    }
-}
-
-impl Serialize for ProxyList {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        #[derive(Serialize)]
-        struct Wire<'a> {
-            servers: Items<'a, ProxyServer>,
-        }
-        Wire {
-            servers: Items(&self.servers, &self.undecoded),
-        }
-        .serialize(s)
-    }
-}
+list_payload!(ProxyList {
+    servers: ProxyServer["proxies"]
+});

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
 
-use super::tolerant::{self, Undecoded};
+use super::tolerant::{self, Undecoded, list_payload};
 use crate::operation::{ServiceStatus, ServiceType};
 use crate::validate::{PlanId, ServiceId};
 
@@ -157,6 +157,11 @@ pub struct ServicePage {
     pub next_cursor: Option<String>,
 }
 
+list_payload!(ServicePage {
+    services: Service,
+    next_cursor
+});
+
 impl ServicePage {
     /// The id of every item on the page, decoded or not (when an undecoded one names a valid
     /// id): what reconciliation matches on.
@@ -168,51 +173,6 @@ impl ServicePage {
             .filter_map(|u| u.field("service_id"))
             .filter_map(|id| ServiceId::new(id).ok());
         decoded.chain(undecoded)
-    }
-}
-
-impl<'de> Deserialize<'de> for ServicePage {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        #[derive(Deserialize)]
-        struct Wire {
-            #[serde(deserialize_with = "tolerant::list")]
-            services: (Vec<Service>, Vec<Undecoded>),
-            #[serde(default, deserialize_with = "tolerant::cursor")]
-            next_cursor: Option<String>,
-        }
-        let Wire {
-            services: (services, undecoded),
-            next_cursor,
-        } = Wire::deserialize(d)?;
-        Ok(Self {
-            services,
-            undecoded,
-            next_cursor,
-        })
-    }
-}
-
-impl Serialize for ServicePage {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        #[derive(Serialize)]
-        struct Wire<'a> {
-            services: Items<'a, Service>,
-            next_cursor: &'a Option<String>,
-        }
-        Wire {
-            services: Items(&self.services, &self.undecoded),
-            next_cursor: &self.next_cursor,
-        }
-        .serialize(s)
-    }
-}
-
-/// Decoded and undecoded items, serialized as one array.
-pub(crate) struct Items<'a, T>(pub(crate) &'a [T], pub(crate) &'a [Undecoded]);
-
-impl<T: Serialize> Serialize for Items<'_, T> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        tolerant::serialize_list(self.0, self.1, s)
     }
 }
 

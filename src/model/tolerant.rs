@@ -141,6 +141,66 @@ pub(crate) fn cursor<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, 
     })
 }
 
+/// Decoded and undecoded items, serialized as one array.
+pub(crate) struct Items<'a, T>(pub(crate) &'a [T], pub(crate) &'a [Undecoded]);
+
+impl<T: Serialize> Serialize for Items<'_, T> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        serialize_list(self.0, self.1, s)
+    }
+}
+
+/// `Deserialize` and `Serialize` for a list payload, `{"<field>": [...]}` plus `next_cursor`
+/// for a page: the items that decode go in the field, the others in `undecoded` ([`list`]);
+/// serialized back as one array. `["alias", ..]` names other spellings of the field.
+///
+/// `list_payload!(LogPage { logs: LogEntry ["entries"], next_cursor });`
+macro_rules! list_payload {
+    ($ty:ident { $field:ident: $item:ty $([$($alias:literal),*])? $(, $cursor:ident)? }) => {
+        impl<'de> serde::Deserialize<'de> for $ty {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                #[derive(serde::Deserialize)]
+                struct Wire {
+                    $($(#[serde(alias = $alias)])*)?
+                    #[serde(deserialize_with = "crate::model::tolerant::list")]
+                    $field: (Vec<$item>, Vec<crate::model::tolerant::Undecoded>),
+                    $(
+                        #[serde(default, deserialize_with = "crate::model::tolerant::cursor")]
+                        $cursor: Option<String>,
+                    )?
+                }
+                let Wire {
+                    $field: ($field, undecoded),
+                    $($cursor,)?
+                } = <Wire as serde::Deserialize>::deserialize(d)?;
+                Ok(Self {
+                    $field,
+                    undecoded,
+                    $($cursor,)?
+                })
+            }
+        }
+
+        impl serde::Serialize for $ty {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                #[derive(serde::Serialize)]
+                struct Wire<'a> {
+                    $field: crate::model::tolerant::Items<'a, $item>,
+                    $($cursor: &'a Option<String>,)?
+                }
+                serde::Serialize::serialize(
+                    &Wire {
+                        $field: crate::model::tolerant::Items(&self.$field, &self.undecoded),
+                        $($cursor: &self.$cursor,)?
+                    },
+                    s,
+                )
+            }
+        }
+    };
+}
+pub(crate) use list_payload;
+
 #[cfg(test)]
 mod tests {
     use super::*;

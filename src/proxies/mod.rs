@@ -4,10 +4,18 @@
 //! Accepted line layouts: `host:port:login:password`, `login:password@host:port` and `host:port`
 //! (with `auth=false`). Hosts may be bracketed IPv6 literals (`[2001:db8::1]:8000`). Empty lines
 //! and a trailing `\r` are ignored.
+//!
+//! Each endpoint can be written in the forms other tools take: [`ExportFormat`] (the proxy URL,
+//! curl's `-x`, environment variables, a Python `requests` dict, Playwright's proxy object,
+//! proxychains lines) and [`ProxyEndpoint::to_reqwest_proxy`].
 
 use std::fmt;
 
+mod export;
 mod parse;
+
+use export::encode_userinfo;
+pub use export::{ExportError, ExportFormat};
 
 /// One proxy endpoint borrowed from a proxy list. The password never appears in `Debug`.
 ///
@@ -64,7 +72,8 @@ impl<'a> ProxyEndpoint<'a> {
         }
     }
     /// A proxy URL that `reqwest::Proxy::all` accepts: `http://login:password@host:port`, the
-    /// userinfo percent-encoded (it contains the password: do not log it).
+    /// userinfo percent-encoded (it contains the password: do not log it). Other forms:
+    /// [`export`](Self::export), [`to_reqwest_proxy`](Self::to_reqwest_proxy).
     pub fn proxy_url(&self) -> String {
         let mut url = String::with_capacity(16 + self.host.len());
         url.push_str("http://");
@@ -97,19 +106,6 @@ impl fmt::Debug for ProxyEndpoint<'_> {
             .field("login", &self.login)
             .field("password", &self.password.map(|_| "<redacted>"))
             .finish()
-    }
-}
-
-fn encode_userinfo(s: &str, out: &mut String) {
-    const HEX: &[u8; 16] = b"0123456789ABCDEF";
-    for &b in s.as_bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(b as char);
-        } else {
-            out.push('%');
-            out.push(HEX[usize::from(b >> 4)] as char);
-            out.push(HEX[usize::from(b & 15)] as char);
-        }
     }
 }
 

@@ -28,10 +28,7 @@ fn lift_whitelist(path: &str) -> ResponseOverride {
 
 /// One reading of the docs other than ours: the overrides that make the mock answer that way.
 fn scenarios() -> Vec<(&'static str, Vec<(Operation, ResponseOverride)>)> {
-    let rename = |from: &str, to: &str| Transform::Rename {
-        path: format!("/data/logs/*/{from}"),
-        to: to.into(),
-    };
+    let rename = |from: &str, to: &str| Transform::rename(format!("/data/logs/*/{from}"), to);
     let mut logs = ResponseOverride::default();
     for (from, to) in [
         ("log_id", "id"),
@@ -49,10 +46,8 @@ fn scenarios() -> Vec<(&'static str, Vec<(Operation, ResponseOverride)>)> {
         path: "/data".into(),
         fields: vec!["service_id".into()],
     });
-    let empty = ResponseOverride::default().transform(Transform::Set {
-        path: "/data".into(),
-        value: serde_json::json!({}),
-    });
+    let empty =
+        ResponseOverride::default().transform(Transform::set("/data", serde_json::json!({})));
     let mut strings = vec![(
         Operation::ListServices,
         lift_whitelist("/data/services/*/whitelist/*"),
@@ -200,10 +195,10 @@ async fn the_whole_flow_and_reconciliation_survive_every_other_reading() {
 async fn reconciliation_works_when_services_do_not_decode() {
     let s = MockServer::start().await;
     s.seed_services(3);
-    let broken = ResponseOverride::default().transform(Transform::Set {
-        path: "/data/services/*/threads".into(),
-        value: serde_json::json!("many"),
-    });
+    let broken = ResponseOverride::default().transform(Transform::set(
+        "/data/services/*/threads",
+        serde_json::json!("many"),
+    ));
     s.override_response(Operation::ListServices, broken);
     let c = reconciling_client(&s);
     let page = c.services_page(&ServiceQuery::new()).await.unwrap();
@@ -240,10 +235,7 @@ async fn doctor_is_clean_on_the_mock_and_lists_each_deviation_of_a_drifted_one()
     s.override_response(Operation::GetService, lift_whitelist("/data/whitelist/*"));
     s.override_response(
         Operation::ListLogs,
-        ResponseOverride::default().transform(Transform::Rename {
-            path: "/data/logs/*/log_id".into(),
-            to: "id".into(),
-        }),
+        ResponseOverride::default().transform(Transform::rename("/data/logs/*/log_id", "id")),
     );
     s.override_response(
         Operation::GetAccount,
@@ -255,18 +247,18 @@ async fn doctor_is_clean_on_the_mock_and_lists_each_deviation_of_a_drifted_one()
         .clone();
     c.replace_whitelist(&first, &wl).await.unwrap();
     let report = c.doctor().await.unwrap();
-    let found: Vec<(String, String)> = report
+    let found: Vec<(Operation, String)> = report
         .deviations
         .iter()
-        .map(|d| (d.operation.to_string(), d.pointer.clone()))
+        .map(|d| (d.operation, d.pointer.clone()))
         .collect();
     for expected in [
-        ("getAccount", "#header/x-ratelimit-limit"),
-        ("getService", "/data/whitelist/0"),
-        ("listLogs", "/data/logs/0/log_id"),
+        (Operation::GetAccount, "#header/x-ratelimit-limit"),
+        (Operation::GetService, "/data/whitelist/0"),
+        (Operation::ListLogs, "/data/logs/0/log_id"),
     ] {
         assert!(
-            found.contains(&(expected.0.to_string(), expected.1.to_string())),
+            found.contains(&(expected.0, expected.1.to_string())),
             "{expected:?} not in {found:?}"
         );
     }

@@ -17,5 +17,6 @@ mod pacing;
 mod pagination;
 mod proxies;
 mod ratelimit;
+mod renewal;
 mod retries;
 mod safe_purchase;

@@ -141,7 +141,7 @@ async fn a_definite_failure_is_returned_as_an_error() {
 
 #[tokio::test]
 async fn a_concurrent_purchase_makes_the_outcome_ambiguous() {
-    let s = MockServer::start().await;
+    let s = std::sync::Arc::new(MockServer::start().await);
     let c = reconciling_client(&s);
     // The "before" listing is immediate, the "after" listing waits while someone else buys.
     s.inject(Operation::ListServices, Fault::Delay(Duration::ZERO), 1);
@@ -152,8 +152,13 @@ async fn a_concurrent_purchase_makes_the_outcome_ambiguous() {
     );
     s.inject(Operation::Purchase, Fault::DropAfterCommit, 1);
     let other = reconciling_client(&s);
+    // The other purchase starts once ours has been committed (and its answer dropped), so it
+    // never meets the injected fault, and lands while our "after" listing waits.
+    let server = std::sync::Arc::clone(&s);
     let racer = tokio::spawn(async move {
-        tokio::time::sleep(Duration::from_millis(200)).await;
+        while server.executions(Operation::Purchase) == 0 {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
         other.purchase(&req()).await
     });
     let outcome = c.purchase_safely(&req()).await.unwrap();

@@ -78,7 +78,7 @@ async fn faults_overrides_requests_stats_and_reset() {
         &s,
         Method::POST,
         "/faults",
-        Some(json!({"operation": "getAccount", "fault": {"kind": "status", "status": 503}, "nth": 2})),
+        Some(json!({"operation": Operation::GetAccount.id(), "fault": {"kind": "status", "status": 503}, "nth": 2})),
     )
     .await;
     assert_eq!(st, 200, "{v}");
@@ -94,7 +94,7 @@ async fn faults_overrides_requests_stats_and_reset() {
         &s,
         Method::POST,
         "/overrides",
-        Some(json!({"operation": "getAccount", "response": {"transforms": [{"op": "rename", "path": "/data/balance", "to": "funds"}]}})),
+        Some(json!({"operation": Operation::GetAccount.id(), "response": {"transforms": [{"op": "rename", "path": "/data/balance", "to": "funds"}]}})),
     )
     .await;
     assert_eq!(st, 200);
@@ -145,19 +145,19 @@ async fn malformed_control_requests_get_a_400_naming_the_problem() {
         ),
         (
             "/faults",
-            json!({"operation": "purchase", "fault": {"kind": "explode"}}),
+            json!({"operation": Operation::Purchase.id(), "fault": {"kind": "explode"}}),
             "fault",
         ),
         (
             "/faults",
-            json!({"operation": "purchase", "fault": {"kind": "html502"}, "times": 1, "nth": 2}),
+            json!({"operation": Operation::Purchase.id(), "fault": {"kind": "html502"}, "times": 1, "nth": 2}),
             "one of times",
         ),
         ("/clock/advance", json!({"seconds": "soon"}), "seconds"),
         ("/services", json!({"count": 1, "colour": "red"}), "colour"),
         (
             "/overrides",
-            json!({"operation": "getAccount", "response": {"stauts": 201}}),
+            json!({"operation": Operation::GetAccount.id(), "response": {"stauts": 201}}),
             "response",
         ),
     ] {

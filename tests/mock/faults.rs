@@ -334,10 +334,7 @@ async fn response_overrides_reshape_answers_and_run_out() {
         ResponseOverride::default()
             .status(201)
             .header("x-ratelimit-reset", Some("1900000000".into()))
-            .transform(Transform::Rename {
-                path: "/data/balance".into(),
-                to: "funds".into(),
-            })
+            .transform(Transform::rename("/data/balance", "funds"))
             .times(1),
     );
     let r = get(&s, "/account").await;

@@ -8,6 +8,7 @@
 use std::collections::BTreeMap;
 
 use crate::support;
+use opx::Operation;
 use opx::mock::MockServer;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
@@ -206,15 +207,15 @@ fn body() -> impl Strategy<Value = Option<Vec<u8>>> {
 }
 
 /// The operations whose handlers must have run (a 200) at least once in the whole run.
-const MUST_SUCCEED: &[&str] = &[
-    "getService",
-    "getProxies",
-    "extendService",
-    "regenerateCredentials",
-    "replaceWhitelist",
-    "changeCountry",
-    "changeRotation",
-    "purchase",
+const MUST_SUCCEED: &[Operation] = &[
+    Operation::GetService,
+    Operation::GetProxies,
+    Operation::ExtendService,
+    Operation::RegenerateCredentials,
+    Operation::ReplaceWhitelist,
+    Operation::ChangeCountry,
+    Operation::ChangeRotation,
+    Operation::Purchase,
 ];
 
 #[test]
@@ -225,7 +226,7 @@ fn arbitrary_requests_get_documented_answers() {
         source_file: Some(file!()),
         ..Config::default()
     });
-    let succeeded = std::cell::RefCell::new(BTreeMap::<String, u64>::new());
+    let succeeded = std::cell::RefCell::new(BTreeMap::<Operation, u64>::new());
     runner
         .run(&proptest::collection::vec(request, 1..8), |reqs| {
             let rt = tokio::runtime::Builder::new_current_thread()
@@ -243,7 +244,7 @@ fn arbitrary_requests_get_documented_answers() {
     eprintln!("successful executions per operation: {succeeded:?}");
     for op in MUST_SUCCEED {
         assert!(
-            succeeded.get(*op).copied().unwrap_or(0) > 0,
+            succeeded.get(op).copied().unwrap_or(0) > 0,
             "the handler of {op} never ran: {succeeded:?}"
         );
     }
@@ -251,7 +252,9 @@ fn arbitrary_requests_get_documented_answers() {
 
 /// Sends `reqs` to a fresh mock with seeded services; returns how often each operation
 /// succeeded (the mock's executions counters).
-async fn one_case(reqs: Vec<(Method, String, String, Option<Vec<u8>>)>) -> BTreeMap<String, u64> {
+async fn one_case(
+    reqs: Vec<(Method, String, String, Option<Vec<u8>>)>,
+) -> BTreeMap<Operation, u64> {
     let s = MockServer::builder()
         .balance(100_000_000)
         .start()
@@ -293,8 +296,8 @@ async fn one_case(reqs: Vec<(Method, String, String, Option<Vec<u8>>)>) -> BTree
     );
     let r = support::raw_get(&client, &s, "/account").await;
     assert_eq!(r.status().as_u16(), 200);
-    opx::Operation::ALL
+    Operation::ALL
         .into_iter()
-        .map(|op| (op.id().to_string(), s.executions(op)))
+        .map(|op| (op, s.executions(op)))
         .collect()
 }

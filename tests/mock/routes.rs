@@ -160,7 +160,7 @@ async fn a_response_that_breaks_the_spec_is_a_loud_500() {
     assert_eq!(r.code(), "server_error");
     let msg = r.json()["error"]["message"].as_str().unwrap().to_string();
     assert!(
-        msg.contains("getAccount") && msg.contains("/data/email"),
+        msg.contains(Operation::GetAccount.id()) && msg.contains("/data/email"),
         "{msg}"
     );
     assert_eq!(s.schema_violations().len(), 1);

@@ -333,7 +333,10 @@ where
             (Money::Extend(target), Reported::Done(id)) => {
                 charged == 1 && created == 0 && id == target && case.commits
             }
-            (_, Reported::NotDone) => charged == 0 && created == 0 && !case.commits,
+            // A committing fault may not get to commit: under load the deadline can end the
+            // call before the mock runs the handler. Not done is right exactly when nothing
+            // was charged; that the committing faults do commit is checked over the run.
+            (_, Reported::NotDone) => charged == 0 && created == 0,
             (_, Reported::Unknown) => false,
         };
         if !consistent {
@@ -376,6 +379,20 @@ pub fn assert_sound(figures: &Figures, rounds: usize) {
             "the campaign never drew {:?}: more rounds or another seed",
             case.name
         );
+        // The faults meant to commit did charge in most rounds (not only under load's
+        // deadline misses), and the others never did.
+        let row = row.unwrap();
+        if case.commits {
+            assert!(
+                row.charged * 2 > row.rounds,
+                "{:?} committed in {} of {} rounds",
+                case.name,
+                row.charged,
+                row.rounds
+            );
+        } else {
+            assert_eq!(row.charged, 0, "{:?} charged", case.name);
+        }
     }
     assert!(
         figures.purchases > 0 && figures.extensions > 0,

@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use opx::mock::MockServer;
+use opx::mock::{MockServer, ServiceSeed};
 use opx::{Operation, PlanId, PurchaseRequest, ReconcilePolicy, ServiceType};
 
 /// The IPv4 rotating plan of the default catalog (100 threads, [`IPV4_PRICE`]).
@@ -97,4 +97,26 @@ pub fn assert_clean(s: &MockServer) {
         "{:?}",
         s.schema_violations()
     );
+}
+
+/// A day, in seconds (service expiry in the seeds).
+pub const DAY: i64 = 86_400;
+
+/// Seeds one service of `t` expiring in `secs`; its id.
+pub fn seed_expiring(s: &MockServer, t: ServiceType, secs: i64) -> String {
+    let mut seed = ServiceSeed::count(1);
+    seed.service_type = Some(t);
+    seed.expires_in_seconds = Some(secs);
+    s.seed_services_with(&seed).unwrap().remove(0)
+}
+
+/// Four services, in this order: IPv4 due in 3 days, IPv6 in 2, IPv4 in 1 (all due within a
+/// week) and IPv4 in 30 (not); their ids.
+pub fn four_due(s: &MockServer) -> Vec<String> {
+    vec![
+        seed_expiring(s, ServiceType::Ipv4Rotating, 3 * DAY),
+        seed_expiring(s, ServiceType::Ipv6Rotating, 2 * DAY),
+        seed_expiring(s, ServiceType::Ipv4Rotating, DAY),
+        seed_expiring(s, ServiceType::Ipv4Rotating, 30 * DAY),
+    ]
 }

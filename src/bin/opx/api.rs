@@ -9,6 +9,7 @@
 use std::{io::Write, time::Duration};
 
 use http::{HeaderValue, Method};
+use opx::Operation;
 
 use crate::config::{Settings, Token};
 use crate::confirm;
@@ -31,7 +32,8 @@ pub struct ApiArgs {
     yes: bool,
 }
 
-/// What a money or credentials POST does, for the confirmation; `None` for any other request.
+/// What a request the spec marks as not idempotent (purchase, extension, new credentials)
+/// does, for the confirmation; `None` for any other request.
 fn consequence(method: &Method, path: &str) -> Option<&'static str> {
     if *method != Method::POST {
         return None;
@@ -43,14 +45,32 @@ fn consequence(method: &Method, path: &str) -> Option<&'static str> {
         .unwrap_or_else(|| path.to_owned())
         .to_ascii_lowercase();
     let segments: Vec<&str> = decoded.split('/').filter(|s| !s.is_empty()).collect();
-    match segments.as_slice() {
-        ["purchase"] => Some("buys a new service and charges its price to the balance"),
-        ["services", _, "extend"] => Some("extends the service and charges the plan price"),
-        ["services", _, "credentials"] => {
-            Some("replaces the proxy login and password; the old ones stop working at once")
-        }
-        _ => None,
+    let operation = operation_of(method, &segments)?;
+    if operation.is_idempotent() {
+        return None;
     }
+    Some(match operation {
+        Operation::Purchase => "buys a new service and charges its price to the balance",
+        Operation::ExtendService => "extends the service and charges the plan price",
+        Operation::RegenerateCredentials => {
+            "replaces the proxy login and password; the old ones stop working at once"
+        }
+        _ => "is not idempotent: it is sent once, and its effect may not be undone",
+    })
+}
+
+/// The spec's operation for a method and a path's segments (a `{param}` of the template
+/// matches any one segment; letters compared without case).
+fn operation_of(method: &Method, segments: &[&str]) -> Option<Operation> {
+    Operation::ALL.into_iter().find(|op| {
+        let template: Vec<&str> = op.path().split('/').filter(|s| !s.is_empty()).collect();
+        op.method() == *method
+            && template.len() == segments.len()
+            && template
+                .iter()
+                .zip(segments)
+                .all(|(t, s)| t.starts_with('{') || t.eq_ignore_ascii_case(s))
+    })
 }
 
 /// The full URL of `path` under `base`, and its path relative to the base URL's; refuses

@@ -89,6 +89,7 @@ async fn dispatch(ctx: &Ctx, command: Command) -> Result<(), Failure> {
             layout,
             no_auth,
             country,
+            export,
         } => {
             let mut q = ProxyQuery::new();
             if let Some(l) = layout {
@@ -107,8 +108,16 @@ async fn dispatch(ctx: &Ctx, command: Command) -> Result<(), Failure> {
                 Some(_) if with_all || concurrency.is_some() => Err(Failure::Usage(
                     "--merge, --status, --type and --concurrency go with --all, not an id".into(),
                 )),
-                Some(id) => cmd_read::proxies(ctx, id, format, q).await,
+                Some(id) => match export {
+                    Some(f) => crate::export::run(ctx, id, f, q).await,
+                    None => cmd_read::proxies(ctx, id, format, q).await,
+                },
                 None => {
+                    if export.is_some() {
+                        return Err(Failure::Usage(
+                            "--all writes the lists as sent: drop --as (or export one id)".into(),
+                        ));
+                    }
                     if format != opx::ProxyFormat::Txt {
                         return Err(Failure::Usage(
                             "--all writes text lists: drop --format json".into(),
@@ -131,11 +140,18 @@ async fn dispatch(ctx: &Ctx, command: Command) -> Result<(), Failure> {
         }
         Command::Extend { id, yes } => cmd_money::extend(ctx, id, yes).await,
         Command::Whitelist {
+            edit: Some(edit), ..
+        } => crate::cmd_whitelist::run(ctx, edit).await,
+        Command::Whitelist {
             id,
             ips,
             labels,
             yes,
-        } => cmd_change::whitelist(ctx, id, ips, labels, yes).await,
+            ..
+        } => {
+            let id = id.unwrap_or_default(); // required by clap without a subcommand
+            cmd_change::whitelist(ctx, id, ips, labels, yes).await
+        }
         Command::Credentials { id, yes } => cmd_change::credentials(ctx, id, yes).await,
         Command::Country { id, country } => cmd_change::country(ctx, id, country).await,
         Command::Rotation { id, rotation } => cmd_change::rotation(ctx, id, rotation).await,
@@ -161,6 +177,7 @@ async fn dispatch(ctx: &Ctx, command: Command) -> Result<(), Failure> {
             .await
         }
         Command::Doctor => cmd_doctor::doctor(ctx).await,
+        Command::Renew(args) => crate::cmd_renew::run(ctx, args).await,
     }
 }
 

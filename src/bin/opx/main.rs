@@ -9,10 +9,13 @@ mod cmd_change;
 mod cmd_doctor;
 mod cmd_money;
 mod cmd_read;
+mod cmd_renew;
+mod cmd_whitelist;
 mod commands;
 mod config;
 mod confirm;
 mod context;
+mod export;
 mod failure;
 mod listing;
 mod mock;
@@ -43,14 +46,15 @@ Environment:
   OPX_PACE      1: wait for the rate-limit window instead of failing (same as --pace)
 
 Exit codes:
-  0  success (for `purchase` / `extend`: the charge happened, also when it was recovered)
+  0  success (for `purchase` / `extend`: the charge happened, also when it was recovered;
+     for `renew`: the plan was shown, or every due service was extended)
   1  any other failure (network, unreadable response, a purchase or extension that did not
-     happen, deviations found by `doctor`, ...)
+     happen, deviations found by `doctor`, a due service `renew` left, ...)
   2  usage: bad arguments or input, missing OPX_TOKEN, a charge not confirmed
   3  the API refused the request (its error code is printed)
   4  rate limited: retry after the delay printed
-  5  outcome unknown: a purchase, extension or credentials change may or may not have
-     happened; check with `opx services` / `opx service ID` before trying again
+  5  outcome unknown: a purchase, extension (also in `renew`) or credentials change may or
+     may not have happened; check with `opx services` / `opx service ID` before trying again
   6  `opx check`: some endpoint did not work (or the list was empty)";
 
 /// Command-line tool for the OP-Proxy v1 API: balance, plans, purchases, services, proxy
@@ -164,6 +168,10 @@ pub enum Command {
         /// Only this gateway country.
         #[arg(long, value_enum)]
         country: Option<opx::GatewayCountry>,
+        /// Each endpoint in the form a tool takes: url, curl (-x), env (HTTP_PROXY lines),
+        /// requests (a Python dict), playwright (JSON), proxychains (config lines).
+        #[arg(long = "as", value_enum, value_name = "FORMAT", conflicts_with_all = ["format", "layout"])]
+        export: Option<opx::ExportFormat>,
     },
     /// Extend a service by one period (charges the plan price; asks first).
     Extend {
@@ -173,10 +181,19 @@ pub enum Command {
         #[arg(long)]
         yes: bool,
     },
-    /// Replace a service's whitelist (no IP: clear it, after asking).
+    /// Extend the active services expiring within --before, oldest first, for at most
+    /// --max-spend RUB in total (without --yes: only show the plan).
+    Renew(cmd_renew::RenewArgs),
+    /// Replace a service's whitelist (no IP: clear it, after asking), or add or remove one
+    /// address keeping the rest: `opx whitelist add ID IP`, `opx whitelist remove ID IP`.
+    #[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
     Whitelist {
+        /// Add or remove one address, keeping the other entries and their labels.
+        #[command(subcommand)]
+        edit: Option<cmd_whitelist::Edit>,
         /// Service id (24 hex characters).
-        id: String,
+        #[arg(required = true)]
+        id: Option<String>,
         /// IPv4 addresses (at most 50).
         ips: Vec<String>,
         /// A label for each address, in order (give none or one per address).

@@ -1,0 +1,80 @@
+//! The config file's parsing and checks.
+
+use super::file::expand;
+use super::*;
+
+fn parse(text: &str) -> Result<File, toml::de::Error> {
+    toml::from_str(text)
+}
+
+#[test]
+fn a_token_literal_is_refused_without_being_shown() {
+    let secret = "opx_live_0123456789abcdef0123456789abcdef";
+    let file = parse(&format!("[profiles.p]\ntoken = \"{secret}\"\n")).unwrap();
+    let raw = file.profiles.into_iter().next().unwrap().1;
+    let e = check_profile("p", "--profile", raw, None)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("`token`") && e.contains("token_env"), "{e}");
+    assert!(!e.contains(secret), "{e}");
+    for (key, value) in [("token_env", secret), ("token_file", secret)] {
+        let file = parse(&format!("[profiles.p]\n{key} = \"{value}\"\n")).unwrap();
+        let raw = file.profiles.into_iter().next().unwrap().1;
+        let e = check_profile("p", "--profile", raw, None)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("looks like a token"), "{e}");
+        assert!(!e.contains(secret), "{e}");
+    }
+}
+
+#[test]
+fn one_token_source_and_a_variable_name() {
+    let file = parse("[profiles.p]\ntoken_env = \"A\"\ntoken_file = \"/x\"\n").unwrap();
+    let raw = file.profiles.into_iter().next().unwrap().1;
+    let e = check_profile("p", "--profile", raw, None)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("not both"), "{e}");
+    let file = parse("[profiles.p]\ntoken_env = \"NOT A NAME\"\n").unwrap();
+    let raw = file.profiles.into_iter().next().unwrap().1;
+    let e = check_profile("p", "--profile", raw, None)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("not an environment variable name"), "{e}");
+    let file = parse("[profiles.p]\napi_key = \"opx_live_x\"\n").unwrap();
+    let raw = file.profiles.into_iter().next().unwrap().1;
+    let e = check_profile("p", "--profile", raw, None)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("unknown key \"api_key\"") && !e.contains("opx_live_x"),
+        "{e}"
+    );
+    assert!(
+        parse("api_key = 1\n").is_err(),
+        "unknown top-level keys are refused"
+    );
+}
+
+#[test]
+fn relative_token_files_are_next_to_the_config_file() {
+    let config = Path::new("/etc/opx/config.toml");
+    assert_eq!(
+        expand(Path::new("t.token"), Some(config)),
+        PathBuf::from("/etc/opx/t.token")
+    );
+    assert_eq!(
+        expand(Path::new("/abs/t"), Some(config)),
+        PathBuf::from("/abs/t")
+    );
+    if let Some(home) = dirs::home_dir() {
+        assert_eq!(expand(Path::new("~/t"), Some(config)), home.join("t"));
+    }
+}
+
+#[test]
+fn the_token_is_never_in_debug() {
+    let t = Token("opx_live_0123456789abcdef0123456789abcdef".into());
+    assert_eq!(format!("{t:?}"), "Token(<redacted>)");
+}

@@ -1,0 +1,257 @@
+//! `opx proxies ID --as FORMAT` against the in-process mock, each form used by the tool it is
+//! for where that tool runs here: curl through the mock's gateway for `url`, `curl` and `env`
+//! (a loopback echo as the target; once the credentials are regenerated the same lines get a
+//! 407, so the traffic did go through the gateway with those credentials), Python `requests`
+//! for `requests` when python3 has it (else the dict is checked as a Python literal with `ast`),
+//! and the `playwright` / `proxychains` lines read back field by field.
+
+#[path = "support/echo.rs"]
+mod echo;
+#[path = "support/opx_bin.rs"]
+mod opx_bin;
+
+use std::process::{Command, Output};
+
+use echo::Echo;
+use opx::mock::MockServer;
+use opx::{PlanId, PurchaseRequest, Service, ServiceType};
+use opx_bin::{exits, opx, stderr};
+use serde_json::Value;
+
+async fn bought(s: &MockServer, t: ServiceType) -> Service {
+    let plan = s
+        .plans()
+        .into_iter()
+        .find(|p| p.service_type == t.as_str())
+        .unwrap();
+    let req = PurchaseRequest::new(t, PlanId::new(plan.plan_id).unwrap());
+    s.client().purchase(&req).await.unwrap().into_inner()
+}
+
+/// `sh -c SCRIPT` with no proxy settings of the environment (a `no_proxy` covering loopback
+/// would send curl around the gateway).
+fn sh(script: &str) -> Output {
+    let mut cmd = Command::new("sh");
+    for var in [
+        "no_proxy",
+        "NO_PROXY",
+        "http_proxy",
+        "HTTP_PROXY",
+        "https_proxy",
+        "HTTPS_PROXY",
+        "all_proxy",
+        "ALL_PROXY",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd.arg("-c").arg(script).output().unwrap()
+}
+
+/// The HTTP status curl got for `target`, run after the shell `prefix` (which may set the
+/// environment) with `curl_args`.
+fn curl_status(prefix: &str, curl_args: &str, target: &str) -> String {
+    let script =
+        format!("{prefix} curl -s -o /dev/null -w '%{{http_code}}' {curl_args} '{target}'");
+    let out = sh(&script);
+    String::from_utf8(out.stdout).unwrap()
+}
+
+async fn export(s: &MockServer, id: &str, format: &str) -> String {
+    let out = opx(s, &["proxies", id, "--as", format]).await;
+    let text = exits(&out, 0);
+    assert_eq!(stderr(&out), "");
+    text
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn url_curl_and_env_carry_curl_through_the_gateway() {
+    let s = MockServer::start().await;
+    let echo = Echo::start().await;
+    let target = echo.url("/through");
+    let svc = bought(&s, ServiceType::Ipv4Rotating).await;
+    let id = svc.service_id.to_string();
+    let (url, curl, env) = (
+        export(&s, &id, "url").await,
+        export(&s, &id, "curl").await,
+        export(&s, &id, "env").await,
+    );
+    let url = url.trim_end().to_owned();
+    assert!(
+        url.starts_with(&format!("http://{}:", svc.auth.login)),
+        "{url}"
+    );
+    assert_eq!(curl, format!("-x '{url}'\n"));
+    assert_eq!(
+        env,
+        format!("HTTP_PROXY={url}\nHTTPS_PROXY={url}\nhttp_proxy={url}\nhttps_proxy={url}\n")
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let env_file = dir.path().join("proxy.env");
+    std::fs::write(&env_file, &env).unwrap();
+    let sourced = format!("set -a; . '{}'; set +a;", env_file.display());
+    let runs = || {
+        [
+            ("url", curl_status("", &format!("-x '{url}'"), &target)),
+            ("curl", curl_status("", curl.trim_end(), &target)),
+            ("env", curl_status(&sourced, "", &target)),
+        ]
+    };
+    for (format, status) in runs() {
+        assert_eq!(status, "200", "{format}");
+    }
+    // The same lines after new credentials: refused by the gateway, so they went through it.
+    exits(&opx(&s, &["credentials", &id, "--yes"]).await, 0);
+    for (format, status) in runs() {
+        assert_eq!(status, "407", "{format}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn requests_takes_the_dict_through_the_gateway() {
+    let s = MockServer::start().await;
+    let echo = Echo::start().await;
+    let svc = bought(&s, ServiceType::Ipv6Rotating).await;
+    let id = svc.service_id.to_string();
+    let dicts = export(&s, &id, "requests").await;
+    let lines: Vec<_> = dicts.lines().collect();
+    assert_eq!(lines.len(), 3, "one dict per gateway (nl, de, at): {dicts}");
+    let has_requests = sh("python3 -c 'import requests'").status.success();
+    for line in lines {
+        // A Python literal in any case.
+        let script = "import ast, sys; d = ast.literal_eval(sys.argv[1]); \
+                      assert set(d) == {'http', 'https'} and d['http'] == d['https'], d";
+        let out = Command::new("python3")
+            .args(["-c", script, line])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{line}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        if !has_requests {
+            eprintln!("python3 has no `requests` here: checked the dict with `ast` only");
+            continue;
+        }
+        let script = "import ast, sys, requests; \
+                      r = requests.get(sys.argv[2], proxies=ast.literal_eval(sys.argv[1]), timeout=10); \
+                      print(r.status_code)";
+        let run = |line: &str| {
+            let mut cmd = Command::new("python3");
+            for var in ["no_proxy", "NO_PROXY", "http_proxy", "HTTP_PROXY"] {
+                cmd.env_remove(var);
+            }
+            let out = cmd
+                .args(["-c", script, line, &echo.url("/py")])
+                .output()
+                .unwrap();
+            String::from_utf8(out.stdout).unwrap().trim().to_owned()
+        };
+        assert_eq!(run(line), "200", "{line}");
+    }
+    if has_requests {
+        // Old credentials: the gateway refuses them.
+        let first = dicts.lines().next().unwrap().to_owned();
+        exits(&opx(&s, &["credentials", &id, "--yes"]).await, 0);
+        let mut cmd = Command::new("python3");
+        cmd.env_remove("no_proxy").env_remove("NO_PROXY");
+        let script = "import ast, sys, requests; \
+                      print(requests.get(sys.argv[2], proxies=ast.literal_eval(sys.argv[1])).status_code)";
+        let out = cmd
+            .args(["-c", script, &first, &echo.url("/py")])
+            .output()
+            .unwrap();
+        assert_eq!(String::from_utf8(out.stdout).unwrap().trim(), "407");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn playwright_and_proxychains_read_back_field_by_field() {
+    let s = MockServer::start().await;
+    let svc = bought(&s, ServiceType::Ipv6Rotating).await;
+    let id = svc.service_id.to_string();
+    let servers = s
+        .client()
+        .proxies(&svc.service_id, &opx::ProxyQuery::new())
+        .await
+        .unwrap();
+    let playwright = export(&s, &id, "playwright").await;
+    let chains = export(&s, &id, "proxychains").await;
+    for ((pw, chain), e) in playwright.lines().zip(chains.lines()).zip(servers.iter()) {
+        let v: Value = serde_json::from_str(pw).unwrap();
+        let want = serde_json::json!({"server": format!("http://{}:{}", e.host(), e.port()),
+            "username": svc.auth.login, "password": svc.auth.password()});
+        assert_eq!(v, want);
+        let port = e.port().to_string();
+        let fields: Vec<_> = chain.split_whitespace().collect();
+        let want = [
+            "http",
+            e.host(),
+            &port,
+            &svc.auth.login,
+            svc.auth.password(),
+        ];
+        assert_eq!(fields, want);
+    }
+    assert_eq!(playwright.lines().count(), 3);
+    assert_eq!(chains.lines().count(), 3);
+    // Without credentials (IP-whitelisted use) and one country.
+    let out = opx(
+        &s,
+        &[
+            "proxies",
+            &id,
+            "--as",
+            "proxychains",
+            "--no-auth",
+            "--country",
+            "de",
+        ],
+    )
+    .await;
+    let line = exits(&out, 0);
+    assert_eq!(line.split_whitespace().count(), 3, "{line}");
+    // --as takes no --format / --layout; an unknown format is a usage error.
+    for bad in [
+        &["proxies", &id, "--as", "url", "--format", "json"][..],
+        &[
+            "proxies",
+            &id,
+            "--as",
+            "url",
+            "--layout",
+            "user_pass_at_host_port",
+        ],
+        &["proxies", &id, "--as", "wget"],
+    ] {
+        exits(&opx(&s, bad).await, 2);
+    }
+}
+
+/// The library's `to_reqwest_proxy()`: a reqwest client through the gateway, refused once the
+/// credentials are regenerated.
+#[tokio::test(flavor = "multi_thread")]
+async fn to_reqwest_proxy_carries_reqwest_through_the_gateway() {
+    let s = MockServer::start().await;
+    let echo = Echo::start().await;
+    let svc = bought(&s, ServiceType::Ipv4Rotating).await;
+    let client = s.client();
+    let list = client
+        .proxies(&svc.service_id, &opx::ProxyQuery::new())
+        .await
+        .unwrap();
+    let endpoint = list.first().unwrap().clone();
+    let get = |proxy: reqwest::Proxy| {
+        let target = echo.url("/rq");
+        async move {
+            let http = reqwest::Client::builder().proxy(proxy).build().unwrap();
+            http.get(target).send().await.unwrap().status().as_u16()
+        }
+    };
+    assert_eq!(get(endpoint.to_reqwest_proxy().unwrap()).await, 200);
+    client
+        .regenerate_credentials(&svc.service_id)
+        .await
+        .unwrap();
+    assert_eq!(get(endpoint.to_reqwest_proxy().unwrap()).await, 407);
+}

@@ -1,0 +1,205 @@
+//! `opx renew` against the in-process mock: the dry run spends nothing, `--yes` never passes
+//! `--max-spend` nor extends a service twice (also when an answer is lost), the final table
+//! says what was done, and bad arguments are refused before anything is sent.
+
+#[path = "support/fixtures.rs"]
+mod fixtures;
+#[path = "support/opx_bin.rs"]
+mod opx_bin;
+
+use fixtures::{DAY, IPV4_PRICE, IPV6_PRICE, four_due, seed_expiring};
+use opx::mock::{Fault, MockServer};
+use opx::{Operation, ServiceType};
+use opx_bin::{exits, opx, stderr};
+use serde_json::Value;
+
+fn charges(s: &MockServer) -> u64 {
+    s.stats().charges
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_dry_run_shows_the_plan_and_spends_nothing() {
+    let s = MockServer::start().await;
+    let ids = four_due(&s);
+    let before = s.balance();
+    let out = opx(&s, &["renew", "--before", "7d", "--max-spend", "4500"]).await;
+    let text = exits(&out, 0);
+    assert_eq!(stderr(&out), "");
+    assert!(
+        text.contains("3 active services expire within 7days"),
+        "{text}"
+    );
+    // Oldest expiry first; the 30-day one is not listed.
+    let pos = |id: &str| {
+        text.find(id)
+            .unwrap_or_else(|| panic!("{id} missing: {text}"))
+    };
+    assert!(
+        pos(&ids[2]) < pos(&ids[1]) && pos(&ids[1]) < pos(&ids[0]),
+        "{text}"
+    );
+    assert!(!text.contains(&ids[3]), "{text}");
+    assert!(text.contains("skip: over the cap"), "{text}");
+    let after = before - IPV4_PRICE - IPV6_PRICE;
+    let money = format!(
+        "total 4 000 RUB; balance {} -> {} after",
+        rub(before),
+        rub(after)
+    );
+    assert!(text.contains(&money), "{text}");
+    assert!(text.contains("dry run: nothing was extended"), "{text}");
+    assert_eq!(s.executions(Operation::ExtendService), 0);
+    assert_eq!((s.balance(), charges(&s)), (before, 0));
+
+    let json: Value = serde_json::from_str(&exits(
+        &opx(
+            &s,
+            &["--json", "renew", "--before", "36h", "--max-spend", "0"],
+        )
+        .await,
+        0,
+    ))
+    .unwrap();
+    assert_eq!(json["dry_run"], true);
+    assert_eq!(json["services"].as_array().unwrap().len(), 1, "{json}");
+    assert_eq!(json["services"][0]["service_id"], ids[2].as_str());
+    assert_eq!(json["services"][0]["price"], IPV4_PRICE);
+    assert_eq!(json["services"][0]["extend"], false);
+    assert_eq!(
+        (json["total"].as_i64(), json["balance"].as_i64()),
+        (Some(0), Some(before))
+    );
+    assert_eq!(s.executions(Operation::ExtendService), 0);
+}
+
+/// `1 500 RUB`-style grouping, as the tool prints money.
+fn rub(n: i64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(' ');
+        }
+        out.push(c);
+    }
+    format!("{out} RUB")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn yes_extends_oldest_first_within_the_cap_and_says_what_it_did() {
+    let s = MockServer::start().await;
+    let ids = four_due(&s);
+    let before = s.balance();
+    let out = opx(
+        &s,
+        &["renew", "--before", "7d", "--max-spend", "4500", "--yes"],
+    )
+    .await;
+    // The third due service did not fit the cap: not everything was done.
+    let text = exits(&out, 1);
+    assert!(
+        stderr(&out).contains("2 of 3 due services extended"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(s.executions(Operation::ExtendService), 2);
+    assert_eq!(charges(&s), 2);
+    let spent = before - s.balance();
+    assert_eq!(spent, IPV4_PRICE + IPV6_PRICE);
+    assert!(spent <= 4500);
+    let line = |id: &str| {
+        text.lines()
+            .find(|l| l.contains(id))
+            .unwrap_or("")
+            .to_owned()
+    };
+    assert!(line(&ids[2]).contains("extended"), "{text}");
+    assert!(line(&ids[1]).contains("extended"), "{text}");
+    assert!(
+        line(&ids[0]).contains("skipped") && line(&ids[0]).contains("over the cap"),
+        "{text}"
+    );
+    let summary = format!(
+        "extended 2 of 3; spent 4 000 RUB; balance now {}",
+        rub(s.balance())
+    );
+    assert!(text.contains(&summary), "{text}");
+
+    // Run again with room for everything: the two extended are now a month out, so only the
+    // third is due; nothing is extended twice.
+    let out = opx(
+        &s,
+        &["renew", "--before", "7d", "--max-spend", "100000", "--yes"],
+    )
+    .await;
+    exits(&out, 0);
+    assert_eq!(s.executions(Operation::ExtendService), 3);
+    assert_eq!(before - s.balance(), 2 * IPV4_PRICE + IPV6_PRICE);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_lost_answer_is_reconciled_and_never_sent_twice() {
+    let s = MockServer::start().await;
+    four_due(&s);
+    let before = s.balance();
+    s.inject(Operation::ExtendService, Fault::DropAfterCommit, 1);
+    let out = opx(
+        &s,
+        &[
+            "--json",
+            "renew",
+            "--before",
+            "1w",
+            "--max-spend",
+            "100000",
+            "--yes",
+        ],
+    )
+    .await;
+    let json: Value = serde_json::from_str(&exits(&out, 0)).unwrap();
+    let results = json["services"].as_array().unwrap();
+    assert!(results.iter().all(|r| r["result"] == "extended"), "{json}");
+    let requests = s.requests();
+    let posts = requests
+        .iter()
+        .filter(|r| r.operation == Some(Operation::ExtendService))
+        .count();
+    assert_eq!((posts, charges(&s)), (3, 3));
+    let spent = 2 * IPV4_PRICE + IPV6_PRICE;
+    assert_eq!(
+        (json["spent"].as_i64(), before - s.balance()),
+        (Some(spent), spent)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bad_arguments_are_refused_before_anything_is_sent() {
+    let s = MockServer::start().await;
+    for args in [
+        &["renew", "--before", "7x", "--max-spend", "100"][..],
+        &["renew", "--before", "7d", "--max-spend", "-5"],
+        &["renew", "--before", "7d", "--max-spend", "1.5"],
+        &["renew", "--max-spend", "100"],
+        &["renew", "--before", "7d"],
+    ] {
+        let out = opx(&s, args).await;
+        exits(&out, 2);
+        assert!(stderr(&out).contains("--"), "{args:?}: {}", stderr(&out));
+    }
+    assert!(s.requests().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn nothing_due_is_said_plainly() {
+    let s = MockServer::start().await;
+    seed_expiring(&s, ServiceType::Ipv4Rotating, 30 * DAY);
+    let out = opx(
+        &s,
+        &["renew", "--before", "2d", "--max-spend", "100000", "--yes"],
+    )
+    .await;
+    assert_eq!(exits(&out, 0), "no active service expires within 2days\n");
+    let out = opx(&s, &["renew", "--before", "2d", "--max-spend", "100000"]).await;
+    assert_eq!(exits(&out, 0), "no active service expires within 2days\n");
+    assert_eq!(s.executions(Operation::ExtendService), 0);
+}

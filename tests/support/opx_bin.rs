@@ -1,0 +1,84 @@
+//! Running the `opx` binary as a child process, for the `tests/cli*.rs` files that include it
+//! (`#[path = "support/opx_bin.rs"] mod opx_bin;`): a clean environment (no `OPX_*` variable
+//! and no config file of the developer's), no terminal on stdin.
+#![allow(dead_code)]
+
+use std::process::{Command, Output, Stdio};
+
+use opx::mock::MockServer;
+
+/// The binary under test.
+pub const BIN: &str = env!("CARGO_BIN_EXE_opx");
+
+/// The variables of the developer's environment that would change what `opx` does.
+const CLEARED: [&str; 6] = [
+    "OPX_TOKEN",
+    "OPX_BASE_URL",
+    "OPX_LOG",
+    "OPX_PROFILE",
+    "OPX_CONFIG",
+    "OPX_PACE",
+];
+
+/// `opx ARGS` with no terminal and a clean environment, plus `env` (which may set
+/// `XDG_CONFIG_HOME` or `HOME`; without it no config file is found).
+pub fn command(args: &[&str], env: &[(&str, &str)]) -> Command {
+    let mut cmd = Command::new(BIN);
+    cmd.args(args);
+    for var in CLEARED {
+        cmd.env_remove(var);
+    }
+    cmd.env("XDG_CONFIG_HOME", "/nonexistent/opx-tests");
+    cmd.envs(env.iter().copied());
+    cmd.stdin(Stdio::null());
+    cmd
+}
+
+/// Runs [`command`] to the end (on a blocking thread, so an in-process mock keeps serving).
+pub async fn opx_with_env(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut cmd = command(args, env);
+    tokio::task::spawn_blocking(move || cmd.output().expect("the opx binary runs"))
+        .await
+        .unwrap()
+}
+
+/// Runs `opx ARGS` against `server` (its token and base URL).
+pub async fn opx(server: &MockServer, args: &[&str]) -> Output {
+    opx_with_env(
+        args,
+        &[
+            ("OPX_TOKEN", server.token()),
+            ("OPX_BASE_URL", server.base_url()),
+        ],
+    )
+    .await
+}
+
+/// Standard output as text.
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8(o.stdout.clone()).unwrap()
+}
+
+/// Standard error as text.
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8(o.stderr.clone()).unwrap()
+}
+
+/// Asserts exit `code`; standard output.
+pub fn exits(o: &Output, code: i32) -> String {
+    assert_eq!(
+        o.status.code(),
+        Some(code),
+        "stdout: {}\nstderr: {}",
+        stdout(o),
+        stderr(o)
+    );
+    stdout(o)
+}
+
+/// Asserts success with nothing on stderr (no terminal: no notice, no progress); stdout.
+pub fn ok(o: &Output) -> String {
+    let out = exits(o, 0);
+    assert_eq!(stderr(o), "", "nothing on stderr when it is not a terminal");
+    out
+}
