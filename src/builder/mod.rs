@@ -4,7 +4,7 @@ use std::{
     ffi::OsString,
     fmt,
     net::IpAddr,
-    sync::{Arc, Mutex, OnceLock},
+    sync::{Arc, Mutex},
     time::Duration,
 };
 
@@ -16,6 +16,10 @@ use crate::ratelimit::Gate;
 use crate::retry::{Jitter, RetryPolicy};
 use crate::transport::Transport;
 use crate::validate::check_token;
+
+mod clients;
+
+use clients::HttpClients;
 
 /// Environment variable holding the API token.
 pub const TOKEN_ENV: &str = "OPX_TOKEN";
@@ -262,47 +266,13 @@ impl ClientBuilder {
         let mut auth = HeaderValue::from_str(&format!("Bearer {token}"))
             .map_err(|_| Error::config("the API token is not a valid header value"))?;
         auth.set_sensitive(true);
-        let explicit_ua = self.user_agent.is_some();
-        let ua_text = self
-            .user_agent
-            .unwrap_or_else(|| format!("opx/{}", env!("CARGO_PKG_VERSION")));
-        let user_agent = HeaderValue::from_str(&ua_text)
-            .map_err(|_| Error::config("the user agent is not a valid header value"))?;
-        let (connect_timeout, timeout) = (self.connect_timeout, self.timeout);
-        let ua = user_agent.clone();
-        let base = move || {
-            let mut b = crate::tls::reqwest_builder()
-                .connect_timeout(connect_timeout)
-                .redirect(reqwest::redirect::Policy::none())
-                .user_agent(ua.clone());
-            if let Some(t) = timeout {
-                b = b.timeout(t);
-            }
-            b
-        };
-        let built = |b: reqwest::ClientBuilder| {
-            b.build()
-                .map_err(|e| Error::config("could not build the HTTP client").with_source(e))
-        };
-        let own_client = self.http.is_none();
-        let once_client = OnceLock::new();
-        // The money calls use the caller's client when there is one (its settings apply to
-        // every request), else one built on their first use.
-        if let Some(c) = self.once_http.clone().or_else(|| self.http.clone()) {
-            let _ = once_client.set(c);
-        }
-        let own_once_client = once_client.get().is_none();
-        let client = match self.http {
-            Some(c) => c,
-            None => built(base())?,
-        };
-        let once_factory: crate::transport::OnceClientFactory = Box::new(move || {
-            base()
-                .pool_max_idle_per_host(0)
-                .retry(reqwest::retry::never())
-                .build()
-                .map_err(|e| Error::config("could not build the HTTP client").with_source(e))
-        });
+        let http = HttpClients::new(
+            self.http,
+            self.once_http,
+            self.user_agent,
+            self.connect_timeout,
+            self.timeout,
+        )?;
         let jitter = match self.jitter_seed {
             Some(s) => Jitter::seeded(s),
             None => Jitter::from_entropy(),
@@ -310,17 +280,10 @@ impl ClientBuilder {
         Ok(Client::from_transport(Arc::new(Transport {
             base_url,
             auth,
-            // Clients built here send the User-Agent themselves (a default header), so the hook
-            // need not set it per request. A user-supplied client keeps its own User-Agent
-            // unless one was set here.
-            user_agent: if own_client && own_once_client {
-                None
-            } else {
-                (own_client || explicit_ua).then_some(user_agent)
-            },
-            client,
-            once_client,
-            once_factory,
+            user_agent: http.user_agent,
+            client: http.client,
+            once_client: http.once_client,
+            once_factory: http.once_factory,
             retry: self.retry,
             reconcile: self.reconcile,
             max_body: self.max_body,
@@ -381,132 +344,4 @@ pub(crate) fn check_base_url(raw: &str) -> Result<String> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::ErrorKind;
-
-    const TOKEN: &str = "opx_live_0123456789abcdef0123456789abcdef";
-
-    #[test]
-    fn base_urls_must_be_https_unless_loopback() {
-        assert_eq!(
-            check_base_url("https://op-proxy.com/api/v1/").unwrap(),
-            "https://op-proxy.com/api/v1"
-        );
-        for ok in [
-            "http://127.0.0.1:8080/api/v1",
-            "http://localhost:1/api/v1",
-            "http://[::1]:9/x",
-            "http://127.5.6.7/",
-        ] {
-            assert!(check_base_url(ok).is_ok(), "{ok}");
-        }
-        for bad in [
-            "http://op-proxy.com/api/v1",
-            "http://10.0.0.1/api/v1",
-            "http://localhost.evil.com/",
-            "ftp://op-proxy.com/",
-            "https://user:pw@op-proxy.com/api/v1",
-            "https://op-proxy.com/api/v1?x=1",
-            "not a url",
-            "",
-        ] {
-            let e = check_base_url(bad).unwrap_err();
-            assert_eq!(e.kind(), ErrorKind::Config, "{bad}");
-        }
-        assert!(
-            check_base_url("http://op-proxy.com/")
-                .unwrap_err()
-                .to_string()
-                .contains("non-HTTPS")
-        );
-    }
-
-    #[test]
-    fn from_env_names_the_missing_variable() {
-        let e = ClientBuilder::from_env_with(|_| None).unwrap_err();
-        assert!(e.to_string().contains("OPX_TOKEN"), "{e}");
-        let e = ClientBuilder::from_env_with(|n| (n == TOKEN_ENV).then(|| " ".into())).unwrap_err();
-        assert!(e.to_string().contains("OPX_TOKEN"), "{e}");
-    }
-
-    #[tokio::test]
-    async fn from_env_reads_token_and_base_url() {
-        let c = ClientBuilder::from_env_with(|n| match n {
-            TOKEN_ENV => Some(TOKEN.into()),
-            BASE_URL_ENV => Some("http://127.0.0.1:9/api/v1/".into()),
-            _ => None,
-        })
-        .unwrap()
-        .build()
-        .unwrap();
-        assert_eq!(c.base_url(), "http://127.0.0.1:9/api/v1");
-        let b = ClientBuilder::from_env_with(|n| (n == TOKEN_ENV).then(|| TOKEN.into())).unwrap();
-        assert_eq!(b.base_url, None, "the default base URL");
-        #[cfg(feature = "rustls")]
-        assert_eq!(b.build().unwrap().base_url(), crate::spec::DEFAULT_BASE_URL);
-    }
-
-    /// Without `rustls` there is no TLS: an https base URL, the default one included, is refused
-    /// when the client is built, naming the feature; loopback http still works.
-    #[cfg(not(feature = "rustls"))]
-    #[tokio::test]
-    async fn without_rustls_https_is_refused_at_construction_naming_the_feature() {
-        for url in [
-            None,
-            Some("https://op-proxy.com/api/v1"),
-            Some("HTTPS://example.com/"),
-        ] {
-            let mut b = Client::builder().token(TOKEN);
-            if let Some(url) = url {
-                b = b.base_url(url);
-            }
-            let e = b.build().unwrap_err();
-            assert_eq!(e.kind(), ErrorKind::Config, "{url:?}");
-            assert!(e.to_string().contains("`rustls` feature"), "{url:?}: {e}");
-        }
-        // One client of the caller's is not enough: the money POSTs would still have no TLS.
-        let e = Client::builder()
-            .token(TOKEN)
-            .reqwest_client(reqwest::Client::new())
-            .build()
-            .unwrap_err();
-        assert!(e.to_string().contains("`rustls` feature"), "{e}");
-        // Both supplied: the caller vouches for their TLS.
-        let c = Client::builder()
-            .token(TOKEN)
-            .reqwest_client(reqwest::Client::new())
-            .non_idempotent_reqwest_client(reqwest::Client::new())
-            .build()
-            .unwrap();
-        assert_eq!(c.base_url(), crate::spec::DEFAULT_BASE_URL);
-        let c = Client::builder()
-            .token(TOKEN)
-            .base_url("http://127.0.0.1:9/api/v1")
-            .build()
-            .unwrap();
-        assert_eq!(c.base_url(), "http://127.0.0.1:9/api/v1");
-    }
-
-    #[tokio::test]
-    async fn tokens_are_checked_and_never_shown() {
-        for bad in ["", "a b", "tok\r\nX-Injected: 1", "tok\0"] {
-            let e = Client::builder().token(bad).build().unwrap_err();
-            assert_eq!(e.kind(), ErrorKind::Config);
-            if !bad.is_empty() {
-                assert!(!e.to_string().contains(bad));
-            }
-        }
-        // Loopback, so that this also runs without the `rustls` feature.
-        let b = Client::builder()
-            .token(TOKEN)
-            .base_url("http://127.0.0.1:9/api/v1");
-        assert!(!format!("{b:?}").contains(TOKEN));
-        let c = b.build().unwrap();
-        assert!(!format!("{c:?}").contains(TOKEN));
-        assert!(!format!("{c:?}").contains("0123456789abcdef"));
-        assert!(c.transport().auth.is_sensitive());
-        let e = Client::builder().build().unwrap_err();
-        assert!(e.to_string().contains("OPX_TOKEN"));
-    }
-}
+mod tests;
