@@ -7,7 +7,9 @@ mod echo;
 
 use std::time::Duration;
 
-use echo::{Echo, tcp_echo};
+use echo::Echo;
+#[cfg(feature = "rustls")]
+use echo::tcp_echo;
 use opx::check::{CheckStatus, ProxyCheck};
 use opx::mock::MockServer;
 use opx::{PlanId, ProxyEndpointBuf, ProxyQuery, PurchaseRequest, ServiceId, ServiceType};
