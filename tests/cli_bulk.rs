@@ -4,42 +4,23 @@
 //! in-process on the mock's virtual clock, `tests/facade/pacing.rs`: a separate process cannot
 //! share it, and would wait for windows in real time.)
 
-use std::process::{Command, Output, Stdio};
+#[path = "support/opx_bin.rs"]
+mod opx_bin;
+
+use std::process::Output;
 
 use opx::ServiceType;
 use opx::mock::{MockServer, ServiceSeed};
+use opx_bin::ok;
 
-const BIN: &str = env!("CARGO_BIN_EXE_opx");
-
-/// Runs `opx ARGS` against `server` with no terminal on stdin or stderr.
+/// Runs `opx ARGS` against `server` (its token and base URL) with `env` added.
 async fn opx(server: &MockServer, args: &[&str], env: &[(&str, &str)]) -> Output {
-    let args: Vec<String> = args.iter().map(|s| (*s).to_owned()).collect();
     let mut vars = vec![
-        ("OPX_TOKEN".to_owned(), server.token().to_owned()),
-        ("OPX_BASE_URL".to_owned(), server.base_url().to_owned()),
+        ("OPX_TOKEN", server.token()),
+        ("OPX_BASE_URL", server.base_url()),
     ];
-    vars.extend(env.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
-    tokio::task::spawn_blocking(move || {
-        Command::new(BIN)
-            .args(&args)
-            .env_remove("OPX_LOG")
-            .env_remove("OPX_PACE")
-            .env_remove("OPX_PROFILE")
-            .env("XDG_CONFIG_HOME", "/nonexistent/opx-tests")
-            .envs(vars)
-            .stdin(Stdio::null())
-            .output()
-            .expect("the opx binary runs")
-    })
-    .await
-    .unwrap()
-}
-
-fn ok(o: &Output) -> String {
-    let err = String::from_utf8_lossy(&o.stderr);
-    assert_eq!(o.status.code(), Some(0), "stderr: {err}");
-    assert_eq!(err, "", "no progress bar when stderr is not a terminal");
-    String::from_utf8(o.stdout.clone()).unwrap()
+    vars.extend_from_slice(env);
+    opx_bin::opx_with_env(args, &vars).await
 }
 
 /// The `# <id>` headers of a block output, in order.
