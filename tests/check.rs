@@ -4,15 +4,17 @@
 
 #[path = "support/echo.rs"]
 mod echo;
+#[path = "support/fixtures.rs"]
+mod fixtures;
 
 use std::time::Duration;
 
 use echo::Echo;
 #[cfg(feature = "rustls")]
 use echo::tcp_echo;
-use opx::check::{CheckStatus, ProxyCheck};
+use opx::check::{CheckStatus, EndpointCheck, ProxyCheck};
 use opx::mock::MockServer;
-use opx::{PlanId, ProxyEndpointBuf, ProxyQuery, PurchaseRequest, ServiceId, ServiceType};
+use opx::{ProxyEndpointBuf, ProxyQuery, ServiceId, ServiceType};
 use tokio::net::TcpListener;
 
 fn endpoint(line: &str) -> ProxyEndpointBuf {
@@ -23,13 +25,17 @@ fn endpoint(line: &str) -> ProxyEndpointBuf {
         .to_owned()
 }
 
+/// What `check` says of the first of `lines`.
+async fn first_result(
+    check: &ProxyCheck,
+    lines: &[ProxyEndpointBuf],
+    threads: Option<u32>,
+) -> EndpointCheck {
+    check.run(lines, threads).await.unwrap().results.remove(0)
+}
+
 async fn bought(server: &MockServer) -> opx::Service {
-    let plan = server.plans().remove(0);
-    let req = PurchaseRequest::new(
-        ServiceType::Ipv4Rotating,
-        PlanId::new(plan.plan_id).unwrap(),
-    );
-    server.client().purchase(&req).await.unwrap().into_inner()
+    fixtures::bought(server, ServiceType::Ipv4Rotating).await
 }
 
 #[tokio::test]
@@ -116,16 +122,11 @@ async fn https_targets_go_through_connect_and_its_refusals_are_told_apart() {
     // Current credentials: the tunnel opens, then TLS fails against a TCP echo: not ok, and
     // not a proxy problem.
     let https = ProxyCheck::new().target(format!("https://{tcp}/"));
-    let r = https
-        .run(&lines, Some(100))
-        .await
-        .unwrap()
-        .results
-        .remove(0);
+    let r = first_result(&https, &lines, Some(100)).await;
     assert_eq!(r.status, CheckStatus::Other, "{r:?}");
     // Off loopback: the gateway refuses the CONNECT (403, which the HTTP client does not show).
     let off = ProxyCheck::new().target("https://192.0.2.1/");
-    let r = off.run(&lines, Some(100)).await.unwrap().results.remove(0);
+    let r = first_result(&off, &lines, Some(100)).await;
     assert_eq!(r.status, CheckStatus::HttpError, "{r:?}");
     assert!(
         r.detail
@@ -136,12 +137,7 @@ async fn https_targets_go_through_connect_and_its_refusals_are_told_apart() {
     );
 
     client.regenerate_credentials(&s.service_id).await.unwrap();
-    let r = https
-        .run(&lines, Some(100))
-        .await
-        .unwrap()
-        .results
-        .remove(0);
+    let r = first_result(&https, &lines, Some(100)).await;
     assert_eq!(r.status, CheckStatus::AuthRefused, "{r:?}");
     let report = https.run(&lines, Some(100)).await.unwrap();
     let password = s.auth.password();
@@ -184,21 +180,11 @@ async fn a_whitelisted_line_without_credentials_works() {
         .unwrap()
         .into_inner();
     let check = ProxyCheck::new().target(echo.url("/"));
-    let r = check
-        .run(&bare, Some(s.threads))
-        .await
-        .unwrap()
-        .results
-        .remove(0);
+    let r = first_result(&check, &bare, Some(s.threads)).await;
     assert_eq!(r.status, CheckStatus::AuthRefused, "{r:?}");
     let whitelist = opx::Whitelist::parse(["127.0.0.1"]).unwrap();
     client.replace_whitelist(id, &whitelist).await.unwrap();
-    let r = check
-        .run(&bare, Some(s.threads))
-        .await
-        .unwrap()
-        .results
-        .remove(0);
+    let r = first_result(&check, &bare, Some(s.threads)).await;
     assert_eq!(r.status, CheckStatus::Ok, "{r:?}");
     let nl = server.gateway_addr(&opx::GatewayCountry::Nl).unwrap();
     assert_eq!(r.endpoint_label(), nl.to_string());

@@ -8,7 +8,7 @@ use std::process::{Command, Output, Stdio};
 mod opx_bin;
 use opx_bin::{BIN, ok, opx, opx_with_env, stderr, stdout};
 
-use opx::mock::{Fault, MockServer};
+use opx::mock::{Fault, MockPlan, MockServer};
 
 /// Snapshots with the values that change from run to run replaced.
 macro_rules! snapshot {
@@ -29,12 +29,7 @@ macro_rules! snapshot {
 }
 
 async fn bought(server: &MockServer, service_type: &str) -> String {
-    let plan = server
-        .plans()
-        .into_iter()
-        .find(|p| p.service_type == service_type)
-        .unwrap()
-        .plan_id;
+    let plan = server.plan(&service_type.parse().unwrap()).unwrap().plan_id;
     let out = opx(
         server,
         &[
@@ -50,6 +45,33 @@ async fn bought(server: &MockServer, service_type: &str) -> String {
     .await;
     let data: serde_json::Value = serde_json::from_str(&ok(&out)).unwrap();
     data["service_id"].as_str().unwrap().to_owned()
+}
+
+/// The catalog's first IPv4 rotating plan.
+fn ipv4_plan(server: &MockServer) -> MockPlan {
+    server.plan(&opx::ServiceType::Ipv4Rotating).unwrap()
+}
+
+/// Asserts that `plan` was bought exactly once since the balance was `before`.
+fn assert_bought_once(server: &MockServer, before: i64, plan: &MockPlan) {
+    assert_eq!(server.executions(Operation::Purchase), 1);
+    assert_eq!(server.service_count(), 1);
+    assert_eq!(server.balance(), before - plan.price);
+}
+
+/// A mock whose next purchase commits and then loses its answer; its balance and IPv4 plan.
+async fn with_a_lost_purchase_answer() -> (MockServer, i64, MockPlan) {
+    let server = MockServer::start().await;
+    server.inject(Operation::Purchase, Fault::DropAfterCommit, 1);
+    let (before, plan) = (server.balance(), ipv4_plan(&server));
+    (server, before, plan)
+}
+
+/// `opx purchase` of `plan` (an IPv4 rotating plan), followed by `extra`.
+fn purchase_args<'a>(plan: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec!["purchase", "--type", "ipv4_rotating", "--plan", plan];
+    args.extend_from_slice(extra);
+    args
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -78,23 +100,8 @@ async fn plans_human_json_and_type_filter() {
 async fn purchase_with_yes_charges_once_and_prints_the_service() {
     let server = MockServer::start().await;
     let before = server.balance();
-    let plan = server
-        .plans()
-        .into_iter()
-        .find(|p| p.service_type == "ipv4_rotating")
-        .unwrap();
-    let out = ok(&opx(
-        &server,
-        &[
-            "purchase",
-            "--type",
-            "ipv4_rotating",
-            "--plan",
-            &plan.plan_id,
-            "--yes",
-        ],
-    )
-    .await);
+    let plan = ipv4_plan(&server);
+    let out = ok(&opx(&server, &purchase_args(&plan.plan_id, &["--yes"])).await);
     snapshot!("purchase", out);
     assert_eq!(server.balance(), before - plan.price);
     assert_eq!(server.service_count(), 1);
@@ -107,13 +114,7 @@ async fn money_and_credential_commands_refuse_without_yes_off_a_terminal() {
     let balance = server.balance();
     let plan = server.plans()[0].plan_id.clone();
     for args in [
-        vec![
-            "purchase",
-            "--type",
-            "ipv4_rotating",
-            "--plan",
-            plan.as_str(),
-        ],
+        purchase_args(&plan, &[]),
         vec!["extend", id.as_str()],
         vec!["credentials", id.as_str()],
     ] {
@@ -402,18 +403,7 @@ async fn a_bad_id_is_refused_before_anything_is_sent() {
 async fn api_errors_exit_3_with_advice() {
     let server = MockServer::builder().balance(10).start().await.unwrap();
     let plan = server.plans()[0].plan_id.clone();
-    let out = opx(
-        &server,
-        &[
-            "purchase",
-            "--type",
-            "ipv4_rotating",
-            "--plan",
-            &plan,
-            "--yes",
-        ],
-    )
-    .await;
+    let out = opx(&server, &purchase_args(&plan, &["--yes"])).await;
     assert_eq!(out.status.code(), Some(3));
     snapshot!("insufficient_balance_error", stderr(&out));
     let missing = opx(&server, &["service", "0123456789abcdef01234567"]).await;
@@ -444,22 +434,8 @@ async fn rate_limited_exits_4_with_the_delay() {
 /// and exits 0; nothing is bought twice.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_lost_purchase_answer_is_recovered_and_said_plainly() {
-    let server = MockServer::start().await;
-    let before = server.balance();
-    let plan = server
-        .plans()
-        .into_iter()
-        .find(|p| p.service_type == "ipv4_rotating")
-        .unwrap();
-    server.inject(Operation::Purchase, Fault::DropAfterCommit, 1);
-    let args = [
-        "purchase",
-        "--type",
-        "ipv4_rotating",
-        "--plan",
-        &plan.plan_id,
-        "--yes",
-    ];
+    let (server, before, plan) = with_a_lost_purchase_answer().await;
+    let args = purchase_args(&plan.plan_id, &["--yes"]);
     let out = opx(&server, &args).await;
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(
@@ -468,23 +444,14 @@ async fn a_lost_purchase_answer_is_recovered_and_said_plainly() {
         stderr(&out)
     );
     assert!(stdout(&out).contains("service "), "{}", stdout(&out));
-    assert_eq!(server.executions(Operation::Purchase), 1);
-    assert_eq!(server.service_count(), 1);
-    assert_eq!(server.balance(), before - plan.price);
+    assert_bought_once(&server, before, &plan);
 }
 
 /// When the services cannot be read after a lost answer, the outcome is unknown: exit 5, with
 /// how to check, and the purchase was sent once.
 #[tokio::test(flavor = "multi_thread")]
 async fn an_unresolvable_outcome_exits_5_says_how_to_check_and_never_buys_twice() {
-    let server = MockServer::start().await;
-    let before = server.balance();
-    let plan = server
-        .plans()
-        .into_iter()
-        .find(|p| p.service_type == "ipv4_rotating")
-        .unwrap();
-    server.inject(Operation::Purchase, Fault::DropAfterCommit, 1);
+    let (server, before, plan) = with_a_lost_purchase_answer().await;
     // The snapshot before the purchase reads; every read after it fails.
     server.inject(
         Operation::ListServices,
@@ -492,20 +459,11 @@ async fn an_unresolvable_outcome_exits_5_says_how_to_check_and_never_buys_twice(
         1,
     );
     server.inject(Operation::ListServices, Fault::Status(500), 100);
-    let args = [
-        "purchase",
-        "--type",
-        "ipv4_rotating",
-        "--plan",
-        &plan.plan_id,
-        "--yes",
-    ];
+    let args = purchase_args(&plan.plan_id, &["--yes"]);
     let out = opx(&server, &args).await;
     assert_eq!(out.status.code(), Some(5), "{}", stderr(&out));
     assert!(stderr(&out).contains("opx services"), "{}", stderr(&out));
-    assert_eq!(server.executions(Operation::Purchase), 1);
-    assert_eq!(server.service_count(), 1);
-    assert_eq!(server.balance(), before - plan.price);
+    assert_bought_once(&server, before, &plan);
 }
 
 /// Runs `opx ARGS` on a pseudo-terminal (util-linux `script`), typing `answer` at the prompt.
@@ -545,18 +503,8 @@ async fn opx_on_terminal(server: &MockServer, args: &[&str], answer: &str) -> Ou
 #[tokio::test(flavor = "multi_thread")]
 async fn on_a_terminal_purchase_shows_price_and_balance_and_needs_a_yes() {
     let server = MockServer::start().await;
-    let plan = server
-        .plans()
-        .into_iter()
-        .find(|p| p.service_type == "ipv4_rotating")
-        .unwrap();
-    let args = [
-        "purchase",
-        "--type",
-        "ipv4_rotating",
-        "--plan",
-        plan.plan_id.as_str(),
-    ];
+    let plan = ipv4_plan(&server);
+    let args = purchase_args(&plan.plan_id, &[]);
 
     let declined = opx_on_terminal(&server, &args, "n\n").await;
     let screen = stdout(&declined);
@@ -588,13 +536,7 @@ async fn on_a_terminal_a_charge_the_balance_cannot_cover_is_refused_before_askin
     let id = bought(&server, "ipv4_rotating").await;
     server.set_balance(10);
     let plan = server.plans()[0].plan_id.clone();
-    let buy = [
-        "purchase",
-        "--type",
-        "ipv4_rotating",
-        "--plan",
-        plan.as_str(),
-    ];
+    let buy = purchase_args(&plan, &[]);
     for args in [&buy[..], &["extend", id.as_str()]] {
         let out = opx_on_terminal(&server, args, "y\n").await;
         let screen = stdout(&out);

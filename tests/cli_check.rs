@@ -5,6 +5,8 @@
 
 #[path = "support/echo.rs"]
 mod echo;
+#[path = "support/fixtures.rs"]
+mod fixtures;
 #[path = "support/opx_bin.rs"]
 mod opx_bin;
 
@@ -12,21 +14,22 @@ use std::process::Output;
 use std::time::Duration;
 
 use echo::Echo;
+use opx::ServiceType;
 use opx::mock::MockServer;
-use opx::{PlanId, PurchaseRequest, ServiceType};
-use opx_bin::{opx, stderr, stdout};
+use opx_bin::{exits, opx, stderr, stdout};
 use serde_json::Value;
 
 /// A purchased service: (id, password).
 async fn bought(server: &MockServer, t: ServiceType) -> (String, String) {
-    let plan = server
-        .plans()
-        .into_iter()
-        .find(|p| p.service_type == t.as_str())
-        .unwrap();
-    let req = PurchaseRequest::new(t, PlanId::new(plan.plan_id).unwrap());
-    let s = server.client().purchase(&req).await.unwrap();
+    let s = fixtures::bought(server, t).await;
     (s.service_id.to_string(), s.auth.password().to_owned())
+}
+
+/// `opx ARGS` (a check), asserted to exit with `code`.
+async fn check(server: &MockServer, args: &[&str], code: i32) -> Output {
+    let out = opx(server, args).await;
+    exits(&out, code);
+    out
 }
 
 fn no_secret(o: &Output, password: &str) {
@@ -110,33 +113,12 @@ async fn lines_printed_before_opx_credentials_are_refused_and_the_current_ones_w
     let saved = saved.to_str().unwrap();
 
     // Before: the saved lines work.
-    let out = opx(
-        &server,
-        &["check", &id, "--target", &target, "--from", saved],
-    )
-    .await;
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}{}",
-        stdout(&out),
-        stderr(&out)
-    );
+    let from_saved = ["check", &id, "--target", &target, "--from", saved];
+    check(&server, &from_saved, 0).await;
 
     let regen = opx(&server, &["credentials", &id, "--yes"]).await;
     assert_eq!(regen.status.code(), Some(0), "{}", stderr(&regen));
-    let out = opx(
-        &server,
-        &["check", &id, "--target", &target, "--from", saved],
-    )
-    .await;
-    assert_eq!(
-        out.status.code(),
-        Some(6),
-        "{}{}",
-        stdout(&out),
-        stderr(&out)
-    );
+    let out = check(&server, &from_saved, 6).await;
     assert_eq!(stderr(&out), "error: 3 of 3 endpoints do not work\n");
     let text = stdout(&out);
     assert!(text.starts_with("0 of 3 endpoints work"), "{text}");
@@ -145,12 +127,7 @@ async fn lines_printed_before_opx_credentials_are_refused_and_the_current_ones_w
         assert!(row.contains("outdated proxy credentials"), "{row}");
     }
     no_secret(&out, &old_password);
-    let out = opx(
-        &server,
-        &["--json", "check", &id, "--target", &target, "--from", saved],
-    )
-    .await;
-    assert_eq!(out.status.code(), Some(6));
+    let out = check(&server, &[&["--json"], &from_saved[..]].concat(), 6).await;
     let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
     for r in v["results"].as_array().unwrap() {
         assert_eq!(
@@ -163,14 +140,7 @@ async fn lines_printed_before_opx_credentials_are_refused_and_the_current_ones_w
     no_secret(&out, &old_password);
 
     // The current list (read by the check itself) works.
-    let out = opx(&server, &["check", &id, "--target", &target]).await;
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}{}",
-        stdout(&out),
-        stderr(&out)
-    );
+    check(&server, &["check", &id, "--target", &target], 0).await;
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -180,22 +150,9 @@ async fn an_expired_service_fails_the_check() {
     let echo = Echo::start().await;
     let (id, password) = bought(&server, ServiceType::Ipv4Rotating).await;
     let target = echo.url("/");
-    assert_eq!(
-        opx(&server, &["check", &id, "--target", &target])
-            .await
-            .status
-            .code(),
-        Some(0)
-    );
+    check(&server, &["check", &id, "--target", &target], 0).await;
     server.advance(Duration::from_secs(31 * 86_400));
-    let out = opx(&server, &["check", &id, "--target", &target]).await;
-    assert_eq!(
-        out.status.code(),
-        Some(6),
-        "{}{}",
-        stdout(&out),
-        stderr(&out)
-    );
+    let out = check(&server, &["check", &id, "--target", &target], 6).await;
     assert_eq!(stderr(&out), "error: 1 of 1 endpoints do not work\n");
     let text = stdout(&out);
     let row = &rows(&text)[0];
@@ -240,13 +197,7 @@ async fn the_check_never_uses_more_than_the_services_threads() {
         echo.release(1);
     }
     let out = run.await.unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}{}",
-        stdout(&out),
-        stderr(&out)
-    );
+    exits(&out, 0);
     let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
     assert_eq!(v["concurrency"], 1);
     assert!(

@@ -13,6 +13,15 @@ use opx::mock::MockServer;
 #[path = "support/opx_bin.rs"]
 mod opx_bin;
 use opx_bin::{ok, opx_with_env, stderr, stdout};
+/// The variables `opx` reads, as `--help` and README.md name them.
+const ENVIRONMENT: [&str; 5] = [
+    "OPX_TOKEN",
+    "OPX_BASE_URL",
+    "OPX_PROFILE",
+    "OPX_CONFIG",
+    "OPX_LOG",
+];
+
 /// A well-formed token the mock does not know.
 const OTHER_TOKEN: &str = "opx_live_ffffffffffffffffffffffffffffffff";
 
@@ -80,12 +89,39 @@ fn env_profile(server: &MockServer) -> String {
     )
 }
 
+/// A mock, and a home whose config file has the profiles of [`env_profile`] for it.
+struct Profiles {
+    server: MockServer,
+    home: Home,
+    config: String,
+}
+
+impl Profiles {
+    async fn start() -> Self {
+        let server = MockServer::start().await;
+        let home = Home::new();
+        let config = home.config(&env_profile(&server));
+        let config = config.to_str().unwrap().to_owned();
+        Self {
+            server,
+            home,
+            config,
+        }
+    }
+
+    /// `OPX_CONFIG` (the file) and `MOCK_TOKEN` (the mock's token).
+    fn env(&self) -> [(&str, &str); 2] {
+        [
+            ("OPX_CONFIG", self.config.as_str()),
+            ("MOCK_TOKEN", self.server.token()),
+        ]
+    }
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_profile_supplies_base_url_and_token_end_to_end() {
-    let server = MockServer::start().await;
-    let home = Home::new();
-    let config = home.config(&env_profile(&server));
-    let config = config.to_str().unwrap();
+    let profiles = Profiles::start().await;
+    let (server, home, config) = (&profiles.server, &profiles.home, profiles.config.as_str());
     let token = server.token();
     // --profile, and OPX_PROFILE: the profile's URL and token, nothing else set.
     for (args, extra) in [
@@ -205,16 +241,12 @@ async fn a_token_file_others_can_read_is_refused_before_anything_is_sent() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn config_shows_the_active_profile_with_the_token_redacted() {
-    let server = MockServer::start().await;
-    let home = Home::new();
-    let config = home.config(&env_profile(&server));
-    let env = [
-        ("OPX_CONFIG", config.to_str().unwrap()),
-        ("MOCK_TOKEN", server.token()),
-    ];
+    let profiles = Profiles::start().await;
+    let (server, home, config) = (&profiles.server, &profiles.home, profiles.config.as_str());
+    let env = profiles.env();
     let human = ok(&home.opx(&["--profile", "mock", "config"], &env).await);
     for part in [
-        config.to_str().unwrap(),
+        config,
         "dead, mock",
         "mock (--profile)",
         &format!("{} (profile mock)", server.base_url()),
@@ -232,9 +264,7 @@ async fn config_shows_the_active_profile_with_the_token_redacted() {
     assert_eq!(v["token"], "<redacted>");
     assert_eq!(v["token_from"], "environment variable MOCK_TOKEN");
     // No profile, no token: says so, exit 2.
-    let out = home
-        .opx(&["config"], &[("OPX_CONFIG", config.to_str().unwrap())])
-        .await;
+    let out = home.opx(&["config"], &[("OPX_CONFIG", config)]).await;
     assert_eq!(out.status.code(), Some(2));
     assert!(
         stdout(&out).contains("OPX_TOKEN is not set"),
@@ -281,14 +311,10 @@ async fn a_token_in_the_config_file_is_refused_and_never_echoed() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn unknown_profiles_and_missing_files_are_usage_errors() {
-    let server = MockServer::start().await;
-    let home = Home::new();
-    let config = home.config(&env_profile(&server));
+    let profiles = Profiles::start().await;
+    let (server, home, config) = (&profiles.server, &profiles.home, profiles.config.as_str());
     let out = home
-        .opx(
-            &["--profile", "nope", "account"],
-            &[("OPX_CONFIG", config.to_str().unwrap())],
-        )
+        .opx(&["--profile", "nope", "account"], &[("OPX_CONFIG", config)])
         .await;
     assert_eq!(out.status.code(), Some(2));
     assert!(
@@ -312,10 +338,7 @@ async fn unknown_profiles_and_missing_files_are_usage_errors() {
     );
     // The variable the profile names is not set.
     let out = home
-        .opx(
-            &["--profile", "mock", "account"],
-            &[("OPX_CONFIG", config.to_str().unwrap())],
-        )
+        .opx(&["--profile", "mock", "account"], &[("OPX_CONFIG", config)])
         .await;
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("MOCK_TOKEN"), "{}", stderr(&out));
@@ -325,13 +348,9 @@ async fn unknown_profiles_and_missing_files_are_usage_errors() {
 /// `opx api` through a profile: GET prints the body, an error status exits 3 with the code.
 #[tokio::test(flavor = "multi_thread")]
 async fn api_sends_authenticated_requests_to_any_path() {
-    let server = MockServer::start().await;
-    let home = Home::new();
-    let config = home.config(&env_profile(&server));
-    let env = [
-        ("OPX_CONFIG", config.to_str().unwrap()),
-        ("MOCK_TOKEN", server.token()),
-    ];
+    let profiles = Profiles::start().await;
+    let (server, home) = (&profiles.server, &profiles.home);
+    let env = profiles.env();
     let p = |args: &[&'static str]| [&["--profile", "mock", "api"][..], args].concat();
     let v = json(&home.opx(&p(&["get", "/account"]), &env).await);
     assert_eq!(v["status"], "ok");
@@ -373,18 +392,10 @@ async fn api_sends_authenticated_requests_to_any_path() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn api_money_posts_need_yes_and_are_sent_once() {
-    let server = MockServer::start().await;
-    let home = Home::new();
-    let config = home.config(&env_profile(&server));
-    let env = [
-        ("OPX_CONFIG", config.to_str().unwrap()),
-        ("MOCK_TOKEN", server.token()),
-    ];
-    let plan = server
-        .plans()
-        .into_iter()
-        .find(|p| p.service_type == "ipv6_rotating")
-        .unwrap();
+    let profiles = Profiles::start().await;
+    let (server, home) = (&profiles.server, &profiles.home);
+    let env = profiles.env();
+    let plan = server.plan(&opx::ServiceType::Ipv6Rotating).unwrap();
     let body = format!(r#"{{"type":"ipv6_rotating","plan_id":"{}"}}"#, plan.plan_id);
     let api = |args: &[&str]| {
         let mut v = vec!["--profile", "mock", "api"];
@@ -441,23 +452,11 @@ async fn api_money_posts_need_yes_and_are_sent_once() {
 async fn help_names_every_environment_variable() {
     let home = Home::new();
     let help = ok(&home.opx(&["--help"], &[]).await);
-    for var in [
-        "OPX_TOKEN",
-        "OPX_BASE_URL",
-        "OPX_PROFILE",
-        "OPX_CONFIG",
-        "OPX_LOG",
-    ] {
+    for var in ENVIRONMENT {
         assert!(help.contains(var), "{var} in --help");
     }
     let readme = include_str!("../README.md");
-    for var in [
-        "OPX_TOKEN",
-        "OPX_BASE_URL",
-        "OPX_PROFILE",
-        "OPX_CONFIG",
-        "OPX_LOG",
-    ] {
+    for var in ENVIRONMENT {
         assert!(readme.contains(var), "{var} in README.md");
     }
 }

@@ -7,26 +7,19 @@
 
 #[path = "support/echo.rs"]
 mod echo;
+#[path = "support/fixtures.rs"]
+mod fixtures;
 #[path = "support/opx_bin.rs"]
 mod opx_bin;
 
 use std::process::{Command, Output};
 
 use echo::Echo;
+use fixtures::bought;
 use opx::mock::MockServer;
-use opx::{PlanId, PurchaseRequest, Service, ServiceType};
+use opx::ServiceType;
 use opx_bin::{exits, opx, stderr};
 use serde_json::Value;
-
-async fn bought(s: &MockServer, t: ServiceType) -> Service {
-    let plan = s
-        .plans()
-        .into_iter()
-        .find(|p| p.service_type == t.as_str())
-        .unwrap();
-    let req = PurchaseRequest::new(t, PlanId::new(plan.plan_id).unwrap());
-    s.client().purchase(&req).await.unwrap().into_inner()
-}
 
 /// `sh -c SCRIPT` with no proxy settings of the environment (a `no_proxy` covering loopback
 /// would send curl around the gateway).

@@ -15,6 +15,7 @@ use super::schedule::Schedule;
 use super::snapshot::StateFile;
 use super::state::{self, MockPlan};
 use super::{Inner, MockAccount, MockBuilder};
+use crate::ServiceType;
 use crate::operation::{Bucket, Operation};
 
 /// The running mock. Dropping it shuts the server down and checks its expectations.
@@ -285,6 +286,16 @@ impl MockServer {
     /// The plan catalog.
     pub fn plans(&self) -> Vec<MockPlan> {
         self.inner.lock().plans.clone()
+    }
+
+    /// The catalog's first plan of type `t`, if it sells one.
+    pub fn plan(&self, t: &ServiceType) -> Option<MockPlan> {
+        let inner = self.inner.lock();
+        inner
+            .plans
+            .iter()
+            .find(|p| p.service_type == t.as_str())
+            .cloned()
     }
 
     /// Creates `n` active services for the default account without charging, alternating

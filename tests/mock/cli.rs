@@ -1,10 +1,12 @@
 //! `opx mock`: prints where it listens and the token, then serves.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::io::{BufRead, BufReader, Lines};
+use std::process::{ChildStdout, Command, Stdio};
+
+use crate::support::json_of;
 
 /// Kills the child when the test ends, however it ends.
-struct KillOnDrop(std::process::Child);
+pub(crate) struct KillOnDrop(pub(crate) std::process::Child);
 
 impl Drop for KillOnDrop {
     fn drop(&mut self) {
@@ -13,25 +15,32 @@ impl Drop for KillOnDrop {
     }
 }
 
-#[tokio::test]
-async fn opx_mock_serves_until_interrupted() {
-    let token = "opx_live_0123456789abcdef0123456789abcdef";
+/// Starts `opx mock ARGS` (stdout and stderr piped); the child and its stdout's lines.
+pub(crate) fn spawn_opx_mock(args: &[&str]) -> (KillOnDrop, Lines<BufReader<ChildStdout>>) {
     let child = Command::new(env!("CARGO_BIN_EXE_opx"))
-        .args([
-            "mock",
-            "--listen",
-            "127.0.0.1:0",
-            "--token",
-            token,
-            "--balance",
-            "4242",
-        ])
+        .arg("mock")
+        .args(args)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .expect("spawn opx");
     let mut child = KillOnDrop(child);
-    let mut lines = BufReader::new(child.0.stdout.take().unwrap()).lines();
+    let lines = BufReader::new(child.0.stdout.take().unwrap()).lines();
+    (child, lines)
+}
+
+#[tokio::test]
+async fn opx_mock_serves_until_interrupted() {
+    let token = "opx_live_0123456789abcdef0123456789abcdef";
+    let args = [
+        "--listen",
+        "127.0.0.1:0",
+        "--token",
+        token,
+        "--balance",
+        "4242",
+    ];
+    let (mut child, mut lines) = spawn_opx_mock(&args);
     let first = lines.next().unwrap().unwrap();
     let base = first
         .strip_prefix("listening on ")
@@ -65,15 +74,8 @@ async fn opx_mock_serves_until_interrupted() {
             .unwrap();
         assert_eq!(proxied.status(), 407, "{line}");
     }
-    let account: serde_json::Value = reqwest::Client::new()
-        .get(format!("{base}/account"))
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let http = reqwest::Client::new();
+    let account = json_of(http.get(format!("{base}/account")).bearer_auth(token)).await;
     assert_eq!(account["data"]["balance"], 4242);
     assert!(child.0.try_wait().unwrap().is_none(), "still serving");
 

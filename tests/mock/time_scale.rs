@@ -2,12 +2,14 @@
 //! running N times faster (windows, `Retry-After`, `X-RateLimit-Reset`, expiry), and a client
 //! on the same clock.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use opx::mock::{Bucket, MockServer};
 use opx::{Operation, RateLimitPolicy};
+
+use crate::cli::spawn_opx_mock;
+use crate::support::json_of;
 
 #[tokio::test]
 async fn a_paced_client_on_a_scaled_mock_crosses_windows_in_milliseconds() {
@@ -40,25 +42,8 @@ async fn a_paced_client_on_a_scaled_mock_crosses_windows_in_milliseconds() {
     assert!(MockServer::builder().time_scale(0.0).start().await.is_err());
 }
 
-/// Kills the child when the test ends, however it ends.
-struct KillOnDrop(std::process::Child);
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 async fn mock_now(http: &reqwest::Client, control: &str) -> chrono::DateTime<chrono::Utc> {
-    let v: serde_json::Value = http
-        .get(format!("{control}clock"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let v = json_of(http.get(format!("{control}clock"))).await;
     v["data"]["now"]
         .as_str()
         .or_else(|| v["now"].as_str())
@@ -69,18 +54,8 @@ async fn mock_now(http: &reqwest::Client, control: &str) -> chrono::DateTime<chr
 
 #[tokio::test]
 async fn opx_mock_time_scale_says_so_and_runs_its_clock_faster() {
-    let child = Command::new(env!("CARGO_BIN_EXE_opx"))
-        .args(["mock", "--listen", "127.0.0.1:0", "--time-scale", "3600"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn opx");
-    let mut child = KillOnDrop(child);
-    let lines: Vec<String> = BufReader::new(child.0.stdout.take().unwrap())
-        .lines()
-        .take(4)
-        .map(Result::unwrap)
-        .collect();
+    let (_child, lines) = spawn_opx_mock(&["--listen", "127.0.0.1:0", "--time-scale", "3600"]);
+    let lines: Vec<String> = lines.take(4).map(Result::unwrap).collect();
     let time = lines
         .iter()
         .find(|l| l.starts_with("time: "))

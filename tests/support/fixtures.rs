@@ -99,6 +99,18 @@ pub fn assert_clean(s: &MockServer) {
     );
 }
 
+/// A service of `t` bought through the facade (the catalog's first plan of that type).
+pub async fn bought(s: &MockServer, t: ServiceType) -> opx::Service {
+    let plan = s.plan(&t).expect("the default catalog sells every type");
+    let req = PurchaseRequest::new(
+        t,
+        plan.plan_id
+            .parse::<PlanId>()
+            .expect("a well-formed plan id"),
+    );
+    s.client().purchase(&req).await.unwrap().into_inner()
+}
+
 /// A day, in seconds (service expiry in the seeds).
 pub const DAY: i64 = 86_400;
 

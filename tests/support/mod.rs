@@ -69,6 +69,12 @@ pub async fn call_as(
     read(rb.send().await.expect("transport error")).await
 }
 
+/// Sends `rb` and reads the answer as JSON (whatever its status).
+pub async fn json_of(rb: reqwest::RequestBuilder) -> Value {
+    let r = rb.send().await.expect("transport error");
+    r.json().await.expect("a JSON body")
+}
+
 /// A response, read whole.
 async fn read(r: reqwest::Response) -> Resp {
     Resp {
