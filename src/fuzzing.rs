@@ -10,7 +10,7 @@ use http::HeaderMap;
 use crate::ErrorCode;
 use crate::error::Error;
 use crate::operation::Operation;
-use crate::ratelimit::{Gate, RateLimit};
+use crate::ratelimit::{Gate, Observation, RateLimit};
 use crate::transport::{classify::response_error, record::CallRecord};
 
 /// The `code` and `message` of an error envelope (`None` if the body is not one).
@@ -55,7 +55,7 @@ pub fn gate_wait(
         None
     };
     let mut gate = Gate::default();
-    gate.observe(operation, rate.as_ref(), wait, now);
+    gate.observe(&Observation::new(operation, rate.as_ref(), wait, now));
     gate.check(operation, now).map(|(wait, _)| wait)
 }
 

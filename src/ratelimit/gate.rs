@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use super::RateLimit;
+use super::Observation;
 use crate::operation::{Bucket, Operation};
 
 /// Remembers, per bucket, until when calls are known to be refused by the server.
@@ -32,25 +32,18 @@ impl Gate {
     /// Records what a response of `operation` said: the bucket its headers describe is blocked
     /// until its reset when `Remaining` is 0 (or until `Retry-After` on a 429), and free again
     /// when `Remaining` is above 0.
-    pub(crate) fn observe(
-        &mut self,
-        operation: Operation,
-        rate: Option<&RateLimit>,
-        retry_after: Option<Duration>,
-        now: Instant,
-    ) {
-        let bucket = operation.bucket_for_limit(rate.and_then(RateLimit::limit));
-        let slot = &mut self.blocked_until[slot(bucket)];
+    pub(crate) fn observe(&mut self, seen: &Observation<'_>) {
+        let slot = &mut self.blocked_until[slot(seen.bucket())];
         let mut until = None;
-        if let Some(rl) = rate {
+        if let Some(rl) = seen.rate {
             if rl.is_exhausted() {
                 until = rl.resets_at();
             } else if rl.remaining.is_some() {
                 *slot = None;
             }
         }
-        if let Some(ra) = retry_after {
-            until = until.max(now.checked_add(ra));
+        if let Some(ra) = seen.retry_after {
+            until = until.max(seen.now.checked_add(ra));
         }
         if until.is_some() {
             *slot = until;
@@ -61,18 +54,14 @@ impl Gate {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ratelimit::RateLimit;
 
     #[test]
     fn gate_blocks_until_the_reset_passes() {
         let t0 = Instant::now();
         let mut g = Gate::default();
-        let exhausted = RateLimit {
-            limit: Some(60),
-            remaining: Some(0),
-            reset: Some(Duration::from_secs(30)),
-            observed_at: t0,
-        };
-        g.observe(Operation::Purchase, Some(&exhausted), None, t0);
+        let exhausted = RateLimit::sample(60, 0, 30, t0);
+        g.observe(&Observation::headers(Operation::Purchase, &exhausted));
         assert_eq!(
             g.check(Operation::Purchase, t0),
             Some((Duration::from_secs(30), Bucket::Purchase))
@@ -92,17 +81,12 @@ mod tests {
     fn global_exhaustion_blocks_everything_and_clears_on_a_fresh_window() {
         let t0 = Instant::now();
         let mut g = Gate::default();
-        let mut rl = RateLimit {
-            limit: Some(300),
-            remaining: Some(0),
-            reset: Some(Duration::from_secs(5)),
-            observed_at: t0,
-        };
-        g.observe(Operation::GetAccount, Some(&rl), None, t0);
+        let mut rl = RateLimit::sample(300, 0, 5, t0);
+        g.observe(&Observation::headers(Operation::GetAccount, &rl));
         assert!(g.check(Operation::Purchase, t0).is_some());
         assert!(g.check(Operation::ListLogs, t0).is_some());
         rl.remaining = Some(10);
-        g.observe(Operation::GetAccount, Some(&rl), None, t0);
+        g.observe(&Observation::headers(Operation::GetAccount, &rl));
         assert_eq!(g.check(Operation::ListLogs, t0), None);
     }
 
@@ -110,12 +94,11 @@ mod tests {
     fn retry_after_blocks_too() {
         let t0 = Instant::now();
         let mut g = Gate::default();
-        g.observe(
+        g.observe(&Observation::retry_after(
             Operation::RegenerateCredentials,
-            None,
-            Some(Duration::from_secs(3)),
+            Duration::from_secs(3),
             t0,
-        );
+        ));
         assert_eq!(
             g.check(Operation::RegenerateCredentials, t0),
             Some((Duration::from_secs(3), Bucket::Credentials))
@@ -127,13 +110,8 @@ mod tests {
     fn a_purchase_that_exhausts_the_global_window_blocks_every_operation() {
         let t0 = Instant::now();
         let mut g = Gate::default();
-        let rl = RateLimit {
-            limit: Some(Bucket::GlobalMinute.limit()),
-            remaining: Some(0),
-            reset: Some(Duration::from_secs(9)),
-            observed_at: t0,
-        };
-        g.observe(Operation::Purchase, Some(&rl), None, t0);
+        let rl = RateLimit::sample(Bucket::GlobalMinute.limit(), 0, 9, t0);
+        g.observe(&Observation::headers(Operation::Purchase, &rl));
         assert_eq!(
             g.check(Operation::GetAccount, t0).map(|w| w.1),
             Some(Bucket::GlobalMinute)

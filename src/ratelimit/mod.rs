@@ -15,8 +15,59 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use http::{HeaderMap, HeaderValue};
 
+use crate::operation::{Bucket, Operation};
+
 /// Longest delay taken from a server header; anything larger is treated as this (garbage guard).
 const MAX_HEADER_DELAY: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// What one response said of the rate limits, as the gate and the pacer both take it in.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Observation<'a> {
+    /// The operation the response answered.
+    pub(crate) operation: Operation,
+    /// Its `X-RateLimit-*` headers, if it had any.
+    pub(crate) rate: Option<&'a RateLimit>,
+    /// The `Retry-After` of a 429.
+    pub(crate) retry_after: Option<Duration>,
+    /// When it was received.
+    pub(crate) now: Instant,
+}
+
+impl<'a> Observation<'a> {
+    /// What a response of `operation` received at `now` said.
+    pub(crate) fn new(
+        operation: Operation,
+        rate: Option<&'a RateLimit>,
+        retry_after: Option<Duration>,
+        now: Instant,
+    ) -> Self {
+        Self {
+            operation,
+            rate,
+            retry_after,
+            now,
+        }
+    }
+
+    /// The bucket the headers describe (told apart by their limit).
+    pub(crate) fn bucket(&self) -> Bucket {
+        let limit = self.rate.and_then(RateLimit::limit);
+        self.operation.bucket_for_limit(limit)
+    }
+}
+
+#[cfg(test)]
+impl<'a> Observation<'a> {
+    /// A response of `operation` with these headers (received when they were observed).
+    pub(crate) fn headers(operation: Operation, rate: &'a RateLimit) -> Self {
+        Self::new(operation, Some(rate), None, rate.observed_at)
+    }
+
+    /// A response of `operation` with only a `Retry-After` of `wait`, received at `now`.
+    pub(crate) fn retry_after(operation: Operation, wait: Duration, now: Instant) -> Self {
+        Self::new(operation, None, Some(wait), now)
+    }
+}
 
 /// The rate-limit state a response reported: `X-RateLimit-Limit`, `-Remaining` and `-Reset`,
 /// as of when it was received.
@@ -47,6 +98,18 @@ pub struct RateLimit {
 }
 
 impl RateLimit {
+    /// Headers saying `remaining` of `limit` are left and the window resets in `reset` seconds,
+    /// received `at`.
+    #[cfg(test)]
+    pub(crate) fn sample(limit: u32, remaining: u32, reset: u64, at: Instant) -> Self {
+        Self {
+            limit: Some(limit),
+            remaining: Some(remaining),
+            reset: Some(Duration::from_secs(reset)),
+            observed_at: at,
+        }
+    }
+
     /// Parses the three headers; `None` if none of them is present and valid.
     #[cfg_attr(not(any(test, feature = "unstable-test-hooks")), allow(dead_code))]
     pub(crate) fn from_headers(headers: &HeaderMap, now: Instant) -> Option<Self> {

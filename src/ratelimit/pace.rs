@@ -16,7 +16,7 @@
 
 use std::time::{Duration, Instant};
 
-use super::RateLimit;
+use super::Observation;
 use crate::operation::{Bucket, Operation};
 
 /// Added to a window that only the client's own count started (no header described it yet).
@@ -187,17 +187,11 @@ impl Pacer {
 
     /// Records what a response of `operation` said: its rate-limit headers, and the
     /// `Retry-After` of a 429.
-    pub(crate) fn observe(
-        &mut self,
-        operation: Operation,
-        rate: Option<&RateLimit>,
-        retry_after: Option<Duration>,
-        now: Instant,
-    ) {
-        let bucket = operation.bucket_for_limit(rate.and_then(RateLimit::limit));
+    pub(crate) fn observe(&mut self, seen: &Observation<'_>) {
+        let (bucket, now) = (seen.bucket(), seen.now);
         let w = &mut self.windows[slot(bucket)];
         w.roll(now);
-        if let Some(rl) = rate {
+        if let Some(rl) = seen.rate {
             if let Some(limit) = rl.limit().filter(|l| *l > 0) {
                 w.limit = limit;
                 w.left = w.left.min(limit);
@@ -207,7 +201,7 @@ impl Pacer {
                 w.report(at, left, now);
             }
         }
-        if let Some(until) = retry_after.and_then(|ra| now.checked_add(ra)) {
+        if let Some(until) = seen.retry_after.and_then(|ra| now.checked_add(ra)) {
             w.left = 0;
             w.resets_at = w.resets_at.max(Some(until));
             w.from_server = true;
@@ -218,16 +212,13 @@ impl Pacer {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ratelimit::RateLimit;
 
     const MIN: Duration = Duration::from_secs(60);
 
-    fn rate(limit: u32, remaining: u32, reset: u64, at: Instant) -> RateLimit {
-        RateLimit {
-            limit: Some(limit),
-            remaining: Some(remaining),
-            reset: Some(Duration::from_secs(reset)),
-            observed_at: at,
-        }
+    /// `p` takes in a response of `op` with the headers `rl`.
+    fn report(p: &mut Pacer, op: Operation, rl: RateLimit) {
+        p.observe(&Observation::headers(op, &rl));
     }
 
     #[test]
@@ -255,16 +246,16 @@ mod tests {
         let op = Operation::GetAccount;
         p.try_acquire(op, t0).unwrap();
         // Someone else used the key: 2 left, the window resets in 30 s.
-        p.observe(op, Some(&rate(300, 2, 30, t0)), None, t0);
+        report(&mut p, op, RateLimit::sample(300, 2, 30, t0));
         p.try_acquire(op, t0).unwrap();
         p.try_acquire(op, t0).unwrap();
         assert_eq!(p.try_acquire(op, t0), Err(t0 + Duration::from_secs(30)));
         // A later answer with more left (sent before ours were counted) does not raise it.
-        p.observe(op, Some(&rate(300, 50, 30, t0)), None, t0);
+        report(&mut p, op, RateLimit::sample(300, 50, 30, t0));
         assert!(p.try_acquire(op, t0).is_err());
         // The earliest reset of one window is kept.
         let t1 = t0 + Duration::from_millis(600);
-        p.observe(op, Some(&rate(300, 0, 29, t1)), None, t1);
+        report(&mut p, op, RateLimit::sample(300, 0, 29, t1));
         assert_eq!(p.try_acquire(op, t1), Err(t1 + Duration::from_secs(29)));
     }
 
@@ -272,28 +263,21 @@ mod tests {
     fn a_429_waits_for_retry_after_and_other_buckets_are_apart() {
         let t0 = Instant::now();
         let mut p = Pacer::default();
-        p.observe(
+        p.observe(&Observation::new(
             Operation::Purchase,
-            Some(&rate(Bucket::Purchase.limit(), 0, 3600, t0)),
+            Some(&RateLimit::sample(Bucket::Purchase.limit(), 0, 3600, t0)),
             Some(Duration::from_secs(3600)),
             t0,
-        );
+        ));
         assert_eq!(
             p.try_acquire(Operation::Purchase, t0),
             Err(t0 + Duration::from_secs(3600))
         );
         p.try_acquire(Operation::GetAccount, t0).unwrap();
         let mut q = Pacer::default();
-        q.observe(
-            Operation::GetAccount,
-            None,
-            Some(Duration::from_secs(5)),
-            t0,
-        );
-        assert_eq!(
-            q.try_acquire(Operation::ListLogs, t0),
-            Err(t0 + Duration::from_secs(5))
-        );
+        let five = Duration::from_secs(5);
+        q.observe(&Observation::retry_after(Operation::GetAccount, five, t0));
+        assert_eq!(q.try_acquire(Operation::ListLogs, t0), Err(t0 + five));
     }
 
     #[test]
@@ -302,7 +286,7 @@ mod tests {
         let mut p = Pacer::default();
         let op = Operation::GetService;
         p.try_acquire(op, t0).unwrap();
-        p.observe(op, Some(&rate(2, 1, 60, t0)), None, t0);
+        report(&mut p, op, RateLimit::sample(2, 1, 60, t0));
         p.try_acquire(op, t0).unwrap();
         assert!(p.try_acquire(op, t0).is_err());
         let t1 = t0 + MIN;
@@ -313,7 +297,7 @@ mod tests {
             "the learned limit per window"
         );
         // A late answer of the window before says nothing about this one.
-        p.observe(op, Some(&rate(2, 0, 0, t1)), None, t1);
+        report(&mut p, op, RateLimit::sample(2, 0, 0, t1));
         let w = p.windows[slot(Bucket::GlobalMinute)];
         assert_eq!(w.resets_at, Some(t1 + MIN + ESTIMATE_MARGIN));
     }

@@ -66,7 +66,10 @@ pub(crate) fn is_retryable_status(status: StatusCode) -> bool {
 ///   unless `Retry-After` exceeds the policy's longest delay, or the response said the rate-limit
 ///   window is exhausted (`X-RateLimit-Remaining: 0`: the next attempt would be refused).
 /// - 429 is retried only when the policy opts in and `Retry-After` is within its bound.
+/// - Under the `Pace` policy (`pacing`), a 429 is sent again at once: the pacer makes it wait
+///   for its window.
 pub(crate) fn decide(
+    pacing: bool,
     operation: Operation,
     outcome: Outcome,
     attempt: u32,
@@ -77,6 +80,9 @@ pub(crate) fn decide(
         return Decision::Done;
     }
     match outcome {
+        Outcome::Response { status, .. } if pacing && status == StatusCode::TOO_MANY_REQUESTS => {
+            Decision::RetryAfter(Duration::ZERO)
+        }
         Outcome::TooLarge => Decision::Done,
         Outcome::Transport => Decision::RetryAfter(backoff),
         Outcome::Response {
@@ -104,26 +110,6 @@ pub(crate) fn decide(
     }
 }
 
-/// [`decide`], under the `Pace` policy when `pacing`: a 429 of an idempotent call is sent
-/// again within the policy's attempts, at once (the pacer makes it wait for its window).
-pub(crate) fn decide_paced(
-    pacing: bool,
-    operation: Operation,
-    outcome: Outcome,
-    attempt: u32,
-    policy: &RetryPolicy,
-    backoff: Duration,
-) -> Decision {
-    let rate_limited = matches!(
-        outcome,
-        Outcome::Response { status, .. } if status == StatusCode::TOO_MANY_REQUESTS
-    );
-    if pacing && rate_limited && operation.is_idempotent() && attempt < policy.attempts() {
-        return Decision::RetryAfter(Duration::ZERO);
-    }
-    decide(operation, outcome, attempt, policy, backoff)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -140,6 +126,7 @@ mod tests {
 
     fn get(outcome: Outcome, attempt: u32) -> Decision {
         decide(
+            false,
             Operation::GetAccount,
             outcome,
             attempt,
@@ -152,7 +139,7 @@ mod tests {
     fn money_calls_are_never_sent_twice() {
         for op in Operation::ALL.into_iter().filter(|o| !o.is_idempotent()) {
             for outcome in [Outcome::Transport, status(500), status(502), status(503)] {
-                let d = decide(op, outcome, 1, &RetryPolicy::default(), B);
+                let d = decide(false, op, outcome, 1, &RetryPolicy::default(), B);
                 assert_eq!(d, Decision::Done, "{op} {outcome:?}");
             }
         }
@@ -203,17 +190,17 @@ mod tests {
             exhausted: true,
         };
         let p = RetryPolicy::default();
-        let paced = |op, attempt| decide_paced(true, op, o, attempt, &p, B);
+        let paced = |op, attempt| decide(true, op, o, attempt, &p, B);
         assert_eq!(
             paced(Operation::GetProxies, 1),
             Decision::RetryAfter(Duration::ZERO)
         );
         assert_eq!(paced(Operation::GetProxies, p.attempts()), Decision::Done);
         assert_eq!(paced(Operation::Purchase, 1), Decision::Done);
-        let surfaced = decide_paced(false, Operation::GetProxies, o, 1, &p, B);
+        let surfaced = decide(false, Operation::GetProxies, o, 1, &p, B);
         assert_eq!(surfaced, Decision::Done);
         assert_eq!(
-            decide_paced(true, Operation::GetProxies, status(503), 1, &p, B),
+            decide(true, Operation::GetProxies, status(503), 1, &p, B),
             Decision::RetryAfter(B)
         );
     }
@@ -227,9 +214,12 @@ mod tests {
         };
         assert_eq!(get(o, 1), Decision::Done);
         let p = RetryPolicy::default().retry_rate_limited(Duration::from_secs(5));
-        let d = decide(Operation::GetAccount, o, 1, &p, B);
+        let d = decide(false, Operation::GetAccount, o, 1, &p, B);
         assert_eq!(d, Decision::RetryAfter(Duration::from_secs(2)));
         let p = RetryPolicy::default().retry_rate_limited(Duration::from_secs(1));
-        assert_eq!(decide(Operation::GetAccount, o, 1, &p, B), Decision::Done);
+        assert_eq!(
+            decide(false, Operation::GetAccount, o, 1, &p, B),
+            Decision::Done
+        );
     }
 }

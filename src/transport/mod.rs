@@ -25,12 +25,14 @@ use tracing::{Instrument, field::Empty};
 use crate::clock::SharedClock;
 use crate::error::{Error, ErrorKind};
 use crate::operation::Operation;
-use crate::ratelimit::{Gate, InFlight, Pacer, RateLimit, RateLimitPolicy, retry_after_at};
+use crate::ratelimit::{
+    Gate, InFlight, Observation, Pacer, RateLimit, RateLimitPolicy, retry_after_at,
+};
 use crate::response::Response;
 use crate::retry::{Jitter, RetryPolicy};
 use body::{ReadError, read_capped, with_body};
 use classify::GeneratedError;
-use decide::{Decision, Outcome, decide_paced};
+use decide::{Decision, Outcome, decide};
 use record::{CallRecord, note};
 
 pub(crate) use record::recorded;
@@ -289,7 +291,7 @@ impl Transport {
             let (result, outcome) = self.attempt(client, current, operation, seen).await;
             let backoff = self.backoff(attempt);
             let pacing = self.pacing();
-            match decide_paced(pacing, operation, outcome, attempt, &self.retry, backoff) {
+            match decide(pacing, operation, outcome, attempt, &self.retry, backoff) {
                 Decision::RetryAfter(delay) if pending.is_some() && self.fits(started, delay) => {
                     tracing::debug!(attempt, delay_ms = delay.as_millis() as u64, "retrying");
                     self.clock.sleep(delay).await;
@@ -424,8 +426,9 @@ impl Transport {
         } else {
             None
         };
-        lock(&self.gate).observe(operation, rate, wait, now);
-        lock(&self.pacer).observe(operation, rate, wait, now);
+        let seen = Observation::new(operation, rate, wait, now);
+        lock(&self.gate).observe(&seen);
+        lock(&self.pacer).observe(&seen);
     }
 
     /// Turns the generated code's result into the facade's, using what the hook recorded.
