@@ -21,25 +21,38 @@ use crate::error::Error;
 
 include!(concat!(env!("OUT_DIR"), "/items.rs"));
 
-impl fmt::Display for Operation {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.pad(self.id())
-    }
+/// `Display` (the name) and `FromStr` (a known name, else an error listing them) for a
+/// generated table enum with a name accessor and its inverse.
+macro_rules! named {
+    ($ty:ident, $name:ident, $from:ident, $what:literal) => {
+        impl fmt::Display for $ty {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.pad(self.$name())
+            }
+        }
+
+        impl FromStr for $ty {
+            type Err = Error;
+            /// Parses a name; anything else is refused with the list of known ones.
+            fn from_str(s: &str) -> crate::Result<Self> {
+                Self::$from(s).ok_or_else(|| {
+                    let known: Vec<&str> = Self::ALL.iter().map(|v| v.$name()).collect();
+                    Error::validation(
+                        ErrorCode::InvalidRequest,
+                        format!(
+                            concat!("unknown ", $what, " {:?}: one of {}"),
+                            s,
+                            known.join(", ")
+                        ),
+                    )
+                })
+            }
+        }
+    };
 }
 
-impl FromStr for Operation {
-    type Err = Error;
-    /// Parses an operationId; anything else is refused with the list of known ones.
-    fn from_str(s: &str) -> crate::Result<Self> {
-        Self::from_id(s).ok_or_else(|| {
-            let known: Vec<&str> = Self::ALL.iter().map(|o| o.id()).collect();
-            Error::validation(
-                ErrorCode::InvalidRequest,
-                format!("unknown operation {s:?}: one of {}", known.join(", ")),
-            )
-        })
-    }
-}
+named!(Operation, id, from_id, "operation");
+named!(Bucket, name, from_name, "rate-limit bucket");
 
 impl serde::Serialize for Operation {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
@@ -74,28 +87,6 @@ impl Bucket {
     /// Whether a request of `operation` counts against this bucket.
     pub fn applies_to(self, operation: Operation) -> bool {
         operation.buckets().contains(&self)
-    }
-}
-
-impl fmt::Display for Bucket {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.pad(self.name())
-    }
-}
-
-impl FromStr for Bucket {
-    type Err = Error;
-    fn from_str(s: &str) -> crate::Result<Self> {
-        Self::from_name(s).ok_or_else(|| {
-            let known: Vec<&str> = Self::ALL.iter().map(|b| b.name()).collect();
-            Error::validation(
-                ErrorCode::InvalidRequest,
-                format!(
-                    "unknown rate-limit bucket {s:?}: one of {}",
-                    known.join(", ")
-                ),
-            )
-        })
     }
 }
 

@@ -14,6 +14,7 @@ use crate::proxies::{ProxyEndpointBuf, parse_list};
 use crate::response::Response;
 use crate::transport::{record::CallRecord, recorded, secrets::Secrets};
 use crate::validate::ServiceId;
+use crate::{GatewayCountry, ProxyLayout};
 
 const OP: Operation = Operation::GetProxies;
 
@@ -23,6 +24,24 @@ fn decode_error(message: impl Into<String>, status: Option<StatusCode>) -> Error
         Some(s) => e.with_status(s),
         None => e,
     }
+}
+
+/// The query parameters of `query` in `format`; a gateway the docs do not list is refused
+/// before anything is sent.
+fn parameters<'a>(
+    query: &'a ProxyQuery,
+    format: &'a ProxyFormat,
+) -> Result<(
+    Option<&'a GatewayCountry>,
+    Option<&'a ProxyLayout>,
+    Option<&'a ProxyFormat>,
+)> {
+    let country = query
+        .country
+        .as_ref()
+        .map(|c| c.for_request(OP))
+        .transpose()?;
+    Ok((country, query.layout.as_ref(), Some(format)))
 }
 
 /// The text of a `format=txt` answer, from the call's record.
@@ -61,12 +80,7 @@ impl Client {
         id: &ServiceId,
         query: &ProxyQuery,
     ) -> Result<Response<ProxyList>> {
-        let country = query
-            .country
-            .as_ref()
-            .map(|c| c.for_request(OP))
-            .transpose()?;
-        let (layout, format) = (query.layout.as_ref(), Some(&ProxyFormat::Json));
+        let (country, layout, format) = parameters(query, &ProxyFormat::Json)?;
         let r = self
             .call(OP, |raw| {
                 raw.get_proxies(id, query.auth, country, format, layout)
@@ -90,12 +104,7 @@ impl Client {
         id: &ServiceId,
         query: &ProxyQuery,
     ) -> Result<Response<String>> {
-        let country = query
-            .country
-            .as_ref()
-            .map(|c| c.for_request(OP))
-            .transpose()?;
-        let (layout, format) = (query.layout.as_ref(), Some(&ProxyFormat::Txt));
+        let (country, layout, format) = parameters(query, &ProxyFormat::Txt)?;
         self.t.gate_check(OP)?;
         let send = self
             .raw

@@ -168,6 +168,11 @@ mod tests {
         }
     }
 
+    /// What a `GET /account` answer of `status` with `body` is classified as.
+    fn classify_read(status: u16, body: &'static [u8]) -> Error {
+        classify(Operation::GetAccount, &rec(status, body), None, 1024, &secrets())
+    }
+
     const SERVER_ERROR: &[u8] =
         br#"{"status":"error","error":{"code":"server_error","message":"Unexpected error. Retry after a short delay."}}"#;
 
@@ -194,13 +199,7 @@ mod tests {
 
     #[test]
     fn a_5xx_on_a_read_is_an_api_error_with_its_code() {
-        let e = classify(
-            Operation::GetAccount,
-            &rec(500, SERVER_ERROR),
-            None,
-            1024,
-            &secrets(),
-        );
+        let e = classify_read(500, SERVER_ERROR);
         assert_eq!(e.kind(), ErrorKind::Api);
         assert_eq!(e.code(), Some(&crate::ErrorCode::ServerError));
     }
@@ -208,22 +207,10 @@ mod tests {
     #[test]
     fn an_echoed_token_never_reaches_the_error() {
         let body = br#"{"status":"error","error":{"code":"invalid_token","message":"key opx_live_0123456789abcdef0123456789abcdef is revoked"}}"#;
-        let e = classify(
-            Operation::GetAccount,
-            &rec(401, body),
-            None,
-            1024,
-            &secrets(),
-        );
+        let e = classify_read(401, body);
         assert_eq!(e.message(), "key <redacted> is revoked");
         let html = b"<html>401: bad key 0123456789abcdef0123456789abcdef</html>";
-        let e = classify(
-            Operation::GetAccount,
-            &rec(401, html),
-            None,
-            1024,
-            &secrets(),
-        );
+        let e = classify_read(401, html);
         assert!(!e.to_string().contains("0123456789abcdef"), "{e}");
         assert!(e.message().contains("<redacted>"), "{e}");
     }

@@ -117,11 +117,22 @@ mod tests {
     const B: Duration = Duration::from_millis(100);
 
     fn status(s: u16) -> Outcome {
+        answer(s, None, false)
+    }
+
+    /// A response with status `s`, a `Retry-After` of `retry_after` seconds, and whether it
+    /// said the window is `exhausted`.
+    fn answer(s: u16, retry_after: Option<u64>, exhausted: bool) -> Outcome {
         Outcome::Response {
             status: StatusCode::from_u16(s).unwrap(),
-            retry_after: None,
-            exhausted: false,
+            retry_after: retry_after.map(Duration::from_secs),
+            exhausted,
         }
+    }
+
+    /// A 429 that said the window is exhausted, with a `Retry-After` of `secs`.
+    fn rate_limited(secs: u64) -> Outcome {
+        answer(429, Some(secs), true)
     }
 
     fn get(outcome: Outcome, attempt: u32) -> Decision {
@@ -160,11 +171,7 @@ mod tests {
 
     #[test]
     fn retry_after_lengthens_the_wait_or_stops_it() {
-        let with = |w: u64| Outcome::Response {
-            status: StatusCode::SERVICE_UNAVAILABLE,
-            retry_after: Some(Duration::from_secs(w)),
-            exhausted: false,
-        };
+        let with = |w: u64| answer(503, Some(w), false);
         assert_eq!(
             get(with(2), 1),
             Decision::RetryAfter(Duration::from_secs(2))
@@ -174,21 +181,12 @@ mod tests {
 
     #[test]
     fn an_exhausted_window_stops_a_5xx_retry() {
-        let o = Outcome::Response {
-            status: StatusCode::BAD_GATEWAY,
-            retry_after: None,
-            exhausted: true,
-        };
-        assert_eq!(get(o, 1), Decision::Done);
+        assert_eq!(get(answer(502, None, true), 1), Decision::Done);
     }
 
     #[test]
     fn under_pacing_a_429_of_an_idempotent_call_is_sent_again_within_the_attempts() {
-        let o = Outcome::Response {
-            status: StatusCode::TOO_MANY_REQUESTS,
-            retry_after: Some(Duration::from_secs(60)),
-            exhausted: true,
-        };
+        let o = rate_limited(60);
         let p = RetryPolicy::default();
         let paced = |op, attempt| decide(true, op, o, attempt, &p, B);
         assert_eq!(
@@ -207,11 +205,7 @@ mod tests {
 
     #[test]
     fn a_429_is_retried_only_when_the_policy_opts_in() {
-        let o = Outcome::Response {
-            status: StatusCode::TOO_MANY_REQUESTS,
-            retry_after: Some(Duration::from_secs(2)),
-            exhausted: true,
-        };
+        let o = rate_limited(2);
         assert_eq!(get(o, 1), Decision::Done);
         let p = RetryPolicy::default().retry_rate_limited(Duration::from_secs(5));
         let d = decide(false, Operation::GetAccount, o, 1, &p, B);
