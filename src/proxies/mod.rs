@@ -193,24 +193,28 @@ mod tests {
         parse_line(line).unwrap()
     }
 
+    /// Host, port, login and password of `line`.
+    fn parts(line: &str) -> (&str, u16, Option<&str>, Option<&str>) {
+        let e = one(line);
+        (e.host(), e.port(), e.login(), e.password())
+    }
+
     #[test]
     fn both_layouts_and_no_auth() {
-        let a = one("nl.gw.op-proxy.com:8000:login:pass");
+        let a = "nl.gw.op-proxy.com:8000:login:pass";
         assert_eq!(
-            (a.host(), a.port(), a.login(), a.password()),
+            parts(a),
             ("nl.gw.op-proxy.com", 8000, Some("login"), Some("pass"))
         );
-        let b = one("login:pass@nl.gw.op-proxy.com:8000");
-        assert_eq!(a, b);
+        assert_eq!(one(a), one("login:pass@nl.gw.op-proxy.com:8000"));
         let c = one("nl.gw.op-proxy.com:8000");
         assert_eq!((c.login(), c.password()), (None, None));
     }
 
     #[test]
     fn passwords_may_contain_separators() {
-        let a = one("h:1:user:pa:ss@x");
         assert_eq!(
-            (a.host(), a.port(), a.login(), a.password()),
+            parts("h:1:user:pa:ss@x"),
             ("h", 1, Some("user"), Some("pa:ss@x"))
         );
         let b = one("user:pa:ss@h:1");

@@ -170,7 +170,13 @@ mod tests {
 
     /// What a `GET /account` answer of `status` with `body` is classified as.
     fn classify_read(status: u16, body: &'static [u8]) -> Error {
-        classify(Operation::GetAccount, &rec(status, body), None, 1024, &secrets())
+        classify(
+            Operation::GetAccount,
+            &rec(status, body),
+            None,
+            1024,
+            &secrets(),
+        )
     }
 
     const SERVER_ERROR: &[u8] =

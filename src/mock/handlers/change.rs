@@ -5,6 +5,7 @@ use serde_json::Value;
 
 use super::json::available_countries;
 use super::{Ctx, Reply, body_str, error, reply_service, service_id, service_mut};
+use crate::mock::state::Service;
 
 pub(super) fn purchase(ctx: &mut Ctx<'_>) -> Reply {
     let service_type = body_str(ctx, "type").unwrap_or_default().to_string();
@@ -155,46 +156,49 @@ pub(super) fn regenerate_credentials(ctx: &mut Ctx<'_>) -> Reply {
 }
 
 pub(super) fn change_country(ctx: &mut Ctx<'_>) -> Reply {
-    let id = match service_id(ctx) {
-        Ok(id) => id,
-        Err(r) => return r,
-    };
     let country = body_str(ctx, "country")
         .unwrap_or_default()
         .to_ascii_lowercase();
-    let s = service_mut(ctx, id);
-    if s.service_type == "ipv4_rotating" {
-        return error(
-            400,
-            "unsupported_for_type",
-            "ipv4_rotating always routes through the nl gateway",
-        );
-    }
-    if !available_countries(&s.service_type).contains(&country.as_str()) {
-        return error(
-            400,
-            "country_unavailable",
-            format!("country {country} is not available for {}", s.service_type),
-        );
-    }
-    s.country = country;
-    reply_service(ctx, id)
+    let refusal = "ipv4_rotating always routes through the nl gateway";
+    change_ipv6(ctx, refusal, |s| {
+        if !available_countries(&s.service_type).contains(&country.as_str()) {
+            return Err(error(
+                400,
+                "country_unavailable",
+                format!("country {country} is not available for {}", s.service_type),
+            ));
+        }
+        s.country = country;
+        Ok(())
+    })
 }
 
 pub(super) fn change_rotation(ctx: &mut Ctx<'_>) -> Reply {
+    let rotation = body_str(ctx, "rotation").unwrap_or_default().to_string();
+    let refusal = "ipv4_rotating rotation is instant by design";
+    change_ipv6(ctx, refusal, |s| {
+        s.rotation = rotation;
+        Ok(())
+    })
+}
+
+/// Applies `change` to the path's service and answers with it; an IPv4 service is refused
+/// (`unsupported_for_type`, saying `ipv4_refusal`).
+fn change_ipv6(
+    ctx: &mut Ctx<'_>,
+    ipv4_refusal: &str,
+    change: impl FnOnce(&mut Service) -> Result<(), Reply>,
+) -> Reply {
     let id = match service_id(ctx) {
         Ok(id) => id,
         Err(r) => return r,
     };
-    let rotation = body_str(ctx, "rotation").unwrap_or_default().to_string();
     let s = service_mut(ctx, id);
     if s.service_type == "ipv4_rotating" {
-        return error(
-            400,
-            "unsupported_for_type",
-            "ipv4_rotating rotation is instant by design",
-        );
+        return error(400, "unsupported_for_type", ipv4_refusal);
     }
-    s.rotation = rotation;
-    reply_service(ctx, id)
+    match change(s) {
+        Ok(()) => reply_service(ctx, id),
+        Err(refused) => refused,
+    }
 }
