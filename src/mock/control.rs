@@ -20,7 +20,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{ConnectInfo, Path, Request, State};
+use axum::extract::{ConnectInfo, FromRequest, Path, Request, State};
 use axum::middleware::{Next, from_fn};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
@@ -100,6 +100,21 @@ fn body<T: DeserializeOwned>(bytes: &Bytes) -> Result<T, String> {
     })
 }
 
+/// A control request's JSON body, read with [`body`]; a malformed one is refused with a 400
+/// before the handler runs.
+struct Body<T>(T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
+    type Rejection = Response;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let bytes = Bytes::from_request(req, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        body(&bytes).map(Body).map_err(bad)
+    }
+}
+
 fn ok(v: Value) -> Response {
     axum::Json(v).into_response()
 }
@@ -118,11 +133,7 @@ struct NewAccount {
     token: Option<String>,
 }
 
-async fn add_account(State(inner): State<Arc<Inner>>, bytes: Bytes) -> Response {
-    let new: NewAccount = match body(&bytes) {
-        Ok(b) => b,
-        Err(m) => return bad(m),
-    };
+async fn add_account(State(inner): State<Arc<Inner>>, Body(new): Body<NewAccount>) -> Response {
     if let Some(t) = &new.token
         && inner.lock().key_index(t).is_some()
     {
@@ -141,12 +152,8 @@ struct Balance {
 async fn set_balance(
     State(inner): State<Arc<Inner>>,
     Path(username): Path<String>,
-    bytes: Bytes,
+    Body(b): Body<Balance>,
 ) -> Response {
-    let b: Balance = match body(&bytes) {
-        Ok(b) => b,
-        Err(m) => return bad(m),
-    };
     match inner.account_named(&username) {
         Ok(i) => {
             inner.lock().accounts[i].balance = b.balance;
@@ -156,11 +163,7 @@ async fn set_balance(
     }
 }
 
-async fn seed_services(State(inner): State<Arc<Inner>>, bytes: Bytes) -> Response {
-    let seed: ServiceSeed = match body(&bytes) {
-        Ok(s) => s,
-        Err(m) => return bad(m),
-    };
+async fn seed_services(State(inner): State<Arc<Inner>>, Body(seed): Body<ServiceSeed>) -> Response {
     match inner.seed(&seed) {
         Ok(ids) => ok(json!({"service_ids": ids})),
         Err(e) => bad(e),
@@ -181,16 +184,11 @@ struct Advance {
     seconds: u64,
 }
 
-async fn advance(State(inner): State<Arc<Inner>>, bytes: Bytes) -> Response {
-    match body::<Advance>(&bytes) {
-        Ok(a) => {
-            inner
-                .clock
-                .advance(std::time::Duration::from_secs(a.seconds));
-            now_json(&inner)
-        }
-        Err(m) => bad(m),
-    }
+async fn advance(State(inner): State<Arc<Inner>>, Body(a): Body<Advance>) -> Response {
+    inner
+        .clock
+        .advance(std::time::Duration::from_secs(a.seconds));
+    now_json(&inner)
 }
 
 #[derive(Deserialize)]
@@ -206,11 +204,7 @@ struct NewFault {
     probability: Option<f64>,
 }
 
-async fn add_fault(State(inner): State<Arc<Inner>>, bytes: Bytes) -> Response {
-    let f: NewFault = match body(&bytes) {
-        Ok(f) => f,
-        Err(m) => return bad(m),
-    };
+async fn add_fault(State(inner): State<Arc<Inner>>, Body(f): Body<NewFault>) -> Response {
     let schedule = match (f.times, f.nth, f.probability) {
         (t, None, None) => Schedule::Times(t.unwrap_or(1)),
         (None, Some(n), None) => Schedule::Nth(n),
@@ -248,14 +242,9 @@ struct NewOverride {
     response: ResponseOverride,
 }
 
-async fn add_override(State(inner): State<Arc<Inner>>, bytes: Bytes) -> Response {
-    match body::<NewOverride>(&bytes) {
-        Ok(o) => {
-            inner.lock().overrides.insert(o.operation, o.response);
-            ok(json!({"operation": o.operation, "set": true}))
-        }
-        Err(m) => bad(m),
-    }
+async fn add_override(State(inner): State<Arc<Inner>>, Body(o): Body<NewOverride>) -> Response {
+    inner.lock().overrides.insert(o.operation, o.response);
+    ok(json!({"operation": o.operation, "set": true}))
 }
 
 async fn clear_overrides(State(inner): State<Arc<Inner>>) -> Response {
