@@ -77,106 +77,44 @@ pub struct FaultCase {
     pub weight: u32,
 }
 
+/// A row of [`FAULTS`].
+const fn case(
+    name: &'static str,
+    fault: fn() -> Option<Fault>,
+    commits: bool,
+    weight: u32,
+) -> FaultCase {
+    FaultCase {
+        name,
+        fault,
+        commits,
+        weight,
+    }
+}
+
 fn after(f: Fault) -> Option<Fault> {
     Some(Fault::AfterCommit(Box::new(f)))
 }
 
-/// Every fault the issue names, before and after the commit where both exist.
+/// Every fault the issue names, before and after the commit where both exist: name, fault,
+/// whether the mock commits the call under it, weight.
+#[rustfmt::skip]
 pub const FAULTS: &[FaultCase] = &[
-    FaultCase {
-        name: "none",
-        fault: || None,
-        commits: true,
-        weight: 8,
-    },
-    FaultCase {
-        name: "drop before commit",
-        fault: || Some(Fault::DropBeforeResponse),
-        commits: false,
-        weight: 10,
-    },
-    FaultCase {
-        name: "drop after commit",
-        fault: || Some(Fault::DropAfterCommit),
-        commits: true,
-        weight: 10,
-    },
-    FaultCase {
-        name: "500 envelope, not committed",
-        fault: || Some(Fault::Status(500)),
-        commits: false,
-        weight: 8,
-    },
-    FaultCase {
-        name: "500 envelope after commit",
-        fault: || after(Fault::Status(500)),
-        commits: true,
-        weight: 8,
-    },
-    FaultCase {
-        name: "503 envelope after commit",
-        fault: || after(Fault::Status(503)),
-        commits: true,
-        weight: 4,
-    },
-    FaultCase {
-        name: "502 HTML, not committed",
-        fault: || Some(Fault::Html502),
-        commits: false,
-        weight: 8,
-    },
-    FaultCase {
-        name: "502 HTML after commit",
-        fault: || after(Fault::Html502),
-        commits: true,
-        weight: 8,
-    },
-    FaultCase {
-        name: "truncated body, not committed",
-        fault: || Some(Fault::TruncatedBody),
-        commits: false,
-        weight: 6,
-    },
-    FaultCase {
-        name: "truncated body after commit",
-        fault: || after(Fault::TruncatedBody),
-        commits: true,
-        weight: 8,
-    },
-    FaultCase {
-        name: "malformed JSON after commit",
-        fault: || after(Fault::MalformedJson),
-        commits: true,
-        weight: 4,
-    },
-    FaultCase {
-        name: "429 with Retry-After",
-        fault: || {
-            Some(Fault::RateLimited {
-                retry_after: Some(1),
-            })
-        },
-        commits: false,
-        weight: 5,
-    },
-    FaultCase {
-        name: "429 without Retry-After",
-        fault: || Some(Fault::RateLimited { retry_after: None }),
-        commits: false,
-        weight: 5,
-    },
-    FaultCase {
-        name: "delay past the deadline, not committed",
-        fault: || Some(Fault::Delay(HELD)),
-        commits: false,
-        weight: 1,
-    },
-    FaultCase {
-        name: "answer delayed past the deadline after commit",
-        fault: || after(Fault::Delay(HELD)),
-        commits: true,
-        weight: 1,
-    },
+    case("none",                                          || None,                                                   true,  8),
+    case("drop before commit",                            || Some(Fault::DropBeforeResponse),                        false, 10),
+    case("drop after commit",                             || Some(Fault::DropAfterCommit),                           true,  10),
+    case("500 envelope, not committed",                   || Some(Fault::Status(500)),                               false, 8),
+    case("500 envelope after commit",                     || after(Fault::Status(500)),                              true,  8),
+    case("503 envelope after commit",                     || after(Fault::Status(503)),                              true,  4),
+    case("502 HTML, not committed",                       || Some(Fault::Html502),                                   false, 8),
+    case("502 HTML after commit",                         || after(Fault::Html502),                                  true,  8),
+    case("truncated body, not committed",                 || Some(Fault::TruncatedBody),                             false, 6),
+    case("truncated body after commit",                   || after(Fault::TruncatedBody),                            true,  8),
+    case("malformed JSON after commit",                   || after(Fault::MalformedJson),                            true,  4),
+    case("429 with Retry-After",                          || Some(Fault::RateLimited { retry_after: Some(1) }),      false, 5),
+    case("429 without Retry-After",                       || Some(Fault::RateLimited { retry_after: None }),         false, 5),
+    case("delay past the deadline, not committed",        || Some(Fault::Delay(HELD)),                               false, 1),
+    case("answer delayed past the deadline after commit", || after(Fault::Delay(HELD)),                              true,  1),
 ];
 
 /// Per fault: rounds, charges the mock made, and what the driver reported.
