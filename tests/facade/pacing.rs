@@ -9,7 +9,7 @@ use opx::clock::ManualClock;
 use opx::mock::{Bucket, MockServer};
 use opx::{ErrorKind, Operation, ProxyQuery, RateLimitPolicy, RetryPolicy, ServiceId};
 
-use crate::fixtures::ipv4_purchase;
+use crate::fixtures::{ipv4_purchase, paced_client};
 use crate::scripted::{Reply, Scripted, account_json};
 
 fn status_count(s: &MockServer, status: &str) -> u64 {
@@ -117,11 +117,7 @@ async fn advancing_the_mock_releases_the_clients_gate() {
 async fn paced_purchases_wait_an_hour_of_virtual_time_for_their_bucket() {
     let s = MockServer::start().await;
     s.set_limit(Bucket::Purchase, 2);
-    let c = s
-        .client_builder()
-        .rate_limit_policy(RateLimitPolicy::Pace)
-        .build()
-        .unwrap();
+    let c = paced_client(&s);
     let t0 = s.now();
     for _ in 0..3 {
         c.purchase(&ipv4_purchase()).await.unwrap();
@@ -144,11 +140,7 @@ async fn a_paced_call_that_still_gets_a_429_waits_retry_after_and_is_sent_again(
     let other = s.client();
     other.account().await.unwrap();
     other.account().await.unwrap();
-    let paced = s
-        .client_builder()
-        .rate_limit_policy(RateLimitPolicy::Pace)
-        .build()
-        .unwrap();
+    let paced = paced_client(&s);
     let t0 = s.now();
     paced.account().await.unwrap();
     assert_eq!(status_count(&s, "429"), 1, "one, then it knows");

@@ -13,6 +13,14 @@ use crate::fixtures::{
     DAY, IPV4_PRICE, IPV6_PRICE, assert_clean, four_due, reconciling_client, seed_expiring, sent,
 };
 
+/// A mock holding [`four_due`]'s services, and a reconciling client for it.
+async fn four_due_and_a_client() -> (MockServer, opx::Client) {
+    let s = MockServer::start().await;
+    four_due(&s);
+    let c = reconciling_client(&s);
+    (s, c)
+}
+
 fn week(cap: i64) -> RenewalPlanner {
     RenewalPlanner::new(Duration::from_secs(7 * DAY as u64), cap).unwrap()
 }
@@ -74,10 +82,8 @@ async fn a_run_stops_before_the_cap_and_extends_each_once() {
 
 #[tokio::test]
 async fn a_lost_answer_is_recovered_not_resent() {
-    let s = MockServer::start().await;
-    four_due(&s);
+    let (s, c) = four_due_and_a_client().await;
     let before = s.balance();
-    let c = reconciling_client(&s);
     s.inject(Operation::ExtendService, Fault::DropAfterCommit, 1);
     let plan = c.renewal_plan(&week(100_000)).await.unwrap();
     let report = c.renew(&plan).await;
@@ -93,9 +99,7 @@ async fn a_lost_answer_is_recovered_not_resent() {
 
 #[tokio::test]
 async fn an_unknown_outcome_stops_the_run_and_counts_as_spent() {
-    let s = MockServer::start().await;
-    four_due(&s);
-    let c = reconciling_client(&s);
+    let (s, c) = four_due_and_a_client().await;
     let plan = c.renewal_plan(&week(100_000)).await.unwrap();
     // The first extension commits and loses its answer; every read of the service after the
     // one before it fails, so reconciliation cannot tell.
@@ -120,9 +124,7 @@ async fn an_unknown_outcome_stops_the_run_and_counts_as_spent() {
 
 #[tokio::test]
 async fn money_spent_elsewhere_since_the_plan_counts_against_the_cap() {
-    let s = MockServer::start().await;
-    four_due(&s);
-    let c = reconciling_client(&s);
+    let (s, c) = four_due_and_a_client().await;
     let plan = c.renewal_plan(&week(4000)).await.unwrap();
     assert_eq!(plan.total(), IPV4_PRICE + IPV6_PRICE);
     // Someone spends 1000 between the plan and the run: 1000 + 1500 + 2500 would pass 4000.
@@ -138,10 +140,8 @@ async fn money_spent_elsewhere_since_the_plan_counts_against_the_cap() {
 
 #[tokio::test]
 async fn a_short_balance_is_planned_and_a_refusal_stops_the_run() {
-    let s = MockServer::start().await;
-    four_due(&s);
+    let (s, c) = four_due_and_a_client().await;
     s.set_balance(IPV4_PRICE + 100);
-    let c = reconciling_client(&s);
     let plan = c.renewal_plan(&week(100_000)).await.unwrap();
     assert_eq!(plan.items[1].decision, Decision::Skip(Skip::BalanceShort));
     // A 402 from the server (another spender) stops the run; nothing is charged.

@@ -6,10 +6,10 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use opx::mock::{Bucket, MockServer};
-use opx::{Operation, RateLimitPolicy};
+use opx::Operation;
 
 use crate::cli::spawn_opx_mock;
-use crate::support::json_of;
+use crate::support::{json_of, paced_client};
 
 #[tokio::test]
 async fn a_paced_client_on_a_scaled_mock_crosses_windows_in_milliseconds() {
@@ -20,11 +20,7 @@ async fn a_paced_client_on_a_scaled_mock_crosses_windows_in_milliseconds() {
         .unwrap();
     assert_eq!(s.time_scale(), Some(6000.0));
     s.set_limit(Bucket::GlobalMinute, 1);
-    let c = s
-        .client_builder()
-        .rate_limit_policy(RateLimitPolicy::Pace)
-        .build()
-        .unwrap();
+    let c = paced_client(&s);
     let (t0, real) = (s.now(), Instant::now());
     for _ in 0..3 {
         c.account().await.unwrap();

@@ -47,6 +47,14 @@ pub fn reconciling_client(s: &MockServer) -> opx::Client {
         .expect("a client for the mock")
 }
 
+/// A client for `s` that paces its calls ([`RateLimitPolicy::Pace`](opx::RateLimitPolicy::Pace)).
+pub fn paced_client(s: &MockServer) -> opx::Client {
+    s.client_builder()
+        .rate_limit_policy(opx::RateLimitPolicy::Pace)
+        .build()
+        .expect("a client for the mock")
+}
+
 /// `GET {base}{path}` on `s` with its token, through `http`: the raw answer, for tests that
 /// look below the facade (broken bodies, headers, connections).
 pub async fn raw_get(http: &reqwest::Client, s: &MockServer, path: &str) -> reqwest::Response {
