@@ -25,6 +25,15 @@ async fn bought(server: &MockServer, t: ServiceType) -> (String, String) {
     (s.service_id.to_string(), s.auth.password().to_owned())
 }
 
+/// A mock with one service of `t`, a loopback echo to check it against, the service's id and
+/// password.
+async fn setup(t: ServiceType) -> (MockServer, Echo, String, String) {
+    let server = MockServer::start().await;
+    let echo = Echo::start().await;
+    let (id, password) = bought(&server, t).await;
+    (server, echo, id, password)
+}
+
 /// `opx ARGS` (a check), asserted to exit with `code`.
 async fn check(server: &MockServer, args: &[&str], code: i32) -> Output {
     let out = opx(server, args).await;
@@ -44,9 +53,7 @@ fn rows(out: &str) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn every_endpoint_of_a_fresh_service_is_ok() {
-    let server = MockServer::start().await;
-    let echo = Echo::start().await;
-    let (id, password) = bought(&server, ServiceType::Ipv6Rotating).await;
+    let (server, echo, id, password) = setup(ServiceType::Ipv6Rotating).await;
     let target = echo.url("/ip");
 
     let out = opx(&server, &["check", &id, "--target", &target]).await;
@@ -100,9 +107,7 @@ async fn every_endpoint_of_a_fresh_service_is_ok() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn lines_printed_before_opx_credentials_are_refused_and_the_current_ones_work() {
-    let server = MockServer::start().await;
-    let echo = Echo::start().await;
-    let (id, old_password) = bought(&server, ServiceType::Ipv6Rotating).await;
+    let (server, echo, id, old_password) = setup(ServiceType::Ipv6Rotating).await;
     let target = echo.url("/");
     let printed = opx(&server, &["proxies", &id]).await;
     assert_eq!(printed.status.code(), Some(0));
@@ -146,9 +151,7 @@ async fn lines_printed_before_opx_credentials_are_refused_and_the_current_ones_w
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_expired_service_fails_the_check() {
-    let server = MockServer::start().await;
-    let echo = Echo::start().await;
-    let (id, password) = bought(&server, ServiceType::Ipv4Rotating).await;
+    let (server, echo, id, password) = setup(ServiceType::Ipv4Rotating).await;
     let target = echo.url("/");
     check(&server, &["check", &id, "--target", &target], 0).await;
     server.advance(Duration::from_secs(31 * 86_400));
@@ -167,9 +170,7 @@ async fn an_expired_service_fails_the_check() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_check_never_uses_more_than_the_services_threads() {
-    let server = MockServer::start().await;
-    let mut echo = Echo::start().await;
-    let (id, _) = bought(&server, ServiceType::Ipv6Rotating).await;
+    let (server, mut echo, id, _) = setup(ServiceType::Ipv6Rotating).await;
     assert!(server.set_threads(&id, 1));
     let target = echo.url("/hold");
     let run = {

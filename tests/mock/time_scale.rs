@@ -5,8 +5,8 @@
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use opx::mock::{Bucket, MockServer};
 use opx::Operation;
+use opx::mock::{Bucket, MockServer};
 
 use crate::cli::spawn_opx_mock;
 use crate::support::{json_of, paced_client};
