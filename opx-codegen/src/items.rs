@@ -66,12 +66,21 @@ pub struct OperationFacts {
     pub max_page_size: Option<u64>,
 }
 
+/// `doc[key]` read with `read`, or an error saying the document has no `what`.
+fn required<'a, T: ?Sized>(
+    doc: &'a Value,
+    key: &str,
+    read: fn(&'a Value) -> Option<&'a T>,
+    what: &str,
+) -> Result<&'a T, ItemsError> {
+    doc.get(key)
+        .and_then(read)
+        .ok_or_else(|| ItemsError(format!("the document has no {what}")))
+}
+
 /// Reads the operations of a document, in document order.
 pub fn operations(doc: &Value) -> Result<Vec<OperationFacts>, ItemsError> {
-    let paths = doc
-        .get("paths")
-        .and_then(Value::as_object)
-        .ok_or_else(|| ItemsError("the document has no paths".into()))?;
+    let paths = required(doc, "paths", Value::as_object, "paths")?;
     let mut out = Vec::new();
     for (path, item) in paths {
         for method in METHODS {
@@ -137,10 +146,7 @@ pub struct BucketFacts {
 
 /// Reads `x-rate-limits`.
 pub fn buckets(doc: &Value) -> Result<Vec<BucketFacts>, ItemsError> {
-    let list = doc
-        .get("x-rate-limits")
-        .and_then(Value::as_array)
-        .ok_or_else(|| ItemsError("the document has no x-rate-limits list".into()))?;
+    let list = required(doc, "x-rate-limits", Value::as_array, "x-rate-limits list")?;
     list.iter()
         .enumerate()
         .map(|(i, b)| {
@@ -361,18 +367,25 @@ fn op_match(ops: &[OperationFacts], arm: impl Fn(&OperationFacts) -> String) -> 
 /// One accessor's match arm, per operation.
 type Arm<'a> = Box<dyn Fn(&OperationFacts) -> String + 'a>;
 
+/// `pub const ALL: [ty; n]`, the variants named by `names` in spec order.
+fn all_const<'a>(out: &mut String, ty: &str, what: &str, names: impl Iterator<Item = &'a str>) {
+    let all: Vec<String> = names.map(|n| format!("Self::{}", pascal(n))).collect();
+    let _ = writeln!(
+        out,
+        "/// Every {what}, in spec order.\npub const ALL: [{ty}; {}] = [{}];",
+        all.len(),
+        all.join(", ")
+    );
+}
+
 fn operation_enum(out: &mut String, ops: &[OperationFacts], buckets: &[BucketFacts]) {
     operation_declaration(out, ops);
     out.push_str("impl Operation {\n");
-    let all: Vec<String> = ops
-        .iter()
-        .map(|o| format!("Self::{}", pascal(&o.id)))
-        .collect();
-    let _ = writeln!(
+    all_const(
         out,
-        "/// Every operation, in spec order.\npub const ALL: [Operation; {}] = [{}];",
-        ops.len(),
-        all.join(", ")
+        "Operation",
+        "operation",
+        ops.iter().map(|o| o.id.as_str()),
     );
     for (doc, sig, arm) in &operation_accessors(buckets) {
         let _ = writeln!(out, "{doc}\n{sig} {{\n{}\n}}", op_match(ops, arm));
@@ -485,15 +498,11 @@ fn bucket_enum(out: &mut String, buckets: &[BucketFacts]) {
         let _ = writeln!(out, "    {},", pascal(&b.name));
     }
     out.push_str("}\n\nimpl Bucket {\n");
-    let names: Vec<String> = buckets
-        .iter()
-        .map(|b| format!("Self::{}", pascal(&b.name)))
-        .collect();
-    let _ = writeln!(
+    all_const(
         out,
-        "/// Every bucket, in spec order.\npub const ALL: [Bucket; {}] = [{}];",
-        buckets.len(),
-        names.join(", ")
+        "Bucket",
+        "bucket",
+        buckets.iter().map(|b| b.name.as_str()),
     );
     let arms = |f: &dyn Fn(&BucketFacts) -> String| {
         let mut s = String::from("match self {\n");
@@ -589,6 +598,32 @@ fn status_fn(e: &EnumFacts) -> String {
     s
 }
 
+/// The derives, `pub enum NAME {` and one documented variant per value (`extra` derives
+/// before the common ones).
+fn variants(out: &mut String, e: &EnumFacts, extra: &str) {
+    let _ = writeln!(
+        out,
+        "#[derive(Debug, Clone, {extra}PartialEq, Eq, Hash, PartialOrd, Ord)]\n#[non_exhaustive]\npub enum {} {{",
+        e.name
+    );
+    for (v, d, s) in &e.values {
+        out.push_str(&variant_docs(e, v, d, *s));
+        let _ = writeln!(out, "    {},", pascal(v));
+    }
+}
+
+/// The match arms of `parse` (wire value to `variant`, a pattern where `{}` is the variant)
+/// and of `as_str` (variant to wire value).
+fn wire_arms(e: &EnumFacts, variant: &str) -> (String, String) {
+    let (mut parse, mut as_str) = (String::new(), String::new());
+    for (v, _, _) in &e.values {
+        let value = variant.replace("{}", &pascal(v));
+        let _ = writeln!(parse, "{} => {value},", lit(v));
+        let _ = writeln!(as_str, "Self::{} => {},", pascal(v), lit(v));
+    }
+    (parse, as_str)
+}
+
 fn open_enum(out: &mut String, e: &EnumFacts) {
     let n = &e.name;
     out.push_str(&docs(
@@ -598,23 +633,11 @@ fn open_enum(out: &mut String, e: &EnumFacts) {
         ),
         "",
     ));
-    let _ = writeln!(
-        out,
-        "#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]\n#[non_exhaustive]\npub enum {n} {{"
-    );
-    for (v, d, s) in &e.values {
-        out.push_str(&variant_docs(e, v, d, *s));
-        let _ = writeln!(out, "    {},", pascal(v));
-    }
+    variants(out, e, "");
     out.push_str(
         "    /// A value this version of the crate does not know, exactly as the server sent it.\n    Unknown(String),\n}\n",
     );
-    let mut parse = String::new();
-    let mut as_str = String::new();
-    for (v, _, _) in &e.values {
-        let _ = writeln!(parse, "{} => Self::{},", lit(v), pascal(v));
-        let _ = writeln!(as_str, "Self::{} => {},", pascal(v), lit(v));
-    }
+    let (parse, as_str) = wire_arms(e, "Self::{}");
     let _ = writeln!(
         out,
         "impl {n} {{\n{known}\n/// Maps a wire value to its variant; anything else becomes `Unknown`.\npub fn parse(s: &str) -> Self {{\nmatch s {{\n{parse}other => Self::Unknown(other.to_owned()),\n}}\n}}\n\
@@ -643,21 +666,9 @@ fn open_enum(out: &mut String, e: &EnumFacts) {
 fn closed_enum(out: &mut String, e: &EnumFacts) {
     let n = &e.name;
     out.push_str(&docs(&e.description, ""));
-    let _ = writeln!(
-        out,
-        "#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]\n#[non_exhaustive]\npub enum {n} {{"
-    );
-    for (v, d, s) in &e.values {
-        out.push_str(&variant_docs(e, v, d, *s));
-        let _ = writeln!(out, "    {},", pascal(v));
-    }
+    variants(out, e, "Copy, ");
     out.push_str("}\n");
-    let mut parse = String::new();
-    let mut as_str = String::new();
-    for (v, _, _) in &e.values {
-        let _ = writeln!(parse, "{} => Some(Self::{}),", lit(v), pascal(v));
-        let _ = writeln!(as_str, "Self::{} => {},", pascal(v), lit(v));
-    }
+    let (parse, as_str) = wire_arms(e, "Some(Self::{})");
     let code = pascal(e.error_code.as_deref().unwrap_or("invalid_request"));
     let allowed: Vec<&str> = e.values.iter().map(|(v, _, _)| v.as_str()).collect();
     let _ = writeln!(
