@@ -119,7 +119,7 @@ impl<'a> Compiler<'a> {
 
     pub(crate) fn param(&self, p: &Value) -> Result<ParamSpec, String> {
         let p = self.resolve(p);
-        let schema = p.get("schema").cloned().unwrap_or_else(|| json!({}));
+        let schema = schema_of(p);
         let location = p.get("in").and_then(Value::as_str).unwrap_or_default();
         let fallback = if location == "path" {
             "invalid_id"
@@ -158,7 +158,7 @@ impl<'a> Compiler<'a> {
             .and_then(Value::as_object)
             .and_then(|c| c.iter().next())
             .ok_or("requestBody without content")?;
-        let schema = content.get("schema").cloned().unwrap_or_else(|| json!({}));
+        let schema = schema_of(content);
         Ok(RequestBodySpec {
             required: b.get("required").and_then(Value::as_bool).unwrap_or(false),
             media: media.clone(),
@@ -170,25 +170,15 @@ impl<'a> Compiler<'a> {
     pub(crate) fn response(&self, r: &Value) -> Result<ResponseSpec, String> {
         let r = self.resolve(r);
         let mut content = Vec::new();
-        for (media, c) in r
-            .get("content")
-            .and_then(Value::as_object)
-            .into_iter()
-            .flatten()
-        {
-            let schema = c.get("schema").cloned().unwrap_or_else(|| json!({}));
+        for (media, c) in entries(r, "content") {
+            let schema = schema_of(c);
             content.push((media.clone(), self.validator(&schema)?));
         }
         let mut required_headers = Vec::new();
-        for (name, h) in r
-            .get("headers")
-            .and_then(Value::as_object)
-            .into_iter()
-            .flatten()
-        {
+        for (name, h) in entries(r, "headers") {
             let h = self.resolve(h);
             if h.get("required").and_then(Value::as_bool).unwrap_or(false) {
-                let schema = h.get("schema").cloned().unwrap_or_else(|| json!({}));
+                let schema = schema_of(h);
                 required_headers.push((
                     name.to_ascii_lowercase(),
                     self.kind(&schema),
@@ -201,4 +191,17 @@ impl<'a> Compiler<'a> {
             required_headers,
         })
     }
+}
+
+/// The members of the object `v[key]` (none when it is missing or not an object).
+pub(crate) fn entries<'a>(
+    v: &'a Value,
+    key: &str,
+) -> impl Iterator<Item = (&'a String, &'a Value)> {
+    v.get(key).and_then(Value::as_object).into_iter().flatten()
+}
+
+/// The `schema` of a media type, parameter or header object; `{}` (anything) when it has none.
+pub(crate) fn schema_of(v: &Value) -> Value {
+    v.get("schema").cloned().unwrap_or_else(|| json!({}))
 }

@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
+use super::compile::entries;
 use super::validate::{Compiler, ParamSpec, RequestBodySpec, ResponseSpec};
 use crate::operation::Operation;
 
@@ -85,12 +86,7 @@ fn compile(compiler: &Compiler<'_>, doc: &Value, op: Operation) -> Result<RouteS
         None => None,
     };
     let mut responses = BTreeMap::new();
-    for (status, r) in spec
-        .get("responses")
-        .and_then(Value::as_object)
-        .into_iter()
-        .flatten()
-    {
+    for (status, r) in entries(spec, "responses") {
         if let Ok(code) = status.parse::<u16>() {
             responses.insert(code, compiler.response(r)?);
         }
