@@ -26,21 +26,12 @@ use support::{Opts, Row, Target, median};
 const LISTS: usize = 1500;
 const CONCURRENCY: usize = 8;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Variant {
-    Paced,
-    RetryAfter,
-    Naive,
-}
-
-impl Variant {
-    const ALL: [Variant; 3] = [Variant::Paced, Variant::RetryAfter, Variant::Naive];
-    fn label(self) -> &'static str {
-        match self {
-            Variant::Paced => "paced `Client::proxy_lists` (Pace policy)",
-            Variant::RetryAfter => "loop sleeping on Retry-After after each 429",
-            Variant::Naive => "naive loop, a 429 retried after a fixed 1 s",
-        }
+support::variants! {
+    /// The three ways the job runs, side by side.
+    enum Variant {
+        Paced => "paced `Client::proxy_lists` (Pace policy)",
+        RetryAfter => "loop sleeping on Retry-After after each 429",
+        Naive => "naive loop, a 429 retried after a fixed 1 s",
     }
 }
 
@@ -158,10 +149,10 @@ fn main() {
             ratio * floor.as_secs_f64(),
             floor.as_secs(),
         );
-        let what = format!("bulk {LISTS} lists, {}: job / floor", v.label());
+        let what = format!("bulk {LISTS} lists, {}: job / floor", v.name());
         let paced = *v == Variant::Paced;
         rows.push(Row::new("f", what, figure).ratio(ratio, paced.then_some(Target::AtMost(1.03))));
-        let what = format!("bulk {LISTS} lists, {}: 429s taken", v.label());
+        let what = format!("bulk {LISTS} lists, {}: 429s taken", v.name());
         let target = paced.then_some(Target::AtMost(0.0));
         rows.push(Row::new("f", what, "").ratio(most as f64, target));
     }

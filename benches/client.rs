@@ -26,7 +26,9 @@ use http::{HeaderValue, header::AUTHORIZATION};
 use opx::mock::{Bucket, Fault, MockServer};
 use opx::{ServiceQuery, StatusFilter};
 use serde::Deserialize;
-use support::{Opts, Row, Target, median, micros, quantile};
+use support::{
+    Opts, Row, Target, instructions, instructions_skipped, median, micros, quantile, variant_rows,
+};
 use tokio::runtime::Runtime;
 
 // ---------------------------------------------------------------------------------------------
@@ -207,26 +209,16 @@ fn thread_cpu(prefix: &str) -> Duration {
 // ---------------------------------------------------------------------------------------------
 // (a) and (b): GET /account.
 
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-enum Account {
-    Facade,
-    GenHooked,
-    GenPlain,
-    BareSameWire,
-    Bare,
-}
-
-impl Account {
-    fn name(self) -> &'static str {
-        match self {
-            Account::Facade => "facade `client.account()`",
-            Account::GenHooked => "generated via `Client::generated()` (hook on)",
-            Account::GenPlain => "generated, plain progenitor (no hook)",
-            Account::BareSameWire => {
-                "bare reqwest + serde, the facade's wire (User-Agent, Accept, api-version, timeouts)"
-            }
-            Account::Bare => "bare reqwest + serde",
-        }
+support::variants! {
+    /// The variants of (a) and (b), floor last.
+    enum Account {
+        Facade => "facade `client.account()`",
+        GenHooked => "generated via `Client::generated()` (hook on)",
+        GenPlain => "generated, plain progenitor (no hook)",
+        BareSameWire => {
+            "bare reqwest + serde, the facade's wire (User-Agent, Accept, api-version, timeouts)"
+        },
+        Bare => "bare reqwest + serde",
     }
 }
 
@@ -257,15 +249,6 @@ async fn account_call(v: Account, s: &Setup) -> i64 {
     }
 }
 
-/// The variants of (a), floor last.
-const ACCOUNT_VARIANTS: [Account; 5] = [
-    Account::Facade,
-    Account::GenHooked,
-    Account::GenPlain,
-    Account::BareSameWire,
-    Account::Bare,
-];
-
 /// A current-thread runtime: the mock and the client of (a) share one thread, so a call's
 /// latency is the work of both sides and the kernel's loopback, without the wake-ups between
 /// threads that made two-runtime medians swing by 3x from run to run.
@@ -277,7 +260,7 @@ fn one_thread() -> Runtime {
 }
 
 fn case_a(opts: &Opts, rows: &mut Vec<Row>) {
-    const V: [Account; 5] = ACCOUNT_VARIANTS;
+    const V: [Account; 5] = Account::ALL;
     let rounds = opts.pick(12, 40);
     let per_round = opts.pick(200, 500);
     let rt = one_thread();
@@ -322,7 +305,7 @@ fn case_a(opts: &Opts, rows: &mut Vec<Row>) {
                 meds[i], p90s[i]
             )
         },
-        Target::AtMost(1.05),
+        Some(Target::AtMost(1.05)),
         rows,
     );
     rows.push(Row::new(
@@ -339,7 +322,7 @@ fn per_call_args(v: Account, calls: usize) -> Vec<String> {
 /// `--per-call <variant> <calls>`: `calls` GET /account calls of one variant, mock and client on
 /// one thread, then exit. What [`case_a_instructions`] runs under callgrind.
 fn per_call_child(variant: &str, calls: usize) {
-    let v = variant_named(&ACCOUNT_VARIANTS, variant);
+    let v = variant_named(&Account::ALL, variant);
     let rt = one_thread();
     let server = start_mock(&rt, false, 0);
     let s = Setup::new(&server);
@@ -352,21 +335,9 @@ fn per_call_child(variant: &str, calls: usize) {
 
 /// Instructions a child run of this binary with `args` executed (client, mock and runtime), as
 /// callgrind counts them; `None` without valgrind.
-fn instructions(args: &[String]) -> Option<u64> {
+fn child_instructions(args: &[String]) -> Option<u64> {
     let exe = std::env::current_exe().ok()?;
-    let out = std::process::Command::new("valgrind")
-        .args(["--tool=callgrind", "--callgrind-out-file=/dev/null"])
-        .arg(exe)
-        .args(args)
-        .output()
-        .ok()?;
-    if !out.status.success() {
-        return None;
-    }
-    String::from_utf8_lossy(&out.stderr)
-        .lines()
-        .find_map(|l| l.split_once("Collected :"))
-        .and_then(|(_, n)| n.trim().replace(',', "").parse().ok())
+    instructions(std::process::Command::new(exe).args(args))
 }
 
 /// Instructions per unit of work: a child run with `args(many)` units minus one with
@@ -377,15 +348,13 @@ fn marginal_instructions(
     few: usize,
     many: usize,
 ) -> Option<f64> {
-    match (instructions(&args(few)), instructions(&args(many))) {
+    match (
+        child_instructions(&args(few)),
+        child_instructions(&args(many)),
+    ) {
         (Some(a), Some(b)) if b > a => Some((b - a) as f64 / (many - few) as f64),
         _ => None,
     }
-}
-
-/// The row that stands in for a case's instruction counts when valgrind is not there.
-fn instructions_skipped(case: &'static str, what: &str) -> Row {
-    Row::new(case, what, "skipped: valgrind is not installed or failed")
 }
 
 /// The variant of `all` whose `Debug` name is `name` (how children are told what to run).
@@ -401,7 +370,7 @@ fn variant_named<V: Copy + std::fmt::Debug>(all: &[V], name: &str) -> V {
 /// cancel out). Machine load does not change it (runs of the same code agree within about
 /// 0.5%: the mock's random tokens and ids), so it is the figure to compare commits with.
 fn case_a_instructions(opts: &Opts, rows: &mut Vec<Row>) {
-    const V: [Account; 5] = ACCOUNT_VARIANTS;
+    const V: [Account; 5] = Account::ALL;
     let (few, many) = (200, opts.pick(1200, 3200));
     let Some(per_call) = variant_instructions(&V, per_call_args, few, many) else {
         rows.push(instructions_skipped(
@@ -420,7 +389,7 @@ fn case_a_instructions(opts: &Opts, rows: &mut Vec<Row>) {
                 per_call[i] / 1000.0
             )
         },
-        Target::AtMost(1.05),
+        Some(Target::AtMost(1.05)),
         rows,
     );
 }
@@ -437,26 +406,6 @@ fn variant_instructions<V: Copy>(
         .iter()
         .map(|&v| marginal_instructions(|n| args(v, n), few, many))
         .collect()
-}
-
-/// One row per variant of `case`, named `what(i)` with `figure(i)`: every variant but the floor
-/// (the last) also gets its `cost` over the floor's, the first (the facade's) against `target`.
-fn variant_rows(
-    case: &'static str,
-    cost: &[f64],
-    what: impl Fn(usize) -> String,
-    figure: impl Fn(usize) -> String,
-    target: Target,
-    rows: &mut Vec<Row>,
-) {
-    let floor = cost.len() - 1;
-    for i in 0..cost.len() {
-        let mut row = Row::new(case, what(i), figure(i));
-        if i != floor {
-            row = row.ratio(cost[i] / cost[floor], (i == 0).then_some(target));
-        }
-        rows.push(row);
-    }
 }
 
 /// Runs the tasks `task(stop, count)` makes, `tasks` of them, for `window`, then stops and joins
@@ -485,7 +434,7 @@ where
 
 fn case_b(opts: &Opts, crt: &Runtime, s: &Arc<Setup>, rows: &mut Vec<Row>) {
     const TASKS: usize = 64;
-    const V: [Account; 5] = ACCOUNT_VARIANTS;
+    const V: [Account; 5] = Account::ALL;
     let rounds = opts.pick(4, 10);
     let window = Duration::from_millis(opts.pick(600, 1500));
     let mut calls = [0u64; V.len()];
@@ -537,7 +486,7 @@ fn case_b(opts: &Opts, crt: &Runtime, s: &Arc<Setup>, rows: &mut Vec<Row>) {
                 micros(cpu[k]) / calls[k] as f64
             )
         },
-        Target::AtMost(1.05),
+        Some(Target::AtMost(1.05)),
         rows,
     );
 }
@@ -548,25 +497,14 @@ fn case_b(opts: &Opts, crt: &Runtime, s: &Arc<Setup>, rows: &mut Vec<Row>) {
 const SERVICES: usize = 10_000;
 const PAGE: u32 = 100;
 
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-enum Pages {
-    Stream,
-    FacadeLoop,
-    Bare,
-}
-
-impl Pages {
-    fn name(self) -> &'static str {
-        match self {
-            Pages::Stream => "facade `services_stream`",
-            Pages::FacadeLoop => "hand cursor loop over `Client::services_page`",
-            Pages::Bare => "hand cursor loop, bare reqwest + serde",
-        }
+support::variants! {
+    /// The variants of (c), floor last.
+    enum Pages {
+        Stream => "facade `services_stream`",
+        FacadeLoop => "hand cursor loop over `Client::services_page`",
+        Bare => "hand cursor loop, bare reqwest + serde",
     }
 }
-
-/// The variants of (c), floor last.
-const PAGE_VARIANTS: [Pages; 3] = [Pages::Stream, Pages::FacadeLoop, Pages::Bare];
 
 fn query() -> ServiceQuery {
     ServiceQuery::new().status(StatusFilter::All).limit(PAGE)
@@ -634,7 +572,7 @@ fn looked_at<T>(services: Vec<T>) -> usize {
 }
 
 fn case_c(opts: &Opts, crt: &Runtime, s: &Arc<Setup>, rows: &mut Vec<Row>) {
-    const V: [Pages; 3] = PAGE_VARIANTS;
+    const V: [Pages; 3] = Pages::ALL;
     let rounds = opts.pick(6, 20);
     let s = s.clone();
     let task = crt.spawn(async move {
@@ -670,7 +608,7 @@ fn case_c(opts: &Opts, crt: &Runtime, s: &Arc<Setup>, rows: &mut Vec<Row>) {
                 micros(cpu[i]) / 1e3 / rounds as f64
             )
         },
-        Target::AtMost(1.03),
+        Some(Target::AtMost(1.03)),
         rows,
     );
     rows.push(
@@ -690,7 +628,7 @@ const WALK_SERVICES: usize = 2_000;
 /// `--per-walk <variant> <walks>`: walks every page of [`WALK_SERVICES`] services `walks` times,
 /// mock and client on one thread, then exits. What [`case_c_instructions`] runs under callgrind.
 fn per_walk_child(variant: &str, walks: usize) {
-    let v = variant_named(&PAGE_VARIANTS, variant);
+    let v = variant_named(&Pages::ALL, variant);
     let rt = one_thread();
     let server = start_mock(&rt, false, WALK_SERVICES);
     let s = Setup::new(&server);
@@ -704,7 +642,7 @@ fn per_walk_child(variant: &str, walks: usize) {
 /// (c) in instructions: each variant walks all pages once and three times under callgrind; the
 /// difference is two walks (seeding and set-up cancel out), scaled to 10,000 services.
 fn case_c_instructions(rows: &mut Vec<Row>) {
-    const V: [Pages; 3] = PAGE_VARIANTS;
+    const V: [Pages; 3] = Pages::ALL;
     let scale = (SERVICES / WALK_SERVICES) as f64;
     let args =
         |v: Pages, walks: usize| vec!["--per-walk".into(), format!("{v:?}"), walks.to_string()];
@@ -727,7 +665,7 @@ fn case_c_instructions(rows: &mut Vec<Row>) {
                 per_walk[i] / 1e6
             )
         },
-        Target::AtMost(1.03),
+        Some(Target::AtMost(1.03)),
         rows,
     );
 }

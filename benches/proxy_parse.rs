@@ -92,23 +92,15 @@ fn list(layout: ProxyLayout) -> String {
     out
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Form {
-    /// `ProxyLines::with_layout`: the layout is known.
-    Borrowed,
-    /// `ProxyLines::new`: the layout is guessed line by line.
-    Guessing,
-    /// `parse_list`: a `Vec<ProxyEndpointBuf>`.
-    Owned,
-}
-
-impl Form {
-    fn name(self) -> &'static str {
-        match self {
-            Form::Borrowed => "borrowed `ProxyLines::with_layout`",
-            Form::Guessing => "borrowed `ProxyLines::new` (layout guessed)",
-            Form::Owned => "owned `parse_list`",
-        }
+support::variants! {
+    /// The forms a list is parsed into, side by side.
+    enum Form {
+        /// `ProxyLines::with_layout`: the layout is known.
+        Borrowed => "borrowed `ProxyLines::with_layout`",
+        /// `ProxyLines::new`: the layout is guessed line by line.
+        Guessing => "borrowed `ProxyLines::new` (layout guessed)",
+        /// `parse_list`: a `Vec<ProxyEndpointBuf>`.
+        Owned => "owned `parse_list`",
     }
 }
 
@@ -148,7 +140,7 @@ fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(opts.pick(5, 15));
-    const FORMS: [Form; 3] = [Form::Borrowed, Form::Guessing, Form::Owned];
+    const FORMS: [Form; 3] = Form::ALL;
     let mut rows = Vec::new();
     for (layout, lname) in [
         (ProxyLayout::HostPortUserPass, "host:port:login:password"),

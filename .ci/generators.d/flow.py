@@ -14,7 +14,6 @@ import asyncio
 import datetime
 import importlib
 import json
-import os
 import pkgutil
 import re
 
@@ -68,8 +67,7 @@ from op_proxy_api_client.models import (
 )
 from op_proxy_api_client.types import Unset
 
-BASE = os.environ["OPX_BASE_URL"]
-TOKEN = os.environ["OPX_TOKEN"]
+from mock_env import BASE, TOKEN, mock_url
 
 called: set[str] = set()  # generated api modules used, to check that every operation ran
 sent: list[tuple[str, str, bytes]] = []  # what the generated client put on the wire
@@ -330,7 +328,7 @@ def main() -> None:
         ErrorCode.UNSUPPORTED_FOR_TYPE,
     )
     fails(call(get_account, client=client(token="opx_live_" + "0" * 32)), 401, ErrorCode.INVALID_TOKEN)
-    poor = client(os.environ["OPX_POOR_URL"])
+    poor = client(mock_url("POOR"))
     assert balance(poor) < cheapest.price
     fails(
         call(purchase, client=poor, body=PurchaseRequest(type_=cheapest.type_, plan_id=cheapest.plan_id)),
@@ -344,7 +342,7 @@ def main() -> None:
     )
 
     # 429: the documented global bucket (300 req/min) on a fresh mock.
-    limited = client(os.environ["OPX_LIMITED_URL"])
+    limited = client(mock_url("LIMITED"))
     first = call(get_account, client=limited)
     limit = int(first.headers["x-ratelimit-limit"])  # headers are not typed: raw strings
     served = 1

@@ -9,7 +9,6 @@ Run by `.ci/generators` with OPX_BASE_URL (a fresh mock's /api/v1) and OPX_TOKEN
 """
 
 import json
-import os
 import urllib.request
 
 from op_proxy_api_client import AuthenticatedClient
@@ -24,8 +23,8 @@ from op_proxy_api_client.models import (
     StatusFilter,
 )
 
-BASE = os.environ["OPX_BASE_URL"]
-TOKEN = os.environ["OPX_TOKEN"]
+from mock_env import BASE, TOKEN
+
 CONTROL = BASE.rsplit("/api/", 1)[0] + "/_mock"
 
 

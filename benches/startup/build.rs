@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
-use crate::support::{Opts, Row, Target, median};
+use crate::support::{Opts, Row, Target, median, variant_rows};
 
 const ON_OPX: &str = r#"
 #[tokio::main(flavor = "current_thread")]
@@ -43,6 +43,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 "#;
+
+/// The two programs as the rows name them, on `opx` first, on bare reqwest + serde (the floor)
+/// last.
+const PROGRAMS: [&str; 2] = [
+    "a program on `opx` (default features)",
+    "the same program on bare reqwest + serde",
+];
 
 /// A package `name` in `dir` with these dependencies and `main.rs`, locked like the workspace.
 fn package(dir: &Path, name: &str, deps: &str, main: &str) -> PathBuf {
@@ -127,19 +134,16 @@ pub fn case_i(opts: &Opts, rows: &mut Vec<Row>) {
     let wall = |v: &[(f64, f64)]| median(&mut v.iter().map(|x| x.0).collect::<Vec<_>>());
     let cpu = |v: &[(f64, f64)]| median(&mut v.iter().map(|x| x.1).collect::<Vec<_>>());
     let (aw, ac, bw, bc) = (wall(&a), cpu(&a), wall(&b), cpu(&b));
-    rows.push(
-        Row::new(
-            "i",
-            "clean debug build, a program on `opx` (default features)",
-            format!("{aw:.1} s wall, {ac:.1} s CPU; {rounds} build(s)"),
-        )
-        .ratio(aw / bw, Some(Target::AtMost(1.25))),
-    );
-    rows.push(Row::new(
+    let (walls, cpus) = ([aw, bw], [ac, bc]);
+    let runs = [format!("{rounds} build(s)"), "interleaved".to_owned()];
+    variant_rows(
         "i",
-        "clean debug build, the same program on bare reqwest + serde",
-        format!("{bw:.1} s wall, {bc:.1} s CPU; interleaved"),
-    ));
+        &walls,
+        |i| format!("clean debug build, {}", PROGRAMS[i]),
+        |i| format!("{:.1} s wall, {:.1} s CPU; {}", walls[i], cpus[i], runs[i]),
+        Some(Target::AtMost(1.25)),
+        rows,
+    );
     rows.push(
         Row::new(
             "i",

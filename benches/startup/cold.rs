@@ -8,9 +8,23 @@ use std::time::Instant;
 use opx::Operation;
 use opx::mock::MockServer;
 
-use crate::support::{Opts, Row, Target, median, quantile};
+use crate::support::{
+    Opts, Row, Target, instructions, instructions_skipped, median, quantile, variant_rows,
+};
 
 const TOKEN: &str = "opx_live_0123456789abcdef0123456789abcdef";
+
+/// The two commands as the wall-time rows name them, `opx` first, `curl` (the floor) last.
+const COLD_START: [&str; 2] = [
+    "`opx --json account` (release) against the loopback mock",
+    "`curl` sending the same request",
+];
+
+/// The two commands as the instruction rows name them, in the same order.
+const INSTRUCTIONS: [&str; 2] = [
+    "`opx --json account` (process start to exit)",
+    "`curl`, the same request",
+];
 
 fn opx_cmd(base: &str) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_opx"));
@@ -104,41 +118,32 @@ pub fn case_g(opts: &Opts, rows: &mut Vec<Row>) {
     assert_eq!(served, 2 * rounds as u64 + 2, "the mock served every run");
     let (o, op90) = (median(&mut opx), quantile(&mut opx, 0.9));
     let (c, cp90) = (median(&mut curl), quantile(&mut curl, 0.9));
-    rows.push(
-        Row::new(
-            "g",
-            "cold start, `opx --json account` (release) against the loopback mock",
-            format!("median {o:.2} ms wall (p90 {op90:.2}); {rounds} runs"),
-        )
-        .ratio(o / c, Some(Target::AtMost(1.2))),
-    );
-    rows.push(Row::new(
+    let (med, p90) = ([o, c], [op90, cp90]);
+    variant_rows(
         "g",
-        "cold start, `curl` sending the same request",
-        format!("median {c:.2} ms wall (p90 {cp90:.2}); {rounds} runs, interleaved"),
-    ));
-    let what_opx = "instructions, `opx --json account` (process start to exit)";
-    let what_curl = "instructions, `curl`, the same request";
+        &med,
+        |i| format!("cold start, {}", COLD_START[i]),
+        |i| {
+            let interleaved = if i == 0 { "" } else { ", interleaved" };
+            format!(
+                "median {:.2} ms wall (p90 {:.2}); {rounds} runs{interleaved}",
+                med[i], p90[i]
+            )
+        },
+        Some(Target::AtMost(1.2)),
+        rows,
+    );
+    let what = |i: usize| format!("instructions, {}", INSTRUCTIONS[i]);
     match (
-        crate::instructions(&mut opx_cmd(&base)),
-        crate::instructions(&mut curl_cmd(&base)),
+        instructions(&opx_cmd(&base)),
+        instructions(&curl_cmd(&base)),
     ) {
         (Some(a), Some(b)) => {
-            rows.push(
-                Row::new(
-                    "g",
-                    what_opx,
-                    format!("{:.1} M instructions (callgrind)", a as f64 / 1e6),
-                )
-                .ratio(a as f64 / b as f64, None),
-            );
-            rows.push(Row::new(
-                "g",
-                what_curl,
-                format!("{:.1} M instructions (callgrind)", b as f64 / 1e6),
-            ));
+            let counts = [a as f64, b as f64];
+            let figure = |i: usize| format!("{:.1} M instructions (callgrind)", counts[i] / 1e6);
+            variant_rows("g", &counts, what, figure, None, rows);
         }
-        _ => rows.push(crate::instructions_skipped("g", what_opx)),
+        _ => rows.push(instructions_skipped("g", &what(0))),
     }
     drop(server);
     rt.shutdown_timeout(std::time::Duration::from_secs(1));

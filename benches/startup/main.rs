@@ -10,9 +10,7 @@ mod build;
 mod cold;
 mod mock_start;
 
-use std::process::Command;
-
-use support::{Opts, Row};
+use support::Opts;
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
@@ -35,34 +33,4 @@ fn main() {
         build::case_i(&opts, &mut rows);
     }
     support::report(&rows);
-}
-
-/// Instructions the command executed, as callgrind counts them (children followed); `None`
-/// without valgrind or when the command failed.
-fn instructions(cmd: &mut Command) -> Option<u64> {
-    let prog = cmd.get_program().to_owned();
-    let args: Vec<_> = cmd.get_args().map(ToOwned::to_owned).collect();
-    let mut vg = Command::new("valgrind");
-    vg.args(["--tool=callgrind", "--callgrind-out-file=/dev/null"])
-        .arg(prog)
-        .args(args);
-    for (k, v) in cmd.get_envs() {
-        match v {
-            Some(v) => vg.env(k, v),
-            None => vg.env_remove(k),
-        };
-    }
-    let out = vg.output().ok()?;
-    if !out.status.success() {
-        return None;
-    }
-    String::from_utf8_lossy(&out.stderr)
-        .lines()
-        .find_map(|l| l.split_once("Collected :"))
-        .and_then(|(_, n)| n.trim().replace(',', "").parse().ok())
-}
-
-/// The row that stands in for an instruction count when valgrind is not there.
-fn instructions_skipped(case: &'static str, what: &str) -> Row {
-    Row::new(case, what, "skipped: valgrind is not installed or failed")
 }

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use opx::mock::MockServer;
 
-use crate::support::{Opts, Row, Target, median, quantile};
+use crate::support::{Opts, Row, Target, instructions, instructions_skipped, median, quantile};
 
 /// Target of a later start, in ms.
 const LATER_START_MS: f64 = 2.0;
@@ -131,8 +131,7 @@ pub fn case_h(opts: &Opts, rows: &mut Vec<Row>) {
 fn instruction_rows(opts: &Opts, rows: &mut Vec<Row>) {
     let (few, many) = (2, opts.pick(12, 42));
     let exe = std::env::current_exe().expect("current exe");
-    let count =
-        |n: usize| crate::instructions(Command::new(&exe).args(["--starts", &n.to_string()]));
+    let count = |n: usize| instructions(Command::new(&exe).args(["--starts", &n.to_string()]));
     let what = "instructions, `MockServer::start()`, later start";
     match (count(few), count(many)) {
         (Some(a), Some(b)) if b > a => {
@@ -147,7 +146,7 @@ fn instruction_rows(opts: &Opts, rows: &mut Vec<Row>) {
                 ),
             ));
         }
-        _ => rows.push(crate::instructions_skipped("h", what)),
+        _ => rows.push(instructions_skipped("h", what)),
     }
 }
 

@@ -163,3 +163,94 @@ pub fn report(rows: &[Row]) {
         }
     }
 }
+
+/// One row per variant of `case`, named `what(i)` with `figure(i)`: every variant but the floor
+/// (the last) also gets its `cost` over the floor's, the first (the facade's) against `target`.
+pub fn variant_rows(
+    case: &'static str,
+    cost: &[f64],
+    what: impl Fn(usize) -> String,
+    figure: impl Fn(usize) -> String,
+    target: Option<Target>,
+    rows: &mut Vec<Row>,
+) {
+    let floor = cost.len() - 1;
+    for i in 0..cost.len() {
+        let mut row = Row::new(case, what(i), figure(i));
+        if i != floor {
+            row = row.ratio(cost[i] / cost[floor], target.filter(|_| i == 0));
+        }
+        rows.push(row);
+    }
+}
+
+/// Instructions `cmd` executed (its program, arguments and environment; children followed), as
+/// callgrind counts them; `None` without valgrind or when the command failed.
+pub fn instructions(cmd: &std::process::Command) -> Option<u64> {
+    let mut vg = std::process::Command::new("valgrind");
+    vg.args(["--tool=callgrind", "--callgrind-out-file=/dev/null"])
+        .arg(cmd.get_program())
+        .args(cmd.get_args());
+    for (k, v) in cmd.get_envs() {
+        match v {
+            Some(v) => vg.env(k, v),
+            None => vg.env_remove(k),
+        };
+    }
+    let out = vg.output().ok()?;
+    if !out.status.success() {
+        return None;
+    }
+    String::from_utf8_lossy(&out.stderr)
+        .lines()
+        .find_map(|l| l.split_once("Collected :"))
+        .and_then(|(_, n)| n.trim().replace(',', "").parse().ok())
+}
+
+/// The row that stands in for a case's instruction counts when valgrind is not there.
+pub fn instructions_skipped(case: &'static str, what: &str) -> Row {
+    Row::new(case, what, "skipped: valgrind is not installed or failed")
+}
+
+/// Declares the variants a bench compares: a `Copy` enum, `ALL` (every variant, in the order
+/// given: the floor last where there is one) and `name()`, the label each has in the table.
+///
+/// ```ignore
+/// support::variants! {
+///     /// What (c) walks the pages with.
+///     enum Pages {
+///         Stream => "facade `services_stream`",
+///         Bare => "hand cursor loop, bare reqwest + serde",
+///     }
+/// }
+/// ```
+// Not every bench binary declares variants (the startup bench does not).
+#[allow(unused_macros)]
+macro_rules! variants {
+    (
+        $(#[$meta:meta])*
+        enum $name:ident {
+            $($(#[$vmeta:meta])* $variant:ident => $label:expr),+ $(,)?
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        enum $name {
+            $($(#[$vmeta])* $variant),+
+        }
+
+        impl $name {
+            /// Every variant, in the order declared.
+            const ALL: [$name; [$(stringify!($variant)),+].len()] = [$($name::$variant),+];
+
+            /// The variant's label in the table.
+            fn name(self) -> &'static str {
+                match self {
+                    $($name::$variant => $label),+
+                }
+            }
+        }
+    };
+}
+#[allow(unused_imports)]
+pub(crate) use variants;
