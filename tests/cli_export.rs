@@ -16,8 +16,8 @@ use std::process::{Command, Output};
 
 use echo::Echo;
 use fixtures::bought;
-use opx::mock::MockServer;
 use opx::ServiceType;
+use opx::mock::MockServer;
 use opx_bin::{exits, opx, stderr};
 use serde_json::Value;
 

@@ -35,11 +35,7 @@ async fn dispatch(ctx: &Ctx, command: Command) -> Result<(), Failure> {
         Command::Config => crate::config::show(ctx.profile(), ctx.base_url(), ctx.json),
         Command::Api(args) => crate::api::run(args, ctx.settings()?).await,
         Command::Mock(args) => crate::mock::run(args).await,
-        Command::Completions { shell } => {
-            let mut cmd = <Cli as clap::CommandFactory>::command();
-            clap_complete::generate(shell, &mut cmd, "opx", &mut std::io::stdout());
-            Ok(())
-        }
+        Command::Completions { shell } => completions(shell),
         Command::Check(args) => crate::check::run(ctx.client()?, args, ctx.json).await,
         Command::Account => cmd_read::account(ctx).await,
         Command::Plans { service_type } => cmd_read::plans(ctx, service_type).await,
@@ -66,16 +62,11 @@ async fn dispatch(ctx: &Ctx, command: Command) -> Result<(), Failure> {
             cursor,
             all,
         } => {
-            let mut q = ServiceQuery::new().status(status);
-            if let Some(t) = service_type {
-                q = q.service_type(t);
-            }
-            cmd_read::services(
-                ctx,
-                paged(q, limit, cursor, ServiceQuery::limit, |q, c| q.cursor(c)),
-                all,
-            )
-            .await
+            let q = ServiceQuery::new().status(status);
+            let q = given(q, service_type, ServiceQuery::service_type);
+            let q = given(q, limit, ServiceQuery::limit);
+            let q = given(q, cursor, ServiceQuery::cursor);
+            cmd_read::services(ctx, q, all).await
         }
         Command::Service { id } => cmd_read::service(ctx, id).await,
         Command::Proxies(args) => crate::cmd_proxies::run(ctx, args).await,
@@ -103,38 +94,28 @@ async fn dispatch(ctx: &Ctx, command: Command) -> Result<(), Failure> {
             cursor,
             all,
         } => {
-            let mut q = LogQuery::new();
-            if let Some(t) = since {
-                q = q.since(t);
-            }
-            if let Some(t) = until {
-                q = q.until(t);
-            }
-            cmd_read::logs(
-                ctx,
-                paged(q, limit, cursor, LogQuery::limit, |q, c| q.cursor(c)),
-                all,
-            )
-            .await
+            let q = given(LogQuery::new(), since, LogQuery::since);
+            let q = given(q, until, LogQuery::until);
+            let q = given(q, limit, LogQuery::limit);
+            let q = given(q, cursor, LogQuery::cursor);
+            cmd_read::logs(ctx, q, all).await
         }
         Command::Doctor => cmd_doctor::doctor(ctx).await,
         Command::Renew(args) => crate::cmd_renew::run(ctx, args).await,
     }
 }
 
-/// A list query with the page size and starting cursor given on the command line.
-fn paged<Q>(
-    mut q: Q,
-    limit: Option<u32>,
-    cursor: Option<String>,
-    set_limit: fn(Q, u32) -> Q,
-    set_cursor: fn(Q, String) -> Q,
-) -> Q {
-    if let Some(l) = limit {
-        q = set_limit(q, l);
+/// `opx completions SHELL`: the completion script on stdout.
+fn completions(shell: clap_complete::Shell) -> Result<(), Failure> {
+    let mut cmd = <Cli as clap::CommandFactory>::command();
+    clap_complete::generate(shell, &mut cmd, "opx", &mut std::io::stdout());
+    Ok(())
+}
+
+/// `q` with `set` applied to the value, when the command line gave one.
+fn given<Q, T>(q: Q, value: Option<T>, set: impl FnOnce(Q, T) -> Q) -> Q {
+    match value {
+        Some(v) => set(q, v),
+        None => q,
     }
-    if let Some(c) = cursor {
-        q = set_cursor(q, c);
-    }
-    q
 }
