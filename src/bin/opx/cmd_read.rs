@@ -58,17 +58,87 @@ fn plan_row(p: &opx::Plan) -> Vec<String> {
     ]
 }
 
+/// The arguments of `opx services`: filters and paging.
+#[derive(clap::Args, Debug)]
+pub struct ServicesArgs {
+    /// Lifecycle filter.
+    #[arg(long, value_enum, default_value_t = opx::StatusFilter::Active)]
+    status: opx::StatusFilter,
+    /// Only services of this type.
+    #[arg(long = "type", value_enum)]
+    service_type: Option<opx::ServiceType>,
+    /// Page size (1-100).
+    #[arg(long, value_parser = crate::page_size(opx::Operation::ListServices))]
+    limit: Option<u32>,
+    /// Start after this cursor (the `next_cursor` of a previous page).
+    #[arg(long)]
+    cursor: Option<String>,
+    /// Fetch every page.
+    #[arg(long)]
+    all: bool,
+}
+
+/// The arguments of `opx logs`: a time range and paging.
+#[derive(clap::Args, Debug)]
+pub struct LogsArgs {
+    /// Only entries at or after this time (RFC 3339, e.g. 2026-06-01T00:00:00Z).
+    #[arg(long, value_name = "TIME")]
+    since: Option<chrono::DateTime<chrono::Utc>>,
+    /// Only entries at or before this time (RFC 3339).
+    #[arg(long, value_name = "TIME")]
+    until: Option<chrono::DateTime<chrono::Utc>>,
+    /// Page size (1-200).
+    #[arg(long, value_parser = crate::page_size(opx::Operation::ListLogs))]
+    limit: Option<u32>,
+    /// Start after this cursor (the `next_cursor` of a previous page).
+    #[arg(long)]
+    cursor: Option<String>,
+    /// Fetch every page.
+    #[arg(long)]
+    all: bool,
+}
+
+/// `q` with `set` applied to the value, when the command line gave one.
+fn given<Q, T>(q: Q, value: Option<T>, set: impl FnOnce(Q, T) -> Q) -> Q {
+    match value {
+        Some(v) => set(q, v),
+        None => q,
+    }
+}
+
+impl ServicesArgs {
+    /// The query these arguments select (prefetching the next page with `--all`).
+    fn query(&self) -> ServiceQuery {
+        let q = ServiceQuery::new().status(self.status);
+        let q = given(q, self.service_type.clone(), ServiceQuery::service_type);
+        let q = given(q, self.limit, ServiceQuery::limit);
+        given(q, self.cursor.clone(), ServiceQuery::cursor).prefetch(self.all)
+    }
+}
+
+impl LogsArgs {
+    /// The query these arguments select (prefetching the next page with `--all`).
+    fn query(&self) -> LogQuery {
+        let q = given(LogQuery::new(), self.since, LogQuery::since);
+        let q = given(q, self.until, LogQuery::until);
+        let q = given(q, self.limit, LogQuery::limit);
+        given(q, self.cursor.clone(), LogQuery::cursor).prefetch(self.all)
+    }
+}
+
 /// `opx services`: one page, or every page with `--all`.
-pub async fn services(ctx: &Ctx, q: ServiceQuery, all: bool) -> Result<(), Failure> {
-    let (client, q) = (ctx.client()?, q.prefetch(all));
-    let every_page = all.then(|| client.services_page_stream(&q));
+pub async fn services(ctx: &Ctx, args: ServicesArgs) -> Result<(), Failure> {
+    let q = args.query();
+    let client = ctx.client()?;
+    let every_page = args.all.then(|| client.services_page_stream(&q));
     one_page_or_all(ctx, every_page, client.services_page(&q)).await
 }
 
 /// `opx logs`: one page, or every page with `--all`.
-pub async fn logs(ctx: &Ctx, q: LogQuery, all: bool) -> Result<(), Failure> {
-    let (client, q) = (ctx.client()?, q.prefetch(all));
-    let every_page = all.then(|| client.logs_page_stream(&q));
+pub async fn logs(ctx: &Ctx, args: LogsArgs) -> Result<(), Failure> {
+    let q = args.query();
+    let client = ctx.client()?;
+    let every_page = args.all.then(|| client.logs_page_stream(&q));
     one_page_or_all(ctx, every_page, client.logs_page(&q)).await
 }
 

@@ -3,8 +3,7 @@
 
 use std::time::Duration;
 
-use opx::{LogQuery, ServiceQuery};
-
+use crate::cmd_change::Setting;
 use crate::cmd_money::PurchaseArgs;
 use crate::context::Ctx;
 use crate::failure::Failure;
@@ -55,19 +54,7 @@ async fn dispatch(ctx: &Ctx, command: Command) -> Result<(), Failure> {
             };
             cmd_money::purchase(ctx, args).await
         }
-        Command::Services {
-            status,
-            service_type,
-            limit,
-            cursor,
-            all,
-        } => {
-            let q = ServiceQuery::new().status(status);
-            let q = given(q, service_type, ServiceQuery::service_type);
-            let q = given(q, limit, ServiceQuery::limit);
-            let q = given(q, cursor, ServiceQuery::cursor);
-            cmd_read::services(ctx, q, all).await
-        }
+        Command::Services(args) => cmd_read::services(ctx, args).await,
         Command::Service { id } => cmd_read::service(ctx, id).await,
         Command::Proxies(args) => crate::cmd_proxies::run(ctx, args).await,
         Command::Extend { id, yes } => cmd_money::extend(ctx, id, yes).await,
@@ -85,21 +72,13 @@ async fn dispatch(ctx: &Ctx, command: Command) -> Result<(), Failure> {
             cmd_change::whitelist(ctx, id, ips, labels, yes).await
         }
         Command::Credentials { id, yes } => cmd_change::credentials(ctx, id, yes).await,
-        Command::Country { id, country } => cmd_change::country(ctx, id, country).await,
-        Command::Rotation { id, rotation } => cmd_change::rotation(ctx, id, rotation).await,
-        Command::Logs {
-            since,
-            until,
-            limit,
-            cursor,
-            all,
-        } => {
-            let q = given(LogQuery::new(), since, LogQuery::since);
-            let q = given(q, until, LogQuery::until);
-            let q = given(q, limit, LogQuery::limit);
-            let q = given(q, cursor, LogQuery::cursor);
-            cmd_read::logs(ctx, q, all).await
+        Command::Country { id, country } => {
+            cmd_change::set(ctx, id, Setting::Country(country)).await
         }
+        Command::Rotation { id, rotation } => {
+            cmd_change::set(ctx, id, Setting::Rotation(rotation)).await
+        }
+        Command::Logs(args) => cmd_read::logs(ctx, args).await,
         Command::Doctor => cmd_doctor::doctor(ctx).await,
         Command::Renew(args) => crate::cmd_renew::run(ctx, args).await,
     }
@@ -110,12 +89,4 @@ fn completions(shell: clap_complete::Shell) -> Result<(), Failure> {
     let mut cmd = <Cli as clap::CommandFactory>::command();
     clap_complete::generate(shell, &mut cmd, "opx", &mut std::io::stdout());
     Ok(())
-}
-
-/// `q` with `set` applied to the value, when the command line gave one.
-fn given<Q, T>(q: Q, value: Option<T>, set: impl FnOnce(Q, T) -> Q) -> Q {
-    match value {
-        Some(v) => set(q, v),
-        None => q,
-    }
 }
