@@ -65,22 +65,27 @@ pub async fn credentials(ctx: &Ctx, id: String, yes: bool) -> Result<(), Failure
     show::response(&client.regenerate_credentials(&id).await?, ctx.json)
 }
 
-/// `opx country ID COUNTRY`.
-pub async fn country(ctx: &Ctx, id: String, country: String) -> Result<(), Failure> {
-    let id = ServiceId::new(id)?;
-    let country = opx::Country::new(country)?;
-    show::response(
-        &ctx.client()?.change_country(&id, &country).await?,
-        ctx.json,
-    )
+/// What `opx country` and `opx rotation` set, as given on the command line.
+pub enum Setting {
+    /// `opx country ID COUNTRY`.
+    Country(String),
+    /// `opx rotation ID ROTATION`.
+    Rotation(String),
 }
 
-/// `opx rotation ID ROTATION`.
-pub async fn rotation(ctx: &Ctx, id: String, rotation: String) -> Result<(), Failure> {
+/// `opx country ID COUNTRY` and `opx rotation ID ROTATION`: the id is checked first, then the
+/// value, then the change is sent.
+pub async fn set(ctx: &Ctx, id: String, setting: Setting) -> Result<(), Failure> {
     let id = ServiceId::new(id)?;
-    let rotation = opx::Rotation::new(rotation)?;
-    show::response(
-        &ctx.client()?.change_rotation(&id, &rotation).await?,
-        ctx.json,
-    )
+    let changed = match setting {
+        Setting::Country(country) => {
+            let country = opx::Country::new(country)?;
+            ctx.client()?.change_country(&id, &country).await?
+        }
+        Setting::Rotation(rotation) => {
+            let rotation = opx::Rotation::new(rotation)?;
+            ctx.client()?.change_rotation(&id, &rotation).await?
+        }
+    };
+    show::response(&changed, ctx.json)
 }

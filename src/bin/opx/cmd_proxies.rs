@@ -1,7 +1,7 @@
 //! `opx proxies`: one service's list (as sent, as JSON, or `--as` a tool's form), or with
 //! `--all` the lists of every service the filters select.
 
-use opx::{ProxyFormat, ProxyQuery, ServiceQuery, StatusFilter};
+use opx::{ProxyFormat, ProxyQuery, ServiceId, ServiceQuery, StatusFilter};
 
 use crate::cmd_bulk::AllLists;
 use crate::context::Ctx;
@@ -48,6 +48,14 @@ pub struct ProxiesArgs {
     pub export: Option<opx::ExportFormat>,
 }
 
+/// One service's list: which service, and the query (`--layout`, `--no-auth`, `--country`).
+pub struct OneList {
+    /// The service.
+    pub id: ServiceId,
+    /// What its list holds, and in which layout.
+    pub query: ProxyQuery,
+}
+
 /// Runs `opx proxies`.
 pub async fn run(ctx: &Ctx, args: ProxiesArgs) -> Result<(), Failure> {
     let query = list_query(&args);
@@ -57,8 +65,16 @@ pub async fn run(ctx: &Ctx, args: ProxiesArgs) -> Result<(), Failure> {
         (Some(_), _) if with_all || args.concurrency.is_some() => Err(Failure::Usage(
             "--merge, --status, --type and --concurrency go with --all, not an id".into(),
         )),
-        (Some(id), Some(form)) => export::run(ctx, id, form, query).await,
-        (Some(id), None) => cmd_read::proxies(ctx, id, args.format, query).await,
+        (Some(id), export) => {
+            let list = OneList {
+                id: ServiceId::new(id)?,
+                query,
+            };
+            match export {
+                Some(form) => export::run(ctx, &list, form).await,
+                None => cmd_read::proxies(ctx, &list, args.format).await,
+            }
+        }
         (None, _) if args.format != ProxyFormat::Txt => Err(Failure::Usage(
             "--all writes text lists: drop --format json".into(),
         )),

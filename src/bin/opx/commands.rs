@@ -3,8 +3,7 @@
 
 use std::time::Duration;
 
-use opx::{LogQuery, ServiceQuery};
-
+use crate::cmd_change::Setting;
 use crate::cmd_money::PurchaseArgs;
 use crate::context::Ctx;
 use crate::failure::Failure;
@@ -35,11 +34,7 @@ async fn dispatch(ctx: &Ctx, command: Command) -> Result<(), Failure> {
         Command::Config => crate::config::show(ctx.profile(), ctx.base_url(), ctx.json),
         Command::Api(args) => crate::api::run(args, ctx.settings()?).await,
         Command::Mock(args) => crate::mock::run(args).await,
-        Command::Completions { shell } => {
-            let mut cmd = <Cli as clap::CommandFactory>::command();
-            clap_complete::generate(shell, &mut cmd, "opx", &mut std::io::stdout());
-            Ok(())
-        }
+        Command::Completions { shell } => completions(shell),
         Command::Check(args) => crate::check::run(ctx.client()?, args, ctx.json).await,
         Command::Account => cmd_read::account(ctx).await,
         Command::Plans { service_type } => cmd_read::plans(ctx, service_type).await,
@@ -59,24 +54,7 @@ async fn dispatch(ctx: &Ctx, command: Command) -> Result<(), Failure> {
             };
             cmd_money::purchase(ctx, args).await
         }
-        Command::Services {
-            status,
-            service_type,
-            limit,
-            cursor,
-            all,
-        } => {
-            let mut q = ServiceQuery::new().status(status);
-            if let Some(t) = service_type {
-                q = q.service_type(t);
-            }
-            cmd_read::services(
-                ctx,
-                paged(q, limit, cursor, ServiceQuery::limit, |q, c| q.cursor(c)),
-                all,
-            )
-            .await
-        }
+        Command::Services(args) => cmd_read::services(ctx, args).await,
         Command::Service { id } => cmd_read::service(ctx, id).await,
         Command::Proxies(args) => crate::cmd_proxies::run(ctx, args).await,
         Command::Extend { id, yes } => cmd_money::extend(ctx, id, yes).await,
@@ -94,47 +72,21 @@ async fn dispatch(ctx: &Ctx, command: Command) -> Result<(), Failure> {
             cmd_change::whitelist(ctx, id, ips, labels, yes).await
         }
         Command::Credentials { id, yes } => cmd_change::credentials(ctx, id, yes).await,
-        Command::Country { id, country } => cmd_change::country(ctx, id, country).await,
-        Command::Rotation { id, rotation } => cmd_change::rotation(ctx, id, rotation).await,
-        Command::Logs {
-            since,
-            until,
-            limit,
-            cursor,
-            all,
-        } => {
-            let mut q = LogQuery::new();
-            if let Some(t) = since {
-                q = q.since(t);
-            }
-            if let Some(t) = until {
-                q = q.until(t);
-            }
-            cmd_read::logs(
-                ctx,
-                paged(q, limit, cursor, LogQuery::limit, |q, c| q.cursor(c)),
-                all,
-            )
-            .await
+        Command::Country { id, country } => {
+            cmd_change::set(ctx, id, Setting::Country(country)).await
         }
+        Command::Rotation { id, rotation } => {
+            cmd_change::set(ctx, id, Setting::Rotation(rotation)).await
+        }
+        Command::Logs(args) => cmd_read::logs(ctx, args).await,
         Command::Doctor => cmd_doctor::doctor(ctx).await,
         Command::Renew(args) => crate::cmd_renew::run(ctx, args).await,
     }
 }
 
-/// A list query with the page size and starting cursor given on the command line.
-fn paged<Q>(
-    mut q: Q,
-    limit: Option<u32>,
-    cursor: Option<String>,
-    set_limit: fn(Q, u32) -> Q,
-    set_cursor: fn(Q, String) -> Q,
-) -> Q {
-    if let Some(l) = limit {
-        q = set_limit(q, l);
-    }
-    if let Some(c) = cursor {
-        q = set_cursor(q, c);
-    }
-    q
+/// `opx completions SHELL`: the completion script on stdout.
+fn completions(shell: clap_complete::Shell) -> Result<(), Failure> {
+    let mut cmd = <Cli as clap::CommandFactory>::command();
+    clap_complete::generate(shell, &mut cmd, "opx", &mut std::io::stdout());
+    Ok(())
 }

@@ -3,21 +3,20 @@
 //! endpoint, blocks separated by an empty line. The output holds the passwords, like the plain
 //! list.
 
-use opx::{ExportFormat, ProxyQuery, ServiceId};
+use opx::ExportFormat;
 
+use crate::cmd_proxies::OneList;
 use crate::context::Ctx;
 use crate::failure::Failure;
 use crate::output;
 
 /// Prints the service's endpoints in `format`.
-pub async fn run(
-    ctx: &Ctx,
-    id: String,
-    format: ExportFormat,
-    q: ProxyQuery,
-) -> Result<(), Failure> {
-    let id = ServiceId::new(id)?;
-    let endpoints = ctx.client()?.proxies(&id, &q).await?.into_inner();
+pub async fn run(ctx: &Ctx, list: &OneList, format: ExportFormat) -> Result<(), Failure> {
+    let endpoints = ctx
+        .client()?
+        .proxies(&list.id, &list.query)
+        .await?
+        .into_inner();
     let separator = if format == ExportFormat::Env {
         "\n\n"
     } else {

@@ -30,6 +30,22 @@ pub trait Listing {
     fn row(item: &Self::Item) -> Vec<String>;
 }
 
+/// The accessors of a page whose items are its `$items` member; every page keeps the rest in
+/// `undecoded` and `next_cursor`.
+macro_rules! page_parts {
+    ($items:ident) => {
+        fn items(&self) -> &[Self::Item] {
+            &self.$items
+        }
+        fn undecoded(&self) -> &[opx::Undecoded] {
+            &self.undecoded
+        }
+        fn next_cursor(&self) -> Option<&str> {
+            self.next_cursor.as_deref()
+        }
+    };
+}
+
 impl Listing for opx::ServicePage {
     const ITEMS: &'static str = "services";
     const HEADER: &'static [&'static str] = &[
@@ -37,15 +53,7 @@ impl Listing for opx::ServicePage {
     ];
     type Item = opx::Service;
     const ID_FIELD: &'static str = "service_id";
-    fn items(&self) -> &[opx::Service] {
-        &self.services
-    }
-    fn undecoded(&self) -> &[opx::Undecoded] {
-        &self.undecoded
-    }
-    fn next_cursor(&self) -> Option<&str> {
-        self.next_cursor.as_deref()
-    }
+    page_parts!(services);
     fn row(s: &opx::Service) -> Vec<String> {
         vec![
             s.service_id.to_string(),
@@ -66,15 +74,7 @@ impl Listing for opx::LogPage {
     const HEADER: &'static [&'static str] = &["TIME", "METHOD", "PATH", "STATUS", "IP"];
     type Item = opx::LogEntry;
     const ID_FIELD: &'static str = "log_id";
-    fn items(&self) -> &[opx::LogEntry] {
-        &self.logs
-    }
-    fn undecoded(&self) -> &[opx::Undecoded] {
-        &self.undecoded
-    }
-    fn next_cursor(&self) -> Option<&str> {
-        self.next_cursor.as_deref()
-    }
+    page_parts!(logs);
     fn row(l: &opx::LogEntry) -> Vec<String> {
         let or_dash = |v: Option<&str>| v.unwrap_or("-").to_owned();
         vec![
@@ -90,7 +90,7 @@ impl Listing for opx::LogPage {
 }
 
 /// A table row for an item that did not decode: what names it, then the reason, over `columns`.
-pub fn unreadable_row(u: &opx::Undecoded, id_field: &str, columns: usize) -> Vec<String> {
+fn unreadable_row(u: &opx::Undecoded, id_field: &str, columns: usize) -> Vec<String> {
     let mut row = vec![u.field(id_field).unwrap_or("?").to_owned()];
     row.extend(std::iter::repeat_n(
         "-".to_owned(),
@@ -100,14 +100,26 @@ pub fn unreadable_row(u: &opx::Undecoded, id_field: &str, columns: usize) -> Vec
     row
 }
 
+/// Adds a row for each of `items`, then one for each item that did not decode (named by its
+/// `id_field`).
+pub fn add_rows<T>(
+    table: &mut Table,
+    items: &[T],
+    row: impl Fn(&T) -> Vec<String>,
+    undecoded: &[opx::Undecoded],
+    id_field: &str,
+) {
+    for item in items {
+        table.row(row(item));
+    }
+    for u in undecoded {
+        table.row(unreadable_row(u, id_field, table.columns()));
+    }
+}
+
 /// The rows of a page: its items, then those that did not decode.
 fn rows<P: Listing>(page: &P, table: &mut Table) {
-    for item in page.items() {
-        table.row(P::row(item));
-    }
-    for u in page.undecoded() {
-        table.row(unreadable_row(u, P::ID_FIELD, P::HEADER.len()));
-    }
+    add_rows(table, page.items(), P::row, page.undecoded(), P::ID_FIELD);
 }
 
 /// Prints one page.

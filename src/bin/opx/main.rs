@@ -113,23 +113,7 @@ pub enum Command {
         yes: bool,
     },
     /// List services (one page, or every page with --all).
-    Services {
-        /// Lifecycle filter.
-        #[arg(long, value_enum, default_value_t = opx::StatusFilter::Active)]
-        status: opx::StatusFilter,
-        /// Only services of this type.
-        #[arg(long = "type", value_enum)]
-        service_type: Option<opx::ServiceType>,
-        /// Page size (1-100).
-        #[arg(long, value_parser = page_size(opx::Operation::ListServices))]
-        limit: Option<u32>,
-        /// Start after this cursor (the `next_cursor` of a previous page).
-        #[arg(long)]
-        cursor: Option<String>,
-        /// Fetch every page.
-        #[arg(long)]
-        all: bool,
-    },
+    Services(cmd_read::ServicesArgs),
     /// Show one service.
     Service {
         /// Service id (24 hex characters).
@@ -191,23 +175,7 @@ pub enum Command {
         rotation: String,
     },
     /// Read the API action log (one page, or every page with --all).
-    Logs {
-        /// Only entries at or after this time (RFC 3339, e.g. 2026-06-01T00:00:00Z).
-        #[arg(long, value_name = "TIME")]
-        since: Option<chrono::DateTime<chrono::Utc>>,
-        /// Only entries at or before this time (RFC 3339).
-        #[arg(long, value_name = "TIME")]
-        until: Option<chrono::DateTime<chrono::Utc>>,
-        /// Page size (1-200).
-        #[arg(long, value_parser = page_size(opx::Operation::ListLogs))]
-        limit: Option<u32>,
-        /// Start after this cursor (the `next_cursor` of a previous page).
-        #[arg(long)]
-        cursor: Option<String>,
-        /// Fetch every page.
-        #[arg(long)]
-        all: bool,
-    },
+    Logs(cmd_read::LogsArgs),
     /// Print a shell completion script.
     Completions {
         /// The shell.

@@ -40,6 +40,11 @@ impl Table {
         }
     }
 
+    /// How many columns the header names.
+    pub fn columns(&self) -> usize {
+        self.rows[0].len()
+    }
+
     /// Adds a row.
     pub fn row(&mut self, cells: Vec<String>) {
         self.rows.push(cells.iter().map(|c| printable(c)).collect());

@@ -7,22 +7,23 @@ fn parse(text: &str) -> Result<File, toml::de::Error> {
     toml::from_str(text)
 }
 
+/// Why `check_profile` refuses the one profile of the config file `text`.
+fn refusal(text: &str) -> String {
+    let file = parse(text).unwrap();
+    let raw = file.profiles.into_iter().next().unwrap().1;
+    check_profile("p", "--profile", raw, None)
+        .unwrap_err()
+        .to_string()
+}
+
 #[test]
 fn a_token_literal_is_refused_without_being_shown() {
     let secret = "opx_live_0123456789abcdef0123456789abcdef";
-    let file = parse(&format!("[profiles.p]\ntoken = \"{secret}\"\n")).unwrap();
-    let raw = file.profiles.into_iter().next().unwrap().1;
-    let e = check_profile("p", "--profile", raw, None)
-        .unwrap_err()
-        .to_string();
+    let e = refusal(&format!("[profiles.p]\ntoken = \"{secret}\"\n"));
     assert!(e.contains("`token`") && e.contains("token_env"), "{e}");
     assert!(!e.contains(secret), "{e}");
     for (key, value) in [("token_env", secret), ("token_file", secret)] {
-        let file = parse(&format!("[profiles.p]\n{key} = \"{value}\"\n")).unwrap();
-        let raw = file.profiles.into_iter().next().unwrap().1;
-        let e = check_profile("p", "--profile", raw, None)
-            .unwrap_err()
-            .to_string();
+        let e = refusal(&format!("[profiles.p]\n{key} = \"{value}\"\n"));
         assert!(e.contains("looks like a token"), "{e}");
         assert!(!e.contains(secret), "{e}");
     }
@@ -30,23 +31,11 @@ fn a_token_literal_is_refused_without_being_shown() {
 
 #[test]
 fn one_token_source_and_a_variable_name() {
-    let file = parse("[profiles.p]\ntoken_env = \"A\"\ntoken_file = \"/x\"\n").unwrap();
-    let raw = file.profiles.into_iter().next().unwrap().1;
-    let e = check_profile("p", "--profile", raw, None)
-        .unwrap_err()
-        .to_string();
+    let e = refusal("[profiles.p]\ntoken_env = \"A\"\ntoken_file = \"/x\"\n");
     assert!(e.contains("not both"), "{e}");
-    let file = parse("[profiles.p]\ntoken_env = \"NOT A NAME\"\n").unwrap();
-    let raw = file.profiles.into_iter().next().unwrap().1;
-    let e = check_profile("p", "--profile", raw, None)
-        .unwrap_err()
-        .to_string();
+    let e = refusal("[profiles.p]\ntoken_env = \"NOT A NAME\"\n");
     assert!(e.contains("not an environment variable name"), "{e}");
-    let file = parse("[profiles.p]\napi_key = \"opx_live_x\"\n").unwrap();
-    let raw = file.profiles.into_iter().next().unwrap().1;
-    let e = check_profile("p", "--profile", raw, None)
-        .unwrap_err()
-        .to_string();
+    let e = refusal("[profiles.p]\napi_key = \"opx_live_x\"\n");
     assert!(
         e.contains("unknown key \"api_key\"") && !e.contains("opx_live_x"),
         "{e}"
