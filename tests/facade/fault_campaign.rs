@@ -2,27 +2,13 @@
 //! under a random fault (see `tests/support/campaign.rs`). `OPX_CAMPAIGN_ROUNDS` and
 //! `OPX_CAMPAIGN_SEED` change the run; `-- --nocapture` prints the figures.
 
-use crate::campaign::{self, DEADLINE, Money, Reported};
+use crate::campaign::{self, Money, Reported};
 use crate::fixtures::{IPV4_PRICE, ipv4_purchase};
-use opx::mock::MockServer;
-use opx::{Client, ExtendOutcome, PurchaseOutcome, ReconcilePolicy};
-use std::time::Duration;
+use opx::{Client, ExtendOutcome, PurchaseOutcome};
 
 /// Reconciliation that watches twice over 20 ms: enough on the mock, which commits before it
 /// answers (a server still committing after the window is `reconciliation_looks_again_...`'s
 /// case in `safe_purchase.rs`).
-fn campaign_client(s: &MockServer) -> Client {
-    s.client_builder()
-        .deadline(DEADLINE)
-        .reconcile_policy(
-            ReconcilePolicy::default()
-                .checks(2)
-                .window(Duration::from_millis(20)),
-        )
-        .build()
-        .unwrap()
-}
-
 async fn through_the_facade(client: &Client, money: Money) -> Reported {
     match money {
         Money::Purchase => match client.purchase_safely(&ipv4_purchase()).await {
@@ -48,19 +34,14 @@ async fn through_the_facade(client: &Client, money: Money) -> Reported {
 async fn a_thousand_faulted_money_calls_never_charge_twice_and_are_all_resolved() {
     let s = campaign::mock().await;
     let rounds = campaign::rounds(1000);
-    let mut client = campaign_client(&s);
+    let mut client = campaign::client(&s);
     let figures = campaign::run(&s, IPV4_PRICE, rounds, |money, fresh| {
         if fresh {
-            client = campaign_client(&s);
+            client = campaign::client(&s);
         }
         let client = client.clone();
         async move { through_the_facade(&client, money).await }
     })
     .await;
-    println!(
-        "facade campaign, seed {:#x}:\n{}",
-        campaign::seed(),
-        figures.table()
-    );
-    campaign::assert_sound(&figures, rounds);
+    campaign::report("facade", &figures, rounds);
 }

@@ -295,6 +295,29 @@ where
     figures
 }
 
+/// The campaign's client for `s`: [`DEADLINE`] per call, and a quick reconciliation (two looks
+/// over 20 ms).
+pub fn client(s: &MockServer) -> opx::Client {
+    let reconcile = opx::ReconcilePolicy::default()
+        .checks(2)
+        .window(Duration::from_millis(20));
+    s.client_builder()
+        .deadline(DEADLINE)
+        .reconcile_policy(reconcile)
+        .build()
+        .expect("a client for the mock")
+}
+
+/// Prints the figures of `driver`'s run and asserts they are sound ([`assert_sound`]).
+pub fn report(driver: &str, figures: &Figures, rounds: usize) {
+    println!(
+        "{driver} campaign, seed {:#x}:\n{}",
+        seed(),
+        figures.table()
+    );
+    assert_sound(figures, rounds);
+}
+
 /// The assertions over a whole run.
 pub fn assert_sound(figures: &Figures, rounds: usize) {
     let total = figures.total();

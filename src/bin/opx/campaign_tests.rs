@@ -8,9 +8,7 @@
 #[path = "../../../tests/support/campaign.rs"]
 mod campaign;
 
-use std::time::Duration;
-
-use campaign::{DEADLINE, Money, Reported};
+use campaign::{Money, Reported};
 use opx::mock::MockServer;
 
 use crate::cmd_money::{self, PurchaseArgs};
@@ -24,14 +22,7 @@ fn plan(s: &MockServer) -> (String, i64) {
 }
 
 fn ctx(s: &MockServer) -> Ctx {
-    let policy = opx::ReconcilePolicy::default()
-        .checks(2)
-        .window(Duration::from_millis(20));
-    let client = s
-        .client_builder()
-        .deadline(DEADLINE)
-        .reconcile_policy(policy);
-    Ctx::with_client(client.build().expect("a client for the mock"))
+    Ctx::with_client(campaign::client(s))
 }
 
 /// What the exit code tells the operator.
@@ -89,10 +80,5 @@ async fn a_thousand_faulted_cli_charges_never_charge_twice_and_are_all_resolved(
         }
     })
     .await;
-    println!(
-        "CLI campaign, seed {:#x}:\n{}",
-        campaign::seed(),
-        figures.table()
-    );
-    campaign::assert_sound(&figures, rounds);
+    campaign::report("CLI", &figures, rounds);
 }
