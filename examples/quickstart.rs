@@ -52,20 +52,28 @@ async fn main() -> opx::Result<()> {
 
     // 3. Purchase, safely: if the answer is lost, the services list tells what happened.
     let req = PurchaseRequest::new(cheapest.service_type.clone(), cheapest.plan_id.clone());
-    let service = match client.purchase_safely(&req).await? {
-        PurchaseOutcome::Purchased(s) | PurchaseOutcome::Recovered(s) => s,
-        PurchaseOutcome::NotPurchased { error: why, .. } => {
-            println!("The purchase did not go through: {why}");
+    // `Err` means "not charged"; every `Ok` was, or may have been, charged.
+    let service = match client.purchase_safely(&req).await {
+        Ok(PurchaseOutcome::Purchased(s) | PurchaseOutcome::Recovered(s)) => s,
+        Ok(PurchaseOutcome::RecoveredUnread(_) | PurchaseOutcome::PurchasedUnread(_)) => {
+            println!("Bought (charged), but the new service could not be read: see GET /services.");
             return Ok(());
         }
-        PurchaseOutcome::Ambiguous(candidates) => {
+        Ok(PurchaseOutcome::Ambiguous(candidates)) => {
             println!(
                 "Could not tell which of {} new services is ours; check GET /services.",
                 candidates.len()
             );
             return Ok(());
         }
-        _ => return Ok(()),
+        Ok(PurchaseOutcome::Unknown { error, .. }) => {
+            println!("Unknown whether it was bought ({error}); do not buy again before checking.");
+            return Ok(());
+        }
+        Err(e) => {
+            println!("The purchase did not go through, nothing was charged: {e}");
+            return Ok(());
+        }
     };
     println!(
         "Bought service {} ({} threads, expires {}).",

@@ -35,24 +35,29 @@ async fn main() -> opx::Result<()> {
     let req = PurchaseRequest::new(plan.service_type, plan.plan_id);
     // A plain `client.purchase(&req)` would fail with `is_outcome_unknown()` here; retrying it
     // blindly could buy twice. `purchase_safely` checks first.
-    match client.purchase_safely(&req).await? {
-        PurchaseOutcome::Purchased(s) => println!("purchased {}", s.service_id),
-        PurchaseOutcome::Recovered(s) => {
+    // Every way it can end: `Err` is "not charged", the rest were or may have been.
+    match client.purchase_safely(&req).await {
+        Ok(PurchaseOutcome::Purchased(s)) => println!("purchased {}", s.service_id),
+        Ok(PurchaseOutcome::Recovered(s)) => {
             println!(
                 "the answer was lost, but the purchase happened: {}",
                 s.service_id
             )
         }
-        PurchaseOutcome::NotPurchased { error: why, .. } => {
-            println!("nothing was bought ({why}); it is safe to try again")
+        Ok(PurchaseOutcome::RecoveredUnread(u)) => {
+            println!("bought {:?}; it does not decode", u.field("service_id"))
         }
-        PurchaseOutcome::Ambiguous(c) => {
+        Ok(PurchaseOutcome::PurchasedUnread(e)) => println!("charged, answer unread: {e}"),
+        Ok(PurchaseOutcome::Ambiguous(c)) => {
             println!(
                 "{} new services appeared at once; check them by hand",
                 c.len()
             )
         }
-        _ => {}
+        Ok(PurchaseOutcome::Unknown { error, watched }) => {
+            println!("unknown after watching {watched:?}: {error}; do not buy again yet")
+        }
+        Err(e) => println!("not bought, not charged: {e}"),
     }
     if let Some(mock) = &target.mock {
         println!(

@@ -194,6 +194,16 @@ impl ManualClock {
         self.inner.advance(by);
     }
 
+    /// The same clock, whose sleeps wait for others to move it (never moving it themselves):
+    /// what a server on virtual time waits with, so that a client's sleeps move time for both.
+    #[cfg(feature = "mock")]
+    pub(crate) fn passive(&self) -> Self {
+        Self {
+            inner: self.inner.clone(),
+            auto: false,
+        }
+    }
+
     /// How far the clock has moved since it was made.
     pub fn elapsed(&self) -> Duration {
         self.inner.get()
@@ -296,8 +306,44 @@ impl Clock for ScaledClock {
     }
 }
 
+/// A duration as people read it: `250 ms`, `10 s`, `2.5 s`, `5 min`, `3 h`, `2 days`; the
+/// one form every message of this crate and of `opx` uses.
+pub fn human(d: Duration) -> String {
+    let secs = d.as_secs_f64();
+    let whole = |n: f64, unit: &str| {
+        let n = n.round() as u64;
+        format!("{n} {unit}{}", if n != 1 && unit == "day" { "s" } else { "" })
+    };
+    match secs {
+        s if s < 1.0 => format!("{} ms", d.as_millis()),
+        s if s < 120.0 && s.fract() >= 0.05 => format!("{s:.1} s"),
+        s if s < 120.0 => whole(s, "s"),
+        s if s < 7_200.0 => whole(s / 60.0, "min"),
+        s if s < 172_800.0 => whole(s / 3_600.0, "h"),
+        s => whole(s / 86_400.0, "day"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn durations_read_as_people_write_them() {
+        use super::human;
+        use std::time::Duration as D;
+        let cases = [
+            (D::from_millis(250), "250 ms"),
+            (D::from_secs(10), "10 s"),
+            (D::from_millis(2500), "2.5 s"),
+            (D::from_secs(300), "5 min"),
+            (D::from_secs(3 * 3600), "3 h"),
+            (D::from_secs(86_400 * 2), "2 days"),
+            (D::from_secs(86_400 * 40), "40 days"),
+        ];
+        for (d, want) in cases {
+            assert_eq!(human(d), want, "{d:?}");
+        }
+    }
+
     use super::*;
 
     const HOUR: Duration = Duration::from_secs(3600);

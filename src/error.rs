@@ -46,15 +46,26 @@ pub enum ErrorKind {
     /// The request could not be sent, or the response could not be read (includes timeouts).
     Transport,
     /// A non-idempotent request (purchase, extend, credentials) failed in a way that leaves
-    /// its outcome unknown: check `GET /services` before trying again.
+    /// its outcome unknown (the request may have been processed: a timeout or a dropped
+    /// connection after it was written, a 5xx, an answer without the API's error envelope):
+    /// check `GET /services` before trying again.
     OutcomeUnknown,
     /// A success response whose body is not what the API documents.
     Decode,
     /// The response body exceeded the configured size cap.
     BodyTooLarge,
-    /// The server accepted a change (2xx), but neither its answer nor the service read after it
-    /// could be decoded: the change **was made** ([`Error::is_committed`]). Do not send it again.
+    /// The server accepted a change (2xx), but its answer could not be read (and, after a safe
+    /// purchase or extension, nothing read after it showed the result): the change **was made**
+    /// ([`Error::is_committed`]). Do not send it again.
     Unread,
+    /// Refused locally, nothing sent: an earlier money call of the same kind (the same plan, or
+    /// the same service) has an unknown outcome in the [journal](crate::safe::Journal). Resolve
+    /// it first (`Client::resolve_pending`), or allow it with
+    /// [`Journal::allow_over_pending`](crate::safe::Journal::allow_over_pending).
+    PendingUnknown,
+    /// Refused locally, nothing sent: the charge would exceed the
+    /// [spend cap](crate::safe::SpendCap).
+    SpendCap,
 }
 
 /// The error of every fallible facade call.
@@ -245,9 +256,24 @@ impl Error {
         self.inner.kind == ErrorKind::Validation
     }
     /// The server accepted the change although this call failed to read the result
-    /// ([`ErrorKind::Unread`]): do not send it again.
+    /// ([`ErrorKind::Unread`]): do not send it again. The same as `charged() == Some(true)`.
     pub fn is_committed(&self) -> bool {
         self.inner.kind == ErrorKind::Unread
+    }
+    /// Whether the call that failed with this error charged the balance (for new credentials:
+    /// replaced them), as far as can be proven: `Some(true)` when the server accepted it
+    /// ([`ErrorKind::Unread`]), `None` when that is unknown ([`ErrorKind::OutcomeUnknown`]),
+    /// `Some(false)` otherwise: the server provably did not process it (a refusal with the
+    /// API's error envelope, a 429, nothing sent), or the call does not spend money at all.
+    ///
+    /// It agrees with [`PurchaseOutcome::charged`](crate::PurchaseOutcome::charged) and
+    /// [`ExtendOutcome::charged`](crate::ExtendOutcome::charged).
+    pub fn charged(&self) -> Option<bool> {
+        match self.inner.kind {
+            ErrorKind::Unread => Some(true),
+            ErrorKind::OutcomeUnknown => None,
+            _ => Some(false),
+        }
     }
     /// The body of a success response that could not be decoded ([`ErrorKind::Decode`],
     /// [`ErrorKind::Unread`]), exactly as received, so that no data is lost: `opx --json` prints
@@ -296,6 +322,8 @@ impl fmt::Display for Error {
             ErrorKind::Decode => f.write_str("unexpected response: ")?,
             ErrorKind::BodyTooLarge => f.write_str("response too large: ")?,
             ErrorKind::Unread => f.write_str("done, but the answer could not be read: ")?,
+            ErrorKind::PendingUnknown => f.write_str("refused before sending: ")?,
+            ErrorKind::SpendCap => f.write_str("refused before sending (spend cap): ")?,
             ErrorKind::Api => {}
         }
         if let Some(s) = self.inner.status {

@@ -97,6 +97,7 @@ pub mod doctor;
 pub mod mock;
 
 mod builder;
+mod charge;
 mod client;
 mod error;
 #[cfg(feature = "unstable-test-hooks")]

@@ -55,7 +55,7 @@ pub struct ClientBuilder {
     deadline: Option<Duration>,
     user_agent: Option<String>,
     retry: RetryPolicy,
-    reconcile: crate::safe::ReconcilePolicy,
+    money: crate::safe::MoneySettings,
     http: Option<reqwest::Client>,
     once_http: Option<reqwest::Client>,
     max_body: usize,
@@ -89,11 +89,11 @@ impl Default for ClientBuilder {
             token: None,
             base_url: None,
             connect_timeout: Duration::from_secs(10),
-            timeout: Some(Duration::from_secs(30)),
+            timeout: None,
             deadline: Some(DEFAULT_DEADLINE),
             user_agent: None,
             retry: RetryPolicy::default(),
-            reconcile: crate::safe::ReconcilePolicy::default(),
+            money: Default::default(),
             http: None,
             once_http: None,
             max_body: DEFAULT_MAX_RESPONSE_BYTES,
@@ -106,8 +106,9 @@ impl Default for ClientBuilder {
 }
 
 impl ClientBuilder {
-    /// A builder with the defaults: production base URL, 10 s connect timeout, 30 s per attempt,
-    /// 60 s per call ([`DEFAULT_DEADLINE`]), [`RetryPolicy::default`], 16 MiB response cap,
+    /// A builder with the defaults: production base URL, 10 s connect timeout, 60 s per call
+    /// ([`DEFAULT_DEADLINE`]; an attempt of a retried call at most half of it, a money call
+    /// all of it), [`RetryPolicy::default`], 16 MiB response cap,
     /// local rate-limit fail-fast on.
     pub fn new() -> Self {
         Self::default()
@@ -161,7 +162,9 @@ impl ClientBuilder {
         self.connect_timeout = d.into();
         self
     }
-    /// Timeout of one attempt, body included (default 30 s).
+    /// Timeout of one attempt, body included (default: derived from the
+    /// [`deadline`](Self::deadline): half of it for a call that may be retried, all of it for
+    /// a purchase, extension or credentials change, which are sent once).
     pub fn timeout(mut self, d: impl Into<Duration>) -> Self {
         self.timeout = Some(d.into());
         self
@@ -185,10 +188,23 @@ impl ClientBuilder {
         self.retry = policy.into();
         self
     }
-    /// How `purchase_safely` and `extend_safely` settle an unknown outcome (default
-    /// [`ReconcilePolicy::default`](crate::ReconcilePolicy::default)).
+    /// How `purchase_safely` and `extend_safely` watch the account after a lost answer
+    /// (default [`ReconcilePolicy::default`](crate::ReconcilePolicy::default)).
     pub fn reconcile_policy(mut self, policy: crate::safe::ReconcilePolicy) -> Self {
-        self.reconcile = policy;
+        self.money.reconcile = policy;
+        self
+    }
+    /// Write every safe purchase and extension down in `journal` before sending it, so that an
+    /// unknown outcome outlives the process (see [`Journal`](crate::safe::Journal)). Off by
+    /// default.
+    pub fn journal(mut self, journal: crate::safe::Journal) -> Self {
+        self.money.journal = Some(journal);
+        self
+    }
+    /// Refuse a safe purchase or extension that would take the day's or the month's spending
+    /// over `cap` (counted from the [`journal`](Self::journal), which it needs).
+    pub fn spend_cap(mut self, cap: crate::safe::SpendCap) -> Self {
+        self.money.cap = Some(cap);
         self
     }
     /// Largest response body accepted (default 16 MiB); larger bodies fail with
@@ -250,6 +266,11 @@ impl ClientBuilder {
             ))
         })?;
         check_token(&token)?;
+        if self.money.cap.is_some_and(|c| c.is_set()) && self.money.journal.is_none() {
+            return Err(Error::config(
+                "a spend cap needs a journal to count what was spent: set ClientBuilder::journal",
+            ));
+        }
         let base_url = check_base_url(
             self.base_url
                 .as_deref()
@@ -277,7 +298,7 @@ impl ClientBuilder {
             Some(s) => Jitter::seeded(s),
             None => Jitter::from_entropy(),
         };
-        Ok(Client::from_transport(Arc::new(Transport {
+        let transport = Arc::new(Transport {
             base_url,
             auth,
             user_agent: http.user_agent,
@@ -285,7 +306,6 @@ impl ClientBuilder {
             once_client: http.once_client,
             once_factory: http.once_factory,
             retry: self.retry,
-            reconcile: self.reconcile,
             max_body: self.max_body,
             timeout: self.timeout,
             deadline: self.deadline,
@@ -300,7 +320,8 @@ impl ClientBuilder {
             policy: self.rate_limit_policy,
             pacer: Mutex::new(crate::ratelimit::Pacer::default()),
             in_flight: Default::default(),
-        })))
+        });
+        Ok(Client::from_transport(transport, self.money))
     }
 }
 

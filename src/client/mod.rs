@@ -41,6 +41,8 @@ pub struct Client {
     pub(crate) t: Arc<Transport>,
     /// Built once: its `inner` context points at `t`; per-call state lives in the call's task.
     raw: Arc<generated::Client>,
+    /// How it watches, journals and caps money calls (`crate::safe`).
+    pub(crate) money: Arc<crate::safe::MoneySettings>,
 }
 
 impl fmt::Debug for Client {
@@ -91,7 +93,7 @@ impl Client {
         ClientBuilder::from_env()?.build()
     }
 
-    pub(crate) fn from_transport(t: Arc<Transport>) -> Self {
+    pub(crate) fn from_transport(t: Arc<Transport>, money: crate::safe::MoneySettings) -> Self {
         let raw = generated::Client::new_with_client(
             &t.base_url,
             t.client.clone(),
@@ -100,6 +102,7 @@ impl Client {
         Self {
             t,
             raw: Arc::new(raw),
+            money: Arc::new(money),
         }
     }
 

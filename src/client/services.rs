@@ -15,7 +15,7 @@ use crate::generated::types as g;
 use crate::model::{PurchaseRequest, Service, ServicePage, ServiceQuery, service_from};
 use crate::operation::Operation;
 use crate::response::{Response, data_of};
-use crate::transport::{classify::UNKNOWN_HINT, record::CallRecord, recorded};
+use crate::transport::{record::CallRecord, recorded};
 use crate::validate::{Country, Rotation, ServiceId, Whitelist};
 
 /// The body is a JSON object (an envelope in another shape), not cut-off or foreign bytes.
@@ -68,10 +68,11 @@ impl Client {
             .and_then(|s| ServiceId::new(s).ok());
         let Some(id) = id.cloned().or(named) else {
             let message = format!(
-                "HTTP {} with a body that names no service; {UNKNOWN_HINT}",
+                "HTTP {} with a body that names no service; the server accepted it: it was \
+                 done, do not send it again",
                 status.as_u16()
             );
-            return Err(Error::new(ErrorKind::OutcomeUnknown, message)
+            return Err(Error::new(ErrorKind::Unread, message)
                 .with_operation(op)
                 .with_status(status)
                 .with_body(rec.body));

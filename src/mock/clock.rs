@@ -88,6 +88,16 @@ impl Clock {
         }
     }
 
+    /// Waits `d` on this clock: in virtual time until something else moves it that far (a
+    /// client's sleep, [`MockServer::advance`](super::MockServer::advance)), never moving it
+    /// itself; on the wall clock, `d` at its scale.
+    pub(crate) async fn wait(&self, d: Duration) {
+        match &self.source {
+            Source::Virtual(c) => c.passive().sleep(d).await,
+            Source::Wall(c) => c.sleep(d).await,
+        }
+    }
+
     /// Back to where it started. (The source itself never goes back: a client on it keeps a
     /// monotonic clock.)
     pub(crate) fn reset(&self) {

@@ -24,11 +24,14 @@ pub enum Fault {
         /// The `Retry-After` value in seconds; `None` omits the header.
         retry_after: Option<u64>,
     },
-    /// Wait this long (real time), then answer normally. If the client hangs up meanwhile, the
-    /// operation does not run (the mock abandons the call).
+    /// Wait this long on the mock's clock, then answer normally. If the client hangs up
+    /// meanwhile, the operation does not run (the mock abandons the call). In virtual time the
+    /// wait ends when something moves the clock that far (a client's sleep on it,
+    /// [`MockServer::advance`](super::MockServer::advance)); on the wall clock, at its scale.
     Delay(Duration),
-    /// Wait this long (real time), then run the operation **whether or not the client is still
-    /// there**: a server that commits a request its client gave up on.
+    /// Wait this long on the mock's clock (as [`Fault::Delay`]), then run the operation
+    /// **whether or not the client is still there**: a server that commits a request its
+    /// client gave up on, seen as late as a real one would be seen.
     SlowCommit(Duration),
     /// Run the operation (its effect commits), then answer as the inner fault would: committed,
     /// then the answer was garbled (`AfterCommit(Box::new(Fault::TruncatedBody))`) or refused.

@@ -306,13 +306,14 @@ pub(crate) async fn faults(State(inner): State<Arc<Inner>>, req: Request, next: 
     };
     match fault {
         Fault::Delay(d) => {
-            tokio::time::sleep(d).await;
+            inner.clock.wait(d).await;
             next.run(req).await
         }
         Fault::SlowCommit(d) => {
             // Detached: the operation runs (and commits) whether or not the client still waits.
+            let waiting = Arc::clone(&inner);
             let task = tokio::spawn(async move {
-                tokio::time::sleep(d).await;
+                waiting.clock.wait(d).await;
                 next.run(req).await
             });
             task.await.unwrap_or_else(|_| faults::drop_response())
@@ -326,7 +327,7 @@ pub(crate) async fn faults(State(inner): State<Arc<Inner>>, req: Request, next: 
             match *then {
                 // Committed, then answered late (the client may have given up meanwhile).
                 Fault::Delay(d) | Fault::SlowCommit(d) => {
-                    tokio::time::sleep(d).await;
+                    inner.clock.wait(d).await;
                     committed
                 }
                 other => faults::replacement(&other),

@@ -8,15 +8,17 @@ use crate::client::Client;
 use crate::error::{Error, Result};
 use crate::model::ServiceQuery;
 use crate::operation::{Operation, StatusFilter};
-use crate::safe::ExtendOutcome;
+use crate::safe::{Charge, ExtendOutcome};
 use crate::validate::ServiceId;
 
-/// What happened to one due service in [`Client::renew`].
+/// What happened to one due service in [`Client::renew`]. Exhaustive on purpose: a `match`
+/// handles every money state.
 #[derive(Debug)]
-#[non_exhaustive]
 pub enum RenewalOutcome {
     /// Extended (the answer was received, or lost and recovered): charged once. The new expiry.
     Extended(DateTime<Utc>),
+    /// The server accepted the extension (charged once), but the new expiry could not be read.
+    ExtendedUnread(Error),
     /// Not extended, and nothing charged (the plan left it out, or the run stopped first).
     Skipped(Skip),
     /// The extension was refused or did not happen (nothing charged): the run stopped here.
@@ -24,6 +26,22 @@ pub enum RenewalOutcome {
     /// Whether the extension happened cannot be told: the run stopped here, and its price is
     /// counted as spent. Check the service before trying again.
     Unknown(Error),
+}
+
+impl RenewalOutcome {
+    /// What the extension proved about the charge; `None` when none was sent (skipped).
+    pub fn charge(&self) -> Option<Charge> {
+        match self {
+            Self::Extended(_) | Self::ExtendedUnread(_) => Some(Charge::Done),
+            Self::Skipped(_) => None,
+            Self::Failed(_) => Some(Charge::NotDone),
+            Self::Unknown(_) => Some(Charge::Unknown),
+        }
+    }
+    /// `Some(true)` charged, `Some(false)` not charged (skipped, refused), `None` unknown.
+    pub fn charged(&self) -> Option<bool> {
+        self.charge().map_or(Some(false), Charge::charged)
+    }
 }
 
 /// One due service and what [`Client::renew`] did with it.
@@ -55,11 +73,11 @@ pub struct RenewalReport {
 }
 
 impl RenewalReport {
-    /// How many services were extended.
+    /// How many services were extended (charged).
     pub fn extended(&self) -> usize {
         self.results
             .iter()
-            .filter(|r| matches!(r.outcome, RenewalOutcome::Extended(_)))
+            .filter(|r| r.outcome.charge() == Some(Charge::Done))
             .count()
     }
     /// Whether some extension's outcome is unknown.
@@ -127,7 +145,9 @@ impl Client {
                     let outcome = self.renew_one(plan, &report, &item.service.service_id, price);
                     let outcome = outcome.await;
                     match &outcome {
-                        RenewalOutcome::Extended(_) => report.spent += price,
+                        RenewalOutcome::Extended(_) | RenewalOutcome::ExtendedUnread(_) => {
+                            report.spent += price
+                        }
                         RenewalOutcome::Unknown(_) => {
                             report.maybe_spent += price;
                             stopped = true;
@@ -172,9 +192,8 @@ impl Client {
             Ok(ExtendOutcome::Extended(s) | ExtendOutcome::Recovered(s)) => {
                 RenewalOutcome::Extended(s.expires_at)
             }
-            Ok(ExtendOutcome::NotExtended { error, .. }) => RenewalOutcome::Failed(error),
-            Ok(ExtendOutcome::Unknown(e)) => RenewalOutcome::Unknown(e),
-            Err(e) if e.is_outcome_unknown() => RenewalOutcome::Unknown(e),
+            Ok(ExtendOutcome::ExtendedUnread(e)) => RenewalOutcome::ExtendedUnread(e),
+            Ok(ExtendOutcome::Unknown { error, .. }) => RenewalOutcome::Unknown(error),
             Err(e) => RenewalOutcome::Failed(e),
         }
     }

@@ -1,34 +1,51 @@
-//! Purchase and extend without ever paying twice: when the outcome of the POST is unknown, read
-//! the account to learn what happened instead of retrying.
+//! Purchase and extend without ever paying twice, and without ever saying "not charged" about a
+//! call the server may have processed.
+//!
+//! Every money call ends in one of three outcomes ([`Charge`]):
+//!
+//! - **done**: the answer says so (a 2xx), or, after a lost answer, the watch saw the new
+//!   service or the moved expiry;
+//! - **not done**, only with proof that the server did not process it: `purchase_safely` and
+//!   `extend_safely` then return `Err(e)` with `e.charged() == Some(false)` (a refusal with the
+//!   API's error envelope, a 429, nothing sent);
+//! - **unknown** otherwise ([`PurchaseOutcome::Unknown`], [`ExtendOutcome::Unknown`]), also
+//!   after watching: a server that commits late may still charge. Check before sending again.
+//!
+//! So: **`Err` means not charged**; every charged or possibly charged end is an `Ok` outcome,
+//! whose [`charged()`](PurchaseOutcome::charged) is `Some(true)` or `None`.
 //!
 //! - **Cheap when nothing goes wrong**: a purchase costs one request more than a bare one (one
 //!   page of `GET /services` before it), whatever the number of services; an extension one
-//!   `GET /services/{id}`.
-//! - **Settles**: when nothing new is visible yet, the account is read again up to
-//!   [`ReconcilePolicy::checks`] times over [`ReconcilePolicy::window`] before the outcome is
-//!   "not purchased" / "not extended"; the outcome says how long it watched.
-//! - **Exact or honest**: one new matching service is recovered, several are
-//!   [`PurchaseOutcome::Ambiguous`], and when the account cannot tell (its services did not all
-//!   fit the snapshot, or reading them failed) the outcome is [`PurchaseOutcome::Unknown`],
-//!   never a guess.
+//!   `GET /services/{id}`. With a [`Journal`], one `GET /catalog/plans` more for the price.
+//! - **Watches**: after a lost answer the account is read up to [`ReconcilePolicy::checks`]
+//!   times over [`ReconcilePolicy::window`]; a 429 on those reads is waited out.
+//! - **Remembers**: with a [`Journal`] ([`ClientBuilder::journal`](crate::ClientBuilder::journal)),
+//!   each call is written down before it is sent, an unknown one is found again by
+//!   [`Client::resolve_pending`] (also in the next process), and the same purchase or extension
+//!   is refused while one is unknown. A [`SpendCap`] limits what a day and a month may charge.
 //!
 //! Limits: the check compares what this client saw before and after its own call. If another
 //! purchaser (another process, another key of the same account) buys a matching service at the
-//! same time, the result may be `Ambiguous`; if the server commits later than the window, the
-//! outcome says "not purchased" although it was (widen the window for a slow server).
+//! same time, the result may be `Ambiguous`.
 //!
 //! **Dropping the future** of `purchase_safely` (a timeout around it, a cancelled task) after
-//! the POST went out leaves the outcome unknown to the caller: nothing is retried, nothing is
-//! reported, and the server may still commit it. To be able to find out, take a
-//! [`PurchaseSnapshot`] first ([`Client::purchase_snapshot`]), send with [`Client::purchase`]
-//! under your own timeout, and call [`Client::reconcile_purchase`] with the snapshot; for an
-//! extension, compare [`Client::service`]'s `expires_at` with the one before.
+//! the POST went out leaves the outcome unknown to the caller; with a journal it stays listed as
+//! unknown. Without one, take a [`PurchaseSnapshot`] first ([`Client::purchase_snapshot`]), send
+//! with [`Client::purchase`] under your own timeout, and call [`Client::reconcile_purchase`].
 
+mod cap;
+mod journal;
+mod journal_file;
+mod pending;
 mod policy;
 mod reconcile;
 
 use std::time::Duration;
 
+pub use crate::charge::{Answer, Charge};
+pub use cap::{SpendCap, Spending};
+pub use journal::{EntryState, Journal, JournalEntry, JournalStore, MoneyCall};
+pub(crate) use pending::MoneySettings;
 pub use policy::ReconcilePolicy;
 pub use reconcile::PurchaseSnapshot;
 
@@ -37,145 +54,216 @@ use crate::error::{Error, Result};
 use crate::model::{PurchaseRequest, Service, Undecoded};
 use crate::validate::ServiceId;
 
-/// What [`Client::purchase_safely`] found out.
+/// What [`Client::purchase_safely`] found out, when the purchase was or may have been charged
+/// (a purchase that provably was not is an `Err`). Exhaustive on purpose: a `match` handles
+/// every money state.
 #[derive(Debug)]
-#[non_exhaustive]
 pub enum PurchaseOutcome {
     /// The purchase succeeded normally.
     Purchased(Service),
-    /// The purchase failed mid-flight, but exactly one new matching service appeared: it is ours.
+    /// The answer was lost, but exactly one new matching service appeared: it is ours.
     Recovered(Service),
     /// As `Recovered`, but the new service does not decode (its JSON and the reason).
     RecoveredUnread(Undecoded),
-    /// The purchase failed mid-flight and no new service appeared while the account was watched:
-    /// nothing was bought. Retrying is reasonable.
-    NotPurchased {
-        /// The purchase's error.
+    /// The server accepted the purchase (2xx), so it was charged, but neither its answer nor
+    /// the account's services show which service it made. Do not buy again; look at
+    /// `GET /services`.
+    PurchasedUnread(Error),
+    /// Several new matching services appeared (someone else bought at the same time): check by
+    /// hand, do not retry blindly.
+    Ambiguous(Vec<ServiceId>),
+    /// No new service appeared while the account was watched, or it could not be read: the
+    /// purchase may still land (a server that commits late). Buying again now may buy twice.
+    Unknown {
+        /// Why it is unknown: what failed, and what was checked.
         error: Error,
         /// How long the account was watched.
         watched: Duration,
     },
-    /// Several new matching services appeared (someone else bought at the same time): check by
-    /// hand, do not retry blindly.
-    Ambiguous(Vec<ServiceId>),
-    /// Whether the purchase happened cannot be told (the account could not be read, or did not
-    /// fit the snapshot). Check `GET /services` by hand before trying again.
-    Unknown(Error),
 }
 
 impl PurchaseOutcome {
-    /// `Some(true)` when the balance was charged (purchased or recovered), `Some(false)` when it
-    /// was not, `None` when that is not known (ambiguous or unknown).
+    /// `Some(true)` when the balance was charged (purchased, recovered, accepted but unread),
+    /// `None` when that is not known (ambiguous or unknown). Never `Some(false)`: a purchase
+    /// that provably was not charged is an `Err` whose [`Error::charged`] says so.
     pub fn charged(&self) -> Option<bool> {
+        self.charge().charged()
+    }
+
+    /// The outcome as a [`Charge`].
+    pub fn charge(&self) -> Charge {
         match self {
-            Self::Purchased(_) | Self::Recovered(_) | Self::RecoveredUnread(_) => Some(true),
-            Self::NotPurchased { .. } => Some(false),
-            Self::Ambiguous(_) | Self::Unknown(_) => None,
+            Self::Purchased(_)
+            | Self::Recovered(_)
+            | Self::RecoveredUnread(_)
+            | Self::PurchasedUnread(_) => Charge::Done,
+            Self::Ambiguous(_) | Self::Unknown { .. } => Charge::Unknown,
+        }
+    }
+
+    /// The service bought, when it is known and decodes.
+    pub fn service(&self) -> Option<&Service> {
+        match self {
+            Self::Purchased(s) | Self::Recovered(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// The id of the service bought, when it is known.
+    pub fn service_id(&self) -> Option<ServiceId> {
+        match self {
+            Self::Purchased(s) | Self::Recovered(s) => Some(s.service_id.clone()),
+            Self::RecoveredUnread(u) => u.field("service_id").and_then(|i| i.parse().ok()),
+            _ => None,
         }
     }
 }
 
-/// What [`Client::extend_safely`] found out.
+/// What [`Client::extend_safely`] found out, when the extension was or may have been charged
+/// (one that provably was not is an `Err`). Exhaustive on purpose.
 #[derive(Debug)]
-#[non_exhaustive]
 pub enum ExtendOutcome {
     /// The extension succeeded normally.
     Extended(Service),
-    /// The extension failed mid-flight, but `expires_at` moved forward: it happened.
+    /// The answer was lost, but `expires_at` moved forward: it happened.
     Recovered(Service),
-    /// The extension failed mid-flight and `expires_at` did not move while the service was
-    /// watched: it did not happen.
-    NotExtended {
-        /// The extension's error.
+    /// The server accepted the extension (2xx), so it was charged, but its answer could not be
+    /// read and the service read after it did not show the new expiry.
+    ExtendedUnread(Error),
+    /// `expires_at` did not move while the service was watched, or it could not be read: the
+    /// extension may still land. Extending again now may charge twice.
+    Unknown {
+        /// Why it is unknown: what failed, and what was checked.
         error: Error,
         /// How long the service was watched.
         watched: Duration,
     },
-    /// Whether the extension happened cannot be told (the service could not be read).
-    Unknown(Error),
 }
 
 impl ExtendOutcome {
-    /// As [`PurchaseOutcome::charged`].
+    /// As [`PurchaseOutcome::charged`]: `Some(true)` or `None`, never `Some(false)`.
     pub fn charged(&self) -> Option<bool> {
+        self.charge().charged()
+    }
+
+    /// The outcome as a [`Charge`].
+    pub fn charge(&self) -> Charge {
         match self {
-            Self::Extended(_) | Self::Recovered(_) => Some(true),
-            Self::NotExtended { .. } => Some(false),
-            Self::Unknown(_) => None,
+            Self::Extended(_) | Self::Recovered(_) | Self::ExtendedUnread(_) => Charge::Done,
+            Self::Unknown { .. } => Charge::Unknown,
+        }
+    }
+
+    /// The service after the extension, when it was read.
+    pub fn service(&self) -> Option<&Service> {
+        match self {
+            Self::Extended(s) | Self::Recovered(s) => Some(s),
+            _ => None,
         }
     }
 }
 
 impl Client {
-    /// `POST /purchase`, and if its outcome is unknown (timeout, dropped connection, 5xx,
-    /// cut-off body), the account's services to learn whether it happened. Never sends the
-    /// purchase twice. See the [module docs](crate::safe) for the costs and limits.
+    /// `POST /purchase`, and if its answer is lost (timeout, dropped connection, 5xx, cut-off
+    /// or foreign body), the account's services to learn whether it happened. Never sends the
+    /// purchase twice.
+    ///
+    /// `Err(e)` means **not charged** (`e.charged() == Some(false)`): refused before sending
+    /// (a bad value, a rate limit, an unknown earlier purchase of the same plan in the
+    /// [`Journal`], the [`SpendCap`]), the account could not be read before it, or the server
+    /// refused it. Every other end is an `Ok` outcome. See the [module docs](crate::safe).
     ///
     /// ```no_run
     /// use opx::PurchaseOutcome;
     /// # async fn demo(client: opx::Client, req: opx::PurchaseRequest) -> opx::Result<()> {
-    /// match client.purchase_safely(&req).await? {
-    ///     PurchaseOutcome::Purchased(s) | PurchaseOutcome::Recovered(s) => println!("got {}", s.service_id),
-    ///     PurchaseOutcome::NotPurchased { error, watched } => println!("nothing bought ({error}, watched {watched:?}); safe to retry"),
-    ///     other => println!("check by hand: {other:?}"),
+    /// match client.purchase_safely(&req).await {
+    ///     Ok(PurchaseOutcome::Purchased(s) | PurchaseOutcome::Recovered(s)) => {
+    ///         println!("bought {}", s.service_id)
+    ///     }
+    ///     Ok(PurchaseOutcome::RecoveredUnread(u)) => println!("bought {:?}", u.field("service_id")),
+    ///     Ok(PurchaseOutcome::PurchasedUnread(e)) => println!("charged; see GET /services: {e}"),
+    ///     Ok(PurchaseOutcome::Ambiguous(ids)) => println!("one of {ids:?} may be ours: check"),
+    ///     Ok(PurchaseOutcome::Unknown { error, .. }) => println!("unknown, do not buy again yet: {error}"),
+    ///     Err(e) => println!("not charged: {e}"),
     /// }
     /// # Ok(()) }
     /// ```
     pub async fn purchase_safely(&self, req: &PurchaseRequest) -> Result<PurchaseOutcome> {
-        let snapshot = self.purchase_snapshot(req).await?;
-        match self.purchase(req).await {
-            Ok(s) => Ok(PurchaseOutcome::Purchased(s.into_inner())),
-            Err(e) if !e.is_outcome_unknown() => Err(e),
-            Err(e) => {
-                tracing::warn!(error = %e, "purchase outcome unknown: checking GET /services");
-                self.reconcile_with(req, &snapshot, e).await
-            }
+        let journal = self.journal();
+        if journal.is_some() {
+            self.resolve_pending_purchases(req).await?;
         }
+        let price = match journal {
+            Some(_) => self.plan_price(req.service_type(), Some(req.plan_id())).await,
+            None => None,
+        };
+        let snapshot = self.purchase_snapshot(req).await?;
+        let entry = match journal {
+            Some(j) => Some(j.begin(snapshot.as_call(req), price, self.now(), self.spend_cap())?),
+            None => None,
+        };
+        let outcome = match self.purchase(req).await {
+            Ok(s) => Ok(PurchaseOutcome::Purchased(s.into_inner())),
+            Err(e) if e.charged() == Some(false) => Err(e),
+            Err(e) => {
+                tracing::warn!(error = %e, "purchase answer lost: checking GET /services");
+                Ok(self.reconcile_with(req, &snapshot, e).await)
+            }
+        };
+        if let (Some(j), Some(id)) = (journal, entry) {
+            let (state, service) = pending::settled_purchase(&outcome);
+            j.settle(id, state, service, self.now());
+        }
+        outcome
     }
 
-    /// `POST /services/{id}/extend`, and if its outcome is unknown, `GET /services/{id}` to see
+    /// `POST /services/{id}/extend`, and if its answer is lost, `GET /services/{id}` to see
     /// whether `expires_at` moved. Never sends the extension twice. If someone else extends the
     /// same service at the same time, their extension is taken for ours.
+    ///
+    /// `Err(e)` means **not charged**, as for [`purchase_safely`](Self::purchase_safely).
     ///
     /// ```no_run
     /// use opx::ExtendOutcome;
     /// # async fn demo(client: opx::Client, id: opx::ServiceId) -> opx::Result<()> {
-    /// match client.extend_safely(&id).await? {
-    ///     ExtendOutcome::Extended(s) | ExtendOutcome::Recovered(s) => println!("until {}", s.expires_at),
-    ///     ExtendOutcome::NotExtended { error, .. } => println!("not extended: {error}"),
-    ///     other => println!("check by hand: {other:?}"),
+    /// match client.extend_safely(&id).await {
+    ///     Ok(ExtendOutcome::Extended(s) | ExtendOutcome::Recovered(s)) => println!("until {}", s.expires_at),
+    ///     Ok(ExtendOutcome::ExtendedUnread(e)) => println!("charged; see GET /services/{id}: {e}"),
+    ///     Ok(ExtendOutcome::Unknown { error, .. }) => println!("unknown, do not extend again yet: {error}"),
+    ///     Err(e) => println!("not extended, not charged: {e}"),
     /// }
     /// # Ok(()) }
     /// ```
     pub async fn extend_safely(&self, id: &ServiceId) -> Result<ExtendOutcome> {
-        let before = self.service(id).await?.expires_at;
-        let error = match self.extend(id).await {
-            Ok(s) => return Ok(ExtendOutcome::Extended(s.into_inner())),
-            Err(e) if !e.is_outcome_unknown() => return Err(e),
-            Err(e) => e,
-        };
-        tracing::warn!(error = %error, "extend outcome unknown: checking GET /services/{{id}}");
-        let policy = self.t.reconcile;
-        let mut last_read_error = None;
-        for n in 0..policy.check_count() {
-            self.t.clock.sleep(policy.pause_before(n)).await;
-            match self.service(id).await {
-                Ok(s) if s.expires_at > before => {
-                    return Ok(ExtendOutcome::Recovered(s.into_inner()));
-                }
-                Ok(_) => last_read_error = None,
-                Err(e) => last_read_error = Some(e),
-            }
+        let journal = self.journal();
+        if journal.is_some() {
+            self.resolve_pending_extensions(id).await?;
         }
-        Ok(match last_read_error {
-            Some(read) => ExtendOutcome::Unknown(reconcile::unknown(
-                &error,
-                &format!("reading the service failed: {read}"),
-            )),
-            None => ExtendOutcome::NotExtended {
-                error,
-                watched: policy.watched(),
-            },
-        })
+        let service = self.service(id).await?.into_inner();
+        let before = service.expires_at;
+        let entry = match journal {
+            Some(j) => {
+                let price = self.plan_price(&service.service_type, service.plan_id.as_ref());
+                let call = MoneyCall::Extend {
+                    service_id: id.clone(),
+                    expires_before: before,
+                };
+                Some(j.begin(call, price.await, self.now(), self.spend_cap())?)
+            }
+            None => None,
+        };
+        let outcome = match self.extend(id).await {
+            Ok(s) => Ok(ExtendOutcome::Extended(s.into_inner())),
+            Err(e) if e.charged() == Some(false) => Err(e),
+            Err(e) => {
+                tracing::warn!(error = %e, "extend answer lost: checking GET /services/{{id}}");
+                Ok(self.watch_extension(id, before, e).await)
+            }
+        };
+        if let (Some(j), Some(n)) = (journal, entry) {
+            let state = pending::state_of(outcome.as_ref().map(ExtendOutcome::charge));
+            j.settle(n, state, Some(id.clone()), self.now());
+        }
+        outcome
     }
 }

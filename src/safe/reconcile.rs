@@ -2,11 +2,12 @@
 //! and the search for what it did not have.
 
 use std::collections::HashSet;
+use std::time::Duration;
 
 use futures::TryStreamExt;
 use serde_json::Value;
 
-use super::PurchaseOutcome;
+use super::{MoneyCall, PurchaseOutcome};
 use crate::client::Client;
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::{PurchaseRequest, Service, ServicePage, ServiceQuery, Undecoded};
@@ -36,6 +37,25 @@ impl PurchaseSnapshot {
     /// Whether it holds none.
     pub fn is_empty(&self) -> bool {
         self.ids.is_empty()
+    }
+
+    /// The journal's record of a purchase of `req` sent after this snapshot.
+    pub(super) fn as_call(&self, req: &PurchaseRequest) -> MoneyCall {
+        let mut before: Vec<_> = self.ids.iter().cloned().collect();
+        before.sort();
+        MoneyCall::Purchase {
+            request: req.clone(),
+            before,
+            complete: self.complete,
+        }
+    }
+
+    /// The snapshot a journal entry recorded.
+    pub(super) fn recorded(before: &[ServiceId], complete: bool) -> Self {
+        Self {
+            ids: before.iter().cloned().collect(),
+            complete,
+        }
     }
 }
 
@@ -102,22 +122,56 @@ fn listed(page: ServicePage) -> Vec<Listed> {
     }
 }
 
-/// An unknown-outcome error naming why reconciliation could not tell.
+/// An error naming why the outcome of `original` is unknown (or, for one that was done, why the
+/// result cannot be shown): its kind and everything else kept, the reason added.
 pub(super) fn unknown(original: &Error, why: &str) -> Error {
-    Error::new(
-        ErrorKind::OutcomeUnknown,
-        format!("{}; {why}", original.message()),
-    )
-    .with_operation(original.operation().unwrap_or(Operation::Purchase))
+    let kind = match original.kind() {
+        ErrorKind::Unread => ErrorKind::Unread,
+        _ => ErrorKind::OutcomeUnknown,
+    };
+    Error::new(kind, format!("{}; {why}", original.message()))
+        .with_operation(original.operation().unwrap_or(Operation::Purchase))
+}
+
+/// The longest a watch waits out one 429 of its reads; a longer `Retry-After` ends the watch.
+pub(super) const MAX_RATE_LIMIT_WAIT: Duration = Duration::from_secs(300);
+
+/// What one look at the account gave: a result, or a read error after waiting out a 429.
+pub(super) enum Look<T> {
+    Seen(T),
+    Failed(Error),
 }
 
 impl Client {
+    /// Runs `read`, waiting out a rate limit (a 429, or the client's own refusal) for as long
+    /// as it says, up to [`MAX_RATE_LIMIT_WAIT`] in all.
+    pub(super) async fn look<T, F, Fut>(&self, mut read: F) -> Look<T>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<T>>,
+    {
+        let mut waited = Duration::ZERO;
+        loop {
+            match read().await {
+                Ok(v) => return Look::Seen(v),
+                Err(e) => match e.retry_after().filter(|_| e.is_rate_limited()) {
+                    Some(wait) if waited + wait <= MAX_RATE_LIMIT_WAIT => {
+                        tracing::info!(wait_s = wait.as_secs(), "rate limited while watching: waiting");
+                        self.clock().sleep(wait).await;
+                        waited += wait;
+                    }
+                    _ => return Look::Failed(e),
+                },
+            }
+        }
+    }
+
     /// What the account holds before a purchase of `req` (one request, or one per 100 services
     /// with a full snapshot): pass it to [`reconcile_purchase`](Self::reconcile_purchase) if the
     /// purchase's outcome turns out unknown, also after dropping its future.
     pub async fn purchase_snapshot(&self, req: &PurchaseRequest) -> Result<PurchaseSnapshot> {
         let q = query(req);
-        if !self.t.reconcile.is_full_snapshot() {
+        if !self.reconcile_policy().is_full_snapshot() {
             let page = self.services_page(&q).await?.into_inner();
             let complete = page.next_cursor.is_none();
             let ids = page.service_ids().collect();
@@ -159,49 +213,76 @@ impl Client {
             "the purchase's answer was not received",
         )
         .with_operation(Operation::Purchase);
-        self.reconcile_with(req, snapshot, error).await
+        Ok(self.reconcile_with(req, snapshot, error).await)
     }
 
-    /// [`reconcile_purchase`](Self::reconcile_purchase) for a purchase that failed with `error`.
+    /// [`reconcile_purchase`](Self::reconcile_purchase) for a purchase that failed with `error`
+    /// (unknown, or done but unread). Never concludes "not purchased": a watch that sees
+    /// nothing is [`PurchaseOutcome::Unknown`] (or, for a purchase the server accepted,
+    /// [`PurchaseOutcome::PurchasedUnread`]).
     pub(super) async fn reconcile_with(
         &self,
         req: &PurchaseRequest,
         snapshot: &PurchaseSnapshot,
         error: Error,
-    ) -> Result<PurchaseOutcome> {
-        let policy = self.t.reconcile;
+    ) -> PurchaseOutcome {
+        let policy = self.reconcile_policy();
+        let mut failed = None;
         for n in 0..policy.check_count() {
-            self.t.clock.sleep(policy.pause_before(n)).await;
-            let mut found = match self.new_services(req, snapshot).await {
-                Ok(found) => found,
-                Err(read) => {
-                    let why = format!("checking GET /services failed too: {read}");
-                    return Ok(PurchaseOutcome::Unknown(unknown(&error, &why)));
+            self.clock().sleep(policy.pause_before(n)).await;
+            let mut found = match self.look(|| self.new_services(req, snapshot, &[])).await {
+                Look::Seen(found) => found,
+                Look::Failed(read) => {
+                    failed = Some(read);
+                    continue;
                 }
             };
+            failed = None;
             match found.len() {
                 0 => continue,
                 1 => {
-                    return Ok(match found.remove(0) {
+                    return match found.remove(0) {
                         Listed::Decoded(s) => PurchaseOutcome::Recovered(s),
                         Listed::Raw(u) => PurchaseOutcome::RecoveredUnread(u),
-                    });
+                    };
                 }
                 _ => {
                     let ids = found.iter().filter_map(Listed::id).collect();
-                    return Ok(PurchaseOutcome::Ambiguous(ids));
+                    return PurchaseOutcome::Ambiguous(ids);
                 }
             }
         }
-        if !snapshot.complete {
-            let why = "no new service is ahead of the account's first page of services, and the \
-                       rest could not be compared (see ReconcilePolicy::full_snapshot)";
-            return Ok(PurchaseOutcome::Unknown(unknown(&error, why)));
+        let watched = policy.watched();
+        let why = match failed {
+            Some(read) => format!("checking GET /services failed too: {read}"),
+            None if !snapshot.complete => "no new service is ahead of the account's first page \
+                 of services, and the rest could not be compared (see \
+                 ReconcilePolicy::full_snapshot)"
+                .to_owned(),
+            None => format!(
+                "no new service appeared in {} of watching; it may still appear",
+                crate::clock::human(watched)
+            ),
+        };
+        let error = unknown(&error, &why);
+        if error.is_committed() {
+            return PurchaseOutcome::PurchasedUnread(error);
         }
-        Ok(PurchaseOutcome::NotPurchased {
-            error,
-            watched: policy.watched(),
-        })
+        PurchaseOutcome::Unknown { error, watched }
+    }
+
+    /// Whether a purchase of `req` made after `snapshot` is visible now: the new matching
+    /// services not in `claimed` (the ones other journal entries already own).
+    pub(super) async fn find_purchase(
+        &self,
+        req: &PurchaseRequest,
+        snapshot: &PurchaseSnapshot,
+        claimed: &[ServiceId],
+    ) -> Look<Vec<ServiceId>> {
+        match self.look(|| self.new_services(req, snapshot, claimed)).await {
+            Look::Seen(found) => Look::Seen(found.iter().filter_map(Listed::id).collect()),
+            Look::Failed(e) => Look::Failed(e),
+        }
     }
 
     /// The matching services the snapshot did not hold. With a partial snapshot, only those
@@ -210,6 +291,7 @@ impl Client {
         &self,
         req: &PurchaseRequest,
         snapshot: &PurchaseSnapshot,
+        claimed: &[ServiceId],
     ) -> Result<Vec<Listed>> {
         let pages: Vec<_> = self.services_page_stream(&query(req)).try_collect().await?;
         let all = pages.into_iter().flat_map(|p| listed(p.into_inner()));
@@ -222,7 +304,7 @@ impl Client {
                 }
                 continue;
             }
-            if item.matches(req) {
+            if item.matches(req) && !claimed.contains(&id) {
                 found.push(item);
             }
         }

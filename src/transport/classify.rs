@@ -1,6 +1,7 @@
 //! Turning what a call saw into the facade's [`Error`]: from the call's record (status, body,
 //! rate limit) and the generated code's error, which may have lost them.
 
+use crate::charge::{Answer, Charge};
 use crate::error::{Error, ErrorKind, describe_body, parse_envelope};
 use crate::operation::Operation;
 
@@ -8,14 +9,18 @@ use super::record::CallRecord;
 use super::secrets::Secrets;
 
 /// What the caller of a money call is told when its outcome is unknown.
-pub(crate) const UNKNOWN_HINT: &str =
-    "it may or may not have taken effect: check GET /services before trying again";
+pub(crate) const UNKNOWN_HINT: &str = "it may or may not have taken effect (the server may still \
+     commit it): check GET /services before trying again; sending it again now may charge twice";
 
 /// The generated code's error.
 pub(crate) type GeneratedError = progenitor_client::Error<crate::error::AnyBody>;
 
 /// The error of a call of `operation`, from its record and the generated code's error (`None`
 /// when the generated code succeeded but the record says otherwise, e.g. a body over the cap).
+///
+/// For a call that is not idempotent, the kind follows what the answer proves
+/// ([`Charge::of`]): [`ErrorKind::Unread`] when it was done (a 2xx), [`ErrorKind::OutcomeUnknown`]
+/// when it may have been, the plain kind only when it provably was not.
 pub(crate) fn classify(
     operation: Operation,
     rec: &CallRecord,
@@ -33,7 +38,7 @@ pub(crate) fn classify(
             | Some(G::ResponseBodyError(e))
             | Some(G::InvalidUpgrade(e)) => transport_error(rec, e, once),
             Some(G::InvalidRequest(m)) => Error::validation(crate::ErrorCode::InvalidRequest, m),
-            Some(G::Custom(m)) => Error::new(ErrorKind::Transport, m),
+            Some(G::Custom(m)) => settled(ErrorKind::Transport, m, once.then_some(Charge::Unknown)),
             Some(G::InvalidResponsePayload(_, e)) => response_error(rec, once, Some(e), secrets),
             Some(G::ErrorResponse(_)) | Some(G::UnexpectedResponse(_)) | None => {
                 response_error(rec, once, None, secrets)
@@ -43,20 +48,35 @@ pub(crate) fn classify(
     error.with_operation(operation)
 }
 
+/// An error of `plain` kind, or, for a money call (`charge` given), of the kind its charge
+/// calls for, the message saying so.
+fn settled(plain: ErrorKind, message: impl Into<String>, charge: Option<Charge>) -> Error {
+    let message = message.into();
+    match charge {
+        Some(Charge::Done) => Error::new(
+            ErrorKind::Unread,
+            format!("{message}; the server accepted it (2xx): it was done, do not send it again"),
+        ),
+        Some(Charge::Unknown) => {
+            Error::new(ErrorKind::OutcomeUnknown, format!("{message}; {UNKNOWN_HINT}"))
+        }
+        Some(Charge::NotDone) | None => Error::new(plain, message),
+    }
+}
+
 fn too_large(rec: &CallRecord, once: bool, max_body: usize) -> Error {
-    let status = rec.status;
-    let unknown = once && status.is_some_and(|s| s.is_success() || s.is_server_error());
-    let kind = if unknown {
-        ErrorKind::OutcomeUnknown
-    } else {
-        ErrorKind::BodyTooLarge
+    // The body was discarded: what is left to judge by is the status alone.
+    let charge = match rec.status {
+        Some(s) => Charge::of(&Answer::Status(s, b"")),
+        None => Charge::Unknown,
     };
-    let mut e = Error::new(
-        kind,
+    let mut e = settled(
+        ErrorKind::BodyTooLarge,
         format!("the response body exceeds the {max_body} byte cap and was discarded"),
+        once.then_some(charge),
     )
     .with_rate_limit(rec.rate_limit);
-    if let Some(s) = status {
+    if let Some(s) = rec.status {
         e = e.with_status(s);
     }
     e
@@ -74,12 +94,12 @@ fn transport_error(rec: &CallRecord, e: reqwest::Error, once: bool) -> Error {
     } else {
         "the connection failed before a response arrived"
     };
-    let (kind, message) = if once && !connect {
-        (ErrorKind::OutcomeUnknown, format!("{what}; {UNKNOWN_HINT}"))
-    } else {
-        (ErrorKind::Transport, what.to_owned())
+    let answer = match rec.status {
+        _ if connect => Answer::NotSent,
+        Some(s) if rec.body_failed => Answer::Status(s, &rec.body),
+        _ => Answer::Lost,
     };
-    let mut err = Error::new(kind, message)
+    let mut err = settled(ErrorKind::Transport, what, once.then(|| Charge::of(&answer)))
         .with_source(e.without_url())
         .transport_flags(true, timeout);
     if rec.body_failed
@@ -92,9 +112,10 @@ fn transport_error(rec: &CallRecord, e: reqwest::Error, once: bool) -> Error {
 
 /// The error of a response: an error status, or a 2xx whose body is not what the spec says.
 ///
-/// For a call that is not idempotent, a 2xx that does not decode and **every** 5xx (with the
-/// error envelope or without) leave the outcome unknown: the server may have committed the
-/// charge before it failed.
+/// For a call that is not idempotent the kind follows [`Charge::of`]: a 2xx that does not
+/// decode was done, every 5xx (with the error envelope or without) and any other status without
+/// the envelope leave the outcome unknown (the server may have committed the charge before it
+/// failed), and only a 4xx with the envelope or a 429 is a plain refusal.
 pub(crate) fn response_error(
     rec: &CallRecord,
     once: bool,
@@ -102,24 +123,15 @@ pub(crate) fn response_error(
     secrets: &Secrets,
 ) -> Error {
     let Some(status) = rec.status else {
-        return Error::new(ErrorKind::Transport, "no response was received");
+        let charge = once.then_some(Charge::Unknown);
+        return settled(ErrorKind::Transport, "no response was received", charge);
     };
+    // Server-supplied text: the secrets the client knows are cut out before anything is read.
+    let body = secrets.redact(&rec.body);
+    let charge = once.then(|| Charge::of(&Answer::Status(status, &body)));
     if status.is_success() {
-        let (kind, message) = if once {
-            (
-                ErrorKind::OutcomeUnknown,
-                format!(
-                    "HTTP {} with a body that is not the documented JSON; {UNKNOWN_HINT}",
-                    status.as_u16()
-                ),
-            )
-        } else {
-            (
-                ErrorKind::Decode,
-                "the body is not the documented JSON".to_owned(),
-            )
-        };
-        let mut err = Error::new(kind, message)
+        let what = format!("HTTP {} with a body that is not the documented JSON", status.as_u16());
+        let mut err = settled(ErrorKind::Decode, what, charge)
             .with_status(status)
             .with_rate_limit(rec.rate_limit)
             .with_body(rec.body.clone());
@@ -128,20 +140,11 @@ pub(crate) fn response_error(
         }
         return err;
     }
-    // Server-supplied text: the secrets the client knows are cut out before anything is read.
-    let body = secrets.redact(&rec.body);
     let (code, message) = match parse_envelope(&body) {
         Some((code, message)) => (Some(code), message),
         None => (None, describe_body(status.as_u16(), &body)),
     };
-    let mut err = if once && status.is_server_error() {
-        Error::new(
-            ErrorKind::OutcomeUnknown,
-            format!("{message}; {UNKNOWN_HINT}"),
-        )
-    } else {
-        Error::new(ErrorKind::Api, message)
-    };
+    let mut err = settled(ErrorKind::Api, message, charge);
     if let Some(code) = code {
         err = err.with_code(code);
     }
@@ -185,11 +188,12 @@ mod tests {
     #[test]
     fn every_5xx_on_a_money_call_is_outcome_unknown() {
         for op in Operation::ALL.into_iter().filter(|o| !o.is_idempotent()) {
-            for (status, body) in [
-                (500, SERVER_ERROR),
-                (502, &b"<html>bad gateway</html>"[..]),
-                (503, b""),
-            ] {
+            for status in 500..600 {
+                let body = match status % 3 {
+                    0 => SERVER_ERROR,
+                    1 => &b"<html>bad gateway</html>"[..],
+                    _ => &b""[..],
+                };
                 let e = classify(op, &rec(status, body), None, 1024, &secrets());
                 assert!(e.is_outcome_unknown(), "{op} {status}: {e}");
                 assert!(e.message().contains("check GET /services"), "{e}");
@@ -200,6 +204,10 @@ mod tests {
                 !e.is_outcome_unknown() && e.is_insufficient_balance(),
                 "{e}"
             );
+            assert_eq!(e.charged(), Some(false), "{e}");
+            let proxy = classify(op, &rec(403, b"<html>Forbidden</html>"), None, 1024, &secrets());
+            assert!(proxy.is_outcome_unknown(), "a 4xx without the envelope proves nothing: {proxy}");
+            assert_eq!(proxy.charged(), None);
         }
     }
 
@@ -222,9 +230,11 @@ mod tests {
     }
 
     #[test]
-    fn an_undecodable_2xx_is_unknown_for_money_and_a_decode_error_otherwise() {
+    fn an_undecodable_2xx_is_done_for_money_and_a_decode_error_otherwise() {
         let r = rec(201, b"{");
-        assert!(classify(Operation::ExtendService, &r, None, 9, &secrets()).is_outcome_unknown());
+        let money = classify(Operation::ExtendService, &r, None, 9, &secrets());
+        assert_eq!(money.kind(), ErrorKind::Unread, "{money}");
+        assert_eq!(money.charged(), Some(true));
         assert_eq!(
             classify(Operation::GetService, &r, None, 9, &secrets()).kind(),
             ErrorKind::Decode

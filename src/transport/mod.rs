@@ -83,7 +83,6 @@ pub(crate) struct Transport {
     pub(crate) once_client: OnceLock<reqwest::Client>,
     pub(crate) once_factory: OnceClientFactory,
     pub(crate) retry: RetryPolicy,
-    pub(crate) reconcile: crate::safe::ReconcilePolicy,
     pub(crate) max_body: usize,
     /// One attempt's timeout.
     pub(crate) timeout: Option<Duration>,
@@ -286,7 +285,7 @@ impl Transport {
             if self.pacing() {
                 started += self.pace(operation).await;
             }
-            *current.timeout_mut() = self.attempt_timeout(current.timeout().copied(), started);
+            *current.timeout_mut() = self.attempt_timeout(current.timeout().copied(), started, operation);
             note(|rec| rec.attempts = attempt);
             let (result, outcome) = self.attempt(client, current, operation, seen).await;
             let backoff = self.backoff(attempt);
@@ -301,9 +300,20 @@ impl Transport {
         }
     }
 
-    /// One attempt's timeout: its own, cut to what is left of the deadline.
-    fn attempt_timeout(&self, own: Option<Duration>, started: Instant) -> Option<Duration> {
-        let own = own.or(self.timeout);
+    /// One attempt's timeout: its own (or the client's), cut to what is left of the deadline.
+    /// Without either, a call sent once has the whole deadline, and an attempt of a call that
+    /// may be retried half of it (so that a retry still fits).
+    fn attempt_timeout(
+        &self,
+        own: Option<Duration>,
+        started: Instant,
+        operation: Operation,
+    ) -> Option<Duration> {
+        let derived = self
+            .deadline
+            .filter(|_| operation.is_idempotent())
+            .map(|d| d / 2);
+        let own = own.or(self.timeout).or(derived);
         let elapsed = self.clock.now().saturating_duration_since(started);
         let left = self
             .deadline

@@ -15,19 +15,28 @@ async fn through_the_facade(client: &Client, money: Money) -> Reported {
             Ok(PurchaseOutcome::Purchased(s) | PurchaseOutcome::Recovered(s)) => {
                 Reported::Done(s.service_id)
             }
-            Ok(PurchaseOutcome::NotPurchased { .. }) => Reported::NotDone,
-            Ok(_) => Reported::Unknown,
-            Err(e) if e.is_outcome_unknown() => Reported::Unknown,
-            Err(_) => Reported::NotDone,
+            Ok(
+                PurchaseOutcome::RecoveredUnread(_)
+                | PurchaseOutcome::PurchasedUnread(_)
+                | PurchaseOutcome::Ambiguous(_)
+                | PurchaseOutcome::Unknown { .. },
+            ) => Reported::Unknown,
+            Err(e) => not_done(&e),
         },
         Money::Extend(id) => match client.extend_safely(&id).await {
             Ok(ExtendOutcome::Extended(_) | ExtendOutcome::Recovered(_)) => Reported::Done(id),
-            Ok(ExtendOutcome::NotExtended { .. }) => Reported::NotDone,
-            Ok(_) => Reported::Unknown,
-            Err(e) if e.is_outcome_unknown() => Reported::Unknown,
-            Err(_) => Reported::NotDone,
+            Ok(ExtendOutcome::ExtendedUnread(_) | ExtendOutcome::Unknown { .. }) => {
+                Reported::Unknown
+            }
+            Err(e) => not_done(&e),
         },
     }
+}
+
+/// An `Err` of a safe call: not charged, and it says so.
+fn not_done(e: &opx::Error) -> Reported {
+    assert_eq!(e.charged(), Some(false), "an Err of a safe call is never charged: {e}");
+    Reported::NotDone
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -11,18 +11,15 @@ use std::time::Duration;
 use opx::mock::{Fault, MockServer};
 use opx::{ClientBuilder, ExtendOutcome, PurchaseOutcome, ReconcilePolicy, ServiceType};
 
-/// A client whose reconciliation watches 3 times over 30 ms (the default is 10 s).
-/// A client builder whose reconciliation looks `checks` times over `window`.
-/// A client that reconciles on the system clock: `slow_commit` commits after a delay in real
-/// time, so the looks must be spread in real time too (on the mock's virtual clock they would
-/// all happen at once).
+/// A client builder on the mock's clock whose reconciliation looks `checks` times over
+/// `window`: its sleeps move the mock's virtual time, and with it a `slow_commit`.
 fn watching(s: &MockServer, checks: u32, window: Duration) -> ClientBuilder {
     s.client_builder()
-        .clock(opx::clock::SystemClock)
         .reconcile_policy(ReconcilePolicy::default().checks(checks).window(window))
 }
 
-/// A purchase fault that commits `ms` after the request arrived, whether or not the client waits.
+/// A purchase fault that commits `ms` after the request arrived (on the mock's clock), whether
+/// or not the client waits.
 fn slow_commit(ms: u64) -> Fault {
     Fault::SlowCommit(Duration::from_millis(ms))
 }
@@ -61,17 +58,22 @@ async fn a_purchase_that_committed_but_lost_its_answer_is_recovered() {
     assert_eq!(fetched.service_id, svc.service_id);
 }
 
+/// A dropped connection proves nothing: the server may have processed the request. Watching
+/// that sees no service is "unknown, it may still appear", never "not purchased".
 #[tokio::test]
-async fn a_purchase_that_never_ran_is_not_purchased() {
+async fn a_purchase_that_never_ran_is_unknown_not_not_purchased() {
     let s = MockServer::start().await;
     let c = reconciling_client(&s);
     let before = s.balance();
     s.inject(Operation::Purchase, Fault::DropBeforeResponse, 1);
     let outcome = c.purchase_safely(&req()).await.unwrap();
-    let PurchaseOutcome::NotPurchased { error, watched } = outcome else {
+    assert_eq!(outcome.charged(), None);
+    let PurchaseOutcome::Unknown { error, watched } = outcome else {
         panic!("{outcome:?}")
     };
-    assert!(error.is_outcome_unknown());
+    assert!(error.is_outcome_unknown() && error.charged().is_none(), "{error}");
+    assert!(error.message().contains("it may still appear"), "{error}");
+    assert!(!error.message().contains("safe to try again"), "{error}");
     assert_eq!(watched, RECONCILE_WINDOW, "it says how long it watched");
     assert_eq!(s.executions(Operation::Purchase), 0);
     assert_eq!(s.balance(), before);
@@ -82,18 +84,22 @@ async fn a_purchase_that_never_ran_is_not_purchased() {
     );
 }
 
-/// A garbled answer to a purchase that never ran: nothing was bought, and nothing is re-sent.
+/// A garbled answer never reads as "not purchased": a 502 page proves nothing (unknown), and a
+/// 2xx is the server saying it was done (charged, even if this mock fault lied). Nothing is
+/// re-sent either way.
 #[tokio::test]
-async fn a_garbled_answer_to_a_purchase_that_never_ran_is_not_purchased() {
-    for fault in [Fault::TruncatedBody, Fault::Html502, Fault::MalformedJson] {
+async fn a_garbled_answer_is_never_called_not_purchased() {
+    for (fault, charged) in [
+        (Fault::TruncatedBody, Some(true)),
+        (Fault::Html502, None),
+        (Fault::MalformedJson, Some(true)),
+    ] {
         let s = MockServer::start().await;
         let c = reconciling_client(&s);
         s.inject(Operation::Purchase, fault.clone(), 1);
         let outcome = c.purchase_safely(&req()).await.unwrap();
-        assert!(
-            matches!(outcome, PurchaseOutcome::NotPurchased { .. }),
-            "{fault:?}: {outcome:?}"
-        );
+        assert_eq!(outcome.charged(), charged, "{fault:?}: {outcome:?}");
+        assert_eq!(sent(&s, Operation::Purchase), 1, "{fault:?}: not re-sent");
         assert_eq!(s.executions(Operation::Purchase), 0, "{fault:?}");
         assert_eq!(s.service_count(), 0, "{fault:?}");
     }
@@ -137,6 +143,7 @@ async fn a_definite_failure_is_returned_as_an_error() {
     let c = reconciling_client(&s);
     let e = c.purchase_safely(&req()).await.unwrap_err();
     assert!(e.is_insufficient_balance());
+    assert_eq!(e.charged(), Some(false), "a 402 with the envelope proves nothing was charged");
 }
 
 #[tokio::test]
@@ -188,7 +195,10 @@ async fn extend_safely_recovers_or_reports_not_extended() {
     }
     s.inject(Operation::ExtendService, Fault::DropBeforeResponse, 1);
     match c.extend_safely(&id).await.unwrap() {
-        ExtendOutcome::NotExtended { error, .. } => assert!(error.is_outcome_unknown()),
+        ExtendOutcome::Unknown { error, .. } => {
+            assert!(error.is_outcome_unknown(), "{error}");
+            assert!(error.message().contains("the expiry did not move"), "{error}");
+        }
         other => panic!("{other:?}"),
     }
     assert_eq!(s.executions(Operation::ExtendService), 2);
@@ -247,7 +257,7 @@ async fn beyond_one_page_the_outcome_is_recovered_or_honestly_unknown() {
     s.inject(Operation::Purchase, Fault::DropBeforeResponse, 1);
     let outcome = c.purchase_safely(&req()).await.unwrap();
     assert!(
-        matches!(outcome, PurchaseOutcome::Unknown(_)),
+        matches!(outcome, PurchaseOutcome::Unknown { .. }),
         "{outcome:?}"
     );
     assert_eq!(outcome.charged(), None);
@@ -259,53 +269,83 @@ async fn beyond_one_page_the_outcome_is_recovered_or_honestly_unknown() {
         .unwrap();
     s.inject(Operation::Purchase, Fault::DropBeforeResponse, 1);
     let outcome = exact.purchase_safely(&req()).await.unwrap();
-    assert!(
-        matches!(outcome, PurchaseOutcome::NotPurchased { .. }),
-        "{outcome:?}"
-    );
+    let PurchaseOutcome::Unknown { error, .. } = outcome else {
+        panic!("{outcome:?}")
+    };
+    assert!(error.message().contains("no new service appeared"), "{error}");
     assert_eq!(s.executions(Operation::Purchase), 1);
 }
 
-/// A server that commits a moment after the client gave up: the first look finds nothing, a
-/// later one within the window finds the service. A window shorter than the server's delay
-/// reports "not purchased" and says how long it watched.
+/// A server that commits a moment after the client gave up, on the mock's clock: within the
+/// watch, a later look finds the service; after it, the outcome is unknown (never "not
+/// purchased"), and once the commit lands the journal's entry is resolved as done, and a
+/// repeat purchase of the plan is refused while it is unknown.
 #[tokio::test]
-async fn reconciliation_looks_again_before_it_concludes() {
+async fn a_commit_after_the_watch_is_unknown_then_resolved() {
     let s = MockServer::start().await;
-    let impatient = |checks, window| {
-        watching(&s, checks, window)
-            .timeout(Duration::from_millis(100))
+    let journal = opx::safe::Journal::memory();
+    let impatient = |window| {
+        s.client_builder()
+            .timeout(Duration::from_millis(200))
+            .reconcile_policy(ReconcilePolicy::default().checks(4).window(window))
+            .journal(journal.clone())
             .build()
             .unwrap()
     };
-    let c = impatient(6, Duration::from_secs(3));
-    s.inject(Operation::Purchase, slow_commit(700), 1);
+    let c = impatient(Duration::from_secs(30));
+    s.inject(Operation::Purchase, slow_commit(20_000), 1);
     let outcome = c.purchase_safely(&req()).await.unwrap();
-    assert!(
-        matches!(outcome, PurchaseOutcome::Recovered(_)),
-        "{outcome:?}"
-    );
+    assert!(matches!(outcome, PurchaseOutcome::Recovered(_)), "{outcome:?}");
 
-    let hasty = impatient(2, Duration::from_millis(50));
-    s.inject(Operation::Purchase, slow_commit(700), 1);
+    let hasty = impatient(Duration::from_secs(10));
+    s.inject(Operation::Purchase, slow_commit(60_000), 1);
+    let balance = s.balance();
     let outcome = hasty.purchase_safely(&req()).await.unwrap();
-    let PurchaseOutcome::NotPurchased { watched, .. } = outcome else {
+    let PurchaseOutcome::Unknown { watched, error } = outcome else {
         panic!("{outcome:?}")
     };
-    assert_eq!(watched, Duration::from_millis(50));
+    assert_eq!(watched, Duration::from_secs(10));
+    assert!(error.message().contains("no new service appeared in 10 s"), "{error}");
+    assert_eq!((s.balance(), s.executions(Operation::Purchase)), (balance, 1), "not yet");
+    let unknown = journal.unknown().unwrap();
+    assert_eq!(unknown.len(), 1, "{unknown:?}");
+
+    let again = hasty.purchase_safely(&req()).await.unwrap_err();
+    assert_eq!(again.kind(), opx::ErrorKind::PendingUnknown, "{again}");
+    assert_eq!(again.charged(), Some(false));
+    assert_eq!(s.executions(Operation::Purchase), 1, "the repeat was refused before sending");
+
+    s.advance(Duration::from_secs(60));
+    for _ in 0..200 {
+        if s.executions(Operation::Purchase) == 2 {
+            break;
+        }
+        tokio::task::yield_now().await;
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    assert_eq!(s.executions(Operation::Purchase), 2, "the late commit landed");
+    let resolved = hasty.resolve_pending().await.unwrap();
+    assert_eq!(resolved.len(), 1);
+    assert_eq!(resolved[0].state, opx::safe::EntryState::Done, "{resolved:?}");
+    assert!(journal.unknown().unwrap().is_empty());
+    let bought = hasty.purchase_safely(&req()).await.unwrap();
+    assert!(matches!(bought, PurchaseOutcome::Purchased(_)), "{bought:?}");
+    assert_eq!(s.executions(Operation::Purchase), 3, "charged once per purchase, never twice");
 }
 
 /// A caller that drops the purchase's future has nothing: no error, no service. With a snapshot
-/// taken before, `reconcile_purchase` tells what happened, also when the server commits later.
+/// taken before, `reconcile_purchase` tells what happened, also when the server commits later
+/// (on the mock's clock, which the watch moves).
 #[tokio::test]
 async fn a_dropped_purchase_future_is_reconciled_from_a_snapshot() {
     let s = MockServer::start().await;
-    let c = watching(&s, 10, Duration::from_secs(3)).build().unwrap();
+    let c = watching(&s, 10, Duration::from_secs(10)).build().unwrap();
     let snapshot = c.purchase_snapshot(&req()).await.unwrap();
     assert!(snapshot.is_complete() && snapshot.is_empty());
-    s.inject(Operation::Purchase, slow_commit(800), 1);
+    s.inject(Operation::Purchase, slow_commit(5_000), 1);
     let dropped = tokio::time::timeout(Duration::from_millis(300), c.purchase(&req())).await;
     assert!(dropped.is_err(), "the future was dropped before the answer");
+    assert_eq!(s.executions(Operation::Purchase), 0, "not committed yet");
     let outcome = c.reconcile_purchase(&req(), &snapshot).await.unwrap();
     assert!(
         matches!(outcome, PurchaseOutcome::Recovered(_)),
@@ -325,7 +365,7 @@ async fn extend_safely_says_unknown_when_it_cannot_read_the_service() {
     s.inject(Operation::GetService, Fault::Delay(Duration::ZERO), 1);
     s.inject(Operation::GetService, Fault::Status(500), 100);
     let outcome = c.extend_safely(&id).await.unwrap();
-    assert!(matches!(outcome, ExtendOutcome::Unknown(_)), "{outcome:?}");
+    assert!(matches!(outcome, ExtendOutcome::Unknown { .. }), "{outcome:?}");
     assert_eq!(outcome.charged(), None);
     assert_eq!(s.executions(Operation::ExtendService), 1);
 }

@@ -4,11 +4,12 @@
 //!
 //! Each round buys or extends once, through the driver under test, with one fault injected on
 //! that money call, chosen at random from [`FAULTS`]. The mock's own counters are the truth:
-//! after each round the charge it made (0 or 1, never 2) must match what the driver reported
-//! (done or recovered vs not done), and nothing may stay unknown: the reads reconciliation
-//! needs are not faulted, and the account never holds more active services than the one page
-//! read before a purchase (older ones expire on the mock's clock), so every outcome can and
-//! must be resolved. Over the whole run: charges = services created + extensions = outcomes
+//! after each round the charge it made (0 or 1, never 2) must match what the driver reported:
+//! done only with a charge, *not done* only without one (never a false "not charged"), and
+//! unknown only where the call did not commit (the reads the watch needs are not faulted and
+//! the mock commits before it answers, so the watch sees every charge; a commit after the watch
+//! is `safe_purchase.rs`'s `a_commit_after_the_watch_is_unknown_then_resolved`).
+//! A 2xx that did not commit (a lying server) is left out: a 2xx is the server saying it did. Over the whole run: charges = services created + extensions = outcomes
 //! reported as done, and the balance fell by exactly the charges' price.
 
 #![allow(dead_code)]
@@ -108,7 +109,6 @@ pub const FAULTS: &[FaultCase] = &[
     case("503 envelope after commit",                     || after(Fault::Status(503)),                              true,  4),
     case("502 HTML, not committed",                       || Some(Fault::Html502),                                   false, 8),
     case("502 HTML after commit",                         || after(Fault::Html502),                                  true,  8),
-    case("truncated body, not committed",                 || Some(Fault::TruncatedBody),                             false, 6),
     case("truncated body after commit",                   || after(Fault::TruncatedBody),                            true,  8),
     case("malformed JSON after commit",                   || after(Fault::MalformedJson),                            true,  4),
     case("429 with Retry-After",                          || Some(Fault::RateLimited { retry_after: Some(1) }),      false, 5),
@@ -275,7 +275,9 @@ where
             // call before the mock runs the handler. Not done is right exactly when nothing
             // was charged; that the committing faults do commit is checked over the run.
             (_, Reported::NotDone) => charged == 0 && created == 0,
-            (_, Reported::Unknown) => false,
+            // Unknown is the honest answer to a lost answer that did not commit (the mock
+            // commits before it answers, so the watch sees every charge): never with a charge.
+            (_, Reported::Unknown) => charged == 0 && created == 0 && !case.commits,
         };
         if !consistent {
             figures.mismatches.push(format!(
@@ -332,7 +334,16 @@ pub fn assert_sound(figures: &Figures, rounds: usize) {
         total.charged, total.done,
         "charges = outcomes reported done"
     );
-    assert_eq!(total.unknown, 0, "every unknown outcome was resolved");
+    // Unknown is said only where nothing was charged (checked per round), and the faults that
+    // do not commit leave nothing to resolve; a commit after the watch, resolved later, is
+    // `a_commit_after_the_watch_is_unknown_then_resolved` (facade) and the binary campaign.
+    let uncommitting: u64 = FAULTS
+        .iter()
+        .filter(|c| !c.commits)
+        .filter_map(|c| figures.by_fault.get(c.name))
+        .map(|r| r.rounds - r.not_done)
+        .sum();
+    assert_eq!(total.unknown, uncommitting, "unknown exactly where no proof of 'not done' exists");
     for case in FAULTS {
         let row = figures.by_fault.get(case.name);
         assert!(

@@ -1,14 +1,16 @@
 //! `opx purchase` and `opx extend`: the calls that charge the balance.
 //!
 //! Both go through the library's safe variants (`purchase_safely`, `extend_safely`), so a lost
-//! answer is reconciled before anything is said; the result says plainly whether the charge
-//! happened, was recovered, did not happen, or is still unknown (exit 5 only then). Without
+//! answer is watched for before anything is said, and each call is written in the journal
+//! before it is sent. The result says plainly whether the charge happened (exit 0), provably
+//! did not (exit 2-4), or is unknown (exit 5: kept in the journal, `opx pending` resolves it). Without
 //! `--yes` they ask on a terminal after showing the price and the balance after, and a charge the
 //! balance cannot cover is refused before asking.
 
 use opx::{Client, ExtendOutcome, Plan, PurchaseOutcome, PurchaseRequest, ServiceId};
 
 use crate::confirm;
+use crate::interrupt;
 use crate::context::Ctx;
 use crate::failure::Failure;
 use crate::output;
@@ -97,7 +99,8 @@ pub async fn purchase(ctx: &Ctx, args: PurchaseArgs) -> Result<(), Failure> {
         );
         confirm_charge(client, &what, Some(plan.price), "Buy this plan?").await?;
     }
-    match client.purchase_safely(&req).await? {
+    let outcome = interrupt::guarded("purchase", client.purchase_safely(&req)).await?;
+    match outcome? {
         PurchaseOutcome::Purchased(s) => show::service(&s, None, ctx.json),
         PurchaseOutcome::Recovered(s) => {
             eprintln!(
@@ -114,20 +117,21 @@ pub async fn purchase(ctx: &Ctx, args: PurchaseArgs) -> Result<(), Failure> {
             );
             output::print(&format!("{id}\n"))
         }
-        PurchaseOutcome::NotPurchased { error, watched } => Err(Failure::Exit(
-            1,
-            format!(
-                "not purchased: {}; no new service appeared in {} s of checking, so nothing was \
-                 charged; it is safe to try again",
-                error.message(),
-                watched.as_secs()
-            ),
-        )),
+        PurchaseOutcome::PurchasedUnread(e) => {
+            eprintln!(
+                "note: {}; find the new service with `opx services --type {}`",
+                e.message(),
+                req.service_type()
+            );
+            Ok(())
+        }
         PurchaseOutcome::Ambiguous(ids) => Err(Failure::Exit(
             5,
             format!(
-                "outcome unknown: {} new matching services appeared at once ({}); check them with \
-                 `opx services` before trying again",
+                "outcome unknown: {} new matching services appeared at once ({}): one may be \
+                 this purchase, or all may be someone else's. It stays unknown in the journal: \
+                 check them with `opx services`, then `opx pending dismiss ENTRY` if none is \
+                 yours; buying again now may buy twice",
                 ids.len(),
                 ids.iter()
                     .map(ToString::to_string)
@@ -135,9 +139,21 @@ pub async fn purchase(ctx: &Ctx, args: PurchaseArgs) -> Result<(), Failure> {
                     .join(", ")
             ),
         )),
-        PurchaseOutcome::Unknown(e) => Err(Failure::Api(e)),
-        other => Err(Failure::Exit(5, format!("outcome unknown: {other:?}"))),
+        PurchaseOutcome::Unknown { error, .. } => Err(unknown("purchase", &error)),
     }
+}
+
+/// The message of a money call whose outcome stays unknown after watching (exit 5).
+pub fn unknown(what: &str, e: &opx::Error) -> Failure {
+    Failure::Exit(
+        5,
+        format!(
+            "outcome unknown: {}.\nThe {what} is kept in the journal as unknown: run `opx pending` \
+             to see whether it landed (it may still land); the same {what} is refused until it \
+             is resolved, because sending it again now may charge twice",
+            e.message()
+        ),
+    )
 }
 
 /// `opx extend ID`.
@@ -158,22 +174,17 @@ pub async fn extend(ctx: &Ctx, id: String, yes: bool) -> Result<(), Failure> {
         );
         confirm_charge(client, &what, price, "Extend this service by one period?").await?;
     }
-    match client.extend_safely(&id).await? {
+    let outcome = interrupt::guarded("extension", client.extend_safely(&id)).await?;
+    match outcome? {
         ExtendOutcome::Extended(s) => show::service(&s, None, ctx.json),
         ExtendOutcome::Recovered(s) => {
             eprintln!("note: the answer was lost, but the extension went through (charged once)");
             show::service(&s, None, ctx.json)
         }
-        ExtendOutcome::NotExtended { error, watched } => Err(Failure::Exit(
-            1,
-            format!(
-                "not extended: {}; the expiry did not move in {} s of checking, so nothing was \
-                 charged; it is safe to try again",
-                error.message(),
-                watched.as_secs()
-            ),
-        )),
-        ExtendOutcome::Unknown(e) => Err(Failure::Api(e)),
-        other => Err(Failure::Exit(5, format!("outcome unknown: {other:?}"))),
+        ExtendOutcome::ExtendedUnread(e) => {
+            eprintln!("note: {}; see it with `opx service {id}`", e.message());
+            Ok(())
+        }
+        ExtendOutcome::Unknown { error, .. } => Err(unknown("extension", &error)),
     }
 }

@@ -28,6 +28,9 @@ pub struct RenewArgs {
     /// Extend them (without it, only the plan is shown and nothing is spent).
     #[arg(long)]
     yes: bool,
+    /// Extend a service even while an earlier extension of it has an unknown outcome.
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// `opx renew`.
@@ -38,14 +41,17 @@ pub async fn run(ctx: &Ctx, args: RenewArgs) -> Result<(), Failure> {
     if !args.yes || (plan.items.is_empty() && !ctx.json) {
         return print_plan(&plan, &planner, ctx.json);
     }
-    let report = client.renew(&plan).await;
+    let report = crate::interrupt::guarded("renewal", client.renew(&plan)).await?;
     print_report(&report, ctx.json)?;
     if report.has_unknown() {
         Err(Failure::Exit(
             5,
-            "outcome unknown: an extension may or may not have happened (its price is counted \
-             as spent); check it with `opx service ID` before running again"
-                .into(),
+            format!(
+                "outcome unknown: an extension may or may not have been charged ({}); it is kept \
+                 in the journal as unknown: run `opx pending` to see whether it landed before \
+                 running again",
+                output::rub(report.maybe_spent)
+            ),
         ))
     } else if !report.is_complete() {
         Err(Failure::Exit(
@@ -120,11 +126,11 @@ fn skip_reason(d: Decision) -> Option<&'static str> {
 /// What happened to one service: a word for the table and the detail (new expiry or reason).
 fn outcome(o: &RenewalOutcome) -> (&'static str, String) {
     match o {
-        RenewalOutcome::Extended(until) => ("extended", format!("until {}", output::time(until))),
+        RenewalOutcome::Extended(until) => ("done", format!("until {}", output::time(until))),
+        RenewalOutcome::ExtendedUnread(e) => ("done", e.message().to_owned()),
         RenewalOutcome::Skipped(why) => ("skipped", why.describe().to_owned()),
-        RenewalOutcome::Failed(e) => ("failed", error_text(e)),
+        RenewalOutcome::Failed(e) => ("not done", format!("{}; not charged", error_text(e))),
         RenewalOutcome::Unknown(e) => ("UNKNOWN", e.message().to_owned()),
-        _ => ("?", String::new()),
     }
 }
 
@@ -169,7 +175,10 @@ fn print_report(report: &RenewalReport, json: bool) -> Result<(), Failure> {
         .balance_after
         .map_or_else(|| "unread".to_owned(), output::rub);
     let maybe = if report.maybe_spent > 0 {
-        format!(" (+ {} outcome unknown)", output::rub(report.maybe_spent))
+        format!(
+            "; {} more may have been charged (outcome unknown: see `opx pending`)",
+            output::rub(report.maybe_spent)
+        )
     } else {
         String::new()
     };
@@ -211,10 +220,11 @@ mod tests {
             before: Duration::from_secs(86_400),
             max_spend: 100_000,
             yes: true,
+            force: false,
         };
         let failure = run(&ctx, args).await.unwrap_err();
         assert_eq!(failure.exit_code(), 5, "{failure}");
-        assert!(failure.to_string().contains("opx service ID"), "{failure}");
+        assert!(failure.to_string().contains("opx pending"), "{failure}");
         assert_eq!(s.executions(Operation::ExtendService), 1);
     }
 }

@@ -22,11 +22,30 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
     };
     // `proxies --all` is paced as a whole (its listing too), `--pace` or not.
     let bulk = matches!(&cli.command, Command::Proxies(a) if a.all);
+    let watch = match cli.watch {
+        Some(s) if s.is_finite() && (0.0..=3600.0).contains(&s) => Some(Duration::from_secs_f64(s)),
+        Some(s) => {
+            return Err(Failure::Usage(format!(
+                "--watch {s}: give a number of seconds from 0 to 3600"
+            )));
+        }
+        None => None,
+    };
     let ctx = Ctx::new(cli.json, cli.profile.clone(), cli.base_url.clone(), timeout)
-        .with_pace(cli.pace || bulk);
+        .with_pace(cli.pace || bulk)
+        .with_money(watch, forced(&cli.command));
     let result = dispatch(&ctx, cli.command).await;
     ctx.notice();
     result
+}
+
+/// Whether the command sends a money call even over an unknown one of the same kind.
+fn forced(command: &Command) -> bool {
+    match command {
+        Command::Purchase { force, .. } | Command::Extend { force, .. } => *force,
+        Command::Renew(args) => args.force,
+        _ => false,
+    }
 }
 
 async fn dispatch(ctx: &Ctx, command: Command) -> Result<(), Failure> {
@@ -44,6 +63,7 @@ async fn dispatch(ctx: &Ctx, command: Command) -> Result<(), Failure> {
             country,
             rotation,
             yes,
+            force: _,
         } => {
             let args = PurchaseArgs {
                 service_type,
@@ -57,7 +77,8 @@ async fn dispatch(ctx: &Ctx, command: Command) -> Result<(), Failure> {
         Command::Services(args) => cmd_read::services(ctx, args).await,
         Command::Service { id } => cmd_read::service(ctx, id).await,
         Command::Proxies(args) => crate::cmd_proxies::run(ctx, args).await,
-        Command::Extend { id, yes } => cmd_money::extend(ctx, id, yes).await,
+        Command::Extend { id, yes, .. } => cmd_money::extend(ctx, id, yes).await,
+        Command::Pending(args) => crate::cmd_pending::run(ctx, args).await,
         Command::Whitelist {
             edit: Some(edit), ..
         } => crate::cmd_whitelist::run(ctx, edit).await,

@@ -19,6 +19,8 @@ pub struct Ctx {
     base_url: Option<String>,
     timeout: Option<Duration>,
     pace: bool,
+    watch: Option<Duration>,
+    force: bool,
     client: OnceCell<Client>,
 }
 
@@ -36,6 +38,8 @@ impl Ctx {
             base_url,
             timeout,
             pace: false,
+            watch: None,
+            force: false,
             client: OnceCell::new(),
         }
     }
@@ -43,6 +47,14 @@ impl Ctx {
     /// `--pace` / `OPX_PACE`: calls wait for their rate-limit window.
     pub fn with_pace(mut self, pace: bool) -> Self {
         self.pace = pace;
+        self
+    }
+
+    /// `--watch` (the window after a lost money answer) and `--force` (send over an unknown
+    /// money call of the same kind).
+    pub fn with_money(mut self, watch: Option<Duration>, force: bool) -> Self {
+        self.watch = watch;
+        self.force = force;
         self
     }
 
@@ -66,7 +78,8 @@ impl Ctx {
 
     /// The profile's settings (see `config`).
     pub fn settings(&self) -> Result<Settings, Failure> {
-        Settings::resolve(self.profile.as_deref(), self.base_url.as_deref())
+        let s = Settings::resolve(self.profile.as_deref(), self.base_url.as_deref())?;
+        Ok(s.with_money(self.watch, self.force))
     }
 
     /// The facade client: the token and base URL of the profile, else `OPX_TOKEN` and

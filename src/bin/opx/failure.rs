@@ -27,6 +27,8 @@ impl Failure {
             Self::Exit(code, _) => *code,
             Self::Unhealthy(_) => 6,
             Self::Api(e) if e.is_outcome_unknown() => 5,
+            Self::Api(e) if e.kind() == opx::ErrorKind::PendingUnknown => 5,
+            Self::Api(e) if e.kind() == opx::ErrorKind::SpendCap => 2,
             Self::Api(e) if e.is_rate_limited() => 4,
             Self::Api(e) if e.is_validation() || e.kind() == opx::ErrorKind::Config => 2,
             Self::Api(e) if e.kind() == opx::ErrorKind::Api => 3,
@@ -71,11 +73,17 @@ impl fmt::Display for Failure {
             }
             Self::Api(e) if e.is_outcome_unknown() => write!(
                 f,
-                "outcome unknown: {}. The request may have taken effect: check with \
-                 `opx services` (or `opx service ID`) before trying again",
+                "outcome unknown: {}. Run `opx pending` to see whether it landed",
                 e.message()
             ),
-            Self::Api(e) if e.kind() == opx::ErrorKind::Config => {
+            Self::Api(e)
+                if matches!(
+                    e.kind(),
+                    opx::ErrorKind::Config
+                        | opx::ErrorKind::PendingUnknown
+                        | opx::ErrorKind::SpendCap
+                ) =>
+            {
                 write!(f, "{}", e.message())
             }
             Self::Api(e) => {
@@ -95,6 +103,11 @@ impl fmt::Display for Failure {
                     }
                 } else if let Some(advice) = e.code().and_then(advice) {
                     write!(f, "; {advice}")?;
+                }
+                if e.operation().is_some_and(|op| !op.is_idempotent()) && e.charged() == Some(false) {
+                    // A refusal that proves the server did not process it (an unknown outcome
+                    // is the arm above; an accepted one says "done" in its message).
+                    write!(f, "; nothing was charged or changed")?;
                 }
                 Ok(())
             }

@@ -8,6 +8,7 @@ mod cmd_bulk;
 mod cmd_change;
 mod cmd_doctor;
 mod cmd_money;
+mod cmd_pending;
 mod cmd_proxies;
 mod cmd_read;
 mod cmd_renew;
@@ -18,6 +19,8 @@ mod confirm;
 mod context;
 mod export;
 mod failure;
+mod interrupt;
+mod journal;
 mod listing;
 mod mock;
 mod output;
@@ -45,17 +48,22 @@ Environment:
   OPX_TIMEOUT   deadline of each API call in seconds, retries included (same as --timeout;
                 default 60)
   OPX_PACE      1: wait for the rate-limit window instead of failing (same as --pace)
+  OPX_WATCH     seconds to watch after a lost money answer (same as --watch; default 10)
+  OPX_STATE_DIR where the journal of money calls is kept (default: the platform's state
+                directory, e.g. ~/.local/state/opx)
 
 Exit codes:
   0  success (for `purchase` / `extend`: the charge happened, also when it was recovered;
      for `renew`: the plan was shown, or every due service was extended)
   1  any other failure (network, unreadable response, a purchase or extension that did not
      happen, deviations found by `doctor`, a due service `renew` left, ...)
-  2  usage: bad arguments or input, missing OPX_TOKEN, a charge not confirmed
+  2  usage: bad arguments or input, missing OPX_TOKEN, a charge not confirmed, a charge over
+     the profile's spend cap
   3  the API refused the request (its error code is printed)
   4  rate limited: retry after the delay printed
   5  outcome unknown: a purchase, extension (also in `renew`) or credentials change may or
-     may not have happened; check with `opx services` / `opx service ID` before trying again
+     may not have happened (it is kept in the journal: `opx pending` resolves it), or one of
+     the same kind is still unknown and this one was refused before sending
   6  `opx check`: some endpoint did not work (or the list was empty)";
 
 /// Command-line tool for the OP-Proxy v1 API: balance, plans, purchases, services, proxy
@@ -75,6 +83,10 @@ pub struct Cli {
     /// Deadline of each API call in seconds, retries and backoff included (default 60).
     #[arg(long, global = true, env = "OPX_TIMEOUT", value_name = "SECS")]
     timeout: Option<f64>,
+    /// Seconds to watch the account after a purchase's or extension's answer was lost, before
+    /// the outcome is reported unknown (default 10, or the profile's `watch`).
+    #[arg(long, global = true, env = "OPX_WATCH", value_name = "SECS")]
+    watch: Option<f64>,
     /// Pace calls to the rate limit: wait for an exhausted window to reset instead of failing
     /// with exit 4 (a call can then wait up to an hour).
     #[arg(long, global = true, env = "OPX_PACE", value_parser = clap::builder::BoolishValueParser::new())]
@@ -111,6 +123,10 @@ pub enum Command {
         /// Do not ask for confirmation.
         #[arg(long)]
         yes: bool,
+        /// Buy even while an earlier purchase of this plan has an unknown outcome (it may then
+        /// be charged twice).
+        #[arg(long)]
+        force: bool,
     },
     /// List services (one page, or every page with --all).
     Services(cmd_read::ServicesArgs),
@@ -129,6 +145,10 @@ pub enum Command {
         /// Do not ask for confirmation.
         #[arg(long)]
         yes: bool,
+        /// Extend even while an earlier extension of this service has an unknown outcome (it
+        /// may then be charged twice).
+        #[arg(long)]
+        force: bool,
     },
     /// Extend the active services expiring within --before, oldest first, for at most
     /// --max-spend RUB in total (without --yes: only show the plan).
@@ -194,6 +214,9 @@ pub enum Command {
     Config,
     /// Send one authenticated request to any API path and print the response body.
     Api(api::ApiArgs),
+    /// The money calls whose outcome is unknown (resolved first where the account now shows
+    /// them), and what was spent today and this month against the spend cap.
+    Pending(cmd_pending::PendingArgs),
 }
 
 #[tokio::main]

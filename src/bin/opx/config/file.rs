@@ -28,6 +28,12 @@ pub(super) struct RawProfile {
     base_url: Option<String>,
     token_env: Option<String>,
     token_file: Option<PathBuf>,
+    /// At most this many RUB charged a UTC day (purchases and extensions).
+    spend_cap_day: Option<i64>,
+    /// At most this many RUB charged a UTC month.
+    spend_cap_month: Option<i64>,
+    /// Seconds to watch the account after a money call's answer was lost (default 10).
+    watch: Option<f64>,
     /// Any other key (a `token` among them), refused by [`check_profile`] with a clear error.
     /// Only the keys are kept: a value is never read, shown or used.
     #[serde(flatten)]
@@ -79,7 +85,8 @@ pub(super) fn check_profile(
     }
     if let Some(key) = p.other.keys().next() {
         return Err(bad(format!(
-            "unknown key {:?}: a profile has `base_url`, `token_env` and `token_file`",
+            "unknown key {:?}: a profile has `base_url`, `token_env`, `token_file`, \
+             `spend_cap_day`, `spend_cap_month` and `watch`",
             output::printable(key)
         )));
     }
@@ -119,11 +126,28 @@ pub(super) fn check_profile(
         }
         (None, None) => None,
     };
+    for (key, cap) in [("spend_cap_day", p.spend_cap_day), ("spend_cap_month", p.spend_cap_month)] {
+        if cap.is_some_and(|c| c < 0) {
+            return Err(bad(format!("`{key}` is a number of RUB, 0 or more")));
+        }
+    }
+    if p.watch.is_some_and(|w| !(w.is_finite() && (0.0..=3600.0).contains(&w))) {
+        return Err(bad("`watch` is a number of seconds from 0 to 3600".to_owned()));
+    }
+    let mut cap = opx::safe::SpendCap::new();
+    if let Some(day) = p.spend_cap_day {
+        cap = cap.per_day(day);
+    }
+    if let Some(month) = p.spend_cap_month {
+        cap = cap.per_month(month);
+    }
     Ok(Active {
         name: name.to_owned(),
         chosen_by,
         base_url: p.base_url,
         token,
+        cap,
+        watch: p.watch.map(std::time::Duration::from_secs_f64),
     })
 }
 

@@ -63,6 +63,10 @@ struct Active {
     chosen_by: &'static str,
     base_url: Option<String>,
     token: Option<TokenSource>,
+    /// `spend_cap_day` / `spend_cap_month`.
+    cap: opx::safe::SpendCap,
+    /// `watch`.
+    watch: Option<std::time::Duration>,
 }
 
 /// Everything `opx config` shows, and what a command needs.
@@ -75,6 +79,10 @@ pub struct Settings {
     base_url: Option<String>,
     base_url_from: String,
     token: Result<(Token, String), Failure>,
+    /// `--watch`, over the profile's.
+    watch: Option<std::time::Duration>,
+    /// `--force`.
+    force: bool,
 }
 
 impl Settings {
@@ -156,7 +164,16 @@ impl Settings {
             base_url,
             base_url_from,
             token,
+            watch: None,
+            force: false,
         })
+    }
+
+    /// `--watch` (over the profile's `watch`) and `--force`.
+    pub fn with_money(mut self, watch: Option<std::time::Duration>, force: bool) -> Self {
+        self.watch = watch;
+        self.force = force;
+        self
     }
 
     /// The client and the token (for `opx api`, which sends requests of its own).
@@ -165,12 +182,23 @@ impl Settings {
         Ok((builder.build()?, token))
     }
 
-    /// A client builder with this token and base URL (and the CLI's user agent), and the token.
+    /// A client builder with this token and base URL (and the CLI's user agent), the journal
+    /// of this profile and base URL, the profile's spend cap and watch window, and the token.
     pub fn builder(self) -> Result<(ClientBuilder, Token), Failure> {
         let (token, _) = self.token?;
         let mut builder = ClientBuilder::new().token(token.0.clone());
-        if let Some(url) = self.base_url {
+        let base_url = self.base_url.as_deref().unwrap_or(opx::spec::DEFAULT_BASE_URL);
+        let profile = self.active.as_ref().map_or("default", |a| a.name.as_str());
+        let journal = crate::journal::open(profile, base_url)?.allow_over_pending(self.force);
+        builder = builder.journal(journal);
+        if let Some(url) = &self.base_url {
             builder = builder.base_url(url);
+        }
+        if let Some(active) = &self.active {
+            builder = builder.spend_cap(active.cap);
+        }
+        if let Some(watch) = self.watch.or(self.active.as_ref().and_then(|a| a.watch)) {
+            builder = builder.reconcile_policy(opx::ReconcilePolicy::default().window(watch));
         }
         let builder = builder.user_agent(concat!("opx-cli/", env!("CARGO_PKG_VERSION")));
         Ok((builder, token))

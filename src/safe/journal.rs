@@ -1,0 +1,309 @@
+//! The journal of money calls: every purchase, extension and credentials change is written down
+//! before it is sent and settled when its outcome is known, so that an unknown outcome outlives
+//! the process that sent it (SECURITY.md, "The journal").
+
+use std::{fmt, sync::Arc};
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::cap::{SpendCap, Spending};
+use super::journal_file::FileStore;
+use crate::error::{Error, ErrorKind, Result};
+use crate::model::PurchaseRequest;
+use crate::validate::ServiceId;
+
+/// One money call as the journal keeps it: what was sent and what the account held before it
+/// (never a secret: no token, no password).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "operation", rename_all = "snake_case")]
+pub enum MoneyCall {
+    /// `POST /purchase`.
+    Purchase {
+        /// The request sent.
+        request: PurchaseRequest,
+        /// The matching services the account listed before it.
+        before: Vec<ServiceId>,
+        /// Whether `before` holds every matching service (else only the first page).
+        complete: bool,
+    },
+    /// `POST /services/{id}/extend`.
+    Extend {
+        /// The service.
+        service_id: ServiceId,
+        /// Its expiry before the call.
+        expires_before: DateTime<Utc>,
+    },
+    /// `POST /services/{id}/credentials`.
+    Credentials {
+        /// The service.
+        service_id: ServiceId,
+        /// Its proxy login before the call (the login only: never the password).
+        login_before: String,
+    },
+}
+
+impl MoneyCall {
+    /// Whether `self` and `other` would charge for the same thing: a purchase of the same type
+    /// and plan, or an extension of the same service.
+    fn same_charge(&self, other: &MoneyCall) -> bool {
+        match (self, other) {
+            (Self::Purchase { request: a, .. }, Self::Purchase { request: b, .. }) => {
+                a.service_type() == b.service_type() && a.plan_id() == b.plan_id()
+            }
+            (Self::Extend { service_id: a, .. }, Self::Extend { service_id: b, .. }) => a == b,
+            _ => false,
+        }
+    }
+
+    /// A short description for messages: `purchase of plan P (ipv4_rotating)`.
+    pub fn describe(&self) -> String {
+        match self {
+            Self::Purchase { request, .. } => format!(
+                "purchase of plan {} ({})",
+                request.plan_id(),
+                request.service_type()
+            ),
+            Self::Extend { service_id, .. } => format!("extension of service {service_id}"),
+            Self::Credentials { service_id, .. } => {
+                format!("new credentials for service {service_id}")
+            }
+        }
+    }
+}
+
+/// Where a journal entry stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EntryState {
+    /// Sent (or about to be) and not settled: it may or may not have taken effect. An entry
+    /// left so by a process that ended stays unknown until it is resolved.
+    Unknown,
+    /// It took effect (charged).
+    Done,
+    /// It provably did not take effect.
+    NotDone,
+    /// A person checked by hand and set it aside (`opx pending dismiss`): no longer counted as
+    /// unknown nor as spent.
+    Dismissed,
+}
+
+/// One entry of the [`Journal`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JournalEntry {
+    /// Its number, unique within the journal.
+    pub id: u64,
+    /// What was sent.
+    pub call: MoneyCall,
+    /// The price it charges in RUB, when it was known before sending.
+    pub price: Option<i64>,
+    /// When it was written down (before sending), on the client's clock.
+    pub at: DateTime<Utc>,
+    /// Where it stands.
+    pub state: EntryState,
+    /// When it was settled.
+    pub settled_at: Option<DateTime<Utc>>,
+    /// The service it created or changed, once known.
+    pub service_id: Option<ServiceId>,
+}
+
+/// Where a journal keeps its entries: read, changed and written back as one step, exclusive
+/// against every other user of the same store (other processes included).
+pub trait JournalStore: Send + Sync + fmt::Debug {
+    /// Runs `change` over every entry with exclusive access, and keeps what it leaves.
+    fn update(&self, change: &mut dyn FnMut(&mut Vec<JournalEntry>)) -> Result<()>;
+}
+
+/// An in-memory store (a journal that ends with the process).
+#[derive(Debug, Default)]
+struct MemoryStore(std::sync::Mutex<Vec<JournalEntry>>);
+
+impl JournalStore for MemoryStore {
+    fn update(&self, change: &mut dyn FnMut(&mut Vec<JournalEntry>)) -> Result<()> {
+        change(&mut self.0.lock().unwrap_or_else(|p| p.into_inner()));
+        Ok(())
+    }
+}
+
+/// The journal of money calls, given to a client with
+/// [`ClientBuilder::journal`](crate::ClientBuilder::journal).
+///
+/// With a journal, [`Client::purchase_safely`](crate::Client::purchase_safely) and
+/// [`Client::extend_safely`](crate::Client::extend_safely) first try to resolve earlier
+/// unknown entries of the same kind, refuse ([`ErrorKind::PendingUnknown`]) to buy the same plan
+/// or extend the same service while one stays unknown, enforce the client's
+/// [`SpendCap`], write the call down before sending it and settle it after. A program that
+/// restarts finds its unknown calls again with [`Client::resolve_pending`](crate::Client::resolve_pending).
+///
+/// ```
+/// let dir = tempfile::tempdir()?;
+/// let journal = opx::safe::Journal::file(dir.path().join("journal.json"))?;
+/// assert!(journal.unknown()?.is_empty());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct Journal {
+    store: Arc<dyn JournalStore>,
+    allow_over_pending: bool,
+}
+
+impl Journal {
+    /// A journal kept in a JSON file (created with mode 600 where the platform has modes),
+    /// locked for each change so that several processes can share it.
+    pub fn file(path: impl Into<std::path::PathBuf>) -> Result<Self> {
+        Ok(Self::with_store(FileStore::open(path.into())?))
+    }
+
+    /// A journal that lives as long as the process.
+    pub fn memory() -> Self {
+        Self::with_store(MemoryStore::default())
+    }
+
+    /// A journal on a store of your own.
+    pub fn with_store(store: impl JournalStore + 'static) -> Self {
+        Self {
+            store: Arc::new(store),
+            allow_over_pending: false,
+        }
+    }
+
+    /// Send a purchase or extension even while an earlier one of the same kind is unknown
+    /// (`opx purchase --force`): it may then be charged twice. Default off.
+    pub fn allow_over_pending(mut self, on: bool) -> Self {
+        self.allow_over_pending = on;
+        self
+    }
+
+    /// Every entry, oldest first.
+    pub fn entries(&self) -> Result<Vec<JournalEntry>> {
+        let mut out = Vec::new();
+        self.store.update(&mut |e| out = e.clone())?;
+        Ok(out)
+    }
+
+    /// The entries whose outcome is unknown, oldest first.
+    pub fn unknown(&self) -> Result<Vec<JournalEntry>> {
+        let mut all = self.entries()?;
+        all.retain(|e| e.state == EntryState::Unknown);
+        Ok(all)
+    }
+
+    /// What was spent (and may have been) today and this month (UTC), as of `now`.
+    pub fn spending(&self, now: DateTime<Utc>) -> Result<Spending> {
+        Ok(Spending::of(&self.entries()?, now))
+    }
+
+    /// Sets an unknown entry aside after checking by hand: it is no longer unknown nor counted
+    /// as spent. `false` when no unknown entry has that number.
+    pub fn dismiss(&self, id: u64, now: DateTime<Utc>) -> Result<bool> {
+        let mut found = false;
+        self.store.update(&mut |entries| {
+            if let Some(e) = entries
+                .iter_mut()
+                .find(|e| e.id == id && e.state == EntryState::Unknown)
+            {
+                e.state = EntryState::Dismissed;
+                e.settled_at = Some(now);
+                found = true;
+            }
+        })?;
+        Ok(found)
+    }
+
+    /// Writes `call` down as unknown, in one step with the checks: no unknown entry of the
+    /// same charge (unless allowed), the `cap` not exceeded. Returns the entry's number.
+    pub(crate) fn begin(
+        &self,
+        call: MoneyCall,
+        price: Option<i64>,
+        now: DateTime<Utc>,
+        cap: Option<&SpendCap>,
+    ) -> Result<u64> {
+        let mut outcome = Ok(0);
+        let allow = self.allow_over_pending;
+        self.store.update(&mut |entries| {
+            outcome = refusal(entries, &call, price, now, cap, allow).map(|()| {
+                let id = entries.iter().map(|e| e.id).max().unwrap_or(0) + 1;
+                entries.push(JournalEntry {
+                    id,
+                    call: call.clone(),
+                    price,
+                    at: now,
+                    state: EntryState::Unknown,
+                    settled_at: None,
+                    service_id: None,
+                });
+                id
+            });
+        })?;
+        outcome
+    }
+
+    /// Records the outcome of entry `id`. An unknown outcome leaves it as it is.
+    pub(crate) fn settle(
+        &self,
+        id: u64,
+        state: EntryState,
+        service: Option<ServiceId>,
+        now: DateTime<Utc>,
+    ) {
+        if state == EntryState::Unknown {
+            return;
+        }
+        let saved = self.store.update(&mut |entries| {
+            if let Some(e) = entries.iter_mut().find(|e| e.id == id) {
+                e.state = state;
+                e.settled_at = Some(now);
+                if service.is_some() {
+                    e.service_id = service.clone();
+                }
+            }
+        });
+        if let Err(e) = saved {
+            // The entry stays unknown on disk: the safe direction (it is resolved later).
+            tracing::warn!(error = %e, entry = id, "could not record a money call's outcome");
+        }
+    }
+
+    /// The services that settled entries other than `except` created or changed: never claimed
+    /// twice when resolving.
+    pub(crate) fn claimed(&self, except: u64) -> Result<Vec<ServiceId>> {
+        let entries = self.entries()?;
+        Ok(entries
+            .into_iter()
+            .filter(|e| e.id != except && e.state == EntryState::Done)
+            .filter_map(|e| e.service_id)
+            .collect())
+    }
+}
+
+/// Why `call` may not be sent now, if it may not.
+fn refusal(
+    entries: &[JournalEntry],
+    call: &MoneyCall,
+    price: Option<i64>,
+    now: DateTime<Utc>,
+    cap: Option<&SpendCap>,
+    allow_over_pending: bool,
+) -> Result<()> {
+    let pending = entries
+        .iter()
+        .find(|e| e.state == EntryState::Unknown && e.call.same_charge(call));
+    if let (Some(p), false) = (pending, allow_over_pending) {
+        return Err(Error::new(
+            ErrorKind::PendingUnknown,
+            format!(
+                "an earlier {} (journal entry {}, {}) has an unknown outcome: it may still be \
+                 charged, so this one could charge twice; resolve it first (`opx pending`), or \
+                 send anyway (`--force`)",
+                p.call.describe(),
+                p.id,
+                p.at.format("%Y-%m-%d %H:%M:%S UTC")
+            ),
+        ));
+    }
+    match cap {
+        Some(cap) => cap.check(&Spending::of(entries, now), price),
+        None => Ok(()),
+    }
+}

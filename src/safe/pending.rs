@@ -1,0 +1,204 @@
+//! Resolving what the journal holds as unknown, and what each outcome writes into it.
+
+use chrono::{DateTime, Utc};
+
+use super::reconcile::{Look, unknown};
+use super::{
+    Charge, EntryState, ExtendOutcome, Journal, JournalEntry, MoneyCall, PurchaseOutcome,
+    PurchaseSnapshot, ReconcilePolicy, SpendCap,
+};
+use crate::client::Client;
+use crate::clock::SharedClock;
+use crate::error::{Error, Result};
+use crate::model::PurchaseRequest;
+use crate::operation::ServiceType;
+use crate::validate::{PlanId, ServiceId};
+
+/// What a client does about money beyond sending: how it watches a lost answer, the journal,
+/// the spend cap.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct MoneySettings {
+    pub(crate) reconcile: ReconcilePolicy,
+    pub(crate) journal: Option<Journal>,
+    pub(crate) cap: Option<SpendCap>,
+}
+
+/// The journal state a call's end is written down as.
+pub(super) fn state_of(end: std::result::Result<Charge, &Error>) -> EntryState {
+    let charge = match end {
+        Ok(c) => c,
+        Err(e) => match e.charged() {
+            Some(true) => Charge::Done,
+            Some(false) => Charge::NotDone,
+            None => Charge::Unknown,
+        },
+    };
+    match charge {
+        Charge::Done => EntryState::Done,
+        Charge::NotDone => EntryState::NotDone,
+        Charge::Unknown => EntryState::Unknown,
+    }
+}
+
+/// The journal state and service of a purchase's end.
+pub(super) fn settled_purchase(
+    end: &Result<PurchaseOutcome>,
+) -> (EntryState, Option<ServiceId>) {
+    let state = state_of(end.as_ref().map(PurchaseOutcome::charge));
+    let service = end.as_ref().ok().and_then(PurchaseOutcome::service_id);
+    (state, service)
+}
+
+impl Client {
+    /// The journal of money calls this client keeps, if it was given one
+    /// ([`ClientBuilder::journal`](crate::ClientBuilder::journal)).
+    pub fn journal(&self) -> Option<&Journal> {
+        self.money.journal.as_ref()
+    }
+    pub(super) fn spend_cap(&self) -> Option<&SpendCap> {
+        self.money.cap.as_ref()
+    }
+    pub(super) fn reconcile_policy(&self) -> ReconcilePolicy {
+        self.money.reconcile
+    }
+    pub(super) fn clock(&self) -> &SharedClock {
+        &self.t.clock
+    }
+    /// The time on the client's clock.
+    pub(super) fn now(&self) -> DateTime<Utc> {
+        DateTime::from(self.t.clock.system_now())
+    }
+
+    /// The catalog price of `plan` (of type `t`), when it can be read.
+    pub(super) async fn plan_price(&self, t: &ServiceType, plan: Option<&PlanId>) -> Option<i64> {
+        let plan = plan?;
+        let catalog = self.plans(Some(t.clone())).await.ok()?;
+        catalog
+            .plans
+            .iter()
+            .find(|p| &p.plan_id == plan)
+            .map(|p| p.price)
+    }
+
+    /// Looks again at every unknown entry of the journal (the client's, see
+    /// [`ClientBuilder::journal`](crate::ClientBuilder::journal)) and settles what the account
+    /// now shows: a purchase whose new service appeared, an extension whose expiry moved, new
+    /// credentials whose login changed. Returns the entries that were unknown, as they stand
+    /// now (empty without a journal).
+    ///
+    /// A purchase is matched on type, plan, country and rotation against the services the
+    /// account held before it; a service another entry owns is never claimed twice; when
+    /// several could be it, the entry stays unknown.
+    pub async fn resolve_pending(&self) -> Result<Vec<JournalEntry>> {
+        self.resolve_where(|_| true).await
+    }
+
+    /// [`resolve_pending`](Self::resolve_pending) for the purchases of `req`'s type and plan.
+    pub(super) async fn resolve_pending_purchases(&self, req: &PurchaseRequest) -> Result<()> {
+        self.resolve_where(|call| match call {
+            MoneyCall::Purchase { request, .. } => {
+                request.service_type() == req.service_type() && request.plan_id() == req.plan_id()
+            }
+            _ => false,
+        })
+        .await
+        .map(drop)
+    }
+
+    /// [`resolve_pending`](Self::resolve_pending) for the extensions of `id`.
+    pub(super) async fn resolve_pending_extensions(&self, id: &ServiceId) -> Result<()> {
+        self.resolve_where(|call| matches!(call, MoneyCall::Extend { service_id, .. } if service_id == id))
+            .await
+            .map(drop)
+    }
+
+    async fn resolve_where(&self, select: impl Fn(&MoneyCall) -> bool) -> Result<Vec<JournalEntry>> {
+        let Some(journal) = self.journal() else {
+            return Ok(Vec::new());
+        };
+        let mut out = Vec::new();
+        for mut entry in journal.unknown()? {
+            if !select(&entry.call) {
+                continue;
+            }
+            if let Some(service) = self.resolve_one(journal, &entry).await? {
+                journal.settle(entry.id, EntryState::Done, Some(service.clone()), self.now());
+                entry.state = EntryState::Done;
+                entry.service_id = Some(service);
+            }
+            out.push(entry);
+        }
+        Ok(out)
+    }
+
+    /// The service `entry` created or changed, if the account now shows it took effect.
+    async fn resolve_one(&self, journal: &Journal, entry: &JournalEntry) -> Result<Option<ServiceId>> {
+        let read = |e: Error| Err(unknown(&e, &format!("resolving journal entry {}", entry.id)));
+        match &entry.call {
+            MoneyCall::Purchase {
+                request,
+                before,
+                complete,
+            } => {
+                let snapshot = PurchaseSnapshot::recorded(before, *complete);
+                let claimed = journal.claimed(entry.id)?;
+                match self.find_purchase(request, &snapshot, &claimed).await {
+                    Look::Seen(found) if found.len() == 1 => Ok(found.into_iter().next()),
+                    Look::Seen(_) => Ok(None),
+                    Look::Failed(e) => read(e),
+                }
+            }
+            MoneyCall::Extend {
+                service_id,
+                expires_before,
+            } => match self.look(|| self.service(service_id)).await {
+                Look::Seen(s) if s.expires_at > *expires_before => Ok(Some(service_id.clone())),
+                Look::Seen(_) => Ok(None),
+                Look::Failed(e) => read(e),
+            },
+            MoneyCall::Credentials {
+                service_id,
+                login_before,
+            } => match self.look(|| self.service(service_id)).await {
+                Look::Seen(s) if s.auth.login != *login_before => Ok(Some(service_id.clone())),
+                Look::Seen(_) => Ok(None),
+                Look::Failed(e) => read(e),
+            },
+        }
+    }
+
+    /// Watches `id` after an extension whose answer was lost (`error`): recovered when its
+    /// expiry moves past `before`, else unknown (or, for an accepted one, done but unread).
+    pub(super) async fn watch_extension(
+        &self,
+        id: &ServiceId,
+        before: DateTime<Utc>,
+        error: Error,
+    ) -> ExtendOutcome {
+        let policy = self.reconcile_policy();
+        let mut failed = None;
+        for n in 0..policy.check_count() {
+            self.clock().sleep(policy.pause_before(n)).await;
+            match self.look(|| self.service(id)).await {
+                Look::Seen(s) if s.expires_at > before => {
+                    return ExtendOutcome::Recovered(s.into_inner());
+                }
+                Look::Seen(_) => failed = None,
+                Look::Failed(e) => failed = Some(e),
+            }
+        }
+        let watched = policy.watched();
+        let why = match failed {
+            Some(read) => format!("reading the service failed: {read}"),
+            None => format!(
+                "the expiry did not move in {} of watching; it may still move",
+                crate::clock::human(watched)
+            ),
+        };
+        let error = unknown(&error, &why);
+        if error.is_committed() {
+            return ExtendOutcome::ExtendedUnread(error);
+        }
+        ExtendOutcome::Unknown { error, watched }
+    }
+}
