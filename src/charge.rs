@@ -82,7 +82,8 @@ pub enum Answer<'a> {
 mod tests {
     use super::*;
 
-    const ENVELOPE: &[u8] = br#"{"status":"error","error":{"code":"invalid_plan_id","message":"no"}}"#;
+    const ENVELOPE: &[u8] =
+        br#"{"status":"error","error":{"code":"invalid_plan_id","message":"no"}}"#;
 
     fn of(status: u16, body: &[u8]) -> Charge {
         Charge::of(&Answer::Status(StatusCode::from_u16(status).unwrap(), body))

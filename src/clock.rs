@@ -312,7 +312,10 @@ pub fn human(d: Duration) -> String {
     let secs = d.as_secs_f64();
     let whole = |n: f64, unit: &str| {
         let n = n.round() as u64;
-        format!("{n} {unit}{}", if n != 1 && unit == "day" { "s" } else { "" })
+        format!(
+            "{n} {unit}{}",
+            if n != 1 && unit == "day" { "s" } else { "" }
+        )
     };
     match secs {
         s if s < 1.0 => format!("{} ms", d.as_millis()),

@@ -462,8 +462,78 @@ async fn an_unresolvable_outcome_exits_5_says_how_to_check_and_never_buys_twice(
     let args = purchase_args(&plan.plan_id, &["--yes"]);
     let out = opx(&server, &args).await;
     assert_eq!(out.status.code(), Some(5), "{}", stderr(&out));
-    assert!(stderr(&out).contains("opx services"), "{}", stderr(&out));
+    assert!(stderr(&out).contains("opx pending"), "{}", stderr(&out));
     assert_bought_once(&server, before, &plan);
+}
+
+/// The promise, through the binary: a purchase whose server commits after the watch is
+/// reported unknown (exit 5, never "not charged"), a repeat is refused before sending while it
+/// is unknown, and once the late commit lands the next run's `opx pending` finds it; then a
+/// purchase goes through. Charged once per purchase, never twice.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_late_commit_is_unknown_refuses_a_repeat_and_is_found_by_opx_pending() {
+    let server = MockServer::start().await;
+    let (before, plan) = (server.balance(), ipv4_plan(&server));
+    // Commits 60 s (mock time) after it arrives: after the client's 1 s deadline and its
+    // 0.2 s watch, which run on the wall clock and never move the mock's.
+    server.inject(
+        Operation::Purchase,
+        Fault::SlowCommit(std::time::Duration::from_secs(60)),
+        1,
+    );
+    let args = purchase_args(
+        &plan.plan_id,
+        &["--yes", "--timeout", "1", "--watch", "0.2"],
+    );
+    let out = opx(&server, &args).await;
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(5), "{err}");
+    assert!(
+        err.contains("outcome unknown") && err.contains("opx pending"),
+        "{err}"
+    );
+    for false_claim in ["nothing was charged", "safe to try again", "not purchased"] {
+        assert!(!err.contains(false_claim), "{false_claim:?} in {err}");
+    }
+
+    let repeat = opx(&server, &args).await;
+    assert_eq!(repeat.status.code(), Some(5), "{}", stderr(&repeat));
+    assert!(stderr(&repeat).contains("--force"), "{}", stderr(&repeat));
+    assert_eq!(
+        server.balance(),
+        before,
+        "nothing charged yet, the repeat was not sent"
+    );
+
+    server.advance(std::time::Duration::from_secs(60));
+    for _ in 0..400 {
+        if server.executions(Operation::Purchase) == 1 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    assert_eq!(
+        server.executions(Operation::Purchase),
+        1,
+        "the late commit landed"
+    );
+    let pending = opx(&server, &["pending"]).await;
+    assert_eq!(pending.status.code(), Some(0), "{}", stderr(&pending));
+    assert!(
+        stdout(&pending).contains("was done: service "),
+        "{}",
+        stdout(&pending)
+    );
+    assert!(stdout(&pending).contains("no money call has an unknown outcome"));
+
+    let bought = opx(&server, &purchase_args(&plan.plan_id, &["--yes"])).await;
+    assert_eq!(bought.status.code(), Some(0), "{}", stderr(&bought));
+    assert_eq!(server.executions(Operation::Purchase), 2);
+    assert_eq!(
+        server.balance(),
+        before - 2 * plan.price,
+        "charged once per purchase"
+    );
 }
 
 /// Runs `opx ARGS` on a pseudo-terminal (util-linux `script`), typing `answer` at the prompt.
@@ -483,6 +553,7 @@ async fn opx_on_terminal(server: &MockServer, args: &[&str], answer: &str) -> Ou
             .args(["-qec", &command, "/dev/null"])
             .env("OPX_TOKEN", token)
             .env("OPX_BASE_URL", base)
+            .env("OPX_STATE_DIR", opx_bin::state_dir())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())

@@ -179,14 +179,27 @@ mod tests {
             unknown_month: 20,
         };
         let cap = SpendCap::new().per_day(200).per_month(1000);
-        assert!(cap.check(&spent, Some(80)).is_ok(), "exactly at the cap is allowed");
+        assert!(
+            cap.check(&spent, Some(80)).is_ok(),
+            "exactly at the cap is allowed"
+        );
         let e = cap.check(&spent, Some(81)).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::SpendCap);
-        assert!(e.message().contains("today to 201 RUB, over the cap of 200 RUB"), "{e}");
+        assert!(
+            e.message()
+                .contains("today to 201 RUB, over the cap of 200 RUB"),
+            "{e}"
+        );
         assert!(e.message().contains("of which 20 RUB unknown"), "{e}");
         let month = SpendCap::new().per_month(1000).check(&spent, Some(101));
         assert!(month.unwrap_err().message().contains("this month"));
-        assert!(cap.check(&spent, None).is_err(), "an unknown price is refused");
-        assert!(SpendCap::new().check(&spent, None).is_ok(), "no cap, no check");
+        assert!(
+            cap.check(&spent, None).is_err(),
+            "an unknown price is refused"
+        );
+        assert!(
+            SpendCap::new().check(&spent, None).is_ok(),
+            "no cap, no check"
+        );
     }
 }

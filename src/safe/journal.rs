@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::cap::{SpendCap, Spending};
 use super::journal_file::FileStore;
+use crate::charge::Charge;
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::PurchaseRequest;
 use crate::validate::ServiceId;
@@ -210,9 +211,11 @@ impl Journal {
         Ok(found)
     }
 
-    /// Writes `call` down as unknown, in one step with the checks: no unknown entry of the
-    /// same charge (unless allowed), the `cap` not exceeded. Returns the entry's number.
-    pub(crate) fn begin(
+    /// Writes `call` down as unknown before it is sent, in one step with the checks: no
+    /// unknown entry of the same charge (unless [allowed](Self::allow_over_pending)), the `cap`
+    /// not exceeded. Returns the entry's number, for [`settle`](Self::settle). The safe calls do
+    /// this themselves; it is public for a caller that sends a money call its own way.
+    pub fn begin(
         &self,
         call: MoneyCall,
         price: Option<i64>,
@@ -239,17 +242,14 @@ impl Journal {
         outcome
     }
 
-    /// Records the outcome of entry `id`. An unknown outcome leaves it as it is.
-    pub(crate) fn settle(
-        &self,
-        id: u64,
-        state: EntryState,
-        service: Option<ServiceId>,
-        now: DateTime<Utc>,
-    ) {
-        if state == EntryState::Unknown {
-            return;
-        }
+    /// Records what the answer to entry `id` proved ([`Charge`]): an unknown outcome leaves
+    /// it unknown. A failure to write is logged, and leaves it unknown (the safe direction).
+    pub fn settle(&self, id: u64, charge: Charge, service: Option<ServiceId>, now: DateTime<Utc>) {
+        let state = match charge {
+            Charge::Done => EntryState::Done,
+            Charge::NotDone => EntryState::NotDone,
+            Charge::Unknown => return,
+        };
         let saved = self.store.update(&mut |entries| {
             if let Some(e) = entries.iter_mut().find(|e| e.id == id) {
                 e.state = state;

@@ -82,7 +82,8 @@ impl FileStore {
             version: VERSION,
             entries,
         };
-        let text = serde_json::to_vec_pretty(&doc).map_err(|e| failed(&self.path, "encoding", e))?;
+        let text =
+            serde_json::to_vec_pretty(&doc).map_err(|e| failed(&self.path, "encoding", e))?;
         let mut tmp = self.path.clone().into_os_string();
         tmp.push(".tmp");
         let tmp = PathBuf::from(tmp);

@@ -194,12 +194,15 @@ impl Client {
             self.resolve_pending_purchases(req).await?;
         }
         let price = match journal {
-            Some(_) => self.plan_price(req.service_type(), Some(req.plan_id())).await,
+            Some(_) => {
+                self.plan_price(req.service_type(), Some(req.plan_id()))
+                    .await
+            }
             None => None,
         };
         let snapshot = self.purchase_snapshot(req).await?;
         let entry = match journal {
-            Some(j) => Some(j.begin(snapshot.as_call(req), price, self.now(), self.spend_cap())?),
+            Some(j) => Some(j.begin(snapshot.to_call(req), price, self.now(), self.spend_cap())?),
             None => None,
         };
         let outcome = match self.purchase(req).await {

@@ -23,27 +23,20 @@ pub(crate) struct MoneySettings {
     pub(crate) cap: Option<SpendCap>,
 }
 
-/// The journal state a call's end is written down as.
-pub(super) fn state_of(end: std::result::Result<Charge, &Error>) -> EntryState {
-    let charge = match end {
+/// What a call's end proved: its outcome's, or its error's.
+pub(super) fn state_of(end: std::result::Result<Charge, &Error>) -> Charge {
+    match end {
         Ok(c) => c,
         Err(e) => match e.charged() {
             Some(true) => Charge::Done,
             Some(false) => Charge::NotDone,
             None => Charge::Unknown,
         },
-    };
-    match charge {
-        Charge::Done => EntryState::Done,
-        Charge::NotDone => EntryState::NotDone,
-        Charge::Unknown => EntryState::Unknown,
     }
 }
 
-/// The journal state and service of a purchase's end.
-pub(super) fn settled_purchase(
-    end: &Result<PurchaseOutcome>,
-) -> (EntryState, Option<ServiceId>) {
+/// What a purchase's end proved, and the service it made.
+pub(super) fn settled_purchase(end: &Result<PurchaseOutcome>) -> (Charge, Option<ServiceId>) {
     let state = state_of(end.as_ref().map(PurchaseOutcome::charge));
     let service = end.as_ref().ok().and_then(PurchaseOutcome::service_id);
     (state, service)
@@ -107,12 +100,17 @@ impl Client {
 
     /// [`resolve_pending`](Self::resolve_pending) for the extensions of `id`.
     pub(super) async fn resolve_pending_extensions(&self, id: &ServiceId) -> Result<()> {
-        self.resolve_where(|call| matches!(call, MoneyCall::Extend { service_id, .. } if service_id == id))
-            .await
-            .map(drop)
+        self.resolve_where(
+            |call| matches!(call, MoneyCall::Extend { service_id, .. } if service_id == id),
+        )
+        .await
+        .map(drop)
     }
 
-    async fn resolve_where(&self, select: impl Fn(&MoneyCall) -> bool) -> Result<Vec<JournalEntry>> {
+    async fn resolve_where(
+        &self,
+        select: impl Fn(&MoneyCall) -> bool,
+    ) -> Result<Vec<JournalEntry>> {
         let Some(journal) = self.journal() else {
             return Ok(Vec::new());
         };
@@ -122,7 +120,7 @@ impl Client {
                 continue;
             }
             if let Some(service) = self.resolve_one(journal, &entry).await? {
-                journal.settle(entry.id, EntryState::Done, Some(service.clone()), self.now());
+                journal.settle(entry.id, Charge::Done, Some(service.clone()), self.now());
                 entry.state = EntryState::Done;
                 entry.service_id = Some(service);
             }
@@ -132,8 +130,17 @@ impl Client {
     }
 
     /// The service `entry` created or changed, if the account now shows it took effect.
-    async fn resolve_one(&self, journal: &Journal, entry: &JournalEntry) -> Result<Option<ServiceId>> {
-        let read = |e: Error| Err(unknown(&e, &format!("resolving journal entry {}", entry.id)));
+    async fn resolve_one(
+        &self,
+        journal: &Journal,
+        entry: &JournalEntry,
+    ) -> Result<Option<ServiceId>> {
+        let read = |e: Error| {
+            Err(unknown(
+                &e,
+                &format!("resolving journal entry {}", entry.id),
+            ))
+        };
         match &entry.call {
             MoneyCall::Purchase {
                 request,

@@ -39,8 +39,9 @@ impl PurchaseSnapshot {
         self.ids.is_empty()
     }
 
-    /// The journal's record of a purchase of `req` sent after this snapshot.
-    pub(super) fn as_call(&self, req: &PurchaseRequest) -> MoneyCall {
+    /// The journal's record of a purchase of `req` sent after this snapshot (for
+    /// [`Journal::begin`](super::Journal::begin)).
+    pub fn to_call(&self, req: &PurchaseRequest) -> MoneyCall {
         let mut before: Vec<_> = self.ids.iter().cloned().collect();
         before.sort();
         MoneyCall::Purchase {
@@ -156,7 +157,10 @@ impl Client {
                 Ok(v) => return Look::Seen(v),
                 Err(e) => match e.retry_after().filter(|_| e.is_rate_limited()) {
                     Some(wait) if waited + wait <= MAX_RATE_LIMIT_WAIT => {
-                        tracing::info!(wait_s = wait.as_secs(), "rate limited while watching: waiting");
+                        tracing::info!(
+                            wait_s = wait.as_secs(),
+                            "rate limited while watching: waiting"
+                        );
                         self.clock().sleep(wait).await;
                         waited += wait;
                     }
@@ -279,7 +283,10 @@ impl Client {
         snapshot: &PurchaseSnapshot,
         claimed: &[ServiceId],
     ) -> Look<Vec<ServiceId>> {
-        match self.look(|| self.new_services(req, snapshot, claimed)).await {
+        match self
+            .look(|| self.new_services(req, snapshot, claimed))
+            .await
+        {
             Look::Seen(found) => Look::Seen(found.iter().filter_map(Listed::id).collect()),
             Look::Failed(e) => Look::Failed(e),
         }

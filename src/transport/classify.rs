@@ -57,9 +57,10 @@ fn settled(plain: ErrorKind, message: impl Into<String>, charge: Option<Charge>)
             ErrorKind::Unread,
             format!("{message}; the server accepted it (2xx): it was done, do not send it again"),
         ),
-        Some(Charge::Unknown) => {
-            Error::new(ErrorKind::OutcomeUnknown, format!("{message}; {UNKNOWN_HINT}"))
-        }
+        Some(Charge::Unknown) => Error::new(
+            ErrorKind::OutcomeUnknown,
+            format!("{message}; {UNKNOWN_HINT}"),
+        ),
         Some(Charge::NotDone) | None => Error::new(plain, message),
     }
 }
@@ -99,9 +100,13 @@ fn transport_error(rec: &CallRecord, e: reqwest::Error, once: bool) -> Error {
         Some(s) if rec.body_failed => Answer::Status(s, &rec.body),
         _ => Answer::Lost,
     };
-    let mut err = settled(ErrorKind::Transport, what, once.then(|| Charge::of(&answer)))
-        .with_source(e.without_url())
-        .transport_flags(true, timeout);
+    let mut err = settled(
+        ErrorKind::Transport,
+        what,
+        once.then(|| Charge::of(&answer)),
+    )
+    .with_source(e.without_url())
+    .transport_flags(true, timeout);
     if rec.body_failed
         && let Some(s) = rec.status
     {
@@ -130,7 +135,10 @@ pub(crate) fn response_error(
     let body = secrets.redact(&rec.body);
     let charge = once.then(|| Charge::of(&Answer::Status(status, &body)));
     if status.is_success() {
-        let what = format!("HTTP {} with a body that is not the documented JSON", status.as_u16());
+        let what = format!(
+            "HTTP {} with a body that is not the documented JSON",
+            status.as_u16()
+        );
         let mut err = settled(ErrorKind::Decode, what, charge)
             .with_status(status)
             .with_rate_limit(rec.rate_limit)
@@ -205,8 +213,17 @@ mod tests {
                 "{e}"
             );
             assert_eq!(e.charged(), Some(false), "{e}");
-            let proxy = classify(op, &rec(403, b"<html>Forbidden</html>"), None, 1024, &secrets());
-            assert!(proxy.is_outcome_unknown(), "a 4xx without the envelope proves nothing: {proxy}");
+            let proxy = classify(
+                op,
+                &rec(403, b"<html>Forbidden</html>"),
+                None,
+                1024,
+                &secrets(),
+            );
+            assert!(
+                proxy.is_outcome_unknown(),
+                "a 4xx without the envelope proves nothing: {proxy}"
+            );
             assert_eq!(proxy.charged(), None);
         }
     }

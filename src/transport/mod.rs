@@ -285,7 +285,8 @@ impl Transport {
             if self.pacing() {
                 started += self.pace(operation).await;
             }
-            *current.timeout_mut() = self.attempt_timeout(current.timeout().copied(), started, operation);
+            *current.timeout_mut() =
+                self.attempt_timeout(current.timeout().copied(), started, operation);
             note(|rec| rec.attempts = attempt);
             let (result, outcome) = self.attempt(client, current, operation, seen).await;
             let backoff = self.backoff(attempt);

@@ -118,9 +118,15 @@ async fn purchase_failures_that_hide_the_outcome_are_outcome_unknown() {
             || matches!(&reply, Reply::Http { status: 200, .. });
         if status_2xx {
             // A 2xx is the server saying it was done: charged, never "unknown" nor "not".
-            assert!(e.is_committed() && e.charged() == Some(true), "{reply:?}: {e:?}");
+            assert!(
+                e.is_committed() && e.charged() == Some(true),
+                "{reply:?}: {e:?}"
+            );
         } else {
-            assert!(e.is_outcome_unknown() && e.charged().is_none(), "{reply:?}: {e:?}");
+            assert!(
+                e.is_outcome_unknown() && e.charged().is_none(),
+                "{reply:?}: {e:?}"
+            );
             assert!(e.to_string().contains("GET /services"), "{e}");
         }
         assert_eq!(

@@ -35,7 +35,11 @@ async fn through_the_facade(client: &Client, money: Money) -> Reported {
 
 /// An `Err` of a safe call: not charged, and it says so.
 fn not_done(e: &opx::Error) -> Reported {
-    assert_eq!(e.charged(), Some(false), "an Err of a safe call is never charged: {e}");
+    assert_eq!(
+        e.charged(),
+        Some(false),
+        "an Err of a safe call is never charged: {e}"
+    );
     Reported::NotDone
 }
 

@@ -71,7 +71,10 @@ async fn a_purchase_that_never_ran_is_unknown_not_not_purchased() {
     let PurchaseOutcome::Unknown { error, watched } = outcome else {
         panic!("{outcome:?}")
     };
-    assert!(error.is_outcome_unknown() && error.charged().is_none(), "{error}");
+    assert!(
+        error.is_outcome_unknown() && error.charged().is_none(),
+        "{error}"
+    );
     assert!(error.message().contains("it may still appear"), "{error}");
     assert!(!error.message().contains("safe to try again"), "{error}");
     assert_eq!(watched, RECONCILE_WINDOW, "it says how long it watched");
@@ -143,7 +146,11 @@ async fn a_definite_failure_is_returned_as_an_error() {
     let c = reconciling_client(&s);
     let e = c.purchase_safely(&req()).await.unwrap_err();
     assert!(e.is_insufficient_balance());
-    assert_eq!(e.charged(), Some(false), "a 402 with the envelope proves nothing was charged");
+    assert_eq!(
+        e.charged(),
+        Some(false),
+        "a 402 with the envelope proves nothing was charged"
+    );
 }
 
 #[tokio::test]
@@ -197,7 +204,10 @@ async fn extend_safely_recovers_or_reports_not_extended() {
     match c.extend_safely(&id).await.unwrap() {
         ExtendOutcome::Unknown { error, .. } => {
             assert!(error.is_outcome_unknown(), "{error}");
-            assert!(error.message().contains("the expiry did not move"), "{error}");
+            assert!(
+                error.message().contains("the expiry did not move"),
+                "{error}"
+            );
         }
         other => panic!("{other:?}"),
     }
@@ -272,7 +282,10 @@ async fn beyond_one_page_the_outcome_is_recovered_or_honestly_unknown() {
     let PurchaseOutcome::Unknown { error, .. } = outcome else {
         panic!("{outcome:?}")
     };
-    assert!(error.message().contains("no new service appeared"), "{error}");
+    assert!(
+        error.message().contains("no new service appeared"),
+        "{error}"
+    );
     assert_eq!(s.executions(Operation::Purchase), 1);
 }
 
@@ -295,7 +308,10 @@ async fn a_commit_after_the_watch_is_unknown_then_resolved() {
     let c = impatient(Duration::from_secs(30));
     s.inject(Operation::Purchase, slow_commit(20_000), 1);
     let outcome = c.purchase_safely(&req()).await.unwrap();
-    assert!(matches!(outcome, PurchaseOutcome::Recovered(_)), "{outcome:?}");
+    assert!(
+        matches!(outcome, PurchaseOutcome::Recovered(_)),
+        "{outcome:?}"
+    );
 
     let hasty = impatient(Duration::from_secs(10));
     s.inject(Operation::Purchase, slow_commit(60_000), 1);
@@ -305,15 +321,26 @@ async fn a_commit_after_the_watch_is_unknown_then_resolved() {
         panic!("{outcome:?}")
     };
     assert_eq!(watched, Duration::from_secs(10));
-    assert!(error.message().contains("no new service appeared in 10 s"), "{error}");
-    assert_eq!((s.balance(), s.executions(Operation::Purchase)), (balance, 1), "not yet");
+    assert!(
+        error.message().contains("no new service appeared in 10 s"),
+        "{error}"
+    );
+    assert_eq!(
+        (s.balance(), s.executions(Operation::Purchase)),
+        (balance, 1),
+        "not yet"
+    );
     let unknown = journal.unknown().unwrap();
     assert_eq!(unknown.len(), 1, "{unknown:?}");
 
     let again = hasty.purchase_safely(&req()).await.unwrap_err();
     assert_eq!(again.kind(), opx::ErrorKind::PendingUnknown, "{again}");
     assert_eq!(again.charged(), Some(false));
-    assert_eq!(s.executions(Operation::Purchase), 1, "the repeat was refused before sending");
+    assert_eq!(
+        s.executions(Operation::Purchase),
+        1,
+        "the repeat was refused before sending"
+    );
 
     s.advance(Duration::from_secs(60));
     for _ in 0..200 {
@@ -323,14 +350,29 @@ async fn a_commit_after_the_watch_is_unknown_then_resolved() {
         tokio::task::yield_now().await;
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
-    assert_eq!(s.executions(Operation::Purchase), 2, "the late commit landed");
+    assert_eq!(
+        s.executions(Operation::Purchase),
+        2,
+        "the late commit landed"
+    );
     let resolved = hasty.resolve_pending().await.unwrap();
     assert_eq!(resolved.len(), 1);
-    assert_eq!(resolved[0].state, opx::safe::EntryState::Done, "{resolved:?}");
+    assert_eq!(
+        resolved[0].state,
+        opx::safe::EntryState::Done,
+        "{resolved:?}"
+    );
     assert!(journal.unknown().unwrap().is_empty());
     let bought = hasty.purchase_safely(&req()).await.unwrap();
-    assert!(matches!(bought, PurchaseOutcome::Purchased(_)), "{bought:?}");
-    assert_eq!(s.executions(Operation::Purchase), 3, "charged once per purchase, never twice");
+    assert!(
+        matches!(bought, PurchaseOutcome::Purchased(_)),
+        "{bought:?}"
+    );
+    assert_eq!(
+        s.executions(Operation::Purchase),
+        3,
+        "charged once per purchase, never twice"
+    );
 }
 
 /// A caller that drops the purchase's future has nothing: no error, no service. With a snapshot
@@ -365,7 +407,10 @@ async fn extend_safely_says_unknown_when_it_cannot_read_the_service() {
     s.inject(Operation::GetService, Fault::Delay(Duration::ZERO), 1);
     s.inject(Operation::GetService, Fault::Status(500), 100);
     let outcome = c.extend_safely(&id).await.unwrap();
-    assert!(matches!(outcome, ExtendOutcome::Unknown { .. }), "{outcome:?}");
+    assert!(
+        matches!(outcome, ExtendOutcome::Unknown { .. }),
+        "{outcome:?}"
+    );
     assert_eq!(outcome.charged(), None);
     assert_eq!(s.executions(Operation::ExtendService), 1);
 }

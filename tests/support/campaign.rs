@@ -343,7 +343,10 @@ pub fn assert_sound(figures: &Figures, rounds: usize) {
         .filter_map(|c| figures.by_fault.get(c.name))
         .map(|r| r.rounds - r.not_done)
         .sum();
-    assert_eq!(total.unknown, uncommitting, "unknown exactly where no proof of 'not done' exists");
+    assert_eq!(
+        total.unknown, uncommitting,
+        "unknown exactly where no proof of 'not done' exists"
+    );
     for case in FAULTS {
         let row = figures.by_fault.get(case.name);
         assert!(

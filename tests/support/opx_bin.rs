@@ -11,14 +11,21 @@ use opx::mock::MockServer;
 pub const BIN: &str = env!("CARGO_BIN_EXE_opx");
 
 /// The variables of the developer's environment that would change what `opx` does.
-const CLEARED: [&str; 6] = [
+const CLEARED: [&str; 7] = [
     "OPX_TOKEN",
     "OPX_BASE_URL",
     "OPX_LOG",
     "OPX_PROFILE",
     "OPX_CONFIG",
     "OPX_PACE",
+    "OPX_WATCH",
 ];
+
+/// The journal of money calls of this test process's `opx` runs: one folder per process, a
+/// file per mock (each has its own port), never the developer's state directory.
+pub fn state_dir() -> std::path::PathBuf {
+    std::env::temp_dir().join(format!("opx-tests-state-{}", std::process::id()))
+}
 
 /// `opx ARGS` with no terminal and a clean environment, plus `env` (which may set
 /// `XDG_CONFIG_HOME` or `HOME`; without it no config file is found).
@@ -29,6 +36,7 @@ pub fn command(args: &[&str], env: &[(&str, &str)]) -> Command {
         cmd.env_remove(var);
     }
     cmd.env("XDG_CONFIG_HOME", "/nonexistent/opx-tests");
+    cmd.env("OPX_STATE_DIR", state_dir());
     cmd.envs(env.iter().copied());
     cmd.stdin(Stdio::null());
     cmd

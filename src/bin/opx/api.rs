@@ -38,14 +38,7 @@ fn consequence(method: &Method, path: &str) -> Option<&'static str> {
     if *method != Method::POST {
         return None;
     }
-    let path = path.split(['?', '#']).next().unwrap_or("");
-    // `%xx` decoded, so `/%70urchase` is recognised as `/purchase` (one decoder: the spec
-    // tools'); a path that does not decode to UTF-8 is taken as written.
-    let decoded = opx_codegen::refs::percent_decode(path)
-        .unwrap_or_else(|| path.to_owned())
-        .to_ascii_lowercase();
-    let segments: Vec<&str> = decoded.split('/').filter(|s| !s.is_empty()).collect();
-    let operation = operation_of(method, &segments)?;
+    let operation = operation_at(method, path)?;
     if operation.is_idempotent() {
         return None;
     }
@@ -57,6 +50,18 @@ fn consequence(method: &Method, path: &str) -> Option<&'static str> {
         }
         _ => "is not idempotent: it is sent once, and its effect may not be undone",
     })
+}
+
+/// The spec's operation at `method` and `path` (relative to the base URL), if any.
+fn operation_at(method: &Method, path: &str) -> Option<Operation> {
+    let path = path.split(['?', '#']).next().unwrap_or("");
+    // `%xx` decoded, so `/%70urchase` is recognised as `/purchase` (one decoder: the spec
+    // tools'); a path that does not decode to UTF-8 is taken as written.
+    let decoded = opx_codegen::refs::percent_decode(path)
+        .unwrap_or_else(|| path.to_owned())
+        .to_ascii_lowercase();
+    let segments: Vec<&str> = decoded.split('/').filter(|s| !s.is_empty()).collect();
+    operation_of(method, &segments)
 }
 
 /// The spec's operation for a method and a path's segments (a `{param}` of the template
@@ -186,69 +191,88 @@ fn request(
     Ok(request)
 }
 
-/// How a failure after sending is told: for a money or credentials POST, the outcome is
-/// unknown (exit 5).
-struct Sent {
-    spends: bool,
+/// What came back, as far as it was read: the status and the body (cut at the cap or where the
+/// connection broke; `complete` says whether it is whole).
+struct Read {
+    status: http::StatusCode,
+    body: Vec<u8>,
+    complete: bool,
+    why: Option<String>,
 }
 
-impl Sent {
-    fn unknown(&self, what: String) -> Failure {
-        if self.spends {
-            Failure::Exit(
-                5,
-                format!(
-                    "outcome unknown: {what}. The request may have taken effect: check with \
-                     `opx services` (or `opx service ID`) before trying again"
-                ),
-            )
-        } else {
-            Failure::Other(what)
-        }
-    }
-
-    /// The body, capped like the library's.
-    async fn read(&self, mut response: reqwest::Response) -> Result<Vec<u8>, Failure> {
-        let status = response.status().as_u16();
-        let mut bytes = Vec::new();
-        loop {
-            match response.chunk().await {
-                Ok(Some(chunk)) => {
-                    if bytes.len() + chunk.len() > opx::DEFAULT_MAX_RESPONSE_BYTES {
-                        return Err(Failure::Other(format!(
-                            "the response (HTTP {status}) is larger than {} bytes; not printed",
-                            opx::DEFAULT_MAX_RESPONSE_BYTES
-                        )));
-                    }
-                    bytes.extend_from_slice(&chunk);
-                }
-                Ok(None) => return Ok(bytes),
-                Err(e) if (200..300).contains(&status) => {
-                    let e = e.without_url();
-                    return Err(
-                        self.unknown(format!("the response (HTTP {status}) was cut off: {e}"))
-                    );
-                }
-                Err(e) => {
-                    return Err(Failure::Other(format!(
-                        "the error response (HTTP {status}) was cut off: {}",
-                        e.without_url()
-                    )));
-                }
+/// The body, capped like the library's; a cut-off or oversized body is kept as far as read.
+async fn read(mut response: reqwest::Response) -> Read {
+    let status = response.status();
+    let mut body = Vec::new();
+    let cut = |body, why| Read {
+        status,
+        body,
+        complete: false,
+        why: Some(why),
+    };
+    loop {
+        match response.chunk().await {
+            Ok(Some(chunk)) if body.len() + chunk.len() > opx::DEFAULT_MAX_RESPONSE_BYTES => {
+                let why = format!(
+                    "the response (HTTP {}) is larger than {} bytes; not printed",
+                    status.as_u16(),
+                    opx::DEFAULT_MAX_RESPONSE_BYTES
+                );
+                return cut(Vec::new(), why);
+            }
+            Ok(Some(chunk)) => body.extend_from_slice(&chunk),
+            Ok(None) => {
+                return Read {
+                    status,
+                    body,
+                    complete: true,
+                    why: None,
+                };
+            }
+            Err(e) => {
+                let why = format!(
+                    "the response (HTTP {}) was cut off: {}",
+                    status.as_u16(),
+                    e.without_url()
+                );
+                return cut(body, why);
             }
         }
     }
 }
 
-/// Exit 0 on a 2xx; else the status and the envelope's code and message (exit 3, or 4 with the
-/// delay on a 429).
-fn verdict(status: u16, retry_after: Option<u64>, bytes: &[u8]) -> Result<(), Failure> {
+/// The exit of a money call (`spends`) by what its answer proves (the library's one
+/// classifier, [`opx::safe::Charge::of`]), or of any other request by its status.
+fn verdict(read: &Read, retry_after: Option<u64>, spends: bool) -> Result<(), Failure> {
+    let status = read.status.as_u16();
+    let charge = opx::safe::Charge::of(&opx::safe::Answer::Status(read.status, &read.body));
+    let why = read
+        .why
+        .as_ref()
+        .map(|w| format!(" ({w})"))
+        .unwrap_or_default();
+    if spends && charge == opx::safe::Charge::Unknown {
+        return Err(unknown(&format!("HTTP {status}{why}")));
+    }
     if (200..300).contains(&status) {
-        return Ok(());
+        if spends && !read.complete {
+            eprintln!(
+                "note: HTTP {status}{why}; the server accepted it: it was done, do not send it again"
+            );
+            return Ok(());
+        }
+        return match &read.why {
+            Some(w) => Err(Failure::Other(w.clone())),
+            None => Ok(()),
+        };
     }
     let mut message = format!("HTTP {status}");
-    if let Some((code, text)) = envelope(bytes) {
-        message.push_str(&format!(": {code}: {text}"));
+    match envelope(&read.body) {
+        Some((code, text)) => message.push_str(&format!(": {code}: {text}")),
+        None => message.push_str(&why),
+    }
+    if spends {
+        message.push_str("; nothing was charged or changed");
     }
     if status == 429 {
         match retry_after {
@@ -258,6 +282,77 @@ fn verdict(status: u16, retry_after: Option<u64>, bytes: &[u8]) -> Result<(), Fa
         return Err(Failure::Exit(4, message));
     }
     Err(Failure::Exit(3, message))
+}
+
+/// Exit 5: a money call that may have been processed.
+fn unknown(what: &str) -> Failure {
+    Failure::Exit(
+        5,
+        format!(
+            "outcome unknown: {what}. The request may have taken effect (the server may still \
+             commit it); it is kept in the journal as unknown: run `opx pending` to see whether \
+             it landed before trying again; sending it again now may charge twice"
+        ),
+    )
+}
+
+/// The journal's record of a money call about to be sent, read from the account like the
+/// library's: the services before a purchase, the expiry before an extension, the login before
+/// new credentials. `None` when the request does not name what the journal needs (a body that
+/// is not a purchase request): it is then sent unrecorded, and said so.
+async fn intent(
+    client: &opx::Client,
+    op: Operation,
+    relative: &str,
+    body: Option<&str>,
+) -> Result<Option<opx::safe::MoneyCall>, Failure> {
+    use opx::safe::MoneyCall;
+    let service = relative
+        .split(['/', '?'])
+        .find_map(|seg| opx::ServiceId::new(seg).ok());
+    Ok(match (op, service) {
+        (Operation::Purchase, _) => {
+            let parsed = body.and_then(|b| serde_json::from_str::<opx::PurchaseRequest>(b).ok());
+            let Some(req) = parsed else { return Ok(None) };
+            Some(client.purchase_snapshot(&req).await?.to_call(&req))
+        }
+        (Operation::ExtendService, Some(service_id)) => {
+            let s = client.service(&service_id).await?.into_inner();
+            Some(MoneyCall::Extend {
+                service_id,
+                expires_before: s.expires_at,
+            })
+        }
+        (Operation::RegenerateCredentials, Some(service_id)) => {
+            let s = client.service(&service_id).await?.into_inner();
+            Some(MoneyCall::Credentials {
+                service_id,
+                login_before: s.auth.login.clone(),
+            })
+        }
+        _ => None,
+    })
+}
+
+/// Writes the money call at `relative` down in the client's journal before it is sent.
+async fn record(
+    client: &opx::Client,
+    method: &Method,
+    relative: &str,
+    body: Option<&str>,
+) -> Result<Option<u64>, Failure> {
+    let (Some(op), Some(journal)) = (operation_at(method, relative), client.journal()) else {
+        return Ok(None);
+    };
+    match intent(client, op, relative, body).await? {
+        Some(call) => Ok(Some(journal.begin(call, None, chrono::Utc::now(), None)?)),
+        None => {
+            eprintln!(
+                "note: the request names nothing the journal can check later; sent unrecorded"
+            );
+            Ok(None)
+        }
+    }
 }
 
 /// Runs `opx api`.
@@ -272,29 +367,41 @@ pub async fn run(args: ApiArgs, settings: Settings) -> Result<(), Failure> {
     {
         confirm_spending(&client, &method, &url, what).await?;
     }
-    let sent = Sent {
-        spends: spends.is_some(),
+    let entry = match spends {
+        Some(_) => record(&client, &method, &relative, body.as_deref()).await?,
+        None => None,
+    };
+    let settle = |charge: opx::safe::Charge| {
+        if let (Some(id), Some(journal)) = (entry, client.journal()) {
+            journal.settle(id, charge, None, chrono::Utc::now());
+        }
     };
     let response = match request(&method, &url, &token, body)?.send().await {
         Ok(r) => r,
         Err(e) if e.is_connect() || e.is_builder() => {
+            settle(opx::safe::Charge::NotDone);
             return Err(Failure::Other(format!(
                 "could not send {method} {}: {}",
                 url.path(),
                 e.without_url()
             )));
         }
-        Err(e) => return Err(sent.unknown(format!("{e}", e = e.without_url()))),
+        Err(e) if spends.is_some() => return Err(unknown(&e.without_url().to_string())),
+        Err(e) => return Err(Failure::Other(e.without_url().to_string())),
     };
-    let status = response.status().as_u16();
     let retry_after = response
         .headers()
         .get(http::header::RETRY_AFTER)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<u64>().ok());
-    let shown = redact_token(&sent.read(response).await?, token.expose());
-    print_body(&shown)?;
-    verdict(status, retry_after, &shown)
+    let mut read = read(response).await;
+    settle(opx::safe::Charge::of(&opx::safe::Answer::Status(
+        read.status,
+        &read.body,
+    )));
+    read.body = redact_token(&read.body, token.expose());
+    print_body(&read.body)?;
+    verdict(&read, retry_after, spends.is_some())
 }
 
 /// The body with the API token cut out, should the server echo it.

@@ -10,9 +10,9 @@
 use opx::{Client, ExtendOutcome, Plan, PurchaseOutcome, PurchaseRequest, ServiceId};
 
 use crate::confirm;
-use crate::interrupt;
 use crate::context::Ctx;
 use crate::failure::Failure;
+use crate::interrupt;
 use crate::output;
 use crate::show;
 

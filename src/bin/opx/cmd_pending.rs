@@ -52,9 +52,11 @@ pub async fn run(ctx: &Ctx, args: PendingArgs) -> Result<(), Failure> {
         .collect();
     let spent = journal.spending(now)?;
     if ctx.json {
-        output::print_json(&json!({"resolved": looked_at.iter().filter(|e| e.state == EntryState::Done).collect::<Vec<_>>(),
+        output::print_json(
+            &json!({"resolved": looked_at.iter().filter(|e| e.state == EntryState::Done).collect::<Vec<_>>(),
             "unknown": still, "spent": {"today": spent.today, "unknown_today": spent.unknown_today,
-            "month": spent.month, "unknown_month": spent.unknown_month}}))?;
+            "month": spent.month, "unknown_month": spent.unknown_month}}),
+        )?;
     } else {
         output::print(&render(&looked_at, &still, &spent))?;
     }
@@ -78,18 +80,26 @@ fn row(e: &JournalEntry) -> Vec<String> {
         output::time(&e.at),
         e.call.describe(),
         e.price.map_or_else(|| "?".into(), output::rub),
-        e.service_id.as_ref().map_or_else(String::new, ToString::to_string),
+        e.service_id
+            .as_ref()
+            .map_or_else(String::new, ToString::to_string),
     ]
 }
 
-fn render(looked_at: &[JournalEntry], still: &[&JournalEntry], spent: &opx::safe::Spending) -> String {
+fn render(
+    looked_at: &[JournalEntry],
+    still: &[&JournalEntry],
+    spent: &opx::safe::Spending,
+) -> String {
     let mut out = String::new();
     for e in looked_at.iter().filter(|e| e.state == EntryState::Done) {
         out += &format!(
             "resolved: entry {} ({}) was done: service {} (charged {})\n",
             e.id,
             e.call.describe(),
-            e.service_id.as_ref().map_or_else(|| "?".into(), ToString::to_string),
+            e.service_id
+                .as_ref()
+                .map_or_else(|| "?".into(), ToString::to_string),
             e.price.map_or_else(|| "?".into(), output::rub)
         );
     }

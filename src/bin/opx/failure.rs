@@ -104,7 +104,8 @@ impl fmt::Display for Failure {
                 } else if let Some(advice) = e.code().and_then(advice) {
                     write!(f, "; {advice}")?;
                 }
-                if e.operation().is_some_and(|op| !op.is_idempotent()) && e.charged() == Some(false) {
+                if e.operation().is_some_and(|op| !op.is_idempotent()) && e.charged() == Some(false)
+                {
                     // A refusal that proves the server did not process it (an unknown outcome
                     // is the arm above; an accepted one says "done" in its message).
                     write!(f, "; nothing was charged or changed")?;

@@ -45,7 +45,9 @@ fn file_name(profile: &str, base_url: &str) -> String {
 
 /// The journal file of `profile` at `base_url`.
 pub fn path(profile: &str, base_url: &str) -> Result<PathBuf, Failure> {
-    Ok(state_dir()?.join("journal").join(file_name(profile, base_url)))
+    Ok(state_dir()?
+        .join("journal")
+        .join(file_name(profile, base_url)))
 }
 
 /// The journal of `profile` at `base_url`, opened (created when missing).

@@ -126,13 +126,20 @@ pub(super) fn check_profile(
         }
         (None, None) => None,
     };
-    for (key, cap) in [("spend_cap_day", p.spend_cap_day), ("spend_cap_month", p.spend_cap_month)] {
+    for (key, cap) in [
+        ("spend_cap_day", p.spend_cap_day),
+        ("spend_cap_month", p.spend_cap_month),
+    ] {
         if cap.is_some_and(|c| c < 0) {
             return Err(bad(format!("`{key}` is a number of RUB, 0 or more")));
         }
     }
-    if p.watch.is_some_and(|w| !(w.is_finite() && (0.0..=3600.0).contains(&w))) {
-        return Err(bad("`watch` is a number of seconds from 0 to 3600".to_owned()));
+    if p.watch
+        .is_some_and(|w| !(w.is_finite() && (0.0..=3600.0).contains(&w)))
+    {
+        return Err(bad(
+            "`watch` is a number of seconds from 0 to 3600".to_owned()
+        ));
     }
     let mut cap = opx::safe::SpendCap::new();
     if let Some(day) = p.spend_cap_day {

@@ -187,7 +187,10 @@ impl Settings {
     pub fn builder(self) -> Result<(ClientBuilder, Token), Failure> {
         let (token, _) = self.token?;
         let mut builder = ClientBuilder::new().token(token.0.clone());
-        let base_url = self.base_url.as_deref().unwrap_or(opx::spec::DEFAULT_BASE_URL);
+        let base_url = self
+            .base_url
+            .as_deref()
+            .unwrap_or(opx::spec::DEFAULT_BASE_URL);
         let profile = self.active.as_ref().map_or("default", |a| a.name.as_str());
         let journal = crate::journal::open(profile, base_url)?.allow_over_pending(self.force);
         builder = builder.journal(journal);
