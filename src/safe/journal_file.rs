@@ -116,7 +116,7 @@ impl JournalStore for FileStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::safe::journal::{EntryState, Journal, MoneyCall};
+    use crate::safe::journal::{Journal, MoneyCall};
 
     fn call(n: u8) -> MoneyCall {
         MoneyCall::Extend {
@@ -137,7 +137,7 @@ mod tests {
         let again = Journal::file(&path).unwrap();
         let unknown = again.unknown().unwrap();
         assert_eq!((unknown.len(), unknown[0].id), (1, id));
-        again.settle(id, EntryState::Done, None, now);
+        again.settle(id, crate::safe::Charge::Done, None, now);
         assert!(Journal::file(&path).unwrap().unknown().unwrap().is_empty());
         #[cfg(unix)]
         {
