@@ -675,7 +675,7 @@ async fn the_token_is_never_taken_from_the_command_line() {
     let commands: &[&[&str]] = &[
         &["account"],
         &["plans"],
-        &["purchase", "ipv4_rotating", "65a9f0c1b2c3d4e5f6a7b8c9"],
+        &purchase_args("65a9f0c1b2c3d4e5f6a7b8c9", &[]),
         &["services"],
         &["service", id],
         &["proxies", id],
@@ -688,6 +688,13 @@ async fn the_token_is_never_taken_from_the_command_line() {
     ];
     let env = [("OPX_BASE_URL", server.base_url())];
     for cmd in commands {
+        // The command line itself parses: the refusals below are the token flag's.
+        let without = opx_with_env(cmd, &env).await;
+        assert!(
+            stderr(&without).contains("OPX_TOKEN") && !stderr(&without).contains("unexpected"),
+            "{cmd:?}: {}",
+            stderr(&without)
+        );
         for flag in ["--token", "-t", "--api-key", "--key"] {
             let mut after: Vec<&str> = cmd.to_vec();
             after.extend([flag, &token]);
