@@ -479,10 +479,13 @@ async fn opx_on_terminal(server: &MockServer, args: &[&str], answer: &str) -> Ou
     );
     tokio::task::spawn_blocking(move || {
         use std::io::Write;
-        let mut child = Command::new("script")
+        let mut script = Command::new("script");
+        opx_bin::clean_env(
+            &mut script,
+            &[("OPX_TOKEN", &token), ("OPX_BASE_URL", &base)],
+        );
+        let mut child = script
             .args(["-qec", &command, "/dev/null"])
-            .env("OPX_TOKEN", token)
-            .env("OPX_BASE_URL", base)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -498,6 +501,33 @@ async fn opx_on_terminal(server: &MockServer, args: &[&str], answer: &str) -> Ou
     })
     .await
     .unwrap()
+}
+
+/// Clearing a whitelist cuts off every IP-authenticated client: on a terminal it asks, and
+/// anything but a yes keeps the whitelist.
+#[tokio::test(flavor = "multi_thread")]
+async fn on_a_terminal_clearing_a_whitelist_asks_first() {
+    let server = MockServer::start().await;
+    let id = bought(&server, "ipv4_rotating").await;
+    ok(&opx(&server, &["whitelist", &id, "203.0.113.10", "198.51.100.4"]).await);
+    let listed = || async {
+        let out = ok(&opx(&server, &["--json", "service", &id]).await);
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        v["whitelist"].as_array().map(Vec::len)
+    };
+    let declined = opx_on_terminal(&server, &["whitelist", &id], "n\n").await;
+    let screen = stdout(&declined);
+    assert_eq!(declined.status.code(), Some(2), "{screen}");
+    assert!(
+        screen.contains("[y/N]") && screen.contains("not confirmed"),
+        "{screen}"
+    );
+    assert_eq!(listed().await, Some(2), "declined: kept");
+    let accepted = opx_on_terminal(&server, &["whitelist", &id], "y\n").await;
+    let screen = stdout(&accepted);
+    assert_eq!(accepted.status.code(), Some(0), "{screen}");
+    assert!(screen.contains("[y/N]"), "{screen}");
+    assert_eq!(listed().await, Some(0), "confirmed: cleared");
 }
 
 #[tokio::test(flavor = "multi_thread")]

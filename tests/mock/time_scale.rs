@@ -2,13 +2,13 @@
 //! running N times faster (windows, `Retry-After`, `X-RateLimit-Reset`, expiry), and a client
 //! on the same clock.
 
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use opx::Operation;
 use opx::mock::{Bucket, MockServer};
 
 use crate::cli::spawn_opx_mock;
+use crate::opx_bin;
 use crate::support::{json_of, paced_client};
 
 #[tokio::test]
@@ -72,8 +72,7 @@ async fn opx_mock_time_scale_says_so_and_runs_its_clock_faster() {
     let b = mock_now(&http, &control).await;
     assert!(b - a >= chrono::Duration::seconds(150), "{a} -> {b}");
 
-    let bad = Command::new(env!("CARGO_BIN_EXE_opx"))
-        .args(["mock", "--listen", "127.0.0.1:0", "--time-scale=0"])
+    let bad = opx_bin::command(&["mock", "--listen", "127.0.0.1:0", "--time-scale=0"], &[])
         .output()
         .unwrap();
     assert_eq!(bad.status.code(), Some(2));

@@ -25,13 +25,19 @@ const CLEARED: [&str; 6] = [
 pub fn command(args: &[&str], env: &[(&str, &str)]) -> Command {
     let mut cmd = Command::new(BIN);
     cmd.args(args);
+    clean_env(&mut cmd, env);
+    cmd.stdin(Stdio::null());
+    cmd
+}
+
+/// Clears `cmd`'s environment of what would change what `opx` does (as [`command`] does; for
+/// a command that runs `opx` in turn, e.g. on a pseudo-terminal), then adds `env`.
+pub fn clean_env(cmd: &mut Command, env: &[(&str, &str)]) {
     for var in CLEARED {
         cmd.env_remove(var);
     }
     cmd.env("XDG_CONFIG_HOME", "/nonexistent/opx-tests");
     cmd.envs(env.iter().copied());
-    cmd.stdin(Stdio::null());
-    cmd
 }
 
 /// Runs [`command`] to the end (on a blocking thread, so an in-process mock keeps serving).
