@@ -9,9 +9,9 @@ mod fixtures;
 
 use std::time::Duration;
 
-use echo::Echo;
 #[cfg(feature = "rustls")]
 use echo::tcp_echo;
+use echo::{Echo, refusing_port};
 use opx::check::{CheckStatus, EndpointCheck, ProxyCheck};
 use opx::mock::MockServer;
 use opx::{ProxyEndpointBuf, ProxyQuery, ServiceId, ServiceType};
@@ -65,11 +65,7 @@ async fn a_service_checked_through_the_client_reports_each_endpoint() {
 
 #[tokio::test]
 async fn nothing_listening_is_connection_refused_and_silence_is_a_timeout() {
-    let closed = TcpListener::bind("127.0.0.1:0")
-        .await
-        .unwrap()
-        .local_addr()
-        .unwrap();
+    let (_held, closed) = refusing_port();
     // Accepts, then never answers.
     let silent = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let silent_addr = silent.local_addr().unwrap();

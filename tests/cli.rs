@@ -549,11 +549,13 @@ async fn opx_on_terminal(server: &MockServer, args: &[&str], answer: &str) -> Ou
     );
     tokio::task::spawn_blocking(move || {
         use std::io::Write;
-        let mut child = Command::new("script")
+        let mut script = Command::new("script");
+        opx_bin::clean_env(
+            &mut script,
+            &[("OPX_TOKEN", &token), ("OPX_BASE_URL", &base)],
+        );
+        let mut child = script
             .args(["-qec", &command, "/dev/null"])
-            .env("OPX_TOKEN", token)
-            .env("OPX_BASE_URL", base)
-            .env("OPX_STATE_DIR", opx_bin::state_dir())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -569,6 +571,33 @@ async fn opx_on_terminal(server: &MockServer, args: &[&str], answer: &str) -> Ou
     })
     .await
     .unwrap()
+}
+
+/// Clearing a whitelist cuts off every IP-authenticated client: on a terminal it asks, and
+/// anything but a yes keeps the whitelist.
+#[tokio::test(flavor = "multi_thread")]
+async fn on_a_terminal_clearing_a_whitelist_asks_first() {
+    let server = MockServer::start().await;
+    let id = bought(&server, "ipv4_rotating").await;
+    ok(&opx(&server, &["whitelist", &id, "203.0.113.10", "198.51.100.4"]).await);
+    let listed = || async {
+        let out = ok(&opx(&server, &["--json", "service", &id]).await);
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        v["whitelist"].as_array().map(Vec::len)
+    };
+    let declined = opx_on_terminal(&server, &["whitelist", &id], "n\n").await;
+    let screen = stdout(&declined);
+    assert_eq!(declined.status.code(), Some(2), "{screen}");
+    assert!(
+        screen.contains("[y/N]") && screen.contains("not confirmed"),
+        "{screen}"
+    );
+    assert_eq!(listed().await, Some(2), "declined: kept");
+    let accepted = opx_on_terminal(&server, &["whitelist", &id], "y\n").await;
+    let screen = stdout(&accepted);
+    assert_eq!(accepted.status.code(), Some(0), "{screen}");
+    assert!(screen.contains("[y/N]"), "{screen}");
+    assert_eq!(listed().await, Some(0), "confirmed: cleared");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -746,7 +775,7 @@ async fn the_token_is_never_taken_from_the_command_line() {
     let commands: &[&[&str]] = &[
         &["account"],
         &["plans"],
-        &["purchase", "ipv4_rotating", "65a9f0c1b2c3d4e5f6a7b8c9"],
+        &purchase_args("65a9f0c1b2c3d4e5f6a7b8c9", &[]),
         &["services"],
         &["service", id],
         &["proxies", id],
@@ -759,6 +788,13 @@ async fn the_token_is_never_taken_from_the_command_line() {
     ];
     let env = [("OPX_BASE_URL", server.base_url())];
     for cmd in commands {
+        // The command line itself parses: the refusals below are the token flag's.
+        let without = opx_with_env(cmd, &env).await;
+        assert!(
+            stderr(&without).contains("OPX_TOKEN") && !stderr(&without).contains("unexpected"),
+            "{cmd:?}: {}",
+            stderr(&without)
+        );
         for flag in ["--token", "-t", "--api-key", "--key"] {
             let mut after: Vec<&str> = cmd.to_vec();
             after.extend([flag, &token]);

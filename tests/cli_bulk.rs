@@ -1,6 +1,6 @@
 //! `opx proxies --all [--merge]` against the in-process mock: one block per selected service
 //! (each exactly the single-service list), the filters of `opx services`, a merged list with
-//! each line once, the refusals, and `--pace` / `OPX_PACE` accepted. (Pacing itself is tested
+//! each line once, a failing list is a failure, the refusals, and `--pace` / `OPX_PACE`. (Pacing itself is tested
 //! in-process on the mock's virtual clock, `tests/facade/pacing.rs`: a separate process cannot
 //! share it, and would wait for windows in real time.)
 
@@ -8,9 +8,10 @@
 mod opx_bin;
 
 use std::process::Output;
+use std::time::Duration;
 
-use opx::ServiceType;
-use opx::mock::{MockServer, ServiceSeed};
+use opx::mock::{Fault, MockServer, ServiceSeed};
+use opx::{Operation, ServiceType};
 use opx_bin::ok;
 
 /// Runs `opx ARGS` against `server` (its token and base URL) with `env` added.
@@ -108,18 +109,96 @@ async fn all_is_refused_with_an_id_json_or_without_all_its_options() {
     assert_eq!(s.stats().requests, 0, "refused before anything was sent");
 }
 
+/// The requests `server` has received so far for `operation`.
+fn received(server: &MockServer, operation: Operation) -> usize {
+    server
+        .requests()
+        .iter()
+        .filter(|r| r.operation == Some(operation))
+        .count()
+}
+
+/// `--pace` and `OPX_PACE=1` make a call that met a 429 wait for its window and send again;
+/// without them the 429 is exit 4 and nothing is sent again.
 #[tokio::test]
 async fn pace_is_taken_from_the_flag_or_the_environment() {
-    let (s, _, _) = server().await;
-    let plain = ok(&opx(&s, &["proxies", "--all"], &[]).await);
-    let flag = ok(&opx(&s, &["--pace", "proxies", "--all"], &[]).await);
-    let env = ok(&opx(&s, &["proxies", "--all"], &[("OPX_PACE", "1")]).await);
-    assert_eq!(headers(&flag), headers(&plain));
-    assert_eq!(headers(&env), headers(&plain));
+    let s = MockServer::start().await;
+    let limited = || {
+        s.inject(
+            Operation::GetAccount,
+            Fault::RateLimited {
+                retry_after: Some(0),
+            },
+            1,
+        )
+    };
+    limited();
+    let plain = opx(&s, &["account"], &[]).await;
+    assert_eq!(
+        plain.status.code(),
+        Some(4),
+        "not paced: the 429 is the answer"
+    );
+    assert_eq!(received(&s, Operation::GetAccount), 1);
+    // That call opened the minute's window on the mock's clock (which moves only when told);
+    // one second of it is left. A paced call's 429 says so (`X-RateLimit-Reset: 1`), and the
+    // call waits that second, in real time: a separate process cannot share the mock's clock.
+    s.advance(Duration::from_secs(59));
+    for (args, env) in [
+        (&["--pace", "account"][..], &[][..]),
+        (&["account"][..], &[("OPX_PACE", "1")][..]),
+    ] {
+        limited();
+        let before = received(&s, Operation::GetAccount);
+        let out = opx(&s, args, env).await;
+        assert_eq!(out.status.code(), Some(0), "{args:?} {env:?}: {out:?}");
+        assert_eq!(
+            received(&s, Operation::GetAccount) - before,
+            2,
+            "{args:?} {env:?}: the 429, then the call again"
+        );
+    }
     let bad = opx(&s, &["account"], &[("OPX_PACE", "maybe")]).await;
     assert_eq!(
         bad.status.code(),
         Some(2),
         "an unreadable OPX_PACE is a usage error"
     );
+}
+
+/// A list that cannot be fetched makes `opx proxies --all` fail (exit 3 for an API error,
+/// naming the service), with or without `--merge`: `--merge > list.txt` never ends in a
+/// truncated list and exit 0. The lists that could be fetched are still written.
+#[tokio::test]
+async fn a_list_that_fails_makes_all_exit_non_zero_naming_the_service() {
+    let (s, active, _) = server().await;
+    for merge in [false, true] {
+        s.inject(Operation::GetProxies, Fault::Status(404), 1);
+        let args: &[&str] = if merge {
+            &["proxies", "--all", "--merge"]
+        } else {
+            &["proxies", "--all"]
+        };
+        let out = opx(&s, args, &[]).await;
+        let (stdout, stderr) = (opx_bin::stdout(&out), opx_bin::stderr(&out));
+        assert_eq!(out.status.code(), Some(3), "{args:?}: {stderr}");
+        let failed: Vec<&String> = active
+            .iter()
+            .filter(|id| stderr.contains(&format!("error: {id}: ")))
+            .collect();
+        assert_eq!(failed.len(), 1, "{args:?}: {stderr}");
+        if merge {
+            assert!(!stdout.is_empty() && !stdout.contains("# "), "{stdout}");
+        } else {
+            let mut written = headers(&stdout);
+            written.sort_unstable();
+            let mut others: Vec<&str> = active
+                .iter()
+                .filter(|id| *id != failed[0])
+                .map(String::as_str)
+                .collect();
+            others.sort_unstable();
+            assert_eq!(written, others, "{stdout}");
+        }
+    }
 }

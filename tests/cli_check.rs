@@ -173,7 +173,7 @@ async fn the_check_never_uses_more_than_the_services_threads() {
     let (server, mut echo, id, _) = setup(ServiceType::Ipv6Rotating).await;
     assert!(server.set_threads(&id, 1));
     let target = echo.url("/hold");
-    let run = {
+    let mut run = {
         let env = [
             ("OPX_TOKEN", server.token()),
             ("OPX_BASE_URL", server.base_url()),
@@ -193,7 +193,7 @@ async fn the_check_never_uses_more_than_the_services_threads() {
     // One endpoint at a time reaches the target: a second one at once would have been refused
     // by the gateway (429) and reported.
     for _ in 0..3 {
-        echo.arrived.recv().await.unwrap();
+        echo.arrival(&mut run).await;
         assert_eq!(server.gateway_threads_in_use(&id), 1);
         echo.release(1);
     }

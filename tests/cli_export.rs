@@ -1,8 +1,9 @@
 //! `opx proxies ID --as FORMAT` against the in-process mock, each form used by the tool it is
 //! for where that tool runs here: curl through the mock's gateway for `url`, `curl` and `env`
 //! (a loopback echo as the target; once the credentials are regenerated the same lines get a
-//! 407, so the traffic did go through the gateway with those credentials), Python `requests`
-//! for `requests` when python3 has it (else the dict is checked as a Python literal with `ast`),
+//! 407, so the traffic did go through the gateway with those credentials), the `requests`
+//! dict through the gateway with Python's `urllib` (which takes the same dict) and, where
+//! python3 has it, `requests`,
 //! and the `playwright` / `proxychains` lines read back field by field.
 
 #[path = "support/echo.rs"]
@@ -108,53 +109,66 @@ async fn requests_takes_the_dict_through_the_gateway() {
     let dicts = export(&s, &id, "requests").await;
     let lines: Vec<_> = dicts.lines().collect();
     assert_eq!(lines.len(), 3, "one dict per gateway (nl, de, at): {dicts}");
+    // The status of a GET of `url` through the dict's proxy, with the standard library's
+    // `urllib` (its `ProxyHandler` takes the same dict and sends the proxy URL's credentials),
+    // which every python3 has, and with `requests` where python3 has it.
     let has_requests = sh("python3 -c 'import requests'").status.success();
-    for line in lines {
-        // A Python literal in any case.
-        let script = "import ast, sys; d = ast.literal_eval(sys.argv[1]); \
-                      assert set(d) == {'http', 'https'} and d['http'] == d['https'], d";
-        let out = Command::new("python3")
-            .args(["-c", script, line])
+    let libraries: &[&str] = if has_requests {
+        &["urllib", "requests"]
+    } else {
+        eprintln!("python3 has no `requests` here: the dict goes through `urllib` only");
+        &["urllib"]
+    };
+    let get = |dict: &str, url: &str, library: &str| {
+        let script = "import ast, sys\n\
+                      proxies = ast.literal_eval(sys.argv[1])\n\
+                      assert set(proxies) == {'http', 'https'} and proxies['http'] == proxies['https'], proxies\n\
+                      if sys.argv[3] == 'requests':\n\
+                      \x20   import requests\n\
+                      \x20   print(requests.get(sys.argv[2], proxies=proxies, timeout=10).status_code)\n\
+                      else:\n\
+                      \x20   import urllib.request, urllib.error\n\
+                      \x20   opener = urllib.request.build_opener(urllib.request.ProxyHandler(proxies))\n\
+                      \x20   try:\n\
+                      \x20       print(opener.open(sys.argv[2], timeout=10).status)\n\
+                      \x20   except urllib.error.HTTPError as e:\n\
+                      \x20       print(e.code)\n";
+        let mut cmd = Command::new("python3");
+        for var in ["no_proxy", "NO_PROXY", "http_proxy", "HTTP_PROXY"] {
+            cmd.env_remove(var);
+        }
+        let out = cmd
+            .args(["-c", script, dict, url, library])
             .output()
             .unwrap();
         assert!(
             out.status.success(),
-            "{line}: {}",
+            "{library} {dict}: {}",
             String::from_utf8_lossy(&out.stderr)
         );
-        if !has_requests {
-            eprintln!("python3 has no `requests` here: checked the dict with `ast` only");
-            continue;
-        }
-        let script = "import ast, sys, requests; \
-                      r = requests.get(sys.argv[2], proxies=ast.literal_eval(sys.argv[1]), timeout=10); \
-                      print(r.status_code)";
-        let run = |line: &str| {
-            let mut cmd = Command::new("python3");
-            for var in ["no_proxy", "NO_PROXY", "http_proxy", "HTTP_PROXY"] {
-                cmd.env_remove(var);
-            }
-            let out = cmd
-                .args(["-c", script, line, &echo.url("/py")])
-                .output()
-                .unwrap();
-            String::from_utf8(out.stdout).unwrap().trim().to_owned()
-        };
-        assert_eq!(run(line), "200", "{line}");
+        String::from_utf8(out.stdout).unwrap().trim().to_owned()
+    };
+    for (line, library) in lines
+        .iter()
+        .flat_map(|l| libraries.iter().map(move |b| (l, b)))
+    {
+        assert_eq!(
+            get(line, &echo.url("/py"), library),
+            "200",
+            "{library} {line}"
+        );
     }
-    if has_requests {
-        // Old credentials: the gateway refuses them.
-        let first = dicts.lines().next().unwrap().to_owned();
-        exits(&opx(&s, &["credentials", &id, "--yes"]).await, 0);
-        let mut cmd = Command::new("python3");
-        cmd.env_remove("no_proxy").env_remove("NO_PROXY");
-        let script = "import ast, sys, requests; \
-                      print(requests.get(sys.argv[2], proxies=ast.literal_eval(sys.argv[1])).status_code)";
-        let out = cmd
-            .args(["-c", script, &first, &echo.url("/py")])
-            .output()
-            .unwrap();
-        assert_eq!(String::from_utf8(out.stdout).unwrap().trim(), "407");
+    // Old credentials: the gateway refuses them.
+    exits(&opx(&s, &["credentials", &id, "--yes"]).await, 0);
+    for (line, library) in lines
+        .iter()
+        .flat_map(|l| libraries.iter().map(move |b| (l, b)))
+    {
+        assert_eq!(
+            get(line, &echo.url("/py"), library),
+            "407",
+            "{library} {line}"
+        );
     }
 }
 

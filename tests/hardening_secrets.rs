@@ -8,12 +8,11 @@
 mod capture;
 #[path = "support/fixtures.rs"]
 mod fixtures;
+#[path = "support/opx_bin.rs"]
+mod opx_bin;
 
 use opx::Operation;
-use std::{
-    error::Error as _,
-    process::{Command, Output, Stdio},
-};
+use std::{error::Error as _, process::Output};
 
 use capture::Capture;
 use fixtures::{IPV4_PLAN, IPV6_PLAN, ipv4_purchase};
@@ -25,7 +24,6 @@ use opx::{
 };
 use tracing_subscriber::fmt::format::FmtSpan;
 
-const BIN: &str = env!("CARGO_BIN_EXE_opx");
 /// `opx purchase` of the IPv4 plan, confirmed.
 const BUY_V4: [&str; 6] = [
     "purchase",
@@ -115,14 +113,8 @@ fn tokens_that_could_inject_headers_are_refused_before_sending() {
     // Through the CLI: exit 2, a clear message naming the variable's content problem, nothing
     // sent.
     for bad in ["opx_live_0123\r\nX-Injected: 1", "opx_live_0123\n"] {
-        let out = Command::new(BIN)
-            .arg("account")
-            .env("OPX_TOKEN", bad)
-            .env("OPX_BASE_URL", s.base_url())
-            .env_remove("OPX_LOG")
-            .stdin(Stdio::null())
-            .output()
-            .unwrap();
+        let env = [("OPX_TOKEN", bad), ("OPX_BASE_URL", s.base_url())];
+        let out = opx_bin::command(&["account"], &env).output().unwrap();
         let err = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{err}");
         assert!(err.contains("token"), "{err}");
@@ -326,12 +318,12 @@ async fn session(scan: &mut Scan) {
 }
 
 fn run(server: &MockServer, args: &[&str]) -> Output {
-    Command::new(BIN)
-        .args(args)
-        .env("OPX_TOKEN", server.token())
-        .env("OPX_BASE_URL", server.base_url())
-        .env("OPX_LOG", "trace")
-        .stdin(Stdio::null())
+    let env = [
+        ("OPX_TOKEN", server.token()),
+        ("OPX_BASE_URL", server.base_url()),
+        ("OPX_LOG", "trace"),
+    ];
+    opx_bin::command(args, &env)
         .output()
         .expect("the opx binary runs")
 }

@@ -279,3 +279,97 @@ async fn stats(State(inner): State<Arc<Inner>>) -> Response {
 async fn state(State(inner): State<Arc<Inner>>) -> Response {
     ok(serde_json::to_value(inner.export_state()).unwrap_or(Value::Null))
 }
+
+#[cfg(test)]
+mod tests {
+    use std::net::SocketAddr;
+
+    use axum::serve::{Listener, ListenerExt};
+    use tokio::net::{TcpListener, TcpStream};
+
+    use crate::mock::{MockServer, app};
+
+    /// A loopback listener that reports every connection as coming from `peer`: the mock's
+    /// app then sees that peer, while nothing leaves loopback.
+    struct Disguised {
+        listener: TcpListener,
+        peer: SocketAddr,
+    }
+
+    impl Listener for Disguised {
+        type Io = TcpStream;
+        type Addr = SocketAddr;
+
+        async fn accept(&mut self) -> (TcpStream, SocketAddr) {
+            let (io, _) = self.listener.accept().await.expect("accepts");
+            (io, self.peer)
+        }
+
+        fn local_addr(&self) -> std::io::Result<SocketAddr> {
+            self.listener.local_addr()
+        }
+    }
+
+    /// The mock's app (as `MockBuilder::start` serves it) on a listener whose connections all
+    /// come from `peer`; its address.
+    async fn serve_as_if_from(server: &MockServer, peer: &str) -> SocketAddr {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let peer = peer.parse().unwrap();
+        let app = app::router(server.inner.clone());
+        let listener = Disguised { listener, peer }.tap_io(|_| {});
+        tokio::spawn(async move {
+            axum::serve(
+                listener,
+                app.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .await
+        });
+        addr
+    }
+
+    /// The control API refuses every peer off loopback (403, nothing done), also one spelled
+    /// as an IPv4-mapped IPv6 address; loopback peers in any spelling are served. The API
+    /// itself answers any peer.
+    #[tokio::test]
+    async fn the_control_api_answers_loopback_peers_only() {
+        let server = MockServer::start().await;
+        let http = reqwest::Client::new();
+        for (peer, served) in [
+            ("127.0.0.1:40000", true),
+            ("127.9.8.7:40000", true),
+            ("[::1]:40000", true),
+            ("[::ffff:127.0.0.1]:40000", true),
+            ("192.0.2.1:40000", false),
+            ("10.0.0.1:40000", false),
+            ("[::ffff:192.0.2.1]:40000", false),
+            ("[2001:db8::1]:40000", false),
+        ] {
+            let addr = serve_as_if_from(&server, peer).await;
+            let seeded = server.service_count();
+            let r = http
+                .post(format!("http://{addr}/_mock/services"))
+                .json(&serde_json::json!({"count": 1}))
+                .send()
+                .await
+                .unwrap();
+            let status = r.status().as_u16();
+            let body = r.text().await.unwrap();
+            if served {
+                assert_eq!(status, 200, "{peer}: {body}");
+                assert_eq!(server.service_count(), seeded + 1, "{peer}");
+            } else {
+                assert_eq!(status, 403, "{peer}: {body}");
+                assert!(body.contains("loopback peers only"), "{peer}: {body}");
+                assert_eq!(server.service_count(), seeded, "{peer}: nothing seeded");
+            }
+            let api = http
+                .get(format!("http://{addr}/api/v1/account"))
+                .bearer_auth(server.token())
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(api.status().as_u16(), 200, "{peer}: the API answers anyone");
+        }
+    }
+}

@@ -83,4 +83,38 @@ mod tests {
         v["threads"] = json!("many");
         assert!(serde_json::from_value::<Service>(v).is_err());
     }
+
+    /// `Debug` of everything that carries a proxy password (alone, inside a service, inside a
+    /// page, plain and pretty) shows the login and a placeholder, never the password in any
+    /// spelling: as it is, or escaped as `Debug` would write it.
+    #[test]
+    fn passwords_never_appear_in_debug() {
+        let password = "S3cr3t\"pw\n\u{1b}[0m";
+        let mut v = service();
+        v["auth"] = json!({"login": "user1", "password": password});
+        let s: Service = serde_json::from_value(v.clone()).unwrap();
+        assert_eq!(s.auth.password(), password, "the value does hold it");
+        let page: ServicePage =
+            serde_json::from_value(json!({"services": [v], "next_cursor": null})).unwrap();
+        let list: ProxyList = serde_json::from_value(json!({"servers": [
+            {"country": "nl", "host": "nl.gw", "port": 8000, "login": "user1", "password": password}
+        ]}))
+        .unwrap();
+        let shown = [
+            format!("{:?}", s.auth),
+            format!("{:#?}", s.auth),
+            format!("{s:?}"),
+            format!("{s:#?}"),
+            format!("{page:?}"),
+            format!("{:?}", list.servers[0]),
+            format!("{list:#?}"),
+        ];
+        let escaped = format!("{password:?}");
+        for d in shown {
+            assert!(d.contains("user1") && d.contains("<redacted>"), "{d}");
+            for spelling in [password, &escaped[1..escaped.len() - 1], "S3cr3t"] {
+                assert!(!d.contains(spelling), "{spelling:?} in {d}");
+            }
+        }
+    }
 }

@@ -315,16 +315,8 @@ mod tests {
         use proptest::prelude::*;
 
         proptest! {
-            #[test]
-            fn arbitrary_text_never_panics(text in "\\PC{0,200}") {
-                for layout in [None, Some(ProxyLayout::HostPortUserPass), Some(ProxyLayout::UserPassAtHostPort)] {
-                    let lines = ProxyLines { rest: &text, line: 0, layout };
-                    for e in lines.flatten() {
-                        prop_assert!(e.port() > 0);
-                        let _ = e.proxy_url();
-                    }
-                }
-            }
+            // Arbitrary input goes through the fuzz target's checks in
+            // `tests/hardening/parsers.rs` (`the_proxy_list_fuzz_checks_hold_on_any_input`).
 
             #[test]
             fn both_layouts_round_trip(

@@ -196,12 +196,9 @@ mod tests {
     #[test]
     fn every_5xx_on_a_money_call_is_outcome_unknown() {
         for op in Operation::ALL.into_iter().filter(|o| !o.is_idempotent()) {
-            for status in 500..600 {
-                let body = match status % 3 {
-                    0 => SERVER_ERROR,
-                    1 => &b"<html>bad gateway</html>"[..],
-                    _ => &b""[..],
-                };
+            // Every status from 500 to 599, each with the envelope, an HTML page and no body.
+            let bodies = [SERVER_ERROR, &b"<html>bad gateway</html>"[..], b""];
+            for (status, body) in (500..=599).flat_map(|s| bodies.map(|b| (s, b))) {
                 let e = classify(op, &rec(status, body), None, 1024, &secrets());
                 assert!(e.is_outcome_unknown(), "{op} {status}: {e}");
                 assert!(e.message().contains("check GET /services"), "{e}");

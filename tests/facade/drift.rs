@@ -194,7 +194,7 @@ async fn the_whole_flow_and_reconciliation_survive_every_other_reading() {
 #[tokio::test]
 async fn reconciliation_works_when_services_do_not_decode() {
     let s = MockServer::start().await;
-    s.seed_services(3);
+    let seeded = s.seed_services(3);
     let broken = ResponseOverride::default().transform(Transform::set(
         "/data/services/*/threads",
         serde_json::json!("many"),
@@ -215,7 +215,15 @@ async fn reconciliation_works_when_services_do_not_decode() {
         "{}",
         raw.reason
     );
-    let _ = id;
+    // The id recovered is the service the lost purchase created: the one not seeded.
+    s.clear_overrides();
+    let listed = c.all_services(&ServiceQuery::new()).await.unwrap();
+    let created: Vec<String> = listed
+        .iter()
+        .map(|svc| svc.service_id.to_string())
+        .filter(|id| !seeded.contains(id))
+        .collect();
+    assert_eq!(created, [id.to_string()]);
 }
 
 /// `opx doctor`'s library half: clean against the mock, every deviation listed against a

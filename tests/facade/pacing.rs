@@ -2,10 +2,10 @@
 //! virtual time, or a manual one), so that hours of rate-limit windows run in milliseconds and
 //! no test sleeps for a window.
 
-use std::time::Duration;
+use std::time::{Duration, Instant, SystemTime};
 
 use futures::StreamExt;
-use opx::clock::ManualClock;
+use opx::clock::{Clock, ManualClock, Sleep};
 use opx::mock::{Bucket, MockServer};
 use opx::{ErrorKind, Operation, ProxyQuery, RateLimitPolicy, RetryPolicy, ServiceId};
 
@@ -153,24 +153,68 @@ async fn a_paced_call_that_still_gets_a_429_waits_retry_after_and_is_sent_again(
     assert_eq!(s.executions(Operation::Purchase), 1);
 }
 
+/// A manual clock that reports every sleep it is asked for (how far ahead its deadline is):
+/// the event a test waits for, instead of yielding and hoping the call got that far.
+#[derive(Debug, Clone)]
+struct Watched {
+    clock: ManualClock,
+    sleeps: tokio::sync::mpsc::UnboundedSender<Duration>,
+}
+
+impl Clock for Watched {
+    fn now(&self) -> Instant {
+        self.clock.now()
+    }
+    fn system_now(&self) -> SystemTime {
+        self.clock.system_now()
+    }
+    fn sleep_until(&self, deadline: Instant) -> Sleep {
+        let _ = self
+            .sleeps
+            .send(deadline.saturating_duration_since(self.clock.now()));
+        self.clock.sleep_until(deadline)
+    }
+}
+
 #[tokio::test]
 async fn on_a_manual_clock_a_paced_call_waits_until_the_clock_is_advanced() {
     let s = Scripted::start(Reply::ok(account_json()).rate(300, 0, 30)).await;
+    let (tx, mut sleeps) = tokio::sync::mpsc::unbounded_channel();
     let clock = ManualClock::new();
+    let watched = Watched {
+        clock: clock.clone(),
+        sleeps: tx,
+    };
     let c = s
         .client()
-        .clock(clock.clone())
+        .clock(watched)
         .rate_limit_policy(RateLimitPolicy::Pace)
         .build()
         .unwrap();
     c.account().await.unwrap();
-    let waiting = tokio::spawn({
+    let mut waiting = tokio::spawn({
         let c = c.clone();
         async move { c.account().await }
     });
-    for _ in 0..20 {
-        tokio::task::yield_now().await;
-    }
+    // The call goes to sleep until the window resets, 30 s ahead on the clock (other sleeps,
+    // such as the call's 60 s deadline, may come before it).
+    let window = async {
+        while let Some(ahead) = sleeps.recv().await {
+            if ahead <= Duration::from_secs(31) {
+                return ahead;
+            }
+        }
+        panic!("the clock is gone")
+    };
+    let ahead = tokio::time::timeout(Duration::from_secs(60), async {
+        tokio::select! {
+            ahead = window => ahead,
+            ended = &mut waiting => panic!("it did not wait for the window: {ended:?}"),
+        }
+    })
+    .await
+    .expect("the paced call neither waited on the clock nor ended");
+    assert!(ahead >= Duration::from_secs(29), "{ahead:?}");
     assert_eq!(s.count(), 1, "waiting for the window, not sent");
     assert!(!waiting.is_finished());
     clock.advance(Duration::from_secs(30));

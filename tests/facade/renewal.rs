@@ -144,14 +144,29 @@ async fn a_short_balance_is_planned_and_a_refusal_stops_the_run() {
     s.set_balance(IPV4_PRICE + 100);
     let plan = c.renewal_plan(&week(100_000)).await.unwrap();
     assert_eq!(plan.items[1].decision, Decision::Skip(Skip::BalanceShort));
-    // A 402 from the server (another spender) stops the run; nothing is charged.
+    // A 402 from the server (another spender) stops the run, though the plan could pay for
+    // every item: nothing is charged and nothing after it is attempted.
+    s.set_balance(100_000);
+    let plan = c.renewal_plan(&week(100_000)).await.unwrap();
+    assert_eq!(plan.items.len(), 3);
+    assert!(
+        plan.items.iter().all(|i| i.decision == Decision::Extend),
+        "{plan:?}"
+    );
     s.inject(Operation::ExtendService, Fault::Status(402), 1);
     let report = c.renew(&plan).await;
     assert!(
         matches!(report.results[0].outcome, RenewalOutcome::Failed(_)),
         "{report:?}"
     );
-    assert_eq!((report.spent, s.balance()), (0, IPV4_PRICE + 100));
+    for r in &report.results[1..] {
+        assert!(
+            matches!(r.outcome, RenewalOutcome::Skipped(Skip::NotAttempted)),
+            "{r:?}"
+        );
+    }
+    assert_eq!(sent(&s, Operation::ExtendService), 1);
+    assert_eq!((report.spent, s.balance()), (0, 100_000));
     // Expired services are not offered.
     let expired = seed_expiring(&s, ServiceType::Ipv4Rotating, -DAY);
     let all = c

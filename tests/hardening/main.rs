@@ -3,6 +3,10 @@
 
 #[path = "../support/fixtures.rs"]
 mod fixtures;
+#[path = "../support/opx_bin.rs"]
+mod opx_bin;
+#[path = "../support/proxy_list_checks.rs"]
+mod proxy_list_checks;
 #[path = "../support/ratelimit_reference.rs"]
 mod ratelimit_reference;
 #[path = "../support/scripted.rs"]

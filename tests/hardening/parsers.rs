@@ -1,6 +1,8 @@
 //! The parsers of untrusted server input, in `cargo test`: the fuzzing findings as regression
 //! tests, and short property runs of the fuzz targets' checks (the long runs are in `fuzz/`).
 
+use crate::opx_bin;
+use crate::proxy_list_checks::check_proxy_list;
 use crate::ratelimit_reference::{DAY, Headers, check_rate_limit, reference_u64};
 use crate::scripted;
 
@@ -35,6 +37,113 @@ fn fuzz_proxy_list_crash_d1ba7aa2_debug_is_exactly_the_redacted_form() {
         assert!(!format!("{e:?}").contains(&format!("{pw:?}")));
     }
     assert_eq!(n, 1);
+}
+
+/// Proxy-list text as a hostile or broken server might send it: any bytes, or lines put
+/// together from the pieces the parser splits on (separators, brackets, ports at and past the
+/// edges, whitespace, controls, non-ASCII), so that most cases reach the checks on endpoints.
+fn proxy_list_bytes() -> impl Strategy<Value = Vec<u8>> {
+    let piece = prop_oneof![
+        proptest::sample::select(
+            &[
+                ":",
+                "@",
+                "[",
+                "]",
+                "::1",
+                ".",
+                "%",
+                " ",
+                "\t",
+                "\n",
+                "\r\n",
+                "\r",
+                "\0",
+                "\u{1b}[2J",
+                "\u{202e}",
+                "é",
+                "\u{2028}",
+                "\u{feff}",
+                "0",
+                "1",
+                "8000",
+                "65535",
+                "65536",
+                "-1",
+                "+80",
+                "host",
+                "nl.gw",
+                "127.0.0.1",
+                "user",
+                "p\"w",
+                "#",
+            ][..]
+        )
+        .prop_map(str::to_owned),
+        "[ -~]{1,6}",
+    ];
+    // Lines in either layout whose fields are any text (controls, separators, non-ASCII
+    // included), with ports at and past the edges: most parse, and every field is odd.
+    let field = || prop_oneof![piece.clone(), "\\PC{0,8}", ".{0,8}"];
+    let port = proptest::sample::select(&["0", "1", "80", "65535", "65536", " 8000", "08", ""][..]);
+    let line = (field(), port, field(), field(), any::<bool>()).prop_map(
+        |(host, port, login, password, at)| {
+            if at {
+                format!("{login}:{password}@{host}:{port}")
+            } else {
+                format!("{host}:{port}:{login}:{password}")
+            }
+        },
+    );
+    let end = proptest::sample::select(&["\n", "\r\n", "\r", ""][..]);
+    prop_oneof![
+        proptest::collection::vec(any::<u8>(), 0..400),
+        (any::<u8>(), proptest::collection::vec(piece, 0..60)).prop_map(|(layout, pieces)| {
+            let mut bytes = vec![layout];
+            bytes.extend(pieces.concat().into_bytes());
+            bytes
+        }),
+        (any::<u8>(), proptest::collection::vec((line, end), 1..8)).prop_map(|(layout, lines)| {
+            let mut bytes = vec![layout];
+            for (line, end) in lines {
+                bytes.extend(line.into_bytes());
+                bytes.extend(end.as_bytes());
+            }
+            bytes
+        }),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+    /// The proxy-list fuzz target's checks (`tests/support/proxy_list_checks.rs`) on arbitrary
+    /// input, every layout.
+    #[test]
+    fn the_proxy_list_fuzz_checks_hold_on_any_input(data in proxy_list_bytes()) {
+        check_proxy_list(&data);
+    }
+}
+
+/// The shared checks do reach endpoints (the property above is not only about errors), and
+/// they hold on the inputs that once failed them.
+#[test]
+fn the_proxy_list_checks_see_endpoints_in_odd_input() {
+    let known: [(&[u8], usize); 4] = [
+        (
+            b"\x87\xff\xff\xa1\xa1\xa1\xa1\xa1\xa1\xa1\xa1\xff\xfb\x00\x97:\"\x95\x95@\xda:3",
+            1,
+        ),
+        (
+            b"\x00h:1:u:p\r\n[::1]:8000:\xc3\xa9:\x1b[0m\n\n  gw.example:65535  \n",
+            3,
+        ),
+        (b"\x02u:p\"w@[::1]:80\nu:p@h:65536\n", 1),
+        (b"\x01h:0:u:p\n", 0),
+    ];
+    for (data, endpoints) in known {
+        assert_eq!(check_proxy_list(data), endpoints, "{data:?}");
+    }
 }
 
 /// A hostile server's error message reaches the terminal through `Display` (the CLI prints
@@ -175,8 +284,14 @@ fn every_named_unprintable_character_is_neutralised() {
         let (code, message) = parse_envelope(body.to_string().as_bytes()).unwrap();
         assert_eq!(code.as_str(), "a b", "{c:?}");
         assert_eq!(message, "x y", "{c:?}");
+        // The snippet is quoted with `{:?}`, which escapes what is looked for: read it back.
         let d = describe_body(502, format!("<p>x{c}y</p>").as_bytes());
-        assert!(!d.contains(c), "{c:?} in {d:?}");
+        let snippet = quoted_snippet(&d);
+        assert!(!snippet.contains(c), "{c:?} in {d:?}");
+        assert!(
+            ["<p>xy</p>", "<p>x y</p>"].contains(&snippet.as_str()),
+            "{c:?}: {d:?}"
+        );
         assert!(opx::fuzzing::is_unprintable(c), "{c:?}");
     }
 }
@@ -314,14 +429,8 @@ async fn the_cli_neutralises_terminal_escapes_from_the_server() {
     .await;
     let run = |args: &'static [&'static str], base: String| {
         tokio::task::spawn_blocking(move || {
-            std::process::Command::new(env!("CARGO_BIN_EXE_opx"))
-                .args(args)
-                .env("OPX_TOKEN", scripted::TOKEN)
-                .env("OPX_BASE_URL", base)
-                .env_remove("OPX_LOG")
-                .stdin(std::process::Stdio::null())
-                .output()
-                .unwrap()
+            let env = [("OPX_TOKEN", scripted::TOKEN), ("OPX_BASE_URL", &base)];
+            opx_bin::command(args, &env).output().unwrap()
         })
     };
     let out = run(&["account"], s.base_url.clone()).await.unwrap();

@@ -137,6 +137,7 @@ async fn faults_overrides_requests_stats_and_reset() {
 #[tokio::test]
 async fn malformed_control_requests_get_a_400_naming_the_problem() {
     let s = MockServer::start().await;
+    let (services, now, requests) = (s.service_count(), s.now(), s.requests().len());
     for (path, body, needle) in [
         (
             "/faults",
@@ -155,6 +156,7 @@ async fn malformed_control_requests_get_a_400_naming_the_problem() {
         ),
         ("/clock/advance", json!({"seconds": "soon"}), "seconds"),
         ("/services", json!({"count": 1, "colour": "red"}), "colour"),
+        ("/services", json!({"count": "3"}), "count"),
         (
             "/overrides",
             json!({"operation": Operation::GetAccount.id(), "response": {"stauts": 201}}),
@@ -166,6 +168,18 @@ async fn malformed_control_requests_get_a_400_naming_the_problem() {
         let e = v["error"].as_str().unwrap_or_default();
         assert!(e.contains(needle), "{path}: {e}");
     }
+    // A refused request changed nothing: no service seeded, the clock where it was, no fault
+    // or override armed (the next API call is answered as it always is).
+    assert_eq!((s.service_count(), s.now()), (services, now));
+    let (_, faults) = control(&s, Method::GET, "/faults", None).await;
+    assert_eq!(faults["faults"], json!([]), "{faults}");
+    let account = s.client().account().await.unwrap();
+    assert_eq!(account.status().as_u16(), 200);
+    assert_eq!(
+        s.requests().len(),
+        requests + 1,
+        "only the API call was recorded"
+    );
     let (st, _) = control(&s, Method::GET, "/nothing", None).await;
     assert_eq!(st, 404);
 }

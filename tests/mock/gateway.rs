@@ -2,7 +2,7 @@
 //! a forward proxy per country, which enforces credentials, the whitelist, expiry, the gateway
 //! country and the thread limit, and never connects off loopback.
 
-use crate::echo::{Echo, tcp_echo};
+use crate::echo::{Echo, refusing_port, tcp_echo};
 use crate::support::*;
 
 use std::time::Duration;
@@ -358,11 +358,7 @@ async fn connect_opens_a_tunnel_to_a_loopback_destination() {
     let (_, head) = connect(gw, &tcp.to_string(), None).await;
     assert!(head.starts_with("HTTP/1.1 407"), "{head}");
     // A destination where nothing listens: 502, after the checks passed.
-    let closed = TcpListener::bind("127.0.0.1:0")
-        .await
-        .unwrap()
-        .local_addr()
-        .unwrap();
+    let (_held, closed) = refusing_port();
     let (_, head) = connect(gw, &closed.to_string(), Some((&login, &password))).await;
     assert!(head.starts_with("HTTP/1.1 502"), "{head}");
     assert!(
@@ -443,15 +439,17 @@ async fn more_concurrent_connections_than_threads_are_refused() {
     assert_eq!(urls.len(), 3);
 
     // Two requests held by the destination (through nl and de) use both threads...
-    let held: Vec<_> = urls[..2]
+    let mut held: Vec<_> = urls[..2]
         .iter()
         .map(|u| {
             let (u, target) = (u.clone(), echo.url("/hold"));
             tokio::spawn(async move { fetch(&u, &target).await.status })
         })
         .collect();
-    echo.arrived.recv().await.unwrap();
-    echo.arrived.recv().await.unwrap();
+    for _ in 0..2 {
+        echo.arrival(futures::future::select_all(held.iter_mut()))
+            .await;
+    }
     assert_eq!(s.gateway_threads_in_use(&id), 2);
     // ...so a third, on any gateway, a plain request or a tunnel, is refused.
     let third = fetch(&urls[2], &echo.url("/")).await;

@@ -5,6 +5,8 @@ mod support;
 
 #[path = "../support/echo.rs"]
 mod echo;
+#[path = "../support/opx_bin.rs"]
+mod opx_bin;
 
 mod cli;
 mod control;

@@ -2,17 +2,30 @@
 //! running N times faster (windows, `Retry-After`, `X-RateLimit-Reset`, expiry), and a client
 //! on the same clock.
 
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use opx::Operation;
 use opx::mock::{Bucket, MockServer};
 
 use crate::cli::spawn_opx_mock;
+use crate::opx_bin;
 use crate::support::{json_of, paced_client};
 
+/// Whether `mock`, a span of the mock's time measured inside a span of `real` time that
+/// contains it and around one of `inner` real time that it contains, is what a clock running
+/// `factor` times faster than the wall clock gives: between `inner` and `real` times `factor`,
+/// give or take `slack` of mock time for the precision of its readings. Two-sided, and exact
+/// whatever the load: no bound on how long anything takes.
+fn scaled(mock: Duration, inner: Duration, real: Duration, factor: f64, slack: Duration) -> bool {
+    let (low, high) = (inner.mul_f64(factor), real.mul_f64(factor));
+    low.saturating_sub(slack) <= mock && mock <= high + slack
+}
+
+/// A paced client sharing the scaled mock's clock waits out each window in the mock's time:
+/// three calls under a limit of one a minute take two whole windows of it (the clock's
+/// factor applied to the real time they took, which 6000x makes about 20 ms).
 #[tokio::test]
-async fn a_paced_client_on_a_scaled_mock_crosses_windows_in_milliseconds() {
+async fn a_paced_client_on_a_scaled_mock_waits_its_windows_in_scaled_time() {
     let s = MockServer::builder()
         .time_scale(6000.0)
         .start()
@@ -21,17 +34,23 @@ async fn a_paced_client_on_a_scaled_mock_crosses_windows_in_milliseconds() {
     assert_eq!(s.time_scale(), Some(6000.0));
     s.set_limit(Bucket::GlobalMinute, 1);
     let c = paced_client(&s);
-    let (t0, real) = (s.now(), Instant::now());
+    let real = Instant::now();
+    let t0 = s.now();
     for _ in 0..3 {
         c.account().await.unwrap();
     }
     let mock_time = (s.now() - t0).to_std().unwrap();
-    // Three requests, one a minute: two whole windows of the mock's time (10 ms each here).
+    let real = real.elapsed();
     assert!(mock_time >= Duration::from_secs(120), "{mock_time:?}");
     assert!(
-        real.elapsed() < Duration::from_secs(10),
-        "{:?}",
-        real.elapsed()
+        scaled(
+            mock_time,
+            Duration::ZERO,
+            real,
+            6000.0,
+            Duration::from_secs(1)
+        ),
+        "{mock_time:?} of mock time in {real:?}"
     );
     assert_eq!(s.executions(Operation::GetAccount), 3);
     assert_eq!(s.stats().responses_by_status.get("429"), None);
@@ -66,14 +85,24 @@ async fn opx_mock_time_scale_says_so_and_runs_its_clock_faster() {
         .and_then(|rest| rest.split_whitespace().next())
         .expect("the control API line")
         .to_owned();
+    // Two readings of the mock's clock 50 ms apart: their distance is between the real time
+    // from the end of the first reading to the start of the second and the real time from the
+    // start of the first to the end of the second, times 3600 (180 s for the 50 ms alone).
     let http = reqwest::Client::new();
+    let before_a = Instant::now();
     let a = mock_now(&http, &control).await;
+    let after_a = Instant::now();
     tokio::time::sleep(Duration::from_millis(50)).await;
+    let before_b = Instant::now();
     let b = mock_now(&http, &control).await;
-    assert!(b - a >= chrono::Duration::seconds(150), "{a} -> {b}");
+    let (inner, outer) = (before_b - after_a, before_a.elapsed());
+    let mock = (b - a).to_std().unwrap();
+    assert!(
+        scaled(mock, inner, outer, 3600.0, Duration::from_secs(2)),
+        "{a} -> {b}: {mock:?} of mock time in {inner:?} to {outer:?}"
+    );
 
-    let bad = Command::new(env!("CARGO_BIN_EXE_opx"))
-        .args(["mock", "--listen", "127.0.0.1:0", "--time-scale=0"])
+    let bad = opx_bin::command(&["mock", "--listen", "127.0.0.1:0", "--time-scale=0"], &[])
         .output()
         .unwrap();
     assert_eq!(bad.status.code(), Some(2));

@@ -17,10 +17,10 @@ use tokio::sync::{Semaphore, mpsc};
 /// body (`127.0.0.1:PORT`, the exit-address contract of `opx check`) and headers telling what
 /// it received: `x-echo-path` (the request target), `x-echo-host` and
 /// `x-echo-proxy-authorization` (`present` or `absent`). `/hold` first waits for
-/// [`release`](Echo::release), after reporting its arrival on [`arrived`](Echo::arrived).
+/// [`release`](Echo::release), after reporting its arrival (wait for it with [`arrival`](Echo::arrival)).
 pub struct Echo {
     pub addr: SocketAddr,
-    pub arrived: mpsc::UnboundedReceiver<()>,
+    arrived: mpsc::UnboundedReceiver<()>,
     release: Arc<Semaphore>,
     _stop: tokio::sync::oneshot::Sender<()>,
 }
@@ -68,6 +68,22 @@ impl Echo {
     /// `http://127.0.0.1:PORT{path}`.
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.addr)
+    }
+
+    /// Waits for the next request to reach `/hold`. If `sender` (what sends it: a child
+    /// process, a task) ends first, panics with what it ended with instead of waiting forever;
+    /// a last guard of 120 s (far beyond any run of these tests, only there so that a hang
+    /// fails) covers a sender that neither arrives nor ends.
+    pub async fn arrival<T: std::fmt::Debug>(&mut self, sender: impl Future<Output = T>) {
+        let wait = async {
+            tokio::select! {
+                arrived = self.arrived.recv() => arrived.expect("the echo is running"),
+                ended = sender => panic!("ended before reaching the echo: {ended:?}"),
+            }
+        };
+        tokio::time::timeout(std::time::Duration::from_secs(120), wait)
+            .await
+            .expect("nothing reached the echo within 120 s");
     }
 
     /// Lets `n` held requests answer.
@@ -135,4 +151,14 @@ pub async fn tcp_echo() -> SocketAddr {
         }
     });
     addr
+}
+
+/// A loopback address where a connection is refused, for as long as the returned socket is
+/// kept: the socket holds the port (bound, never listening), so no other test can take it and
+/// start accepting, as could happen to a port that was bound and then freed.
+pub fn refusing_port() -> (tokio::net::TcpSocket, SocketAddr) {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let addr = socket.local_addr().unwrap();
+    (socket, addr)
 }

@@ -32,14 +32,20 @@ pub fn state_dir() -> std::path::PathBuf {
 pub fn command(args: &[&str], env: &[(&str, &str)]) -> Command {
     let mut cmd = Command::new(BIN);
     cmd.args(args);
+    clean_env(&mut cmd, env);
+    cmd.stdin(Stdio::null());
+    cmd
+}
+
+/// Clears `cmd`'s environment of what would change what `opx` does (as [`command`] does; for
+/// a command that runs `opx` in turn, e.g. on a pseudo-terminal), then adds `env`.
+pub fn clean_env(cmd: &mut Command, env: &[(&str, &str)]) {
     for var in CLEARED {
         cmd.env_remove(var);
     }
     cmd.env("XDG_CONFIG_HOME", "/nonexistent/opx-tests");
     cmd.env("OPX_STATE_DIR", state_dir());
     cmd.envs(env.iter().copied());
-    cmd.stdin(Stdio::null());
-    cmd
 }
 
 /// Runs [`command`] to the end (on a blocking thread, so an in-process mock keeps serving).
