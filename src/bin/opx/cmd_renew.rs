@@ -126,10 +126,10 @@ fn skip_reason(d: Decision) -> Option<&'static str> {
 /// What happened to one service: a word for the table and the detail (new expiry or reason).
 fn outcome(o: &RenewalOutcome) -> (&'static str, String) {
     match o {
-        RenewalOutcome::Extended(until) => ("done", format!("until {}", output::time(until))),
-        RenewalOutcome::ExtendedUnread(e) => ("done", e.message().to_owned()),
+        RenewalOutcome::Extended(until) => ("extended", format!("until {}", output::time(until))),
+        RenewalOutcome::ExtendedUnread(e) => ("extended", e.message().to_owned()),
         RenewalOutcome::Skipped(why) => ("skipped", why.describe().to_owned()),
-        RenewalOutcome::Failed(e) => ("not done", format!("{}; not charged", error_text(e))),
+        RenewalOutcome::Failed(e) => ("not extended", format!("{}; not charged", error_text(e))),
         RenewalOutcome::Unknown(e) => ("UNKNOWN", e.message().to_owned()),
     }
 }
