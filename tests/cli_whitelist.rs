@@ -168,6 +168,8 @@ async fn add_racing(s: &MockServer, id: &ServiceId, other: Whitelist) -> std::pr
         "the CLI wrote"
     );
     s.client().replace_whitelist(id, &other).await.unwrap();
+    // The hold is on the mock's clock: moving it past the hold releases the read-back.
+    s.advance(Duration::from_millis(1500));
     cli.await.unwrap()
 }
 

@@ -418,11 +418,14 @@ fn a_cli_session_with_opx_log_trace_never_shows_a_secret() {
         scan.output(&format!("opx {} (stderr)", args.join(" ")), &out.stderr);
     }
     // Failures: a dropped purchase (recovered by reconciliation: the new service, credentials
-    // included, is printed), an HTML 502 on extend (nothing committed: reconciliation proves it was
-    // not extended), a revoked key.
+    // included, is printed), an HTML 502 on extend (nothing committed, but a 502 proves nothing:
+    // unknown after a short watch, exit 5), a revoked key.
     s.inject(Operation::Purchase, Fault::DropAfterCommit, 1);
     s.inject(Operation::ExtendService, Fault::Html502, 1);
-    for (args, code) in [(&BUY_V4[..], 0), (&["extend", id4, "--yes"], 1)] {
+    for (args, code) in [
+        (&BUY_V4[..], 0),
+        (&["extend", id4, "--yes", "--watch", "0.1"], 5),
+    ] {
         let out = run(&s, args);
         assert_eq!(out.status.code(), Some(code), "{args:?}");
         scan.output("failure (stderr)", &out.stderr);

@@ -12,7 +12,7 @@
 //! | `POST /_mock/faults` `{"operation", "fault", "times" \| "nth" \| "probability"}`, `GET`, `DELETE` | injected faults | `inject`, `inject_scheduled`, `clear_faults` |
 //! | `POST /_mock/overrides` `{"operation", "response"}`, `DELETE` | drift simulation | `override_response`, `clear_overrides` |
 //! | `GET /_mock/requests` | the requests received (Authorization redacted) | `requests` |
-//! | `GET /_mock/stats` | `{"requests", "responses_by_status", "charges"}` | `stats` |
+//! | `GET /_mock/stats` | `{"requests", "responses_by_status", "charges", "abandoned"}` | `stats` |
 //! | `GET /_mock/state` | the state as a `--state` file | `export_state` |
 
 use std::net::SocketAddr;

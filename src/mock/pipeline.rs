@@ -293,6 +293,25 @@ pub(crate) async fn rate_limit(
     response
 }
 
+/// A request a `Delay` holds: if it is dropped still holding (the client hung up and the
+/// server dropped the call), the mock counts it as abandoned.
+struct Held(Option<Arc<Inner>>);
+
+impl Held {
+    /// The wait is over: nothing to count.
+    fn release(mut self) {
+        self.0 = None;
+    }
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        if let Some(inner) = self.0.take() {
+            inner.lock().abandoned += 1;
+        }
+    }
+}
+
 /// Marks a response a reverse proxy would have sent: no rate-limit headers.
 #[derive(Clone, Copy)]
 pub(crate) struct NoRateHeaders;
@@ -306,7 +325,10 @@ pub(crate) async fn faults(State(inner): State<Arc<Inner>>, req: Request, next: 
     };
     match fault {
         Fault::Delay(d) => {
+            // Dropped with the connection if the client hangs up meanwhile: counted, never run.
+            let held = Held(Some(Arc::clone(&inner)));
             inner.clock.wait(d).await;
+            held.release();
             next.run(req).await
         }
         Fault::SlowCommit(d) => {

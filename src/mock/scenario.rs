@@ -59,6 +59,10 @@ pub struct MockStats {
     pub responses_by_status: BTreeMap<String, u64>,
     /// Successful purchases and extensions: the times a balance was charged.
     pub charges: u64,
+    /// Requests held by a [`Fault::Delay`](super::Fault::Delay) whose client hung up before
+    /// the wait ended: dropped, never run.
+    #[serde(default)]
+    pub abandoned: u64,
 }
 
 impl Inner {
@@ -160,6 +164,7 @@ impl Inner {
                 .map(|(s, n)| (s.to_string(), *n))
                 .collect(),
             charges: charged(Operation::Purchase) + charged(Operation::ExtendService),
+            abandoned: st.abandoned,
         }
     }
 

@@ -159,6 +159,8 @@ pub(crate) struct State {
     pub(crate) violations: Vec<String>,
     /// Every request counted, by the status it got (`requests` keeps only the latest).
     pub(crate) by_status: std::collections::BTreeMap<u16, u64>,
+    /// Requests a `Delay` fault held whose client hung up before the wait ended (never run).
+    pub(crate) abandoned: u64,
     /// Requests routed to each operation, whatever their answer (for expectations).
     pub(crate) calls: HashMap<Operation, u64>,
     /// Ids, credentials, tokens and fault probabilities come from here (seeded: the same run).
@@ -202,6 +204,7 @@ impl State {
             rng,
             id_prefix,
             by_status: Default::default(),
+            abandoned: 0,
             calls: HashMap::new(),
             plans: default_plans(),
             accounts: Vec::new(),

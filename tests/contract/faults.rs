@@ -91,7 +91,9 @@ fn check_error(op: Op, f: F, e: &Error) -> Result<(), String> {
         }
     };
     let lost = or_unknown(ErrorKind::Transport);
-    let undecodable = or_unknown(ErrorKind::Decode);
+    // A 2xx is the server saying it was done: on a money call, done but unread.
+    let accepted = |kind| if unknown { ErrorKind::Unread } else { kind };
+    let undecodable = accepted(ErrorKind::Decode);
     // A 5xx, whatever the body.
     let server = or_unknown(ErrorKind::Api);
     match f {
@@ -139,7 +141,8 @@ fn check_error(op: Op, f: F, e: &Error) -> Result<(), String> {
             want(e.status().is_none(), "no status");
         }
         F::TruncatedBody => {
-            want(e.kind() == lost, &format!("kind {lost:?}"));
+            let cut = accepted(ErrorKind::Transport);
+            want(e.kind() == cut, &format!("kind {cut:?}"));
             want(e.is_transport(), "is_transport");
             want(
                 e.status().map(|s| s.as_u16()) == Some(200),
@@ -156,11 +159,21 @@ fn check_error(op: Op, f: F, e: &Error) -> Result<(), String> {
     if e.operation().is_none() {
         bad2.push("no operation named".to_string());
     }
-    if e.is_outcome_unknown() != (unknown && !f.is_rate_limit()) {
+    let answered_2xx = matches!(f, F::TruncatedBody | F::MalformedJson | F::WrongContentType);
+    if e.is_outcome_unknown() != (unknown && !f.is_rate_limit() && !answered_2xx) {
         bad2.push(format!(
             "is_outcome_unknown() is {}",
             e.is_outcome_unknown()
         ));
+    }
+    // Only a 429 proves a money call was not processed; a 2xx proves it was.
+    let charged = match (unknown, f.is_rate_limit(), answered_2xx) {
+        (false, _, _) | (true, true, _) => Some(false),
+        (true, false, true) => Some(true),
+        (true, false, false) => None,
+    };
+    if e.charged() != charged {
+        bad2.push(format!("charged() is {:?}, not {charged:?}", e.charged()));
     }
     bad.extend(bad2);
     if bad.is_empty() {

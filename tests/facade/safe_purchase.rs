@@ -173,7 +173,10 @@ async fn a_concurrent_purchase_makes_the_outcome_ambiguous() {
         while server.executions(Operation::Purchase) == 0 {
             tokio::time::sleep(Duration::from_millis(1)).await;
         }
-        other.purchase(&req()).await
+        let bought = other.purchase(&req()).await;
+        // The held listing waits on the mock's clock: release it now that the racer bought.
+        server.advance(Duration::from_millis(600));
+        bought
     });
     let outcome = c.purchase_safely(&req()).await.unwrap();
     racer.await.unwrap().unwrap();

@@ -119,10 +119,15 @@ async fn delay_then_normal_answer() {
     assert!(err.is_timeout(), "{err:?}");
     s.inject(
         Operation::GetAccount,
-        Fault::Delay(Duration::from_millis(1)),
+        Fault::Delay(Duration::from_secs(1)),
         1,
     );
-    let r = get(&s, "/account").await;
+    // The wait is on the mock's clock: moving it releases the answer.
+    let mover = async {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        s.advance(Duration::from_secs(1));
+    };
+    let (r, ()) = tokio::join!(get(&s, "/account"), mover);
     assert_eq!(r.status, 200, "a delay answers normally");
 }
 
@@ -229,7 +234,8 @@ async fn dropped_connection_sends_no_bytes_at_all() {
 }
 
 /// A client that gives up on a delayed purchase: with `Delay` the mock abandons the call (the
-/// purchase never runs), with `SlowCommit` it commits anyway, as a real server may.
+/// purchase never runs), with `SlowCommit` it commits anyway, as a real server may. Both wait
+/// on the mock's clock: nothing happens until it is moved past the delay.
 #[tokio::test]
 async fn a_client_that_hangs_up_leaves_a_delay_abandoned_and_a_slow_commit_committed() {
     let impatient = reqwest::Client::builder()
@@ -260,6 +266,19 @@ async fn a_client_that_hangs_up_leaves_a_delay_abandoned_and_a_slow_commit_commi
     let balance = s.balance();
     s.inject(Operation::Purchase, Fault::Delay(delay), 1);
     assert!(purchase(&s).await.unwrap_err().is_timeout());
+    // The server drops the held call when it sees the connection close (an event, polled).
+    for _ in 0..1000 {
+        if s.stats().abandoned == 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    assert_eq!(
+        s.stats().abandoned,
+        1,
+        "the held call was dropped with its connection"
+    );
+    s.advance(delay);
     assert_eq!(executions_after(&s, delay * 3).await, 0, "abandoned");
     assert_eq!((s.balance(), s.service_count()), (balance, 0));
 
@@ -267,6 +286,12 @@ async fn a_client_that_hangs_up_leaves_a_delay_abandoned_and_a_slow_commit_commi
     let balance = s.balance();
     s.inject(Operation::Purchase, Fault::SlowCommit(delay), 1);
     assert!(purchase(&s).await.unwrap_err().is_timeout());
+    assert_eq!(
+        executions_after(&s, delay).await,
+        0,
+        "not before the mock's clock reaches the delay"
+    );
+    s.advance(delay);
     assert_eq!(
         executions_after(&s, Duration::from_secs(5)).await,
         1,
@@ -292,7 +317,7 @@ async fn after_commit_runs_the_operation_then_garbles_the_answer() {
 /// follows it (a client with a shorter deadline has left by then).
 #[tokio::test]
 async fn after_commit_with_a_delay_commits_first_and_answers_late() {
-    let late = Fault::AfterCommit(Box::new(Fault::Delay(Duration::from_millis(300))));
+    let late = Fault::AfterCommit(Box::new(Fault::Delay(Duration::from_secs(300))));
     let s = with_fault(Operation::Purchase, late).await;
     let impatient = reqwest::Client::builder()
         .timeout(Duration::from_millis(100))
@@ -310,13 +335,34 @@ async fn after_commit_with_a_delay_commits_first_and_answers_late() {
         1,
         "committed before the delay"
     );
-    // The next one is answered in full, late: the real answer, not a replacement.
+    // The next one is answered in full, late (once the mock's clock passes the delay): the
+    // real answer, not a replacement.
     s.inject(
         Operation::Purchase,
-        Fault::AfterCommit(Box::new(Fault::Delay(Duration::from_millis(50)))),
+        Fault::AfterCommit(Box::new(Fault::Delay(Duration::from_secs(50)))),
         1,
     );
-    let r = send_purchase(&s).await.unwrap();
+    let answer = tokio::spawn({
+        let (url, token) = (format!("{}/purchase", s.base_url()), s.token().to_owned());
+        async move {
+            reqwest::Client::new()
+                .post(url)
+                .bearer_auth(token)
+                .json(&purchase_body())
+                .send()
+                .await
+        }
+    });
+    for _ in 0..1000 {
+        if s.service_count() == 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    assert_eq!(s.service_count(), 2, "committed before the delay");
+    assert!(!answer.is_finished(), "held until the mock's clock moves");
+    s.advance(Duration::from_secs(50));
+    let r = answer.await.unwrap().unwrap();
     assert_eq!(r.status(), 200);
     let body: serde_json::Value = r.json().await.unwrap();
     assert!(body["data"]["service_id"].is_string(), "{body}");
