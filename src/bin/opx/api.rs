@@ -165,10 +165,11 @@ fn request(
     url: &url::Url,
     token: &Token,
     body: Option<String>,
+    deadline: Duration,
 ) -> Result<reqwest::RequestBuilder, Failure> {
     let http = reqwest::Client::builder()
-        .connect_timeout(Duration::from_secs(10))
-        .timeout(Duration::from_secs(30))
+        .connect_timeout(Duration::from_secs(10).min(deadline))
+        .timeout(deadline)
         .redirect(reqwest::redirect::Policy::none())
         .pool_max_idle_per_host(0)
         .retry(reqwest::retry::never())
@@ -355,8 +356,13 @@ async fn record(
     }
 }
 
-/// Runs `opx api`.
-pub async fn run(args: ApiArgs, settings: Settings) -> Result<(), Failure> {
+/// Runs `opx api`; the request has `deadline` (`--timeout`, default 60 s) in all.
+pub async fn run(
+    args: ApiArgs,
+    settings: Settings,
+    deadline: Option<Duration>,
+) -> Result<(), Failure> {
+    let deadline = deadline.unwrap_or(opx::DEFAULT_DEADLINE);
     let method = method_of(&args.method)?;
     let body = body_of(&method, args.data.as_deref())?;
     let (client, token) = settings.connect()?;
@@ -376,7 +382,7 @@ pub async fn run(args: ApiArgs, settings: Settings) -> Result<(), Failure> {
             journal.settle(id, charge, None, chrono::Utc::now());
         }
     };
-    let response = match request(&method, &url, &token, body)?.send().await {
+    let response = match request(&method, &url, &token, body, deadline)?.send().await {
         Ok(r) => r,
         Err(e) if e.is_connect() || e.is_builder() => {
             settle(opx::safe::Charge::NotDone);

@@ -62,7 +62,41 @@ pub async fn credentials(ctx: &Ctx, id: String, yes: bool) -> Result<(), Failure
             question,
         )?;
     }
-    show::response(&client.regenerate_credentials(&id).await?, ctx.json)
+    let entry = match client.journal() {
+        Some(journal) => {
+            let login_before = client.service(&id).await?.auth.login.clone();
+            let call = opx::safe::MoneyCall::Credentials {
+                service_id: id.clone(),
+                login_before,
+            };
+            Some((
+                journal,
+                journal.begin(call, None, chrono::Utc::now(), None)?,
+            ))
+        }
+        None => None,
+    };
+    let result = client.regenerate_credentials(&id).await;
+    if let Some((journal, n)) = entry {
+        let charge = match &result {
+            Ok(_) => opx::safe::Charge::Done,
+            Err(e) if e.charged() == Some(false) => opx::safe::Charge::NotDone,
+            Err(e) if e.is_committed() => opx::safe::Charge::Done,
+            Err(_) => opx::safe::Charge::Unknown,
+        };
+        journal.settle(n, charge, Some(id.clone()), chrono::Utc::now());
+    }
+    match result {
+        Ok(r) => show::response(&r, ctx.json),
+        Err(e) if e.is_committed() => {
+            eprintln!(
+                "note: {}; see the new credentials with `opx service {id}`",
+                e.message()
+            );
+            Ok(())
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// What `opx country` and `opx rotation` set, as given on the command line.

@@ -51,7 +51,7 @@ fn forced(command: &Command) -> bool {
 async fn dispatch(ctx: &Ctx, command: Command) -> Result<(), Failure> {
     match command {
         Command::Config => crate::config::show(ctx.profile(), ctx.base_url(), ctx.json),
-        Command::Api(args) => crate::api::run(args, ctx.settings()?).await,
+        Command::Api(args) => crate::api::run(args, ctx.settings()?, ctx.timeout()).await,
         Command::Mock(args) => crate::mock::run(args).await,
         Command::Completions { shell } => completions(shell),
         Command::Check(args) => crate::check::run(ctx.client()?, args, ctx.json).await,

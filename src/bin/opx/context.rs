@@ -66,6 +66,11 @@ impl Ctx {
         ctx
     }
 
+    /// `--timeout`: the deadline of each call.
+    pub fn timeout(&self) -> Option<Duration> {
+        self.timeout
+    }
+
     /// `--profile`.
     pub fn profile(&self) -> Option<&str> {
         self.profile.as_deref()
