@@ -423,13 +423,6 @@ async fn the_binary_never_says_not_charged_about_a_charge_and_never_charges_twic
             }
         }
         row.charged += total as u32;
-        if std::env::var_os("OPX_CAMPAIGN_TIMES").is_some() {
-            eprintln!(
-                "round {round} {call:?} {:?} {told:?}: {:?}",
-                case.name,
-                t0.elapsed()
-            );
-        }
         if total == 1 && op == Operation::Purchase {
             run.owned.push(run.newest());
         }

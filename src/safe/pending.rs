@@ -198,7 +198,7 @@ impl Client {
         let why = match failed {
             Some(read) => format!("reading the service failed: {read}"),
             None => format!(
-                "the expiry did not move in {} of watching; it may still move",
+                "the expiry did not move in {} of watching GET /services/{{id}}; it may still move",
                 crate::clock::human(watched)
             ),
         };

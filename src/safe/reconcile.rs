@@ -124,13 +124,21 @@ fn listed(page: ServicePage) -> Vec<Listed> {
 }
 
 /// An error naming why the outcome of `original` is unknown (or, for one that was done, why the
-/// result cannot be shown): its kind and everything else kept, the reason added.
+/// result cannot be shown): what happened, then `why` (what was checked), in one message. An
+/// unknown one ends with what to do: check before sending it again.
 pub(super) fn unknown(original: &Error, why: &str) -> Error {
-    let kind = match original.kind() {
-        ErrorKind::Unread => ErrorKind::Unread,
-        _ => ErrorKind::OutcomeUnknown,
+    let (kind, then) = match original.kind() {
+        ErrorKind::Unread => (ErrorKind::Unread, ""),
+        _ => (
+            ErrorKind::OutcomeUnknown,
+            ": check GET /services before sending it again; sending it again now may charge twice",
+        ),
     };
-    Error::new(kind, format!("{}; {why}", original.message()))
+    let what = original.message();
+    let what = what
+        .strip_suffix(crate::transport::classify::UNKNOWN_HINT)
+        .map_or(what, |w| w.trim_end_matches("; "));
+    Error::new(kind, format!("{what}; {why}{then}"))
         .with_operation(original.operation().unwrap_or(Operation::Purchase))
 }
 
@@ -264,7 +272,7 @@ impl Client {
                  ReconcilePolicy::full_snapshot)"
                 .to_owned(),
             None => format!(
-                "no new service appeared in {} of watching; it may still appear",
+                "no new service appeared in {} of watching GET /services; it may still appear",
                 crate::clock::human(watched)
             ),
         };

@@ -417,3 +417,56 @@ async fn extend_safely_says_unknown_when_it_cannot_read_the_service() {
     assert_eq!(outcome.charged(), None);
     assert_eq!(s.executions(Operation::ExtendService), 1);
 }
+
+/// An extension the server accepted (2xx) whose answer and read-back both fail is charged: it
+/// is `ExtendedUnread`, never unknown and never an error, and it is not sent again.
+#[tokio::test]
+async fn an_accepted_extension_that_cannot_be_read_is_extended_unread() {
+    let s = MockServer::start().await;
+    let id: opx::ServiceId = s.seed_services(1)[0].parse().unwrap();
+    let c = reconciling_client(&s);
+    s.inject(
+        Operation::ExtendService,
+        Fault::AfterCommit(Box::new(Fault::MalformedJson)),
+        1,
+    );
+    s.inject(Operation::GetService, Fault::Delay(Duration::ZERO), 1);
+    s.inject(Operation::GetService, Fault::Status(500), 100);
+    let outcome = c.extend_safely(&id).await.unwrap();
+    assert_eq!(outcome.charged(), Some(true), "{outcome:?}");
+    let ExtendOutcome::ExtendedUnread(e) = outcome else {
+        panic!("{outcome:?}")
+    };
+    assert!(e.is_committed() && !e.is_outcome_unknown(), "{e}");
+    assert!(
+        !e.message().contains("may or may not"),
+        "a settled outcome does not say unknown: {e}"
+    );
+    assert_eq!(s.executions(Operation::ExtendService), 1);
+}
+
+/// A 429 on the watch's reads is waited out (on the client's clock), not taken for "unknown".
+#[tokio::test]
+async fn the_watch_waits_out_a_429() {
+    let s = MockServer::start().await;
+    let c = reconciling_client(&s);
+    s.inject(Operation::Purchase, Fault::DropAfterCommit, 1);
+    s.inject(Operation::ListServices, Fault::Delay(Duration::ZERO), 1);
+    s.inject(
+        Operation::ListServices,
+        Fault::RateLimited {
+            retry_after: Some(30),
+        },
+        3,
+    );
+    let t0 = s.now();
+    let outcome = c.purchase_safely(&req()).await.unwrap();
+    assert!(
+        matches!(outcome, PurchaseOutcome::Recovered(_)),
+        "{outcome:?}"
+    );
+    assert!(
+        s.now() - t0 >= chrono::Duration::seconds(90),
+        "waited each Retry-After out on the clock"
+    );
+}

@@ -482,6 +482,36 @@ mod tests {
         assert!(consequence(&Method::POST, "/purchases").is_none());
     }
 
+    fn read(status: u16, body: &[u8], complete: bool) -> Read {
+        Read {
+            status: http::StatusCode::from_u16(status).unwrap(),
+            body: body.to_vec(),
+            complete,
+            why: (!complete).then(|| "over the cap".to_owned()),
+        }
+    }
+
+    /// A money call's exit follows what its answer proves: a 2xx, even over the cap, is done
+    /// (0); a 5xx or a page without the envelope is unknown (5); only the envelope on a 4xx or
+    /// a 429 is "nothing was charged" (3, 4).
+    #[test]
+    fn money_calls_exit_by_what_the_answer_proves() {
+        let envelope = br#"{"status":"error","error":{"code":"server_error","message":"x"}}"#;
+        let code = |r: Result<(), Failure>| r.map_or_else(|f| f.exit_code(), |()| 0);
+        assert_eq!(code(verdict(&read(200, b"", false), None, true)), 0);
+        assert_eq!(code(verdict(&read(200, b"", false), None, false)), 1);
+        assert_eq!(code(verdict(&read(500, envelope, true), None, true)), 5);
+        assert_eq!(code(verdict(&read(500, envelope, true), None, false)), 3);
+        assert_eq!(code(verdict(&read(502, b"<html>", true), None, true)), 5);
+        assert_eq!(code(verdict(&read(403, b"<html>", true), None, true)), 5);
+        let refused =
+            br#"{"status":"error","error":{"code":"insufficient_balance","message":"x"}}"#;
+        let e = verdict(&read(402, refused, true), None, true).unwrap_err();
+        assert_eq!(e.exit_code(), 3);
+        assert!(e.to_string().contains("nothing was charged"), "{e}");
+        assert_eq!(code(verdict(&read(429, b"", true), Some(3), true)), 4);
+    }
+
     #[test]
     fn an_echoed_token_is_cut_out_of_the_printed_body() {
         let body = br#"{"error":{"message":"key opx_live_abc is revoked; opx_live_abc"}}"#;

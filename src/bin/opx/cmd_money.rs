@@ -149,8 +149,7 @@ pub fn unknown(what: &str, e: &opx::Error) -> Failure {
         5,
         format!(
             "outcome unknown: {}.\nThe {what} is kept in the journal as unknown: run `opx pending` \
-             to see whether it landed (it may still land); the same {what} is refused until it \
-             is resolved, because sending it again now may charge twice",
+             to see whether it landed; the same {what} is refused until it is resolved",
             e.message()
         ),
     )
