@@ -460,3 +460,47 @@ async fn help_names_every_environment_variable() {
         assert!(readme.contains(var), "{var} in README.md");
     }
 }
+
+/// A profile's spend cap is enforced before sending, from the journal, and named in the
+/// refusal (exit 2); the journal keeps what was spent across processes.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_profiles_spend_cap_refuses_a_charge_that_would_pass_it() {
+    let server = MockServer::start().await;
+    let home = Home::new();
+    let plan = server.plan(&opx::ServiceType::Ipv4Rotating).unwrap();
+    let text = format!(
+        "[profiles.capped]\nbase_url = \"{}\"\ntoken_env = \"MOCK_TOKEN\"\n\
+         spend_cap_day = {}\nwatch = 0.1\n",
+        server.base_url(),
+        plan.price + plan.price / 2
+    );
+    let config = home.config(&text);
+    let env = [
+        ("OPX_CONFIG", config.to_str().unwrap()),
+        ("MOCK_TOKEN", server.token()),
+        ("OPX_PROFILE", "capped"),
+    ];
+    let buy = [
+        "purchase",
+        "--type",
+        "ipv4_rotating",
+        "--plan",
+        plan.plan_id.as_str(),
+        "--yes",
+    ];
+    let first = home.opx(&buy, &env).await;
+    assert_eq!(first.status.code(), Some(0), "{}", stderr(&first));
+    let balance = server.balance();
+    let second = home.opx(&buy, &env).await;
+    let err = stderr(&second);
+    assert_eq!(second.status.code(), Some(2), "{err}");
+    assert!(err.contains("over the cap"), "{err}");
+    assert!(
+        err.contains(&format!("{} RUB spent today", plan.price)),
+        "{err}"
+    );
+    assert_eq!(server.balance(), balance, "refused before sending");
+    let pending = home.opx(&["--json", "pending"], &env).await;
+    let v: serde_json::Value = serde_json::from_slice(&pending.stdout).unwrap();
+    assert_eq!(v["spent"]["today"], plan.price, "{v}");
+}
