@@ -53,10 +53,12 @@ Environment:
                 directory, e.g. ~/.local/state/opx)
 
 Exit codes:
-  0  success (for `purchase` / `extend`: the charge happened, also when it was recovered;
-     for `renew`: the plan was shown, or every due service was extended)
-  1  any other failure (network, unreadable response, a purchase or extension that did not
-     happen, deviations found by `doctor`, a due service `renew` left, ...)
+  0  success (for `purchase` / `extend`: the charge happened, also when it was recovered or
+     accepted with an unreadable answer; for `renew`: the plan was shown, or every due
+     service was extended)
+  1  any other failure (network, unreadable response, deviations found by `doctor`, a due
+     service `renew` left, ...); for a money call only when nothing was sent (could not
+     connect), so nothing was charged
   2  usage: bad arguments or input, missing OPX_TOKEN, a charge not confirmed, a charge over
      the profile's spend cap
   3  the API refused the request (its error code is printed)
