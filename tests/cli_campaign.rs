@@ -301,18 +301,6 @@ fn journal_has_unknown() -> bool {
         .any(|text| text.contains("\"state\": \"unknown\""))
 }
 
-fn draw(rng: &mut StdRng) -> &'static Case {
-    let total: u32 = CASES.iter().map(|c| c.weight).sum();
-    let mut pick = rng.random_range(0..total);
-    for c in CASES {
-        if pick < c.weight {
-            return c;
-        }
-        pick -= c.weight;
-    }
-    unreachable!()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_binary_never_says_not_charged_about_a_charge_and_never_charges_twice() {
     let s = campaign::mock().await;
@@ -343,7 +331,7 @@ async fn the_binary_never_says_not_charged_about_a_charge_and_never_charges_twic
             (false, 2) => Call::Renew,
             (false, _) => Call::Api,
         };
-        let case = draw(&mut rng);
+        let case = campaign::draw(&mut rng, CASES, |c| c.weight);
         let op = match call {
             Call::Purchase | Call::Api => Operation::Purchase,
             Call::Extend | Call::Renew => Operation::ExtendService,

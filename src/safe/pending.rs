@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::reconcile::{Look, unknown};
+use super::reconcile::{Look, Watched, unknown};
 use super::{
     Charge, EntryState, ExtendOutcome, Journal, JournalEntry, MoneyCall, PurchaseOutcome,
     PurchaseSnapshot, ReconcilePolicy, SpendCap,
@@ -182,22 +182,17 @@ impl Client {
         before: DateTime<Utc>,
         error: Error,
     ) -> ExtendOutcome {
-        let policy = self.reconcile_policy();
-        let mut failed = None;
-        for n in 0..policy.check_count() {
-            self.clock().sleep(policy.pause_before(n)).await;
-            match self.look(|| self.service(id)).await {
-                Look::Seen(s) if s.expires_at > before => {
-                    return ExtendOutcome::Recovered(s.into_inner());
-                }
-                Look::Seen(_) => failed = None,
-                Look::Failed(e) => failed = Some(e),
-            }
-        }
-        let watched = policy.watched();
-        let why = match failed {
-            Some(read) => format!("reading the service failed: {read}"),
-            None => format!(
+        let moved = self
+            .watch(|| async {
+                let s = self.service(id).await?.into_inner();
+                Ok((s.expires_at > before).then_some(s))
+            })
+            .await;
+        let watched = self.reconcile_policy().watched();
+        let why = match moved {
+            Watched::Found(s) => return ExtendOutcome::Recovered(s),
+            Watched::Failed(read) => format!("reading the service failed: {read}"),
+            Watched::Nothing => format!(
                 "the expiry did not move in {} of watching GET /services/{{id}}; it may still move",
                 crate::clock::human(watched)
             ),

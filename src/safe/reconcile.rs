@@ -151,6 +151,13 @@ pub(super) enum Look<T> {
     Failed(Error),
 }
 
+/// What a whole watch gave: what it looked for, nothing, or (nothing and) a read error.
+pub(super) enum Watched<T> {
+    Found(T),
+    Nothing,
+    Failed(Error),
+}
+
 impl Client {
     /// Runs `read`, waiting out a rate limit (a 429, or the client's own refusal) for as long
     /// as it says, up to [`MAX_RATE_LIMIT_WAIT`] in all.
@@ -238,40 +245,30 @@ impl Client {
         snapshot: &PurchaseSnapshot,
         error: Error,
     ) -> PurchaseOutcome {
-        let policy = self.reconcile_policy();
-        let mut failed = None;
-        for n in 0..policy.check_count() {
-            self.clock().sleep(policy.pause_before(n)).await;
-            let mut found = match self.look(|| self.new_services(req, snapshot, &[])).await {
-                Look::Seen(found) => found,
-                Look::Failed(read) => {
-                    failed = Some(read);
-                    continue;
-                }
-            };
-            failed = None;
-            match found.len() {
-                0 => continue,
-                1 => {
-                    return match found.remove(0) {
+        let seen = self
+            .watch(|| async {
+                let mut found = self.new_services(req, snapshot, &[]).await?;
+                Ok(match found.len() {
+                    0 => None,
+                    1 => Some(match found.remove(0) {
                         Listed::Decoded(s) => PurchaseOutcome::Recovered(s),
                         Listed::Raw(u) => PurchaseOutcome::RecoveredUnread(u),
-                    };
-                }
-                _ => {
-                    let ids = found.iter().filter_map(Listed::id).collect();
-                    return PurchaseOutcome::Ambiguous(ids);
-                }
-            }
-        }
-        let watched = policy.watched();
-        let why = match failed {
-            Some(read) => format!("checking GET /services failed too: {read}"),
-            None if !snapshot.complete => "no new service is ahead of the account's first page \
-                 of services, and the rest could not be compared (see \
+                    }),
+                    _ => Some(PurchaseOutcome::Ambiguous(
+                        found.iter().filter_map(Listed::id).collect(),
+                    )),
+                })
+            })
+            .await;
+        let watched = self.reconcile_policy().watched();
+        let why = match seen {
+            Watched::Found(outcome) => return outcome,
+            Watched::Failed(read) => format!("checking GET /services failed too: {read}"),
+            Watched::Nothing if !snapshot.complete => "no new service is ahead of the account's \
+                 first page of services, and the rest could not be compared (see \
                  ReconcilePolicy::full_snapshot)"
                 .to_owned(),
-            None => format!(
+            Watched::Nothing => format!(
                 "no new service appeared in {} of watching GET /services; it may still appear",
                 crate::clock::human(watched)
             ),
@@ -281,6 +278,27 @@ impl Client {
             return PurchaseOutcome::PurchasedUnread(error);
         }
         PurchaseOutcome::Unknown { error, watched }
+    }
+
+    /// Looks with `look` as often and as long as the [`ReconcilePolicy`](crate::ReconcilePolicy)
+    /// says, each look waiting out a 429: the first thing found, or nothing (and the last
+    /// look's read error, if it failed).
+    pub(super) async fn watch<T, F, Fut>(&self, mut look: F) -> Watched<T>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<Option<T>>>,
+    {
+        let policy = self.reconcile_policy();
+        let mut failed = None;
+        for n in 0..policy.check_count() {
+            self.clock().sleep(policy.pause_before(n)).await;
+            match self.look(&mut look).await {
+                Look::Seen(Some(found)) => return Watched::Found(found),
+                Look::Seen(None) => failed = None,
+                Look::Failed(e) => failed = Some(e),
+            }
+        }
+        failed.map_or(Watched::Nothing, Watched::Failed)
     }
 
     /// Whether a purchase of `req` made after `snapshot` is visible now: the new matching

@@ -206,14 +206,15 @@ pub async fn mock() -> MockServer {
     s
 }
 
-fn draw(rng: &mut StdRng) -> &'static FaultCase {
-    let total: u32 = FAULTS.iter().map(|f| f.weight).sum();
+/// One of `items`, drawn with `weight` as its relative frequency.
+pub fn draw<T>(rng: &mut StdRng, items: &'static [T], weight: fn(&T) -> u32) -> &'static T {
+    let total: u32 = items.iter().map(weight).sum();
     let mut pick = rng.random_range(0..total);
-    for case in FAULTS {
-        if pick < case.weight {
-            return case;
+    for item in items {
+        if pick < weight(item) {
+            return item;
         }
-        pick -= case.weight;
+        pick -= weight(item);
     }
     unreachable!("the draw is below the total weight")
 }
@@ -241,7 +242,7 @@ where
             n if rng.random_bool(0.5) => Money::Extend(owned[rng.random_range(0..n)].clone()),
             _ => Money::Purchase,
         };
-        let case = draw(&mut rng);
+        let case = draw(&mut rng, FAULTS, |f| f.weight);
         if let Some(f) = (case.fault)() {
             s.inject(money.operation(), f, 1);
         }
