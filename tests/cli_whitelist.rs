@@ -1,17 +1,22 @@
 //! `opx whitelist add|remove` against the in-process mock: one address added or removed, the
 //! other entries and their labels kept, nothing written when nothing changes, and a change made
-//! by someone else before the read-back reported (injected by holding the read-back with a
-//! delay fault while a second client writes).
+//! by someone else before the read-back reported (injected by holding the read-back in a relay
+//! in front of the mock while a second client writes, then letting it go).
 
 #[path = "support/opx_bin.rs"]
 mod opx_bin;
 
 use std::net::Ipv4Addr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use opx::mock::{Fault, MockServer, Schedule, ServiceSeed};
+use axum::extract::Request;
+use axum::response::{IntoResponse, Response};
+use opx::mock::{MockServer, ServiceSeed};
 use opx::{Operation, ServiceId, Whitelist};
 use opx_bin::{exits, opx, stderr};
+use tokio::sync::{Semaphore, mpsc};
 
 /// A service whitelisting 203.0.113.10 (home) and 198.51.100.4 (office).
 async fn labelled(s: &MockServer) -> ServiceId {
@@ -142,34 +147,97 @@ async fn nothing_is_written_when_nothing_changes_and_bad_input_sends_nothing() {
     assert_eq!(entries(&s, &id).await, pairs(&[("192.0.2.9", "")]));
 }
 
-/// Runs `opx whitelist add ID 192.0.2.7 --label lab` while holding its read-back, and once its
-/// write is in, lets a second client write `other`; the CLI's output.
+/// A loopback HTTP relay in front of a mock that holds the `nth` `GET /services/{id}` it
+/// relays until [`release`](Relay::release)d, after reporting its arrival.
+struct Relay {
+    base_url: String,
+    arrived: mpsc::UnboundedReceiver<()>,
+    release: Arc<Semaphore>,
+}
+
+impl Relay {
+    async fn start(s: &MockServer, nth: usize) -> Relay {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base_url = s.base_url().replace(
+            &s.addr().to_string(),
+            &listener.local_addr().unwrap().to_string(),
+        );
+        let (tx, arrived) = mpsc::unbounded_channel();
+        let release = Arc::new(Semaphore::new(0));
+        let (upstream, gets, held) = (s.addr(), Arc::new(AtomicUsize::new(0)), release.clone());
+        let http = reqwest::Client::new();
+        let relay = move |req: Request| {
+            let (tx, gets, held, http) = (tx.clone(), gets.clone(), held.clone(), http.clone());
+            async move {
+                let path = req.uri().path().to_owned();
+                let a_service = path.split('/').rev().nth(1) == Some("services");
+                if req.method() == http::Method::GET
+                    && a_service
+                    && gets.fetch_add(1, Ordering::SeqCst) + 1 == nth
+                {
+                    let _ = tx.send(());
+                    held.acquire().await.unwrap().forget();
+                }
+                let url = format!("http://{upstream}{}", req.uri());
+                let (parts, body) = req.into_parts();
+                let body = axum::body::to_bytes(body, 1 << 20).await.unwrap();
+                let answer = http
+                    .request(parts.method, url)
+                    .headers(parts.headers)
+                    .body(body)
+                    .send()
+                    .await
+                    .unwrap();
+                let (status, headers) = (answer.status(), answer.headers().clone());
+                let body = answer.bytes().await.unwrap();
+                let mut out: Response = (status, body).into_response();
+                for (name, value) in &headers {
+                    if name != http::header::TRANSFER_ENCODING && name != http::header::CONNECTION {
+                        out.headers_mut().insert(name, value.clone());
+                    }
+                }
+                out
+            }
+        };
+        let app = axum::Router::new().fallback(relay);
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        Relay {
+            base_url,
+            arrived,
+            release,
+        }
+    }
+}
+
+/// Runs `opx whitelist add ID 192.0.2.7 --label lab` through a relay that holds its read-back,
+/// and once its write is in, lets a second client write `other`; the CLI's output.
 async fn add_racing(s: &MockServer, id: &ServiceId, other: Whitelist) -> std::process::Output {
-    // GET number 1 is the edit's read, number 2 its read-back: held 1.5 s.
-    let hold = Fault::Delay(Duration::from_millis(1500));
-    s.inject_scheduled(Operation::GetService, hold, Schedule::Nth(2));
+    // GET number 1 is the edit's read, number 2 its read-back: held until the other write.
+    let mut relay = Relay::start(s, 2).await;
     let writes = s.executions(Operation::ReplaceWhitelist);
     let ids = id.to_string();
-    let cli = {
-        let env = [("OPX_TOKEN", s.token()), ("OPX_BASE_URL", s.base_url())];
+    let mut cli = {
+        let env = [("OPX_TOKEN", s.token()), ("OPX_BASE_URL", &relay.base_url)];
         let args = ["whitelist", "add", &ids, "192.0.2.7", "--label", "lab"];
         let mut cmd = opx_bin::command(&args, &env);
         tokio::task::spawn_blocking(move || cmd.output().unwrap())
     };
-    for _ in 0..500 {
-        if s.executions(Operation::ReplaceWhitelist) > writes {
-            break;
+    // A guard, far beyond the milliseconds it takes, only turns a hang into a failure.
+    tokio::time::timeout(Duration::from_secs(120), async {
+        tokio::select! {
+            arrived = relay.arrived.recv() => arrived.expect("the relay runs"),
+            ended = &mut cli => panic!("the CLI ended before its read-back: {ended:?}"),
         }
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
+    })
+    .await
+    .expect("no read-back within 120 s");
     assert_eq!(
         s.executions(Operation::ReplaceWhitelist),
         writes + 1,
         "the CLI wrote"
     );
     s.client().replace_whitelist(id, &other).await.unwrap();
-    // The hold is on the mock's clock: moving it past the hold releases the read-back.
-    s.advance(Duration::from_millis(1500));
+    relay.release.add_permits(1);
     cli.await.unwrap()
 }
 

@@ -2,14 +2,14 @@
 //! virtual time, or a manual one), so that hours of rate-limit windows run in milliseconds and
 //! no test sleeps for a window.
 
-use std::time::{Duration, Instant, SystemTime};
+use std::time::Duration;
 
 use futures::StreamExt;
-use opx::clock::{Clock, ManualClock, Sleep};
+use opx::clock::ManualClock;
 use opx::mock::{Bucket, MockServer};
 use opx::{ErrorKind, Operation, ProxyQuery, RateLimitPolicy, RetryPolicy, ServiceId};
 
-use crate::fixtures::{ipv4_purchase, paced_client};
+use crate::fixtures::{Watched, ipv4_purchase, paced_client};
 use crate::scripted::{Reply, Scripted, account_json};
 
 fn status_count(s: &MockServer, status: &str) -> u64 {
@@ -153,38 +153,11 @@ async fn a_paced_call_that_still_gets_a_429_waits_retry_after_and_is_sent_again(
     assert_eq!(s.executions(Operation::Purchase), 1);
 }
 
-/// A manual clock that reports every sleep it is asked for (how far ahead its deadline is):
-/// the event a test waits for, instead of yielding and hoping the call got that far.
-#[derive(Debug, Clone)]
-struct Watched {
-    clock: ManualClock,
-    sleeps: tokio::sync::mpsc::UnboundedSender<Duration>,
-}
-
-impl Clock for Watched {
-    fn now(&self) -> Instant {
-        self.clock.now()
-    }
-    fn system_now(&self) -> SystemTime {
-        self.clock.system_now()
-    }
-    fn sleep_until(&self, deadline: Instant) -> Sleep {
-        let _ = self
-            .sleeps
-            .send(deadline.saturating_duration_since(self.clock.now()));
-        self.clock.sleep_until(deadline)
-    }
-}
-
 #[tokio::test]
 async fn on_a_manual_clock_a_paced_call_waits_until_the_clock_is_advanced() {
     let s = Scripted::start(Reply::ok(account_json()).rate(300, 0, 30)).await;
-    let (tx, mut sleeps) = tokio::sync::mpsc::unbounded_channel();
     let clock = ManualClock::new();
-    let watched = Watched {
-        clock: clock.clone(),
-        sleeps: tx,
-    };
+    let (watched, mut sleeps) = Watched::new(clock.clone(), false);
     let c = s
         .client()
         .clock(watched)

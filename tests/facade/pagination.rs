@@ -95,12 +95,18 @@ async fn prefetch_gives_the_same_items_and_fetches_ahead() {
     let mut pages =
         std::pin::pin!(c.services_page_stream(&ServiceQuery::new().limit(10).prefetch(true)));
     let first = pages.try_next().await.unwrap().unwrap();
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    assert_eq!(
-        list_requests(&s).len() - before,
-        2,
-        "the second page was requested while the first was consumed"
-    );
+    // The second page is requested while the first is held and the stream is not polled:
+    // its arrival at the mock is the event waited for (the guard only turns "never" into a
+    // failure, far beyond the milliseconds it takes).
+    let prefetched = async {
+        while list_requests(&s).len() - before < 2 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(60), prefetched)
+        .await
+        .expect("the second page was never requested while the first was consumed");
+    assert_eq!(list_requests(&s).len() - before, 2, "one page ahead");
     let mut ids: Vec<_> = first
         .into_inner()
         .services

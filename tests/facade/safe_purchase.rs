@@ -2,7 +2,7 @@
 //! is never spent twice.
 
 use crate::fixtures::{
-    IPV4_PLAN, RECONCILE_WINDOW, ipv4_purchase as req, price_of, quick_reconcile,
+    IPV4_PLAN, RECONCILE_WINDOW, Watched, ipv4_purchase as req, price_of, quick_reconcile,
     reconciling_client, sent,
 };
 use opx::Operation;
@@ -155,31 +155,31 @@ async fn a_definite_failure_is_returned_as_an_error() {
 
 #[tokio::test]
 async fn a_concurrent_purchase_makes_the_outcome_ambiguous() {
-    let s = std::sync::Arc::new(MockServer::start().await);
-    let c = reconciling_client(&s);
-    // The "before" listing is immediate, the "after" listing waits while someone else buys.
-    s.inject(Operation::ListServices, Fault::Delay(Duration::ZERO), 1);
-    s.inject(
-        Operation::ListServices,
-        Fault::Delay(Duration::from_millis(600)),
-        1,
-    );
+    let s = MockServer::start().await;
+    // Our client's clock holds its sleeps: reconciliation's first look waits on it, after our
+    // purchase committed and lost its answer. Someone else buys then; then the look is let go.
+    let (clock, mut sleeps) = Watched::new(opx::clock::ManualClock::new(), true);
+    let c = s
+        .client_builder()
+        .clock(clock.clone())
+        .reconcile_policy(quick_reconcile())
+        .build()
+        .unwrap();
     s.inject(Operation::Purchase, Fault::DropAfterCommit, 1);
-    let other = reconciling_client(&s);
-    // The other purchase starts once ours has been committed (and its answer dropped), so it
-    // never meets the injected fault, and lands while our "after" listing waits.
-    let server = std::sync::Arc::clone(&s);
-    let racer = tokio::spawn(async move {
-        while server.executions(Operation::Purchase) == 0 {
-            tokio::time::sleep(Duration::from_millis(1)).await;
+    let mut ours = tokio::spawn(async move { c.purchase_safely(&req()).await });
+    let asked = tokio::time::timeout(Duration::from_secs(60), async {
+        tokio::select! {
+            asked = sleeps.recv() => asked,
+            ended = &mut ours => panic!("it ended without reconciling: {ended:?}"),
         }
-        let bought = other.purchase(&req()).await;
-        // The held listing waits on the mock's clock: release it now that the racer bought.
-        server.advance(Duration::from_millis(600));
-        bought
-    });
-    let outcome = c.purchase_safely(&req()).await.unwrap();
-    racer.await.unwrap().unwrap();
+    })
+    .await
+    .expect("no reconciliation within 60 s");
+    assert!(asked.is_some());
+    assert_eq!(s.executions(Operation::Purchase), 1, "ours committed");
+    reconciling_client(&s).purchase(&req()).await.unwrap();
+    clock.release(100);
+    let outcome = ours.await.unwrap().unwrap();
     let PurchaseOutcome::Ambiguous(candidates) = outcome else {
         panic!("{outcome:?}")
     };

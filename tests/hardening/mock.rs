@@ -61,11 +61,12 @@ async fn send(
     }
 }
 
-/// Fires every (tenant, kind) at once and waits for all, bounded in time.
+/// Fires every (tenant, kind) at once and waits for all, bounded in time: the bounds only
+/// turn a hang into a failure, far beyond what a loaded 2-core machine takes in a debug build.
 async fn burst(s: &MockServer, tokens: &[String], jobs: Vec<(usize, &'static str)>) -> Vec<Answer> {
     let http = reqwest::Client::builder()
         .pool_max_idle_per_host(0)
-        .timeout(Duration::from_secs(30))
+        .timeout(Duration::from_secs(120))
         .build()
         .unwrap();
     let tasks: Vec<_> = jobs
@@ -86,14 +87,15 @@ async fn burst(s: &MockServer, tokens: &[String], jobs: Vec<(usize, &'static str
         }
         out
     };
-    tokio::time::timeout(Duration::from_secs(60), all)
+    tokio::time::timeout(Duration::from_secs(180), all)
         .await
-        .expect("the burst did not finish in 60 s")
+        .expect("the burst did not finish in 180 s")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_tenants_get_no_5xx_lose_nothing_and_are_counted_exactly() {
-    let t0 = Instant::now();
+    // No bound on the whole run's time (it is not what the test is about, and a loaded machine
+    // stretches it): each burst has its own generous guard against a hang (`burst`).
     let s = MockServer::start().await;
     let purchase_limit = 20u32;
     s.set_limit(Bucket::Purchase, purchase_limit);
@@ -221,7 +223,6 @@ async fn concurrent_tenants_get_no_5xx_lose_nothing_and_are_counted_exactly() {
         "a 5xx was recorded"
     );
     assert_clean(&s);
-    assert!(t0.elapsed() < Duration::from_secs(30), "{:?}", t0.elapsed());
 }
 
 /// The send buffer asked for on the streaming socket (the kernel doubles it).

@@ -60,10 +60,15 @@ const MAX_ACTIVE: usize = 20;
 /// Far enough on the mock's clock for every service to expire.
 const RETIRE: Duration = Duration::from_secs(100 * 365 * 86_400);
 
-/// The client's deadline per call in the campaign (a delayed answer outlives it).
-pub const DEADLINE: Duration = Duration::from_millis(150);
+/// The client's deadline per call in the campaign (a delayed answer outlives it). It is real
+/// time (each attempt's timeout is reqwest's), and it bounds the unfaulted calls too, the
+/// reads of reconciliation included: a read that misses it leaves an outcome unknown, which
+/// the campaign counts as a failure. So it is generous, hundreds of times what an unfaulted
+/// loopback call takes, also on a loaded 2-core machine; the price is this much real time
+/// for each of the rare delay rounds.
+pub const DEADLINE: Duration = Duration::from_secs(1);
 /// How long the delay faults hold the answer: past [`DEADLINE`].
-const HELD: Duration = Duration::from_millis(250);
+const HELD: Duration = Duration::from_millis(1500);
 
 /// One fault of the campaign: its name in the figures, whether the mock commits the call under
 /// it, its weight in the draw.
@@ -278,7 +283,10 @@ where
             (_, Reported::NotDone) => charged == 0 && created == 0,
             // Unknown is the honest answer to a lost answer that did not commit (the mock
             // commits before it answers, so the watch sees every charge): never with a charge.
-            (_, Reported::Unknown) => charged == 0 && created == 0 && !case.commits,
+            // (A committing fault whose call the deadline ended before the mock ran it is
+            // unknown too, and rightly: nothing was charged; over the run the committing faults
+            // must still have charged in most of their rounds.)
+            (_, Reported::Unknown) => charged == 0 && created == 0,
         };
         if !consistent {
             figures.mismatches.push(format!(
@@ -338,15 +346,10 @@ pub fn assert_sound(figures: &Figures, rounds: usize) {
     // Unknown is said only where nothing was charged (checked per round), and the faults that
     // do not commit leave nothing to resolve; a commit after the watch, resolved later, is
     // `a_commit_after_the_watch_is_unknown_then_resolved` (facade) and the binary campaign.
-    let uncommitting: u64 = FAULTS
-        .iter()
-        .filter(|c| !c.commits)
-        .filter_map(|c| figures.by_fault.get(c.name))
-        .map(|r| r.rounds - r.not_done)
-        .sum();
+    let unknown_without_fault: u64 = figures.by_fault.get("none").map_or(0, |r| r.unknown);
     assert_eq!(
-        total.unknown, uncommitting,
-        "unknown exactly where no proof of 'not done' exists"
+        unknown_without_fault, 0,
+        "an unfaulted call is never unknown"
     );
     for case in FAULTS {
         let row = figures.by_fault.get(case.name);

@@ -140,3 +140,61 @@ pub fn four_due(s: &MockServer) -> Vec<String> {
         seed_expiring(s, ServiceType::Ipv4Rotating, 30 * DAY),
     ]
 }
+
+/// A manual clock for tests that wait for a call to reach a sleep: it reports every sleep it
+/// is asked for (how far ahead its deadline is) and, when made with `hold`, keeps each sleep
+/// from starting until the test lets it ([`Watched::release`]). What a test waits on instead
+/// of yielding or sleeping and hoping the call got that far.
+#[derive(Debug, Clone)]
+pub struct Watched {
+    clock: opx::clock::ManualClock,
+    sleeps: tokio::sync::mpsc::UnboundedSender<Duration>,
+    gate: Option<std::sync::Arc<tokio::sync::Semaphore>>,
+}
+
+impl Watched {
+    /// A watched `clock`, and the receiver of the sleeps it is asked for.
+    pub fn new(
+        clock: opx::clock::ManualClock,
+        hold: bool,
+    ) -> (Self, tokio::sync::mpsc::UnboundedReceiver<Duration>) {
+        let (sleeps, asked) = tokio::sync::mpsc::unbounded_channel();
+        let gate = hold.then(|| std::sync::Arc::new(tokio::sync::Semaphore::new(0)));
+        (
+            Self {
+                clock,
+                sleeps,
+                gate,
+            },
+            asked,
+        )
+    }
+
+    /// Lets `n` held sleeps start.
+    pub fn release(&self, n: usize) {
+        if let Some(gate) = &self.gate {
+            gate.add_permits(n);
+        }
+    }
+}
+
+impl opx::clock::Clock for Watched {
+    fn now(&self) -> std::time::Instant {
+        self.clock.now()
+    }
+    fn system_now(&self) -> std::time::SystemTime {
+        self.clock.system_now()
+    }
+    fn sleep_until(&self, deadline: std::time::Instant) -> opx::clock::Sleep {
+        let _ = self
+            .sleeps
+            .send(deadline.saturating_duration_since(self.clock.now()));
+        let (gate, sleep) = (self.gate.clone(), self.clock.sleep_until(deadline));
+        Box::pin(async move {
+            if let Some(gate) = gate {
+                gate.acquire().await.expect("the gate is open").forget();
+            }
+            sleep.await;
+        })
+    }
+}
