@@ -127,3 +127,49 @@ async fn tokens_are_checked_and_never_shown() {
     let e = Client::builder().build().unwrap_err();
     assert!(e.to_string().contains("OPX_TOKEN"));
 }
+
+/// One time limit: without a per-attempt timeout, a money call's one attempt may use the whole
+/// deadline (it was cut at 30 s while the deadline said 60), a retried call's attempt half of
+/// it; a timeout set by hand still applies, cut to what is left of the deadline.
+#[test]
+fn attempt_timeouts_are_derived_from_the_deadline() {
+    use crate::operation::Operation;
+    let deadline = Duration::from_secs(60);
+    let still = crate::clock::ManualClock::new();
+    let derived = ClientBuilder::new()
+        .token(TOKEN)
+        .clock(still.clone())
+        .deadline(deadline)
+        .build()
+        .unwrap();
+    let t = derived.transport();
+    let now = t.clock.now();
+    for op in Operation::ALL {
+        let want = if op.is_idempotent() {
+            deadline / 2
+        } else {
+            deadline
+        };
+        assert_eq!(t.attempt_timeout(None, now, op), Some(want), "{op}");
+    }
+    let set = ClientBuilder::new()
+        .token(TOKEN)
+        .clock(still)
+        .timeout(Duration::from_secs(5))
+        .build()
+        .unwrap();
+    let t = set.transport();
+    assert_eq!(
+        t.attempt_timeout(None, t.clock.now(), Operation::Purchase),
+        Some(Duration::from_secs(5))
+    );
+    assert_eq!(
+        t.attempt_timeout(
+            Some(Duration::from_secs(90)),
+            t.clock.now(),
+            Operation::Purchase
+        ),
+        Some(DEFAULT_DEADLINE),
+        "never past the deadline"
+    );
+}

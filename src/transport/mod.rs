@@ -304,7 +304,7 @@ impl Transport {
     /// One attempt's timeout: its own (or the client's), cut to what is left of the deadline.
     /// Without either, a call sent once has the whole deadline, and an attempt of a call that
     /// may be retried half of it (so that a retry still fits).
-    fn attempt_timeout(
+    pub(crate) fn attempt_timeout(
         &self,
         own: Option<Duration>,
         started: Instant,
