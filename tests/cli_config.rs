@@ -503,4 +503,5 @@ async fn a_profiles_spend_cap_refuses_a_charge_that_would_pass_it() {
     let pending = home.opx(&["--json", "pending"], &env).await;
     let v: serde_json::Value = serde_json::from_slice(&pending.stdout).unwrap();
     assert_eq!(v["spent"]["today"], plan.price, "{v}");
+    assert_eq!(v["cap"]["day"], plan.price + plan.price / 2, "{v}");
 }

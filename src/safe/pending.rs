@@ -48,7 +48,9 @@ impl Client {
     pub fn journal(&self) -> Option<&Journal> {
         self.money.journal.as_ref()
     }
-    pub(super) fn spend_cap(&self) -> Option<&SpendCap> {
+    /// The spend cap this client enforces, if it was given one
+    /// ([`ClientBuilder::spend_cap`](crate::ClientBuilder::spend_cap)).
+    pub fn spend_cap(&self) -> Option<&SpendCap> {
         self.money.cap.as_ref()
     }
     pub(super) fn reconcile_policy(&self) -> ReconcilePolicy {

@@ -51,14 +51,16 @@ pub async fn run(ctx: &Ctx, args: PendingArgs) -> Result<(), Failure> {
         .filter(|e| e.state == EntryState::Unknown)
         .collect();
     let spent = journal.spending(now)?;
+    let cap = client.spend_cap().copied().unwrap_or_default();
     if ctx.json {
         output::print_json(
             &json!({"resolved": looked_at.iter().filter(|e| e.state == EntryState::Done).collect::<Vec<_>>(),
             "unknown": still, "spent": {"today": spent.today, "unknown_today": spent.unknown_today,
-            "month": spent.month, "unknown_month": spent.unknown_month}}),
+            "month": spent.month, "unknown_month": spent.unknown_month},
+            "cap": {"day": cap.day(), "month": cap.month()}}),
         )?;
     } else {
-        output::print(&render(&looked_at, &still, &spent))?;
+        output::print(&render(&looked_at, &still, &spent, &cap))?;
     }
     if still.is_empty() {
         Ok(())
@@ -90,6 +92,7 @@ fn render(
     looked_at: &[JournalEntry],
     still: &[&JournalEntry],
     spent: &opx::safe::Spending,
+    cap: &opx::safe::SpendCap,
 ) -> String {
     let mut out = String::new();
     for e in looked_at.iter().filter(|e| e.state == EntryState::Done) {
@@ -110,11 +113,16 @@ fn render(
         still.iter().for_each(|e| table.row(row(e)));
         out += &format!("unknown (may still be charged):\n{}", table.render());
     }
+    let of = |limit: Option<i64>| {
+        limit.map_or_else(String::new, |l| format!(" of a {} cap", output::rub(l)))
+    };
     out += &format!(
-        "spent today {} (of which {} unknown); this month {} (of which {} unknown)\n",
+        "spent today {}{} (of which {} unknown); this month {}{} (of which {} unknown)\n",
         output::rub(spent.today),
+        of(cap.day()),
         output::rub(spent.unknown_today),
         output::rub(spent.month),
+        of(cap.month()),
         output::rub(spent.unknown_month)
     );
     out
