@@ -224,6 +224,10 @@ impl ClientBuilder {
     /// `/credentials` included (the per-attempt [`timeout`](Self::timeout) and the
     /// [`deadline`](Self::deadline) are still set per request).
     ///
+    /// Build it with `.redirect(reqwest::redirect::Policy::none())`: a redirect followed on a
+    /// money call may send it twice (307, 308) or as a GET (302, 303), so such a call's answer
+    /// is reported as an unknown outcome whatever it says.
+    ///
     /// The money calls are never retried by this crate. reqwest's own retry policy (on by
     /// default for requests the server refused unprocessed, such as an HTTP/2 `REFUSED_STREAM`)
     /// cannot send a request twice that the server processed; do not give the client a policy

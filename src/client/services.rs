@@ -39,7 +39,9 @@ impl Client {
         self.t.gate_check(op)?;
         let (result, rec) = recorded(send(&self.raw)).await;
         match result {
-            Err(G::InvalidResponsePayload(..)) if rec.is_success() && is_json_object(&rec) => {
+            Err(G::InvalidResponsePayload(..))
+                if rec.is_success() && is_json_object(&rec) && !rec.redirected =>
+            {
                 self.complete(op, id, rec).await
             }
             other => Ok(self.t.finish(op, rec, other)?.map(|v| v.data)),

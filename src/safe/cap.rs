@@ -57,11 +57,11 @@ impl SpendCap {
         if !self.is_set() {
             return Ok(());
         }
-        let Some(price) = price else {
+        let Some(price) = price.filter(|p| *p >= 0) else {
             return Err(Error::new(
                 ErrorKind::SpendCap,
-                "the price of this charge is not known (its plan is not in the catalog), so the \
-                 spend cap cannot be checked",
+                "the price of this charge is not known (the catalog could not be read, or does \
+                 not list its plan with a price), so the spend cap cannot be checked",
             ));
         };
         let periods = [
@@ -69,16 +69,16 @@ impl SpendCap {
             ("this month", self.month, spent.month, spent.unknown_month),
         ];
         for (period, limit, total, unknown) in periods {
+            let after = total.checked_add(price).unwrap_or(i64::MAX);
             if let Some(limit) = limit
-                && total + price > limit
+                && after > limit
             {
                 return Err(Error::new(
                     ErrorKind::SpendCap,
                     format!(
-                        "this charge of {price} RUB would take spending {period} to {} RUB, over \
-                         the cap of {limit} RUB ({total} RUB spent {period}, of which {unknown} \
-                         RUB unknown: see `opx pending`)",
-                        total + price
+                        "this charge of {price} RUB would take spending {period} to {after} RUB, \
+                         over the cap of {limit} RUB ({total} RUB spent {period}, of which \
+                         {unknown} RUB unknown: see `opx pending`)"
                     ),
                 ));
             }
@@ -106,7 +106,7 @@ impl Spending {
         let mut s = Self::default();
         for e in entries {
             let counted = matches!(e.state, EntryState::Done | EntryState::Unknown);
-            let (Some(price), true) = (e.price, counted) else {
+            let Some(price) = e.price.filter(|p| *p >= 0 && counted) else {
                 continue;
             };
             let unknown = if e.state == EntryState::Unknown {
@@ -115,11 +115,11 @@ impl Spending {
                 0
             };
             if (e.at.year(), e.at.month()) == (now.year(), now.month()) {
-                s.month += price;
-                s.unknown_month += unknown;
+                s.month = s.month.saturating_add(price);
+                s.unknown_month = s.unknown_month.saturating_add(unknown);
                 if e.at.day() == now.day() {
-                    s.today += price;
-                    s.unknown_today += unknown;
+                    s.today = s.today.saturating_add(price);
+                    s.unknown_today = s.unknown_today.saturating_add(unknown);
                 }
             }
         }
@@ -197,6 +197,13 @@ mod tests {
             cap.check(&spent, None).is_err(),
             "an unknown price is refused"
         );
+        assert!(cap.check(&spent, Some(-5)).is_err(), "a negative one too");
+        let full = Spending {
+            today: i64::MAX,
+            ..spent
+        };
+        let e = cap.check(&full, Some(10)).unwrap_err();
+        assert!(e.message().contains("over the cap"), "no overflow: {e}");
         assert!(
             SpendCap::new().check(&spent, None).is_ok(),
             "no cap, no check"

@@ -243,35 +243,80 @@ impl Journal {
     }
 
     /// Records what the answer to entry `id` proved ([`Charge`]): an unknown outcome leaves
-    /// it unknown. A failure to write is logged, and leaves it unknown (the safe direction).
-    pub fn settle(&self, id: u64, charge: Charge, service: Option<ServiceId>, now: DateTime<Utc>) {
+    /// it unknown, and so does a purchase whose service another settled purchase already owns
+    /// (never claimed twice). Returns whether it was settled. A failure to write is logged, and
+    /// leaves it unknown (the safe direction).
+    pub fn settle(
+        &self,
+        id: u64,
+        charge: Charge,
+        service: Option<ServiceId>,
+        now: DateTime<Utc>,
+    ) -> bool {
         let state = match charge {
             Charge::Done => EntryState::Done,
             Charge::NotDone => EntryState::NotDone,
-            Charge::Unknown => return,
+            Charge::Unknown => return false,
         };
+        let mut settled = false;
         let saved = self.store.update(&mut |entries| {
-            if let Some(e) = entries.iter_mut().find(|e| e.id == id) {
-                e.state = state;
-                e.settled_at = Some(now);
-                if service.is_some() {
-                    e.service_id = service.clone();
-                }
+            let owned = |e: &JournalEntry| {
+                e.id != id
+                    && e.state == EntryState::Done
+                    && matches!(e.call, MoneyCall::Purchase { .. })
+                    && e.service_id.is_some()
+                    && e.service_id == service
+            };
+            let taken = state == EntryState::Done && entries.iter().any(owned);
+            let Some(e) = entries.iter_mut().find(|e| e.id == id) else {
+                return;
+            };
+            if taken && matches!(e.call, MoneyCall::Purchase { .. }) {
+                return;
             }
+            e.state = state;
+            e.settled_at = Some(now);
+            if service.is_some() {
+                e.service_id = service.clone();
+            }
+            settled = true;
         });
         if let Err(e) = saved {
-            // The entry stays unknown on disk: the safe direction (it is resolved later).
             tracing::warn!(error = %e, entry = id, "could not record a money call's outcome");
+            return false;
         }
+        settled
     }
 
-    /// The services that settled entries other than `except` created or changed: never claimed
-    /// twice when resolving.
+    /// How far the settled extensions of `service` before entry `before_entry` took its
+    /// expiry, one period each from the expiry each was sent at.
+    pub(crate) fn extended_until(
+        &self,
+        service: &ServiceId,
+        before_entry: u64,
+    ) -> Result<Option<DateTime<Utc>>> {
+        let entries = self.entries()?;
+        Ok(entries
+            .iter()
+            .filter(|e| e.id < before_entry && e.state == EntryState::Done)
+            .filter_map(|e| match &e.call {
+                MoneyCall::Extend {
+                    service_id,
+                    expires_before,
+                } if service_id == service => Some(*expires_before + super::pending::EXTENSION),
+                _ => None,
+            })
+            .max())
+    }
+
+    /// The services that settled purchases other than `except` created: never claimed twice
+    /// when resolving.
     pub(crate) fn claimed(&self, except: u64) -> Result<Vec<ServiceId>> {
         let entries = self.entries()?;
         Ok(entries
             .into_iter()
             .filter(|e| e.id != except && e.state == EntryState::Done)
+            .filter(|e| matches!(e.call, MoneyCall::Purchase { .. }))
             .filter_map(|e| e.service_id)
             .collect())
     }
@@ -305,5 +350,96 @@ fn refusal(
     match cap {
         Some(cap) => cap.check(&Spending::of(entries, now), price),
         None => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn purchase() -> MoneyCall {
+        let req = PurchaseRequest::new(
+            crate::operation::ServiceType::Ipv4Rotating,
+            "65a9f0c1b2c3d4e5f6a7b8c9"
+                .parse::<crate::validate::PlanId>()
+                .unwrap(),
+        );
+        MoneyCall::Purchase {
+            request: req,
+            before: Vec::new(),
+            complete: true,
+        }
+    }
+
+    fn id(n: u8) -> ServiceId {
+        format!("65aa1100b2c3d4e5f6a7b8{n:02x}").parse().unwrap()
+    }
+
+    /// Two purchases never own one service: the second settle of the same service leaves its
+    /// entry unknown (and it keeps blocking a repeat), whoever resolves first.
+    #[test]
+    fn a_service_is_claimed_by_one_purchase_only() {
+        let j = Journal::memory().allow_over_pending(true);
+        let now = Utc::now();
+        let a = j.begin(purchase(), Some(1), now, None).unwrap();
+        let b = j.begin(purchase(), Some(1), now, None).unwrap();
+        assert!(j.settle(a, Charge::Done, Some(id(1)), now));
+        assert!(!j.settle(b, Charge::Done, Some(id(1)), now), "already a's");
+        assert_eq!(j.unknown().unwrap().len(), 1);
+        assert_eq!(j.claimed(b).unwrap(), vec![id(1)]);
+        assert!(j.settle(b, Charge::Done, Some(id(2)), now));
+        assert!(
+            !j.settle(b, Charge::Unknown, None, now),
+            "unknown settles nothing"
+        );
+    }
+
+    /// Without `allow_over_pending`, the same purchase is refused while one is unknown; an
+    /// extension of another service is not.
+    #[test]
+    fn the_same_charge_is_refused_while_one_is_unknown() {
+        let j = Journal::memory();
+        let now = Utc::now();
+        j.begin(purchase(), None, now, None).unwrap();
+        let e = j.begin(purchase(), None, now, None).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::PendingUnknown);
+        assert!(e.message().contains("--force"), "{e}");
+        let extend = MoneyCall::Extend {
+            service_id: id(1),
+            expires_before: now,
+        };
+        j.begin(extend.clone(), None, now, None).unwrap();
+        assert!(j.begin(extend, None, now, None).is_err());
+    }
+
+    /// Settled extensions count one period each from the expiry they were sent at.
+    #[test]
+    fn extended_until_counts_one_period_per_settled_extension() {
+        let j = Journal::memory().allow_over_pending(true);
+        let t0: DateTime<Utc> = "2026-12-07T00:00:00Z".parse().unwrap();
+        let call = |at| MoneyCall::Extend {
+            service_id: id(1),
+            expires_before: at,
+        };
+        let a = j.begin(call(t0), None, t0, None).unwrap();
+        let b = j.begin(call(t0), None, t0, None).unwrap();
+        assert_eq!(
+            j.extended_until(&id(1), b).unwrap(),
+            None,
+            "nothing settled yet"
+        );
+        j.settle(a, Charge::Done, Some(id(1)), t0);
+        let until = t0 + super::super::pending::EXTENSION;
+        assert_eq!(j.extended_until(&id(1), b).unwrap(), Some(until));
+        assert_eq!(
+            j.extended_until(&id(2), b).unwrap(),
+            None,
+            "another service"
+        );
+        assert_eq!(
+            j.extended_until(&id(1), a).unwrap(),
+            None,
+            "only earlier entries"
+        );
     }
 }

@@ -210,7 +210,12 @@ impl Client {
             Err(e) if e.charged() == Some(false) => Err(e),
             Err(e) => {
                 tracing::warn!(error = %e, "purchase answer lost: checking GET /services");
-                Ok(self.reconcile_with(req, &snapshot, e).await)
+                // Services other settled purchases own are never taken for this one.
+                let claimed = match journal {
+                    Some(j) => j.claimed(0).unwrap_or_default(),
+                    None => Vec::new(),
+                };
+                Ok(self.reconcile_with(req, &snapshot, e, &claimed).await)
             }
         };
         if let (Some(j), Some(id)) = (journal, entry) {

@@ -14,6 +14,11 @@ use crate::model::PurchaseRequest;
 use crate::operation::ServiceType;
 use crate::validate::{PlanId, ServiceId};
 
+/// What one extension adds: "Extend service by 30 days" (the docs).
+pub(super) const EXTENSION: chrono::TimeDelta = chrono::TimeDelta::days(30);
+/// How much less than [`EXTENSION`] still counts as one (clocks, rounding).
+const SLACK: chrono::TimeDelta = chrono::TimeDelta::hours(1);
+
 /// What a client does about money beyond sending: how it watches a lost answer, the journal,
 /// the spend cap.
 #[derive(Debug, Clone, Default)]
@@ -64,7 +69,8 @@ impl Client {
         DateTime::from(self.t.clock.system_now())
     }
 
-    /// The catalog price of `plan` (of type `t`), when it can be read.
+    /// The catalog price of `plan` (of type `t`), when it can be read and is a price (0 or
+    /// more: a negative one from a broken server is no price).
     pub(super) async fn plan_price(&self, t: &ServiceType, plan: Option<&PlanId>) -> Option<i64> {
         let plan = plan?;
         let catalog = self.plans(Some(t.clone())).await.ok()?;
@@ -73,6 +79,7 @@ impl Client {
             .iter()
             .find(|p| &p.plan_id == plan)
             .map(|p| p.price)
+            .filter(|p| *p >= 0)
     }
 
     /// Looks again at every unknown entry of the journal (the client's, see
@@ -121,10 +128,18 @@ impl Client {
             if !select(&entry.call) {
                 continue;
             }
-            if let Some(service) = self.resolve_one(journal, &entry).await? {
-                journal.settle(entry.id, Charge::Done, Some(service.clone()), self.now());
-                entry.state = EntryState::Done;
-                entry.service_id = Some(service);
+            match self.resolve_one(journal, &entry).await {
+                Ok(Some(service)) => {
+                    if journal.settle(entry.id, Charge::Done, Some(service.clone()), self.now()) {
+                        entry.state = EntryState::Done;
+                        entry.service_id = Some(service);
+                    }
+                }
+                Ok(None) => {}
+                // It stays unknown (and keeps blocking a repeat): resolved on a later look.
+                Err(e) => {
+                    tracing::warn!(entry = entry.id, error = %e, "could not resolve a journal entry")
+                }
             }
             out.push(entry);
         }
@@ -137,11 +152,9 @@ impl Client {
         journal: &Journal,
         entry: &JournalEntry,
     ) -> Result<Option<ServiceId>> {
-        let read = |e: Error| {
-            Err(unknown(
-                &e,
-                &format!("resolving journal entry {}", entry.id),
-            ))
+        let look = |l: Look<Option<ServiceId>>| match l {
+            Look::Seen(found) => Ok(found),
+            Look::Failed(e) => Err(e),
         };
         match &entry.call {
             MoneyCall::Purchase {
@@ -151,28 +164,38 @@ impl Client {
             } => {
                 let snapshot = PurchaseSnapshot::recorded(before, *complete);
                 let claimed = journal.claimed(entry.id)?;
-                match self.find_purchase(request, &snapshot, &claimed).await {
-                    Look::Seen(found) if found.len() == 1 => Ok(found.into_iter().next()),
-                    Look::Seen(_) => Ok(None),
-                    Look::Failed(e) => read(e),
-                }
+                let found = self.find_purchase(request, &snapshot, &claimed).await;
+                look(match found {
+                    Look::Seen(found) if found.len() == 1 => Look::Seen(found.into_iter().next()),
+                    Look::Seen(_) => Look::Seen(None),
+                    Look::Failed(e) => Look::Failed(e),
+                })
             }
             MoneyCall::Extend {
                 service_id,
                 expires_before,
-            } => match self.look(|| self.service(service_id)).await {
-                Look::Seen(s) if s.expires_at > *expires_before => Ok(Some(service_id.clone())),
-                Look::Seen(_) => Ok(None),
-                Look::Failed(e) => read(e),
-            },
+            } => {
+                // One period per extension, in the journal's order: an expiry that moved once
+                // settles one of two unknown extensions, not both.
+                let base = journal.extended_until(service_id, entry.id)?;
+                let base = base.map_or(*expires_before, |b| b.max(*expires_before));
+                let moved = self.look(|| self.service(service_id)).await;
+                look(match moved {
+                    Look::Seen(s) => Look::Seen(
+                        (s.expires_at >= base + EXTENSION - SLACK).then(|| service_id.clone()),
+                    ),
+                    Look::Failed(e) => Look::Failed(e),
+                })
+            }
             MoneyCall::Credentials {
                 service_id,
                 login_before,
-            } => match self.look(|| self.service(service_id)).await {
-                Look::Seen(s) if s.auth.login != *login_before => Ok(Some(service_id.clone())),
-                Look::Seen(_) => Ok(None),
-                Look::Failed(e) => read(e),
-            },
+            } => look(match self.look(|| self.service(service_id)).await {
+                Look::Seen(s) => {
+                    Look::Seen((s.auth.login != *login_before).then(|| service_id.clone()))
+                }
+                Look::Failed(e) => Look::Failed(e),
+            }),
         }
     }
 

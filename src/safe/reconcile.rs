@@ -232,7 +232,7 @@ impl Client {
             "the purchase's answer was not received",
         )
         .with_operation(Operation::Purchase);
-        Ok(self.reconcile_with(req, snapshot, error).await)
+        Ok(self.reconcile_with(req, snapshot, error, &[]).await)
     }
 
     /// [`reconcile_purchase`](Self::reconcile_purchase) for a purchase that failed with `error`
@@ -244,10 +244,11 @@ impl Client {
         req: &PurchaseRequest,
         snapshot: &PurchaseSnapshot,
         error: Error,
+        claimed: &[ServiceId],
     ) -> PurchaseOutcome {
         let seen = self
             .watch(|| async {
-                let mut found = self.new_services(req, snapshot, &[]).await?;
+                let mut found = self.new_services(req, snapshot, claimed).await?;
                 Ok(match found.len() {
                     0 => None,
                     1 => Some(match found.remove(0) {
@@ -262,6 +263,11 @@ impl Client {
             .await;
         let watched = self.reconcile_policy().watched();
         let why = match seen {
+            Watched::Found(PurchaseOutcome::Ambiguous(ids)) if error.is_committed() => {
+                let ids: Vec<_> = ids.iter().map(ToString::to_string).collect();
+                let why = format!("one of the new services {} is it", ids.join(", "));
+                return PurchaseOutcome::PurchasedUnread(unknown(&error, &why));
+            }
             Watched::Found(outcome) => return outcome,
             Watched::Failed(read) => format!("checking GET /services failed too: {read}"),
             Watched::Nothing if !snapshot.complete => "no new service is ahead of the account's \

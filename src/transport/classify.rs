@@ -65,6 +65,22 @@ fn settled(plain: ErrorKind, message: impl Into<String>, charge: Option<Charge>)
     }
 }
 
+/// A money call whose answer came from another URL (a caller's reqwest client followed a
+/// redirect): unknown, whatever the answer.
+pub(crate) fn redirected(operation: Operation, rec: &CallRecord) -> Error {
+    let mut e = settled(
+        ErrorKind::Transport,
+        "the request was redirected (the reqwest client given to ClientBuilder follows \
+         redirects; give it `redirect::Policy::none()`), so the answer is not the API's",
+        Some(Charge::Unknown),
+    )
+    .with_operation(operation);
+    if let Some(s) = rec.status {
+        e = e.with_status(s);
+    }
+    e
+}
+
 fn too_large(rec: &CallRecord, once: bool, max_body: usize) -> Error {
     // The body was discarded: what is left to judge by is the status alone.
     let charge = match rec.status {

@@ -339,6 +339,7 @@ impl Transport {
         seen: &mut Seen,
     ) -> (reqwest::Result<reqwest::Response>, Outcome) {
         let flight = self.in_flight.start();
+        let sent_to = req.url().clone();
         let mut resp = match client.execute(req).await {
             Ok(r) => r,
             Err(e) => {
@@ -367,6 +368,7 @@ impl Transport {
             rate_limit: rate,
         };
         let content_type = resp.headers().get(http::header::CONTENT_TYPE).cloned();
+        let redirected = resp.url() != &sent_to;
         note(|rec| {
             *rec = CallRecord {
                 status: Some(status),
@@ -374,6 +376,7 @@ impl Transport {
                 rate_limit: rate,
                 retry_after: wait,
                 attempts: rec.attempts,
+                redirected,
                 ..CallRecord::default()
             }
         });
@@ -449,6 +452,11 @@ impl Transport {
         rec: CallRecord,
         result: Result<ResponseValue<T>, GeneratedError>,
     ) -> Result<Response<T>, Error> {
+        if rec.redirected && !operation.is_idempotent() {
+            // A caller's client followed a redirect: the money call may have been sent twice
+            // (307, 308) or turned into a GET (302, 303); whatever came back proves nothing.
+            return Err(classify::redirected(operation, &rec));
+        }
         match result {
             Ok(rv) if !rec.too_large => {
                 let status = rec.status.unwrap_or(rv.status());

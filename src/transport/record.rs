@@ -23,6 +23,9 @@ pub(crate) struct CallRecord {
     pub(crate) attempts: u32,
     pub(crate) too_large: bool,
     pub(crate) body_failed: bool,
+    /// The response came from another URL than the one sent to: a caller's reqwest client
+    /// followed a redirect (this crate's own clients never do).
+    pub(crate) redirected: bool,
 }
 
 impl CallRecord {

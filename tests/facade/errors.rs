@@ -294,3 +294,19 @@ async fn echoed_secrets_are_cut_out_of_server_text() {
         assert!(shown.contains("<redacted>"), "{shown}");
     }
 }
+
+/// A caller's reqwest client follows redirects: a purchase redirected (here 303, which turns
+/// it into a GET) and then refused with an envelope proves nothing about the POST: unknown,
+/// never "not charged", and not sent again by this crate.
+#[tokio::test]
+async fn a_redirected_purchase_is_unknown_whatever_the_answer() {
+    let s = Scripted::start(Reply::error(404, "not_found")).await;
+    s.push(Reply::raw(303, "text/plain", "see other").header("location", "/elsewhere"));
+    let follows = reqwest::Client::builder().build().unwrap();
+    let c = s.client().reqwest_client(follows).build().unwrap();
+    let e = c.purchase(&purchase_req()).await.unwrap_err();
+    assert!(e.is_outcome_unknown() && e.charged().is_none(), "{e:?}");
+    assert!(e.message().contains("redirected"), "{e}");
+    let posts = s.seen().iter().filter(|r| r.method == "POST").count();
+    assert_eq!(posts, 1, "the purchase was sent once");
+}

@@ -470,3 +470,40 @@ async fn the_watch_waits_out_a_429() {
         "waited each Retry-After out on the clock"
     );
 }
+
+/// Two unknown extensions of one service (the second forced) and one that lands: resolving
+/// settles one period, one entry; the other stays unknown (it may still land).
+#[tokio::test]
+async fn one_landed_extension_settles_one_of_two_unknown_entries() {
+    let s = MockServer::start().await;
+    let id: opx::ServiceId = s.seed_services(1)[0].parse().unwrap();
+    let journal = opx::safe::Journal::memory().allow_over_pending(true);
+    let c = s
+        .client_builder()
+        .timeout(Duration::from_millis(200))
+        .reconcile_policy(ReconcilePolicy::default().window(Duration::from_secs(1)))
+        .journal(journal.clone())
+        .build()
+        .unwrap();
+    s.inject(Operation::ExtendService, slow_commit(60_000), 1);
+    let first = c.extend_safely(&id).await.unwrap();
+    assert!(matches!(first, ExtendOutcome::Unknown { .. }), "{first:?}");
+    s.inject(Operation::ExtendService, Fault::DropBeforeResponse, 1);
+    let second = c.extend_safely(&id).await.unwrap();
+    assert!(
+        matches!(second, ExtendOutcome::Unknown { .. }),
+        "{second:?}"
+    );
+    s.advance(Duration::from_secs(60));
+    for _ in 0..400 {
+        if s.executions(Operation::ExtendService) == 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    assert_eq!(s.executions(Operation::ExtendService), 1, "one landed");
+    let looked = c.resolve_pending().await.unwrap();
+    let states: Vec<_> = looked.iter().map(|e| e.state).collect();
+    use opx::safe::EntryState::{Done, Unknown};
+    assert_eq!(states, [Done, Unknown], "{looked:?}");
+}
