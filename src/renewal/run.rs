@@ -1,11 +1,13 @@
 //! Reading what a plan needs, and carrying a plan out without passing its cap or extending a
 //! service twice.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use chrono::{DateTime, Utc};
 
 use super::{Decision, RenewalPlan, RenewalPlanner, Skip};
 use crate::client::Client;
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 use crate::model::ServiceQuery;
 use crate::operation::{Operation, StatusFilter};
 use crate::safe::{Charge, ExtendOutcome};
@@ -24,7 +26,9 @@ pub enum RenewalOutcome {
     /// The extension was refused or did not happen (nothing charged): the run stopped here.
     Failed(Error),
     /// Whether the extension happened cannot be told: the run stopped here, and its price is
-    /// counted as spent. Check the service before trying again.
+    /// counted as spent. Check the service before trying again. (Also an extension refused
+    /// before sending because an earlier one of the same service is still unknown
+    /// ([`ErrorKind::PendingUnknown`]): then nothing is counted, the earlier one is.)
     Unknown(Error),
 }
 
@@ -129,6 +133,12 @@ impl Client {
     /// rest are [`Skip::NotAttempted`]. A failed read counts as an extension that did not go
     /// through, so this returns a report whatever happened.
     pub async fn renew(&self, plan: &RenewalPlan) -> RenewalReport {
+        self.renew_until(plan, &AtomicBool::new(false)).await
+    }
+
+    /// [`renew`](Self::renew), stopping before the next extension once `stop` is set (an
+    /// interrupt): the extension in flight finishes, the rest are [`Skip::NotAttempted`].
+    pub async fn renew_until(&self, plan: &RenewalPlan, stop: &AtomicBool) -> RenewalReport {
         let mut report = RenewalReport {
             results: Vec::with_capacity(plan.items.len()),
             spent: 0,
@@ -140,13 +150,19 @@ impl Client {
             let outcome = match (item.decision, item.price) {
                 (Decision::Skip(why), _) => RenewalOutcome::Skipped(why),
                 (_, None) => RenewalOutcome::Skipped(Skip::PriceUnknown),
-                _ if stopped => RenewalOutcome::Skipped(Skip::NotAttempted),
+                _ if stopped || stop.load(Ordering::SeqCst) => {
+                    RenewalOutcome::Skipped(Skip::NotAttempted)
+                }
                 (Decision::Extend, Some(price)) => {
                     let outcome = self.renew_one(plan, &report, &item.service.service_id, price);
                     let outcome = outcome.await;
                     match &outcome {
                         RenewalOutcome::Extended(_) | RenewalOutcome::ExtendedUnread(_) => {
                             report.spent += price
+                        }
+                        // Refused before sending: an earlier extension of it is unknown.
+                        RenewalOutcome::Unknown(e) if e.kind() == ErrorKind::PendingUnknown => {
+                            stopped = true;
                         }
                         RenewalOutcome::Unknown(_) => {
                             report.maybe_spent += price;
@@ -194,6 +210,7 @@ impl Client {
             }
             Ok(ExtendOutcome::ExtendedUnread(e)) => RenewalOutcome::ExtendedUnread(e),
             Ok(ExtendOutcome::Unknown { error, .. }) => RenewalOutcome::Unknown(error),
+            Err(e) if e.kind() == ErrorKind::PendingUnknown => RenewalOutcome::Unknown(e),
             Err(e) => RenewalOutcome::Failed(e),
         }
     }

@@ -30,6 +30,10 @@ pub struct ApiArgs {
     /// Do not ask for confirmation of a POST that spends money or replaces credentials.
     #[arg(long)]
     yes: bool,
+    /// Send a money POST even while one of the same kind has an unknown outcome, or when its
+    /// body names nothing the journal can check later (it is then sent unrecorded).
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// What a request the spec marks as not idempotent (purchase, extension, new credentials)
@@ -244,7 +248,7 @@ async fn read(mut response: reqwest::Response) -> Read {
 
 /// The exit of a money call (`spends`) by what its answer proves (the library's one
 /// classifier, [`opx::safe::Charge::of`]), or of any other request by its status.
-fn verdict(read: &Read, retry_after: Option<u64>, spends: bool) -> Result<(), Failure> {
+fn verdict(read: &Read, retry_after: Option<u64>, money: Option<Unsure>) -> Result<(), Failure> {
     let status = read.status.as_u16();
     let charge = opx::safe::Charge::of(&opx::safe::Answer::Status(read.status, &read.body));
     let why = read
@@ -252,9 +256,10 @@ fn verdict(read: &Read, retry_after: Option<u64>, spends: bool) -> Result<(), Fa
         .as_ref()
         .map(|w| format!(" ({w})"))
         .unwrap_or_default();
-    if spends && charge == opx::safe::Charge::Unknown {
-        return Err(unknown(&format!("HTTP {status}{why}")));
+    if let (Some(unsure), opx::safe::Charge::Unknown) = (money, charge) {
+        return Err(unsure.failure(&format!("HTTP {status}{why}")));
     }
+    let spends = money.is_some();
     if (200..300).contains(&status) {
         if spends && !read.complete {
             eprintln!(
@@ -285,28 +290,46 @@ fn verdict(read: &Read, retry_after: Option<u64>, spends: bool) -> Result<(), Fa
     Err(Failure::Exit(3, message))
 }
 
-/// Exit 5: a money call that may have been processed.
-fn unknown(what: &str) -> Failure {
-    Failure::Exit(
-        5,
-        format!(
-            "outcome unknown: {what}. The request may have taken effect (the server may still \
-             commit it); it is kept in the journal as unknown: run `opx pending` to see whether \
-             it landed before trying again; sending it again now may charge twice"
-        ),
-    )
+/// What an unknown outcome of a money call is told with: what it is, and whether the journal
+/// keeps it.
+#[derive(Debug, Clone, Copy)]
+struct Unsure {
+    op: Operation,
+    journaled: bool,
 }
 
-/// The journal's record of a money call about to be sent, read from the account like the
-/// library's: the services before a purchase, the expiry before an extension, the login before
-/// new credentials. `None` when the request does not name what the journal needs (a body that
-/// is not a purchase request): it is then sent unrecorded, and said so.
+impl Unsure {
+    /// Exit 5: the money call may have been processed.
+    fn failure(self, what: &str) -> Failure {
+        let again = match self.op {
+            Operation::RegenerateCredentials => "sending it again replaces them again",
+            _ => "sending it again now may charge twice",
+        };
+        let kept = if self.journaled {
+            "it is kept in the journal as unknown: run `opx pending` to see whether it landed"
+        } else {
+            "it was sent unrecorded (--force): check with `opx services` (or `opx service ID`)"
+        };
+        Failure::Exit(
+            5,
+            format!(
+                "outcome unknown: {what}. The request may have taken effect (the server may \
+                 still commit it); {kept} before trying again; {again}"
+            ),
+        )
+    }
+}
+
+/// The journal's record of a money call about to be sent, and its price, read from the
+/// account like the library's: the services before a purchase, the expiry before an
+/// extension, the login before new credentials. `None` when the request does not name what the
+/// journal needs (a body that is not a purchase request, a path without a service id).
 async fn intent(
     client: &opx::Client,
     op: Operation,
     relative: &str,
     body: Option<&str>,
-) -> Result<Option<opx::safe::MoneyCall>, Failure> {
+) -> Result<Option<(opx::safe::MoneyCall, Option<i64>)>, Failure> {
     use opx::safe::MoneyCall;
     let service = relative
         .split(['/', '?'])
@@ -315,44 +338,73 @@ async fn intent(
         (Operation::Purchase, _) => {
             let parsed = body.and_then(|b| serde_json::from_str::<opx::PurchaseRequest>(b).ok());
             let Some(req) = parsed else { return Ok(None) };
-            Some(client.purchase_snapshot(&req).await?.to_call(&req))
+            let price = price(client, req.service_type(), Some(req.plan_id())).await;
+            let call = client.purchase_snapshot(&req).await?.to_call(&req);
+            Some((call, price))
         }
         (Operation::ExtendService, Some(service_id)) => {
             let s = client.service(&service_id).await?.into_inner();
-            Some(MoneyCall::Extend {
+            let price = price(client, &s.service_type, s.plan_id.as_ref()).await;
+            let call = MoneyCall::Extend {
                 service_id,
                 expires_before: s.expires_at,
-            })
+            };
+            Some((call, price))
         }
         (Operation::RegenerateCredentials, Some(service_id)) => {
             let s = client.service(&service_id).await?.into_inner();
-            Some(MoneyCall::Credentials {
-                service_id,
-                login_before: s.auth.login.clone(),
-            })
+            let login_before = s.auth.login.clone();
+            Some((
+                MoneyCall::Credentials {
+                    service_id,
+                    login_before,
+                },
+                None,
+            ))
         }
         _ => None,
     })
 }
 
-/// Writes the money call at `relative` down in the client's journal before it is sent.
+/// The catalog price of `plan`, when the catalog lists it with a price.
+async fn price(
+    client: &opx::Client,
+    t: &opx::ServiceType,
+    plan: Option<&opx::PlanId>,
+) -> Option<i64> {
+    let plans = client.plans(Some(t.clone())).await.ok()?.into_inner().plans;
+    let plan = plans.into_iter().find(|p| Some(&p.plan_id) == plan)?;
+    (plan.price >= 0).then_some(plan.price)
+}
+
+/// Writes the money call `op` at `relative` down in the client's journal before it is sent,
+/// checked against the spend cap and the unknown calls of the same kind. A call the journal
+/// cannot record is refused unless `force`.
 async fn record(
     client: &opx::Client,
-    method: &Method,
+    op: Operation,
     relative: &str,
     body: Option<&str>,
+    force: bool,
 ) -> Result<Option<u64>, Failure> {
-    let (Some(op), Some(journal)) = (operation_at(method, relative), client.journal()) else {
+    let Some(journal) = client.journal() else {
         return Ok(None);
     };
     match intent(client, op, relative, body).await? {
-        Some(call) => Ok(Some(journal.begin(call, None, chrono::Utc::now(), None)?)),
-        None => {
-            eprintln!(
-                "note: the request names nothing the journal can check later; sent unrecorded"
-            );
+        Some((call, price)) => {
+            let now = chrono::Utc::now();
+            Ok(Some(journal.begin(call, price, now, client.spend_cap())?))
+        }
+        None if force => {
+            eprintln!("note: sent unrecorded (--force): the journal will not know this call");
             Ok(None)
         }
+        None => Err(Failure::Usage(format!(
+            "{op} at {relative}: the request names nothing the journal of money calls can check \
+             later (a purchase body that is not {{\"type\", \"plan_id\", ...}} as the docs \
+             describe, or no service id in the path), so a lost answer could not be resolved; \
+             use `opx purchase` / `opx extend`, or send it unrecorded with --force"
+        ))),
     }
 }
 
@@ -373,16 +425,26 @@ pub async fn run(
     {
         confirm_spending(&client, &method, &url, what).await?;
     }
-    let entry = match spends {
-        Some(_) => record(&client, &method, &relative, body.as_deref()).await?,
+    let money_op = spends.and(operation_at(&method, &relative));
+    let entry = match money_op {
+        Some(op) => record(&client, op, &relative, body.as_deref(), args.force).await?,
         None => None,
     };
+    let unsure = money_op.map(|op| Unsure {
+        op,
+        journaled: entry.is_some(),
+    });
     let settle = |charge: opx::safe::Charge| {
         if let (Some(id), Some(journal)) = (entry, client.journal()) {
             journal.settle(id, charge, None, chrono::Utc::now());
         }
     };
-    let response = match request(&method, &url, &token, body, deadline)?.send().await {
+    let sending = request(&method, &url, &token, body, deadline)?.send();
+    let sent = match unsure {
+        Some(_) => crate::interrupt::guarded("request", sending).await?,
+        None => sending.await,
+    };
+    let response = match sent {
         Ok(r) => r,
         Err(e) if e.is_connect() || e.is_builder() => {
             settle(opx::safe::Charge::NotDone);
@@ -392,7 +454,9 @@ pub async fn run(
                 e.without_url()
             )));
         }
-        Err(e) if spends.is_some() => return Err(unknown(&e.without_url().to_string())),
+        Err(e) if let Some(unsure) = unsure => {
+            return Err(unsure.failure(&e.without_url().to_string()));
+        }
         Err(e) => return Err(Failure::Other(e.without_url().to_string())),
     };
     let retry_after = response
@@ -407,7 +471,7 @@ pub async fn run(
     )));
     read.body = redact_token(&read.body, token.expose());
     print_body(&read.body)?;
-    verdict(&read, retry_after, spends.is_some())
+    verdict(&read, retry_after, unsure)
 }
 
 /// The body with the API token cut out, should the server echo it.
@@ -498,18 +562,35 @@ mod tests {
     fn money_calls_exit_by_what_the_answer_proves() {
         let envelope = br#"{"status":"error","error":{"code":"server_error","message":"x"}}"#;
         let code = |r: Result<(), Failure>| r.map_or_else(|f| f.exit_code(), |()| 0);
-        assert_eq!(code(verdict(&read(200, b"", false), None, true)), 0);
-        assert_eq!(code(verdict(&read(200, b"", false), None, false)), 1);
-        assert_eq!(code(verdict(&read(500, envelope, true), None, true)), 5);
-        assert_eq!(code(verdict(&read(500, envelope, true), None, false)), 3);
-        assert_eq!(code(verdict(&read(502, b"<html>", true), None, true)), 5);
-        assert_eq!(code(verdict(&read(403, b"<html>", true), None, true)), 5);
+        let money = Some(Unsure {
+            op: Operation::Purchase,
+            journaled: true,
+        });
+        assert_eq!(code(verdict(&read(200, b"", false), None, money)), 0);
+        assert_eq!(code(verdict(&read(200, b"", false), None, None)), 1);
+        assert_eq!(code(verdict(&read(500, envelope, true), None, money)), 5);
+        assert_eq!(code(verdict(&read(500, envelope, true), None, None)), 3);
+        assert_eq!(code(verdict(&read(502, b"<html>", true), None, money)), 5);
+        assert_eq!(code(verdict(&read(403, b"<html>", true), None, money)), 5);
         let refused =
             br#"{"status":"error","error":{"code":"insufficient_balance","message":"x"}}"#;
-        let e = verdict(&read(402, refused, true), None, true).unwrap_err();
+        let e = verdict(&read(402, refused, true), None, money).unwrap_err();
         assert_eq!(e.exit_code(), 3);
         assert!(e.to_string().contains("nothing was charged"), "{e}");
-        assert_eq!(code(verdict(&read(429, b"", true), Some(3), true)), 4);
+        assert_eq!(code(verdict(&read(429, b"", true), Some(3), money)), 4);
+        let unrecorded = Unsure {
+            op: Operation::RegenerateCredentials,
+            journaled: false,
+        };
+        let told = unrecorded.failure("timed out").to_string();
+        assert!(
+            told.contains("unrecorded") && !told.contains("opx pending"),
+            "{told}"
+        );
+        assert!(
+            told.contains("replaces them again") && !told.contains("charge"),
+            "{told}"
+        );
     }
 
     #[test]

@@ -76,7 +76,8 @@ pub async fn credentials(ctx: &Ctx, id: String, yes: bool) -> Result<(), Failure
         }
         None => None,
     };
-    let result = client.regenerate_credentials(&id).await;
+    let sending = client.regenerate_credentials(&id);
+    let result = crate::interrupt::guarded("credentials change", sending).await?;
     if let Some((journal, n)) = entry {
         let charge = match &result {
             Ok(_) => opx::safe::Charge::Done,

@@ -41,7 +41,13 @@ pub async fn run(ctx: &Ctx, args: RenewArgs) -> Result<(), Failure> {
     if !args.yes || (plan.items.is_empty() && !ctx.json) {
         return print_plan(&plan, &planner, ctx.json);
     }
-    let report = crate::interrupt::guarded("renewal", client.renew(&plan)).await?;
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let run = client.renew_until(&plan, &stop);
+    let stopping = || {
+        stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        eprintln!("\nstopping: no further extension is started");
+    };
+    let report = crate::interrupt::guarded_with("renewal", run, stopping).await?;
     print_report(&report, ctx.json)?;
     if report.has_unknown() {
         Err(Failure::Exit(

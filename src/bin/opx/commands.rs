@@ -44,6 +44,7 @@ fn forced(command: &Command) -> bool {
     match command {
         Command::Purchase { force, .. } | Command::Extend { force, .. } => *force,
         Command::Renew(args) => args.force,
+        Command::Api(args) => args.force,
         _ => false,
     }
 }

@@ -6,26 +6,35 @@ use std::future::Future;
 
 use crate::failure::Failure;
 
-/// The process's interrupts: SIGINT (Ctrl-C) and, on Unix, SIGTERM.
+/// The process's interrupts: SIGINT (Ctrl-C) and, on Unix, SIGTERM, each one stream for the
+/// whole call (a quick double tap is two interrupts, not one).
 struct Interrupts {
+    #[cfg(unix)]
+    int: tokio::signal::unix::Signal,
     #[cfg(unix)]
     term: tokio::signal::unix::Signal,
 }
 
 impl Interrupts {
     fn listen() -> std::io::Result<Self> {
-        Ok(Self {
-            #[cfg(unix)]
-            term: tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?,
-        })
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            Ok(Self {
+                int: signal(SignalKind::interrupt())?,
+                term: signal(SignalKind::terminate())?,
+            })
+        }
+        #[cfg(not(unix))]
+        Ok(Self {})
     }
 
     async fn next(&mut self) {
         #[cfg(unix)]
         {
-            let ctrl_c = std::pin::pin!(tokio::signal::ctrl_c());
+            let int = std::pin::pin!(self.int.recv());
             let term = std::pin::pin!(self.term.recv());
-            futures::future::select(ctrl_c, term).await;
+            futures::future::select(int, term).await;
         }
         #[cfg(not(unix))]
         {
@@ -37,31 +46,42 @@ impl Interrupts {
 /// Runs the money call `call` (a `what`: "purchase", "extension") to its end, unless
 /// interrupted twice: then exit 5, the call left unknown in the journal.
 pub async fn guarded<T>(what: &str, call: impl Future<Output = T>) -> Result<T, Failure> {
+    guarded_with(what, call, || {}).await
+}
+
+/// [`guarded`], calling `on_first` at the first interrupt (a run of several calls stops
+/// starting new ones).
+pub async fn guarded_with<T>(
+    what: &str,
+    call: impl Future<Output = T>,
+    on_first: impl FnOnce(),
+) -> Result<T, Failure> {
     let Ok(mut interrupts) = Interrupts::listen() else {
         return Ok(call.await);
     };
     let mut call = std::pin::pin!(call);
-    let mut seen = 0;
+    let mut on_first = Some(on_first);
     loop {
         tokio::select! {
+            // The call first: an answer that is there wins over an interrupt that came with it.
+            biased;
             out = &mut call => return Ok(out),
-            () = interrupts.next() => seen += 1,
+            () = interrupts.next() => {}
         }
-        if seen == 1 {
-            eprintln!(
-                "\nthe {what} is in flight (it may be charged): waiting for its answer; \
-                 interrupt again to stop waiting"
-            );
-        } else {
+        let Some(first) = on_first.take() else {
             return Err(Failure::Exit(
                 5,
                 format!(
-                    "outcome unknown: stopped waiting for the {what}, which may still be \
-                     charged. It is kept in the journal as unknown: run `opx pending` to see \
-                     whether it landed before trying again; sending it again now may charge \
-                     twice"
+                    "outcome unknown: stopped waiting for the {what}, which may still take \
+                     effect. It is kept in the journal as unknown: run `opx pending` to see \
+                     whether it landed before trying again"
                 ),
             ));
-        }
+        };
+        first();
+        eprintln!(
+            "\nthe {what} is in flight (it may take effect): waiting for its answer; interrupt \
+             again to stop waiting"
+        );
     }
 }
