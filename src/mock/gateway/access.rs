@@ -16,6 +16,7 @@ use crate::mock::state::{self, Service};
 pub(super) struct Shared {
     pub(super) inner: Arc<Inner>,
     pub(super) in_use: Mutex<HashMap<u128, u32>>,
+    pub(super) exits: super::exit::Exits,
 }
 
 impl Shared {
@@ -90,6 +91,7 @@ impl Refusal {
 pub(super) struct Ticket {
     pub(super) id: u128,
     pub(super) threads: u32,
+    pub(super) rotation: String,
 }
 
 impl Gateway {
@@ -137,6 +139,7 @@ impl Gateway {
             None => Ok(Ticket {
                 id: service.id,
                 threads: service.threads,
+                rotation: service.rotation.clone(),
             }),
         }
     }

@@ -25,7 +25,9 @@
 //! 5. **threads**: at most the service's `threads` requests and tunnels at once, over all
 //!    gateways (`429` beyond it). A forwarded request holds its thread until the destination's
 //!    answer has been read through, a tunnel until it closes;
-//! 6. the connection to the destination (`502` when it fails or takes over 10 s).
+//! 6. the connection to the destination (`502` when it fails or takes over 10 s), from a
+//!    loopback source address of the gateway's country, rotated as the service's rotation mode
+//!    says (`exit.rs`): the destination sees a rotating exit address.
 //!
 //! Refusals are `text/plain` bodies of one line naming the reason (never a password), with a
 //! `Proxy-Status` header (RFC 9209) except on `407`.
@@ -44,6 +46,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 
 mod access;
+mod exit;
 mod target;
 
 use access::{Refusal, Shared, Thread};
@@ -113,6 +116,7 @@ impl Bound {
         let shared = Arc::new(Shared {
             inner,
             in_use: Mutex::new(HashMap::new()),
+            exits: exit::Exits::default(),
         });
         for (country, listener) in self.listeners {
             let gw = Gateway {
@@ -219,7 +223,9 @@ impl Gateway {
                     ),
                 )
             })?;
-        let upstream = connect(&target, &addrs).await?;
+        let now = self.shared.inner.clock.now();
+        let source = (self.shared.exits).pick(ticket.id, &self.country, &ticket.rotation, now);
+        let upstream = connect(&target, &addrs, source).await?;
         if req.method() == Method::CONNECT {
             let upgrade = hyper::upgrade::on(&mut req);
             spawn_until(self.shutdown.clone(), async move {
@@ -342,6 +348,15 @@ impl MockServer {
     /// ```
     pub fn gateway_addr(&self, country: &GatewayCountry) -> Option<SocketAddr> {
         self.inner.gateways.get(country.as_str())
+    }
+
+    /// The exit addresses of a country's gateway: a connection it makes to a destination
+    /// leaves from one of them (`127.31.0.1..=127.31.255.254` for nl, `127.49.*` for de,
+    /// `127.43.*` for at), a new one for every connection when the service's rotation is
+    /// `instant`, the same one for a period when it is one (`10min`, `30s`, `1h`), and the same
+    /// one until the mode changes for any other mode. Periods run on the mock's clock.
+    pub fn exit_range(country: &GatewayCountry) -> std::ops::RangeInclusive<Ipv4Addr> {
+        exit::range(country)
     }
 
     /// Sets the thread count of a service (of any account): how many requests and tunnels the

@@ -80,11 +80,15 @@ pub(super) fn loopback_addrs(target: &Target) -> Option<Vec<SocketAddr>> {
         .then(|| vec![SocketAddr::from((ip, target.port))])
 }
 
-/// Connects to the first address that answers.
-pub(super) async fn connect(target: &Target, addrs: &[SocketAddr]) -> Result<TcpStream, Refusal> {
+/// Connects to the first address that answers, from `source` when it is an IPv4 one.
+pub(super) async fn connect(
+    target: &Target,
+    addrs: &[SocketAddr],
+    source: Ipv4Addr,
+) -> Result<TcpStream, Refusal> {
     let mut last = String::from("no address");
     for addr in addrs {
-        match tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(addr)).await {
+        match tokio::time::timeout(CONNECT_TIMEOUT, connect_from(*addr, source)).await {
             Ok(Ok(s)) => return Ok(s),
             Ok(Err(e)) => last = e.to_string(),
             Err(_) => {
@@ -101,6 +105,16 @@ pub(super) async fn connect(target: &Target, addrs: &[SocketAddr]) -> Result<Tcp
         "connection_refused",
         format!("cannot connect to {target}: {last}"),
     ))
+}
+
+/// A connection to `addr`, bound to `source` first when `addr` is IPv4.
+async fn connect_from(addr: SocketAddr, source: Ipv4Addr) -> std::io::Result<TcpStream> {
+    if !addr.is_ipv4() {
+        return TcpStream::connect(addr).await;
+    }
+    let socket = tokio::net::TcpSocket::new_v4()?;
+    socket.bind(SocketAddr::from((source, 0)))?;
+    socket.connect(addr).await
 }
 
 /// Headers that concern one connection only (RFC 9110 7.6.1), and the proxy credentials.
