@@ -57,7 +57,7 @@ pub(crate) fn period(mode: &str) -> Option<Duration> {
 }
 
 /// The address in use for one service on one gateway.
-struct Held {
+struct Exit {
     addr: Ipv4Addr,
     mode: String,
     since: DateTime<Utc>,
@@ -73,7 +73,7 @@ pub(super) struct Exits {
 struct State {
     /// The next address index of each country.
     next: HashMap<u8, u32>,
-    held: HashMap<(u128, u8), Held>,
+    held: HashMap<(u128, u8), Exit>,
 }
 
 impl Exits {
@@ -97,7 +97,7 @@ impl Exits {
         let i = *n % PER_COUNTRY;
         *n = n.wrapping_add(1);
         let addr = Ipv4Addr::new(127, o, (i / 254) as u8, (i % 254 + 1) as u8);
-        let held = Held {
+        let held = Exit {
             addr,
             mode: mode.to_owned(),
             since: now,

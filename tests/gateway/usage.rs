@@ -1,0 +1,121 @@
+//! Usage: `/metrics` per line and service, the access log, and never a password.
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
+use opx::gateway::{Gateway, GatewayError};
+use opx::mock::MockServer;
+
+use super::*;
+use crate::echo::Echo;
+use crate::support::{IPV4_PLAN, auth, buy};
+
+/// An access log the test can read.
+#[derive(Clone, Default)]
+struct Shared(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Shared {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn metrics_and_the_access_log_show_traffic_per_service_without_a_password() {
+    let s = MockServer::start().await;
+    let echo = Echo::start().await;
+    let svc = buy(&s, IPV4_PLAN).await;
+    let (id, (_, password)) = (svc["service_id"].as_str().unwrap(), auth(&svc));
+    let log = Shared::default();
+    let gw = gateway(&s, |b| {
+        b.metrics_listen("127.0.0.1:0".parse().unwrap())
+            .access_log(log.clone())
+    })
+    .await;
+    for _ in 0..2 {
+        assert_eq!(
+            get_through(&gw.proxy_url(), &echo.url("/a?secret=1"))
+                .await
+                .0,
+            200
+        );
+    }
+    let metrics_url = format!("http://{}/metrics", gw.metrics_addr().unwrap());
+    let plain = reqwest::Client::builder().no_proxy().build().unwrap();
+    let r = plain.get(metrics_url).send().await.unwrap();
+    assert!(
+        r.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("application/openmetrics-text")
+    );
+    let text = r.text().await.unwrap();
+    let nl = s.gateway_addr(&opx::GatewayCountry::Nl).unwrap();
+    let labels = format!("{{service=\"{id}\",line=\"nl {nl}\"}}");
+    assert!(
+        text.contains(&format!("opx_gateway_requests_total{labels} 2")),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!(
+            "opx_gateway_upstream_latency_seconds_count{labels} 2"
+        )),
+        "{text}"
+    );
+    let bytes = |name: &str| -> u64 {
+        let prefix = format!("{name}{labels} ");
+        let line = text.lines().find(|l| l.starts_with(&prefix)).unwrap();
+        line[prefix.len()..].parse().unwrap()
+    };
+    assert!(bytes("opx_gateway_sent_bytes_total") > 100, "{text}");
+    assert!(bytes("opx_gateway_received_bytes_total") > 100, "{text}");
+    assert!(
+        text.contains(&format!("opx_gateway_threads_in_use{{service=\"{id}\"}} 0")),
+        "{text}"
+    );
+    assert!(!text.contains(password), "a password in the metrics");
+
+    let log = String::from_utf8(log.0.lock().unwrap().clone()).unwrap();
+    let entries: Vec<serde_json::Value> = log
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(entries.len(), 2, "{log}");
+    for e in &entries {
+        assert_eq!(
+            (e["status"].as_u64(), e["service"].as_str()),
+            (Some(200), Some(id))
+        );
+        assert_eq!(e["target"], format!("http://{}/a", echo.addr));
+        assert!(e["received_bytes"].as_u64().unwrap() > 0, "{e}");
+    }
+    assert!(
+        !log.contains(password) && !log.contains("secret=1"),
+        "{log}"
+    );
+}
+
+#[tokio::test]
+async fn local_credentials_are_required_when_set_and_remote_addresses_need_them() {
+    let s = MockServer::start().await;
+    let echo = Echo::start().await;
+    buy(&s, IPV4_PLAN).await;
+    let remote = Gateway::builder(s.client())
+        .listen("0.0.0.0:0".parse().unwrap())
+        .serve()
+        .await;
+    assert!(matches!(remote, Err(GatewayError::Remote(_))), "{remote:?}");
+
+    let gw = gateway(&s, |b| b.local_credentials("me", "local-pw")).await;
+    let (status, _) = get_through(&gw.proxy_url(), &echo.url("/")).await;
+    assert_eq!(status, 407);
+    let port = gw.addr().port();
+    let wrong = format!("http://me:nope@127.0.0.1:{port}");
+    assert_eq!(get_through(&wrong, &echo.url("/")).await.0, 407);
+    let tagged = format!("http://me-country-nl:local-pw@127.0.0.1:{port}");
+    assert_eq!(get_through(&tagged, &echo.url("/")).await.0, 200);
+}
