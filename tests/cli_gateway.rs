@@ -33,7 +33,10 @@ fn spawn(server: &MockServer, args: &[&str]) -> Child {
 }
 
 /// The value after `prefix` on the first line that starts with it.
-async fn line_after(lines: &mut tokio::io::Lines<BufReader<tokio::process::ChildStdout>>, prefix: &str) -> String {
+async fn line_after(
+    lines: &mut tokio::io::Lines<BufReader<tokio::process::ChildStdout>>,
+    prefix: &str,
+) -> String {
     while let Some(line) = lines.next_line().await.unwrap() {
         if let Some(rest) = line.strip_prefix(prefix) {
             return rest.to_owned();
@@ -51,13 +54,23 @@ async fn opx_gateway_carries_requests_serves_metrics_and_stops_on_sigint() {
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("access.jsonl");
     let log_arg = log.to_str().unwrap();
-    let args = ["--listen", "127.0.0.1:0", "--metrics", "127.0.0.1:0", "--access-log", log_arg];
+    let args = [
+        "--listen",
+        "127.0.0.1:0",
+        "--metrics",
+        "127.0.0.1:0",
+        "--access-log",
+        log_arg,
+    ];
     let mut child = spawn(&server, &args);
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     let addr = line_after(&mut lines, "gateway at: ").await;
     let addr = addr.strip_suffix(" (HTTP and SOCKS5)").unwrap().to_owned();
     let metrics = line_after(&mut lines, "metrics at: ").await;
-    assert_eq!(line_after(&mut lines, "service ").await, format!("{id}: 100 threads, 1 lines"));
+    assert_eq!(
+        line_after(&mut lines, "service ").await,
+        format!("{id}: 100 threads, 1 lines")
+    );
 
     let through = reqwest::Client::builder()
         .proxy(reqwest::Proxy::all(format!("http://{addr}")).unwrap())
@@ -66,13 +79,25 @@ async fn opx_gateway_carries_requests_serves_metrics_and_stops_on_sigint() {
         .unwrap();
     let r = through.get(echo.url("/")).send().await.unwrap();
     assert_eq!(r.status(), 200);
-    let text = reqwest::Client::builder().no_proxy().build().unwrap().get(&metrics).send().await;
+    let text = reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .unwrap()
+        .get(&metrics)
+        .send()
+        .await;
     let text = text.unwrap().text().await.unwrap();
-    assert!(text.contains(&format!("opx_gateway_requests_total{{service=\"{id}\"")), "{text}");
+    assert!(
+        text.contains(&format!("opx_gateway_requests_total{{service=\"{id}\"")),
+        "{text}"
+    );
     assert!(!text.contains(password));
 
     let pid = child.id().unwrap().to_string();
-    let sent = std::process::Command::new("kill").args(["-INT", &pid]).status().unwrap();
+    let sent = std::process::Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .unwrap();
     assert!(sent.success());
     let status = tokio::time::timeout(Duration::from_secs(10), child.wait()).await;
     assert_eq!(status.unwrap().unwrap().code(), Some(0));

@@ -10,6 +10,7 @@ mod echo;
 mod carry;
 mod live;
 mod pool;
+mod scenario;
 mod usage;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
