@@ -249,3 +249,34 @@ async fn a_proxy_that_echoes_the_password_does_not_get_it_into_the_report() {
         assert!(!shown.contains(&basic), "{shown}");
     }
 }
+
+#[tokio::test]
+async fn more_connections_show_the_rotation_each_endpoint_delivers() {
+    let server = MockServer::start().await;
+    let echo = Echo::start().await;
+    let s = bought(&server).await;
+    let client = server.client();
+    let check = ProxyCheck::new().target(echo.url("/")).connections(4);
+    let report = client.check_proxies(&s.service_id, &check).await.unwrap();
+    let r = &report.results[0];
+    // `instant`: a new exit for every connection, all of them nl's.
+    assert_eq!((r.connections, r.exits.len()), (4, 4), "{r:?}");
+    let nl = MockServer::exit_range(&opx::GatewayCountry::Nl);
+    assert!(
+        r.exits
+            .iter()
+            .all(|ip| matches!(ip, std::net::IpAddr::V4(v4) if nl.contains(v4)))
+    );
+
+    // A 10-minute rotation: one exit over every connection.
+    let v6 = fixtures::bought(&server, ServiceType::Ipv6Rotating).await;
+    let rotation = opx::Rotation::new("10min").unwrap();
+    client
+        .change_rotation(&v6.service_id, &rotation)
+        .await
+        .unwrap();
+    let report = client.check_proxies(&v6.service_id, &check).await.unwrap();
+    for r in &report.results {
+        assert_eq!((r.connections, r.exits.len()), (4, 1), "{r:?}");
+    }
+}

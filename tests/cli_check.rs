@@ -230,3 +230,29 @@ async fn a_bad_target_is_a_usage_error() {
         stdout(&help)
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn connections_count_the_distinct_exits_of_each_endpoint() {
+    let (server, echo, id, password) = setup(ServiceType::Ipv4Rotating).await;
+    let target = echo.url("/");
+    let args = ["check", &id, "--target", &target, "--connections", "3"];
+    let out = check(&server, &args, 0).await;
+    let text = stdout(&out);
+    assert!(text.lines().nth(1).unwrap().contains("EXITS"), "{text}");
+    let row = &rows(&text)[0];
+    assert!(row.contains("3 of 3"), "{row}");
+    let mut json_args = vec!["--json"];
+    json_args.extend(args);
+    let out = check(&server, &json_args, 0).await;
+    let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let r = &v["results"][0];
+    assert_eq!(
+        (
+            r["connections"].as_u64(),
+            r["exits"].as_array().map(Vec::len)
+        ),
+        (Some(3), Some(3)),
+        "{r}"
+    );
+    no_secret(&out, &password);
+}
