@@ -10,6 +10,7 @@ use tokio::sync::watch;
 
 use super::access_log::AccessLog;
 use super::health::Ejection;
+use super::in_process::ProxyPool;
 use super::lines::{self, Selection};
 use super::metrics::Metrics;
 use super::metrics_http;
@@ -156,40 +157,29 @@ impl GatewayBuilder {
 
     /// Reads the services and their lines, and starts serving on the current tokio runtime.
     pub async fn serve(self) -> Result<RunningGateway, GatewayError> {
+        let (listen, metrics, refresh) = (self.listen, self.metrics, self.refresh);
         let remote_ok = self.allow_remote && self.local.is_some();
-        if !self.listen.ip().is_loopback() && !remote_ok {
-            return Err(GatewayError::Remote(self.listen));
+        if !listen.ip().is_loopback() && !remote_ok {
+            return Err(GatewayError::Remote(listen));
         }
-        let listener = bind(self.listen).await?;
-        let metrics_listener = match self.metrics {
+        let listener = bind(listen).await?;
+        let metrics_listener = match metrics {
             Some(a) => Some(bind(a).await?),
             None => None,
         };
-        let clock = self.client.t.clock.clone();
-        let pool = Pool::new(clock, self.rules);
-        pool.sync(lines::load(&self.client, &self.selection).await?, true);
-        let shared = Arc::new(Shared {
-            client: self.client,
-            selection: self.selection,
-            pool,
-            metrics: Metrics::new(),
-            log: self.access_log.map(AccessLog::new),
-            upstream_timeout: self.upstream_timeout,
-            local_auth: self.local,
-            reloading: tokio::sync::Mutex::new(()),
-        });
+        let shared = self.into_shared().await?;
         let (stop, stopped) = watch::channel(());
-        let addr = local_addr(&listener, self.listen)?;
+        let addr = local_addr(&listener, listen)?;
         spawn_accept(shared.clone(), listener, stopped.clone());
         let metrics_addr = match metrics_listener {
             Some(l) => {
-                let a = local_addr(&l, self.listen)?;
+                let a = local_addr(&l, listen)?;
                 metrics_http::spawn(shared.clone(), l, stopped.clone());
                 Some(a)
             }
             None => None,
         };
-        if let Some(period) = self.refresh {
+        if let Some(period) = refresh {
             spawn_until(stopped, refresh_loop(shared.clone(), period));
         }
         Ok(RunningGateway {
@@ -198,6 +188,35 @@ impl GatewayBuilder {
             shared,
             _stop: stop,
         })
+    }
+
+    /// Reads the services and their lines into an in-process [`ProxyPool`] instead of a port:
+    /// the same thread limits, queue, selection and health, handed out as `reqwest::Proxy`
+    /// values. `listen`, `metrics_listen`, `access_log` and the local credentials do not apply.
+    pub async fn pool(self) -> Result<ProxyPool, GatewayError> {
+        let refresh = self.refresh;
+        let shared = self.into_shared().await?;
+        let (stop, stopped) = watch::channel(());
+        if let Some(period) = refresh {
+            spawn_until(stopped, refresh_loop(shared.clone(), period));
+        }
+        Ok(ProxyPool::new(shared, stop))
+    }
+
+    /// The services read, and what every connection shares.
+    async fn into_shared(self) -> Result<Arc<Shared>, GatewayError> {
+        let pool = Pool::new(self.client.t.clock.clone(), self.rules);
+        pool.sync(lines::load(&self.client, &self.selection).await?, true);
+        Ok(Arc::new(Shared {
+            client: self.client,
+            selection: self.selection,
+            pool,
+            metrics: Metrics::new(),
+            log: self.access_log.map(AccessLog::new),
+            upstream_timeout: self.upstream_timeout,
+            local_auth: self.local,
+            reloading: tokio::sync::Mutex::new(()),
+        }))
     }
 }
 

@@ -86,6 +86,20 @@ impl Line {
         Some(v)
     }
 
+    /// A `reqwest::Proxy` through this line, with its credentials.
+    pub(crate) fn reqwest_proxy(&self) -> reqwest::Result<reqwest::Proxy> {
+        let host = if self.host.contains(':') {
+            format!("[{}]", self.host)
+        } else {
+            self.host.clone()
+        };
+        let proxy = reqwest::Proxy::all(format!("http://{host}:{}", self.port))?;
+        Ok(match &self.login {
+            Some(login) => proxy.basic_auth(login, self.password.as_deref().unwrap_or("")),
+            None => proxy,
+        })
+    }
+
     /// The `host:port` to connect to.
     pub(crate) fn address(&self) -> (String, u16) {
         (self.host.clone(), self.port)

@@ -31,6 +31,10 @@
 //!   with [`metrics_listen`](GatewayBuilder::metrics_listen)), and an optional JSON-lines
 //!   access log. Never a password.
 //!
+//! Programs that do not want a local port take the same pool in process:
+//! [`GatewayBuilder::pool`] hands out [`ProxyLease`]s (a `reqwest::Proxy` for one line, within
+//! the service's threads) and takes their outcome for the lines' health.
+//!
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
 //! let client = opx::Client::from_env()?;
@@ -51,6 +55,7 @@ mod done;
 mod establish;
 mod health;
 mod http_in;
+mod in_process;
 mod lines;
 mod metrics;
 mod metrics_http;
@@ -61,6 +66,7 @@ mod upstream;
 mod wish;
 
 pub use builder::{GatewayBuilder, Strategy};
+pub use in_process::{ProxyLease, ProxyPool, Unavailable};
 pub use lines::Selection;
 pub use pool::ServiceUse;
 pub use running::{GatewayError, RunningGateway};

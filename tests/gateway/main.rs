@@ -8,6 +8,7 @@ mod support;
 mod echo;
 
 mod carry;
+mod in_process;
 mod live;
 mod pool;
 mod scenario;

@@ -46,7 +46,7 @@ async fn a_scraper_keeps_working_through_regeneration_a_dead_line_and_an_expiry(
     all_ok(round(&proxy, &url, 12).await);
 
     let left: Vec<String> = gw.services().into_iter().map(|u| u.id).collect();
-    assert_eq!(left, [six.clone()]);
+    assert_eq!(left, std::slice::from_ref(&six));
     assert!(s.gateway_threads_peak(&six) <= 3 && s.gateway_threads_peak(&four) <= 2);
     let metrics = gw.metrics_text();
     assert!(!metrics.contains("limit_429"), "{metrics}");
