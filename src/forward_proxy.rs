@@ -1,13 +1,55 @@
 //! What both forward proxies of this crate share (the mock's gateways and `opx::gateway`):
-//! the headers that are not forwarded, `Proxy-Authorization: Basic` read, and a forwarded
-//! answer's body that holds a guard (a thread, a lease) until it has been read through.
+//! serving a client connection, tasks that stop with their server, the headers that are not
+//! forwarded, `Proxy-Authorization: Basic` read, and a forwarded answer's body that holds a
+//! guard (a thread, a lease) until it has been read through.
 
+use std::convert::Infallible;
+use std::net::SocketAddr;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use base64::Engine;
-use http::{HeaderMap, header};
+use http::{HeaderMap, Request, Response, header};
 use hyper::body::{Frame, Incoming, SizeHint};
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpStream;
+use tokio::sync::watch;
+
+/// Runs `fut` until it ends or `stop`'s sender is dropped (the server shut down).
+pub(crate) fn spawn_until<F>(mut stop: watch::Receiver<()>, fut: F)
+where
+    F: Future<Output = ()> + Send + 'static,
+{
+    tokio::spawn(async move {
+        tokio::select! {
+            () = fut => {}
+            _ = stop.changed() => {}
+        }
+    });
+}
+
+/// Serves one HTTP/1 client connection (kept alive, upgrades allowed for `CONNECT`): each
+/// request is answered by `handle`.
+pub(crate) async fn serve_http1<H, Fut, B>(stream: TcpStream, peer: SocketAddr, handle: H)
+where
+    H: Fn(Request<Incoming>) -> Fut + Send + 'static,
+    Fut: Future<Output = Response<B>> + Send + 'static,
+    B: hyper::body::Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let service = hyper::service::service_fn(move |req| {
+        let answer = handle(req);
+        async move { Ok::<_, Infallible>(answer.await) }
+    });
+    let served = hyper::server::conn::http1::Builder::new()
+        .serve_connection(TokioIo::new(stream), service)
+        .with_upgrades()
+        .await;
+    if let Err(e) = served {
+        tracing::debug!("proxy connection from {peer}: {e}");
+    }
+}
 
 /// Headers that concern one connection only (RFC 9110 7.6.1), and the proxy credentials.
 pub(crate) fn strip_hop_by_hop(headers: &mut HeaderMap) {

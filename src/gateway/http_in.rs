@@ -2,7 +2,6 @@
 //! absolute-form requests (`GET http://host/...`), each carried on a new upstream tunnel and
 //! sent there in origin form, once.
 
-use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -17,23 +16,17 @@ use super::done::Done;
 use super::establish::{Refused, establish};
 use super::running::Shared;
 use super::wish::{COUNTRY_HEADER, SESSION_HEADER, Wish};
-use crate::forward_proxy::{Held, basic_credentials, strip_hop_by_hop};
+use crate::forward_proxy::{Held, basic_credentials, serve_http1, strip_hop_by_hop};
 
 type Body = BoxBody<Bytes, hyper::Error>;
 
 /// Serves one client connection (kept alive: each request gets its own upstream tunnel).
 pub(crate) async fn serve(g: Arc<Shared>, stream: TcpStream, peer: SocketAddr) {
-    let service = hyper::service::service_fn(move |req| {
+    serve_http1(stream, peer, move |req| {
         let g = g.clone();
-        async move { Ok::<_, Infallible>(handle(&g, peer, req).await) }
-    });
-    let served = hyper::server::conn::http1::Builder::new()
-        .serve_connection(TokioIo::new(stream), service)
-        .with_upgrades()
-        .await;
-    if let Err(e) = served {
-        tracing::debug!("gateway: connection from {peer}: {e}");
-    }
+        async move { handle(&g, peer, req).await }
+    })
+    .await;
 }
 
 async fn handle(g: &Arc<Shared>, peer: SocketAddr, req: Request<Incoming>) -> Response<Body> {

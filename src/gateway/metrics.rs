@@ -15,6 +15,13 @@ use prometheus_client::registry::Registry;
 use super::counting::{Meters, Traffic};
 use super::lines::Line;
 
+/// Registers each metric (a clone: the families share their values) under its name and help.
+macro_rules! register {
+    ($r:ident, $($name:literal => $metric:expr, $help:literal;)*) => {
+        $( $r.register($name, $help, $metric.clone()); )*
+    };
+}
+
 /// A line of a service.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub(crate) struct LineLabels {
@@ -84,40 +91,15 @@ impl Metrics {
             refused: Family::default(),
         };
         let mut r = Registry::with_prefix("opx_gateway");
-        r.register(
-            "requests",
-            "Requests and tunnels carried, per line",
-            m.requests.clone(),
-        );
-        r.register(
-            "sent_bytes",
-            "Bytes sent upstream, per line",
-            m.sent.clone(),
-        );
-        r.register(
-            "received_bytes",
-            "Bytes received from upstream, per line",
-            m.received.clone(),
-        );
-        r.register(
-            "errors",
-            "Upstream failures per line, by kind",
-            m.errors.clone(),
-        );
-        r.register(
-            "upstream_latency_seconds",
-            "Time to an established upstream tunnel (connect and CONNECT), per line",
-            m.latency.clone(),
-        );
-        r.register(
-            "threads_in_use",
-            "Upstream connections open, per service",
-            m.in_use.clone(),
-        );
-        r.register(
-            "refused",
-            "Requests refused before any line was tried, by reason",
-            m.refused.clone(),
+        register!(r,
+            "requests" => m.requests, "Requests and tunnels carried, per line";
+            "sent_bytes" => m.sent, "Bytes sent upstream, per line";
+            "received_bytes" => m.received, "Bytes received from upstream, per line";
+            "errors" => m.errors, "Upstream failures per line, by kind";
+            "upstream_latency_seconds" => m.latency,
+                "Time to an established upstream tunnel (connect and CONNECT), per line";
+            "threads_in_use" => m.in_use, "Upstream connections open, per service";
+            "refused" => m.refused, "Requests refused before any line was tried, by reason";
         );
         Metrics {
             registry: Arc::new(r),

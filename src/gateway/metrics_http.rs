@@ -1,17 +1,16 @@
 //! `GET /metrics` on its own (loopback) address: the Prometheus text of the gateway.
 
-use std::convert::Infallible;
 use std::sync::Arc;
 
 use bytes::Bytes;
 use http::{HeaderValue, Method, Request, Response, StatusCode, header};
 use http_body_util::Full;
 use hyper::body::Incoming;
-use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use super::running::{Shared, spawn_until};
+use crate::forward_proxy::serve_http1;
 
 /// The OpenMetrics text content type `prometheus-client` writes.
 const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
@@ -20,19 +19,14 @@ const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset
 pub(crate) fn spawn(g: Arc<Shared>, listener: TcpListener, stop: watch::Receiver<()>) {
     spawn_until(stop, async move {
         loop {
-            let Ok((stream, _)) = listener.accept().await else {
+            let Ok((stream, peer)) = listener.accept().await else {
                 continue;
             };
             let g = g.clone();
-            tokio::spawn(async move {
-                let service = hyper::service::service_fn(move |req| {
-                    let g = g.clone();
-                    async move { Ok::<_, Infallible>(answer(&g, &req)) }
-                });
-                let _ = hyper::server::conn::http1::Builder::new()
-                    .serve_connection(TokioIo::new(stream), service)
-                    .await;
-            });
+            tokio::spawn(serve_http1(stream, peer, move |req| {
+                let answer = answer(&g, &req);
+                async move { answer }
+            }));
         }
     });
 }

@@ -14,6 +14,7 @@ use super::metrics::Metrics;
 use super::pool::{Pool, ServiceUse};
 use super::{http_in, socks_in};
 use crate::Client;
+pub(crate) use crate::forward_proxy::spawn_until;
 
 /// Why a gateway could not start.
 #[derive(Debug, thiserror::Error)]
@@ -164,19 +165,6 @@ pub(crate) fn spawn_accept(g: Arc<Shared>, listener: TcpListener, stop: watch::R
                 continue;
             };
             tokio::spawn(dispatch(g.clone(), stream, peer));
-        }
-    });
-}
-
-/// Runs `fut` until it ends or `stop`'s sender is dropped.
-pub(crate) fn spawn_until<F>(mut stop: watch::Receiver<()>, fut: F)
-where
-    F: Future<Output = ()> + Send + 'static,
-{
-    tokio::spawn(async move {
-        tokio::select! {
-            () = fut => {}
-            _ = stop.changed() => {}
         }
     });
 }

@@ -5,20 +5,17 @@ use std::collections::BTreeSet;
 
 use opx::GatewayCountry;
 use opx::gateway::Strategy;
-use opx::mock::MockServer;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use super::*;
-use crate::echo::{Echo, tcp_echo};
-use crate::support::{IPV4_PLAN, IPV6_PLAN, buy};
+use crate::echo::tcp_echo;
+use crate::support::{IPV4_PLAN, IPV6_PLAN};
 
 #[tokio::test]
 async fn http_connect_and_socks5_share_one_port_and_need_no_credentials() {
-    let s = MockServer::start().await;
-    let echo = Echo::start().await;
+    let (s, echo, [id]) = mock_with([IPV4_PLAN]).await;
     let tcp = tcp_echo().await;
-    let svc = buy(&s, IPV4_PLAN).await;
     let gw = gateway(&s, |b| b).await;
 
     // Absolute-form HTTP, no credentials: the echo saw an nl exit and no proxy credentials.
@@ -56,30 +53,19 @@ async fn http_connect_and_socks5_share_one_port_and_need_no_credentials() {
     round_trip(&mut socks, b"through socks5").await;
     drop(socks);
 
-    let id = svc["service_id"].as_str().unwrap();
-    assert!(s.gateway_threads_peak(id) >= 1);
+    assert!(s.gateway_threads_peak(&id) >= 1);
 }
 
 #[tokio::test]
 async fn each_request_leaves_from_a_new_exit_and_a_country_can_be_asked_for() {
-    let s = MockServer::start().await;
-    let echo = Echo::start().await;
-    buy(&s, IPV6_PLAN).await; // mixed: nl, de and at lines
+    let (s, echo, _) = mock_with([IPV6_PLAN]).await; // mixed: nl, de and at lines
     let gw = gateway(&s, |b| b).await;
     let url = gw.proxy_url();
     // One kept-alive client connection to the gateway, a new upstream connection each time.
     let client = through(&url);
     let mut exits = BTreeSet::new();
     for _ in 0..6 {
-        let body = client
-            .get(echo.url("/"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
-        exits.insert(exit(&body));
+        exits.insert(exit(&text_of(client.get(echo.url("/"))).await));
     }
     assert_eq!(exits.len(), 6, "{exits:?}");
 
@@ -111,9 +97,7 @@ async fn each_request_leaves_from_a_new_exit_and_a_country_can_be_asked_for() {
 
 #[tokio::test]
 async fn a_sticky_session_keeps_its_line_while_round_robin_moves_on() {
-    let s = MockServer::start().await;
-    let echo = Echo::start().await;
-    buy(&s, IPV6_PLAN).await;
+    let (s, echo, _) = mock_with([IPV6_PLAN]).await;
     let gw = gateway(&s, |b| b.strategy(Strategy::RoundRobin)).await;
     let mut countries = BTreeSet::new();
     for _ in 0..3 {

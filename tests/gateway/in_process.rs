@@ -5,17 +5,13 @@ use std::time::Duration;
 use futures::FutureExt;
 use opx::GatewayCountry;
 use opx::gateway::Gateway;
-use opx::mock::MockServer;
 
 use super::*;
-use crate::echo::Echo;
-use crate::support::{IPV4_PLAN, buy_id};
+use crate::support::IPV4_PLAN;
 
 #[tokio::test]
 async fn leases_keep_to_the_threads_carry_requests_and_report_health() {
-    let s = MockServer::start().await;
-    let echo = Echo::start().await;
-    let id = buy_id(&s, IPV4_PLAN).await;
+    let (s, echo, [id]) = mock_with([IPV4_PLAN]).await;
     assert!(s.set_threads(&id, 1));
     let pool = Gateway::builder(s.client())
         .ejection(1, Duration::from_secs(30))

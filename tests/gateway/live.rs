@@ -7,16 +7,13 @@ use opx::gateway::Strategy;
 use opx::mock::MockServer;
 
 use super::*;
-use crate::echo::Echo;
 use crate::support::{IPV4_PLAN, IPV6_PLAN, buy_id};
 
 const DAY: Duration = Duration::from_secs(86_400);
 
 #[tokio::test]
 async fn regenerated_credentials_are_read_again_once_and_the_request_goes_through() {
-    let s = MockServer::start().await;
-    let echo = Echo::start().await;
-    let id = buy_id(&s, IPV4_PLAN).await;
+    let (s, echo, [id]) = mock_with([IPV4_PLAN]).await;
     let gw = gateway(&s, |b| b).await;
     assert_eq!(get_through(&gw.proxy_url(), &echo.url("/")).await.0, 200);
     let sid = opx::ServiceId::new(id.as_str()).unwrap();
@@ -32,10 +29,7 @@ async fn regenerated_credentials_are_read_again_once_and_the_request_goes_throug
 
 #[tokio::test]
 async fn an_expired_service_is_dropped_at_its_expiry_and_the_other_carries_on() {
-    let s = MockServer::start().await;
-    let echo = Echo::start().await;
-    let short = buy_id(&s, IPV4_PLAN).await;
-    let long = buy_id(&s, IPV4_PLAN).await;
+    let (s, echo, [short, long]) = mock_with([IPV4_PLAN, IPV4_PLAN]).await;
     let sid = opx::ServiceId::new(long.as_str()).unwrap();
     s.client().extend(&sid).await.unwrap();
     let gw = gateway(&s, |b| b).await;
@@ -54,9 +48,7 @@ async fn an_expired_service_is_dropped_at_its_expiry_and_the_other_carries_on() 
 
 #[tokio::test]
 async fn a_dead_line_is_ejected_tunnels_retry_elsewhere_and_it_comes_back() {
-    let s = MockServer::start().await;
-    let echo = Echo::start().await;
-    buy_id(&s, IPV6_PLAN).await;
+    let (s, echo, _) = mock_with([IPV6_PLAN]).await;
     let gw = gateway(&s, |b| {
         b.strategy(Strategy::RoundRobin)
             .ejection(1, Duration::from_secs(30))

@@ -7,6 +7,9 @@ mod support;
 #[path = "../support/echo.rs"]
 mod echo;
 
+#[path = "../support/capture.rs"]
+mod capture;
+
 mod carry;
 mod in_process;
 mod live;
@@ -22,6 +25,25 @@ use opx::gateway::{Gateway, GatewayBuilder, RunningGateway};
 use opx::mock::MockServer;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
+
+/// A mock with a service of each plan (their ids, in order), and a loopback echo.
+pub async fn mock_with<const N: usize>(plans: [&str; N]) -> (MockServer, echo::Echo, [String; N]) {
+    let s = MockServer::start().await;
+    let echo = echo::Echo::start().await;
+    let mut ids = Vec::new();
+    for plan in plans {
+        ids.push(support::buy_id(&s, plan).await);
+    }
+    let ids = ids
+        .try_into()
+        .unwrap_or_else(|_| unreachable!("one id per plan"));
+    (s, echo, ids)
+}
+
+/// The body of a request's answer.
+pub async fn text_of(request: reqwest::RequestBuilder) -> String {
+    request.send().await.unwrap().text().await.unwrap()
+}
 
 /// A gateway on `127.0.0.1:0` over the mock's account, set up by `f`.
 pub async fn gateway(

@@ -1,17 +1,13 @@
 //! The pool: never more upstream connections to a service than its threads; the queue.
 
 use futures::future::join_all;
-use opx::mock::MockServer;
 
 use super::*;
-use crate::echo::Echo;
-use crate::support::{IPV4_PLAN, buy_id};
+use crate::support::IPV4_PLAN;
 
 #[tokio::test]
 async fn never_more_upstream_connections_than_threads_and_the_queue_drains() {
-    let s = MockServer::start().await;
-    let mut echo = Echo::start().await;
-    let id = buy_id(&s, IPV4_PLAN).await;
+    let (s, mut echo, [id]) = mock_with([IPV4_PLAN]).await;
     assert!(s.set_threads(&id, 2));
     let gw = gateway(&s, |b| b).await;
     let url = gw.proxy_url();
@@ -37,9 +33,7 @@ async fn never_more_upstream_connections_than_threads_and_the_queue_drains() {
 
 #[tokio::test]
 async fn a_full_queue_is_a_clear_503_at_once() {
-    let s = MockServer::start().await;
-    let mut echo = Echo::start().await;
-    let id = buy_id(&s, IPV4_PLAN).await;
+    let (s, mut echo, [id]) = mock_with([IPV4_PLAN]).await;
     assert!(s.set_threads(&id, 1));
     let gw = gateway(&s, |b| b.max_queue(0)).await;
     let url = gw.proxy_url();

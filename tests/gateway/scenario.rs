@@ -6,11 +6,9 @@ use std::time::Duration;
 
 use futures::future::join_all;
 use opx::GatewayCountry;
-use opx::mock::MockServer;
 
 use super::*;
-use crate::echo::Echo;
-use crate::support::{IPV4_PLAN, IPV6_PLAN, buy_id};
+use crate::support::{IPV4_PLAN, IPV6_PLAN};
 
 /// `n` GETs at once through the gateway; every status.
 async fn round(proxy: &str, url: &str, n: usize) -> Vec<u16> {
@@ -21,10 +19,7 @@ async fn round(proxy: &str, url: &str, n: usize) -> Vec<u16> {
 
 #[tokio::test]
 async fn a_scraper_keeps_working_through_regeneration_a_dead_line_and_an_expiry() {
-    let s = MockServer::start().await;
-    let echo = Echo::start().await;
-    let six = buy_id(&s, IPV6_PLAN).await; // nl, de, at lines
-    let four = buy_id(&s, IPV4_PLAN).await; // nl; expires first
+    let (s, echo, [six, four]) = mock_with([IPV6_PLAN, IPV4_PLAN]).await;
     s.client()
         .extend(&opx::ServiceId::new(six.as_str()).unwrap())
         .await

@@ -1,36 +1,22 @@
 //! Usage: `/metrics` per line and service, the access log, and never a password.
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
-
 use opx::gateway::{Gateway, GatewayError};
-use opx::mock::MockServer;
 
 use super::*;
-use crate::echo::Echo;
-use crate::support::{IPV4_PLAN, auth, buy};
-
-/// An access log the test can read.
-#[derive(Clone, Default)]
-struct Shared(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Shared {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
+use crate::capture::Capture;
+use crate::support::IPV4_PLAN;
 
 #[tokio::test]
 async fn metrics_and_the_access_log_show_traffic_per_service_without_a_password() {
-    let s = MockServer::start().await;
-    let echo = Echo::start().await;
-    let svc = buy(&s, IPV4_PLAN).await;
-    let (id, (_, password)) = (svc["service_id"].as_str().unwrap(), auth(&svc));
-    let log = Shared::default();
+    let (s, echo, [id]) = mock_with([IPV4_PLAN]).await;
+    let password = s
+        .client()
+        .service(&opx::ServiceId::new(id.as_str()).unwrap())
+        .await
+        .unwrap();
+    let password = password.auth.password().to_owned();
+    let (id, password) = (id.as_str(), password.as_str());
+    let log = Capture::default();
     let gw = gateway(&s, |b| {
         b.metrics_listen("127.0.0.1:0".parse().unwrap())
             .access_log(log.clone())
@@ -79,7 +65,7 @@ async fn metrics_and_the_access_log_show_traffic_per_service_without_a_password(
     );
     assert!(!text.contains(password), "a password in the metrics");
 
-    let log = String::from_utf8(log.0.lock().unwrap().clone()).unwrap();
+    let log = String::from_utf8(log.bytes()).unwrap();
     let entries: Vec<serde_json::Value> = log
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
@@ -101,9 +87,7 @@ async fn metrics_and_the_access_log_show_traffic_per_service_without_a_password(
 
 #[tokio::test]
 async fn local_credentials_are_required_when_set_and_remote_addresses_need_them() {
-    let s = MockServer::start().await;
-    let echo = Echo::start().await;
-    buy(&s, IPV4_PLAN).await;
+    let (s, echo, _) = mock_with([IPV4_PLAN]).await;
     let remote = Gateway::builder(s.client())
         .listen("0.0.0.0:0".parse().unwrap())
         .serve()

@@ -34,7 +34,6 @@
 //! `Proxy-Status` header (RFC 9209) except on `407`.
 
 use std::collections::HashMap;
-use std::convert::Infallible;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -50,7 +49,7 @@ mod access;
 mod exit;
 mod target;
 
-use crate::forward_proxy::{Held, strip_hop_by_hop};
+use crate::forward_proxy::{Held, serve_http1, spawn_until, strip_hop_by_hop};
 use access::{Refusal, Shared, Thread};
 use target::{Target, connect, loopback_addrs, target_of};
 
@@ -137,19 +136,6 @@ impl Bound {
     }
 }
 
-/// Runs `fut` until it ends or the gateways shut down (the sender is dropped).
-fn spawn_until<F>(mut shutdown: watch::Receiver<()>, fut: F)
-where
-    F: Future<Output = ()> + Send + 'static,
-{
-    tokio::spawn(async move {
-        tokio::select! {
-            () = fut => {}
-            _ = shutdown.changed() => {}
-        }
-    });
-}
-
 /// Copies a tunnel's bytes both ways. Its thread is given back as soon as either end has
 /// closed, before the other end is told: a client that has seen the tunnel end finds the
 /// thread free (as with a forwarded answer, see `Held`).
@@ -199,19 +185,11 @@ impl Gateway {
                 continue;
             }
             let gw = self.clone();
-            spawn_until(self.shutdown.clone(), async move {
-                let service = hyper::service::service_fn(move |req| {
-                    let gw = gw.clone();
-                    async move { Ok::<_, Infallible>(gw.handle(peer, req).await) }
-                });
-                let served = hyper::server::conn::http1::Builder::new()
-                    .serve_connection(TokioIo::new(stream), service)
-                    .with_upgrades()
-                    .await;
-                if let Err(e) = served {
-                    tracing::debug!("gateway connection from {peer}: {e}");
-                }
+            let serve = serve_http1(stream, peer, move |req| {
+                let gw = gw.clone();
+                async move { gw.handle(peer, req).await }
             });
+            spawn_until(self.shutdown.clone(), serve);
         }
     }
 
