@@ -13,9 +13,9 @@ use super::health::Ejection;
 use super::in_process::ProxyPool;
 use super::lines::{self, Selection};
 use super::metrics::Metrics;
-use super::metrics_http;
 use super::pool::{Pool, Rules};
 use super::running::{GatewayError, LocalAuth, RunningGateway, Shared, spawn_accept, spawn_until};
+use super::{metrics_http, probe};
 use crate::Client;
 
 /// How a line is chosen among those with a free thread.
@@ -39,6 +39,7 @@ pub struct GatewayBuilder {
     rules: Rules,
     upstream_timeout: Duration,
     refresh: Option<Duration>,
+    probe: Option<(String, Duration)>,
     access_log: Option<Box<dyn Write + Send>>,
     local: Option<LocalAuth>,
     allow_remote: bool,
@@ -72,6 +73,7 @@ impl GatewayBuilder {
             },
             upstream_timeout: Duration::from_secs(10),
             refresh: None,
+            probe: None,
             access_log: None,
             local: None,
             allow_remote: false,
@@ -131,6 +133,13 @@ impl GatewayBuilder {
         self.refresh = Some(period);
         self
     }
+    /// Active probes: every `every`, a tunnel to `url`'s host and port through each line with
+    /// a free thread (failures count against the line, a success re-admits it early). An
+    /// `http://` or `https://` URL; anything else is refused by [`serve`](Self::serve).
+    pub fn probe(mut self, url: impl Into<String>, every: Duration) -> Self {
+        self.probe = Some((url.into(), every));
+        self
+    }
     /// Write a JSON-lines access log here.
     pub fn access_log(mut self, out: impl Write + Send + 'static) -> Self {
         self.access_log = Some(Box::new(out));
@@ -158,10 +167,12 @@ impl GatewayBuilder {
     /// Reads the services and their lines, and starts serving on the current tokio runtime.
     pub async fn serve(self) -> Result<RunningGateway, GatewayError> {
         let (listen, metrics, refresh) = (self.listen, self.metrics, self.refresh);
+        let probe_every = self.probe.as_ref().map(|(_, every)| *every);
         let remote_ok = self.allow_remote && self.local.is_some();
         if !listen.ip().is_loopback() && !remote_ok {
             return Err(GatewayError::Remote(listen));
         }
+        self.probe_target()?; // before anything is bound
         let listener = bind(listen).await?;
         let metrics_listener = match metrics {
             Some(a) => Some(bind(a).await?),
@@ -180,7 +191,10 @@ impl GatewayBuilder {
             None => None,
         };
         if let Some(period) = refresh {
-            spawn_until(stopped, refresh_loop(shared.clone(), period));
+            spawn_until(stopped.clone(), refresh_loop(shared.clone(), period));
+        }
+        if let Some(period) = probe_every {
+            spawn_until(stopped, probe_loop(shared.clone(), period));
         }
         Ok(RunningGateway {
             addr,
@@ -192,19 +206,39 @@ impl GatewayBuilder {
 
     /// Reads the services and their lines into an in-process [`ProxyPool`] instead of a port:
     /// the same thread limits, queue, selection and health, handed out as `reqwest::Proxy`
-    /// values. `listen`, `metrics_listen`, `access_log` and the local credentials do not apply.
+    /// values (refresh and probes included). `listen`, `metrics_listen`, `access_log` and the
+    /// local credentials do not apply.
     pub async fn pool(self) -> Result<ProxyPool, GatewayError> {
         let refresh = self.refresh;
+        let probe_every = self.probe.as_ref().map(|(_, every)| *every);
         let shared = self.into_shared().await?;
         let (stop, stopped) = watch::channel(());
         if let Some(period) = refresh {
-            spawn_until(stopped, refresh_loop(shared.clone(), period));
+            spawn_until(stopped.clone(), refresh_loop(shared.clone(), period));
+        }
+        if let Some(period) = probe_every {
+            spawn_until(stopped, probe_loop(shared.clone(), period));
         }
         Ok(ProxyPool::new(shared, stop))
     }
 
+    /// The `host:port` of the probe URL, if one is set.
+    fn probe_target(&self) -> Result<Option<String>, GatewayError> {
+        let Some((url, _)) = &self.probe else {
+            return Ok(None);
+        };
+        let target = probe::target_of(url).ok_or_else(|| GatewayError::Probe(url.clone()))?;
+        Ok(Some(target))
+    }
+
     /// The services read, and what every connection shares.
     async fn into_shared(self) -> Result<Arc<Shared>, GatewayError> {
+        let probe = match &self.probe {
+            Some((url, _)) => {
+                Some(probe::target_of(url).ok_or_else(|| GatewayError::Probe(url.clone()))?)
+            }
+            None => None,
+        };
         let pool = Pool::new(self.client.t.clock.clone(), self.rules);
         pool.sync(lines::load(&self.client, &self.selection).await?, true);
         Ok(Arc::new(Shared {
@@ -216,6 +250,7 @@ impl GatewayBuilder {
             upstream_timeout: self.upstream_timeout,
             local_auth: self.local,
             reloading: tokio::sync::Mutex::new(()),
+            probe,
         }))
     }
 }
@@ -231,6 +266,18 @@ fn local_addr(l: &TcpListener, asked: SocketAddr) -> Result<SocketAddr, GatewayE
         addr: asked,
         source,
     })
+}
+
+/// Probes every line every `period` (wall time).
+async fn probe_loop(g: Arc<Shared>, period: Duration) {
+    let Some(target) = g.probe.clone() else {
+        return;
+    };
+    let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+    loop {
+        tick.tick().await;
+        probe::probe_all(&g, &target).await;
+    }
 }
 
 /// Reads the services again every `period` (wall time: a refresh is a real API call).

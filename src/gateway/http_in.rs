@@ -132,7 +132,7 @@ async fn forward(
     tokio::spawn(async move {
         // The lease ends once the upstream has closed the tunnel too (its thread is free).
         if let Ok(parts) = conn.without_shutdown().await {
-            close_and_drain(parts.io.into_inner(), timeout).await;
+            super::upstream::close_and_drain(parts.io.into_inner(), timeout).await;
         }
         drop(lease);
     });
@@ -154,18 +154,6 @@ async fn forward(
     strip_hop_by_hop(&mut parts.headers);
     let done = done.carried(line, est.traffic, parts.status.as_u16());
     Response::from_parts(parts, Held::new(body, done).boxed())
-}
-
-/// Closes our side of a finished tunnel and waits (at most `timeout`) for the upstream to
-/// close its side.
-async fn close_and_drain(mut tunnel: super::upstream::Tunnel, timeout: std::time::Duration) {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let drain = async {
-        let _ = tunnel.shutdown().await;
-        let mut sink = [0u8; 1024];
-        while matches!(tunnel.read(&mut sink).await, Ok(n) if n > 0) {}
-    };
-    let _ = tokio::time::timeout(timeout, drain).await;
 }
 
 fn refusal(done: Done, r: &Refused) -> Response<Body> {

@@ -19,7 +19,8 @@
 //!   [`session_ttl`](GatewayBuilder::session_ttl);
 //! - **health**: a connect error, a timeout, or a `403`/`407`/`429` from a line counts against
 //!   it; it is ejected with an exponential backoff (on the client's clock) and re-admitted
-//!   after it. A tunnel that could not be established is tried on another line before the
+//!   after it. Optional active probes ([`probe`](GatewayBuilder::probe)) re-admit a recovered
+//!   line at once. A tunnel that could not be established is tried on another line before the
 //!   client sees an error; a request is never sent twice: plain HTTP requests are carried
 //!   through an upstream `CONNECT` tunnel, opened before any byte of the request leaves;
 //! - **live services**: a `407` makes the gateway read that service's lines again (once) and
@@ -60,6 +61,7 @@ mod lines;
 mod metrics;
 mod metrics_http;
 mod pool;
+mod probe;
 mod running;
 mod socks_in;
 mod upstream;

@@ -240,6 +240,40 @@ impl Pool {
         Some(free[st.cursor % free.len()].clone())
     }
 
+    /// Every line now (ejected ones too).
+    pub(crate) fn lines(&self) -> Vec<Arc<Line>> {
+        let st = self.lock();
+        let mut all: Vec<Arc<Line>> = st
+            .services
+            .values()
+            .flat_map(|s| s.slots.iter().map(|l| l.line.clone()))
+            .collect();
+        all.sort_by_key(|l| l.key());
+        all
+    }
+
+    /// A thread of `line`'s service on that line, healthy or not, if one is free now (for an
+    /// active probe: it never waits, and never takes a thread a request is waiting for).
+    pub(crate) fn try_line(self: &Arc<Self>, line: &Line) -> Option<Lease> {
+        if self.waiting.load(Ordering::Acquire) > 0 {
+            return None;
+        }
+        let key = line.key();
+        let mut st = self.lock();
+        let known = st
+            .services
+            .get(&key.0)
+            .is_some_and(|s| s.slots.iter().any(|l| l.line.key() == key));
+        if !known || !has_room(&st, &key) {
+            return None;
+        }
+        let line = take(&mut st, &key);
+        Some(Lease {
+            pool: self.clone(),
+            line,
+        })
+    }
+
     /// The pool's current version of `line` (its credentials may have changed since).
     pub(crate) fn current(&self, line: &Line) -> Option<Arc<Line>> {
         self.with_slot(line, |s| s.line.clone())

@@ -31,6 +31,9 @@ pub enum GatewayError {
     /// The services or their proxy lists could not be read.
     #[error("cannot read the services: {0}")]
     Services(#[from] crate::Error),
+    /// A probe URL that is not `http://` or `https://` with a host.
+    #[error("the probe URL must be http:// or https:// with a host, not {0:?}")]
+    Probe(String),
     /// A non-loopback address without local credentials and the explicit permission.
     #[error(
         "{0} is not a loopback address: serving it needs local credentials and allow_remote \
@@ -69,6 +72,8 @@ pub(crate) struct Shared {
     pub(crate) upstream_timeout: Duration,
     pub(crate) local_auth: Option<LocalAuth>,
     pub(crate) reloading: tokio::sync::Mutex<()>,
+    /// The `host:port` active probes open a tunnel to.
+    pub(crate) probe: Option<String>,
 }
 
 impl Shared {
@@ -146,6 +151,15 @@ impl RunningGateway {
     /// [`refresh_every`]: super::GatewayBuilder::refresh_every
     pub async fn refresh(&self) -> crate::Result<()> {
         self.shared.refresh().await
+    }
+    /// Runs the active probes now (what [`probe`] does on its period): a tunnel to the probe
+    /// target through every line with a free thread; a failure counts against the line, a
+    /// success re-admits an ejected one. How many lines answered (`None`: no probe set).
+    ///
+    /// [`probe`]: super::GatewayBuilder::probe
+    pub async fn probe(&self) -> Option<usize> {
+        let target = self.shared.probe.as_deref()?;
+        Some(super::probe::probe_all(&self.shared, target).await)
     }
     /// The use of each service now (threads in use, lines, ejected lines).
     pub fn services(&self) -> Vec<ServiceUse> {

@@ -106,3 +106,15 @@ async fn connect(line: &Line, target: &str, meters: Meters) -> Result<Tunnel, Fa
         .map_err(|e| Failure::Connect(e.to_string()))?;
     Ok(TokioIo::new(upgraded))
 }
+
+/// Closes our side of a finished tunnel and waits (at most `timeout`) for the upstream to
+/// close its side.
+pub(crate) async fn close_and_drain(mut tunnel: Tunnel, timeout: Duration) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let drain = async {
+        let _ = tunnel.shutdown().await;
+        let mut sink = [0u8; 1024];
+        while matches!(tunnel.read(&mut sink).await, Ok(n) if n > 0) {}
+    };
+    let _ = tokio::time::timeout(timeout, drain).await;
+}

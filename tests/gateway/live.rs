@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use opx::GatewayCountry;
-use opx::gateway::Strategy;
+use opx::gateway::{Gateway, Strategy};
 use opx::mock::MockServer;
 
 use super::*;
@@ -87,4 +87,31 @@ async fn a_refresh_picks_up_a_new_purchase() {
     assert_eq!(services.len(), 2);
     let added = services.iter().find(|u| u.id == new).unwrap();
     assert_eq!((added.lines, added.threads), (3, 500));
+}
+
+#[tokio::test]
+async fn active_probes_eject_a_dead_line_and_readmit_it_as_soon_as_it_answers() {
+    let (s, _echo, _) = mock_with([IPV6_PLAN]).await;
+    let target = crate::echo::tcp_echo().await;
+    let gw = gateway(&s, |b| {
+        b.probe(format!("http://{target}/"), Duration::from_secs(3600))
+            .ejection(1, Duration::from_secs(1800))
+    })
+    .await;
+    assert_eq!(gw.probe().await, Some(3));
+    s.set_gateway_down(&GatewayCountry::De, true);
+    assert_eq!(gw.probe().await, Some(2));
+    assert_eq!(gw.services()[0].ejected, 1);
+    // Back up: the next probe re-admits it, long before its 30-minute backoff.
+    s.set_gateway_down(&GatewayCountry::De, false);
+    assert_eq!(gw.probe().await, Some(3));
+    assert_eq!(gw.services()[0].ejected, 0);
+    let bad = Gateway::builder(s.client())
+        .probe("ftp://x/", DAY)
+        .serve()
+        .await;
+    assert!(
+        matches!(bad, Err(opx::gateway::GatewayError::Probe(_))),
+        "{bad:?}"
+    );
 }

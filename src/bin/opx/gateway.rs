@@ -43,6 +43,14 @@ pub struct GatewayArgs {
     /// Read the services again every N minutes (new purchases, credentials, expiry).
     #[arg(long, value_name = "MINUTES", value_parser = clap::value_parser!(u64).range(1..))]
     refresh: Option<u64>,
+    /// Active probes: a tunnel to this URL's host and port through every line, every
+    /// --probe-every seconds (failures eject a line, a success re-admits it early).
+    #[arg(long, value_name = "URL")]
+    probe: Option<String>,
+    /// Seconds between active probes.
+    #[arg(long, value_name = "SECS", default_value_t = 60,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    probe_every: u64,
     /// Append a JSON-lines access log to this file (`-`: standard output).
     #[arg(long, value_name = "FILE")]
     access_log: Option<PathBuf>,
@@ -92,6 +100,9 @@ impl GatewayArgs {
                 return Err(Failure::Usage(why));
             }
             b = b.metrics_listen(addr);
+        }
+        if let Some(url) = &self.probe {
+            b = b.probe(url.clone(), Duration::from_secs(self.probe_every));
         }
         if let Some(minutes) = self.refresh {
             b = b.refresh_every(Duration::from_secs(60 * minutes));
