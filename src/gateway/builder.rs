@@ -110,7 +110,9 @@ impl GatewayBuilder {
         self.rules.queue_timeout = d;
         self
     }
-    /// How long a `session-KEY` keeps its line after its last use (default 10 minutes).
+    /// How long a `session-KEY` keeps its line, and for plain HTTP its upstream connection to
+    /// each target (the same exit), after its last use (default 10 minutes; on the client's
+    /// clock). A kept connection holds one of its service's threads.
     pub fn session_ttl(mut self, d: Duration) -> Self {
         self.rules.session_ttl = d;
         self
@@ -182,6 +184,7 @@ impl GatewayBuilder {
         let (stop, stopped) = watch::channel(());
         let addr = local_addr(&listener, listen)?;
         spawn_accept(shared.clone(), listener, stopped.clone());
+        spawn_until(stopped.clone(), sweep_loop(shared.clone()));
         let metrics_addr = match metrics_listener {
             Some(l) => {
                 let a = local_addr(&l, listen)?;
@@ -251,6 +254,7 @@ impl GatewayBuilder {
             local_auth: self.local,
             reloading: tokio::sync::Mutex::new(()),
             probe,
+            sticky: Default::default(),
         }))
     }
 }
@@ -266,6 +270,15 @@ fn local_addr(l: &TcpListener, asked: SocketAddr) -> Result<SocketAddr, GatewayE
         addr: asked,
         source,
     })
+}
+
+/// Closes the sessions' kept connections whose time has run out (checked every 10 s).
+async fn sweep_loop(g: Arc<Shared>) {
+    let mut tick = tokio::time::interval(Duration::from_secs(10));
+    loop {
+        tick.tick().await;
+        g.sticky.sweep(g.pool.now());
+    }
 }
 
 /// Probes every line every `period` (wall time).

@@ -19,6 +19,8 @@ pub(crate) struct Done {
     status: u16,
     error: Option<String>,
     carried: Option<(Arc<Line>, Arc<Traffic>)>,
+    /// The traffic's totals before this request (on a kept connection).
+    baseline: (u64, u64),
 }
 
 impl Done {
@@ -32,7 +34,14 @@ impl Done {
             status: 0,
             error: None,
             carried: None,
+            baseline: (0, 0),
         }
+    }
+
+    /// On a kept connection: only what comes after now counts.
+    pub(crate) fn since(mut self, traffic: &Traffic) -> Self {
+        self.baseline = traffic.totals();
+        self
     }
 
     /// Carried on `line` with this traffic, answered `status`.
@@ -65,8 +74,8 @@ impl Drop for Done {
             service: line.as_ref().map(|l| l.service.clone()),
             line: line.as_ref().map(|l| l.label()),
             status: self.status,
-            sent_bytes: sent,
-            received_bytes: received,
+            sent_bytes: sent - self.baseline.0.min(sent),
+            received_bytes: received - self.baseline.1.min(received),
             ms: self.started.elapsed().as_millis() as u64,
             error: self.error.take(),
         });

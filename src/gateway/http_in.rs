@@ -15,6 +15,7 @@ use tokio::net::TcpStream;
 use super::done::Done;
 use super::establish::{Refused, establish};
 use super::running::Shared;
+use super::sticky::Kept;
 use super::wish::{COUNTRY_HEADER, SESSION_HEADER, Wish};
 use crate::forward_proxy::{Held, basic_credentials, serve_http1, strip_hop_by_hop};
 
@@ -112,30 +113,10 @@ async fn forward(
     };
     let shown = format!("http://{target}{}", origin.path());
     let done = Done::new(g, peer, req.method().as_str(), shown);
-    let est = match establish(g, wish, &target).await {
-        Ok(est) => est,
-        Err(r) => return refusal(done, &r),
+    let (mut conn, done) = match connection(g, wish, &target, done).await {
+        Ok(c) => c,
+        Err(response) => return response,
     };
-    let failed = |done: Done, e: hyper::Error| {
-        let why = format!("the request failed upstream: {e}");
-        let r = text(StatusCode::BAD_GATEWAY, Some("connection_terminated"), &why);
-        drop(done.failed(502, why));
-        r
-    };
-    let (mut sender, conn) =
-        match hyper::client::conn::http1::handshake(TokioIo::new(est.tunnel)).await {
-            Ok(h) => h,
-            Err(e) => return failed(done, e),
-        };
-    let (lease, timeout) = (est.lease, g.upstream_timeout);
-    let line = lease.line.clone();
-    tokio::spawn(async move {
-        // The lease ends once the upstream has closed the tunnel too (its thread is free).
-        if let Ok(parts) = conn.without_shutdown().await {
-            super::upstream::close_and_drain(parts.io.into_inner(), timeout).await;
-        }
-        drop(lease);
-    });
     let (mut parts, body) = req.into_parts();
     parts.uri = origin;
     strip_hop_by_hop(&mut parts.headers);
@@ -146,14 +127,81 @@ async fn forward(
     {
         parts.headers.insert(header::HOST, v);
     }
-    let response = match sender.send_request(Request::from_parts(parts, body)).await {
+    let sent = conn
+        .sender
+        .send_request(Request::from_parts(parts, body))
+        .await;
+    let response = match sent {
         Ok(r) => r,
-        Err(e) => return failed(done, e),
+        Err(e) => return upstream_failed(done, e),
     };
     let (mut parts, body) = response.into_parts();
     strip_hop_by_hop(&mut parts.headers);
-    let done = done.carried(line, est.traffic, parts.status.as_u16());
+    let done = done.carried(
+        conn.line.clone(),
+        conn.traffic.clone(),
+        parts.status.as_u16(),
+    );
+    if let Some(session) = &wish.session {
+        conn.until = g.pool.now() + g.pool.session_ttl();
+        g.sticky.put(session, &target, conn);
+    }
     Response::from_parts(parts, Held::new(body, done).boxed())
+}
+
+/// An upstream HTTP connection to `target`: the session's kept one, or a new tunnel (its
+/// lease lives until the upstream has closed it).
+async fn connection(
+    g: &Arc<Shared>,
+    wish: &Wish,
+    target: &str,
+    done: Done,
+) -> Result<(Kept, Done), Response<Body>> {
+    if let Some(session) = &wish.session
+        && let Some(mut kept) = g.sticky.take(session, target, g.pool.now())
+        && tokio::time::timeout(g.upstream_timeout, kept.sender.ready())
+            .await
+            .is_ok_and(|r| r.is_ok())
+    {
+        g.metrics.reused(&kept.line);
+        let done = done.since(&kept.traffic);
+        return Ok((kept, done));
+    }
+    let est = match establish(g, wish, target).await {
+        Ok(est) => est,
+        Err(r) => return Err(refusal(done, &r)),
+    };
+    let (sender, conn) = match hyper::client::conn::http1::handshake(TokioIo::new(est.tunnel)).await
+    {
+        Ok(h) => h,
+        Err(e) => return Err(upstream_failed(done, e)),
+    };
+    let (lease, timeout) = (est.lease, g.upstream_timeout);
+    let line = lease.line.clone();
+    tokio::spawn(async move {
+        // The lease ends once the upstream has closed the tunnel too (its thread is free).
+        if let Ok(parts) = conn.without_shutdown().await {
+            super::upstream::close_and_drain(parts.io.into_inner(), timeout).await;
+        }
+        drop(lease);
+    });
+    let until = g.pool.now();
+    Ok((
+        Kept {
+            sender,
+            line,
+            traffic: est.traffic,
+            until,
+        },
+        done,
+    ))
+}
+
+fn upstream_failed(done: Done, e: hyper::Error) -> Response<Body> {
+    let why = format!("the request failed upstream: {e}");
+    let r = text(StatusCode::BAD_GATEWAY, Some("connection_terminated"), &why);
+    drop(done.failed(502, why));
+    r
 }
 
 fn refusal(done: Done, r: &Refused) -> Response<Body> {

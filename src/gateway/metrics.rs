@@ -132,6 +132,11 @@ impl Metrics {
         self.latency.get_or_create(&l).observe(took.as_secs_f64());
     }
 
+    /// A request carried on a session's kept connection.
+    pub(crate) fn reused(&self, line: &Line) {
+        self.requests.get_or_create(&LineLabels::of(line)).inc();
+    }
+
     pub(crate) fn error(&self, line: &Line, kind: &str) {
         let labels = ErrorLabels {
             service: line.service.clone(),

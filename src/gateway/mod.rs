@@ -15,7 +15,8 @@
 //! - lines are chosen **least-busy** or **round-robin** ([`Strategy`]); a request may ask for a
 //!   gateway country and a sticky session, as a username tag (`country-de`, `session-KEY`,
 //!   e.g. `http://country-de-session-a1:x@127.0.0.1:8899`) or a header (`X-Opx-Country`,
-//!   `X-Opx-Session`, removed before forwarding); a session keeps its line for
+//!   `X-Opx-Session`, removed before forwarding); a session keeps its line, and for plain
+//!   HTTP its upstream connection to each target (so the same exit), for
 //!   [`session_ttl`](GatewayBuilder::session_ttl);
 //! - **health**: a connect error, a timeout, or a `403`/`407`/`429` from a line counts against
 //!   it; it is ejected with an exponential backoff (on the client's clock) and re-admitted
@@ -64,6 +65,7 @@ mod pool;
 mod probe;
 mod running;
 mod socks_in;
+mod sticky;
 mod upstream;
 mod wish;
 

@@ -240,6 +240,16 @@ impl Pool {
         Some(free[st.cursor % free.len()].clone())
     }
 
+    /// The client's clock's now (what sessions and ejections are measured on).
+    pub(crate) fn now(&self) -> Instant {
+        self.clock.now()
+    }
+
+    /// How long a session keeps its line (and its kept connections).
+    pub(crate) fn session_ttl(&self) -> Duration {
+        self.rules.session_ttl
+    }
+
     /// Every line now (ejected ones too).
     pub(crate) fn lines(&self) -> Vec<Arc<Line>> {
         let st = self.lock();

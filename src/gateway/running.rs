@@ -74,6 +74,8 @@ pub(crate) struct Shared {
     pub(crate) reloading: tokio::sync::Mutex<()>,
     /// The `host:port` active probes open a tunnel to.
     pub(crate) probe: Option<String>,
+    /// Sessions' kept upstream connections.
+    pub(crate) sticky: super::sticky::Sticky,
 }
 
 impl Shared {

@@ -2,6 +2,7 @@
 //! request, a country per request, sticky sessions.
 
 use std::collections::BTreeSet;
+use std::time::Duration;
 
 use opx::GatewayCountry;
 use opx::gateway::Strategy;
@@ -113,4 +114,25 @@ async fn a_sticky_session_keeps_its_line_while_round_robin_moves_on() {
         let (_, body) = get_through(&sticky, &echo.url("/")).await;
         assert_eq!(country_of(exit(&body)), country_of(exit(&first)));
     }
+}
+
+#[tokio::test]
+async fn a_sticky_session_keeps_its_connection_and_so_its_exit_until_its_time_runs_out() {
+    let (s, echo, _) = mock_with([IPV4_PLAN]).await; // instant: a new exit per connection
+    let gw = gateway(&s, |b| b.session_ttl(Duration::from_secs(600))).await;
+    let sticky = format!("http://session-s1:x@{}", gw.addr());
+    let first = exit(&get_through(&sticky, &echo.url("/")).await.1);
+    for _ in 0..3 {
+        assert_eq!(exit(&get_through(&sticky, &echo.url("/")).await.1), first);
+    }
+    // Another session, and no session, get other connections (other exits).
+    let other = format!("http://session-s2:x@{}", gw.addr());
+    assert_ne!(exit(&get_through(&other, &echo.url("/")).await.1), first);
+    assert_ne!(
+        exit(&get_through(&gw.proxy_url(), &echo.url("/")).await.1),
+        first
+    );
+    // Its time runs out on the client's (the mock's) clock: a new connection.
+    s.advance(Duration::from_secs(600));
+    assert_ne!(exit(&get_through(&sticky, &echo.url("/")).await.1), first);
 }
