@@ -115,15 +115,20 @@ pub(crate) struct ServiceLines {
     pub(crate) lines: Vec<Line>,
 }
 
-/// The selected active services and their lines.
+/// The selected active services and their lines, paced to the rate limit (a call waits for
+/// its window instead of failing, whatever the client's policy: a refresh of many services
+/// stays within the limits).
 pub(crate) async fn load(client: &Client, selection: &Selection) -> Result<Vec<ServiceLines>> {
-    let mut out = Vec::new();
-    for s in client.all_services(&ServiceQuery::new()).await? {
-        if selection.wants(&s) {
-            out.push(lines_of(client, &s, selection).await?);
+    crate::ratelimit::paced(async {
+        let mut out = Vec::new();
+        for s in client.all_services(&ServiceQuery::new()).await? {
+            if selection.wants(&s) {
+                out.push(lines_of(client, &s, selection).await?);
+            }
         }
-    }
-    Ok(out)
+        Ok(out)
+    })
+    .await
 }
 
 /// One service read again (after a `407`): `None` when it is gone.

@@ -115,3 +115,18 @@ async fn active_probes_eject_a_dead_line_and_readmit_it_as_soon_as_it_answers() 
         "{bad:?}"
     );
 }
+
+#[tokio::test]
+async fn reading_many_services_waits_for_the_rate_limit_instead_of_failing() {
+    let (s, echo, _) = mock_with([IPV4_PLAN, IPV4_PLAN, IPV4_PLAN]).await;
+    // A service list and three proxy lists: more calls than the minute's window allows.
+    s.set_limit(opx::mock::Bucket::GlobalMinute, 2);
+    let before = s.now();
+    let gw = gateway(&s, |b| b).await;
+    assert_eq!(gw.services().len(), 3);
+    assert!(
+        s.now() - before >= chrono::Duration::seconds(60),
+        "it waited on the mock's clock"
+    );
+    assert_eq!(get_through(&gw.proxy_url(), &echo.url("/")).await.0, 200);
+}
