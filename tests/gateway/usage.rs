@@ -5,6 +5,8 @@ use opx::gateway::{Gateway, GatewayError};
 use super::*;
 use crate::capture::Capture;
 use crate::support::IPV4_PLAN;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
 
 #[tokio::test]
 async fn metrics_and_the_access_log_show_traffic_per_service_without_a_password() {
@@ -102,4 +104,43 @@ async fn local_credentials_are_required_when_set_and_remote_addresses_need_them(
     assert_eq!(get_through(&wrong, &echo.url("/")).await.0, 407);
     let tagged = format!("http://me-country-nl:local-pw@127.0.0.1:{port}");
     assert_eq!(get_through(&tagged, &echo.url("/")).await.0, 200);
+}
+
+/// A SOCKS5 greeting offering `methods`; the method the gateway chose.
+async fn socks_greeting(gw: &opx::gateway::RunningGateway, methods: &[u8]) -> (u8, TcpStream) {
+    let mut s = TcpStream::connect(gw.addr()).await.unwrap();
+    let mut hello = vec![5, methods.len() as u8];
+    hello.extend_from_slice(methods);
+    s.write_all(&hello).await.unwrap();
+    let mut chosen = [0u8; 2];
+    s.read_exact(&mut chosen).await.unwrap();
+    (chosen[1], s)
+}
+
+/// RFC 1929 username/password; the gateway's status byte (0: accepted).
+async fn socks_login(s: &mut TcpStream, user: &str, password: &str) -> u8 {
+    let mut m = vec![1, user.len() as u8];
+    m.extend_from_slice(user.as_bytes());
+    m.push(password.len() as u8);
+    m.extend_from_slice(password.as_bytes());
+    s.write_all(&m).await.unwrap();
+    let mut status = [0u8; 2];
+    s.read_exact(&mut status).await.unwrap();
+    status[1]
+}
+
+#[tokio::test]
+async fn socks5_clients_need_the_local_credentials_when_they_are_set() {
+    let (s, _echo, _) = mock_with([IPV4_PLAN]).await;
+    let gw = gateway(&s, |b| b.local_credentials("me", "local-pw")).await;
+    // No authentication offered: no acceptable method (0xFF).
+    assert_eq!(socks_greeting(&gw, &[0]).await.0, 0xFF);
+    let (method, mut wrong) = socks_greeting(&gw, &[0, 2]).await;
+    assert_eq!(method, 2, "username/password chosen");
+    assert_ne!(socks_login(&mut wrong, "me", "nope").await, 0);
+    let (_, mut right) = socks_greeting(&gw, &[2]).await;
+    assert_eq!(
+        socks_login(&mut right, "me-country-nl", "local-pw").await,
+        0
+    );
 }
