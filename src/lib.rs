@@ -100,9 +100,13 @@ mod builder;
 mod charge;
 mod client;
 mod error;
+#[cfg(any(feature = "mock", feature = "gateway"))]
+mod forward_proxy;
 #[cfg(feature = "unstable-test-hooks")]
 #[doc(hidden)]
 pub mod fuzzing;
+#[cfg(feature = "gateway")]
+pub mod gateway;
 mod model;
 mod pagination;
 pub mod proxies;

@@ -57,7 +57,12 @@ async fn a_service_checked_through_the_client_reports_each_endpoint() {
         (r.status.clone(), r.http_status),
         (CheckStatus::Ok, Some(200))
     );
-    assert_eq!(r.exit_address, Some("127.0.0.1".parse().unwrap()));
+    // The mock's nl gateway left from one of its exit addresses.
+    let exit = match r.exit_address {
+        Some(std::net::IpAddr::V4(ip)) => ip,
+        other => panic!("{other:?}"),
+    };
+    assert!(MockServer::exit_range(&opx::GatewayCountry::Nl).contains(&exit));
     let nl = server.gateway_addr(&opx::GatewayCountry::Nl).unwrap();
     assert_eq!(r.endpoint_label(), format!("{}@{nl}", s.auth.login));
     assert!(r.latency < Duration::from_secs(5));
@@ -238,5 +243,36 @@ async fn a_proxy_that_echoes_the_password_does_not_get_it_into_the_report() {
             "{shown}"
         );
         assert!(!shown.contains(&basic), "{shown}");
+    }
+}
+
+#[tokio::test]
+async fn more_connections_show_the_rotation_each_endpoint_delivers() {
+    let server = MockServer::start().await;
+    let echo = Echo::start().await;
+    let s = bought(&server).await;
+    let client = server.client();
+    let check = ProxyCheck::new().target(echo.url("/")).connections(4);
+    let report = client.check_proxies(&s.service_id, &check).await.unwrap();
+    let r = &report.results[0];
+    // `instant`: a new exit for every connection, all of them nl's.
+    assert_eq!((r.connections, r.exits.len()), (4, 4), "{r:?}");
+    let nl = MockServer::exit_range(&opx::GatewayCountry::Nl);
+    assert!(
+        r.exits
+            .iter()
+            .all(|ip| matches!(ip, std::net::IpAddr::V4(v4) if nl.contains(v4)))
+    );
+
+    // A 10-minute rotation: one exit over every connection.
+    let v6 = fixtures::bought(&server, ServiceType::Ipv6Rotating).await;
+    let rotation = opx::Rotation::new("10min").unwrap();
+    client
+        .change_rotation(&v6.service_id, &rotation)
+        .await
+        .unwrap();
+    let report = client.check_proxies(&v6.service_id, &check).await.unwrap();
+    for r in &report.results {
+        assert_eq!((r.connections, r.exits.len()), (4, 1), "{r:?}");
     }
 }

@@ -78,8 +78,9 @@ async fn every_endpoint_of_a_fresh_service_is_ok() {
         let cells: Vec<&str> = row.split_whitespace().collect();
         assert!(cells[0].ends_with(&format!("@{gw}")), "{row}");
         assert_eq!(cells[1], "ok", "{row}");
-        // The echo saw the gateway's connection come from loopback.
-        assert_eq!(cells[4], "127.0.0.1", "{row}");
+        // The echo saw the gateway's connection come from an exit of its country.
+        let exit: std::net::Ipv4Addr = cells[4].parse().unwrap();
+        assert!(MockServer::exit_range(&country).contains(&exit), "{row}");
     }
     no_secret(&out, &password);
 
@@ -94,10 +95,11 @@ async fn every_endpoint_of_a_fresh_service_is_ok() {
     );
     let results = v["results"].as_array().unwrap();
     assert_eq!(results.len(), 3);
-    for r in results {
+    for (r, country) in results.iter().zip(opx::GatewayCountry::KNOWN) {
         assert_eq!(r["status"], "ok", "{r}");
         assert_eq!(r["http_status"], 200);
-        assert_eq!(r["exit_address"], "127.0.0.1");
+        let exit: std::net::Ipv4Addr = r["exit_address"].as_str().unwrap().parse().unwrap();
+        assert!(MockServer::exit_range(&country).contains(&exit), "{r}");
         assert_eq!(r["host"], "127.0.0.1");
         assert!(r["latency_ms"].is_u64() && r["detail"].is_null(), "{r}");
         assert!(r.get("password").is_none(), "{r}");
@@ -227,4 +229,30 @@ async fn a_bad_target_is_a_usage_error() {
         "{}",
         stdout(&help)
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn connections_count_the_distinct_exits_of_each_endpoint() {
+    let (server, echo, id, password) = setup(ServiceType::Ipv4Rotating).await;
+    let target = echo.url("/");
+    let args = ["check", &id, "--target", &target, "--connections", "3"];
+    let out = check(&server, &args, 0).await;
+    let text = stdout(&out);
+    assert!(text.lines().nth(1).unwrap().contains("EXITS"), "{text}");
+    let row = &rows(&text)[0];
+    assert!(row.contains("3 of 3"), "{row}");
+    let mut json_args = vec!["--json"];
+    json_args.extend(args);
+    let out = check(&server, &json_args, 0).await;
+    let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let r = &v["results"][0];
+    assert_eq!(
+        (
+            r["connections"].as_u64(),
+            r["exits"].as_array().map(Vec::len)
+        ),
+        (Some(3), Some(3)),
+        "{r}"
+    );
+    no_secret(&out, &password);
 }

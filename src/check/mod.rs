@@ -24,6 +24,10 @@
 //! (the forms of api.ipify.org, httpbin's `/ip` and similar services), it is reported as the
 //! **exit address**: the address the target saw the request come from.
 //!
+//! A JSON answer's `country` (or `country_code`, `countryCode`) member is reported as the
+//! **exit country**. With [`ProxyCheck::connections`] each endpoint is fetched through several
+//! new connections, and the distinct exit addresses seen show the rotation it delivers.
+//!
 //! The default target is [`DEFAULT_TARGET`], `https://api.ipify.org`, which answers with the
 //! caller's address as plain text. It is on the internet: against the mock (whose gateways
 //! only connect to loopback) pass a loopback target, such as a server that answers with the
@@ -73,6 +77,7 @@ pub struct ProxyCheck {
     target: String,
     timeout: Duration,
     concurrency: usize,
+    connections: usize,
 }
 
 impl Default for ProxyCheck {
@@ -81,6 +86,7 @@ impl Default for ProxyCheck {
             target: DEFAULT_TARGET.to_owned(),
             timeout: DEFAULT_TIMEOUT,
             concurrency: DEFAULT_CONCURRENCY,
+            connections: 1,
         }
     }
 }
@@ -108,6 +114,14 @@ impl ProxyCheck {
     /// service's threads).
     pub fn concurrency(mut self, n: usize) -> Self {
         self.concurrency = n.max(1);
+        self
+    }
+
+    /// How many connections are made through each endpoint, one after the other (default 1;
+    /// at least 1). More show the rotation the endpoint actually delivers: the distinct exit
+    /// addresses the target saw are in [`EndpointCheck::exits`].
+    pub fn connections(mut self, n: usize) -> Self {
+        self.connections = n.max(1);
         self
     }
 
@@ -159,7 +173,7 @@ impl ProxyCheck {
         let target = self.parsed_target()?;
         let concurrency = self.effective_concurrency(threads, endpoints.len());
         let results = futures::stream::iter(endpoints)
-            .map(|e| probe::check_one(e, &target, self.timeout))
+            .map(|e| probe::check_endpoint(e, &target, self.timeout, self.connections))
             .buffered(concurrency)
             .collect()
             .await;

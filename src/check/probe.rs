@@ -10,8 +10,35 @@ use super::{CheckStatus, EndpointCheck, MAX_DETAIL, MAX_READ};
 use crate::error::printable;
 use crate::proxies::ProxyEndpointBuf;
 
+/// One endpoint: `connections` requests through it, one after the other, each on a new
+/// connection. The first failure is the result (else the first answer), with every distinct
+/// exit address seen.
+pub(super) async fn check_endpoint(
+    endpoint: &ProxyEndpointBuf,
+    target: &url::Url,
+    timeout: Duration,
+    connections: usize,
+) -> EndpointCheck {
+    let mut first: Option<EndpointCheck> = None;
+    let mut exits: Vec<IpAddr> = Vec::new();
+    for _ in 0..connections.max(1) {
+        let r = check_one(endpoint, target, timeout).await;
+        if let Some(ip) = r.exit_address.filter(|ip| !exits.contains(ip)) {
+            exits.push(ip);
+        }
+        let failed = !r.is_ok();
+        if first.as_ref().is_none_or(|f| f.is_ok() && failed) {
+            first = Some(r);
+        }
+    }
+    let mut result = first.expect("at least one connection");
+    result.exits = exits;
+    result.connections = connections.max(1);
+    result
+}
+
 /// One endpoint: one request through it.
-pub(super) async fn check_one(
+async fn check_one(
     endpoint: &ProxyEndpointBuf,
     target: &url::Url,
     timeout: Duration,
@@ -23,6 +50,9 @@ pub(super) async fn check_one(
         http_status: None,
         latency: Duration::ZERO,
         exit_address: None,
+        exits: Vec::new(),
+        exit_country: None,
+        connections: 1,
         detail: None,
     };
     let client = reqwest::Proxy::all(endpoint.proxy_url()).and_then(|proxy| {
@@ -49,6 +79,7 @@ pub(super) async fn check_one(
             if (200..300).contains(&status) {
                 result.status = CheckStatus::Ok;
                 result.exit_address = exit_address(&body);
+                result.exit_country = exit_country(&body);
             } else {
                 result.status = if status == 407 {
                     CheckStatus::AuthRefused
@@ -199,9 +230,32 @@ fn exit_address(body: &[u8]) -> Option<IpAddr> {
         .find_map(|v| plain(v.split(',').next().unwrap_or("")))
 }
 
+/// The exit country in a JSON answer: its `country`, `country_code` or `countryCode` member
+/// (the forms of ipinfo.io, ipapi.co and ip-api.com).
+fn exit_country(body: &[u8]) -> Option<String> {
+    let json: serde_json::Value = serde_json::from_slice(body).ok()?;
+    ["country", "country_code", "countryCode"]
+        .iter()
+        .find_map(|k| json.get(k).and_then(serde_json::Value::as_str))
+        .map(|c| printable(c, 16))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn exit_countries_are_read_from_json_answers() {
+        let c = |s: &str| exit_country(s.as_bytes());
+        assert_eq!(
+            c(r#"{"ip":"203.0.113.7","country":"DE"}"#).as_deref(),
+            Some("DE")
+        );
+        assert_eq!(c(r#"{"countryCode":"NL"}"#).as_deref(), Some("NL"));
+        assert_eq!(c(r#"{"country_code":"AT"}"#).as_deref(), Some("AT"));
+        assert_eq!(c("203.0.113.7"), None);
+        assert_eq!(c(r#"{"country": 5}"#), None);
+    }
 
     #[test]
     fn exit_addresses_are_read_from_the_documented_forms() {

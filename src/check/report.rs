@@ -103,6 +103,13 @@ pub struct EndpointCheck {
     /// The address the target saw the request come from, when it said (see the
     /// [module docs](crate::check)).
     pub exit_address: Option<IpAddr>,
+    /// Every distinct exit address seen over the [`connections`](Self::connections), in the
+    /// order first seen: the rotation the endpoint delivered.
+    pub exits: Vec<IpAddr>,
+    /// The exit country the target reported, if it did (a JSON `country` member).
+    pub exit_country: Option<String>,
+    /// How many connections were made through the endpoint.
+    pub connections: usize,
     /// Why it failed, in one printable line without the password (the first line of the
     /// proxy's answer, or the error).
     pub detail: Option<String>,
@@ -133,7 +140,7 @@ impl EndpointCheck {
 impl Serialize for EndpointCheck {
     fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
         use serde::ser::SerializeStruct;
-        let mut st = s.serialize_struct("EndpointCheck", 9)?;
+        let mut st = s.serialize_struct("EndpointCheck", 12)?;
         st.serialize_field("endpoint", &self.endpoint_label())?;
         st.serialize_field("host", self.endpoint.host())?;
         st.serialize_field("port", &self.endpoint.port())?;
@@ -143,6 +150,9 @@ impl Serialize for EndpointCheck {
         let ms = u64::try_from(self.latency.as_millis()).unwrap_or(u64::MAX);
         st.serialize_field("latency_ms", &ms)?;
         st.serialize_field("exit_address", &self.exit_address)?;
+        st.serialize_field("exit_country", &self.exit_country)?;
+        st.serialize_field("connections", &self.connections)?;
+        st.serialize_field("exits", &self.exits)?;
         st.serialize_field("detail", &self.detail)?;
         st.end()
     }

@@ -39,6 +39,10 @@
 //!   loopback destinations only (`127.0.0.0/8`, `::1`, `localhost`): anything else is refused
 //!   with `403` before a connection is tried, and no name is resolved, so tests never reach the
 //!   network. Refusals are one line of `text/plain` naming the reason.
+//! - They rotate like the real ones: each connection to a destination leaves from a loopback
+//!   address of the gateway's country ([`MockServer::exit_range`]: `127.31.*.*` nl, `127.49.*.*`
+//!   de, `127.43.*.*` at), a new one per connection for `instant` rotation, the same one for
+//!   the mode's period (`10min`) on the mock's clock otherwise.
 //! - The mock keeps the latest 10,000 requests for [`MockServer::requests`] and the latest
 //!   100,000 log entries per account.
 //!

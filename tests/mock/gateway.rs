@@ -542,3 +542,55 @@ async fn the_gateways_serve_every_account_and_requests_without_a_proxy_are_expla
             .contains("this is a forward proxy")
     );
 }
+
+/// The exit address the echo saw for a GET through `proxy`.
+async fn exit_of(proxy: &str, echo: &Echo) -> std::net::Ipv4Addr {
+    let got = fetch(proxy, &echo.url("/")).await;
+    assert_eq!(got.status, 200, "{}", got.body);
+    match got.body.parse::<std::net::SocketAddr>().unwrap().ip() {
+        std::net::IpAddr::V4(ip) => ip,
+        other => panic!("an IPv6 exit: {other}"),
+    }
+}
+
+#[tokio::test]
+async fn connections_leave_from_rotating_loopback_exits_in_the_countrys_range() {
+    let s = MockServer::start().await;
+    let echo = Echo::start().await;
+    // IPv4 is `instant`: every connection leaves from another nl address.
+    let v4 = id_of(&buy(&s, IPV4_PLAN).await);
+    let nl = proxy_urls(&s, &v4).await.remove(0);
+    let mut seen = std::collections::BTreeSet::new();
+    for _ in 0..4 {
+        let ip = exit_of(&nl, &echo).await;
+        assert!(
+            MockServer::exit_range(&GatewayCountry::Nl).contains(&ip),
+            "{ip}"
+        );
+        seen.insert(ip);
+    }
+    assert_eq!(seen.len(), 4, "{seen:?}");
+
+    // IPv6 with a 10-minute rotation: the de exit holds for 10 minutes of the mock's clock.
+    let v6 = id_of(&buy(&s, IPV6_PLAN).await);
+    let r = call(
+        &s,
+        Method::PUT,
+        &format!("/services/{v6}/rotation"),
+        Some(json!({"rotation": "10min"})),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let de = proxy_urls(&s, &v6).await.remove(1);
+    let first = exit_of(&de, &echo).await;
+    assert!(
+        MockServer::exit_range(&GatewayCountry::De).contains(&first),
+        "{first}"
+    );
+    s.advance(Duration::from_secs(599));
+    assert_eq!(exit_of(&de, &echo).await, first);
+    s.advance(Duration::from_secs(1));
+    let next = exit_of(&de, &echo).await;
+    assert_ne!(next, first);
+    assert_eq!(exit_of(&de, &echo).await, next);
+}

@@ -12,7 +12,7 @@ const STARTUP_BENCH: [&str; 2] = ["--bench", "startup"];
 pub struct BenchArgs {
     /// Longer runs (`--full` to the bench binaries); the default is a quick run.
     pub full: bool,
-    /// Case letters (`a`..`h`, and `i`, which only runs when named); empty = all but `i`.
+    /// Case letters (`a`..`h`, `j`, and `i`, which only runs when named); empty = all but `i`.
     pub cases: Vec<String>,
 }
 
@@ -25,6 +25,8 @@ pub fn run(root: &Path, args: &BenchArgs) -> Result<String, String> {
         .args(["bench", "--bench", "client", "--bench", "proxy_parse"])
         // (f): the bulk job against the rate limit (benches/bulk.rs).
         .args(["--bench", "bulk"])
+        // (j): opx gateway against the mock's gateway straight (benches/gateway.rs).
+        .args(["--bench", "gateway"])
         .args(STARTUP_BENCH)
         .arg("--")
         .env("OPX_BENCH_JSON", out.path());

@@ -29,6 +29,11 @@ pub struct CheckArgs {
     #[arg(long, value_name = "N", default_value_t = opx::check::DEFAULT_CONCURRENCY as u32,
           value_parser = clap::value_parser!(u32).range(1..=1000))]
     concurrency: u32,
+    /// Connections made through each endpoint, one after the other: the EXITS column then
+    /// counts the distinct exit addresses the target saw (the rotation actually delivered).
+    #[arg(long, value_name = "N", default_value_t = 1,
+          value_parser = clap::value_parser!(u32).range(1..=1000))]
+    connections: u32,
     /// Check the lines of this file (as `opx proxies ID` printed them; `-` reads stdin)
     /// instead of the service's current list.
     #[arg(long, value_name = "FILE")]
@@ -41,7 +46,8 @@ pub async fn run(client: &Client, args: CheckArgs, json: bool) -> Result<(), Fai
     let check = ProxyCheck::new()
         .target(args.target)
         .timeout(Duration::from_secs(args.endpoint_timeout))
-        .concurrency(usize::try_from(args.concurrency).unwrap_or(usize::MAX));
+        .concurrency(usize::try_from(args.concurrency).unwrap_or(usize::MAX))
+        .connections(usize::try_from(args.connections).unwrap_or(usize::MAX));
     let report = match &args.from {
         None => client.check_proxies(&id, &check).await?,
         Some(path) => {
@@ -116,16 +122,26 @@ fn status(r: &EndpointCheck) -> String {
 }
 
 fn table(report: &CheckReport) -> String {
-    let mut t = Table::new(&["ENDPOINT", "STATUS", "LATENCY", "EXIT ADDRESS", "DETAIL"]);
+    let rotation = report.results.iter().any(|r| r.connections > 1);
+    let mut head = vec!["ENDPOINT", "STATUS", "LATENCY", "EXIT ADDRESS"];
+    if rotation {
+        head.push("EXITS");
+    }
+    head.push("DETAIL");
+    let mut t = Table::new(&head);
     for r in &report.results {
-        t.row(vec![
+        let mut row = vec![
             r.endpoint_label(),
             status(r),
             format!("{} ms", r.latency.as_millis()),
             r.exit_address
                 .map_or_else(|| "-".into(), |ip| ip.to_string()),
-            r.detail.clone().unwrap_or_else(|| "-".into()),
-        ]);
+        ];
+        if rotation {
+            row.push(format!("{} of {}", r.exits.len(), r.connections));
+        }
+        row.push(r.detail.clone().unwrap_or_else(|| "-".into()));
+        t.row(row);
     }
     t.render()
 }

@@ -54,6 +54,7 @@ async fn dispatch(ctx: &Ctx, command: Command) -> Result<(), Failure> {
         Command::Config => crate::config::show(ctx.profile(), ctx.base_url(), ctx.json),
         Command::Api(args) => crate::api::run(args, ctx.settings()?, ctx.timeout()).await,
         Command::Mock(args) => crate::mock::run(args).await,
+        Command::Gateway(args) => crate::gateway::run(ctx.client()?.clone(), args).await,
         Command::Completions { shell } => completions(shell),
         Command::Check(args) => crate::check::run(ctx.client()?, args, ctx.json).await,
         Command::Account => cmd_read::account(ctx).await,

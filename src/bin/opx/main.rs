@@ -19,6 +19,7 @@ mod confirm;
 mod context;
 mod export;
 mod failure;
+mod gateway;
 mod interrupt;
 mod journal;
 mod listing;
@@ -206,6 +207,10 @@ pub enum Command {
     /// Fetch a target through each proxy of a service: status, latency, exit address (exit 6
     /// when some do not work).
     Check(check::CheckArgs),
+    /// Run a local HTTP + SOCKS5 proxy in front of your services until interrupted: no
+    /// credentials needed locally, each request on a new upstream connection, never more
+    /// connections to a service than its threads, failing lines ejected, Prometheus metrics.
+    Gateway(gateway::GatewayArgs),
     /// Run a local, spec-driven mock of the API until interrupted.
     Mock(mock::MockArgs),
     /// Check every read-only answer of the server against the spec and list each deviation

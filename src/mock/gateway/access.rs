@@ -5,10 +5,10 @@ use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 
-use base64::Engine;
-use http::{HeaderMap, StatusCode, header};
+use http::{HeaderMap, StatusCode};
 
 use super::Gateway;
+use crate::forward_proxy::basic_credentials;
 use crate::mock::Inner;
 use crate::mock::handlers::gateways;
 use crate::mock::state::{self, Service};
@@ -16,6 +16,11 @@ use crate::mock::state::{self, Service};
 pub(super) struct Shared {
     pub(super) inner: Arc<Inner>,
     pub(super) in_use: Mutex<HashMap<u128, u32>>,
+    pub(super) exits: super::exit::Exits,
+    /// The most threads each service has had in use at once.
+    pub(super) peak: Mutex<HashMap<u128, u32>>,
+    /// The countries whose gateway closes every new connection without a word.
+    pub(super) down: Mutex<Vec<String>>,
 }
 
 impl Shared {
@@ -31,6 +36,11 @@ impl Shared {
             return None;
         }
         *n += 1;
+        let now = *n;
+        drop(in_use);
+        let mut peak = self.peak.lock().unwrap_or_else(|e| e.into_inner());
+        let p = peak.entry(service).or_insert(0);
+        *p = (*p).max(now);
         Some(Thread {
             shared: self.clone(),
             service,
@@ -90,6 +100,7 @@ impl Refusal {
 pub(super) struct Ticket {
     pub(super) id: u128,
     pub(super) threads: u32,
+    pub(super) rotation: String,
 }
 
 impl Gateway {
@@ -137,6 +148,7 @@ impl Gateway {
             None => Ok(Ticket {
                 id: service.id,
                 threads: service.threads,
+                rotation: service.rotation.clone(),
             }),
         }
     }
@@ -179,51 +191,4 @@ pub(super) fn whitelisted(s: &Service, ip: IpAddr) -> bool {
             .parse::<IpAddr>()
             .is_ok_and(|e| e.to_canonical() == ip)
     })
-}
-
-/// The `Proxy-Authorization: Basic` credentials: none, or (login, password), or why they
-/// cannot be read.
-pub(super) fn basic_credentials(
-    headers: &HeaderMap,
-) -> Option<Result<(String, String), &'static str>> {
-    let value = headers.get(header::PROXY_AUTHORIZATION)?;
-    let read = || {
-        let value = value.to_str().ok()?.trim();
-        let (scheme, encoded) = value.split_once(' ')?;
-        if !scheme.eq_ignore_ascii_case("basic") {
-            return None;
-        }
-        let decoded = base64::engine::general_purpose::STANDARD
-            .decode(encoded.trim())
-            .ok()?;
-        let decoded = String::from_utf8(decoded).ok()?;
-        let (login, password) = decoded.split_once(':')?;
-        Some((login.to_owned(), password.to_owned()))
-    };
-    Some(read().ok_or("unreadable Proxy-Authorization (expected Basic base64(login:password))"))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use http::HeaderValue;
-
-    #[test]
-    fn basic_credentials_are_read_or_refused() {
-        let mut h = HeaderMap::new();
-        assert!(basic_credentials(&h).is_none());
-        // "alice:p:w" -> the password may contain ':'.
-        h.insert(
-            header::PROXY_AUTHORIZATION,
-            HeaderValue::from_static("Basic YWxpY2U6cDp3"),
-        );
-        assert_eq!(
-            basic_credentials(&h),
-            Some(Ok(("alice".to_owned(), "p:w".to_owned())))
-        );
-        for bad in ["Bearer YWxpY2U6cDp3", "Basic !!!", "Basic YWxpY2U="] {
-            h.insert(header::PROXY_AUTHORIZATION, HeaderValue::from_static(bad));
-            assert!(matches!(basic_credentials(&h), Some(Err(_))), "{bad}");
-        }
-    }
 }

@@ -24,14 +24,16 @@
 //!    made, and no name is ever resolved: the mock never reaches the network;
 //! 5. **threads**: at most the service's `threads` requests and tunnels at once, over all
 //!    gateways (`429` beyond it). A forwarded request holds its thread until the destination's
-//!    answer has been read through, a tunnel until it closes;
-//! 6. the connection to the destination (`502` when it fails or takes over 10 s).
+//!    answer has been read through, a tunnel until either end closes it (given back before
+//!    the other end is told, so a client that saw the end finds the thread free);
+//! 6. the connection to the destination (`502` when it fails or takes over 10 s), from a
+//!    loopback source address of the gateway's country, rotated as the service's rotation mode
+//!    says (`exit.rs`): the destination sees a rotating exit address.
 //!
 //! Refusals are `text/plain` bodies of one line naming the reason (never a password), with a
 //! `Proxy-Status` header (RFC 9209) except on `407`.
 
 use std::collections::HashMap;
-use std::convert::Infallible;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -44,10 +46,12 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 
 mod access;
+mod exit;
 mod target;
 
+use crate::forward_proxy::{Held, serve_http1, spawn_until, strip_hop_by_hop};
 use access::{Refusal, Shared, Thread};
-use target::{Held, Target, connect, loopback_addrs, strip_hop_by_hop, target_of};
+use target::{Target, connect, loopback_addrs, target_of};
 
 use super::state;
 use super::{Inner, MockServer};
@@ -113,6 +117,9 @@ impl Bound {
         let shared = Arc::new(Shared {
             inner,
             in_use: Mutex::new(HashMap::new()),
+            exits: exit::Exits::default(),
+            peak: Mutex::new(HashMap::new()),
+            down: Mutex::new(Vec::new()),
         });
         for (country, listener) in self.listeners {
             let gw = Gateway {
@@ -129,17 +136,29 @@ impl Bound {
     }
 }
 
-/// Runs `fut` until it ends or the gateways shut down (the sender is dropped).
-fn spawn_until<F>(mut shutdown: watch::Receiver<()>, fut: F)
+/// Copies a tunnel's bytes both ways. Its thread is given back as soon as either end has
+/// closed, before the other end is told: a client that has seen the tunnel end finds the
+/// thread free (as with a forwarded answer, see `Held`).
+async fn tunnel<C>(client: C, upstream: TcpStream, thread: Thread)
 where
-    F: Future<Output = ()> + Send + 'static,
+    C: tokio::io::AsyncRead + tokio::io::AsyncWrite,
 {
-    tokio::spawn(async move {
-        tokio::select! {
-            () = fut => {}
-            _ = shutdown.changed() => {}
-        }
-    });
+    use tokio::io::AsyncWriteExt;
+    let (mut cr, mut cw) = tokio::io::split(client);
+    let (mut ur, mut uw) = upstream.into_split();
+    let held = Mutex::new(Some(thread));
+    let release = || drop(held.lock().unwrap_or_else(|e| e.into_inner()).take());
+    let up = async {
+        let _ = tokio::io::copy(&mut cr, &mut uw).await;
+        release();
+        let _ = uw.shutdown().await;
+    };
+    let down = async {
+        let _ = tokio::io::copy(&mut ur, &mut cw).await;
+        release();
+        let _ = cw.shutdown().await;
+    };
+    tokio::join!(up, down);
 }
 
 /// What the gateways of one mock share: the mock, and the threads in use per service.
@@ -161,21 +180,22 @@ impl Gateway {
                     continue;
                 }
             };
+            if self.is_down() {
+                drop(stream);
+                continue;
+            }
             let gw = self.clone();
-            spawn_until(self.shutdown.clone(), async move {
-                let service = hyper::service::service_fn(move |req| {
-                    let gw = gw.clone();
-                    async move { Ok::<_, Infallible>(gw.handle(peer, req).await) }
-                });
-                let served = hyper::server::conn::http1::Builder::new()
-                    .serve_connection(TokioIo::new(stream), service)
-                    .with_upgrades()
-                    .await;
-                if let Err(e) = served {
-                    tracing::debug!("gateway connection from {peer}: {e}");
-                }
+            let serve = serve_http1(stream, peer, move |req| {
+                let gw = gw.clone();
+                async move { gw.handle(peer, req).await }
             });
+            spawn_until(self.shutdown.clone(), serve);
         }
+    }
+
+    fn is_down(&self) -> bool {
+        let down = self.shared.down.lock().unwrap_or_else(|e| e.into_inner());
+        down.iter().any(|c| c == self.country.as_str())
     }
 
     async fn handle(&self, peer: SocketAddr, req: Request<Incoming>) -> Response<Body> {
@@ -219,17 +239,14 @@ impl Gateway {
                     ),
                 )
             })?;
-        let upstream = connect(&target, &addrs).await?;
+        let now = self.shared.inner.clock.now();
+        let source = (self.shared.exits).pick(ticket.id, &self.country, &ticket.rotation, now);
+        let upstream = connect(&target, &addrs, source).await?;
         if req.method() == Method::CONNECT {
             let upgrade = hyper::upgrade::on(&mut req);
             spawn_until(self.shutdown.clone(), async move {
-                let _thread = thread;
-                let mut upstream = upstream;
                 match upgrade.await {
-                    Ok(upgraded) => {
-                        let mut client = TokioIo::new(upgraded);
-                        let _ = tokio::io::copy_bidirectional(&mut client, &mut upstream).await;
-                    }
+                    Ok(upgraded) => tunnel(TokioIo::new(upgraded), upstream, thread).await,
                     Err(e) => tracing::debug!("gateway tunnel: upgrade failed: {e}"),
                 }
             });
@@ -280,10 +297,7 @@ impl Gateway {
             .map_err(failed)?;
         let (mut parts, body) = response.into_parts();
         strip_hop_by_hop(&mut parts.headers);
-        let body = Held {
-            body,
-            thread: Some(thread),
-        };
+        let body = Held::new(body, thread);
         Ok(Response::from_parts(parts, Body::new(body)))
     }
 
@@ -344,6 +358,15 @@ impl MockServer {
         self.inner.gateways.get(country.as_str())
     }
 
+    /// The exit addresses of a country's gateway: a connection it makes to a destination
+    /// leaves from one of them (`127.31.0.1..=127.31.255.254` for nl, `127.49.*` for de,
+    /// `127.43.*` for at), a new one for every connection when the service's rotation is
+    /// `instant`, the same one for a period when it is one (`10min`, `30s`, `1h`), and the same
+    /// one until the mode changes for any other mode. Periods run on the mock's clock.
+    pub fn exit_range(country: &GatewayCountry) -> std::ops::RangeInclusive<Ipv4Addr> {
+        exit::range(country)
+    }
+
     /// Sets the thread count of a service (of any account): how many requests and tunnels the
     /// gateways carry for it at once. For tests of the thread limit (the plans have 50 or
     /// more); `false` when there is no such service.
@@ -366,5 +389,26 @@ impl MockServer {
         state::parse_id(service_id)
             .and_then(|id| self.gateways.shared.in_use().get(&id).copied())
             .unwrap_or(0)
+    }
+
+    /// The most threads of a service the gateways have had in use at once, since the mock
+    /// started: a program that keeps to the service's `threads` never makes it exceed them.
+    pub fn gateway_threads_peak(&self, service_id: &str) -> u32 {
+        let shared = &self.gateways.shared;
+        let peak = shared.peak.lock().unwrap_or_else(|e| e.into_inner());
+        state::parse_id(service_id)
+            .and_then(|id| peak.get(&id).copied())
+            .unwrap_or(0)
+    }
+
+    /// Takes a country's gateway down (`true`): it closes every new connection at once without
+    /// answering, as a dead proxy line does; `false` brings it back. Open tunnels are kept.
+    pub fn set_gateway_down(&self, country: &GatewayCountry, down: bool) {
+        let shared = &self.gateways.shared;
+        let mut list = shared.down.lock().unwrap_or_else(|e| e.into_inner());
+        list.retain(|c| c != country.as_str());
+        if down {
+            list.push(country.as_str().to_owned());
+        }
     }
 }

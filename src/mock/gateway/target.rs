@@ -1,16 +1,13 @@
-//! Where a gateway request goes: the destination (loopback only, never resolved), the
-//! connection to it, the headers that are not forwarded, and the body that holds a thread.
+//! Where a gateway request goes: the destination (loopback only, never resolved) and the
+//! connection to it.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
-use std::pin::Pin;
-use std::task::{Context, Poll};
 
-use http::{HeaderMap, Method, Request, StatusCode, header};
-use hyper::body::{Frame, Incoming, SizeHint};
+use http::{Method, Request, StatusCode};
 use tokio::net::TcpStream;
 
 use super::CONNECT_TIMEOUT;
-use super::access::{Refusal, Thread};
+use super::access::Refusal;
 
 /// Where a request goes.
 pub(super) struct Target {
@@ -80,11 +77,15 @@ pub(super) fn loopback_addrs(target: &Target) -> Option<Vec<SocketAddr>> {
         .then(|| vec![SocketAddr::from((ip, target.port))])
 }
 
-/// Connects to the first address that answers.
-pub(super) async fn connect(target: &Target, addrs: &[SocketAddr]) -> Result<TcpStream, Refusal> {
+/// Connects to the first address that answers, from `source` when it is an IPv4 one.
+pub(super) async fn connect(
+    target: &Target,
+    addrs: &[SocketAddr],
+    source: Ipv4Addr,
+) -> Result<TcpStream, Refusal> {
     let mut last = String::from("no address");
     for addr in addrs {
-        match tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(addr)).await {
+        match tokio::time::timeout(CONNECT_TIMEOUT, connect_from(*addr, source)).await {
             Ok(Ok(s)) => return Ok(s),
             Ok(Err(e)) => last = e.to_string(),
             Err(_) => {
@@ -103,69 +104,19 @@ pub(super) async fn connect(target: &Target, addrs: &[SocketAddr]) -> Result<Tcp
     ))
 }
 
-/// Headers that concern one connection only (RFC 9110 7.6.1), and the proxy credentials.
-pub(super) fn strip_hop_by_hop(headers: &mut HeaderMap) {
-    let listed: Vec<String> = headers
-        .get_all(header::CONNECTION)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .map(|t| t.trim().to_ascii_lowercase())
-        .filter(|t| !t.is_empty())
-        .collect();
-    for name in listed {
-        headers.remove(name.as_str());
+/// A connection to `addr`, bound to `source` first when `addr` is IPv4.
+async fn connect_from(addr: SocketAddr, source: Ipv4Addr) -> std::io::Result<TcpStream> {
+    if !addr.is_ipv4() {
+        return TcpStream::connect(addr).await;
     }
-    for name in [
-        "connection",
-        "proxy-connection",
-        "keep-alive",
-        "proxy-authorization",
-        "proxy-authenticate",
-        "te",
-        "trailer",
-        "upgrade",
-    ] {
-        headers.remove(name);
-    }
-}
-
-/// A forwarded answer's body, holding its thread until the last frame has been read from the
-/// destination (before the client can have it: a client that reads an answer through and
-/// sends the next request finds the thread free).
-pub(super) struct Held {
-    pub(super) body: Incoming,
-    pub(super) thread: Option<Thread>,
-}
-
-impl hyper::body::Body for Held {
-    type Data = bytes::Bytes;
-    type Error = hyper::Error;
-
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
-        let polled = Pin::new(&mut self.body).poll_frame(cx);
-        if matches!(polled, Poll::Ready(None | Some(Err(_)))) || self.body.is_end_stream() {
-            self.thread = None;
-        }
-        polled
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.body.is_end_stream()
-    }
-
-    fn size_hint(&self) -> SizeHint {
-        self.body.size_hint()
-    }
+    let socket = tokio::net::TcpSocket::new_v4()?;
+    socket.bind(SocketAddr::from((source, 0)))?;
+    socket.connect(addr).await
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use http::HeaderValue;
 
     fn target(host: &str) -> Target {
         Target {
@@ -202,22 +153,5 @@ mod tests {
         }
         let all = loopback_addrs(&target("localhost")).unwrap();
         assert!(all.iter().all(|a| a.ip().is_loopback() && a.port() == 80));
-    }
-
-    #[test]
-    fn hop_by_hop_headers_and_credentials_are_not_forwarded() {
-        let mut h = HeaderMap::new();
-        for (k, v) in [
-            ("connection", "keep-alive, x-private"),
-            ("x-private", "1"),
-            ("proxy-authorization", "Basic YWxpY2U6cDp3"),
-            ("proxy-connection", "keep-alive"),
-            ("accept", "*/*"),
-        ] {
-            h.insert(k, HeaderValue::from_static(v));
-        }
-        strip_hop_by_hop(&mut h);
-        let left: Vec<&str> = h.keys().map(|k| k.as_str()).collect();
-        assert_eq!(left, ["accept"]);
     }
 }

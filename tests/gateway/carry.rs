@@ -1,0 +1,138 @@
+//! What the gateway carries: absolute-form HTTP, CONNECT and SOCKS5 on one port, a new exit per
+//! request, a country per request, sticky sessions.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use opx::GatewayCountry;
+use opx::gateway::Strategy;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+use super::*;
+use crate::echo::tcp_echo;
+use crate::support::{IPV4_PLAN, IPV6_PLAN};
+
+#[tokio::test]
+async fn http_connect_and_socks5_share_one_port_and_need_no_credentials() {
+    let (s, echo, [id]) = mock_with([IPV4_PLAN]).await;
+    let tcp = tcp_echo().await;
+    let gw = gateway(&s, |b| b).await;
+
+    // Absolute-form HTTP, no credentials: the echo saw an nl exit and no proxy credentials.
+    let r = through(&gw.proxy_url())
+        .get(echo.url("/p?q=1"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["x-echo-path"], "/p?q=1");
+    assert_eq!(r.headers()["x-echo-proxy-authorization"], "absent");
+    let ip = exit(&r.text().await.unwrap());
+    assert_eq!(country_of(ip), GatewayCountry::Nl);
+
+    // CONNECT: a tunnel to a TCP echo.
+    let (code, mut tunnel) = connect(&gw, &tcp.to_string()).await;
+    assert_eq!(code, 200);
+    round_trip(&mut tunnel, b"through a tunnel").await;
+    drop(tunnel);
+
+    // SOCKS5, no authentication, a domain name sent as is (curl --socks5-hostname).
+    let mut socks = TcpStream::connect(gw.addr()).await.unwrap();
+    socks.write_all(&[5, 1, 0]).await.unwrap();
+    let mut chosen = [0u8; 2];
+    socks.read_exact(&mut chosen).await.unwrap();
+    assert_eq!(chosen, [5, 0]);
+    let host = b"localhost";
+    let mut req = vec![5, 1, 0, 3, host.len() as u8];
+    req.extend_from_slice(host);
+    req.extend_from_slice(&tcp.port().to_be_bytes());
+    socks.write_all(&req).await.unwrap();
+    let mut reply = [0u8; 10];
+    socks.read_exact(&mut reply).await.unwrap();
+    assert_eq!(reply[..2], [5, 0], "{reply:?}");
+    round_trip(&mut socks, b"through socks5").await;
+    drop(socks);
+
+    assert!(s.gateway_threads_peak(&id) >= 1);
+}
+
+#[tokio::test]
+async fn each_request_leaves_from_a_new_exit_and_a_country_can_be_asked_for() {
+    let (s, echo, _) = mock_with([IPV6_PLAN]).await; // mixed: nl, de and at lines
+    let gw = gateway(&s, |b| b).await;
+    let url = gw.proxy_url();
+    // One kept-alive client connection to the gateway, a new upstream connection each time.
+    let client = through(&url);
+    let mut exits = BTreeSet::new();
+    for _ in 0..6 {
+        exits.insert(exit(&text_of(client.get(echo.url("/"))).await));
+    }
+    assert_eq!(exits.len(), 6, "{exits:?}");
+
+    let port = gw.addr().port();
+    let de = format!("http://country-de:x@127.0.0.1:{port}");
+    for _ in 0..3 {
+        let (status, body) = get_through(&de, &echo.url("/")).await;
+        assert_eq!((status, country_of(exit(&body))), (200, GatewayCountry::De));
+    }
+    let at = client
+        .get(echo.url("/"))
+        .header("x-opx-country", "at")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        country_of(exit(&at.text().await.unwrap())),
+        GatewayCountry::At
+    );
+
+    let us = format!("http://country-us:x@127.0.0.1:{port}");
+    let (status, body) = get_through(&us, &echo.url("/")).await;
+    assert_eq!(status, 503, "{body}");
+    assert!(
+        body.contains("no line of the selected services has a us gateway"),
+        "{body}"
+    );
+}
+
+#[tokio::test]
+async fn a_sticky_session_keeps_its_line_while_round_robin_moves_on() {
+    let (s, echo, _) = mock_with([IPV6_PLAN]).await;
+    let gw = gateway(&s, |b| b.strategy(Strategy::RoundRobin)).await;
+    let mut countries = BTreeSet::new();
+    for _ in 0..3 {
+        let (_, body) = get_through(&gw.proxy_url(), &echo.url("/")).await;
+        countries.insert(country_of(exit(&body)).as_str().to_owned());
+    }
+    assert_eq!(countries.len(), 3, "{countries:?}");
+
+    let port = gw.addr().port();
+    let sticky = format!("http://session-a1:x@127.0.0.1:{port}");
+    let (_, first) = get_through(&sticky, &echo.url("/")).await;
+    for _ in 0..4 {
+        let (_, body) = get_through(&sticky, &echo.url("/")).await;
+        assert_eq!(country_of(exit(&body)), country_of(exit(&first)));
+    }
+}
+
+#[tokio::test]
+async fn a_sticky_session_keeps_its_connection_and_so_its_exit_until_its_time_runs_out() {
+    let (s, echo, _) = mock_with([IPV4_PLAN]).await; // instant: a new exit per connection
+    let gw = gateway(&s, |b| b.session_ttl(Duration::from_secs(600))).await;
+    let sticky = format!("http://session-s1:x@{}", gw.addr());
+    let first = exit(&get_through(&sticky, &echo.url("/")).await.1);
+    for _ in 0..3 {
+        assert_eq!(exit(&get_through(&sticky, &echo.url("/")).await.1), first);
+    }
+    // Another session, and no session, get other connections (other exits).
+    let other = format!("http://session-s2:x@{}", gw.addr());
+    assert_ne!(exit(&get_through(&other, &echo.url("/")).await.1), first);
+    assert_ne!(
+        exit(&get_through(&gw.proxy_url(), &echo.url("/")).await.1),
+        first
+    );
+    // Its time runs out on the client's (the mock's) clock: a new connection.
+    s.advance(Duration::from_secs(600));
+    assert_ne!(exit(&get_through(&sticky, &echo.url("/")).await.1), first);
+}
