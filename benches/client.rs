@@ -367,8 +367,9 @@ fn variant_named<V: Copy + std::fmt::Debug>(all: &[V], name: &str) -> V {
 
 /// (a) in instructions per call: each variant run for two call counts under callgrind, the
 /// difference divided by the extra calls (start-up, client construction and the mock's set-up
-/// cancel out). Machine load does not change it (runs of the same code agree within about
-/// 0.5%: the mock's random tokens and ids), so it is the figure to compare commits with.
+/// cancel out). Machine load does not change it (only the mock's random tokens and ids vary
+/// from run to run; how much has not been measured), so it is the figure to compare commits
+/// with.
 fn case_a_instructions(opts: &Opts, rows: &mut Vec<Row>) {
     const V: [Account; 5] = Account::ALL;
     let (few, many) = (200, opts.pick(1200, 3200));
