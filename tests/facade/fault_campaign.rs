@@ -47,10 +47,11 @@ fn not_done(e: &opx::Error) -> Reported {
 async fn a_thousand_faulted_money_calls_never_charge_twice_and_are_all_resolved() {
     let s = campaign::mock().await;
     let rounds = campaign::rounds(1000);
-    let mut client = campaign::client(&s);
-    let figures = campaign::run(&s, IPV4_PRICE, rounds, |money, fresh| {
+    let journal = opx::safe::Journal::memory();
+    let mut client = campaign::client(&s, &journal);
+    let figures = campaign::run(&s, &journal, IPV4_PRICE, rounds, |money, fresh| {
         if fresh {
-            client = campaign::client(&s);
+            client = campaign::client(&s, &journal);
         }
         let client = client.clone();
         async move { through_the_facade(&client, money).await }

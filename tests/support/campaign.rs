@@ -19,6 +19,7 @@ use std::future::Future;
 use std::time::Duration;
 
 use opx::mock::{Fault, MockServer};
+use opx::safe::{EntryState, Journal};
 use opx::{Bucket, Operation, ServiceId};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -69,6 +70,9 @@ const RETIRE: Duration = Duration::from_secs(100 * 365 * 86_400);
 pub const DEADLINE: Duration = Duration::from_secs(1);
 /// How long the delay faults hold the answer: past [`DEADLINE`].
 const HELD: Duration = Duration::from_millis(1500);
+/// How late the late commit lands, on the mock's clock: far past the watch (whose sleeps move
+/// that clock by 20 ms), reached when the campaign moves the clock after the round.
+const LATE: Duration = Duration::from_secs(60);
 
 /// One fault of the campaign: its name in the figures, whether the mock commits the call under
 /// it, its weight in the draw.
@@ -79,6 +83,8 @@ pub struct FaultCase {
     pub fault: fn() -> Option<Fault>,
     /// Whether the money call takes effect (is charged) under this fault.
     pub commits: bool,
+    /// It takes effect only once the mock's clock passes [`LATE`], after the round.
+    pub late: bool,
     /// Relative frequency (the delay cases are rare: each costs the deadline in real time).
     pub weight: u32,
 }
@@ -94,6 +100,7 @@ const fn case(
         name,
         fault,
         commits,
+        late: false,
         weight,
     }
 }
@@ -120,6 +127,7 @@ pub const FAULTS: &[FaultCase] = &[
     case("429 without Retry-After",                       || Some(Fault::RateLimited { retry_after: None }),         false, 5),
     case("delay past the deadline, not committed",        || Some(Fault::Delay(HELD)),                               false, 1),
     case("answer delayed past the deadline after commit", || after(Fault::Delay(HELD)),                              true,  1),
+    FaultCase { late: true, ..case("commit after the watch",  || Some(Fault::SlowCommit(LATE)),                          true,  1) },
 ];
 
 /// Per fault: rounds, charges the mock made, and what the driver reported.
@@ -135,6 +143,8 @@ pub struct Row {
     pub not_done: u64,
     /// Reported unknown.
     pub unknown: u64,
+    /// Reported unknown, landed later and found by the journal (`Client::resolve_pending`).
+    pub resolved: u64,
 }
 
 /// The campaign's figures.
@@ -159,6 +169,7 @@ impl Figures {
             t.done += r.done;
             t.not_done += r.not_done;
             t.unknown += r.unknown;
+            t.resolved += r.resolved;
             t
         })
     }
@@ -166,13 +177,13 @@ impl Figures {
     /// The figures as a Markdown table (for SECURITY.md).
     pub fn table(&self) -> String {
         let mut out = String::from(
-            "| fault | rounds | charged | reported done | reported not done | unknown |\n|---|---|---|---|---|---|\n",
+            "| fault | rounds | charged | reported done | reported not done | unknown | unknown, landed late, resolved |\n|---|---|---|---|---|---|---|\n",
         );
         let rows = self.by_fault.iter().map(|(n, r)| (*n, r.clone()));
         for (name, r) in rows.chain([("total", self.total())]) {
             out += &format!(
-                "| {name} | {} | {} | {} | {} | {} |\n",
-                r.rounds, r.charged, r.done, r.not_done, r.unknown
+                "| {name} | {} | {} | {} | {} | {} | {} |\n",
+                r.rounds, r.charged, r.done, r.not_done, r.unknown, r.resolved
             );
         }
         out
@@ -224,10 +235,44 @@ pub fn draw<T>(rng: &mut StdRng, items: &'static [T], weight: fn(&T) -> u32) -> 
     unreachable!("the draw is below the total weight")
 }
 
+/// What the campaign does about a round reported unknown, as an operator would after
+/// checking: a late commit is moved to (the mock's clock past [`LATE`]) and must then be found
+/// by the journal; an unknown that cannot land is dismissed. Returns the charges it landed and
+/// whether the journal settled the call as done.
+async fn settle_unknown(s: &MockServer, journal: &Journal, late: bool) -> (u64, bool) {
+    let before = s.stats().charges;
+    if late {
+        s.advance(LATE);
+        for _ in 0..2000 {
+            if s.stats().charges > before {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+    }
+    let landed = s.stats().charges - before;
+    let resolved = client(s, journal)
+        .resolve_pending()
+        .await
+        .expect("the journal reads");
+    let done = resolved.iter().any(|e| e.state == EntryState::Done);
+    for e in resolved.iter().filter(|e| e.state == EntryState::Unknown) {
+        journal.dismiss(e.id, s.now()).expect("the journal writes");
+    }
+    (landed, done)
+}
+
 /// Runs `rounds` rounds through `attempt` (given the round's money call; it returns what its
 /// user was told) and returns the figures. `fresh` is called after a 429, as the next process
-/// of the CLI would start afresh (a client honours the `Retry-After` it was given).
-pub async fn run<F, Fut>(s: &MockServer, price: i64, rounds: usize, mut attempt: F) -> Figures
+/// of the CLI would start afresh (a client honours the `Retry-After` it was given). The
+/// driver's clients keep `journal`, where every unknown is settled after its round.
+pub async fn run<F, Fut>(
+    s: &MockServer,
+    journal: &Journal,
+    price: i64,
+    rounds: usize,
+    mut attempt: F,
+) -> Figures
 where
     F: FnMut(Money, bool) -> Fut,
     Fut: Future<Output = Reported>,
@@ -255,10 +300,16 @@ where
         let reported = attempt(money.clone(), fresh).await;
         s.clear_faults();
         fresh = case.name.starts_with("429");
-        let charged = s.stats().charges - charges;
+        let mut charged = s.stats().charges - charges;
+        let (mut landed, mut resolved) = (0, false);
+        if reported == Reported::Unknown {
+            (landed, resolved) = settle_unknown(s, journal, case.late).await;
+        }
         let created = (s.service_count() - services) as u64;
         let row = figures.by_fault.entry(case.name).or_default();
         row.rounds += 1;
+        row.resolved += u64::from(resolved);
+        charged += landed;
         row.charged += charged;
         match &reported {
             Reported::Done(_) => row.done += 1,
@@ -286,6 +337,8 @@ where
             // (A committing fault whose call the deadline ended before the mock ran it is
             // unknown too, and rightly: nothing was charged; over the run the committing faults
             // must still have charged in most of their rounds.)
+            // A commit after the watch is unknown at the time, and found once it lands.
+            (_, Reported::Unknown) if case.late => landed == 1 && charged == 1 && resolved,
             (_, Reported::Unknown) => charged == 0 && created == 0,
         };
         if !consistent {
@@ -306,15 +359,16 @@ where
     figures
 }
 
-/// The campaign's client for `s`: [`DEADLINE`] per call, and a quick reconciliation (two looks
-/// over 20 ms).
-pub fn client(s: &MockServer) -> opx::Client {
+/// The campaign's client for `s`: [`DEADLINE`] per call, a quick reconciliation (two looks
+/// over 20 ms), and `journal`.
+pub fn client(s: &MockServer, journal: &Journal) -> opx::Client {
     let reconcile = opx::ReconcilePolicy::default()
         .checks(2)
         .window(Duration::from_millis(20));
     s.client_builder()
         .deadline(DEADLINE)
         .reconcile_policy(reconcile)
+        .journal(journal.clone())
         .build()
         .expect("a client for the mock")
 }
@@ -340,8 +394,9 @@ pub fn assert_sound(figures: &Figures, rounds: usize) {
         figures.mismatches.join("\n")
     );
     assert_eq!(
-        total.charged, total.done,
-        "charges = outcomes reported done"
+        total.charged,
+        total.done + total.resolved,
+        "charges = outcomes reported done + unknown ones found done once they landed"
     );
     // Unknown is said only where nothing was charged (checked per round), and the faults that
     // do not commit leave nothing to resolve; a commit after the watch, resolved later, is

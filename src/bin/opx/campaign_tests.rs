@@ -21,8 +21,8 @@ fn plan(s: &MockServer) -> (String, i64) {
     (p.plan_id.to_string(), p.price)
 }
 
-fn ctx(s: &MockServer) -> Ctx {
-    Ctx::with_client(campaign::client(s))
+fn ctx(s: &MockServer, journal: &opx::safe::Journal) -> Ctx {
+    Ctx::with_client(campaign::client(s, journal))
 }
 
 /// What the exit code tells the operator.
@@ -51,10 +51,11 @@ async fn a_thousand_faulted_cli_charges_never_charge_twice_and_are_all_resolved(
     let (plan_id, price) = plan(&s);
     let service_type = opx::ServiceType::parse(&s.plans()[0].service_type);
     let rounds = campaign::rounds(1000);
-    let mut ctx = std::rc::Rc::new(ctx(&s));
-    let figures = campaign::run(&s, price, rounds, |money, fresh| {
+    let journal = opx::safe::Journal::memory();
+    let mut ctx = std::rc::Rc::new(ctx(&s, &journal));
+    let figures = campaign::run(&s, &journal, price, rounds, |money, fresh| {
         if fresh {
-            ctx = std::rc::Rc::new(self::ctx(&s));
+            ctx = std::rc::Rc::new(self::ctx(&s, &journal));
         }
         let (ctx, s, plan_id, service_type) =
             (ctx.clone(), &s, plan_id.clone(), service_type.clone());
