@@ -1,6 +1,6 @@
-//! A seeded fault campaign over the money calls (issue "Money is never at risk", item 9),
-//! shared by the facade's run (`tests/facade/campaign.rs`) and the CLI's (`src/bin/opx`'s
-//! tests, through `opx purchase` / `opx extend`'s own functions).
+//! A seeded fault campaign over the money calls through the facade
+//! (`tests/facade/fault_campaign.rs`; the real `opx` binary has its own, `tests/cli_campaign.rs`,
+//! which shares [`draw`], [`mock`], [`seed`] and [`rounds`]).
 //!
 //! Each round buys or extends once, through the driver under test, with one fault injected on
 //! that money call, chosen at random from [`FAULTS`]. The mock's own counters are the truth:

@@ -1,8 +1,6 @@
 //! `opx`: the OP-Proxy command-line tool, a thin layer over the `opx` facade.
 
 mod api;
-#[cfg(test)]
-mod campaign_tests;
 mod check;
 mod cmd_bulk;
 mod cmd_change;
