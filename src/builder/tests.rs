@@ -138,6 +138,7 @@ fn attempt_timeouts_are_derived_from_the_deadline() {
     let still = crate::clock::ManualClock::new();
     let derived = ClientBuilder::new()
         .token(TOKEN)
+        .base_url("http://127.0.0.1:9/api/v1")
         .clock(still.clone())
         .deadline(deadline)
         .build()
@@ -154,6 +155,7 @@ fn attempt_timeouts_are_derived_from_the_deadline() {
     }
     let set = ClientBuilder::new()
         .token(TOKEN)
+        .base_url("http://127.0.0.1:9/api/v1")
         .clock(still)
         .timeout(Duration::from_secs(5))
         .build()
