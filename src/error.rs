@@ -269,10 +269,21 @@ impl Error {
     /// It agrees with [`PurchaseOutcome::charged`](crate::PurchaseOutcome::charged) and
     /// [`ExtendOutcome::charged`](crate::ExtendOutcome::charged).
     pub fn charged(&self) -> Option<bool> {
+        // Exhaustive: a new kind must say what it proves. Only what `transport/classify.rs`
+        // (through `Charge::of`) or a local refusal before sending makes of a money call may
+        // say "not charged".
         match self.inner.kind {
             ErrorKind::Unread => Some(true),
             ErrorKind::OutcomeUnknown => None,
-            _ => Some(false),
+            ErrorKind::Config
+            | ErrorKind::Validation
+            | ErrorKind::RateLimitedLocally
+            | ErrorKind::PendingUnknown
+            | ErrorKind::SpendCap
+            | ErrorKind::Api
+            | ErrorKind::Transport
+            | ErrorKind::Decode
+            | ErrorKind::BodyTooLarge => Some(false),
         }
     }
     /// The body of a success response that could not be decoded ([`ErrorKind::Decode`],

@@ -119,10 +119,13 @@ async fn prefetch_gives_the_same_items_and_fetches_ahead() {
     assert_eq!(ids, plain);
 }
 
+/// The services [`a_failing_page_is_retried_then_surfaced`] pages through (5 a page).
+const SEEDED: usize = 12;
+
 #[tokio::test]
 async fn a_failing_page_is_retried_then_surfaced() {
     let s = MockServer::start().await;
-    s.seed_services(12);
+    s.seed_services(SEEDED);
     let c = s
         .client_builder()
         .retry_policy(opx::RetryPolicy::none())
@@ -145,7 +148,7 @@ async fn a_failing_page_is_retried_then_surfaced() {
     // With the default policy the same failure is retried transparently.
     fail_the_second_page(&s, 503);
     let all = collect(s.client().services_stream(&q)).await;
-    assert_eq!(all.len(), 12);
+    assert_eq!(all.len(), SEEDED);
 }
 
 #[tokio::test]

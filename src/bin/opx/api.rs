@@ -277,7 +277,9 @@ fn verdict(read: &Read, retry_after: Option<u64>, money: Option<Unsure>) -> Resu
         Some((code, text)) => message.push_str(&format!(": {code}: {text}")),
         None => message.push_str(&why),
     }
-    if spends {
+    // Only what proves the request was not processed gets here for a money call (an
+    // unknown answer returned above): a 4xx with the API's envelope, or a 429.
+    if spends && charge == opx::safe::Charge::NotDone {
         message.push_str("; nothing was charged or changed");
     }
     if status == 429 {

@@ -56,8 +56,8 @@ Exit codes:
      accepted with an unreadable answer; for `renew`: the plan was shown, or every due
      service was extended)
   1  any other failure (network, unreadable response, deviations found by `doctor`, a due
-     service `renew` left, ...); for a money call only when nothing was sent (could not
-     connect), so nothing was charged
+     service `renew` left, ...); for a money command only when its money request was not
+     sent (could not connect, or a read before it failed), so nothing was charged
   2  usage: bad arguments or input, missing OPX_TOKEN, a charge not confirmed, a charge over
      the profile's spend cap
   3  the API refused the request (its error code is printed)
