@@ -305,20 +305,11 @@ impl Unsure {
     fn failure(self, what: &str) -> Failure {
         let again = match self.op {
             Operation::RegenerateCredentials => "sending it again replaces them again",
+            _ if self.journaled => crate::failure::CHARGE_TWICE,
             _ => "sending it again now may charge twice",
         };
-        let kept = if self.journaled {
-            "it is kept in the journal as unknown: run `opx pending` to see whether it landed"
-        } else {
-            "it was sent unrecorded (--force): check with `opx services` (or `opx service ID`)"
-        };
-        Failure::Exit(
-            5,
-            format!(
-                "outcome unknown: {what}. The request may have taken effect (the server may \
-                 still commit it); {kept} before trying again; {again}"
-            ),
-        )
+        let happened = format!("{what}; the request may have taken effect");
+        Failure::unknown(&happened, self.journaled, Some(again))
     }
 }
 

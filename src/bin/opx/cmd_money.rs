@@ -139,20 +139,13 @@ pub async fn purchase(ctx: &Ctx, args: PurchaseArgs) -> Result<(), Failure> {
                     .join(", ")
             ),
         )),
-        PurchaseOutcome::Unknown { error, .. } => Err(unknown("purchase", &error)),
+        PurchaseOutcome::Unknown { error, .. } => Err(unknown(&error)),
     }
 }
 
-/// The message of a money call whose outcome stays unknown after watching (exit 5).
-pub fn unknown(what: &str, e: &opx::Error) -> Failure {
-    Failure::Exit(
-        5,
-        format!(
-            "outcome unknown: {}.\nThe {what} is kept in the journal as unknown: run `opx pending` \
-             to see whether it landed; the same {what} is refused until it is resolved",
-            e.message()
-        ),
-    )
+/// A purchase or extension whose outcome stays unknown after watching (exit 5).
+fn unknown(e: &opx::Error) -> Failure {
+    Failure::unknown(e.message(), true, Some(crate::failure::CHARGE_TWICE))
 }
 
 /// `opx extend ID`.
@@ -184,6 +177,6 @@ pub async fn extend(ctx: &Ctx, id: String, yes: bool) -> Result<(), Failure> {
             eprintln!("note: {}; see it with `opx service {id}`", e.message());
             Ok(())
         }
-        ExtendOutcome::Unknown { error, .. } => Err(unknown("extension", &error)),
+        ExtendOutcome::Unknown { error, .. } => Err(unknown(&error)),
     }
 }

@@ -50,14 +50,14 @@ pub async fn run(ctx: &Ctx, args: RenewArgs) -> Result<(), Failure> {
     let report = crate::interrupt::guarded_with("renewal", run, stopping).await?;
     print_report(&report, ctx.json)?;
     if report.has_unknown() {
-        Err(Failure::Exit(
-            5,
-            format!(
-                "outcome unknown: an extension may or may not have been charged ({}); it is kept \
-                 in the journal as unknown: run `opx pending` to see whether it landed before \
-                 running again",
-                output::rub(report.maybe_spent)
-            ),
+        let happened = format!(
+            "an extension may or may not have been charged ({})",
+            output::rub(report.maybe_spent)
+        );
+        Err(Failure::unknown(
+            &happened,
+            true,
+            Some(crate::failure::CHARGE_TWICE),
         ))
     } else if !report.is_complete() {
         Err(Failure::Exit(

@@ -18,7 +18,30 @@ pub enum Failure {
     Unhealthy(String),
 }
 
+/// What sending a purchase or extension again may do.
+pub const CHARGE_TWICE: &str = "sending it again now may charge twice, so the same purchase or \
+     extension is refused until it is resolved (or sent anyway with --force)";
+
+/// The one text of a money call that may have taken effect: what happened, where it is kept
+/// and how to learn whether it landed, and (`again`) what sending it again may do.
+fn unknown_text(happened: &str, journaled: bool, again: Option<&str>) -> String {
+    let kept = if journaled {
+        "It is kept in the journal as unknown: run `opx pending` to see whether it landed \
+         before trying again"
+    } else {
+        "It was sent unrecorded (--force): check with `opx services` (or `opx service ID`) \
+         before trying again"
+    };
+    let again = again.map(|a| format!("; {a}")).unwrap_or_default();
+    format!("outcome unknown: {happened}.\n{kept}{again}")
+}
+
 impl Failure {
+    /// Exit 5: a money call that may have taken effect (see [`unknown_text`]).
+    pub fn unknown(happened: &str, journaled: bool, again: Option<&str>) -> Self {
+        Self::Exit(5, unknown_text(happened, journaled, again))
+    }
+
     /// The process exit code.
     pub fn exit_code(&self) -> u8 {
         match self {
@@ -71,11 +94,9 @@ impl fmt::Display for Failure {
             Self::Usage(m) | Self::Other(m) | Self::Exit(_, m) | Self::Unhealthy(m) => {
                 f.write_str(m)
             }
-            Self::Api(e) if e.is_outcome_unknown() => write!(
-                f,
-                "outcome unknown: {}. Run `opx pending` to see whether it landed",
-                e.message()
-            ),
+            Self::Api(e) if e.is_outcome_unknown() => {
+                f.write_str(&unknown_text(e.message(), true, None))
+            }
             Self::Api(e)
                 if matches!(
                     e.kind(),

@@ -69,14 +69,8 @@ pub async fn guarded_with<T>(
             () = interrupts.next() => {}
         }
         let Some(first) = on_first.take() else {
-            return Err(Failure::Exit(
-                5,
-                format!(
-                    "outcome unknown: stopped waiting for the {what}, which may still take \
-                     effect. It is kept in the journal as unknown: run `opx pending` to see \
-                     whether it landed before trying again"
-                ),
-            ));
+            let happened = format!("stopped waiting for the {what}, which may still take effect");
+            return Err(Failure::unknown(&happened, true, None));
         };
         first();
         eprintln!(
