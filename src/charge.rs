@@ -12,7 +12,7 @@
 
 use http::StatusCode;
 
-use crate::error::parse_envelope;
+use crate::error::{Error, ErrorKind, parse_envelope};
 
 /// Whether a money call took effect, as far as its answer proves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -76,6 +76,41 @@ pub enum Answer<'a> {
     Lost,
     /// A status line came back, with the body as far as it was read (empty when it was not).
     Status(StatusCode, &'a [u8]),
+}
+
+impl Error {
+    /// What the call that failed with this error proves about its effect, by the error's kind:
+    /// [`Charge::Done`] when the server accepted it ([`ErrorKind::Unread`]), [`Charge::Unknown`]
+    /// when that is unknown ([`ErrorKind::OutcomeUnknown`]), [`Charge::NotDone`] otherwise: the
+    /// server provably did not process it (a refusal with the API's error envelope, a 429,
+    /// nothing sent), or the call does not spend money at all.
+    pub fn charge(&self) -> Charge {
+        // Exhaustive: a new kind must say what it proves. Only what `transport/classify.rs`
+        // (through `Charge::of`) or a local refusal before sending makes of a money call may
+        // say "not charged".
+        match self.kind() {
+            ErrorKind::Unread => Charge::Done,
+            ErrorKind::OutcomeUnknown => Charge::Unknown,
+            ErrorKind::Config
+            | ErrorKind::Validation
+            | ErrorKind::RateLimitedLocally
+            | ErrorKind::PendingUnknown
+            | ErrorKind::SpendCap
+            | ErrorKind::Api
+            | ErrorKind::Transport
+            | ErrorKind::Decode
+            | ErrorKind::BodyTooLarge => Charge::NotDone,
+        }
+    }
+
+    /// Whether the call that failed with this error charged the balance (for new credentials:
+    /// replaced them), as far as can be proven: [`charge`](Self::charge) as `Some(true)`,
+    /// `Some(false)` or `None`. It agrees with
+    /// [`PurchaseOutcome::charged`](crate::PurchaseOutcome::charged) and
+    /// [`ExtendOutcome::charged`](crate::ExtendOutcome::charged).
+    pub fn charged(&self) -> Option<bool> {
+        self.charge().charged()
+    }
 }
 
 #[cfg(test)]

@@ -260,32 +260,6 @@ impl Error {
     pub fn is_committed(&self) -> bool {
         self.inner.kind == ErrorKind::Unread
     }
-    /// Whether the call that failed with this error charged the balance (for new credentials:
-    /// replaced them), as far as can be proven: `Some(true)` when the server accepted it
-    /// ([`ErrorKind::Unread`]), `None` when that is unknown ([`ErrorKind::OutcomeUnknown`]),
-    /// `Some(false)` otherwise: the server provably did not process it (a refusal with the
-    /// API's error envelope, a 429, nothing sent), or the call does not spend money at all.
-    ///
-    /// It agrees with [`PurchaseOutcome::charged`](crate::PurchaseOutcome::charged) and
-    /// [`ExtendOutcome::charged`](crate::ExtendOutcome::charged).
-    pub fn charged(&self) -> Option<bool> {
-        // Exhaustive: a new kind must say what it proves. Only what `transport/classify.rs`
-        // (through `Charge::of`) or a local refusal before sending makes of a money call may
-        // say "not charged".
-        match self.inner.kind {
-            ErrorKind::Unread => Some(true),
-            ErrorKind::OutcomeUnknown => None,
-            ErrorKind::Config
-            | ErrorKind::Validation
-            | ErrorKind::RateLimitedLocally
-            | ErrorKind::PendingUnknown
-            | ErrorKind::SpendCap
-            | ErrorKind::Api
-            | ErrorKind::Transport
-            | ErrorKind::Decode
-            | ErrorKind::BodyTooLarge => Some(false),
-        }
-    }
     /// The body of a success response that could not be decoded ([`ErrorKind::Decode`],
     /// [`ErrorKind::Unread`]), exactly as received, so that no data is lost: `opx --json` prints
     /// its `data`. It may hold secrets (proxy passwords); it never appears in `Display` or

@@ -39,15 +39,16 @@ mod journal_file;
 mod pending;
 mod policy;
 mod reconcile;
+mod settings;
 
 use std::time::Duration;
 
 pub use crate::charge::{Answer, Charge};
 pub use cap::{SpendCap, Spending};
 pub use journal::{EntryState, Journal, JournalEntry, JournalStore, MoneyCall};
-pub(crate) use pending::MoneySettings;
 pub use policy::ReconcilePolicy;
 pub use reconcile::PurchaseSnapshot;
+pub(crate) use settings::MoneySettings;
 
 use crate::client::Client;
 use crate::error::{Error, Result};
@@ -269,7 +270,7 @@ impl Client {
             }
         };
         if let (Some(j), Some(n)) = (journal, entry) {
-            let state = pending::state_of(outcome.as_ref().map(ExtendOutcome::charge));
+            let state = pending::charge_of(outcome.as_ref().map(ExtendOutcome::charge));
             j.settle(n, state, Some(id.clone()), self.now());
         }
         outcome

@@ -1,87 +1,32 @@
 //! Resolving what the journal holds as unknown, and what each outcome writes into it.
 
-use chrono::{DateTime, Utc};
-
-use super::reconcile::{Look, Watched, unknown};
+use super::reconcile::Look;
 use super::{
-    Charge, EntryState, ExtendOutcome, Journal, JournalEntry, MoneyCall, PurchaseOutcome,
-    PurchaseSnapshot, ReconcilePolicy, SpendCap,
+    Charge, EntryState, Journal, JournalEntry, MoneyCall, PurchaseOutcome, PurchaseSnapshot,
 };
 use crate::client::Client;
-use crate::clock::SharedClock;
 use crate::error::{Error, Result};
 use crate::model::PurchaseRequest;
-use crate::operation::ServiceType;
-use crate::validate::{PlanId, ServiceId};
+use crate::validate::ServiceId;
 
 /// What one extension adds: "Extend service by 30 days" (the docs).
 pub(super) const EXTENSION: chrono::TimeDelta = chrono::TimeDelta::days(30);
 /// How much less than [`EXTENSION`] still counts as one (clocks, rounding).
 const SLACK: chrono::TimeDelta = chrono::TimeDelta::hours(1);
 
-/// What a client does about money beyond sending: how it watches a lost answer, the journal,
-/// the spend cap.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct MoneySettings {
-    pub(crate) reconcile: ReconcilePolicy,
-    pub(crate) journal: Option<Journal>,
-    pub(crate) cap: Option<SpendCap>,
-}
-
 /// What a call's end proved: its outcome's, or its error's.
-pub(super) fn state_of(end: std::result::Result<Charge, &Error>) -> Charge {
-    match end {
-        Ok(c) => c,
-        Err(e) => match e.charged() {
-            Some(true) => Charge::Done,
-            Some(false) => Charge::NotDone,
-            None => Charge::Unknown,
-        },
-    }
+pub(super) fn charge_of(end: std::result::Result<Charge, &Error>) -> Charge {
+    end.unwrap_or_else(Error::charge)
 }
 
 /// What a purchase's end proved, and the service it made.
 pub(super) fn settled_purchase(end: &Result<PurchaseOutcome>) -> (Charge, Option<ServiceId>) {
-    let state = state_of(end.as_ref().map(PurchaseOutcome::charge));
+    let state = charge_of(end.as_ref().map(PurchaseOutcome::charge));
     let service = end.as_ref().ok().and_then(PurchaseOutcome::service_id);
     (state, service)
 }
 
 impl Client {
-    /// The journal of money calls this client keeps, if it was given one
-    /// ([`ClientBuilder::journal`](crate::ClientBuilder::journal)).
-    pub fn journal(&self) -> Option<&Journal> {
-        self.money.journal.as_ref()
-    }
-    /// The spend cap this client enforces, if it was given one
-    /// ([`ClientBuilder::spend_cap`](crate::ClientBuilder::spend_cap)).
-    pub fn spend_cap(&self) -> Option<&SpendCap> {
-        self.money.cap.as_ref()
-    }
-    pub(super) fn reconcile_policy(&self) -> ReconcilePolicy {
-        self.money.reconcile
-    }
-    pub(super) fn clock(&self) -> &SharedClock {
-        &self.t.clock
-    }
-    /// The time on the client's clock.
-    pub(super) fn now(&self) -> DateTime<Utc> {
-        DateTime::from(self.t.clock.system_now())
-    }
-
-    /// The catalog price of `plan` (of type `t`), when it can be read and is a price (0 or
-    /// more: a negative one from a broken server is no price).
-    pub(super) async fn plan_price(&self, t: &ServiceType, plan: Option<&PlanId>) -> Option<i64> {
-        let plan = plan?;
-        let catalog = self.plans(Some(t.clone())).await.ok()?;
-        catalog
-            .plans
-            .iter()
-            .find(|p| &p.plan_id == plan)
-            .map(|p| p.price)
-            .filter(|p| *p >= 0)
-    }
-
     /// Looks again at every unknown entry of the journal (the client's, see
     /// [`ClientBuilder::journal`](crate::ClientBuilder::journal)) and settles what the account
     /// now shows: a purchase whose new service appeared, an extension whose expiry moved, new
@@ -197,35 +142,5 @@ impl Client {
                 Look::Failed(e) => Look::Failed(e),
             }),
         }
-    }
-
-    /// Watches `id` after an extension whose answer was lost (`error`): recovered when its
-    /// expiry moves past `before`, else unknown (or, for an accepted one, done but unread).
-    pub(super) async fn watch_extension(
-        &self,
-        id: &ServiceId,
-        before: DateTime<Utc>,
-        error: Error,
-    ) -> ExtendOutcome {
-        let moved = self
-            .watch(|| async {
-                let s = self.service(id).await?.into_inner();
-                Ok((s.expires_at > before).then_some(s))
-            })
-            .await;
-        let watched = self.reconcile_policy().watched();
-        let why = match moved {
-            Watched::Found(s) => return ExtendOutcome::Recovered(s),
-            Watched::Failed(read) => format!("reading the service failed: {read}"),
-            Watched::Nothing => format!(
-                "the expiry did not move in {} of watching GET /services/{{id}}; it may still move",
-                crate::clock::human(watched)
-            ),
-        };
-        let error = unknown(&error, &why);
-        if error.is_committed() {
-            return ExtendOutcome::ExtendedUnread(error);
-        }
-        ExtendOutcome::Unknown { error, watched }
     }
 }

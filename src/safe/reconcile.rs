@@ -7,7 +7,9 @@ use std::time::Duration;
 use futures::TryStreamExt;
 use serde_json::Value;
 
-use super::{MoneyCall, PurchaseOutcome};
+use chrono::{DateTime, Utc};
+
+use super::{ExtendOutcome, MoneyCall, PurchaseOutcome};
 use crate::client::Client;
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::{PurchaseRequest, Service, ServicePage, ServiceQuery, Undecoded};
@@ -348,5 +350,35 @@ impl Client {
             }
         }
         Ok(found)
+    }
+
+    /// Watches `id` after an extension whose answer was lost (`error`): recovered when its
+    /// expiry moves past `before`, else unknown (or, for an accepted one, done but unread).
+    pub(super) async fn watch_extension(
+        &self,
+        id: &ServiceId,
+        before: DateTime<Utc>,
+        error: Error,
+    ) -> ExtendOutcome {
+        let moved = self
+            .watch(|| async {
+                let s = self.service(id).await?.into_inner();
+                Ok((s.expires_at > before).then_some(s))
+            })
+            .await;
+        let watched = self.reconcile_policy().watched();
+        let why = match moved {
+            Watched::Found(s) => return ExtendOutcome::Recovered(s),
+            Watched::Failed(read) => format!("reading the service failed: {read}"),
+            Watched::Nothing => format!(
+                "the expiry did not move in {} of watching GET /services/{{id}}; it may still move",
+                crate::clock::human(watched)
+            ),
+        };
+        let error = unknown(&error, &why);
+        if error.is_committed() {
+            return ExtendOutcome::ExtendedUnread(error);
+        }
+        ExtendOutcome::Unknown { error, watched }
     }
 }

@@ -79,12 +79,9 @@ pub async fn credentials(ctx: &Ctx, id: String, yes: bool) -> Result<(), Failure
     let sending = client.regenerate_credentials(&id);
     let result = crate::interrupt::guarded("credentials change", sending).await?;
     if let Some((journal, n)) = entry {
-        let charge = match &result {
-            Ok(_) => opx::safe::Charge::Done,
-            Err(e) if e.charged() == Some(false) => opx::safe::Charge::NotDone,
-            Err(e) if e.is_committed() => opx::safe::Charge::Done,
-            Err(_) => opx::safe::Charge::Unknown,
-        };
+        let charge = result
+            .as_ref()
+            .map_or_else(opx::Error::charge, |_| opx::safe::Charge::Done);
         journal.settle(n, charge, Some(id.clone()), chrono::Utc::now());
     }
     match result {
