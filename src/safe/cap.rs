@@ -78,7 +78,7 @@ impl SpendCap {
                     format!(
                         "this charge of {price} RUB would take spending {period} to {after} RUB, \
                          over the cap of {limit} RUB ({total} RUB spent {period}, of which \
-                         {unknown} RUB unknown: see `opx pending`)"
+                         {unknown} RUB unknown until resolved: `Client::resolve_pending`, `opx pending`)"
                     ),
                 ));
             }

@@ -339,8 +339,8 @@ fn refusal(
             ErrorKind::PendingUnknown,
             format!(
                 "an earlier {} (journal entry {}, {}) has an unknown outcome: it may still be \
-                 charged, so this one could charge twice; resolve it first (`opx pending`), or \
-                 send anyway (`--force`)",
+                 charged, so this one could charge twice; resolve it first (`Client::resolve_pending`, \
+                 `opx pending`), or send anyway (`Journal::allow_over_pending`, `--force`)",
                 p.call.describe(),
                 p.id,
                 p.at.format("%Y-%m-%d %H:%M:%S UTC")
