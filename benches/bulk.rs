@@ -20,7 +20,8 @@ use std::time::Duration;
 use futures::StreamExt;
 use opx::clock::SharedClock;
 use opx::mock::MockServer;
-use opx::{Operation, ProxyQuery, RetryPolicy, ServiceId};
+use opx::types::{ProxyQuery, ServiceId};
+use opx::{Operation, RetryPolicy};
 use support::{Opts, Row, Target, median};
 
 const LISTS: usize = 1500;

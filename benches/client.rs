@@ -24,7 +24,7 @@ use chrono::{DateTime, Utc};
 use futures::TryStreamExt;
 use http::{HeaderValue, header::AUTHORIZATION};
 use opx::mock::{Bucket, Fault, MockServer};
-use opx::{ServiceQuery, StatusFilter};
+use opx::types::{ServiceQuery, StatusFilter};
 use serde::Deserialize;
 use support::{
     Opts, Row, Target, instructions, instructions_skipped, median, micros, quantile, variant_rows,

@@ -142,11 +142,11 @@ async fn run(opts: &Opts) -> Vec<Row> {
         .start()
         .await
         .unwrap();
-    let id = opx::ServiceId::new(server.seed_services(1).remove(0)).unwrap();
+    let id = opx::types::ServiceId::new(server.seed_services(1).remove(0)).unwrap();
     server.set_threads(id.as_ref(), 5000);
     let line = server
         .client()
-        .proxies(&id, &opx::ProxyQuery::new())
+        .proxies(&id, &opx::types::ProxyQuery::new())
         .await
         .unwrap();
     let direct_url = line.into_inner()[0].proxy_url();

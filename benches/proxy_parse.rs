@@ -1,7 +1,7 @@
 //! (d) Parsing a 1,000,000-line proxy list in both layouts: MB/s, and allocations per line
 //! counted by a global allocator wrapper in this binary.
 //!
-//! `cargo bench --bench proxy_parse [-- --full]`. The borrowed form ([`opx::ProxyLines`]) and
+//! `cargo bench --bench proxy_parse [-- --full]`. The borrowed form ([`opx::proxies::ProxyLines`]) and
 //! the owned form ([`opx::proxies::parse_list`]) are interleaved round by round.
 
 mod support;
@@ -12,7 +12,9 @@ use std::{
     time::Instant,
 };
 
-use opx::{ProxyLayout, ProxyLines, proxies::parse_list};
+use opx::proxies::ProxyLines;
+use opx::proxies::parse_list;
+use opx::types::ProxyLayout;
 use support::{Opts, Row, Target, median};
 
 /// Counts allocations (and reallocations) made by this process.

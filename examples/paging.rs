@@ -5,7 +5,7 @@
 mod common;
 
 use futures::TryStreamExt;
-use opx::{LogQuery, ServiceQuery, StatusFilter};
+use opx::types::{LogQuery, ServiceQuery, StatusFilter};
 
 #[tokio::main]
 async fn main() -> opx::Result<()> {

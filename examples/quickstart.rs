@@ -9,7 +9,8 @@
 
 mod common;
 
-use opx::{ProxyQuery, PurchaseOutcome, PurchaseRequest};
+use opx::safe::PurchaseOutcome;
+use opx::types::{ProxyQuery, PurchaseRequest};
 
 #[tokio::main]
 async fn main() -> opx::Result<()> {

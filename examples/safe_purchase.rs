@@ -8,7 +8,8 @@ mod common;
 
 use opx::Operation;
 use opx::mock::Fault;
-use opx::{PurchaseOutcome, PurchaseRequest, ServiceType};
+use opx::safe::PurchaseOutcome;
+use opx::types::{PurchaseRequest, ServiceType};
 
 #[tokio::main]
 async fn main() -> opx::Result<()> {

@@ -12,7 +12,8 @@
 
 use http::StatusCode;
 
-use crate::error::{Error, ErrorKind, parse_envelope};
+use crate::envelope::parse_envelope;
+use crate::error::{Error, ErrorKind};
 
 /// Whether a money call took effect, as far as its answer proves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -106,8 +107,8 @@ impl Error {
     /// Whether the call that failed with this error charged the balance (for new credentials:
     /// replaced them), as far as can be proven: [`charge`](Self::charge) as `Some(true)`,
     /// `Some(false)` or `None`. It agrees with
-    /// [`PurchaseOutcome::charged`](crate::PurchaseOutcome::charged) and
-    /// [`ExtendOutcome::charged`](crate::ExtendOutcome::charged).
+    /// [`PurchaseOutcome::charged`](crate::safe::PurchaseOutcome::charged) and
+    /// [`ExtendOutcome::charged`](crate::safe::ExtendOutcome::charged).
     pub fn charged(&self) -> Option<bool> {
         self.charge().charged()
     }

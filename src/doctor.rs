@@ -22,7 +22,7 @@ use crate::conformance::{deviation, route_table};
 use crate::error::Result;
 use crate::operation::{Operation, ProxyFormat};
 use crate::transport::recorded;
-use crate::validate::ServiceId;
+use crate::types::ServiceId;
 
 /// What [`Client::doctor`] found.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -322,6 +322,16 @@ impl fmt::Display for Error {
     }
 }
 
+impl From<crate::operation::InvalidValue> for Error {
+    fn from(refused: crate::operation::InvalidValue) -> Self {
+        let error = Self::validation(refused.code().clone(), refused.message());
+        match refused.operation() {
+            Some(op) => error.with_operation(op),
+            None => error,
+        }
+    }
+}
+
 impl StdError for Error {
     fn source(&self) -> Option<&(dyn StdError + 'static)> {
         self.inner
@@ -329,104 +339,6 @@ impl StdError for Error {
             .as_deref()
             .map(|e| e as &(dyn StdError + 'static))
     }
-}
-
-/// The `code` and `message` of an error envelope, read leniently from raw bytes: any JSON object
-/// with `error.code` (a string) is accepted, whatever the code; anything else gives `None`.
-///
-/// The code and message come from the server, so they are made safe to print: control
-/// characters (terminal escapes, CR/LF) become spaces and they are cut to [`MAX_SERVER_CODE`] /
-/// [`MAX_SERVER_MESSAGE`] characters.
-pub(crate) fn parse_envelope(body: &[u8]) -> Option<(ErrorCode, String)> {
-    let v: serde_json::Value = serde_json::from_slice(body).ok()?;
-    let err = v.get("error")?;
-    let code = err.get("code")?.as_str()?;
-    let message = err.get("message").and_then(|m| m.as_str()).unwrap_or("");
-    Some((
-        ErrorCode::parse(&printable(code, MAX_SERVER_CODE)),
-        printable(message, MAX_SERVER_MESSAGE),
-    ))
-}
-
-/// Longest error code kept from a server's envelope, in characters.
-pub(crate) const MAX_SERVER_CODE: usize = 64;
-/// Longest error message kept from a server's envelope, in characters.
-pub(crate) const MAX_SERVER_MESSAGE: usize = 1024;
-
-/// Whether `c` must not reach a terminal or a log line as it is: a control character
-/// (general category Cc: escapes, CR, LF, BEL, NEL), a format character (Cf: the bidi
-/// embeddings, overrides and isolates U+202A-U+202E and U+2066-U+2069, zero-width characters,
-/// the BOM, tags), or a line or paragraph separator (Zl U+2028, Zp U+2029).
-///
-/// The Cf ranges are those of Unicode 16.
-pub fn is_unprintable(c: char) -> bool {
-    c.is_control()
-        || matches!(
-            c,
-            '\u{00AD}'
-                | '\u{0600}'..='\u{0605}'
-                | '\u{061C}'
-                | '\u{06DD}'
-                | '\u{070F}'
-                | '\u{0890}'..='\u{0891}'
-                | '\u{08E2}'
-                | '\u{180E}'
-                | '\u{200B}'..='\u{200F}'
-                | '\u{2028}'..='\u{202E}'
-                | '\u{2060}'..='\u{2064}'
-                | '\u{2066}'..='\u{206F}'
-                | '\u{FEFF}'
-                | '\u{FFF9}'..='\u{FFFB}'
-                | '\u{110BD}'
-                | '\u{110CD}'
-                | '\u{13430}'..='\u{1343F}'
-                | '\u{1BCA0}'..='\u{1BCA3}'
-                | '\u{1D173}'..='\u{1D17A}'
-                | '\u{E0001}'
-                | '\u{E0020}'..='\u{E007F}'
-        )
-}
-
-/// `s` with unprintable characters ([`is_unprintable`]: control and format characters, line
-/// and paragraph separators) replaced by spaces, cut to `max` characters (`…` marks a cut).
-pub(crate) fn printable(s: &str, max: usize) -> String {
-    let mut out = String::with_capacity(s.len().min(max * 4));
-    for (i, c) in s.chars().enumerate() {
-        if i == max {
-            out.push('…');
-            break;
-        }
-        out.push(if is_unprintable(c) { ' ' } else { c });
-    }
-    out
-}
-
-/// Most characters of a non-envelope body quoted in an error.
-pub(crate) const MAX_BODY_SNIPPET: usize = 100;
-
-/// A short, printable description of a body that is not the error envelope: at most
-/// [`MAX_BODY_SNIPPET`] printable characters of it, quoted.
-pub(crate) fn describe_body(status: u16, body: &[u8]) -> String {
-    let reason = http::StatusCode::from_u16(status)
-        .ok()
-        .and_then(|s| s.canonical_reason())
-        .unwrap_or("unexpected status");
-    if body.is_empty() {
-        return format!("{reason} (empty body)");
-    }
-    let text = String::from_utf8_lossy(&body[..body.len().min(512)]);
-    let snippet: String = text
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
-        .chars()
-        .filter(|c| !is_unprintable(*c))
-        .take(MAX_BODY_SNIPPET)
-        .collect();
-    format!(
-        "{reason} (body is not the error envelope, {} bytes: {snippet:?})",
-        body.len()
-    )
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! Unit tests of `error.rs`.
 
 use super::*;
+use crate::envelope::*;
 
 #[test]
 fn unknown_codes_keep_their_text() {

@@ -7,27 +7,27 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use http::HeaderMap;
 
-use crate::ErrorCode;
 use crate::error::Error;
 use crate::operation::Operation;
 use crate::ratelimit::{Gate, Observation, RateLimit};
 use crate::transport::{classify::response_error, record::CallRecord};
+use crate::types::ErrorCode;
 
 /// The `code` and `message` of an error envelope (`None` if the body is not one).
 pub fn parse_envelope(body: &[u8]) -> Option<(ErrorCode, String)> {
-    crate::error::parse_envelope(body)
+    crate::envelope::parse_envelope(body)
 }
 
 /// Whether a character of server text is replaced before it is shown: control and format
 /// characters (bidi overrides and isolates, zero-width characters), line and paragraph
 /// separators. The `opx` tool uses the same predicate for the data it prints.
 pub fn is_unprintable(c: char) -> bool {
-    crate::error::is_unprintable(c)
+    crate::text::is_unprintable(c)
 }
 
 /// The short description of a body that is not the error envelope.
 pub fn describe_body(status: u16, body: &[u8]) -> String {
-    crate::error::describe_body(status, body)
+    crate::envelope::describe_body(status, body)
 }
 
 /// The `X-RateLimit-*` headers of a response received at `now`.

@@ -9,7 +9,7 @@
 //!   (`Ipv4Addr`, `DateTime<Utc>`, enums with an `Unknown` fallback, integer roubles), wrapped in
 //!   a [`Response`] that also carries the HTTP status and the [`RateLimit`] headers.
 //! - **Checked requests**: ids, whitelists, countries and rotations are checked before sending,
-//!   with the [`ErrorCode`] the server would use.
+//!   with the [`ErrorCode`](types::ErrorCode) the server would use.
 //! - **One error type**: [`Error`], with the status, code, message, `Retry-After` and
 //!   predicates (`is_rate_limited`, `is_not_found`, `is_outcome_unknown`, ...). It works when
 //!   the body is not the JSON envelope (an HTML 502, an empty 429).
@@ -29,14 +29,14 @@
 //! - **Pagination** in one scheme for services and logs: `*_page` (one page), `*_page_stream`
 //!   (every page), `*_stream` (every item), [`Client::all_services`] (everything at once).
 //! - **Tolerant where the docs are silent**: what the docs show is decoded strictly, what our
-//!   spec infers is read tolerantly; an item that does not decode is kept as [`Undecoded`]
+//!   spec infers is read tolerantly; an item that does not decode is kept as [`Undecoded`](types::Undecoded)
 //!   without failing its page, and every [`Response`] keeps the raw `data`
 //!   ([`Response::data_json`]).
-//! - **One source of truth**: the [`Operation`] table, the rate-limit [`Bucket`]s and every
+//! - **One source of truth**: the [`Operation`] table, the rate-limit [`Bucket`](operation::Bucket)s and every
 //!   enum are generated from the spec ([`operation`]).
-//! - **Proxy lists** as raw text, parsed endpoints ([`ProxyLines`], zero allocation per line)
+//! - **Proxy lists** as raw text, parsed endpoints ([`ProxyLines`](proxies::ProxyLines), zero allocation per line)
 //!   or the JSON `servers`, each endpoint convertible to a proxy URL, the forms curl, Python
-//!   `requests`, Playwright and proxychains take ([`ExportFormat`]) and a `reqwest::Proxy`.
+//!   `requests`, Playwright and proxychains take ([`ExportFormat`](proxies::ExportFormat)) and a `reqwest::Proxy`.
 //! - **Renewal with a budget** ([`renewal`]): the services expiring within a window, what
 //!   extending each costs and which of them a cap allows, oldest expiry first; carried out
 //!   through `extend_safely`, never past the cap.
@@ -45,7 +45,8 @@
 //!
 //! ```no_run
 //! # async fn demo() -> opx::Result<()> {
-//! use opx::{Client, ProxyQuery, PurchaseRequest, ServiceType};
+//! use opx::Client;
+//! use opx::types::{ProxyQuery, PurchaseRequest, ServiceType};
 //!
 //! let client = Client::from_env()?; // OPX_TOKEN, optional OPX_BASE_URL
 //! let account = client.account().await?;
@@ -99,6 +100,7 @@ pub mod mock;
 mod builder;
 mod charge;
 mod client;
+mod envelope;
 mod error;
 #[cfg(any(feature = "mock", feature = "gateway"))]
 mod forward_proxy;
@@ -107,7 +109,6 @@ mod forward_proxy;
 pub mod fuzzing;
 #[cfg(feature = "gateway")]
 pub mod gateway;
-mod model;
 mod pagination;
 pub mod proxies;
 mod ratelimit;
@@ -115,29 +116,20 @@ pub mod renewal;
 mod response;
 mod retry;
 pub mod safe;
+pub mod text;
 mod tls;
-mod validate;
+pub mod types;
 
-pub use builder::{
-    BASE_URL_ENV, ClientBuilder, DEFAULT_DEADLINE, DEFAULT_MAX_RESPONSE_BYTES, TOKEN_ENV,
-};
-pub use client::{Client, WhitelistEdit};
-pub use error::{Error, ErrorKind, Result, is_unprintable};
-pub use model::{
-    Account, Credentials, LogEntry, LogPage, LogQuery, Plan, PlanList, ProxyList, ProxyQuery,
-    ProxyServer, PurchaseRequest, Service, ServicePage, ServiceQuery, Undecoded, WhitelistEntry,
-};
-pub use operation::{
-    Bucket, Currency, ErrorCode, GatewayCountry, Operation, ProxyFormat, ProxyLayout,
-    ServiceStatus, ServiceType, StatusFilter,
-};
-pub use proxies::{ExportFormat, ProxyEndpoint, ProxyEndpointBuf, ProxyLines, ProxyParseError};
+pub use builder::ClientBuilder;
+pub use client::Client;
+pub use error::{Error, ErrorKind, Result};
+pub use operation::Operation;
 pub use ratelimit::{RateLimit, RateLimitPolicy};
-pub use renewal::{RenewalPlan, RenewalPlanner, RenewalReport};
+/// The `reqwest` this crate is built on (0.12): [`proxies::ProxyEndpoint::to_reqwest_proxy`]
+/// returns its `Proxy`, and [`ClientBuilder::reqwest_client`] takes its `Client`.
+pub use reqwest;
 pub use response::Response;
 pub use retry::RetryPolicy;
-pub use safe::{ExtendOutcome, PurchaseOutcome, PurchaseSnapshot, ReconcilePolicy};
-pub use validate::{Country, MAX_WHITELIST, PlanId, Rotation, ServiceId, Whitelist};
 
 /// The README's Rust examples compile (`cargo test --doc`).
 #[cfg(doctest)]

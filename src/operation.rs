@@ -4,7 +4,8 @@
 //! `opx_codegen::items`), so it cannot drift from the spec.
 //!
 //! ```
-//! use opx::{Bucket, Operation};
+//! use opx::Operation;
+//! use opx::operation::Bucket;
 //! let op = Operation::Purchase;
 //! assert_eq!(op.id(), "purchase");
 //! assert_eq!((op.method(), op.path()), (http::Method::POST, "/purchase"));
@@ -12,14 +13,64 @@
 //! assert!(op.buckets().contains(&Bucket::Purchase));
 //! assert_eq!("getService".parse::<Operation>()?, Operation::GetService);
 //! assert_eq!(Operation::ListServices.max_page_size(), Some(100));
-//! # Ok::<(), opx::Error>(())
+//! # Ok::<(), opx::operation::InvalidValue>(())
 //! ```
 
 use std::{fmt, str::FromStr};
 
-use crate::error::Error;
-
 include!(concat!(env!("OUT_DIR"), "/items.rs"));
+
+/// A value refused because the spec does not allow it: its error code (the one the server would
+/// use), a message naming the value and the allowed ones, and the operation whose request
+/// would have carried it. It converts into [`Error`](crate::Error) (kind `Validation`), so `?`
+/// works in a function returning [`opx::Result`](crate::Result).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvalidValue {
+    code: ErrorCode,
+    message: String,
+    operation: Option<Operation>,
+}
+
+impl InvalidValue {
+    fn new(code: ErrorCode, message: String) -> Self {
+        Self {
+            code,
+            message,
+            operation: None,
+        }
+    }
+
+    fn with_operation(mut self, operation: Operation) -> Self {
+        self.operation = Some(operation);
+        self
+    }
+
+    /// The error code the server would answer with.
+    pub fn code(&self) -> &ErrorCode {
+        &self.code
+    }
+
+    /// What was refused and what is allowed.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    /// The operation whose request would have carried the value, when known.
+    pub fn operation(&self) -> Option<Operation> {
+        self.operation
+    }
+}
+
+impl fmt::Display for InvalidValue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(op) = self.operation {
+            write!(f, "{op}: ")?;
+        }
+        write!(f, "{}: {}", self.code, self.message)
+    }
+}
+
+impl std::error::Error for InvalidValue {}
 
 /// `Display` (the name) and `FromStr` (a known name, else an error listing them) for a
 /// generated table enum with a name accessor and its inverse.
@@ -32,12 +83,12 @@ macro_rules! named {
         }
 
         impl FromStr for $ty {
-            type Err = Error;
+            type Err = InvalidValue;
             /// Parses a name; anything else is refused with the list of known ones.
-            fn from_str(s: &str) -> crate::Result<Self> {
+            fn from_str(s: &str) -> Result<Self, InvalidValue> {
                 Self::$from(s).ok_or_else(|| {
                     let known: Vec<&str> = Self::ALL.iter().map(|v| v.$name()).collect();
-                    Error::validation(
+                    InvalidValue::new(
                         ErrorCode::InvalidRequest,
                         format!(
                             concat!("unknown ", $what, " {:?}: one of {}"),
@@ -127,7 +178,7 @@ mod tests {
     fn unknown_values_are_refused_for_requests_naming_the_operation() {
         let t = ServiceType::parse("ipv4_static");
         let refused = t.for_request(Operation::ListPlans).unwrap_err();
-        assert_eq!(refused.code(), Some(&ErrorCode::InvalidType));
+        assert_eq!(refused.code(), &ErrorCode::InvalidType);
         assert_eq!(refused.operation(), Some(Operation::ListPlans));
         assert!(refused.to_string().contains("ipv4_static"), "{refused}");
         assert!(
@@ -138,7 +189,7 @@ mod tests {
         let c = GatewayCountry::parse("us");
         assert_eq!(
             c.for_request(Operation::GetProxies).unwrap_err().code(),
-            Some(&ErrorCode::InvalidCountry)
+            &ErrorCode::InvalidCountry
         );
     }
 }

@@ -7,10 +7,10 @@ use futures::{Stream, TryStreamExt, stream};
 
 use crate::client::Client;
 use crate::error::{Error, ErrorKind, Result};
-use crate::model::{
+use crate::response::Response;
+use crate::types::{
     LogEntry, LogPage, LogQuery, Paging, Service, ServicePage, ServiceQuery, Undecoded,
 };
-use crate::response::Response;
 
 /// A page with a `next_cursor`.
 trait Paged {
@@ -176,7 +176,7 @@ impl Client {
     /// ```no_run
     /// use futures::TryStreamExt;
     /// # async fn demo(client: opx::Client) -> opx::Result<()> {
-    /// let mut pages = std::pin::pin!(client.services_page_stream(&opx::ServiceQuery::new().limit(100)));
+    /// let mut pages = std::pin::pin!(client.services_page_stream(&opx::types::ServiceQuery::new().limit(100)));
     /// while let Some(page) = pages.try_next().await? {
     ///     println!("{} services", page.services.len());
     /// }
@@ -195,8 +195,8 @@ impl Client {
     /// ```no_run
     /// use futures::TryStreamExt;
     /// # async fn demo(client: opx::Client) -> opx::Result<()> {
-    /// let q = opx::ServiceQuery::new().status(opx::StatusFilter::All).prefetch(true);
-    /// let all: Vec<opx::Service> = client.services_stream(&q).try_collect().await?;
+    /// let q = opx::types::ServiceQuery::new().status(opx::types::StatusFilter::All).prefetch(true);
+    /// let all: Vec<opx::types::Service> = client.services_stream(&q).try_collect().await?;
     /// # Ok(()) }
     /// ```
     pub fn services_stream(
@@ -213,7 +213,7 @@ impl Client {
     /// ```no_run
     /// use futures::TryStreamExt;
     /// # async fn demo(client: opx::Client) -> opx::Result<()> {
-    /// let mut pages = std::pin::pin!(client.logs_page_stream(&opx::LogQuery::new()));
+    /// let mut pages = std::pin::pin!(client.logs_page_stream(&opx::types::LogQuery::new()));
     /// while let Some(page) = pages.try_next().await? {
     ///     println!("{} entries", page.logs.len());
     /// }
@@ -232,7 +232,7 @@ impl Client {
     /// use futures::TryStreamExt;
     /// # async fn demo(client: opx::Client) -> opx::Result<()> {
     /// let since = chrono::Utc::now() - chrono::Duration::days(1);
-    /// let n = client.logs_stream(&opx::LogQuery::new().since(since)).try_fold(0, |n, _| async move { Ok(n + 1) }).await?;
+    /// let n = client.logs_stream(&opx::types::LogQuery::new().since(since)).try_fold(0, |n, _| async move { Ok(n + 1) }).await?;
     /// # Ok(()) }
     /// ```
     pub fn logs_stream(

@@ -15,7 +15,7 @@ use crate::ratelimit::RateLimit;
 /// # async fn demo(client: opx::Client) -> opx::Result<()> {
 /// let account = client.account().await?;
 /// println!("{} has {} RUB (HTTP {})", account.username, account.balance, account.status());
-/// let account: opx::Account = account.into_inner();
+/// let account: opx::types::Account = account.into_inner();
 /// # Ok(()) }
 /// ```
 #[derive(Clone, PartialEq, Eq)]

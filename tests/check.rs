@@ -14,11 +14,12 @@ use echo::tcp_echo;
 use echo::{Echo, refusing_port};
 use opx::check::{CheckStatus, EndpointCheck, ProxyCheck};
 use opx::mock::MockServer;
-use opx::{ProxyEndpointBuf, ProxyQuery, ServiceId, ServiceType};
+use opx::proxies::ProxyEndpointBuf;
+use opx::types::{ProxyQuery, ServiceId, ServiceType};
 use tokio::net::TcpListener;
 
 fn endpoint(line: &str) -> ProxyEndpointBuf {
-    opx::ProxyLines::new(line)
+    opx::proxies::ProxyLines::new(line)
         .next()
         .unwrap()
         .unwrap()
@@ -34,7 +35,7 @@ async fn first_result(
     check.run(lines, threads).await.unwrap().results.remove(0)
 }
 
-async fn bought(server: &MockServer) -> opx::Service {
+async fn bought(server: &MockServer) -> opx::types::Service {
     fixtures::bought(server, ServiceType::Ipv4Rotating).await
 }
 
@@ -62,8 +63,10 @@ async fn a_service_checked_through_the_client_reports_each_endpoint() {
         Some(std::net::IpAddr::V4(ip)) => ip,
         other => panic!("{other:?}"),
     };
-    assert!(MockServer::exit_range(&opx::GatewayCountry::Nl).contains(&exit));
-    let nl = server.gateway_addr(&opx::GatewayCountry::Nl).unwrap();
+    assert!(MockServer::exit_range(&opx::types::GatewayCountry::Nl).contains(&exit));
+    let nl = server
+        .gateway_addr(&opx::types::GatewayCountry::Nl)
+        .unwrap();
     assert_eq!(r.endpoint_label(), format!("{}@{nl}", s.auth.login));
     assert!(r.latency < Duration::from_secs(5));
 }
@@ -183,11 +186,13 @@ async fn a_whitelisted_line_without_credentials_works() {
     let check = ProxyCheck::new().target(echo.url("/"));
     let r = first_result(&check, &bare, Some(s.threads)).await;
     assert_eq!(r.status, CheckStatus::AuthRefused, "{r:?}");
-    let whitelist = opx::Whitelist::parse(["127.0.0.1"]).unwrap();
+    let whitelist = opx::types::Whitelist::parse(["127.0.0.1"]).unwrap();
     client.replace_whitelist(id, &whitelist).await.unwrap();
     let r = first_result(&check, &bare, Some(s.threads)).await;
     assert_eq!(r.status, CheckStatus::Ok, "{r:?}");
-    let nl = server.gateway_addr(&opx::GatewayCountry::Nl).unwrap();
+    let nl = server
+        .gateway_addr(&opx::types::GatewayCountry::Nl)
+        .unwrap();
     assert_eq!(r.endpoint_label(), nl.to_string());
 }
 
@@ -257,7 +262,7 @@ async fn more_connections_show_the_rotation_each_endpoint_delivers() {
     let r = &report.results[0];
     // `instant`: a new exit for every connection, all of them nl's.
     assert_eq!((r.connections, r.exits.len()), (4, 4), "{r:?}");
-    let nl = MockServer::exit_range(&opx::GatewayCountry::Nl);
+    let nl = MockServer::exit_range(&opx::types::GatewayCountry::Nl);
     assert!(
         r.exits
             .iter()
@@ -266,7 +271,7 @@ async fn more_connections_show_the_rotation_each_endpoint_delivers() {
 
     // A 10-minute rotation: one exit over every connection.
     let v6 = fixtures::bought(&server, ServiceType::Ipv6Rotating).await;
-    let rotation = opx::Rotation::new("10min").unwrap();
+    let rotation = opx::types::Rotation::new("10min").unwrap();
     client
         .change_rotation(&v6.service_id, &rotation)
         .await

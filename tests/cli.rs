@@ -49,7 +49,7 @@ async fn bought(server: &MockServer, service_type: &str) -> String {
 
 /// The catalog's first IPv4 rotating plan.
 fn ipv4_plan(server: &MockServer) -> MockPlan {
-    server.plan(&opx::ServiceType::Ipv4Rotating).unwrap()
+    server.plan(&opx::types::ServiceType::Ipv4Rotating).unwrap()
 }
 
 /// Asserts that `plan` was bought exactly once since the balance was `before`.
@@ -661,7 +661,7 @@ async fn on_a_terminal_a_charge_the_balance_cannot_cover_is_refused_before_askin
 #[tokio::test(flavor = "multi_thread")]
 async fn an_exhausted_window_is_noticed_on_stderr() {
     let server = MockServer::start().await;
-    server.set_limit(opx::Bucket::GlobalMinute, 2);
+    server.set_limit(opx::operation::Bucket::GlobalMinute, 2);
     let first = opx(&server, &["account"]).await;
     assert!(
         !stderr(&first).contains("rate limit exhausted"),

@@ -10,8 +10,9 @@ mod opx_bin;
 use std::process::Output;
 use std::time::Duration;
 
+use opx::Operation;
 use opx::mock::{Fault, MockServer, ServiceSeed};
-use opx::{Operation, ServiceType};
+use opx::types::ServiceType;
 use opx_bin::ok;
 
 /// Runs `opx ARGS` against `server` (its token and base URL) with `env` added.

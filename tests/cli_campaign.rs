@@ -24,8 +24,9 @@ use std::io::{BufRead, BufReader};
 use std::process::{Output, Stdio};
 use std::time::Duration;
 
+use opx::Operation;
 use opx::mock::{Fault, MockServer};
-use opx::{Operation, ServiceId};
+use opx::types::ServiceId;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 

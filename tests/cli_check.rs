@@ -14,8 +14,8 @@ use std::process::Output;
 use std::time::Duration;
 
 use echo::Echo;
-use opx::ServiceType;
 use opx::mock::MockServer;
+use opx::types::ServiceType;
 use opx_bin::{exits, opx, stderr, stdout};
 use serde_json::Value;
 
@@ -73,7 +73,7 @@ async fn every_endpoint_of_a_fresh_service_is_ok() {
     );
     let rows = rows(&text);
     assert_eq!(rows.len(), 3, "{text}");
-    for (row, country) in rows.iter().zip(opx::GatewayCountry::KNOWN) {
+    for (row, country) in rows.iter().zip(opx::types::GatewayCountry::KNOWN) {
         let gw = server.gateway_addr(&country).unwrap();
         let cells: Vec<&str> = row.split_whitespace().collect();
         assert!(cells[0].ends_with(&format!("@{gw}")), "{row}");
@@ -95,7 +95,7 @@ async fn every_endpoint_of_a_fresh_service_is_ok() {
     );
     let results = v["results"].as_array().unwrap();
     assert_eq!(results.len(), 3);
-    for (r, country) in results.iter().zip(opx::GatewayCountry::KNOWN) {
+    for (r, country) in results.iter().zip(opx::types::GatewayCountry::KNOWN) {
         assert_eq!(r["status"], "ok", "{r}");
         assert_eq!(r["http_status"], 200);
         let exit: std::net::Ipv4Addr = r["exit_address"].as_str().unwrap().parse().unwrap();

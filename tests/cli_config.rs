@@ -395,7 +395,7 @@ async fn api_money_posts_need_yes_and_are_sent_once() {
     let profiles = Profiles::start().await;
     let (server, home) = (&profiles.server, &profiles.home);
     let env = profiles.env();
-    let plan = server.plan(&opx::ServiceType::Ipv6Rotating).unwrap();
+    let plan = server.plan(&opx::types::ServiceType::Ipv6Rotating).unwrap();
     let body = format!(r#"{{"type":"ipv6_rotating","plan_id":"{}"}}"#, plan.plan_id);
     let api = |args: &[&str]| {
         let mut v = vec!["--profile", "mock", "api"];
@@ -467,7 +467,7 @@ async fn help_names_every_environment_variable() {
 async fn a_profiles_spend_cap_refuses_a_charge_that_would_pass_it() {
     let server = MockServer::start().await;
     let home = Home::new();
-    let plan = server.plan(&opx::ServiceType::Ipv4Rotating).unwrap();
+    let plan = server.plan(&opx::types::ServiceType::Ipv4Rotating).unwrap();
     let text = format!(
         "[profiles.capped]\nbase_url = \"{}\"\ntoken_env = \"MOCK_TOKEN\"\n\
          spend_cap_day = {}\nwatch = 0.1\n",

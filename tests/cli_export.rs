@@ -17,8 +17,8 @@ use std::process::{Command, Output};
 
 use echo::Echo;
 use fixtures::bought;
-use opx::ServiceType;
 use opx::mock::MockServer;
+use opx::types::ServiceType;
 use opx_bin::{exits, opx, stderr};
 use serde_json::Value;
 
@@ -173,7 +173,7 @@ async fn playwright_and_proxychains_read_back_field_by_field() {
     let id = svc.service_id.to_string();
     let servers = s
         .client()
-        .proxies(&svc.service_id, &opx::ProxyQuery::new())
+        .proxies(&svc.service_id, &opx::types::ProxyQuery::new())
         .await
         .unwrap();
     let playwright = export(&s, &id, "playwright").await;
@@ -238,7 +238,7 @@ async fn to_reqwest_proxy_carries_reqwest_through_the_gateway() {
     let svc = bought(&s, ServiceType::Ipv4Rotating).await;
     let client = s.client();
     let list = client
-        .proxies(&svc.service_id, &opx::ProxyQuery::new())
+        .proxies(&svc.service_id, &opx::types::ProxyQuery::new())
         .await
         .unwrap();
     let endpoint = list.first().unwrap().clone();

@@ -8,8 +8,9 @@ mod fixtures;
 mod opx_bin;
 
 use fixtures::{DAY, IPV4_PRICE, IPV6_PRICE, four_due, seed_expiring};
+use opx::Operation;
 use opx::mock::{Fault, MockServer};
-use opx::{Operation, ServiceType};
+use opx::types::ServiceType;
 use opx_bin::{exits, opx, stderr};
 use serde_json::Value;
 

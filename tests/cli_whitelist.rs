@@ -13,8 +13,9 @@ use std::time::Duration;
 
 use axum::extract::Request;
 use axum::response::{IntoResponse, Response};
+use opx::Operation;
 use opx::mock::{MockServer, ServiceSeed};
-use opx::{Operation, ServiceId, Whitelist};
+use opx::types::{ServiceId, Whitelist};
 use opx_bin::{exits, opx, stderr};
 use tokio::sync::{Semaphore, mpsc};
 

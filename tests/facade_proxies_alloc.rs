@@ -39,12 +39,12 @@ fn iterating_a_large_list_allocates_nothing() {
     let before = ALLOCATIONS.load(Ordering::Relaxed);
     let mut ports = 0u64;
     let mut with_auth = 0usize;
-    for e in opx::ProxyLines::new(&text) {
+    for e in opx::proxies::ProxyLines::new(&text) {
         let e = e.expect("valid line");
         ports += u64::from(e.port());
         with_auth += usize::from(e.password().is_some());
     }
-    let bad = opx::ProxyLines::new("x\ny:0\n")
+    let bad = opx::proxies::ProxyLines::new("x\ny:0\n")
         .filter(Result::is_err)
         .count();
     let after = ALLOCATIONS.load(Ordering::Relaxed);

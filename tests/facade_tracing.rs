@@ -14,7 +14,7 @@ use std::{
 };
 
 use capture::Capture;
-use opx::{GatewayCountry, ProxyLayout, ProxyQuery, Whitelist};
+use opx::types::{GatewayCountry, ProxyLayout, ProxyQuery, Whitelist};
 use scripted::{Reply, Scripted, TOKEN, service_json};
 use tracing::field::{Field, Visit};
 use tracing_subscriber::{

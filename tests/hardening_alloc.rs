@@ -147,10 +147,10 @@ fn a_call_against_an_endless_body_holds_at_most_the_cap_plus_hyper_buffers() {
             peak.saturating_sub(cap)
         );
         // The text download buffers the body itself: the same bound.
-        let id: opx::ServiceId = "65aa1100b2c3d4e5f6a7b8d0".parse().unwrap();
+        let id: opx::types::ServiceId = "65aa1100b2c3d4e5f6a7b8d0".parse().unwrap();
         settle(&rt);
         let (e, peak) = peak_during(|| {
-            rt.block_on(c.proxies_text(&id, &opx::ProxyQuery::new()))
+            rt.block_on(c.proxies_text(&id, &opx::types::ProxyQuery::new()))
                 .unwrap_err()
         });
         assert_eq!(e.kind(), opx::ErrorKind::BodyTooLarge, "{e:?}");

@@ -18,10 +18,11 @@ use capture::Capture;
 use fixtures::{IPV4_PLAN, IPV6_PLAN, ipv4_purchase};
 use futures::TryStreamExt;
 use opx::mock::{Bucket, Fault, MockServer};
-use opx::{
-    Client, Country, ErrorKind, LogQuery, ProxyLayout, ProxyQuery, PurchaseRequest, Rotation,
-    ServiceQuery, ServiceType, Whitelist,
+use opx::types::{
+    Country, LogQuery, ProxyLayout, ProxyQuery, PurchaseRequest, Rotation, ServiceQuery,
+    ServiceType, Whitelist,
 };
+use opx::{Client, ErrorKind};
 use tracing_subscriber::fmt::format::FmtSpan;
 
 /// `opx purchase` of the IPv4 plan, confirmed.
@@ -174,7 +175,7 @@ async fn session(scan: &mut Scan) {
         .purchase(
             &PurchaseRequest::new(
                 ServiceType::Ipv6Rotating,
-                IPV6_PLAN.parse::<opx::PlanId>().unwrap(),
+                IPV6_PLAN.parse::<opx::types::PlanId>().unwrap(),
             )
             .country(Country::new("mixed").unwrap()),
         )
@@ -300,7 +301,11 @@ async fn session(scan: &mut Scan) {
     let c2 = s.client();
     s.revoke(s.token());
     let e = c2.account().await.unwrap_err();
-    assert_eq!(e.code(), Some(&opx::ErrorCode::InvalidToken), "{e:?}");
+    assert_eq!(
+        e.code(),
+        Some(&opx::types::ErrorCode::InvalidToken),
+        "{e:?}"
+    );
     scan.error("revoked", &e);
     // A connection refused (the server is gone).
     let base = s.base_url().to_owned();

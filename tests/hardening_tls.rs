@@ -223,7 +223,7 @@ fn tls_trust_is_the_platforms_and_reqwest_never_resends_money_spending_posts() {
 
     // reqwest's default retry policy is live on this server: the idempotent GET, refused,
     // is sent again by reqwest itself (the facade's own retries are off here).
-    let id: opx::ServiceId = SID.parse().unwrap();
+    let id: opx::types::ServiceId = SID.parse().unwrap();
     seen.lock().unwrap().clear();
     assert!(rt.block_on(c.service(&id)).is_err());
     let gets = seen.lock().unwrap().clone();

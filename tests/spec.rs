@@ -231,7 +231,7 @@ fn the_error_codes_are_the_docs_table_and_open_to_new_ones() {
         .collect();
     assert_eq!(table, docs);
     // The generated enum is the spec's, statuses included.
-    let generated: Vec<(String, Option<u16>)> = opx::ErrorCode::KNOWN
+    let generated: Vec<(String, Option<u16>)> = opx::types::ErrorCode::KNOWN
         .iter()
         .map(|c| (c.to_string(), c.http_status()))
         .collect();

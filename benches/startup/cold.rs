@@ -94,8 +94,8 @@ pub fn case_g(opts: &Opts, rows: &mut Vec<Row>) {
         MockServer::builder()
             .token(TOKEN)
             .validate_responses(false)
-            .limit(opx::Bucket::GlobalMinute, u32::MAX)
-            .limit(opx::Bucket::GlobalHour, u32::MAX)
+            .limit(opx::operation::Bucket::GlobalMinute, u32::MAX)
+            .limit(opx::operation::Bucket::GlobalHour, u32::MAX)
             .start()
             .await
             .expect("mock")

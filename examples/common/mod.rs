@@ -14,7 +14,7 @@ pub struct Target {
 impl Target {
     /// The real API (`OPX_TOKEN`, optional `OPX_BASE_URL`) or, without a token, the mock.
     pub async fn connect() -> opx::Result<Target> {
-        if std::env::var_os(opx::TOKEN_ENV).is_some() {
+        if std::env::var_os(opx::ClientBuilder::TOKEN_ENV).is_some() {
             let client = Client::from_env()?;
             eprintln!("Using the API at {} (OPX_TOKEN is set).", client.base_url());
             return Ok(Target { client, mock: None });

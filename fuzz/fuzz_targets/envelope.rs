@@ -52,7 +52,7 @@ fuzz_target!(|data: &[u8]| {
     if let Ok(v) = serde_json::from_slice::<g::ServiceResponse>(body) {
         let mut json = serde_json::to_value(&v.data).unwrap();
         json["auth"]["password"] = MARKER.into();
-        let s: opx::Service = serde_json::from_value(json).unwrap();
+        let s: opx::types::Service = serde_json::from_value(json).unwrap();
         assert_eq!(s.auth.password(), MARKER);
         if !format!("{:?}", v.data).contains(MARKER) {
             assert!(!format!("{s:?}").contains(MARKER), "password in Debug");

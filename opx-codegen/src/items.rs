@@ -15,8 +15,9 @@
 //!   come from `x-enum-descriptions`, HTTP statuses from `x-enum-http-status`, and the error code
 //!   a refused value gets from `x-error-code`.
 //!
-//! The code refers to `crate::Error`, `crate::ErrorCode` and `crate::Result`: it is meant to be
-//! `include!`d by the `opx` crate.
+//! The code is a leaf: it refers only to what it defines and to `InvalidValue` (a refused value:
+//! its error code, message and operation), which the including module defines; it is meant to
+//! be `include!`d by the `opx` crate's `operation` module.
 
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
@@ -644,8 +645,8 @@ fn open_enum(out: &mut String, e: &EnumFacts) {
          /// The wire value.\npub fn as_str(&self) -> &str {{\nmatch self {{\n{as_str}Self::Unknown(s) => s,\n}}\n}}\n\
          /// Whether the value is one the spec documents.\npub fn is_known(&self) -> bool {{\n!matches!(self, Self::Unknown(_))\n}}\n{status}\
          /// The value, if a request of `operation` may carry it: a value the spec does not document\n/// is refused before anything is sent, with `{code_wire}`, naming the operation.\n\
-         #[allow(dead_code)]\n pub(crate) fn for_request(&self, operation: crate::Operation) -> crate::Result<&Self> {{\nif self.is_known() {{\nreturn Ok(self);\n}}\n\
-         Err(crate::Error::validation(crate::ErrorCode::{code}, format!(\"not a valid {n}: {{self:?}} (one of {allowed})\")).with_operation(operation))\n}}\n}}\n\
+         #[allow(dead_code)]\n pub(crate) fn for_request(&self, operation: Operation) -> std::result::Result<&Self, InvalidValue> {{\nif self.is_known() {{\nreturn Ok(self);\n}}\n\
+         Err(InvalidValue::new(ErrorCode::{code}, format!(\"not a valid {n}: {{self:?}} (one of {allowed})\")).with_operation(operation))\n}}\n}}\n\
          impl std::str::FromStr for {n} {{\ntype Err = std::convert::Infallible;\nfn from_str(s: &str) -> std::result::Result<Self, Self::Err> {{\nOk(Self::parse(s))\n}}\n}}\n\
          impl<'de> serde::Deserialize<'de> for {n} {{\nfn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {{\n\
          let s = <std::borrow::Cow<'de, str> as serde::Deserialize>::deserialize(d)?;\nOk(Self::parse(&s))\n}}\n}}",
@@ -675,8 +676,8 @@ fn closed_enum(out: &mut String, e: &EnumFacts) {
         out,
         "impl {n} {{\n{known}\n/// The variant of a wire value.\npub fn parse(s: &str) -> Option<Self> {{\nmatch s {{\n{parse}_ => None,\n}}\n}}\n\
          /// The wire value.\npub const fn as_str(&self) -> &'static str {{\nmatch self {{\n{as_str}}}\n}}\n}}\n\
-         impl std::str::FromStr for {n} {{\ntype Err = crate::Error;\nfn from_str(s: &str) -> crate::Result<Self> {{\n\
-         Self::parse(s).ok_or_else(|| crate::Error::validation(crate::ErrorCode::{code}, format!(\"not a valid {n}: {{s:?}} (one of {allowed})\")))\n}}\n}}\n\
+         impl std::str::FromStr for {n} {{\ntype Err = InvalidValue;\nfn from_str(s: &str) -> std::result::Result<Self, InvalidValue> {{\n\
+         Self::parse(s).ok_or_else(|| InvalidValue::new(ErrorCode::{code}, format!(\"not a valid {n}: {{s:?}} (one of {allowed})\")))\n}}\n}}\n\
          impl<'de> serde::Deserialize<'de> for {n} {{\nfn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {{\n\
          let s = <std::borrow::Cow<'de, str> as serde::Deserialize>::deserialize(d)?;\n\
          Self::parse(&s).ok_or_else(|| serde::de::Error::unknown_variant(&s, &{allowed_list:?}))\n}}\n}}",

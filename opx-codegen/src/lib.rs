@@ -77,25 +77,25 @@ pub const INNER_TYPE: &str = "crate::transport::CallContext";
 /// them: (schema name, Rust path). The schemas not listed (the success envelopes, the bodies of
 /// `PUT /country` and `/rotation`) are generated around them.
 pub const REPLACED: &[(&str, &str)] = &[
-    ("Account", "crate::Account"),
-    ("Plan", "crate::Plan"),
-    ("PlanList", "crate::PlanList"),
-    ("Service", "crate::Service"),
-    ("ServicePage", "crate::ServicePage"),
-    ("WhitelistEntry", "crate::WhitelistEntry"),
-    ("ProxyAuth", "crate::Credentials"),
-    ("ProxyList", "crate::ProxyList"),
-    ("ProxyServer", "crate::ProxyServer"),
-    ("LogPage", "crate::LogPage"),
-    ("LogEntry", "crate::LogEntry"),
+    ("Account", "crate::types::Account"),
+    ("Plan", "crate::types::Plan"),
+    ("PlanList", "crate::types::PlanList"),
+    ("Service", "crate::types::Service"),
+    ("ServicePage", "crate::types::ServicePage"),
+    ("WhitelistEntry", "crate::types::WhitelistEntry"),
+    ("ProxyAuth", "crate::types::Credentials"),
+    ("ProxyList", "crate::types::ProxyList"),
+    ("ProxyServer", "crate::types::ProxyServer"),
+    ("LogPage", "crate::types::LogPage"),
+    ("LogEntry", "crate::types::LogEntry"),
     ("ErrorEnvelope", "crate::error::AnyBody"),
     ("ErrorDetail", "crate::error::AnyBody"),
-    ("PurchaseRequest", "crate::PurchaseRequest"),
-    ("WhitelistRequest", "crate::Whitelist"),
-    ("ServiceId", "crate::ServiceId"),
-    ("PlanId", "crate::PlanId"),
-    ("Country", "crate::Country"),
-    ("Rotation", "crate::Rotation"),
+    ("PurchaseRequest", "crate::types::PurchaseRequest"),
+    ("WhitelistRequest", "crate::types::Whitelist"),
+    ("ServiceId", "crate::types::ServiceId"),
+    ("PlanId", "crate::types::PlanId"),
+    ("Country", "crate::types::Country"),
+    ("Rotation", "crate::types::Rotation"),
     ("Cursor", "::std::string::String"),
 ];
 
@@ -136,7 +136,7 @@ pub fn generate(spec_31: &str, inner_type: &str) -> Result<Generated, GenerateEr
     }
     for name in &enum_names {
         let impls = [TypeImpl::Display, TypeImpl::FromStr].into_iter();
-        settings.with_replacement(name, format!("crate::{name}"), impls);
+        settings.with_replacement(name, format!("crate::types::{name}"), impls);
     }
     let mut generator = progenitor::Generator::new(&settings);
     let tokens = generator
@@ -185,7 +185,7 @@ mod tests {
                 );
             }
         }
-        assert!(generated.code.contains("crate::Service"));
+        assert!(generated.code.contains("crate::types::Service"));
     }
 
     #[test]

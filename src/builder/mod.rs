@@ -15,20 +15,20 @@ use crate::error::{Error, Result};
 use crate::ratelimit::Gate;
 use crate::retry::{Jitter, RetryPolicy};
 use crate::transport::Transport;
-use crate::validate::check_token;
+use crate::types::check_token;
 
 mod clients;
 
 use clients::HttpClients;
 
 /// Environment variable holding the API token.
-pub const TOKEN_ENV: &str = "OPX_TOKEN";
+const TOKEN_ENV: &str = "OPX_TOKEN";
 /// Environment variable overriding the base URL.
-pub const BASE_URL_ENV: &str = "OPX_BASE_URL";
+const BASE_URL_ENV: &str = "OPX_BASE_URL";
 /// Default deadline of one call, attempts and backoff together: 60 s.
-pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(60);
+const DEFAULT_DEADLINE: Duration = Duration::from_secs(60);
 /// Default response size cap: 16 MiB.
-pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 16 * 1024 * 1024;
+const DEFAULT_MAX_RESPONSE_BYTES: usize = 16 * 1024 * 1024;
 
 /// Builds a [`Client`]. Every setter is optional except the token.
 ///
@@ -106,8 +106,19 @@ impl Default for ClientBuilder {
 }
 
 impl ClientBuilder {
+    /// Environment variable holding the API token (`OPX_TOKEN`), read by [`Client::from_env`].
+    pub const TOKEN_ENV: &'static str = TOKEN_ENV;
+    /// Environment variable overriding the base URL (`OPX_BASE_URL`).
+    pub const BASE_URL_ENV: &'static str = BASE_URL_ENV;
+    /// Default deadline of one call, attempts and backoff together: 60 s.
+    pub const DEFAULT_DEADLINE: Duration = DEFAULT_DEADLINE;
+    /// Default response size cap: 16 MiB.
+    pub const DEFAULT_MAX_RESPONSE_BYTES: usize = DEFAULT_MAX_RESPONSE_BYTES;
+}
+
+impl ClientBuilder {
     /// A builder with the defaults: production base URL, 10 s connect timeout, 60 s per call
-    /// ([`DEFAULT_DEADLINE`]; an attempt of a retried call at most half of it, a money call
+    /// ([`ClientBuilder::DEFAULT_DEADLINE`]; an attempt of a retried call at most half of it, a money call
     /// all of it), [`RetryPolicy::default`], 16 MiB response cap,
     /// local rate-limit fail-fast on.
     pub fn new() -> Self {
@@ -170,7 +181,7 @@ impl ClientBuilder {
         self
     }
     /// Deadline of one call: every attempt and the backoff between them (default
-    /// [`DEFAULT_DEADLINE`]). No retry starts that cannot finish before it, and an attempt
+    /// [`ClientBuilder::DEFAULT_DEADLINE`]). No retry starts that cannot finish before it, and an attempt
     /// running when it passes is cut off: for a purchase, extension or credentials change that
     /// is an outcome-unknown error (see [`Client::purchase_safely`](crate::Client::purchase_safely)).
     pub fn deadline(mut self, d: impl Into<Duration>) -> Self {
@@ -189,7 +200,7 @@ impl ClientBuilder {
         self
     }
     /// How `purchase_safely` and `extend_safely` watch the account after a lost answer
-    /// (default [`ReconcilePolicy::default`](crate::ReconcilePolicy::default)).
+    /// (default [`ReconcilePolicy::default`](crate::safe::ReconcilePolicy::default)).
     pub fn reconcile_policy(mut self, policy: crate::safe::ReconcilePolicy) -> Self {
         self.money.reconcile = policy;
         self

@@ -2,7 +2,7 @@
 //! each endpoint of a list, a few at a time, with what happened to each.
 //!
 //! ```no_run
-//! # async fn demo(client: opx::Client, id: opx::ServiceId) -> opx::Result<()> {
+//! # async fn demo(client: opx::Client, id: opx::types::ServiceId) -> opx::Result<()> {
 //! use opx::check::ProxyCheck;
 //! let report = client
 //!     .check_proxies(&id, &ProxyCheck::new().target("http://127.0.0.1:8000/ip"))
@@ -49,11 +49,12 @@ use std::time::Duration;
 use futures::StreamExt;
 
 use crate::client::Client;
-use crate::error::{Error, Result, printable};
-use crate::model::ProxyQuery;
+use crate::error::{Error, Result};
 use crate::operation::ProxyLayout;
 use crate::proxies::ProxyEndpointBuf;
-use crate::validate::ServiceId;
+use crate::text::printable;
+use crate::types::ProxyQuery;
+use crate::types::ServiceId;
 
 /// The target URL of a check unless another one is given: api.ipify.org, which answers with
 /// the caller's IP address as plain text (on the internet: not reachable through the mock).

@@ -7,8 +7,8 @@ use std::time::{Duration, Instant};
 use base64::Engine as _;
 
 use super::{CheckStatus, EndpointCheck, MAX_DETAIL, MAX_READ};
-use crate::error::printable;
 use crate::proxies::ProxyEndpointBuf;
+use crate::text::printable;
 
 /// One endpoint: `connections` requests through it, one after the other, each on a new
 /// connection. The first failure is the result (else the first answer), with every distinct
@@ -188,7 +188,7 @@ impl Redactor {
             };
         };
         // `http://l:<encoded>@h:1`
-        let url = crate::ProxyEndpoint::new("h", 1, Some("l"), Some(p)).proxy_url();
+        let url = crate::proxies::ProxyEndpoint::new("h", 1, Some("l"), Some(p)).proxy_url();
         let encoded = url
             .strip_prefix("http://l:")
             .and_then(|r| r.strip_suffix("@h:1"))

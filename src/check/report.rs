@@ -7,7 +7,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 use crate::proxies::ProxyEndpointBuf;
-use crate::validate::ServiceId;
+use crate::types::ServiceId;
 
 /// What a check found.
 #[derive(Debug, Clone, Serialize)]

@@ -4,10 +4,10 @@ use futures::{Stream, StreamExt};
 
 use crate::client::Client;
 use crate::error::Result;
-use crate::model::ProxyQuery;
 use crate::ratelimit::paced;
 use crate::response::Response;
-use crate::validate::ServiceId;
+use crate::types::ProxyQuery;
+use crate::types::ServiceId;
 
 impl Client {
     /// The proxy lists of many services (`GET /services/{id}/proxies?format=txt` each, as
@@ -24,12 +24,12 @@ impl Client {
     /// ```no_run
     /// # async fn demo(client: opx::Client) -> opx::Result<()> {
     /// use futures::{StreamExt, TryStreamExt};
-    /// let ids: Vec<opx::ServiceId> = client
-    ///     .services_stream(&opx::ServiceQuery::new())
+    /// let ids: Vec<opx::types::ServiceId> = client
+    ///     .services_stream(&opx::types::ServiceQuery::new())
     ///     .map_ok(|s| s.service_id)
     ///     .try_collect()
     ///     .await?;
-    /// let lists = client.proxy_lists(futures::stream::iter(ids), &opx::ProxyQuery::new(), 8);
+    /// let lists = client.proxy_lists(futures::stream::iter(ids), &opx::types::ProxyQuery::new(), 8);
     /// futures::pin_mut!(lists);
     /// while let Some((id, list)) = lists.next().await {
     ///     match list {

@@ -10,18 +10,16 @@ mod proxies;
 mod services;
 mod whitelist;
 
-pub use whitelist::WhitelistEdit;
-
 use std::{fmt, future::Future, num::NonZeroU64, sync::Arc};
 
 use crate::builder::ClientBuilder;
 use crate::error::{Error, ErrorCode, Result};
 use crate::generated;
-use crate::model::{Account, LogPage, LogQuery, PlanList};
 use crate::operation::{Operation, ServiceType};
 use crate::ratelimit::RateLimit;
 use crate::response::Response;
 use crate::transport::{CallContext, Transport, classify::GeneratedError, recorded};
+use crate::types::{Account, LogPage, LogQuery, PlanList};
 
 /// The OP-Proxy API client. Cheap to clone (shared state behind an `Arc`).
 ///
@@ -169,7 +167,7 @@ impl Client {
     ///
     /// ```no_run
     /// # async fn demo(client: opx::Client) -> opx::Result<()> {
-    /// let catalog = client.plans(Some(opx::ServiceType::Ipv4Rotating)).await?;
+    /// let catalog = client.plans(Some(opx::types::ServiceType::Ipv4Rotating)).await?;
     /// let cheapest = catalog.plans.iter().min_by_key(|p| p.price);
     /// # Ok(()) }
     /// ```
@@ -189,7 +187,7 @@ impl Client {
     ///
     /// ```no_run
     /// # async fn demo(client: opx::Client) -> opx::Result<()> {
-    /// let page = client.logs_page(&opx::LogQuery::new().limit(20)).await?;
+    /// let page = client.logs_page(&opx::types::LogQuery::new().limit(20)).await?;
     /// for l in &page.logs {
     ///     println!("{:?} {:?} {:?} -> {:?}", l.created_at(), l.method(), l.path(), l.http_status());
     /// }
@@ -210,8 +208,8 @@ impl Client {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{ProxyQuery, PurchaseRequest, ServiceQuery};
-    use crate::validate::{Country, Rotation, ServiceId, Whitelist};
+    use crate::types::{Country, Rotation, ServiceId, Whitelist};
+    use crate::types::{ProxyQuery, PurchaseRequest, ServiceQuery};
 
     fn send_sync<T: Send + Sync>(_: &T) {}
     fn send<T: Send>(_: T) {}
@@ -227,7 +225,7 @@ mod tests {
             .unwrap();
         send_sync(&c);
         let id: ServiceId = "65aa1100b2c3d4e5f6a7b8d0".parse().unwrap();
-        let plan: crate::PlanId = "65a9f0c1b2c3d4e5f6a7b8c9".parse().unwrap();
+        let plan: crate::types::PlanId = "65a9f0c1b2c3d4e5f6a7b8c9".parse().unwrap();
         let req = PurchaseRequest::new(ServiceType::Ipv4Rotating, plan);
         let wl = Whitelist::empty();
         let country = Country::new("us").unwrap();

@@ -8,13 +8,13 @@ use http::StatusCode;
 
 use crate::client::Client;
 use crate::error::{Error, ErrorKind, Result};
-use crate::model::{ProxyList, ProxyQuery};
 use crate::operation::{Operation, ProxyFormat};
 use crate::proxies::{ProxyEndpointBuf, parse_list};
 use crate::response::Response;
 use crate::transport::{record::CallRecord, recorded, secrets::Secrets};
-use crate::validate::ServiceId;
-use crate::{GatewayCountry, ProxyLayout};
+use crate::types::ServiceId;
+use crate::types::{GatewayCountry, ProxyLayout};
+use crate::types::{ProxyList, ProxyQuery};
 
 const OP: Operation = Operation::GetProxies;
 
@@ -69,8 +69,8 @@ impl Client {
     /// `GET /services/{id}/proxies?format=json`: the structured `servers` list.
     ///
     /// ```no_run
-    /// # async fn demo(client: opx::Client, id: opx::ServiceId) -> opx::Result<()> {
-    /// for s in &client.proxies_json(&id, &opx::ProxyQuery::new()).await?.servers {
+    /// # async fn demo(client: opx::Client, id: opx::types::ServiceId) -> opx::Result<()> {
+    /// for s in &client.proxies_json(&id, &opx::types::ProxyQuery::new()).await?.servers {
     ///     println!("{:?} {}:{}", s.country, s.host, s.port);
     /// }
     /// # Ok(()) }
@@ -91,11 +91,11 @@ impl Client {
 
     /// `GET /services/{id}/proxies?format=txt`: the proxy list exactly as the server sent it,
     /// one proxy per line. Parse it without allocating with
-    /// [`ProxyLines`](crate::ProxyLines).
+    /// [`ProxyLines`](crate::proxies::ProxyLines).
     ///
     /// ```no_run
-    /// # async fn demo(client: opx::Client, id: opx::ServiceId) -> opx::Result<()> {
-    /// let text = client.proxies_text(&id, &opx::ProxyQuery::new()).await?;
+    /// # async fn demo(client: opx::Client, id: opx::types::ServiceId) -> opx::Result<()> {
+    /// let text = client.proxies_text(&id, &opx::types::ProxyQuery::new()).await?;
     /// print!("{}", *text);
     /// # Ok(()) }
     /// ```
@@ -126,8 +126,8 @@ impl Client {
     /// password) in the layout asked for.
     ///
     /// ```no_run
-    /// # async fn demo(client: opx::Client, id: opx::ServiceId) -> opx::Result<()> {
-    /// for e in client.proxies(&id, &opx::ProxyQuery::new()).await?.iter() {
+    /// # async fn demo(client: opx::Client, id: opx::types::ServiceId) -> opx::Result<()> {
+    /// for e in client.proxies(&id, &opx::types::ProxyQuery::new()).await?.iter() {
     ///     let proxy_url = e.proxy_url(); // http://login:password@host:port
     /// #   let _ = proxy_url;
     /// }

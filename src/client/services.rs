@@ -12,11 +12,11 @@ use progenitor_client::Error as G;
 use crate::client::{Client, Generated, page_size};
 use crate::error::{Error, ErrorKind, Result};
 use crate::generated::types as g;
-use crate::model::{PurchaseRequest, Service, ServicePage, ServiceQuery, service_from};
 use crate::operation::Operation;
 use crate::response::{Response, data_of};
 use crate::transport::{record::CallRecord, recorded};
-use crate::validate::{Country, Rotation, ServiceId, Whitelist};
+use crate::types::{Country, Rotation, ServiceId, Whitelist};
+use crate::types::{PurchaseRequest, Service, ServicePage, ServiceQuery, service_from};
 
 /// The body is a JSON object (an envelope in another shape), not cut-off or foreign bytes.
 fn is_json_object(rec: &CallRecord) -> bool {
@@ -105,8 +105,8 @@ impl Client {
     /// before trying again.
     ///
     /// ```no_run
-    /// # async fn demo(client: opx::Client, plan_id: opx::PlanId) -> opx::Result<()> {
-    /// let req = opx::PurchaseRequest::new(opx::ServiceType::Ipv4Rotating, plan_id);
+    /// # async fn demo(client: opx::Client, plan_id: opx::types::PlanId) -> opx::Result<()> {
+    /// let req = opx::types::PurchaseRequest::new(opx::types::ServiceType::Ipv4Rotating, plan_id);
     /// let service = client.purchase(&req).await?;
     /// println!("bought {}", service.service_id);
     /// # Ok(()) }
@@ -123,7 +123,7 @@ impl Client {
     ///
     /// ```no_run
     /// # async fn demo(client: opx::Client) -> opx::Result<()> {
-    /// let page = client.services_page(&opx::ServiceQuery::new().limit(100)).await?;
+    /// let page = client.services_page(&opx::types::ServiceQuery::new().limit(100)).await?;
     /// println!("{} services, more: {}", page.services.len(), page.next_cursor.is_some());
     /// # Ok(()) }
     /// ```
@@ -148,7 +148,7 @@ impl Client {
     ///
     /// ```no_run
     /// # async fn demo(client: opx::Client) -> opx::Result<()> {
-    /// for s in client.all_services(&opx::ServiceQuery::new()).await? {
+    /// for s in client.all_services(&opx::types::ServiceQuery::new()).await? {
     ///     println!("{} expires {}", s.service_id, s.expires_at);
     /// }
     /// # Ok(()) }
@@ -162,7 +162,7 @@ impl Client {
     ///
     /// ```no_run
     /// # async fn demo(client: opx::Client) -> opx::Result<()> {
-    /// let id: opx::ServiceId = "65aa1100b2c3d4e5f6a7b8d0".parse()?;
+    /// let id: opx::types::ServiceId = "65aa1100b2c3d4e5f6a7b8d0".parse()?;
     /// let s = client.service(&id).await?;
     /// println!("login {}", s.auth.login);
     /// # Ok(()) }
@@ -180,7 +180,7 @@ impl Client {
     /// [`extend_safely`](Self::extend_safely).
     ///
     /// ```no_run
-    /// # async fn demo(client: opx::Client, id: opx::ServiceId) -> opx::Result<()> {
+    /// # async fn demo(client: opx::Client, id: opx::types::ServiceId) -> opx::Result<()> {
     /// let s = client.extend(&id).await?;
     /// println!("now expires {}", s.expires_at);
     /// # Ok(()) }
@@ -195,8 +195,8 @@ impl Client {
     /// `PUT /services/{id}/whitelist`: replaces the whole whitelist.
     ///
     /// ```no_run
-    /// # async fn demo(client: opx::Client, id: opx::ServiceId) -> opx::Result<()> {
-    /// let wl = opx::Whitelist::parse(["203.0.113.10"])?;
+    /// # async fn demo(client: opx::Client, id: opx::types::ServiceId) -> opx::Result<()> {
+    /// let wl = opx::types::Whitelist::parse(["203.0.113.10"])?;
     /// client.replace_whitelist(&id, &wl).await?;
     /// # Ok(()) }
     /// ```
@@ -215,7 +215,7 @@ impl Client {
     /// Limited to 30/hour. **Never retried.**
     ///
     /// ```no_run
-    /// # async fn demo(client: opx::Client, id: opx::ServiceId) -> opx::Result<()> {
+    /// # async fn demo(client: opx::Client, id: opx::types::ServiceId) -> opx::Result<()> {
     /// let s = client.regenerate_credentials(&id).await?;
     /// println!("new login {}", s.auth.login);
     /// # Ok(()) }
@@ -230,8 +230,8 @@ impl Client {
     /// `PUT /services/{id}/country` (IPv6 rotating only).
     ///
     /// ```no_run
-    /// # async fn demo(client: opx::Client, id: opx::ServiceId) -> opx::Result<()> {
-    /// client.change_country(&id, &opx::Country::new("us")?).await?;
+    /// # async fn demo(client: opx::Client, id: opx::types::ServiceId) -> opx::Result<()> {
+    /// client.change_country(&id, &opx::types::Country::new("us")?).await?;
     /// # Ok(()) }
     /// ```
     pub async fn change_country(
@@ -251,8 +251,8 @@ impl Client {
     /// `PUT /services/{id}/rotation` (IPv6 rotating only).
     ///
     /// ```no_run
-    /// # async fn demo(client: opx::Client, id: opx::ServiceId) -> opx::Result<()> {
-    /// client.change_rotation(&id, &opx::Rotation::new("instant")?).await?;
+    /// # async fn demo(client: opx::Client, id: opx::types::ServiceId) -> opx::Result<()> {
+    /// client.change_rotation(&id, &opx::types::Rotation::new("instant")?).await?;
     /// # Ok(()) }
     /// ```
     pub async fn change_rotation(

@@ -15,47 +15,9 @@ use std::net::Ipv4Addr;
 
 use crate::client::Client;
 use crate::error::{Error, ErrorKind, Result};
-use crate::model::WhitelistEntry;
 use crate::operation::Operation;
-use crate::validate::{ServiceId, Whitelist};
-
-/// What [`Client::whitelist_add`] / [`Client::whitelist_remove`] did.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct WhitelistEdit {
-    /// The whitelist as read before the edit.
-    pub before: Vec<WhitelistEntry>,
-    /// The whitelist written, or `None` when there was nothing to change (the address was
-    /// already there with that label, or was not there to remove).
-    pub written: Option<Vec<WhitelistEntry>>,
-    /// The whitelist read again after the write (`before` when nothing was written).
-    pub after: Vec<WhitelistEntry>,
-}
-
-impl WhitelistEdit {
-    /// Whether the list read after the write differs from the list written: someone else
-    /// changed the whitelist meanwhile (or the server did not keep what was sent).
-    pub fn changed_meanwhile(&self) -> bool {
-        self.written
-            .as_ref()
-            .is_some_and(|w| !same_entries(w, &self.after))
-    }
-}
-
-/// The label as compared: no label and `""` are the same.
-fn label_of(e: &WhitelistEntry) -> &str {
-    e.label.as_deref().unwrap_or("")
-}
-
-/// The same addresses with the same labels, in any order.
-fn same_entries(a: &[WhitelistEntry], b: &[WhitelistEntry]) -> bool {
-    let key = |l: &[WhitelistEntry]| {
-        let mut k: Vec<_> = l.iter().map(|e| (e.ip, label_of(e).to_owned())).collect();
-        k.sort();
-        k
-    };
-    key(a) == key(b)
-}
+use crate::types::{ServiceId, Whitelist};
+use crate::types::{WhitelistEdit, WhitelistEntry, label_of, same_entries};
 
 /// The request for `entries`: labels for all when any has one.
 fn request_of(entries: &[WhitelistEntry]) -> Result<Whitelist> {
@@ -73,7 +35,7 @@ impl Client {
     /// a 51st address is refused (`too_many_ips`) before anything is written.
     ///
     /// ```no_run
-    /// # async fn demo(client: opx::Client, id: opx::ServiceId) -> opx::Result<()> {
+    /// # async fn demo(client: opx::Client, id: opx::types::ServiceId) -> opx::Result<()> {
     /// let edit = client.whitelist_add(&id, "203.0.113.10".parse().unwrap(), Some("home")).await?;
     /// if edit.changed_meanwhile() {
     ///     eprintln!("someone else changed the whitelist meanwhile: {:?}", edit.after);

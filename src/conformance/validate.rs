@@ -255,7 +255,7 @@ fn body_error_code(schema: &Value, path: &str, keyword: &str) -> (usize, String)
     }
     match code {
         Some(c) => {
-            let rank = crate::ErrorCode::KNOWN
+            let rank = crate::types::ErrorCode::KNOWN
                 .iter()
                 .position(|k| k.as_str() == c)
                 .unwrap_or(50);

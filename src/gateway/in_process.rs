@@ -9,7 +9,7 @@ use tokio::sync::watch;
 use super::pool::{Lease, Refusal};
 use super::running::Shared;
 use super::wish::Wish;
-use crate::GatewayCountry;
+use crate::types::GatewayCountry;
 
 /// The lines of the selected services with the gateway's limits and health, in process (see
 /// [`GatewayBuilder::pool`](super::GatewayBuilder::pool)).

@@ -6,8 +6,9 @@ use base64::Engine;
 use chrono::{DateTime, Utc};
 use http::HeaderValue;
 
-use crate::validate::ServiceId;
-use crate::{Client, GatewayCountry, ProxyQuery, Result, Service, ServiceQuery, ServiceType};
+use crate::types::ServiceId;
+use crate::types::{GatewayCountry, ProxyQuery, Service, ServiceQuery, ServiceType};
+use crate::{Client, Result};
 
 /// Which services (and lines) a gateway uses: by default every active service, all its lines.
 #[derive(Debug, Clone, Default)]

@@ -3,7 +3,7 @@
 
 use http::HeaderMap;
 
-use crate::GatewayCountry;
+use crate::types::GatewayCountry;
 
 /// The header that picks a gateway country.
 pub(crate) const COUNTRY_HEADER: &str = "x-opx-country";

@@ -15,8 +15,8 @@ use super::schedule::Schedule;
 use super::snapshot::StateFile;
 use super::state::{self, MockPlan};
 use super::{Inner, MockAccount, MockBuilder};
-use crate::ServiceType;
 use crate::operation::{Bucket, Operation};
+use crate::types::ServiceType;
 
 /// The running mock. Dropping it shuts the server down and checks its expectations.
 pub struct MockServer {

@@ -136,7 +136,7 @@ proptest! {
         password in "\\PC{0,24}",
     ) {
         let line = format!("127.0.0.1:8000:{login}:{password}");
-        let Ok(e) = parse_line_as(&line, Some(crate::ProxyLayout::HostPortUserPass)) else {
+        let Ok(e) = parse_line_as(&line, Some(crate::types::ProxyLayout::HostPortUserPass)) else {
             return Ok(());
         };
         let got = decode_url(&e.export(ExportFormat::Url).unwrap());

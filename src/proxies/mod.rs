@@ -20,7 +20,7 @@ pub use export::{ExportError, ExportFormat};
 /// One proxy endpoint borrowed from a proxy list. The password never appears in `Debug`.
 ///
 /// ```
-/// let e = opx::ProxyLines::new("nl.gw.op-proxy.com:8000:alice:p@ss\n").next().unwrap().unwrap();
+/// let e = opx::proxies::ProxyLines::new("nl.gw.op-proxy.com:8000:alice:p@ss\n").next().unwrap().unwrap();
 /// assert_eq!((e.host(), e.port(), e.login()), ("nl.gw.op-proxy.com", 8000, Some("alice")));
 /// assert_eq!(e.proxy_url(), "http://alice:p%40ss@nl.gw.op-proxy.com:8000");
 /// ```

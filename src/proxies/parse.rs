@@ -8,7 +8,7 @@ use crate::operation::ProxyLayout;
 ///
 /// ```
 /// let text = "nl.gw:8000:u:p\r\nu:p@de.gw:8001\n\nat.gw:8002\n";
-/// let hosts: Vec<_> = opx::ProxyLines::new(text).map(|e| e.unwrap().host()).collect();
+/// let hosts: Vec<_> = opx::proxies::ProxyLines::new(text).map(|e| e.unwrap().host()).collect();
 /// assert_eq!(hosts, ["nl.gw", "de.gw", "at.gw"]);
 /// ```
 #[derive(Debug, Clone)]
@@ -28,7 +28,7 @@ impl<'a> ProxyLines<'a> {
         }
     }
     /// Iterates over `text` written in `layout` (what was asked with
-    /// [`ProxyQuery::layout`](crate::ProxyQuery::layout)): no guessing, so passwords containing
+    /// [`ProxyQuery::layout`](crate::types::ProxyQuery::layout)): no guessing, so passwords containing
     /// `:` or `@` are read exactly.
     pub fn with_layout(text: &'a str, layout: ProxyLayout) -> Self {
         Self {

@@ -38,8 +38,8 @@ use chrono::{DateTime, Utc};
 pub use run::{RenewalOutcome, RenewalReport, RenewalResult};
 
 use crate::error::{Error, Result};
-use crate::model::{Plan, Service};
 use crate::operation::ServiceStatus;
+use crate::types::{Plan, Service};
 
 /// Which services to renew: those expiring within a window, for at most a total in roubles.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -8,10 +8,10 @@ use chrono::{DateTime, Utc};
 use super::{Decision, RenewalPlan, RenewalPlanner, Skip};
 use crate::client::Client;
 use crate::error::{Error, ErrorKind, Result};
-use crate::model::ServiceQuery;
 use crate::operation::{Operation, StatusFilter};
 use crate::safe::{Charge, ExtendOutcome};
-use crate::validate::ServiceId;
+use crate::types::ServiceId;
+use crate::types::ServiceQuery;
 
 /// What happened to one due service in [`Client::renew`]. Exhaustive on purpose: a `match`
 /// handles every money state.

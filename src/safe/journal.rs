@@ -11,8 +11,8 @@ use super::cap::{SpendCap, Spending};
 use super::journal_file::FileStore;
 use crate::charge::Charge;
 use crate::error::{Error, ErrorKind, Result};
-use crate::model::PurchaseRequest;
-use crate::validate::ServiceId;
+use crate::types::PurchaseRequest;
+use crate::types::ServiceId;
 
 /// One money call as the journal keeps it: what was sent and what the account held before it
 /// (never a secret: no token, no password).
@@ -361,7 +361,7 @@ mod tests {
         let req = PurchaseRequest::new(
             crate::operation::ServiceType::Ipv4Rotating,
             "65a9f0c1b2c3d4e5f6a7b8c9"
-                .parse::<crate::validate::PlanId>()
+                .parse::<crate::types::PlanId>()
                 .unwrap(),
         );
         MoneyCall::Purchase {

@@ -52,8 +52,8 @@ pub(crate) use settings::MoneySettings;
 
 use crate::client::Client;
 use crate::error::{Error, Result};
-use crate::model::{PurchaseRequest, Service, Undecoded};
-use crate::validate::ServiceId;
+use crate::types::ServiceId;
+use crate::types::{PurchaseRequest, Service, Undecoded};
 
 /// What [`Client::purchase_safely`] found out, when the purchase was or may have been charged
 /// (a purchase that provably was not is an `Err`). Exhaustive on purpose: a `match` handles
@@ -175,8 +175,8 @@ impl Client {
     /// refused it. Every other end is an `Ok` outcome. See the [module docs](crate::safe).
     ///
     /// ```no_run
-    /// use opx::PurchaseOutcome;
-    /// # async fn demo(client: opx::Client, req: opx::PurchaseRequest) -> opx::Result<()> {
+    /// use opx::safe::PurchaseOutcome;
+    /// # async fn demo(client: opx::Client, req: opx::types::PurchaseRequest) -> opx::Result<()> {
     /// match client.purchase_safely(&req).await {
     ///     Ok(PurchaseOutcome::Purchased(s) | PurchaseOutcome::Recovered(s)) => {
     ///         println!("bought {}", s.service_id)
@@ -233,8 +233,8 @@ impl Client {
     /// `Err(e)` means **not charged**, as for [`purchase_safely`](Self::purchase_safely).
     ///
     /// ```no_run
-    /// use opx::ExtendOutcome;
-    /// # async fn demo(client: opx::Client, id: opx::ServiceId) -> opx::Result<()> {
+    /// use opx::safe::ExtendOutcome;
+    /// # async fn demo(client: opx::Client, id: opx::types::ServiceId) -> opx::Result<()> {
     /// match client.extend_safely(&id).await {
     ///     Ok(ExtendOutcome::Extended(s) | ExtendOutcome::Recovered(s)) => println!("until {}", s.expires_at),
     ///     Ok(ExtendOutcome::ExtendedUnread(e)) => println!("charged; see GET /services/{id}: {e}"),

@@ -6,8 +6,8 @@ use super::{
 };
 use crate::client::Client;
 use crate::error::{Error, Result};
-use crate::model::PurchaseRequest;
-use crate::validate::ServiceId;
+use crate::types::PurchaseRequest;
+use crate::types::ServiceId;
 
 /// What one extension adds: "Extend service by 30 days" (the docs).
 pub(super) const EXTENSION: chrono::TimeDelta = chrono::TimeDelta::days(30);

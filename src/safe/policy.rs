@@ -9,7 +9,7 @@ use std::time::Duration;
 ///
 /// ```
 /// use std::time::Duration;
-/// let p = opx::ReconcilePolicy::default().checks(5).window(Duration::from_secs(20));
+/// let p = opx::safe::ReconcilePolicy::default().checks(5).window(Duration::from_secs(20));
 /// assert_eq!((p.check_count(), p.watch_window()), (5, Duration::from_secs(20)));
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -12,13 +12,13 @@ use chrono::{DateTime, Utc};
 use super::{ExtendOutcome, MoneyCall, PurchaseOutcome};
 use crate::client::Client;
 use crate::error::{Error, ErrorKind, Result};
-use crate::model::{PurchaseRequest, Service, ServicePage, ServiceQuery, Undecoded};
 use crate::operation::{Operation, StatusFilter};
-use crate::validate::ServiceId;
+use crate::types::ServiceId;
+use crate::types::{PurchaseRequest, Service, ServicePage, ServiceQuery, Undecoded};
 
 /// The services an account held before a purchase, as far as needed to tell a new one from
 /// them: every id of the first page of `GET /services` (or of every page, see
-/// [`ReconcilePolicy::full_snapshot`](crate::ReconcilePolicy::full_snapshot)), in the order
+/// [`ReconcilePolicy::full_snapshot`](crate::safe::ReconcilePolicy::full_snapshot)), in the order
 /// listed, and whether that was all of them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PurchaseSnapshot {
@@ -210,11 +210,11 @@ impl Client {
 
     /// Learns what a purchase of `req` whose outcome is unknown did, against the `snapshot`
     /// taken before it, looking as often and as long as the client's
-    /// [`ReconcilePolicy`](crate::ReconcilePolicy) says: for a caller that dropped a purchase's
+    /// [`ReconcilePolicy`](crate::safe::ReconcilePolicy) says: for a caller that dropped a purchase's
     /// future, or lost its answer some other way.
     ///
     /// ```no_run
-    /// # async fn demo(client: opx::Client, req: opx::PurchaseRequest) -> opx::Result<()> {
+    /// # async fn demo(client: opx::Client, req: opx::types::PurchaseRequest) -> opx::Result<()> {
     /// let snapshot = client.purchase_snapshot(&req).await?;
     /// let sent = tokio::time::timeout(std::time::Duration::from_secs(5), client.purchase(&req)).await;
     /// if sent.is_err() {
@@ -288,7 +288,7 @@ impl Client {
         PurchaseOutcome::Unknown { error, watched }
     }
 
-    /// Looks with `look` as often and as long as the [`ReconcilePolicy`](crate::ReconcilePolicy)
+    /// Looks with `look` as often and as long as the [`ReconcilePolicy`](crate::safe::ReconcilePolicy)
     /// says, each look waiting out a 429: the first thing found, or nothing (and the last
     /// look's read error, if it failed).
     pub(super) async fn watch<T, F, Fut>(&self, mut look: F) -> Watched<T>

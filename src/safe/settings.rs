@@ -7,7 +7,7 @@ use super::{Journal, ReconcilePolicy, SpendCap};
 use crate::client::Client;
 use crate::clock::SharedClock;
 use crate::operation::ServiceType;
-use crate::validate::PlanId;
+use crate::types::PlanId;
 
 /// What a client does about money beyond sending: how it watches a lost answer, the journal,
 /// the spend cap.

@@ -2,7 +2,8 @@
 //! rate limit) and the generated code's error, which may have lost them.
 
 use crate::charge::{Answer, Charge};
-use crate::error::{Error, ErrorKind, describe_body, parse_envelope};
+use crate::envelope::{describe_body, parse_envelope};
+use crate::error::{Error, ErrorKind};
 use crate::operation::Operation;
 
 use super::record::CallRecord;
@@ -37,7 +38,9 @@ pub(crate) fn classify(
             Some(G::CommunicationError(e))
             | Some(G::ResponseBodyError(e))
             | Some(G::InvalidUpgrade(e)) => transport_error(rec, e, once),
-            Some(G::InvalidRequest(m)) => Error::validation(crate::ErrorCode::InvalidRequest, m),
+            Some(G::InvalidRequest(m)) => {
+                Error::validation(crate::types::ErrorCode::InvalidRequest, m)
+            }
             Some(G::Custom(m)) => settled(ErrorKind::Transport, m, once.then_some(Charge::Unknown)),
             Some(G::InvalidResponsePayload(_, e)) => response_error(rec, once, Some(e), secrets),
             Some(G::ErrorResponse(_)) | Some(G::UnexpectedResponse(_)) | None => {
@@ -245,7 +248,7 @@ mod tests {
     fn a_5xx_on_a_read_is_an_api_error_with_its_code() {
         let e = classify_read(500, SERVER_ERROR);
         assert_eq!(e.kind(), ErrorKind::Api);
-        assert_eq!(e.code(), Some(&crate::ErrorCode::ServerError));
+        assert_eq!(e.code(), Some(&crate::types::ErrorCode::ServerError));
     }
 
     #[test]

@@ -230,7 +230,7 @@ impl Transport {
             && request
                 .url()
                 .query_pairs()
-                .any(|(k, v)| k == "format" && v == crate::ProxyFormat::Txt.as_str());
+                .any(|(k, v)| k == "format" && v == crate::types::ProxyFormat::Txt.as_str());
         let headers = request.headers_mut();
         headers.insert(http::header::AUTHORIZATION, self.auth.clone());
         if let Some(ua) = &self.user_agent

@@ -8,8 +8,9 @@ use opx::Operation;
 use std::collections::BTreeSet;
 
 use contract::{Op, assert_wire_clean, client, fixture};
+use opx::ErrorKind;
 use opx::mock::{Bucket, MockServer};
-use opx::{ErrorCode, ErrorKind, PurchaseRequest, ServiceType};
+use opx::types::{ErrorCode, PurchaseRequest, ServiceType};
 
 const TASKS: usize = 50;
 

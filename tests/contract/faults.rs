@@ -17,7 +17,8 @@ use std::time::Duration;
 use contract::{ATTEMPTS, Allow, FAULT_DELAY, Fixture, Op, SHORT_TIMEOUT, builder, fixture};
 use futures::StreamExt;
 use opx::mock::{Fault, MockServer};
-use opx::{Client, Error, ErrorCode, ErrorKind, RetryPolicy};
+use opx::types::ErrorCode;
+use opx::{Client, Error, ErrorKind, RetryPolicy};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum F {

@@ -16,10 +16,11 @@ use contract::{Allow, Fixture, Op, builder, fixture};
 use futures::future::BoxFuture;
 use opx::Operation;
 use opx::mock::{Bucket, Fault, MockServer};
-use opx::{
-    Client, Country, ErrorCode, ErrorKind, GatewayCountry, LogQuery, PlanId, ProxyQuery,
-    PurchaseRequest, RetryPolicy, Rotation, ServiceId, ServiceQuery, ServiceType, Whitelist,
+use opx::types::{
+    Country, ErrorCode, GatewayCountry, LogQuery, PlanId, ProxyQuery, PurchaseRequest, Rotation,
+    ServiceId, ServiceQuery, ServiceType, Whitelist,
 };
+use opx::{Client, ErrorKind, RetryPolicy};
 
 /// A well-formed id that names nothing.
 const NOWHERE: &str = "ffffffffffffffffffffffff";

@@ -11,10 +11,12 @@ use std::sync::OnceLock;
 
 use contract::{assert_wire_clean, builder, spec};
 use futures::TryStreamExt;
+use opx::Client;
 use opx::mock::MockServer;
-use opx::{
-    Client, Country, LogQuery, PlanId, ProxyLayout, ProxyLines, Rotation, ServiceId, ServiceQuery,
-    StatusFilter, Whitelist,
+use opx::proxies::ProxyLines;
+use opx::types::{
+    Country, LogQuery, PlanId, ProxyLayout, Rotation, ServiceId, ServiceQuery, StatusFilter,
+    Whitelist,
 };
 use proptest::prelude::*;
 use serde_json::{Value, json};
@@ -95,7 +97,7 @@ proptest! {
             let s = MockServer::start().await;
             s.seed_logs(n);
             let c = cheap_client(&s);
-            let got: Vec<opx::LogEntry> = c
+            let got: Vec<opx::types::LogEntry> = c
                 .logs_stream(&LogQuery::new().limit(limit))
                 .try_collect()
                 .await

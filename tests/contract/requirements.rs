@@ -9,10 +9,8 @@ use std::time::Duration;
 
 use contract::{Op, assert_wire_clean, builder, client, fixture, spec};
 use opx::mock::{Bucket, Fault, MockServer};
-use opx::{
-    Client, Currency, ErrorCode, ErrorKind, ProxyLayout, ProxyQuery, RetryPolicy, ServiceType,
-    generated::types as g,
-};
+use opx::types::{Currency, ErrorCode, ProxyLayout, ProxyQuery, ServiceType};
+use opx::{Client, ErrorKind, RetryPolicy, generated::types as g};
 use serde_json::{Value, json};
 
 /// A validator for a named component schema of the spec (2020-12, formats asserted).
@@ -48,11 +46,11 @@ fn round_trips<T: serde::de::DeserializeOwned + serde::Serialize>(name: &str, va
 #[tokio::test]
 async fn requirement_1_types_are_generated_from_the_spec() {
     // The docs' request examples.
-    round_trips::<opx::PurchaseRequest>(
+    round_trips::<opx::types::PurchaseRequest>(
         "PurchaseRequest",
         &json!({"type": "ipv4_rotating", "plan_id": IPV4_PLAN, "country": "mixed", "rotation": "instant"}),
     );
-    round_trips::<opx::Whitelist>(
+    round_trips::<opx::types::Whitelist>(
         "WhitelistRequest",
         &json!({"whitelisted_ips": ["203.0.113.10", "198.51.100.4"], "labels": ["home", "office"]}),
     );
@@ -87,7 +85,7 @@ async fn requirement_1_types_are_generated_from_the_spec() {
     round_trips::<g::ServicePageResponse>(
         "ServicePageResponse",
         &body(
-            c.services_page(&opx::ServiceQuery::new().limit(2))
+            c.services_page(&opx::types::ServiceQuery::new().limit(2))
                 .await
                 .unwrap()
                 .body(),
@@ -95,7 +93,12 @@ async fn requirement_1_types_are_generated_from_the_spec() {
     );
     round_trips::<g::LogPageResponse>(
         "LogPageResponse",
-        &body(c.logs_page(&opx::LogQuery::new()).await.unwrap().body()),
+        &body(
+            c.logs_page(&opx::types::LogQuery::new())
+                .await
+                .unwrap()
+                .body(),
+        ),
     );
     round_trips::<g::ProxyListResponse>(
         "ProxyListResponse",
@@ -403,7 +406,7 @@ async fn requirement_8_prices_and_balances_are_integer_rub() {
     let plan = &plans.plans[0];
     let price: i64 = plan.price;
     assert_eq!(plan.currency, Currency::Rub);
-    let req = opx::PurchaseRequest::new(ServiceType::Ipv4Rotating, plan.plan_id.clone());
+    let req = opx::types::PurchaseRequest::new(ServiceType::Ipv4Rotating, plan.plan_id.clone());
     c.purchase(&req).await.unwrap();
     assert_eq!(c.account().await.unwrap().balance, huge - price);
     assert_eq!(s.balance(), huge - price);

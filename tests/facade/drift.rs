@@ -6,10 +6,11 @@ use crate::fixtures::{IPV4_PLAN, IPV6_PLAN, ipv4_purchase, reconciling_client};
 
 use futures::TryStreamExt;
 use opx::mock::{Fault, MockServer, ResponseOverride, Transform};
-use opx::{
-    Client, ExtendOutcome, LogQuery, Operation, PlanId, PurchaseOutcome, PurchaseRequest,
-    ServiceId, ServiceQuery, ServiceType, Whitelist,
+use opx::safe::{ExtendOutcome, PurchaseOutcome};
+use opx::types::{
+    LogQuery, PlanId, PurchaseRequest, ServiceId, ServiceQuery, ServiceType, Whitelist,
 };
+use opx::{Client, Operation};
 
 const CHANGES: [Operation; 5] = [
     Operation::ExtendService,
@@ -138,7 +139,7 @@ async fn whole_flow(name: &str, s: &MockServer, c: &Client) {
         .unwrap();
     assert_eq!(turned.rotation, "sticky", "{name}");
 
-    let logs: Vec<opx::LogEntry> = c
+    let logs: Vec<opx::types::LogEntry> = c
         .logs_stream(&LogQuery::new().limit(4))
         .try_collect()
         .await

@@ -4,7 +4,8 @@ use crate::fixtures::{ipv4_plan, ipv4_purchase as purchase_req};
 use crate::scripted;
 use opx::Operation;
 
-use opx::{ErrorCode, ErrorKind, PurchaseRequest, RetryPolicy, ServiceType};
+use opx::types::{ErrorCode, PurchaseRequest, ServiceType};
+use opx::{ErrorKind, RetryPolicy};
 use scripted::{Reply, Scripted, account_json};
 
 /// The error of `GET /account` against a server that always answers `reply`; the server, to
@@ -19,7 +20,7 @@ async fn account_error(reply: Reply) -> (Scripted, opx::Error) {
 async fn a_documented_envelope_gives_status_code_and_message() {
     let s = Scripted::start(Reply::error(404, "not_found")).await;
     let c = s.client().build().unwrap();
-    let id: opx::ServiceId = "65aa1100b2c3d4e5f6a7b8d0".parse().unwrap();
+    let id: opx::types::ServiceId = "65aa1100b2c3d4e5f6a7b8d0".parse().unwrap();
     let e = c.service(&id).await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Api);
     assert_eq!(e.status().map(|s| s.as_u16()), Some(404));
@@ -179,7 +180,7 @@ async fn documented_rules_are_checked_before_sending() {
     let s = Scripted::start(Reply::ok(account_json())).await;
     let c = s.client().build().unwrap();
     assert_eq!(
-        "nope".parse::<opx::ServiceId>().unwrap_err().code(),
+        "nope".parse::<opx::types::ServiceId>().unwrap_err().code(),
         Some(&ErrorCode::InvalidId)
     );
     let e = c
@@ -187,17 +188,17 @@ async fn documented_rules_are_checked_before_sending() {
         .await
         .unwrap_err();
     assert_eq!(e.code(), Some(&ErrorCode::InvalidType));
-    let id: opx::ServiceId = "65aa1100b2c3d4e5f6a7b8d0".parse().unwrap();
+    let id: opx::types::ServiceId = "65aa1100b2c3d4e5f6a7b8d0".parse().unwrap();
     let e = c
         .proxies_json(
             &id,
-            &opx::ProxyQuery::new().country(opx::GatewayCountry::parse("us")),
+            &opx::types::ProxyQuery::new().country(opx::types::GatewayCountry::parse("us")),
         )
         .await
         .unwrap_err();
     assert_eq!(e.code(), Some(&ErrorCode::InvalidCountry));
     let e = c
-        .services_page(&opx::ServiceQuery::new().limit(101))
+        .services_page(&opx::types::ServiceQuery::new().limit(101))
         .await
         .unwrap_err();
     assert!(e.is_validation());
@@ -226,7 +227,10 @@ async fn a_service_id_in_a_new_shape_is_kept_aside_without_failing_the_page() {
     });
     let s = Scripted::start(Reply::ok(page)).await;
     let c = s.client().build().unwrap();
-    let page = c.services_page(&opx::ServiceQuery::new()).await.unwrap();
+    let page = c
+        .services_page(&opx::types::ServiceQuery::new())
+        .await
+        .unwrap();
     assert_eq!(page.services.len(), 1);
     assert_eq!(
         page.services[0].service_id.as_str(),
@@ -244,7 +248,7 @@ async fn a_service_id_in_a_new_shape_is_kept_aside_without_failing_the_page() {
     );
     assert_eq!(s.count(), 1);
     // Such an id cannot be sent back: it is not one.
-    let e = opx::ServiceId::new("svc-2027-new-shape").unwrap_err();
+    let e = opx::types::ServiceId::new("svc-2027-new-shape").unwrap_err();
     assert_eq!(e.code(), Some(&ErrorCode::InvalidId));
 }
 
@@ -262,7 +266,7 @@ async fn echoed_secrets_are_cut_out_of_server_text() {
         .retry_policy(opx::RetryPolicy::none())
         .build()
         .unwrap();
-    let id: opx::ServiceId = "65aa1100b2c3d4e5f6a7b8d0".parse().unwrap();
+    let id: opx::types::ServiceId = "65aa1100b2c3d4e5f6a7b8d0".parse().unwrap();
     let svc = c.service(&id).await.unwrap();
     let password = svc.auth.password().to_owned();
     assert!(

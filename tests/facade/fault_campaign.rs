@@ -4,7 +4,8 @@
 
 use crate::campaign::{self, Money, Reported};
 use crate::fixtures::{IPV4_PRICE, ipv4_purchase};
-use opx::{Client, ExtendOutcome, PurchaseOutcome};
+use opx::Client;
+use opx::safe::{ExtendOutcome, PurchaseOutcome};
 
 /// Reconciliation that watches twice over 20 ms: enough on the mock, which commits before it
 /// answers (a server still committing after the window is `reconciliation_looks_again_...`'s

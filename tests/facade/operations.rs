@@ -5,11 +5,11 @@ use opx::Operation;
 use std::net::Ipv4Addr;
 
 use futures::TryStreamExt;
+use opx::Client;
 use opx::mock::MockServer;
-use opx::{
-    Client, Country, Currency, ErrorCode, GatewayCountry, LogQuery, PlanId, ProxyLayout,
-    ProxyQuery, PurchaseRequest, Rotation, ServiceQuery, ServiceStatus, ServiceType, StatusFilter,
-    Whitelist,
+use opx::types::{
+    Country, Currency, ErrorCode, GatewayCountry, LogQuery, PlanId, ProxyLayout, ProxyQuery,
+    PurchaseRequest, Rotation, ServiceQuery, ServiceStatus, ServiceType, StatusFilter, Whitelist,
 };
 
 fn req(t: ServiceType, plan: &str) -> PurchaseRequest {
@@ -17,7 +17,7 @@ fn req(t: ServiceType, plan: &str) -> PurchaseRequest {
 }
 
 /// Buys a service of `plan` through the facade.
-async fn buy(c: &Client, t: ServiceType, plan: &str) -> opx::Service {
+async fn buy(c: &Client, t: ServiceType, plan: &str) -> opx::types::Service {
     c.purchase(&req(t, plan)).await.unwrap().into_inner()
 }
 
@@ -173,7 +173,7 @@ async fn proxies_in_every_form() {
 
     let text = c.proxies_text(id, &ProxyQuery::new()).await.unwrap();
     assert!(text.ends_with('\n'));
-    let parsed: Vec<_> = opx::ProxyLines::new(&text)
+    let parsed: Vec<_> = opx::proxies::ProxyLines::new(&text)
         .collect::<Result<_, _>>()
         .unwrap();
     assert!(!parsed.is_empty());
@@ -229,7 +229,10 @@ async fn services_and_logs() {
     let s = MockServer::start().await;
     let c = s.client();
     let ids = s.seed_services(3);
-    let listed = c.all_services(&opx::ServiceQuery::new()).await.unwrap();
+    let listed = c
+        .all_services(&opx::types::ServiceQuery::new())
+        .await
+        .unwrap();
     assert_eq!(listed.len(), 3);
     let mut got: Vec<_> = listed.iter().map(|s| s.service_id.to_string()).collect();
     got.sort();

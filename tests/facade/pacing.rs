@@ -7,7 +7,8 @@ use std::time::Duration;
 use futures::StreamExt;
 use opx::clock::ManualClock;
 use opx::mock::{Bucket, MockServer};
-use opx::{ErrorKind, Operation, ProxyQuery, RateLimitPolicy, RetryPolicy, ServiceId};
+use opx::types::{ProxyQuery, ServiceId};
+use opx::{ErrorKind, Operation, RateLimitPolicy, RetryPolicy};
 
 use crate::fixtures::{Watched, ipv4_purchase, paced_client};
 use crate::scripted::{Reply, Scripted, account_json};

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use futures::{Stream, StreamExt, TryStreamExt};
 use opx::mock::{Fault, MockServer};
-use opx::{LogQuery, ServiceQuery, ServiceType, StatusFilter};
+use opx::types::{LogQuery, ServiceQuery, ServiceType, StatusFilter};
 
 /// Every item of a stream that must not fail.
 async fn collect<T>(items: impl Stream<Item = opx::Result<T>>) -> Vec<T> {

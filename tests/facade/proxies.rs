@@ -3,7 +3,8 @@
 use crate::scripted;
 use opx::Operation;
 
-use opx::{ErrorKind, GatewayCountry, ProxyLayout, ProxyQuery};
+use opx::ErrorKind;
+use opx::types::{GatewayCountry, ProxyLayout, ProxyQuery};
 use scripted::{Reply, Scripted};
 
 const SID: &str = "65aa1100b2c3d4e5f6a7b8d0";

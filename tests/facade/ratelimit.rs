@@ -51,7 +51,7 @@ async fn exhausted_window_fails_fast_locally_until_reset() {
     assert!(e.retry_after().unwrap() <= Duration::from_secs(1));
     assert_eq!(s.count(), 1, "the refused call was not sent");
     // The global bucket applies to every operation.
-    let id: opx::ServiceId = "65aa1100b2c3d4e5f6a7b8d0".parse().unwrap();
+    let id: opx::types::ServiceId = "65aa1100b2c3d4e5f6a7b8d0".parse().unwrap();
     assert!(c.service(&id).await.unwrap_err().is_rate_limited());
     clock.advance(Duration::from_millis(999));
     assert!(c.account().await.unwrap_err().is_rate_limited(), "not yet");
@@ -154,7 +154,7 @@ mod against_the_mock {
         let e = c.account().await.unwrap_err();
         assert!(e.is_rate_limited());
         assert_eq!(e.retry_after(), None);
-        assert_eq!(e.code(), Some(&opx::ErrorCode::RateLimited));
+        assert_eq!(e.code(), Some(&opx::types::ErrorCode::RateLimited));
         // Nothing to wait for: the next call goes out and succeeds.
         c.account().await.unwrap();
     }

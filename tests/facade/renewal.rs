@@ -7,7 +7,7 @@ use std::time::Duration;
 use opx::Operation;
 use opx::mock::{Fault, MockServer};
 use opx::renewal::{Decision, RenewalOutcome, RenewalPlanner, Skip};
-use opx::{ServiceType, StatusFilter};
+use opx::types::{ServiceType, StatusFilter};
 
 use crate::fixtures::{
     DAY, IPV4_PRICE, IPV6_PRICE, assert_clean, four_due, reconciling_client, seed_expiring, sent,
@@ -170,7 +170,7 @@ async fn a_short_balance_is_planned_and_a_refusal_stops_the_run() {
     // Expired services are not offered.
     let expired = seed_expiring(&s, ServiceType::Ipv4Rotating, -DAY);
     let all = c
-        .all_services(&opx::ServiceQuery::new().status(StatusFilter::All))
+        .all_services(&opx::types::ServiceQuery::new().status(StatusFilter::All))
         .await
         .unwrap();
     assert!(all.iter().any(|x| x.service_id.as_str() == expired));

@@ -67,7 +67,7 @@ async fn the_puts_are_retried_too() {
     s.push(Reply::error(503, "server_error"));
     let c = s.client().build().unwrap();
     let id = SID.parse().unwrap();
-    let wl = opx::Whitelist::parse(["203.0.113.10"]).unwrap();
+    let wl = opx::types::Whitelist::parse(["203.0.113.10"]).unwrap();
     c.replace_whitelist(&id, &wl).await.unwrap();
     assert_eq!(s.count(), 2);
     let seen = s.seen();
@@ -77,7 +77,7 @@ async fn the_puts_are_retried_too() {
 
 #[tokio::test]
 async fn non_idempotent_posts_are_never_retried() {
-    let id: opx::ServiceId = SID.parse().unwrap();
+    let id: opx::types::ServiceId = SID.parse().unwrap();
     let policy = quick(10).retry_rate_limited(Duration::from_secs(5));
     for which in ["purchase", "extend", "credentials"] {
         for reply in [
@@ -159,10 +159,10 @@ mod against_the_mock {
     #[tokio::test]
     async fn puts_retry_and_posts_do_not() {
         let s = MockServer::start().await;
-        let id: opx::ServiceId = s.seed_services(1)[0].parse().unwrap();
+        let id: opx::types::ServiceId = s.seed_services(1)[0].parse().unwrap();
         let c = s.client_builder().retry_policy(quick(3)).build().unwrap();
         s.inject(Operation::ReplaceWhitelist, Fault::Status(503), 2);
-        c.replace_whitelist(&id, &opx::Whitelist::parse(["192.0.2.1"]).unwrap())
+        c.replace_whitelist(&id, &opx::types::Whitelist::parse(["192.0.2.1"]).unwrap())
             .await
             .unwrap();
         assert_eq!(sent(&s, Operation::ReplaceWhitelist), 3);

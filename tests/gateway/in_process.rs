@@ -3,8 +3,8 @@
 use std::time::Duration;
 
 use futures::FutureExt;
-use opx::GatewayCountry;
 use opx::gateway::Gateway;
+use opx::types::GatewayCountry;
 
 use super::*;
 use crate::support::IPV4_PLAN;

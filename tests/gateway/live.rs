@@ -2,9 +2,9 @@
 
 use std::time::Duration;
 
-use opx::GatewayCountry;
 use opx::gateway::{Gateway, Strategy};
 use opx::mock::MockServer;
+use opx::types::GatewayCountry;
 
 use super::*;
 use crate::support::{IPV4_PLAN, IPV6_PLAN, buy_id};
@@ -16,7 +16,7 @@ async fn regenerated_credentials_are_read_again_once_and_the_request_goes_throug
     let (s, echo, [id]) = mock_with([IPV4_PLAN]).await;
     let gw = gateway(&s, |b| b).await;
     assert_eq!(get_through(&gw.proxy_url(), &echo.url("/")).await.0, 200);
-    let sid = opx::ServiceId::new(id.as_str()).unwrap();
+    let sid = opx::types::ServiceId::new(id.as_str()).unwrap();
     s.client().regenerate_credentials(&sid).await.unwrap();
     for _ in 0..3 {
         assert_eq!(get_through(&gw.proxy_url(), &echo.url("/")).await.0, 200);
@@ -30,7 +30,7 @@ async fn regenerated_credentials_are_read_again_once_and_the_request_goes_throug
 #[tokio::test]
 async fn an_expired_service_is_dropped_at_its_expiry_and_the_other_carries_on() {
     let (s, echo, [short, long]) = mock_with([IPV4_PLAN, IPV4_PLAN]).await;
-    let sid = opx::ServiceId::new(long.as_str()).unwrap();
+    let sid = opx::types::ServiceId::new(long.as_str()).unwrap();
     s.client().extend(&sid).await.unwrap();
     let gw = gateway(&s, |b| b).await;
     assert_eq!(gw.services().len(), 2);

@@ -20,9 +20,9 @@ mod usage;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
-use opx::GatewayCountry;
 use opx::gateway::{Gateway, GatewayBuilder, RunningGateway};
 use opx::mock::MockServer;
+use opx::types::GatewayCountry;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 

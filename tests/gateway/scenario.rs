@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use futures::future::join_all;
-use opx::GatewayCountry;
+use opx::types::GatewayCountry;
 
 use super::*;
 use crate::support::{IPV4_PLAN, IPV6_PLAN};
@@ -21,7 +21,7 @@ async fn round(proxy: &str, url: &str, n: usize) -> Vec<u16> {
 async fn a_scraper_keeps_working_through_regeneration_a_dead_line_and_an_expiry() {
     let (s, echo, [six, four]) = mock_with([IPV6_PLAN, IPV4_PLAN]).await;
     s.client()
-        .extend(&opx::ServiceId::new(six.as_str()).unwrap())
+        .extend(&opx::types::ServiceId::new(six.as_str()).unwrap())
         .await
         .unwrap();
     assert!(s.set_threads(&six, 3) && s.set_threads(&four, 2));
@@ -31,7 +31,7 @@ async fn a_scraper_keeps_working_through_regeneration_a_dead_line_and_an_expiry(
 
     all_ok(round(&proxy, &url, 12).await);
     s.client()
-        .regenerate_credentials(&opx::ServiceId::new(six.as_str()).unwrap())
+        .regenerate_credentials(&opx::types::ServiceId::new(six.as_str()).unwrap())
         .await
         .unwrap();
     all_ok(round(&proxy, &url, 12).await);

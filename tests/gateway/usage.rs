@@ -13,7 +13,7 @@ async fn metrics_and_the_access_log_show_traffic_per_service_without_a_password(
     let (s, echo, [id]) = mock_with([IPV4_PLAN]).await;
     let password = s
         .client()
-        .service(&opx::ServiceId::new(id.as_str()).unwrap())
+        .service(&opx::types::ServiceId::new(id.as_str()).unwrap())
         .await
         .unwrap();
     let password = password.auth.password().to_owned();
@@ -42,7 +42,7 @@ async fn metrics_and_the_access_log_show_traffic_per_service_without_a_password(
             .starts_with("application/openmetrics-text")
     );
     let text = r.text().await.unwrap();
-    let nl = s.gateway_addr(&opx::GatewayCountry::Nl).unwrap();
+    let nl = s.gateway_addr(&opx::types::GatewayCountry::Nl).unwrap();
     let labels = format!("{{service=\"{id}\",line=\"nl {nl}\"}}");
     assert!(
         text.contains(&format!("opx_gateway_requests_total{labels} 2")),

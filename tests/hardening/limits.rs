@@ -13,7 +13,8 @@ use std::{
 };
 
 use crate::fixtures::ipv4_purchase;
-use opx::{Client, ErrorKind, ProxyQuery, RetryPolicy};
+use opx::types::ProxyQuery;
+use opx::{Client, ErrorKind, RetryPolicy};
 use tokio::{
     io::{AsyncReadExt, AsyncWriteExt},
     net::{TcpListener, TcpStream},
@@ -332,11 +333,14 @@ async fn sized_account(len: usize) -> String {
 /// (from its `Content-Length`, before reading).
 #[tokio::test]
 async fn the_default_size_cap_is_16_mib_exactly() {
-    assert_eq!(opx::DEFAULT_MAX_RESPONSE_BYTES, 16 * 1024 * 1024);
-    let at_cap = sized_account(opx::DEFAULT_MAX_RESPONSE_BYTES).await;
+    assert_eq!(
+        opx::ClientBuilder::DEFAULT_MAX_RESPONSE_BYTES,
+        16 * 1024 * 1024
+    );
+    let at_cap = sized_account(opx::ClientBuilder::DEFAULT_MAX_RESPONSE_BYTES).await;
     let a = client(&at_cap).build().unwrap().account().await.unwrap();
     assert_eq!(a.balance, 1500);
-    let over = sized_account(opx::DEFAULT_MAX_RESPONSE_BYTES + 1).await;
+    let over = sized_account(opx::ClientBuilder::DEFAULT_MAX_RESPONSE_BYTES + 1).await;
     let e = client(&over).build().unwrap().account().await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::BodyTooLarge, "{e:?}");
 }
@@ -421,7 +425,7 @@ async fn a_server_that_never_answers_times_out() {
     // A purchase, an extension or a credentials reset that times out: outcome unknown, sent
     // once, whatever the retry policy allows.
     let req = ipv4_purchase();
-    let sid: opx::ServiceId = SID.parse().unwrap();
+    let sid: opx::types::ServiceId = SID.parse().unwrap();
     for op in ["purchase", "extend", "regenerate_credentials"] {
         let (base, stats) = hostile(Hostile::Silent).await;
         let c = client(&base)

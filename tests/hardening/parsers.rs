@@ -10,8 +10,9 @@ use std::time::{Duration, Instant};
 
 use http::HeaderMap;
 use opx::fuzzing::{describe_body, parse_envelope, response_error_for, retry_after};
+use opx::proxies::ProxyLines;
 use opx::proxies::parse_line_as;
-use opx::{ProxyLayout, ProxyLines};
+use opx::types::ProxyLayout;
 use proptest::prelude::*;
 use scripted::{Reply, Scripted};
 

@@ -5,7 +5,8 @@
 use crate::fixtures::ipv4_purchase;
 use crate::scripted::{self, Reply, Scripted, TOKEN};
 
-use opx::{ProxyQuery, RetryPolicy, Whitelist};
+use opx::RetryPolicy;
+use opx::types::{ProxyQuery, Whitelist};
 
 const SID: &str = "65aa1100b2c3d4e5f6a7b8d0";
 

@@ -8,8 +8,8 @@ use crate::support::*;
 use std::time::Duration;
 
 use base64::Engine;
-use opx::GatewayCountry;
 use opx::mock::MockServer;
+use opx::types::GatewayCountry;
 use reqwest::Method;
 use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -36,7 +36,7 @@ async fn list(s: &MockServer, id: &str, query: &str) -> String {
 /// `http://...` proxy URLs of every line of a service's (default layout) list.
 async fn proxy_urls(s: &MockServer, id: &str) -> Vec<String> {
     let text = list(s, id, "").await;
-    opx::ProxyLines::new(&text)
+    opx::proxies::ProxyLines::new(&text)
         .map(|e| e.unwrap().proxy_url())
         .collect()
 }
@@ -75,10 +75,13 @@ async fn every_line_of_the_list_fetches_a_page_through_its_countrys_gateway() {
 
     // IPv4: one nl line; IPv6 mixed: nl, de, at, each on its gateway's port.
     let text = list(&s, &v4, "").await;
-    let e = opx::ProxyLines::new(&text).next().unwrap().unwrap();
+    let e = opx::proxies::ProxyLines::new(&text)
+        .next()
+        .unwrap()
+        .unwrap();
     assert_eq!((e.host(), e.port()), ("127.0.0.1", ports[0]), "{text}");
     let text = list(&s, &v6, "").await;
-    let six: Vec<(String, u16)> = opx::ProxyLines::new(&text)
+    let six: Vec<(String, u16)> = opx::proxies::ProxyLines::new(&text)
         .map(|e| e.map(|e| (e.host().to_owned(), e.port())).unwrap())
         .collect();
     let expected: Vec<(String, u16)> = ports.iter().map(|p| ("127.0.0.1".into(), *p)).collect();
@@ -252,7 +255,9 @@ async fn a_line_works_only_on_its_countrys_gateway() {
     .await;
     assert_eq!(r.status, 200);
     let text = list(&s, &v6, "").await;
-    let lines: Vec<_> = opx::ProxyLines::new(&text).map(Result::unwrap).collect();
+    let lines: Vec<_> = opx::proxies::ProxyLines::new(&text)
+        .map(Result::unwrap)
+        .collect();
     assert_eq!(lines.len(), 1);
     let de = lines[0];
     assert_eq!(

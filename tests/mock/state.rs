@@ -2,7 +2,8 @@
 //! proxies, tenants and logs.
 
 use crate::support;
-use opx::{GatewayCountry, Operation};
+use opx::Operation;
+use opx::types::GatewayCountry;
 
 use std::time::Duration;
 

@@ -18,9 +18,11 @@ use std::collections::BTreeMap;
 use std::future::Future;
 use std::time::Duration;
 
+use opx::Operation;
 use opx::mock::{Fault, MockServer};
+use opx::operation::Bucket;
 use opx::safe::{EntryState, Journal};
-use opx::{Bucket, Operation, ServiceId};
+use opx::types::ServiceId;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
@@ -362,7 +364,7 @@ where
 /// The campaign's client for `s`: [`DEADLINE`] per call, a quick reconciliation (two looks
 /// over 20 ms), and `journal`.
 pub fn client(s: &MockServer, journal: &Journal) -> opx::Client {
-    let reconcile = opx::ReconcilePolicy::default()
+    let reconcile = opx::safe::ReconcilePolicy::default()
         .checks(2)
         .window(Duration::from_millis(20));
     s.client_builder()

@@ -9,10 +9,11 @@ use std::time::Duration;
 use futures::TryStreamExt;
 use opx::Operation;
 use opx::mock::{AuthStatus, MockServer, RequestVerdict};
-use opx::{
-    Client, ClientBuilder, Country, LogQuery, PlanId, ProxyQuery, PurchaseRequest, RetryPolicy,
-    Rotation, ServiceId, ServiceQuery, ServiceType, Whitelist,
+use opx::types::{
+    Country, LogQuery, PlanId, ProxyQuery, PurchaseRequest, Rotation, ServiceId, ServiceQuery,
+    ServiceType, Whitelist,
 };
+use opx::{Client, ClientBuilder, RetryPolicy};
 
 /// The vendored spec, parsed once.
 pub fn spec() -> &'static serde_json::Value {
@@ -265,7 +266,7 @@ impl Op {
 }
 
 /// Asserts that an answer is the service `id`; a summary of it.
-fn the_service(s: opx::Response<opx::Service>, id: &ServiceId, what: &str) -> String {
+fn the_service(s: opx::Response<opx::types::Service>, id: &ServiceId, what: &str) -> String {
     assert_eq!(&s.service_id, id, "{what}");
     format!("{what} {} (until {})", s.service_id, s.expires_at)
 }
@@ -277,8 +278,8 @@ fn set_to(what: &str, got: &str, want: &str) -> String {
 }
 
 /// Every service of the account, all pages, any status (for "what happened" checks).
-pub async fn all_services(c: &Client) -> Vec<opx::Service> {
-    c.services_stream(&ServiceQuery::new().status(opx::StatusFilter::All))
+pub async fn all_services(c: &Client) -> Vec<opx::types::Service> {
+    c.services_stream(&ServiceQuery::new().status(opx::types::StatusFilter::All))
         .try_collect()
         .await
         .expect("listing services")

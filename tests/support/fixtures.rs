@@ -6,8 +6,10 @@
 
 use std::time::Duration;
 
+use opx::Operation;
 use opx::mock::{MockServer, ServiceSeed};
-use opx::{Operation, PlanId, PurchaseRequest, ReconcilePolicy, ServiceType};
+use opx::safe::ReconcilePolicy;
+use opx::types::{PlanId, PurchaseRequest, ServiceType};
 
 /// The IPv4 rotating plan of the default catalog (100 threads, [`IPV4_PRICE`]).
 pub const IPV4_PLAN: &str = "65a9f0c1b2c3d4e5f6a7b8c9";
@@ -108,7 +110,7 @@ pub fn assert_clean(s: &MockServer) {
 }
 
 /// A service of `t` bought through the facade (the catalog's first plan of that type).
-pub async fn bought(s: &MockServer, t: ServiceType) -> opx::Service {
+pub async fn bought(s: &MockServer, t: ServiceType) -> opx::types::Service {
     let plan = s.plan(&t).expect("the default catalog sells every type");
     let req = PurchaseRequest::new(
         t,

@@ -6,8 +6,9 @@
 //! `Debug` never shows a password; the borrowed and owned forms agree; `parse_list` agrees
 //! with `ProxyLines`; and an endpoint written back in a layout parses to itself.
 
+use opx::proxies::{ProxyEndpoint, ProxyLines};
 use opx::proxies::{parse_line_as, parse_list};
-use opx::{ProxyEndpoint, ProxyLayout, ProxyLines};
+use opx::types::ProxyLayout;
 
 /// Runs every check on `data` (first byte: the layout selector, the rest: the list, read as
 /// UTF-8 with replacement); panics on the first that fails. Returns the number of endpoints

@@ -217,11 +217,13 @@ async fn read(mut response: reqwest::Response) -> Read {
     };
     loop {
         match response.chunk().await {
-            Ok(Some(chunk)) if body.len() + chunk.len() > opx::DEFAULT_MAX_RESPONSE_BYTES => {
+            Ok(Some(chunk))
+                if body.len() + chunk.len() > opx::ClientBuilder::DEFAULT_MAX_RESPONSE_BYTES =>
+            {
                 let why = format!(
                     "the response (HTTP {}) is larger than {} bytes; not printed",
                     status.as_u16(),
-                    opx::DEFAULT_MAX_RESPONSE_BYTES
+                    opx::ClientBuilder::DEFAULT_MAX_RESPONSE_BYTES
                 );
                 return cut(Vec::new(), why);
             }
@@ -326,10 +328,11 @@ async fn intent(
     use opx::safe::MoneyCall;
     let service = relative
         .split(['/', '?'])
-        .find_map(|seg| opx::ServiceId::new(seg).ok());
+        .find_map(|seg| opx::types::ServiceId::new(seg).ok());
     Ok(match (op, service) {
         (Operation::Purchase, _) => {
-            let parsed = body.and_then(|b| serde_json::from_str::<opx::PurchaseRequest>(b).ok());
+            let parsed =
+                body.and_then(|b| serde_json::from_str::<opx::types::PurchaseRequest>(b).ok());
             let Some(req) = parsed else { return Ok(None) };
             let price = price(client, req.service_type(), Some(req.plan_id())).await;
             let call = client.purchase_snapshot(&req).await?.to_call(&req);
@@ -362,8 +365,8 @@ async fn intent(
 /// The catalog price of `plan`, when the catalog lists it with a price.
 async fn price(
     client: &opx::Client,
-    t: &opx::ServiceType,
-    plan: Option<&opx::PlanId>,
+    t: &opx::types::ServiceType,
+    plan: Option<&opx::types::PlanId>,
 ) -> Option<i64> {
     let plans = client.plans(Some(t.clone())).await.ok()?.into_inner().plans;
     let plan = plans.into_iter().find(|p| Some(&p.plan_id) == plan)?;
@@ -407,7 +410,7 @@ pub async fn run(
     settings: Settings,
     deadline: Option<Duration>,
 ) -> Result<(), Failure> {
-    let deadline = deadline.unwrap_or(opx::DEFAULT_DEADLINE);
+    let deadline = deadline.unwrap_or(opx::ClientBuilder::DEFAULT_DEADLINE);
     let method = method_of(&args.method)?;
     let body = body_of(&method, args.data.as_deref())?;
     let (client, token) = settings.connect()?;

@@ -4,8 +4,9 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use opx::Client;
 use opx::check::{CheckReport, CheckStatus, EndpointCheck, ProxyCheck};
-use opx::{Client, ServiceId};
+use opx::types::ServiceId;
 
 use crate::failure::Failure;
 use crate::output::{self, Table};
@@ -81,14 +82,14 @@ pub async fn run(client: &Client, args: CheckArgs, json: bool) -> Result<(), Fai
 }
 
 /// The endpoints of a saved list (any layout `opx proxies` prints).
-fn read_lines(path: &PathBuf) -> Result<Vec<opx::ProxyEndpointBuf>, Failure> {
+fn read_lines(path: &PathBuf) -> Result<Vec<opx::proxies::ProxyEndpointBuf>, Failure> {
     let text = if path.as_os_str() == "-" {
         std::io::read_to_string(std::io::stdin())
     } else {
         std::fs::read_to_string(path)
     }
     .map_err(|e| Failure::Usage(format!("cannot read {}: {e}", path.display())))?;
-    opx::ProxyLines::new(&text)
+    opx::proxies::ProxyLines::new(&text)
         .map(|line| {
             line.map(|e| e.to_owned())
                 .map_err(|e| Failure::Usage(format!("{}: {e}", path.display())))

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 use indicatif::{ProgressBar, ProgressStyle};
-use opx::{ProxyQuery, ServiceQuery};
+use opx::types::{ProxyQuery, ServiceQuery};
 
 use crate::context::Ctx;
 use crate::failure::Failure;
@@ -45,7 +45,7 @@ impl Merged {
 }
 
 /// The block of one service: a `# <id>` line, then its list (ending in a newline).
-fn block(id: &opx::ServiceId, list: &str) -> String {
+fn block(id: &opx::types::ServiceId, list: &str) -> String {
     let mut out = format!("# {id}\n{list}");
     if !out.ends_with('\n') {
         out.push('\n');
@@ -76,7 +76,7 @@ fn progress_bar(total: u64) -> ProgressBar {
 pub async fn all_lists(ctx: &Ctx, args: AllLists) -> Result<(), Failure> {
     let client = ctx.client()?;
     let services = client.all_services(&args.services.prefetch(true)).await?;
-    let ids: Vec<opx::ServiceId> = services.into_iter().map(|s| s.service_id).collect();
+    let ids: Vec<opx::types::ServiceId> = services.into_iter().map(|s| s.service_id).collect();
     let total = ids.len() as u64;
     let bar = progress_bar(total);
     let started = Instant::now();
@@ -126,7 +126,7 @@ mod tests {
 
     #[test]
     fn blocks_name_their_service_and_end_in_a_newline() {
-        let id: opx::ServiceId = "65aa1100b2c3d4e5f6a7b8d0".parse().unwrap();
+        let id: opx::types::ServiceId = "65aa1100b2c3d4e5f6a7b8d0".parse().unwrap();
         assert_eq!(
             block(&id, "h:1:u:p"),
             "# 65aa1100b2c3d4e5f6a7b8d0\nh:1:u:p\n"

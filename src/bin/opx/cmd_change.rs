@@ -2,15 +2,15 @@
 //! `rotation`. The two that can cut clients off (a cleared whitelist, new credentials) ask first
 //! like a money command, or take `--yes`.
 
-use opx::ServiceId;
+use opx::types::ServiceId;
 
 use crate::confirm;
 use crate::context::Ctx;
 use crate::failure::Failure;
 use crate::show;
 
-fn whitelist_of(ips: &[String], labels: Vec<String>) -> Result<opx::Whitelist, Failure> {
-    let parsed = opx::Whitelist::parse(ips)?;
+fn whitelist_of(ips: &[String], labels: Vec<String>) -> Result<opx::types::Whitelist, Failure> {
+    let parsed = opx::types::Whitelist::parse(ips)?;
     if labels.is_empty() {
         return Ok(parsed);
     }
@@ -21,7 +21,7 @@ fn whitelist_of(ips: &[String], labels: Vec<String>) -> Result<opx::Whitelist, F
             labels.len()
         )));
     }
-    Ok(opx::Whitelist::with_labels(
+    Ok(opx::types::Whitelist::with_labels(
         parsed.ips().iter().copied().zip(labels),
     )?)
 }
@@ -111,11 +111,11 @@ pub async fn set(ctx: &Ctx, id: String, setting: Setting) -> Result<(), Failure>
     let id = ServiceId::new(id)?;
     let changed = match setting {
         Setting::Country(country) => {
-            let country = opx::Country::new(country)?;
+            let country = opx::types::Country::new(country)?;
             ctx.client()?.change_country(&id, &country).await?
         }
         Setting::Rotation(rotation) => {
-            let rotation = opx::Rotation::new(rotation)?;
+            let rotation = opx::types::Rotation::new(rotation)?;
             ctx.client()?.change_rotation(&id, &rotation).await?
         }
     };

@@ -7,7 +7,9 @@
 //! `--yes` they ask on a terminal after showing the price and the balance after, and a charge the
 //! balance cannot cover is refused before asking.
 
-use opx::{Client, ExtendOutcome, Plan, PurchaseOutcome, PurchaseRequest, ServiceId};
+use opx::Client;
+use opx::safe::{ExtendOutcome, PurchaseOutcome};
+use opx::types::{Plan, PurchaseRequest, ServiceId};
 
 use crate::confirm;
 use crate::context::Ctx;
@@ -19,7 +21,7 @@ use crate::show;
 /// What `opx purchase` buys.
 pub struct PurchaseArgs {
     /// Service type.
-    pub service_type: opx::ServiceType,
+    pub service_type: opx::types::ServiceType,
     /// Plan id.
     pub plan: String,
     /// Country/region.
@@ -83,12 +85,12 @@ async fn plan_of(client: &Client, req: &PurchaseRequest) -> Result<Plan, Failure
 
 /// `opx purchase`.
 pub async fn purchase(ctx: &Ctx, args: PurchaseArgs) -> Result<(), Failure> {
-    let mut req = PurchaseRequest::new(args.service_type, opx::PlanId::new(args.plan)?);
+    let mut req = PurchaseRequest::new(args.service_type, opx::types::PlanId::new(args.plan)?);
     if let Some(c) = args.country {
-        req = req.country(opx::Country::new(c)?);
+        req = req.country(opx::types::Country::new(c)?);
     }
     if let Some(r) = args.rotation {
-        req = req.rotation(opx::Rotation::new(r)?);
+        req = req.rotation(opx::types::Rotation::new(r)?);
     }
     let client = ctx.client()?;
     if !args.yes {

@@ -1,7 +1,7 @@
 //! `opx proxies`: one service's list (as sent, as JSON, or `--as` a tool's form), or with
 //! `--all` the lists of every service the filters select.
 
-use opx::{ProxyFormat, ProxyQuery, ServiceId, ServiceQuery, StatusFilter};
+use opx::types::{ProxyFormat, ProxyQuery, ServiceId, ServiceQuery, StatusFilter};
 
 use crate::cmd_bulk::AllLists;
 use crate::context::Ctx;
@@ -23,10 +23,10 @@ pub struct ProxiesArgs {
     pub merge: bool,
     /// With --all: lifecycle filter of the services [default: active].
     #[arg(long, value_enum)]
-    pub status: Option<opx::StatusFilter>,
+    pub status: Option<opx::types::StatusFilter>,
     /// With --all: only services of this type.
     #[arg(long = "type", value_enum)]
-    pub service_type: Option<opx::ServiceType>,
+    pub service_type: Option<opx::types::ServiceType>,
     /// With --all: lists fetched at once (1-64) [default: 8].
     #[arg(long, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub concurrency: Option<u16>,
@@ -35,17 +35,17 @@ pub struct ProxiesArgs {
     pub format: ProxyFormat,
     /// Line layout.
     #[arg(long, value_enum)]
-    pub layout: Option<opx::ProxyLayout>,
+    pub layout: Option<opx::types::ProxyLayout>,
     /// Omit the credentials (for IP-whitelisted use).
     #[arg(long)]
     pub no_auth: bool,
     /// Only this gateway country.
     #[arg(long, value_enum)]
-    pub country: Option<opx::GatewayCountry>,
+    pub country: Option<opx::types::GatewayCountry>,
     /// Each endpoint in the form a tool takes: url, curl (-x), env (HTTP_PROXY lines),
     /// requests (a Python dict), playwright (JSON), proxychains (config lines).
     #[arg(long = "as", value_enum, value_name = "FORMAT", conflicts_with_all = ["format", "layout", "all"])]
-    pub export: Option<opx::ExportFormat>,
+    pub export: Option<opx::proxies::ExportFormat>,
 }
 
 /// One service's list: which service, and the query (`--layout`, `--no-auth`, `--country`).

@@ -2,7 +2,7 @@
 //! With `--json`, an answer that does not decode as documented is still printed as sent.
 
 use futures::Stream;
-use opx::{LogQuery, ProxyFormat, ServiceId, ServiceQuery};
+use opx::types::{LogQuery, ProxyFormat, ServiceId, ServiceQuery};
 
 use crate::cmd_proxies::OneList;
 use crate::context::{Ctx, print_undecoded};
@@ -36,7 +36,10 @@ pub async fn account(ctx: &Ctx) -> Result<(), Failure> {
 }
 
 /// `opx plans`.
-pub async fn plans(ctx: &Ctx, service_type: Option<opx::ServiceType>) -> Result<(), Failure> {
+pub async fn plans(
+    ctx: &Ctx,
+    service_type: Option<opx::types::ServiceType>,
+) -> Result<(), Failure> {
     let plans = read_or_raw!(ctx, ctx.client()?.plans(service_type));
     if ctx.json {
         return output::print_data(plans.body());
@@ -47,7 +50,7 @@ pub async fn plans(ctx: &Ctx, service_type: Option<opx::ServiceType>) -> Result<
 }
 
 /// A row of `opx plans`.
-fn plan_row(p: &opx::Plan) -> Vec<String> {
+fn plan_row(p: &opx::types::Plan) -> Vec<String> {
     vec![
         p.plan_id.to_string(),
         p.service_type.to_string(),
@@ -62,11 +65,11 @@ fn plan_row(p: &opx::Plan) -> Vec<String> {
 #[derive(clap::Args, Debug)]
 pub struct ServicesArgs {
     /// Lifecycle filter.
-    #[arg(long, value_enum, default_value_t = opx::StatusFilter::Active)]
-    status: opx::StatusFilter,
+    #[arg(long, value_enum, default_value_t = opx::types::StatusFilter::Active)]
+    status: opx::types::StatusFilter,
     /// Only services of this type.
     #[arg(long = "type", value_enum)]
-    service_type: Option<opx::ServiceType>,
+    service_type: Option<opx::types::ServiceType>,
     /// Page size (1-100).
     #[arg(long, value_parser = crate::page_size(opx::Operation::ListServices))]
     limit: Option<u32>,
@@ -185,7 +188,7 @@ pub async fn proxies(ctx: &Ctx, list: &OneList, format: ProxyFormat) -> Result<(
 }
 
 /// A row of `opx proxies ID --format json`.
-fn server_row(s: &opx::ProxyServer) -> Vec<String> {
+fn server_row(s: &opx::types::ProxyServer) -> Vec<String> {
     vec![
         s.country
             .as_ref()

@@ -201,8 +201,9 @@ fn print_report(report: &RenewalReport, json: bool) -> Result<(), Failure> {
 mod tests {
     use std::time::Duration;
 
+    use opx::Operation;
     use opx::mock::{Fault, MockServer, ServiceSeed};
-    use opx::{Operation, ReconcilePolicy};
+    use opx::safe::ReconcilePolicy;
 
     use super::{RenewArgs, run};
     use crate::context::Ctx;

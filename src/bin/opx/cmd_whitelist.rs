@@ -8,7 +8,7 @@
 
 use std::net::Ipv4Addr;
 
-use opx::{ServiceId, WhitelistEdit, WhitelistEntry};
+use opx::types::{ServiceId, WhitelistEdit, WhitelistEntry};
 
 use crate::context::Ctx;
 use crate::failure::Failure;
@@ -38,7 +38,7 @@ pub enum Edit {
 
 fn address(ip: &str) -> Result<Ipv4Addr, Failure> {
     // The library's check, so the message and exit code are those of `opx whitelist ID IP`.
-    Ok(opx::Whitelist::parse([ip])?.ips()[0])
+    Ok(opx::types::Whitelist::parse([ip])?.ips()[0])
 }
 
 /// Runs an edit and reports it.

@@ -1,9 +1,9 @@
 //! `opx proxies ID --as FORMAT`: each endpoint of the list in the form a tool takes (see
-//! `opx::ExportFormat`): one line per endpoint, and for `env` a block of four lines per
+//! `opx::proxies::ExportFormat`): one line per endpoint, and for `env` a block of four lines per
 //! endpoint, blocks separated by an empty line. The output holds the passwords, like the plain
 //! list.
 
-use opx::ExportFormat;
+use opx::proxies::ExportFormat;
 
 use crate::cmd_proxies::OneList;
 use crate::context::Ctx;

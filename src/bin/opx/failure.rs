@@ -73,8 +73,8 @@ impl From<std::io::Error> for Failure {
 }
 
 /// What to do about an API error code.
-fn advice(code: &opx::ErrorCode) -> Option<&'static str> {
-    use opx::ErrorCode as C;
+fn advice(code: &opx::types::ErrorCode) -> Option<&'static str> {
+    use opx::types::ErrorCode as C;
     Some(match code {
         C::InvalidToken => "check OPX_TOKEN: the key may be revoked or pinned to other source IPs",
         C::InsufficientBalance => "top up the balance in the dashboard, then try again",

@@ -6,8 +6,9 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use opx::Client;
 use opx::gateway::{Gateway, GatewayBuilder, RunningGateway, Selection, Strategy};
-use opx::{Client, GatewayCountry, ServiceId};
+use opx::types::{GatewayCountry, ServiceId};
 
 use crate::failure::Failure;
 
@@ -27,7 +28,7 @@ pub struct GatewayArgs {
     services: Vec<String>,
     /// Only services of this type.
     #[arg(long = "type", value_name = "TYPE")]
-    service_type: Option<opx::ServiceType>,
+    service_type: Option<opx::types::ServiceType>,
     /// Only the lines of this gateway country (nl, de, at).
     #[arg(long, value_name = "COUNTRY")]
     country: Option<String>,

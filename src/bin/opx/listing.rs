@@ -21,7 +21,7 @@ pub trait Listing {
     /// The page's items.
     fn items(&self) -> &[Self::Item];
     /// The page's items that did not decode.
-    fn undecoded(&self) -> &[opx::Undecoded];
+    fn undecoded(&self) -> &[opx::types::Undecoded];
     /// The member that names an item (shown for one that did not decode).
     const ID_FIELD: &'static str;
     /// The page's cursor for the next page.
@@ -37,7 +37,7 @@ macro_rules! page_parts {
         fn items(&self) -> &[Self::Item] {
             &self.$items
         }
-        fn undecoded(&self) -> &[opx::Undecoded] {
+        fn undecoded(&self) -> &[opx::types::Undecoded] {
             &self.undecoded
         }
         fn next_cursor(&self) -> Option<&str> {
@@ -46,15 +46,15 @@ macro_rules! page_parts {
     };
 }
 
-impl Listing for opx::ServicePage {
+impl Listing for opx::types::ServicePage {
     const ITEMS: &'static str = "services";
     const HEADER: &'static [&'static str] = &[
         "ID", "TYPE", "STATUS", "THREADS", "COUNTRY", "ROTATION", "EXPIRES",
     ];
-    type Item = opx::Service;
+    type Item = opx::types::Service;
     const ID_FIELD: &'static str = "service_id";
     page_parts!(services);
-    fn row(s: &opx::Service) -> Vec<String> {
+    fn row(s: &opx::types::Service) -> Vec<String> {
         vec![
             s.service_id.to_string(),
             s.service_type.to_string(),
@@ -69,13 +69,13 @@ impl Listing for opx::ServicePage {
     }
 }
 
-impl Listing for opx::LogPage {
+impl Listing for opx::types::LogPage {
     const ITEMS: &'static str = "logs";
     const HEADER: &'static [&'static str] = &["TIME", "METHOD", "PATH", "STATUS", "IP"];
-    type Item = opx::LogEntry;
+    type Item = opx::types::LogEntry;
     const ID_FIELD: &'static str = "log_id";
     page_parts!(logs);
-    fn row(l: &opx::LogEntry) -> Vec<String> {
+    fn row(l: &opx::types::LogEntry) -> Vec<String> {
         let or_dash = |v: Option<&str>| v.unwrap_or("-").to_owned();
         vec![
             l.created_at()
@@ -90,7 +90,7 @@ impl Listing for opx::LogPage {
 }
 
 /// A table row for an item that did not decode: what names it, then the reason, over `columns`.
-fn unreadable_row(u: &opx::Undecoded, id_field: &str, columns: usize) -> Vec<String> {
+fn unreadable_row(u: &opx::types::Undecoded, id_field: &str, columns: usize) -> Vec<String> {
     let mut row = vec![u.field(id_field).unwrap_or("?").to_owned()];
     row.extend(std::iter::repeat_n(
         "-".to_owned(),
@@ -106,7 +106,7 @@ pub fn add_rows<T>(
     table: &mut Table,
     items: &[T],
     row: impl Fn(&T) -> Vec<String>,
-    undecoded: &[opx::Undecoded],
+    undecoded: &[opx::types::Undecoded],
     id_field: &str,
 ) {
     for item in items {

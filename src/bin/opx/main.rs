@@ -105,13 +105,13 @@ pub enum Command {
     Plans {
         /// Only plans of this type.
         #[arg(long = "type", value_enum)]
-        service_type: Option<opx::ServiceType>,
+        service_type: Option<opx::types::ServiceType>,
     },
     /// Buy a rotating proxy package (charges the balance; asks first).
     Purchase {
         /// Service type.
         #[arg(long = "type", value_enum)]
-        service_type: opx::ServiceType,
+        service_type: opx::types::ServiceType,
         /// Plan id, from `opx plans`.
         #[arg(long = "plan", value_name = "PLAN_ID")]
         plan: String,

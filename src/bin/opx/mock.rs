@@ -99,7 +99,7 @@ pub async fn run(args: MockArgs) -> Result<(), Failure> {
         "control API: http://{}/_mock/ (loopback only)",
         server.addr()
     );
-    for country in opx::GatewayCountry::KNOWN {
+    for country in opx::types::GatewayCountry::KNOWN {
         if let Some(addr) = server.gateway_addr(&country) {
             println!("gateway {country}: {addr}");
         }

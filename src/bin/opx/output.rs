@@ -96,7 +96,7 @@ pub fn fields(pairs: &[(&str, String)]) -> String {
 /// or paragraph separators become `?`.
 pub fn printable(s: &str) -> String {
     s.chars()
-        .map(|c| if opx::is_unprintable(c) { '?' } else { c })
+        .map(|c| if opx::text::is_unprintable(c) { '?' } else { c })
         .collect()
 }
 

@@ -1,7 +1,7 @@
 //! How a service is shown: its fields (the password hidden), or with `--json` the `data` the
 //! server sent.
 
-use opx::Service;
+use opx::types::Service;
 
 use crate::failure::Failure;
 use crate::output;

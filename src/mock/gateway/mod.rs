@@ -341,10 +341,10 @@ impl MockServer {
     /// ```no_run
     /// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
     /// let server = opx::mock::MockServer::start().await;
-    /// let nl = server.gateway_addr(&opx::GatewayCountry::Nl).unwrap();
+    /// let nl = server.gateway_addr(&opx::types::GatewayCountry::Nl).unwrap();
     /// assert!(nl.ip().is_loopback());
-    /// let id = opx::ServiceId::new(server.seed_services(1).remove(0))?;
-    /// let lines = server.client().proxies(&id, &opx::ProxyQuery::new()).await?.into_inner();
+    /// let id = opx::types::ServiceId::new(server.seed_services(1).remove(0))?;
+    /// let lines = server.client().proxies(&id, &opx::types::ProxyQuery::new()).await?.into_inner();
     /// assert_eq!((lines[0].host(), lines[0].port()), ("127.0.0.1", nl.port()));
     /// let through = reqwest::Client::builder()
     ///     .proxy(reqwest::Proxy::all(lines[0].proxy_url())?)

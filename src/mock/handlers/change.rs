@@ -102,8 +102,8 @@ pub(super) fn replace_whitelist(ctx: &mut Ctx<'_>) -> Reply {
         .flatten()
         .filter_map(|v| v.as_str().map(str::to_string))
         .collect();
-    if ips.len() > crate::MAX_WHITELIST {
-        let max = crate::MAX_WHITELIST;
+    if ips.len() > crate::types::MAX_WHITELIST {
+        let max = crate::types::MAX_WHITELIST;
         return error(
             400,
             "too_many_ips",

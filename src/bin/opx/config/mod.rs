@@ -137,7 +137,7 @@ impl Settings {
         let (base_url, base_url_from) = match (base_url.filter(|u| !u.trim().is_empty()), &active) {
             (Some(u), _) => (
                 Some(u.to_owned()),
-                flag_or_env(u, opx::BASE_URL_ENV, "--base-url").to_owned(),
+                flag_or_env(u, opx::ClientBuilder::BASE_URL_ENV, "--base-url").to_owned(),
             ),
             (
                 None,
@@ -201,7 +201,7 @@ impl Settings {
             builder = builder.spend_cap(active.cap);
         }
         if let Some(watch) = self.watch.or(self.active.as_ref().and_then(|a| a.watch)) {
-            builder = builder.reconcile_policy(opx::ReconcilePolicy::default().window(watch));
+            builder = builder.reconcile_policy(opx::safe::ReconcilePolicy::default().window(watch));
         }
         let builder = builder.user_agent(concat!("opx-cli/", env!("CARGO_PKG_VERSION")));
         Ok((builder, token))

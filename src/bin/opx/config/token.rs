@@ -32,21 +32,21 @@ impl Token {
 }
 
 pub(super) fn token_from_env() -> Result<(Token, String), Failure> {
-    match std::env::var(opx::TOKEN_ENV) {
-        Ok(t) if !t.trim().is_empty() => Ok((Token(t), opx::TOKEN_ENV.to_owned())),
+    match std::env::var(opx::ClientBuilder::TOKEN_ENV) {
+        Ok(t) if !t.trim().is_empty() => Ok((Token(t), opx::ClientBuilder::TOKEN_ENV.to_owned())),
         Ok(_) => Err(Failure::Usage(format!(
             "{} is set but empty",
-            opx::TOKEN_ENV
+            opx::ClientBuilder::TOKEN_ENV
         ))),
         Err(std::env::VarError::NotUnicode(_)) => Err(Failure::Usage(format!(
             "{} is not valid UTF-8",
-            opx::TOKEN_ENV
+            opx::ClientBuilder::TOKEN_ENV
         ))),
         Err(std::env::VarError::NotPresent) => Err(Failure::Usage(format!(
             "{} is not set: export your API key as {}, or choose a profile with --profile \
              (see `opx config`)",
-            opx::TOKEN_ENV,
-            opx::TOKEN_ENV
+            opx::ClientBuilder::TOKEN_ENV,
+            opx::ClientBuilder::TOKEN_ENV
         ))),
     }
 }

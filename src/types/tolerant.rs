@@ -14,7 +14,7 @@ use serde_json::Value;
 /// The JSON may hold secrets (a service's proxy password), so `Debug` shows only its keys.
 ///
 /// ```
-/// let page: opx::ServicePage = serde_json::from_str(r#"{"services": [{"service_id": "65aa1100b2c3d4e5f6a7b8d0"}], "next_cursor": null}"#)?;
+/// let page: opx::types::ServicePage = serde_json::from_str(r#"{"services": [{"service_id": "65aa1100b2c3d4e5f6a7b8d0"}], "next_cursor": null}"#)?;
 /// assert!(page.services.is_empty());
 /// let item = &page.undecoded[0];
 /// assert_eq!(item.field("service_id"), Some("65aa1100b2c3d4e5f6a7b8d0"));
@@ -162,10 +162,10 @@ macro_rules! list_payload {
                 #[derive(serde::Deserialize)]
                 struct Wire {
                     $($(#[serde(alias = $alias)])*)?
-                    #[serde(deserialize_with = "crate::model::tolerant::list")]
-                    $field: (Vec<$item>, Vec<crate::model::tolerant::Undecoded>),
+                    #[serde(deserialize_with = "crate::types::tolerant::list")]
+                    $field: (Vec<$item>, Vec<crate::types::tolerant::Undecoded>),
                     $(
-                        #[serde(default, deserialize_with = "crate::model::tolerant::cursor")]
+                        #[serde(default, deserialize_with = "crate::types::tolerant::cursor")]
                         $cursor: Option<String>,
                     )?
                 }
@@ -185,12 +185,12 @@ macro_rules! list_payload {
             fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
                 #[derive(serde::Serialize)]
                 struct Wire<'a> {
-                    $field: crate::model::tolerant::Items<'a, $item>,
+                    $field: crate::types::tolerant::Items<'a, $item>,
                     $($cursor: &'a Option<String>,)?
                 }
                 serde::Serialize::serialize(
                     &Wire {
-                        $field: crate::model::tolerant::Items(&self.$field, &self.undecoded),
+                        $field: crate::types::tolerant::Items(&self.$field, &self.undecoded),
                         $($cursor: &self.$cursor,)?
                     },
                     s,

@@ -13,7 +13,7 @@ use super::tolerant::{Undecoded, list_payload};
 /// returns `None` when none is there; [`fields`](Self::fields) has everything as sent.
 ///
 /// ```
-/// let e: opx::LogEntry = serde_json::from_str(
+/// let e: opx::types::LogEntry = serde_json::from_str(
 ///     r#"{"id": "a1", "timestamp": "2026-06-01T10:00:00Z", "verb": "GET", "endpoint": "/api/v1/account", "status_code": 200}"#,
 /// )?;
 /// assert_eq!(e.id(), Some("a1"));

@@ -1,5 +1,7 @@
-//! The facade's data types, which the generated client decodes into directly (one type layer:
-//! see `opx_codegen::REPLACED`).
+//! Every data type of the API in one place: the payloads the generated client decodes into
+//! directly (one type layer: see `opx_codegen::REPLACED`), the checked values a request is built
+//! from ([`ServiceId`], [`PlanId`], [`Country`], [`Rotation`], [`Whitelist`]), and the spec's
+//! enums ([`ServiceType`], [`ErrorCode`], ...).
 //!
 //! What the docs show is decoded strictly; what spec/README.md lists as inferred is decoded
 //! tolerantly ([`Undecoded`] items, lenient fields, log entries kept whole). Every type is
@@ -11,6 +13,8 @@ mod proxy;
 mod query;
 mod service;
 pub(crate) mod tolerant;
+mod value;
+mod whitelist_edit;
 
 pub use catalog::{Account, Plan, PlanList};
 pub use log::{LogEntry, LogPage};
@@ -20,6 +24,15 @@ pub use query::{LogQuery, ProxyQuery, PurchaseRequest, ServiceQuery};
 pub(crate) use service::service_from;
 pub use service::{Credentials, Service, ServicePage, WhitelistEntry};
 pub use tolerant::Undecoded;
+pub(crate) use value::check_token;
+pub use value::{Country, MAX_WHITELIST, PlanId, Rotation, ServiceId, Whitelist};
+pub use whitelist_edit::WhitelistEdit;
+pub(crate) use whitelist_edit::{label_of, same_entries};
+
+pub use crate::operation::{
+    Currency, ErrorCode, GatewayCountry, ProxyFormat, ProxyLayout, ServiceStatus, ServiceType,
+    StatusFilter,
+};
 
 #[cfg(test)]
 mod tests {

@@ -50,9 +50,9 @@ impl ProxyServer {
     pub fn password(&self) -> Option<&str> {
         self.password.as_deref()
     }
-    /// This endpoint in the parsed-line form (see [`ProxyEndpoint`](crate::ProxyEndpoint)).
-    pub fn endpoint(&self) -> crate::ProxyEndpoint<'_> {
-        crate::ProxyEndpoint::new(
+    /// This endpoint in the parsed-line form (see [`ProxyEndpoint`](crate::proxies::ProxyEndpoint)).
+    pub fn endpoint(&self) -> crate::proxies::ProxyEndpoint<'_> {
+        crate::proxies::ProxyEndpoint::new(
             &self.host,
             self.port,
             self.login.as_deref(),

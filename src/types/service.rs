@@ -7,8 +7,8 @@ use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
 
 use super::tolerant::{self, Undecoded, list_payload};
+use super::value::{PlanId, ServiceId};
 use crate::operation::{ServiceStatus, ServiceType};
-use crate::validate::{PlanId, ServiceId};
 
 /// Proxy login and password. The password never appears in `Debug`; it is included when the
 /// value is serialized (explicit output, e.g. `opx --json`).
@@ -132,7 +132,7 @@ impl Service {
     /// Time left until it expires at `now` (zero once expired).
     ///
     /// ```
-    /// # fn demo(s: opx::Service) {
+    /// # fn demo(s: opx::types::Service) {
     /// let left = s.expires_in(chrono::Utc::now());
     /// if left < std::time::Duration::from_secs(3 * 86_400) { println!("renew {}", s.service_id); }
     /// # }

@@ -3,13 +3,13 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::value::{Country, PlanId, Rotation};
 use crate::operation::{GatewayCountry, ProxyLayout, ServiceType, StatusFilter};
-use crate::validate::{Country, PlanId, Rotation};
 
 /// What to buy: `POST /purchase`.
 ///
 /// ```
-/// use opx::{Country, PlanId, PurchaseRequest, Rotation, ServiceType};
+/// use opx::types::{Country, PlanId, PurchaseRequest, Rotation, ServiceType};
 /// let req = PurchaseRequest::new(ServiceType::Ipv6Rotating, "65a9f0c1b2c3d4e5f6a7b8c9".parse::<PlanId>()?)
 ///     .country(Country::new("mixed")?)
 ///     .rotation(Rotation::new("instant")?);
@@ -70,7 +70,7 @@ impl PurchaseRequest {
 /// Filters of `GET /services` (kept on every page).
 ///
 /// ```
-/// use opx::{ServiceQuery, ServiceType, StatusFilter};
+/// use opx::types::{ServiceQuery, ServiceType, StatusFilter};
 /// let q = ServiceQuery::new().status(StatusFilter::All).service_type(ServiceType::Ipv6Rotating).limit(100).prefetch(true);
 /// # let _ = q;
 /// ```
@@ -131,7 +131,7 @@ impl ServiceQuery {
 /// Filters of `GET /logs` (kept on every page).
 ///
 /// ```
-/// let q = opx::LogQuery::new().since(chrono::Utc::now() - chrono::Duration::hours(1)).limit(200);
+/// let q = opx::types::LogQuery::new().since(chrono::Utc::now() - chrono::Duration::hours(1)).limit(200);
 /// # let _ = q;
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -162,7 +162,7 @@ impl LogQuery {
 /// Options of `GET /services/{id}/proxies`.
 ///
 /// ```
-/// use opx::{GatewayCountry, ProxyLayout, ProxyQuery};
+/// use opx::types::{GatewayCountry, ProxyLayout, ProxyQuery};
 /// let q = ProxyQuery::new().country(GatewayCountry::De).layout(ProxyLayout::UserPassAtHostPort).auth(false);
 /// # let _ = q;
 /// ```

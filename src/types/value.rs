@@ -142,7 +142,7 @@ string_newtype!(
 ///
 /// ```
 /// use std::net::Ipv4Addr;
-/// use opx::Whitelist;
+/// use opx::types::Whitelist;
 ///
 /// let plain = Whitelist::new([Ipv4Addr::new(203, 0, 113, 10)]).unwrap();
 /// let labelled = Whitelist::with_labels([

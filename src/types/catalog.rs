@@ -4,8 +4,8 @@
 use serde::{Deserialize, Serialize};
 
 use super::tolerant::{Undecoded, list_payload};
+use super::value::PlanId;
 use crate::operation::{Currency, ServiceType};
-use crate::validate::PlanId;
 
 /// Account summary (`GET /account`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -25,7 +25,7 @@ pub struct Account {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct Plan {
-    /// Id to pass to [`PurchaseRequest::new`](crate::PurchaseRequest::new).
+    /// Id to pass to [`PurchaseRequest::new`](crate::types::PurchaseRequest::new).
     pub plan_id: PlanId,
     /// Service type.
     #[serde(rename = "type")]
