@@ -97,7 +97,6 @@ pub mod doctor;
 #[cfg(feature = "mock")]
 pub mod mock;
 
-mod builder;
 mod charge;
 mod client;
 mod envelope;
@@ -109,19 +108,19 @@ mod forward_proxy;
 pub mod fuzzing;
 #[cfg(feature = "gateway")]
 pub mod gateway;
-mod pagination;
 pub mod proxies;
 mod ratelimit;
 pub mod renewal;
 mod response;
 mod retry;
 pub mod safe;
+mod sync;
 pub mod text;
 mod tls;
 pub mod types;
 
-pub use builder::ClientBuilder;
 pub use client::Client;
+pub use client::builder::ClientBuilder;
 pub use error::{Error, ErrorKind, Result};
 pub use operation::Operation;
 pub use ratelimit::{RateLimit, RateLimitPolicy};

@@ -330,12 +330,12 @@ impl MockServer {
     /// Expects `operation` to be called as many times as `expectation` says; checked when the
     /// server is dropped (a panic listing what was called) or by [`verify`](Self::verify).
     pub fn expect(&self, operation: Operation, expectation: impl Into<Expectation>) {
-        crate::transport::lock(&self.expectations).push((operation, expectation.into()));
+        crate::sync::lock(&self.expectations).push((operation, expectation.into()));
     }
 
     /// Checks the expectations now: `Err` lists the unmet ones and every operation called.
     pub fn verify(&self) -> Result<(), String> {
-        let expected = crate::transport::lock(&self.expectations).clone();
+        let expected = crate::sync::lock(&self.expectations).clone();
         let st = self.inner.lock();
         let calls = |op| st.calls.get(&op).copied().unwrap_or(0);
         expect::report(&expected, &calls)

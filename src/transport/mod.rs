@@ -14,7 +14,7 @@ pub(crate) mod secrets;
 
 use std::{
     fmt,
-    sync::{Arc, Mutex, MutexGuard, OnceLock},
+    sync::{Arc, Mutex, OnceLock},
     time::{Duration, Instant},
 };
 
@@ -30,6 +30,7 @@ use crate::ratelimit::{
 };
 use crate::response::Response;
 use crate::retry::{Jitter, RetryPolicy};
+use crate::sync::lock;
 use body::{ReadError, read_capped, with_body};
 use classify::GeneratedError;
 use decide::{Decision, Outcome, decide};
@@ -61,10 +62,6 @@ impl CallContext {
             transport: Some(transport),
         }
     }
-}
-
-pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// Builds the client for the calls that are not idempotent, on first use.

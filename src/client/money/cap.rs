@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Datelike, Utc};
 
-use super::journal::{EntryState, JournalEntry};
+use super::entry::{EntryState, JournalEntry};
 use crate::error::{Error, ErrorKind, Result};
 
 /// An optional per-day and per-month limit on what purchases and extensions may charge, given
@@ -130,7 +130,7 @@ impl Spending {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::safe::journal::MoneyCall;
+    use crate::client::money::entry::MoneyCall;
 
     fn entry(at: &str, price: i64, state: EntryState) -> JournalEntry {
         JournalEntry {
