@@ -73,7 +73,7 @@ fn progress_bar(total: u64) -> ProgressBar {
 }
 
 /// `opx proxies --all`.
-pub async fn all_lists(ctx: &Ctx, args: AllLists) -> Result<(), Failure> {
+pub async fn run(ctx: &Ctx, args: AllLists) -> Result<(), Failure> {
     let client = ctx.client()?;
     let services = client.all_services(&args.services.prefetch(true)).await?;
     let ids: Vec<opx::types::ServiceId> = services.into_iter().map(|s| s.service_id).collect();

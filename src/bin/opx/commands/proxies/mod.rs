@@ -1,19 +1,24 @@
 //! `opx proxies`: one service's list (as sent, as JSON, or `--as` a tool's form), or with
 //! `--all` the lists of every service the filters select.
 
+mod all;
+mod export;
+mod one;
+
 use opx::types::{ProxyFormat, ProxyQuery, ServiceId, ServiceQuery, StatusFilter};
 
-use crate::cmd_bulk::AllLists;
+use self::all::AllLists;
+use self::one::OneList;
+use crate::args::typed;
 use crate::context::Ctx;
 use crate::failure::Failure;
-use crate::{cmd_bulk, cmd_read, export};
 
 /// The arguments of `opx proxies`.
 #[derive(clap::Args, Debug)]
 pub struct ProxiesArgs {
     /// Service id (24 hex characters).
-    #[arg(required_unless_present = "all", conflicts_with = "all")]
-    pub id: Option<String>,
+    #[arg(required_unless_present = "all", conflicts_with = "all", value_parser = typed::<ServiceId>)]
+    pub id: Option<ServiceId>,
     /// The lists of every service --status and --type select, one `# <id>` block each
     /// (txt only).
     #[arg(long)]
@@ -48,14 +53,6 @@ pub struct ProxiesArgs {
     pub export: Option<opx::proxies::ExportFormat>,
 }
 
-/// One service's list: which service, and the query (`--layout`, `--no-auth`, `--country`).
-pub struct OneList {
-    /// The service.
-    pub id: ServiceId,
-    /// What its list holds, and in which layout.
-    pub query: ProxyQuery,
-}
-
 /// Runs `opx proxies`.
 pub async fn run(ctx: &Ctx, args: ProxiesArgs) -> Result<(), Failure> {
     let query = list_query(&args);
@@ -66,13 +63,10 @@ pub async fn run(ctx: &Ctx, args: ProxiesArgs) -> Result<(), Failure> {
             "--merge, --status, --type and --concurrency go with --all, not an id".into(),
         )),
         (Some(id), export) => {
-            let list = OneList {
-                id: ServiceId::new(id)?,
-                query,
-            };
+            let list = OneList { id, query };
             match export {
                 Some(form) => export::run(ctx, &list, form).await,
-                None => cmd_read::proxies(ctx, &list, args.format).await,
+                None => one::run(ctx, &list, args.format).await,
             }
         }
         (None, _) if args.format != ProxyFormat::Txt => Err(Failure::Usage(
@@ -90,7 +84,7 @@ pub async fn run(ctx: &Ctx, args: ProxiesArgs) -> Result<(), Failure> {
                 merge: args.merge,
                 concurrency: usize::from(args.concurrency.unwrap_or(8)),
             };
-            cmd_bulk::all_lists(ctx, all).await
+            all::run(ctx, all).await
         }
     }
 }
