@@ -124,15 +124,10 @@ fn received(server: &MockServer, operation: Operation) -> usize {
 #[tokio::test]
 async fn pace_is_taken_from_the_flag_or_the_environment() {
     let s = MockServer::start().await;
-    let limited = || {
-        s.inject(
-            Operation::GetAccount,
-            Fault::RateLimited {
-                retry_after: Some(0),
-            },
-            1,
-        )
+    let once = Fault::RateLimited {
+        retry_after: Some(0),
     };
+    let limited = || s.inject(Operation::GetAccount, once.clone(), 1);
     limited();
     let plain = opx(&s, &["account"], &[]).await;
     assert_eq!(
