@@ -93,6 +93,11 @@ pub async fn run(ctx: &Ctx, args: AllLists) -> Result<(), Failure> {
             }
         }
         bar.inc(1);
+        if output::closed() {
+            // Nobody reads the lists any more: fetch no more of them.
+            bar.finish_and_clear();
+            return Ok(());
+        }
         if let Some(left) = time_left(started, bar.position(), total) {
             bar.set_message(format!("about {} s left", left.as_secs()));
         }
