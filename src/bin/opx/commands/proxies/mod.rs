@@ -18,39 +18,39 @@ use crate::failure::Failure;
 pub struct ProxiesArgs {
     /// Service id (24 hex characters).
     #[arg(required_unless_present = "all", conflicts_with = "all", value_parser = typed::<ServiceId>)]
-    pub id: Option<ServiceId>,
+    id: Option<ServiceId>,
     /// The lists of every service --status and --type select, one `# <id>` block each
     /// (txt only).
     #[arg(long)]
     pub all: bool,
     /// With --all: one list, each line once, instead of one block per service.
     #[arg(long)]
-    pub merge: bool,
+    merge: bool,
     /// With --all: lifecycle filter of the services [default: active].
     #[arg(long, value_enum)]
-    pub status: Option<opx::types::StatusFilter>,
+    status: Option<opx::types::StatusFilter>,
     /// With --all: only services of this type.
     #[arg(long = "type", value_enum)]
-    pub service_type: Option<opx::types::ServiceType>,
+    service_type: Option<opx::types::ServiceType>,
     /// With --all: lists fetched at once (1-64) [default: 8].
     #[arg(long, value_parser = clap::value_parser!(u16).range(1..=64))]
-    pub concurrency: Option<u16>,
+    concurrency: Option<u16>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = ProxyFormat::Txt)]
-    pub format: ProxyFormat,
+    format: ProxyFormat,
     /// Line layout.
     #[arg(long, value_enum)]
-    pub layout: Option<opx::types::ProxyLayout>,
+    layout: Option<opx::types::ProxyLayout>,
     /// Omit the credentials (for IP-whitelisted use).
     #[arg(long)]
-    pub no_auth: bool,
+    no_auth: bool,
     /// Only this gateway country.
     #[arg(long, value_enum)]
-    pub country: Option<opx::types::GatewayCountry>,
+    country: Option<opx::types::GatewayCountry>,
     /// Each endpoint in the form a tool takes: url, curl (-x), env (HTTP_PROXY lines),
     /// requests (a Python dict), playwright (JSON), proxychains (config lines).
     #[arg(long = "as", value_enum, value_name = "FORMAT", conflicts_with_all = ["format", "layout", "all"])]
-    pub export: Option<opx::proxies::ExportFormat>,
+    export: Option<opx::proxies::ExportFormat>,
 }
 
 /// Runs `opx proxies`.
