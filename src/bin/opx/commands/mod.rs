@@ -299,7 +299,7 @@ mod tests {
             out.push_str(&format!("=== {}\n", args.join(" ")));
             // Without trailing spaces, which editors and review tools strip.
             for line in help.render().to_string().lines() {
-                out.push_str(line.trim_end());
+                out.push_str(&unset_env_values(line.trim_end()));
                 out.push('\n');
             }
             for sub in cmd.get_subcommands().filter(|s| s.get_name() != "help") {
@@ -315,6 +315,34 @@ mod tests {
             &mut out,
         );
         out
+    }
+
+    /// A help line as it is with no `OPX_*` variable set: `[env: OPX_TIMEOUT=30]` becomes
+    /// `[env: OPX_TIMEOUT=]` (clap shows the variable's current value).
+    fn unset_env_values(line: &str) -> String {
+        let mut out = String::new();
+        let mut rest = line;
+        while let Some(at) = rest.find("[env: ") {
+            let (before, env) = rest.split_at(at);
+            out.push_str(before);
+            let Some(end) = env.find(']') else {
+                rest = env;
+                break;
+            };
+            let tag = &env[..end];
+            out.push_str(tag.find('=').map_or(tag, |eq| &tag[..=eq]));
+            rest = &env[end..];
+        }
+        out.push_str(rest);
+        out
+    }
+
+    #[test]
+    fn help_shows_no_value_of_the_environment() {
+        assert_eq!(
+            unset_env_values("x [env: OPX_TIMEOUT=30] y [env: A=] [env: B]"),
+            "x [env: OPX_TIMEOUT=] y [env: A=] [env: B]"
+        );
     }
 
     /// `tests/golden/help.txt` holds every command's `--help`: a change to any help text shows
