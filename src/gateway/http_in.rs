@@ -14,7 +14,7 @@ use tokio::net::TcpStream;
 
 use super::done::Done;
 use super::establish::{Refused, establish};
-use super::running::Shared;
+use super::shared::Shared;
 use super::sticky::Kept;
 use super::wish::{COUNTRY_HEADER, SESSION_HEADER, Wish};
 use crate::forward_proxy::{Held, basic_credentials, relay_both, serve_http1, strip_hop_by_hop};

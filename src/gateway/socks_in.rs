@@ -16,7 +16,7 @@ use tokio::net::TcpStream;
 use super::done::Done;
 use super::establish::{Refused, establish};
 use super::pool::Refusal;
-use super::running::Shared;
+use super::shared::Shared;
 use super::upstream::Failure;
 use super::wish::Wish;
 
