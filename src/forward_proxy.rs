@@ -198,6 +198,15 @@ mod tests {
     use super::*;
     use http::HeaderValue;
 
+    #[tokio::test]
+    async fn a_relay_carries_every_byte_with_a_growing_buffer() {
+        let data: Vec<u8> = (0..3 * RELAY_MAX + 7).map(|i| (i % 251) as u8).collect();
+        let mut to = Vec::new();
+        let n = relay(&mut data.as_slice(), &mut to).await.unwrap();
+        assert_eq!(n as usize, data.len());
+        assert_eq!(to, data);
+    }
+
     #[test]
     fn hop_by_hop_headers_and_credentials_are_not_forwarded() {
         let mut h = HeaderMap::new();

@@ -186,6 +186,65 @@ pub(crate) async fn close_and_drain(mut tunnel: Tunnel, timeout: Duration) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::Arc;
+
+    use tokio::net::TcpListener;
+
+    fn meters() -> Meters {
+        Meters {
+            sent: Default::default(),
+            received: Default::default(),
+            traffic: Arc::default(),
+        }
+    }
+
+    /// A line's gateway that answers one `CONNECT` with `answer` (in one write) and hands
+    /// back the request head it read.
+    async fn line_answering(answer: &'static [u8]) -> (Line, tokio::task::JoinHandle<String>) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let served = tokio::spawn(async move {
+            let (mut s, _) = listener.accept().await.unwrap();
+            let mut head = Vec::new();
+            while !head.ends_with(b"\r\n\r\n") {
+                head.push(s.read_u8().await.unwrap());
+            }
+            s.write_all(answer).await.unwrap();
+            let mut rest = Vec::new();
+            let _ = s.read_to_end(&mut rest).await;
+            String::from_utf8(head).unwrap()
+        });
+        (Line::on_loopback(port, "alice", "pw"), served)
+    }
+
+    #[tokio::test]
+    async fn a_tunnel_sends_one_connect_with_the_credentials_and_keeps_early_bytes() {
+        let (line, served) =
+            line_answering(b"HTTP/1.1 200 Connection established\r\n\r\n220 banner\r\n").await;
+        let mut tunnel = open(&line, "127.0.0.1:25", Duration::from_secs(5), meters())
+            .await
+            .unwrap();
+        let mut banner = [0u8; 12];
+        tunnel.read_exact(&mut banner).await.unwrap();
+        assert_eq!(&banner, b"220 banner\r\n");
+        tunnel.shutdown().await.unwrap();
+        let head = served.await.unwrap();
+        // base64("alice:pw")
+        assert_eq!(
+            head,
+            "CONNECT 127.0.0.1:25 HTTP/1.1\r\nHost: 127.0.0.1:25\r\n\
+             Proxy-Authorization: Basic YWxpY2U6cHc=\r\n\r\n"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_refused_connect_is_its_status_and_a_bad_target_is_never_sent() {
+        let (line, _) = line_answering(b"HTTP/1.1 407 Proxy Authentication Required\r\n\r\n").await;
+        let refused = open(&line, "127.0.0.1:25", Duration::from_secs(5), meters()).await;
+        assert!(matches!(refused, Err(Failure::Status(s)) if s.as_u16() == 407));
+        let injected = open(&line, "a\r\nX: y:1", Duration::from_secs(5), meters()).await;
+        assert!(matches!(injected, Err(Failure::Connect(_))));
+    }
 
     #[test]
     fn the_status_of_a_connect_answer_is_read_from_its_first_line() {
