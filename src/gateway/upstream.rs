@@ -237,6 +237,36 @@ mod tests {
         );
     }
 
+    /// A line that accepts the connection and then never answers: the tunnel fails with
+    /// `Timeout` after the upstream timeout on tokio's timer (paused here: no real wait), which
+    /// the pool counts against the line like a connect error.
+    #[tokio::test(start_paused = true)]
+    async fn a_line_that_stops_answering_times_out_without_waiting_in_real_time() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let line = Line::on_loopback(listener.local_addr().unwrap().port(), "alice", "pw");
+        let (accepted, mut was_accepted) = tokio::sync::oneshot::channel();
+        let hung = tokio::spawn(async move {
+            let (s, _) = listener.accept().await.unwrap();
+            let _ = accepted.send(());
+            std::future::pending::<()>().await;
+            drop(s);
+        });
+        let started = std::time::Instant::now();
+        let failed = open(&line, "127.0.0.1:25", Duration::from_secs(600), meters()).await;
+        assert!(
+            matches!(failed, Err(Failure::Timeout)),
+            "{:?}",
+            failed.err()
+        );
+        assert_eq!(failed.err().map(|f| f.kind()), Some("timeout"));
+        assert!(started.elapsed() < Duration::from_secs(60));
+        assert!(
+            was_accepted.try_recv().is_ok(),
+            "the line took the connection"
+        );
+        hung.abort();
+    }
+
     #[tokio::test]
     async fn a_refused_connect_is_its_status_and_a_bad_target_is_never_sent() {
         let (line, _) = line_answering(b"HTTP/1.1 407 Proxy Authentication Required\r\n\r\n").await;
