@@ -5,7 +5,8 @@
 //! Built like hyper's `examples/http_proxy.rs`: a plain request in absolute form
 //! (`GET http://127.0.0.1:8000/ HTTP/1.1`) is forwarded (in origin form, hop-by-hop headers and
 //! `Proxy-Authorization` removed); `CONNECT host:port` answers `200` once the destination is
-//! connected, then upgrades and copies bytes both ways (`tokio::io::copy_bidirectional`).
+//! connected, then upgrades and copies bytes both ways (`forward_proxy::relay`: read buffers that grow
+//! with the traffic).
 //!
 //! Every request (each one of a kept-alive connection, and each `CONNECT`) is checked in this
 //! order:
@@ -49,7 +50,7 @@ mod access;
 mod exit;
 mod target;
 
-use crate::forward_proxy::{Held, serve_http1, spawn_until, strip_hop_by_hop};
+use crate::forward_proxy::{Held, relay, serve_http1, spawn_until, strip_hop_by_hop};
 use access::{Refusal, Shared, Thread};
 use target::{Target, connect, loopback_addrs, target_of};
 
@@ -149,12 +150,12 @@ where
     let held = Mutex::new(Some(thread));
     let release = || drop(held.lock().unwrap_or_else(|e| e.into_inner()).take());
     let up = async {
-        let _ = tokio::io::copy(&mut cr, &mut uw).await;
+        let _ = relay(&mut cr, &mut uw).await;
         release();
         let _ = uw.shutdown().await;
     };
     let down = async {
-        let _ = tokio::io::copy(&mut ur, &mut cw).await;
+        let _ = relay(&mut ur, &mut cw).await;
         release();
         let _ = cw.shutdown().await;
     };

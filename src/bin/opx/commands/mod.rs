@@ -15,6 +15,7 @@ mod pending;
 mod plans;
 mod proxies;
 mod purchase;
+#[cfg(test)]
 mod reach;
 mod renew;
 mod services;

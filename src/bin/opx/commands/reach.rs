@@ -7,7 +7,6 @@ use opx::Operation;
 
 /// The path of the command that reaches `op` in `opx`'s command tree (`"whitelist"`,
 /// `"service"`, `"api"`, ...).
-#[cfg(test)]
 pub fn command_of(op: Operation) -> &'static str {
     match op {
         Operation::GetAccount => "account",
