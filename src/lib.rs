@@ -66,9 +66,12 @@
 //! ## Features
 //!
 //! - `rustls` (default): TLS through rustls.
-//! - `mock`: [`mock`], a spec-driven, stateful in-process mock server for tests and examples.
-//! - `check`: [`check`], [`Client::check_proxies`]: a request through each proxy of a list,
-//!   with its status, latency and exit address.
+//! - `mock`: `opx::mock`, a spec-driven, stateful in-process mock server for tests and
+//!   examples.
+//! - `check`: `opx::check` and `Client::check_proxies`: a request through each proxy of a
+//!   list, with its status, latency and exit address.
+//! - `gateway`: `opx::gateway`, one local HTTP and SOCKS5 proxy in front of every service.
+//! - `doctor`: `Client::doctor`, where the server differs from the vendored spec.
 //! - `cli`: the `opx` command-line tool (implies `mock` and `check`).
 #![deny(missing_docs)]
 // docs.rs (`--cfg docsrs`, nightly): each item gated on a feature says which one.

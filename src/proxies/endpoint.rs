@@ -97,7 +97,15 @@ impl<'a> ProxyEndpoint<'a> {
 
 impl fmt::Debug for ProxyEndpoint<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ProxyEndpoint")
+        self.debug_as("ProxyEndpoint", f)
+    }
+}
+
+impl ProxyEndpoint<'_> {
+    /// `Debug` under the name of the type shown (the borrowed or the owned one), the password
+    /// redacted.
+    fn debug_as(&self, name: &str, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct(name)
             .field("host", &self.host)
             .field("port", &self.port)
             .field("login", &self.login)
@@ -149,7 +157,7 @@ impl ProxyEndpointBuf {
 
 impl fmt::Debug for ProxyEndpointBuf {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(&self.as_endpoint(), f)
+        self.as_endpoint().debug_as("ProxyEndpointBuf", f)
     }
 }
 

@@ -141,6 +141,8 @@ mod tests {
         assert!(!format!("{e:?}").contains("hunter2"));
         assert!(!format!("{:?}", e.to_owned()).contains("hunter2"));
         assert!(format!("{e:?}").contains("user"));
+        assert!(format!("{e:?}").starts_with("ProxyEndpoint {"));
+        assert!(format!("{:?}", e.to_owned()).starts_with("ProxyEndpointBuf {"));
     }
 
     mod properties {

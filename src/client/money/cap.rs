@@ -8,7 +8,7 @@ use crate::error::{Error, ErrorKind, Result};
 
 /// An optional per-day and per-month limit on what purchases and extensions may charge, given
 /// with [`ClientBuilder::spend_cap`](crate::ClientBuilder::spend_cap) (it needs a
-/// [`Journal`](super::Journal), whose entries are the ledger).
+/// [`Journal`](crate::safe::Journal), whose entries are the ledger).
 ///
 /// Days and months are UTC calendar days and months. A charge whose outcome is unknown counts
 /// as spent until it is resolved.

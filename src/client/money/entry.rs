@@ -86,7 +86,7 @@ pub enum EntryState {
     Dismissed,
 }
 
-/// One entry of the [`Journal`].
+/// One entry of the [`Journal`](crate::safe::Journal).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct JournalEntry {
     /// Its number, unique within the journal.
