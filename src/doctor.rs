@@ -18,10 +18,10 @@ use serde_json::Value;
 pub use crate::conformance::deviation::Deviation;
 
 use crate::client::Client;
+use crate::client::raw::RawAnswer;
 use crate::conformance::{deviation, route_table};
 use crate::error::Result;
 use crate::operation::{Operation, ProxyFormat};
-use crate::transport::recorded;
 use crate::types::ServiceId;
 
 /// What [`Client::doctor`] found.
@@ -41,14 +41,6 @@ impl DoctorReport {
     }
 }
 
-/// One answer as the server sent it.
-struct Answer {
-    status: u16,
-    content_type: String,
-    headers: http::HeaderMap,
-    body: bytes::Bytes,
-}
-
 impl Client {
     /// Calls every read-only operation once (account, plans, a page of services, the first
     /// service, its proxy list as text and as JSON when there is one, a page of logs) and checks
@@ -62,7 +54,7 @@ impl Client {
             checked: 0,
         };
         let account = self
-            .fetch(Operation::GetAccount, "/account", &[], None)
+            .get_raw(Operation::GetAccount, "/account", &[], None)
             .await?;
         if !(200..300).contains(&account.status) {
             return Err(self.account().await.err().unwrap_or_else(|| {
@@ -78,7 +70,7 @@ impl Client {
                     (true, Some(id)) => op.path().replace("{id}", id.as_ref()),
                     (true, None) => continue,
                 };
-                let answer = self.fetch(op, &path, query, *accept).await?;
+                let answer = self.get_raw(op, &path, query, *accept).await?;
                 self.check(&mut report, op, &answer);
                 if op == Operation::ListServices {
                     service = first_service(&answer.body);
@@ -88,7 +80,7 @@ impl Client {
         Ok(report)
     }
 
-    fn check(&self, report: &mut DoctorReport, op: Operation, a: &Answer) {
+    fn check(&self, report: &mut DoctorReport, op: Operation, a: &RawAnswer) {
         let spec = route_table();
         let header = |n: &str| {
             a.headers
@@ -107,49 +99,8 @@ impl Client {
         report.deviations.extend(found);
         report.checked += 1;
     }
-
-    /// One `GET` through this client's transport (token, rate-limit tracking, retries).
-    async fn fetch(
-        &self,
-        op: Operation,
-        path: &str,
-        query: &[(&str, &str)],
-        accept: Option<&str>,
-    ) -> Result<Answer> {
-        self.t.gate_check(op)?;
-        let request = self
-            .t
-            .client
-            .get(format!("{}{path}", self.t.base_url))
-            .query(query)
-            .header(http::header::ACCEPT, accept.unwrap_or("application/json"))
-            .build()
-            .map_err(|e| crate::Error::config("could not build a request").with_source(e))?;
-        let (result, rec) = recorded(self.t.execute(request, op)).await;
-        let response = result.map_err(|e| {
-            self.t.classify(
-                op,
-                &rec,
-                Some(progenitor_client::Error::CommunicationError(e)),
-            )
-        })?;
-        Ok(Answer {
-            status: rec
-                .status
-                .map_or(response.status().as_u16(), |s| s.as_u16()),
-            content_type: response
-                .headers()
-                .get(http::header::CONTENT_TYPE)
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or("")
-                .to_owned(),
-            headers: response.headers().clone(),
-            body: rec.body,
-        })
-    }
 }
 
-/// The id of the first service of a page, read from its raw JSON (even if it does not decode).
 /// One request doctor sends: its query and `Accept`.
 type Request = (
     &'static [(&'static str, &'static str)],
@@ -178,6 +129,7 @@ fn reading(op: Operation) -> &'static [Request] {
     }
 }
 
+/// The id of the first service of a page, read from its raw JSON (even if it does not decode).
 fn first_service(body: &[u8]) -> Option<ServiceId> {
     let v: Value = serde_json::from_slice(body).ok()?;
     let id = v.pointer("/data/services/0/service_id")?.as_str()?;

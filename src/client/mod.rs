@@ -10,6 +10,8 @@ mod bulk;
 pub(crate) mod money;
 pub(crate) mod pagination;
 mod proxies;
+#[cfg(feature = "doctor")]
+pub(crate) mod raw;
 mod services;
 mod whitelist;
 

@@ -245,7 +245,7 @@ impl GatewayBuilder {
             }
             None => None,
         };
-        let pool = Pool::new(self.client.t.clock.clone(), self.rules);
+        let pool = Pool::new(self.client.clock().clone(), self.rules);
         pool.sync(lines::load(&self.client, &self.selection).await?, true);
         Ok(Arc::new(Shared {
             client: self.client,
