@@ -1,26 +1,16 @@
 //! [`ClientBuilder`]: token, base URL, timeouts, user agent, retry policy, HTTP clients.
 
-use std::{
-    ffi::OsString,
-    fmt,
-    net::IpAddr,
-    sync::{Arc, Mutex},
-    time::Duration,
-};
-
-use http::HeaderValue;
+use std::{ffi::OsString, fmt, net::IpAddr, sync::Arc, time::Duration};
 
 use crate::client::Client;
 use crate::clock::{Clock, SharedClock};
 use crate::error::{Error, Result};
-use crate::ratelimit::{Gate, RateLimitPolicy};
+use crate::ratelimit::RateLimitPolicy;
 use crate::retry::{Jitter, RetryPolicy};
 use crate::transport::Transport;
+use crate::transport::clients::HttpClients;
+use crate::transport::config::TransportConfig;
 use crate::types::check_token;
-
-mod clients;
-
-use clients::HttpClients;
 
 /// Environment variable holding the API token.
 const TOKEN_ENV: &str = "OPX_TOKEN";
@@ -324,9 +314,6 @@ impl ClientBuilder {
                  reqwest_client and non_idempotent_reqwest_client built with a TLS backend"
             )));
         }
-        let mut auth = HeaderValue::from_str(&format!("Bearer {token}"))
-            .map_err(|_| Error::config("the API token is not a valid header value"))?;
-        auth.set_sensitive(true);
         let http = HttpClients::new(
             self.http,
             self.once_http,
@@ -334,34 +321,25 @@ impl ClientBuilder {
             self.connect_timeout,
             self.timeout,
         )?;
-        let jitter = match self.jitter_seed {
-            Some(s) => Jitter::seeded(s),
-            None => Jitter::from_entropy(),
-        };
-        let transport = Arc::new(Transport {
+        let transport = Transport::new(TransportConfig {
             base_url,
-            auth,
-            user_agent: http.user_agent,
-            client: http.client,
-            once_client: http.once_client,
-            once_factory: http.once_factory,
+            token,
+            http,
             retry: self.retry,
             max_body: self.max_body,
             timeout: self.timeout,
             deadline: self.deadline,
             fail_fast: self.fail_fast,
-            secrets: crate::transport::secrets::Secrets::new(&token),
-            gate: Mutex::new(Gate::default()),
-            latest: Mutex::new(None),
-            jitter: Mutex::new(jitter),
             clock: self
                 .clock
                 .unwrap_or_else(|| Arc::new(crate::clock::SystemClock)),
             policy: self.rate_limit_policy,
-            pacer: Mutex::new(crate::ratelimit::Pacer::default()),
-            in_flight: Default::default(),
-        });
-        Ok(Client::from_transport(transport, self.money))
+            jitter: match self.jitter_seed {
+                Some(s) => Jitter::seeded(s),
+                None => Jitter::from_entropy(),
+            },
+        })?;
+        Ok(Client::from_transport(Arc::new(transport), self.money))
     }
 }
 
