@@ -7,6 +7,7 @@ use futures::{Stream, TryStreamExt, stream};
 
 use crate::client::Client;
 use crate::error::{Error, ErrorKind, Result};
+use crate::ratelimit::paced;
 use crate::response::Response;
 use crate::types::{
     LogEntry, LogPage, LogQuery, Paging, Service, ServicePage, ServiceQuery, Undecoded,
@@ -128,7 +129,9 @@ impl PageQuery for LogQuery {
     }
 }
 
-/// Every page `fetch` gives for `query`, the cursor moving from page to page.
+/// Every page `fetch` gives for `query`, the cursor moving from page to page. Each page is
+/// fetched paced, whatever the client's policy: a stream waits for an exhausted window rather
+/// than ending midway with no way to resume.
 fn page_stream<Q, P, F, Fut>(
     client: &Client,
     query: &Q,
@@ -145,7 +148,7 @@ where
     pages(paging.cursor, paging.prefetch, move |cursor| {
         let mut q = query.clone();
         q.paging_mut().cursor = cursor;
-        fetch(client.clone(), q)
+        paced(fetch(client.clone(), q))
     })
 }
 
@@ -171,7 +174,9 @@ where
 impl Client {
     /// The pages of `GET /services` as a stream, following `next_cursor` lazily with the same
     /// filters on every page (and fetching the next page ahead with
-    /// [`ServiceQuery::prefetch`]).
+    /// [`ServiceQuery::prefetch`]). Pages are fetched paced whatever the
+    /// [`RateLimitPolicy`](crate::RateLimitPolicy): an exhausted window is waited out, so a
+    /// stream never ends midway on a rate limit.
     ///
     /// ```no_run
     /// use futures::TryStreamExt;

@@ -10,6 +10,9 @@ use crate::operation::{Bucket, Operation};
 #[derive(Debug, Default)]
 pub(crate) struct Gate {
     blocked_until: [Option<Instant>; Bucket::ALL.len()],
+    /// The limit the server last reported for each bucket (`X-RateLimit-Limit`), which a
+    /// refusal quotes rather than the documented one.
+    reported: [Option<u32>; Bucket::ALL.len()],
 }
 
 fn slot(bucket: Bucket) -> usize {
@@ -17,6 +20,11 @@ fn slot(bucket: Bucket) -> usize {
 }
 
 impl Gate {
+    /// The limit of `bucket` as the server last reported it (`X-RateLimit-Limit`), if it did.
+    pub(crate) fn reported_limit(&self, bucket: Bucket) -> Option<u32> {
+        self.reported[slot(bucket)]
+    }
+
     /// Time left before `operation` may be sent, and the bucket that blocks it, if one does.
     pub(crate) fn check(&self, operation: Operation, now: Instant) -> Option<(Duration, Bucket)> {
         operation
@@ -33,7 +41,11 @@ impl Gate {
     /// until its reset when `Remaining` is 0 (or until `Retry-After` on a 429), and free again
     /// when `Remaining` is above 0.
     pub(crate) fn observe(&mut self, seen: &Observation<'_>) {
-        let slot = &mut self.blocked_until[slot(seen.bucket())];
+        let bucket = slot(seen.bucket());
+        if let Some(limit) = seen.rate.and_then(|rl| rl.limit) {
+            self.reported[bucket] = Some(limit);
+        }
+        let slot = &mut self.blocked_until[bucket];
         let mut until = None;
         if let Some(rl) = seen.rate {
             if rl.is_exhausted() {
@@ -55,6 +67,17 @@ impl Gate {
 mod tests {
     use super::*;
     use crate::ratelimit::RateLimit;
+
+    #[test]
+    fn the_limit_quoted_is_the_one_the_server_reported() {
+        let t0 = Instant::now();
+        let mut g = Gate::default();
+        assert_eq!(g.reported_limit(Bucket::GlobalMinute), None);
+        let lowered = RateLimit::sample(2, 0, 30, t0);
+        g.observe(&Observation::headers(Operation::GetAccount, &lowered));
+        let (_, bucket) = g.check(Operation::GetAccount, t0).unwrap();
+        assert_eq!(g.reported_limit(bucket), Some(2));
+    }
 
     #[test]
     fn gate_blocks_until_the_reset_passes() {

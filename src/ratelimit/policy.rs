@@ -20,7 +20,10 @@ pub enum RateLimitPolicy {
     /// with [`ErrorKind::RateLimitedLocally`](crate::ErrorKind::RateLimitedLocally) until the
     /// window resets (unless
     /// [`fail_fast_when_rate_limited(false)`](crate::ClientBuilder::fail_fast_when_rate_limited)), and
-    /// nothing waits or retries silently.
+    /// no single call waits or retries silently. Streams of pages and bulk calls
+    /// ([`Client::services_stream`](crate::Client::services_stream),
+    /// [`Client::proxy_lists`](crate::Client::proxy_lists), ...) are paced whatever the policy:
+    /// they wait for a window rather than end midway.
     #[default]
     Surface,
     /// Opt in: calls wait for their turn instead. The client counts every request against the

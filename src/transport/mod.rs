@@ -173,15 +173,25 @@ impl Transport {
         if !self.fail_fast || self.pacing() {
             return Ok(());
         }
-        let blocked = lock(&self.gate).check(operation, self.clock.now());
+        let (blocked, reported) = {
+            let gate = lock(&self.gate);
+            let blocked = gate.check(operation, self.clock.now());
+            (blocked, blocked.and_then(|(_, b)| gate.reported_limit(b)))
+        };
         match blocked {
             None => Ok(()),
             Some((wait, bucket)) => Err(Error::new(
                 ErrorKind::RateLimitedLocally,
                 format!(
-                    "the {bucket} rate limit ({} requests per {} s) is exhausted; its window resets in {:.0} s",
-                    bucket.limit(),
-                    bucket.window().as_secs(),
+                    "the {bucket} rate limit ({}) is exhausted; its window resets in {:.0} s",
+                    match reported {
+                        Some(n) => format!("{n} requests per window, as the server reported"),
+                        None => format!(
+                            "{} requests per {} s, as documented",
+                            bucket.limit(),
+                            bucket.window().as_secs()
+                        ),
+                    },
                     wait.as_secs_f64().ceil()
                 ),
             )
