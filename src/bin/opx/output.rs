@@ -1,7 +1,7 @@
 //! Human output (aligned tables, roubles, readable times) and `--json` output (the response's
 //! `data`, byte for byte).
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use chrono::{DateTime, Utc};
@@ -139,15 +139,29 @@ pub fn raw_data(body: &[u8]) -> Result<&RawValue, Failure> {
         .map_err(|e| Failure::Other(format!("the response has no JSON `data` member: {e}")))
 }
 
-/// Prints a value as one JSON document (for `--json` when there is no response body to copy).
+/// Prints a value as one JSON document (for `--json` when there is no response body to copy):
+/// indented on a terminal, one line in a pipe.
 pub fn print_json(value: &impl serde::Serialize) -> Result<(), Failure> {
-    let text = serde_json::to_string(value).map_err(|e| Failure::Other(e.to_string()))?;
-    print(&format!("{text}\n"))
+    let text = if std::io::stdout().is_terminal() {
+        serde_json::to_string_pretty(value)
+    } else {
+        serde_json::to_string(value)
+    };
+    print(&format!(
+        "{}\n",
+        text.map_err(|e| Failure::Other(e.to_string()))?
+    ))
 }
 
-/// Prints the `data` of a response for `--json`.
+/// Prints the `data` of a response for `--json`: in a pipe exactly as the server wrote it, on a
+/// terminal indented.
 pub fn print_data(body: &[u8]) -> Result<(), Failure> {
     let data = raw_data(body)?;
+    if std::io::stdout().is_terminal() {
+        let value: serde_json::Value =
+            serde_json::from_str(data.get()).map_err(|e| Failure::Other(e.to_string()))?;
+        return print_json(&value);
+    }
     print(&format!("{}\n", data.get()))
 }
 

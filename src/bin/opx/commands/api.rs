@@ -404,11 +404,13 @@ async fn record(
     }
 }
 
-/// Runs `opx api`; the request has `deadline` (`--timeout`, default 60 s) in all.
+/// Runs `opx api`; the request has `deadline` (`--timeout`, default 60 s) in all. With `json`
+/// (`--json`), an answer in the API's envelope prints its `data`, as every command does.
 pub async fn run(
     args: ApiArgs,
     settings: Settings,
     deadline: Option<Duration>,
+    json: bool,
 ) -> Result<(), Failure> {
     let deadline = deadline.unwrap_or(opx::ClientBuilder::DEFAULT_DEADLINE);
     let method = method_of(&args.method)?;
@@ -466,7 +468,10 @@ pub async fn run(
         &read.body,
     )));
     read.body = redact_token(&read.body, token.expose());
-    print_body(&read.body)?;
+    match output::raw_data(&read.body) {
+        Ok(_) if json => output::print_data(&read.body)?,
+        _ => print_body(&read.body)?,
+    }
     verdict(&read, retry_after, unsure)
 }
 

@@ -216,7 +216,7 @@ async fn dispatch(ctx: &Ctx, command: Command) -> Result<(), Failure> {
         Command::Account => account::run(ctx).await,
         Command::Doctor => doctor::run(ctx).await,
         Command::Config => crate::config::show(ctx.profile(), ctx.base_url(), ctx.json),
-        Command::Api(args) => api::run(args, ctx.settings()?, ctx.timeout()).await,
+        Command::Api(args) => api::run(args, ctx.settings()?, ctx.timeout(), ctx.json).await,
         Command::Mock(args) => mock::run(args).await,
         Command::Gateway(args) => gateway::run(ctx.client()?.clone(), args).await,
         Command::Check(args) => check::run(ctx.client()?, args, ctx.json).await,

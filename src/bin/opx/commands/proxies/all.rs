@@ -1,6 +1,7 @@
 //! `opx proxies --all`: the proxy lists of every service the filters select, paced to the rate
 //! limit ([`opx::Client::proxy_lists`]), one block per service or merged (`--merge`), with a
-//! progress bar on stderr when it is a terminal.
+//! progress bar on stderr when it is a terminal. With `--json`: one JSON line per service
+//! (`{"service_id", "lines"}`, as each list arrives), or one document when merged.
 
 use std::collections::HashSet;
 use std::io::IsTerminal;
@@ -42,6 +43,15 @@ impl Merged {
             }
         }
     }
+}
+
+/// The list of one service as a JSON line (`--json`): its id and its lines.
+fn json_block(id: &opx::types::ServiceId, list: &str) -> String {
+    let lines: Vec<&str> = list.lines().filter(|l| !l.trim().is_empty()).collect();
+    format!(
+        "{}\n",
+        serde_json::json!({"service_id": id, "lines": lines})
+    )
 }
 
 /// The block of one service: a `# <id>` line, then its list (ending in a newline).
@@ -86,6 +96,7 @@ pub async fn run(ctx: &Ctx, args: AllLists) -> Result<(), Failure> {
     while let Some((id, list)) = lists.next().await {
         match list {
             Ok(text) if args.merge => merged.add(&text),
+            Ok(text) if ctx.json => bar.suspend(|| output::print(&json_block(&id, &text)))?,
             Ok(text) => bar.suspend(|| output::print(&block(&id, &text)))?,
             Err(e) => {
                 bar.suspend(|| eprintln!("error: {id}: {e}"));
@@ -103,7 +114,10 @@ pub async fn run(ctx: &Ctx, args: AllLists) -> Result<(), Failure> {
         }
     }
     bar.finish_and_clear();
-    if args.merge {
+    if args.merge && ctx.json {
+        let lines: Vec<&str> = merged.lines.lines().collect();
+        output::print_json(&serde_json::json!({ "lines": lines }))?;
+    } else if args.merge {
         output::print(&merged.lines)?;
     }
     match failed.len() {

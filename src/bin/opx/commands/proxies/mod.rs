@@ -70,7 +70,7 @@ pub async fn run(ctx: &Ctx, args: ProxiesArgs) -> Result<(), Failure> {
             }
         }
         (None, _) if args.format != ProxyFormat::Txt => Err(Failure::Usage(
-            "--all writes text lists: drop --format json".into(),
+            "--all writes text lists (JSON lines with --json): drop --format json".into(),
         )),
         (None, _) => {
             let mut services =
