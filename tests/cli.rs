@@ -176,7 +176,7 @@ async fn service_shows_everything_but_the_password() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn proxies_txt_is_exactly_the_body_and_json_is_a_table() {
+async fn proxies_txt_is_exactly_the_body_and_json_is_always_json() {
     let server = MockServer::start().await;
     let id = bought(&server, "ipv6_rotating").await;
     let txt = ok(&opx(&server, &["proxies", &id]).await);
@@ -210,13 +210,18 @@ async fn proxies_txt_is_exactly_the_body_and_json_is_a_table() {
         "proxies_no_auth",
         ok(&opx(&server, &["proxies", &id, "--no-auth"]).await)
     );
-    snapshot!(
-        "proxies_json_table",
-        ok(&opx(&server, &["proxies", &id, "--format", "json"]).await)
+    let json = ok(&opx(&server, &["--json", "proxies", &id, "--format", "json"]).await);
+    snapshot!("proxies_json", json.clone());
+    // `--json` alone, or `--format json` alone, is the same JSON (not the text list, not a table).
+    assert_eq!(ok(&opx(&server, &["--json", "proxies", &id]).await), json);
+    assert_eq!(
+        ok(&opx(&server, &["proxies", &id, "--format", "json"]).await),
+        json
     );
-    snapshot!(
-        "proxies_json",
-        ok(&opx(&server, &["--json", "proxies", &id, "--format", "json"]).await)
+    let parsed: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert!(
+        parsed["servers"].as_array().is_some_and(|s| !s.is_empty()),
+        "{json}"
     );
 }
 
