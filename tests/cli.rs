@@ -96,6 +96,35 @@ async fn plans_human_json_and_type_filter() {
     );
 }
 
+/// In a pipe (no terminal, `OPX_FORCE_TTY` unset) a table is tab-separated without its header
+/// and amounts are plain, so `cut -f` and `awk -F'\t'` read them; the same rows as the JSON.
+#[tokio::test(flavor = "multi_thread")]
+async fn in_a_pipe_tables_are_tab_separated_and_amounts_plain() {
+    let server = MockServer::start().await;
+    let env = [
+        ("OPX_TOKEN", server.token()),
+        ("OPX_BASE_URL", server.base_url()),
+        ("OPX_FORCE_TTY", ""),
+    ];
+    let piped = ok(&opx_with_env(&["plans"], &env).await);
+    let json: serde_json::Value =
+        serde_json::from_str(&ok(&opx(&server, &["--json", "plans"]).await)).unwrap();
+    let plans = json["plans"].as_array().unwrap();
+    let rows: Vec<Vec<&str>> = piped.lines().map(|l| l.split('\t').collect()).collect();
+    assert_eq!(
+        rows.len(),
+        plans.len(),
+        "no header, one row per plan:\n{piped}"
+    );
+    for (row, plan) in rows.iter().zip(plans) {
+        let price = format!("{} RUB", plan["price"]);
+        assert!(row.contains(&price.as_str()), "{row:?} has {price}");
+        assert!(row.contains(&plan["plan_id"].as_str().unwrap()), "{row:?}");
+    }
+    let human = ok(&opx(&server, &["plans"]).await);
+    assert!(human.contains(" RUB") && !human.contains('\t'), "{human}");
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn purchase_with_yes_charges_once_and_prints_the_service() {
     let server = MockServer::start().await;

@@ -45,6 +45,9 @@ pub fn clean_env(cmd: &mut Command, env: &[(&str, &str)]) {
     }
     cmd.env("XDG_CONFIG_HOME", "/nonexistent/opx-tests");
     cmd.env("OPX_STATE_DIR", state_dir());
+    // The human layout of tables and amounts, as on a terminal: most tests read it. The pipe
+    // layout (tab-separated, plain amounts) has its own tests, which set it to "".
+    cmd.env("OPX_FORCE_TTY", "1");
     cmd.envs(env.iter().copied());
 }
 

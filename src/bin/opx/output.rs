@@ -1,5 +1,7 @@
 //! Human output (aligned tables, roubles, readable times) and `--json` output (the response's
-//! `data`, byte for byte).
+//! `data`, byte for byte). On a terminal tables are aligned and amounts grouped (`1 500 RUB`);
+//! in a pipe, as gh does, tables are tab-separated without their header and amounts are plain
+//! (`1500 RUB`), so `cut -f` and `awk -F'\t'` read them.
 
 use std::io::{IsTerminal, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -9,8 +11,27 @@ use serde_json::value::RawValue;
 
 use crate::failure::Failure;
 
-/// Money as whole roubles with thin grouping: `1 500 RUB`.
+/// Whether tables and amounts take their human layout: stdout is a terminal, or
+/// `OPX_FORCE_TTY` is set to something other than empty or `0` (as gh's `GH_FORCE_TTY`).
+pub fn on_terminal() -> bool {
+    static TERMINAL: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *TERMINAL.get_or_init(|| {
+        let forced = std::env::var("OPX_FORCE_TTY").is_ok_and(|v| !v.is_empty() && v != "0");
+        forced || std::io::stdout().is_terminal()
+    })
+}
+
+/// Money as whole roubles: grouped on a terminal (`1 500 RUB`), plain in a pipe (`1500 RUB`).
 pub fn rub(amount: i64) -> String {
+    if on_terminal() {
+        grouped_rub(amount)
+    } else {
+        format!("{amount} RUB")
+    }
+}
+
+/// Money as whole roubles with thin grouping: `1 500 RUB`.
+fn grouped_rub(amount: i64) -> String {
     let digits = amount.unsigned_abs().to_string();
     let mut grouped = String::new();
     for (i, c) in digits.chars().enumerate() {
@@ -51,8 +72,21 @@ impl Table {
         self.rows.push(cells.iter().map(|c| printable(c)).collect());
     }
 
-    /// The rendered table, each line ending in a newline (no trailing spaces).
+    /// The rendered table: aligned with its header on a terminal, else tab-separated rows
+    /// without it; each line ending in a newline.
     pub fn render(&self) -> String {
+        if on_terminal() {
+            self.aligned()
+        } else {
+            self.rows[1..]
+                .iter()
+                .map(|r| format!("{}\n", r.join("\t")))
+                .collect()
+        }
+    }
+
+    /// The table aligned, with its header (no trailing spaces).
+    fn aligned(&self) -> String {
         let columns = self.rows.iter().map(Vec::len).max().unwrap_or(0);
         let widths: Vec<usize> = (0..columns)
             .map(|c| {
@@ -83,8 +117,14 @@ impl Table {
     }
 }
 
-/// `key  value` lines, keys aligned.
+/// `key  value` lines, keys aligned (tab-separated in a pipe).
 pub fn fields(pairs: &[(&str, String)]) -> String {
+    if !on_terminal() {
+        return pairs
+            .iter()
+            .map(|(k, v)| format!("{k}\t{}\n", printable(v)))
+            .collect();
+    }
     let width = pairs.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
     pairs
         .iter()
@@ -170,27 +210,40 @@ mod tests {
     use super::*;
 
     #[test]
-    fn roubles_are_grouped_by_thousands() {
-        assert_eq!(rub(0), "0 RUB");
-        assert_eq!(rub(900), "900 RUB");
-        assert_eq!(rub(1500), "1 500 RUB");
-        assert_eq!(rub(100_000), "100 000 RUB");
-        assert_eq!(rub(-1_234_567), "-1 234 567 RUB");
+    fn roubles_are_grouped_by_thousands_on_a_terminal() {
+        assert_eq!(grouped_rub(0), "0 RUB");
+        assert_eq!(grouped_rub(900), "900 RUB");
+        assert_eq!(grouped_rub(1500), "1 500 RUB");
+        assert_eq!(grouped_rub(100_000), "100 000 RUB");
+        assert_eq!(grouped_rub(-1_234_567), "-1 234 567 RUB");
     }
 
     #[test]
     fn tables_align_columns_without_trailing_spaces() {
         let mut t = Table::new(&["A", "LONGER"]);
         t.row(vec!["wide cell".into(), "x".into()]);
-        assert_eq!(t.render(), "A          LONGER\nwide cell  x\n");
+        assert_eq!(t.aligned(), "A          LONGER\nwide cell  x\n");
+    }
+
+    /// The tests' stdout is not a terminal: what a pipe gets.
+    #[test]
+    fn in_a_pipe_tables_are_tab_separated_without_header_and_amounts_plain() {
+        if on_terminal() {
+            return; // OPX_FORCE_TTY is set for this run: the pipe layout is not in use.
+        }
+        let mut t = Table::new(&["A", "PRICE"]);
+        t.row(vec!["wide cell".into(), rub(1500)]);
+        assert_eq!(t.render(), "wide cell\t1500 RUB\n");
+        assert_eq!(fields(&[("k", "v w".into())]), "k\tv w\n");
     }
 
     #[test]
     fn server_text_cannot_drive_the_terminal() {
         let mut t = Table::new(&["A"]);
         t.row(vec!["\u{1b}[2Jx\r\ny\u{7}".into()]);
-        assert_eq!(t.render(), "A\n?[2Jx??y?\n");
-        assert_eq!(fields(&[("k", "\u{1b}]0;t".into())]), "k  ?]0;t\n");
+        assert_eq!(t.aligned(), "A\n?[2Jx??y?\n");
+        assert_eq!(t.render(), "?[2Jx??y?\n");
+        assert_eq!(fields(&[("k", "\u{1b}]0;t".into())]), "k\t?]0;t\n");
         // Bidi overrides and isolates, Unicode line breaks, zero-width characters.
         assert_eq!(
             printable("a\u{202E}b\u{2066}c\u{2069}d\u{2028}e\u{2029}f\u{200B}g\u{FEFF}h"),
