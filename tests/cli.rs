@@ -125,6 +125,28 @@ async fn in_a_pipe_tables_are_tab_separated_and_amounts_plain() {
     assert!(human.contains(" RUB") && !human.contains('\t'), "{human}");
 }
 
+/// `--jq EXPR` filters the JSON output with jq (jaq): strings print as text, other values as
+/// JSON; a filter that does not parse is a usage error (exit 2) and nothing is sent.
+#[tokio::test(flavor = "multi_thread")]
+async fn jq_filters_the_json_output() {
+    let server = MockServer::start().await;
+    let json: serde_json::Value =
+        serde_json::from_str(&ok(&opx(&server, &["--json", "plans"]).await)).unwrap();
+    let ids: Vec<&str> = json["plans"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["plan_id"].as_str().unwrap())
+        .collect();
+    let out = ok(&opx(&server, &["plans", "--jq", ".plans[].plan_id"]).await);
+    assert_eq!(out.lines().collect::<Vec<_>>(), ids);
+    let count = ok(&opx(&server, &["--jq", ".plans | length", "plans"]).await);
+    assert_eq!(count.trim(), ids.len().to_string());
+    let bad = opx(&server, &["--jq", ".plans[", "account"]).await;
+    assert_eq!(bad.status.code(), Some(2), "{}", stderr(&bad));
+    assert!(stderr(&bad).contains("--jq"), "{}", stderr(&bad));
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn purchase_with_yes_charges_once_and_prints_the_service() {
     let server = MockServer::start().await;

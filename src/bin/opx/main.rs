@@ -12,6 +12,7 @@ mod context;
 mod failure;
 mod interrupt;
 mod journal;
+mod jq;
 mod listing;
 mod output;
 mod show;

@@ -180,8 +180,12 @@ pub fn raw_data(body: &[u8]) -> Result<&RawValue, Failure> {
 }
 
 /// Prints a value as one JSON document (for `--json` when there is no response body to copy):
-/// indented on a terminal, one line in a pipe.
+/// indented on a terminal, one line in a pipe; through `--jq` when given.
 pub fn print_json(value: &impl serde::Serialize) -> Result<(), Failure> {
+    if let Some(expr) = crate::jq::filter() {
+        let text = serde_json::to_vec(value).map_err(|e| Failure::Other(e.to_string()))?;
+        return print(&crate::jq::run(expr, &text)?);
+    }
     let text = if std::io::stdout().is_terminal() {
         serde_json::to_string_pretty(value)
     } else {
@@ -193,10 +197,22 @@ pub fn print_json(value: &impl serde::Serialize) -> Result<(), Failure> {
     ))
 }
 
+/// Prints a value as one compact JSON line (JSON lines output), through `--jq` when given.
+pub fn print_json_line(value: &impl serde::Serialize) -> Result<(), Failure> {
+    let text = serde_json::to_string(value).map_err(|e| Failure::Other(e.to_string()))?;
+    match crate::jq::filter() {
+        Some(expr) => print(&crate::jq::run(expr, text.as_bytes())?),
+        None => print(&format!("{text}\n")),
+    }
+}
+
 /// Prints the `data` of a response for `--json`: in a pipe exactly as the server wrote it, on a
 /// terminal indented.
 pub fn print_data(body: &[u8]) -> Result<(), Failure> {
     let data = raw_data(body)?;
+    if let Some(expr) = crate::jq::filter() {
+        return print(&crate::jq::run(expr, data.get().as_bytes())?);
+    }
     if std::io::stdout().is_terminal() {
         let value: serde_json::Value =
             serde_json::from_str(data.get()).map_err(|e| Failure::Other(e.to_string()))?;

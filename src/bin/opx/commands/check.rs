@@ -62,9 +62,7 @@ pub async fn run(client: &Client, args: CheckArgs, json: bool) -> Result<(), Fai
         }
     };
     if json {
-        let text = serde_json::to_string(&report)
-            .map_err(|e| Failure::Other(format!("cannot write the report: {e}")))?;
-        output::print(&format!("{text}\n"))?;
+        output::print_json(&report)?;
     } else {
         output::print(&format!("{}\n{}", summary(&report, &id), table(&report)))?;
     }

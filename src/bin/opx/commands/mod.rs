@@ -72,6 +72,10 @@ pub struct Cli {
     /// Print the response's `data` exactly as the API returned it (one JSON document).
     #[arg(long, global = true)]
     json: bool,
+    /// Filter the JSON output with a jq expression (implies --json), e.g. `.plans[].plan_id`;
+    /// a string prints as its text.
+    #[arg(long, global = true, value_name = "EXPR")]
+    jq: Option<String>,
     /// API base URL.
     #[arg(long, global = true, env = "OPX_BASE_URL", value_name = "URL")]
     base_url: Option<String>,
@@ -176,7 +180,11 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
         }
         None => None,
     };
-    let ctx = Ctx::new(cli.json, cli.profile.clone(), cli.base_url.clone(), timeout)
+    if let Some(expr) = &cli.jq {
+        crate::jq::set(expr)?;
+    }
+    let json = cli.json || cli.jq.is_some();
+    let ctx = Ctx::new(json, cli.profile.clone(), cli.base_url.clone(), timeout)
         .with_pace(cli.pace || bulk)
         .with_money(watch, forced(&cli.command));
     let result = dispatch(&ctx, cli.command).await;

@@ -96,7 +96,9 @@ pub async fn run(ctx: &Ctx, args: AllLists) -> Result<(), Failure> {
     while let Some((id, list)) = lists.next().await {
         match list {
             Ok(text) if args.merge => merged.add(&text),
-            Ok(text) if ctx.json => bar.suspend(|| output::print(&json_block(&id, &text)))?,
+            Ok(text) if ctx.json => {
+                bar.suspend(|| output::print_json_line(&json_block(&id, &text)))?;
+            }
             Ok(text) => bar.suspend(|| output::print(&block(&id, &text)))?,
             Err(e) => {
                 bar.suspend(|| eprintln!("error: {id}: {e}"));
