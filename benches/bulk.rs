@@ -76,7 +76,7 @@ async fn job(v: Variant, scale: f64) -> (Duration, u64) {
         .await
         .expect("a mock");
     let ids: Vec<ServiceId> = server
-        .seed_services(LISTS)
+        .services().seed(LISTS)
         .into_iter()
         .map(|id| ServiceId::new(id).expect("a mock id"))
         .collect();
@@ -109,7 +109,7 @@ async fn job(v: Variant, scale: f64) -> (Duration, u64) {
     }
     let took = clock.now() - t0;
     let refused = server
-        .stats()
+        .records().stats()
         .responses_by_status
         .get("429")
         .copied()

@@ -74,13 +74,13 @@ async fn every_endpoint_of_a_fresh_service_is_ok() {
     let rows = rows(&text);
     assert_eq!(rows.len(), 3, "{text}");
     for (row, country) in rows.iter().zip(opx::types::GatewayCountry::KNOWN) {
-        let gw = server.gateway_addr(&country).unwrap();
+        let gw = server.gateways().addr(&country).unwrap();
         let cells: Vec<&str> = row.split_whitespace().collect();
         assert!(cells[0].ends_with(&format!("@{gw}")), "{row}");
         assert_eq!(cells[1], "ok", "{row}");
         // The echo saw the gateway's connection come from an exit of its country.
         let exit: std::net::Ipv4Addr = cells[4].parse().unwrap();
-        assert!(MockServer::exit_range(&country).contains(&exit), "{row}");
+        assert!(opx::mock::exit_range(&country).contains(&exit), "{row}");
     }
     no_secret(&out, &password);
 
@@ -99,7 +99,7 @@ async fn every_endpoint_of_a_fresh_service_is_ok() {
         assert_eq!(r["status"], "ok", "{r}");
         assert_eq!(r["http_status"], 200);
         let exit: std::net::Ipv4Addr = r["exit_address"].as_str().unwrap().parse().unwrap();
-        assert!(MockServer::exit_range(&country).contains(&exit), "{r}");
+        assert!(opx::mock::exit_range(&country).contains(&exit), "{r}");
         assert_eq!(r["host"], "127.0.0.1");
         assert!(r["latency_ms"].is_u64() && r["detail"].is_null(), "{r}");
         assert!(r.get("password").is_none(), "{r}");
@@ -156,7 +156,7 @@ async fn an_expired_service_fails_the_check() {
     let (server, echo, id, password) = setup(ServiceType::Ipv4Rotating).await;
     let target = echo.url("/");
     check(&server, &["check", &id, "--target", &target], 0).await;
-    server.advance(Duration::from_secs(31 * 86_400));
+    server.clock().advance(Duration::from_secs(31 * 86_400));
     let out = check(&server, &["check", &id, "--target", &target], 6).await;
     assert_eq!(stderr(&out), "error: 1 of 1 endpoints do not work\n");
     let text = stdout(&out);
@@ -173,7 +173,7 @@ async fn an_expired_service_fails_the_check() {
 #[tokio::test(flavor = "multi_thread")]
 async fn the_check_never_uses_more_than_the_services_threads() {
     let (server, mut echo, id, _) = setup(ServiceType::Ipv6Rotating).await;
-    assert!(server.set_threads(&id, 1));
+    assert!(server.services().set_threads(&id, 1));
     let target = echo.url("/hold");
     let mut run = {
         let env = [
@@ -196,7 +196,7 @@ async fn the_check_never_uses_more_than_the_services_threads() {
     // by the gateway (429) and reported.
     for _ in 0..3 {
         echo.arrival(&mut run).await;
-        assert_eq!(server.gateway_threads_in_use(&id), 1);
+        assert_eq!(server.gateways().threads_in_use(&id), 1);
         echo.release(1);
     }
     let out = run.await.unwrap();

@@ -4,7 +4,6 @@
 //! cheap to make (`server.faults().inject(...)`).
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::ops::RangeInclusive;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -14,7 +13,7 @@ use super::fake::api::Fake;
 use super::fake::model::{LogEntry, MockAccount, MockPlan};
 use super::fake::seed::ServiceSeed;
 use super::fake::snapshot::StateFile;
-use super::gateway::{Running, exit_range};
+use super::gateway::Running;
 use super::harness::expect::Expectation;
 use super::harness::fault::{Fault, Schedule};
 use super::harness::overrides::ResponseOverride;
@@ -351,15 +350,6 @@ impl<'a> Gateways<'a> {
     /// proxy lists point at; `None` for a country that has none.
     pub fn addr(&self, country: &GatewayCountry) -> Option<SocketAddr> {
         self.fake.gateways().get(country)
-    }
-
-    /// The exit addresses of a country's gateway: a connection it makes to a destination
-    /// leaves from one of them (`127.31.0.1..=127.31.255.254` for nl, `127.49.*` for de,
-    /// `127.43.*` for at), a new one for every connection when the service's rotation is
-    /// `instant`, the same one for a period when it is one (`10min`, `30s`, `1h`), and the same
-    /// one until the mode changes for any other mode. Periods run on the mock's clock.
-    pub fn exit_range(&self, country: &GatewayCountry) -> RangeInclusive<Ipv4Addr> {
-        exit_range(country)
     }
 
     /// How many of a service's threads the gateways are using now (forwarded requests not yet

@@ -52,7 +52,7 @@
 //!   with `403` before a connection is tried, and no name is resolved, so tests never reach the
 //!   network. Refusals are one line of `text/plain` naming the reason.
 //! - They rotate like the real ones: each connection to a destination leaves from a loopback
-//!   address of the gateway's country ([`Gateways::exit_range`]: `127.31.*.*` nl, `127.49.*.*`
+//!   address of the gateway's country ([`exit_range`]: `127.31.*.*` nl, `127.49.*.*`
 //!   de, `127.43.*.*` at), a new one per connection for `instant` rotation, the same one for
 //!   the mode's period (`10min`) on the mock's clock otherwise.
 //! - The mock keeps the latest 10,000 requests for [`Records::requests`] and the latest
@@ -98,6 +98,7 @@ pub use builder::MockBuilder;
 pub use fake::model::{DEFAULT_BALANCE, MockAccount, MockPlan};
 pub use fake::seed::ServiceSeed;
 pub use fake::snapshot::{AccountFile, KeyFile, LogFile, ServiceFile, StateFile};
+pub use gateway::exit_range;
 pub use handles::{Accounts, Faults, Gateways, MockClock, Records, Services};
 pub use harness::expect::Expectation;
 pub use harness::fault::{Fault, Schedule};

@@ -81,7 +81,7 @@ pub fn exit(body: &str) -> Ipv4Addr {
 pub fn country_of(ip: Ipv4Addr) -> GatewayCountry {
     GatewayCountry::KNOWN
         .into_iter()
-        .find(|c| MockServer::exit_range(c).contains(&ip))
+        .find(|c| opx::mock::exit_range(c).contains(&ip))
         .unwrap_or_else(|| panic!("{ip} is in no exit range"))
 }
 

@@ -42,7 +42,7 @@ async fn metrics_and_the_access_log_show_traffic_per_service_without_a_password(
             .starts_with("application/openmetrics-text")
     );
     let text = r.text().await.unwrap();
-    let nl = s.gateway_addr(&opx::types::GatewayCountry::Nl).unwrap();
+    let nl = s.gateways().addr(&opx::types::GatewayCountry::Nl).unwrap();
     let labels = format!("{{service=\"{id}\",line=\"nl {nl}\"}}");
     assert!(
         text.contains(&format!("opx_gateway_requests_total{labels} 2")),

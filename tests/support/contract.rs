@@ -98,8 +98,8 @@ pub struct Fixture {
 
 /// Seeds one service per catalog plan and picks an IPv4 and an IPv6 one.
 pub fn fixture(s: &MockServer) -> Fixture {
-    let plans = s.plans();
-    let ids = s.seed_services(plans.len());
+    let plans = s.services().plans();
+    let ids = s.services().seed(plans.len());
     let pick = |t: &str| {
         let i = plans
             .iter()
@@ -313,11 +313,11 @@ pub fn assert_wire_clean_with(s: &MockServer, allow: Allow) {
 /// What [`assert_wire_clean_with`] would complain about, one line each.
 pub fn wire_problems(s: &MockServer, allow: Allow) -> Vec<String> {
     let mut problems: Vec<String> = s
-        .schema_violations()
+        .records().schema_violations()
         .into_iter()
         .map(|v| format!("response broke the spec: {v}"))
         .collect();
-    for r in s.requests() {
+    for r in s.records().requests() {
         let what = format!(
             "{} {}{} (op {:?}, status {})",
             r.method,

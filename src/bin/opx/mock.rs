@@ -86,11 +86,11 @@ pub async fn run(args: MockArgs) -> Result<(), Failure> {
         };
     let server = builder.start().await?;
     for (op, o) in overrides {
-        server.override_response(op, o);
+        server.faults().override_response(op, o);
     }
     println!("listening on {}", server.base_url());
     println!("token: {}", server.token());
-    if let Some(n) = server.time_scale().filter(|n| *n != 1.0) {
+    if let Some(n) = server.clock().time_scale().filter(|n| *n != 1.0) {
         println!(
             "time: {n}x the wall clock (rate-limit windows, Retry-After, X-RateLimit-Reset, expiry)"
         );
@@ -100,12 +100,12 @@ pub async fn run(args: MockArgs) -> Result<(), Failure> {
         server.addr()
     );
     for country in opx::types::GatewayCountry::KNOWN {
-        if let Some(addr) = server.gateway_addr(&country) {
+        if let Some(addr) = server.gateways().addr(&country) {
             println!("gateway {country}: {addr}");
         }
     }
     tokio::signal::ctrl_c().await?;
-    let violations = server.schema_violations();
+    let violations = server.records().schema_violations();
     for v in &violations {
         eprintln!("schema violation: {v}");
     }

@@ -35,8 +35,18 @@ fn octet(country: &GatewayCountry) -> u8 {
     }
 }
 
-/// The exit addresses of a country's gateway.
-pub(crate) fn range(country: &GatewayCountry) -> RangeInclusive<Ipv4Addr> {
+/// The exit addresses of a country's gateway in the mock: a connection it makes to a
+/// destination leaves from one of them (`127.31.0.1..=127.31.255.254` for nl, `127.49.*` for
+/// de, `127.43.*` for at), a new one for every connection when the service's rotation is
+/// `instant`, the same one for a period when it is one (`10min`, `30s`, `1h`), and the same one
+/// until the mode changes for any other mode. Periods run on the mock's clock.
+///
+/// ```
+/// use opx::types::GatewayCountry;
+/// let nl = opx::mock::exit_range(&GatewayCountry::Nl);
+/// assert!(nl.contains(&std::net::Ipv4Addr::new(127, 31, 0, 1)));
+/// ```
+pub fn range(country: &GatewayCountry) -> RangeInclusive<Ipv4Addr> {
     let o = octet(country);
     Ipv4Addr::new(127, o, 0, 1)..=Ipv4Addr::new(127, o, 255, 254)
 }

@@ -38,5 +38,5 @@ mod exit;
 mod serve;
 mod target;
 
-pub(crate) use exit::range as exit_range;
+pub use exit::range as exit_range;
 pub(crate) use serve::{Running, bind};
