@@ -75,12 +75,8 @@ async fn job(v: Variant, scale: f64) -> (Duration, u64) {
         .start()
         .await
         .expect("a mock");
-    let ids: Vec<ServiceId> = server
-        .services().seed(LISTS)
-        .into_iter()
-        .map(|id| ServiceId::new(id).expect("a mock id"))
-        .collect();
-    let clock = server.clock();
+    let ids: Vec<ServiceId> = server.services().seed(LISTS);
+    let clock = server.clock().shared();
     let t0 = clock.now();
     match v {
         Variant::Paced => {

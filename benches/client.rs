@@ -814,7 +814,7 @@ fn case_e(opts: &Opts, crt: &Runtime, srt: &Runtime, rows: &mut Vec<Row>) {
             }
         }
     });
-    assert!(servers[0].schema_violations().is_empty());
+    assert!(servers[0].records().schema_violations().is_empty());
     for (k, label) in ["validation on", "validation off"].iter().enumerate() {
         let rate = calls[k] as f64 / time[k].as_secs_f64();
         let cpu_us = micros(cpu[k]) / calls[k] as f64;

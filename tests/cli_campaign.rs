@@ -286,7 +286,7 @@ impl Run<'_> {
             .map(|s| s.service_id.clone())
             .max()
             .unwrap();
-        id.parse().unwrap()
+        id
     }
 }
 
@@ -323,7 +323,7 @@ async fn the_binary_never_says_not_charged_about_a_charge_and_never_charges_twic
     let p = s
         .services().plans()
         .into_iter()
-        .find(|p| p.service_type == "ipv4_rotating")
+        .find(|p| p.service_type == opx::types::ServiceType::Ipv4Rotating)
         .unwrap();
     let mut run = Run {
         s: &s,

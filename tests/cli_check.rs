@@ -15,19 +15,19 @@ use std::time::Duration;
 
 use echo::Echo;
 use opx::mock::MockServer;
-use opx::types::ServiceType;
+use opx::types::{ServiceId, ServiceType};
 use opx_bin::{exits, opx, stderr, stdout};
 use serde_json::Value;
 
 /// A purchased service: (id, password).
-async fn bought(server: &MockServer, t: ServiceType) -> (String, String) {
+async fn bought(server: &MockServer, t: ServiceType) -> (ServiceId, String) {
     let s = fixtures::bought(server, t).await;
-    (s.service_id.to_string(), s.auth.password().to_owned())
+    (s.service_id, s.auth.password().to_owned())
 }
 
 /// A mock with one service of `t`, a loopback echo to check it against, the service's id and
 /// password.
-async fn setup(t: ServiceType) -> (MockServer, Echo, String, String) {
+async fn setup(t: ServiceType) -> (MockServer, Echo, ServiceId, String) {
     let server = MockServer::start().await;
     let echo = Echo::start().await;
     let (id, password) = bought(&server, t).await;
@@ -56,7 +56,7 @@ async fn every_endpoint_of_a_fresh_service_is_ok() {
     let (server, echo, id, password) = setup(ServiceType::Ipv6Rotating).await;
     let target = echo.url("/ip");
 
-    let out = opx(&server, &["check", &id, "--target", &target]).await;
+    let out = opx(&server, &["check", id.as_str(), "--target", &target]).await;
     assert_eq!(out.status.code(), Some(0), "stderr: {}", stderr(&out));
     assert_eq!(stderr(&out), "");
     let text = stdout(&out);
@@ -84,7 +84,7 @@ async fn every_endpoint_of_a_fresh_service_is_ok() {
     }
     no_secret(&out, &password);
 
-    let out = opx(&server, &["--json", "check", &id, "--target", &target]).await;
+    let out = opx(&server, &["--json", "check", id.as_str(), "--target", &target]).await;
     assert_eq!(out.status.code(), Some(0), "stderr: {}", stderr(&out));
     let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
     assert_eq!(v["service_id"], id.as_str());
@@ -111,7 +111,7 @@ async fn every_endpoint_of_a_fresh_service_is_ok() {
 async fn lines_printed_before_opx_credentials_are_refused_and_the_current_ones_work() {
     let (server, echo, id, old_password) = setup(ServiceType::Ipv6Rotating).await;
     let target = echo.url("/");
-    let printed = opx(&server, &["proxies", &id]).await;
+    let printed = opx(&server, &["proxies", id.as_str()]).await;
     assert_eq!(printed.status.code(), Some(0));
     let dir = std::env::temp_dir().join(format!("opx-check-{id}"));
     std::fs::create_dir_all(&dir).unwrap();
@@ -120,10 +120,10 @@ async fn lines_printed_before_opx_credentials_are_refused_and_the_current_ones_w
     let saved = saved.to_str().unwrap();
 
     // Before: the saved lines work.
-    let from_saved = ["check", &id, "--target", &target, "--from", saved];
+    let from_saved = ["check", id.as_str(), "--target", &target, "--from", saved];
     check(&server, &from_saved, 0).await;
 
-    let regen = opx(&server, &["credentials", &id, "--yes"]).await;
+    let regen = opx(&server, &["credentials", id.as_str(), "--yes"]).await;
     assert_eq!(regen.status.code(), Some(0), "{}", stderr(&regen));
     let out = check(&server, &from_saved, 6).await;
     assert_eq!(stderr(&out), "error: 3 of 3 endpoints do not work\n");
@@ -147,7 +147,7 @@ async fn lines_printed_before_opx_credentials_are_refused_and_the_current_ones_w
     no_secret(&out, &old_password);
 
     // The current list (read by the check itself) works.
-    check(&server, &["check", &id, "--target", &target], 0).await;
+    check(&server, &["check", id.as_str(), "--target", &target], 0).await;
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -155,15 +155,15 @@ async fn lines_printed_before_opx_credentials_are_refused_and_the_current_ones_w
 async fn an_expired_service_fails_the_check() {
     let (server, echo, id, password) = setup(ServiceType::Ipv4Rotating).await;
     let target = echo.url("/");
-    check(&server, &["check", &id, "--target", &target], 0).await;
+    check(&server, &["check", id.as_str(), "--target", &target], 0).await;
     server.clock().advance(Duration::from_secs(31 * 86_400));
-    let out = check(&server, &["check", &id, "--target", &target], 6).await;
+    let out = check(&server, &["check", id.as_str(), "--target", &target], 6).await;
     assert_eq!(stderr(&out), "error: 1 of 1 endpoints do not work\n");
     let text = stdout(&out);
     let row = &rows(&text)[0];
     assert!(row.contains("http 403"), "{text}");
     assert!(row.contains(&format!("service {id} expired at")), "{text}");
-    let out = opx(&server, &["--json", "check", &id, "--target", &target]).await;
+    let out = opx(&server, &["--json", "check", id.as_str(), "--target", &target]).await;
     let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
     assert_eq!(v["results"][0]["status"], "http_error");
     assert_eq!(v["results"][0]["http_status"], 403);
@@ -183,7 +183,7 @@ async fn the_check_never_uses_more_than_the_services_threads() {
         let args = [
             "--json",
             "check",
-            &id,
+            id.as_str(),
             "--target",
             &target,
             "--concurrency",
@@ -216,7 +216,7 @@ async fn the_check_never_uses_more_than_the_services_threads() {
 async fn a_bad_target_is_a_usage_error() {
     let server = MockServer::start().await;
     let (id, _) = bought(&server, ServiceType::Ipv4Rotating).await;
-    let out = opx(&server, &["check", &id, "--target", "ftp://127.0.0.1/"]).await;
+    let out = opx(&server, &["check", id.as_str(), "--target", "ftp://127.0.0.1/"]).await;
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert!(
         stderr(&out).contains("must be an http:// or https:// URL"),
@@ -235,7 +235,7 @@ async fn a_bad_target_is_a_usage_error() {
 async fn connections_count_the_distinct_exits_of_each_endpoint() {
     let (server, echo, id, password) = setup(ServiceType::Ipv4Rotating).await;
     let target = echo.url("/");
-    let args = ["check", &id, "--target", &target, "--connections", "3"];
+    let args = ["check", id.as_str(), "--target", &target, "--connections", "3"];
     let out = check(&server, &args, 0).await;
     let text = stdout(&out);
     assert!(text.lines().nth(1).unwrap().contains("EXITS"), "{text}");

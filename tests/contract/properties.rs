@@ -73,9 +73,9 @@ proptest! {
             want.reverse();
             let c = cheap_client(&s);
             let q = ServiceQuery::new().limit(limit).status(StatusFilter::All).prefetch(prefetch);
-            let got: Vec<String> = c
+            let got: Vec<_> = c
                 .services_stream(&q)
-                .map_ok(|svc| svc.service_id.to_string())
+                .map_ok(|svc| svc.service_id)
                 .try_collect()
                 .await
                 .unwrap();

@@ -219,12 +219,12 @@ async fn reconciliation_works_when_services_do_not_decode() {
     // The id recovered is the service the lost purchase created: the one not seeded.
     s.faults().clear_overrides();
     let listed = c.all_services(&ServiceQuery::new()).await.unwrap();
-    let created: Vec<String> = listed
+    let created: Vec<&ServiceId> = listed
         .iter()
-        .map(|svc| svc.service_id.to_string())
+        .map(|svc| &svc.service_id)
         .filter(|id| !seeded.contains(id))
         .collect();
-    assert_eq!(created, [id.to_string()]);
+    assert_eq!(created, [&id]);
 }
 
 /// `opx doctor`'s library half: clean against the mock, every deviation listed against a

@@ -138,9 +138,9 @@ async fn extend_whitelist_credentials_country_rotation() {
 
     let fresh = c.regenerate_credentials(&v4.service_id).await.unwrap();
     assert_ne!(fresh.auth.password(), v4.auth.password());
-    assert!(!s.gateways().credentials_valid(v4.service_id.as_str(), &v4.auth.login, v4.auth.password()));
+    assert!(!s.gateways().credentials_valid(&v4.service_id, &v4.auth.login, v4.auth.password()));
     assert!(s.gateways().credentials_valid(
-        v4.service_id.as_str(),
+        &v4.service_id,
         &fresh.auth.login,
         fresh.auth.password()
     ));
@@ -180,7 +180,7 @@ async fn proxies_in_every_form() {
     for e in &parsed {
         assert_eq!(e.login(), Some(svc.auth.login.as_str()));
         assert_eq!(e.password(), Some(svc.auth.password()));
-        assert!(s.gateways().credentials_valid(id.as_str(), e.login().unwrap(), e.password().unwrap()));
+        assert!(s.gateways().credentials_valid(&id, e.login().unwrap(), e.password().unwrap()));
     }
 
     let at = c
@@ -234,7 +234,7 @@ async fn services_and_logs() {
         .await
         .unwrap();
     assert_eq!(listed.len(), 3);
-    let mut got: Vec<_> = listed.iter().map(|s| s.service_id.to_string()).collect();
+    let mut got: Vec<_> = listed.iter().map(|s| s.service_id.clone()).collect();
     got.sort();
     let mut want = ids.clone();
     want.sort();

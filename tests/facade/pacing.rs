@@ -23,9 +23,6 @@ fn status_count(s: &MockServer, status: &str) -> u64 {
 
 fn ids(s: &MockServer, n: usize) -> Vec<ServiceId> {
     s.services().seed(n)
-        .into_iter()
-        .map(|id| ServiceId::new(id).unwrap())
-        .collect()
 }
 
 /// The fastest the documented buckets allow `n` requests of `op` (fixed windows, starting with

@@ -31,12 +31,12 @@ fn list_requests(s: &MockServer) -> Vec<String> {
 #[tokio::test]
 async fn every_service_exactly_once_with_filters_on_every_page() {
     let s = MockServer::start().await;
-    let seeded: HashSet<String> = s.services().seed(53).into_iter().collect();
+    let seeded: HashSet<opx::types::ServiceId> = s.services().seed(53).into_iter().collect();
     let c = s.client();
     let q = ServiceQuery::new().status(StatusFilter::All).limit(7);
     let items = collect(c.services_stream(&q)).await;
-    let ids: Vec<String> = items.iter().map(|s| s.service_id.to_string()).collect();
-    let unique: HashSet<String> = ids.iter().cloned().collect();
+    let ids: Vec<_> = items.iter().map(|s| s.service_id.clone()).collect();
+    let unique: HashSet<_> = ids.iter().cloned().collect();
     assert_eq!(ids.len(), 53, "nothing skipped");
     assert_eq!(unique.len(), 53, "nothing repeated");
     assert_eq!(unique, seeded);

@@ -34,7 +34,7 @@ async fn planning_reads_and_spends_nothing() {
     let order: Vec<_> = plan
         .items
         .iter()
-        .map(|r| r.service.service_id.to_string())
+        .map(|r| r.service.service_id.clone())
         .collect();
     assert_eq!(
         order,
@@ -70,8 +70,8 @@ async fn a_run_stops_before_the_cap_and_extends_each_once() {
     assert!(!report.is_complete() && !report.has_unknown());
     // The extended ones moved by one period; the skipped one did not.
     let now = s.clock().now();
-    let left = |id: &str| {
-        let id = id.parse().unwrap();
+    let left = |id: &opx::types::ServiceId| {
+        let id = id.clone();
         let c = c.clone();
         async move { c.service(&id).await.unwrap().expires_in(now).as_secs() as i64 }
     };
@@ -173,11 +173,11 @@ async fn a_short_balance_is_planned_and_a_refusal_stops_the_run() {
         .all_services(&opx::types::ServiceQuery::new().status(StatusFilter::All))
         .await
         .unwrap();
-    assert!(all.iter().any(|x| x.service_id.as_str() == expired));
+    assert!(all.iter().any(|x| x.service_id == expired));
     let plan = c.renewal_plan(&week(100_000)).await.unwrap();
     assert!(
         plan.items
             .iter()
-            .all(|r| r.service.service_id.as_str() != expired)
+            .all(|r| r.service.service_id != expired)
     );
 }

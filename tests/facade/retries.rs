@@ -159,7 +159,7 @@ mod against_the_mock {
     #[tokio::test]
     async fn puts_retry_and_posts_do_not() {
         let s = MockServer::start().await;
-        let id: opx::types::ServiceId = s.services().seed(1)[0].parse().unwrap();
+        let id = s.services().seed(1).remove(0);
         let c = s.client_builder().retry_policy(quick(3)).build().unwrap();
         s.faults().inject(Operation::ReplaceWhitelist, Fault::Status(503), 2);
         c.replace_whitelist(&id, &opx::types::Whitelist::parse(["192.0.2.1"]).unwrap())

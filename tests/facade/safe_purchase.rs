@@ -193,7 +193,7 @@ async fn a_concurrent_purchase_makes_the_outcome_ambiguous() {
 async fn extend_safely_recovers_or_reports_not_extended() {
     let s = MockServer::start().await;
     let c = reconciling_client(&s);
-    let id: opx::types::ServiceId = s.services().seed(1)[0].parse().unwrap();
+    let id = s.services().seed(1).remove(0);
     let start = c.service(&id).await.unwrap().expires_at;
 
     match c.extend_safely(&id).await.unwrap() {
@@ -405,7 +405,7 @@ async fn a_dropped_purchase_future_is_reconciled_from_a_snapshot() {
 #[tokio::test]
 async fn extend_safely_says_unknown_when_it_cannot_read_the_service() {
     let s = MockServer::start().await;
-    let id: opx::types::ServiceId = s.services().seed(1)[0].parse().unwrap();
+    let id = s.services().seed(1).remove(0);
     let c = reconciling_client(&s);
     // The first read (before) answers normally; every read after the lost answer fails.
     s.faults().inject(Operation::ExtendService, Fault::DropAfterCommit, 1);
@@ -425,7 +425,7 @@ async fn extend_safely_says_unknown_when_it_cannot_read_the_service() {
 #[tokio::test]
 async fn an_accepted_extension_that_cannot_be_read_is_extended_unread() {
     let s = MockServer::start().await;
-    let id: opx::types::ServiceId = s.services().seed(1)[0].parse().unwrap();
+    let id = s.services().seed(1).remove(0);
     let c = reconciling_client(&s);
     s.faults().inject(
         Operation::ExtendService,
@@ -478,7 +478,7 @@ async fn the_watch_waits_out_a_429() {
 #[tokio::test]
 async fn one_landed_extension_settles_one_of_two_unknown_entries() {
     let s = MockServer::start().await;
-    let id: opx::types::ServiceId = s.services().seed(1)[0].parse().unwrap();
+    let id = s.services().seed(1).remove(0);
     let journal = opx::safe::Journal::memory().allow_over_pending(true);
     let c = s
         .client_builder()

@@ -20,7 +20,7 @@ async fn leases_keep_to_the_threads_carry_requests_and_report_health() {
         .unwrap();
 
     let lease = pool.checkout(None, None).await.unwrap();
-    assert_eq!(lease.service(), id);
+    assert_eq!(lease.service(), id.as_str());
     assert!(!format!("{lease:?}").contains("password"));
     // The only thread is taken: a second checkout waits until the lease is dropped.
     let mut second = Box::pin(pool.checkout(None, None));

@@ -27,12 +27,15 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 /// A mock with a service of each plan (their ids, in order), and a loopback echo.
-pub async fn mock_with<const N: usize>(plans: [&str; N]) -> (MockServer, echo::Echo, [String; N]) {
+pub async fn mock_with<const N: usize>(
+    plans: [&str; N],
+) -> (MockServer, echo::Echo, [opx::types::ServiceId; N]) {
     let s = MockServer::start().await;
     let echo = echo::Echo::start().await;
     let mut ids = Vec::new();
     for plan in plans {
-        ids.push(support::buy_id(&s, plan).await);
+        let id = support::buy_id(&s, plan).await;
+        ids.push(opx::types::ServiceId::new(id).unwrap());
     }
     let ids = ids
         .try_into()

@@ -41,7 +41,7 @@ async fn a_scraper_keeps_working_through_regeneration_a_dead_line_and_an_expiry(
     all_ok(round(&proxy, &url, 12).await);
 
     let left: Vec<String> = gw.services().into_iter().map(|u| u.id).collect();
-    assert_eq!(left, std::slice::from_ref(&six));
+    assert_eq!(left, [six.to_string()]);
     assert!(s.gateways().threads_peak(&six) <= 3 && s.gateways().threads_peak(&four) <= 2);
     let metrics = gw.metrics_text();
     assert!(!metrics.contains("limit_429"), "{metrics}");

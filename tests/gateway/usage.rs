@@ -13,7 +13,7 @@ async fn metrics_and_the_access_log_show_traffic_per_service_without_a_password(
     let (s, echo, [id]) = mock_with([IPV4_PLAN]).await;
     let password = s
         .client()
-        .service(&opx::types::ServiceId::new(id.as_str()).unwrap())
+        .service(&id)
         .await
         .unwrap();
     let password = password.auth.password().to_owned();

@@ -100,19 +100,19 @@ pub struct Fixture {
 pub fn fixture(s: &MockServer) -> Fixture {
     let plans = s.services().plans();
     let ids = s.services().seed(plans.len());
-    let pick = |t: &str| {
+    let pick = |t: ServiceType| {
         let i = plans
             .iter()
             .position(|p| p.service_type == t)
             .unwrap_or_else(|| panic!("the catalog has no {t} plan"));
-        (ids[i].parse::<ServiceId>().unwrap(), plans[i].clone())
+        (ids[i].clone(), plans[i].clone())
     };
-    let (v4, p4) = pick("ipv4_rotating");
-    let (v6, _) = pick("ipv6_rotating");
+    let (v4, p4) = pick(ServiceType::Ipv4Rotating);
+    let (v6, _) = pick(ServiceType::Ipv6Rotating);
     Fixture {
         v4,
         v6,
-        plan_v4: p4.plan_id.parse().unwrap(),
+        plan_v4: p4.plan_id.clone(),
         price_v4: p4.price,
         extend_price_v4: p4.price,
     }
