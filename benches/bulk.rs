@@ -105,7 +105,8 @@ async fn job(v: Variant, scale: f64) -> (Duration, u64) {
     }
     let took = clock.now() - t0;
     let refused = server
-        .records().stats()
+        .records()
+        .stats()
         .responses_by_status
         .get("429")
         .copied()

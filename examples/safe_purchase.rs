@@ -29,7 +29,8 @@ async fn main() -> opx::Result<()> {
         return Ok(());
     };
     if let Some(mock) = &target.mock {
-        mock.faults().inject(Operation::Purchase, Fault::DropAfterCommit, 1);
+        mock.faults()
+            .inject(Operation::Purchase, Fault::DropAfterCommit, 1);
         println!("(mock: the purchase's connection will drop after it commits)");
     }
 

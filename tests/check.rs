@@ -65,7 +65,8 @@ async fn a_service_checked_through_the_client_reports_each_endpoint() {
     };
     assert!(opx::mock::exit_range(&opx::types::GatewayCountry::Nl).contains(&exit));
     let nl = server
-        .gateways().addr(&opx::types::GatewayCountry::Nl)
+        .gateways()
+        .addr(&opx::types::GatewayCountry::Nl)
         .unwrap();
     assert_eq!(r.endpoint_label(), format!("{}@{nl}", s.auth.login));
     assert!(r.latency < Duration::from_secs(5));
@@ -191,7 +192,8 @@ async fn a_whitelisted_line_without_credentials_works() {
     let r = first_result(&check, &bare, Some(s.threads)).await;
     assert_eq!(r.status, CheckStatus::Ok, "{r:?}");
     let nl = server
-        .gateways().addr(&opx::types::GatewayCountry::Nl)
+        .gateways()
+        .addr(&opx::types::GatewayCountry::Nl)
         .unwrap();
     assert_eq!(r.endpoint_label(), nl.to_string());
 }

@@ -29,7 +29,11 @@ macro_rules! snapshot {
 }
 
 async fn bought(server: &MockServer, service_type: &str) -> String {
-    let plan = server.services().plan(service_type.parse().unwrap()).unwrap().plan_id;
+    let plan = server
+        .services()
+        .plan(service_type.parse().unwrap())
+        .unwrap()
+        .plan_id;
     let out = opx(
         server,
         &[
@@ -49,7 +53,10 @@ async fn bought(server: &MockServer, service_type: &str) -> String {
 
 /// The catalog's first IPv4 rotating plan.
 fn ipv4_plan(server: &MockServer) -> MockPlan {
-    server.services().plan(opx::types::ServiceType::Ipv4Rotating).unwrap()
+    server
+        .services()
+        .plan(opx::types::ServiceType::Ipv4Rotating)
+        .unwrap()
 }
 
 /// Asserts that `plan` was bought exactly once since the balance was `before`.
@@ -62,14 +69,22 @@ fn assert_bought_once(server: &MockServer, before: i64, plan: &MockPlan) {
 /// A mock whose next purchase commits and then loses its answer; its balance and IPv4 plan.
 async fn with_a_lost_purchase_answer() -> (MockServer, i64, MockPlan) {
     let server = MockServer::start().await;
-    server.faults().inject(Operation::Purchase, Fault::DropAfterCommit, 1);
+    server
+        .faults()
+        .inject(Operation::Purchase, Fault::DropAfterCommit, 1);
     let (before, plan) = (server.accounts().balance(), ipv4_plan(&server));
     (server, before, plan)
 }
 
 /// `opx purchase` of `plan` (an IPv4 rotating plan), followed by `extra`.
 fn purchase_args<'a>(plan: &'a (impl AsRef<str> + ?Sized), extra: &[&'a str]) -> Vec<&'a str> {
-    let mut args = vec!["purchase", "--type", "ipv4_rotating", "--plan", plan.as_ref()];
+    let mut args = vec![
+        "purchase",
+        "--type",
+        "ipv4_rotating",
+        "--plan",
+        plan.as_ref(),
+    ];
     args.extend_from_slice(extra);
     args
 }
@@ -287,9 +302,17 @@ async fn credentials_with_yes_invalidate_the_old_ones() {
         before["auth"]["login"].as_str().unwrap(),
         before["auth"]["password"].as_str().unwrap(),
     );
-    assert!(server.gateways().credentials_valid(&id.parse().unwrap(), login, password));
+    assert!(
+        server
+            .gateways()
+            .credentials_valid(&id.parse().unwrap(), login, password)
+    );
     let out = ok(&opx(&server, &["credentials", &id, "--yes"]).await);
-    assert!(!server.gateways().credentials_valid(&id.parse().unwrap(), login, password));
+    assert!(
+        !server
+            .gateways()
+            .credentials_valid(&id.parse().unwrap(), login, password)
+    );
     // The new login is shown (the password is not: human output hides it), and it is the one
     // the service has now.
     let after: serde_json::Value =
@@ -299,7 +322,11 @@ async fn credentials_with_yes_invalidate_the_old_ones() {
         after["auth"]["password"].as_str().unwrap(),
     );
     assert_ne!(new_login, login);
-    assert!(server.gateways().credentials_valid(&id.parse().unwrap(), new_login, new_password));
+    assert!(
+        server
+            .gateways()
+            .credentials_valid(&id.parse().unwrap(), new_login, new_password)
+    );
     let shown = out
         .lines()
         .find_map(|l| l.strip_prefix("login"))
@@ -458,7 +485,9 @@ async fn an_unresolvable_outcome_exits_5_says_how_to_check_and_never_buys_twice(
         Fault::Delay(std::time::Duration::ZERO),
         1,
     );
-    server.faults().inject(Operation::ListServices, Fault::Status(500), 100);
+    server
+        .faults()
+        .inject(Operation::ListServices, Fault::Status(500), 100);
     let args = purchase_args(&plan.plan_id, &["--yes"]);
     let out = opx(&server, &args).await;
     assert_eq!(out.status.code(), Some(5), "{}", stderr(&out));
@@ -661,7 +690,9 @@ async fn on_a_terminal_a_charge_the_balance_cannot_cover_is_refused_before_askin
 #[tokio::test(flavor = "multi_thread")]
 async fn an_exhausted_window_is_noticed_on_stderr() {
     let server = MockServer::start().await;
-    server.accounts().set_limit(opx::operation::Bucket::GlobalMinute, 2);
+    server
+        .accounts()
+        .set_limit(opx::operation::Bucket::GlobalMinute, 2);
     let first = opx(&server, &["account"]).await;
     assert!(
         !stderr(&first).contains("rate limit exhausted"),

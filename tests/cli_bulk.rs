@@ -107,13 +107,18 @@ async fn all_is_refused_with_an_id_json_or_without_all_its_options() {
         let o = opx(&s, &args, &[]).await;
         assert_eq!(o.status.code(), Some(2), "{args:?}");
     }
-    assert_eq!(s.records().stats().requests, 0, "refused before anything was sent");
+    assert_eq!(
+        s.records().stats().requests,
+        0,
+        "refused before anything was sent"
+    );
 }
 
 /// The requests `server` has received so far for `operation`.
 fn received(server: &MockServer, operation: Operation) -> usize {
     server
-        .records().requests()
+        .records()
+        .requests()
         .iter()
         .filter(|r| r.operation == Some(operation))
         .count()
@@ -174,7 +179,8 @@ async fn pace_is_taken_from_the_flag_or_the_environment() {
 async fn a_list_that_fails_makes_all_exit_non_zero_naming_the_service() {
     let (s, active, _) = server().await;
     for merge in [false, true] {
-        s.faults().inject(Operation::GetProxies, Fault::Status(404), 1);
+        s.faults()
+            .inject(Operation::GetProxies, Fault::Status(404), 1);
         let args: &[&str] = if merge {
             &["proxies", "--all", "--merge"]
         } else {

@@ -321,7 +321,8 @@ fn journal_has_unknown() -> bool {
 async fn the_binary_never_says_not_charged_about_a_charge_and_never_charges_twice() {
     let s = campaign::mock().await;
     let p = s
-        .services().plans()
+        .services()
+        .plans()
         .into_iter()
         .find(|p| p.service_type == opx::types::ServiceType::Ipv4Rotating)
         .unwrap();

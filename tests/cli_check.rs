@@ -84,7 +84,11 @@ async fn every_endpoint_of_a_fresh_service_is_ok() {
     }
     no_secret(&out, &password);
 
-    let out = opx(&server, &["--json", "check", id.as_str(), "--target", &target]).await;
+    let out = opx(
+        &server,
+        &["--json", "check", id.as_str(), "--target", &target],
+    )
+    .await;
     assert_eq!(out.status.code(), Some(0), "stderr: {}", stderr(&out));
     let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
     assert_eq!(v["service_id"], id.as_str());
@@ -163,7 +167,11 @@ async fn an_expired_service_fails_the_check() {
     let row = &rows(&text)[0];
     assert!(row.contains("http 403"), "{text}");
     assert!(row.contains(&format!("service {id} expired at")), "{text}");
-    let out = opx(&server, &["--json", "check", id.as_str(), "--target", &target]).await;
+    let out = opx(
+        &server,
+        &["--json", "check", id.as_str(), "--target", &target],
+    )
+    .await;
     let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
     assert_eq!(v["results"][0]["status"], "http_error");
     assert_eq!(v["results"][0]["http_status"], 403);
@@ -216,7 +224,11 @@ async fn the_check_never_uses_more_than_the_services_threads() {
 async fn a_bad_target_is_a_usage_error() {
     let server = MockServer::start().await;
     let (id, _) = bought(&server, ServiceType::Ipv4Rotating).await;
-    let out = opx(&server, &["check", id.as_str(), "--target", "ftp://127.0.0.1/"]).await;
+    let out = opx(
+        &server,
+        &["check", id.as_str(), "--target", "ftp://127.0.0.1/"],
+    )
+    .await;
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert!(
         stderr(&out).contains("must be an http:// or https:// URL"),
@@ -235,7 +247,14 @@ async fn a_bad_target_is_a_usage_error() {
 async fn connections_count_the_distinct_exits_of_each_endpoint() {
     let (server, echo, id, password) = setup(ServiceType::Ipv4Rotating).await;
     let target = echo.url("/");
-    let args = ["check", id.as_str(), "--target", &target, "--connections", "3"];
+    let args = [
+        "check",
+        id.as_str(),
+        "--target",
+        &target,
+        "--connections",
+        "3",
+    ];
     let out = check(&server, &args, 0).await;
     let text = stdout(&out);
     assert!(text.lines().nth(1).unwrap().contains("EXITS"), "{text}");

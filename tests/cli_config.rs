@@ -395,7 +395,10 @@ async fn api_money_posts_need_yes_and_are_sent_once() {
     let profiles = Profiles::start().await;
     let (server, home) = (&profiles.server, &profiles.home);
     let env = profiles.env();
-    let plan = server.services().plan(opx::types::ServiceType::Ipv6Rotating).unwrap();
+    let plan = server
+        .services()
+        .plan(opx::types::ServiceType::Ipv6Rotating)
+        .unwrap();
     let body = format!(r#"{{"type":"ipv6_rotating","plan_id":"{}"}}"#, plan.plan_id);
     let api = |args: &[&str]| {
         let mut v = vec!["--profile", "mock", "api"];
@@ -428,7 +431,12 @@ async fn api_money_posts_need_yes_and_are_sent_once() {
         assert_eq!(out.status.code(), Some(2), "{path}");
     }
     assert_eq!(server.records().executions(Operation::ExtendService), 0);
-    assert_eq!(server.records().executions(Operation::RegenerateCredentials), 0);
+    assert_eq!(
+        server
+            .records()
+            .executions(Operation::RegenerateCredentials),
+        0
+    );
     let path = format!("/services/{id}/extend");
     json(&run(api(&["POST", &path, "--yes"])).await);
     assert_eq!(server.records().executions(Operation::ExtendService), 1);
@@ -467,7 +475,10 @@ async fn help_names_every_environment_variable() {
 async fn a_profiles_spend_cap_refuses_a_charge_that_would_pass_it() {
     let server = MockServer::start().await;
     let home = Home::new();
-    let plan = server.services().plan(opx::types::ServiceType::Ipv4Rotating).unwrap();
+    let plan = server
+        .services()
+        .plan(opx::types::ServiceType::Ipv4Rotating)
+        .unwrap();
     let text = format!(
         "[profiles.capped]\nbase_url = \"{}\"\ntoken_env = \"MOCK_TOKEN\"\n\
          spend_cap_day = {}\nwatch = 0.1\n",
@@ -499,7 +510,11 @@ async fn a_profiles_spend_cap_refuses_a_charge_that_would_pass_it() {
         err.contains(&format!("{} RUB spent today", plan.price)),
         "{err}"
     );
-    assert_eq!(server.accounts().balance(), balance, "refused before sending");
+    assert_eq!(
+        server.accounts().balance(),
+        balance,
+        "refused before sending"
+    );
     let pending = home.opx(&["--json", "pending"], &env).await;
     let v: serde_json::Value = serde_json::from_slice(&pending.stdout).unwrap();
     assert_eq!(v["spent"]["today"], plan.price, "{v}");

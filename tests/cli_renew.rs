@@ -143,7 +143,8 @@ async fn a_lost_answer_is_reconciled_and_never_sent_twice() {
     let s = MockServer::start().await;
     four_due(&s);
     let before = s.accounts().balance();
-    s.faults().inject(Operation::ExtendService, Fault::DropAfterCommit, 1);
+    s.faults()
+        .inject(Operation::ExtendService, Fault::DropAfterCommit, 1);
     let out = opx(
         &s,
         &[

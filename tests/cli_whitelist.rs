@@ -21,7 +21,11 @@ use tokio::sync::{Semaphore, mpsc};
 
 /// A service whitelisting 203.0.113.10 (home) and 198.51.100.4 (office).
 async fn labelled(s: &MockServer) -> ServiceId {
-    let id: ServiceId = s.services().seed_with(&ServiceSeed::count(1)).unwrap().remove(0);
+    let id: ServiceId = s
+        .services()
+        .seed_with(&ServiceSeed::count(1))
+        .unwrap()
+        .remove(0);
     let wl = Whitelist::with_labels([
         (Ipv4Addr::new(203, 0, 113, 10), "home"),
         (Ipv4Addr::new(198, 51, 100, 4), "office"),
@@ -140,7 +144,11 @@ async fn nothing_is_written_when_nothing_changes_and_bad_input_sends_nothing() {
         exits(&out, 2);
         assert!(!stderr(&out).is_empty(), "{args:?}");
     }
-    assert_eq!(s.records().requests().len(), sent, "nothing sent for bad input");
+    assert_eq!(
+        s.records().requests().len(),
+        sent,
+        "nothing sent for bad input"
+    );
     // The replacing form is still there.
     exits(&opx(&s, &["whitelist", &ids, "192.0.2.9"]).await, 0);
     assert_eq!(entries(&s, &id).await, pairs(&[("192.0.2.9", "")]));

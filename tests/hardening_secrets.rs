@@ -253,11 +253,13 @@ async fn session(scan: &mut Scan) {
         .unwrap_err();
     scan.error("unsupported", &e);
     scan.error("validation", &Country::new("x").unwrap_err());
-    s.faults().inject(Operation::GetAccount, Fault::MalformedJson, 1);
+    s.faults()
+        .inject(Operation::GetAccount, Fault::MalformedJson, 1);
     let e = c.account().await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Decode, "{e:?}");
     scan.error("malformed JSON", &e);
-    s.faults().inject(Operation::GetService, Fault::TruncatedBody, 5);
+    s.faults()
+        .inject(Operation::GetService, Fault::TruncatedBody, 5);
     let e = c.service(&id4).await.unwrap_err();
     assert!(e.is_transport(), "{e:?}");
     scan.error("truncated body", &e);
@@ -425,8 +427,10 @@ fn a_cli_session_with_opx_log_trace_never_shows_a_secret() {
     // Failures: a dropped purchase (recovered by reconciliation: the new service, credentials
     // included, is printed), an HTML 502 on extend (nothing committed, but a 502 proves nothing:
     // unknown after a short watch, exit 5), a revoked key.
-    s.faults().inject(Operation::Purchase, Fault::DropAfterCommit, 1);
-    s.faults().inject(Operation::ExtendService, Fault::Html502, 1);
+    s.faults()
+        .inject(Operation::Purchase, Fault::DropAfterCommit, 1);
+    s.faults()
+        .inject(Operation::ExtendService, Fault::Html502, 1);
     for (args, code) in [
         (&BUY_V4[..], 0),
         (&["extend", id4, "--yes", "--watch", "0.1"], 5),

@@ -86,7 +86,8 @@ async fn fifty_concurrent_purchases_never_overspend() {
     let s = MockServer::start().await;
     let fx = fixture(&s);
     let buyable = 10;
-    s.accounts().set_balance(fx.price_v4 * buyable + fx.price_v4 - 1);
+    s.accounts()
+        .set_balance(fx.price_v4 * buyable + fx.price_v4 - 1);
     let count = s.services().count();
     let c = client(&s);
     let handles: Vec<_> = (0..TASKS)

@@ -353,7 +353,8 @@ async fn every_operation_success_401_429_500() {
                 _ => 0,
             };
         if s.accounts().balance() != balance - charged
-            || s.services().count() != count + usize::from(expect == Expect::Ok && op == Op::Purchase)
+            || s.services().count()
+                != count + usize::from(expect == Expect::Ok && op == Op::Purchase)
         {
             failures.push(format!(
                 "{what}: balance {} -> {}, services {count} -> {}",
@@ -396,7 +397,8 @@ async fn every_operation_specific_error_codes() {
         }
         if let Expect::Api(..) = c.expect {
             let ours = s
-                .records().requests()
+                .records()
+                .requests()
                 .iter()
                 .filter(|r| r.operation == Some(c.op))
                 .count();

@@ -319,7 +319,8 @@ fn page_size_checks_match_the_spec() {
     let v = validators();
     shared().rt.block_on(async {
         let s = MockServer::start().await;
-        s.accounts().set_limit(opx::mock::Bucket::GlobalMinute, 10_000);
+        s.accounts()
+            .set_limit(opx::mock::Bucket::GlobalMinute, 10_000);
         let c = cheap_client(&s);
         for limit in 0u32..=260 {
             let services = c.services_page(&ServiceQuery::new().limit(limit)).await;

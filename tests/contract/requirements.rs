@@ -210,7 +210,10 @@ async fn requirement_3_token_from_opx_token_error_if_missing() {
         out.status.success() && text.contains("CHILD-OK missing"),
         "{text}"
     );
-    assert!(s.records().requests().is_empty(), "sent a request without a token");
+    assert!(
+        s.records().requests().is_empty(),
+        "sent a request without a token"
+    );
 
     let out = child("present", Some(s.token())).await.unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
@@ -263,7 +266,8 @@ async fn requirement_4_data_on_2xx_api_error_with_code_message_status_otherwise(
         (429, ErrorCode::RateLimited),
         (500, ErrorCode::ServerError),
     ] {
-        s.faults().inject(Operation::GetService, Fault::Status(status), 1);
+        s.faults()
+            .inject(Operation::GetService, Fault::Status(status), 1);
         let e = c.service(&fx.v4).await.unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Api, "{status}: {e:?}");
         assert_eq!(e.status().map(|s| s.as_u16()), Some(status));
@@ -332,14 +336,19 @@ async fn requirement_6_purchase_and_extend_never_auto_retried_on_network_failure
             assert!(e.is_transport(), "{what}: {e:?}");
             assert_eq!(e.charged(), done.then_some(true), "{what}: {e:?}");
             let sent = s
-                .records().requests()
+                .records()
+                .requests()
                 .iter()
                 .filter(|r| r.operation == Some(op.operation()))
                 .count();
             assert_eq!(sent, 1, "{what}: retried");
             let ran = s.records().executions(op.operation()) as i64;
             assert_eq!(ran, i64::from(fault == Fault::DropAfterCommit), "{what}");
-            assert_eq!(s.accounts().balance(), balance - ran * fx.price_v4, "{what}");
+            assert_eq!(
+                s.accounts().balance(),
+                balance - ran * fx.price_v4,
+                "{what}"
+            );
             let new = if op == Op::Purchase { ran as usize } else { 0 };
             assert_eq!(s.services().count(), count + new, "{what}");
             assert_wire_clean(&s);

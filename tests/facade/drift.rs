@@ -93,7 +93,8 @@ fn req(t: ServiceType, plan: &str) -> PurchaseRequest {
 
 /// A purchase whose answer is lost after the server committed it, made safely.
 async fn lost_purchase(s: &MockServer, c: &Client) -> PurchaseOutcome {
-    s.faults().inject(Operation::Purchase, Fault::DropAfterCommit, 1);
+    s.faults()
+        .inject(Operation::Purchase, Fault::DropAfterCommit, 1);
     c.purchase_safely(&ipv4_purchase()).await.unwrap()
 }
 
@@ -168,7 +169,8 @@ async fn reconciliation(name: &str, s: &MockServer, c: &Client) {
     let PurchaseOutcome::Recovered(svc) = outcome else {
         panic!("{name}: {outcome:?}")
     };
-    s.faults().inject(Operation::ExtendService, Fault::DropAfterCommit, 1);
+    s.faults()
+        .inject(Operation::ExtendService, Fault::DropAfterCommit, 1);
     let outcome = c.extend_safely(&svc.service_id).await.unwrap();
     assert!(
         matches!(outcome, ExtendOutcome::Recovered(_)),
@@ -200,7 +202,8 @@ async fn reconciliation_works_when_services_do_not_decode() {
         "/data/services/*/threads",
         serde_json::json!("many"),
     ));
-    s.faults().override_response(Operation::ListServices, broken);
+    s.faults()
+        .override_response(Operation::ListServices, broken);
     let c = reconciling_client(&s);
     let page = c.services_page(&ServiceQuery::new()).await.unwrap();
     assert_eq!((page.services.len(), page.undecoded.len()), (0, 3));
@@ -241,7 +244,8 @@ async fn doctor_is_clean_on_the_mock_and_lists_each_deviation_of_a_drifted_one()
         "account, plans, services, service, 2 lists, logs"
     );
 
-    s.faults().override_response(Operation::GetService, lift_whitelist("/data/whitelist/*"));
+    s.faults()
+        .override_response(Operation::GetService, lift_whitelist("/data/whitelist/*"));
     s.faults().override_response(
         Operation::ListLogs,
         ResponseOverride::default().transform(Transform::rename("/data/logs/*/log_id", "id")),

@@ -138,7 +138,10 @@ async fn extend_whitelist_credentials_country_rotation() {
 
     let fresh = c.regenerate_credentials(&v4.service_id).await.unwrap();
     assert_ne!(fresh.auth.password(), v4.auth.password());
-    assert!(!s.gateways().credentials_valid(&v4.service_id, &v4.auth.login, v4.auth.password()));
+    assert!(
+        !s.gateways()
+            .credentials_valid(&v4.service_id, &v4.auth.login, v4.auth.password())
+    );
     assert!(s.gateways().credentials_valid(
         &v4.service_id,
         &fresh.auth.login,
@@ -180,7 +183,10 @@ async fn proxies_in_every_form() {
     for e in &parsed {
         assert_eq!(e.login(), Some(svc.auth.login.as_str()));
         assert_eq!(e.password(), Some(svc.auth.password()));
-        assert!(s.gateways().credentials_valid(&id, e.login().unwrap(), e.password().unwrap()));
+        assert!(
+            s.gateways()
+                .credentials_valid(&id, e.login().unwrap(), e.password().unwrap())
+        );
     }
 
     let at = c

@@ -14,7 +14,8 @@ use crate::fixtures::{Watched, ipv4_purchase, paced_client};
 use crate::scripted::{Reply, Scripted, account_json};
 
 fn status_count(s: &MockServer, status: &str) -> u64 {
-    s.records().stats()
+    s.records()
+        .stats()
         .responses_by_status
         .get(status)
         .copied()

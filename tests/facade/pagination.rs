@@ -16,12 +16,15 @@ async fn collect<T>(items: impl Stream<Item = opx::Result<T>>) -> Vec<T> {
 
 /// Makes the second listing request answer `status` once (the first answers normally).
 fn fail_the_second_page(s: &MockServer, status: u16) {
-    s.faults().inject(Operation::ListServices, Fault::Delay(Duration::ZERO), 1);
-    s.faults().inject(Operation::ListServices, Fault::Status(status), 1);
+    s.faults()
+        .inject(Operation::ListServices, Fault::Delay(Duration::ZERO), 1);
+    s.faults()
+        .inject(Operation::ListServices, Fault::Status(status), 1);
 }
 
 fn list_requests(s: &MockServer) -> Vec<String> {
-    s.records().requests()
+    s.records()
+        .requests()
         .iter()
         .filter(|r| r.operation == Some(Operation::ListServices))
         .map(|r| r.query.clone().unwrap_or_default())

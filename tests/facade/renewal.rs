@@ -84,7 +84,8 @@ async fn a_run_stops_before_the_cap_and_extends_each_once() {
 async fn a_lost_answer_is_recovered_not_resent() {
     let (s, c) = four_due_and_a_client().await;
     let before = s.accounts().balance();
-    s.faults().inject(Operation::ExtendService, Fault::DropAfterCommit, 1);
+    s.faults()
+        .inject(Operation::ExtendService, Fault::DropAfterCommit, 1);
     let plan = c.renewal_plan(&week(100_000)).await.unwrap();
     let report = c.renew(&plan).await;
     assert_eq!(report.extended(), 3, "{report:?}");
@@ -103,9 +104,12 @@ async fn an_unknown_outcome_stops_the_run_and_counts_as_spent() {
     let plan = c.renewal_plan(&week(100_000)).await.unwrap();
     // The first extension commits and loses its answer; every read of the service after the
     // one before it fails, so reconciliation cannot tell.
-    s.faults().inject(Operation::ExtendService, Fault::DropAfterCommit, 1);
-    s.faults().inject(Operation::GetService, Fault::Delay(Duration::ZERO), 1);
-    s.faults().inject(Operation::GetService, Fault::Status(500), 100);
+    s.faults()
+        .inject(Operation::ExtendService, Fault::DropAfterCommit, 1);
+    s.faults()
+        .inject(Operation::GetService, Fault::Delay(Duration::ZERO), 1);
+    s.faults()
+        .inject(Operation::GetService, Fault::Status(500), 100);
     let report = c.renew(&plan).await;
     assert!(
         matches!(report.results[0].outcome, RenewalOutcome::Unknown(_)),
@@ -153,7 +157,8 @@ async fn a_short_balance_is_planned_and_a_refusal_stops_the_run() {
         plan.items.iter().all(|i| i.decision == Decision::Extend),
         "{plan:?}"
     );
-    s.faults().inject(Operation::ExtendService, Fault::Status(402), 1);
+    s.faults()
+        .inject(Operation::ExtendService, Fault::Status(402), 1);
     let report = c.renew(&plan).await;
     assert!(
         matches!(report.results[0].outcome, RenewalOutcome::Failed(_)),
@@ -175,9 +180,5 @@ async fn a_short_balance_is_planned_and_a_refusal_stops_the_run() {
         .unwrap();
     assert!(all.iter().any(|x| x.service_id == expired));
     let plan = c.renewal_plan(&week(100_000)).await.unwrap();
-    assert!(
-        plan.items
-            .iter()
-            .all(|r| r.service.service_id != expired)
-    );
+    assert!(plan.items.iter().all(|r| r.service.service_id != expired));
 }

@@ -148,8 +148,10 @@ mod against_the_mock {
     async fn gets_retry_through_injected_faults() {
         let s = MockServer::start().await;
         s.faults().inject(Operation::GetAccount, Fault::Html502, 1);
-        s.faults().inject(Operation::GetAccount, Fault::DropBeforeResponse, 1);
-        s.faults().inject(Operation::GetAccount, Fault::TruncatedBody, 1);
+        s.faults()
+            .inject(Operation::GetAccount, Fault::DropBeforeResponse, 1);
+        s.faults()
+            .inject(Operation::GetAccount, Fault::TruncatedBody, 1);
         let c = s.client_builder().retry_policy(quick(4)).build().unwrap();
         c.account().await.unwrap();
         assert_eq!(sent(&s, Operation::GetAccount), 4);
@@ -161,16 +163,19 @@ mod against_the_mock {
         let s = MockServer::start().await;
         let id = s.services().seed(1).remove(0);
         let c = s.client_builder().retry_policy(quick(3)).build().unwrap();
-        s.faults().inject(Operation::ReplaceWhitelist, Fault::Status(503), 2);
+        s.faults()
+            .inject(Operation::ReplaceWhitelist, Fault::Status(503), 2);
         c.replace_whitelist(&id, &opx::types::Whitelist::parse(["192.0.2.1"]).unwrap())
             .await
             .unwrap();
         assert_eq!(sent(&s, Operation::ReplaceWhitelist), 3);
 
-        s.faults().inject(Operation::ExtendService, Fault::Status(503), 1);
+        s.faults()
+            .inject(Operation::ExtendService, Fault::Status(503), 1);
         assert!(c.extend(&id).await.is_err());
         assert_eq!(sent(&s, Operation::ExtendService), 1);
-        s.faults().inject(Operation::RegenerateCredentials, Fault::DropAfterCommit, 1);
+        s.faults()
+            .inject(Operation::RegenerateCredentials, Fault::DropAfterCommit, 1);
         let e = c.regenerate_credentials(&id).await.unwrap_err();
         assert!(e.is_outcome_unknown());
         assert_eq!(sent(&s, Operation::RegenerateCredentials), 1);

@@ -44,12 +44,17 @@ async fn a_purchase_that_committed_but_lost_its_answer_is_recovered() {
     let c = reconciling_client(&s);
     s.services().seed(3);
     let before = s.accounts().balance();
-    s.faults().inject(Operation::Purchase, Fault::DropAfterCommit, 1);
+    s.faults()
+        .inject(Operation::Purchase, Fault::DropAfterCommit, 1);
     let outcome = c.purchase_safely(&req()).await.unwrap();
     let PurchaseOutcome::Recovered(svc) = outcome else {
         panic!("{outcome:?}")
     };
-    assert_eq!(s.records().executions(Operation::Purchase), 1, "bought exactly once");
+    assert_eq!(
+        s.records().executions(Operation::Purchase),
+        1,
+        "bought exactly once"
+    );
     assert_eq!(
         s.accounts().balance(),
         before - price_of(&s, IPV4_PLAN),
@@ -67,7 +72,8 @@ async fn a_purchase_that_never_ran_is_unknown_not_not_purchased() {
     let s = MockServer::start().await;
     let c = reconciling_client(&s);
     let before = s.accounts().balance();
-    s.faults().inject(Operation::Purchase, Fault::DropBeforeResponse, 1);
+    s.faults()
+        .inject(Operation::Purchase, Fault::DropBeforeResponse, 1);
     let outcome = c.purchase_safely(&req()).await.unwrap();
     assert_eq!(outcome.charged(), None);
     let PurchaseOutcome::Unknown { error, watched } = outcome else {
@@ -167,7 +173,8 @@ async fn a_concurrent_purchase_makes_the_outcome_ambiguous() {
         .reconcile_policy(quick_reconcile())
         .build()
         .unwrap();
-    s.faults().inject(Operation::Purchase, Fault::DropAfterCommit, 1);
+    s.faults()
+        .inject(Operation::Purchase, Fault::DropAfterCommit, 1);
     let mut ours = tokio::spawn(async move { c.purchase_safely(&req()).await });
     let asked = tokio::time::timeout(Duration::from_secs(60), async {
         tokio::select! {
@@ -178,7 +185,11 @@ async fn a_concurrent_purchase_makes_the_outcome_ambiguous() {
     .await
     .expect("no reconciliation within 60 s");
     assert!(asked.is_some());
-    assert_eq!(s.records().executions(Operation::Purchase), 1, "ours committed");
+    assert_eq!(
+        s.records().executions(Operation::Purchase),
+        1,
+        "ours committed"
+    );
     reconciling_client(&s).purchase(&req()).await.unwrap();
     clock.release(100);
     let outcome = ours.await.unwrap().unwrap();
@@ -200,12 +211,14 @@ async fn extend_safely_recovers_or_reports_not_extended() {
         ExtendOutcome::Extended(svc) => assert!(svc.expires_at > start),
         other => panic!("{other:?}"),
     }
-    s.faults().inject(Operation::ExtendService, Fault::DropAfterCommit, 1);
+    s.faults()
+        .inject(Operation::ExtendService, Fault::DropAfterCommit, 1);
     match c.extend_safely(&id).await.unwrap() {
         ExtendOutcome::Recovered(svc) => assert_eq!((svc.expires_at - start).num_days(), 60),
         other => panic!("{other:?}"),
     }
-    s.faults().inject(Operation::ExtendService, Fault::DropBeforeResponse, 1);
+    s.faults()
+        .inject(Operation::ExtendService, Fault::DropBeforeResponse, 1);
     match c.extend_safely(&id).await.unwrap() {
         ExtendOutcome::Unknown { error, .. } => {
             assert!(error.is_outcome_unknown(), "{error}");
@@ -227,7 +240,8 @@ async fn plain_purchase_reports_outcome_unknown_and_does_not_retry() {
         .retry_policy(opx::RetryPolicy::default().max_attempts(5))
         .build()
         .unwrap();
-    s.faults().inject(Operation::Purchase, Fault::DropAfterCommit, 1);
+    s.faults()
+        .inject(Operation::Purchase, Fault::DropAfterCommit, 1);
     let e = c.purchase(&req()).await.unwrap_err();
     assert!(e.is_outcome_unknown() && e.is_transport(), "{e:?}");
     assert_eq!(s.records().executions(Operation::Purchase), 1);
@@ -246,7 +260,10 @@ async fn the_success_path_costs_one_request_whatever_the_number_of_services() {
         matches!(outcome, PurchaseOutcome::Purchased(_)),
         "{outcome:?}"
     );
-    let sent: Vec<_> = s.records().requests()[before..].iter().map(|r| r.operation).collect();
+    let sent: Vec<_> = s.records().requests()[before..]
+        .iter()
+        .map(|r| r.operation)
+        .collect();
     assert_eq!(
         sent,
         [Some(Operation::ListServices), Some(Operation::Purchase)],
@@ -262,14 +279,16 @@ async fn beyond_one_page_the_outcome_is_recovered_or_honestly_unknown() {
     let s = MockServer::start().await;
     s.services().seed(250);
     let c = reconciling_client(&s);
-    s.faults().inject(Operation::Purchase, Fault::DropAfterCommit, 1);
+    s.faults()
+        .inject(Operation::Purchase, Fault::DropAfterCommit, 1);
     let outcome = c.purchase_safely(&req()).await.unwrap();
     assert!(
         matches!(outcome, PurchaseOutcome::Recovered(_)),
         "{outcome:?}"
     );
 
-    s.faults().inject(Operation::Purchase, Fault::DropBeforeResponse, 1);
+    s.faults()
+        .inject(Operation::Purchase, Fault::DropBeforeResponse, 1);
     let outcome = c.purchase_safely(&req()).await.unwrap();
     assert!(
         matches!(outcome, PurchaseOutcome::Unknown { .. }),
@@ -282,7 +301,8 @@ async fn beyond_one_page_the_outcome_is_recovered_or_honestly_unknown() {
         .reconcile_policy(quick_reconcile().full_snapshot(true))
         .build()
         .unwrap();
-    s.faults().inject(Operation::Purchase, Fault::DropBeforeResponse, 1);
+    s.faults()
+        .inject(Operation::Purchase, Fault::DropBeforeResponse, 1);
     let outcome = exact.purchase_safely(&req()).await.unwrap();
     let PurchaseOutcome::Unknown { error, .. } = outcome else {
         panic!("{outcome:?}")
@@ -311,7 +331,8 @@ async fn a_commit_after_the_watch_is_unknown_then_resolved() {
             .unwrap()
     };
     let c = impatient(Duration::from_secs(30));
-    s.faults().inject(Operation::Purchase, slow_commit(20_000), 1);
+    s.faults()
+        .inject(Operation::Purchase, slow_commit(20_000), 1);
     let outcome = c.purchase_safely(&req()).await.unwrap();
     assert!(
         matches!(outcome, PurchaseOutcome::Recovered(_)),
@@ -319,7 +340,8 @@ async fn a_commit_after_the_watch_is_unknown_then_resolved() {
     );
 
     let hasty = impatient(Duration::from_secs(10));
-    s.faults().inject(Operation::Purchase, slow_commit(60_000), 1);
+    s.faults()
+        .inject(Operation::Purchase, slow_commit(60_000), 1);
     let balance = s.accounts().balance();
     let outcome = hasty.purchase_safely(&req()).await.unwrap();
     let PurchaseOutcome::Unknown { watched, error } = outcome else {
@@ -331,7 +353,10 @@ async fn a_commit_after_the_watch_is_unknown_then_resolved() {
         "{error}"
     );
     assert_eq!(
-        (s.accounts().balance(), s.records().executions(Operation::Purchase)),
+        (
+            s.accounts().balance(),
+            s.records().executions(Operation::Purchase)
+        ),
         (balance, 1),
         "not yet"
     );
@@ -389,10 +414,15 @@ async fn a_dropped_purchase_future_is_reconciled_from_a_snapshot() {
     let c = watching(&s, 10, Duration::from_secs(10)).build().unwrap();
     let snapshot = c.purchase_snapshot(&req()).await.unwrap();
     assert!(snapshot.is_complete() && snapshot.is_empty());
-    s.faults().inject(Operation::Purchase, slow_commit(5_000), 1);
+    s.faults()
+        .inject(Operation::Purchase, slow_commit(5_000), 1);
     let dropped = tokio::time::timeout(Duration::from_millis(300), c.purchase(&req())).await;
     assert!(dropped.is_err(), "the future was dropped before the answer");
-    assert_eq!(s.records().executions(Operation::Purchase), 0, "not committed yet");
+    assert_eq!(
+        s.records().executions(Operation::Purchase),
+        0,
+        "not committed yet"
+    );
     let outcome = c.reconcile_purchase(&req(), &snapshot).await.unwrap();
     assert!(
         matches!(outcome, PurchaseOutcome::Recovered(_)),
@@ -408,9 +438,12 @@ async fn extend_safely_says_unknown_when_it_cannot_read_the_service() {
     let id = s.services().seed(1).remove(0);
     let c = reconciling_client(&s);
     // The first read (before) answers normally; every read after the lost answer fails.
-    s.faults().inject(Operation::ExtendService, Fault::DropAfterCommit, 1);
-    s.faults().inject(Operation::GetService, Fault::Delay(Duration::ZERO), 1);
-    s.faults().inject(Operation::GetService, Fault::Status(500), 100);
+    s.faults()
+        .inject(Operation::ExtendService, Fault::DropAfterCommit, 1);
+    s.faults()
+        .inject(Operation::GetService, Fault::Delay(Duration::ZERO), 1);
+    s.faults()
+        .inject(Operation::GetService, Fault::Status(500), 100);
     let outcome = c.extend_safely(&id).await.unwrap();
     assert!(
         matches!(outcome, ExtendOutcome::Unknown { .. }),
@@ -432,8 +465,10 @@ async fn an_accepted_extension_that_cannot_be_read_is_extended_unread() {
         Fault::AfterCommit(Box::new(Fault::MalformedJson)),
         1,
     );
-    s.faults().inject(Operation::GetService, Fault::Delay(Duration::ZERO), 1);
-    s.faults().inject(Operation::GetService, Fault::Status(500), 100);
+    s.faults()
+        .inject(Operation::GetService, Fault::Delay(Duration::ZERO), 1);
+    s.faults()
+        .inject(Operation::GetService, Fault::Status(500), 100);
     let outcome = c.extend_safely(&id).await.unwrap();
     assert_eq!(outcome.charged(), Some(true), "{outcome:?}");
     let ExtendOutcome::ExtendedUnread(e) = outcome else {
@@ -452,8 +487,10 @@ async fn an_accepted_extension_that_cannot_be_read_is_extended_unread() {
 async fn the_watch_waits_out_a_429() {
     let s = MockServer::start().await;
     let c = reconciling_client(&s);
-    s.faults().inject(Operation::Purchase, Fault::DropAfterCommit, 1);
-    s.faults().inject(Operation::ListServices, Fault::Delay(Duration::ZERO), 1);
+    s.faults()
+        .inject(Operation::Purchase, Fault::DropAfterCommit, 1);
+    s.faults()
+        .inject(Operation::ListServices, Fault::Delay(Duration::ZERO), 1);
     s.faults().inject(
         Operation::ListServices,
         Fault::RateLimited {
@@ -487,10 +524,12 @@ async fn one_landed_extension_settles_one_of_two_unknown_entries() {
         .journal(journal.clone())
         .build()
         .unwrap();
-    s.faults().inject(Operation::ExtendService, slow_commit(60_000), 1);
+    s.faults()
+        .inject(Operation::ExtendService, slow_commit(60_000), 1);
     let first = c.extend_safely(&id).await.unwrap();
     assert!(matches!(first, ExtendOutcome::Unknown { .. }), "{first:?}");
-    s.faults().inject(Operation::ExtendService, Fault::DropBeforeResponse, 1);
+    s.faults()
+        .inject(Operation::ExtendService, Fault::DropBeforeResponse, 1);
     let second = c.extend_safely(&id).await.unwrap();
     assert!(
         matches!(second, ExtendOutcome::Unknown { .. }),
@@ -503,7 +542,11 @@ async fn one_landed_extension_settles_one_of_two_unknown_entries() {
         }
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
-    assert_eq!(s.records().executions(Operation::ExtendService), 1, "one landed");
+    assert_eq!(
+        s.records().executions(Operation::ExtendService),
+        1,
+        "one landed"
+    );
     let looked = c.resolve_pending().await.unwrap();
     let states: Vec<_> = looked.iter().map(|e| e.state).collect();
     use opx::safe::EntryState::{Done, Unknown};

@@ -11,11 +11,7 @@ use tokio::net::TcpStream;
 #[tokio::test]
 async fn metrics_and_the_access_log_show_traffic_per_service_without_a_password() {
     let (s, echo, [id]) = mock_with([IPV4_PLAN]).await;
-    let password = s
-        .client()
-        .service(&id)
-        .await
-        .unwrap();
+    let password = s.client().service(&id).await.unwrap();
     let password = password.auth.password().to_owned();
     let (id, password) = (id.as_str(), password.as_str());
     let log = Capture::default();

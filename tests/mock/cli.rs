@@ -119,7 +119,9 @@ async fn interrupt(child: &mut KillOnDrop) -> (ExitStatus, String) {
 #[tokio::test]
 async fn opx_mock_reports_schema_violations_when_interrupted() {
     let source = opx::mock::MockServer::start().await;
-    source.accounts().set_profile("alice", "not an e-mail address");
+    source
+        .accounts()
+        .set_profile("alice", "not an e-mail address");
     let state = source.accounts().export_state();
     let token = state.accounts[0].keys[0].token.clone();
     let dir = tempfile::tempdir().unwrap();

@@ -124,7 +124,11 @@ async fn faults_overrides_requests_stats_and_reset() {
     let (st, _) = control(&s, Method::POST, "/reset", None).await;
     assert_eq!(st, 200);
     assert_eq!(
-        (s.services().count(), s.accounts().balance(), s.records().stats().requests),
+        (
+            s.services().count(),
+            s.accounts().balance(),
+            s.records().stats().requests
+        ),
         (0, 100_000, 0)
     );
     assert_eq!(
@@ -137,7 +141,11 @@ async fn faults_overrides_requests_stats_and_reset() {
 #[tokio::test]
 async fn malformed_control_requests_get_a_400_naming_the_problem() {
     let s = MockServer::start().await;
-    let (services, now, requests) = (s.services().count(), s.clock().now(), s.records().requests().len());
+    let (services, now, requests) = (
+        s.services().count(),
+        s.clock().now(),
+        s.records().requests().len(),
+    );
     for (path, body, needle) in [
         (
             "/faults",
@@ -217,8 +225,10 @@ async fn the_state_exports_and_starts_a_new_mock() {
 #[tokio::test]
 async fn expectations_are_verified_and_say_what_was_called() {
     let s = MockServer::start().await;
-    s.records().expect(Operation::Purchase, Expectation::exactly(1));
-    s.records().expect(Operation::GetAccount, Expectation::at_most(1));
+    s.records()
+        .expect(Operation::Purchase, Expectation::exactly(1));
+    s.records()
+        .expect(Operation::GetAccount, Expectation::at_most(1));
     let e = s.records().verify().unwrap_err();
     assert!(
         e.contains("purchase: expected exactly 1 call(s), got 0"),

@@ -43,7 +43,8 @@ fn assert_server_error(r: &Resp, status: u16) {
 #[tokio::test]
 async fn status_fault_replaces_the_response_for_n_calls() {
     let s = MockServer::start().await;
-    s.faults().inject(Operation::GetAccount, Fault::Status(503), 2);
+    s.faults()
+        .inject(Operation::GetAccount, Fault::Status(503), 2);
     for _ in 0..2 {
         assert_server_error(&get(&s, "/account").await, 503);
     }
@@ -51,7 +52,8 @@ async fn status_fault_replaces_the_response_for_n_calls() {
     assert_eq!(r.status, 200);
     assert_eq!(s.records().executions(Operation::GetAccount), 1);
 
-    s.faults().inject(Operation::Purchase, Fault::Status(500), 1);
+    s.faults()
+        .inject(Operation::Purchase, Fault::Status(500), 1);
     let r = call(&s, Method::POST, "/purchase", Some(purchase_body())).await;
     assert_server_error(&r, 500);
     assert_eq!(
@@ -264,7 +266,8 @@ async fn a_client_that_hangs_up_leaves_a_delay_abandoned_and_a_slow_commit_commi
 
     let s = MockServer::start().await;
     let balance = s.accounts().balance();
-    s.faults().inject(Operation::Purchase, Fault::Delay(delay), 1);
+    s.faults()
+        .inject(Operation::Purchase, Fault::Delay(delay), 1);
     assert!(purchase(&s).await.unwrap_err().is_timeout());
     // The server drops the held call when it sees the connection close (an event, polled).
     for _ in 0..1000 {
@@ -284,7 +287,8 @@ async fn a_client_that_hangs_up_leaves_a_delay_abandoned_and_a_slow_commit_commi
 
     let s = MockServer::start().await;
     let balance = s.accounts().balance();
-    s.faults().inject(Operation::Purchase, Fault::SlowCommit(delay), 1);
+    s.faults()
+        .inject(Operation::Purchase, Fault::SlowCommit(delay), 1);
     assert!(purchase(&s).await.unwrap_err().is_timeout());
     assert_eq!(
         executions_after(&s, delay).await,
@@ -298,7 +302,10 @@ async fn a_client_that_hangs_up_leaves_a_delay_abandoned_and_a_slow_commit_commi
         "committed late"
     );
     assert_eq!(s.services().count(), 1);
-    assert!(s.accounts().balance() < balance, "charged after the client left");
+    assert!(
+        s.accounts().balance() < balance,
+        "charged after the client left"
+    );
 }
 
 /// Committed, then garbled: the operation runs, the answer is the inner fault's.

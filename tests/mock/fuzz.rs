@@ -273,7 +273,10 @@ async fn one_case(
         if let Some(b) = b {
             let mut b = String::from_utf8_lossy(&b).into_owned();
             for plan in &plans {
-                b = b.replace(&format!("@PLAN:{}@", plan.service_type), plan.plan_id.as_str());
+                b = b.replace(
+                    &format!("@PLAN:{}@", plan.service_type),
+                    plan.plan_id.as_str(),
+                );
             }
             rb = rb.header("content-type", "application/json").body(b);
         }

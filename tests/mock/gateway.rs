@@ -158,7 +158,11 @@ async fn regenerated_credentials_stop_working_at_once_and_the_new_ones_work() {
     );
     let old_password = svc["auth"]["password"].as_str().unwrap();
     assert!(!refused.body.contains(old_password));
-    assert!(!s.gateways().credentials_valid(&id, svc["auth"]["login"].as_str().unwrap(), old_password));
+    assert!(!s.gateways().credentials_valid(
+        &id,
+        svc["auth"]["login"].as_str().unwrap(),
+        old_password
+    ));
 
     let new = proxy_urls(&s, &id).await.remove(0);
     assert_ne!(new, old);
@@ -532,7 +536,10 @@ async fn the_gateways_serve_every_account_and_requests_without_a_proxy_are_expla
     let tenant = s.accounts().add(10_000);
     let theirs = buy_as(&s, &tenant.token, IPV4_PLAN).await;
     let (login, password) = creds(&theirs);
-    assert!(s.gateways().credentials_valid(&id_of(&theirs), &login, &password));
+    assert!(
+        s.gateways()
+            .credentials_valid(&id_of(&theirs), &login, &password)
+    );
     let gw = s.gateways().addr(&GatewayCountry::Nl).unwrap();
     let got = fetch(&format!("http://{login}:{password}@{gw}"), &echo.url("/")).await;
     assert_eq!(got.status, 200, "{}", got.body);

@@ -58,7 +58,12 @@ async fn walk_from(
 #[tokio::test]
 async fn services_pages_cover_everything_newest_first() {
     let s = MockServer::start().await;
-    let mut seeded: Vec<String> = s.services().seed(250).iter().map(|id| id.to_string()).collect();
+    let mut seeded: Vec<String> = s
+        .services()
+        .seed(250)
+        .iter()
+        .map(|id| id.to_string())
+        .collect();
     let (ids, sizes) = walk_services(&s, "/services?limit=100").await;
     assert_eq!(sizes, [100, 100, 50]);
     seeded.reverse();
@@ -88,7 +93,8 @@ async fn filters_are_kept_across_pages() {
         );
     }
     // Expired ones are filtered out of the default (active) listing but kept in `all`.
-    s.clock().advance(std::time::Duration::from_secs(31 * 86_400));
+    s.clock()
+        .advance(std::time::Duration::from_secs(31 * 86_400));
     s.services().seed(3);
     for (path, n) in [
         ("/services?limit=2", 3),
@@ -102,7 +108,12 @@ async fn filters_are_kept_across_pages() {
 #[tokio::test]
 async fn pages_are_stable_while_new_items_arrive() {
     let s = MockServer::start().await;
-    let seeded: HashSet<String> = s.services().seed(30).iter().map(|id| id.to_string()).collect();
+    let seeded: HashSet<String> = s
+        .services()
+        .seed(30)
+        .iter()
+        .map(|id| id.to_string())
+        .collect();
     let first = get(&s, "/services?limit=10").await.data();
     let cursor = first["next_cursor"].as_str().unwrap().to_string();
     buy(&s, IPV4_PLAN).await;

@@ -10,8 +10,10 @@ use opx::mock::MockServer;
 #[ignore = "a measurement; run in release"]
 async fn get_account_throughput() {
     let s = MockServer::start().await;
-    s.accounts().set_limit(opx::mock::Bucket::GlobalMinute, u32::MAX);
-    s.accounts().set_limit(opx::mock::Bucket::GlobalHour, u32::MAX);
+    s.accounts()
+        .set_limit(opx::mock::Bucket::GlobalMinute, u32::MAX);
+    s.accounts()
+        .set_limit(opx::mock::Bucket::GlobalHour, u32::MAX);
     let client = reqwest::Client::new();
     let url = format!("{}/account", s.base_url());
     let run_for = Duration::from_secs(3);

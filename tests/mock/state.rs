@@ -70,7 +70,10 @@ async fn purchase_charges_and_provisions_at_once() {
     assert_eq!(expires(&svc).timestamp(), expected.timestamp());
     let id = service_id(&svc);
     assert_eq!(get(&s, &format!("/services/{id}")).await.data(), svc);
-    assert!(s.gateways().credentials_valid(&id.parse().unwrap(), login, password));
+    assert!(
+        s.gateways()
+            .credentials_valid(&id.parse().unwrap(), login, password)
+    );
     assert_eq!(s.records().executions(Operation::Purchase), 1);
     assert_eq!(s.services().count(), 1);
     assert_clean(&s);
@@ -359,7 +362,11 @@ async fn another_accounts_service_is_not_found() {
     )
     .await;
     assert_eq!(r.status, 404);
-    assert_eq!(s.accounts().balance_of(&bob.token), Some(47_500), "nothing charged");
+    assert_eq!(
+        s.accounts().balance_of(&bob.token),
+        Some(47_500),
+        "nothing charged"
+    );
     assert_clean(&s);
 }
 

@@ -228,10 +228,12 @@ async fn unauthorized_cases_are_401_invalid_token_without_rate_headers() {
     let r = call_as(&s, Some(&other.token), Method::GET, "/account", None).await;
     assert_eq!((r.status, r.code().as_str()), (401, "invalid_token"));
     // Pinned elsewhere, then pinned here.
-    s.accounts().pin(s.token(), vec![IpAddr::V4(Ipv4Addr::new(203, 0, 113, 7))]);
+    s.accounts()
+        .pin(s.token(), vec![IpAddr::V4(Ipv4Addr::new(203, 0, 113, 7))]);
     let r = get(&s, "/account").await;
     assert_eq!((r.status, r.code().as_str()), (401, "invalid_token"));
-    s.accounts().pin(s.token(), vec![IpAddr::V4(Ipv4Addr::LOCALHOST)]);
+    s.accounts()
+        .pin(s.token(), vec![IpAddr::V4(Ipv4Addr::LOCALHOST)]);
     assert_eq!(get(&s, "/account").await.status, 200);
     assert_clean(&s);
 }

@@ -259,7 +259,9 @@ async fn settle_unknown(s: &MockServer, journal: &Journal, late: bool) -> (u64, 
         .expect("the journal reads");
     let done = resolved.iter().any(|e| e.state == EntryState::Done);
     for e in resolved.iter().filter(|e| e.state == EntryState::Unknown) {
-        journal.dismiss(e.id, s.clock().now()).expect("the journal writes");
+        journal
+            .dismiss(e.id, s.clock().now())
+            .expect("the journal writes");
     }
     (landed, done)
 }

@@ -313,7 +313,8 @@ pub fn assert_wire_clean_with(s: &MockServer, allow: Allow) {
 /// What [`assert_wire_clean_with`] would complain about, one line each.
 pub fn wire_problems(s: &MockServer, allow: Allow) -> Vec<String> {
     let mut problems: Vec<String> = s
-        .records().schema_violations()
+        .records()
+        .schema_violations()
         .into_iter()
         .map(|v| format!("response broke the spec: {v}"))
         .collect();

@@ -85,7 +85,8 @@ pub async fn assert_serves(s: &MockServer) {
 
 /// The price of one period of `plan`, from the mock's catalog.
 pub fn price_of(s: &MockServer, plan: &str) -> i64 {
-    s.services().plans()
+    s.services()
+        .plans()
         .iter()
         .find(|p| p.plan_id.as_str() == plan)
         .unwrap_or_else(|| panic!("no plan {plan} in the catalog"))
@@ -94,7 +95,8 @@ pub fn price_of(s: &MockServer, plan: &str) -> i64 {
 
 /// How many requests of `op` reached the mock (executed or not).
 pub fn sent(s: &MockServer, op: Operation) -> usize {
-    s.records().requests()
+    s.records()
+        .requests()
         .iter()
         .filter(|r| r.operation == Some(op))
         .count()
@@ -111,7 +113,10 @@ pub fn assert_clean(s: &MockServer) {
 
 /// A service of `t` bought through the facade (the catalog's first plan of that type).
 pub async fn bought(s: &MockServer, t: ServiceType) -> opx::types::Service {
-    let plan = s.services().plan(t.clone()).expect("the default catalog sells every type");
+    let plan = s
+        .services()
+        .plan(t.clone())
+        .expect("the default catalog sells every type");
     let req = PurchaseRequest::new(t, plan.plan_id);
     s.client().purchase(&req).await.unwrap().into_inner()
 }

@@ -9,7 +9,7 @@ use serde_json::{Map, Value};
 
 use super::handlers::{Ctx, Reply, handler_for};
 use super::ids::{ct_eq, service_id, service_key};
-use super::model::{GatewayAddrs, LogEntry, MockAccount, MockPlan, mixed, instant};
+use super::model::{GatewayAddrs, LogEntry, MockAccount, MockPlan, instant, mixed};
 use super::seed::ServiceSeed;
 use super::snapshot::StateFile;
 use super::state::State;
@@ -160,7 +160,11 @@ impl Fake {
         let plans: Vec<MockPlan> = st
             .plans
             .iter()
-            .filter(|p| seed.service_type.as_ref().is_none_or(|t| *t == p.service_type))
+            .filter(|p| {
+                seed.service_type
+                    .as_ref()
+                    .is_none_or(|t| *t == p.service_type)
+            })
             .cloned()
             .collect();
         if plans.is_empty() {

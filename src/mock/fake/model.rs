@@ -55,10 +55,34 @@ pub(crate) fn default_plans() -> Vec<MockPlan> {
     };
     use ServiceType::{Ipv4Rotating as V4, Ipv6Rotating as V6};
     vec![
-        plan("65a9f0c1b2c3d4e5f6a7b8c9", V4, "IPv4 Rotating 100 threads", 100, 1500),
-        plan("65a9f0c1b2c3d4e5f6a7b8ca", V4, "IPv4 Rotating 50 threads", 50, 900),
-        plan("65a9f0c1b2c3d4e5f6a7b8cb", V6, "IPv6 Rotating 500 threads", 500, 2500),
-        plan("65a9f0c1b2c3d4e5f6a7b8cc", V6, "IPv6 Rotating 200 threads", 200, 1200),
+        plan(
+            "65a9f0c1b2c3d4e5f6a7b8c9",
+            V4,
+            "IPv4 Rotating 100 threads",
+            100,
+            1500,
+        ),
+        plan(
+            "65a9f0c1b2c3d4e5f6a7b8ca",
+            V4,
+            "IPv4 Rotating 50 threads",
+            50,
+            900,
+        ),
+        plan(
+            "65a9f0c1b2c3d4e5f6a7b8cb",
+            V6,
+            "IPv6 Rotating 500 threads",
+            500,
+            2500,
+        ),
+        plan(
+            "65a9f0c1b2c3d4e5f6a7b8cc",
+            V6,
+            "IPv6 Rotating 200 threads",
+            200,
+            1200,
+        ),
     ]
 }
 
@@ -108,7 +132,10 @@ impl Service {
     /// one, otherwise (`mixed`, or an exit region such as `us` that has no gateway of its own)
     /// every gateway (the docs: "3 country gateways (nl/de/at)").
     pub(crate) fn gateways(&self) -> Vec<GatewayCountry> {
-        match (&self.service_type, GatewayCountry::parse(self.country.as_str())) {
+        match (
+            &self.service_type,
+            GatewayCountry::parse(self.country.as_str()),
+        ) {
             (ServiceType::Ipv4Rotating, _) => vec![GatewayCountry::Nl],
             (_, g) if g.is_known() => vec![g],
             _ => GatewayCountry::KNOWN.to_vec(),

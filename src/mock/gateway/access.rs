@@ -114,75 +114,74 @@ pub(super) fn authorize(
     ip: IpAddr,
     headers: &HeaderMap,
 ) -> Result<Ticket, Refusal> {
-        let now = fake.now();
-        let st = fake.lock();
-        let mut services = st.accounts.iter().flat_map(|a| a.services.values());
-        let service = match basic_credentials(headers) {
-            Some(Err(why)) => return Err(Refusal::auth(why)),
-            Some(Ok((login, password))) => {
-                // Every service is compared (in constant time), whichever matches.
-                let mut found = None;
-                for s in services {
-                    let same = ct_eq(s.login.as_bytes(), login.as_bytes())
-                        & ct_eq(s.password.as_bytes(), password.as_bytes());
-                    if same && found.is_none() {
-                        found = Some(s);
-                    }
+    let now = fake.now();
+    let st = fake.lock();
+    let mut services = st.accounts.iter().flat_map(|a| a.services.values());
+    let service = match basic_credentials(headers) {
+        Some(Err(why)) => return Err(Refusal::auth(why)),
+        Some(Ok((login, password))) => {
+            // Every service is compared (in constant time), whichever matches.
+            let mut found = None;
+            for s in services {
+                let same = ct_eq(s.login.as_bytes(), login.as_bytes())
+                    & ct_eq(s.password.as_bytes(), password.as_bytes());
+                if same && found.is_none() {
+                    found = Some(s);
                 }
-                found.ok_or_else(|| {
+            }
+            found.ok_or_else(|| {
                     Refusal::auth("unknown or outdated proxy credentials (regenerated credentials stop working at once)")
                 })?
-            }
-            None => {
-                let listed: Vec<&Service> =
-                    services.by_ref().filter(|s| s.whitelists(ip)).collect();
-                let usable = listed
-                    .iter()
-                    .copied()
-                    .find(|s| service_refusal(s, country, now).is_none());
-                match usable.or_else(|| listed.first().copied()) {
-                    Some(s) => s,
-                    None => {
-                        return Err(Refusal::auth(format!(
-                            "proxy credentials required (Proxy-Authorization: Basic), or a source \
+        }
+        None => {
+            let listed: Vec<&Service> = services.by_ref().filter(|s| s.whitelists(ip)).collect();
+            let usable = listed
+                .iter()
+                .copied()
+                .find(|s| service_refusal(s, country, now).is_none());
+            match usable.or_else(|| listed.first().copied()) {
+                Some(s) => s,
+                None => {
+                    return Err(Refusal::auth(format!(
+                        "proxy credentials required (Proxy-Authorization: Basic), or a source \
                              address in a service's whitelist ({ip} is in none)"
-                        )));
-                    }
+                    )));
                 }
             }
-        };
-        match service_refusal(service, country, now) {
-            Some(refusal) => Err(refusal),
-            None => Ok(Ticket {
-                id: service.id,
-                threads: service.threads,
-                rotation: service.rotation.clone(),
-            }),
         }
+    };
+    match service_refusal(service, country, now) {
+        Some(refusal) => Err(refusal),
+        None => Ok(Ticket {
+            id: service.id,
+            threads: service.threads,
+            rotation: service.rotation.clone(),
+        }),
+    }
 }
 
 /// Why this service cannot use `country`'s gateway now, if it cannot.
 fn service_refusal(s: &Service, country: &GatewayCountry, now: DateTime<Utc>) -> Option<Refusal> {
-        let id = id_hex(s.id);
-        if !s.is_active(now) {
-            let at = timestamp(s.expires_at);
-            return Some(Refusal::new(
-                StatusCode::FORBIDDEN,
-                "http_request_denied",
-                format!("service {id} expired at {at}"),
-            ));
-        }
-        let countries = s.gateways();
-        if !countries.contains(country) {
-            let names: Vec<&str> = countries.iter().map(GatewayCountry::as_str).collect();
-            return Some(Refusal::new(
-                StatusCode::FORBIDDEN,
-                "http_request_denied",
-                format!(
-                    "service {id} has no {country} gateway (its gateways: {})",
-                    names.join(", ")
-                ),
-            ));
-        }
-        None
+    let id = id_hex(s.id);
+    if !s.is_active(now) {
+        let at = timestamp(s.expires_at);
+        return Some(Refusal::new(
+            StatusCode::FORBIDDEN,
+            "http_request_denied",
+            format!("service {id} expired at {at}"),
+        ));
+    }
+    let countries = s.gateways();
+    if !countries.contains(country) {
+        let names: Vec<&str> = countries.iter().map(GatewayCountry::as_str).collect();
+        return Some(Refusal::new(
+            StatusCode::FORBIDDEN,
+            "http_request_denied",
+            format!(
+                "service {id} has no {country} gateway (its gateways: {})",
+                names.join(", ")
+            ),
+        ));
+    }
+    None
 }

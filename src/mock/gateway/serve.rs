@@ -24,7 +24,6 @@ use crate::types::{GatewayCountry, ServiceId};
 /// The `Proxy-Authenticate` challenge of a `407`.
 const CHALLENGE: &str = "Basic realm=\"opx-mock\"";
 
-
 /// The gateways' listeners, bound but not serving yet (the mock's state needs their ports
 /// before the gateways need the state).
 pub(crate) struct Bound {
@@ -161,7 +160,12 @@ impl Gateway {
         mut req: Request<Incoming>,
     ) -> Result<Response<Body>, Refusal> {
         let target = target_of(&req)?;
-        let ticket = authorize(&self.shared.fake, &self.country, peer.ip().to_canonical(), req.headers())?;
+        let ticket = authorize(
+            &self.shared.fake,
+            &self.country,
+            peer.ip().to_canonical(),
+            req.headers(),
+        )?;
         let addrs = loopback_addrs(&target).ok_or_else(|| {
             Refusal::new(
                 StatusCode::FORBIDDEN,

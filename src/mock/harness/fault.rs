@@ -50,7 +50,6 @@ pub enum Fault {
     WrongContentType,
 }
 
-
 /// A fault as JSON.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]

@@ -114,7 +114,10 @@ impl RequestVerdict {
         match self {
             RequestVerdict::Valid => "Valid".to_string(),
             RequestVerdict::Invalid { code, message } => {
-                format!("Invalid {{ code: {:?}, message: {message:?} }}", code.as_str())
+                format!(
+                    "Invalid {{ code: {:?}, message: {message:?} }}",
+                    code.as_str()
+                )
             }
             RequestVerdict::NotValidated => "NotValidated".to_string(),
         }

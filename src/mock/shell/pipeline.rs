@@ -268,7 +268,10 @@ pub(crate) async fn rate_limit(
         st.keys[key].windows.check(&limits, op, inc.now)
     };
     if let Some(retry) = verdict.retry_after {
-        let mut r = error_response(ErrorCode::RateLimited, "rate limit exceeded; see Retry-After");
+        let mut r = error_response(
+            ErrorCode::RateLimited,
+            "rate limit exceeded; see Retry-After",
+        );
         rate_headers(r.headers_mut(), &verdict);
         r.headers_mut()
             .insert(header::RETRY_AFTER, HeaderValue::from(retry));
@@ -345,7 +348,11 @@ pub(crate) async fn faults(State(mock): State<Arc<Mock>>, req: Request, next: Ne
 
 /// Layer 5: checks a handler's answer (status, content type, body, required headers) against the spec;
 /// a mismatch becomes a loud 500 naming it, recorded in `schema_violations`.
-pub(crate) async fn check_response(State(mock): State<Arc<Mock>>, req: Request, next: Next) -> Response {
+pub(crate) async fn check_response(
+    State(mock): State<Arc<Mock>>,
+    req: Request,
+    next: Next,
+) -> Response {
     let (method, path) = (req.method().clone(), req.uri().path().to_owned());
     let response = next.run(req).await;
     let Some(HandlerBody(body, op)) = response.extensions().get::<HandlerBody>().cloned() else {
@@ -425,4 +432,3 @@ pub(crate) async fn overrides(State(mock): State<Arc<Mock>>, req: Request, next:
     parts.headers.remove(header::CONTENT_LENGTH);
     Response::from_parts(parts, new_body)
 }
-

@@ -75,7 +75,11 @@ impl Ctx<'_> {
 
     /// The caller's service named by the path id, or 404.
     pub(crate) fn service_id(&self) -> Result<u128, Reply> {
-        let id = self.path.get("id").and_then(Value::as_str).and_then(parse_id);
+        let id = self
+            .path
+            .get("id")
+            .and_then(Value::as_str)
+            .and_then(parse_id);
         match id {
             Some(id) if self.state.accounts[self.account].services.contains_key(&id) => Ok(id),
             _ => Err(Reply::error(ErrorCode::NotFound, "service not found")),
