@@ -280,13 +280,12 @@ impl Run<'_> {
     /// The newest service (the one a purchase just made).
     fn newest(&self) -> ServiceId {
         let state = self.s.accounts().export_state();
-        let id = state.accounts[0]
+        state.accounts[0]
             .services
             .iter()
             .map(|s| s.service_id.clone())
             .max()
-            .unwrap();
-        id
+            .unwrap()
     }
 }
 

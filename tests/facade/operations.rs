@@ -185,7 +185,7 @@ async fn proxies_in_every_form() {
         assert_eq!(e.password(), Some(svc.auth.password()));
         assert!(
             s.gateways()
-                .credentials_valid(&id, e.login().unwrap(), e.password().unwrap())
+                .credentials_valid(id, e.login().unwrap(), e.password().unwrap())
         );
     }
 
