@@ -34,7 +34,7 @@ macro_rules! string_newtype {
             #[doc = concat!("Checks and wraps a ", $what, ".")]
             ///
             /// ```
-            #[doc = concat!("let v = opx::", stringify!($name), "::new(\"", $example, "\").unwrap();")]
+            #[doc = concat!("let v = opx::types::", stringify!($name), "::new(\"", $example, "\").unwrap();")]
             #[doc = concat!("assert_eq!(v.as_str(), \"", $example, "\");")]
             /// ```
             pub fn new(value: impl Into<String>) -> Result<Self> {
