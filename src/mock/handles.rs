@@ -23,6 +23,19 @@ use crate::clock::SharedClock;
 use crate::operation::{Bucket, Operation};
 use crate::types::{GatewayCountry, ServiceId, ServiceType};
 
+/// `Debug` for a handle: its name (what it borrows is the server's).
+macro_rules! opaque_debug {
+    ($($name:ident),*) => {$(
+        impl std::fmt::Debug for $name<'_> {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.debug_struct(stringify!($name)).finish_non_exhaustive()
+            }
+        }
+    )*};
+}
+
+opaque_debug!(Faults, Accounts, Services, Gateways, Records);
+
 /// Injected failures and reshaped answers ([`MockServer::faults`](crate::mock::MockServer::faults)).
 ///
 /// ```no_run
@@ -36,20 +49,10 @@ use crate::types::{GatewayCountry, ServiceId, ServiceType};
 /// ```
 #[derive(Clone, Copy)]
 pub struct Faults<'a> {
-    harness: &'a Harness,
-}
-
-impl std::fmt::Debug for Faults<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Faults").finish_non_exhaustive()
-    }
+    pub(crate) harness: &'a Harness,
 }
 
 impl<'a> Faults<'a> {
-    pub(crate) fn new(harness: &'a Harness) -> Self {
-        Self { harness }
-    }
-
     /// Makes the next `times` calls of an operation fail with `fault`. Faults queue up in the
     /// order they are injected. They apply to requests that passed authentication and rate
     /// limiting; each one is logged.
@@ -98,7 +101,7 @@ impl<'a> Faults<'a> {
 /// ```
 #[derive(Clone, Copy)]
 pub struct MockClock<'a> {
-    clock: &'a Clock,
+    pub(crate) clock: &'a Clock,
 }
 
 impl std::fmt::Debug for MockClock<'_> {
@@ -110,10 +113,6 @@ impl std::fmt::Debug for MockClock<'_> {
 }
 
 impl<'a> MockClock<'a> {
-    pub(crate) fn new(clock: &'a Clock) -> Self {
-        Self { clock }
-    }
-
     /// Moves the clock forward (the wall clock too, as an offset), and with it the clock of
     /// every client on it ([`MockServer::client`](crate::mock::MockServer::client)): their
     /// sleeps it passes complete.
@@ -144,20 +143,10 @@ impl<'a> MockClock<'a> {
 /// about the default account (the one of [`MockServer::token`](crate::mock::MockServer::token)).
 #[derive(Clone, Copy)]
 pub struct Accounts<'a> {
-    fake: &'a Fake,
-}
-
-impl std::fmt::Debug for Accounts<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Accounts").finish_non_exhaustive()
-    }
+    pub(crate) fake: &'a Fake,
 }
 
 impl<'a> Accounts<'a> {
-    pub(crate) fn new(fake: &'a Fake) -> Self {
-        Self { fake }
-    }
-
     /// The default account's balance in RUB.
     pub fn balance(&self) -> i64 {
         self.fake.lock().accounts[0].balance
@@ -250,20 +239,10 @@ impl<'a> Accounts<'a> {
 /// ```
 #[derive(Clone, Copy)]
 pub struct Services<'a> {
-    fake: &'a Fake,
-}
-
-impl std::fmt::Debug for Services<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Services").finish_non_exhaustive()
-    }
+    pub(crate) fake: &'a Fake,
 }
 
 impl<'a> Services<'a> {
-    pub(crate) fn new(fake: &'a Fake) -> Self {
-        Self { fake }
-    }
-
     /// Creates `n` active services for the default account without charging, alternating
     /// between the catalog's plans; returns their ids, oldest first.
     pub fn seed(&self, n: usize) -> Vec<ServiceId> {
@@ -331,21 +310,11 @@ impl<'a> Services<'a> {
 /// ```
 #[derive(Clone, Copy)]
 pub struct Gateways<'a> {
-    fake: &'a Fake,
-    running: &'a Running,
-}
-
-impl std::fmt::Debug for Gateways<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Gateways").finish_non_exhaustive()
-    }
+    pub(crate) fake: &'a Fake,
+    pub(crate) running: &'a Running,
 }
 
 impl<'a> Gateways<'a> {
-    pub(crate) fn new(fake: &'a Fake, running: &'a Running) -> Self {
-        Self { fake, running }
-    }
-
     /// The address of a country's gateway (`127.0.0.1:PORT`), the forward proxy that the
     /// proxy lists point at; `None` for a country that has none.
     pub fn addr(&self, country: &GatewayCountry) -> Option<SocketAddr> {
@@ -393,20 +362,10 @@ impl<'a> Gateways<'a> {
 /// ```
 #[derive(Clone, Copy)]
 pub struct Records<'a> {
-    harness: &'a Harness,
-}
-
-impl std::fmt::Debug for Records<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Records").finish_non_exhaustive()
-    }
+    pub(crate) harness: &'a Harness,
 }
 
 impl<'a> Records<'a> {
-    pub(crate) fn new(harness: &'a Harness) -> Self {
-        Self { harness }
-    }
-
     /// The requests received so far (the most recent 10,000), oldest first.
     pub fn requests(&self) -> Vec<RecordedRequest> {
         self.harness.log().requests.iter().cloned().collect()

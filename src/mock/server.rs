@@ -169,37 +169,50 @@ impl MockServer {
     /// Injected failures and reshaped answers: [`Faults::inject`],
     /// [`Faults::override_response`], ...
     pub fn faults(&self) -> Faults<'_> {
-        Faults::new(&self.mock.harness)
+        Faults {
+            harness: &self.mock.harness,
+        }
     }
 
     /// The mock's time: [`MockClock::advance`], [`MockClock::now`], and the clock itself for
     /// other clients ([`MockClock::shared`]).
     pub fn clock(&self) -> MockClock<'_> {
-        MockClock::new(self.mock.fake.clock())
+        MockClock {
+            clock: self.mock.fake.clock(),
+        }
     }
 
     /// Accounts, keys, balances and rate limits: [`Accounts::balance`],
     /// [`Accounts::add`], [`Accounts::revoke`], [`Accounts::set_limit`], ...
     pub fn accounts(&self) -> Accounts<'_> {
-        Accounts::new(&self.mock.fake)
+        Accounts {
+            fake: &self.mock.fake,
+        }
     }
 
     /// Services and the plan catalog: [`Services::seed`], [`Services::count`],
     /// [`Services::cheapest_plan`], [`Services::set_threads`], ...
     pub fn services(&self) -> Services<'_> {
-        Services::new(&self.mock.fake)
+        Services {
+            fake: &self.mock.fake,
+        }
     }
 
     /// The proxy gateways the services' proxy lists point at: [`Gateways::addr`],
     /// [`Gateways::threads_in_use`], [`Gateways::set_down`], ...
     pub fn gateways(&self) -> Gateways<'_> {
-        Gateways::new(&self.mock.fake, &self.gateways)
+        Gateways {
+            fake: &self.mock.fake,
+            running: &self.gateways,
+        }
     }
 
     /// What the mock was asked and answered, and expectations on it: [`Records::requests`],
     /// [`Records::executions`], [`Records::stats`], [`Records::expect`], ...
     pub fn records(&self) -> Records<'_> {
-        Records::new(&self.mock.harness)
+        Records {
+            harness: &self.mock.harness,
+        }
     }
 
     /// The parts the HTTP shell serves (for tests that serve them on another listener).

@@ -104,12 +104,10 @@ async fn an_unknown_outcome_stops_the_run_and_counts_as_spent() {
     let plan = c.renewal_plan(&week(100_000)).await.unwrap();
     // The first extension commits and loses its answer; every read of the service after the
     // one before it fails, so reconciliation cannot tell.
-    s.faults()
-        .inject(Operation::ExtendService, Fault::DropAfterCommit, 1);
-    s.faults()
-        .inject(Operation::GetService, Fault::Delay(Duration::ZERO), 1);
-    s.faults()
-        .inject(Operation::GetService, Fault::Status(500), 100);
+    let faults = s.faults();
+    faults.inject(Operation::ExtendService, Fault::DropAfterCommit, 1);
+    faults.inject(Operation::GetService, Fault::Delay(Duration::ZERO), 1);
+    faults.inject(Operation::GetService, Fault::Status(500), 100);
     let report = c.renew(&plan).await;
     assert!(
         matches!(report.results[0].outcome, RenewalOutcome::Unknown(_)),

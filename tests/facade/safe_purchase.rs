@@ -438,12 +438,10 @@ async fn extend_safely_says_unknown_when_it_cannot_read_the_service() {
     let id = s.services().seed(1).remove(0);
     let c = reconciling_client(&s);
     // The first read (before) answers normally; every read after the lost answer fails.
-    s.faults()
-        .inject(Operation::ExtendService, Fault::DropAfterCommit, 1);
-    s.faults()
-        .inject(Operation::GetService, Fault::Delay(Duration::ZERO), 1);
-    s.faults()
-        .inject(Operation::GetService, Fault::Status(500), 100);
+    let faults = s.faults();
+    faults.inject(Operation::ExtendService, Fault::DropAfterCommit, 1);
+    faults.inject(Operation::GetService, Fault::Delay(Duration::ZERO), 1);
+    faults.inject(Operation::GetService, Fault::Status(500), 100);
     let outcome = c.extend_safely(&id).await.unwrap();
     assert!(
         matches!(outcome, ExtendOutcome::Unknown { .. }),
@@ -465,10 +463,9 @@ async fn an_accepted_extension_that_cannot_be_read_is_extended_unread() {
         Fault::AfterCommit(Box::new(Fault::MalformedJson)),
         1,
     );
-    s.faults()
-        .inject(Operation::GetService, Fault::Delay(Duration::ZERO), 1);
-    s.faults()
-        .inject(Operation::GetService, Fault::Status(500), 100);
+    let faults = s.faults();
+    faults.inject(Operation::GetService, Fault::Delay(Duration::ZERO), 1);
+    faults.inject(Operation::GetService, Fault::Status(500), 100);
     let outcome = c.extend_safely(&id).await.unwrap();
     assert_eq!(outcome.charged(), Some(true), "{outcome:?}");
     let ExtendOutcome::ExtendedUnread(e) = outcome else {
@@ -487,10 +484,9 @@ async fn an_accepted_extension_that_cannot_be_read_is_extended_unread() {
 async fn the_watch_waits_out_a_429() {
     let s = MockServer::start().await;
     let c = reconciling_client(&s);
-    s.faults()
-        .inject(Operation::Purchase, Fault::DropAfterCommit, 1);
-    s.faults()
-        .inject(Operation::ListServices, Fault::Delay(Duration::ZERO), 1);
+    let faults = s.faults();
+    faults.inject(Operation::Purchase, Fault::DropAfterCommit, 1);
+    faults.inject(Operation::ListServices, Fault::Delay(Duration::ZERO), 1);
     s.faults().inject(
         Operation::ListServices,
         Fault::RateLimited {

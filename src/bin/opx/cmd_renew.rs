@@ -218,13 +218,11 @@ mod tests {
         let policy = ReconcilePolicy::default().window(Duration::from_millis(20));
         let client = s.client_builder().reconcile_policy(policy).build().unwrap();
         let ctx = Ctx::with_client(client);
-        s.faults()
-            .inject(Operation::ExtendService, Fault::DropAfterCommit, 1);
+        let faults = s.faults();
+        faults.inject(Operation::ExtendService, Fault::DropAfterCommit, 1);
         // Listing reads, the read before the extension answers, every read after it fails.
-        s.faults()
-            .inject(Operation::GetService, Fault::Delay(Duration::ZERO), 1);
-        s.faults()
-            .inject(Operation::GetService, Fault::Status(500), 100);
+        faults.inject(Operation::GetService, Fault::Delay(Duration::ZERO), 1);
+        faults.inject(Operation::GetService, Fault::Status(500), 100);
         let args = RenewArgs {
             before: Duration::from_secs(86_400),
             max_spend: 100_000,
