@@ -432,3 +432,57 @@ async fn logs_record_every_request_of_the_account() {
     assert_eq!(bobs["logs"].as_array().unwrap().len(), 1);
     assert_clean(&s);
 }
+
+/// The mock speaks the client's types: seeded ids, plans and seeds go to the client as they
+/// are, with no parsing in between.
+#[tokio::test]
+async fn the_mocks_values_are_the_clients_types() {
+    use opx::mock::ServiceSeed;
+    use opx::types::{
+        Country, ProxyQuery, PurchaseRequest, ServiceQuery, ServiceType, StatusFilter,
+    };
+    let s = MockServer::start().await;
+    let c = s.client();
+    let plans = s.services().plans();
+    for t in [ServiceType::Ipv4Rotating, ServiceType::Ipv6Rotating] {
+        let cheapest = s.services().cheapest_plan(t.clone()).unwrap();
+        let of_type = plans.iter().filter(|p| p.service_type == t);
+        assert_eq!(Some(cheapest.price), of_type.clone().map(|p| p.price).min());
+        assert_eq!(
+            s.services().plan(t.clone()).as_ref(),
+            of_type.clone().next()
+        );
+        let bought = c
+            .purchase(&PurchaseRequest::new(t.clone(), cheapest.plan_id.clone()))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(
+            (bought.service_type, bought.plan_id),
+            (t, Some(cheapest.plan_id))
+        );
+    }
+    let ids = s.services().seed_with(
+        &ServiceSeed::count(2)
+            .service_type(ServiceType::Ipv6Rotating)
+            .country(Country::new("de").unwrap())
+            .expires_in_seconds(-60),
+    );
+    let ids = ids.unwrap();
+    for id in &ids {
+        let svc = c.service(id).await.unwrap().into_inner();
+        assert_eq!(svc.country, "de");
+        assert!(svc.expires_at < s.clock().now());
+        assert!(c.proxies(id, &ProxyQuery::new()).await.is_ok());
+    }
+    let expired = c
+        .all_services(&ServiceQuery::new().status(StatusFilter::Expired))
+        .await
+        .unwrap();
+    let listed: Vec<_> = expired.iter().map(|svc| &svc.service_id).collect();
+    assert_eq!(listed, [&ids[1], &ids[0]], "newest first");
+    assert!(s.services().set_threads(&ids[0], 3));
+    assert_eq!(s.gateways().threads_in_use(&ids[0]), 0);
+    assert_eq!(s.services().count(), 4);
+    assert_clean(&s);
+}
