@@ -5,10 +5,10 @@
 //! 2. [`validate`]: checks path, query and body against the spec (the verdict is recorded even
 //!    when a 401, 429 or fault answers first);
 //! 3. [`authenticate`]: the bearer token (`401 invalid_token`);
-//! 4. [`rate_limit`]: the per-key windows (`429 rate_limited`), and the `X-RateLimit-*` headers
-//!    of every answer to a valid key;
+//! 4. [`overrides`]: drift simulation, the (checked) answer reshaped as asked;
 //! 5. [`check_response`]: the handler's answer checked against the spec;
-//! 6. [`overrides`]: drift simulation, the answer reshaped as asked;
+//! 6. [`rate_limit`]: the per-key windows (`429 rate_limited`), and the `X-RateLimit-*` headers
+//!    of every answer to a valid key;
 //! 7. [`faults`]: injected failures;
 //! 8. the handler (`app::dispatch`): the fake's documented behaviour.
 //!
@@ -247,7 +247,7 @@ fn rate_headers(headers: &mut HeaderMap, v: &Verdict) {
     }
 }
 
-/// Layer 4: the per-key windows; their headers on every answer to a valid key (but those a
+/// Layer 6: the per-key windows; their headers on every answer to a valid key (but those a
 /// reverse proxy would have produced: an HTML 502, a dropped connection).
 pub(crate) async fn rate_limit(
     State(mock): State<Arc<Mock>>,
@@ -303,7 +303,7 @@ impl Drop for Held {
     }
 }
 
-/// Layer 6: the next injected fault of the operation, if any.
+/// Layer 7: the next injected fault of the operation, if any.
 pub(crate) async fn faults(State(mock): State<Arc<Mock>>, req: Request, next: Next) -> Response {
     let op = incoming(&req).trace().operation;
     let fault = op.and_then(|op| mock.harness.take_fault(op));
@@ -390,7 +390,7 @@ pub(crate) async fn check_response(
     out
 }
 
-/// Layer 6: reshapes a handler's successful answer when its operation has an override.
+/// Layer 4: reshapes a handler's successful answer when its operation has an override.
 pub(crate) async fn overrides(State(mock): State<Arc<Mock>>, req: Request, next: Next) -> Response {
     let response = next.run(req).await;
     let Some(HandlerBody(body, op)) = response.extensions().get::<HandlerBody>().cloned() else {
