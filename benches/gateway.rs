@@ -103,6 +103,16 @@ fn through(proxy: &str) -> reqwest::Client {
         .unwrap()
 }
 
+/// CPU time (user + system) a process has used so far, in µs (`/proc/PID/stat`, in clock
+/// ticks of 10 ms: a window of 0.6 s on two cores is ~120 ticks).
+fn cpu_us(pid: &str) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    // After "pid (comm) ": state is field 3, utime field 14, stime field 15.
+    let f: Vec<&str> = stat[stat.rfind(')').unwrap() + 2..].split(' ').collect();
+    let ticks: u64 = f[11].parse::<u64>().unwrap() + f[12].parse::<u64>().unwrap();
+    ticks as f64 * 1e4
+}
+
 /// Per-request latencies of `n` sequential GETs, in microseconds.
 async fn latencies(client: &reqwest::Client, url: &str, n: usize) -> Vec<f64> {
     let mut out = Vec::with_capacity(n);
@@ -116,8 +126,14 @@ async fn latencies(client: &reqwest::Client, url: &str, n: usize) -> Vec<f64> {
     out
 }
 
-/// Requests completed and bytes read by `tasks` loops of GETs during `window`.
-async fn load(client: &reqwest::Client, url: &str, tasks: usize, window: Duration) -> (f64, f64) {
+/// Requests completed per second and MB read per second by `tasks` loops of GETs during
+/// `window`, and the number of requests.
+async fn load(
+    client: &reqwest::Client,
+    url: &str,
+    tasks: usize,
+    window: Duration,
+) -> (f64, f64, u64) {
     let end = Instant::now() + window;
     let runs = (0..tasks).map(|_| async {
         let (mut n, mut bytes) = (0u64, 0u64);
@@ -133,7 +149,22 @@ async fn load(client: &reqwest::Client, url: &str, tasks: usize, window: Duratio
     let done = join_all(runs).await;
     let secs = t0.elapsed().as_secs_f64();
     let (n, b) = done.iter().fold((0, 0), |(n, b), (x, y)| (n + x, b + y));
-    (n as f64 / secs, b as f64 / secs / 1e6)
+    (n as f64 / secs, b as f64 / secs / 1e6, n)
+}
+
+/// CPU per request of the bench process (client, mock, web server) and of the gateway.
+#[derive(Default)]
+struct Cpu {
+    bench_us: f64,
+    gateway_us: f64,
+    requests: u64,
+}
+
+impl Cpu {
+    fn per_request(&self) -> (f64, f64) {
+        let n = self.requests.max(1) as f64;
+        (self.bench_us / n, self.gateway_us / n)
+    }
 }
 
 async fn run(opts: &Opts) -> Vec<Row> {
@@ -169,6 +200,9 @@ async fn run(opts: &Opts) -> Vec<Row> {
     let mut lat: [Vec<f64>; 2] = [Vec::new(), Vec::new()];
     let mut rps: [Vec<f64>; 2] = [Vec::new(), Vec::new()];
     let mut mbs: [Vec<f64>; 2] = [Vec::new(), Vec::new()];
+    let mut cpu: [[Cpu; 2]; 2] = Default::default(); // [small, big][variant]
+    let child = gw.child.id().unwrap().to_string();
+    let both = || (cpu_us("self"), cpu_us(&child));
     for (_, c) in &variants {
         latencies(c, &small, 20).await; // warm-up
     }
@@ -177,8 +211,20 @@ async fn run(opts: &Opts) -> Vec<Row> {
             let k = (i + r) % 2;
             let c = &variants[k].1;
             lat[k].extend(latencies(c, &small, per_round).await);
-            rps[k].push(load(c, &small, 32, window).await.0);
-            mbs[k].push(load(c, &big, 8, window).await.1);
+            for (kind, url, tasks) in [(0, &small, 32), (1, &big, 8)] {
+                let before = both();
+                let (r, m, n) = load(c, url, tasks, window).await;
+                let after = both();
+                let used = &mut cpu[kind][k];
+                used.bench_us += after.0 - before.0;
+                used.gateway_us += after.1 - before.1;
+                used.requests += n;
+                if kind == 0 {
+                    rps[k].push(r);
+                } else {
+                    mbs[k].push(m);
+                }
+            }
         }
     }
     let mut rows = Vec::new();
@@ -217,6 +263,21 @@ async fn run(opts: &Opts) -> Vec<Row> {
         )
         .ratio(m1 / m0, Some(Target::AtLeast(0.8))),
     );
+    for (kind, what) in [(0, "GET /"), (1, "GET /big (1 MiB)")] {
+        let (s0, _) = cpu[kind][0].per_request();
+        let (b1, g1) = cpu[kind][1].per_request();
+        rows.push(
+            Row::new(
+                "j",
+                format!(
+                    "CPU per {what}, µs: straight / through opx gateway (bench process + gateway \
+                     process); the ratio is the throughput the CPU allows"
+                ),
+                format!("{s0:.0} / {:.0} ({b1:.0} + {g1:.0})", b1 + g1),
+            )
+            .ratio(s0 / (b1 + g1), None),
+        );
+    }
     rows.push(tunnels(&gw).await);
     rows
 }

@@ -29,8 +29,8 @@ pub(crate) const MAX_SERVER_MESSAGE: usize = 1024;
 /// Most characters of a non-envelope body quoted in an error.
 pub(crate) const MAX_BODY_SNIPPET: usize = 100;
 
-/// A short, printable description of a body that is not the error envelope: at most
-/// [`MAX_BODY_SNIPPET`] printable characters of it, quoted.
+/// A short, printable description of a body that is not the error envelope: its printable
+/// characters, quoted, as many as fit in [`MAX_BODY_SNIPPET`] once escaped.
 pub(crate) fn describe_body(status: u16, body: &[u8]) -> String {
     let reason = http::StatusCode::from_u16(status)
         .ok()
@@ -40,13 +40,19 @@ pub(crate) fn describe_body(status: u16, body: &[u8]) -> String {
         return format!("{reason} (empty body)");
     }
     let text = String::from_utf8_lossy(&body[..body.len().min(512)]);
+    let mut width = 0;
     let snippet: String = text
         .split_whitespace()
         .collect::<Vec<_>>()
         .join(" ")
         .chars()
         .filter(|c| !is_unprintable(*c))
-        .take(MAX_BODY_SNIPPET)
+        .take_while(|c| {
+            // Counted as quoted: `Debug` writes some characters escaped (a combining accent
+            // as `\u{300}`, seven), which would otherwise let the text grow sevenfold.
+            width += c.escape_debug().count();
+            width <= MAX_BODY_SNIPPET
+        })
         .collect();
     format!(
         "{reason} (body is not the error envelope, {} bytes: {snippet:?})",

@@ -167,7 +167,7 @@ impl Error {
         self.inner.kind
     }
     /// The operation that failed, when known (its `Display` is the spec's operationId, e.g.
-    /// `getAccount`, the name [`Faults::inject`](crate::mock::Faults::inject) takes too).
+    /// `getAccount`, the name the mock's fault injection takes too).
     pub fn operation(&self) -> Option<Operation> {
         self.inner.operation
     }

@@ -96,6 +96,20 @@ fn predicates_follow_status_and_code() {
     assert_eq!(e.to_string(), "refused before sending: invalid_id: bad");
 }
 
+/// Characters `Debug` escapes (a combining accent becomes `\u{300}`, seven characters) do not
+/// let a description grow past its bound.
+#[test]
+fn escaped_characters_do_not_lengthen_a_description_past_its_bound() {
+    let body = "\u{300} !".repeat(150);
+    let d = describe_body(502, body.as_bytes());
+    assert!(
+        d.chars().count() < 200,
+        "{} characters: {d}",
+        d.chars().count()
+    );
+    assert!(d.contains("bytes: \"\\u{300} !"), "{d}");
+}
+
 proptest::proptest! {
     #[test]
     fn arbitrary_bodies_never_panic(body in proptest::collection::vec(proptest::num::u8::ANY, 0..300), status in 100u16..1000) {

@@ -1,47 +1,11 @@
 //! # opx: the Rust SDK for the OP-Proxy v1 API
 //!
-//! A typed client for <https://op-proxy.com/api/v1>: account, plan catalogue, purchases,
-//! services, proxy lists and the action log, generated from the vendored OpenAPI spec
-//! ([`generated`]) and wrapped in a hand-written facade ([`Client`]) that adds what a
-//! production client needs:
+//! A typed client for <https://op-proxy.com/api/v1> (account, plans, purchases, services,
+//! proxy lists, the action log), generated from the vendored OpenAPI spec and wrapped in a
+//! facade that checks input before sending, surfaces rate limits, never spends money twice and
+//! says "unknown" when it cannot prove what the server did.
 //!
-//! - **Typed payloads**: every method returns the `data` of the envelope as Rust types
-//!   (`Ipv4Addr`, `DateTime<Utc>`, enums with an `Unknown` fallback, integer roubles), wrapped in
-//!   a [`Response`] that also carries the HTTP status and the [`RateLimit`] headers.
-//! - **Checked requests**: ids, whitelists, countries and rotations are checked before sending,
-//!   with the [`ErrorCode`](types::ErrorCode) the server would use.
-//! - **One error type**: [`Error`], with the status, code, message, `Retry-After` and
-//!   predicates (`is_rate_limited`, `is_not_found`, `is_outcome_unknown`, ...). It works when
-//!   the body is not the JSON envelope (an HTML 502, an empty 429).
-//! - **Rate limits surfaced**: `X-RateLimit-*` on every response; when `Remaining` reaches 0
-//!   the caller is told, and by default further calls of that bucket fail fast locally until
-//!   the window resets. Never silently retried.
-//! - **Or paced, opt-in**: with [`RateLimitPolicy::Pace`] calls wait for their window instead
-//!   (counted against the spec's buckets, corrected from the headers), so a long job runs at
-//!   the limit with no 429; [`Client::proxy_lists`] fetches many lists that way, a bounded
-//!   number at once.
-//! - **One clock** ([`clock`]) for the gate, the pacing, the backoff and the mock: a test on
-//!   the mock's clock runs hours of rate-limit windows in milliseconds.
-//! - **Safe retries**: idempotent calls retry transport errors and 500/502/503/504 with
-//!   bounded, jittered exponential backoff ([`RetryPolicy`]). `purchase`, `extend` and
-//!   `regenerate_credentials` are never retried by any layer; when their outcome is unknown,
-//!   [`Client::purchase_safely`] / [`Client::extend_safely`] read `GET /services` to find out.
-//! - **Pagination** in one scheme for services and logs: `*_page` (one page), `*_page_stream`
-//!   (every page), `*_stream` (every item), [`Client::all_services`] (everything at once).
-//! - **Tolerant where the docs are silent**: what the docs show is decoded strictly, what our
-//!   spec infers is read tolerantly; an item that does not decode is kept as [`Undecoded`](types::Undecoded)
-//!   without failing its page, and every [`Response`] keeps the raw `data`
-//!   ([`Response::data_json`]).
-//! - **One source of truth**: the [`Operation`] table, the rate-limit [`Bucket`](operation::Bucket)s and every
-//!   enum are generated from the spec ([`operation`]).
-//! - **Proxy lists** as raw text, parsed endpoints ([`ProxyLines`](proxies::ProxyLines), zero allocation per line)
-//!   or the JSON `servers`, each endpoint convertible to a proxy URL, the forms curl, Python
-//!   `requests`, Playwright and proxychains take ([`ExportFormat`](proxies::ExportFormat)) and a `reqwest::Proxy`.
-//! - **Renewal with a budget** ([`renewal`]): the services expiring within a window, what
-//!   extending each costs and which of them a cap allows, oldest expiry first; carried out
-//!   through `extend_safely`, never past the cap.
-//! - **Secrets kept secret**: the token and proxy passwords never appear in `Debug`, errors or
-//!   tracing spans.
+//! ## Getting started
 //!
 //! ```no_run
 //! # async fn demo() -> opx::Result<()> {
@@ -63,13 +27,85 @@
 //! # Ok(()) }
 //! ```
 //!
+//! The front door is [`Client`] (built by [`ClientBuilder`]), [`Error`] and [`Response`];
+//! everything else has one path:
+//!
+//! | module | what is in it |
+//! |---|---|
+//! | [`types`] | the payloads (`Service`, `Plan`, `LogEntry`, ...), the checked values a request is built from (`ServiceId`, `PlanId`, `Country::MIXED`, `Rotation::INSTANT`, `Whitelist`) and the spec's enums (`ServiceType`, `ErrorCode`, ...) |
+//! | [`safe`] | purchases and extensions that never pay twice: outcomes, the journal, the spend cap |
+//! | [`proxies`] | proxy lists as parsed endpoints, and the forms curl, requests, Playwright and proxychains take |
+//! | [`renewal`] | renewing what expires within a window, within a budget |
+//! | [`operation`] | the spec's operation table and rate-limit buckets |
+//! | [`clock`] | the one clock of backoff, pacing, watches and the mock (virtual time in tests) |
+//!
+//! Every method returns the `data` of the API's envelope as Rust types (`Ipv4Addr`,
+//! `DateTime<Utc>`, enums with an `Unknown` fallback, integer roubles) in a [`Response`] that
+//! also carries the status and the [`RateLimit`] headers. What the docs show is decoded
+//! strictly; what our spec only infers is read tolerantly: an item that does not decode is kept
+//! as [`Undecoded`](types::Undecoded) without failing its page. Pages come one at a time
+//! (`services_page`), as a stream of pages or items (`services_stream`) or all at once
+//! (`all_services`); logs likewise.
+//!
+//! ## Errors, rate limits and money
+//!
+//! One error type, [`Error`], with the status, the API's [`ErrorCode`](types::ErrorCode), the
+//! message, `Retry-After` and predicates (`is_rate_limited`, `is_not_found`,
+//! `is_outcome_unknown`, ...); it works when the body is not the JSON envelope (an HTML 502).
+//! Ids, whitelists, countries and rotations are checked before anything is sent, with the code
+//! the server would use.
+//!
+//! Rate limits: `X-RateLimit-*` is read on every response. By default ([`RateLimitPolicy`]) an
+//! exhausted window is surfaced and further calls of that bucket fail locally until it resets;
+//! with [`RateLimitPolicy::Pace`] calls wait for their window instead, so a long job runs at
+//! the limit without a 429. Idempotent calls retry transport errors and 5xx with bounded,
+//! jittered backoff ([`RetryPolicy`]).
+//!
+//! Money: `purchase`, `extend` and `regenerate_credentials` are never retried by any layer.
+//! [`Client::purchase_safely`] and [`Client::extend_safely`] say what happened when an answer
+//! is lost: an `Err` means not charged (proven); every charged or possibly charged end is an
+//! `Ok` outcome, `Unknown` when it cannot be proven either way. With a
+//! [`Journal`](safe::Journal) an unknown charge outlives the process and blocks a repeat until
+//! [`Client::resolve_pending`] settles it. See [`safe`].
+//!
+//! ```no_run
+//! # async fn demo(client: opx::Client, req: opx::types::PurchaseRequest) -> opx::Result<()> {
+//! use opx::safe::PurchaseOutcome;
+//! match client.purchase_safely(&req).await {
+//!     Ok(PurchaseOutcome::Purchased(s) | PurchaseOutcome::Recovered(s)) => println!("{}", s.service_id),
+//!     Ok(other) => eprintln!("charged or maybe charged, look before buying again: {other:?}"),
+//!     Err(e) => eprintln!("not charged: {e}"),
+//! }
+//! # Ok(()) }
+//! ```
+//!
+//! ## Testing with the mock
+//!
+//! The `mock` feature brings `opx::mock`: a stateful fake of the API driven by the same spec
+//! (balances, expiry, rate limits, faults, proxies that carry traffic on loopback), in process
+//! or as `opx mock` for tests in any language. Take clients from the server
+//! (`server.client()`): they share its clock, so a test runs rate-limit windows and expiries
+//! in virtual time.
+//!
+//! ## Proxies
+//!
+//! A service's proxy list comes as text ([`Client::proxies_text`]), as parsed endpoints
+//! ([`Client::proxies`], no allocation per line) or as JSON servers. Each endpoint converts to
+//! a proxy URL, to the forms of [`proxies::ExportFormat`], and to a `reqwest::Proxy` of the
+//! re-exported [`reqwest`]. The `check` feature sends a request through each proxy
+//! (`Client::check_proxies`); the `gateway` feature runs one local HTTP and SOCKS5 proxy in
+//! front of every service (`opx gateway`).
+//!
 //! ## Features
 //!
 //! - `rustls` (default): TLS through rustls.
-//! - `mock`: [`mock`], a spec-driven, stateful in-process mock server for tests and examples.
-//! - `check`: [`check`], [`Client::check_proxies`]: a request through each proxy of a list,
-//!   with its status, latency and exit address.
-//! - `cli`: the `opx` command-line tool (implies `mock` and `check`).
+//! - `mock`: `opx::mock`, a spec-driven, stateful in-process mock server for tests and
+//!   examples.
+//! - `check`: `opx::check` and `Client::check_proxies`: a request through each proxy of a
+//!   list, with its status, latency and exit address.
+//! - `gateway`: `opx::gateway`, one local HTTP and SOCKS5 proxy in front of every service.
+//! - `doctor`: `Client::doctor`, where the server differs from the vendored spec.
+//! - `cli`: the `opx` command-line tool (implies `mock`, `check`, `gateway` and `doctor`).
 #![deny(missing_docs)]
 // docs.rs (`--cfg docsrs`, nightly): each item gated on a feature says which one.
 #![cfg_attr(docsrs, feature(doc_cfg))]
@@ -86,6 +122,7 @@ pub mod generated {
 pub mod clock;
 pub mod operation;
 pub mod spec;
+#[doc(hidden)] // The hook's per-call context, which `generated::Client` carries.
 pub mod transport;
 
 #[cfg(feature = "check")]
@@ -97,7 +134,6 @@ pub mod doctor;
 #[cfg(feature = "mock")]
 pub mod mock;
 
-mod builder;
 mod charge;
 mod client;
 mod envelope;
@@ -109,19 +145,19 @@ mod forward_proxy;
 pub mod fuzzing;
 #[cfg(feature = "gateway")]
 pub mod gateway;
-mod pagination;
 pub mod proxies;
 mod ratelimit;
 pub mod renewal;
 mod response;
 mod retry;
 pub mod safe;
+mod sync;
 pub mod text;
 mod tls;
 pub mod types;
 
-pub use builder::ClientBuilder;
 pub use client::Client;
+pub use client::builder::ClientBuilder;
 pub use error::{Error, ErrorKind, Result};
 pub use operation::Operation;
 pub use ratelimit::{RateLimit, RateLimitPolicy};

@@ -426,6 +426,19 @@ async fn a_bad_id_is_refused_before_anything_is_sent() {
     assert_eq!(server.records().requests().len(), sent);
 }
 
+/// A reader that goes away (`opx completions bash | head -1`) ends the command quietly: exit 0,
+/// no panic, nothing on stderr.
+#[test]
+fn a_closed_pipe_ends_the_output_quietly() {
+    let mut completions = Command::new(BIN);
+    completions.args(["completions", "bash"]);
+    let piped = completions.stdout(Stdio::piped()).stderr(Stdio::piped());
+    let mut child = piped.spawn().unwrap();
+    drop(child.stdout.take()); // the read end closed before anything is written
+    let out = child.wait_with_output().unwrap();
+    assert_eq!((out.status.code(), stderr(&out)), (Some(0), String::new()));
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn api_errors_exit_3_with_advice() {
     let server = MockServer::builder().balance(10).start().await.unwrap();

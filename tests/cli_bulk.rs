@@ -129,15 +129,10 @@ fn received(server: &MockServer, operation: Operation) -> usize {
 #[tokio::test]
 async fn pace_is_taken_from_the_flag_or_the_environment() {
     let s = MockServer::start().await;
-    let limited = || {
-        s.faults().inject(
-            Operation::GetAccount,
-            Fault::RateLimited {
-                retry_after: Some(0),
-            },
-            1,
-        )
+    let once = Fault::RateLimited {
+        retry_after: Some(0),
     };
+    let limited = || s.faults().inject(Operation::GetAccount, once.clone(), 1);
     limited();
     let plain = opx(&s, &["account"], &[]).await;
     assert_eq!(
@@ -208,4 +203,30 @@ async fn a_list_that_fails_makes_all_exit_non_zero_naming_the_service() {
             assert_eq!(written, others, "{stdout}");
         }
     }
+}
+
+/// A reader that goes away (`opx proxies --all | head -1`) stops the run: no more lists are
+/// fetched for nobody, and it ends quietly (exit 0, nothing on stderr).
+#[tokio::test]
+async fn a_closed_pipe_stops_fetching_lists() {
+    let s = MockServer::start().await;
+    s.services().seed(30);
+    let vars = [("OPX_TOKEN", s.token()), ("OPX_BASE_URL", s.base_url())];
+    let mut cmd = opx_bin::command(&["proxies", "--all", "--concurrency", "1"], &vars);
+    cmd.stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let out = tokio::task::spawn_blocking(move || {
+        let mut child = cmd.spawn().unwrap();
+        drop(child.stdout.take()); // closed before the first list is written
+        child.wait_with_output().unwrap()
+    })
+    .await
+    .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert_eq!(opx_bin::stderr(&out), "");
+    let fetched = received(&s, Operation::GetProxies);
+    assert!(
+        fetched < 5,
+        "{fetched} of 30 lists fetched for a closed pipe"
+    );
 }

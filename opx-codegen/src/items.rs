@@ -400,7 +400,10 @@ fn operation_declaration(out: &mut String, ops: &[OperationFacts]) {
         "/// An operation of the OP-Proxy API: one variant per operationId of `spec/openapi.json`.\n\
          ///\n/// Its [`Display`](std::fmt::Display) and [`FromStr`] use the \
          operationId (e.g. `getService`).\n\
-         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]\n#[non_exhaustive]\n\
+         ///\n/// Exhaustive on purpose: the operations are those of the vendored spec, and a `match`\n\
+         /// without a catch-all makes the compiler point at every place a new operation needs code\n\
+         /// (a new operation is a breaking change of this crate).\n\
+         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]\n\
          pub enum Operation {\n",
     );
     for o in ops {

@@ -13,20 +13,23 @@ use super::health::Ejection;
 use super::in_process::ProxyPool;
 use super::lines::{self, Selection};
 use super::metrics::Metrics;
-use super::pool::{Pool, Rules};
-use super::running::{GatewayError, LocalAuth, RunningGateway, Shared, spawn_accept, spawn_until};
+use super::pool::{Pool, Rules, Strategy};
+use super::running::{GatewayError, RunningGateway, spawn_accept};
+use super::shared::{LocalAuth, Shared};
 use super::{metrics_http, probe};
 use crate::Client;
+use crate::forward_proxy::spawn_until;
 
-/// How a line is chosen among those with a free thread.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Strategy {
-    /// The line of the service with the smallest share of its threads in use (the default).
-    #[default]
-    LeastBusy,
-    /// Each line in turn.
-    RoundRobin,
+/// The local gateway: see the [module docs](super).
+#[derive(Debug)]
+pub struct Gateway(());
+
+impl Gateway {
+    /// A gateway over the services of `client`; nothing happens before
+    /// [`serve`](GatewayBuilder::serve).
+    pub fn builder(client: Client) -> GatewayBuilder {
+        GatewayBuilder::new(client)
+    }
 }
 
 /// The settings of a gateway; [`serve`](Self::serve) starts it. See the
@@ -242,7 +245,7 @@ impl GatewayBuilder {
             }
             None => None,
         };
-        let pool = Pool::new(self.client.t.clock.clone(), self.rules);
+        let pool = Pool::new(self.client.clock().clone(), self.rules);
         pool.sync(lines::load(&self.client, &self.selection).await?, true);
         Ok(Arc::new(Shared {
             client: self.client,

@@ -7,7 +7,7 @@ use std::time::Instant;
 use super::access_log::Entry;
 use super::counting::Traffic;
 use super::lines::Line;
-use super::running::Shared;
+use super::shared::Shared;
 
 /// What is known of a request or tunnel; it is logged when dropped.
 pub(crate) struct Done {

@@ -10,7 +10,7 @@ use http::StatusCode;
 
 use super::counting::Traffic;
 use super::pool::{Lease, Refusal};
-use super::running::Shared;
+use super::shared::Shared;
 use super::upstream::{self, Failure, Tunnel};
 use super::wish::Wish;
 

@@ -14,10 +14,10 @@ use tokio::net::TcpStream;
 
 use super::done::Done;
 use super::establish::{Refused, establish};
-use super::running::Shared;
+use super::shared::Shared;
 use super::sticky::Kept;
 use super::wish::{COUNTRY_HEADER, SESSION_HEADER, Wish};
-use crate::forward_proxy::{Held, basic_credentials, serve_http1, strip_hop_by_hop};
+use crate::forward_proxy::{Held, basic_credentials, relay_both, serve_http1, strip_hop_by_hop};
 
 type Body = BoxBody<Bytes, hyper::Error>;
 
@@ -74,12 +74,11 @@ async fn connect(
     };
     let upgrade = hyper::upgrade::on(&mut req);
     let done = done.carried(est.lease.line.clone(), est.traffic, 200);
-    let (lease, mut tunnel) = (est.lease, est.tunnel);
+    let (lease, tunnel) = (est.lease, est.tunnel);
     tokio::spawn(async move {
         let _done = done;
         if let Ok(upgraded) = upgrade.await {
-            let mut client = TokioIo::new(upgraded);
-            let _ = tokio::io::copy_bidirectional(&mut client, &mut tunnel).await;
+            let _ = relay_both(TokioIo::new(upgraded), tunnel).await;
         }
         drop(lease);
     });

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use tokio::sync::watch;
 
 use super::pool::{Lease, Refusal};
-use super::running::Shared;
+use super::shared::Shared;
 use super::wish::Wish;
 use crate::types::GatewayCountry;
 

@@ -176,6 +176,21 @@ async fn lines_of(client: &Client, s: &Service, selection: &Selection) -> Result
 }
 
 #[cfg(test)]
+impl Line {
+    /// A line of service `t` to `127.0.0.1:port` with `login:password` (other modules' tests).
+    pub(crate) fn on_loopback(port: u16, login: &str, password: &str) -> Line {
+        Line {
+            service: "t".into(),
+            country: None,
+            host: "127.0.0.1".into(),
+            port,
+            login: Some(login.into()),
+            password: Some(password.into()),
+        }
+    }
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
 

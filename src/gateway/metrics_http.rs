@@ -9,8 +9,9 @@ use hyper::body::Incoming;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
-use super::running::{Shared, spawn_until};
+use super::shared::Shared;
 use crate::forward_proxy::serve_http1;
+use crate::forward_proxy::spawn_until;
 
 /// The OpenMetrics text content type `prometheus-client` writes.
 const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";

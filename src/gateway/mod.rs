@@ -1,6 +1,6 @@
 //! One local proxy in front of every service you own (feature `gateway`; `opx gateway`).
 //!
-//! [`Gateway::builder`] reads the services of a [`Client`] (all active ones, or those
+//! [`Gateway::builder`] reads the services of a [`Client`](crate::Client) (all active ones, or those
 //! selected), downloads their proxy lines, and serves on one loopback port:
 //!
 //! - an **HTTP proxy** (absolute-form requests and `CONNECT`) and a **SOCKS5 proxy** (told
@@ -64,27 +64,14 @@ mod metrics_http;
 mod pool;
 mod probe;
 mod running;
+mod shared;
 mod socks_in;
 mod sticky;
 mod upstream;
 mod wish;
 
-pub use builder::{GatewayBuilder, Strategy};
+pub use builder::{Gateway, GatewayBuilder};
 pub use in_process::{ProxyLease, ProxyPool, Unavailable};
 pub use lines::Selection;
-pub use pool::ServiceUse;
+pub use pool::{ServiceUse, Strategy};
 pub use running::{GatewayError, RunningGateway};
-
-use crate::Client;
-
-/// The local gateway: see the [module docs](self).
-#[derive(Debug)]
-pub struct Gateway(());
-
-impl Gateway {
-    /// A gateway over the services of `client`; nothing happens before
-    /// [`serve`](GatewayBuilder::serve).
-    pub fn builder(client: Client) -> GatewayBuilder {
-        GatewayBuilder::new(client)
-    }
-}

@@ -10,11 +10,21 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::Notify;
 
-use super::builder::Strategy;
 use super::health::{Ejection, Health};
 use super::lines::{Line, ServiceLines};
 use super::wish::Wish;
 use crate::clock::SharedClock;
+
+/// How a line is chosen among those with a free thread.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Strategy {
+    /// The line of the service with the smallest share of its threads in use (the default).
+    #[default]
+    LeastBusy,
+    /// Each line in turn.
+    RoundRobin,
+}
 
 /// How the pool behaves.
 #[derive(Debug, Clone)]

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use super::counting::Traffic;
-use super::running::Shared;
+use super::shared::Shared;
 use super::upstream;
 
 /// The `host:port` a probe URL names (`http://` port 80, `https://` 443 by default).

@@ -1,20 +1,16 @@
-//! A serving gateway: what its connections share, the accept loop that tells SOCKS5 from
-//! HTTP by the first byte, the live services (reload after a `407`, refresh), and its handle.
+//! A serving gateway: the accept loop that tells SOCKS5 from HTTP by the first byte, and its
+//! handle.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
 
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 
-use super::access_log::AccessLog;
-use super::lines::{self, Line, Selection};
-use super::metrics::Metrics;
-use super::pool::{Pool, ServiceUse};
-use super::{http_in, socks_in};
-use crate::Client;
-pub(crate) use crate::forward_proxy::spawn_until;
+use super::pool::ServiceUse;
+use super::shared::Shared;
+use super::{http_in, probe, socks_in};
+use crate::forward_proxy::spawn_until;
 
 /// Why a gateway could not start.
 #[derive(Debug, thiserror::Error)]
@@ -40,76 +36,6 @@ pub enum GatewayError {
          (anyone who reaches it would spend your traffic)"
     )]
     Remote(SocketAddr),
-}
-
-/// The proxy password clients of the gateway must send, when one is set.
-pub(crate) struct LocalAuth {
-    pub(crate) user: String,
-    pub(crate) password: String,
-}
-
-impl LocalAuth {
-    /// Whether a client's credentials are these (the login may carry tags: `user-country-de`).
-    pub(crate) fn accepts(&self, login: &str, password: &str) -> bool {
-        let user_ok = login == self.user || login.starts_with(&format!("{}-", self.user));
-        let same = password.len() == self.password.len()
-            && password
-                .bytes()
-                .zip(self.password.bytes())
-                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-                == 0;
-        user_ok & same
-    }
-}
-
-/// What every connection of a gateway shares.
-pub(crate) struct Shared {
-    pub(crate) client: Client,
-    pub(crate) selection: Selection,
-    pub(crate) pool: Arc<Pool>,
-    pub(crate) metrics: Metrics,
-    pub(crate) log: Option<AccessLog>,
-    pub(crate) upstream_timeout: Duration,
-    pub(crate) local_auth: Option<LocalAuth>,
-    pub(crate) reloading: tokio::sync::Mutex<()>,
-    /// The `host:port` active probes open a tunnel to.
-    pub(crate) probe: Option<String>,
-    /// Sessions' kept upstream connections.
-    pub(crate) sticky: super::sticky::Sticky,
-}
-
-impl Shared {
-    /// Reads the services again: new purchases, new credentials, gone or expired services.
-    pub(crate) async fn refresh(&self) -> crate::Result<()> {
-        let list = lines::load(&self.client, &self.selection).await?;
-        self.pool.sync(list, true);
-        Ok(())
-    }
-
-    /// Reads `line`'s service again after a `407`, unless that was done since `line` was
-    /// handed out (many requests may see the same old credentials at once).
-    pub(crate) async fn reload(&self, line: &Line) {
-        let _one_at_a_time = self.reloading.lock().await;
-        if self.pool.current(line).is_some_and(|now| *now != *line) {
-            return;
-        }
-        match lines::reload(&self.client, &line.service, &self.selection).await {
-            Ok(Some(s)) => self.pool.sync(vec![s], false),
-            Ok(None) => self.pool.remove(&line.service),
-            Err(e) => tracing::warn!(
-                "gateway: reading service {} again failed: {e}",
-                line.service
-            ),
-        }
-    }
-
-    /// The metrics text, with the threads in use as of now.
-    pub(crate) fn metrics_text(&self) -> String {
-        for s in self.pool.snapshot() {
-            self.metrics.set_in_use(&s.id, s.in_use);
-        }
-        self.metrics.text()
-    }
 }
 
 /// A serving gateway; it stops (listeners and refresh) when dropped. Tunnels already open run
@@ -161,7 +87,7 @@ impl RunningGateway {
     /// [`probe`]: super::GatewayBuilder::probe
     pub async fn probe(&self) -> Option<usize> {
         let target = self.shared.probe.as_deref()?;
-        Some(super::probe::probe_all(&self.shared, target).await)
+        Some(probe::probe_all(&self.shared, target).await)
     }
     /// The use of each service now (threads in use, lines, ejected lines).
     pub fn services(&self) -> Vec<ServiceUse> {

@@ -16,7 +16,7 @@ use tokio::net::TcpStream;
 use super::done::Done;
 use super::establish::{Refused, establish};
 use super::pool::Refusal;
-use super::running::Shared;
+use super::shared::Shared;
 use super::upstream::Failure;
 use super::wish::Wish;
 
@@ -69,9 +69,8 @@ async fn run(g: &Arc<Shared>, stream: TcpStream, peer: SocketAddr) -> Result<(),
     let _done = done.carried(est.lease.line.clone(), est.traffic, 200);
     let _lease = est.lease;
     let unspecified = SocketAddr::from(([0, 0, 0, 0], 0));
-    let mut client = proto.reply_success(unspecified).await?;
-    let mut tunnel = est.tunnel;
-    let _ = tokio::io::copy_bidirectional(&mut client, &mut tunnel).await;
+    let client = proto.reply_success(unspecified).await?;
+    let _ = crate::forward_proxy::relay_both(client, est.tunnel).await;
     Ok(())
 }
 

@@ -8,18 +8,7 @@
 
 use std::fmt;
 
-use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
-
-use super::{ProxyEndpoint, ProxyEndpointBuf};
-
-/// What is percent-encoded in the userinfo of a proxy URL: everything but `A-Za-z0-9-._`
-/// (RFC 3986 leaves `~` unreserved too; it is encoded so that a shell never expands it).
-const USERINFO: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_');
-
-/// Appends `s` percent-encoded for a URL's userinfo.
-pub(super) fn encode_userinfo(s: &str, out: &mut String) {
-    out.extend(utf8_percent_encode(s, USERINFO));
-}
+use super::endpoint::{ProxyEndpoint, ProxyEndpointBuf};
 
 /// The forms [`ProxyEndpoint::export`] writes (`opx proxies ID --as FORMAT`).
 ///

@@ -1,10 +1,4 @@
-//! [`RateLimitPolicy`], and the [`ClientBuilder`] settings of this area: the policy and the
-//! clock.
-
-use std::sync::Arc;
-
-use crate::builder::ClientBuilder;
-use crate::clock::{Clock, SharedClock};
+//! [`RateLimitPolicy`]: what a client does when a rate-limit window is exhausted.
 
 /// What a client does when a rate-limit window is exhausted.
 ///
@@ -25,7 +19,7 @@ pub enum RateLimitPolicy {
     /// with `Retry-After`) is surfaced to the caller. Further calls of that bucket fail at once
     /// with [`ErrorKind::RateLimitedLocally`](crate::ErrorKind::RateLimitedLocally) until the
     /// window resets (unless
-    /// [`fail_fast_when_rate_limited(false)`](ClientBuilder::fail_fast_when_rate_limited)), and
+    /// [`fail_fast_when_rate_limited(false)`](crate::ClientBuilder::fail_fast_when_rate_limited)), and
     /// nothing waits or retries silently.
     #[default]
     Surface,
@@ -40,29 +34,6 @@ pub enum RateLimitPolicy {
     /// (within the retry policy's attempts), a purchase, extension or credentials change never.
     ///
     /// A paced call can wait as long as the longest window (an hour); that wait is not part of
-    /// the call's [`deadline`](ClientBuilder::deadline), which still bounds its attempts.
+    /// the call's [`deadline`](crate::ClientBuilder::deadline), which still bounds its attempts.
     Pace,
-}
-
-impl ClientBuilder {
-    /// What to do when a rate-limit window is exhausted (default
-    /// [`RateLimitPolicy::Surface`]).
-    pub fn rate_limit_policy(mut self, policy: RateLimitPolicy) -> Self {
-        self.rate_limit_policy = policy;
-        self
-    }
-
-    /// The clock of the rate-limit gate and pacing, the backoff and reconciliation sleeps and
-    /// the call deadline (default [`SystemClock`](crate::clock::SystemClock)); see
-    /// [`clock`](crate::clock). Request timeouts of the HTTP client stay on the system clock.
-    pub fn clock(mut self, clock: impl Clock) -> Self {
-        self.clock = Some(Arc::new(clock));
-        self
-    }
-
-    /// [`clock`](Self::clock), shared with something else (the mock's).
-    pub fn shared_clock(mut self, clock: SharedClock) -> Self {
-        self.clock = Some(clock);
-        self
-    }
 }

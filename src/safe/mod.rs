@@ -33,22 +33,17 @@
 //! unknown. Without one, take a [`PurchaseSnapshot`] first ([`Client::purchase_snapshot`]), send
 //! with [`Client::purchase`] under your own timeout, and call [`Client::reconcile_purchase`].
 
-mod cap;
-mod journal;
-mod journal_file;
 mod pending;
-mod policy;
 mod reconcile;
-mod settings;
 
 use std::time::Duration;
 
 pub use crate::charge::{Answer, Charge};
-pub use cap::{SpendCap, Spending};
-pub use journal::{EntryState, Journal, JournalEntry, JournalStore, MoneyCall};
-pub use policy::ReconcilePolicy;
+pub use crate::client::money::cap::{SpendCap, Spending};
+pub use crate::client::money::entry::{EntryState, JournalEntry, JournalStore, MoneyCall};
+pub use crate::client::money::journal::Journal;
+pub use crate::client::money::policy::ReconcilePolicy;
 pub use reconcile::PurchaseSnapshot;
-pub(crate) use settings::MoneySettings;
 
 use crate::client::Client;
 use crate::error::{Error, Result};

@@ -5,12 +5,11 @@ use super::{
     Charge, EntryState, Journal, JournalEntry, MoneyCall, PurchaseOutcome, PurchaseSnapshot,
 };
 use crate::client::Client;
+use crate::client::money::entry::EXTENSION;
 use crate::error::{Error, Result};
 use crate::types::PurchaseRequest;
 use crate::types::ServiceId;
 
-/// What one extension adds: "Extend service by 30 days" (the docs).
-pub(super) const EXTENSION: chrono::TimeDelta = chrono::TimeDelta::days(30);
 /// How much less than [`EXTENSION`] still counts as one (clocks, rounding).
 const SLACK: chrono::TimeDelta = chrono::TimeDelta::hours(1);
 

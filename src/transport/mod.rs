@@ -7,6 +7,8 @@
 
 pub(crate) mod body;
 pub(crate) mod classify;
+pub(crate) mod clients;
+pub(crate) mod config;
 pub(crate) mod decide;
 mod pacing;
 pub(crate) mod record;
@@ -14,7 +16,7 @@ pub(crate) mod secrets;
 
 use std::{
     fmt,
-    sync::{Arc, Mutex, MutexGuard, OnceLock},
+    sync::{Arc, Mutex, OnceLock},
     time::{Duration, Instant},
 };
 
@@ -30,6 +32,7 @@ use crate::ratelimit::{
 };
 use crate::response::Response;
 use crate::retry::{Jitter, RetryPolicy};
+use crate::sync::lock;
 use body::{ReadError, read_capped, with_body};
 use classify::GeneratedError;
 use decide::{Decision, Outcome, decide};
@@ -63,10 +66,6 @@ impl CallContext {
     }
 }
 
-pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
-}
-
 /// Builds the client for the calls that are not idempotent, on first use.
 pub(crate) type OnceClientFactory = Box<dyn Fn() -> Result<reqwest::Client, Error> + Send + Sync>;
 
@@ -76,30 +75,30 @@ pub(crate) struct Transport {
     pub(crate) auth: HeaderValue,
     /// Set per request when the request has none; `None` when the reqwest clients send it as a
     /// default header themselves, or a user-supplied client keeps its own.
-    pub(crate) user_agent: Option<HeaderValue>,
+    user_agent: Option<HeaderValue>,
     /// For idempotent calls (connection reuse is fine).
     pub(crate) client: reqwest::Client,
     /// For calls that are not idempotent: built on first use (most runs never buy anything).
-    pub(crate) once_client: OnceLock<reqwest::Client>,
-    pub(crate) once_factory: OnceClientFactory,
-    pub(crate) retry: RetryPolicy,
-    pub(crate) max_body: usize,
+    once_client: OnceLock<reqwest::Client>,
+    once_factory: OnceClientFactory,
+    retry: RetryPolicy,
+    max_body: usize,
     /// One attempt's timeout.
-    pub(crate) timeout: Option<Duration>,
+    timeout: Option<Duration>,
     /// The whole call's, attempts and backoff together.
-    pub(crate) deadline: Option<Duration>,
-    pub(crate) fail_fast: bool,
+    deadline: Option<Duration>,
+    fail_fast: bool,
     /// The token and the proxy passwords seen, cut out of server-supplied text.
     pub(crate) secrets: secrets::Secrets,
-    pub(crate) gate: Mutex<Gate>,
+    gate: Mutex<Gate>,
     pub(crate) latest: Mutex<Option<RateLimit>>,
-    pub(crate) jitter: Mutex<Jitter>,
+    jitter: Mutex<Jitter>,
     /// Whose time the gate, the pacer, the sleeps and the deadline go by.
     pub(crate) clock: SharedClock,
-    pub(crate) policy: RateLimitPolicy,
+    policy: RateLimitPolicy,
     /// The windows as counted for pacing (kept up to date whatever the policy).
-    pub(crate) pacer: Mutex<Pacer>,
-    pub(crate) in_flight: InFlight,
+    pacer: Mutex<Pacer>,
+    in_flight: InFlight,
 }
 
 impl fmt::Debug for Transport {
@@ -140,6 +139,35 @@ struct Seen {
 }
 
 impl Transport {
+    /// The transport of `config`, with its state (rate-limit gate and pacer, secrets seen,
+    /// backoff jitter) fresh.
+    pub(crate) fn new(config: config::TransportConfig) -> Result<Self, Error> {
+        let mut auth = HeaderValue::from_str(&format!("Bearer {}", config.token))
+            .map_err(|_| Error::config("the API token is not a valid header value"))?;
+        auth.set_sensitive(true);
+        Ok(Self {
+            base_url: config.base_url,
+            auth,
+            user_agent: config.http.user_agent,
+            client: config.http.client,
+            once_client: config.http.once_client,
+            once_factory: config.http.once_factory,
+            retry: config.retry,
+            max_body: config.max_body,
+            timeout: config.timeout,
+            deadline: config.deadline,
+            fail_fast: config.fail_fast,
+            secrets: secrets::Secrets::new(&config.token),
+            gate: Mutex::new(Gate::default()),
+            latest: Mutex::new(None),
+            jitter: Mutex::new(config.jitter),
+            clock: config.clock,
+            policy: config.policy,
+            pacer: Mutex::new(Pacer::default()),
+            in_flight: Default::default(),
+        })
+    }
+
     /// Refuses locally when a rate-limit window of the operation is known to be exhausted.
     pub(crate) fn gate_check(&self, operation: Operation) -> Result<(), Error> {
         if !self.fail_fast || self.pacing() {

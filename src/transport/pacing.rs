@@ -3,9 +3,10 @@
 
 use std::time::Duration;
 
-use super::{Transport, lock};
+use super::Transport;
 use crate::operation::Operation;
 use crate::ratelimit::RateLimitPolicy;
+use crate::sync::lock;
 
 impl Transport {
     /// Whether calls wait for their rate-limit window: the client's policy, or a bulk

@@ -8,7 +8,7 @@ use std::sync::Mutex;
 
 use serde_json::Value;
 
-use super::lock;
+use crate::sync::lock;
 
 /// What replaces a secret.
 pub(crate) const REDACTED: &str = "<redacted>";

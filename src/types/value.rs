@@ -1,7 +1,7 @@
 //! Validated request values: the rules the docs state are checked before anything is sent, with
 //! the error code the server would use.
 
-use std::{fmt, net::Ipv4Addr, str::FromStr};
+use std::{borrow::Cow, fmt, net::Ipv4Addr, str::FromStr};
 
 use crate::error::{Error, ErrorCode, Result};
 
@@ -28,7 +28,7 @@ macro_rules! string_newtype {
     ($(#[$doc:meta])* $name:ident, $check:expr, $code:expr, $what:literal, $example:literal) => {
         $(#[$doc])*
         #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-        pub struct $name(String);
+        pub struct $name(Cow<'static, str>);
 
         impl $name {
             #[doc = concat!("Checks and wraps a ", $what, ".")]
@@ -40,7 +40,7 @@ macro_rules! string_newtype {
             pub fn new(value: impl Into<String>) -> Result<Self> {
                 let value = value.into();
                 if ($check)(value.as_str()) {
-                    Ok(Self(value))
+                    Ok(Self(Cow::Owned(value)))
                 } else {
                     Err(Error::validation(
                         $code,
@@ -51,6 +51,11 @@ macro_rules! string_newtype {
             /// The value as sent on the wire.
             pub fn as_str(&self) -> &str {
                 &self.0
+            }
+            /// A value known to pass the check, as a constant (a test checks each one).
+            #[allow(dead_code)] // Only the types with documented values have constants.
+            const fn known(value: &'static str) -> Self {
+                Self(Cow::Borrowed(value))
             }
         }
         impl FromStr for $name {
@@ -135,6 +140,19 @@ string_newtype!(
     "rotation (2-32 alphanumerics)",
     "instant"
 );
+
+impl Country {
+    /// `mixed`: lines from every country the service type offers (the docs' purchase example).
+    pub const MIXED: Country = Country::known("mixed");
+    /// `us` (the docs' `PUT /country` example).
+    pub const US: Country = Country::known("us");
+}
+
+impl Rotation {
+    /// `instant`: a new exit address per connection (the docs' example; IPv4 rotating
+    /// services rotate this way by design).
+    pub const INSTANT: Rotation = Rotation::known("instant");
+}
 
 /// The whole new whitelist of a service: at most [`MAX_WHITELIST`] IPv4 addresses, optionally
 /// each with a label (labels are all-or-nothing). Sent as `{"whitelisted_ips": [...],
@@ -266,6 +284,15 @@ pub(crate) fn check_token(token: &str) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_documented_constants_pass_their_own_check() {
+        for c in [Country::MIXED, Country::US] {
+            assert_eq!(Country::new(c.as_str()).unwrap(), c);
+        }
+        assert_eq!(Rotation::new("instant").unwrap(), Rotation::INSTANT);
+        assert_eq!(format!("{:?}", Country::MIXED), "Country(\"mixed\")");
+    }
 
     #[test]
     fn ids_need_exactly_24_hex() {

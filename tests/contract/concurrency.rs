@@ -61,7 +61,7 @@ async fn fifty_tasks_of_every_operation_share_one_client() {
     let handles: Vec<_> = (0..TASKS)
         .map(|i| {
             let (c, fx) = (c.clone(), fx.clone());
-            let op = Op::ALL[i % Op::ALL.len()];
+            let op = Op::all()[i % Op::all().len()];
             tokio::spawn(async move { (op, op.call(&c, &fx).await) })
         })
         .collect();
@@ -69,7 +69,7 @@ async fn fifty_tasks_of_every_operation_share_one_client() {
     for h in handles {
         let (op, r) = h.await.expect("no panic");
         r.unwrap_or_else(|e| panic!("{}: {e:?}", op.name()));
-        *per_op.entry(op.operation()).or_default() += 1;
+        *per_op.entry(op.operation).or_default() += 1;
     }
     for (id, n) in per_op {
         assert_eq!(s.records().executions(id), n, "{id}");

@@ -207,7 +207,7 @@ async fn requests_so_far(
         .non_idempotent_reqwest_client(http.clone())
         .build()
         .expect("a probe client");
-    let rl = if faulted == Op::GetAccount {
+    let rl = if faulted == Op::GET_ACCOUNT {
         probe.plans(None).await.map(|r| r.rate_limit().copied())
     } else {
         probe.account().await.map(|r| r.rate_limit().copied())
@@ -271,7 +271,7 @@ async fn run(case: Case, http: reqwest::Client) -> Result<(), String> {
         balance0,
         count0,
     } = case;
-    s.faults().inject(op.operation(), f.fault(), times);
+    s.faults().inject(op.operation, f.fault(), times);
 
     let result = op.call(&c, &fx).await;
 
@@ -300,7 +300,7 @@ async fn run(case: Case, http: reqwest::Client) -> Result<(), String> {
             "{sent} requests reached the server, wanted {attempts}"
         ));
     }
-    let executed = s.records().executions(op.operation());
+    let executed = s.records().executions(op.operation);
     let want_executed = u64::from(if f.commits() {
         attempts
     } else {
@@ -314,8 +314,8 @@ async fn run(case: Case, http: reqwest::Client) -> Result<(), String> {
     }
     let charged = balance0 - s.accounts().balance();
     let (want_charge, want_count) = match op {
-        Op::Purchase => (fx.price_v4 * executed as i64, count0 + executed as usize),
-        Op::ExtendService => (fx.extend_price_v4 * executed as i64, count0),
+        Op::PURCHASE => (fx.price_v4 * executed as i64, count0 + executed as usize),
+        Op::EXTEND_SERVICE => (fx.extend_price_v4 * executed as i64, count0),
         _ => (0, count0),
     };
     if !op.is_idempotent() && executed > 1 {
@@ -344,7 +344,7 @@ async fn run(case: Case, http: reqwest::Client) -> Result<(), String> {
 async fn matrix(f: F) {
     let http = contract::shared_http();
     let mut cases = Vec::new();
-    for op in Op::ALL {
+    for op in Op::all() {
         for times in [ATTEMPTS - 1, ATTEMPTS] {
             cases.push(setup(op, f, times, &http).await);
         }

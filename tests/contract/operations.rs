@@ -1,4 +1,4 @@
-//! Every operation, every outcome: for each of the twelve operations, the success path and each
+//! Every operation, every outcome: for each operation of the spec, the success path and each
 //! documented error code that can occur for it, through the facade against the mock, each
 //! asserting the typed result. Codes the client refuses before sending (the docs' own input
 //! rules) are asserted as such: the operation is called with the bad input and refuses it with
@@ -211,23 +211,23 @@ fn specific_cases() -> Vec<Case> {
 
 /// For each operation: success, 401 (unknown token), 429 (the server's limit) and 500.
 fn generic_cases() -> Vec<(Op, &'static str, Expect)> {
-    Op::ALL
-        .iter()
+    Op::all()
+        .into_iter()
         .flat_map(|op| {
             [
-                (*op, "success", Expect::Ok),
+                (op, "success", Expect::Ok),
                 (
-                    *op,
+                    op,
                     "unknown token",
                     Expect::Api(401, ErrorCode::InvalidToken),
                 ),
                 (
-                    *op,
+                    op,
                     "over the rate limit",
                     Expect::Api(429, ErrorCode::RateLimited),
                 ),
                 (
-                    *op,
+                    op,
                     "server error",
                     if op.is_idempotent() {
                         Expect::Api(500, ErrorCode::ServerError)
@@ -332,7 +332,7 @@ async fn every_operation_success_401_429_500() {
         match &expect {
             Expect::Api(429, _) => s.accounts().set_limit(Bucket::GlobalMinute, 0),
             Expect::Api(500, _) | Expect::Unknown(500, _) => {
-                s.faults().inject(op.operation(), Fault::Status(500), 1)
+                s.faults().inject(op.operation, Fault::Status(500), 1)
             }
             _ => {}
         }
@@ -348,13 +348,13 @@ async fn every_operation_success_401_429_500() {
         }
         let charged = (expect == Expect::Ok) as i64
             * match op {
-                Op::Purchase => e.fx.price_v4,
-                Op::ExtendService => e.fx.extend_price_v4,
+                Op::PURCHASE => e.fx.price_v4,
+                Op::EXTEND_SERVICE => e.fx.extend_price_v4,
                 _ => 0,
             };
         if s.accounts().balance() != balance - charged
             || s.services().count()
-                != count + usize::from(expect == Expect::Ok && op == Op::Purchase)
+                != count + usize::from(expect == Expect::Ok && op == Op::PURCHASE)
         {
             failures.push(format!(
                 "{what}: balance {} -> {}, services {count} -> {}",
@@ -430,7 +430,7 @@ fn the_tables_cover_every_operation_and_every_reachable_code() {
     let mut unrepresentable: Vec<(Operation, String)> = Vec::new();
     for (op, _, e) in generic_cases() {
         if let Expect::Api(_, code) | Expect::Unknown(_, code) = e {
-            covered.push((op.operation(), code.to_string()));
+            covered.push((op.operation, code.to_string()));
         }
     }
     for c in specific_cases() {

@@ -120,14 +120,14 @@ async fn requirement_2_one_method_per_operation_id() {
     let (s, fx, c) = contract::started().await;
     let ids = Operation::ALL;
     let mut covered = std::collections::BTreeSet::new();
-    for op in Op::ALL {
+    for op in Op::all() {
         let before: Vec<u64> = ids.iter().map(|i| s.records().executions(*i)).collect();
         op.call(&c, &fx)
             .await
             .unwrap_or_else(|e| panic!("{}: {e:?}", op.name()));
         for (i, id) in ids.iter().enumerate() {
             let ran = s.records().executions(*id) - before[i];
-            let want = u64::from(*id == op.operation());
+            let want = u64::from(*id == op.operation);
             assert_eq!(ran, want, "{} ran {id} {ran} times", op.name());
         }
         covered.insert(op.id().to_string());
@@ -137,9 +137,9 @@ async fn requirement_2_one_method_per_operation_id() {
             .retry_policy(RetryPolicy::none())
             .build()
             .unwrap();
-        s.faults().inject(op.operation(), Fault::Status(404), 1);
+        s.faults().inject(op.operation, Fault::Status(404), 1);
         let e = op.call(&probe, &fx).await.unwrap_err();
-        assert_eq!(e.operation(), Some(op.operation()), "{}", op.name());
+        assert_eq!(e.operation(), Some(op.operation), "{}", op.name());
         assert_eq!(e.to_string().split(':').next(), Some(op.id()), "{e}");
     }
     let spec_ids: std::collections::BTreeSet<String> = spec()["paths"]
@@ -314,7 +314,7 @@ async fn requirement_5_429_exposes_retry_after_seconds() {
 /// policy that allows many attempts: one request, at most one charge, outcome unknown.
 #[tokio::test]
 async fn requirement_6_purchase_and_extend_never_auto_retried_on_network_failure() {
-    for op in [Op::Purchase, Op::ExtendService] {
+    for op in [Op::PURCHASE, Op::EXTEND_SERVICE] {
         for fault in [
             Fault::DropBeforeResponse,
             Fault::DropAfterCommit,
@@ -327,7 +327,7 @@ async fn requirement_6_purchase_and_extend_never_auto_retried_on_network_failure
                 .build()
                 .unwrap();
             let (balance, count) = (s.accounts().balance(), s.services().count());
-            s.faults().inject(op.operation(), fault.clone(), 5);
+            s.faults().inject(op.operation, fault.clone(), 5);
             let e = op.call(&c, &fx).await.unwrap_err();
             let what = format!("{} x {fault:?}", op.name());
             // A dropped connection proves nothing (unknown); a 2xx whose body was cut off is
@@ -339,17 +339,17 @@ async fn requirement_6_purchase_and_extend_never_auto_retried_on_network_failure
                 .records()
                 .requests()
                 .iter()
-                .filter(|r| r.operation == Some(op.operation()))
+                .filter(|r| r.operation == Some(op.operation))
                 .count();
             assert_eq!(sent, 1, "{what}: retried");
-            let ran = s.records().executions(op.operation()) as i64;
+            let ran = s.records().executions(op.operation) as i64;
             assert_eq!(ran, i64::from(fault == Fault::DropAfterCommit), "{what}");
             assert_eq!(
                 s.accounts().balance(),
                 balance - ran * fx.price_v4,
                 "{what}"
             );
-            let new = if op == Op::Purchase { ran as usize } else { 0 };
+            let new = if op == Op::PURCHASE { ran as usize } else { 0 };
             assert_eq!(s.services().count(), count + new, "{what}");
             assert_wire_clean(&s);
         }

@@ -136,3 +136,94 @@ async fn a_sticky_session_keeps_its_connection_and_so_its_exit_until_its_time_ru
     s.clock().advance(Duration::from_secs(600));
     assert_ne!(exit(&get_through(&sticky, &echo.url("/")).await.1), first);
 }
+
+/// An echo answer's body, asked for inside a tunnel (`stream`) to the echo at `addr`.
+async fn echo_in_tunnel(mut stream: TcpStream, addr: &str) -> String {
+    let get = format!("GET / HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    stream.write_all(get.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    stream.read_to_end(&mut answer).await.unwrap();
+    let answer = String::from_utf8(answer).unwrap();
+    let (head, body) = answer.split_once("\r\n\r\n").unwrap();
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    body.to_owned()
+}
+
+/// A tunnel through the gateway to `target` by `CONNECT`, as `login` (its tags).
+async fn connect_as(gw: &RunningGateway, login: &str, target: &str) -> TcpStream {
+    use base64::Engine;
+    let token = base64::engine::general_purpose::STANDARD.encode(format!("{login}:x"));
+    let mut s = TcpStream::connect(gw.addr()).await.unwrap();
+    let req = format!(
+        "CONNECT {target} HTTP/1.1\r\nHost: {target}\r\nProxy-Authorization: Basic {token}\r\n\r\n"
+    );
+    s.write_all(req.as_bytes()).await.unwrap();
+    let mut head = Vec::new();
+    while !head.ends_with(b"\r\n\r\n") {
+        head.push(s.read_u8().await.unwrap());
+    }
+    assert!(head.starts_with(b"HTTP/1.1 200"), "{head:?}");
+    s
+}
+
+/// A tunnel through the gateway to `target` by SOCKS5, as `login` (username/password).
+async fn socks5_as(gw: &RunningGateway, login: &str, target: std::net::SocketAddr) -> TcpStream {
+    let mut s = TcpStream::connect(gw.addr()).await.unwrap();
+    s.write_all(&[5, 1, 2]).await.unwrap();
+    let mut chosen = [0u8; 2];
+    s.read_exact(&mut chosen).await.unwrap();
+    assert_eq!(chosen, [5, 2]);
+    let mut auth = vec![1, login.len() as u8];
+    auth.extend_from_slice(login.as_bytes());
+    auth.extend_from_slice(&[1, b'x']);
+    s.write_all(&auth).await.unwrap();
+    let mut ok = [0u8; 2];
+    s.read_exact(&mut ok).await.unwrap();
+    assert_eq!(ok, [1, 0]);
+    let std::net::IpAddr::V4(ip) = target.ip() else {
+        panic!("an IPv4 echo")
+    };
+    let mut req = vec![5, 1, 0, 1];
+    req.extend_from_slice(&ip.octets());
+    req.extend_from_slice(&target.port().to_be_bytes());
+    s.write_all(&req).await.unwrap();
+    let mut reply = [0u8; 10];
+    s.read_exact(&mut reply).await.unwrap();
+    assert_eq!(reply[..2], [5, 0], "{reply:?}");
+    s
+}
+
+#[tokio::test]
+async fn a_sticky_session_keeps_its_line_over_connect_and_socks5_too() {
+    let (s, echo, _) = mock_with([IPV6_PLAN]).await; // nl, de and at lines
+    let gw = gateway(&s, |b| b.strategy(Strategy::RoundRobin)).await;
+    let url = reqwest::Url::parse(&echo.url("/")).unwrap();
+    let addr = format!("{}:{}", url.host_str().unwrap(), url.port().unwrap());
+    let target: std::net::SocketAddr = addr.parse().unwrap();
+
+    // Without a session, round robin moves from line to line (tunnel after tunnel).
+    let mut countries = BTreeSet::new();
+    for _ in 0..3 {
+        let tunnel = connect_as(&gw, "any", &addr).await;
+        countries.insert(country_of(exit(&echo_in_tunnel(tunnel, &addr).await)));
+    }
+    assert_eq!(countries.len(), 3, "{countries:?}");
+
+    // A session keeps its line: every tunnel of it leaves through the same country's
+    // gateway, by CONNECT and by SOCKS5 alike (each tunnel is a new upstream connection).
+    let first = country_of(exit(
+        &echo_in_tunnel(connect_as(&gw, "session-t1", &addr).await, &addr).await,
+    ));
+    for _ in 0..3 {
+        let by_connect = connect_as(&gw, "session-t1", &addr).await;
+        assert_eq!(
+            country_of(exit(&echo_in_tunnel(by_connect, &addr).await)),
+            first
+        );
+        let by_socks = socks5_as(&gw, "session-t1", target).await;
+        assert_eq!(
+            country_of(exit(&echo_in_tunnel(by_socks, &addr).await)),
+            first
+        );
+    }
+}

@@ -5,6 +5,7 @@
 use std::io::{BufRead, IsTerminal, Write};
 
 use crate::failure::Failure;
+use crate::output;
 
 /// Refuses (exit 2) unless stdin and stderr are a terminal, where the user can be asked.
 pub fn require_terminal(question: &str) -> Result<(), Failure> {
@@ -30,4 +31,39 @@ pub fn ask(details: &str, question: &str) -> Result<(), Failure> {
     } else {
         Err(Failure::Usage("not confirmed; nothing was done".into()))
     }
+}
+
+/// Refuses a charge of `price` the balance cannot cover, else asks (price and balance after).
+pub async fn charge(
+    client: &opx::Client,
+    what: &str,
+    price: Option<i64>,
+    question: &str,
+) -> Result<(), Failure> {
+    require_terminal(question)?;
+    let balance = client.account().await?.balance;
+    let details = match price {
+        Some(p) if balance < p => {
+            return Err(Failure::Exit(
+                3,
+                format!(
+                    "{what} costs {} but the balance is {}; top up the balance in the dashboard; \
+                     nothing was sent",
+                    output::rub(p),
+                    output::rub(balance)
+                ),
+            ));
+        }
+        Some(p) => format!(
+            "{what}: {}\nbalance {} -> {} after\n",
+            output::rub(p),
+            output::rub(balance),
+            output::rub(balance - p)
+        ),
+        None => format!(
+            "{what}: the plan price (the plan is not in the catalog)\nbalance {}\n",
+            output::rub(balance)
+        ),
+    };
+    ask(&details, question)
 }

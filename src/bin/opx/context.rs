@@ -123,9 +123,24 @@ impl Ctx {
     }
 }
 
+impl Ctx {
+    /// Awaits a reading call; with `--json`, a success whose body did not decode is printed as
+    /// sent (see [`print_undecoded`]) and `None` returned: the command has nothing more to do.
+    pub async fn read<T>(
+        &self,
+        call: impl Future<Output = opx::Result<T>>,
+    ) -> Result<Option<T>, Failure> {
+        match call.await {
+            Ok(r) => Ok(Some(r)),
+            Err(e) if print_undecoded(&e, self.json)? => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+}
+
 /// A success whose body did not decode: with `--json`, its `data` as the server sent it and a
 /// one-line warning naming the field; otherwise the error. `Ok(true)` when it was printed.
-pub fn print_undecoded(e: &Error, json: bool) -> Result<bool, Failure> {
+fn print_undecoded(e: &Error, json: bool) -> Result<bool, Failure> {
     let (true, ErrorKind::Decode, Some(body)) = (json, e.kind(), e.response_body()) else {
         return Ok(false);
     };

@@ -42,6 +42,11 @@ impl Failure {
         Self::Exit(5, unknown_text(happened, journaled, again))
     }
 
+    /// Exit 5: a purchase or extension whose outcome stays unknown after watching.
+    pub fn charge_unknown(e: &opx::Error) -> Self {
+        Self::unknown(e.message(), true, Some(CHARGE_TWICE))
+    }
+
     /// The process exit code.
     pub fn exit_code(&self) -> u8 {
         match self {

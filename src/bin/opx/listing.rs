@@ -1,5 +1,5 @@
-//! `opx services` and `opx logs`: one page, or every page with `--all` (a progress bar on
-//! stderr when it is a terminal, nothing there otherwise).
+//! The listings of `opx services` and `opx logs`: one page, or every page with `--all` (a
+//! progress bar on stderr when it is a terminal, nothing there otherwise).
 
 use std::io::IsTerminal;
 
@@ -7,6 +7,7 @@ use futures::{Stream, StreamExt};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::value::RawValue;
 
+use crate::context::Ctx;
 use crate::failure::Failure;
 use crate::output::{self, Table};
 
@@ -123,7 +124,7 @@ fn rows<P: Listing>(page: &P, table: &mut Table) {
 }
 
 /// Prints one page.
-pub fn print_page<P: Listing>(page: &opx::Response<P>, json: bool) -> Result<(), Failure> {
+fn print_page<P: Listing>(page: &opx::Response<P>, json: bool) -> Result<(), Failure> {
     if json {
         return output::print_data(page.body());
     }
@@ -144,7 +145,7 @@ pub fn print_page<P: Listing>(page: &opx::Response<P>, json: bool) -> Result<(),
 
 /// Drains every page and prints all items: one table, or one JSON document
 /// `{"<items>": [...], "next_cursor": null}` made of the items exactly as returned.
-pub async fn print_all<P: Listing>(
+async fn print_all<P: Listing>(
     pages: impl Stream<Item = opx::Result<opx::Response<P>>>,
     json: bool,
 ) -> Result<(), Failure> {
@@ -180,6 +181,30 @@ pub async fn print_all<P: Listing>(
         ))
     } else {
         output::print(&table.render())
+    }
+}
+
+/// Prints `every_page` when there is such a stream (`--all`, prefetching), else the page
+/// `one_page` reads.
+pub async fn one_page_or_all<P: Listing>(
+    ctx: &Ctx,
+    every_page: Option<impl Stream<Item = opx::Result<opx::Response<P>>>>,
+    one_page: impl Future<Output = opx::Result<opx::Response<P>>>,
+) -> Result<(), Failure> {
+    if let Some(pages) = every_page {
+        return print_all(pages, ctx.json).await;
+    }
+    match ctx.read(one_page).await? {
+        Some(page) => print_page(&page, ctx.json),
+        None => Ok(()),
+    }
+}
+
+/// `q` with `set` applied to the value, when the command line gave one.
+pub fn given<Q, T>(q: Q, value: Option<T>, set: impl FnOnce(Q, T) -> Q) -> Q {
+    match value {
+        Some(v) => set(q, v),
+        None => q,
     }
 }
 

@@ -2,6 +2,7 @@
 //! `data`, byte for byte).
 
 use std::io::Write;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use chrono::{DateTime, Utc};
 use serde_json::value::RawValue;
@@ -100,11 +101,28 @@ pub fn printable(s: &str) -> String {
         .collect()
 }
 
+/// Set once a write to stdout met a closed pipe.
+static CLOSED: AtomicBool = AtomicBool::new(false);
+
+/// Whether stdout's reader has gone away (`opx proxies --all | head -1`): a command that would
+/// go on producing output (and sending requests for it) can stop.
+pub fn closed() -> bool {
+    CLOSED.load(Ordering::Relaxed)
+}
+
 /// Writes to stdout, turning a closed pipe into a quiet success rather than a panic.
 pub fn print(text: &str) -> Result<(), Failure> {
+    print_bytes(text.as_bytes())
+}
+
+/// [`print`] for bytes (a body exactly as received, a generated script).
+pub fn print_bytes(bytes: &[u8]) -> Result<(), Failure> {
     let mut out = std::io::stdout().lock();
-    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+    match out.write_all(bytes).and_then(|()| out.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+            CLOSED.store(true, Ordering::Relaxed);
+            Ok(())
+        }
         other => other.map_err(Failure::from),
     }
 }

@@ -9,13 +9,13 @@ use serde_json::{Map, Value};
 
 use super::handlers::{Ctx, Reply, handler_for};
 use super::ids::{ct_eq, service_id, service_key};
-use super::model::{GatewayAddrs, LogEntry, MockAccount, MockPlan, instant, mixed};
+use super::model::{GatewayAddrs, LogEntry, MockAccount, MockPlan};
 use super::seed::ServiceSeed;
 use super::snapshot::StateFile;
 use super::state::State;
 use crate::mock::clock::Clock;
 use crate::operation::{Bucket, Operation};
-use crate::types::{ServiceId, ServiceType};
+use crate::types::{Country, Rotation, ServiceId, ServiceType};
 
 /// What a fake starts with (and goes back to on reset).
 #[derive(Debug, Clone)]
@@ -170,11 +170,11 @@ impl Fake {
         if plans.is_empty() {
             return Err("the catalog has no plan of that type".into());
         }
-        let country = seed.country.clone().unwrap_or_else(mixed);
+        let country = seed.country.clone().unwrap_or(Country::MIXED);
         let ids = (0..seed.count.unwrap_or(1))
             .map(|i| {
                 let plan = &plans[i % plans.len()];
-                let id = st.provision(account, plan, country.clone(), instant(), now);
+                let id = st.provision(account, plan, country.clone(), Rotation::INSTANT, now);
                 let s = st.accounts[account]
                     .services
                     .get_mut(&id)

@@ -12,19 +12,6 @@ use crate::types::{Country, GatewayCountry, PlanId, Rotation, ServiceStatus, Ser
 /// The default balance of the default account, in RUB.
 pub const DEFAULT_BALANCE: i64 = 100_000;
 
-/// The country a purchase gets when it names none, and that seeded services get.
-pub(crate) fn mixed() -> Country {
-    Country::new("mixed").expect("a valid country")
-}
-
-/// The rotation a purchase gets when it names none (the only one of IPv4 services).
-pub(crate) fn instant() -> Rotation {
-    Rotation::new("instant").expect("a valid rotation")
-}
-
-/// An exit region IPv6 services can be bought in that has no gateway of its own.
-const EXIT_ONLY: &str = "us";
-
 /// A purchasable plan of the catalog.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -87,14 +74,15 @@ pub(crate) fn default_plans() -> Vec<MockPlan> {
 }
 
 /// Whether a service of type `t` can be bought in or moved to `country`: IPv4 services in
-/// `mixed` and `nl`, IPv6 services in `mixed`, any gateway country and `us`.
+/// `mixed` and `nl`, IPv6 services in `mixed`, any gateway country and `us` (an exit region
+/// without a gateway of its own).
 pub(crate) fn sold_in(t: &ServiceType, country: &Country) -> bool {
     let c = country.as_str();
     let gateway = |g: &GatewayCountry| g.as_str() == c;
-    c == mixed().as_str()
+    *country == Country::MIXED
         || match t {
             ServiceType::Ipv4Rotating => gateway(&GatewayCountry::Nl),
-            _ => GatewayCountry::KNOWN.iter().any(gateway) || c == EXIT_ONLY,
+            _ => GatewayCountry::KNOWN.iter().any(gateway) || *country == Country::US,
         }
 }
 

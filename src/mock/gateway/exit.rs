@@ -19,7 +19,6 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-use crate::mock::fake::model::instant;
 use crate::types::{GatewayCountry, Rotation};
 
 /// Addresses per country: the last octet runs 1..=254 under each of 256 third octets.
@@ -53,7 +52,7 @@ pub fn range(country: &GatewayCountry) -> RangeInclusive<Ipv4Addr> {
 
 /// How long a rotation mode keeps an address: `Some(ZERO)` for `instant`, `None` for ever.
 pub(crate) fn period(mode: &str) -> Option<Duration> {
-    if mode.eq_ignore_ascii_case(instant().as_str()) {
+    if mode.eq_ignore_ascii_case(Rotation::INSTANT.as_str()) {
         return Some(Duration::ZERO);
     }
     let digits = mode.len() - mode.trim_start_matches(|c: char| c.is_ascii_digit()).len();

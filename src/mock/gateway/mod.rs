@@ -5,7 +5,8 @@
 //! Built like hyper's `examples/http_proxy.rs`: a plain request in absolute form
 //! (`GET http://127.0.0.1:8000/ HTTP/1.1`) is forwarded (in origin form, hop-by-hop headers and
 //! `Proxy-Authorization` removed); `CONNECT host:port` answers `200` once the destination is
-//! connected, then upgrades and copies bytes both ways (`tokio::io::copy_bidirectional`).
+//! connected, then upgrades and copies bytes both ways (`forward_proxy::relay`: read buffers that grow
+//! with the traffic).
 //!
 //! Every request (each one of a kept-alive connection, and each `CONNECT`) is checked in this
 //! order:

@@ -15,7 +15,7 @@ use tokio::sync::watch;
 use super::access::{Refusal, Shared, Thread, authorize};
 use super::exit;
 use super::target::{Target, connect, loopback_addrs, target_of};
-use crate::forward_proxy::{Held, serve_http1, spawn_until, strip_hop_by_hop};
+use crate::forward_proxy::{Held, relay, serve_http1, spawn_until, strip_hop_by_hop};
 use crate::mock::fake::api::Fake;
 use crate::mock::fake::ids::id_hex;
 use crate::mock::fake::model::GatewayAddrs;
@@ -96,12 +96,12 @@ where
     let held = Mutex::new(Some(thread));
     let release = || drop(held.lock().unwrap_or_else(|e| e.into_inner()).take());
     let up = async {
-        let _ = tokio::io::copy(&mut cr, &mut uw).await;
+        let _ = relay(&mut cr, &mut uw).await;
         release();
         let _ = uw.shutdown().await;
     };
     let down = async {
-        let _ = tokio::io::copy(&mut ur, &mut cw).await;
+        let _ = relay(&mut ur, &mut cw).await;
         release();
         let _ = cw.shutdown().await;
     };

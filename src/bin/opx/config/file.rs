@@ -9,9 +9,33 @@ use std::{
 use serde::Deserialize;
 
 use super::token::TokenSource;
-use super::{Active, CONFIG_ENV, shown};
 use crate::failure::Failure;
 use crate::output;
+
+/// Names the config file, instead of the one in the platform's config directory.
+pub const CONFIG_ENV: &str = "OPX_CONFIG";
+
+/// The active profile.
+#[derive(Debug)]
+pub(super) struct Active {
+    pub(super) name: String,
+    /// `--profile`, `OPX_PROFILE` or `default_profile`.
+    pub(super) chosen_by: &'static str,
+    pub(super) base_url: Option<String>,
+    pub(super) token: Option<TokenSource>,
+    /// `spend_cap_day` / `spend_cap_month`.
+    pub(super) cap: opx::safe::SpendCap,
+    /// `watch`.
+    pub(super) watch: Option<std::time::Duration>,
+}
+
+/// A config file path as shown in messages.
+pub(super) fn shown(path: Option<&Path>) -> String {
+    path.map_or_else(
+        || "(no config directory on this platform)".to_owned(),
+        |p| p.display().to_string(),
+    )
+}
 
 /// The file as written.
 #[derive(Debug, Deserialize)]

@@ -23,10 +23,7 @@
 //!   another profile;
 //! - without a profile: `OPX_TOKEN` and `--base-url` / `OPX_BASE_URL`, as before profiles existed.
 
-use std::{
-    collections::BTreeMap,
-    path::{Path, PathBuf},
-};
+use std::{collections::BTreeMap, path::PathBuf};
 
 use opx::{Client, ClientBuilder};
 
@@ -36,12 +33,10 @@ use crate::output;
 mod file;
 mod token;
 
-use file::{File, check_profile, read_file};
+use file::{Active, CONFIG_ENV, File, check_profile, read_file, shown};
 pub use token::Token;
-use token::{TokenSource, read_token, token_from_env};
+use token::{read_token, token_from_env};
 
-/// Names the config file, instead of the one in the platform's config directory.
-pub const CONFIG_ENV: &str = "OPX_CONFIG";
 /// Selects a profile (same as `--profile`).
 pub const PROFILE_ENV: &str = "OPX_PROFILE";
 /// The file's name inside `<config dir>/opx/`.
@@ -53,20 +48,6 @@ struct Location {
     path: Option<PathBuf>,
     /// Named by `OPX_CONFIG` (so it must exist).
     explicit: bool,
-}
-
-/// The active profile.
-#[derive(Debug)]
-struct Active {
-    name: String,
-    /// `--profile`, `OPX_PROFILE` or `default_profile`.
-    chosen_by: &'static str,
-    base_url: Option<String>,
-    token: Option<TokenSource>,
-    /// `spend_cap_day` / `spend_cap_month`.
-    cap: opx::safe::SpendCap,
-    /// `watch`.
-    watch: Option<std::time::Duration>,
 }
 
 /// Everything `opx config` shows, and what a command needs.
@@ -280,13 +261,6 @@ fn locate() -> Result<Location, Failure> {
         path: dirs::config_dir().map(|d| d.join("opx").join(FILE_NAME)),
         explicit: false,
     })
-}
-
-fn shown(path: Option<&Path>) -> String {
-    path.map_or_else(
-        || "(no config directory on this platform)".to_owned(),
-        |p| p.display().to_string(),
-    )
 }
 
 /// Which of a flag and its environment variable (merged by clap) gave `value`.

@@ -2,6 +2,7 @@
 
 use super::file::expand;
 use super::*;
+use std::path::Path;
 
 fn parse(text: &str) -> Result<File, toml::de::Error> {
     toml::from_str(text)

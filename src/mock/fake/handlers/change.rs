@@ -4,14 +4,14 @@
 use serde_json::Value;
 
 use super::ctx::{Ctx, Reply};
-use crate::mock::fake::model::{Service, instant, mixed, sold_in};
+use crate::mock::fake::model::{Service, sold_in};
 use crate::types::{Country, ErrorCode, MAX_WHITELIST, PlanId, Rotation, ServiceType};
 
 /// A country as the request names it (any case), or `mixed` when it names none.
 fn country_of(ctx: &Ctx<'_>) -> Country {
     ctx.body::<String>("country")
         .and_then(|c| Country::new(c.to_ascii_lowercase()).ok())
-        .unwrap_or_else(mixed)
+        .unwrap_or(Country::MIXED)
 }
 
 fn refused_country(country: &Country, t: &ServiceType) -> Reply {
@@ -48,11 +48,13 @@ pub(super) fn purchase(ctx: &mut Ctx<'_>) -> Reply {
     if !sold_in(&service_type, &country) {
         return refused_country(&country, &service_type);
     }
-    let rotation = ctx.body::<Rotation>("rotation").unwrap_or_else(instant);
-    if service_type == ServiceType::Ipv4Rotating && rotation != instant() {
+    let rotation = ctx
+        .body::<Rotation>("rotation")
+        .unwrap_or(Rotation::INSTANT);
+    if service_type == ServiceType::Ipv4Rotating && rotation != Rotation::INSTANT {
         return Reply::error(
             ErrorCode::UnsupportedForType,
-            format!("{service_type} rotation is always {}", instant()),
+            format!("{service_type} rotation is always {}", Rotation::INSTANT),
         );
     }
     if let Err(refused) = charge(ctx, plan.price) {
@@ -178,11 +180,13 @@ pub(super) fn change_country(ctx: &mut Ctx<'_>) -> Reply {
 }
 
 pub(super) fn change_rotation(ctx: &mut Ctx<'_>) -> Reply {
-    let rotation = ctx.body::<Rotation>("rotation").unwrap_or_else(instant);
+    let rotation = ctx
+        .body::<Rotation>("rotation")
+        .unwrap_or(Rotation::INSTANT);
     let refusal = format!(
         "{} rotation is {} by design",
         ServiceType::Ipv4Rotating,
-        instant()
+        Rotation::INSTANT
     );
     change_ipv6(ctx, &refusal, |s| {
         s.rotation = rotation;

@@ -7,25 +7,25 @@ use std::time::Duration;
 
 use http::HeaderValue;
 
+use super::OnceClientFactory;
 use crate::error::{Error, Result};
-use crate::transport::OnceClientFactory;
 
 /// What the transport needs of its HTTP clients.
-pub(super) struct HttpClients {
+pub(crate) struct HttpClients {
     /// The client of every idempotent call.
-    pub(super) client: reqwest::Client,
+    pub(crate) client: reqwest::Client,
     /// The client of the money calls, when already known (the caller's).
-    pub(super) once_client: OnceLock<reqwest::Client>,
+    pub(crate) once_client: OnceLock<reqwest::Client>,
     /// Builds the money calls' client on their first use otherwise.
-    pub(super) once_factory: OnceClientFactory,
+    pub(crate) once_factory: OnceClientFactory,
     /// The User-Agent the hook sets per request: `None` when every client is built here (they
     /// send it as a default header); a user-supplied client keeps its own unless one was set.
-    pub(super) user_agent: Option<HeaderValue>,
+    pub(crate) user_agent: Option<HeaderValue>,
 }
 
 impl HttpClients {
     /// The clients from the builder's settings.
-    pub(super) fn new(
+    pub(crate) fn new(
         http: Option<reqwest::Client>,
         once_http: Option<reqwest::Client>,
         user_agent: Option<String>,

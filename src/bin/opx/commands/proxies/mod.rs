@@ -1,59 +1,56 @@
 //! `opx proxies`: one service's list (as sent, as JSON, or `--as` a tool's form), or with
 //! `--all` the lists of every service the filters select.
 
+mod all;
+mod export;
+mod one;
+
 use opx::types::{ProxyFormat, ProxyQuery, ServiceId, ServiceQuery, StatusFilter};
 
-use crate::cmd_bulk::AllLists;
+use self::all::AllLists;
+use self::one::OneList;
+use crate::args::typed;
 use crate::context::Ctx;
 use crate::failure::Failure;
-use crate::{cmd_bulk, cmd_read, export};
 
 /// The arguments of `opx proxies`.
 #[derive(clap::Args, Debug)]
 pub struct ProxiesArgs {
     /// Service id (24 hex characters).
-    #[arg(required_unless_present = "all", conflicts_with = "all")]
-    pub id: Option<String>,
+    #[arg(required_unless_present = "all", conflicts_with = "all", value_parser = typed::<ServiceId>)]
+    id: Option<ServiceId>,
     /// The lists of every service --status and --type select, one `# <id>` block each
     /// (txt only).
     #[arg(long)]
     pub all: bool,
     /// With --all: one list, each line once, instead of one block per service.
     #[arg(long)]
-    pub merge: bool,
+    merge: bool,
     /// With --all: lifecycle filter of the services [default: active].
     #[arg(long, value_enum)]
-    pub status: Option<opx::types::StatusFilter>,
+    status: Option<opx::types::StatusFilter>,
     /// With --all: only services of this type.
     #[arg(long = "type", value_enum)]
-    pub service_type: Option<opx::types::ServiceType>,
+    service_type: Option<opx::types::ServiceType>,
     /// With --all: lists fetched at once (1-64) [default: 8].
     #[arg(long, value_parser = clap::value_parser!(u16).range(1..=64))]
-    pub concurrency: Option<u16>,
+    concurrency: Option<u16>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = ProxyFormat::Txt)]
-    pub format: ProxyFormat,
+    format: ProxyFormat,
     /// Line layout.
     #[arg(long, value_enum)]
-    pub layout: Option<opx::types::ProxyLayout>,
+    layout: Option<opx::types::ProxyLayout>,
     /// Omit the credentials (for IP-whitelisted use).
     #[arg(long)]
-    pub no_auth: bool,
+    no_auth: bool,
     /// Only this gateway country.
     #[arg(long, value_enum)]
-    pub country: Option<opx::types::GatewayCountry>,
+    country: Option<opx::types::GatewayCountry>,
     /// Each endpoint in the form a tool takes: url, curl (-x), env (HTTP_PROXY lines),
     /// requests (a Python dict), playwright (JSON), proxychains (config lines).
     #[arg(long = "as", value_enum, value_name = "FORMAT", conflicts_with_all = ["format", "layout", "all"])]
-    pub export: Option<opx::proxies::ExportFormat>,
-}
-
-/// One service's list: which service, and the query (`--layout`, `--no-auth`, `--country`).
-pub struct OneList {
-    /// The service.
-    pub id: ServiceId,
-    /// What its list holds, and in which layout.
-    pub query: ProxyQuery,
+    export: Option<opx::proxies::ExportFormat>,
 }
 
 /// Runs `opx proxies`.
@@ -66,13 +63,10 @@ pub async fn run(ctx: &Ctx, args: ProxiesArgs) -> Result<(), Failure> {
             "--merge, --status, --type and --concurrency go with --all, not an id".into(),
         )),
         (Some(id), export) => {
-            let list = OneList {
-                id: ServiceId::new(id)?,
-                query,
-            };
+            let list = OneList { id, query };
             match export {
                 Some(form) => export::run(ctx, &list, form).await,
-                None => cmd_read::proxies(ctx, &list, args.format).await,
+                None => one::run(ctx, &list, args.format).await,
             }
         }
         (None, _) if args.format != ProxyFormat::Txt => Err(Failure::Usage(
@@ -90,7 +84,7 @@ pub async fn run(ctx: &Ctx, args: ProxiesArgs) -> Result<(), Failure> {
                 merge: args.merge,
                 concurrency: usize::from(args.concurrency.unwrap_or(8)),
             };
-            cmd_bulk::all_lists(ctx, all).await
+            all::run(ctx, all).await
         }
     }
 }

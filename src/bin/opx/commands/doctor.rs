@@ -7,7 +7,7 @@ use crate::failure::Failure;
 use crate::output::{self, Table};
 
 /// `opx doctor`.
-pub async fn doctor(ctx: &Ctx) -> Result<(), Failure> {
+pub async fn run(ctx: &Ctx) -> Result<(), Failure> {
     let report = ctx.client()?.doctor().await?;
     if ctx.json {
         output::print_json(&report)?;

@@ -2,118 +2,16 @@
 //! before it is sent and settled when its outcome is known, so that an unknown outcome outlives
 //! the process that sent it (SECURITY.md, "The journal").
 
-use std::{fmt, sync::Arc};
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
 
 use super::cap::{SpendCap, Spending};
+use super::entry::{EntryState, JournalEntry, JournalStore, MoneyCall};
 use super::journal_file::FileStore;
 use crate::charge::Charge;
 use crate::error::{Error, ErrorKind, Result};
-use crate::types::PurchaseRequest;
 use crate::types::ServiceId;
-
-/// One money call as the journal keeps it: what was sent and what the account held before it
-/// (never a secret: no token, no password).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "operation", rename_all = "snake_case")]
-pub enum MoneyCall {
-    /// `POST /purchase`.
-    Purchase {
-        /// The request sent.
-        request: PurchaseRequest,
-        /// The matching services the account listed before it.
-        before: Vec<ServiceId>,
-        /// Whether `before` holds every matching service (else only the first page).
-        complete: bool,
-    },
-    /// `POST /services/{id}/extend`.
-    Extend {
-        /// The service.
-        service_id: ServiceId,
-        /// Its expiry before the call.
-        expires_before: DateTime<Utc>,
-    },
-    /// `POST /services/{id}/credentials`.
-    Credentials {
-        /// The service.
-        service_id: ServiceId,
-        /// Its proxy login before the call (the login only: never the password).
-        login_before: String,
-    },
-}
-
-impl MoneyCall {
-    /// Whether `self` and `other` would charge for the same thing: a purchase of the same type
-    /// and plan, or an extension of the same service.
-    fn same_charge(&self, other: &MoneyCall) -> bool {
-        match (self, other) {
-            (Self::Purchase { request: a, .. }, Self::Purchase { request: b, .. }) => {
-                a.service_type() == b.service_type() && a.plan_id() == b.plan_id()
-            }
-            (Self::Extend { service_id: a, .. }, Self::Extend { service_id: b, .. }) => a == b,
-            _ => false,
-        }
-    }
-
-    /// A short description for messages: `purchase of plan P (ipv4_rotating)`.
-    pub fn describe(&self) -> String {
-        match self {
-            Self::Purchase { request, .. } => format!(
-                "purchase of plan {} ({})",
-                request.plan_id(),
-                request.service_type()
-            ),
-            Self::Extend { service_id, .. } => format!("extension of service {service_id}"),
-            Self::Credentials { service_id, .. } => {
-                format!("new credentials for service {service_id}")
-            }
-        }
-    }
-}
-
-/// Where a journal entry stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum EntryState {
-    /// Sent (or about to be) and not settled: it may or may not have taken effect. An entry
-    /// left so by a process that ended stays unknown until it is resolved.
-    Unknown,
-    /// It took effect (charged).
-    Done,
-    /// It provably did not take effect.
-    NotDone,
-    /// A person checked by hand and set it aside (`opx pending dismiss`): no longer counted as
-    /// unknown nor as spent.
-    Dismissed,
-}
-
-/// One entry of the [`Journal`].
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct JournalEntry {
-    /// Its number, unique within the journal.
-    pub id: u64,
-    /// What was sent.
-    pub call: MoneyCall,
-    /// The price it charges in RUB, when it was known before sending.
-    pub price: Option<i64>,
-    /// When it was written down (before sending), on the client's clock.
-    pub at: DateTime<Utc>,
-    /// Where it stands.
-    pub state: EntryState,
-    /// When it was settled.
-    pub settled_at: Option<DateTime<Utc>>,
-    /// The service it created or changed, once known.
-    pub service_id: Option<ServiceId>,
-}
-
-/// Where a journal keeps its entries: read, changed and written back as one step, exclusive
-/// against every other user of the same store (other processes included).
-pub trait JournalStore: Send + Sync + fmt::Debug {
-    /// Runs `change` over every entry with exclusive access, and keeps what it leaves.
-    fn update(&self, change: &mut dyn FnMut(&mut Vec<JournalEntry>)) -> Result<()>;
-}
 
 /// An in-memory store (a journal that ends with the process).
 #[derive(Debug, Default)]
@@ -303,7 +201,7 @@ impl Journal {
                 MoneyCall::Extend {
                     service_id,
                     expires_before,
-                } if service_id == service => Some(*expires_before + super::pending::EXTENSION),
+                } if service_id == service => Some(*expires_before + super::entry::EXTENSION),
                 _ => None,
             })
             .max())
@@ -356,6 +254,7 @@ fn refusal(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::types::PurchaseRequest;
 
     fn purchase() -> MoneyCall {
         let req = PurchaseRequest::new(
@@ -429,7 +328,7 @@ mod tests {
             "nothing settled yet"
         );
         j.settle(a, Charge::Done, Some(id(1)), t0);
-        let until = t0 + super::super::pending::EXTENSION;
+        let until = t0 + crate::client::money::entry::EXTENSION;
         assert_eq!(j.extended_until(&id(1), b).unwrap(), Some(until));
         assert_eq!(
             j.extended_until(&id(2), b).unwrap(),

@@ -5,7 +5,7 @@
 
 use opx::proxies::ExportFormat;
 
-use crate::cmd_proxies::OneList;
+use super::one::OneList;
 use crate::context::Ctx;
 use crate::failure::Failure;
 use crate::output;

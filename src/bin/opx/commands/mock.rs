@@ -88,22 +88,27 @@ pub async fn run(args: MockArgs) -> Result<(), Failure> {
     for (op, o) in overrides {
         server.faults().override_response(op, o);
     }
-    println!("listening on {}", server.base_url());
-    println!("token: {}", server.token());
+    let mut said = format!(
+        "listening on {}\ntoken: {}\n",
+        server.base_url(),
+        server.token()
+    );
     if let Some(n) = server.clock().time_scale().filter(|n| *n != 1.0) {
-        println!(
-            "time: {n}x the wall clock (rate-limit windows, Retry-After, X-RateLimit-Reset, expiry)"
+        said += &format!(
+            "time: {n}x the wall clock (rate-limit windows, Retry-After, X-RateLimit-Reset, expiry)\n"
         );
     }
-    println!(
-        "control API: http://{}/_mock/ (loopback only)",
+    said += &format!(
+        "control API: http://{}/_mock/ (loopback only)\n",
         server.addr()
     );
     for country in opx::types::GatewayCountry::KNOWN {
         if let Some(addr) = server.gateways().addr(&country) {
-            println!("gateway {country}: {addr}");
+            said += &format!("gateway {country}: {addr}\n");
         }
     }
+    // A closed pipe (`opx mock | head -1`) is no reason to stop serving.
+    crate::output::print(&said)?;
     tokio::signal::ctrl_c().await?;
     let violations = server.records().schema_violations();
     for v in &violations {

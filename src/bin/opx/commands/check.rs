@@ -8,6 +8,7 @@ use opx::Client;
 use opx::check::{CheckReport, CheckStatus, EndpointCheck, ProxyCheck};
 use opx::types::ServiceId;
 
+use crate::args::typed;
 use crate::failure::Failure;
 use crate::output::{self, Table};
 
@@ -15,7 +16,8 @@ use crate::output::{self, Table};
 #[derive(Debug, clap::Args)]
 pub struct CheckArgs {
     /// Service id (24 hex characters).
-    id: String,
+    #[arg(value_parser = typed::<ServiceId>)]
+    id: ServiceId,
     /// The URL fetched through each endpoint. The default answers with the exit address; any
     /// server that answers 2xx works, and one whose body is an IP address, `ip:port` or JSON
     /// with `ip`/`origin` shows the exit address.
@@ -43,7 +45,7 @@ pub struct CheckArgs {
 
 /// Runs the check and prints it; `Failure::Unhealthy` (exit 6) unless every endpoint works.
 pub async fn run(client: &Client, args: CheckArgs, json: bool) -> Result<(), Failure> {
-    let id = ServiceId::new(args.id)?;
+    let id = args.id;
     let check = ProxyCheck::new()
         .target(args.target)
         .timeout(Duration::from_secs(args.endpoint_timeout))

@@ -73,7 +73,7 @@ fn progress_bar(total: u64) -> ProgressBar {
 }
 
 /// `opx proxies --all`.
-pub async fn all_lists(ctx: &Ctx, args: AllLists) -> Result<(), Failure> {
+pub async fn run(ctx: &Ctx, args: AllLists) -> Result<(), Failure> {
     let client = ctx.client()?;
     let services = client.all_services(&args.services.prefetch(true)).await?;
     let ids: Vec<opx::types::ServiceId> = services.into_iter().map(|s| s.service_id).collect();
@@ -93,6 +93,11 @@ pub async fn all_lists(ctx: &Ctx, args: AllLists) -> Result<(), Failure> {
             }
         }
         bar.inc(1);
+        if output::closed() {
+            // Nobody reads the lists any more: fetch no more of them.
+            bar.finish_and_clear();
+            return Ok(());
+        }
         if let Some(left) = time_left(started, bar.position(), total) {
             bar.set_message(format!("about {} s left", left.as_secs()));
         }

@@ -10,6 +10,7 @@ use std::net::Ipv4Addr;
 
 use opx::types::{ServiceId, WhitelistEdit, WhitelistEntry};
 
+use crate::args::typed;
 use crate::context::Ctx;
 use crate::failure::Failure;
 use crate::output;
@@ -20,7 +21,8 @@ pub enum Edit {
     /// Add one address (or set its label), keeping the other entries and their labels.
     Add {
         /// Service id (24 hex characters).
-        id: String,
+        #[arg(value_parser = typed::<ServiceId>)]
+        id: ServiceId,
         /// IPv4 address.
         ip: String,
         /// Its label.
@@ -30,7 +32,8 @@ pub enum Edit {
     /// Remove one address, keeping the other entries and their labels.
     Remove {
         /// Service id (24 hex characters).
-        id: String,
+        #[arg(value_parser = typed::<ServiceId>)]
+        id: ServiceId,
         /// IPv4 address.
         ip: String,
     },
@@ -45,7 +48,7 @@ fn address(ip: &str) -> Result<Ipv4Addr, Failure> {
 pub async fn run(ctx: &Ctx, edit: Edit) -> Result<(), Failure> {
     let (id, ip, result) = match edit {
         Edit::Add { id, ip, label } => {
-            let (id, ip) = (ServiceId::new(id)?, address(&ip)?);
+            let ip = address(&ip)?;
             let r = ctx
                 .client()?
                 .whitelist_add(&id, ip, label.as_deref())
@@ -53,7 +56,7 @@ pub async fn run(ctx: &Ctx, edit: Edit) -> Result<(), Failure> {
             (id, ip, r)
         }
         Edit::Remove { id, ip } => {
-            let (id, ip) = (ServiceId::new(id)?, address(&ip)?);
+            let ip = address(&ip)?;
             let r = ctx.client()?.whitelist_remove(&id, ip).await?;
             (id, ip, r)
         }

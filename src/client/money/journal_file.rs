@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::journal::{JournalEntry, JournalStore};
+use super::entry::{JournalEntry, JournalStore};
 use crate::error::{Error, Result};
 
 /// The format version written; a newer one is refused rather than overwritten.
@@ -122,7 +122,8 @@ impl JournalStore for FileStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::safe::journal::{Journal, MoneyCall};
+    use crate::client::money::entry::MoneyCall;
+    use crate::client::money::journal::Journal;
 
     fn call(n: u8) -> MoneyCall {
         MoneyCall::Extend {

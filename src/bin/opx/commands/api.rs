@@ -6,7 +6,7 @@
 //! `POST /purchase`, `/services/{id}/extend` and `/services/{id}/credentials` spend money or
 //! invalidate credentials: they ask first, as `opx purchase` does, unless `--yes`.
 
-use std::{io::Write, time::Duration};
+use std::time::Duration;
 
 use http::{HeaderValue, Method};
 use opx::Operation;
@@ -487,18 +487,11 @@ fn redact_token(body: &[u8], token: &str) -> Vec<u8> {
 
 /// The body exactly as received, then a newline if it has none.
 fn print_body(bytes: &[u8]) -> Result<(), Failure> {
-    let mut out = std::io::stdout().lock();
-    let mut write = || -> std::io::Result<()> {
-        out.write_all(bytes)?;
-        if !bytes.is_empty() && !bytes.ends_with(b"\n") {
-            out.write_all(b"\n")?;
-        }
-        out.flush()
-    };
-    match write() {
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-        other => other.map_err(Failure::from),
+    output::print_bytes(bytes)?;
+    if bytes.is_empty() || bytes.ends_with(b"\n") {
+        return Ok(());
     }
+    output::print("\n")
 }
 
 /// `code` and `message` of an error envelope, made safe for a terminal and bounded.

@@ -3,12 +3,12 @@
 
 use chrono::{DateTime, Datelike, Utc};
 
-use super::journal::{EntryState, JournalEntry};
+use super::entry::{EntryState, JournalEntry};
 use crate::error::{Error, ErrorKind, Result};
 
 /// An optional per-day and per-month limit on what purchases and extensions may charge, given
 /// with [`ClientBuilder::spend_cap`](crate::ClientBuilder::spend_cap) (it needs a
-/// [`Journal`](super::Journal), whose entries are the ledger).
+/// [`Journal`](crate::safe::Journal), whose entries are the ledger).
 ///
 /// Days and months are UTC calendar days and months. A charge whose outcome is unknown counts
 /// as spent until it is resolved.
@@ -130,7 +130,7 @@ impl Spending {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::safe::journal::MoneyCall;
+    use crate::client::money::entry::MoneyCall;
 
     fn entry(at: &str, price: i64, state: EntryState) -> JournalEntry {
         JournalEntry {

@@ -10,6 +10,7 @@ use opx::Client;
 use opx::gateway::{Gateway, GatewayBuilder, RunningGateway, Selection, Strategy};
 use opx::types::{GatewayCountry, ServiceId};
 
+use crate::args::typed;
 use crate::failure::Failure;
 
 /// Arguments of `opx gateway`.
@@ -24,8 +25,8 @@ pub struct GatewayArgs {
     #[arg(long, value_name = "ADDR", num_args = 0..=1, default_missing_value = "127.0.0.1:9899")]
     metrics: Option<SocketAddr>,
     /// Only this service (repeat for more; default: every active service).
-    #[arg(long = "service", value_name = "ID")]
-    services: Vec<String>,
+    #[arg(long = "service", value_name = "ID", value_parser = typed::<ServiceId>)]
+    services: Vec<ServiceId>,
     /// Only services of this type.
     #[arg(long = "type", value_name = "TYPE")]
     service_type: Option<opx::types::ServiceType>,
@@ -72,7 +73,7 @@ impl GatewayArgs {
     fn selection(&self) -> Result<Selection, Failure> {
         let mut s = Selection::new();
         for id in &self.services {
-            s = s.service(ServiceId::new(id.as_str())?);
+            s = s.service(id.clone());
         }
         if let Some(t) = &self.service_type {
             s = s.service_type(t.clone());
@@ -137,25 +138,26 @@ pub async fn run(client: Client, args: GatewayArgs) -> Result<(), Failure> {
     })?;
     let services = gateway.services();
     let lines: usize = services.iter().map(|s| s.lines).sum();
-    let to = if args
+    let mut said = format!("gateway at: {} (HTTP and SOCKS5)\n", gateway.addr());
+    if let Some(m) = gateway.metrics_addr() {
+        said += &format!("metrics at: http://{m}/metrics\n");
+    }
+    said += &format!("{} services, {lines} lines\n", services.len());
+    for s in &services {
+        said += &format!(
+            "service {}: {} threads, {} lines\n",
+            s.id, s.threads, s.lines
+        );
+    }
+    // With the access log on stdout, this goes to stderr; a closed pipe stops nothing.
+    if args
         .access_log
         .as_deref()
         .is_some_and(|p| p.as_os_str() == "-")
     {
-        |s: String| eprintln!("{s}")
+        eprint!("{said}");
     } else {
-        |s: String| println!("{s}")
-    };
-    to(format!("gateway at: {} (HTTP and SOCKS5)", gateway.addr()));
-    if let Some(m) = gateway.metrics_addr() {
-        to(format!("metrics at: http://{m}/metrics"));
-    }
-    to(format!("{} services, {lines} lines", services.len()));
-    for s in &services {
-        to(format!(
-            "service {}: {} threads, {} lines",
-            s.id, s.threads, s.lines
-        ));
+        crate::output::print(&said)?;
     }
     if services.is_empty() {
         eprintln!("warning: no active service is selected: every request will get 503");

@@ -1,25 +1,16 @@
 //! [`ClientBuilder`]: token, base URL, timeouts, user agent, retry policy, HTTP clients.
 
-use std::{
-    ffi::OsString,
-    fmt,
-    net::IpAddr,
-    sync::{Arc, Mutex},
-    time::Duration,
-};
-
-use http::HeaderValue;
+use std::{ffi::OsString, fmt, net::IpAddr, sync::Arc, time::Duration};
 
 use crate::client::Client;
+use crate::clock::{Clock, SharedClock};
 use crate::error::{Error, Result};
-use crate::ratelimit::Gate;
+use crate::ratelimit::RateLimitPolicy;
 use crate::retry::{Jitter, RetryPolicy};
 use crate::transport::Transport;
+use crate::transport::clients::HttpClients;
+use crate::transport::config::TransportConfig;
 use crate::types::check_token;
-
-mod clients;
-
-use clients::HttpClients;
 
 /// Environment variable holding the API token.
 const TOKEN_ENV: &str = "OPX_TOKEN";
@@ -55,7 +46,7 @@ pub struct ClientBuilder {
     deadline: Option<Duration>,
     user_agent: Option<String>,
     retry: RetryPolicy,
-    money: crate::safe::MoneySettings,
+    money: crate::client::money::settings::MoneySettings,
     http: Option<reqwest::Client>,
     once_http: Option<reqwest::Client>,
     max_body: usize,
@@ -157,6 +148,27 @@ impl ClientBuilder {
         Ok(b)
     }
 
+    /// What to do when a rate-limit window is exhausted (default
+    /// [`RateLimitPolicy::Surface`]).
+    pub fn rate_limit_policy(mut self, policy: RateLimitPolicy) -> Self {
+        self.rate_limit_policy = policy;
+        self
+    }
+
+    /// The clock of the rate-limit gate and pacing, the backoff and reconciliation sleeps and
+    /// the call deadline (default [`SystemClock`](crate::clock::SystemClock)); see
+    /// [`clock`](crate::clock). Request timeouts of the HTTP client stay on the system clock.
+    pub fn clock(mut self, clock: impl Clock) -> Self {
+        self.clock = Some(Arc::new(clock));
+        self
+    }
+
+    /// [`clock`](Self::clock), shared with something else (the mock's).
+    pub fn shared_clock(mut self, clock: SharedClock) -> Self {
+        self.clock = Some(clock);
+        self
+    }
+
     /// The API token (`opx_live_...`). A secret: it never appears in `Debug`, errors or traces.
     pub fn token(mut self, token: impl Into<String>) -> Self {
         self.token = Some(token.into());
@@ -201,20 +213,23 @@ impl ClientBuilder {
     }
     /// How `purchase_safely` and `extend_safely` watch the account after a lost answer
     /// (default [`ReconcilePolicy::default`](crate::safe::ReconcilePolicy::default)).
-    pub fn reconcile_policy(mut self, policy: crate::safe::ReconcilePolicy) -> Self {
+    pub fn reconcile_policy(
+        mut self,
+        policy: crate::client::money::policy::ReconcilePolicy,
+    ) -> Self {
         self.money.reconcile = policy;
         self
     }
     /// Write every safe purchase and extension down in `journal` before sending it, so that an
     /// unknown outcome outlives the process (see [`Journal`](crate::safe::Journal)). Off by
     /// default.
-    pub fn journal(mut self, journal: crate::safe::Journal) -> Self {
+    pub fn journal(mut self, journal: crate::client::money::journal::Journal) -> Self {
         self.money.journal = Some(journal);
         self
     }
     /// Refuse a safe purchase or extension that would take the day's or the month's spending
     /// over `cap` (counted from the [`journal`](Self::journal), which it needs).
-    pub fn spend_cap(mut self, cap: crate::safe::SpendCap) -> Self {
+    pub fn spend_cap(mut self, cap: crate::client::money::cap::SpendCap) -> Self {
         self.money.cap = Some(cap);
         self
     }
@@ -299,9 +314,6 @@ impl ClientBuilder {
                  reqwest_client and non_idempotent_reqwest_client built with a TLS backend"
             )));
         }
-        let mut auth = HeaderValue::from_str(&format!("Bearer {token}"))
-            .map_err(|_| Error::config("the API token is not a valid header value"))?;
-        auth.set_sensitive(true);
         let http = HttpClients::new(
             self.http,
             self.once_http,
@@ -309,34 +321,25 @@ impl ClientBuilder {
             self.connect_timeout,
             self.timeout,
         )?;
-        let jitter = match self.jitter_seed {
-            Some(s) => Jitter::seeded(s),
-            None => Jitter::from_entropy(),
-        };
-        let transport = Arc::new(Transport {
+        let transport = Transport::new(TransportConfig {
             base_url,
-            auth,
-            user_agent: http.user_agent,
-            client: http.client,
-            once_client: http.once_client,
-            once_factory: http.once_factory,
+            token,
+            http,
             retry: self.retry,
             max_body: self.max_body,
             timeout: self.timeout,
             deadline: self.deadline,
             fail_fast: self.fail_fast,
-            secrets: crate::transport::secrets::Secrets::new(&token),
-            gate: Mutex::new(Gate::default()),
-            latest: Mutex::new(None),
-            jitter: Mutex::new(jitter),
             clock: self
                 .clock
                 .unwrap_or_else(|| Arc::new(crate::clock::SystemClock)),
             policy: self.rate_limit_policy,
-            pacer: Mutex::new(crate::ratelimit::Pacer::default()),
-            in_flight: Default::default(),
-        });
-        Ok(Client::from_transport(transport, self.money))
+            jitter: match self.jitter_seed {
+                Some(s) => Jitter::seeded(s),
+                None => Jitter::from_entropy(),
+            },
+        })?;
+        Ok(Client::from_transport(Arc::new(transport), self.money))
     }
 }
 
@@ -377,6 +380,30 @@ pub(crate) fn check_base_url(raw: &str) -> Result<String> {
         }
     }
     Ok(url.as_str().trim_end_matches('/').to_owned())
+}
+
+impl Client {
+    /// A builder (token, base URL, timeouts, retry policy, ...).
+    pub fn builder() -> ClientBuilder {
+        ClientBuilder::new()
+    }
+
+    /// A client for the production API with this token and the defaults.
+    ///
+    /// ```
+    /// let client = opx::Client::new("opx_live_0123456789abcdef0123456789abcdef")?;
+    /// # Ok::<(), opx::Error>(())
+    /// ```
+    pub fn new(token: impl Into<String>) -> Result<Self> {
+        ClientBuilder::new().token(token).build()
+    }
+
+    /// A client configured from the environment: `OPX_TOKEN` (required; the error names it if
+    /// missing) and `OPX_BASE_URL` (optional, default
+    /// [`DEFAULT_BASE_URL`](crate::spec::DEFAULT_BASE_URL)).
+    pub fn from_env() -> Result<Self> {
+        ClientBuilder::from_env()?.build()
+    }
 }
 
 #[cfg(test)]

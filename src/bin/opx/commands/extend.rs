@@ -1,0 +1,62 @@
+//! `opx extend ID`: extends a service by one period, charging the plan price; like `opx purchase`
+//! through the library's safe variant (`extend_safely`) and the journal, and asking first
+//! without `--yes`.
+
+use opx::safe::ExtendOutcome;
+use opx::types::ServiceId;
+
+use crate::args::typed;
+use crate::confirm;
+use crate::context::Ctx;
+use crate::failure::Failure;
+use crate::interrupt;
+use crate::output;
+use crate::show;
+
+/// Arguments of `opx extend`.
+#[derive(Debug, clap::Args)]
+pub struct ExtendArgs {
+    /// Service id (24 hex characters).
+    #[arg(value_parser = typed::<ServiceId>)]
+    id: ServiceId,
+    /// Do not ask for confirmation.
+    #[arg(long)]
+    yes: bool,
+    /// Extend even while an earlier extension of this service has an unknown outcome (it
+    /// may then be charged twice).
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// `opx extend ID`.
+pub async fn run(ctx: &Ctx, args: ExtendArgs) -> Result<(), Failure> {
+    let id = args.id;
+    let client = ctx.client()?;
+    if !args.yes {
+        let service = client.service(&id).await?;
+        let catalog = client.plans(Some(service.service_type.clone())).await?;
+        let price = service
+            .plan_id
+            .as_ref()
+            .and_then(|pid| catalog.plans.iter().find(|p| &p.plan_id == pid))
+            .map(|p| p.price);
+        let what = format!(
+            "extending service {id} (expires {}) by one period",
+            output::time(&service.expires_at)
+        );
+        confirm::charge(client, &what, price, "Extend this service by one period?").await?;
+    }
+    let outcome = interrupt::guarded("extension", client.extend_safely(&id)).await?;
+    match outcome? {
+        ExtendOutcome::Extended(s) => show::service(&s, None, ctx.json),
+        ExtendOutcome::Recovered(s) => {
+            eprintln!("note: the answer was lost, but the extension went through (charged once)");
+            show::service(&s, None, ctx.json)
+        }
+        ExtendOutcome::ExtendedUnread(e) => {
+            eprintln!("note: {}; see it with `opx service {id}`", e.message());
+            Ok(())
+        }
+        ExtendOutcome::Unknown { error, .. } => Err(Failure::charge_unknown(&error)),
+    }
+}

@@ -1,0 +1,376 @@
+//! The command tree: the global options ([`Cli`]), one subcommand per module of this folder, and
+//! what every run starts and ends with (the client context, the rate-limit notice). Which
+//! command reaches each API operation is said once, in `reach.rs`.
+
+mod account;
+mod api;
+mod check;
+mod credentials;
+mod doctor;
+mod extend;
+mod gateway;
+mod logs;
+mod mock;
+mod pending;
+mod plans;
+mod proxies;
+mod purchase;
+#[cfg(test)]
+mod reach;
+mod renew;
+mod services;
+mod setting;
+mod whitelist;
+
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+
+use crate::context::Ctx;
+use crate::failure::Failure;
+
+/// The width help is laid out for, whatever the terminal (so `tests/golden/help.txt` holds).
+pub const HELP_WIDTH: usize = 100;
+
+const EXIT_CODES: &str = "\
+Environment:
+  OPX_TOKEN     API key (required by every command but `mock`, `completions` and `config`,
+                unless the profile names its own token source)
+  OPX_BASE_URL  API base URL (default https://op-proxy.com/api/v1; same as --base-url)
+  OPX_PROFILE   profile of the config file to use (same as --profile)
+  OPX_CONFIG    config file (default: <config dir>/opx/config.toml, e.g.
+                ~/.config/opx/config.toml); `opx config` shows which one and what it gives
+  OPX_LOG       diagnostics on stderr, a tracing filter: `debug`, `opx=trace`, ... (default off)
+  OPX_TIMEOUT   deadline of each API call in seconds, retries included (same as --timeout;
+                default 60)
+  OPX_PACE      1: wait for the rate-limit window instead of failing (same as --pace)
+  OPX_WATCH     seconds to watch after a lost money answer (same as --watch; default 10)
+  OPX_STATE_DIR where the journal of money calls is kept (default: the platform's state
+                directory, e.g. ~/.local/state/opx)
+
+Exit codes:
+  0  success (for `purchase` / `extend`: the charge happened, also when it was recovered or
+     accepted with an unreadable answer; for `renew`: the plan was shown, or every due
+     service was extended)
+  1  any other failure (network, unreadable response, deviations found by `doctor`, a due
+     service `renew` left, ...); for a money command only when its money request was not
+     sent (could not connect, or a read before it failed), so nothing was charged
+  2  usage: bad arguments or input, missing OPX_TOKEN, a charge not confirmed, a charge over
+     the profile's spend cap
+  3  the API refused the request (its error code is printed)
+  4  rate limited: retry after the delay printed
+  5  outcome unknown: a purchase, extension (also in `renew`) or credentials change may or
+     may not have happened (it is kept in the journal: `opx pending` resolves it), or one of
+     the same kind is still unknown and this one was refused before sending
+  6  `opx check`: some endpoint did not work (or the list was empty)";
+
+/// Command-line tool for the OP-Proxy v1 API: balance, plans, purchases, services, proxy
+/// lists, logs, and a local mock of the API.
+#[derive(Debug, Parser)]
+#[command(name = "opx", version, about, after_help = EXIT_CODES, term_width = HELP_WIDTH)]
+pub struct Cli {
+    /// Print the response's `data` exactly as the API returned it (one JSON document).
+    #[arg(long, global = true)]
+    json: bool,
+    /// API base URL.
+    #[arg(long, global = true, env = "OPX_BASE_URL", value_name = "URL")]
+    base_url: Option<String>,
+    /// Profile of the config file to use (see `opx config`).
+    #[arg(long, global = true, env = "OPX_PROFILE", value_name = "NAME")]
+    profile: Option<String>,
+    /// Deadline of each API call in seconds, retries and backoff included (default 60).
+    #[arg(long, global = true, env = "OPX_TIMEOUT", value_name = "SECS")]
+    timeout: Option<f64>,
+    /// Seconds to watch the account after a purchase's or extension's answer was lost, before
+    /// the outcome is reported unknown (default 10, or the profile's `watch`).
+    #[arg(long, global = true, env = "OPX_WATCH", value_name = "SECS")]
+    watch: Option<f64>,
+    /// Pace calls to the rate limit: wait for an exhausted window to reset instead of failing
+    /// with exit 4 (a call can then wait up to an hour).
+    #[arg(long, global = true, env = "OPX_PACE", value_parser = clap::builder::BoolishValueParser::new())]
+    pace: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// The subcommands, one module each (`opx whitelist add` is in `whitelist/`, `opx proxies --all`
+/// in `proxies/`).
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Show the account: user name, e-mail and balance.
+    Account,
+    /// List the purchasable rotating plans.
+    Plans(plans::PlansArgs),
+    /// Buy a rotating proxy package (charges the balance; asks first).
+    Purchase(purchase::PurchaseArgs),
+    /// List services (one page, or every page with --all).
+    Services(services::ServicesArgs),
+    /// Show one service.
+    Service(services::ServiceArgs),
+    /// Print a service's proxy list (txt: exactly as returned, ready to pipe to a file), or with
+    /// --all the lists of every service the filters select (paced to the rate limit).
+    Proxies(proxies::ProxiesArgs),
+    /// Extend a service by one period (charges the plan price; asks first).
+    Extend(extend::ExtendArgs),
+    /// Extend the active services expiring within --before, oldest first, for at most
+    /// --max-spend RUB in total (without --yes: only show the plan).
+    Renew(renew::RenewArgs),
+    /// Replace a service's whitelist (no IP: clear it, after asking), or add or remove one
+    /// address keeping the rest: `opx whitelist add ID IP`, `opx whitelist remove ID IP`.
+    #[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+    Whitelist(whitelist::WhitelistArgs),
+    /// Regenerate a service's proxy login and password (the old ones stop working; asks first).
+    Credentials(credentials::CredentialsArgs),
+    /// Change an IPv6 service's country/region.
+    Country(setting::CountryArgs),
+    /// Change an IPv6 service's rotation mode.
+    Rotation(setting::RotationArgs),
+    /// Read the API action log (one page, or every page with --all).
+    Logs(logs::LogsArgs),
+    /// Print a shell completion script.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Fetch a target through each proxy of a service: status, latency, exit address (exit 6
+    /// when some do not work).
+    Check(check::CheckArgs),
+    /// Run a local HTTP + SOCKS5 proxy in front of your services until interrupted: no
+    /// credentials needed locally, each request on a new upstream connection, never more
+    /// connections to a service than its threads, failing lines ejected, Prometheus metrics.
+    Gateway(gateway::GatewayArgs),
+    /// Run a local, spec-driven mock of the API until interrupted.
+    Mock(mock::MockArgs),
+    /// Check every read-only answer of the server against the spec and list each deviation
+    /// (never spends money or changes anything; exit 1 when something deviates).
+    Doctor,
+    /// Show the config file, the active profile, the base URL and where the token comes from
+    /// (the token itself redacted).
+    Config,
+    /// Send one authenticated request to any API path and print the response body.
+    Api(api::ApiArgs),
+    /// The money calls whose outcome is unknown (resolved first where the account now shows
+    /// them), and what was spent today and this month against the spend cap.
+    Pending(pending::PendingArgs),
+}
+
+/// Runs the parsed command line.
+pub async fn run(cli: Cli) -> Result<(), Failure> {
+    let timeout = match cli.timeout {
+        Some(s) if s.is_finite() && s > 0.0 => Some(Duration::from_secs_f64(s)),
+        Some(s) => {
+            return Err(Failure::Usage(format!(
+                "--timeout {s}: give a positive number of seconds"
+            )));
+        }
+        None => None,
+    };
+    // `proxies --all` is paced as a whole (its listing too), `--pace` or not.
+    let bulk = matches!(&cli.command, Command::Proxies(a) if a.all);
+    let watch = match cli.watch {
+        Some(s) if s.is_finite() && (0.0..=3600.0).contains(&s) => Some(Duration::from_secs_f64(s)),
+        Some(s) => {
+            return Err(Failure::Usage(format!(
+                "--watch {s}: give a number of seconds from 0 to 3600"
+            )));
+        }
+        None => None,
+    };
+    let ctx = Ctx::new(cli.json, cli.profile.clone(), cli.base_url.clone(), timeout)
+        .with_pace(cli.pace || bulk)
+        .with_money(watch, forced(&cli.command));
+    let result = dispatch(&ctx, cli.command).await;
+    ctx.notice();
+    result
+}
+
+/// Whether the command sends a money call even over an unknown one of the same kind.
+fn forced(command: &Command) -> bool {
+    match command {
+        Command::Purchase(args) => args.force,
+        Command::Extend(args) => args.force,
+        Command::Renew(args) => args.force,
+        Command::Api(args) => args.force,
+        _ => false,
+    }
+}
+
+/// The arms `Command::$variant(args) => $run(ctx, args).await` of the commands that need only
+/// the context, then the other arms as written.
+macro_rules! route {
+    ($command:expr, $ctx:expr; $($variant:ident => $run:path),+; $($arm:tt)*) => {
+        match $command {
+            $(Command::$variant(args) => $run($ctx, args).await,)+
+            $($arm)*
+        }
+    };
+}
+
+async fn dispatch(ctx: &Ctx, command: Command) -> Result<(), Failure> {
+    route!(command, ctx;
+        Plans => plans::run, Purchase => purchase::run, Services => services::list,
+        Service => services::show, Proxies => proxies::run, Extend => extend::run,
+        Renew => renew::run, Whitelist => whitelist::run, Credentials => credentials::run,
+        Country => setting::country, Rotation => setting::rotation, Logs => logs::run,
+        Pending => pending::run;
+        Command::Account => account::run(ctx).await,
+        Command::Doctor => doctor::run(ctx).await,
+        Command::Config => crate::config::show(ctx.profile(), ctx.base_url(), ctx.json),
+        Command::Api(args) => api::run(args, ctx.settings()?, ctx.timeout()).await,
+        Command::Mock(args) => mock::run(args).await,
+        Command::Gateway(args) => gateway::run(ctx.client()?.clone(), args).await,
+        Command::Check(args) => check::run(ctx.client()?, args, ctx.json).await,
+        Command::Completions { shell } => completions(shell),
+    )
+}
+
+/// `opx completions SHELL`: the completion script on stdout (written whole, so a closed pipe
+/// ends it quietly).
+fn completions(shell: clap_complete::Shell) -> Result<(), Failure> {
+    let mut cmd = <Cli as clap::CommandFactory>::command();
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut cmd, "opx", &mut script);
+    crate::output::print_bytes(&script)
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    /// clap's own consistency checks over every subcommand: conflicting short flags, bad
+    /// defaults, ... Without this they surface as a panic only when that subcommand runs.
+    #[test]
+    fn the_command_line_definition_is_consistent() {
+        super::Cli::command().debug_assert();
+    }
+
+    /// No subcommand reuses the name of a global option (`debug_assert` does not see it, and
+    /// parsing such a subcommand panics on the type mismatch).
+    #[test]
+    fn no_subcommand_shadows_a_global_option() {
+        let root = super::Cli::command();
+        let globals: Vec<_> = root
+            .get_arguments()
+            .filter(|a| a.is_global_set())
+            .map(|a| a.get_id().clone())
+            .collect();
+        assert!(globals.iter().any(|g| g == "timeout"), "{globals:?}");
+        fn walk(cmd: &clap::Command, globals: &[clap::Id], path: &str) {
+            for sub in cmd.get_subcommands() {
+                let path = format!("{path} {}", sub.get_name());
+                for arg in sub.get_arguments() {
+                    assert!(
+                        !globals.contains(arg.get_id()),
+                        "`{path}` redefines --{}",
+                        arg.get_id()
+                    );
+                }
+                walk(sub, globals, &path);
+            }
+        }
+        walk(&root, &globals, "opx");
+    }
+
+    /// Each operation's command (see `reach.rs`) is in the command tree.
+    #[test]
+    fn every_operation_is_reached_by_a_command() {
+        let root = super::Cli::command();
+        for op in opx::Operation::ALL {
+            let path = super::reach::command_of(op);
+            let mut cmd = &root;
+            for name in path.split_whitespace() {
+                cmd = cmd
+                    .find_subcommand(name)
+                    .unwrap_or_else(|| panic!("{op}: no command `opx {path}`"));
+            }
+        }
+    }
+
+    /// Every command's `--help` as `opx ... --help` prints it, root first, then each subcommand
+    /// in the order `opx --help` lists them, depth first (clap's own `help` subcommands left
+    /// out); laid out for [`super::HELP_WIDTH`] columns whatever the terminal.
+    fn every_help() -> String {
+        fn walk(cmd: &clap::Command, path: &mut Vec<String>, out: &mut String) {
+            let mut args = path.clone();
+            args.push("--help".into());
+            let help = super::Cli::command()
+                .try_get_matches_from(&args)
+                .expect_err("--help ends parsing");
+            assert_eq!(help.kind(), clap::error::ErrorKind::DisplayHelp, "{args:?}");
+            out.push_str(&format!("=== {}\n", args.join(" ")));
+            // Without trailing spaces, which editors and review tools strip.
+            for line in help.render().to_string().lines() {
+                out.push_str(&unset_env_values(line.trim_end()));
+                out.push('\n');
+            }
+            for sub in cmd.get_subcommands().filter(|s| s.get_name() != "help") {
+                path.push(sub.get_name().to_owned());
+                walk(sub, path, out);
+                path.pop();
+            }
+        }
+        let mut out = String::new();
+        walk(
+            &super::Cli::command(),
+            &mut vec!["opx".to_owned()],
+            &mut out,
+        );
+        out
+    }
+
+    /// A help line as it is with no `OPX_*` variable set: `[env: OPX_TIMEOUT=30]` becomes
+    /// `[env: OPX_TIMEOUT=]` (clap shows the variable's current value).
+    fn unset_env_values(line: &str) -> String {
+        let mut out = String::new();
+        let mut rest = line;
+        while let Some(at) = rest.find("[env: ") {
+            let (before, env) = rest.split_at(at);
+            out.push_str(before);
+            let Some(end) = env.find(']') else {
+                rest = env;
+                break;
+            };
+            let tag = &env[..end];
+            out.push_str(tag.find('=').map_or(tag, |eq| &tag[..=eq]));
+            rest = &env[end..];
+        }
+        out.push_str(rest);
+        out
+    }
+
+    #[test]
+    fn help_shows_no_value_of_the_environment() {
+        assert_eq!(
+            unset_env_values("x [env: OPX_TIMEOUT=30] y [env: A=] [env: B]"),
+            "x [env: OPX_TIMEOUT=] y [env: A=] [env: B]"
+        );
+    }
+
+    /// `tests/golden/help.txt` holds every command's `--help`: a change to any help text shows
+    /// in review. After a deliberate change: `OPX_BLESS=1 cargo test --all-features --bin opx
+    /// help`, and commit the file.
+    #[test]
+    fn help_matches_the_golden_file() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/golden/help.txt");
+        let now = every_help();
+        if std::env::var_os("OPX_BLESS").is_some_and(|v| !v.is_empty()) {
+            std::fs::write(path, &now).expect("write the golden file");
+            return;
+        }
+        let golden = std::fs::read_to_string(path).unwrap_or_default();
+        if golden != now {
+            let line = golden
+                .lines()
+                .zip(now.lines())
+                .position(|(a, b)| a != b)
+                .unwrap_or_else(|| golden.lines().count().min(now.lines().count()));
+            panic!(
+                "the help differs from {path} from line {} on:\n  golden: {:?}\n  now:    {:?}\n\
+                 if the change is meant: OPX_BLESS=1 cargo test --all-features --bin opx help",
+                line + 1,
+                golden.lines().nth(line).unwrap_or("(end)"),
+                now.lines().nth(line).unwrap_or("(end)"),
+            );
+        }
+    }
+}

@@ -1,0 +1,122 @@
+//! `opx purchase`: buys a rotating proxy package, the call that charges the balance.
+//!
+//! It goes through the library's safe variant (`purchase_safely`), so a lost answer is watched
+//! for before anything is said, and the call is written in the journal before it is sent. The
+//! result says plainly whether the charge happened (exit 0), provably did not (exit 2-4), or is
+//! unknown (exit 5: kept in the journal, `opx pending` resolves it). Without `--yes` it asks on
+//! a terminal after showing the price and the balance after, and a charge the balance cannot
+//! cover is refused before asking.
+
+use opx::Client;
+use opx::safe::PurchaseOutcome;
+use opx::types::{Country, Plan, PlanId, PurchaseRequest, Rotation};
+
+use crate::args::typed;
+use crate::confirm;
+use crate::context::Ctx;
+use crate::failure::Failure;
+use crate::interrupt;
+use crate::output;
+use crate::show;
+
+/// Arguments of `opx purchase`: what it buys.
+#[derive(Debug, clap::Args)]
+pub struct PurchaseArgs {
+    /// Service type.
+    #[arg(long = "type", value_enum)]
+    service_type: opx::types::ServiceType,
+    /// Plan id, from `opx plans`.
+    #[arg(long = "plan", value_name = "PLAN_ID", value_parser = typed::<PlanId>)]
+    plan: PlanId,
+    /// Country/region (default: mixed).
+    #[arg(long, value_parser = typed::<Country>)]
+    country: Option<Country>,
+    /// Rotation mode (default: instant).
+    #[arg(long, value_parser = typed::<Rotation>)]
+    rotation: Option<Rotation>,
+    /// Do not ask for confirmation.
+    #[arg(long)]
+    yes: bool,
+    /// Buy even while an earlier purchase of this plan has an unknown outcome (it may then
+    /// be charged twice).
+    #[arg(long)]
+    pub force: bool,
+}
+
+async fn plan_of(client: &Client, req: &PurchaseRequest) -> Result<Plan, Failure> {
+    let catalog = client.plans(Some(req.service_type().clone())).await?;
+    catalog
+        .plans
+        .iter()
+        .find(|p| &p.plan_id == req.plan_id())
+        .cloned()
+        .ok_or_else(|| {
+            Failure::Usage(format!(
+                "plan {} is not in the {} catalog; list plans with `opx plans`",
+                req.plan_id(),
+                req.service_type()
+            ))
+        })
+}
+
+/// `opx purchase`.
+pub async fn run(ctx: &Ctx, args: PurchaseArgs) -> Result<(), Failure> {
+    let mut req = PurchaseRequest::new(args.service_type, args.plan);
+    if let Some(c) = args.country {
+        req = req.country(c);
+    }
+    if let Some(r) = args.rotation {
+        req = req.rotation(r);
+    }
+    let client = ctx.client()?;
+    if !args.yes {
+        let plan = plan_of(client, &req).await?;
+        let what = format!(
+            "{} ({} threads, {} days)",
+            plan.name, plan.threads, plan.days
+        );
+        confirm::charge(client, &what, Some(plan.price), "Buy this plan?").await?;
+    }
+    let outcome = interrupt::guarded("purchase", client.purchase_safely(&req)).await?;
+    match outcome? {
+        PurchaseOutcome::Purchased(s) => show::service(&s, None, ctx.json),
+        PurchaseOutcome::Recovered(s) => {
+            eprintln!(
+                "note: the answer was lost, but the purchase went through (charged once): {}",
+                s.service_id
+            );
+            show::service(&s, None, ctx.json)
+        }
+        PurchaseOutcome::RecoveredUnread(u) => {
+            let id = u.field("service_id").unwrap_or("?");
+            eprintln!(
+                "note: the purchase went through (charged once): service {id}, but it does not decode ({})",
+                u.reason
+            );
+            output::print(&format!("{id}\n"))
+        }
+        PurchaseOutcome::PurchasedUnread(e) => {
+            eprintln!(
+                "note: {}; find the new service with `opx services --type {}`",
+                e.message(),
+                req.service_type()
+            );
+            Ok(())
+        }
+        PurchaseOutcome::Ambiguous(ids) => Err(Failure::Exit(
+            5,
+            format!(
+                "outcome unknown: {} new matching services appeared at once ({}): one may be \
+                 this purchase, or all may be someone else's. It stays unknown in the journal: \
+                 check them with `opx services`, then `opx pending dismiss ENTRY` if none is \
+                 yours; buying again now may buy twice",
+                ids.len(),
+                ids.iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        )),
+        PurchaseOutcome::Unknown { error, .. } => Err(Failure::charge_unknown(&error)),
+    }
+}

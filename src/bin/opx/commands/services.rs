@@ -1,0 +1,63 @@
+//! `opx services` (one page, or every page with `--all`) and `opx service ID`. With `--json`,
+//! an answer that does not decode as documented is still printed as sent.
+
+use opx::types::{ServiceId, ServiceQuery};
+
+use crate::args::{page_size, typed};
+use crate::context::Ctx;
+use crate::failure::Failure;
+use crate::listing::{self, given};
+use crate::show;
+
+/// The arguments of `opx services`: filters and paging.
+#[derive(clap::Args, Debug)]
+pub struct ServicesArgs {
+    /// Lifecycle filter.
+    #[arg(long, value_enum, default_value_t = opx::types::StatusFilter::Active)]
+    status: opx::types::StatusFilter,
+    /// Only services of this type.
+    #[arg(long = "type", value_enum)]
+    service_type: Option<opx::types::ServiceType>,
+    /// Page size (1-100).
+    #[arg(long, value_parser = page_size(opx::Operation::ListServices))]
+    limit: Option<u32>,
+    /// Start after this cursor (the `next_cursor` of a previous page).
+    #[arg(long)]
+    cursor: Option<String>,
+    /// Fetch every page.
+    #[arg(long)]
+    all: bool,
+}
+
+/// `opx services`: one page, or every page with `--all`.
+pub async fn list(ctx: &Ctx, args: ServicesArgs) -> Result<(), Failure> {
+    let (q, client) = (args.query(), ctx.client()?);
+    let every_page = args.all.then(|| client.services_page_stream(&q));
+    listing::one_page_or_all(ctx, every_page, client.services_page(&q)).await
+}
+
+impl ServicesArgs {
+    /// The query these arguments select (prefetching the next page with `--all`).
+    fn query(&self) -> ServiceQuery {
+        let q = ServiceQuery::new().status(self.status);
+        let q = given(q, self.service_type.clone(), ServiceQuery::service_type);
+        let q = given(q, self.limit, ServiceQuery::limit);
+        given(q, self.cursor.clone(), ServiceQuery::cursor).prefetch(self.all)
+    }
+}
+
+/// The argument of `opx service`.
+#[derive(clap::Args, Debug)]
+pub struct ServiceArgs {
+    /// Service id (24 hex characters).
+    #[arg(value_parser = typed::<ServiceId>)]
+    id: ServiceId,
+}
+
+/// `opx service ID`.
+pub async fn show(ctx: &Ctx, args: ServiceArgs) -> Result<(), Failure> {
+    let Some(s) = ctx.read(ctx.client()?.service(&args.id)).await? else {
+        return Ok(());
+    };
+    show::response(&s, ctx.json)
+}
