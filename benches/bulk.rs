@@ -75,12 +75,8 @@ async fn job(v: Variant, scale: f64) -> (Duration, u64) {
         .start()
         .await
         .expect("a mock");
-    let ids: Vec<ServiceId> = server
-        .seed_services(LISTS)
-        .into_iter()
-        .map(|id| ServiceId::new(id).expect("a mock id"))
-        .collect();
-    let clock = server.clock();
+    let ids: Vec<ServiceId> = server.services().seed(LISTS);
+    let clock = server.clock().shared();
     let t0 = clock.now();
     match v {
         Variant::Paced => {
@@ -109,6 +105,7 @@ async fn job(v: Variant, scale: f64) -> (Duration, u64) {
     }
     let took = clock.now() - t0;
     let refused = server
+        .records()
         .stats()
         .responses_by_status
         .get("429")

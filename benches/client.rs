@@ -178,7 +178,7 @@ fn start_mock(rt: &Runtime, validate: bool, services: usize) -> MockServer {
             .expect("mock")
     });
     if services > 0 {
-        s.seed_services(services);
+        s.services().seed(services);
     }
     s
 }
@@ -291,7 +291,10 @@ fn case_a(opts: &Opts, rows: &mut Vec<Row>) {
     // answer). The mock runs with response validation off here, so its schema-violation list
     // would be empty whatever it sent: (e) is where validation is measured and checked.
     let calls = V.len() * (50 + rounds * per_round);
-    assert_eq!(server.executions(Operation::GetAccount), calls as u64);
+    assert_eq!(
+        server.records().executions(Operation::GetAccount),
+        calls as u64
+    );
     let meds: Vec<f64> = samples.iter_mut().map(|x| median(x)).collect();
     let p90s: Vec<f64> = samples.iter_mut().map(|x| quantile(x, 0.9)).collect();
     let bare = V.len() - 1;
@@ -700,7 +703,9 @@ fn case_c_prefetch(opts: &Opts, crt: &Runtime, srt: &Runtime, rows: &mut Vec<Row
     // A server as far away as a real one: every page answered after a fixed delay.
     let delay = Duration::from_millis(3);
     let server = start_mock(srt, false, SERVICES);
-    server.inject(Operation::ListServices, Fault::Delay(delay), u32::MAX);
+    server
+        .faults()
+        .inject(Operation::ListServices, Fault::Delay(delay), u32::MAX);
     let client = opx::Client::builder()
         .token(server.token())
         .base_url(server.base_url())
@@ -814,7 +819,7 @@ fn case_e(opts: &Opts, crt: &Runtime, srt: &Runtime, rows: &mut Vec<Row>) {
             }
         }
     });
-    assert!(servers[0].schema_violations().is_empty());
+    assert!(servers[0].records().schema_violations().is_empty());
     for (k, label) in ["validation on", "validation off"].iter().enumerate() {
         let rate = calls[k] as f64 / time[k].as_secs_f64();
         let cpu_us = micros(cpu[k]) / calls[k] as f64;
@@ -877,7 +882,7 @@ fn main() {
         }
         // No schema check here: this mock runs with response validation off (its violation
         // list stays empty whatever it sends); (e) runs one with validation on and checks it.
-        assert!(server.executions(Operation::GetAccount) > 0 || !opts.wants("b"));
+        assert!(server.records().executions(Operation::GetAccount) > 0 || !opts.wants("b"));
     }
     if opts.wants("e") {
         case_e(&opts, &crt, &srt, &mut rows);

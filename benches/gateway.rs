@@ -173,8 +173,8 @@ async fn run(opts: &Opts) -> Vec<Row> {
         .start()
         .await
         .unwrap();
-    let id = opx::types::ServiceId::new(server.seed_services(1).remove(0)).unwrap();
-    server.set_threads(id.as_ref(), 5000);
+    let id = server.services().seed(1).remove(0);
+    server.services().set_threads(&id, 5000);
     let line = server
         .client()
         .proxies(&id, &opx::types::ProxyQuery::new())

@@ -11,8 +11,8 @@ use opx::types::{LogQuery, ServiceQuery, StatusFilter};
 async fn main() -> opx::Result<()> {
     let target = common::Target::connect().await?;
     if let Some(mock) = &target.mock {
-        mock.seed_services(120);
-        mock.seed_logs(30);
+        mock.services().seed(120);
+        mock.accounts().seed_logs(30);
     }
     let client = &target.client;
 

@@ -13,7 +13,7 @@ use opx::mock::Bucket;
 async fn main() -> opx::Result<()> {
     let target = common::Target::connect().await?;
     if let Some(mock) = &target.mock {
-        mock.set_limit(Bucket::GlobalMinute, 3);
+        mock.accounts().set_limit(Bucket::GlobalMinute, 3);
     }
     let client = &target.client;
 

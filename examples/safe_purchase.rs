@@ -29,7 +29,8 @@ async fn main() -> opx::Result<()> {
         return Ok(());
     };
     if let Some(mock) = &target.mock {
-        mock.inject(Operation::Purchase, Fault::DropAfterCommit, 1);
+        mock.faults()
+            .inject(Operation::Purchase, Fault::DropAfterCommit, 1);
         println!("(mock: the purchase's connection will drop after it commits)");
     }
 
@@ -63,8 +64,8 @@ async fn main() -> opx::Result<()> {
     if let Some(mock) = &target.mock {
         println!(
             "(mock: purchases executed: {}, services: {})",
-            mock.executions(Operation::Purchase),
-            mock.service_count()
+            mock.records().executions(Operation::Purchase),
+            mock.services().count()
         );
     }
     Ok(())

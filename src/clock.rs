@@ -3,7 +3,7 @@
 //! A [`Client`](crate::Client) reads the time and sleeps only through its [`Clock`] (set with
 //! [`ClientBuilder::clock`](crate::ClientBuilder::clock); the default is [`SystemClock`]). The
 //! mock keeps its time on one too, and [`MockServer::client_builder`] hands out clients on the
-//! mock's clock: [`MockServer::advance`] then releases the client's rate-limit gate as it
+//! mock's clock: [`MockClock::advance`] then releases the client's rate-limit gate as it
 //! resets the mock's windows, and a sleep of the client (backoff, pacing) moves the mock's time
 //! instead of waiting for it, so hours of rate-limit windows run in milliseconds.
 //!
@@ -32,7 +32,7 @@
 //! ```
 //!
 //! [`MockServer::client_builder`]: https://docs.rs/opx/latest/opx/mock/struct.MockServer.html#method.client_builder
-//! [`MockServer::advance`]: https://docs.rs/opx/latest/opx/mock/struct.MockServer.html#method.advance
+//! [`MockClock::advance`]: https://docs.rs/opx/latest/opx/mock/struct.MockClock.html#method.advance
 
 use std::{
     fmt,

@@ -63,9 +63,10 @@ async fn a_service_checked_through_the_client_reports_each_endpoint() {
         Some(std::net::IpAddr::V4(ip)) => ip,
         other => panic!("{other:?}"),
     };
-    assert!(MockServer::exit_range(&opx::types::GatewayCountry::Nl).contains(&exit));
+    assert!(opx::mock::exit_range(&opx::types::GatewayCountry::Nl).contains(&exit));
     let nl = server
-        .gateway_addr(&opx::types::GatewayCountry::Nl)
+        .gateways()
+        .addr(&opx::types::GatewayCountry::Nl)
         .unwrap();
     assert_eq!(r.endpoint_label(), format!("{}@{nl}", s.auth.login));
     assert!(r.latency < Duration::from_secs(5));
@@ -191,7 +192,8 @@ async fn a_whitelisted_line_without_credentials_works() {
     let r = first_result(&check, &bare, Some(s.threads)).await;
     assert_eq!(r.status, CheckStatus::Ok, "{r:?}");
     let nl = server
-        .gateway_addr(&opx::types::GatewayCountry::Nl)
+        .gateways()
+        .addr(&opx::types::GatewayCountry::Nl)
         .unwrap();
     assert_eq!(r.endpoint_label(), nl.to_string());
 }
@@ -262,7 +264,7 @@ async fn more_connections_show_the_rotation_each_endpoint_delivers() {
     let r = &report.results[0];
     // `instant`: a new exit for every connection, all of them nl's.
     assert_eq!((r.connections, r.exits.len()), (4, 4), "{r:?}");
-    let nl = MockServer::exit_range(&opx::types::GatewayCountry::Nl);
+    let nl = opx::mock::exit_range(&opx::types::GatewayCountry::Nl);
     assert!(
         r.exits
             .iter()

@@ -29,7 +29,11 @@ macro_rules! snapshot {
 }
 
 async fn bought(server: &MockServer, service_type: &str) -> String {
-    let plan = server.plan(&service_type.parse().unwrap()).unwrap().plan_id;
+    let plan = server
+        .services()
+        .plan(service_type.parse().unwrap())
+        .unwrap()
+        .plan_id;
     let out = opx(
         server,
         &[
@@ -38,7 +42,7 @@ async fn bought(server: &MockServer, service_type: &str) -> String {
             "--type",
             service_type,
             "--plan",
-            &plan,
+            plan.as_str(),
             "--yes",
         ],
     )
@@ -49,27 +53,38 @@ async fn bought(server: &MockServer, service_type: &str) -> String {
 
 /// The catalog's first IPv4 rotating plan.
 fn ipv4_plan(server: &MockServer) -> MockPlan {
-    server.plan(&opx::types::ServiceType::Ipv4Rotating).unwrap()
+    server
+        .services()
+        .plan(opx::types::ServiceType::Ipv4Rotating)
+        .unwrap()
 }
 
 /// Asserts that `plan` was bought exactly once since the balance was `before`.
 fn assert_bought_once(server: &MockServer, before: i64, plan: &MockPlan) {
-    assert_eq!(server.executions(Operation::Purchase), 1);
-    assert_eq!(server.service_count(), 1);
-    assert_eq!(server.balance(), before - plan.price);
+    assert_eq!(server.records().executions(Operation::Purchase), 1);
+    assert_eq!(server.services().count(), 1);
+    assert_eq!(server.accounts().balance(), before - plan.price);
 }
 
 /// A mock whose next purchase commits and then loses its answer; its balance and IPv4 plan.
 async fn with_a_lost_purchase_answer() -> (MockServer, i64, MockPlan) {
     let server = MockServer::start().await;
-    server.inject(Operation::Purchase, Fault::DropAfterCommit, 1);
-    let (before, plan) = (server.balance(), ipv4_plan(&server));
+    server
+        .faults()
+        .inject(Operation::Purchase, Fault::DropAfterCommit, 1);
+    let (before, plan) = (server.accounts().balance(), ipv4_plan(&server));
     (server, before, plan)
 }
 
 /// `opx purchase` of `plan` (an IPv4 rotating plan), followed by `extra`.
-fn purchase_args<'a>(plan: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
-    let mut args = vec!["purchase", "--type", "ipv4_rotating", "--plan", plan];
+fn purchase_args<'a>(plan: &'a (impl AsRef<str> + ?Sized), extra: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec![
+        "purchase",
+        "--type",
+        "ipv4_rotating",
+        "--plan",
+        plan.as_ref(),
+    ];
     args.extend_from_slice(extra);
     args
 }
@@ -81,7 +96,7 @@ async fn account_human_and_json() {
     let json = ok(&opx(&server, &["--json", "account"]).await);
     snapshot!("account_json", json.clone());
     let v: serde_json::Value = serde_json::from_str(&json).unwrap();
-    assert_eq!(v["balance"], server.balance());
+    assert_eq!(v["balance"], server.accounts().balance());
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -150,20 +165,20 @@ async fn jq_filters_the_json_output() {
 #[tokio::test(flavor = "multi_thread")]
 async fn purchase_with_yes_charges_once_and_prints_the_service() {
     let server = MockServer::start().await;
-    let before = server.balance();
+    let before = server.accounts().balance();
     let plan = ipv4_plan(&server);
     let out = ok(&opx(&server, &purchase_args(&plan.plan_id, &["--yes"])).await);
     snapshot!("purchase", out);
-    assert_eq!(server.balance(), before - plan.price);
-    assert_eq!(server.service_count(), 1);
+    assert_eq!(server.accounts().balance(), before - plan.price);
+    assert_eq!(server.services().count(), 1);
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn money_and_credential_commands_refuse_without_yes_off_a_terminal() {
     let server = MockServer::start().await;
     let id = bought(&server, "ipv4_rotating").await;
-    let balance = server.balance();
-    let plan = server.plans()[0].plan_id.clone();
+    let balance = server.accounts().balance();
+    let plan = server.services().plans()[0].plan_id.clone();
     for args in [
         purchase_args(&plan, &[]),
         vec!["extend", id.as_str()],
@@ -174,12 +189,12 @@ async fn money_and_credential_commands_refuse_without_yes_off_a_terminal() {
         assert!(stderr(&out).contains("--yes"), "{args:?}: {}", stderr(&out));
         assert_eq!(stdout(&out), "");
     }
-    assert_eq!(server.balance(), balance);
-    assert_eq!(server.service_count(), 1);
+    assert_eq!(server.accounts().balance(), balance);
+    assert_eq!(server.services().count(), 1);
     for op in [Operation::ExtendService, Operation::RegenerateCredentials] {
-        assert_eq!(server.executions(op), 0, "{op}");
+        assert_eq!(server.records().executions(op), 0, "{op}");
     }
-    assert_eq!(server.executions(Operation::Purchase), 1);
+    assert_eq!(server.records().executions(Operation::Purchase), 1);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -280,12 +295,12 @@ async fn proxies_txt_is_exactly_the_body_and_json_is_always_json() {
 async fn extend_with_yes_adds_a_period() {
     let server = MockServer::start().await;
     let id = bought(&server, "ipv4_rotating").await;
-    let balance = server.balance();
+    let balance = server.accounts().balance();
     let out = ok(&opx(&server, &["--json", "extend", &id, "--yes"]).await);
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(v["service_id"], id.as_str());
-    assert!(server.balance() < balance);
-    assert_eq!(server.executions(Operation::ExtendService), 1);
+    assert!(server.accounts().balance() < balance);
+    assert_eq!(server.records().executions(Operation::ExtendService), 1);
     snapshot!("extend", ok(&opx(&server, &["extend", &id, "--yes"]).await));
 }
 
@@ -343,9 +358,17 @@ async fn credentials_with_yes_invalidate_the_old_ones() {
         before["auth"]["login"].as_str().unwrap(),
         before["auth"]["password"].as_str().unwrap(),
     );
-    assert!(server.proxy_credentials_valid(&id, login, password));
+    assert!(
+        server
+            .gateways()
+            .credentials_valid(&id.parse().unwrap(), login, password)
+    );
     let out = ok(&opx(&server, &["credentials", &id, "--yes"]).await);
-    assert!(!server.proxy_credentials_valid(&id, login, password));
+    assert!(
+        !server
+            .gateways()
+            .credentials_valid(&id.parse().unwrap(), login, password)
+    );
     // The new login is shown (the password is not: human output hides it), and it is the one
     // the service has now.
     let after: serde_json::Value =
@@ -355,7 +378,11 @@ async fn credentials_with_yes_invalidate_the_old_ones() {
         after["auth"]["password"].as_str().unwrap(),
     );
     assert_ne!(new_login, login);
-    assert!(server.proxy_credentials_valid(&id, new_login, new_password));
+    assert!(
+        server
+            .gateways()
+            .credentials_valid(&id.parse().unwrap(), new_login, new_password)
+    );
     let shown = out
         .lines()
         .find_map(|l| l.strip_prefix("login"))
@@ -400,7 +427,7 @@ async fn logs_page_all_and_time_filters() {
     .await))
     .unwrap();
     assert!(all["logs"].as_array().unwrap().len() >= 4, "{all}");
-    let future = (server.now() + chrono::Duration::days(1)).to_rfc3339();
+    let future = (server.clock().now() + chrono::Duration::days(1)).to_rfc3339();
     let none: serde_json::Value =
         serde_json::from_str(&ok(
             &opx(&server, &["--json", "logs", "--since", &future]).await
@@ -448,11 +475,11 @@ async fn a_missing_token_is_a_usage_error_naming_the_variable() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_bad_id_is_refused_before_anything_is_sent() {
     let server = MockServer::start().await;
-    let sent = server.requests().len();
+    let sent = server.records().requests().len();
     let out = opx(&server, &["service", "not-an-id"]).await;
     assert_eq!(out.status.code(), Some(2));
     snapshot!("bad_id_error", stderr(&out));
-    assert_eq!(server.requests().len(), sent);
+    assert_eq!(server.records().requests().len(), sent);
 }
 
 /// A reader that goes away (`opx completions bash | head -1`) ends the command quietly: exit 0,
@@ -471,7 +498,7 @@ fn a_closed_pipe_ends_the_output_quietly() {
 #[tokio::test(flavor = "multi_thread")]
 async fn api_errors_exit_3_with_advice() {
     let server = MockServer::builder().balance(10).start().await.unwrap();
-    let plan = server.plans()[0].plan_id.clone();
+    let plan = server.services().plans()[0].plan_id.clone();
     let out = opx(&server, &purchase_args(&plan, &["--yes"])).await;
     assert_eq!(out.status.code(), Some(3));
     snapshot!("insufficient_balance_error", stderr(&out));
@@ -483,7 +510,7 @@ async fn api_errors_exit_3_with_advice() {
 #[tokio::test(flavor = "multi_thread")]
 async fn rate_limited_exits_4_with_the_delay() {
     let server = MockServer::start().await;
-    server.inject(
+    server.faults().inject(
         Operation::GetAccount,
         Fault::RateLimited {
             retry_after: Some(17),
@@ -522,12 +549,14 @@ async fn a_lost_purchase_answer_is_recovered_and_said_plainly() {
 async fn an_unresolvable_outcome_exits_5_says_how_to_check_and_never_buys_twice() {
     let (server, before, plan) = with_a_lost_purchase_answer().await;
     // The snapshot before the purchase reads; every read after it fails.
-    server.inject(
+    server.faults().inject(
         Operation::ListServices,
         Fault::Delay(std::time::Duration::ZERO),
         1,
     );
-    server.inject(Operation::ListServices, Fault::Status(500), 100);
+    server
+        .faults()
+        .inject(Operation::ListServices, Fault::Status(500), 100);
     let args = purchase_args(&plan.plan_id, &["--yes"]);
     let out = opx(&server, &args).await;
     assert_eq!(out.status.code(), Some(5), "{}", stderr(&out));
@@ -542,10 +571,10 @@ async fn an_unresolvable_outcome_exits_5_says_how_to_check_and_never_buys_twice(
 #[tokio::test(flavor = "multi_thread")]
 async fn a_late_commit_is_unknown_refuses_a_repeat_and_is_found_by_opx_pending() {
     let server = MockServer::start().await;
-    let (before, plan) = (server.balance(), ipv4_plan(&server));
+    let (before, plan) = (server.accounts().balance(), ipv4_plan(&server));
     // Commits 60 s (mock time) after it arrives: after the client's 1 s deadline and its
     // 0.2 s watch, which run on the wall clock and never move the mock's.
-    server.inject(
+    server.faults().inject(
         Operation::Purchase,
         Fault::SlowCommit(std::time::Duration::from_secs(60)),
         1,
@@ -569,20 +598,20 @@ async fn a_late_commit_is_unknown_refuses_a_repeat_and_is_found_by_opx_pending()
     assert_eq!(repeat.status.code(), Some(5), "{}", stderr(&repeat));
     assert!(stderr(&repeat).contains("--force"), "{}", stderr(&repeat));
     assert_eq!(
-        server.balance(),
+        server.accounts().balance(),
         before,
         "nothing charged yet, the repeat was not sent"
     );
 
-    server.advance(std::time::Duration::from_secs(60));
+    server.clock().advance(std::time::Duration::from_secs(60));
     for _ in 0..400 {
-        if server.executions(Operation::Purchase) == 1 {
+        if server.records().executions(Operation::Purchase) == 1 {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(5)).await;
     }
     assert_eq!(
-        server.executions(Operation::Purchase),
+        server.records().executions(Operation::Purchase),
         1,
         "the late commit landed"
     );
@@ -597,9 +626,9 @@ async fn a_late_commit_is_unknown_refuses_a_repeat_and_is_found_by_opx_pending()
 
     let bought = opx(&server, &purchase_args(&plan.plan_id, &["--yes"])).await;
     assert_eq!(bought.status.code(), Some(0), "{}", stderr(&bought));
-    assert_eq!(server.executions(Operation::Purchase), 2);
+    assert_eq!(server.records().executions(Operation::Purchase), 2);
     assert_eq!(
-        server.balance(),
+        server.accounts().balance(),
         before - 2 * plan.price,
         "charged once per purchase"
     );
@@ -686,15 +715,15 @@ async fn on_a_terminal_purchase_shows_price_and_balance_and_needs_a_yes() {
         screen.contains("[y/N]") && screen.contains("not confirmed"),
         "{screen}"
     );
-    assert_eq!(server.service_count(), 0);
+    assert_eq!(server.services().count(), 0);
 
     let after = format!("-> {} after", opx_price(100_000 - plan.price));
     assert!(screen.contains(&after), "the balance after: {screen}");
 
     let accepted = opx_on_terminal(&server, &args, "y\n").await;
     assert_eq!(accepted.status.code(), Some(0), "{}", stdout(&accepted));
-    assert_eq!(server.service_count(), 1);
-    assert_eq!(server.balance(), 100_000 - plan.price);
+    assert_eq!(server.services().count(), 1);
+    assert_eq!(server.accounts().balance(), 100_000 - plan.price);
 }
 
 /// A purchase or extension the balance cannot cover is refused before asking: no prompt, nothing
@@ -703,8 +732,8 @@ async fn on_a_terminal_purchase_shows_price_and_balance_and_needs_a_yes() {
 async fn on_a_terminal_a_charge_the_balance_cannot_cover_is_refused_before_asking() {
     let server = MockServer::start().await;
     let id = bought(&server, "ipv4_rotating").await;
-    server.set_balance(10);
-    let plan = server.plans()[0].plan_id.clone();
+    server.accounts().set_balance(10);
+    let plan = server.services().plans()[0].plan_id.clone();
     let buy = purchase_args(&plan, &[]);
     for args in [&buy[..], &["extend", id.as_str()]] {
         let out = opx_on_terminal(&server, args, "y\n").await;
@@ -717,12 +746,12 @@ async fn on_a_terminal_a_charge_the_balance_cannot_cover_is_refused_before_askin
         assert!(!screen.contains("[y/N]"), "no question was asked: {screen}");
     }
     assert_eq!(
-        server.executions(Operation::Purchase),
+        server.records().executions(Operation::Purchase),
         1,
         "only the purchase that set up the test"
     );
-    assert_eq!(server.executions(Operation::ExtendService), 0);
-    assert_eq!(server.balance(), 10);
+    assert_eq!(server.records().executions(Operation::ExtendService), 0);
+    assert_eq!(server.accounts().balance(), 10);
 }
 
 /// After any command whose last answer says the window is exhausted, one line on stderr says so
@@ -730,7 +759,9 @@ async fn on_a_terminal_a_charge_the_balance_cannot_cover_is_refused_before_askin
 #[tokio::test(flavor = "multi_thread")]
 async fn an_exhausted_window_is_noticed_on_stderr() {
     let server = MockServer::start().await;
-    server.set_limit(opx::operation::Bucket::GlobalMinute, 2);
+    server
+        .accounts()
+        .set_limit(opx::operation::Bucket::GlobalMinute, 2);
     let first = opx(&server, &["account"]).await;
     assert!(
         !stderr(&first).contains("rate limit exhausted"),
@@ -753,7 +784,7 @@ async fn an_exhausted_window_is_noticed_on_stderr() {
 async fn json_prints_an_undecodable_answer_as_sent_with_a_warning() {
     use opx::mock::{ResponseOverride, Transform};
     let server = MockServer::start().await;
-    server.override_response(
+    server.faults().override_response(
         Operation::GetAccount,
         ResponseOverride::default().transform(Transform::rename("/data/balance", "funds")),
     );
@@ -784,7 +815,7 @@ async fn doctor_reports_deviations_and_exits_by_them() {
         "{}",
         stderr(&clean)
     );
-    server.override_response(
+    server.faults().override_response(
         Operation::ListLogs,
         ResponseOverride::default()
             .transform(Transform::rename("/data/logs/*/http_status", "status_code")),
@@ -805,7 +836,7 @@ async fn doctor_reports_deviations_and_exits_by_them() {
 #[tokio::test(flavor = "multi_thread")]
 async fn timeout_bounds_a_whole_call() {
     let server = MockServer::start().await;
-    server.inject(
+    server.faults().inject(
         Operation::GetAccount,
         Fault::Delay(std::time::Duration::from_secs(5)),
         3,
@@ -888,8 +919,8 @@ async fn the_token_is_never_taken_from_the_command_line() {
         "{top}"
     );
     assert!(
-        server.requests().is_empty(),
+        server.records().requests().is_empty(),
         "sent: {:?}",
-        server.requests()
+        server.records().requests()
     );
 }

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use opx::Operation;
 use opx::mock::{Fault, MockServer, ServiceSeed};
-use opx::types::ServiceType;
+use opx::types::{ServiceId, ServiceType};
 use opx_bin::ok;
 
 /// Runs `opx ARGS` against `server` (its token and base URL) with `env` added.
@@ -31,13 +31,13 @@ fn headers(out: &str) -> Vec<&str> {
 }
 
 /// Two IPv4 and two IPv6 active services, and one expired IPv4 one.
-async fn server() -> (MockServer, Vec<String>, String) {
+async fn server() -> (MockServer, Vec<ServiceId>, ServiceId) {
     let s = MockServer::start().await;
-    let active = s.seed_services(4);
-    let mut expired = ServiceSeed::count(1);
-    expired.service_type = Some(ServiceType::Ipv4Rotating);
-    expired.expires_in_seconds = Some(-60);
-    let gone = s.seed_services_with(&expired).unwrap().remove(0);
+    let active = s.services().seed(4);
+    let expired = ServiceSeed::new()
+        .service_type(ServiceType::Ipv4Rotating)
+        .expires_in_seconds(-60);
+    let gone = s.services().seed_with(&expired).unwrap().remove(0);
     (s, active, gone)
 }
 
@@ -49,14 +49,14 @@ async fn all_writes_one_block_per_active_service_each_the_single_list() {
     assert_eq!(listed.len(), 4, "{out}");
     assert!(!listed.contains(&gone.as_str()), "expired: not selected");
     for id in &active {
-        let single = ok(&opx(&s, &["proxies", id], &[]).await);
+        let single = ok(&opx(&s, &["proxies", id.as_str()], &[]).await);
         assert!(
             out.contains(&format!("# {id}\n{single}")),
             "the block of {id} is its list:\n{out}"
         );
     }
     listed.sort_unstable();
-    let mut want: Vec<&str> = active.iter().map(String::as_str).collect();
+    let mut want: Vec<&str> = active.iter().map(ServiceId::as_str).collect();
     want.sort_unstable();
     assert_eq!(listed, want);
 
@@ -107,12 +107,17 @@ async fn all_is_refused_with_an_id_json_or_without_all_its_options() {
         let o = opx(&s, &args, &[]).await;
         assert_eq!(o.status.code(), Some(2), "{args:?}");
     }
-    assert_eq!(s.stats().requests, 0, "refused before anything was sent");
+    assert_eq!(
+        s.records().stats().requests,
+        0,
+        "refused before anything was sent"
+    );
 }
 
 /// The requests `server` has received so far for `operation`.
 fn received(server: &MockServer, operation: Operation) -> usize {
     server
+        .records()
         .requests()
         .iter()
         .filter(|r| r.operation == Some(operation))
@@ -127,7 +132,7 @@ async fn pace_is_taken_from_the_flag_or_the_environment() {
     let once = Fault::RateLimited {
         retry_after: Some(0),
     };
-    let limited = || s.inject(Operation::GetAccount, once.clone(), 1);
+    let limited = || s.faults().inject(Operation::GetAccount, once.clone(), 1);
     limited();
     let plain = opx(&s, &["account"], &[]).await;
     assert_eq!(
@@ -139,7 +144,7 @@ async fn pace_is_taken_from_the_flag_or_the_environment() {
     // That call opened the minute's window on the mock's clock (which moves only when told);
     // one second of it is left. A paced call's 429 says so (`X-RateLimit-Reset: 1`), and the
     // call waits that second, in real time: a separate process cannot share the mock's clock.
-    s.advance(Duration::from_secs(59));
+    s.clock().advance(Duration::from_secs(59));
     for (args, env) in [
         (&["--pace", "account"][..], &[][..]),
         (&["account"][..], &[("OPX_PACE", "1")][..]),
@@ -169,7 +174,8 @@ async fn pace_is_taken_from_the_flag_or_the_environment() {
 async fn a_list_that_fails_makes_all_exit_non_zero_naming_the_service() {
     let (s, active, _) = server().await;
     for merge in [false, true] {
-        s.inject(Operation::GetProxies, Fault::Status(404), 1);
+        s.faults()
+            .inject(Operation::GetProxies, Fault::Status(404), 1);
         let args: &[&str] = if merge {
             &["proxies", "--all", "--merge"]
         } else {
@@ -178,7 +184,7 @@ async fn a_list_that_fails_makes_all_exit_non_zero_naming_the_service() {
         let out = opx(&s, args, &[]).await;
         let (stdout, stderr) = (opx_bin::stdout(&out), opx_bin::stderr(&out));
         assert_eq!(out.status.code(), Some(3), "{args:?}: {stderr}");
-        let failed: Vec<&String> = active
+        let failed: Vec<&ServiceId> = active
             .iter()
             .filter(|id| stderr.contains(&format!("error: {id}: ")))
             .collect();
@@ -191,7 +197,7 @@ async fn a_list_that_fails_makes_all_exit_non_zero_naming_the_service() {
             let mut others: Vec<&str> = active
                 .iter()
                 .filter(|id| *id != failed[0])
-                .map(String::as_str)
+                .map(ServiceId::as_str)
                 .collect();
             others.sort_unstable();
             assert_eq!(written, others, "{stdout}");
@@ -204,7 +210,7 @@ async fn a_list_that_fails_makes_all_exit_non_zero_naming_the_service() {
 #[tokio::test]
 async fn a_closed_pipe_stops_fetching_lists() {
     let s = MockServer::start().await;
-    s.seed_services(30);
+    s.services().seed(30);
     let vars = [("OPX_TOKEN", s.token()), ("OPX_BASE_URL", s.base_url())];
     let mut cmd = opx_bin::command(&["proxies", "--all", "--concurrency", "1"], &vars);
     cmd.stdout(std::process::Stdio::piped())

@@ -269,24 +269,23 @@ impl Run<'_> {
     /// Waits (bounded, by polling the mock) until it has made `charges` charges.
     async fn charges_reach(&self, charges: u64) -> u64 {
         for _ in 0..2000 {
-            if self.s.stats().charges >= charges {
+            if self.s.records().stats().charges >= charges {
                 break;
             }
             tokio::time::sleep(Duration::from_millis(2)).await;
         }
-        self.s.stats().charges
+        self.s.records().stats().charges
     }
 
     /// The newest service (the one a purchase just made).
     fn newest(&self) -> ServiceId {
-        let state = self.s.export_state();
-        let id = state.accounts[0]
+        let state = self.s.accounts().export_state();
+        state.accounts[0]
             .services
             .iter()
             .map(|s| s.service_id.clone())
             .max()
-            .unwrap();
-        id.parse().unwrap()
+            .unwrap()
     }
 }
 
@@ -321,9 +320,10 @@ fn journal_has_unknown() -> bool {
 async fn the_binary_never_says_not_charged_about_a_charge_and_never_charges_twice() {
     let s = campaign::mock().await;
     let p = s
+        .services()
         .plans()
         .into_iter()
-        .find(|p| p.service_type == "ipv4_rotating")
+        .find(|p| p.service_type == opx::types::ServiceType::Ipv4Rotating)
         .unwrap();
     let mut run = Run {
         s: &s,
@@ -334,10 +334,10 @@ async fn the_binary_never_says_not_charged_about_a_charge_and_never_charges_twic
     let mut rng = StdRng::seed_from_u64(campaign::seed());
     let rounds = campaign::rounds(240);
     let mut rows: BTreeMap<&str, Row> = BTreeMap::new();
-    let balance_at_start = s.balance();
+    let balance_at_start = s.accounts().balance();
     for round in 0..rounds {
         if run.owned.len() >= MAX_ACTIVE {
-            s.advance(Duration::from_secs(100 * 365 * 86_400));
+            s.clock().advance(Duration::from_secs(100 * 365 * 86_400));
             run.owned.clear();
         }
         let call = match (run.owned.is_empty(), rng.random_range(0..4)) {
@@ -353,9 +353,9 @@ async fn the_binary_never_says_not_charged_about_a_charge_and_never_charges_twic
             Call::Extend | Call::Renew => Operation::ExtendService,
         };
         if let Some(f) = (case.fault)() {
-            s.inject(op, f, 1);
+            s.faults().inject(op, f, 1);
         }
-        let charges = s.stats().charges;
+        let charges = s.records().stats().charges;
         let timeout = if case.interrupted { "30" } else { "0.5" };
         let args = run.args(call, timeout);
         let out = if case.interrupted {
@@ -363,9 +363,9 @@ async fn the_binary_never_says_not_charged_about_a_charge_and_never_charges_twic
         } else {
             run.opx(args).await
         };
-        s.clear_faults();
+        s.faults().clear();
         let told = run.told(call, &out);
-        let charged = s.stats().charges - charges;
+        let charged = s.records().stats().charges - charges;
         let what = format!(
             "round {round}: {call:?} under {:?} told {told:?}, charged {charged}: {}",
             case.name,
@@ -394,7 +394,7 @@ async fn the_binary_never_says_not_charged_about_a_charge_and_never_charges_twic
         let mut total = charged;
         if told == Told::Unknown {
             if case.late {
-                s.advance(LATE);
+                s.clock().advance(LATE);
                 total += run.charges_reach(charges + 1).await - charges - charged;
             }
             let (code, ids, text) = run.pending().await;
@@ -462,12 +462,12 @@ async fn the_binary_never_says_not_charged_about_a_charge_and_never_charges_twic
     );
     let charges: u32 = rows.values().map(|r| r.charged).sum();
     assert_eq!(
-        s.stats().charges,
+        s.records().stats().charges,
         u64::from(charges),
         "every charge accounted for"
     );
     assert_eq!(
-        balance_at_start - s.balance(),
+        balance_at_start - s.accounts().balance(),
         i64::from(charges) * run.price,
         "{table}"
     );

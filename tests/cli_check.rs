@@ -15,19 +15,19 @@ use std::time::Duration;
 
 use echo::Echo;
 use opx::mock::MockServer;
-use opx::types::ServiceType;
+use opx::types::{ServiceId, ServiceType};
 use opx_bin::{exits, opx, stderr, stdout};
 use serde_json::Value;
 
 /// A purchased service: (id, password).
-async fn bought(server: &MockServer, t: ServiceType) -> (String, String) {
+async fn bought(server: &MockServer, t: ServiceType) -> (ServiceId, String) {
     let s = fixtures::bought(server, t).await;
-    (s.service_id.to_string(), s.auth.password().to_owned())
+    (s.service_id, s.auth.password().to_owned())
 }
 
 /// A mock with one service of `t`, a loopback echo to check it against, the service's id and
 /// password.
-async fn setup(t: ServiceType) -> (MockServer, Echo, String, String) {
+async fn setup(t: ServiceType) -> (MockServer, Echo, ServiceId, String) {
     let server = MockServer::start().await;
     let echo = Echo::start().await;
     let (id, password) = bought(&server, t).await;
@@ -56,7 +56,7 @@ async fn every_endpoint_of_a_fresh_service_is_ok() {
     let (server, echo, id, password) = setup(ServiceType::Ipv6Rotating).await;
     let target = echo.url("/ip");
 
-    let out = opx(&server, &["check", &id, "--target", &target]).await;
+    let out = opx(&server, &["check", id.as_str(), "--target", &target]).await;
     assert_eq!(out.status.code(), Some(0), "stderr: {}", stderr(&out));
     assert_eq!(stderr(&out), "");
     let text = stdout(&out);
@@ -74,17 +74,21 @@ async fn every_endpoint_of_a_fresh_service_is_ok() {
     let rows = rows(&text);
     assert_eq!(rows.len(), 3, "{text}");
     for (row, country) in rows.iter().zip(opx::types::GatewayCountry::KNOWN) {
-        let gw = server.gateway_addr(&country).unwrap();
+        let gw = server.gateways().addr(&country).unwrap();
         let cells: Vec<&str> = row.split_whitespace().collect();
         assert!(cells[0].ends_with(&format!("@{gw}")), "{row}");
         assert_eq!(cells[1], "ok", "{row}");
         // The echo saw the gateway's connection come from an exit of its country.
         let exit: std::net::Ipv4Addr = cells[4].parse().unwrap();
-        assert!(MockServer::exit_range(&country).contains(&exit), "{row}");
+        assert!(opx::mock::exit_range(&country).contains(&exit), "{row}");
     }
     no_secret(&out, &password);
 
-    let out = opx(&server, &["--json", "check", &id, "--target", &target]).await;
+    let out = opx(
+        &server,
+        &["--json", "check", id.as_str(), "--target", &target],
+    )
+    .await;
     assert_eq!(out.status.code(), Some(0), "stderr: {}", stderr(&out));
     let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
     assert_eq!(v["service_id"], id.as_str());
@@ -99,7 +103,7 @@ async fn every_endpoint_of_a_fresh_service_is_ok() {
         assert_eq!(r["status"], "ok", "{r}");
         assert_eq!(r["http_status"], 200);
         let exit: std::net::Ipv4Addr = r["exit_address"].as_str().unwrap().parse().unwrap();
-        assert!(MockServer::exit_range(&country).contains(&exit), "{r}");
+        assert!(opx::mock::exit_range(&country).contains(&exit), "{r}");
         assert_eq!(r["host"], "127.0.0.1");
         assert!(r["latency_ms"].is_u64() && r["detail"].is_null(), "{r}");
         assert!(r.get("password").is_none(), "{r}");
@@ -111,7 +115,7 @@ async fn every_endpoint_of_a_fresh_service_is_ok() {
 async fn lines_printed_before_opx_credentials_are_refused_and_the_current_ones_work() {
     let (server, echo, id, old_password) = setup(ServiceType::Ipv6Rotating).await;
     let target = echo.url("/");
-    let printed = opx(&server, &["proxies", &id]).await;
+    let printed = opx(&server, &["proxies", id.as_str()]).await;
     assert_eq!(printed.status.code(), Some(0));
     let dir = std::env::temp_dir().join(format!("opx-check-{id}"));
     std::fs::create_dir_all(&dir).unwrap();
@@ -120,10 +124,10 @@ async fn lines_printed_before_opx_credentials_are_refused_and_the_current_ones_w
     let saved = saved.to_str().unwrap();
 
     // Before: the saved lines work.
-    let from_saved = ["check", &id, "--target", &target, "--from", saved];
+    let from_saved = ["check", id.as_str(), "--target", &target, "--from", saved];
     check(&server, &from_saved, 0).await;
 
-    let regen = opx(&server, &["credentials", &id, "--yes"]).await;
+    let regen = opx(&server, &["credentials", id.as_str(), "--yes"]).await;
     assert_eq!(regen.status.code(), Some(0), "{}", stderr(&regen));
     let out = check(&server, &from_saved, 6).await;
     assert_eq!(stderr(&out), "error: 3 of 3 endpoints do not work\n");
@@ -147,7 +151,7 @@ async fn lines_printed_before_opx_credentials_are_refused_and_the_current_ones_w
     no_secret(&out, &old_password);
 
     // The current list (read by the check itself) works.
-    check(&server, &["check", &id, "--target", &target], 0).await;
+    check(&server, &["check", id.as_str(), "--target", &target], 0).await;
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -155,15 +159,19 @@ async fn lines_printed_before_opx_credentials_are_refused_and_the_current_ones_w
 async fn an_expired_service_fails_the_check() {
     let (server, echo, id, password) = setup(ServiceType::Ipv4Rotating).await;
     let target = echo.url("/");
-    check(&server, &["check", &id, "--target", &target], 0).await;
-    server.advance(Duration::from_secs(31 * 86_400));
-    let out = check(&server, &["check", &id, "--target", &target], 6).await;
+    check(&server, &["check", id.as_str(), "--target", &target], 0).await;
+    server.clock().advance(Duration::from_secs(31 * 86_400));
+    let out = check(&server, &["check", id.as_str(), "--target", &target], 6).await;
     assert_eq!(stderr(&out), "error: 1 of 1 endpoints do not work\n");
     let text = stdout(&out);
     let row = &rows(&text)[0];
     assert!(row.contains("http 403"), "{text}");
     assert!(row.contains(&format!("service {id} expired at")), "{text}");
-    let out = opx(&server, &["--json", "check", &id, "--target", &target]).await;
+    let out = opx(
+        &server,
+        &["--json", "check", id.as_str(), "--target", &target],
+    )
+    .await;
     let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
     assert_eq!(v["results"][0]["status"], "http_error");
     assert_eq!(v["results"][0]["http_status"], 403);
@@ -173,7 +181,7 @@ async fn an_expired_service_fails_the_check() {
 #[tokio::test(flavor = "multi_thread")]
 async fn the_check_never_uses_more_than_the_services_threads() {
     let (server, mut echo, id, _) = setup(ServiceType::Ipv6Rotating).await;
-    assert!(server.set_threads(&id, 1));
+    assert!(server.services().set_threads(&id, 1));
     let target = echo.url("/hold");
     let mut run = {
         let env = [
@@ -183,7 +191,7 @@ async fn the_check_never_uses_more_than_the_services_threads() {
         let args = [
             "--json",
             "check",
-            &id,
+            id.as_str(),
             "--target",
             &target,
             "--concurrency",
@@ -196,7 +204,7 @@ async fn the_check_never_uses_more_than_the_services_threads() {
     // by the gateway (429) and reported.
     for _ in 0..3 {
         echo.arrival(&mut run).await;
-        assert_eq!(server.gateway_threads_in_use(&id), 1);
+        assert_eq!(server.gateways().threads_in_use(&id), 1);
         echo.release(1);
     }
     let out = run.await.unwrap();
@@ -216,7 +224,11 @@ async fn the_check_never_uses_more_than_the_services_threads() {
 async fn a_bad_target_is_a_usage_error() {
     let server = MockServer::start().await;
     let (id, _) = bought(&server, ServiceType::Ipv4Rotating).await;
-    let out = opx(&server, &["check", &id, "--target", "ftp://127.0.0.1/"]).await;
+    let out = opx(
+        &server,
+        &["check", id.as_str(), "--target", "ftp://127.0.0.1/"],
+    )
+    .await;
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert!(
         stderr(&out).contains("must be an http:// or https:// URL"),
@@ -235,7 +247,14 @@ async fn a_bad_target_is_a_usage_error() {
 async fn connections_count_the_distinct_exits_of_each_endpoint() {
     let (server, echo, id, password) = setup(ServiceType::Ipv4Rotating).await;
     let target = echo.url("/");
-    let args = ["check", &id, "--target", &target, "--connections", "3"];
+    let args = [
+        "check",
+        id.as_str(),
+        "--target",
+        &target,
+        "--connections",
+        "3",
+    ];
     let out = check(&server, &args, 0).await;
     let text = stdout(&out);
     assert!(text.lines().nth(1).unwrap().contains("EXITS"), "{text}");

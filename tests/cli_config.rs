@@ -131,7 +131,7 @@ async fn a_profile_supplies_base_url_and_token_end_to_end() {
         let mut env = vec![("OPX_CONFIG", config), ("MOCK_TOKEN", token)];
         env.extend(extra);
         let v = json(&home.opx(args, &env).await);
-        assert_eq!(v["balance"], server.balance(), "{args:?}");
+        assert_eq!(v["balance"], server.accounts().balance(), "{args:?}");
     }
     // A token exported for another account does not travel with the profile...
     let env = [
@@ -145,7 +145,7 @@ async fn a_profile_supplies_base_url_and_token_end_to_end() {
             .opx(&["--json", "--profile", "mock", "account"], &env)
             .await,
     );
-    assert_eq!(v["balance"], server.balance());
+    assert_eq!(v["balance"], server.accounts().balance());
     // ...and without the profile it is the one used (the mock refuses it: proof of which).
     let out = home.opx(&["account"], &env).await;
     assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
@@ -167,8 +167,8 @@ async fn a_profile_supplies_base_url_and_token_end_to_end() {
             )
             .await,
     );
-    assert_eq!(v["balance"], server.balance());
-    assert_eq!(server.executions(Operation::GetAccount), 4);
+    assert_eq!(v["balance"], server.accounts().balance());
+    assert_eq!(server.records().executions(Operation::GetAccount), 4);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -188,7 +188,7 @@ async fn the_default_config_file_and_default_profile_are_used_without_flags() {
     )
     .unwrap();
     let v = json(&home.opx(&["--json", "account"], &[]).await);
-    assert_eq!(v["balance"], server.balance());
+    assert_eq!(v["balance"], server.accounts().balance());
     let shown = ok(&home.opx(&["config"], &[]).await);
     assert!(
         shown.contains(&dir.join("config.toml").display().to_string()),
@@ -219,8 +219,8 @@ async fn a_token_file_others_can_read_is_refused_before_anything_is_sent() {
             .opx(&["--json", "--profile", "f", "account"], &env)
             .await,
     );
-    assert_eq!(v["balance"], server.balance());
-    let sent = server.requests().len();
+    assert_eq!(v["balance"], server.accounts().balance());
+    let sent = server.records().requests().len();
     for mode in [0o640, 0o604, 0o620, 0o644] {
         set_mode(&file, mode);
         let out = home.opx(&["--profile", "f", "account"], &env).await;
@@ -233,7 +233,7 @@ async fn a_token_file_others_can_read_is_refused_before_anything_is_sent() {
         assert!(!err.contains(server.token()) && !stdout(&out).contains(server.token()));
     }
     assert_eq!(
-        server.requests().len(),
+        server.records().requests().len(),
         sent,
         "nothing sent with a readable token file"
     );
@@ -342,7 +342,7 @@ async fn unknown_profiles_and_missing_files_are_usage_errors() {
         .await;
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("MOCK_TOKEN"), "{}", stderr(&out));
-    assert_eq!(server.requests().len(), 0);
+    assert_eq!(server.records().requests().len(), 0);
 }
 
 /// `opx api` through a profile: GET prints the body, an error status exits 3 with the code.
@@ -354,7 +354,7 @@ async fn api_sends_authenticated_requests_to_any_path() {
     let p = |args: &[&'static str]| [&["--profile", "mock", "api"][..], args].concat();
     let v = json(&home.opx(&p(&["get", "/account"]), &env).await);
     assert_eq!(v["status"], "ok");
-    assert_eq!(v["data"]["balance"], server.balance());
+    assert_eq!(v["data"]["balance"], server.accounts().balance());
     let v = json(
         &home
             .opx(&p(&["GET", "catalog/plans?type=ipv6_rotating"]), &env)
@@ -386,8 +386,8 @@ async fn api_sends_authenticated_requests_to_any_path() {
         let out = home.opx(&bad, &env).await;
         assert_eq!(out.status.code(), Some(2), "{bad:?}: {}", stderr(&out));
     }
-    assert_eq!(server.executions(Operation::GetAccount), 1);
-    assert_eq!(server.executions(Operation::ListPlans), 1);
+    assert_eq!(server.records().executions(Operation::GetAccount), 1);
+    assert_eq!(server.records().executions(Operation::ListPlans), 1);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -395,7 +395,10 @@ async fn api_money_posts_need_yes_and_are_sent_once() {
     let profiles = Profiles::start().await;
     let (server, home) = (&profiles.server, &profiles.home);
     let env = profiles.env();
-    let plan = server.plan(&opx::types::ServiceType::Ipv6Rotating).unwrap();
+    let plan = server
+        .services()
+        .plan(opx::types::ServiceType::Ipv6Rotating)
+        .unwrap();
     let body = format!(r#"{{"type":"ipv6_rotating","plan_id":"{}"}}"#, plan.plan_id);
     let api = |args: &[&str]| {
         let mut v = vec!["--profile", "mock", "api"];
@@ -410,29 +413,34 @@ async fn api_money_posts_need_yes_and_are_sent_once() {
             home.opx(&a, env).await
         }
     };
-    let before = server.balance();
+    let before = server.accounts().balance();
     for path in ["/purchase", "/%70urchase", "purchase/"] {
         let out = run(api(&["POST", path, "--data", &body])).await;
         assert_eq!(out.status.code(), Some(2), "{path}");
         assert!(stderr(&out).contains("--yes"), "{}", stderr(&out));
     }
-    assert_eq!(server.executions(Operation::Purchase), 0);
+    assert_eq!(server.records().executions(Operation::Purchase), 0);
     let v = json(&run(api(&["POST", "/purchase", "--data", &body, "--yes"])).await);
     let id = v["data"]["service_id"].as_str().unwrap().to_owned();
-    assert_eq!(server.balance(), before - plan.price);
-    assert_eq!(server.executions(Operation::Purchase), 1);
+    assert_eq!(server.accounts().balance(), before - plan.price);
+    assert_eq!(server.records().executions(Operation::Purchase), 1);
 
     for action in ["extend", "credentials"] {
         let path = format!("/services/{id}/{action}");
         let out = run(api(&["POST", &path])).await;
         assert_eq!(out.status.code(), Some(2), "{path}");
     }
-    assert_eq!(server.executions(Operation::ExtendService), 0);
-    assert_eq!(server.executions(Operation::RegenerateCredentials), 0);
+    assert_eq!(server.records().executions(Operation::ExtendService), 0);
+    assert_eq!(
+        server
+            .records()
+            .executions(Operation::RegenerateCredentials),
+        0
+    );
     let path = format!("/services/{id}/extend");
     json(&run(api(&["POST", &path, "--yes"])).await);
-    assert_eq!(server.executions(Operation::ExtendService), 1);
-    assert_eq!(server.balance(), before - 2 * plan.price);
+    assert_eq!(server.records().executions(Operation::ExtendService), 1);
+    assert_eq!(server.accounts().balance(), before - 2 * plan.price);
 
     // Other writes need no confirmation.
     let path = format!("/services/{id}/whitelist");
@@ -467,7 +475,10 @@ async fn help_names_every_environment_variable() {
 async fn a_profiles_spend_cap_refuses_a_charge_that_would_pass_it() {
     let server = MockServer::start().await;
     let home = Home::new();
-    let plan = server.plan(&opx::types::ServiceType::Ipv4Rotating).unwrap();
+    let plan = server
+        .services()
+        .plan(opx::types::ServiceType::Ipv4Rotating)
+        .unwrap();
     let text = format!(
         "[profiles.capped]\nbase_url = \"{}\"\ntoken_env = \"MOCK_TOKEN\"\n\
          spend_cap_day = {}\nwatch = 0.1\n",
@@ -490,7 +501,7 @@ async fn a_profiles_spend_cap_refuses_a_charge_that_would_pass_it() {
     ];
     let first = home.opx(&buy, &env).await;
     assert_eq!(first.status.code(), Some(0), "{}", stderr(&first));
-    let balance = server.balance();
+    let balance = server.accounts().balance();
     let second = home.opx(&buy, &env).await;
     let err = stderr(&second);
     assert_eq!(second.status.code(), Some(2), "{err}");
@@ -499,7 +510,11 @@ async fn a_profiles_spend_cap_refuses_a_charge_that_would_pass_it() {
         err.contains(&format!("{} RUB spent today", plan.price)),
         "{err}"
     );
-    assert_eq!(server.balance(), balance, "refused before sending");
+    assert_eq!(
+        server.accounts().balance(),
+        balance,
+        "refused before sending"
+    );
     let pending = home.opx(&["--json", "pending"], &env).await;
     let v: serde_json::Value = serde_json::from_slice(&pending.stdout).unwrap();
     assert_eq!(v["spent"]["today"], plan.price, "{v}");

@@ -10,19 +10,19 @@ mod opx_bin;
 use fixtures::{DAY, IPV4_PRICE, IPV6_PRICE, four_due, seed_expiring};
 use opx::Operation;
 use opx::mock::{Fault, MockServer};
-use opx::types::ServiceType;
+use opx::types::{ServiceId, ServiceType};
 use opx_bin::{exits, opx, stderr};
 use serde_json::Value;
 
 fn charges(s: &MockServer) -> u64 {
-    s.stats().charges
+    s.records().stats().charges
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_dry_run_shows_the_plan_and_spends_nothing() {
     let s = MockServer::start().await;
     let ids = four_due(&s);
-    let before = s.balance();
+    let before = s.accounts().balance();
     let out = opx(&s, &["renew", "--before", "7d", "--max-spend", "4500"]).await;
     let text = exits(&out, 0);
     assert_eq!(stderr(&out), "");
@@ -31,15 +31,15 @@ async fn the_dry_run_shows_the_plan_and_spends_nothing() {
         "{text}"
     );
     // Oldest expiry first; the 30-day one is not listed.
-    let pos = |id: &str| {
-        text.find(id)
+    let pos = |id: &ServiceId| {
+        text.find(id.as_str())
             .unwrap_or_else(|| panic!("{id} missing: {text}"))
     };
     assert!(
         pos(&ids[2]) < pos(&ids[1]) && pos(&ids[1]) < pos(&ids[0]),
         "{text}"
     );
-    assert!(!text.contains(&ids[3]), "{text}");
+    assert!(!text.contains(ids[3].as_str()), "{text}");
     assert!(text.contains("skip: over the cap"), "{text}");
     let after = before - IPV4_PRICE - IPV6_PRICE;
     let money = format!(
@@ -49,8 +49,8 @@ async fn the_dry_run_shows_the_plan_and_spends_nothing() {
     );
     assert!(text.contains(&money), "{text}");
     assert!(text.contains("dry run: nothing was extended"), "{text}");
-    assert_eq!(s.executions(Operation::ExtendService), 0);
-    assert_eq!((s.balance(), charges(&s)), (before, 0));
+    assert_eq!(s.records().executions(Operation::ExtendService), 0);
+    assert_eq!((s.accounts().balance(), charges(&s)), (before, 0));
 
     let json: Value = serde_json::from_str(&exits(
         &opx(
@@ -70,7 +70,7 @@ async fn the_dry_run_shows_the_plan_and_spends_nothing() {
         (json["total"].as_i64(), json["balance"].as_i64()),
         (Some(0), Some(before))
     );
-    assert_eq!(s.executions(Operation::ExtendService), 0);
+    assert_eq!(s.records().executions(Operation::ExtendService), 0);
 }
 
 /// `1 500 RUB`-style grouping, as the tool prints money.
@@ -90,7 +90,7 @@ fn rub(n: i64) -> String {
 async fn yes_extends_oldest_first_within_the_cap_and_says_what_it_did() {
     let s = MockServer::start().await;
     let ids = four_due(&s);
-    let before = s.balance();
+    let before = s.accounts().balance();
     let out = opx(
         &s,
         &["renew", "--before", "7d", "--max-spend", "4500", "--yes"],
@@ -103,14 +103,14 @@ async fn yes_extends_oldest_first_within_the_cap_and_says_what_it_did() {
         "{}",
         stderr(&out)
     );
-    assert_eq!(s.executions(Operation::ExtendService), 2);
+    assert_eq!(s.records().executions(Operation::ExtendService), 2);
     assert_eq!(charges(&s), 2);
-    let spent = before - s.balance();
+    let spent = before - s.accounts().balance();
     assert_eq!(spent, IPV4_PRICE + IPV6_PRICE);
     assert!(spent <= 4500);
-    let line = |id: &str| {
+    let line = |id: &ServiceId| {
         text.lines()
-            .find(|l| l.contains(id))
+            .find(|l| l.contains(id.as_str()))
             .unwrap_or("")
             .to_owned()
     };
@@ -122,7 +122,7 @@ async fn yes_extends_oldest_first_within_the_cap_and_says_what_it_did() {
     );
     let summary = format!(
         "extended 2 of 3; spent 4 000 RUB; balance now {}",
-        rub(s.balance())
+        rub(s.accounts().balance())
     );
     assert!(text.contains(&summary), "{text}");
 
@@ -134,16 +134,17 @@ async fn yes_extends_oldest_first_within_the_cap_and_says_what_it_did() {
     )
     .await;
     exits(&out, 0);
-    assert_eq!(s.executions(Operation::ExtendService), 3);
-    assert_eq!(before - s.balance(), 2 * IPV4_PRICE + IPV6_PRICE);
+    assert_eq!(s.records().executions(Operation::ExtendService), 3);
+    assert_eq!(before - s.accounts().balance(), 2 * IPV4_PRICE + IPV6_PRICE);
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_lost_answer_is_reconciled_and_never_sent_twice() {
     let s = MockServer::start().await;
     four_due(&s);
-    let before = s.balance();
-    s.inject(Operation::ExtendService, Fault::DropAfterCommit, 1);
+    let before = s.accounts().balance();
+    s.faults()
+        .inject(Operation::ExtendService, Fault::DropAfterCommit, 1);
     let out = opx(
         &s,
         &[
@@ -160,7 +161,7 @@ async fn a_lost_answer_is_reconciled_and_never_sent_twice() {
     let json: Value = serde_json::from_str(&exits(&out, 0)).unwrap();
     let results = json["services"].as_array().unwrap();
     assert!(results.iter().all(|r| r["result"] == "extended"), "{json}");
-    let requests = s.requests();
+    let requests = s.records().requests();
     let posts = requests
         .iter()
         .filter(|r| r.operation == Some(Operation::ExtendService))
@@ -168,7 +169,7 @@ async fn a_lost_answer_is_reconciled_and_never_sent_twice() {
     assert_eq!((posts, charges(&s)), (3, 3));
     let spent = 2 * IPV4_PRICE + IPV6_PRICE;
     assert_eq!(
-        (json["spent"].as_i64(), before - s.balance()),
+        (json["spent"].as_i64(), before - s.accounts().balance()),
         (Some(spent), spent)
     );
 }
@@ -187,7 +188,7 @@ async fn bad_arguments_are_refused_before_anything_is_sent() {
         exits(&out, 2);
         assert!(stderr(&out).contains("--"), "{args:?}: {}", stderr(&out));
     }
-    assert!(s.requests().is_empty());
+    assert!(s.records().requests().is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -202,5 +203,5 @@ async fn nothing_due_is_said_plainly() {
     assert_eq!(exits(&out, 0), "no active service expires within 2days\n");
     let out = opx(&s, &["renew", "--before", "2d", "--max-spend", "100000"]).await;
     assert_eq!(exits(&out, 0), "no active service expires within 2days\n");
-    assert_eq!(s.executions(Operation::ExtendService), 0);
+    assert_eq!(s.records().executions(Operation::ExtendService), 0);
 }

@@ -21,9 +21,11 @@ use tokio::sync::{Semaphore, mpsc};
 
 /// A service whitelisting 203.0.113.10 (home) and 198.51.100.4 (office).
 async fn labelled(s: &MockServer) -> ServiceId {
-    let id: ServiceId = s.seed_services_with(&ServiceSeed::count(1)).unwrap()[0]
-        .parse()
-        .unwrap();
+    let id: ServiceId = s
+        .services()
+        .seed_with(&ServiceSeed::count(1))
+        .unwrap()
+        .remove(0);
     let wl = Whitelist::with_labels([
         (Ipv4Addr::new(203, 0, 113, 10), "home"),
         (Ipv4Addr::new(198, 51, 100, 4), "office"),
@@ -96,7 +98,7 @@ async fn add_and_remove_keep_the_other_entries_and_their_labels() {
     ];
     assert_eq!(entries(&s, &id).await, pairs(&want));
     // The service's first write, then four edits.
-    assert_eq!(s.executions(Operation::ReplaceWhitelist), 5);
+    assert_eq!(s.records().executions(Operation::ReplaceWhitelist), 5);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -104,7 +106,7 @@ async fn nothing_is_written_when_nothing_changes_and_bad_input_sends_nothing() {
     let s = MockServer::start().await;
     let id = labelled(&s).await;
     let ids = id.to_string();
-    let writes = s.executions(Operation::ReplaceWhitelist);
+    let writes = s.records().executions(Operation::ReplaceWhitelist);
     let text = exits(
         &opx(&s, &["whitelist", "add", &ids, "203.0.113.10"]).await,
         0,
@@ -129,9 +131,9 @@ async fn nothing_is_written_when_nothing_changes_and_bad_input_sends_nothing() {
         &opx(&s, &["whitelist", "remove", &ids, "192.0.2.1"]).await,
         0,
     );
-    assert_eq!(s.executions(Operation::ReplaceWhitelist), writes);
+    assert_eq!(s.records().executions(Operation::ReplaceWhitelist), writes);
 
-    let sent = s.requests().len();
+    let sent = s.records().requests().len();
     for args in [
         &["whitelist", "add", &ids, "300.1.1.1"][..],
         &["whitelist", "remove", &ids, "::1"],
@@ -142,7 +144,11 @@ async fn nothing_is_written_when_nothing_changes_and_bad_input_sends_nothing() {
         exits(&out, 2);
         assert!(!stderr(&out).is_empty(), "{args:?}");
     }
-    assert_eq!(s.requests().len(), sent, "nothing sent for bad input");
+    assert_eq!(
+        s.records().requests().len(),
+        sent,
+        "nothing sent for bad input"
+    );
     // The replacing form is still there.
     exits(&opx(&s, &["whitelist", &ids, "192.0.2.9"]).await, 0);
     assert_eq!(entries(&s, &id).await, pairs(&[("192.0.2.9", "")]));
@@ -215,7 +221,7 @@ impl Relay {
 async fn add_racing(s: &MockServer, id: &ServiceId, other: Whitelist) -> std::process::Output {
     // GET number 1 is the edit's read, number 2 its read-back: held until the other write.
     let mut relay = Relay::start(s, 2).await;
-    let writes = s.executions(Operation::ReplaceWhitelist);
+    let writes = s.records().executions(Operation::ReplaceWhitelist);
     let ids = id.to_string();
     let mut cli = {
         let env = [("OPX_TOKEN", s.token()), ("OPX_BASE_URL", &relay.base_url)];
@@ -233,7 +239,7 @@ async fn add_racing(s: &MockServer, id: &ServiceId, other: Whitelist) -> std::pr
     .await
     .expect("no read-back within 120 s");
     assert_eq!(
-        s.executions(Operation::ReplaceWhitelist),
+        s.records().executions(Operation::ReplaceWhitelist),
         writes + 1,
         "the CLI wrote"
     );

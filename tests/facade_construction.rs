@@ -133,6 +133,7 @@ async fn a_user_supplied_reqwest_client_sends_the_money_calls_too() {
     c.extend(&bought.service_id).await.unwrap();
     c.regenerate_credentials(&bought.service_id).await.unwrap();
     let posts: Vec<_> = s
+        .records()
         .requests()
         .into_iter()
         .filter(|r| r.method == "POST")

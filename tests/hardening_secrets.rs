@@ -122,9 +122,9 @@ fn tokens_that_could_inject_headers_are_refused_before_sending() {
         assert!(!err.contains("X-Injected"), "{err}");
     }
     assert!(
-        s.requests().is_empty(),
+        s.records().requests().is_empty(),
         "a request was sent: {:?}",
-        s.requests()
+        s.records().requests()
     );
 }
 
@@ -253,11 +253,13 @@ async fn session(scan: &mut Scan) {
         .unwrap_err();
     scan.error("unsupported", &e);
     scan.error("validation", &Country::new("x").unwrap_err());
-    s.inject(Operation::GetAccount, Fault::MalformedJson, 1);
+    s.faults()
+        .inject(Operation::GetAccount, Fault::MalformedJson, 1);
     let e = c.account().await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Decode, "{e:?}");
     scan.error("malformed JSON", &e);
-    s.inject(Operation::GetService, Fault::TruncatedBody, 5);
+    s.faults()
+        .inject(Operation::GetService, Fault::TruncatedBody, 5);
     let e = c.service(&id4).await.unwrap_err();
     assert!(e.is_transport(), "{e:?}");
     scan.error("truncated body", &e);
@@ -279,7 +281,7 @@ async fn session(scan: &mut Scan) {
             Fault::DropBeforeResponse,
         ),
     ] {
-        s.inject(op, fault, 1);
+        s.faults().inject(op, fault, 1);
         let r = match op {
             Operation::Purchase => c.purchase(&ipv4_purchase()).await,
             _ => c.extend(&id4).await,
@@ -288,7 +290,7 @@ async fn session(scan: &mut Scan) {
         assert!(e.is_outcome_unknown(), "{what}: {e:?}");
         scan.error(what, &e);
     }
-    s.set_limit(Bucket::GlobalMinute, 1);
+    s.accounts().set_limit(Bucket::GlobalMinute, 1);
     let e = c.account().await.unwrap_err();
     assert!(e.is_rate_limited(), "{e:?}");
     scan.error("rate limited", &e);
@@ -296,10 +298,10 @@ async fn session(scan: &mut Scan) {
     assert_eq!(e.kind(), ErrorKind::RateLimitedLocally, "{e:?}");
     scan.error("rate limited locally", &e);
     // A revoked key.
-    s.set_limit(Bucket::GlobalMinute, 1000);
-    s.advance(std::time::Duration::from_secs(120));
+    s.accounts().set_limit(Bucket::GlobalMinute, 1000);
+    s.clock().advance(std::time::Duration::from_secs(120));
     let c2 = s.client();
-    s.revoke(s.token());
+    s.accounts().revoke(s.token());
     let e = c2.account().await.unwrap_err();
     assert_eq!(
         e.code(),
@@ -425,8 +427,10 @@ fn a_cli_session_with_opx_log_trace_never_shows_a_secret() {
     // Failures: a dropped purchase (recovered by reconciliation: the new service, credentials
     // included, is printed), an HTML 502 on extend (nothing committed, but a 502 proves nothing:
     // unknown after a short watch, exit 5), a revoked key.
-    s.inject(Operation::Purchase, Fault::DropAfterCommit, 1);
-    s.inject(Operation::ExtendService, Fault::Html502, 1);
+    s.faults()
+        .inject(Operation::Purchase, Fault::DropAfterCommit, 1);
+    s.faults()
+        .inject(Operation::ExtendService, Fault::Html502, 1);
     for (args, code) in [
         (&BUY_V4[..], 0),
         (&["extend", id4, "--yes", "--watch", "0.1"], 5),
@@ -436,7 +440,7 @@ fn a_cli_session_with_opx_log_trace_never_shows_a_secret() {
         scan.output("failure (stderr)", &out.stderr);
         scan.output("failure (stdout)", &out.stdout);
     }
-    s.revoke(s.token());
+    s.accounts().revoke(s.token());
     let out = run(&s, &["account"]);
     assert_eq!(out.status.code(), Some(3));
     scan.output("revoked (stderr)", &out.stderr);

@@ -114,7 +114,7 @@ pub fn case_g(opts: &Opts, rows: &mut Vec<Row>) {
             opx.push(timed(opx_cmd(&base)));
         }
     }
-    let served = server.executions(Operation::GetAccount);
+    let served = server.records().executions(Operation::GetAccount);
     assert_eq!(served, 2 * rounds as u64 + 2, "the mock served every run");
     let (o, op90) = (median(&mut opx), quantile(&mut opx, 0.9));
     let (c, cp90) = (median(&mut curl), quantile(&mut curl, 0.9));

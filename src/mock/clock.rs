@@ -1,9 +1,9 @@
 //! The mock's clock, on the crate's [`Clock`](crate::clock::Clock): virtual time for tests
-//! (an auto-advancing [`ManualClock`]: it moves with [`MockServer::advance`] and with every
+//! (an auto-advancing [`ManualClock`]: it moves with [`MockClock::advance`] and with every
 //! sleep of a client on it), or the wall clock, optionally running faster (a [`ScaledClock`],
 //! `opx mock --time-scale N`).
 //!
-//! [`MockServer::advance`]: super::MockServer::advance
+//! [`MockClock::advance`]: crate::mock::MockClock::advance
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
@@ -89,7 +89,7 @@ impl Clock {
     }
 
     /// Waits `d` on this clock: in virtual time until something else moves it that far (a
-    /// client's sleep, [`MockServer::advance`](super::MockServer::advance)), never moving it
+    /// client's sleep, [`MockClock::advance`](crate::mock::MockClock::advance)), never moving it
     /// itself; on the wall clock, `d` at its scale.
     pub(crate) async fn wait(&self, d: Duration) {
         match &self.source {

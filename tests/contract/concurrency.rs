@@ -17,7 +17,7 @@ const TASKS: usize = 50;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fifty_tasks_under_a_lowered_limit_get_exactly_limit_successes() {
     let s = MockServer::start().await;
-    s.set_limit(Bucket::GlobalMinute, 20);
+    s.accounts().set_limit(Bucket::GlobalMinute, 20);
     let c = client(&s);
     let handles: Vec<_> = (0..TASKS)
         .map(|_| {
@@ -48,9 +48,9 @@ async fn fifty_tasks_under_a_lowered_limit_get_exactly_limit_successes() {
     assert_eq!((ok, server_429 + local), (20, 30));
     // Each success saw its own place in the window.
     assert_eq!(remaining, (0..20).collect::<BTreeSet<u32>>());
-    assert_eq!(s.executions(Operation::GetAccount), 20);
+    assert_eq!(s.records().executions(Operation::GetAccount), 20);
     // Nothing was retried: the server saw the successes and the 429s it sent, no more.
-    assert_eq!(s.requests().len(), 20 + server_429);
+    assert_eq!(s.records().requests().len(), 20 + server_429);
     assert!(c.rate_limit().unwrap().is_exhausted());
     assert_wire_clean(&s);
 }
@@ -72,12 +72,12 @@ async fn fifty_tasks_of_every_operation_share_one_client() {
         *per_op.entry(op.operation).or_default() += 1;
     }
     for (id, n) in per_op {
-        assert_eq!(s.executions(id), n, "{id}");
+        assert_eq!(s.records().executions(id), n, "{id}");
     }
     // Global accounting: 50 requests from a window of 300.
     let a = c.account().await.unwrap();
     assert_eq!(a.rate_limit().unwrap().remaining(), Some(300 - 51));
-    assert_eq!(s.requests().len(), TASKS + 1);
+    assert_eq!(s.records().requests().len(), TASKS + 1);
     assert_wire_clean(&s);
 }
 
@@ -86,8 +86,9 @@ async fn fifty_concurrent_purchases_never_overspend() {
     let s = MockServer::start().await;
     let fx = fixture(&s);
     let buyable = 10;
-    s.set_balance(fx.price_v4 * buyable + fx.price_v4 - 1);
-    let count = s.service_count();
+    s.accounts()
+        .set_balance(fx.price_v4 * buyable + fx.price_v4 - 1);
+    let count = s.services().count();
     let c = client(&s);
     let handles: Vec<_> = (0..TASKS)
         .map(|_| {
@@ -115,9 +116,9 @@ async fn fifty_concurrent_purchases_never_overspend() {
         (bought.len() as i64, refused),
         (buyable, TASKS as i64 - buyable)
     );
-    assert_eq!(s.balance(), fx.price_v4 - 1);
-    assert_eq!(s.service_count(), count + buyable as usize);
-    assert_eq!(s.executions(Operation::Purchase), buyable as u64);
-    assert_eq!(s.requests().len(), TASKS);
+    assert_eq!(s.accounts().balance(), fx.price_v4 - 1);
+    assert_eq!(s.services().count(), count + buyable as usize);
+    assert_eq!(s.records().executions(Operation::Purchase), buyable as u64);
+    assert_eq!(s.records().requests().len(), TASKS);
     assert_wire_clean(&s);
 }

@@ -246,7 +246,7 @@ async fn setup(op: Op, f: F, times: u32, http: &reqwest::Client) -> Case {
         b = b.timeout(SHORT_TIMEOUT);
     }
     let c = b.build().expect("a client");
-    let (balance0, count0) = (s.balance(), s.service_count());
+    let (balance0, count0) = (s.accounts().balance(), s.services().count());
     Case {
         op,
         f,
@@ -271,7 +271,7 @@ async fn run(case: Case, http: reqwest::Client) -> Result<(), String> {
         balance0,
         count0,
     } = case;
-    s.inject(op.operation, f.fault(), times);
+    s.faults().inject(op.operation, f.fault(), times);
 
     let result = op.call(&c, &fx).await;
 
@@ -300,7 +300,7 @@ async fn run(case: Case, http: reqwest::Client) -> Result<(), String> {
             "{sent} requests reached the server, wanted {attempts}"
         ));
     }
-    let executed = s.executions(op.operation);
+    let executed = s.records().executions(op.operation);
     let want_executed = u64::from(if f.commits() {
         attempts
     } else {
@@ -312,7 +312,7 @@ async fn run(case: Case, http: reqwest::Client) -> Result<(), String> {
             op.id()
         ));
     }
-    let charged = balance0 - s.balance();
+    let charged = balance0 - s.accounts().balance();
     let (want_charge, want_count) = match op {
         Op::PURCHASE => (fx.price_v4 * executed as i64, count0 + executed as usize),
         Op::EXTEND_SERVICE => (fx.extend_price_v4 * executed as i64, count0),
@@ -321,10 +321,10 @@ async fn run(case: Case, http: reqwest::Client) -> Result<(), String> {
     if !op.is_idempotent() && executed > 1 {
         problems.push(format!("executed {executed} times: a second charge"));
     }
-    if charged != want_charge || s.service_count() != want_count {
+    if charged != want_charge || s.services().count() != want_count {
         problems.push(format!(
             "charged {charged} RUB with {} services, wanted {want_charge} RUB with {want_count}",
-            s.service_count()
+            s.services().count()
         ));
     }
     problems.extend(contract::wire_problems(&s, Allow::default()));

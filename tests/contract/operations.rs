@@ -113,9 +113,9 @@ fn specific_cases() -> Vec<Case> {
             |e| e.c.plans(Some(ServiceType::parse("ipv4_static"))).await;
 
         Purchase, "balance too low" => Api(402, InsufficientBalance), |e| {
-            e.s.set_balance(e.fx.price_v4 - 1);
+            e.s.accounts().set_balance(e.fx.price_v4 - 1);
             let r = e.c.purchase(&v4_purchase(&e.fx)).await;
-            assert_eq!(e.s.balance(), e.fx.price_v4 - 1, "a refused purchase charged");
+            assert_eq!(e.s.accounts().balance(), e.fx.price_v4 - 1, "a refused purchase charged");
             r
         };
         Purchase, "plan that does not exist" => Api(400, InvalidPlanId),
@@ -162,12 +162,12 @@ fn specific_cases() -> Vec<Case> {
             |e| e.c.proxies_json(&e.fx.v6, &not_a_gateway()).await;
 
         ExtendService, "balance too low" => Api(402, InsufficientBalance), |e| {
-            e.s.set_balance(0);
+            e.s.accounts().set_balance(0);
             let before = e.c.service(&e.fx.v4).await?.expires_at;
             let r = e.c.extend(&e.fx.v4).await;
             let after = e.c.service(&e.fx.v4).await?.expires_at;
             assert_eq!(after, before, "a refused extend extended");
-            assert_eq!(e.s.balance(), 0);
+            assert_eq!(e.s.accounts().balance(), 0);
             r
         };
         ExtendService, "not mine" => Api(404, NotFound), |e| e.c.extend(&nowhere()).await;
@@ -287,13 +287,13 @@ fn check(
                 && e.is_validation()
                 && e.code() == Some(code)
                 && e.status().is_none()
-                && s.requests().is_empty();
+                && s.records().requests().is_empty();
             if ok {
                 Ok(())
             } else {
                 fail(format!(
                     "wanted a local {code} refusal with nothing sent, got {e:?} after {} requests",
-                    s.requests().len()
+                    s.records().requests().len()
                 ))
             }
         }
@@ -330,19 +330,19 @@ async fn every_operation_success_401_429_500() {
         .await;
         let s = e.s.clone();
         match &expect {
-            Expect::Api(429, _) => s.set_limit(Bucket::GlobalMinute, 0),
+            Expect::Api(429, _) => s.accounts().set_limit(Bucket::GlobalMinute, 0),
             Expect::Api(500, _) | Expect::Unknown(500, _) => {
-                s.inject(op.operation, Fault::Status(500), 1)
+                s.faults().inject(op.operation, Fault::Status(500), 1)
             }
             _ => {}
         }
-        let (balance, count) = (s.balance(), s.service_count());
+        let (balance, count) = (s.accounts().balance(), s.services().count());
         let r = op.call(&e.c, &e.fx).await;
         let what = format!("{} / {name}", op.name());
         if let Err(m) = check(&what, &expect, &r, &s) {
             failures.push(m);
         }
-        let sent = s.requests().len();
+        let sent = s.records().requests().len();
         if sent != 1 {
             failures.push(format!("{what}: {sent} requests, wanted 1"));
         }
@@ -352,14 +352,15 @@ async fn every_operation_success_401_429_500() {
                 Op::EXTEND_SERVICE => e.fx.extend_price_v4,
                 _ => 0,
             };
-        if s.balance() != balance - charged
-            || s.service_count() != count + usize::from(expect == Expect::Ok && op == Op::PURCHASE)
+        if s.accounts().balance() != balance - charged
+            || s.services().count()
+                != count + usize::from(expect == Expect::Ok && op == Op::PURCHASE)
         {
             failures.push(format!(
                 "{what}: balance {} -> {}, services {count} -> {}",
                 balance,
-                s.balance(),
-                s.service_count()
+                s.accounts().balance(),
+                s.services().count()
             ));
         }
         let allow = Allow {
@@ -396,6 +397,7 @@ async fn every_operation_specific_error_codes() {
         }
         if let Expect::Api(..) = c.expect {
             let ours = s
+                .records()
                 .requests()
                 .iter()
                 .filter(|r| r.operation == Some(c.op))

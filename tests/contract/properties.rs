@@ -69,18 +69,18 @@ proptest! {
     ) {
         shared().rt.block_on(async {
             let s = MockServer::start().await;
-            let mut want = s.seed_services(n);
+            let mut want = s.services().seed(n);
             want.reverse();
             let c = cheap_client(&s);
             let q = ServiceQuery::new().limit(limit).status(StatusFilter::All).prefetch(prefetch);
-            let got: Vec<String> = c
+            let got: Vec<_> = c
                 .services_stream(&q)
-                .map_ok(|svc| svc.service_id.to_string())
+                .map_ok(|svc| svc.service_id)
                 .try_collect()
                 .await
                 .unwrap();
             assert_eq!(got, want);
-            let pages = s.requests().len();
+            let pages = s.records().requests().len();
             let full = n.div_ceil(limit as usize).max(1);
             assert!(pages == full || pages == full + 1, "{pages} pages for {n} items by {limit}");
             assert_wire_clean(&s);
@@ -95,7 +95,7 @@ proptest! {
     ) {
         shared().rt.block_on(async {
             let s = MockServer::start().await;
-            s.seed_logs(n);
+            s.accounts().seed_logs(n);
             let c = cheap_client(&s);
             let got: Vec<opx::types::LogEntry> = c
                 .logs_stream(&LogQuery::new().limit(limit))
@@ -319,7 +319,8 @@ fn page_size_checks_match_the_spec() {
     let v = validators();
     shared().rt.block_on(async {
         let s = MockServer::start().await;
-        s.set_limit(opx::mock::Bucket::GlobalMinute, 10_000);
+        s.accounts()
+            .set_limit(opx::mock::Bucket::GlobalMinute, 10_000);
         let c = cheap_client(&s);
         for limit in 0u32..=260 {
             let services = c.services_page(&ServiceQuery::new().limit(limit)).await;
@@ -336,7 +337,7 @@ fn page_size_checks_match_the_spec() {
                 assert!(e.is_validation(), "{e:?}");
             }
         }
-        assert_eq!(s.requests().len(), 100 + 200);
+        assert_eq!(s.records().requests().len(), 100 + 200);
         assert_wire_clean(&s);
     });
 }

@@ -121,12 +121,12 @@ async fn requirement_2_one_method_per_operation_id() {
     let ids = Operation::ALL;
     let mut covered = std::collections::BTreeSet::new();
     for op in Op::all() {
-        let before: Vec<u64> = ids.iter().map(|i| s.executions(*i)).collect();
+        let before: Vec<u64> = ids.iter().map(|i| s.records().executions(*i)).collect();
         op.call(&c, &fx)
             .await
             .unwrap_or_else(|e| panic!("{}: {e:?}", op.name()));
         for (i, id) in ids.iter().enumerate() {
-            let ran = s.executions(*id) - before[i];
+            let ran = s.records().executions(*id) - before[i];
             let want = u64::from(*id == op.operation);
             assert_eq!(ran, want, "{} ran {id} {ran} times", op.name());
         }
@@ -137,7 +137,7 @@ async fn requirement_2_one_method_per_operation_id() {
             .retry_policy(RetryPolicy::none())
             .build()
             .unwrap();
-        s.inject(op.operation, Fault::Status(404), 1);
+        s.faults().inject(op.operation, Fault::Status(404), 1);
         let e = op.call(&probe, &fx).await.unwrap_err();
         assert_eq!(e.operation(), Some(op.operation), "{}", op.name());
         assert_eq!(e.to_string().split(':').next(), Some(op.id()), "{e}");
@@ -210,7 +210,10 @@ async fn requirement_3_token_from_opx_token_error_if_missing() {
         out.status.success() && text.contains("CHILD-OK missing"),
         "{text}"
     );
-    assert!(s.requests().is_empty(), "sent a request without a token");
+    assert!(
+        s.records().requests().is_empty(),
+        "sent a request without a token"
+    );
 
     let out = child("present", Some(s.token())).await.unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
@@ -218,7 +221,7 @@ async fn requirement_3_token_from_opx_token_error_if_missing() {
         out.status.success() && text.contains("CHILD-OK present"),
         "{text}"
     );
-    let reqs = s.requests();
+    let reqs = s.records().requests();
     assert_eq!(reqs.len(), 1);
     assert_eq!(reqs[0].auth, opx::mock::AuthStatus::Valid);
     assert_wire_clean(&s);
@@ -263,7 +266,8 @@ async fn requirement_4_data_on_2xx_api_error_with_code_message_status_otherwise(
         (429, ErrorCode::RateLimited),
         (500, ErrorCode::ServerError),
     ] {
-        s.inject(Operation::GetService, Fault::Status(status), 1);
+        s.faults()
+            .inject(Operation::GetService, Fault::Status(status), 1);
         let e = c.service(&fx.v4).await.unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Api, "{status}: {e:?}");
         assert_eq!(e.status().map(|s| s.as_u16()), Some(status));
@@ -277,13 +281,13 @@ async fn requirement_4_data_on_2xx_api_error_with_code_message_status_otherwise(
 #[tokio::test]
 async fn requirement_5_429_exposes_retry_after_seconds() {
     let s = MockServer::start().await;
-    s.set_limit(Bucket::GlobalMinute, 1);
+    s.accounts().set_limit(Bucket::GlobalMinute, 1);
     let c = builder(&s)
         .fail_fast_when_rate_limited(false)
         .build()
         .unwrap();
     c.account().await.unwrap();
-    s.advance(Duration::from_secs(15));
+    s.clock().advance(Duration::from_secs(15));
     let e = c.account().await.unwrap_err();
     assert!(e.is_rate_limited(), "{e:?}");
     assert_eq!(
@@ -292,8 +296,8 @@ async fn requirement_5_429_exposes_retry_after_seconds() {
     );
     assert_eq!(e.retry_after(), Some(Duration::from_secs(45)));
 
-    s.advance(Duration::from_secs(45));
-    s.inject(
+    s.clock().advance(Duration::from_secs(45));
+    s.faults().inject(
         Operation::GetAccount,
         Fault::RateLimited {
             retry_after: Some(42),
@@ -302,7 +306,7 @@ async fn requirement_5_429_exposes_retry_after_seconds() {
     );
     let e = c.account().await.unwrap_err();
     assert_eq!(e.retry_after(), Some(Duration::from_secs(42)));
-    assert_eq!(s.executions(Operation::GetAccount), 1);
+    assert_eq!(s.records().executions(Operation::GetAccount), 1);
     assert_wire_clean(&s);
 }
 
@@ -322,8 +326,8 @@ async fn requirement_6_purchase_and_extend_never_auto_retried_on_network_failure
                 .retry_policy(contract::fast_policy().max_attempts(5))
                 .build()
                 .unwrap();
-            let (balance, count) = (s.balance(), s.service_count());
-            s.inject(op.operation, fault.clone(), 5);
+            let (balance, count) = (s.accounts().balance(), s.services().count());
+            s.faults().inject(op.operation, fault.clone(), 5);
             let e = op.call(&c, &fx).await.unwrap_err();
             let what = format!("{} x {fault:?}", op.name());
             // A dropped connection proves nothing (unknown); a 2xx whose body was cut off is
@@ -332,16 +336,21 @@ async fn requirement_6_purchase_and_extend_never_auto_retried_on_network_failure
             assert!(e.is_transport(), "{what}: {e:?}");
             assert_eq!(e.charged(), done.then_some(true), "{what}: {e:?}");
             let sent = s
+                .records()
                 .requests()
                 .iter()
                 .filter(|r| r.operation == Some(op.operation))
                 .count();
             assert_eq!(sent, 1, "{what}: retried");
-            let ran = s.executions(op.operation) as i64;
+            let ran = s.records().executions(op.operation) as i64;
             assert_eq!(ran, i64::from(fault == Fault::DropAfterCommit), "{what}");
-            assert_eq!(s.balance(), balance - ran * fx.price_v4, "{what}");
+            assert_eq!(
+                s.accounts().balance(),
+                balance - ran * fx.price_v4,
+                "{what}"
+            );
             let new = if op == Op::PURCHASE { ran as usize } else { 0 };
-            assert_eq!(s.service_count(), count + new, "{what}");
+            assert_eq!(s.services().count(), count + new, "{what}");
             assert_wire_clean(&s);
         }
     }
@@ -409,7 +418,7 @@ async fn requirement_8_prices_and_balances_are_integer_rub() {
     let req = opx::types::PurchaseRequest::new(ServiceType::Ipv4Rotating, plan.plan_id.clone());
     c.purchase(&req).await.unwrap();
     assert_eq!(c.account().await.unwrap().balance, huge - price);
-    assert_eq!(s.balance(), huge - price);
+    assert_eq!(s.accounts().balance(), huge - price);
     assert_wire_clean(&s);
 }
 
@@ -420,7 +429,7 @@ async fn requirement_8_prices_and_balances_are_integer_rub() {
 async fn requirement_9_ratelimit_remaining_zero_is_surfaced_not_retried() {
     for fail_fast in [true, false] {
         let s = MockServer::start().await;
-        s.set_limit(Bucket::GlobalMinute, 3);
+        s.accounts().set_limit(Bucket::GlobalMinute, 3);
         let c = builder(&s)
             .retry_policy(contract::fast_policy().max_attempts(5))
             .fail_fast_when_rate_limited(fail_fast)
@@ -439,7 +448,7 @@ async fn requirement_9_ratelimit_remaining_zero_is_surfaced_not_retried() {
             e.retry_after()
                 .is_some_and(|d| d <= Duration::from_secs(60))
         );
-        let sent = s.requests().len();
+        let sent = s.records().requests().len();
         if fail_fast {
             assert_eq!(e.kind(), ErrorKind::RateLimitedLocally);
             assert_eq!(sent, 3, "sent while the window was known to be exhausted");
@@ -447,7 +456,7 @@ async fn requirement_9_ratelimit_remaining_zero_is_surfaced_not_retried() {
             assert_eq!(e.kind(), ErrorKind::Api);
             assert_eq!(sent, 4, "the 429 was retried");
         }
-        assert_eq!(s.executions(Operation::GetAccount), 3);
+        assert_eq!(s.records().executions(Operation::GetAccount), 3);
         assert_wire_clean(&s);
     }
 }

@@ -100,13 +100,14 @@ fn req(t: ServiceType, plan: &str) -> PurchaseRequest {
 
 /// A purchase whose answer is lost after the server committed it, made safely.
 async fn lost_purchase(s: &MockServer, c: &Client) -> PurchaseOutcome {
-    s.inject(Operation::Purchase, Fault::DropAfterCommit, 1);
+    s.faults()
+        .inject(Operation::Purchase, Fault::DropAfterCommit, 1);
     c.purchase_safely(&ipv4_purchase()).await.unwrap()
 }
 
 async fn whole_flow(name: &str, s: &MockServer, c: &Client) {
-    s.seed_services(7);
-    s.seed_logs(9);
+    s.services().seed(7);
+    s.accounts().seed_logs(9);
     let q = ServiceQuery::new().limit(3);
     let all = c
         .all_services(&q)
@@ -118,7 +119,7 @@ async fn whole_flow(name: &str, s: &MockServer, c: &Client) {
 
     let bought = c.purchase(&req(ServiceType::Ipv4Rotating, IPV4_PLAN)).await;
     let bought = bought.unwrap_or_else(|e| panic!("{name}: purchase: {e}"));
-    assert!(bought.expires_at > s.now(), "{name}");
+    assert!(bought.expires_at > s.clock().now(), "{name}");
     let id = bought.service_id.clone();
     let extended = c
         .extend(&id)
@@ -164,9 +165,9 @@ async fn whole_flow(name: &str, s: &MockServer, c: &Client) {
         );
     }
     assert!(
-        s.schema_violations().is_empty(),
+        s.records().schema_violations().is_empty(),
         "{name}: {:?}",
-        s.schema_violations()
+        s.records().schema_violations()
     );
 }
 
@@ -175,7 +176,8 @@ async fn reconciliation(name: &str, s: &MockServer, c: &Client) {
     let PurchaseOutcome::Recovered(svc) = outcome else {
         panic!("{name}: {outcome:?}")
     };
-    s.inject(Operation::ExtendService, Fault::DropAfterCommit, 1);
+    s.faults()
+        .inject(Operation::ExtendService, Fault::DropAfterCommit, 1);
     let outcome = c.extend_safely(&svc.service_id).await.unwrap();
     assert!(
         matches!(outcome, ExtendOutcome::Recovered(_)),
@@ -189,7 +191,7 @@ async fn the_whole_flow_and_reconciliation_survive_every_other_reading() {
     for (name, overrides) in scenarios() {
         let s = MockServer::start().await;
         for (op, o) in overrides {
-            s.override_response(op, o);
+            s.faults().override_response(op, o);
         }
         let c = reconciling_client(&s);
         whole_flow(name, &s, &c).await;
@@ -202,12 +204,13 @@ async fn the_whole_flow_and_reconciliation_survive_every_other_reading() {
 #[tokio::test]
 async fn reconciliation_works_when_services_do_not_decode() {
     let s = MockServer::start().await;
-    let seeded = s.seed_services(3);
+    let seeded = s.services().seed(3);
     let broken = ResponseOverride::default().transform(Transform::set(
         "/data/services/*/threads",
         serde_json::json!("many"),
     ));
-    s.override_response(Operation::ListServices, broken);
+    s.faults()
+        .override_response(Operation::ListServices, broken);
     let c = reconciling_client(&s);
     let page = c.services_page(&ServiceQuery::new()).await.unwrap();
     assert_eq!((page.services.len(), page.undecoded.len()), (0, 3));
@@ -216,22 +219,22 @@ async fn reconciliation_works_when_services_do_not_decode() {
         panic!("{outcome:?}")
     };
     let id: ServiceId = raw.field("service_id").unwrap().parse().unwrap();
-    assert_eq!(s.executions(Operation::Purchase), 1);
-    assert_eq!(s.service_count(), 4);
+    assert_eq!(s.records().executions(Operation::Purchase), 1);
+    assert_eq!(s.services().count(), 4);
     assert!(
         raw.reason.contains("threads") && !raw.reason.contains("many"),
         "{}",
         raw.reason
     );
     // The id recovered is the service the lost purchase created: the one not seeded.
-    s.clear_overrides();
+    s.faults().clear_overrides();
     let listed = c.all_services(&ServiceQuery::new()).await.unwrap();
-    let created: Vec<String> = listed
+    let created: Vec<&ServiceId> = listed
         .iter()
-        .map(|svc| svc.service_id.to_string())
+        .map(|svc| &svc.service_id)
         .filter(|id| !seeded.contains(id))
         .collect();
-    assert_eq!(created, [id.to_string()]);
+    assert_eq!(created, [&id]);
 }
 
 /// `opx doctor`'s library half: clean against the mock, every deviation listed against a
@@ -239,7 +242,7 @@ async fn reconciliation_works_when_services_do_not_decode() {
 #[tokio::test]
 async fn doctor_is_clean_on_the_mock_and_lists_each_deviation_of_a_drifted_one() {
     let s = MockServer::start().await;
-    s.seed_services(2);
+    s.services().seed(2);
     let c = reconciling_client(&s);
     let report = c.doctor().await.unwrap();
     assert!(report.is_clean(), "{:?}", report.deviations);
@@ -248,12 +251,13 @@ async fn doctor_is_clean_on_the_mock_and_lists_each_deviation_of_a_drifted_one()
         "account, plans, services, service, 2 lists, logs"
     );
 
-    s.override_response(Operation::GetService, lift_whitelist("/data/whitelist/*"));
-    s.override_response(
+    s.faults()
+        .override_response(Operation::GetService, lift_whitelist("/data/whitelist/*"));
+    s.faults().override_response(
         Operation::ListLogs,
         ResponseOverride::default().transform(Transform::rename("/data/logs/*/log_id", "id")),
     );
-    s.override_response(
+    s.faults().override_response(
         Operation::GetAccount,
         ResponseOverride::default().header("x-ratelimit-limit", None),
     );

@@ -32,7 +32,7 @@ async fn account_and_plans() {
     assert!(a.rate_limit().is_some());
 
     let all = c.plans(None).await.unwrap();
-    assert_eq!(all.plans.len(), s.plans().len());
+    assert_eq!(all.plans.len(), s.services().plans().len());
     let v6 = c.plans(Some(ServiceType::Ipv6Rotating)).await.unwrap();
     assert!(!v6.plans.is_empty());
     assert!(
@@ -43,7 +43,7 @@ async fn account_and_plans() {
     let cheapest = all.plans.iter().min_by_key(|p| p.price).unwrap();
     assert_eq!(
         cheapest.price,
-        s.plans().iter().map(|p| p.price).min().unwrap()
+        s.services().plans().iter().map(|p| p.price).min().unwrap()
     );
     assert_clean(&s);
 }
@@ -59,10 +59,10 @@ async fn purchase_charges_once_and_returns_the_service() {
     let svc = c.purchase(&r).await.unwrap().into_inner();
     assert_eq!(svc.service_type, ServiceType::Ipv6Rotating);
     assert_eq!(svc.country, "mixed");
-    assert!(svc.expires_at > s.now());
-    assert_eq!(s.balance(), 10_000 - price);
-    assert_eq!(s.executions(Operation::Purchase), 1);
-    assert_eq!(s.service_count(), 1);
+    assert!(svc.expires_at > s.clock().now());
+    assert_eq!(s.accounts().balance(), 10_000 - price);
+    assert_eq!(s.records().executions(Operation::Purchase), 1);
+    assert_eq!(s.services().count(), 1);
     assert!(!format!("{svc:?}").contains(svc.auth.password()));
 
     // The same service reads back.
@@ -81,7 +81,7 @@ async fn insufficient_balance_is_a_typed_error() {
         .unwrap_err();
     assert!(e.is_insufficient_balance(), "{e:?}");
     assert_eq!(e.status().map(|s| s.as_u16()), Some(402));
-    assert_eq!(s.service_count(), 0);
+    assert_eq!(s.services().count(), 0);
 }
 
 #[tokio::test]
@@ -112,14 +112,14 @@ async fn extend_whitelist_credentials_country_rotation() {
     let v4 = buy(&c, ServiceType::Ipv4Rotating, IPV4_PLAN).await;
     let v6 = buy(&c, ServiceType::Ipv6Rotating, IPV6_PLAN).await;
 
-    let balance = s.balance();
+    let balance = s.accounts().balance();
     let extended = c.extend(&v4.service_id).await.unwrap();
     assert_eq!(
         (extended.expires_at - v4.expires_at).num_days(),
         30,
         "one period"
     );
-    assert!(s.balance() < balance);
+    assert!(s.accounts().balance() < balance);
 
     let wl = Whitelist::with_labels([
         (Ipv4Addr::new(203, 0, 113, 10), "home"),
@@ -138,9 +138,12 @@ async fn extend_whitelist_credentials_country_rotation() {
 
     let fresh = c.regenerate_credentials(&v4.service_id).await.unwrap();
     assert_ne!(fresh.auth.password(), v4.auth.password());
-    assert!(!s.proxy_credentials_valid(v4.service_id.as_str(), &v4.auth.login, v4.auth.password()));
-    assert!(s.proxy_credentials_valid(
-        v4.service_id.as_str(),
+    assert!(
+        !s.gateways()
+            .credentials_valid(&v4.service_id, &v4.auth.login, v4.auth.password())
+    );
+    assert!(s.gateways().credentials_valid(
+        &v4.service_id,
         &fresh.auth.login,
         fresh.auth.password()
     ));
@@ -180,7 +183,10 @@ async fn proxies_in_every_form() {
     for e in &parsed {
         assert_eq!(e.login(), Some(svc.auth.login.as_str()));
         assert_eq!(e.password(), Some(svc.auth.password()));
-        assert!(s.proxy_credentials_valid(id.as_str(), e.login().unwrap(), e.password().unwrap()));
+        assert!(
+            s.gateways()
+                .credentials_valid(id, e.login().unwrap(), e.password().unwrap())
+        );
     }
 
     let at = c
@@ -198,7 +204,7 @@ async fn proxies_in_every_form() {
         .proxies(id, &ProxyQuery::new().country(GatewayCountry::De))
         .await
         .unwrap();
-    let de_gateway = s.gateway_addr(&GatewayCountry::De).unwrap();
+    let de_gateway = s.gateways().addr(&GatewayCountry::De).unwrap();
     assert!(
         !de.is_empty()
             && de
@@ -228,13 +234,13 @@ async fn proxies_in_every_form() {
 async fn services_and_logs() {
     let s = MockServer::start().await;
     let c = s.client();
-    let ids = s.seed_services(3);
+    let ids = s.services().seed(3);
     let listed = c
         .all_services(&opx::types::ServiceQuery::new())
         .await
         .unwrap();
     assert_eq!(listed.len(), 3);
-    let mut got: Vec<_> = listed.iter().map(|s| s.service_id.to_string()).collect();
+    let mut got: Vec<_> = listed.iter().map(|s| s.service_id.clone()).collect();
     got.sort();
     let mut want = ids.clone();
     want.sort();
@@ -256,7 +262,7 @@ async fn services_and_logs() {
 async fn a_revoked_token_is_invalid_token() {
     let s = MockServer::start().await;
     let c = s.client();
-    s.revoke(s.token());
+    s.accounts().revoke(s.token());
     let e = c.account().await.unwrap_err();
     assert_eq!(e.code(), Some(&ErrorCode::InvalidToken));
     assert_eq!(e.status().map(|s| s.as_u16()), Some(401));

@@ -14,7 +14,8 @@ use crate::fixtures::{Watched, ipv4_purchase, paced_client};
 use crate::scripted::{Reply, Scripted, account_json};
 
 fn status_count(s: &MockServer, status: &str) -> u64 {
-    s.stats()
+    s.records()
+        .stats()
         .responses_by_status
         .get(status)
         .copied()
@@ -22,10 +23,7 @@ fn status_count(s: &MockServer, status: &str) -> u64 {
 }
 
 fn ids(s: &MockServer, n: usize) -> Vec<ServiceId> {
-    s.seed_services(n)
-        .into_iter()
-        .map(|id| ServiceId::new(id).unwrap())
-        .collect()
+    s.services().seed(n)
 }
 
 /// The fastest the documented buckets allow `n` requests of `op` (fixed windows, starting with
@@ -44,16 +42,16 @@ async fn a_paced_job_of_1500_lists_runs_at_the_rate_limit_floor_with_no_429() {
     let s = MockServer::start().await;
     let ids = ids(&s, 1500);
     let c = s.client();
-    let t0 = s.now();
+    let t0 = s.clock().now();
     let lists = c.proxy_lists(futures::stream::iter(ids.clone()), &ProxyQuery::new(), 8);
     let got: Vec<_> = lists.collect().await;
-    let took = (s.now() - t0).to_std().unwrap();
+    let took = (s.clock().now() - t0).to_std().unwrap();
     assert_eq!(got.len(), 1500);
     for ((id, list), want) in got.iter().zip(&ids) {
         assert_eq!(id, want, "in the order the ids came");
         assert!(list.as_ref().unwrap().lines().count() >= 1, "{id}");
     }
-    assert_eq!(status_count(&s, "429"), 0, "{:?}", s.stats());
+    assert_eq!(status_count(&s, "429"), 0, "{:?}", s.records().stats());
     let floor = floor(Operation::GetProxies, 1500);
     assert_eq!(
         floor,
@@ -100,58 +98,58 @@ async fn without_pacing_the_same_loop_stops_or_takes_429s() {
 #[tokio::test]
 async fn advancing_the_mock_releases_the_clients_gate() {
     let s = MockServer::start().await;
-    s.set_limit(Bucket::GlobalMinute, 2);
+    s.accounts().set_limit(Bucket::GlobalMinute, 2);
     let c = s.client();
     c.account().await.unwrap();
     c.account().await.unwrap();
     let e = c.account().await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::RateLimitedLocally);
-    s.advance(Duration::from_secs(59));
+    s.clock().advance(Duration::from_secs(59));
     let e = c.account().await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::RateLimitedLocally, "1 s left");
-    s.advance(Duration::from_secs(1));
+    s.clock().advance(Duration::from_secs(1));
     c.account().await.unwrap();
-    assert_eq!(s.executions(Operation::GetAccount), 3);
+    assert_eq!(s.records().executions(Operation::GetAccount), 3);
 }
 
 #[tokio::test]
 async fn paced_purchases_wait_an_hour_of_virtual_time_for_their_bucket() {
     let s = MockServer::start().await;
-    s.set_limit(Bucket::Purchase, 2);
+    s.accounts().set_limit(Bucket::Purchase, 2);
     let c = paced_client(&s);
-    let t0 = s.now();
+    let t0 = s.clock().now();
     for _ in 0..3 {
         c.purchase(&ipv4_purchase()).await.unwrap();
     }
-    assert_eq!(s.executions(Operation::Purchase), 3);
+    assert_eq!(s.records().executions(Operation::Purchase), 3);
     assert_eq!(status_count(&s, "429"), 0);
-    let waited = (s.now() - t0).to_std().unwrap();
+    let waited = (s.clock().now() - t0).to_std().unwrap();
     assert!(waited >= Bucket::Purchase.window(), "{waited:?}");
     // Other buckets were not held up meanwhile: the account is read at once.
-    let t1 = s.now();
+    let t1 = s.clock().now();
     c.account().await.unwrap();
-    assert_eq!(s.now(), t1);
+    assert_eq!(s.clock().now(), t1);
 }
 
 #[tokio::test]
 async fn a_paced_call_that_still_gets_a_429_waits_retry_after_and_is_sent_again() {
     let s = MockServer::start().await;
-    s.set_limit(Bucket::GlobalMinute, 2);
+    s.accounts().set_limit(Bucket::GlobalMinute, 2);
     // Another program with the same key used the window up.
     let other = s.client();
     other.account().await.unwrap();
     other.account().await.unwrap();
     let paced = paced_client(&s);
-    let t0 = s.now();
+    let t0 = s.clock().now();
     paced.account().await.unwrap();
     assert_eq!(status_count(&s, "429"), 1, "one, then it knows");
-    assert!(s.now() - t0 >= chrono::Duration::seconds(59));
+    assert!(s.clock().now() - t0 >= chrono::Duration::seconds(59));
     // Purchases are never sent twice, not even after a 429.
-    s.set_limit(Bucket::Purchase, 1);
+    s.accounts().set_limit(Bucket::Purchase, 1);
     other.purchase(&ipv4_purchase()).await.unwrap();
     let e = paced.purchase(&ipv4_purchase()).await.unwrap_err();
     assert_eq!(e.status().map(|s| s.as_u16()), Some(429));
-    assert_eq!(s.executions(Operation::Purchase), 1);
+    assert_eq!(s.records().executions(Operation::Purchase), 1);
 }
 
 #[tokio::test]
@@ -238,5 +236,5 @@ async fn one_list_failing_does_not_stop_the_others() {
             other => assert!(other.is_ok(), "{id}: {other:?}"),
         }
     }
-    assert_eq!(s.executions(Operation::GetProxies), 5);
+    assert_eq!(s.records().executions(Operation::GetProxies), 5);
 }

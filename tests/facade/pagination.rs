@@ -16,12 +16,15 @@ async fn collect<T>(items: impl Stream<Item = opx::Result<T>>) -> Vec<T> {
 
 /// Makes the second listing request answer `status` once (the first answers normally).
 fn fail_the_second_page(s: &MockServer, status: u16) {
-    s.inject(Operation::ListServices, Fault::Delay(Duration::ZERO), 1);
-    s.inject(Operation::ListServices, Fault::Status(status), 1);
+    s.faults()
+        .inject(Operation::ListServices, Fault::Delay(Duration::ZERO), 1);
+    s.faults()
+        .inject(Operation::ListServices, Fault::Status(status), 1);
 }
 
 fn list_requests(s: &MockServer) -> Vec<String> {
-    s.requests()
+    s.records()
+        .requests()
         .iter()
         .filter(|r| r.operation == Some(Operation::ListServices))
         .map(|r| r.query.clone().unwrap_or_default())
@@ -31,12 +34,12 @@ fn list_requests(s: &MockServer) -> Vec<String> {
 #[tokio::test]
 async fn every_service_exactly_once_with_filters_on_every_page() {
     let s = MockServer::start().await;
-    let seeded: HashSet<String> = s.seed_services(53).into_iter().collect();
+    let seeded: HashSet<opx::types::ServiceId> = s.services().seed(53).into_iter().collect();
     let c = s.client();
     let q = ServiceQuery::new().status(StatusFilter::All).limit(7);
     let items = collect(c.services_stream(&q)).await;
-    let ids: Vec<String> = items.iter().map(|s| s.service_id.to_string()).collect();
-    let unique: HashSet<String> = ids.iter().cloned().collect();
+    let ids: Vec<_> = items.iter().map(|s| s.service_id.clone()).collect();
+    let unique: HashSet<_> = ids.iter().cloned().collect();
     assert_eq!(ids.len(), 53, "nothing skipped");
     assert_eq!(unique.len(), 53, "nothing repeated");
     assert_eq!(unique, seeded);
@@ -51,7 +54,7 @@ async fn every_service_exactly_once_with_filters_on_every_page() {
 #[tokio::test]
 async fn the_type_filter_is_kept_and_pages_are_lazy() {
     let s = MockServer::start().await;
-    s.seed_services(40);
+    s.services().seed(40);
     let c = s.client();
     let q = ServiceQuery::new()
         .service_type(ServiceType::Ipv6Rotating)
@@ -84,7 +87,7 @@ async fn the_type_filter_is_kept_and_pages_are_lazy() {
 #[tokio::test]
 async fn prefetch_gives_the_same_items_and_fetches_ahead() {
     let s = MockServer::start().await;
-    s.seed_services(30);
+    s.services().seed(30);
     let c = s.client();
     let plain = collect(
         c.services_stream(&ServiceQuery::new().limit(10))
@@ -125,7 +128,7 @@ const SEEDED: usize = 12;
 #[tokio::test]
 async fn a_failing_page_is_retried_then_surfaced() {
     let s = MockServer::start().await;
-    s.seed_services(SEEDED);
+    s.services().seed(SEEDED);
     let c = s
         .client_builder()
         .retry_policy(opx::RetryPolicy::none())
@@ -154,13 +157,13 @@ async fn a_failing_page_is_retried_then_surfaced() {
 #[tokio::test]
 async fn logs_page_through_everything() {
     let s = MockServer::start().await;
-    s.seed_logs(45);
+    s.accounts().seed_logs(45);
     let c = s.client();
     let logs = collect(c.logs_stream(&LogQuery::new().limit(10))).await;
     assert_eq!(logs.len(), 45);
     let unique: HashSet<_> = logs.iter().map(|l| l.id().map(str::to_owned)).collect();
     assert_eq!(unique.len(), 45);
-    let since = s.now() + chrono::Duration::seconds(1);
+    let since = s.clock().now() + chrono::Duration::seconds(1);
     let none = collect(c.logs_stream(&LogQuery::new().since(since))).await;
     assert!(none.is_empty(), "{none:?}");
 }

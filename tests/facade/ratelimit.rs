@@ -110,7 +110,7 @@ mod against_the_mock {
     #[tokio::test]
     async fn the_purchase_bucket_stops_locally_once_exhausted() {
         let s = MockServer::start().await;
-        s.set_limit(Bucket::Purchase, 2);
+        s.accounts().set_limit(Bucket::Purchase, 2);
         let c = s.client();
         let first = c.purchase(&req()).await.unwrap();
         assert_eq!(first.rate_limit().unwrap().remaining(), Some(1));
@@ -120,7 +120,7 @@ mod against_the_mock {
         let e = c.purchase(&req()).await.unwrap_err();
         assert_eq!(e.kind(), ErrorKind::RateLimitedLocally);
         assert!(e.is_rate_limited() && e.retry_after().is_some());
-        assert_eq!(s.executions(Operation::Purchase), 2);
+        assert_eq!(s.records().executions(Operation::Purchase), 2);
         let purchases = sent(&s, Operation::Purchase);
         assert_eq!(purchases, 2, "the third purchase never reached the server");
         // Other operations still go through.
@@ -130,7 +130,7 @@ mod against_the_mock {
     #[tokio::test]
     async fn without_fail_fast_the_server_429_is_surfaced_with_retry_after() {
         let s = MockServer::start().await;
-        s.set_limit(Bucket::GlobalMinute, 1);
+        s.accounts().set_limit(Bucket::GlobalMinute, 1);
         let without_fail_fast = s.client_builder().fail_fast_when_rate_limited(false);
         let c = without_fail_fast.build().unwrap();
         c.account().await.unwrap();
@@ -145,7 +145,7 @@ mod against_the_mock {
     #[tokio::test]
     async fn an_injected_429_without_retry_after_is_still_rate_limited() {
         let s = MockServer::start().await;
-        s.inject(
+        s.faults().inject(
             Operation::GetAccount,
             Fault::RateLimited { retry_after: None },
             1,
@@ -162,7 +162,7 @@ mod against_the_mock {
     #[tokio::test]
     async fn opt_in_waits_retry_after_then_succeeds() {
         let s = MockServer::start().await;
-        s.inject(
+        s.faults().inject(
             Operation::GetAccount,
             Fault::RateLimited {
                 retry_after: Some(1),
@@ -175,9 +175,9 @@ mod against_the_mock {
             .build()
             .unwrap();
         // The wait is on the mock's clock (virtual time): it passes at once.
-        let t0 = s.now();
+        let t0 = s.clock().now();
         c.account().await.unwrap();
-        assert_eq!(s.now() - t0, chrono::Duration::seconds(1));
-        assert_eq!(s.executions(Operation::GetAccount), 1);
+        assert_eq!(s.clock().now() - t0, chrono::Duration::seconds(1));
+        assert_eq!(s.records().executions(Operation::GetAccount), 1);
     }
 }

@@ -29,12 +29,12 @@ fn week(cap: i64) -> RenewalPlanner {
 async fn planning_reads_and_spends_nothing() {
     let s = MockServer::start().await;
     let ids = four_due(&s);
-    let before = s.balance();
+    let before = s.accounts().balance();
     let plan = s.client().renewal_plan(&week(100_000)).await.unwrap();
     let order: Vec<_> = plan
         .items
         .iter()
-        .map(|r| r.service.service_id.to_string())
+        .map(|r| r.service.service_id.clone())
         .collect();
     assert_eq!(
         order,
@@ -44,34 +44,34 @@ async fn planning_reads_and_spends_nothing() {
     assert_eq!(plan.total(), 2 * IPV4_PRICE + IPV6_PRICE);
     assert_eq!(plan.balance_after(), before - plan.total());
     assert_eq!(
-        (s.balance(), sent(&s, Operation::ExtendService)),
+        (s.accounts().balance(), sent(&s, Operation::ExtendService)),
         (before, 0)
     );
-    assert_eq!(s.stats().charges, 0);
+    assert_eq!(s.records().stats().charges, 0);
 }
 
 #[tokio::test]
 async fn a_run_stops_before_the_cap_and_extends_each_once() {
     let s = MockServer::start().await;
     let ids = four_due(&s);
-    let before = s.balance();
+    let before = s.accounts().balance();
     let c = reconciling_client(&s);
     // 1500 + 2500 = 4000 fits 4500; the next 1500 would not.
     let plan = c.renewal_plan(&week(4500)).await.unwrap();
     let report = c.renew(&plan).await;
-    assert_eq!(s.executions(Operation::ExtendService), 2);
+    assert_eq!(s.records().executions(Operation::ExtendService), 2);
     assert_eq!(report.spent, IPV4_PRICE + IPV6_PRICE);
-    assert_eq!(s.balance(), before - report.spent);
-    assert_eq!(report.balance_after, Some(s.balance()));
+    assert_eq!(s.accounts().balance(), before - report.spent);
+    assert_eq!(report.balance_after, Some(s.accounts().balance()));
     assert!(matches!(
         report.results[2].outcome,
         RenewalOutcome::Skipped(Skip::OverCap)
     ));
     assert!(!report.is_complete() && !report.has_unknown());
     // The extended ones moved by one period; the skipped one did not.
-    let now = s.now();
-    let left = |id: &str| {
-        let id = id.parse().unwrap();
+    let now = s.clock().now();
+    let left = |id: &opx::types::ServiceId| {
+        let id = id.clone();
         let c = c.clone();
         async move { c.service(&id).await.unwrap().expires_in(now).as_secs() as i64 }
     };
@@ -83,8 +83,9 @@ async fn a_run_stops_before_the_cap_and_extends_each_once() {
 #[tokio::test]
 async fn a_lost_answer_is_recovered_not_resent() {
     let (s, c) = four_due_and_a_client().await;
-    let before = s.balance();
-    s.inject(Operation::ExtendService, Fault::DropAfterCommit, 1);
+    let before = s.accounts().balance();
+    s.faults()
+        .inject(Operation::ExtendService, Fault::DropAfterCommit, 1);
     let plan = c.renewal_plan(&week(100_000)).await.unwrap();
     let report = c.renew(&plan).await;
     assert_eq!(report.extended(), 3, "{report:?}");
@@ -93,8 +94,8 @@ async fn a_lost_answer_is_recovered_not_resent() {
         3,
         "one POST per service"
     );
-    assert_eq!(s.stats().charges, 3);
-    assert_eq!(s.balance(), before - plan.total());
+    assert_eq!(s.records().stats().charges, 3);
+    assert_eq!(s.accounts().balance(), before - plan.total());
 }
 
 #[tokio::test]
@@ -103,9 +104,10 @@ async fn an_unknown_outcome_stops_the_run_and_counts_as_spent() {
     let plan = c.renewal_plan(&week(100_000)).await.unwrap();
     // The first extension commits and loses its answer; every read of the service after the
     // one before it fails, so reconciliation cannot tell.
-    s.inject(Operation::ExtendService, Fault::DropAfterCommit, 1);
-    s.inject(Operation::GetService, Fault::Delay(Duration::ZERO), 1);
-    s.inject(Operation::GetService, Fault::Status(500), 100);
+    let faults = s.faults();
+    faults.inject(Operation::ExtendService, Fault::DropAfterCommit, 1);
+    faults.inject(Operation::GetService, Fault::Delay(Duration::ZERO), 1);
+    faults.inject(Operation::GetService, Fault::Status(500), 100);
     let report = c.renew(&plan).await;
     assert!(
         matches!(report.results[0].outcome, RenewalOutcome::Unknown(_)),
@@ -128,32 +130,33 @@ async fn money_spent_elsewhere_since_the_plan_counts_against_the_cap() {
     let plan = c.renewal_plan(&week(4000)).await.unwrap();
     assert_eq!(plan.total(), IPV4_PRICE + IPV6_PRICE);
     // Someone spends 1000 between the plan and the run: 1000 + 1500 + 2500 would pass 4000.
-    s.set_balance(plan.balance - 1000);
+    s.accounts().set_balance(plan.balance - 1000);
     let report = c.renew(&plan).await;
     assert_eq!(report.extended(), 1);
     assert!(matches!(
         report.results[1].outcome,
         RenewalOutcome::Skipped(Skip::OverCap)
     ));
-    assert_eq!(s.balance(), plan.balance - 1000 - IPV4_PRICE);
+    assert_eq!(s.accounts().balance(), plan.balance - 1000 - IPV4_PRICE);
 }
 
 #[tokio::test]
 async fn a_short_balance_is_planned_and_a_refusal_stops_the_run() {
     let (s, c) = four_due_and_a_client().await;
-    s.set_balance(IPV4_PRICE + 100);
+    s.accounts().set_balance(IPV4_PRICE + 100);
     let plan = c.renewal_plan(&week(100_000)).await.unwrap();
     assert_eq!(plan.items[1].decision, Decision::Skip(Skip::BalanceShort));
     // A 402 from the server (another spender) stops the run, though the plan could pay for
     // every item: nothing is charged and nothing after it is attempted.
-    s.set_balance(100_000);
+    s.accounts().set_balance(100_000);
     let plan = c.renewal_plan(&week(100_000)).await.unwrap();
     assert_eq!(plan.items.len(), 3);
     assert!(
         plan.items.iter().all(|i| i.decision == Decision::Extend),
         "{plan:?}"
     );
-    s.inject(Operation::ExtendService, Fault::Status(402), 1);
+    s.faults()
+        .inject(Operation::ExtendService, Fault::Status(402), 1);
     let report = c.renew(&plan).await;
     assert!(
         matches!(report.results[0].outcome, RenewalOutcome::Failed(_)),
@@ -166,18 +169,14 @@ async fn a_short_balance_is_planned_and_a_refusal_stops_the_run() {
         );
     }
     assert_eq!(sent(&s, Operation::ExtendService), 1);
-    assert_eq!((report.spent, s.balance()), (0, 100_000));
+    assert_eq!((report.spent, s.accounts().balance()), (0, 100_000));
     // Expired services are not offered.
     let expired = seed_expiring(&s, ServiceType::Ipv4Rotating, -DAY);
     let all = c
         .all_services(&opx::types::ServiceQuery::new().status(StatusFilter::All))
         .await
         .unwrap();
-    assert!(all.iter().any(|x| x.service_id.as_str() == expired));
+    assert!(all.iter().any(|x| x.service_id == expired));
     let plan = c.renewal_plan(&week(100_000)).await.unwrap();
-    assert!(
-        plan.items
-            .iter()
-            .all(|r| r.service.service_id.as_str() != expired)
-    );
+    assert!(plan.items.iter().all(|r| r.service.service_id != expired));
 }

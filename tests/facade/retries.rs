@@ -147,34 +147,39 @@ mod against_the_mock {
     #[tokio::test]
     async fn gets_retry_through_injected_faults() {
         let s = MockServer::start().await;
-        s.inject(Operation::GetAccount, Fault::Html502, 1);
-        s.inject(Operation::GetAccount, Fault::DropBeforeResponse, 1);
-        s.inject(Operation::GetAccount, Fault::TruncatedBody, 1);
+        s.faults().inject(Operation::GetAccount, Fault::Html502, 1);
+        s.faults()
+            .inject(Operation::GetAccount, Fault::DropBeforeResponse, 1);
+        s.faults()
+            .inject(Operation::GetAccount, Fault::TruncatedBody, 1);
         let c = s.client_builder().retry_policy(quick(4)).build().unwrap();
         c.account().await.unwrap();
         assert_eq!(sent(&s, Operation::GetAccount), 4);
-        assert_eq!(s.executions(Operation::GetAccount), 1);
+        assert_eq!(s.records().executions(Operation::GetAccount), 1);
     }
 
     #[tokio::test]
     async fn puts_retry_and_posts_do_not() {
         let s = MockServer::start().await;
-        let id: opx::types::ServiceId = s.seed_services(1)[0].parse().unwrap();
+        let id = s.services().seed(1).remove(0);
         let c = s.client_builder().retry_policy(quick(3)).build().unwrap();
-        s.inject(Operation::ReplaceWhitelist, Fault::Status(503), 2);
+        s.faults()
+            .inject(Operation::ReplaceWhitelist, Fault::Status(503), 2);
         c.replace_whitelist(&id, &opx::types::Whitelist::parse(["192.0.2.1"]).unwrap())
             .await
             .unwrap();
         assert_eq!(sent(&s, Operation::ReplaceWhitelist), 3);
 
-        s.inject(Operation::ExtendService, Fault::Status(503), 1);
+        s.faults()
+            .inject(Operation::ExtendService, Fault::Status(503), 1);
         assert!(c.extend(&id).await.is_err());
         assert_eq!(sent(&s, Operation::ExtendService), 1);
-        s.inject(Operation::RegenerateCredentials, Fault::DropAfterCommit, 1);
+        s.faults()
+            .inject(Operation::RegenerateCredentials, Fault::DropAfterCommit, 1);
         let e = c.regenerate_credentials(&id).await.unwrap_err();
         assert!(e.is_outcome_unknown());
         assert_eq!(sent(&s, Operation::RegenerateCredentials), 1);
-        assert_eq!(s.executions(Operation::RegenerateCredentials), 1);
+        assert_eq!(s.records().executions(Operation::RegenerateCredentials), 1);
     }
 
     /// An attempt whose answer does not come within the timeout is given up and sent again.
@@ -185,7 +190,7 @@ mod against_the_mock {
     async fn a_slow_answer_times_out_and_is_retried() {
         let s = MockServer::start().await;
         let slow = || {
-            s.inject(
+            s.faults().inject(
                 Operation::GetAccount,
                 Fault::Delay(Duration::from_secs(3600)),
                 1,
@@ -211,12 +216,12 @@ mod against_the_mock {
         assert!(t0.elapsed() >= Duration::from_secs(1), "{:?}", t0.elapsed());
         // The first attempt was abandoned (the mock runs a delayed call only if its client is
         // still there): the answer came from the second.
-        assert_eq!(s.executions(Operation::GetAccount), 1);
+        assert_eq!(s.records().executions(Operation::GetAccount), 1);
 
         // Without retries the same fault is a timeout error.
         slow();
         let e = impatient(RetryPolicy::none()).account().await.unwrap_err();
         assert!(e.is_timeout() && e.is_transport(), "{e:?}");
-        assert_eq!(s.executions(Operation::GetAccount), 1);
+        assert_eq!(s.records().executions(Operation::GetAccount), 1);
     }
 }

@@ -30,32 +30,37 @@ fn slow_commit(ms: u64) -> Fault {
 async fn a_normal_purchase_is_purchased() {
     let s = MockServer::start().await;
     let c = reconciling_client(&s);
-    s.seed_services(2);
+    s.services().seed(2);
     match c.purchase_safely(&req()).await.unwrap() {
         PurchaseOutcome::Purchased(svc) => assert_eq!(svc.service_type, ServiceType::Ipv4Rotating),
         other => panic!("{other:?}"),
     }
-    assert_eq!(s.executions(Operation::Purchase), 1);
+    assert_eq!(s.records().executions(Operation::Purchase), 1);
 }
 
 #[tokio::test]
 async fn a_purchase_that_committed_but_lost_its_answer_is_recovered() {
     let s = MockServer::start().await;
     let c = reconciling_client(&s);
-    s.seed_services(3);
-    let before = s.balance();
-    s.inject(Operation::Purchase, Fault::DropAfterCommit, 1);
+    s.services().seed(3);
+    let before = s.accounts().balance();
+    s.faults()
+        .inject(Operation::Purchase, Fault::DropAfterCommit, 1);
     let outcome = c.purchase_safely(&req()).await.unwrap();
     let PurchaseOutcome::Recovered(svc) = outcome else {
         panic!("{outcome:?}")
     };
-    assert_eq!(s.executions(Operation::Purchase), 1, "bought exactly once");
     assert_eq!(
-        s.balance(),
+        s.records().executions(Operation::Purchase),
+        1,
+        "bought exactly once"
+    );
+    assert_eq!(
+        s.accounts().balance(),
         before - price_of(&s, IPV4_PLAN),
         "charged exactly once"
     );
-    assert_eq!(s.service_count(), 4);
+    assert_eq!(s.services().count(), 4);
     let fetched = c.service(&svc.service_id).await.unwrap();
     assert_eq!(fetched.service_id, svc.service_id);
 }
@@ -66,8 +71,9 @@ async fn a_purchase_that_committed_but_lost_its_answer_is_recovered() {
 async fn a_purchase_that_never_ran_is_unknown_not_not_purchased() {
     let s = MockServer::start().await;
     let c = reconciling_client(&s);
-    let before = s.balance();
-    s.inject(Operation::Purchase, Fault::DropBeforeResponse, 1);
+    let before = s.accounts().balance();
+    s.faults()
+        .inject(Operation::Purchase, Fault::DropBeforeResponse, 1);
     let outcome = c.purchase_safely(&req()).await.unwrap();
     assert_eq!(outcome.charged(), None);
     let PurchaseOutcome::Unknown { error, watched } = outcome else {
@@ -80,8 +86,8 @@ async fn a_purchase_that_never_ran_is_unknown_not_not_purchased() {
     assert!(error.message().contains("it may still appear"), "{error}");
     assert!(!error.message().contains("safe to try again"), "{error}");
     assert_eq!(watched, RECONCILE_WINDOW, "it says how long it watched");
-    assert_eq!(s.executions(Operation::Purchase), 0);
-    assert_eq!(s.balance(), before);
+    assert_eq!(s.records().executions(Operation::Purchase), 0);
+    assert_eq!(s.accounts().balance(), before);
     assert_eq!(
         sent(&s, Operation::Purchase),
         1,
@@ -101,12 +107,12 @@ async fn a_garbled_answer_is_never_called_not_purchased() {
     ] {
         let s = MockServer::start().await;
         let c = reconciling_client(&s);
-        s.inject(Operation::Purchase, fault.clone(), 1);
+        s.faults().inject(Operation::Purchase, fault.clone(), 1);
         let outcome = c.purchase_safely(&req()).await.unwrap();
         assert_eq!(outcome.charged(), charged, "{fault:?}: {outcome:?}");
         assert_eq!(sent(&s, Operation::Purchase), 1, "{fault:?}: not re-sent");
-        assert_eq!(s.executions(Operation::Purchase), 0, "{fault:?}");
-        assert_eq!(s.service_count(), 0, "{fault:?}");
+        assert_eq!(s.records().executions(Operation::Purchase), 0, "{fault:?}");
+        assert_eq!(s.services().count(), 0, "{fault:?}");
     }
 }
 
@@ -122,17 +128,17 @@ async fn a_garbled_answer_to_a_committed_purchase_is_recovered() {
     ] {
         let s = MockServer::start().await;
         let c = reconciling_client(&s);
-        let before = s.balance();
+        let before = s.accounts().balance();
         let garbled = Fault::AfterCommit(Box::new(then.clone()));
-        s.inject(Operation::Purchase, garbled, 1);
+        s.faults().inject(Operation::Purchase, garbled, 1);
         let outcome = c.purchase_safely(&req()).await.unwrap();
         let PurchaseOutcome::Recovered(svc) = outcome else {
             panic!("{then:?}: {outcome:?}")
         };
-        assert_eq!(s.executions(Operation::Purchase), 1, "{then:?}");
-        assert_eq!(s.service_count(), 1);
+        assert_eq!(s.records().executions(Operation::Purchase), 1, "{then:?}");
+        assert_eq!(s.services().count(), 1);
         assert_eq!(
-            s.balance(),
+            s.accounts().balance(),
             before - price_of(&s, IPV4_PLAN),
             "{then:?}: charged once"
         );
@@ -167,7 +173,8 @@ async fn a_concurrent_purchase_makes_the_outcome_ambiguous() {
         .reconcile_policy(quick_reconcile())
         .build()
         .unwrap();
-    s.inject(Operation::Purchase, Fault::DropAfterCommit, 1);
+    s.faults()
+        .inject(Operation::Purchase, Fault::DropAfterCommit, 1);
     let mut ours = tokio::spawn(async move { c.purchase_safely(&req()).await });
     let asked = tokio::time::timeout(Duration::from_secs(60), async {
         tokio::select! {
@@ -178,7 +185,11 @@ async fn a_concurrent_purchase_makes_the_outcome_ambiguous() {
     .await
     .expect("no reconciliation within 60 s");
     assert!(asked.is_some());
-    assert_eq!(s.executions(Operation::Purchase), 1, "ours committed");
+    assert_eq!(
+        s.records().executions(Operation::Purchase),
+        1,
+        "ours committed"
+    );
     reconciling_client(&s).purchase(&req()).await.unwrap();
     clock.release(100);
     let outcome = ours.await.unwrap().unwrap();
@@ -186,26 +197,28 @@ async fn a_concurrent_purchase_makes_the_outcome_ambiguous() {
         panic!("{outcome:?}")
     };
     assert_eq!(candidates.len(), 2);
-    assert_eq!(s.executions(Operation::Purchase), 2);
+    assert_eq!(s.records().executions(Operation::Purchase), 2);
 }
 
 #[tokio::test]
 async fn extend_safely_recovers_or_reports_not_extended() {
     let s = MockServer::start().await;
     let c = reconciling_client(&s);
-    let id: opx::types::ServiceId = s.seed_services(1)[0].parse().unwrap();
+    let id = s.services().seed(1).remove(0);
     let start = c.service(&id).await.unwrap().expires_at;
 
     match c.extend_safely(&id).await.unwrap() {
         ExtendOutcome::Extended(svc) => assert!(svc.expires_at > start),
         other => panic!("{other:?}"),
     }
-    s.inject(Operation::ExtendService, Fault::DropAfterCommit, 1);
+    s.faults()
+        .inject(Operation::ExtendService, Fault::DropAfterCommit, 1);
     match c.extend_safely(&id).await.unwrap() {
         ExtendOutcome::Recovered(svc) => assert_eq!((svc.expires_at - start).num_days(), 60),
         other => panic!("{other:?}"),
     }
-    s.inject(Operation::ExtendService, Fault::DropBeforeResponse, 1);
+    s.faults()
+        .inject(Operation::ExtendService, Fault::DropBeforeResponse, 1);
     match c.extend_safely(&id).await.unwrap() {
         ExtendOutcome::Unknown { error, .. } => {
             assert!(error.is_outcome_unknown(), "{error}");
@@ -216,7 +229,7 @@ async fn extend_safely_recovers_or_reports_not_extended() {
         }
         other => panic!("{other:?}"),
     }
-    assert_eq!(s.executions(Operation::ExtendService), 2);
+    assert_eq!(s.records().executions(Operation::ExtendService), 2);
 }
 
 #[tokio::test]
@@ -227,26 +240,30 @@ async fn plain_purchase_reports_outcome_unknown_and_does_not_retry() {
         .retry_policy(opx::RetryPolicy::default().max_attempts(5))
         .build()
         .unwrap();
-    s.inject(Operation::Purchase, Fault::DropAfterCommit, 1);
+    s.faults()
+        .inject(Operation::Purchase, Fault::DropAfterCommit, 1);
     let e = c.purchase(&req()).await.unwrap_err();
     assert!(e.is_outcome_unknown() && e.is_transport(), "{e:?}");
-    assert_eq!(s.executions(Operation::Purchase), 1);
-    assert_eq!(s.service_count(), 1);
+    assert_eq!(s.records().executions(Operation::Purchase), 1);
+    assert_eq!(s.services().count(), 1);
 }
 
 /// With 5,000 services, a purchase that goes well costs one request more than a bare one.
 #[tokio::test]
 async fn the_success_path_costs_one_request_whatever_the_number_of_services() {
     let s = MockServer::start().await;
-    s.seed_services(5_000);
+    s.services().seed(5_000);
     let c = reconciling_client(&s);
-    let before = s.requests().len();
+    let before = s.records().requests().len();
     let outcome = c.purchase_safely(&req()).await.unwrap();
     assert!(
         matches!(outcome, PurchaseOutcome::Purchased(_)),
         "{outcome:?}"
     );
-    let sent: Vec<_> = s.requests()[before..].iter().map(|r| r.operation).collect();
+    let sent: Vec<_> = s.records().requests()[before..]
+        .iter()
+        .map(|r| r.operation)
+        .collect();
     assert_eq!(
         sent,
         [Some(Operation::ListServices), Some(Operation::Purchase)],
@@ -260,16 +277,18 @@ async fn the_success_path_costs_one_request_whatever_the_number_of_services() {
 #[tokio::test]
 async fn beyond_one_page_the_outcome_is_recovered_or_honestly_unknown() {
     let s = MockServer::start().await;
-    s.seed_services(250);
+    s.services().seed(250);
     let c = reconciling_client(&s);
-    s.inject(Operation::Purchase, Fault::DropAfterCommit, 1);
+    s.faults()
+        .inject(Operation::Purchase, Fault::DropAfterCommit, 1);
     let outcome = c.purchase_safely(&req()).await.unwrap();
     assert!(
         matches!(outcome, PurchaseOutcome::Recovered(_)),
         "{outcome:?}"
     );
 
-    s.inject(Operation::Purchase, Fault::DropBeforeResponse, 1);
+    s.faults()
+        .inject(Operation::Purchase, Fault::DropBeforeResponse, 1);
     let outcome = c.purchase_safely(&req()).await.unwrap();
     assert!(
         matches!(outcome, PurchaseOutcome::Unknown { .. }),
@@ -282,7 +301,8 @@ async fn beyond_one_page_the_outcome_is_recovered_or_honestly_unknown() {
         .reconcile_policy(quick_reconcile().full_snapshot(true))
         .build()
         .unwrap();
-    s.inject(Operation::Purchase, Fault::DropBeforeResponse, 1);
+    s.faults()
+        .inject(Operation::Purchase, Fault::DropBeforeResponse, 1);
     let outcome = exact.purchase_safely(&req()).await.unwrap();
     let PurchaseOutcome::Unknown { error, .. } = outcome else {
         panic!("{outcome:?}")
@@ -291,7 +311,7 @@ async fn beyond_one_page_the_outcome_is_recovered_or_honestly_unknown() {
         error.message().contains("no new service appeared"),
         "{error}"
     );
-    assert_eq!(s.executions(Operation::Purchase), 1);
+    assert_eq!(s.records().executions(Operation::Purchase), 1);
 }
 
 /// A server that commits a moment after the client gave up, on the mock's clock: within the
@@ -311,7 +331,8 @@ async fn a_commit_after_the_watch_is_unknown_then_resolved() {
             .unwrap()
     };
     let c = impatient(Duration::from_secs(30));
-    s.inject(Operation::Purchase, slow_commit(20_000), 1);
+    s.faults()
+        .inject(Operation::Purchase, slow_commit(20_000), 1);
     let outcome = c.purchase_safely(&req()).await.unwrap();
     assert!(
         matches!(outcome, PurchaseOutcome::Recovered(_)),
@@ -319,8 +340,9 @@ async fn a_commit_after_the_watch_is_unknown_then_resolved() {
     );
 
     let hasty = impatient(Duration::from_secs(10));
-    s.inject(Operation::Purchase, slow_commit(60_000), 1);
-    let balance = s.balance();
+    s.faults()
+        .inject(Operation::Purchase, slow_commit(60_000), 1);
+    let balance = s.accounts().balance();
     let outcome = hasty.purchase_safely(&req()).await.unwrap();
     let PurchaseOutcome::Unknown { watched, error } = outcome else {
         panic!("{outcome:?}")
@@ -331,7 +353,10 @@ async fn a_commit_after_the_watch_is_unknown_then_resolved() {
         "{error}"
     );
     assert_eq!(
-        (s.balance(), s.executions(Operation::Purchase)),
+        (
+            s.accounts().balance(),
+            s.records().executions(Operation::Purchase)
+        ),
         (balance, 1),
         "not yet"
     );
@@ -342,21 +367,21 @@ async fn a_commit_after_the_watch_is_unknown_then_resolved() {
     assert_eq!(again.kind(), opx::ErrorKind::PendingUnknown, "{again}");
     assert_eq!(again.charged(), Some(false));
     assert_eq!(
-        s.executions(Operation::Purchase),
+        s.records().executions(Operation::Purchase),
         1,
         "the repeat was refused before sending"
     );
 
-    s.advance(Duration::from_secs(60));
+    s.clock().advance(Duration::from_secs(60));
     for _ in 0..200 {
-        if s.executions(Operation::Purchase) == 2 {
+        if s.records().executions(Operation::Purchase) == 2 {
             break;
         }
         tokio::task::yield_now().await;
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     assert_eq!(
-        s.executions(Operation::Purchase),
+        s.records().executions(Operation::Purchase),
         2,
         "the late commit landed"
     );
@@ -374,7 +399,7 @@ async fn a_commit_after_the_watch_is_unknown_then_resolved() {
         "{bought:?}"
     );
     assert_eq!(
-        s.executions(Operation::Purchase),
+        s.records().executions(Operation::Purchase),
         3,
         "charged once per purchase, never twice"
     );
@@ -389,35 +414,41 @@ async fn a_dropped_purchase_future_is_reconciled_from_a_snapshot() {
     let c = watching(&s, 10, Duration::from_secs(10)).build().unwrap();
     let snapshot = c.purchase_snapshot(&req()).await.unwrap();
     assert!(snapshot.is_complete() && snapshot.is_empty());
-    s.inject(Operation::Purchase, slow_commit(5_000), 1);
+    s.faults()
+        .inject(Operation::Purchase, slow_commit(5_000), 1);
     let dropped = tokio::time::timeout(Duration::from_millis(300), c.purchase(&req())).await;
     assert!(dropped.is_err(), "the future was dropped before the answer");
-    assert_eq!(s.executions(Operation::Purchase), 0, "not committed yet");
+    assert_eq!(
+        s.records().executions(Operation::Purchase),
+        0,
+        "not committed yet"
+    );
     let outcome = c.reconcile_purchase(&req(), &snapshot).await.unwrap();
     assert!(
         matches!(outcome, PurchaseOutcome::Recovered(_)),
         "{outcome:?}"
     );
-    assert_eq!(s.executions(Operation::Purchase), 1);
+    assert_eq!(s.records().executions(Operation::Purchase), 1);
 }
 
 /// When the service cannot be read after an unknown extension, the outcome is unknown.
 #[tokio::test]
 async fn extend_safely_says_unknown_when_it_cannot_read_the_service() {
     let s = MockServer::start().await;
-    let id: opx::types::ServiceId = s.seed_services(1)[0].parse().unwrap();
+    let id = s.services().seed(1).remove(0);
     let c = reconciling_client(&s);
     // The first read (before) answers normally; every read after the lost answer fails.
-    s.inject(Operation::ExtendService, Fault::DropAfterCommit, 1);
-    s.inject(Operation::GetService, Fault::Delay(Duration::ZERO), 1);
-    s.inject(Operation::GetService, Fault::Status(500), 100);
+    let faults = s.faults();
+    faults.inject(Operation::ExtendService, Fault::DropAfterCommit, 1);
+    faults.inject(Operation::GetService, Fault::Delay(Duration::ZERO), 1);
+    faults.inject(Operation::GetService, Fault::Status(500), 100);
     let outcome = c.extend_safely(&id).await.unwrap();
     assert!(
         matches!(outcome, ExtendOutcome::Unknown { .. }),
         "{outcome:?}"
     );
     assert_eq!(outcome.charged(), None);
-    assert_eq!(s.executions(Operation::ExtendService), 1);
+    assert_eq!(s.records().executions(Operation::ExtendService), 1);
 }
 
 /// An extension the server accepted (2xx) whose answer and read-back both fail is charged: it
@@ -425,15 +456,16 @@ async fn extend_safely_says_unknown_when_it_cannot_read_the_service() {
 #[tokio::test]
 async fn an_accepted_extension_that_cannot_be_read_is_extended_unread() {
     let s = MockServer::start().await;
-    let id: opx::types::ServiceId = s.seed_services(1)[0].parse().unwrap();
+    let id = s.services().seed(1).remove(0);
     let c = reconciling_client(&s);
-    s.inject(
+    s.faults().inject(
         Operation::ExtendService,
         Fault::AfterCommit(Box::new(Fault::MalformedJson)),
         1,
     );
-    s.inject(Operation::GetService, Fault::Delay(Duration::ZERO), 1);
-    s.inject(Operation::GetService, Fault::Status(500), 100);
+    let faults = s.faults();
+    faults.inject(Operation::GetService, Fault::Delay(Duration::ZERO), 1);
+    faults.inject(Operation::GetService, Fault::Status(500), 100);
     let outcome = c.extend_safely(&id).await.unwrap();
     assert_eq!(outcome.charged(), Some(true), "{outcome:?}");
     let ExtendOutcome::ExtendedUnread(e) = outcome else {
@@ -444,7 +476,7 @@ async fn an_accepted_extension_that_cannot_be_read_is_extended_unread() {
         !e.message().contains("may or may not"),
         "a settled outcome does not say unknown: {e}"
     );
-    assert_eq!(s.executions(Operation::ExtendService), 1);
+    assert_eq!(s.records().executions(Operation::ExtendService), 1);
 }
 
 /// A 429 on the watch's reads is waited out (on the client's clock), not taken for "unknown".
@@ -452,23 +484,24 @@ async fn an_accepted_extension_that_cannot_be_read_is_extended_unread() {
 async fn the_watch_waits_out_a_429() {
     let s = MockServer::start().await;
     let c = reconciling_client(&s);
-    s.inject(Operation::Purchase, Fault::DropAfterCommit, 1);
-    s.inject(Operation::ListServices, Fault::Delay(Duration::ZERO), 1);
-    s.inject(
+    let faults = s.faults();
+    faults.inject(Operation::Purchase, Fault::DropAfterCommit, 1);
+    faults.inject(Operation::ListServices, Fault::Delay(Duration::ZERO), 1);
+    s.faults().inject(
         Operation::ListServices,
         Fault::RateLimited {
             retry_after: Some(30),
         },
         3,
     );
-    let t0 = s.now();
+    let t0 = s.clock().now();
     let outcome = c.purchase_safely(&req()).await.unwrap();
     assert!(
         matches!(outcome, PurchaseOutcome::Recovered(_)),
         "{outcome:?}"
     );
     assert!(
-        s.now() - t0 >= chrono::Duration::seconds(90),
+        s.clock().now() - t0 >= chrono::Duration::seconds(90),
         "waited each Retry-After out on the clock"
     );
 }
@@ -478,7 +511,7 @@ async fn the_watch_waits_out_a_429() {
 #[tokio::test]
 async fn one_landed_extension_settles_one_of_two_unknown_entries() {
     let s = MockServer::start().await;
-    let id: opx::types::ServiceId = s.seed_services(1)[0].parse().unwrap();
+    let id = s.services().seed(1).remove(0);
     let journal = opx::safe::Journal::memory().allow_over_pending(true);
     let c = s
         .client_builder()
@@ -487,23 +520,29 @@ async fn one_landed_extension_settles_one_of_two_unknown_entries() {
         .journal(journal.clone())
         .build()
         .unwrap();
-    s.inject(Operation::ExtendService, slow_commit(60_000), 1);
+    s.faults()
+        .inject(Operation::ExtendService, slow_commit(60_000), 1);
     let first = c.extend_safely(&id).await.unwrap();
     assert!(matches!(first, ExtendOutcome::Unknown { .. }), "{first:?}");
-    s.inject(Operation::ExtendService, Fault::DropBeforeResponse, 1);
+    s.faults()
+        .inject(Operation::ExtendService, Fault::DropBeforeResponse, 1);
     let second = c.extend_safely(&id).await.unwrap();
     assert!(
         matches!(second, ExtendOutcome::Unknown { .. }),
         "{second:?}"
     );
-    s.advance(Duration::from_secs(60));
+    s.clock().advance(Duration::from_secs(60));
     for _ in 0..400 {
-        if s.executions(Operation::ExtendService) == 1 {
+        if s.records().executions(Operation::ExtendService) == 1 {
             break;
         }
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
-    assert_eq!(s.executions(Operation::ExtendService), 1, "one landed");
+    assert_eq!(
+        s.records().executions(Operation::ExtendService),
+        1,
+        "one landed"
+    );
     let looked = c.resolve_pending().await.unwrap();
     let states: Vec<_> = looked.iter().map(|e| e.state).collect();
     use opx::safe::EntryState::{Done, Unknown};

@@ -54,7 +54,7 @@ async fn http_connect_and_socks5_share_one_port_and_need_no_credentials() {
     round_trip(&mut socks, b"through socks5").await;
     drop(socks);
 
-    assert!(s.gateway_threads_peak(&id) >= 1);
+    assert!(s.gateways().threads_peak(&id) >= 1);
 }
 
 #[tokio::test]
@@ -133,7 +133,7 @@ async fn a_sticky_session_keeps_its_connection_and_so_its_exit_until_its_time_ru
         first
     );
     // Its time runs out on the client's (the mock's) clock: a new connection.
-    s.advance(Duration::from_secs(600));
+    s.clock().advance(Duration::from_secs(600));
     assert_ne!(exit(&get_through(&sticky, &echo.url("/")).await.1), first);
 }
 

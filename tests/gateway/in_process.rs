@@ -12,7 +12,7 @@ use crate::support::IPV4_PLAN;
 #[tokio::test]
 async fn leases_keep_to_the_threads_carry_requests_and_report_health() {
     let (s, echo, [id]) = mock_with([IPV4_PLAN]).await;
-    assert!(s.set_threads(&id, 1));
+    assert!(s.services().set_threads(&id, 1));
     let pool = Gateway::builder(s.client())
         .ejection(1, Duration::from_secs(30))
         .pool()
@@ -20,7 +20,7 @@ async fn leases_keep_to_the_threads_carry_requests_and_report_health() {
         .unwrap();
 
     let lease = pool.checkout(None, None).await.unwrap();
-    assert_eq!(lease.service(), id);
+    assert_eq!(lease.service(), id.as_str());
     assert!(!format!("{lease:?}").contains("password"));
     // The only thread is taken: a second checkout waits until the lease is dropped.
     let mut second = Box::pin(pool.checkout(None, None));
@@ -41,7 +41,7 @@ async fn leases_keep_to_the_threads_carry_requests_and_report_health() {
     second.failed();
     let refused = pool.checkout(None, None).await.unwrap_err();
     assert!(refused.to_string().contains("ejected"), "{refused}");
-    s.advance(Duration::from_secs(30));
+    s.clock().advance(Duration::from_secs(30));
     let again = pool.checkout(None, None).await.unwrap();
     let proxied = reqwest::Client::builder()
         .proxy(again.proxy().unwrap())

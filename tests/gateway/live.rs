@@ -30,19 +30,18 @@ async fn regenerated_credentials_are_read_again_once_and_the_request_goes_throug
 #[tokio::test]
 async fn an_expired_service_is_dropped_at_its_expiry_and_the_other_carries_on() {
     let (s, echo, [short, long]) = mock_with([IPV4_PLAN, IPV4_PLAN]).await;
-    let sid = opx::types::ServiceId::new(long.as_str()).unwrap();
-    s.client().extend(&sid).await.unwrap();
+    s.client().extend(&long).await.unwrap();
     let gw = gateway(&s, |b| b).await;
     assert_eq!(gw.services().len(), 2);
-    s.advance(31 * DAY);
+    s.clock().advance(31 * DAY);
     for _ in 0..4 {
         assert_eq!(get_through(&gw.proxy_url(), &echo.url("/")).await.0, 200);
     }
     let left: Vec<String> = gw.services().into_iter().map(|u| u.id).collect();
-    assert_eq!(left, [long]);
+    assert_eq!(left, [long.to_string()]);
     // The expired service was never tried: no 403 from the mock's gateway.
     let metrics = gw.metrics_text();
-    assert!(!metrics.contains(&short), "{metrics}");
+    assert!(!metrics.contains(short.as_str()), "{metrics}");
     assert!(!metrics.contains("forbidden_403"), "{metrics}");
 }
 
@@ -54,7 +53,7 @@ async fn a_dead_line_is_ejected_tunnels_retry_elsewhere_and_it_comes_back() {
             .ejection(1, Duration::from_secs(30))
     })
     .await;
-    s.set_gateway_down(&GatewayCountry::De, true);
+    s.gateways().set_down(&GatewayCountry::De, true);
     for _ in 0..6 {
         let (status, body) = get_through(&gw.proxy_url(), &echo.url("/")).await;
         assert_eq!(status, 200, "{body}");
@@ -65,11 +64,11 @@ async fn a_dead_line_is_ejected_tunnels_retry_elsewhere_and_it_comes_back() {
     assert_eq!(connect_errors(&gw.metrics_text()), 1);
 
     // Back up; after the backoff (on the mock's clock) the de line is used again.
-    s.set_gateway_down(&GatewayCountry::De, false);
+    s.gateways().set_down(&GatewayCountry::De, false);
     let de = format!("http://country-de:x@{}", gw.addr());
     let (status, _) = get_through(&de, &echo.url("/")).await;
     assert_eq!(status, 503, "still ejected");
-    s.advance(Duration::from_secs(30));
+    s.clock().advance(Duration::from_secs(30));
     let (status, body) = get_through(&de, &echo.url("/")).await;
     assert_eq!((status, country_of(exit(&body))), (200, GatewayCountry::De));
     assert_eq!(gw.services()[0].ejected, 0);
@@ -99,11 +98,11 @@ async fn active_probes_eject_a_dead_line_and_readmit_it_as_soon_as_it_answers() 
     })
     .await;
     assert_eq!(gw.probe().await, Some(3));
-    s.set_gateway_down(&GatewayCountry::De, true);
+    s.gateways().set_down(&GatewayCountry::De, true);
     assert_eq!(gw.probe().await, Some(2));
     assert_eq!(gw.services()[0].ejected, 1);
     // Back up: the next probe re-admits it, long before its 30-minute backoff.
-    s.set_gateway_down(&GatewayCountry::De, false);
+    s.gateways().set_down(&GatewayCountry::De, false);
     assert_eq!(gw.probe().await, Some(3));
     assert_eq!(gw.services()[0].ejected, 0);
     let bad = Gateway::builder(s.client())
@@ -120,12 +119,12 @@ async fn active_probes_eject_a_dead_line_and_readmit_it_as_soon_as_it_answers() 
 async fn reading_many_services_waits_for_the_rate_limit_instead_of_failing() {
     let (s, echo, _) = mock_with([IPV4_PLAN, IPV4_PLAN, IPV4_PLAN]).await;
     // A service list and three proxy lists: more calls than the minute's window allows.
-    s.set_limit(opx::mock::Bucket::GlobalMinute, 2);
-    let before = s.now();
+    s.accounts().set_limit(opx::mock::Bucket::GlobalMinute, 2);
+    let before = s.clock().now();
     let gw = gateway(&s, |b| b).await;
     assert_eq!(gw.services().len(), 3);
     assert!(
-        s.now() - before >= chrono::Duration::seconds(60),
+        s.clock().now() - before >= chrono::Duration::seconds(60),
         "it waited on the mock's clock"
     );
     assert_eq!(get_through(&gw.proxy_url(), &echo.url("/")).await.0, 200);

@@ -27,12 +27,15 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 /// A mock with a service of each plan (their ids, in order), and a loopback echo.
-pub async fn mock_with<const N: usize>(plans: [&str; N]) -> (MockServer, echo::Echo, [String; N]) {
+pub async fn mock_with<const N: usize>(
+    plans: [&str; N],
+) -> (MockServer, echo::Echo, [opx::types::ServiceId; N]) {
     let s = MockServer::start().await;
     let echo = echo::Echo::start().await;
     let mut ids = Vec::new();
     for plan in plans {
-        ids.push(support::buy_id(&s, plan).await);
+        let id = support::buy_id(&s, plan).await;
+        ids.push(opx::types::ServiceId::new(id).unwrap());
     }
     let ids = ids
         .try_into()
@@ -81,7 +84,7 @@ pub fn exit(body: &str) -> Ipv4Addr {
 pub fn country_of(ip: Ipv4Addr) -> GatewayCountry {
     GatewayCountry::KNOWN
         .into_iter()
-        .find(|c| MockServer::exit_range(c).contains(&ip))
+        .find(|c| opx::mock::exit_range(c).contains(&ip))
         .unwrap_or_else(|| panic!("{ip} is in no exit range"))
 }
 

@@ -8,7 +8,7 @@ use crate::support::IPV4_PLAN;
 #[tokio::test]
 async fn never_more_upstream_connections_than_threads_and_the_queue_drains() {
     let (s, mut echo, [id]) = mock_with([IPV4_PLAN]).await;
-    assert!(s.set_threads(&id, 2));
+    assert!(s.services().set_threads(&id, 2));
     let gw = gateway(&s, |b| b).await;
     let url = gw.proxy_url();
     let hold = echo.url("/hold");
@@ -29,13 +29,13 @@ async fn never_more_upstream_connections_than_threads_and_the_queue_drains() {
     }
     // The mock's gateway never had more than 2 of the service's threads in use (it refuses
     // with 429 beyond them, which would have failed a request above).
-    assert_eq!(s.gateway_threads_peak(&id), 2);
+    assert_eq!(s.gateways().threads_peak(&id), 2);
 }
 
 #[tokio::test]
 async fn a_full_queue_is_a_clear_503_at_once() {
     let (s, mut echo, [id]) = mock_with([IPV4_PLAN]).await;
-    assert!(s.set_threads(&id, 1));
+    assert!(s.services().set_threads(&id, 1));
     let gw = gateway(&s, |b| b.max_queue(0)).await;
     let url = gw.proxy_url();
     let hold = echo.url("/hold");

@@ -24,7 +24,7 @@ async fn a_scraper_keeps_working_through_regeneration_a_dead_line_and_an_expiry(
         .extend(&opx::types::ServiceId::new(six.as_str()).unwrap())
         .await
         .unwrap();
-    assert!(s.set_threads(&six, 3) && s.set_threads(&four, 2));
+    assert!(s.services().set_threads(&six, 3) && s.services().set_threads(&four, 2));
     let gw = gateway(&s, |b| b).await;
     let (proxy, url) = (gw.proxy_url(), echo.url("/"));
     let all_ok = |statuses: Vec<u16>| assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
@@ -35,14 +35,14 @@ async fn a_scraper_keeps_working_through_regeneration_a_dead_line_and_an_expiry(
         .await
         .unwrap();
     all_ok(round(&proxy, &url, 12).await);
-    s.set_gateway_down(&GatewayCountry::De, true);
+    s.gateways().set_down(&GatewayCountry::De, true);
     all_ok(round(&proxy, &url, 12).await);
-    s.advance(Duration::from_secs(31 * 86_400));
+    s.clock().advance(Duration::from_secs(31 * 86_400));
     all_ok(round(&proxy, &url, 12).await);
 
     let left: Vec<String> = gw.services().into_iter().map(|u| u.id).collect();
-    assert_eq!(left, std::slice::from_ref(&six));
-    assert!(s.gateway_threads_peak(&six) <= 3 && s.gateway_threads_peak(&four) <= 2);
+    assert_eq!(left, [six.to_string()]);
+    assert!(s.gateways().threads_peak(&six) <= 3 && s.gateways().threads_peak(&four) <= 2);
     let metrics = gw.metrics_text();
     assert!(!metrics.contains("limit_429"), "{metrics}");
     for id in [&six, &four] {

@@ -11,11 +11,7 @@ use tokio::net::TcpStream;
 #[tokio::test]
 async fn metrics_and_the_access_log_show_traffic_per_service_without_a_password() {
     let (s, echo, [id]) = mock_with([IPV4_PLAN]).await;
-    let password = s
-        .client()
-        .service(&opx::types::ServiceId::new(id.as_str()).unwrap())
-        .await
-        .unwrap();
+    let password = s.client().service(&id).await.unwrap();
     let password = password.auth.password().to_owned();
     let (id, password) = (id.as_str(), password.as_str());
     let log = Capture::default();
@@ -42,7 +38,7 @@ async fn metrics_and_the_access_log_show_traffic_per_service_without_a_password(
             .starts_with("application/openmetrics-text")
     );
     let text = r.text().await.unwrap();
-    let nl = s.gateway_addr(&opx::types::GatewayCountry::Nl).unwrap();
+    let nl = s.gateways().addr(&opx::types::GatewayCountry::Nl).unwrap();
     let labels = format!("{{service=\"{id}\",line=\"nl {nl}\"}}");
     assert!(
         text.contains(&format!("opx_gateway_requests_total{labels} 2")),

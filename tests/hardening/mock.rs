@@ -98,11 +98,11 @@ async fn concurrent_tenants_get_no_5xx_lose_nothing_and_are_counted_exactly() {
     // stretches it): each burst has its own generous guard against a hang (`burst`).
     let s = MockServer::start().await;
     let purchase_limit = 20u32;
-    s.set_limit(Bucket::Purchase, purchase_limit);
+    s.accounts().set_limit(Bucket::Purchase, purchase_limit);
     let mut tokens = vec![s.token().to_owned()];
-    let mut balances = vec![s.balance()];
+    let mut balances = vec![s.accounts().balance()];
     for _ in 0..2 {
-        let t = s.add_account(1_000_000);
+        let t = s.accounts().add(1_000_000);
         balances.push(1_000_000);
         tokens.push(t.token);
     }
@@ -163,7 +163,7 @@ async fn concurrent_tenants_get_no_5xx_lose_nothing_and_are_counted_exactly() {
     let every: BTreeSet<&String> = bought.values().flatten().collect();
     assert_eq!(every.len(), 3 * purchase_limit as usize);
     assert_eq!(
-        s.executions(Operation::Purchase),
+        s.records().executions(Operation::Purchase),
         3 * u64::from(purchase_limit)
     );
 
@@ -187,9 +187,9 @@ async fn concurrent_tenants_get_no_5xx_lose_nothing_and_are_counted_exactly() {
     let sent_so_far = sent1 + 6;
 
     // Burst 2: the global per-minute bucket, on a fresh window: 3 x 100 reads against a limit of 40.
-    s.advance(Duration::from_secs(2 * 3600));
+    s.clock().advance(Duration::from_secs(2 * 3600));
     let global = 40u32;
-    s.set_limit(Bucket::GlobalMinute, global);
+    s.accounts().set_limit(Bucket::GlobalMinute, global);
     let mut jobs = Vec::new();
     for tenant in 0..tokens.len() {
         jobs.extend(std::iter::repeat_n((tenant, "account"), 100));
@@ -216,7 +216,7 @@ async fn concurrent_tenants_get_no_5xx_lose_nothing_and_are_counted_exactly() {
     }
 
     // Every request was recorded once, and nothing broke the spec.
-    let recorded = s.requests();
+    let recorded = s.records().requests();
     assert_eq!(recorded.len(), sent_so_far + 300);
     assert!(
         recorded.iter().all(|r| r.status < 500),
@@ -320,8 +320,8 @@ async fn request_bodies_are_bounded_whatever_the_client_announces() {
             );
         }
     }
-    assert_eq!(s.service_count(), 0, "nothing was bought");
-    assert_eq!(s.executions(Operation::Purchase), 0);
+    assert_eq!(s.services().count(), 0, "nothing was bought");
+    assert_eq!(s.records().executions(Operation::Purchase), 0);
     assert_serves(&s).await;
 }
 

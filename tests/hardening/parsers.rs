@@ -34,7 +34,8 @@ fn fuzz_proxy_list_crash_d1ba7aa2_debug_is_exactly_the_redacted_form() {
             e.login()
         );
         assert_eq!(format!("{e:?}"), expected);
-        assert_eq!(format!("{:?}", e.to_owned()), expected);
+        let owned = expected.replacen("ProxyEndpoint ", "ProxyEndpointBuf ", 1);
+        assert_eq!(format!("{:?}", e.to_owned()), owned);
         assert!(!format!("{e:?}").contains(&format!("{pw:?}")));
     }
     assert_eq!(n, 1);

@@ -119,8 +119,10 @@ async fn interrupt(child: &mut KillOnDrop) -> (ExitStatus, String) {
 #[tokio::test]
 async fn opx_mock_reports_schema_violations_when_interrupted() {
     let source = opx::mock::MockServer::start().await;
-    source.set_profile("alice", "not an e-mail address");
-    let state = source.export_state();
+    source
+        .accounts()
+        .set_profile("alice", "not an e-mail address");
+    let state = source.accounts().export_state();
     let token = state.accounts[0].keys[0].token.clone();
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("state.json");

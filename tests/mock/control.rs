@@ -27,7 +27,7 @@ async fn accounts_balances_services_and_the_clock_are_set_over_http() {
     assert_eq!(st, 200, "{a}");
     let token = a["token"].as_str().unwrap().to_string();
     let username = a["username"].as_str().unwrap().to_string();
-    assert_eq!(s.balance_of(&token), Some(777));
+    assert_eq!(s.accounts().balance_of(&token), Some(777));
     let (st, _) = control(
         &s,
         Method::PUT,
@@ -36,7 +36,7 @@ async fn accounts_balances_services_and_the_clock_are_set_over_http() {
     )
     .await;
     assert_eq!(st, 200);
-    assert_eq!(s.balance_of(&token), Some(5));
+    assert_eq!(s.accounts().balance_of(&token), Some(5));
 
     let (st, v) = control(
         &s,
@@ -119,12 +119,16 @@ async fn faults_overrides_requests_stats_and_reset() {
     assert_eq!(stats["responses_by_status"]["200"], 5);
     assert_eq!(stats["responses_by_status"]["503"], 1);
     assert_eq!(stats["charges"], 1);
-    assert_eq!(s.stats().charges, 1);
+    assert_eq!(s.records().stats().charges, 1);
 
     let (st, _) = control(&s, Method::POST, "/reset", None).await;
     assert_eq!(st, 200);
     assert_eq!(
-        (s.service_count(), s.balance(), s.stats().requests),
+        (
+            s.services().count(),
+            s.accounts().balance(),
+            s.records().stats().requests
+        ),
         (0, 100_000, 0)
     );
     assert_eq!(
@@ -137,7 +141,11 @@ async fn faults_overrides_requests_stats_and_reset() {
 #[tokio::test]
 async fn malformed_control_requests_get_a_400_naming_the_problem() {
     let s = MockServer::start().await;
-    let (services, now, requests) = (s.service_count(), s.now(), s.requests().len());
+    let (services, now, requests) = (
+        s.services().count(),
+        s.clock().now(),
+        s.records().requests().len(),
+    );
     for (path, body, needle) in [
         (
             "/faults",
@@ -170,13 +178,13 @@ async fn malformed_control_requests_get_a_400_naming_the_problem() {
     }
     // A refused request changed nothing: no service seeded, the clock where it was, no fault
     // or override armed (the next API call is answered as it always is).
-    assert_eq!((s.service_count(), s.now()), (services, now));
+    assert_eq!((s.services().count(), s.clock().now()), (services, now));
     let (_, faults) = control(&s, Method::GET, "/faults", None).await;
     assert_eq!(faults["faults"], json!([]), "{faults}");
     let account = s.client().account().await.unwrap();
     assert_eq!(account.status().as_u16(), 200);
     assert_eq!(
-        s.requests().len(),
+        s.records().requests().len(),
         requests + 1,
         "only the API call was recorded"
     );
@@ -188,7 +196,7 @@ async fn malformed_control_requests_get_a_400_naming_the_problem() {
 async fn a_seed_makes_ids_tokens_and_credentials_repeat() {
     let run = || async {
         let s = MockServer::builder().seed(42).start().await.unwrap();
-        let ids = s.seed_services(3);
+        let ids = s.services().seed(3);
         let svc = get(&s, &format!("/services/{}", ids[0])).await.data();
         (s.token().to_string(), ids, svc["auth"].clone())
     };
@@ -204,7 +212,7 @@ async fn the_state_exports_and_starts_a_new_mock() {
     let bought = buy(&s, IPV6_PLAN).await;
     let (_, exported) = control(&s, Method::GET, "/state", None).await;
     let file = StateFile::from_json(&exported.to_string()).unwrap();
-    assert_eq!(file, s.export_state());
+    assert_eq!(file, s.accounts().export_state());
     let t = MockServer::builder().state(file).start().await.unwrap();
     assert_eq!(t.token(), s.token());
     let id = service_id(&bought);
@@ -217,18 +225,20 @@ async fn the_state_exports_and_starts_a_new_mock() {
 #[tokio::test]
 async fn expectations_are_verified_and_say_what_was_called() {
     let s = MockServer::start().await;
-    s.expect(Operation::Purchase, Expectation::exactly(1));
-    s.expect(Operation::GetAccount, Expectation::at_most(1));
-    let e = s.verify().unwrap_err();
+    s.records()
+        .expect(Operation::Purchase, Expectation::exactly(1));
+    s.records()
+        .expect(Operation::GetAccount, Expectation::at_most(1));
+    let e = s.records().verify().unwrap_err();
     assert!(
         e.contains("purchase: expected exactly 1 call(s), got 0"),
         "{e}"
     );
     buy(&s, IPV4_PLAN).await;
     get(&s, "/account").await;
-    assert!(s.verify().is_ok());
+    assert!(s.records().verify().is_ok());
     get(&s, "/account").await;
-    let e = s.verify().unwrap_err();
+    let e = s.records().verify().unwrap_err();
     assert!(
         e.contains("getAccount: expected at most 1") && e.contains("called: "),
         "{e}"

@@ -26,7 +26,7 @@ async fn send_purchase(s: &MockServer) -> reqwest::Result<reqwest::Response> {
 /// A fresh mock with `fault` injected once for `op`.
 async fn with_fault(op: Operation, fault: Fault) -> MockServer {
     let s = MockServer::start().await;
-    s.inject(op, fault, 1);
+    s.faults().inject(op, fault, 1);
     s
 }
 
@@ -43,23 +43,25 @@ fn assert_server_error(r: &Resp, status: u16) {
 #[tokio::test]
 async fn status_fault_replaces_the_response_for_n_calls() {
     let s = MockServer::start().await;
-    s.inject(Operation::GetAccount, Fault::Status(503), 2);
+    s.faults()
+        .inject(Operation::GetAccount, Fault::Status(503), 2);
     for _ in 0..2 {
         assert_server_error(&get(&s, "/account").await, 503);
     }
     let r = get(&s, "/account").await;
     assert_eq!(r.status, 200);
-    assert_eq!(s.executions(Operation::GetAccount), 1);
+    assert_eq!(s.records().executions(Operation::GetAccount), 1);
 
-    s.inject(Operation::Purchase, Fault::Status(500), 1);
+    s.faults()
+        .inject(Operation::Purchase, Fault::Status(500), 1);
     let r = call(&s, Method::POST, "/purchase", Some(purchase_body())).await;
     assert_server_error(&r, 500);
     assert_eq!(
-        s.service_count(),
+        s.services().count(),
         0,
         "a replaced response does not run the handler"
     );
-    assert_eq!(s.executions(Operation::Purchase), 0);
+    assert_eq!(s.records().executions(Operation::Purchase), 0);
     assert_clean(&s);
 }
 
@@ -82,14 +84,14 @@ async fn html_502_as_a_proxy_sends_it() {
 #[tokio::test]
 async fn rate_limited_with_and_without_retry_after() {
     let s = MockServer::start().await;
-    s.inject(
+    s.faults().inject(
         Operation::GetAccount,
         Fault::RateLimited {
             retry_after: Some(7),
         },
         1,
     );
-    s.inject(
+    s.faults().inject(
         Operation::GetAccount,
         Fault::RateLimited { retry_after: None },
         1,
@@ -117,7 +119,7 @@ async fn delay_then_normal_answer() {
         .unwrap();
     let err = try_get(&impatient, &s, "/account").await.unwrap_err();
     assert!(err.is_timeout(), "{err:?}");
-    s.inject(
+    s.faults().inject(
         Operation::GetAccount,
         Fault::Delay(Duration::from_secs(1)),
         1,
@@ -125,7 +127,7 @@ async fn delay_then_normal_answer() {
     // The wait is on the mock's clock: moving it releases the answer.
     let mover = async {
         tokio::time::sleep(Duration::from_millis(20)).await;
-        s.advance(Duration::from_secs(1));
+        s.clock().advance(Duration::from_secs(1));
     };
     let (r, ()) = tokio::join!(get(&s, "/account"), mover);
     assert_eq!(r.status, 200, "a delay answers normally");
@@ -140,9 +142,9 @@ async fn drop_before_response_is_a_transport_error_and_nothing_happens() {
         err.is_request() || err.is_connect() || err.is_body(),
         "{err:?}"
     );
-    assert_eq!(s.service_count(), 0);
-    assert_eq!(s.executions(Operation::Purchase), 0);
-    assert_eq!(s.balance(), 100_000);
+    assert_eq!(s.services().count(), 0);
+    assert_eq!(s.records().executions(Operation::Purchase), 0);
+    assert_eq!(s.accounts().balance(), 100_000);
 }
 
 #[tokio::test]
@@ -150,9 +152,9 @@ async fn drop_after_commit_purchase_happened_but_client_never_hears() {
     let s = with_fault(Operation::Purchase, Fault::DropAfterCommit).await;
     let err = send_purchase(&s).await.unwrap_err();
     assert!(err.status().is_none(), "{err:?}");
-    assert_eq!(s.executions(Operation::Purchase), 1);
-    assert_eq!(s.service_count(), 1);
-    assert_eq!(s.balance(), 100_000 - 1500);
+    assert_eq!(s.records().executions(Operation::Purchase), 1);
+    assert_eq!(s.services().count(), 1);
+    assert_eq!(s.accounts().balance(), 100_000 - 1500);
     // The service is visible through the API: what a careful client checks before retrying.
     let page = get(&s, "/services").await.data();
     assert_eq!(page["services"].as_array().unwrap().len(), 1);
@@ -214,7 +216,7 @@ async fn faults_are_per_operation() {
             .status,
         200
     );
-    assert_eq!(s.service_count(), 1);
+    assert_eq!(s.services().count(), 1);
 }
 
 #[tokio::test]
@@ -253,52 +255,57 @@ async fn a_client_that_hangs_up_leaves_a_delay_abandoned_and_a_slow_commit_commi
     async fn executions_after(s: &MockServer, wait: Duration) -> u64 {
         let until = std::time::Instant::now() + wait;
         while std::time::Instant::now() < until {
-            if s.executions(Operation::Purchase) > 0 {
+            if s.records().executions(Operation::Purchase) > 0 {
                 break;
             }
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
-        s.executions(Operation::Purchase)
+        s.records().executions(Operation::Purchase)
     }
     let delay = Duration::from_millis(200);
 
     let s = MockServer::start().await;
-    let balance = s.balance();
-    s.inject(Operation::Purchase, Fault::Delay(delay), 1);
+    let balance = s.accounts().balance();
+    s.faults()
+        .inject(Operation::Purchase, Fault::Delay(delay), 1);
     assert!(purchase(&s).await.unwrap_err().is_timeout());
     // The server drops the held call when it sees the connection close (an event, polled).
     for _ in 0..1000 {
-        if s.stats().abandoned == 1 {
+        if s.records().stats().abandoned == 1 {
             break;
         }
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     assert_eq!(
-        s.stats().abandoned,
+        s.records().stats().abandoned,
         1,
         "the held call was dropped with its connection"
     );
-    s.advance(delay);
+    s.clock().advance(delay);
     assert_eq!(executions_after(&s, delay * 3).await, 0, "abandoned");
-    assert_eq!((s.balance(), s.service_count()), (balance, 0));
+    assert_eq!((s.accounts().balance(), s.services().count()), (balance, 0));
 
     let s = MockServer::start().await;
-    let balance = s.balance();
-    s.inject(Operation::Purchase, Fault::SlowCommit(delay), 1);
+    let balance = s.accounts().balance();
+    s.faults()
+        .inject(Operation::Purchase, Fault::SlowCommit(delay), 1);
     assert!(purchase(&s).await.unwrap_err().is_timeout());
     assert_eq!(
         executions_after(&s, delay).await,
         0,
         "not before the mock's clock reaches the delay"
     );
-    s.advance(delay);
+    s.clock().advance(delay);
     assert_eq!(
         executions_after(&s, Duration::from_secs(5)).await,
         1,
         "committed late"
     );
-    assert_eq!(s.service_count(), 1);
-    assert!(s.balance() < balance, "charged after the client left");
+    assert_eq!(s.services().count(), 1);
+    assert!(
+        s.accounts().balance() < balance,
+        "charged after the client left"
+    );
 }
 
 /// Committed, then garbled: the operation runs, the answer is the inner fault's.
@@ -309,8 +316,8 @@ async fn after_commit_runs_the_operation_then_garbles_the_answer() {
     let r = send_purchase(&s).await.unwrap();
     assert_eq!(r.status(), 200);
     assert!(serde_json::from_slice::<serde_json::Value>(&r.bytes().await.unwrap()).is_err());
-    assert_eq!(s.executions(Operation::Purchase), 1);
-    assert_eq!(s.service_count(), 1);
+    assert_eq!(s.records().executions(Operation::Purchase), 1);
+    assert_eq!(s.services().count(), 1);
 }
 
 /// Committed, then answered late: the charge is made before the delay, the real answer
@@ -331,13 +338,13 @@ async fn after_commit_with_a_delay_commits_first_and_answers_late() {
         .await;
     assert!(sent.unwrap_err().is_timeout());
     assert_eq!(
-        s.executions(Operation::Purchase),
+        s.records().executions(Operation::Purchase),
         1,
         "committed before the delay"
     );
     // The next one is answered in full, late (once the mock's clock passes the delay): the
     // real answer, not a replacement.
-    s.inject(
+    s.faults().inject(
         Operation::Purchase,
         Fault::AfterCommit(Box::new(Fault::Delay(Duration::from_secs(50)))),
         1,
@@ -354,19 +361,19 @@ async fn after_commit_with_a_delay_commits_first_and_answers_late() {
         }
     });
     for _ in 0..1000 {
-        if s.service_count() == 2 {
+        if s.services().count() == 2 {
             break;
         }
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
-    assert_eq!(s.service_count(), 2, "committed before the delay");
+    assert_eq!(s.services().count(), 2, "committed before the delay");
     assert!(!answer.is_finished(), "held until the mock's clock moves");
-    s.advance(Duration::from_secs(50));
+    s.clock().advance(Duration::from_secs(50));
     let r = answer.await.unwrap().unwrap();
     assert_eq!(r.status(), 200);
     let body: serde_json::Value = r.json().await.unwrap();
     assert!(body["data"]["service_id"].is_string(), "{body}");
-    assert_eq!(s.service_count(), 2);
+    assert_eq!(s.services().count(), 2);
 }
 
 /// Overrides reshape the answers of one operation, for as many answers as asked, after the
@@ -375,7 +382,7 @@ async fn after_commit_with_a_delay_commits_first_and_answers_late() {
 async fn response_overrides_reshape_answers_and_run_out() {
     use opx::mock::{ResponseOverride, Transform};
     let s = MockServer::start().await;
-    s.override_response(
+    s.faults().override_response(
         Operation::GetAccount,
         ResponseOverride::default()
             .status(201)
@@ -396,5 +403,5 @@ async fn response_overrides_reshape_answers_and_run_out() {
         (r.status, r.json()["data"]["balance"].clone()),
         (200, 100_000.into())
     );
-    assert!(s.schema_violations().is_empty());
+    assert!(s.records().schema_violations().is_empty());
 }

@@ -249,12 +249,12 @@ async fn one_case(
         .start()
         .await
         .unwrap();
-    let seeded = s.seed_services(SEEDED);
-    let plans = s.plans();
+    let seeded = s.services().seed(SEEDED);
+    let plans = s.services().plans();
     let client = reqwest::Client::new();
     for (m, mut p, q, b) in reqs {
         for (n, id) in seeded.iter().enumerate() {
-            p = p.replace(&format!("@SEED{n}@"), id);
+            p = p.replace(&format!("@SEED{n}@"), id.as_str());
         }
         let mut rb = client
             .request(m.clone(), format!("{}{p}?{q}", s.base_url()))
@@ -262,7 +262,10 @@ async fn one_case(
         if let Some(b) = b {
             let mut b = String::from_utf8_lossy(&b).into_owned();
             for plan in &plans {
-                b = b.replace(&format!("@PLAN:{}@", plan.service_type), &plan.plan_id);
+                b = b.replace(
+                    &format!("@PLAN:{}@", plan.service_type),
+                    plan.plan_id.as_str(),
+                );
             }
             rb = rb.header("content-type", "application/json").body(b);
         }
@@ -279,14 +282,14 @@ async fn one_case(
         }
     }
     assert!(
-        s.schema_violations().is_empty(),
+        s.records().schema_violations().is_empty(),
         "{:?}",
-        s.schema_violations()
+        s.records().schema_violations()
     );
     let r = support::raw_get(&client, &s, "/account").await;
     assert_eq!(r.status().as_u16(), 200);
     Operation::ALL
         .into_iter()
-        .map(|op| (op, s.executions(op)))
+        .map(|op| (op, s.records().executions(op)))
         .collect()
 }

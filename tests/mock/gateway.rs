@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use base64::Engine;
 use opx::mock::MockServer;
-use opx::types::GatewayCountry;
+use opx::types::{GatewayCountry, ServiceId};
 use reqwest::Method;
 use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -27,14 +27,14 @@ fn through(proxy_url: &str) -> reqwest::Client {
 }
 
 /// The proxy list of a service, as text, in a layout.
-async fn list(s: &MockServer, id: &str, query: &str) -> String {
+async fn list(s: &MockServer, id: &ServiceId, query: &str) -> String {
     let r = get(s, &format!("/services/{id}/proxies{query}")).await;
     assert_eq!(r.status, 200, "{}", r.text);
     r.text
 }
 
 /// `http://...` proxy URLs of every line of a service's (default layout) list.
-async fn proxy_urls(s: &MockServer, id: &str) -> Vec<String> {
+async fn proxy_urls(s: &MockServer, id: &ServiceId) -> Vec<String> {
     let text = list(s, id, "").await;
     opx::proxies::ProxyLines::new(&text)
         .map(|e| e.unwrap().proxy_url())
@@ -56,8 +56,8 @@ async fn fetch(proxy_url: &str, url: &str) -> Got {
     }
 }
 
-fn id_of(v: &serde_json::Value) -> String {
-    v["service_id"].as_str().unwrap().to_owned()
+fn id_of(v: &serde_json::Value) -> ServiceId {
+    serde_json::from_value(v["service_id"].clone()).unwrap()
 }
 
 #[tokio::test]
@@ -66,7 +66,7 @@ async fn every_line_of_the_list_fetches_a_page_through_its_countrys_gateway() {
     let echo = Echo::start().await;
     let v4 = id_of(&buy(&s, IPV4_PLAN).await);
     let v6 = id_of(&buy(&s, IPV6_PLAN).await);
-    let port = |c: GatewayCountry| s.gateway_addr(&c).unwrap().port();
+    let port = |c: GatewayCountry| s.gateways().addr(&c).unwrap().port();
     let ports: Vec<u16> = GatewayCountry::KNOWN.into_iter().map(port).collect();
     assert!(
         ports[0] != ports[1] && ports[1] != ports[2] && ports[0] != ports[2],
@@ -158,13 +158,17 @@ async fn regenerated_credentials_stop_working_at_once_and_the_new_ones_work() {
     );
     let old_password = svc["auth"]["password"].as_str().unwrap();
     assert!(!refused.body.contains(old_password));
-    assert!(!s.proxy_credentials_valid(&id, svc["auth"]["login"].as_str().unwrap(), old_password));
+    assert!(!s.gateways().credentials_valid(
+        &id,
+        svc["auth"]["login"].as_str().unwrap(),
+        old_password
+    ));
 
     let new = proxy_urls(&s, &id).await.remove(0);
     assert_ne!(new, old);
     assert_eq!(fetch(&new, &echo.url("/")).await.status, 200);
     // No credentials at all, from an address in no whitelist: 407 too.
-    let gw = s.gateway_addr(&GatewayCountry::Nl).unwrap();
+    let gw = s.gateways().addr(&GatewayCountry::Nl).unwrap();
     let bare = fetch(&format!("http://{gw}"), &echo.url("/")).await;
     assert_eq!(bare.status, 407, "{}", bare.body);
     assert!(bare.body.contains("whitelist"), "{}", bare.body);
@@ -176,9 +180,9 @@ async fn an_expired_service_is_refused_and_extending_it_brings_it_back() {
     let echo = Echo::start().await;
     let id = id_of(&buy(&s, IPV4_PLAN).await);
     let line = proxy_urls(&s, &id).await.remove(0);
-    s.advance(29 * DAY);
+    s.clock().advance(29 * DAY);
     assert_eq!(fetch(&line, &echo.url("/")).await.status, 200);
-    s.advance(DAY + Duration::from_secs(1));
+    s.clock().advance(DAY + Duration::from_secs(1));
     let refused = fetch(&line, &echo.url("/")).await;
     assert_eq!(refused.status, 403, "{}", refused.body);
     assert!(
@@ -195,7 +199,7 @@ async fn an_expired_service_is_refused_and_extending_it_brings_it_back() {
     assert_eq!(fetch(&line, &echo.url("/")).await.status, 200);
 }
 
-async fn set_whitelist(s: &MockServer, id: &str, ips: &[&str]) {
+async fn set_whitelist(s: &MockServer, id: &ServiceId, ips: &[&str]) {
     let r = call(
         s,
         Method::PUT,
@@ -219,11 +223,11 @@ async fn a_whitelisted_source_needs_no_credentials_and_others_are_refused() {
     let got = fetch(&bare, &echo.url("/")).await;
     assert_eq!(got.status, 200, "{}", got.body);
     // Credentials that are sent are checked even from a whitelisted address.
-    let gw = s.gateway_addr(&GatewayCountry::Nl).unwrap();
+    let gw = s.gateways().addr(&GatewayCountry::Nl).unwrap();
     let wrong = fetch(&format!("http://nobody:nothing@{gw}"), &echo.url("/")).await;
     assert_eq!(wrong.status, 407, "{}", wrong.body);
     // A whitelisted address of an expired service is told so.
-    s.advance(31 * DAY);
+    s.clock().advance(31 * DAY);
     let expired = fetch(&bare, &echo.url("/")).await;
     assert_eq!(expired.status, 403, "{}", expired.body);
     assert!(expired.body.contains("expired"), "{}", expired.body);
@@ -262,11 +266,11 @@ async fn a_line_works_only_on_its_countrys_gateway() {
     let de = lines[0];
     assert_eq!(
         de.port(),
-        s.gateway_addr(&GatewayCountry::De).unwrap().port()
+        s.gateways().addr(&GatewayCountry::De).unwrap().port()
     );
     assert_eq!(fetch(&de.proxy_url(), &echo.url("/")).await.status, 200);
     // The same credentials on the nl gateway.
-    let nl = s.gateway_addr(&GatewayCountry::Nl).unwrap();
+    let nl = s.gateways().addr(&GatewayCountry::Nl).unwrap();
     let elsewhere = format!(
         "http://{}:{}@{nl}",
         de.login().unwrap(),
@@ -284,7 +288,7 @@ async fn a_line_works_only_on_its_countrys_gateway() {
     // An IPv4 service has the nl gateway only.
     let v4 = id_of(&buy(&s, IPV4_PLAN).await);
     let v4_line = proxy_urls(&s, &v4).await.remove(0);
-    let at = s.gateway_addr(&GatewayCountry::At).unwrap().port();
+    let at = s.gateways().addr(&GatewayCountry::At).unwrap().port();
     let nl_port = format!(":{}", nl.port());
     let on_at = v4_line.replace(&nl_port, &format!(":{at}"));
     assert_ne!(on_at, v4_line);
@@ -337,12 +341,12 @@ async fn connect_opens_a_tunnel_to_a_loopback_destination() {
     let tcp = tcp_echo().await;
     let svc = buy(&s, IPV4_PLAN).await;
     let (login, password) = creds(&svc);
-    let gw = s.gateway_addr(&GatewayCountry::Nl).unwrap();
+    let gw = s.gateways().addr(&GatewayCountry::Nl).unwrap();
     let (mut tunnel, head) = connect(gw, &tcp.to_string(), Some((&login, &password))).await;
     assert!(head.starts_with("HTTP/1.1 200"), "{head}");
     round_trip(&mut tunnel, b"ping through the nl gateway").await;
     round_trip(&mut tunnel, &[0u8, 255, 13, 10, 13, 10]).await;
-    assert_eq!(s.gateway_threads_in_use(&id_of(&svc)), 1);
+    assert_eq!(s.gateways().threads_in_use(&id_of(&svc)), 1);
 
     // localhost is the one name accepted (never resolved: it is loopback by definition).
     let (mut by_name, head) = connect(
@@ -370,7 +374,7 @@ async fn connect_opens_a_tunnel_to_a_loopback_destination() {
         head.contains("proxy-status: opx-mock; error=connection_refused"),
         "{head}"
     );
-    s.advance(31 * DAY);
+    s.clock().advance(31 * DAY);
     let (_, head) = connect(gw, &tcp.to_string(), Some((&login, &password))).await;
     assert!(head.starts_with("HTTP/1.1 403"), "{head}");
 }
@@ -381,7 +385,7 @@ async fn destinations_off_loopback_are_refused_before_any_connection() {
     let svc = buy(&s, IPV4_PLAN).await;
     let (login, password) = creds(&svc);
     let line = proxy_urls(&s, &id_of(&svc)).await.remove(0);
-    let gw = s.gateway_addr(&GatewayCountry::Nl).unwrap();
+    let gw = s.gateways().addr(&GatewayCountry::Nl).unwrap();
     // A listener on every interface: connecting to 0.0.0.0 would reach it (it is the classic
     // way around a loopback check), so whether the gateway tried is visible.
     let any = TcpListener::bind("0.0.0.0:0").await.unwrap();
@@ -421,7 +425,7 @@ async fn destinations_off_loopback_are_refused_before_any_connection() {
         any.accept().now_or_never().is_none(),
         "the gateway connected off loopback"
     );
-    assert_eq!(s.gateway_threads_in_use(&id_of(&svc)), 0);
+    assert_eq!(s.gateways().threads_in_use(&id_of(&svc)), 0);
     // Without credentials the request is refused first for that (nothing is connected either).
     let bare = fetch(&format!("http://{gw}"), "http://192.0.2.1/").await;
     assert_eq!(bare.status, 407);
@@ -434,7 +438,7 @@ async fn more_concurrent_connections_than_threads_are_refused() {
     let tcp = tcp_echo().await;
     let svc = buy(&s, IPV6_PLAN).await;
     let id = id_of(&svc);
-    assert!(s.set_threads(&id, 2));
+    assert!(s.services().set_threads(&id, 2));
     assert_eq!(
         get(&s, &format!("/services/{id}")).await.data()["threads"],
         2
@@ -455,7 +459,7 @@ async fn more_concurrent_connections_than_threads_are_refused() {
         echo.arrival(futures::future::select_all(held.iter_mut()))
             .await;
     }
-    assert_eq!(s.gateway_threads_in_use(&id), 2);
+    assert_eq!(s.gateways().threads_in_use(&id), 2);
     // ...so a third, on any gateway, a plain request or a tunnel, is refused.
     let third = fetch(&urls[2], &echo.url("/")).await;
     assert_eq!(third.status, 429, "{}", third.body);
@@ -469,7 +473,7 @@ async fn more_concurrent_connections_than_threads_are_refused() {
         third.headers["proxy-status"],
         "opx-mock; error=connection_limit_reached"
     );
-    let at = s.gateway_addr(&GatewayCountry::At).unwrap();
+    let at = s.gateways().addr(&GatewayCountry::At).unwrap();
     let (_, head) = connect(at, &tcp.to_string(), Some((&login, &password))).await;
     assert!(head.starts_with("HTTP/1.1 429"), "{head}");
 
@@ -478,7 +482,7 @@ async fn more_concurrent_connections_than_threads_are_refused() {
     for h in held {
         assert_eq!(h.await.unwrap(), 200);
     }
-    assert_eq!(s.gateway_threads_in_use(&id), 0);
+    assert_eq!(s.gateways().threads_in_use(&id), 0);
     let (mut t1, head) = connect(at, &tcp.to_string(), Some((&login, &password))).await;
     assert!(head.starts_with("HTTP/1.1 200"), "{head}");
     let (mut t2, head) = connect(at, &tcp.to_string(), Some((&login, &password))).await;
@@ -491,7 +495,7 @@ async fn more_concurrent_connections_than_threads_are_refused() {
     // A closed tunnel gives its thread back (when the gateway has seen it close).
     drop(t1);
     let t0 = std::time::Instant::now();
-    while s.gateway_threads_in_use(&id) > 1 {
+    while s.gateways().threads_in_use(&id) > 1 {
         assert!(
             t0.elapsed() < Duration::from_secs(10),
             "the closed tunnel kept its thread"
@@ -513,7 +517,7 @@ async fn a_single_thread_serves_requests_back_to_back() {
     let s = MockServer::start().await;
     let echo = Echo::start().await;
     let id = id_of(&buy(&s, IPV4_PLAN).await);
-    assert!(s.set_threads(&id, 1));
+    assert!(s.services().set_threads(&id, 1));
     let client = through(&proxy_urls(&s, &id).await.remove(0));
     // The thread is given back before the client has the whole answer, so the next request
     // (on the same kept-alive connection or a new one) never finds it taken.
@@ -522,18 +526,21 @@ async fn a_single_thread_serves_requests_back_to_back() {
         assert_eq!(r.status(), 200, "request {i}: {}", r.text().await.unwrap());
         r.text().await.unwrap();
     }
-    assert_eq!(s.gateway_threads_in_use(&id), 0);
+    assert_eq!(s.gateways().threads_in_use(&id), 0);
 }
 
 #[tokio::test]
 async fn the_gateways_serve_every_account_and_requests_without_a_proxy_are_explained() {
     let s = MockServer::start().await;
     let echo = Echo::start().await;
-    let tenant = s.add_account(10_000);
+    let tenant = s.accounts().add(10_000);
     let theirs = buy_as(&s, &tenant.token, IPV4_PLAN).await;
     let (login, password) = creds(&theirs);
-    assert!(s.proxy_credentials_valid(&id_of(&theirs), &login, &password));
-    let gw = s.gateway_addr(&GatewayCountry::Nl).unwrap();
+    assert!(
+        s.gateways()
+            .credentials_valid(&id_of(&theirs), &login, &password)
+    );
+    let gw = s.gateways().addr(&GatewayCountry::Nl).unwrap();
     let got = fetch(&format!("http://{login}:{password}@{gw}"), &echo.url("/")).await;
     assert_eq!(got.status, 200, "{}", got.body);
     // Asked directly (origin form), the gateway says what it is.
@@ -569,7 +576,7 @@ async fn connections_leave_from_rotating_loopback_exits_in_the_countrys_range() 
     for _ in 0..4 {
         let ip = exit_of(&nl, &echo).await;
         assert!(
-            MockServer::exit_range(&GatewayCountry::Nl).contains(&ip),
+            opx::mock::exit_range(&GatewayCountry::Nl).contains(&ip),
             "{ip}"
         );
         seen.insert(ip);
@@ -589,12 +596,12 @@ async fn connections_leave_from_rotating_loopback_exits_in_the_countrys_range() 
     let de = proxy_urls(&s, &v6).await.remove(1);
     let first = exit_of(&de, &echo).await;
     assert!(
-        MockServer::exit_range(&GatewayCountry::De).contains(&first),
+        opx::mock::exit_range(&GatewayCountry::De).contains(&first),
         "{first}"
     );
-    s.advance(Duration::from_secs(599));
+    s.clock().advance(Duration::from_secs(599));
     assert_eq!(exit_of(&de, &echo).await, first);
-    s.advance(Duration::from_secs(1));
+    s.clock().advance(Duration::from_secs(1));
     let next = exit_of(&de, &echo).await;
     assert_ne!(next, first);
     assert_eq!(exit_of(&de, &echo).await, next);

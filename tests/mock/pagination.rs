@@ -58,7 +58,12 @@ async fn walk_from(
 #[tokio::test]
 async fn services_pages_cover_everything_newest_first() {
     let s = MockServer::start().await;
-    let mut seeded = s.seed_services(250);
+    let mut seeded: Vec<String> = s
+        .services()
+        .seed(250)
+        .iter()
+        .map(|id| id.to_string())
+        .collect();
     let (ids, sizes) = walk_services(&s, "/services?limit=100").await;
     assert_eq!(sizes, [100, 100, 50]);
     seeded.reverse();
@@ -68,7 +73,7 @@ async fn services_pages_cover_everything_newest_first() {
     assert_eq!(sizes, [50; 5]);
     // An exact multiple ends with a null cursor on the last full page.
     let s2 = MockServer::start().await;
-    s2.seed_services(10);
+    s2.services().seed(10);
     let (_, sizes) = walk_services(&s2, "/services?limit=5").await;
     assert_eq!(sizes, [5, 5]);
     assert_clean(&s);
@@ -77,7 +82,7 @@ async fn services_pages_cover_everything_newest_first() {
 #[tokio::test]
 async fn filters_are_kept_across_pages() {
     let s = MockServer::start().await;
-    s.seed_services(40); // alternates over 4 plans: 20 ipv4, 20 ipv6
+    s.services().seed(40); // alternates over 4 plans: 20 ipv4, 20 ipv6
     let (ids, sizes) = walk_services(&s, "/services?type=ipv4_rotating&limit=7").await;
     assert_eq!(ids.len(), 20);
     assert_eq!(sizes, [7, 7, 6]);
@@ -88,8 +93,9 @@ async fn filters_are_kept_across_pages() {
         );
     }
     // Expired ones are filtered out of the default (active) listing but kept in `all`.
-    s.advance(std::time::Duration::from_secs(31 * 86_400));
-    s.seed_services(3);
+    s.clock()
+        .advance(std::time::Duration::from_secs(31 * 86_400));
+    s.services().seed(3);
     for (path, n) in [
         ("/services?limit=2", 3),
         ("/services?status=expired&limit=9", 40),
@@ -102,11 +108,16 @@ async fn filters_are_kept_across_pages() {
 #[tokio::test]
 async fn pages_are_stable_while_new_items_arrive() {
     let s = MockServer::start().await;
-    let seeded: HashSet<String> = s.seed_services(30).into_iter().collect();
+    let seeded: HashSet<String> = s
+        .services()
+        .seed(30)
+        .iter()
+        .map(|id| id.to_string())
+        .collect();
     let first = get(&s, "/services?limit=10").await.data();
     let cursor = first["next_cursor"].as_str().unwrap().to_string();
     buy(&s, IPV4_PLAN).await;
-    s.seed_services(5);
+    s.services().seed(5);
     let mut ids: Vec<String> = first["services"]
         .as_array()
         .unwrap()
@@ -129,7 +140,7 @@ async fn pages_are_stable_while_new_items_arrive() {
 #[tokio::test]
 async fn unknown_or_garbled_cursor_is_invalid_request() {
     let s = MockServer::start().await;
-    s.seed_services(3);
+    s.services().seed(3);
     for c in [
         "garbage",
         "ffffffffffffffffffffffff",
@@ -150,7 +161,7 @@ async fn unknown_or_garbled_cursor_is_invalid_request() {
         );
     }
     // A service id is not a log cursor.
-    let id = s.seed_services(1).pop().unwrap();
+    let id = s.services().seed(1).pop().unwrap();
     assert_eq!(get(&s, &format!("/logs?cursor={id}")).await.status, 400);
     assert_clean(&s);
 }
@@ -158,7 +169,7 @@ async fn unknown_or_garbled_cursor_is_invalid_request() {
 #[tokio::test]
 async fn logs_paginate_too() {
     let s = MockServer::start().await;
-    s.seed_logs(450);
+    s.accounts().seed_logs(450);
     // Walking adds log entries as it goes (every request is logged), but never to pages already
     // behind the cursor: exactly the 450 seeded entries come back.
     let (ids, sizes) = walk(&s, "/logs?limit=200", "logs", "log_id").await;

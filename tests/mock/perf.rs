@@ -10,8 +10,10 @@ use opx::mock::MockServer;
 #[ignore = "a measurement; run in release"]
 async fn get_account_throughput() {
     let s = MockServer::start().await;
-    s.set_limit(opx::mock::Bucket::GlobalMinute, u32::MAX);
-    s.set_limit(opx::mock::Bucket::GlobalHour, u32::MAX);
+    s.accounts()
+        .set_limit(opx::mock::Bucket::GlobalMinute, u32::MAX);
+    s.accounts()
+        .set_limit(opx::mock::Bucket::GlobalHour, u32::MAX);
     let client = reqwest::Client::new();
     let url = format!("{}/account", s.base_url());
     let run_for = Duration::from_secs(3);
@@ -38,6 +40,6 @@ async fn get_account_throughput() {
     println!(
         "GET /account: {total} requests, {rate:.0} req/s (client and server on the same cores)"
     );
-    assert!(s.schema_violations().is_empty());
+    assert!(s.records().schema_violations().is_empty());
     assert!(total > 0);
 }

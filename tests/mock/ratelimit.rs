@@ -27,7 +27,7 @@ async fn headers_on_every_response_but_401() {
     assert_eq!(r.header_u64("x-ratelimit-remaining"), 298);
     let r = get(&s, "/nope").await;
     assert_eq!(r.header_u64("x-ratelimit-remaining"), 297);
-    s.advance(Duration::from_secs(20));
+    s.clock().advance(Duration::from_secs(20));
     let r = get(&s, "/account").await;
     assert_eq!(
         r.header_u64("x-ratelimit-reset"),
@@ -42,24 +42,24 @@ async fn headers_on_every_response_but_401() {
 #[tokio::test]
 async fn global_minute_limit_then_reset() {
     let s = MockServer::start().await;
-    s.set_limit(Bucket::GlobalMinute, 3);
+    s.accounts().set_limit(Bucket::GlobalMinute, 3);
     for left in [2, 1, 0] {
         let r = get(&s, "/account").await;
         assert_eq!(r.status, 200);
         assert_eq!(r.header_u64("x-ratelimit-remaining"), left);
     }
-    s.advance(Duration::from_secs(15));
+    s.clock().advance(Duration::from_secs(15));
     let r = get(&s, "/account").await;
     assert_eq!((r.status, r.code().as_str()), (429, "rate_limited"));
     assert_eq!(r.header_u64("retry-after"), 45);
     assert_eq!(r.header_u64("x-ratelimit-remaining"), 0);
     assert_eq!(r.header_u64("x-ratelimit-limit"), 3);
     assert_eq!(
-        s.executions(Operation::GetAccount),
+        s.records().executions(Operation::GetAccount),
         3,
         "a refused request does not run"
     );
-    s.advance(Duration::from_secs(45));
+    s.clock().advance(Duration::from_secs(45));
     let r = get(&s, "/account").await;
     assert_eq!(r.status, 200);
     assert_eq!(r.header_u64("x-ratelimit-remaining"), 2);
@@ -82,10 +82,10 @@ async fn default_minute_limit_is_300() {
 #[tokio::test]
 async fn global_hour_limit() {
     let s = MockServer::start().await;
-    s.set_limit(Bucket::GlobalHour, 4);
+    s.accounts().set_limit(Bucket::GlobalHour, 4);
     for _ in 0..4 {
         assert_eq!(get(&s, "/account").await.status, 200);
-        s.advance(Duration::from_secs(61));
+        s.clock().advance(Duration::from_secs(61));
     }
     let r = get(&s, "/account").await;
     assert_eq!(r.status, 429);
@@ -106,7 +106,7 @@ async fn purchase_bucket_is_separate_and_most_restrictive_is_reported() {
         ),
         (60, 59, 3600)
     );
-    s.set_limit(Bucket::Purchase, 2);
+    s.accounts().set_limit(Bucket::Purchase, 2);
     assert_eq!(
         call(&s, Method::POST, "/purchase", Some(body.clone()))
             .await
@@ -116,12 +116,12 @@ async fn purchase_bucket_is_separate_and_most_restrictive_is_reported() {
     let r = call(&s, Method::POST, "/purchase", Some(body.clone())).await;
     assert_eq!((r.status, r.code().as_str()), (429, "rate_limited"));
     assert_eq!(r.header_u64("retry-after"), 3600);
-    assert_eq!(s.service_count(), 2);
+    assert_eq!(s.services().count(), 2);
     // Other operations still work.
     let r = get(&s, "/account").await;
     assert_eq!(r.status, 200);
     assert_eq!(r.header_u64("x-ratelimit-limit"), 300);
-    s.advance(Duration::from_secs(3600));
+    s.clock().advance(Duration::from_secs(3600));
     assert_eq!(
         call(&s, Method::POST, "/purchase", Some(body)).await.status,
         200
@@ -147,14 +147,14 @@ async fn credentials_bucket() {
     let r = call(&s, Method::POST, &path, None).await;
     assert_eq!((r.status, r.code().as_str()), (429, "rate_limited"));
     assert!(r.header_u64("retry-after") > 0);
-    assert_eq!(s.executions(Operation::RegenerateCredentials), 30);
+    assert_eq!(s.records().executions(Operation::RegenerateCredentials), 30);
 }
 
 #[tokio::test]
 async fn limits_are_per_key() {
     let s = MockServer::start().await;
-    let bob = s.add_account(0);
-    s.set_limit(Bucket::GlobalMinute, 1);
+    let bob = s.accounts().add(0);
+    s.accounts().set_limit(Bucket::GlobalMinute, 1);
     assert_eq!(get(&s, "/account").await.status, 200);
     assert_eq!(get(&s, "/account").await.status, 429);
     let r = call_as(&s, Some(&bob.token), Method::GET, "/account", None).await;

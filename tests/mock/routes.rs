@@ -59,7 +59,7 @@ async fn every_operation_answers_over_http() {
         };
         let r = call(&s, op.method(), &path, body).await;
         assert_eq!(r.status, 200, "{} {}: {}", op.method(), path, r.text);
-        assert!(s.executions(op) >= 1, "{op} did not run");
+        assert!(s.records().executions(op) >= 1, "{op} did not run");
     }
     assert_clean(&s);
 }
@@ -158,7 +158,7 @@ async fn dropping_the_server_shuts_it_down() {
 #[tokio::test]
 async fn a_response_that_breaks_the_spec_is_a_loud_500() {
     let s = MockServer::start().await;
-    s.set_profile("alice", "not an e-mail address");
+    s.accounts().set_profile("alice", "not an e-mail address");
     let r = get(&s, "/account").await;
     assert_eq!(r.status, 500);
     assert_eq!(r.code(), "server_error");
@@ -167,17 +167,17 @@ async fn a_response_that_breaks_the_spec_is_a_loud_500() {
         msg.contains(Operation::GetAccount.id()) && msg.contains("/data/email"),
         "{msg}"
     );
-    assert_eq!(s.schema_violations().len(), 1);
-    assert!(s.schema_violations()[0].contains("/data/email"));
+    assert_eq!(s.records().schema_violations().len(), 1);
+    assert!(s.records().schema_violations()[0].contains("/data/email"));
     // With validation off the same response goes out as is.
     let lax = MockServer::builder()
         .validate_responses(false)
         .start()
         .await
         .unwrap();
-    lax.set_profile("alice", "not an e-mail address");
+    lax.accounts().set_profile("alice", "not an e-mail address");
     assert_eq!(get(&lax, "/account").await.status, 200);
-    assert!(lax.schema_violations().is_empty());
+    assert!(lax.records().schema_violations().is_empty());
 }
 
 #[test]

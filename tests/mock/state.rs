@@ -39,7 +39,7 @@ async fn extend(s: &MockServer, id: &str) -> Resp {
 async fn catalog_has_priced_plans_of_both_types() {
     let s = MockServer::start().await;
     let all = list(&s, "/catalog/plans", "plans").await;
-    assert_eq!(all.len(), s.plans().len());
+    assert_eq!(all.len(), s.services().plans().len());
     let v4 = list(&s, "/catalog/plans?type=ipv4_rotating", "plans").await;
     let v6 = list(&s, "/catalog/plans?type=ipv6_rotating", "plans").await;
     assert!(v4.len() >= 2 && v6.len() >= 2);
@@ -56,7 +56,7 @@ async fn catalog_has_priced_plans_of_both_types() {
 async fn purchase_charges_and_provisions_at_once() {
     let s = MockServer::start().await;
     let svc = buy(&s, IPV4_PLAN).await;
-    assert_eq!(s.balance(), 100_000 - 1500);
+    assert_eq!(s.accounts().balance(), 100_000 - 1500);
     assert_eq!(get(&s, "/account").await.data()["balance"], 98_500);
     assert_eq!(svc["type"], "ipv4_rotating");
     assert_eq!(svc["status"], "active");
@@ -66,13 +66,16 @@ async fn purchase_charges_and_provisions_at_once() {
     assert_eq!(svc["whitelist"], json!([]));
     let (login, password) = auth(&svc);
     assert!(!login.is_empty());
-    let expected = s.now() + chrono::Duration::days(30);
+    let expected = s.clock().now() + chrono::Duration::days(30);
     assert_eq!(expires(&svc).timestamp(), expected.timestamp());
     let id = service_id(&svc);
     assert_eq!(get(&s, &format!("/services/{id}")).await.data(), svc);
-    assert!(s.proxy_credentials_valid(id, login, password));
-    assert_eq!(s.executions(Operation::Purchase), 1);
-    assert_eq!(s.service_count(), 1);
+    assert!(
+        s.gateways()
+            .credentials_valid(&id.parse().unwrap(), login, password)
+    );
+    assert_eq!(s.records().executions(Operation::Purchase), 1);
+    assert_eq!(s.services().count(), 1);
     assert_clean(&s);
 }
 
@@ -82,12 +85,12 @@ async fn insufficient_balance_is_402_and_changes_nothing() {
     let body = json!({"type": "ipv4_rotating", "plan_id": IPV4_PLAN});
     let code = "insufficient_balance";
     expect_error(&s, Method::POST, "/purchase", Some(body), 402, code).await;
-    assert_eq!(s.balance(), 1000);
-    assert_eq!(s.service_count(), 0);
-    assert_eq!(s.executions(Operation::Purchase), 0);
-    s.set_balance(1500);
+    assert_eq!(s.accounts().balance(), 1000);
+    assert_eq!(s.services().count(), 0);
+    assert_eq!(s.records().executions(Operation::Purchase), 0);
+    s.accounts().set_balance(1500);
     buy(&s, IPV4_PLAN).await;
-    assert_eq!(s.balance(), 0);
+    assert_eq!(s.accounts().balance(), 0);
     assert_clean(&s);
 }
 
@@ -98,15 +101,15 @@ async fn extend_adds_thirty_days_and_charges_the_plan_price() {
     let id = service_id(&svc);
     let ext = extend(&s, id).await.data();
     assert_eq!(expires(&ext) - expires(&svc), chrono::Duration::days(30));
-    assert_eq!(s.balance(), 100_000 - 2 * IPV6_PRICE);
-    s.set_balance(100);
+    assert_eq!(s.accounts().balance(), 100_000 - 2 * IPV6_PRICE);
+    s.accounts().set_balance(100);
     let r = extend(&s, id).await;
     assert_eq!((r.status, r.code().as_str()), (402, "insufficient_balance"));
     assert_eq!(
         expires(&get(&s, &format!("/services/{id}")).await.data()),
         expires(&ext)
     );
-    assert_eq!(s.executions(Operation::ExtendService), 1);
+    assert_eq!(s.records().executions(Operation::ExtendService), 1);
     assert_clean(&s);
 }
 
@@ -114,12 +117,12 @@ async fn extend_adds_thirty_days_and_charges_the_plan_price() {
 async fn services_expire_on_the_mock_clock() {
     let s = MockServer::start().await;
     let id = buy_id(&s, IPV4_PLAN).await;
-    s.advance(29 * DAY);
+    s.clock().advance(29 * DAY);
     assert_eq!(
         get(&s, &format!("/services/{id}")).await.data()["status"],
         "active"
     );
-    s.advance(DAY + Duration::from_secs(1));
+    s.clock().advance(DAY + Duration::from_secs(1));
     assert_eq!(
         get(&s, &format!("/services/{id}")).await.data()["status"],
         "expired"
@@ -140,7 +143,7 @@ async fn services_expire_on_the_mock_clock() {
     assert_eq!(ext["status"], "active");
     assert_eq!(
         expires(&ext).timestamp(),
-        (s.now() + chrono::Duration::days(30)).timestamp()
+        (s.clock().now() + chrono::Duration::days(30)).timestamp()
     );
     assert_clean(&s);
 }
@@ -187,8 +190,8 @@ async fn regenerated_credentials_replace_the_old_ones() {
     let new = call(&s, Method::POST, &path, None).await.data();
     let (l1, p1) = auth(&new);
     assert_ne!((l0, p0), (l1, p1));
-    assert!(!s.proxy_credentials_valid(id, l0, p0));
-    assert!(s.proxy_credentials_valid(id, l1, p1));
+    assert!(!s.gateways().credentials_valid(&id.parse().unwrap(), l0, p0));
+    assert!(s.gateways().credentials_valid(&id.parse().unwrap(), l1, p1));
     let txt = get(&s, &format!("/services/{id}/proxies")).await.text;
     assert!(txt.contains(l1) && !txt.contains(l0));
     assert_clean(&s);
@@ -210,7 +213,7 @@ async fn country_and_rotation_only_for_ipv6() {
     change(&s, &v6, "country", "us").await;
     // An exit region without a gateway of its own is served through every IPv6 gateway
     // (the docs name only nl/de/at gateways), each line on its gateway's loopback port.
-    let gateway = |c: GatewayCountry| s.gateway_addr(&c).unwrap().to_string();
+    let gateway = |c: GatewayCountry| s.gateways().addr(&c).unwrap().to_string();
     let hosts: Vec<String> = get(&s, &format!("/services/{v6}/proxies"))
         .await
         .text
@@ -249,7 +252,7 @@ async fn proxy_lists_as_documented() {
     assert_eq!(lines.len(), 1);
     assert!(r.text.ends_with('\n'));
     let parts: Vec<&str> = lines[0].split(':').collect();
-    let nl = s.gateway_addr(&GatewayCountry::Nl).unwrap();
+    let nl = s.gateways().addr(&GatewayCountry::Nl).unwrap();
     assert_eq!(parts[0], "127.0.0.1");
     assert_eq!(parts[1].parse::<u16>().unwrap(), nl.port());
     assert_eq!((parts[2], parts[3]), (login, password));
@@ -315,11 +318,11 @@ async fn proxy_lists_as_documented() {
 #[tokio::test]
 async fn another_accounts_service_is_not_found() {
     let s = MockServer::start().await;
-    let bob = s.add_account(50_000);
+    let bob = s.accounts().add(50_000);
     let mine = buy_id(&s, IPV4_PLAN).await;
     let theirs = service_id(&buy_as(&s, &bob.token, IPV6_PLAN).await).to_string();
-    assert_eq!(s.balance_of(&bob.token), Some(47_500));
-    assert_eq!(s.balance(), 98_500);
+    assert_eq!(s.accounts().balance_of(&bob.token), Some(47_500));
+    assert_eq!(s.accounts().balance(), 98_500);
     for (method, path, body) in [
         (Method::GET, format!("/services/{theirs}"), None),
         (Method::GET, format!("/services/{theirs}/proxies"), None),
@@ -359,20 +362,24 @@ async fn another_accounts_service_is_not_found() {
     )
     .await;
     assert_eq!(r.status, 404);
-    assert_eq!(s.balance_of(&bob.token), Some(47_500), "nothing charged");
+    assert_eq!(
+        s.accounts().balance_of(&bob.token),
+        Some(47_500),
+        "nothing charged"
+    );
     assert_clean(&s);
 }
 
 #[tokio::test]
 async fn logs_record_every_request_of_the_account() {
     let s = MockServer::start().await;
-    let bob = s.add_account(0);
+    let bob = s.accounts().add(0);
     get(&s, "/account").await;
-    s.advance(Duration::from_secs(60));
-    let t1 = s.now();
+    s.clock().advance(Duration::from_secs(60));
+    let t1 = s.clock().now();
     get(&s, "/services/xyz").await;
     call(&s, Method::DELETE, "/account", None).await;
-    s.advance(Duration::from_secs(60));
+    s.clock().advance(Duration::from_secs(60));
     call_as(&s, Some(&bob.token), Method::GET, "/account", None).await;
     let logs = get(&s, "/logs").await.data()["logs"]
         .as_array()
@@ -423,5 +430,59 @@ async fn logs_record_every_request_of_the_account() {
         .await
         .data();
     assert_eq!(bobs["logs"].as_array().unwrap().len(), 1);
+    assert_clean(&s);
+}
+
+/// The mock speaks the client's types: seeded ids, plans and seeds go to the client as they
+/// are, with no parsing in between.
+#[tokio::test]
+async fn the_mocks_values_are_the_clients_types() {
+    use opx::mock::ServiceSeed;
+    use opx::types::{
+        Country, ProxyQuery, PurchaseRequest, ServiceQuery, ServiceType, StatusFilter,
+    };
+    let s = MockServer::start().await;
+    let c = s.client();
+    let plans = s.services().plans();
+    for t in [ServiceType::Ipv4Rotating, ServiceType::Ipv6Rotating] {
+        let cheapest = s.services().cheapest_plan(t.clone()).unwrap();
+        let of_type = plans.iter().filter(|p| p.service_type == t);
+        assert_eq!(Some(cheapest.price), of_type.clone().map(|p| p.price).min());
+        assert_eq!(
+            s.services().plan(t.clone()).as_ref(),
+            of_type.clone().next()
+        );
+        let bought = c
+            .purchase(&PurchaseRequest::new(t.clone(), cheapest.plan_id.clone()))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(
+            (bought.service_type, bought.plan_id),
+            (t, Some(cheapest.plan_id))
+        );
+    }
+    let ids = s.services().seed_with(
+        &ServiceSeed::count(2)
+            .service_type(ServiceType::Ipv6Rotating)
+            .country(Country::new("de").unwrap())
+            .expires_in_seconds(-60),
+    );
+    let ids = ids.unwrap();
+    for id in &ids {
+        let svc = c.service(id).await.unwrap().into_inner();
+        assert_eq!(svc.country, "de");
+        assert!(svc.expires_at < s.clock().now());
+        assert!(c.proxies(id, &ProxyQuery::new()).await.is_ok());
+    }
+    let expired = c
+        .all_services(&ServiceQuery::new().status(StatusFilter::Expired))
+        .await
+        .unwrap();
+    let listed: Vec<_> = expired.iter().map(|svc| &svc.service_id).collect();
+    assert_eq!(listed, [&ids[1], &ids[0]], "newest first");
+    assert!(s.services().set_threads(&ids[0], 3));
+    assert_eq!(s.gateways().threads_in_use(&ids[0]), 0);
+    assert_eq!(s.services().count(), 4);
     assert_clean(&s);
 }

@@ -31,15 +31,15 @@ async fn a_paced_client_on_a_scaled_mock_waits_its_windows_in_scaled_time() {
         .start()
         .await
         .unwrap();
-    assert_eq!(s.time_scale(), Some(6000.0));
-    s.set_limit(Bucket::GlobalMinute, 1);
+    assert_eq!(s.clock().time_scale(), Some(6000.0));
+    s.accounts().set_limit(Bucket::GlobalMinute, 1);
     let c = paced_client(&s);
     let real = Instant::now();
-    let t0 = s.now();
+    let t0 = s.clock().now();
     for _ in 0..3 {
         c.account().await.unwrap();
     }
-    let mock_time = (s.now() - t0).to_std().unwrap();
+    let mock_time = (s.clock().now() - t0).to_std().unwrap();
     let real = real.elapsed();
     assert!(mock_time >= Duration::from_secs(120), "{mock_time:?}");
     assert!(
@@ -52,8 +52,8 @@ async fn a_paced_client_on_a_scaled_mock_waits_its_windows_in_scaled_time() {
         ),
         "{mock_time:?} of mock time in {real:?}"
     );
-    assert_eq!(s.executions(Operation::GetAccount), 3);
-    assert_eq!(s.stats().responses_by_status.get("429"), None);
+    assert_eq!(s.records().executions(Operation::GetAccount), 3);
+    assert_eq!(s.records().stats().responses_by_status.get("429"), None);
     assert!(MockServer::builder().time_scale(0.0).start().await.is_err());
 }
 

@@ -5,6 +5,7 @@ use crate::support;
 use std::net::{IpAddr, Ipv4Addr};
 
 use opx::mock::{AuthStatus, MockServer, RequestVerdict};
+use opx::types::ErrorCode;
 use reqwest::Method;
 use serde_json::{Value, json};
 use support::*;
@@ -73,8 +74,8 @@ async fn purchase_body_codes() {
     for (body, code) in cases {
         expect_error(&s, Method::POST, "/purchase", Some(body), 400, code).await;
     }
-    assert_eq!(s.service_count(), 0);
-    assert_eq!(s.balance(), 100_000);
+    assert_eq!(s.services().count(), 0);
+    assert_eq!(s.accounts().balance(), 100_000);
     assert_clean(&s);
 }
 
@@ -100,7 +101,7 @@ async fn body_syntax_content_type_and_size() {
             assert_eq!(r.code(), "invalid_request", "{content_type}");
         }
     }
-    assert_eq!(s.service_count(), 1);
+    assert_eq!(s.services().count(), 1);
 }
 
 #[tokio::test]
@@ -198,7 +199,7 @@ async fn query_parameter_codes() {
 #[tokio::test]
 async fn unauthorized_cases_are_401_invalid_token_without_rate_headers() {
     let s = MockServer::start().await;
-    let other = s.add_account(10);
+    let other = s.accounts().add(10);
     let bad_tokens: Vec<Option<String>> = vec![
         None,
         Some("opx_live_00000000000000000000000000000000".into()),
@@ -223,14 +224,16 @@ async fn unauthorized_cases_are_401_invalid_token_without_rate_headers() {
         .unwrap();
     assert_eq!(r.status().as_u16(), 401);
     // Revoked.
-    s.revoke(&other.token);
+    s.accounts().revoke(&other.token);
     let r = call_as(&s, Some(&other.token), Method::GET, "/account", None).await;
     assert_eq!((r.status, r.code().as_str()), (401, "invalid_token"));
     // Pinned elsewhere, then pinned here.
-    s.pin(s.token(), vec![IpAddr::V4(Ipv4Addr::new(203, 0, 113, 7))]);
+    s.accounts()
+        .pin(s.token(), vec![IpAddr::V4(Ipv4Addr::new(203, 0, 113, 7))]);
     let r = get(&s, "/account").await;
     assert_eq!((r.status, r.code().as_str()), (401, "invalid_token"));
-    s.pin(s.token(), vec![IpAddr::V4(Ipv4Addr::LOCALHOST)]);
+    s.accounts()
+        .pin(s.token(), vec![IpAddr::V4(Ipv4Addr::LOCALHOST)]);
     assert_eq!(get(&s, "/account").await.status, 200);
     assert_clean(&s);
 }
@@ -248,7 +251,7 @@ async fn requests_are_recorded_with_verdicts_and_redacted_auth() {
     get(&s, "/account").await;
     get(&s, "/services/xyz").await;
     call_as(&s, None, Method::GET, "/account", None).await;
-    let reqs = s.requests();
+    let reqs = s.records().requests();
     assert_eq!(reqs.len(), 3);
     assert_eq!(reqs[0].operation, Some(opx::Operation::GetAccount));
     assert_eq!(reqs[0].auth, AuthStatus::Valid);
@@ -260,7 +263,7 @@ async fn requests_are_recorded_with_verdicts_and_redacted_auth() {
             .all(|r| r.headers.iter().all(|(_, v)| !v.contains(s.token())))
     );
     assert!(
-        matches!(&reqs[1].verdict, RequestVerdict::Invalid { code, .. } if code == "invalid_id")
+        matches!(&reqs[1].verdict, RequestVerdict::Invalid { code, .. } if *code == ErrorCode::InvalidId)
     );
     assert_eq!(reqs[1].path, "/api/v1/services/xyz");
     assert_eq!(reqs[2].auth, AuthStatus::Missing);

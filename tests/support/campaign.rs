@@ -219,7 +219,7 @@ pub async fn mock() -> MockServer {
         .await
         .expect("a loopback mock");
     for bucket in [Bucket::GlobalMinute, Bucket::GlobalHour, Bucket::Purchase] {
-        s.set_limit(bucket, 1_000_000);
+        s.accounts().set_limit(bucket, 1_000_000);
     }
     s
 }
@@ -242,24 +242,26 @@ pub fn draw<T>(rng: &mut StdRng, items: &'static [T], weight: fn(&T) -> u32) -> 
 /// by the journal; an unknown that cannot land is dismissed. Returns the charges it landed and
 /// whether the journal settled the call as done.
 async fn settle_unknown(s: &MockServer, journal: &Journal, late: bool) -> (u64, bool) {
-    let before = s.stats().charges;
+    let before = s.records().stats().charges;
     if late {
-        s.advance(LATE);
+        s.clock().advance(LATE);
         for _ in 0..2000 {
-            if s.stats().charges > before {
+            if s.records().stats().charges > before {
                 break;
             }
             tokio::time::sleep(Duration::from_millis(2)).await;
         }
     }
-    let landed = s.stats().charges - before;
+    let landed = s.records().stats().charges - before;
     let resolved = client(s, journal)
         .resolve_pending()
         .await
         .expect("the journal reads");
     let done = resolved.iter().any(|e| e.state == EntryState::Done);
     for e in resolved.iter().filter(|e| e.state == EntryState::Unknown) {
-        journal.dismiss(e.id, s.now()).expect("the journal writes");
+        journal
+            .dismiss(e.id, s.clock().now())
+            .expect("the journal writes");
     }
     (landed, done)
 }
@@ -282,11 +284,11 @@ where
     let mut rng = StdRng::seed_from_u64(seed());
     let mut figures = Figures::default();
     let mut owned: Vec<ServiceId> = Vec::new();
-    let balance_at_start = s.balance();
+    let balance_at_start = s.accounts().balance();
     let mut fresh = false;
     for round in 0..rounds {
         if owned.len() >= MAX_ACTIVE {
-            s.advance(RETIRE);
+            s.clock().advance(RETIRE);
             owned.clear();
         }
         let money = match owned.len() {
@@ -296,18 +298,18 @@ where
         };
         let case = draw(&mut rng, FAULTS, |f| f.weight);
         if let Some(f) = (case.fault)() {
-            s.inject(money.operation(), f, 1);
+            s.faults().inject(money.operation(), f, 1);
         }
-        let (charges, services) = (s.stats().charges, s.service_count());
+        let (charges, services) = (s.records().stats().charges, s.services().count());
         let reported = attempt(money.clone(), fresh).await;
-        s.clear_faults();
+        s.faults().clear();
         fresh = case.name.starts_with("429");
-        let mut charged = s.stats().charges - charges;
+        let mut charged = s.records().stats().charges - charges;
         let (mut landed, mut resolved) = (0, false);
         if reported == Reported::Unknown {
             (landed, resolved) = settle_unknown(s, journal, case.late).await;
         }
-        let created = (s.service_count() - services) as u64;
+        let created = (s.services().count() - services) as u64;
         let row = figures.by_fault.entry(case.name).or_default();
         row.rounds += 1;
         row.resolved += u64::from(resolved);
@@ -352,7 +354,7 @@ where
         }
     }
     let total = figures.total();
-    let spent = balance_at_start - s.balance();
+    let spent = balance_at_start - s.accounts().balance();
     assert_eq!(
         spent,
         total.charged as i64 * price,

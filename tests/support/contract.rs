@@ -98,21 +98,21 @@ pub struct Fixture {
 
 /// Seeds one service per catalog plan and picks an IPv4 and an IPv6 one.
 pub fn fixture(s: &MockServer) -> Fixture {
-    let plans = s.plans();
-    let ids = s.seed_services(plans.len());
-    let pick = |t: &str| {
+    let plans = s.services().plans();
+    let ids = s.services().seed(plans.len());
+    let pick = |t: ServiceType| {
         let i = plans
             .iter()
             .position(|p| p.service_type == t)
             .unwrap_or_else(|| panic!("the catalog has no {t} plan"));
-        (ids[i].parse::<ServiceId>().unwrap(), plans[i].clone())
+        (ids[i].clone(), plans[i].clone())
     };
-    let (v4, p4) = pick("ipv4_rotating");
-    let (v6, _) = pick("ipv6_rotating");
+    let (v4, p4) = pick(ServiceType::Ipv4Rotating);
+    let (v6, _) = pick(ServiceType::Ipv6Rotating);
     Fixture {
         v4,
         v6,
-        plan_v4: p4.plan_id.parse().unwrap(),
+        plan_v4: p4.plan_id.clone(),
         price_v4: p4.price,
         extend_price_v4: p4.price,
     }
@@ -301,11 +301,12 @@ pub fn assert_wire_clean_with(s: &MockServer, allow: Allow) {
 /// What [`assert_wire_clean_with`] would complain about, one line each.
 pub fn wire_problems(s: &MockServer, allow: Allow) -> Vec<String> {
     let mut problems: Vec<String> = s
+        .records()
         .schema_violations()
         .into_iter()
         .map(|v| format!("response broke the spec: {v}"))
         .collect();
-    for r in s.requests() {
+    for r in s.records().requests() {
         let what = format!(
             "{} {}{} (op {:?}, status {})",
             r.method,

@@ -9,7 +9,7 @@ use std::time::Duration;
 use opx::Operation;
 use opx::mock::{MockServer, ServiceSeed};
 use opx::safe::ReconcilePolicy;
-use opx::types::{PlanId, PurchaseRequest, ServiceType};
+use opx::types::{PlanId, PurchaseRequest, ServiceId, ServiceType};
 
 /// The IPv4 rotating plan of the default catalog (100 threads, [`IPV4_PRICE`]).
 pub const IPV4_PLAN: &str = "65a9f0c1b2c3d4e5f6a7b8c9";
@@ -85,16 +85,18 @@ pub async fn assert_serves(s: &MockServer) {
 
 /// The price of one period of `plan`, from the mock's catalog.
 pub fn price_of(s: &MockServer, plan: &str) -> i64 {
-    s.plans()
+    s.services()
+        .plans()
         .iter()
-        .find(|p| p.plan_id == plan)
+        .find(|p| p.plan_id.as_str() == plan)
         .unwrap_or_else(|| panic!("no plan {plan} in the catalog"))
         .price
 }
 
 /// How many requests of `op` reached the mock (executed or not).
 pub fn sent(s: &MockServer, op: Operation) -> usize {
-    s.requests()
+    s.records()
+        .requests()
         .iter()
         .filter(|r| r.operation == Some(op))
         .count()
@@ -103,21 +105,19 @@ pub fn sent(s: &MockServer, op: Operation) -> usize {
 /// Asserts that no response broke the spec.
 pub fn assert_clean(s: &MockServer) {
     assert!(
-        s.schema_violations().is_empty(),
+        s.records().schema_violations().is_empty(),
         "{:?}",
-        s.schema_violations()
+        s.records().schema_violations()
     );
 }
 
 /// A service of `t` bought through the facade (the catalog's first plan of that type).
 pub async fn bought(s: &MockServer, t: ServiceType) -> opx::types::Service {
-    let plan = s.plan(&t).expect("the default catalog sells every type");
-    let req = PurchaseRequest::new(
-        t,
-        plan.plan_id
-            .parse::<PlanId>()
-            .expect("a well-formed plan id"),
-    );
+    let plan = s
+        .services()
+        .plan(t.clone())
+        .expect("the default catalog sells every type");
+    let req = PurchaseRequest::new(t, plan.plan_id);
     s.client().purchase(&req).await.unwrap().into_inner()
 }
 
@@ -125,16 +125,14 @@ pub async fn bought(s: &MockServer, t: ServiceType) -> opx::types::Service {
 pub const DAY: i64 = 86_400;
 
 /// Seeds one service of `t` expiring in `secs`; its id.
-pub fn seed_expiring(s: &MockServer, t: ServiceType, secs: i64) -> String {
-    let mut seed = ServiceSeed::count(1);
-    seed.service_type = Some(t);
-    seed.expires_in_seconds = Some(secs);
-    s.seed_services_with(&seed).unwrap().remove(0)
+pub fn seed_expiring(s: &MockServer, t: ServiceType, secs: i64) -> ServiceId {
+    let seed = ServiceSeed::new().service_type(t).expires_in_seconds(secs);
+    s.services().seed_with(&seed).unwrap().remove(0)
 }
 
 /// Four services, in this order: IPv4 due in 3 days, IPv6 in 2, IPv4 in 1 (all due within a
 /// week) and IPv4 in 30 (not); their ids.
-pub fn four_due(s: &MockServer) -> Vec<String> {
+pub fn four_due(s: &MockServer) -> Vec<ServiceId> {
     vec![
         seed_expiring(s, ServiceType::Ipv4Rotating, 3 * DAY),
         seed_expiring(s, ServiceType::Ipv6Rotating, 2 * DAY),

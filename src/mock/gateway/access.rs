@@ -5,22 +5,25 @@ use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 
+use chrono::{DateTime, Utc};
 use http::{HeaderMap, StatusCode};
 
-use super::Gateway;
+use super::exit::Exits;
 use crate::forward_proxy::basic_credentials;
-use crate::mock::Inner;
-use crate::mock::handlers::gateways;
-use crate::mock::state::{self, Service};
+use crate::mock::fake::api::Fake;
+use crate::mock::fake::ids::{ct_eq, id_hex, timestamp};
+use crate::mock::fake::model::Service;
+use crate::types::{GatewayCountry, Rotation};
 
+/// What the gateways of one mock share: the fake, the threads in use per service, the exits.
 pub(super) struct Shared {
-    pub(super) inner: Arc<Inner>,
+    pub(super) fake: Arc<Fake>,
     pub(super) in_use: Mutex<HashMap<u128, u32>>,
-    pub(super) exits: super::exit::Exits,
+    pub(super) exits: Exits,
     /// The most threads each service has had in use at once.
     pub(super) peak: Mutex<HashMap<u128, u32>>,
     /// The countries whose gateway closes every new connection without a word.
-    pub(super) down: Mutex<Vec<String>>,
+    pub(super) down: Mutex<Vec<GatewayCountry>>,
 }
 
 impl Shared {
@@ -100,95 +103,85 @@ impl Refusal {
 pub(super) struct Ticket {
     pub(super) id: u128,
     pub(super) threads: u32,
-    pub(super) rotation: String,
+    pub(super) rotation: Rotation,
 }
 
-impl Gateway {
-    /// Who the request is for: its credentials, or its whitelisted source address.
-    pub(super) fn authorize(&self, ip: IpAddr, headers: &HeaderMap) -> Result<Ticket, Refusal> {
-        let now = self.shared.inner.clock.now();
-        let st = self.shared.inner.lock();
-        let mut services = st.accounts.iter().flat_map(|a| a.services.values());
-        let service = match basic_credentials(headers) {
-            Some(Err(why)) => return Err(Refusal::auth(why)),
-            Some(Ok((login, password))) => {
-                // Every service is compared (in constant time), whichever matches.
-                let mut found = None;
-                for s in services {
-                    let same = state::ct_eq(s.login.as_bytes(), login.as_bytes())
-                        & state::ct_eq(s.password.as_bytes(), password.as_bytes());
-                    if same && found.is_none() {
-                        found = Some(s);
-                    }
+/// Who a request to `country`'s gateway is for: its credentials, or its whitelisted source
+/// address.
+pub(super) fn authorize(
+    fake: &Fake,
+    country: &GatewayCountry,
+    ip: IpAddr,
+    headers: &HeaderMap,
+) -> Result<Ticket, Refusal> {
+    let now = fake.now();
+    let st = fake.lock();
+    let mut services = st.accounts.iter().flat_map(|a| a.services.values());
+    let service = match basic_credentials(headers) {
+        Some(Err(why)) => return Err(Refusal::auth(why)),
+        Some(Ok((login, password))) => {
+            // Every service is compared (in constant time), whichever matches.
+            let mut found = None;
+            for s in services {
+                let same = ct_eq(s.login.as_bytes(), login.as_bytes())
+                    & ct_eq(s.password.as_bytes(), password.as_bytes());
+                if same && found.is_none() {
+                    found = Some(s);
                 }
-                found.ok_or_else(|| {
+            }
+            found.ok_or_else(|| {
                     Refusal::auth("unknown or outdated proxy credentials (regenerated credentials stop working at once)")
                 })?
-            }
-            None => {
-                let listed: Vec<&Service> =
-                    services.by_ref().filter(|s| whitelisted(s, ip)).collect();
-                let usable = listed
-                    .iter()
-                    .copied()
-                    .find(|s| self.service_refusal(s, now).is_none());
-                match usable.or_else(|| listed.first().copied()) {
-                    Some(s) => s,
-                    None => {
-                        return Err(Refusal::auth(format!(
-                            "proxy credentials required (Proxy-Authorization: Basic), or a source \
+        }
+        None => {
+            let listed: Vec<&Service> = services.by_ref().filter(|s| s.whitelists(ip)).collect();
+            let usable = listed
+                .iter()
+                .copied()
+                .find(|s| service_refusal(s, country, now).is_none());
+            match usable.or_else(|| listed.first().copied()) {
+                Some(s) => s,
+                None => {
+                    return Err(Refusal::auth(format!(
+                        "proxy credentials required (Proxy-Authorization: Basic), or a source \
                              address in a service's whitelist ({ip} is in none)"
-                        )));
-                    }
+                    )));
                 }
             }
-        };
-        match self.service_refusal(service, now) {
-            Some(refusal) => Err(refusal),
-            None => Ok(Ticket {
-                id: service.id,
-                threads: service.threads,
-                rotation: service.rotation.clone(),
-            }),
         }
-    }
-
-    /// Why this service cannot use this gateway now, if it cannot.
-    pub(super) fn service_refusal(
-        &self,
-        s: &Service,
-        now: chrono::DateTime<chrono::Utc>,
-    ) -> Option<Refusal> {
-        let id = state::id_hex(s.id);
-        if s.expires_at <= now {
-            let at = crate::mock::handlers::timestamp(s.expires_at);
-            return Some(Refusal::new(
-                StatusCode::FORBIDDEN,
-                "http_request_denied",
-                format!("service {id} expired at {at}"),
-            ));
-        }
-        let countries = gateways(s);
-        if !countries.iter().any(|c| c == self.country.as_str()) {
-            return Some(Refusal::new(
-                StatusCode::FORBIDDEN,
-                "http_request_denied",
-                format!(
-                    "service {id} has no {} gateway (its gateways: {})",
-                    self.country,
-                    countries.join(", ")
-                ),
-            ));
-        }
-        None
+    };
+    match service_refusal(service, country, now) {
+        Some(refusal) => Err(refusal),
+        None => Ok(Ticket {
+            id: service.id,
+            threads: service.threads,
+            rotation: service.rotation.clone(),
+        }),
     }
 }
 
-/// Whether the service's whitelist holds this address.
-pub(super) fn whitelisted(s: &Service, ip: IpAddr) -> bool {
-    s.whitelist.iter().any(|(entry, _)| {
-        entry
-            .parse::<IpAddr>()
-            .is_ok_and(|e| e.to_canonical() == ip)
-    })
+/// Why this service cannot use `country`'s gateway now, if it cannot.
+fn service_refusal(s: &Service, country: &GatewayCountry, now: DateTime<Utc>) -> Option<Refusal> {
+    let id = id_hex(s.id);
+    if !s.is_active(now) {
+        let at = timestamp(s.expires_at);
+        return Some(Refusal::new(
+            StatusCode::FORBIDDEN,
+            "http_request_denied",
+            format!("service {id} expired at {at}"),
+        ));
+    }
+    let countries = s.gateways();
+    if !countries.contains(country) {
+        let names: Vec<&str> = countries.iter().map(GatewayCountry::as_str).collect();
+        return Some(Refusal::new(
+            StatusCode::FORBIDDEN,
+            "http_request_denied",
+            format!(
+                "service {id} has no {country} gateway (its gateways: {})",
+                names.join(", ")
+            ),
+        ));
+    }
+    None
 }

@@ -19,30 +19,40 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-use crate::operation::GatewayCountry;
+use crate::types::{GatewayCountry, Rotation};
 
 /// Addresses per country: the last octet runs 1..=254 under each of 256 third octets.
 const PER_COUNTRY: u32 = 256 * 254;
 
 /// The second octet of a country's range.
 fn octet(country: &GatewayCountry) -> u8 {
-    match country.as_str() {
-        "nl" => 31,
-        "de" => 49,
-        "at" => 43,
+    match country {
+        GatewayCountry::Nl => 31,
+        GatewayCountry::De => 49,
+        GatewayCountry::At => 43,
         _ => 99,
     }
 }
 
-/// The exit addresses of a country's gateway.
-pub(crate) fn range(country: &GatewayCountry) -> RangeInclusive<Ipv4Addr> {
+/// The exit addresses of a country's gateway in the mock: a connection it makes to a
+/// destination leaves from one of them (`127.31.0.1..=127.31.255.254` for nl, `127.49.*` for
+/// de, `127.43.*` for at), a new one for every connection when the service's rotation is
+/// `instant`, the same one for a period when it is one (`10min`, `30s`, `1h`), and the same one
+/// until the mode changes for any other mode. Periods run on the mock's clock.
+///
+/// ```
+/// use opx::types::GatewayCountry;
+/// let nl = opx::mock::exit_range(&GatewayCountry::Nl);
+/// assert!(nl.contains(&std::net::Ipv4Addr::new(127, 31, 0, 1)));
+/// ```
+pub fn range(country: &GatewayCountry) -> RangeInclusive<Ipv4Addr> {
     let o = octet(country);
     Ipv4Addr::new(127, o, 0, 1)..=Ipv4Addr::new(127, o, 255, 254)
 }
 
 /// How long a rotation mode keeps an address: `Some(ZERO)` for `instant`, `None` for ever.
 pub(crate) fn period(mode: &str) -> Option<Duration> {
-    if mode.eq_ignore_ascii_case("instant") {
+    if mode.eq_ignore_ascii_case(Rotation::INSTANT.as_str()) {
         return Some(Duration::ZERO);
     }
     let digits = mode.len() - mode.trim_start_matches(|c: char| c.is_ascii_digit()).len();
@@ -59,7 +69,7 @@ pub(crate) fn period(mode: &str) -> Option<Duration> {
 /// The address in use for one service on one gateway.
 struct Exit {
     addr: Ipv4Addr,
-    mode: String,
+    mode: Rotation,
     since: DateTime<Utc>,
 }
 
@@ -82,14 +92,14 @@ impl Exits {
         &self,
         service: u128,
         country: &GatewayCountry,
-        mode: &str,
+        mode: &Rotation,
         now: DateTime<Utc>,
     ) -> Ipv4Addr {
         let o = octet(country);
         let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(h) = st.held.get(&(service, o))
-            && h.mode == mode
-            && still_held(mode, h.since, now)
+            && h.mode == *mode
+            && still_held(mode.as_str(), h.since, now)
         {
             return h.addr;
         }
@@ -99,7 +109,7 @@ impl Exits {
         let addr = Ipv4Addr::new(127, o, (i / 254) as u8, (i % 254 + 1) as u8);
         let held = Exit {
             addr,
-            mode: mode.to_owned(),
+            mode: mode.clone(),
             since: now,
         };
         st.held.insert((service, o), held);
@@ -137,20 +147,21 @@ mod tests {
     fn instant_rotates_per_connection_and_periods_hold_on_the_clock() {
         let exits = Exits::default();
         let nl = GatewayCountry::Nl;
+        let r = |s: &str| Rotation::new(s).unwrap();
         let t0 = Utc::now();
-        let a = exits.pick(1, &nl, "instant", t0);
-        let b = exits.pick(1, &nl, "instant", t0);
+        let a = exits.pick(1, &nl, &r("instant"), t0);
+        let b = exits.pick(1, &nl, &r("instant"), t0);
         assert_ne!(a, b);
         assert!(range(&nl).contains(&a) && range(&nl).contains(&b));
-        let held = exits.pick(2, &nl, "10min", t0);
+        let held = exits.pick(2, &nl, &r("10min"), t0);
         let later = t0 + chrono::Duration::seconds(599);
-        assert_eq!(exits.pick(2, &nl, "10min", later), held);
+        assert_eq!(exits.pick(2, &nl, &r("10min"), later), held);
         let after = t0 + chrono::Duration::seconds(600);
-        let next = exits.pick(2, &nl, "10min", after);
+        let next = exits.pick(2, &nl, &r("10min"), after);
         assert_ne!(next, held);
         // A changed mode takes a new address at once.
-        assert_ne!(exits.pick(2, &nl, "sticky", after), next);
-        let de = exits.pick(2, &GatewayCountry::De, "sticky", after);
+        assert_ne!(exits.pick(2, &nl, &r("sticky"), after), next);
+        let de = exits.pick(2, &GatewayCountry::De, &r("sticky"), after);
         assert!(range(&GatewayCountry::De).contains(&de) && !range(&nl).contains(&de));
     }
 }

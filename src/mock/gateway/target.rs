@@ -6,8 +6,10 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use http::{Method, Request, StatusCode};
 use tokio::net::TcpStream;
 
-use super::CONNECT_TIMEOUT;
 use super::access::Refusal;
+
+/// How long connecting to a destination may take.
+const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// Where a request goes.
 pub(super) struct Target {

@@ -86,14 +86,14 @@ pub async fn run(args: MockArgs) -> Result<(), Failure> {
         };
     let server = builder.start().await?;
     for (op, o) in overrides {
-        server.override_response(op, o);
+        server.faults().override_response(op, o);
     }
     let mut said = format!(
         "listening on {}\ntoken: {}\n",
         server.base_url(),
         server.token()
     );
-    if let Some(n) = server.time_scale().filter(|n| *n != 1.0) {
+    if let Some(n) = server.clock().time_scale().filter(|n| *n != 1.0) {
         said += &format!(
             "time: {n}x the wall clock (rate-limit windows, Retry-After, X-RateLimit-Reset, expiry)\n"
         );
@@ -103,14 +103,14 @@ pub async fn run(args: MockArgs) -> Result<(), Failure> {
         server.addr()
     );
     for country in opx::types::GatewayCountry::KNOWN {
-        if let Some(addr) = server.gateway_addr(&country) {
+        if let Some(addr) = server.gateways().addr(&country) {
             said += &format!("gateway {country}: {addr}\n");
         }
     }
     // A closed pipe (`opx mock | head -1`) is no reason to stop serving.
     crate::output::print(&said)?;
     tokio::signal::ctrl_c().await?;
-    let violations = server.schema_violations();
+    let violations = server.records().schema_violations();
     for v in &violations {
         eprintln!("schema violation: {v}");
     }

@@ -213,16 +213,16 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn an_unknown_outcome_exits_5_and_stops_the_run() {
         let s = MockServer::start().await;
-        let mut seed = ServiceSeed::count(3);
-        seed.expires_in_seconds = Some(3600);
-        s.seed_services_with(&seed).unwrap();
+        let seed = ServiceSeed::count(3).expires_in_seconds(3600);
+        s.services().seed_with(&seed).unwrap();
         let policy = ReconcilePolicy::default().window(Duration::from_millis(20));
         let client = s.client_builder().reconcile_policy(policy).build().unwrap();
         let ctx = Ctx::with_client(client);
-        s.inject(Operation::ExtendService, Fault::DropAfterCommit, 1);
+        let faults = s.faults();
+        faults.inject(Operation::ExtendService, Fault::DropAfterCommit, 1);
         // Listing reads, the read before the extension answers, every read after it fails.
-        s.inject(Operation::GetService, Fault::Delay(Duration::ZERO), 1);
-        s.inject(Operation::GetService, Fault::Status(500), 100);
+        faults.inject(Operation::GetService, Fault::Delay(Duration::ZERO), 1);
+        faults.inject(Operation::GetService, Fault::Status(500), 100);
         let args = RenewArgs {
             before: Duration::from_secs(86_400),
             max_spend: 100_000,
@@ -232,6 +232,6 @@ mod tests {
         let failure = run(&ctx, args).await.unwrap_err();
         assert_eq!(failure.exit_code(), 5, "{failure}");
         assert!(failure.to_string().contains("opx pending"), "{failure}");
-        assert_eq!(s.executions(Operation::ExtendService), 1);
+        assert_eq!(s.records().executions(Operation::ExtendService), 1);
     }
 }

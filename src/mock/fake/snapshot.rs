@@ -1,5 +1,5 @@
 //! The mock's state as a JSON file: `opx mock --state FILE` starts from one,
-//! `GET /_mock/state` and [`MockServer::export_state`](super::MockServer::export_state) export
+//! `GET /_mock/state` and [`Accounts::export_state`](crate::mock::Accounts::export_state) export
 //! one. Accounts with their keys, services and logs; plans, faults, overrides and counters are
 //! not part of it.
 
@@ -9,8 +9,11 @@ use std::net::IpAddr;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::ids::{id_hex, parse_id, service_id, service_key};
+use super::model::{Account, ApiKey, LogEntry, Service};
 use super::ratelimit::Windows;
-use super::state::{self, Account, ApiKey, LogEntry, Service, State};
+use super::state::State;
+use crate::types::{Country, PlanId, Rotation, ServiceId, ServiceType};
 
 /// The whole state, as JSON.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -62,21 +65,21 @@ pub struct KeyFile {
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
 pub struct ServiceFile {
-    /// 24-hex id.
-    pub service_id: String,
-    /// `ipv4_rotating` or `ipv6_rotating`.
+    /// Its id.
+    pub service_id: ServiceId,
+    /// Its type.
     #[serde(rename = "type")]
-    pub service_type: String,
+    pub service_type: ServiceType,
     /// Its plan.
-    pub plan_id: String,
+    pub plan_id: PlanId,
     /// Concurrent connections.
     pub threads: u32,
     /// Expiry.
     pub expires_at: DateTime<Utc>,
     /// Country/region.
-    pub country: String,
+    pub country: Country,
     /// Rotation mode.
-    pub rotation: String,
+    pub rotation: Rotation,
     /// Proxy login.
     pub login: String,
     /// Proxy password.
@@ -105,19 +108,19 @@ pub struct LogFile {
     pub ip: String,
 }
 
-fn parse_id(s: &str, what: &str) -> u128 {
-    state::parse_id(s).unwrap_or_else(|| panic!("{what} {s:?} is not a 24-hex id"))
+fn log_id(s: &str) -> u128 {
+    parse_id(s).unwrap_or_else(|| panic!("log {s:?} is not a 24-hex id"))
 }
 
 impl StateFile {
     /// Reads a state file, checking every id is 24 hex characters.
     pub fn from_json(text: &str) -> Result<Self, String> {
         let file: StateFile = serde_json::from_str(text).map_err(|e| e.to_string())?;
-        let ids = file.accounts.iter().flat_map(|a| {
-            let s = a.services.iter().map(|s| s.service_id.as_str());
-            s.chain(a.logs.iter().map(|l| l.log_id.as_str()))
-        });
-        if let Some(bad) = ids.clone().find(|i| state::parse_id(i).is_none()) {
+        let mut ids = file
+            .accounts
+            .iter()
+            .flat_map(|a| a.logs.iter().map(|l| l.log_id.as_str()));
+        if let Some(bad) = ids.find(|i| parse_id(i).is_none()) {
             return Err(format!("{bad:?} is not a 24-hex id"));
         }
         if file.accounts.first().is_none_or(|a| a.keys.is_empty()) {
@@ -159,13 +162,13 @@ impl StateFile {
         for (index, a) in self.accounts.iter().enumerate() {
             let mut services = BTreeMap::new();
             for s in &a.services {
-                let id = parse_id(&s.service_id, "service");
+                let id = service_key(&s.service_id);
                 max_seq = max_seq.max(id as u64);
                 services.insert(id, s.to_service(id));
             }
             let mut logs = BTreeMap::new();
             for l in &a.logs {
-                let id = parse_id(&l.log_id, "log");
+                let id = log_id(&l.log_id);
                 max_seq = max_seq.max(id as u64);
                 logs.insert(id, l.to_entry(id));
             }
@@ -194,7 +197,7 @@ impl StateFile {
 impl From<&Service> for ServiceFile {
     fn from(s: &Service) -> Self {
         ServiceFile {
-            service_id: state::id_hex(s.id),
+            service_id: service_id(s.id),
             service_type: s.service_type.clone(),
             plan_id: s.plan_id.clone(),
             threads: s.threads,
@@ -228,7 +231,7 @@ impl ServiceFile {
 impl From<&LogEntry> for LogFile {
     fn from(l: &LogEntry) -> Self {
         LogFile {
-            log_id: state::id_hex(l.id),
+            log_id: id_hex(l.id),
             created_at: l.created_at,
             method: l.method.clone(),
             path: l.path.clone(),

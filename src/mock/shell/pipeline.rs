@@ -5,11 +5,12 @@
 //! 2. [`validate`]: checks path, query and body against the spec (the verdict is recorded even
 //!    when a 401, 429 or fault answers first);
 //! 3. [`authenticate`]: the bearer token (`401 invalid_token`);
-//! 4. [`rate_limit`]: the per-key windows (`429 rate_limited`), and the `X-RateLimit-*` headers
+//! 4. [`overrides`]: drift simulation, the (checked) answer reshaped as asked;
+//! 5. [`check_response`]: the handler's answer checked against the spec;
+//! 6. [`rate_limit`]: the per-key windows (`429 rate_limited`), and the `X-RateLimit-*` headers
 //!    of every answer to a valid key;
-//! 5. [`overrides`](super::overrides::apply): drift simulation, the answer reshaped as asked;
-//! 6. [`faults`]: injected failures;
-//! 7. the handler ([`super::app::dispatch`]): the documented behaviour, response validation.
+//! 7. [`faults`]: injected failures;
+//! 8. the handler (`app::dispatch`): the fake's documented behaviour.
 //!
 //! What a layer learns for the others travels in the request's [`Trace`].
 
@@ -22,17 +23,20 @@ use axum::middleware::Next;
 use axum::response::Response;
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
-use http::{HeaderMap, HeaderName, HeaderValue, header};
+use http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
+use serde_json::Value;
 
-use super::Inner;
-use super::faults::{self, Fault};
-use super::handlers::{self, Reply};
-use super::ratelimit::Verdict;
-use super::record::{AuthStatus, RecordedRequest, RequestVerdict};
-use super::state::{LogEntry, State as MockState};
+use super::reply::{self, NoRateHeaders, error_response};
 use crate::conformance::routes::path_values;
 use crate::conformance::validate::{self, Rejection, Validated};
+use crate::mock::fake::model::LogEntry;
+use crate::mock::fake::ratelimit::Verdict;
+use crate::mock::fake::state::State as FakeState;
+use crate::mock::harness::fault::Fault;
+use crate::mock::harness::record::{AuthStatus, RecordedRequest, RequestVerdict};
+use crate::mock::shared::Mock;
 use crate::operation::Operation;
+use crate::types::ErrorCode;
 
 /// Request bodies larger than this are refused with `invalid_request`.
 pub(crate) const MAX_BODY: usize = 64 * 1024;
@@ -63,24 +67,10 @@ impl Incoming {
     }
 }
 
-/// A response of the error envelope.
-pub(crate) fn error_response(status: u16, code: &str, message: impl Into<String>) -> Response {
-    reply_response(handlers::error(status, code, message))
-}
-
-/// A handler's reply as an HTTP response.
-pub(crate) fn reply_response(reply: Reply) -> Response {
-    let (status, content_type, body) = match reply {
-        Reply::Json(s, v) => (s, "application/json", v.to_string()),
-        Reply::Text(s, t) => (s, "text/plain; charset=utf-8", t),
-    };
-    let mut r = Response::new(Body::from(body));
-    *r.status_mut() =
-        http::StatusCode::from_u16(status).unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
-    r.headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    r
-}
+/// The body of a handler's answer, kept for response validation and overrides (faults and
+/// 429s have none).
+#[derive(Clone)]
+pub(crate) struct HandlerBody(pub(crate) Arc<Value>, pub(crate) Operation);
 
 fn incoming(req: &Request) -> Incoming {
     req.extensions()
@@ -91,7 +81,7 @@ fn incoming(req: &Request) -> Incoming {
 
 /// Layer 1: buffer, record, log.
 pub(crate) async fn record(
-    State(inner): State<Arc<Inner>>,
+    State(mock): State<Arc<Mock>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     req: Request,
     next: Next,
@@ -102,7 +92,7 @@ pub(crate) async fn record(
         Err(_) => (Bytes::new(), true),
     };
     let ip = peer.ip().to_canonical();
-    let now = inner.clock.now();
+    let now = mock.fake.now();
     let trace = Arc::new(Mutex::new(Trace::default()));
     let inc = Incoming {
         body: bytes.clone(),
@@ -119,13 +109,12 @@ pub(crate) async fn record(
     rec.auth = t.auth.unwrap_or(AuthStatus::NotChecked);
     rec.verdict = t.verdict.unwrap_or(RequestVerdict::NotValidated);
     rec.status = response.status().as_u16();
-    let mut st = inner.lock();
     if let Some(account) = t.account {
         let entry = LogEntry::new(now, &rec.method, &rec.path, rec.status, ip);
-        st.log(account, entry);
+        mock.fake.log(account, entry);
     }
     tracing::debug!(method = %rec.method, path = %rec.path, status = rec.status, "mock request");
-    st.record(rec);
+    mock.harness.log().record(rec);
     response
 }
 
@@ -142,15 +131,15 @@ fn operation_of(req: &Request, base_path: &str) -> Option<(Operation, String)> {
 /// Layer 2: the spec's verdict on the request. A refused request carries its [`Rejection`]
 /// to the handler, which answers 400 after authentication and rate limiting had their say.
 pub(crate) async fn validate(
-    State(inner): State<Arc<Inner>>,
+    State(mock): State<Arc<Mock>>,
     mut req: Request,
     next: Next,
 ) -> Response {
     let inc = incoming(&req);
-    let Some((op, template)) = operation_of(&req, &inner.routes.base_path) else {
+    let Some((op, template)) = operation_of(&req, &mock.routes.base_path) else {
         return next.run(req).await;
     };
-    let spec = inner.routes.spec(op);
+    let spec = mock.routes.spec(op);
     let path = req.uri().path().to_owned();
     let values = path_values(&template, &path).unwrap_or_default();
     let content_type = req
@@ -170,7 +159,7 @@ pub(crate) async fn validate(
         t.operation = Some(op);
         t.verdict = Some(match &checked {
             Err(r) => RequestVerdict::Invalid {
-                code: r.code.clone(),
+                code: ErrorCode::parse(&r.code),
                 message: r.message.clone(),
             },
             Ok(_) => RequestVerdict::Valid,
@@ -186,7 +175,7 @@ pub(crate) struct Checked(pub(crate) Result<Arc<Validated>, Rejection>);
 
 /// Authenticates a request: (status, key index when valid).
 fn authenticate_key(
-    state: &MockState,
+    state: &FakeState,
     headers: &HeaderMap,
     ip: IpAddr,
 ) -> (AuthStatus, Option<usize>) {
@@ -220,13 +209,13 @@ fn authenticate_key(
 
 /// Layer 3: the bearer token. Unknown paths are answered (404/405) only to a valid key too.
 pub(crate) async fn authenticate(
-    State(inner): State<Arc<Inner>>,
+    State(mock): State<Arc<Mock>>,
     req: Request,
     next: Next,
 ) -> Response {
     let inc = incoming(&req);
     let (auth, key) = {
-        let st = inner.lock();
+        let st = mock.fake.lock();
         let (auth, key) = authenticate_key(&st, req.headers(), inc.ip);
         (auth, key.map(|k| (k, st.keys[k].account)))
     };
@@ -238,8 +227,7 @@ pub(crate) async fn authenticate(
     }
     if key.is_none() && inc.trace().operation.is_some() {
         return error_response(
-            401,
-            "invalid_token",
+            ErrorCode::InvalidToken,
             "missing, malformed, unknown or revoked API key, or source IP not allowed",
         );
     }
@@ -259,10 +247,10 @@ fn rate_headers(headers: &mut HeaderMap, v: &Verdict) {
     }
 }
 
-/// Layer 4: the per-key windows; their headers on every answer to a valid key (but those a
+/// Layer 6: the per-key windows; their headers on every answer to a valid key (but those a
 /// reverse proxy would have produced: an HTML 502, a dropped connection).
 pub(crate) async fn rate_limit(
-    State(inner): State<Arc<Inner>>,
+    State(mock): State<Arc<Mock>>,
     req: Request,
     next: Next,
 ) -> Response {
@@ -275,12 +263,15 @@ pub(crate) async fn rate_limit(
         return next.run(req).await;
     };
     let verdict = {
-        let mut st = inner.lock();
+        let mut st = mock.fake.lock();
         let limits = st.limits.clone();
         st.keys[key].windows.check(&limits, op, inc.now)
     };
     if let Some(retry) = verdict.retry_after {
-        let mut r = error_response(429, "rate_limited", "rate limit exceeded; see Retry-After");
+        let mut r = error_response(
+            ErrorCode::RateLimited,
+            "rate limit exceeded; see Retry-After",
+        );
         rate_headers(r.headers_mut(), &verdict);
         r.headers_mut()
             .insert(header::RETRY_AFTER, HeaderValue::from(retry));
@@ -295,7 +286,7 @@ pub(crate) async fn rate_limit(
 
 /// A request a `Delay` holds: if it is dropped still holding (the client hung up and the
 /// server dropped the call), the mock counts it as abandoned.
-struct Held(Option<Arc<Inner>>);
+struct Held(Option<Arc<Mock>>);
 
 impl Held {
     /// The wait is over: nothing to count.
@@ -307,54 +298,137 @@ impl Held {
 impl Drop for Held {
     fn drop(&mut self) {
         if let Some(inner) = self.0.take() {
-            inner.lock().abandoned += 1;
+            inner.harness.log().abandoned += 1;
         }
     }
 }
 
-/// Marks a response a reverse proxy would have sent: no rate-limit headers.
-#[derive(Clone, Copy)]
-pub(crate) struct NoRateHeaders;
-
-/// Layer 6: the next injected fault of the operation, if any.
-pub(crate) async fn faults(State(inner): State<Arc<Inner>>, req: Request, next: Next) -> Response {
+/// Layer 7: the next injected fault of the operation, if any.
+pub(crate) async fn faults(State(mock): State<Arc<Mock>>, req: Request, next: Next) -> Response {
     let op = incoming(&req).trace().operation;
-    let fault = op.and_then(|op| inner.lock().take_fault(op));
+    let fault = op.and_then(|op| mock.harness.take_fault(op));
     let Some(fault) = fault else {
         return next.run(req).await;
     };
     match fault {
         Fault::Delay(d) => {
             // Dropped with the connection if the client hangs up meanwhile: counted, never run.
-            let held = Held(Some(Arc::clone(&inner)));
-            inner.clock.wait(d).await;
+            let held = Held(Some(Arc::clone(&mock)));
+            mock.fake.clock().wait(d).await;
             held.release();
             next.run(req).await
         }
         Fault::SlowCommit(d) => {
             // Detached: the operation runs (and commits) whether or not the client still waits.
-            let waiting = Arc::clone(&inner);
+            let waiting = Arc::clone(&mock);
             let task = tokio::spawn(async move {
-                waiting.clock.wait(d).await;
+                waiting.fake.clock().wait(d).await;
                 next.run(req).await
             });
-            task.await.unwrap_or_else(|_| faults::drop_response())
+            task.await.unwrap_or_else(|_| reply::drop_response())
         }
         Fault::DropAfterCommit => {
             let _committed = next.run(req).await;
-            faults::proxy_like(faults::drop_response())
+            reply::proxy_like(reply::drop_response())
         }
         Fault::AfterCommit(then) => {
             let committed = next.run(req).await;
             match *then {
                 // Committed, then answered late (the client may have given up meanwhile).
                 Fault::Delay(d) | Fault::SlowCommit(d) => {
-                    inner.clock.wait(d).await;
+                    mock.fake.clock().wait(d).await;
                     committed
                 }
-                other => faults::replacement(&other),
+                other => reply::replacement(&other),
             }
         }
-        other => faults::replacement(&other),
+        other => reply::replacement(&other),
     }
+}
+
+/// Layer 5: checks a handler's answer (status, content type, body, required headers) against the spec;
+/// a mismatch becomes a loud 500 naming it, recorded in `schema_violations`.
+pub(crate) async fn check_response(
+    State(mock): State<Arc<Mock>>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let (method, path) = (req.method().clone(), req.uri().path().to_owned());
+    let response = next.run(req).await;
+    let Some(HandlerBody(body, op)) = response.extensions().get::<HandlerBody>().cloned() else {
+        return response;
+    };
+    if !mock.validate_responses {
+        return response;
+    }
+    let content_type = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let header = |n: &str| {
+        response
+            .headers()
+            .get(n)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    };
+    let spec = mock.routes.spec(op);
+    let status = response.status().as_u16();
+    let Err(msg) = validate::response(&spec.responses, status, content_type, &body, &header) else {
+        return response;
+    };
+    let msg = format!("{op} {method} {path}: response does not match the spec: {msg}");
+    tracing::error!("{msg}");
+    mock.harness.log().violations.push(msg.clone());
+    let mut out = error_response(ErrorCode::ServerError, msg);
+    for (k, v) in response.headers() {
+        if k.as_str().starts_with("x-ratelimit-") {
+            out.headers_mut().insert(k.clone(), v.clone());
+        }
+    }
+    out
+}
+
+/// Layer 4: reshapes a handler's successful answer when its operation has an override.
+pub(crate) async fn overrides(State(mock): State<Arc<Mock>>, req: Request, next: Next) -> Response {
+    let response = next.run(req).await;
+    let Some(HandlerBody(body, op)) = response.extensions().get::<HandlerBody>().cloned() else {
+        return response;
+    };
+    if !response.status().is_success() {
+        return response;
+    }
+    let Some(o) = mock.harness.take_override(op) else {
+        return response;
+    };
+    let (mut parts, old) = response.into_parts();
+    let mut json = o.body.clone().unwrap_or_else(|| (*body).clone());
+    for t in &o.transforms {
+        t.apply(&mut json);
+    }
+    let new_body = match (&json, o.body.is_none() && o.transforms.is_empty()) {
+        (_, true) => old,
+        (Value::String(text), false) if body.is_string() => Body::from(text.clone()),
+        (other, false) => Body::from(other.to_string()),
+    };
+    if let Some(s) = o.status.and_then(|s| StatusCode::from_u16(s).ok()) {
+        parts.status = s;
+    }
+    for (name, value) in &o.headers {
+        let Ok(name) = HeaderName::try_from(name.as_str()) else {
+            continue;
+        };
+        match value.as_deref().map(HeaderValue::from_str) {
+            Some(Ok(v)) => {
+                parts.headers.insert(name, v);
+            }
+            Some(Err(_)) => {}
+            None => {
+                parts.headers.remove(name);
+            }
+        }
+    }
+    parts.headers.remove(header::CONTENT_LENGTH);
+    Response::from_parts(parts, new_body)
 }

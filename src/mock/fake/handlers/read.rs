@@ -3,117 +3,121 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
-use super::json::{available_countries, gateways, plan_json, service_json, timestamp};
-use super::{Ctx, Reply, error, ok, reply_service, service_id, service_mut, str_param};
-use crate::mock::state;
+use super::ctx::{Ctx, Reply};
+use super::json::{log_json, plan_json, service_json};
+use crate::mock::fake::ids::{id_hex, parse_id};
+use crate::mock::fake::model::sold_in;
+use crate::mock::fake::state::page;
+use crate::types::{
+    Country, Currency, ErrorCode, GatewayCountry, ProxyFormat, ProxyLayout, ServiceType,
+    StatusFilter,
+};
 
 pub(super) fn get_account(ctx: &mut Ctx<'_>) -> Reply {
     let a = &ctx.state.accounts[ctx.account];
-    ok(json!({
+    Reply::ok(json!({
         "username": a.username,
         "email": a.email,
         "balance": a.balance,
-        "currency": "RUB",
+        "currency": Currency::Rub,
     }))
 }
 
 pub(super) fn list_plans(ctx: &mut Ctx<'_>) -> Reply {
-    let filter = str_param(ctx.query, "type");
+    let filter: Option<ServiceType> = ctx.query("type");
     let plans: Vec<Value> = ctx
         .state
         .plans
         .iter()
-        .filter(|p| filter.is_none_or(|t| p.service_type == t))
+        .filter(|p| filter.as_ref().is_none_or(|t| p.service_type == *t))
         .map(plan_json)
         .collect();
-    ok(json!({ "plans": plans }))
+    Reply::ok(json!({ "plans": plans }))
 }
 
 /// The `cursor` query parameter: absent, or the id of one of `items` (else 400).
-fn cursor<T>(m: &Map<String, Value>, items: &BTreeMap<u128, T>) -> Result<Option<u128>, Reply> {
-    let Some(c) = str_param(m, "cursor") else {
+fn cursor<T>(ctx: &Ctx<'_>, items: &BTreeMap<u128, T>) -> Result<Option<u128>, Reply> {
+    let Some(c) = ctx.query::<String>("cursor") else {
         return Ok(None);
     };
-    match state::parse_id(c) {
+    match parse_id(&c) {
         Some(id) if items.contains_key(&id) => Ok(Some(id)),
-        Some(_) => Err(error(400, "invalid_request", "unknown cursor")),
-        None => Err(error(400, "invalid_request", format!("unknown cursor {c}"))),
+        Some(_) => Err(Reply::error(ErrorCode::InvalidRequest, "unknown cursor")),
+        None => Err(Reply::error(
+            ErrorCode::InvalidRequest,
+            format!("unknown cursor {c}"),
+        )),
     }
 }
 
-fn limit(m: &Map<String, Value>) -> usize {
-    m.get("limit")
-        .and_then(Value::as_u64)
+fn limit(ctx: &Ctx<'_>) -> usize {
+    ctx.query::<u64>("limit")
         .and_then(|l| usize::try_from(l).ok())
         .unwrap_or(50)
 }
 
 pub(super) fn list_services(ctx: &mut Ctx<'_>) -> Reply {
     let services = &ctx.state.accounts[ctx.account].services;
-    let cursor = match cursor(ctx.query, services) {
+    let cursor = match cursor(ctx, services) {
         Ok(c) => c,
         Err(r) => return r,
     };
     let now = ctx.now;
-    let type_filter = str_param(ctx.query, "type");
-    let status = str_param(ctx.query, "status").unwrap_or("active");
-    let (items, next) = state::page(services, cursor, limit(ctx.query), |s| {
-        let active = s.expires_at > now;
-        type_filter.is_none_or(|t| s.service_type == t)
+    let type_filter: Option<ServiceType> = ctx.query("type");
+    let status = ctx.query("status").unwrap_or(StatusFilter::Active);
+    let (items, next) = page(services, cursor, limit(ctx), |s| {
+        let active = s.is_active(now);
+        type_filter.as_ref().is_none_or(|t| s.service_type == *t)
             && match status {
-                "active" => active,
-                "expired" => !active,
+                StatusFilter::Active => active,
+                StatusFilter::Expired => !active,
                 _ => true,
             }
     });
-    ok(json!({
+    Reply::ok(json!({
         "services": items.iter().map(|s| service_json(s, now)).collect::<Vec<_>>(),
-        "next_cursor": next.map(state::id_hex),
+        "next_cursor": next.map(id_hex),
     }))
 }
 
 pub(super) fn get_service(ctx: &mut Ctx<'_>) -> Reply {
-    match service_id(ctx) {
-        Ok(id) => reply_service(ctx, id),
+    match ctx.service_id() {
+        Ok(id) => ctx.reply_service(id),
         Err(r) => r,
     }
 }
 
 pub(super) fn get_proxies(ctx: &mut Ctx<'_>) -> Reply {
-    let id = match service_id(ctx) {
+    let id = match ctx.service_id() {
         Ok(id) => id,
         Err(r) => return r,
     };
-    let s = service_mut(ctx, id).clone();
-    let filter = str_param(ctx.query, "country");
-    if let Some(c) = filter
-        && !available_countries(&s.service_type).contains(&c)
+    let s = ctx.service_mut(id).clone();
+    let filter: Option<GatewayCountry> = ctx.query("country");
+    if let Some(c) = &filter
+        && !Country::new(c.as_str()).is_ok_and(|c| sold_in(&s.service_type, &c))
     {
-        return error(
-            400,
-            "country_unavailable",
+        return Reply::error(
+            ErrorCode::CountryUnavailable,
             format!("country {c} is not available for {}", s.service_type),
         );
     }
-    let auth = ctx
-        .query
-        .get("auth")
-        .and_then(Value::as_bool)
-        .unwrap_or(true);
-    let layout = str_param(ctx.query, "layout").unwrap_or("host_port_user_pass");
+    let auth = ctx.query::<bool>("auth").unwrap_or(true);
+    let layout = ctx.query("layout").unwrap_or(ProxyLayout::HostPortUserPass);
     // Every line points at its country's gateway on loopback (`127.0.0.1:PORT`, the same port
     // for every service: the gateway tells services apart by their credentials).
-    let servers: Vec<(String, String, u16)> = gateways(&s)
+    let servers: Vec<(GatewayCountry, String, u16)> = s
+        .gateways()
         .into_iter()
-        .filter(|c| filter.is_none_or(|f| f == c))
+        .filter(|c| filter.as_ref().is_none_or(|f| f == c))
         .filter_map(|c| {
             let addr = ctx.gateways.get(&c)?;
             Some((c, addr.ip().to_string(), addr.port()))
         })
         .collect();
-    if str_param(ctx.query, "format") == Some("json") {
+    if ctx.query::<ProxyFormat>("format") == Some(ProxyFormat::Json) {
         let list: Vec<Value> = servers
             .iter()
             .map(|(c, host, port)| {
@@ -125,13 +129,13 @@ pub(super) fn get_proxies(ctx: &mut Ctx<'_>) -> Reply {
                 v
             })
             .collect();
-        return ok(json!({ "servers": list }));
+        return Reply::ok(json!({ "servers": list }));
     }
     let mut text = String::new();
     for (_, host, port) in &servers {
-        let line = match (auth, layout) {
+        let line = match (auth, &layout) {
             (false, _) => format!("{host}:{port}"),
-            (true, "user_pass_at_host_port") => {
+            (true, ProxyLayout::UserPassAtHostPort) => {
                 format!("{}:{}@{host}:{port}", s.login, s.password)
             }
             (true, _) => format!("{host}:{port}:{}:{}", s.login, s.password),
@@ -144,34 +148,27 @@ pub(super) fn get_proxies(ctx: &mut Ctx<'_>) -> Reply {
 
 pub(super) fn list_logs(ctx: &mut Ctx<'_>) -> Reply {
     let logs = &ctx.state.accounts[ctx.account].logs;
-    let cursor = match cursor(ctx.query, logs) {
+    let cursor = match cursor(ctx, logs) {
         Ok(c) => c,
         Err(r) => return r,
     };
     let parse = |name: &str| -> Result<Option<DateTime<Utc>>, Reply> {
-        match str_param(ctx.query, name) {
+        match ctx.query::<String>(name) {
             None => Ok(None),
-            Some(t) => DateTime::parse_from_rfc3339(t)
+            Some(t) => DateTime::parse_from_rfc3339(&t)
                 .map(|t| Some(t.with_timezone(&Utc)))
-                .map_err(|e| error(400, "invalid_request", format!("{name}: {e}"))),
+                .map_err(|e| Reply::error(ErrorCode::InvalidRequest, format!("{name}: {e}"))),
         }
     };
     let (since, until) = match (parse("since"), parse("until")) {
         (Ok(s), Ok(u)) => (s, u),
         (Err(r), _) | (_, Err(r)) => return r,
     };
-    let (items, next) = state::page(logs, cursor, limit(ctx.query), |l| {
+    let (items, next) = page(logs, cursor, limit(ctx), |l| {
         since.is_none_or(|s| l.created_at >= s) && until.is_none_or(|u| l.created_at <= u)
     });
-    ok(json!({
-        "logs": items.iter().map(|l| json!({
-            "log_id": state::id_hex(l.id),
-            "created_at": timestamp(l.created_at),
-            "method": l.method,
-            "path": l.path,
-            "http_status": l.http_status,
-            "ip": l.ip,
-        })).collect::<Vec<_>>(),
-        "next_cursor": next.map(state::id_hex),
+    Reply::ok(json!({
+        "logs": items.iter().map(|l| log_json(l)).collect::<Vec<_>>(),
+        "next_cursor": next.map(id_hex),
     }))
 }

@@ -1,5 +1,5 @@
 //! Expectations, as wiremock users know them: how often an operation must be called, verified
-//! when the server is dropped (or on [`MockServer::verify`](super::MockServer::verify)).
+//! when the server is dropped (or on [`Records::verify`](crate::mock::Records::verify)).
 
 use std::fmt;
 
@@ -12,8 +12,8 @@ use crate::operation::Operation;
 /// use opx::Operation;
 /// use opx::mock::{Expectation, MockServer};
 /// let server = MockServer::start().await;
-/// server.expect(Operation::Purchase, Expectation::exactly(1));
-/// server.expect(Operation::ListServices, Expectation::at_most(2));
+/// server.records().expect(Operation::Purchase, Expectation::exactly(1));
+/// server.records().expect(Operation::ListServices, Expectation::at_most(2));
 /// // ... the code under test ...
 /// // Dropping `server` panics with what was called if an expectation is not met.
 /// # }

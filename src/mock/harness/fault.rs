@@ -1,12 +1,54 @@
-//! When injected faults fire ([`Schedule`], the per-operation queue), and the JSON form of a
-//! [`Fault`] for the control API (`POST /_mock/faults`): `{"kind": "status", "status": 500}`,
+//! Fault injection: the next N calls of an operation fail in a chosen way ([`Fault`]), when
+//! they fire ([`Schedule`], the per-operation queue), and the JSON form of a [`Fault`] for the
+//! control API (`POST /_mock/faults`): `{"kind": "status", "status": 500}`,
 //! `{"kind": "delay", "ms": 300}`, `{"kind": "after_commit", "then": {"kind": "truncated_body"}}`.
 
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::faults::Fault;
+/// A failure to inject with [`Faults::inject`](crate::mock::Faults::inject).
+///
+/// [`Fault::Delay`] delays the request and then answers normally; every other fault replaces
+/// the response. Injected responses are deliberately outside the spec and are not
+/// response-validated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Fault {
+    /// Answer with this status and the error envelope (code chosen from the status).
+    Status(u16),
+    /// Answer 502 with an HTML body, as a reverse proxy would.
+    Html502,
+    /// Answer 429 `rate_limited`, with or without a `Retry-After` header.
+    RateLimited {
+        /// The `Retry-After` value in seconds; `None` omits the header.
+        retry_after: Option<u64>,
+    },
+    /// Wait this long on the mock's clock, then answer normally. If the client hangs up
+    /// meanwhile, the operation does not run (the mock abandons the call). In virtual time the
+    /// wait ends when something moves the clock that far (a client's sleep on it,
+    /// [`MockClock::advance`](crate::mock::MockClock::advance)); on the wall clock, at its scale.
+    Delay(Duration),
+    /// Wait this long on the mock's clock (as [`Fault::Delay`]), then run the operation
+    /// **whether or not the client is still there**: a server that commits a request its
+    /// client gave up on, seen as late as a real one would be seen.
+    SlowCommit(Duration),
+    /// Run the operation (its effect commits), then answer as the inner fault would: committed,
+    /// then the answer was garbled (`AfterCommit(Box::new(Fault::TruncatedBody))`) or refused.
+    /// With [`Fault::Delay`] inside, the real answer is sent that much later: committed, then
+    /// answered after the client's deadline.
+    AfterCommit(Box<Fault>),
+    /// Close the connection without answering; the operation does not run.
+    DropBeforeResponse,
+    /// Run the operation (its effect commits), then close the connection without answering.
+    DropAfterCommit,
+    /// Answer 200 `application/json` with a body that is not valid JSON.
+    MalformedJson,
+    /// Answer 200 with a `Content-Length` larger than the body sent, then close.
+    TruncatedBody,
+    /// Answer 200 with `text/html` instead of JSON.
+    WrongContentType,
+}
 
 /// A fault as JSON.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

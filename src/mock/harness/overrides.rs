@@ -1,7 +1,7 @@
 //! Drift simulation: the answers of an operation reshaped the way another reading of the docs,
 //! or a future version of the API, might shape them (a status, headers, the body replaced, or
 //! transformed by JSON-pointer paths). Set with
-//! [`MockServer::override_response`](super::MockServer::override_response) or
+//! [`Faults::override_response`](crate::mock::Faults::override_response) or
 //! `POST /_mock/overrides`; applied after the answer was checked against the spec.
 //!
 //! ```
@@ -15,19 +15,9 @@
 //! ```
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
-use axum::body::Body;
-use axum::extract::{Request, State};
-use axum::middleware::Next;
-use axum::response::Response;
-use http::{HeaderName, HeaderValue, StatusCode};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-
-use super::Inner;
-use super::app::HandlerBody;
-use crate::operation::Operation;
 
 /// How to reshape the successful answers of one operation.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -259,63 +249,6 @@ impl Transform {
             }
         }
     }
-}
-
-/// The override to apply to this answer of `op`, counting it down.
-fn take(inner: &Inner, op: Operation) -> Option<ResponseOverride> {
-    let mut st = inner.lock();
-    let o = st.overrides.get_mut(&op)?;
-    let taken = o.clone();
-    if let Some(n) = &mut o.times {
-        *n = n.saturating_sub(1);
-        if *n == 0 {
-            st.overrides.remove(&op);
-        }
-    }
-    Some(taken)
-}
-
-/// The layer: reshapes a handler's successful answer when its operation has an override.
-pub(crate) async fn apply(State(inner): State<Arc<Inner>>, req: Request, next: Next) -> Response {
-    let response = next.run(req).await;
-    let Some(HandlerBody(body, op)) = response.extensions().get::<HandlerBody>().cloned() else {
-        return response;
-    };
-    if !response.status().is_success() {
-        return response;
-    }
-    let Some(o) = take(&inner, op) else {
-        return response;
-    };
-    let (mut parts, old) = response.into_parts();
-    let mut json = o.body.clone().unwrap_or_else(|| (*body).clone());
-    for t in &o.transforms {
-        t.apply(&mut json);
-    }
-    let new_body = match (&json, o.body.is_none() && o.transforms.is_empty()) {
-        (_, true) => old,
-        (Value::String(text), false) if body.is_string() => Body::from(text.clone()),
-        (other, false) => Body::from(other.to_string()),
-    };
-    if let Some(s) = o.status.and_then(|s| StatusCode::from_u16(s).ok()) {
-        parts.status = s;
-    }
-    for (name, value) in &o.headers {
-        let Ok(name) = HeaderName::try_from(name.as_str()) else {
-            continue;
-        };
-        match value.as_deref().map(HeaderValue::from_str) {
-            Some(Ok(v)) => {
-                parts.headers.insert(name, v);
-            }
-            Some(Err(_)) => {}
-            None => {
-                parts.headers.remove(name);
-            }
-        }
-    }
-    parts.headers.remove(http::header::CONTENT_LENGTH);
-    Response::from_parts(parts, new_body)
 }
 
 #[cfg(test)]

@@ -1,4 +1,5 @@
-//! Fault injection: the next N calls of an operation fail in a chosen way.
+//! Answers as HTTP responses: a handler's [`Reply`], the error envelope, and what an injected
+//! [`Fault`] answers instead.
 
 use std::time::Duration;
 
@@ -7,59 +8,42 @@ use axum::response::Response;
 use bytes::Bytes;
 use http::{HeaderValue, StatusCode, header};
 
-/// A failure to inject with [`MockServer::inject`](super::MockServer::inject).
-///
-/// [`Fault::Delay`] delays the request and then answers normally; every other fault replaces
-/// the response. Injected responses are deliberately outside the spec and are not
-/// response-validated.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Fault {
-    /// Answer with this status and the error envelope (code chosen from the status).
-    Status(u16),
-    /// Answer 502 with an HTML body, as a reverse proxy would.
-    Html502,
-    /// Answer 429 `rate_limited`, with or without a `Retry-After` header.
-    RateLimited {
-        /// The `Retry-After` value in seconds; `None` omits the header.
-        retry_after: Option<u64>,
-    },
-    /// Wait this long on the mock's clock, then answer normally. If the client hangs up
-    /// meanwhile, the operation does not run (the mock abandons the call). In virtual time the
-    /// wait ends when something moves the clock that far (a client's sleep on it,
-    /// [`MockServer::advance`](super::MockServer::advance)); on the wall clock, at its scale.
-    Delay(Duration),
-    /// Wait this long on the mock's clock (as [`Fault::Delay`]), then run the operation
-    /// **whether or not the client is still there**: a server that commits a request its
-    /// client gave up on, seen as late as a real one would be seen.
-    SlowCommit(Duration),
-    /// Run the operation (its effect commits), then answer as the inner fault would: committed,
-    /// then the answer was garbled (`AfterCommit(Box::new(Fault::TruncatedBody))`) or refused.
-    /// With [`Fault::Delay`] inside, the real answer is sent that much later: committed, then
-    /// answered after the client's deadline.
-    AfterCommit(Box<Fault>),
-    /// Close the connection without answering; the operation does not run.
-    DropBeforeResponse,
-    /// Run the operation (its effect commits), then close the connection without answering.
-    DropAfterCommit,
-    /// Answer 200 `application/json` with a body that is not valid JSON.
-    MalformedJson,
-    /// Answer 200 with a `Content-Length` larger than the body sent, then close.
-    TruncatedBody,
-    /// Answer 200 with `text/html` instead of JSON.
-    WrongContentType,
+use crate::mock::fake::handlers::Reply;
+use crate::mock::harness::fault::Fault;
+use crate::types::ErrorCode;
+
+/// Marks a response a reverse proxy would have sent: no rate-limit headers.
+#[derive(Clone, Copy)]
+pub(crate) struct NoRateHeaders;
+
+/// A handler's reply as an HTTP response.
+pub(crate) fn reply_response(reply: Reply) -> Response {
+    let (status, content_type, body) = match reply {
+        Reply::Json(s, v) => (s, "application/json", v.to_string()),
+        Reply::Text(s, t) => (s, "text/plain; charset=utf-8", t),
+    };
+    let mut r = Response::new(Body::from(body));
+    *r.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    r.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    r
+}
+
+/// A response of the error envelope, with the status the spec gives `code`.
+pub(crate) fn error_response(code: ErrorCode, message: impl Into<String>) -> Response {
+    reply_response(Reply::error(code, message))
 }
 
 /// The error code that goes with an injected status.
-fn code_for(status: u16) -> &'static str {
+fn code_for(status: u16) -> ErrorCode {
     match status {
-        400 => "invalid_request",
-        401 => "invalid_token",
-        402 => "insufficient_balance",
-        404 => "not_found",
-        405 => "method_not_allowed",
-        429 => "rate_limited",
-        _ => "server_error",
+        400 => ErrorCode::InvalidRequest,
+        401 => ErrorCode::InvalidToken,
+        402 => ErrorCode::InsufficientBalance,
+        404 => ErrorCode::NotFound,
+        405 => ErrorCode::MethodNotAllowed,
+        429 => ErrorCode::RateLimited,
+        _ => ErrorCode::ServerError,
     }
 }
 
@@ -77,7 +61,7 @@ pub(crate) fn drop_response() -> Response {
 
 /// Marks a response that a reverse proxy, not the API, would send: no rate-limit headers.
 pub(crate) fn proxy_like(mut r: Response) -> Response {
-    r.extensions_mut().insert(super::pipeline::NoRateHeaders);
+    r.extensions_mut().insert(NoRateHeaders);
     r
 }
 
@@ -94,11 +78,8 @@ fn with_type(status: u16, content_type: &'static str, body: Body) -> Response {
 pub(crate) fn replacement(fault: &Fault) -> Response {
     match fault {
         Fault::Status(s) => {
-            let body = serde_json::json!({
-                "status": "error",
-                "error": { "code": code_for(*s), "message": format!("fault injected: status {s}") },
-            });
-            with_type(*s, "application/json", Body::from(body.to_string()))
+            let message = format!("fault injected: status {s}");
+            reply_response(Reply::error_status(*s, &code_for(*s), message))
         }
         Fault::Html502 => proxy_like(with_type(
             502,
@@ -108,11 +89,8 @@ pub(crate) fn replacement(fault: &Fault) -> Response {
             ),
         )),
         Fault::RateLimited { retry_after } => {
-            let body = serde_json::json!({
-                "status": "error",
-                "error": { "code": "rate_limited", "message": "fault injected: rate limit exceeded" },
-            });
-            let mut r = with_type(429, "application/json", Body::from(body.to_string()));
+            let message = "fault injected: rate limit exceeded";
+            let mut r = error_response(ErrorCode::RateLimited, message);
             if let Some(secs) = retry_after {
                 r.headers_mut()
                     .insert(header::RETRY_AFTER, HeaderValue::from(*secs));
@@ -156,7 +134,7 @@ pub(crate) fn replacement(fault: &Fault) -> Response {
         Fault::DropBeforeResponse | Fault::DropAfterCommit => drop_response(),
         Fault::AfterCommit(inner) => replacement(inner),
         Fault::Delay(_) | Fault::SlowCommit(_) => {
-            super::pipeline::error_response(500, "server_error", "a delay replaces nothing")
+            error_response(ErrorCode::ServerError, "a delay replaces nothing")
         }
     }
 }
