@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use opx::Operation;
 use opx::mock::MockServer;
 use reqwest::Method;
-use serde_json::{Value, json};
+use serde_json::Value;
 use support::*;
 
 #[test]
@@ -50,13 +50,8 @@ async fn every_operation_answers_over_http() {
     let id = v6["service_id"].as_str().unwrap();
     for op in Operation::ALL {
         let path = op.path().replace("{id}", id);
-        let body = match op {
-            Operation::Purchase => Some(json!({"type": "ipv4_rotating", "plan_id": IPV4_PLAN})),
-            Operation::ReplaceWhitelist => Some(json!({"whitelisted_ips": ["203.0.113.10"]})),
-            Operation::ChangeCountry => Some(json!({"country": "de"})),
-            Operation::ChangeRotation => Some(json!({"rotation": "sticky"})),
-            _ => None,
-        };
+        // The docs' own example of each request body: a new operation needs nothing here.
+        let body = support::docs_body(op);
         let r = call(&s, op.method(), &path, body).await;
         assert_eq!(r.status, 200, "{} {}: {}", op.method(), path, r.text);
         assert!(s.records().executions(op) >= 1, "{op} did not run");

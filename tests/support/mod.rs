@@ -186,3 +186,14 @@ pub async fn list(s: &MockServer, path: &str, key: &str) -> Vec<Value> {
         .unwrap_or_else(|| panic!("{path}: no array {key} in {data}"))
         .clone()
 }
+
+/// The request body the docs show for `op` (the spec's `examples.docs` of its JSON body), if
+/// it has a body: a valid request derived from the spec, for tests that call every operation.
+pub fn docs_body(op: opx::Operation) -> Option<Value> {
+    static SPEC: std::sync::OnceLock<Value> = std::sync::OnceLock::new();
+    let spec = SPEC.get_or_init(|| serde_json::from_str(opx::spec::OPENAPI_JSON).unwrap());
+    let method = op.method().as_str().to_ascii_lowercase();
+    let body = &spec["paths"][op.path()][method]["requestBody"]["content"]["application/json"];
+    let example = body["examples"]["docs"]["value"].clone();
+    (!example.is_null()).then_some(example)
+}
