@@ -167,3 +167,39 @@ async fn logs_page_through_everything() {
     let none = collect(c.logs_stream(&LogQuery::new().since(since))).await;
     assert!(none.is_empty(), "{none:?}");
 }
+
+/// Under the default policy (`Surface`), a stream over more pages than the rate limit allows per
+/// window waits the windows out (on the mock's clock) instead of ending midway: every service
+/// arrives, and no request was answered 429. A single call still fails fast.
+#[tokio::test]
+async fn a_stream_waits_out_the_rate_limit_under_the_default_policy() {
+    let s = MockServer::start().await;
+    let ids = s.services().seed(12);
+    s.accounts().set_limit(opx::mock::Bucket::GlobalMinute, 3);
+    let c = s.client();
+    let listed = collect(c.services_stream(&ServiceQuery::new().limit(2))).await;
+    assert_eq!(
+        listed.len(),
+        ids.len(),
+        "6 pages over 3 windows of 3 requests"
+    );
+    let refused = s
+        .records()
+        .requests()
+        .iter()
+        .filter(|r| r.status == 429)
+        .count();
+    assert_eq!(refused, 0, "paced: no request was refused");
+    // Outside a stream the default policy still surfaces the exhausted window.
+    let mut last = Ok(());
+    for _ in 0..4 {
+        last = c.account().await.map(|_| ());
+    }
+    let e = last.unwrap_err();
+    assert!(e.is_rate_limited(), "{e}");
+    assert!(
+        e.to_string()
+            .contains("3 requests per window, as the server reported"),
+        "{e}"
+    );
+}
