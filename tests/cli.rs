@@ -162,6 +162,23 @@ async fn jq_filters_the_json_output() {
     assert!(stderr(&bad).contains("--jq"), "{}", stderr(&bad));
 }
 
+/// `opx api --json` prints the `data` of an answer in the envelope, as every command does;
+/// without `--json` the body as it came.
+#[tokio::test(flavor = "multi_thread")]
+async fn api_with_json_prints_the_data() {
+    let server = MockServer::start().await;
+    let whole: serde_json::Value =
+        serde_json::from_str(&ok(&opx(&server, &["api", "GET", "/account"]).await)).unwrap();
+    assert_eq!(whole["status"], "ok", "{whole}");
+    let data: serde_json::Value =
+        serde_json::from_str(&ok(
+            &opx(&server, &["--json", "api", "GET", "/account"]).await
+        ))
+        .unwrap();
+    assert_eq!(data["balance"], whole["data"]["balance"], "{data}");
+    assert!(data.get("status").is_none(), "{data}");
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn purchase_with_yes_charges_once_and_prints_the_service() {
     let server = MockServer::start().await;

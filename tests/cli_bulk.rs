@@ -230,3 +230,38 @@ async fn a_closed_pipe_stops_fetching_lists() {
         "{fetched} of 30 lists fetched for a closed pipe"
     );
 }
+
+/// `--all --json` is JSON lines, one per service with the lines of its list (the same lines as
+/// the text blocks); `--merge --json` one document; `--jq` runs on each line.
+#[tokio::test]
+async fn all_with_json_writes_one_json_line_per_service() {
+    let (s, active, _) = server().await;
+    let out = ok(&opx(&s, &["--json", "proxies", "--all"], &[]).await);
+    let docs: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    assert_eq!(docs.len(), active.len(), "{out}");
+    for doc in &docs {
+        let id = doc["service_id"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{doc}"));
+        let single = ok(&opx(&s, &["proxies", id], &[]).await);
+        let lines: Vec<&str> = doc["lines"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| l.as_str().unwrap())
+            .collect();
+        assert_eq!(lines, single.lines().collect::<Vec<_>>(), "{id}");
+    }
+    let merged = ok(&opx(&s, &["--json", "proxies", "--all", "--merge"], &[]).await);
+    let merged: serde_json::Value = serde_json::from_str(&merged).unwrap();
+    assert!(merged["lines"].as_array().is_some_and(|l| !l.is_empty()));
+    let ids = ok(&opx(&s, &["proxies", "--all", "--jq", ".service_id"], &[]).await);
+    let mut ids: Vec<&str> = ids.lines().collect();
+    ids.sort_unstable();
+    let mut want: Vec<String> = active.iter().map(ToString::to_string).collect();
+    want.sort_unstable();
+    assert_eq!(ids, want);
+}

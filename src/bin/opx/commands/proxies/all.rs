@@ -46,12 +46,9 @@ impl Merged {
 }
 
 /// The list of one service as a JSON line (`--json`): its id and its lines.
-fn json_block(id: &opx::types::ServiceId, list: &str) -> String {
+fn json_block(id: &opx::types::ServiceId, list: &str) -> serde_json::Value {
     let lines: Vec<&str> = list.lines().filter(|l| !l.trim().is_empty()).collect();
-    format!(
-        "{}\n",
-        serde_json::json!({"service_id": id, "lines": lines})
-    )
+    serde_json::json!({"service_id": id, "lines": lines})
 }
 
 /// The block of one service: a `# <id>` line, then its list (ending in a newline).
