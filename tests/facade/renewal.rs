@@ -10,7 +10,8 @@ use opx::renewal::{Decision, RenewalOutcome, RenewalPlanner, Skip};
 use opx::types::{ServiceType, StatusFilter};
 
 use crate::fixtures::{
-    DAY, IPV4_PRICE, IPV6_PRICE, assert_clean, four_due, reconciling_client, seed_expiring, sent,
+    DAY, IPV4_PRICE, IPV6_PRICE, assert_clean, fail_after_the_next, four_due, reconciling_client,
+    seed_expiring, sent,
 };
 
 /// A mock holding [`four_due`]'s services, and a reconciling client for it.
@@ -106,8 +107,7 @@ async fn an_unknown_outcome_stops_the_run_and_counts_as_spent() {
     // one before it fails, so reconciliation cannot tell.
     let faults = s.faults();
     faults.inject(Operation::ExtendService, Fault::DropAfterCommit, 1);
-    faults.inject(Operation::GetService, Fault::Delay(Duration::ZERO), 1);
-    faults.inject(Operation::GetService, Fault::Status(500), 100);
+    fail_after_the_next(&s, Operation::GetService);
     let report = c.renew(&plan).await;
     assert!(
         matches!(report.results[0].outcome, RenewalOutcome::Unknown(_)),

@@ -2,8 +2,8 @@
 //! is never spent twice.
 
 use crate::fixtures::{
-    IPV4_PLAN, RECONCILE_WINDOW, Watched, ipv4_purchase as req, price_of, quick_reconcile,
-    reconciling_client, sent,
+    IPV4_PLAN, RECONCILE_WINDOW, Watched, fail_after_the_next, ipv4_purchase as req, price_of,
+    quick_reconcile, reconciling_client, sent,
 };
 use opx::Operation;
 use std::time::Duration;
@@ -440,8 +440,7 @@ async fn extend_safely_says_unknown_when_it_cannot_read_the_service() {
     // The first read (before) answers normally; every read after the lost answer fails.
     let faults = s.faults();
     faults.inject(Operation::ExtendService, Fault::DropAfterCommit, 1);
-    faults.inject(Operation::GetService, Fault::Delay(Duration::ZERO), 1);
-    faults.inject(Operation::GetService, Fault::Status(500), 100);
+    fail_after_the_next(&s, Operation::GetService);
     let outcome = c.extend_safely(&id).await.unwrap();
     assert!(
         matches!(outcome, ExtendOutcome::Unknown { .. }),
@@ -463,9 +462,7 @@ async fn an_accepted_extension_that_cannot_be_read_is_extended_unread() {
         Fault::AfterCommit(Box::new(Fault::MalformedJson)),
         1,
     );
-    let faults = s.faults();
-    faults.inject(Operation::GetService, Fault::Delay(Duration::ZERO), 1);
-    faults.inject(Operation::GetService, Fault::Status(500), 100);
+    fail_after_the_next(&s, Operation::GetService);
     let outcome = c.extend_safely(&id).await.unwrap();
     assert_eq!(outcome.charged(), Some(true), "{outcome:?}");
     let ExtendOutcome::ExtendedUnread(e) = outcome else {

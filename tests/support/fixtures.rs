@@ -198,3 +198,11 @@ impl opx::clock::Clock for Watched {
         })
     }
 }
+
+/// Every answer to `op` after the next one is a 500 (the next passes untouched): a watch that
+/// reads the account after a lost answer can then tell nothing.
+pub fn fail_after_the_next(s: &MockServer, op: Operation) {
+    let faults = s.faults();
+    faults.inject(op, opx::mock::Fault::Delay(Duration::ZERO), 1);
+    faults.inject(op, opx::mock::Fault::Status(500), 100);
+}
