@@ -108,3 +108,26 @@ async fn opx_mock_time_scale_says_so_and_runs_its_clock_faster() {
     assert_eq!(bad.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("--time-scale"));
 }
+
+/// Every answer's `Date` is the mock's time, advanced with its clock, not the wall clock's:
+/// a client that reads the server's time sees what the mock says (issue 27).
+#[tokio::test]
+async fn the_date_header_follows_the_mocks_clock() {
+    let s = MockServer::start().await;
+    let date_of = |r: &crate::support::Resp| {
+        let text = r.header("date").expect("a Date header");
+        chrono::DateTime::parse_from_rfc2822(&text.replace("GMT", "+0000"))
+            .unwrap_or_else(|e| panic!("{e}: {text}"))
+            .with_timezone(&chrono::Utc)
+    };
+    let before = date_of(&crate::support::get(&s, "/account").await);
+    s.clock().advance(Duration::from_secs(40 * 86_400));
+    let mock_now = s.clock().now();
+    let after = date_of(&crate::support::get(&s, "/account").await);
+    let moved = after - before;
+    assert!(moved >= chrono::TimeDelta::days(40), "moved {moved}");
+    assert!(
+        (after - mock_now).num_seconds().abs() <= 1,
+        "{after} vs the mock's {mock_now}"
+    );
+}

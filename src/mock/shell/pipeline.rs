@@ -79,7 +79,7 @@ fn incoming(req: &Request) -> Incoming {
         .expect("the record layer runs first")
 }
 
-/// Layer 1: buffer, record, log.
+/// Layer 1: buffer, record, log; the answer dated by the mock's clock.
 pub(crate) async fn record(
     State(mock): State<Arc<Mock>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -103,7 +103,14 @@ pub(crate) async fn record(
     };
     parts.extensions.insert(inc);
     let mut rec = RecordedRequest::new(&parts, bytes);
-    let response = next.run(Request::from_parts(parts, Body::empty())).await;
+    let mut response = next.run(Request::from_parts(parts, Body::empty())).await;
+    // `Date` is the mock's time, not the wall clock's: a client that reads the server's time
+    // (what is due, what expires) sees the mock's clock, advanced or scaled.
+    if let Ok(date) =
+        http::HeaderValue::from_str(&now.format("%a, %d %b %Y %H:%M:%S GMT").to_string())
+    {
+        response.headers_mut().insert(http::header::DATE, date);
+    }
     let t = std::mem::take(&mut *trace.lock().unwrap_or_else(|e| e.into_inner()));
     rec.operation = t.operation;
     rec.auth = t.auth.unwrap_or(AuthStatus::NotChecked);
