@@ -43,7 +43,7 @@ impl AccessLog {
             return;
         };
         line.push(b'\n');
-        let mut out = self.out.lock().unwrap_or_else(|e| e.into_inner());
+        let mut out = crate::sync::lock(&self.out);
         if let Err(e) = out.write_all(&line).and_then(|()| out.flush()) {
             tracing::warn!("gateway: access log write failed: {e}");
         }

@@ -31,20 +31,20 @@ impl Sticky {
     /// The session's connection to `target`, if one is kept and its time has not run out
     /// (expired ones are dropped on the way).
     pub(crate) fn take(&self, session: &str, target: &str, now: Instant) -> Option<Kept> {
-        let mut kept = self.kept.lock().unwrap_or_else(|e| e.into_inner());
+        let mut kept = crate::sync::lock(&self.kept);
         kept.retain(|_, k| k.until > now && !k.sender.is_closed());
         kept.remove(&(session.to_owned(), target.to_owned()))
     }
 
     /// Keeps a connection for the session (replacing an older one, which then closes).
     pub(crate) fn put(&self, session: &str, target: &str, k: Kept) {
-        let mut kept = self.kept.lock().unwrap_or_else(|e| e.into_inner());
+        let mut kept = crate::sync::lock(&self.kept);
         kept.insert((session.to_owned(), target.to_owned()), k);
     }
 
     /// Drops the connections whose time has run out.
     pub(crate) fn sweep(&self, now: Instant) {
-        let mut kept = self.kept.lock().unwrap_or_else(|e| e.into_inner());
+        let mut kept = crate::sync::lock(&self.kept);
         kept.retain(|_, k| k.until > now && !k.sender.is_closed());
     }
 }

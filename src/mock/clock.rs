@@ -64,7 +64,7 @@ impl Clock {
     }
 
     fn shift(&self) -> chrono::Duration {
-        *self.shift.lock().unwrap_or_else(|e| e.into_inner())
+        *crate::sync::lock(&self.shift)
     }
 
     /// The current time.
@@ -102,7 +102,7 @@ impl Clock {
     /// monotonic clock.)
     pub(crate) fn reset(&self) {
         let back = self.started - self.source_now();
-        *self.shift.lock().unwrap_or_else(|e| e.into_inner()) = back;
+        *crate::sync::lock(&self.shift) = back;
     }
 
     /// Moves the clock forward (and every client's on it).

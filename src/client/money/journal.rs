@@ -19,7 +19,7 @@ struct MemoryStore(std::sync::Mutex<Vec<JournalEntry>>);
 
 impl JournalStore for MemoryStore {
     fn update(&self, change: &mut dyn FnMut(&mut Vec<JournalEntry>)) -> Result<()> {
-        change(&mut self.0.lock().unwrap_or_else(|p| p.into_inner()));
+        change(&mut crate::sync::lock(&self.0));
         Ok(())
     }
 }

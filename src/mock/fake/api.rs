@@ -72,7 +72,7 @@ impl Fake {
 
     /// Locks the state (a poisoned lock is still usable: the state is plain data).
     pub(crate) fn lock(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
+        crate::sync::lock(&self.state)
     }
 
     /// The fake's clock.

@@ -28,7 +28,7 @@ pub(super) struct Shared {
 
 impl Shared {
     pub(super) fn in_use(&self) -> std::sync::MutexGuard<'_, HashMap<u128, u32>> {
-        self.in_use.lock().unwrap_or_else(|e| e.into_inner())
+        crate::sync::lock(&self.in_use)
     }
 
     /// Takes one of the service's threads, if one is free.
@@ -41,7 +41,7 @@ impl Shared {
         *n += 1;
         let now = *n;
         drop(in_use);
-        let mut peak = self.peak.lock().unwrap_or_else(|e| e.into_inner());
+        let mut peak = crate::sync::lock(&self.peak);
         let p = peak.entry(service).or_insert(0);
         *p = (*p).max(now);
         Some(Thread {

@@ -96,7 +96,7 @@ impl Exits {
         now: DateTime<Utc>,
     ) -> Ipv4Addr {
         let o = octet(country);
-        let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let mut st = crate::sync::lock(&self.state);
         if let Some(h) = st.held.get(&(service, o))
             && h.mode == *mode
             && still_held(mode.as_str(), h.since, now)

@@ -94,7 +94,7 @@ where
     let (mut cr, mut cw) = tokio::io::split(client);
     let (mut ur, mut uw) = upstream.into_split();
     let held = Mutex::new(Some(thread));
-    let release = || drop(held.lock().unwrap_or_else(|e| e.into_inner()).take());
+    let release = || drop(crate::sync::lock(&held).take());
     let up = async {
         let _ = relay(&mut cr, &mut uw).await;
         release();
@@ -140,7 +140,7 @@ impl Gateway {
     }
 
     fn is_down(&self) -> bool {
-        let down = self.shared.down.lock().unwrap_or_else(|e| e.into_inner());
+        let down = crate::sync::lock(&self.shared.down);
         down.contains(&self.country)
     }
 
@@ -288,13 +288,13 @@ impl Running {
     /// The most threads of a service the gateways have had in use at once.
     pub(crate) fn threads_peak(&self, id: &ServiceId) -> u32 {
         let key = crate::mock::fake::ids::service_key(id);
-        let peak = self.shared.peak.lock().unwrap_or_else(|e| e.into_inner());
+        let peak = crate::sync::lock(&self.shared.peak);
         peak.get(&key).copied().unwrap_or(0)
     }
 
     /// Takes a country's gateway down (`true`) or brings it back (`false`).
     pub(crate) fn set_down(&self, country: &GatewayCountry, down: bool) {
-        let mut list = self.shared.down.lock().unwrap_or_else(|e| e.into_inner());
+        let mut list = crate::sync::lock(&self.shared.down);
         list.retain(|c| c != country);
         if down {
             list.push(country.clone());

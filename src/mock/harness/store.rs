@@ -11,11 +11,7 @@ use super::fault::{Fault, FaultJson, FaultQueue, Schedule};
 use super::overrides::ResponseOverride;
 use super::record::RequestLog;
 use crate::operation::Operation;
-
-/// Locks a mutex whose data stays usable after a panic elsewhere (plain data).
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
-}
+use crate::sync::lock;
 
 /// The harness of one mock.
 pub(crate) struct Harness {

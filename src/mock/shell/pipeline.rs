@@ -63,7 +63,7 @@ pub(crate) struct Incoming {
 
 impl Incoming {
     pub(crate) fn trace(&self) -> std::sync::MutexGuard<'_, Trace> {
-        self.trace.lock().unwrap_or_else(|e| e.into_inner())
+        crate::sync::lock(&self.trace)
     }
 }
 
@@ -111,7 +111,7 @@ pub(crate) async fn record(
     {
         response.headers_mut().insert(http::header::DATE, date);
     }
-    let t = std::mem::take(&mut *trace.lock().unwrap_or_else(|e| e.into_inner()));
+    let t = std::mem::take(&mut *crate::sync::lock(&trace));
     rec.operation = t.operation;
     rec.auth = t.auth.unwrap_or(AuthStatus::NotChecked);
     rec.verdict = t.verdict.unwrap_or(RequestVerdict::NotValidated);
