@@ -70,6 +70,36 @@ pub trait Clock: Send + Sync + fmt::Debug + 'static {
             None => Box::pin(std::future::pending()),
         }
     }
+    /// How many seconds of this clock pass in a second of real time: 1 for the system clock
+    /// and for virtual time (which has no relation to real time), `N` for a [`ScaledClock`].
+    ///
+    /// A client on a clock whose scale is not 1 reads a server's durations (`Retry-After`,
+    /// `X-RateLimit-Reset`) as real seconds and waits them at this scale, unless the server
+    /// said it stated them in this clock's seconds (the mock does, for a client sharing its
+    /// scaled clock: see [`TIME_SCALE_HEADER`]).
+    fn scale(&self) -> f64 {
+        1.0
+    }
+}
+
+/// The request header in which a client on a scaled clock states its [`Clock::scale`], and the
+/// response header in which a server (the mock) says it stated its durations (`Retry-After`,
+/// `X-RateLimit-Reset`) in seconds of that scale. Without it, durations are real seconds.
+pub const TIME_SCALE_HEADER: &str = "x-opx-time-scale";
+
+/// How many of `clock`'s seconds a duration in a response with `headers` stands for: 1 when
+/// the clock runs at real time or the server answered in its seconds ([`TIME_SCALE_HEADER`]),
+/// else the clock's scale (the server's durations are real seconds).
+pub(crate) fn header_unit(clock: &dyn Clock, headers: &http::HeaderMap) -> f64 {
+    let scale = clock.scale();
+    if scale == 1.0 {
+        return 1.0;
+    }
+    let answered = headers
+        .get(TIME_SCALE_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<f64>().ok());
+    if answered == Some(scale) { 1.0 } else { scale }
 }
 
 /// The system's clocks and tokio's timer (the default of every client).
@@ -304,26 +334,34 @@ impl Clock for ScaledClock {
             }
         })
     }
+    fn scale(&self) -> f64 {
+        self.factor
+    }
 }
 
-/// A duration as people read it: `250 ms`, `10 s`, `2.5 s`, `5 min`, `3 h`, `2 days`; the
-/// one form every message of this crate and of `opx` uses.
+/// A duration as people read it: `250 ms`, `10 s`, `2.5 s`, `5 min`, `3 h`, `2 days`,
+/// `2 days 12 h`, `40 days`; the one form every message of this crate and of `opx` uses
+/// ("resets in 40 s", "expires in 40 days").
 pub fn human(d: Duration) -> String {
     let secs = d.as_secs_f64();
-    let whole = |n: f64, unit: &str| {
-        let n = n.round() as u64;
-        format!(
-            "{n} {unit}{}",
-            if n != 1 && unit == "day" { "s" } else { "" }
-        )
-    };
+    let whole = |n: f64, unit: &str| format!("{} {unit}", n.round() as u64);
     match secs {
         s if s < 1.0 => format!("{} ms", d.as_millis()),
         s if s < 120.0 && s.fract() >= 0.05 => format!("{s:.1} s"),
         s if s < 120.0 => whole(s, "s"),
         s if s < 7_200.0 => whole(s / 60.0, "min"),
         s if s < 172_800.0 => whole(s / 3_600.0, "h"),
-        s => whole(s / 86_400.0, "day"),
+        s => {
+            // Whole days, and the hours left over (rounded; 24 of them are one more day).
+            let hours = (s / 3_600.0).round() as u64;
+            let (days, hours) = (hours / 24, hours % 24);
+            let days = format!("{days} day{}", if days == 1 { "" } else { "s" });
+            if hours == 0 {
+                days
+            } else {
+                format!("{days} {hours} h")
+            }
+        }
     }
 }
 
@@ -341,6 +379,11 @@ mod tests {
             (D::from_secs(3 * 3600), "3 h"),
             (D::from_secs(86_400 * 2), "2 days"),
             (D::from_secs(86_400 * 40), "40 days"),
+            (D::from_secs(86_400 * 2 + 12 * 3600), "2 days 12 h"),
+            (D::from_secs(86_400 * 40 - 1), "40 days"),
+            (D::from_secs(119), "119 s"),
+            (D::from_secs(120), "2 min"),
+            (D::from_secs(7_200), "2 h"),
         ];
         for (d, want) in cases {
             assert_eq!(human(d), want, "{d:?}");

@@ -104,6 +104,25 @@ impl Client {
         self.t.latest()
     }
 
+    /// The server's time now: the `Date` of the latest answer this client received, plus the
+    /// time passed since on the client's clock; the client's own clock before any answer had
+    /// a `Date`. What depends on "now" in the API's terms (what is due for renewal, what has
+    /// expired, "expires in") goes by it, so a skewed local clock, or a mock whose clock was
+    /// advanced or runs faster, answers as the server would.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: opx::Client) -> opx::Result<()> {
+    /// let services = client.all_services(&opx::types::ServiceQuery::new()).await?;
+    /// let now = client.server_now();
+    /// for s in &services {
+    ///     println!("{} expires in {}", s.service_id, opx::clock::human(s.expires_in(now)));
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn server_now(&self) -> chrono::DateTime<chrono::Utc> {
+        chrono::DateTime::from(self.t.server_now())
+    }
+
     /// The raw generated client, with this client's token, retries, rate-limit tracking and
     /// tracing attached: for callers who need exactly what the spec says.
     pub fn generated(&self) -> generated::Client {

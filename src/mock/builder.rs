@@ -63,10 +63,13 @@ impl MockBuilder {
     }
 
     /// Use the wall clock running `factor` times faster (implies
-    /// [`wall_clock`](Self::wall_clock)): rate-limit windows, `Retry-After`,
-    /// `X-RateLimit-Reset` and expiry all pass `factor` times faster than they say. A client
-    /// from [`MockServer::client_builder`](crate::mock::MockServer::client_builder) runs on the
-    /// same clock. `factor` must be positive and
+    /// [`wall_clock`](Self::wall_clock)): rate-limit windows and expiry pass `factor` times
+    /// faster, and the answers' durations (`Retry-After`, `X-RateLimit-Reset`) are stated in
+    /// real seconds, rounded up, so that a client outside the process (another language, `opx`
+    /// against `opx mock --time-scale N`) waits real time that matches the scale. A client from
+    /// [`MockServer::client_builder`](crate::mock::MockServer::client_builder) runs on the same
+    /// clock, says so ([`TIME_SCALE_HEADER`](crate::clock::TIME_SCALE_HEADER)) and gets them in
+    /// the mock's seconds, exactly. `factor` must be positive and
     /// at most [`MAX_TIME_SCALE`](crate::clock::MAX_TIME_SCALE) ([`start`](Self::start) fails
     /// otherwise).
     pub fn time_scale(mut self, factor: f64) -> Self {

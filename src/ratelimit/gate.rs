@@ -38,8 +38,9 @@ impl Gate {
     }
 
     /// Records what a response of `operation` said: the bucket its headers describe is blocked
-    /// until its reset when `Remaining` is 0 (or until `Retry-After` on a 429), and free again
-    /// when `Remaining` is above 0.
+    /// until `Retry-After` on a 429 that gives one (the server's word, whatever the window's
+    /// reset), else until its reset when `Remaining` is 0, and free again when `Remaining` is
+    /// above 0.
     pub(crate) fn observe(&mut self, seen: &Observation<'_>) {
         let bucket = slot(seen.bucket());
         if let Some(limit) = seen.rate.and_then(|rl| rl.limit) {
@@ -55,7 +56,7 @@ impl Gate {
             }
         }
         if let Some(ra) = seen.retry_after {
-            until = until.max(seen.now.checked_add(ra));
+            until = seen.now.checked_add(ra);
         }
         if until.is_some() {
             *slot = until;
@@ -127,6 +128,25 @@ mod tests {
             Some((Duration::from_secs(3), Bucket::Credentials))
         );
         assert_eq!(g.check(Operation::GetService, t0), None);
+    }
+
+    #[test]
+    fn retry_after_is_waited_rather_than_the_windows_reset() {
+        let t0 = Instant::now();
+        let mut g = Gate::default();
+        let rl = RateLimit::sample(300, 0, 57, t0);
+        let three = Duration::from_secs(3);
+        g.observe(&Observation::new(
+            Operation::GetAccount,
+            Some(&rl),
+            Some(three),
+            t0,
+        ));
+        assert_eq!(
+            g.check(Operation::GetAccount, t0),
+            Some((three, Bucket::GlobalMinute))
+        );
+        assert_eq!(g.check(Operation::GetAccount, t0 + three), None);
     }
 
     #[test]

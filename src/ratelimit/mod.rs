@@ -151,6 +151,13 @@ impl RateLimit {
         })
     }
 
+    /// The same headers with the reset read in units of `unit` seconds (a client on a scaled
+    /// clock: see [`crate::clock::header_unit`]).
+    pub(crate) fn in_units(mut self, unit: f64) -> Self {
+        self.reset = self.reset.map(|r| scale_delay(r, unit));
+        self
+    }
+
     /// Requests allowed in the window (`X-RateLimit-Limit`).
     pub fn limit(&self) -> Option<u32> {
         self.limit
@@ -193,6 +200,14 @@ fn saturate_u32(v: u64) -> u32 {
 
 fn secs_capped(v: u64) -> Duration {
     Duration::from_secs(v).min(MAX_HEADER_DELAY)
+}
+
+/// `d` in units of `unit` seconds (a header's delay on a scaled clock); never panics.
+pub(crate) fn scale_delay(d: Duration, unit: f64) -> Duration {
+    if unit == 1.0 {
+        return d;
+    }
+    Duration::try_from_secs_f64(d.as_secs_f64() * unit).unwrap_or(d)
 }
 
 /// Smallest `X-RateLimit-Reset` read as a Unix timestamp rather than a number of seconds.

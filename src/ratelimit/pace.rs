@@ -11,8 +11,9 @@
 //! raises it: requests still in flight are not counted in it yet), its `Reset` replaces a local
 //! estimate, and among the answers of one window the earliest reset is kept (each is at least
 //! the true reset when the server rounds up, as the mock does; a server that rounded down
-//! would cost a 429 at a boundary, waited out by `Retry-After`). A 429's `Retry-After`
-//! empties the bucket until then.
+//! would cost a 429 at a boundary, waited out by `Retry-After`). A 429's `Retry-After` holds
+//! the bucket until then, and no longer: the server's word wins over the window's reset (the
+//! 429's own `Remaining` is not counted; the client's count of the window stays as it was).
 
 use std::time::{Duration, Instant};
 
@@ -38,6 +39,8 @@ struct Window {
     resets_at: Option<Instant>,
     /// Whether `resets_at` came from the server (else it is the client's estimate).
     from_server: bool,
+    /// Until when a 429's `Retry-After` holds the bucket, whatever its count.
+    retry_at: Option<Instant>,
 }
 
 impl Window {
@@ -47,14 +50,26 @@ impl Window {
             left: limit,
             resets_at: None,
             from_server: false,
+            retry_at: None,
         }
     }
 
-    /// Starts a fresh window once the known one has reset.
+    /// Starts a fresh window once the known one has reset (a `Retry-After` still running is
+    /// kept).
     fn roll(&mut self, now: Instant) {
         if self.resets_at.is_some_and(|r| r <= now) {
-            *self = Self::fresh(self.limit);
+            *self = Self {
+                retry_at: self.retry_at,
+                ..Self::fresh(self.limit)
+            };
         }
+        self.retry_at = self.retry_at.filter(|r| *r > now);
+    }
+
+    /// Until when this window holds a request back at `now` (after [`roll`](Self::roll)).
+    fn blocked_until(&self, bucket: Bucket, now: Instant) -> Option<Instant> {
+        let exhausted = (self.left == 0).then(|| self.resets_at.unwrap_or(now + bucket.window()));
+        exhausted.max(self.retry_at)
     }
 
     /// A reset the server reported for this bucket, with the requests left.
@@ -156,24 +171,25 @@ impl Default for Pacer {
 
 impl Pacer {
     /// Takes a permit for `operation` from each of its buckets (`Ok`), or says until when one
-    /// of them has none left (`Err`: try again then).
+    /// of them has none left, and which (`Err`: try again then).
     pub(crate) fn try_acquire(
         &mut self,
         operation: Operation,
         now: Instant,
-    ) -> Result<(), Instant> {
+    ) -> Result<(), (Instant, Bucket)> {
         let buckets = operation.buckets();
-        let mut blocked: Option<Instant> = None;
+        let mut blocked: Option<(Instant, Bucket)> = None;
         for b in buckets {
             let w = &mut self.windows[slot(*b)];
             w.roll(now);
-            if w.left == 0 {
-                let until = w.resets_at.unwrap_or(now + b.window());
-                blocked = blocked.max(Some(until));
+            if let Some(until) = w.blocked_until(*b, now)
+                && blocked.is_none_or(|(t, _)| until > t)
+            {
+                blocked = Some((until, *b));
             }
         }
-        if let Some(until) = blocked {
-            return Err(until);
+        if let Some(blocked) = blocked {
+            return Err(blocked);
         }
         for b in buckets {
             let w = &mut self.windows[slot(*b)];
@@ -191,20 +207,25 @@ impl Pacer {
         let (bucket, now) = (seen.bucket(), seen.now);
         let w = &mut self.windows[slot(bucket)];
         w.roll(now);
+        let retry_at = seen.retry_after.and_then(|ra| now.checked_add(ra));
         if let Some(rl) = seen.rate {
             if let Some(limit) = rl.limit().filter(|l| *l > 0) {
                 w.limit = limit;
                 w.left = w.left.min(limit);
             }
             let resets_at = rl.resets_at().or_else(|| now.checked_add(bucket.window()));
-            if let (Some(left), Some(at)) = (rl.remaining(), resets_at) {
+            // A 429 with `Retry-After` says when to come back; its `Remaining` is not counted.
+            let left = if retry_at.is_some() {
+                Some(w.left)
+            } else {
+                rl.remaining()
+            };
+            if let (Some(left), Some(at)) = (left, resets_at) {
                 w.report(at, left, now);
             }
         }
-        if let Some(until) = seen.retry_after.and_then(|ra| now.checked_add(ra)) {
-            w.left = 0;
-            w.resets_at = w.resets_at.max(Some(until));
-            w.from_server = true;
+        if retry_at.is_some() {
+            w.retry_at = retry_at;
         }
     }
 }
@@ -215,6 +236,13 @@ mod tests {
     use crate::ratelimit::RateLimit;
 
     const MIN: Duration = Duration::from_secs(60);
+
+    impl Pacer {
+        /// [`Pacer::try_acquire`], saying only until when it is blocked.
+        fn free(&mut self, op: Operation, now: Instant) -> Result<(), Instant> {
+            self.try_acquire(op, now).map_err(|(until, _)| until)
+        }
+    }
 
     /// `p` takes in a response of `op` with the headers `rl`.
     fn report(p: &mut Pacer, op: Operation, rl: RateLimit) {
@@ -230,12 +258,9 @@ mod tests {
         for _ in 0..limit {
             p.try_acquire(op, t0).unwrap();
         }
-        let until = p.try_acquire(op, t0).unwrap_err();
+        let until = p.free(op, t0).unwrap_err();
         assert_eq!(until, t0 + MIN + ESTIMATE_MARGIN, "a local estimate");
-        assert_eq!(
-            p.try_acquire(op, until - Duration::from_millis(1)),
-            Err(until)
-        );
+        assert_eq!(p.free(op, until - Duration::from_millis(1)), Err(until));
         p.try_acquire(op, until).unwrap();
     }
 
@@ -249,14 +274,14 @@ mod tests {
         report(&mut p, op, RateLimit::sample(300, 2, 30, t0));
         p.try_acquire(op, t0).unwrap();
         p.try_acquire(op, t0).unwrap();
-        assert_eq!(p.try_acquire(op, t0), Err(t0 + Duration::from_secs(30)));
+        assert_eq!(p.free(op, t0), Err(t0 + Duration::from_secs(30)));
         // A later answer with more left (sent before ours were counted) does not raise it.
         report(&mut p, op, RateLimit::sample(300, 50, 30, t0));
         assert!(p.try_acquire(op, t0).is_err());
         // The earliest reset of one window is kept.
         let t1 = t0 + Duration::from_millis(600);
         report(&mut p, op, RateLimit::sample(300, 0, 29, t1));
-        assert_eq!(p.try_acquire(op, t1), Err(t1 + Duration::from_secs(29)));
+        assert_eq!(p.free(op, t1), Err(t1 + Duration::from_secs(29)));
     }
 
     #[test]
@@ -270,14 +295,37 @@ mod tests {
             t0,
         ));
         assert_eq!(
-            p.try_acquire(Operation::Purchase, t0),
+            p.free(Operation::Purchase, t0),
             Err(t0 + Duration::from_secs(3600))
         );
         p.try_acquire(Operation::GetAccount, t0).unwrap();
         let mut q = Pacer::default();
         let five = Duration::from_secs(5);
         q.observe(&Observation::retry_after(Operation::GetAccount, five, t0));
-        assert_eq!(q.try_acquire(Operation::ListLogs, t0), Err(t0 + five));
+        assert_eq!(q.free(Operation::ListLogs, t0), Err(t0 + five));
+    }
+
+    #[test]
+    fn a_429s_retry_after_is_waited_not_its_windows_reset() {
+        // The case: a 429 with `Retry-After: 3` in a window that resets in 57 s.
+        let t0 = Instant::now();
+        let mut p = Pacer::default();
+        let op = Operation::GetProxies;
+        p.try_acquire(op, t0).unwrap();
+        let three = Duration::from_secs(3);
+        let rl = RateLimit::sample(300, 0, 57, t0);
+        p.observe(&Observation::new(op, Some(&rl), Some(three), t0));
+        assert_eq!(p.free(op, t0), Err(t0 + three));
+        assert_eq!(
+            p.free(op, t0 + three - Duration::from_millis(1)),
+            Err(t0 + three)
+        );
+        p.try_acquire(op, t0 + three).unwrap();
+        // A shorter Retry-After later is the server's word too.
+        let t1 = t0 + three;
+        let one = Duration::from_secs(1);
+        p.observe(&Observation::new(op, Some(&rl), Some(one), t1));
+        assert_eq!(p.free(op, t1), Err(t1 + one));
     }
 
     #[test]

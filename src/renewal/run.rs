@@ -119,7 +119,8 @@ impl Client {
         let services = self.all_services(&query).await?;
         let plans = self.plans(None).await?.into_inner().plans;
         let balance = self.account().await?.balance;
-        Ok(planner.plan(Utc::now(), &services, &plans, balance))
+        // What is due goes by the server's clock (its `Date`), not the local one.
+        Ok(planner.plan(self.server_now(), &services, &plans, balance))
     }
 
     /// Carries out `plan`: extends its services in order through

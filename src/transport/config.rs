@@ -25,5 +25,11 @@ pub(crate) struct TransportConfig {
     pub(crate) fail_fast: bool,
     pub(crate) clock: SharedClock,
     pub(crate) policy: RateLimitPolicy,
+    /// Told before each wait of a paced call.
+    pub(crate) on_wait: Option<WaitHook>,
     pub(crate) jitter: Jitter,
 }
+
+/// What a client calls before a paced call waits: the bucket, and the wait on its clock.
+pub(crate) type WaitHook =
+    std::sync::Arc<dyn Fn(crate::operation::Bucket, Duration) + Send + Sync + 'static>;

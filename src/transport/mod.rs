@@ -17,18 +17,18 @@ pub(crate) mod secrets;
 use std::{
     fmt,
     sync::{Arc, Mutex, OnceLock},
-    time::{Duration, Instant},
+    time::{Duration, Instant, SystemTime},
 };
 
 use http::{HeaderValue, StatusCode};
 use progenitor_client::{ClientHooks, ClientInfo, OperationInfo, ResponseValue};
 use tracing::{Instrument, field::Empty};
 
-use crate::clock::SharedClock;
+use crate::clock::{SharedClock, TIME_SCALE_HEADER, header_unit};
 use crate::error::{Error, ErrorKind};
 use crate::operation::Operation;
 use crate::ratelimit::{
-    Gate, InFlight, Observation, Pacer, RateLimit, RateLimitPolicy, retry_after_at,
+    Gate, InFlight, Observation, Pacer, RateLimit, RateLimitPolicy, retry_after_at, scale_delay,
 };
 use crate::response::Response;
 use crate::retry::{Jitter, RetryPolicy};
@@ -99,6 +99,12 @@ pub(crate) struct Transport {
     /// The windows as counted for pacing (kept up to date whatever the policy).
     pacer: Mutex<Pacer>,
     in_flight: InFlight,
+    /// Told before each wait of a paced call.
+    on_wait: Option<config::WaitHook>,
+    /// The end of the wait last told (concurrent calls waiting for it are told once).
+    told: Mutex<Option<Instant>>,
+    /// The `Date` of the latest answer, and when it was received on the client's clock.
+    server_date: Mutex<Option<(SystemTime, Instant)>>,
 }
 
 impl fmt::Debug for Transport {
@@ -165,6 +171,9 @@ impl Transport {
             policy: config.policy,
             pacer: Mutex::new(Pacer::default()),
             in_flight: Default::default(),
+            on_wait: config.on_wait,
+            told: Mutex::new(None),
+            server_date: Mutex::new(None),
         })
     }
 
@@ -183,16 +192,16 @@ impl Transport {
             Some((wait, bucket)) => Err(Error::new(
                 ErrorKind::RateLimitedLocally,
                 format!(
-                    "the {bucket} rate limit ({}) is exhausted; its window resets in {:.0} s",
+                    "the {bucket} rate limit ({}) is exhausted; its window resets in {}",
                     match reported {
                         Some(n) => format!("{n} requests per window, as the server reported"),
                         None => format!(
-                            "{} requests per {} s, as documented",
+                            "{} requests per {}, as documented",
                             bucket.limit(),
-                            bucket.window().as_secs()
+                            crate::clock::human(bucket.window())
                         ),
                     },
-                    wait.as_secs_f64().ceil()
+                    crate::clock::human(Duration::from_secs_f64(wait.as_secs_f64().ceil()))
                 ),
             )
             .with_operation(operation)
@@ -204,6 +213,28 @@ impl Transport {
     /// The latest rate-limit snapshot any response carried.
     pub(crate) fn latest(&self) -> Option<RateLimit> {
         *lock(&self.latest)
+    }
+
+    /// The server's time now: the latest `Date` plus the time passed since on the client's
+    /// clock (the client's calendar time before any `Date`).
+    pub(crate) fn server_now(&self) -> SystemTime {
+        match *lock(&self.server_date) {
+            Some((date, at)) => date
+                .checked_add(self.clock.now().saturating_duration_since(at))
+                .unwrap_or(date),
+            None => self.clock.system_now(),
+        }
+    }
+
+    /// Keeps an answer's `Date` (an HTTP date; anything else is ignored).
+    fn note_date(&self, headers: &http::HeaderMap, now: Instant) {
+        let date = headers
+            .get(http::header::DATE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|t| chrono::DateTime::parse_from_rfc2822(t.trim()).ok());
+        if let Some(date) = date {
+            *lock(&self.server_date) = Some((SystemTime::from(date), now));
+        }
     }
 
     fn client_for(&self, operation: Operation) -> Result<&reqwest::Client, Error> {
@@ -278,6 +309,13 @@ impl Transport {
         }
         if wants_text {
             headers.insert(http::header::ACCEPT, HeaderValue::from_static("text/plain"));
+        }
+        // A client on a scaled clock (the mock's) asks for durations in its seconds.
+        let scale = self.clock.scale();
+        if scale != 1.0
+            && let Ok(v) = HeaderValue::from_str(&scale.to_string())
+        {
+            headers.insert(TIME_SCALE_HEADER, v);
         }
     }
 
@@ -392,10 +430,13 @@ impl Transport {
         };
         let status = resp.status();
         let (now, wall) = (self.clock.now(), self.clock.system_now());
-        let rate = RateLimit::from_headers_at(resp.headers(), now, wall);
+        self.note_date(resp.headers(), now);
+        // The server's seconds as this client's clock counts them (a scaled clock).
+        let unit = header_unit(&*self.clock, resp.headers());
+        let rate = RateLimit::from_headers_at(resp.headers(), now, wall).map(|r| r.in_units(unit));
         let wait = match status {
             StatusCode::TOO_MANY_REQUESTS | StatusCode::SERVICE_UNAVAILABLE => {
-                retry_after_at(resp.headers(), wall)
+                retry_after_at(resp.headers(), wall).map(|w| scale_delay(w, unit))
             }
             _ => None,
         };

@@ -131,3 +131,54 @@ async fn the_date_header_follows_the_mocks_clock() {
         "{after} vs the mock's {mock_now}"
     );
 }
+
+/// A scaled mock states its durations in real seconds to a client outside (one that does not
+/// say it shares the clock): at 10x a fresh minute window resets in 6 s and a 429's
+/// `Retry-After` is a tenth of the window left; a client on the mock's clock (which says so,
+/// `x-opx-time-scale`) gets them in mock seconds, exactly, and reads them so: its rate-limit
+/// snapshot says the minute window resets in about 60 s of its clock (issue 27).
+#[tokio::test]
+async fn a_scaled_mock_states_real_seconds_outside_and_its_own_to_a_client_on_its_clock() {
+    let s = MockServer::builder()
+        .time_scale(10.0)
+        .start()
+        .await
+        .unwrap();
+    s.accounts().set_limit(Bucket::GlobalMinute, 2);
+    let outside = crate::support::get(&s, "/account").await;
+    let reset = outside.header_u64("x-ratelimit-reset");
+    assert!((5..=6).contains(&reset), "a 60 s window at 10x: {reset} s");
+    assert_eq!(outside.header(opx::clock::TIME_SCALE_HEADER), None);
+    crate::support::get(&s, "/account").await;
+    let refused = crate::support::get(&s, "/account").await;
+    assert_eq!(refused.status, 429);
+    let retry = refused.header_u64("retry-after");
+    assert!((1..=6).contains(&retry), "Retry-After {retry} s");
+
+    let inside = MockServer::builder()
+        .time_scale(10.0)
+        .start()
+        .await
+        .unwrap();
+    let c = inside.client();
+    let r = c.account().await.unwrap();
+    let rl = r.rate_limit().expect("rate-limit headers");
+    let reset = rl.reset_after().unwrap();
+    assert!(
+        reset > Duration::from_secs(50) && reset <= Duration::from_secs(60),
+        "the mock's seconds, on the mock's clock: {reset:?}"
+    );
+    let seen = inside.records().requests();
+    let asked = seen
+        .last()
+        .unwrap()
+        .headers
+        .iter()
+        .find(|(k, _)| k == opx::clock::TIME_SCALE_HEADER);
+    assert_eq!(
+        asked.map(|(_, v)| v.as_str()),
+        Some("10"),
+        "{:?}",
+        seen.last()
+    );
+}

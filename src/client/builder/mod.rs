@@ -56,6 +56,8 @@ pub struct ClientBuilder {
     pub(crate) rate_limit_policy: crate::ratelimit::RateLimitPolicy,
     /// Set in `ratelimit::policy`; `None`: the system clock.
     pub(crate) clock: Option<crate::clock::SharedClock>,
+    /// Told before each wait of a paced call (see [`on_pacing_wait`](Self::on_pacing_wait)).
+    on_wait: Option<crate::transport::config::WaitHook>,
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -92,6 +94,7 @@ impl Default for ClientBuilder {
             jitter_seed: None,
             rate_limit_policy: Default::default(),
             clock: None,
+            on_wait: None,
         }
     }
 }
@@ -152,6 +155,30 @@ impl ClientBuilder {
     /// [`RateLimitPolicy::Surface`]).
     pub fn rate_limit_policy(mut self, policy: RateLimitPolicy) -> Self {
         self.rate_limit_policy = policy;
+        self
+    }
+
+    /// Called before a paced call waits for a rate-limit window (the [`RateLimitPolicy::Pace`]
+    /// policy, or a bulk call), with the bucket it waits for and the wait on the client's
+    /// clock: once per wait, however many concurrent calls wait for the same moment. The call
+    /// is not sent before the wait is over (dropping its future stops it, nothing sent). A
+    /// command-line tool says what it waits for with it:
+    ///
+    /// ```
+    /// use opx::Client;
+    /// let client = Client::builder()
+    ///     .token("opx_live_0123456789abcdef0123456789abcdef")
+    ///     .on_pacing_wait(|bucket, wait| {
+    ///         eprintln!("waiting {} for the {bucket} rate-limit window", opx::clock::human(wait))
+    ///     })
+    ///     .build()?;
+    /// # Ok::<(), opx::Error>(())
+    /// ```
+    pub fn on_pacing_wait(
+        mut self,
+        notify: impl Fn(crate::operation::Bucket, Duration) + Send + Sync + 'static,
+    ) -> Self {
+        self.on_wait = Some(Arc::new(notify));
         self
     }
 
@@ -334,6 +361,7 @@ impl ClientBuilder {
                 .clock
                 .unwrap_or_else(|| Arc::new(crate::clock::SystemClock)),
             policy: self.rate_limit_policy,
+            on_wait: self.on_wait,
             jitter: match self.jitter_seed {
                 Some(s) => Jitter::seeded(s),
                 None => Jitter::from_entropy(),

@@ -27,6 +27,7 @@ use http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use serde_json::Value;
 
 use super::reply::{self, NoRateHeaders, error_response};
+use crate::clock::TIME_SCALE_HEADER;
 use crate::conformance::routes::path_values;
 use crate::conformance::validate::{self, Rejection, Validated};
 use crate::mock::fake::model::LogEntry;
@@ -102,8 +103,14 @@ pub(crate) async fn record(
         trace: trace.clone(),
     };
     parts.extensions.insert(inc);
+    let clients_scale = parts.headers.get(TIME_SCALE_HEADER).cloned();
     let mut rec = RecordedRequest::new(&parts, bytes);
     let mut response = next.run(Request::from_parts(parts, Body::empty())).await;
+    in_clients_seconds(
+        response.headers_mut(),
+        mock.fake.clock().time_scale(),
+        clients_scale,
+    );
     // `Date` is the mock's time, not the wall clock's: a client that reads the server's time
     // (what is due, what expires) sees the mock's clock, advanced or scaled.
     if let Ok(date) =
@@ -123,6 +130,52 @@ pub(crate) async fn record(
     tracing::debug!(method = %rec.method, path = %rec.path, status = rec.status, "mock request");
     mock.harness.log().record(rec);
     response
+}
+
+/// The durations of an answer (`Retry-After`, `X-RateLimit-Reset`) in the client's seconds: on a
+/// scaled mock (`mock_scale`, `None` on virtual time) real seconds, so that a client outside
+/// the process waits real time that matches the scale, or the seconds of the clock the
+/// request's [`TIME_SCALE_HEADER`] names (a client sharing the mock's clock: its own seconds,
+/// exactly), which the answer then names too. Rounded up: a client never comes back early. A
+/// reset that is a Unix timestamp is left as it is.
+fn in_clients_seconds(
+    headers: &mut HeaderMap,
+    mock_scale: Option<f64>,
+    clients_scale: Option<HeaderValue>,
+) {
+    let Some(mock_scale) = mock_scale else {
+        return;
+    };
+    let asked = clients_scale.filter(|v| {
+        v.to_str()
+            .ok()
+            .and_then(|t| t.trim().parse::<f64>().ok())
+            .is_some_and(|n| n.is_finite() && n > 0.0 && n <= crate::clock::MAX_TIME_SCALE)
+    });
+    let clients = asked
+        .as_ref()
+        .and_then(|v| v.to_str().ok()?.trim().parse::<f64>().ok())
+        .unwrap_or(1.0);
+    if let Some(v) = asked {
+        headers.insert(TIME_SCALE_HEADER, v);
+    }
+    let factor = clients / mock_scale;
+    if factor == 1.0 {
+        return;
+    }
+    for name in [header::RETRY_AFTER.as_str(), "x-ratelimit-reset"] {
+        let Some(secs) = headers
+            .get(name)
+            .and_then(|v| v.to_str().ok()?.trim().parse::<u64>().ok())
+            .filter(|s| *s < crate::ratelimit::UNIX_TIMESTAMP_FLOOR)
+        else {
+            continue;
+        };
+        let theirs = (secs as f64 * factor).ceil().min(u64::MAX as f64) as u64;
+        if let Ok(name) = HeaderName::from_bytes(name.as_bytes()) {
+            headers.insert(name, HeaderValue::from(theirs));
+        }
+    }
 }
 
 /// The operation axum routed the request to, from the matched path and the method.
@@ -438,4 +491,54 @@ pub(crate) async fn overrides(State(mock): State<Arc<Mock>>, req: Request, next:
     }
     parts.headers.remove(header::CONTENT_LENGTH);
     Response::from_parts(parts, new_body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An answer saying `Retry-After: retry` and `X-RateLimit-Reset: reset`, as a mock at
+    /// `mock` scale states it to a client that asked for `client` (`None`: did not ask).
+    fn stated(retry: &str, reset: &str, mock: Option<f64>, client: Option<&str>) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert(header::RETRY_AFTER, HeaderValue::from_str(retry).unwrap());
+        h.insert("x-ratelimit-reset", HeaderValue::from_str(reset).unwrap());
+        let asked = client.map(|c| HeaderValue::from_str(c).unwrap());
+        in_clients_seconds(&mut h, mock, asked);
+        h
+    }
+
+    fn get<'a>(h: &'a HeaderMap, name: &str) -> Option<&'a str> {
+        h.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    #[test]
+    fn a_scaled_mock_states_real_seconds_unless_the_client_shares_its_clock() {
+        // 10x: a window of 60 mock seconds lasts 6 real ones; 5 mock seconds round up to 1.
+        let h = stated("60", "5", Some(10.0), None);
+        assert_eq!(get(&h, "retry-after"), Some("6"));
+        assert_eq!(get(&h, "x-ratelimit-reset"), Some("1"));
+        assert_eq!(get(&h, TIME_SCALE_HEADER), None);
+        // A client on the mock's own clock gets the mock's seconds, and is told so.
+        let h = stated("60", "5", Some(10.0), Some("10"));
+        assert_eq!(get(&h, "retry-after"), Some("60"));
+        assert_eq!(get(&h, "x-ratelimit-reset"), Some("5"));
+        assert_eq!(get(&h, TIME_SCALE_HEADER), Some("10"));
+        // A client on another scale gets its own seconds.
+        let h = stated("60", "5", Some(10.0), Some("20"));
+        assert_eq!(get(&h, "retry-after"), Some("120"));
+        // Virtual time: nothing to convert; a timestamp or garbage is left alone; a scale
+        // that is no scale is not honoured.
+        let h = stated("60", "5", None, Some("10"));
+        assert_eq!(get(&h, "retry-after"), Some("60"));
+        assert_eq!(get(&h, TIME_SCALE_HEADER), None);
+        let h = stated("soon", "1900000000", Some(10.0), None);
+        assert_eq!(get(&h, "retry-after"), Some("soon"));
+        assert_eq!(get(&h, "x-ratelimit-reset"), Some("1900000000"));
+        for bad in ["0", "-3", "NaN", "inf", "x"] {
+            let h = stated("60", "5", Some(10.0), Some(bad));
+            assert_eq!(get(&h, "retry-after"), Some("6"), "{bad}");
+            assert_eq!(get(&h, TIME_SCALE_HEADER), None, "{bad}");
+        }
+    }
 }
