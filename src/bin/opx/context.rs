@@ -99,6 +99,7 @@ impl Ctx {
             if self.pace {
                 builder = builder.rate_limit_policy(opx::RateLimitPolicy::Pace);
             }
+            builder = builder.on_pacing_wait(crate::waiting::notify);
             let _ = self.client.set(builder.build()?);
         }
         Ok(self.client.get().expect("set above"))
@@ -113,7 +114,7 @@ impl Ctx {
         if rl.is_exhausted() {
             let resets = rl.reset_after().map_or_else(
                 || "an unknown time".to_owned(),
-                |d| format!("{} s", d.as_secs()),
+                crate::failure::whole_seconds,
             );
             eprintln!(
                 "note: rate limit exhausted (X-RateLimit-Remaining: 0 of {}); the window resets in {resets}",

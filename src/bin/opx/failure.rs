@@ -124,7 +124,7 @@ impl fmt::Display for Failure {
                 }
                 if e.is_rate_limited() {
                     match e.retry_after() {
-                        Some(d) => write!(f, "; retry after {} s", d.as_secs().max(1))?,
+                        Some(d) => write!(f, "; retry after {}", whole_seconds(d))?,
                         None => write!(f, "; retry later")?,
                     }
                 } else if let Some(advice) = e.code().and_then(advice) {
@@ -140,4 +140,11 @@ impl fmt::Display for Failure {
             }
         }
     }
+}
+
+/// `d` in whole seconds, rounded up (at least 1 s: "retry after 0 s" says nothing), as
+/// [`opx::clock::human`] writes it.
+pub fn whole_seconds(d: std::time::Duration) -> String {
+    let secs = d.as_secs() + u64::from(d.subsec_nanos() > 0);
+    opx::clock::human(std::time::Duration::from_secs(secs.max(1)))
 }

@@ -44,7 +44,8 @@ impl Interrupts {
 }
 
 /// Runs the money call `call` (a `what`: "purchase", "extension") to its end, unless
-/// interrupted twice: then exit 5, the call left unknown in the journal.
+/// interrupted twice: then exit 5, the call left unknown in the journal. An interrupt while a
+/// paced call waits for its rate-limit window (nothing of it sent) stops at once: exit 4.
 pub async fn guarded<T>(what: &str, call: impl Future<Output = T>) -> Result<T, Failure> {
     guarded_with(what, call, || {}).await
 }
@@ -68,6 +69,17 @@ pub async fn guarded_with<T>(
             out = &mut call => return Ok(out),
             () = interrupts.next() => {}
         }
+        if crate::waiting::under_way() {
+            // A paced call waiting for its window has not been sent: stopping loses nothing.
+            first_of(&mut on_first);
+            return Err(Failure::Exit(
+                4,
+                format!(
+                    "interrupted while waiting for the rate-limit window; the call that \
+                     waited was not sent (the {what} stopped there)"
+                ),
+            ));
+        }
         let Some(first) = on_first.take() else {
             let happened = format!("stopped waiting for the {what}, which may still take effect");
             return Err(Failure::unknown(&happened, true, None));
@@ -77,5 +89,12 @@ pub async fn guarded_with<T>(
             "\nthe {what} is in flight (it may take effect): waiting for its answer; interrupt \
              again to stop waiting"
         );
+    }
+}
+
+/// Calls `on_first` if it was not called yet.
+fn first_of(on_first: &mut Option<impl FnOnce()>) {
+    if let Some(first) = on_first.take() {
+        first();
     }
 }

@@ -16,6 +16,7 @@ mod jq;
 mod listing;
 mod output;
 mod show;
+mod waiting;
 
 use std::process::ExitCode;
 

@@ -286,7 +286,10 @@ fn verdict(read: &Read, retry_after: Option<u64>, money: Option<Unsure>) -> Resu
     }
     if status == 429 {
         match retry_after {
-            Some(s) => message.push_str(&format!("; retry after {} s", s.max(1))),
+            Some(s) => message.push_str(&format!(
+                "; retry after {}",
+                crate::failure::whole_seconds(std::time::Duration::from_secs(s))
+            )),
             None => message.push_str("; retry later"),
         }
         return Err(Failure::Exit(4, message));

@@ -29,9 +29,10 @@ pub struct MockArgs {
     /// (`{"listServices": {"transforms": [{"op": "remove", "path": "/data/next_cursor"}]}}`).
     #[arg(long, value_name = "FILE")]
     overrides: Option<std::path::PathBuf>,
-    /// Run the mock's clock N times faster than the wall clock: rate-limit windows,
-    /// `Retry-After`, `X-RateLimit-Reset` and expiry all pass N times faster (a client still
-    /// reads the headers in real seconds, so it waits longer than it needs to: safe).
+    /// Run the mock's clock N times faster than the wall clock: rate-limit windows and expiry
+    /// pass N times faster, and `Retry-After` and `X-RateLimit-Reset` are stated in real
+    /// seconds (a 60 s window at 10x: `X-RateLimit-Reset: 6`), so any client waits real time
+    /// that matches the scale; `Date` is the mock's time.
     #[arg(long, value_name = "N", allow_negative_numbers = true)]
     time_scale: Option<f64>,
 }
@@ -95,7 +96,7 @@ pub async fn run(args: MockArgs) -> Result<(), Failure> {
     );
     if let Some(n) = server.clock().time_scale().filter(|n| *n != 1.0) {
         said += &format!(
-            "time: {n}x the wall clock (rate-limit windows, Retry-After, X-RateLimit-Reset, expiry)\n"
+            "time: {n}x the wall clock (rate-limit windows, expiry; Retry-After and X-RateLimit-Reset in real seconds)\n"
         );
     }
     said += &format!(

@@ -89,8 +89,9 @@ pub struct Cli {
     /// the outcome is reported unknown (default 10, or the profile's `watch`).
     #[arg(long, global = true, env = "OPX_WATCH", value_name = "SECS")]
     watch: Option<f64>,
-    /// Pace calls to the rate limit: wait for an exhausted window to reset instead of failing
-    /// with exit 4 (a call can then wait up to an hour).
+    /// Pace calls to the rate limit: wait as the server says (its Retry-After, or the reset of
+    /// an exhausted window) instead of failing with exit 4; a wait over 2 s is said on stderr
+    /// first, and Ctrl-C stops it (a call can wait up to an hour).
     #[arg(long, global = true, env = "OPX_PACE", value_parser = clap::builder::BoolishValueParser::new())]
     pace: bool,
     #[command(subcommand)]

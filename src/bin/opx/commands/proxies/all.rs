@@ -86,6 +86,7 @@ pub async fn run(ctx: &Ctx, args: AllLists) -> Result<(), Failure> {
     let ids: Vec<opx::types::ServiceId> = services.into_iter().map(|s| s.service_id).collect();
     let total = ids.len() as u64;
     let bar = progress_bar(total);
+    crate::waiting::show_in(Some(bar.clone()));
     let started = Instant::now();
     let lists = client.proxy_lists(futures::stream::iter(ids), &args.query, args.concurrency);
     let mut lists = std::pin::pin!(lists);
@@ -105,13 +106,15 @@ pub async fn run(ctx: &Ctx, args: AllLists) -> Result<(), Failure> {
         bar.inc(1);
         if output::closed() {
             // Nobody reads the lists any more: fetch no more of them.
+            crate::waiting::show_in(None);
             bar.finish_and_clear();
             return Ok(());
         }
         if let Some(left) = time_left(started, bar.position(), total) {
-            bar.set_message(format!("about {} s left", left.as_secs()));
+            bar.set_message(format!("about {} left", opx::clock::human(left)));
         }
     }
+    crate::waiting::show_in(None);
     bar.finish_and_clear();
     if args.merge && ctx.json {
         let lines: Vec<&str> = merged.lines.lines().collect();
