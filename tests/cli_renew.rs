@@ -27,7 +27,7 @@ async fn the_dry_run_shows_the_plan_and_spends_nothing() {
     let text = exits(&out, 0);
     assert_eq!(stderr(&out), "");
     assert!(
-        text.contains("3 active services expire within 7days"),
+        text.contains("3 active services expire within 7 days"),
         "{text}"
     );
     // Oldest expiry first; the 30-day one is not listed.
@@ -200,8 +200,26 @@ async fn nothing_due_is_said_plainly() {
         &["renew", "--before", "2d", "--max-spend", "100000", "--yes"],
     )
     .await;
-    assert_eq!(exits(&out, 0), "no active service expires within 2days\n");
+    assert_eq!(exits(&out, 0), "no active service expires within 2 days\n");
     let out = opx(&s, &["renew", "--before", "2d", "--max-spend", "100000"]).await;
-    assert_eq!(exits(&out, 0), "no active service expires within 2days\n");
+    assert_eq!(exits(&out, 0), "no active service expires within 2 days\n");
     assert_eq!(s.records().executions(Operation::ExtendService), 0);
+}
+
+/// What is due goes by the server's clock (its `Date`), not the machine's: a service expiring
+/// in 50 days is not due within 40 days, and is once the mock's clock has moved 20 days on,
+/// though this machine's clock has not. The window is echoed as people write it (issue 27:
+/// it read `1month 9days 13h 26m 24s`).
+#[tokio::test(flavor = "multi_thread")]
+async fn what_is_due_goes_by_the_servers_clock() {
+    let s = MockServer::start().await;
+    let id = seed_expiring(&s, ServiceType::Ipv4Rotating, 50 * DAY);
+    let args = ["renew", "--before", "40d", "--max-spend", "100000"];
+    let out = opx(&s, &args).await;
+    assert_eq!(exits(&out, 0), "no active service expires within 40 days\n");
+    s.clock()
+        .advance(std::time::Duration::from_secs(20 * 86_400));
+    let text = exits(&opx(&s, &args).await, 0);
+    assert!(text.contains(" within 40 days"), "{text}");
+    assert!(text.contains(id.as_str()), "due now: {text}");
 }

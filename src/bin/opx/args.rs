@@ -18,3 +18,97 @@ pub fn page_size(op: opx::Operation) -> clap::builder::RangedI64ValueParser<u32>
     let max = op.max_page_size().unwrap_or(u32::MAX);
     clap::value_parser!(u32).range(1..=i64::from(max))
 }
+
+/// A point in time as `--since` / `--until` take it: an RFC 3339 time
+/// (`2026-12-07T10:00:00Z`), a date (`2026-12-07`, UTC), or a time ago (`1h`, `2d`, `90m`,
+/// `1w`, `2d 12h`: before now, by the server's clock once an answer gave it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum When {
+    /// This instant.
+    At(chrono::DateTime<chrono::Utc>),
+    /// This day (UTC): its start as a `--since`, its end as an `--until`.
+    Day(chrono::NaiveDate),
+    /// This long before now.
+    Ago(std::time::Duration),
+}
+
+impl When {
+    /// The instant it names as the start of a range, `now` being the server's time.
+    pub fn start(self, now: chrono::DateTime<chrono::Utc>) -> chrono::DateTime<chrono::Utc> {
+        match self {
+            When::At(t) => t,
+            When::Day(d) => d.and_time(chrono::NaiveTime::MIN).and_utc(),
+            When::Ago(d) => chrono::Duration::from_std(d)
+                .ok()
+                .and_then(|d| now.checked_sub_signed(d))
+                .unwrap_or(chrono::DateTime::<chrono::Utc>::MIN_UTC),
+        }
+    }
+
+    /// The instant it names as the end of a range (inclusive): a day's last second.
+    pub fn end(self, now: chrono::DateTime<chrono::Utc>) -> chrono::DateTime<chrono::Utc> {
+        match self {
+            When::Day(d) => d
+                .and_hms_opt(23, 59, 59)
+                .map_or_else(|| self.start(now), |t| t.and_utc()),
+            other => other.start(now),
+        }
+    }
+}
+
+/// Parses a [`When`] (a clap value parser).
+pub fn when(text: &str) -> Result<When, String> {
+    let t = text.trim();
+    if let Ok(at) = chrono::DateTime::parse_from_rfc3339(t) {
+        return Ok(When::At(at.with_timezone(&chrono::Utc)));
+    }
+    if let Ok(day) = chrono::NaiveDate::parse_from_str(t, "%Y-%m-%d") {
+        return Ok(When::Day(day));
+    }
+    match humantime::parse_duration(t) {
+        Ok(d) => Ok(When::Ago(d)),
+        Err(_) => Err(format!(
+            "{t:?} is not a time: give one as 2026-12-07T10:00:00Z, a date (2026-12-07, UTC), \
+             or a time ago (1h, 2d, 90m)"
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::{TimeZone, Utc};
+
+    #[test]
+    fn times_are_read_as_instants_dates_or_times_ago() {
+        let now = Utc.with_ymd_and_hms(2026, 12, 7, 19, 0, 0).unwrap();
+        let at = |s: &str| when(s).unwrap().start(now);
+        assert_eq!(
+            at("2026-06-01T00:00:00Z"),
+            Utc.with_ymd_and_hms(2026, 6, 1, 0, 0, 0).unwrap()
+        );
+        assert_eq!(
+            at("2026-06-01T03:00:00+03:00"),
+            Utc.with_ymd_and_hms(2026, 6, 1, 0, 0, 0).unwrap()
+        );
+        assert_eq!(
+            at("2026-12-07"),
+            Utc.with_ymd_and_hms(2026, 12, 7, 0, 0, 0).unwrap()
+        );
+        assert_eq!(
+            when("2026-12-07").unwrap().end(now),
+            Utc.with_ymd_and_hms(2026, 12, 7, 23, 59, 59).unwrap()
+        );
+        assert_eq!(at("1h"), now - chrono::Duration::hours(1));
+        assert_eq!(at("2d"), now - chrono::Duration::days(2));
+        assert_eq!(at("2d 12h"), now - chrono::Duration::hours(60));
+        assert_eq!(
+            when("1h").unwrap().end(now),
+            now - chrono::Duration::hours(1)
+        );
+        for bad in ["", "yesterday", "2026-13-01", "-1h", "1 parsec"] {
+            let e = when(bad).unwrap_err();
+            assert!(e.contains("2026-12-07") && e.contains("1h"), "{bad}: {e}");
+        }
+    }
+}

@@ -19,7 +19,8 @@ use crate::output::{self, Table};
 /// Arguments of `opx renew`.
 #[derive(Debug, clap::Args)]
 pub struct RenewArgs {
-    /// Services expiring within this time from now: `7d`, `36h`, `90m`, `1w`, `2d 12h`.
+    /// Services expiring within this time from now (the server's time, its `Date`): `7d`,
+    /// `36h`, `90m`, `1w`, `2d 12h`.
     #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
     before: Duration,
     /// The most to spend in this run, in whole roubles.
@@ -92,7 +93,7 @@ fn print_plan(plan: &RenewalPlan, planner: &RenewalPlanner, json: bool) -> Resul
             "total": plan.total(), "max_spend": plan.max_spend, "balance": plan.balance,
             "balance_after": plan.balance_after()}));
     }
-    let window = humantime::format_duration(planner.window());
+    let window = opx::clock::human(planner.window());
     if plan.items.is_empty() {
         return output::print(&format!("no active service expires within {window}\n"));
     }
