@@ -352,3 +352,48 @@ async fn ctrl_c_while_a_money_command_waits_for_its_window_stops_it() {
     );
     assert_eq!(s.records().calls(Operation::ExtendService), 0);
 }
+
+/// On a terminal the line is a countdown that rewrites itself once a second and is cleared at
+/// the end (run on a pseudo-terminal through util-linux's `script`; skipped where it is not
+/// installed).
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_a_terminal_the_wait_counts_down() {
+    if std::process::Command::new("script")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        eprintln!("skipped: no `script` (util-linux) to run opx on a pseudo-terminal");
+        return;
+    }
+    let s = MockServer::start().await;
+    let id = s.services().seed(1).remove(0);
+    let three = Fault::RateLimited {
+        retry_after: Some(3),
+    };
+    s.faults().inject(Operation::GetProxies, three, 1);
+    let line = format!("{} proxies {} --pace", opx_bin::BIN, id.as_str());
+    let mut cmd = std::process::Command::new("script");
+    cmd.args(["-qec", &line, "/dev/null"]);
+    opx_bin::clean_env(
+        &mut cmd,
+        &[("OPX_TOKEN", s.token()), ("OPX_BASE_URL", s.base_url())],
+    );
+    cmd.stdin(Stdio::null());
+    let out = tokio::task::spawn_blocking(move || cmd.output().unwrap())
+        .await
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let screen = String::from_utf8_lossy(&out.stdout);
+    let tick =
+        |n: u32| format!("\r\x1b[Kwaiting {n} s for the global_minute rate limit (Ctrl-C to stop)");
+    for n in [3, 2, 1] {
+        assert!(screen.contains(&tick(n)), "no {n} s tick: {screen:?}");
+    }
+    assert!(
+        !screen.contains("(Ctrl-C to stop)\r\n"),
+        "a countdown, not lines: {screen:?}"
+    );
+    assert_eq!(s.records().calls(Operation::GetProxies), 2);
+}
