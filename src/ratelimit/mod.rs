@@ -229,6 +229,13 @@ fn header_u64(value: &HeaderValue) -> Option<u64> {
     value.to_str().ok()?.trim().parse().ok()
 }
 
+/// An answer's `Date` (an HTTP date), if it has a valid one.
+pub(crate) fn date_of(headers: &HeaderMap) -> Option<SystemTime> {
+    let text = headers.get(http::header::DATE)?.to_str().ok()?;
+    let date = chrono::DateTime::parse_from_rfc2822(text.trim()).ok()?;
+    Some(SystemTime::from(date))
+}
+
 /// `Retry-After` as a delay: delta-seconds, or an HTTP date (relative to the system clock).
 #[cfg_attr(not(any(test, feature = "unstable-test-hooks")), allow(dead_code))]
 pub(crate) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
@@ -345,6 +352,20 @@ mod tests {
         let past = headers(&[("retry-after", b"Wed, 21 Oct 2015 07:28:00 GMT")]);
         assert_eq!(retry_after(&past), Some(Duration::ZERO));
         assert_eq!(retry_after(&HeaderMap::new()), None);
+    }
+
+    #[test]
+    fn a_dated_retry_after_is_read_against_the_answers_date() {
+        // The server's clock is 40 days ahead of this machine's: its `Retry-After` date is 3 s
+        // after its `Date`, which is what is waited (not 40 days, capped).
+        let h = headers(&[
+            ("date", b"Sat, 16 Jan 2027 10:00:00 GMT"),
+            ("retry-after", b"Sat, 16 Jan 2027 10:00:03 GMT"),
+        ]);
+        let date = date_of(&h).unwrap();
+        assert_eq!(retry_after_at(&h, date), Some(Duration::from_secs(3)));
+        assert!(date_of(&headers(&[("date", b"yesterday")])).is_none());
+        assert!(date_of(&HeaderMap::new()).is_none());
     }
 
     #[test]

@@ -226,15 +226,11 @@ impl Transport {
         }
     }
 
-    /// Keeps an answer's `Date` (an HTTP date; anything else is ignored).
-    fn note_date(&self, headers: &http::HeaderMap, now: Instant) {
-        let date = headers
-            .get(http::header::DATE)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|t| chrono::DateTime::parse_from_rfc2822(t.trim()).ok());
-        if let Some(date) = date {
-            *lock(&self.server_date) = Some((SystemTime::from(date), now));
-        }
+    /// Keeps an answer's `Date` (an HTTP date; anything else is ignored), and returns it.
+    fn note_date(&self, headers: &http::HeaderMap, now: Instant) -> Option<SystemTime> {
+        let date = crate::ratelimit::date_of(headers)?;
+        *lock(&self.server_date) = Some((date, now));
+        Some(date)
     }
 
     fn client_for(&self, operation: Operation) -> Result<&reqwest::Client, Error> {
@@ -429,8 +425,12 @@ impl Transport {
             }
         };
         let status = resp.status();
-        let (now, wall) = (self.clock.now(), self.clock.system_now());
-        self.note_date(resp.headers(), now);
+        let now = self.clock.now();
+        // An HTTP-date `Retry-After` or a timestamp reset is read against the answer's own
+        // `Date` (the server's clock), else the client's.
+        let wall = self
+            .note_date(resp.headers(), now)
+            .unwrap_or_else(|| self.clock.system_now());
         // The server's seconds as this client's clock counts them (a scaled clock).
         let unit = header_unit(&*self.clock, resp.headers());
         let rate = RateLimit::from_headers_at(resp.headers(), now, wall).map(|r| r.in_units(unit));
