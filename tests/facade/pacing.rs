@@ -238,3 +238,32 @@ async fn one_list_failing_does_not_stop_the_others() {
     }
     assert_eq!(s.records().executions(Operation::GetProxies), 5);
 }
+
+/// `ClientBuilder::on_pacing_wait` is told once per wait, with the bucket and the wait on the
+/// client's clock, however many concurrent calls wait for the same window: 1,500 lists 8 at
+/// once wait for 4 minute windows, and it is told 4 times, each about a minute.
+#[tokio::test]
+async fn the_pacing_hook_is_told_once_per_wait() {
+    let s = MockServer::start().await;
+    let ids = ids(&s, 1500);
+    let told = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let c = s
+        .client_builder()
+        .on_pacing_wait({
+            let told = told.clone();
+            move |bucket, wait| told.lock().unwrap().push((bucket, wait))
+        })
+        .build()
+        .unwrap();
+    let lists = c.proxy_lists(futures::stream::iter(ids), &ProxyQuery::new(), 8);
+    assert_eq!(lists.count().await, 1500);
+    let told = told.lock().unwrap().clone();
+    assert_eq!(told.len(), 4, "{told:?}");
+    for (bucket, wait) in told {
+        assert_eq!(bucket, Bucket::GlobalMinute);
+        assert!(
+            wait > Duration::from_secs(50) && wait <= Duration::from_secs(61),
+            "{wait:?}"
+        );
+    }
+}
