@@ -38,6 +38,7 @@ use classify::GeneratedError;
 use decide::{Decision, Outcome, decide};
 use record::{CallRecord, note};
 
+pub(crate) use clients::ProxySetting;
 pub(crate) use record::recorded;
 
 /// The context the generated client carries as its `inner` value.

@@ -51,6 +51,7 @@ pub struct ClientBuilder {
     once_http: Option<reqwest::Client>,
     max_body: usize,
     fail_fast: bool,
+    proxy: crate::transport::ProxySetting,
     jitter_seed: Option<u64>,
     /// Set in `ratelimit::policy` (with the other rate-limit settings).
     pub(crate) rate_limit_policy: crate::ratelimit::RateLimitPolicy,
@@ -89,6 +90,7 @@ impl Default for ClientBuilder {
             once_http: None,
             max_body: DEFAULT_MAX_RESPONSE_BYTES,
             fail_fast: true,
+            proxy: crate::transport::ProxySetting::Environment,
             jitter_seed: None,
             rate_limit_policy: Default::default(),
             clock: None,
@@ -178,6 +180,20 @@ impl ClientBuilder {
     /// `https`, except on a loopback host.
     pub fn base_url(mut self, url: impl Into<String>) -> Self {
         self.base_url = Some(url.into());
+        self
+    }
+    /// Send every call through this proxy (`http://`, `https://` or `socks5://`, with its
+    /// credentials in the URL if it needs them), instead of the one the environment names
+    /// (`HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY`, `NO_PROXY`, read as curl does: the default).
+    /// Ignored with [`reqwest_client`](Self::reqwest_client).
+    pub fn proxy(mut self, url: impl Into<String>) -> Self {
+        self.proxy = crate::transport::ProxySetting::Url(url.into());
+        self
+    }
+    /// Connect directly, whatever proxy the environment names. Ignored with
+    /// [`reqwest_client`](Self::reqwest_client).
+    pub fn no_proxy(mut self) -> Self {
+        self.proxy = crate::transport::ProxySetting::Direct;
         self
     }
     /// Connect timeout (default 10 s; ignored with [`reqwest_client`](Self::reqwest_client)).
@@ -320,6 +336,7 @@ impl ClientBuilder {
             self.user_agent,
             self.connect_timeout,
             self.timeout,
+            self.proxy,
         )?;
         let transport = Transport::new(TransportConfig {
             base_url,
