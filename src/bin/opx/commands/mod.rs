@@ -4,6 +4,7 @@
 
 mod account;
 mod api;
+mod auth;
 mod check;
 mod credentials;
 mod doctor;
@@ -34,13 +35,19 @@ pub const HELP_WIDTH: usize = 100;
 
 const EXIT_CODES: &str = "\
 Environment:
-  OPX_TOKEN     API key (required by every command but `mock`, `completions` and `config`,
-                unless the profile names its own token source)
-  OPX_BASE_URL  API base URL (default https://op-proxy.com/api/v1; same as --base-url)
+  OPX_TOKEN     API key (used before a token stored by `opx auth login`; a profile's
+                token_env / token_file comes first)
+  OPX_BASE_URL  API base URL for OPX_TOKEN (default https://op-proxy.com/api/v1); a profile's
+                or stored token goes only to its own base URL: only --base-url sends it elsewhere
+  OPX_KEYRING   0: `opx auth login` keeps the token in <config dir>/opx/auth.json (mode 600),
+                not in the OS keychain
+  HTTPS_PROXY, HTTP_PROXY, ALL_PROXY, NO_PROXY (or lower case)
+                the proxy of the API calls, read as curl does (--no-proxy: none)
   OPX_PROFILE   profile of the config file to use (same as --profile)
   OPX_CONFIG    config file (default: <config dir>/opx/config.toml, e.g.
                 ~/.config/opx/config.toml); `opx config` shows which one and what it gives
-  OPX_LOG       diagnostics on stderr, a tracing filter: `debug`, `opx=trace`, ... (default off)
+  OPX_LOG       diagnostics on stderr, a tracing filter: `debug`, `opx=trace`, ... (default off;
+                coloured only on a terminal, never with NO_COLOR)
   OPX_TIMEOUT   deadline of each API call in seconds, retries included (same as --timeout;
                 default 60)
   OPX_PACE      1: wait for the rate-limit window instead of failing (same as --pace)
@@ -76,9 +83,14 @@ pub struct Cli {
     /// a string prints as its text.
     #[arg(long, global = true, value_name = "EXPR")]
     jq: Option<String>,
-    /// API base URL.
-    #[arg(long, global = true, env = "OPX_BASE_URL", value_name = "URL")]
+    /// API base URL (default: the profile's or stored login's, else OPX_BASE_URL, else
+    /// https://op-proxy.com/api/v1).
+    #[arg(long, global = true, value_name = "URL")]
     base_url: Option<String>,
+    /// Call the API directly, not through the proxy that HTTPS_PROXY / HTTP_PROXY / ALL_PROXY
+    /// name.
+    #[arg(long, global = true)]
+    no_proxy: bool,
     /// Profile of the config file to use (see `opx config`).
     #[arg(long, global = true, env = "OPX_PROFILE", value_name = "NAME")]
     profile: Option<String>,
@@ -151,6 +163,9 @@ pub enum Command {
     /// Show the config file, the active profile, the base URL and where the token comes from
     /// (the token itself redacted).
     Config,
+    /// Log in (store an API token, checked first, in the OS keychain), show the token in use,
+    /// or log out.
+    Auth(auth::AuthArgs),
     /// Send one authenticated request to any API path and print the response body.
     Api(api::ApiArgs),
     /// The money calls whose outcome is unknown (resolved first where the account now shows
@@ -186,7 +201,8 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
     let json = cli.json || cli.jq.is_some();
     let ctx = Ctx::new(json, cli.profile.clone(), cli.base_url.clone(), timeout)
         .with_pace(cli.pace || bulk)
-        .with_money(watch, forced(&cli.command));
+        .with_money(watch, forced(&cli.command))
+        .with_no_proxy(cli.no_proxy);
     let result = dispatch(&ctx, cli.command).await;
     ctx.notice();
     result
@@ -220,11 +236,15 @@ async fn dispatch(ctx: &Ctx, command: Command) -> Result<(), Failure> {
         Service => services::show, Proxies => proxies::run, Extend => extend::run,
         Renew => renew::run, Whitelist => whitelist::run, Credentials => credentials::run,
         Country => setting::country, Rotation => setting::rotation, Logs => logs::run,
-        Pending => pending::run;
+        Pending => pending::run, Auth => auth::run;
         Command::Account => account::run(ctx).await,
         Command::Doctor => doctor::run(ctx).await,
         Command::Config => crate::config::show(ctx.profile(), ctx.base_url(), ctx.json),
-        Command::Api(args) => api::run(args, ctx.settings()?, ctx.timeout(), ctx.json).await,
+        Command::Api(args) => {
+            let settings = ctx.settings()?;
+            let proxy = ctx.proxy_for(&settings.base_url().0);
+            api::run(args, settings, ctx.timeout(), ctx.json, proxy).await
+        }
         Command::Mock(args) => mock::run(args).await,
         Command::Gateway(args) => gateway::run(ctx.client()?.clone(), args).await,
         Command::Check(args) => check::run(ctx.client()?, args, ctx.json).await,
