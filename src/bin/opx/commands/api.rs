@@ -28,7 +28,7 @@ pub struct ApiArgs {
     #[arg(long, value_name = "JSON")]
     data: Option<String>,
     /// Do not ask for confirmation of a POST that spends money or replaces credentials.
-    #[arg(long)]
+    #[arg(short = 'y', long)]
     yes: bool,
     /// Send a money POST even while one of the same kind has an unknown outcome, or when its
     /// body names nothing the journal can check later (it is then sent unrecorded).

@@ -131,8 +131,9 @@ pub enum Command {
     /// Extend the active services expiring within --before, oldest first, for at most
     /// --max-spend RUB in total (without --yes: only show the plan).
     Renew(renew::RenewArgs),
-    /// Replace a service's whitelist (no IP: clear it, after asking), or add or remove one
-    /// address keeping the rest: `opx whitelist add ID IP`, `opx whitelist remove ID IP`.
+    /// Show a service's whitelist (`opx whitelist ID`), replace it (`opx whitelist ID IP...`),
+    /// add or remove one address keeping the rest (`opx whitelist add|remove ID IP`), or empty
+    /// it after asking (`opx whitelist clear ID`).
     #[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
     Whitelist(whitelist::WhitelistArgs),
     /// Regenerate a service's proxy login and password (the old ones stop working; asks first).
