@@ -287,20 +287,85 @@ async fn a_profiles_token_goes_only_to_its_own_base_url_unless_the_command_line_
     assert_eq!(other.records().requests().len(), 1);
 }
 
+/// A TLS failure (https to the mock's plain HTTP port) is one line naming the host and the
+/// cause, with no library diagnostics and no colour unless asked for on a terminal.
 #[tokio::test(flavor = "multi_thread")]
 async fn diagnostics_are_off_by_default_and_never_coloured_off_a_terminal() {
+    let server = MockServer::start().await;
     let home = Home::new();
-    let env = [("OPX_TOKEN", "opx_live_0123456789abcdef0123456789abcdef")];
-    let dead = ["--base-url", "http://127.0.0.1:9/api/v1", "account"];
-    let out = home.opx(&dead, &env).await;
+    let https = server.base_url().replacen("http://", "https://", 1);
+    let host = https
+        .trim_start_matches("https://")
+        .split('/')
+        .next()
+        .unwrap()
+        .to_owned();
+    let env = [("OPX_TOKEN", server.token())];
+    let args = ["--base-url", https.as_str(), "account"];
+    let out = home.opx(&args, &env).await;
     exits(&out, 1);
-    assert_eq!(stderr(&out).lines().count(), 1, "{}", stderr(&out));
+    let said = stderr(&out);
+    assert_eq!(said.lines().count(), 1, "{said}");
+    assert!(
+        said.starts_with(&format!("error: could not connect to {host}: ")),
+        "{said}"
+    );
+    assert!(said.trim_end().len() > format!("error: could not connect to {host}: ").len());
+    assert!(!said.contains('\u{1b}'), "{said}");
     let mut logged = env.to_vec();
-    logged.push(("OPX_LOG", "debug"));
-    let out = home.opx(&dead, &logged).await;
-    exits(&out, 1);
-    assert!(stderr(&out).lines().count() > 1, "{}", stderr(&out));
-    assert!(!stderr(&out).contains('\u{1b}'), "{}", stderr(&out));
+    logged.push(("OPX_LOG", "trace"));
+    for extra in [None, Some(("NO_COLOR", "1"))] {
+        let mut env = logged.clone();
+        env.extend(extra);
+        let out = home.opx(&args, &env).await;
+        exits(&out, 1);
+        assert!(stderr(&out).lines().count() > 1, "{}", stderr(&out));
+        assert!(!stderr(&out).contains('\u{1b}'), "{}", stderr(&out));
+        assert!(!all(&out).contains(server.token()));
+    }
+}
+
+/// No command of a login session shows the token, not even traced at TRACE.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_login_session_traced_never_shows_the_token() {
+    let server = MockServer::start().await;
+    let home = Home::new();
+    let token = server.token();
+    let trace = [("OPX_LOG", "trace")];
+    let mut seen = String::new();
+    let out = home
+        .run(
+            &["--base-url", server.base_url(), "auth", "login"],
+            &trace,
+            Some(token),
+        )
+        .await;
+    seen.push_str(&all(ok_or_trace(&out)));
+    for args in [
+        &["auth", "status"][..],
+        &["--json", "auth", "status"],
+        &["account"],
+        &["config"],
+        &["--json", "config"],
+        &["api", "GET", "/account"],
+        &["auth", "logout"],
+    ] {
+        let out = home.opx(args, &trace).await;
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {}", all(&out));
+        seen.push_str(&all(&out));
+    }
+    assert!(seen.contains("opx_live_…"), "the fingerprint is shown");
+    assert!(!seen.contains(token), "the token appeared:\n{seen}");
+    assert!(
+        !seen.contains(&token[9..]),
+        "the token's secret part appeared"
+    );
+}
+
+/// The run, asserting success (stderr may hold the trace).
+fn ok_or_trace(o: &Output) -> &Output {
+    assert_eq!(o.status.code(), Some(0), "{}", all(o));
+    o
 }
 
 /// A proxy that answers every request `407 Proxy Authentication Required`, counting them.

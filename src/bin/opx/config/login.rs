@@ -81,7 +81,8 @@ impl Login {
 
 /// The OS keychain, or none (then tokens go to the file); reached on its first use only.
 pub struct Keychain {
-    store: std::cell::OnceCell<Option<Arc<keyring_core::CredentialStore>>>,
+    /// The store, or why there is none (`OPX_KEYRING`, or the platform's store's error).
+    store: std::cell::OnceCell<Result<Arc<keyring_core::CredentialStore>, String>>,
 }
 
 impl Keychain {
@@ -102,24 +103,33 @@ impl Keychain {
     #[cfg(test)]
     pub fn with_store(store: Option<Arc<keyring_core::CredentialStore>>) -> Self {
         Self {
-            store: std::cell::OnceCell::from(store),
+            store: std::cell::OnceCell::from(store.ok_or_else(|| "none in this test".to_owned())),
         }
     }
 
-    fn store(&self) -> Option<&Arc<keyring_core::CredentialStore>> {
+    fn store(&self) -> Result<&Arc<keyring_core::CredentialStore>, &str> {
         self.store
             .get_or_init(|| {
-                if Self::turned_off() || keyring::Entry::store_status().is_err() {
-                    None
-                } else {
-                    keyring_core::get_default_store()
+                if Self::turned_off() {
+                    return Err(format!("{KEYRING_ENV} is set"));
                 }
+                if let Err(e) = keyring::Entry::store_status() {
+                    return Err(format!("there is no OS keychain here ({})", describe(e)));
+                }
+                keyring_core::get_default_store()
+                    .ok_or_else(|| "there is no OS keychain here".to_owned())
             })
             .as_ref()
+            .map_err(String::as_str)
+    }
+
+    /// Why tokens go to the file, when there is no keychain.
+    pub fn absent(&self) -> Option<&str> {
+        self.store().err()
     }
 
     fn entry(&self, name: &str) -> Result<Option<keyring_core::Entry>, String> {
-        let Some(store) = self.store() else {
+        let Ok(store) = self.store() else {
             return Ok(None);
         };
         keyring_core::Entry::new_in_store(store, SERVICE, name)
@@ -140,14 +150,14 @@ impl Keychain {
 
     fn get(&self, name: &str) -> Result<String, String> {
         match self.entry(name)? {
-            None => Err("there is no OS keychain here".to_owned()),
+            None => Err(self.absent().unwrap_or("no OS keychain").to_owned()),
             Some(entry) => entry.get_password().map_err(|e| describe(&e)),
         }
     }
 
     fn delete(&self, name: &str) -> Result<(), String> {
         match self.entry(name)? {
-            None => Ok(()),
+            None => Err(self.absent().unwrap_or("no OS keychain").to_owned()),
             Some(entry) => match entry.delete_credential() {
                 Ok(()) | Err(keyring_core::Error::NoEntry) => Ok(()),
                 Err(e) => Err(describe(&e)),
@@ -167,7 +177,7 @@ fn describe(e: &keyring_core::Error) -> String {
             "the keychain's entry is not a token (not UTF-8 text)".to_owned()
         }
         E::Ambiguous(items) => format!("the keychain holds {} matching entries", items.len()),
-        E::NoDefaultStore => "there is no OS keychain here".to_owned(),
+        E::NoDefaultStore => "no keychain store could be set up".to_owned(),
         other => format!("the keychain refused: {other}"),
     }
 }
