@@ -434,3 +434,51 @@ async fn the_environments_proxy_is_used_named_in_its_errors_and_can_be_switched_
     ok(&home.opx(&["account"], &bypass).await);
     assert_eq!(server.records().executions(Operation::GetAccount), 2);
 }
+
+/// A login made with `--profile` is that profile's: its base URL, used with the profile only;
+/// a profile that names its own token source refuses a login.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_login_belongs_to_its_profile() {
+    let server = MockServer::start().await;
+    let home = Home::new();
+    let dir = home.xdg().join("opx");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("config.toml"),
+        format!(
+            "[profiles.local]\nbase_url = \"{}\"\n\n[profiles.env]\ntoken_env = \"X_TOKEN\"\n",
+            server.base_url()
+        ),
+    )
+    .unwrap();
+    let out = home
+        .run(
+            &["--profile", "local", "auth", "login"],
+            &[],
+            Some(server.token()),
+        )
+        .await;
+    assert!(ok(&out).contains("login local"), "{}", all(&out));
+    let out = home
+        .opx(&["--profile", "local", "--json", "config"], &[])
+        .await;
+    let v: serde_json::Value = serde_json::from_str(&ok(&out)).unwrap();
+    assert_eq!(v["base_url"], server.base_url());
+    assert_eq!(
+        v["token_from"],
+        format!("file {} (login local)", home.logins().display())
+    );
+    assert_eq!(v["token_fingerprint"], fingerprint(server.token()));
+    ok(&home.opx(&["--profile", "local", "account"], &[]).await);
+    // Without the profile there is no login.
+    exits(&home.opx(&["account"], &[]).await, 2);
+    let out = home
+        .run(
+            &["--profile", "env", "auth", "login"],
+            &[],
+            Some(server.token()),
+        )
+        .await;
+    exits(&out, 2);
+    assert!(stderr(&out).contains("token_env"), "{}", stderr(&out));
+}

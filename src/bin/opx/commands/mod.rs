@@ -162,7 +162,7 @@ pub enum Command {
     /// (never spends money or changes anything; exit 1 when something deviates).
     Doctor,
     /// Show the config file, the active profile, the base URL and where the token comes from
-    /// (the token itself redacted).
+    /// (the token itself redacted, its fingerprint shown; `opx auth status` checks it).
     Config,
     /// Log in (store an API token, checked first, in the OS keychain), show the token in use,
     /// or log out.

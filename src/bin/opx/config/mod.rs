@@ -323,6 +323,7 @@ pub fn show(profile: Option<&str>, base_url: Option<&str>, json: bool) -> Result
             "base_url": url,
             "base_url_from": s.base_url_from,
             "token": token_from.as_ref().map(|_| "<redacted>"),
+            "token_fingerprint": s.token.as_ref().ok().map(|(t, _)| t.fingerprint()),
             "token_from": token_from,
             "token_problem": problem,
             "base_url_problem": url_problem.as_ref().map(ToString::to_string),
@@ -348,6 +349,12 @@ pub fn show(profile: Option<&str>, base_url: Option<&str>, json: bool) -> Result
                     Some(from) => format!("{token_line} (from {from})"),
                     None => token_line,
                 },
+            ),
+            (
+                "fingerprint",
+                s.token
+                    .as_ref()
+                    .map_or_else(|_| "-".to_owned(), |(t, _)| t.fingerprint()),
             ),
         ]))?;
     }
