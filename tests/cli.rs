@@ -336,6 +336,7 @@ async fn whitelist_replaces_with_labels_and_clears() {
             "home",
             "--label",
             "office",
+            "--yes",
         ],
     )
     .await);
@@ -732,7 +733,11 @@ async fn opx_on_terminal(server: &MockServer, args: &[&str], answer: &str) -> Ou
 async fn on_a_terminal_clearing_a_whitelist_asks_first() {
     let server = MockServer::start().await;
     let id = bought(&server, "ipv4_rotating").await;
-    ok(&opx(&server, &["whitelist", &id, "203.0.113.10", "198.51.100.4"]).await);
+    ok(&opx(
+        &server,
+        &["whitelist", &id, "203.0.113.10", "198.51.100.4", "-y"],
+    )
+    .await);
     let listed = || async {
         let out = ok(&opx(&server, &["--json", "service", &id]).await);
         let v: serde_json::Value = serde_json::from_str(&out).unwrap();
@@ -756,6 +761,75 @@ async fn on_a_terminal_clearing_a_whitelist_asks_first() {
     assert_eq!(accepted.status.code(), Some(0), "{screen}");
     assert!(screen.contains("[y/N]"), "{screen}");
     assert_eq!(listed().await, Some(0), "confirmed: cleared");
+}
+
+/// Replacing a whitelist shows what goes, comes and is relabelled, and asks; off a terminal it
+/// needs --yes (refused before anything is sent); the same list again sends nothing.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_whitelist_replacement_asks_with_the_changes() {
+    let server = MockServer::start().await;
+    let id = bought(&server, "ipv4_rotating").await;
+    ok(&opx(
+        &server,
+        &[
+            "whitelist",
+            &id,
+            "203.0.113.10",
+            "198.51.100.4",
+            "--label",
+            "home",
+            "--label",
+            "x",
+            "-y",
+        ],
+    )
+    .await);
+    let sent = server.records().executions(Operation::ReplaceWhitelist);
+    let refused = opx(&server, &["whitelist", &id, "192.0.2.9"]).await;
+    assert_eq!(refused.status.code(), Some(2), "{}", stderr(&refused));
+    assert!(stderr(&refused).contains("--yes"), "{}", stderr(&refused));
+    let args = [
+        "whitelist",
+        &id,
+        "203.0.113.10",
+        "192.0.2.9",
+        "--label",
+        "office",
+        "--label",
+        "new",
+    ];
+    let declined = opx_on_terminal(&server, &args, "n\n").await;
+    let screen = stdout(&declined);
+    assert_eq!(declined.status.code(), Some(2), "{screen}");
+    for line in [
+        "- 198.51.100.4 (x)",
+        "~ 203.0.113.10 (home) -> 203.0.113.10 (office)",
+        "+ 192.0.2.9 (new)",
+        "[y/N]",
+    ] {
+        assert!(screen.contains(line), "{line:?} in {screen}");
+    }
+    assert_eq!(
+        server.records().executions(Operation::ReplaceWhitelist),
+        sent
+    );
+    let accepted = opx_on_terminal(&server, &args, "y\n").await;
+    assert_eq!(accepted.status.code(), Some(0), "{}", stdout(&accepted));
+    assert_eq!(
+        server.records().executions(Operation::ReplaceWhitelist),
+        sent + 1
+    );
+    let same = opx_on_terminal(&server, &args, "").await;
+    assert_eq!(same.status.code(), Some(0), "{}", stdout(&same));
+    assert!(
+        stdout(&same).contains("nothing was sent"),
+        "{}",
+        stdout(&same)
+    );
+    assert_eq!(
+        server.records().executions(Operation::ReplaceWhitelist),
+        sent + 1
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

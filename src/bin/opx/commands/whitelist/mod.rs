@@ -56,8 +56,9 @@ pub struct WhitelistArgs {
     /// A label for each address, in order (give none or one per address).
     #[arg(long = "label", value_name = "L")]
     labels: Vec<String>,
-    /// Kept for scripts written before `opx whitelist clear`: refused without addresses.
-    #[arg(short = 'y', long, hide = true)]
+    /// Do not ask before replacing the whitelist (without it: the changes are shown and asked
+    /// about on a terminal, refused elsewhere).
+    #[arg(short = 'y', long)]
     yes: bool,
 }
 
@@ -71,7 +72,7 @@ pub async fn run(ctx: &Ctx, args: WhitelistArgs) -> Result<(), Failure> {
         (None, Some(id)) if args.ips.is_empty() && args.labels.is_empty() => {
             show_list(ctx, &id).await
         }
-        (None, Some(id)) => replace(ctx, id, &args.ips, args.labels).await,
+        (None, Some(id)) => replace(ctx, id, &args.ips, args.labels, args.yes).await,
         (None, None) => Err(Failure::Usage("give a service id".into())), // clap requires one
     }
 }
@@ -143,14 +144,110 @@ pub async fn clear(ctx: &Ctx, id: ServiceId, yes: bool) -> Result<(), Failure> {
     show::response(&s, ctx.json)
 }
 
-/// `opx whitelist ID IP...`: replaces the whitelist.
+/// `opx whitelist ID IP...`: replaces the whitelist; unless `yes`, after showing what changes
+/// (on a terminal; refused elsewhere, before anything is sent).
 async fn replace(
     ctx: &Ctx,
     id: ServiceId,
     ips: &[String],
     labels: Vec<String>,
+    yes: bool,
 ) -> Result<(), Failure> {
     let whitelist = whitelist_of(ips, labels)?;
-    let s = ctx.client()?.replace_whitelist(&id, &whitelist).await?;
+    let client = ctx.client()?;
+    if !yes {
+        let question = "Replace the whitelist?";
+        confirm::require_terminal(question)?;
+        let current = client.service(&id).await?;
+        let after: Vec<opx::types::WhitelistEntry> = whitelist
+            .ips()
+            .iter()
+            .enumerate()
+            .map(|(i, ip)| opx::types::WhitelistEntry::new(*ip, whitelist.labels().get(i).cloned()))
+            .collect();
+        let Some(changes) = diff(&current.whitelist, &after) else {
+            return output::print(&format!(
+                "The whitelist of service {id} already holds exactly these addresses; nothing \
+                 was sent.\n"
+            ));
+        };
+        confirm::ask(
+            &format!("Service {id}: the whitelist changes so:\n{changes}"),
+            question,
+        )?;
+    }
+    let s = client.replace_whitelist(&id, &whitelist).await?;
     show::response(&s, ctx.json)
+}
+
+/// An entry as a prompt shows it: `203.0.113.10 (home)`.
+fn shown(e: &opx::types::WhitelistEntry) -> String {
+    match e.label.as_deref().filter(|l| !l.is_empty()) {
+        Some(l) => format!("{} ({})", e.ip, output::printable(l)),
+        None => e.ip.to_string(),
+    }
+}
+
+/// What replacing `before` by `after` changes, a line each (`- ` goes, `+ ` comes, `~ ` a new
+/// label), with how many stay; `None` when nothing changes.
+fn diff(
+    before: &[opx::types::WhitelistEntry],
+    after: &[opx::types::WhitelistEntry],
+) -> Option<String> {
+    let label = |e: &opx::types::WhitelistEntry| e.label.clone().unwrap_or_default();
+    let mut lines = String::new();
+    let mut kept = 0;
+    for b in before {
+        match after.iter().find(|a| a.ip == b.ip) {
+            None => lines.push_str(&format!("  - {}\n", shown(b))),
+            Some(a) if label(a) != label(b) => {
+                lines.push_str(&format!("  ~ {} -> {}\n", shown(b), shown(a)));
+            }
+            Some(_) => kept += 1,
+        }
+    }
+    for a in after.iter().filter(|a| before.iter().all(|b| b.ip != a.ip)) {
+        lines.push_str(&format!("  + {}\n", shown(a)));
+    }
+    if lines.is_empty() {
+        return None;
+    }
+    if kept > 0 {
+        lines.push_str(&format!("  ({kept} unchanged)\n"));
+    }
+    Some(lines)
+}
+
+#[cfg(test)]
+mod tests {
+    use opx::types::WhitelistEntry;
+
+    fn entry(ip: &str, label: Option<&str>) -> WhitelistEntry {
+        WhitelistEntry::new(ip.parse().unwrap(), label.map(str::to_owned))
+    }
+
+    #[test]
+    fn a_replacement_shows_what_goes_comes_and_is_relabelled() {
+        let before = [
+            entry("203.0.113.10", Some("home")),
+            entry("198.51.100.4", None),
+            entry("192.0.2.1", Some("lab")),
+        ];
+        let after = [
+            entry("203.0.113.10", Some("office")),
+            entry("192.0.2.1", Some("lab")),
+            entry("192.0.2.9", None),
+        ];
+        assert_eq!(
+            super::diff(&before, &after).unwrap(),
+            "  ~ 203.0.113.10 (home) -> 203.0.113.10 (office)\n  - 198.51.100.4\n  \
+             + 192.0.2.9\n  (1 unchanged)\n"
+        );
+        assert_eq!(super::diff(&before, &before), None);
+        // No label and an empty one are the same.
+        assert_eq!(
+            super::diff(&[entry("192.0.2.1", Some(""))], &[entry("192.0.2.1", None)]),
+            None
+        );
+    }
 }
