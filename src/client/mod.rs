@@ -214,8 +214,8 @@ mod tests {
         let req = PurchaseRequest::new(ServiceType::Ipv4Rotating, plan);
         let (sq, lq, pq) = (ServiceQuery::new(), LogQuery::new(), ProxyQuery::new());
         // Each operation's own method is shown `Send` by the contract suite, which spawns
-        // `Op::call` (one arm per operation) on a multi-threaded runtime; here, what builds on
-        // them.
+        // each operation's call (`tests/contract/slices.rs`) on a multi-threaded runtime;
+        // here, what builds on them.
         send(c.purchase_safely(&req));
         send(c.extend_safely(&id));
         send(c.all_services(&sq));

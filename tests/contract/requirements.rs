@@ -7,7 +7,8 @@ use opx::Operation;
 
 use std::time::Duration;
 
-use contract::{Op, assert_wire_clean, builder, client, fixture, spec};
+use crate::slices::Op;
+use contract::{assert_wire_clean, builder, client, fixture, spec};
 use opx::mock::{Bucket, Fault, MockServer};
 use opx::types::{Currency, ErrorCode, ProxyLayout, ProxyQuery, ServiceType};
 use opx::{Client, ErrorKind, RetryPolicy, generated::types as g};
