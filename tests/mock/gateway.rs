@@ -8,7 +8,7 @@ use crate::support::*;
 use std::time::Duration;
 
 use base64::Engine;
-use opx::mock::MockServer;
+use opx::mock::{GatewayRefusal, MockServer};
 use opx::types::{GatewayCountry, ServiceId};
 use reqwest::Method;
 use serde_json::json;
@@ -45,14 +45,20 @@ struct Got {
     status: u16,
     headers: reqwest::header::HeaderMap,
     body: String,
+    /// The gateway's refusal, as a user's test reads it off the answer.
+    refusal: Option<GatewayRefusal>,
 }
 
 async fn fetch(proxy_url: &str, url: &str) -> Got {
     let r = through(proxy_url).get(url).send().await.expect("transport");
+    let status = r.status().as_u16();
+    let headers = r.headers().clone();
+    let proxy_status = headers.get("proxy-status").and_then(|v| v.to_str().ok());
     Got {
-        status: r.status().as_u16(),
-        headers: r.headers().clone(),
+        refusal: GatewayRefusal::of(status, proxy_status),
+        status,
         body: r.text().await.unwrap(),
+        headers,
     }
 }
 
@@ -148,6 +154,10 @@ async fn regenerated_credentials_stop_working_at_once_and_the_new_ones_work() {
     let refused = fetch(&old, &echo.url("/")).await;
     assert_eq!(refused.status, 407, "{}", refused.body);
     assert_eq!(
+        refused.refusal,
+        Some(GatewayRefusal::AuthenticationRequired)
+    );
+    assert_eq!(
         refused.headers["proxy-authenticate"],
         "Basic realm=\"opx-mock\""
     );
@@ -194,6 +204,7 @@ async fn an_expired_service_is_refused_and_extending_it_brings_it_back() {
         refused.headers["proxy-status"],
         "opx-mock; error=http_request_denied"
     );
+    assert_eq!(refused.refusal, Some(GatewayRefusal::ServiceDenied));
     let r = call(&s, Method::POST, &format!("/services/{id}/extend"), None).await;
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(fetch(&line, &echo.url("/")).await.status, 200);
@@ -414,6 +425,7 @@ async fn destinations_off_loopback_are_refused_before_any_connection() {
             got.headers["proxy-status"],
             "opx-mock; error=destination_ip_prohibited"
         );
+        assert_eq!(got.refusal, Some(GatewayRefusal::DestinationNotLoopback));
     }
     let (_, head) = connect(gw, &format!("0.0.0.0:{port}"), Some((&login, &password))).await;
     assert!(head.starts_with("HTTP/1.1 403"), "{head}");
@@ -473,6 +485,7 @@ async fn more_concurrent_connections_than_threads_are_refused() {
         third.headers["proxy-status"],
         "opx-mock; error=connection_limit_reached"
     );
+    assert_eq!(third.refusal, Some(GatewayRefusal::ThreadLimit));
     let at = s.gateways().addr(&GatewayCountry::At).unwrap();
     let (_, head) = connect(at, &tcp.to_string(), Some((&login, &password))).await;
     assert!(head.starts_with("HTTP/1.1 429"), "{head}");

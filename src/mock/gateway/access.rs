@@ -1,12 +1,13 @@
 //! Who a gateway request is for (credentials or a whitelisted address), whether its service
 //! may use this gateway now, and the service's threads.
 
+use super::refusal::GatewayRefusal;
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
-use http::{HeaderMap, StatusCode};
+use http::HeaderMap;
 
 use super::exit::Exits;
 use crate::forward_proxy::basic_credentials;
@@ -69,33 +70,22 @@ impl Drop for Thread {
     }
 }
 
-/// Why a request is not carried.
+/// Why a request is not carried, in words for the answer's body.
 pub(super) struct Refusal {
-    pub(super) status: StatusCode,
-    /// The RFC 9209 error type (none on 407).
-    pub(super) proxy_status: Option<&'static str>,
+    pub(super) kind: GatewayRefusal,
     pub(super) message: String,
 }
 
 impl Refusal {
-    pub(super) fn new(
-        status: StatusCode,
-        proxy_status: &'static str,
-        message: impl Into<String>,
-    ) -> Self {
+    pub(super) fn new(kind: GatewayRefusal, message: impl Into<String>) -> Self {
         Refusal {
-            status,
-            proxy_status: Some(proxy_status),
+            kind,
             message: message.into(),
         }
     }
 
     pub(super) fn auth(message: impl Into<String>) -> Self {
-        Refusal {
-            status: StatusCode::PROXY_AUTHENTICATION_REQUIRED,
-            proxy_status: None,
-            message: message.into(),
-        }
+        Self::new(GatewayRefusal::AuthenticationRequired, message)
     }
 }
 
@@ -166,8 +156,7 @@ fn service_refusal(s: &Service, country: &GatewayCountry, now: DateTime<Utc>) ->
     if !s.is_active(now) {
         let at = timestamp(s.expires_at);
         return Some(Refusal::new(
-            StatusCode::FORBIDDEN,
-            "http_request_denied",
+            GatewayRefusal::ServiceDenied,
             format!("service {id} expired at {at}"),
         ));
     }
@@ -175,8 +164,7 @@ fn service_refusal(s: &Service, country: &GatewayCountry, now: DateTime<Utc>) ->
     if !countries.contains(country) {
         let names: Vec<&str> = countries.iter().map(GatewayCountry::as_str).collect();
         return Some(Refusal::new(
-            StatusCode::FORBIDDEN,
-            "http_request_denied",
+            GatewayRefusal::ServiceDenied,
             format!(
                 "service {id} has no {country} gateway (its gateways: {})",
                 names.join(", ")

@@ -1,6 +1,7 @@
 //! The gateways' listeners and connections: accept, check (`access.rs`), connect
 //! (`target.rs`, from an exit of `exit.rs`), then forward a request or carry a tunnel.
 
+use super::refusal::GatewayRefusal;
 use std::collections::HashMap;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex};
@@ -168,8 +169,7 @@ impl Gateway {
         )?;
         let addrs = loopback_addrs(&target).ok_or_else(|| {
             Refusal::new(
-                StatusCode::FORBIDDEN,
-                "destination_ip_prohibited",
+                GatewayRefusal::DestinationNotLoopback,
                 format!(
                     "destination {target} is not on loopback: the mock's gateways only connect to \
                      127.0.0.0/8, ::1 and localhost (nothing was connected)"
@@ -181,8 +181,7 @@ impl Gateway {
             .acquire(ticket.id, ticket.threads)
             .ok_or_else(|| {
                 Refusal::new(
-                    StatusCode::TOO_MANY_REQUESTS,
-                    "connection_limit_reached",
+                    GatewayRefusal::ThreadLimit,
                     format!(
                         "thread limit reached: service {} has {} threads and all are in use",
                         id_hex(ticket.id),
@@ -216,8 +215,7 @@ impl Gateway {
     ) -> Result<Response<Body>, Refusal> {
         let failed = |e: hyper::Error| {
             Refusal::new(
-                StatusCode::BAD_GATEWAY,
-                "connection_terminated",
+                GatewayRefusal::DestinationFailed,
                 format!("the destination {target} failed: {e}"),
             )
         };
@@ -257,21 +255,20 @@ impl Gateway {
             "opx-mock gateway {}: {}\n",
             self.country, r.message
         )));
-        *response.status_mut() = r.status;
+        *response.status_mut() =
+            StatusCode::from_u16(r.kind.status()).unwrap_or(StatusCode::BAD_GATEWAY);
         let h = response.headers_mut();
         h.insert(
             header::CONTENT_TYPE,
             HeaderValue::from_static("text/plain; charset=utf-8"),
         );
-        if r.status == StatusCode::PROXY_AUTHENTICATION_REQUIRED {
+        if r.kind == GatewayRefusal::AuthenticationRequired {
             h.insert(
                 header::PROXY_AUTHENTICATE,
                 HeaderValue::from_static(CHALLENGE),
             );
         }
-        if let Some(error) = r.proxy_status
-            && let Ok(v) = HeaderValue::from_str(&format!("opx-mock; error={error}"))
-        {
+        if let Some(v) = r.kind.header().and_then(|v| HeaderValue::from_str(&v).ok()) {
             h.insert("proxy-status", v);
         }
         response
