@@ -115,7 +115,7 @@ impl Client {
     fn call<'a, T, F>(
         &'a self,
         op: Operation,
-        send: impl FnOnce(&'a generated::Client) -> F,
+        send: impl FnOnce(&'a generated::Client) -> F + 'a,
     ) -> impl Future<Output = Result<Response<T>>> + 'a
     where
         F: Future<Output = Generated<T>> + 'a,
@@ -124,12 +124,18 @@ impl Client {
         use futures::{FutureExt as _, future::Either};
         // Combinators, not an `async` block: see `recorded`. Building the generated future sends
         // nothing; it only runs if the gate lets the call through.
+        let finish = move |(result, record)| self.t.finish(op, record, result);
         match self.t.gate_check(op) {
             Err(refused) => Either::Left(std::future::ready(Err(refused))),
-            Ok(()) => Either::Right(
-                recorded(send(&self.raw))
-                    .map(move |(result, record)| self.t.finish(op, record, result)),
-            ),
+            Ok(None) => Either::Right(Either::Left(recorded(send(&self.raw)).map(finish))),
+            // The `WaitUpTo` policy: the window resets soon enough to wait for it.
+            Ok(Some(wait)) => Either::Right(Either::Right(
+                self.t
+                    .clock
+                    .sleep(wait)
+                    .then(move |()| recorded(send(&self.raw)))
+                    .map(finish),
+            )),
         }
     }
 

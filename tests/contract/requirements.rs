@@ -284,7 +284,7 @@ async fn requirement_5_429_exposes_retry_after_seconds() {
     let s = MockServer::start().await;
     s.accounts().set_limit(Bucket::GlobalMinute, 1);
     let c = builder(&s)
-        .fail_fast_when_rate_limited(false)
+        .rate_limit_policy(opx::RateLimitPolicy::ServerDecides)
         .build()
         .unwrap();
     c.account().await.unwrap();
@@ -433,7 +433,11 @@ async fn requirement_9_ratelimit_remaining_zero_is_surfaced_not_retried() {
         s.accounts().set_limit(Bucket::GlobalMinute, 3);
         let c = builder(&s)
             .retry_policy(contract::fast_policy().max_attempts(5))
-            .fail_fast_when_rate_limited(fail_fast)
+            .rate_limit_policy(if fail_fast {
+                opx::RateLimitPolicy::Surface
+            } else {
+                opx::RateLimitPolicy::ServerDecides
+            })
             .build()
             .unwrap();
         for left in [2, 1, 0] {

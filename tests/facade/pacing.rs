@@ -84,7 +84,7 @@ async fn without_pacing_the_same_loop_stops_or_takes_429s() {
     // A naive loop without the local gate runs into the server's 429.
     let naive = s
         .client_builder()
-        .fail_fast_when_rate_limited(false)
+        .rate_limit_policy(opx::RateLimitPolicy::ServerDecides)
         .build()
         .unwrap();
     let e = naive

@@ -78,7 +78,7 @@ async fn fail_fast_can_be_switched_off() {
     let s = Scripted::start(Reply::ok(account_json()).rate(300, 0, 60)).await;
     let c = s
         .client()
-        .fail_fast_when_rate_limited(false)
+        .rate_limit_policy(opx::RateLimitPolicy::ServerDecides)
         .build()
         .unwrap();
     c.account().await.unwrap();
@@ -107,6 +107,39 @@ mod against_the_mock {
     use opx::mock::{Bucket, Fault, MockServer};
     use opx::{ErrorKind, Operation};
 
+    /// `WaitUpTo(max)`: a call whose window is known to be exhausted waits for the reset when
+    /// it is at most `max` away (no 429 taken); a client allowed less surfaces the server's
+    /// 429 once and then refuses locally.
+    #[tokio::test]
+    async fn wait_up_to_waits_for_a_window_that_resets_soon_enough() {
+        let s = MockServer::start().await;
+        s.accounts().set_limit(Bucket::GlobalMinute, 1);
+        let patient = s
+            .client_builder()
+            .rate_limit_policy(opx::RateLimitPolicy::WaitUpTo(Duration::from_secs(120)))
+            .build()
+            .unwrap();
+        patient.account().await.unwrap();
+        let t0 = s.clock().now();
+        patient.account().await.unwrap();
+        let waited = (s.clock().now() - t0).num_seconds();
+        assert!((1..=60).contains(&waited), "waited {waited} s on the mock's clock");
+        let statuses = s.records().stats().responses_by_status;
+        assert_eq!(statuses.get("429"), None, "no 429 was taken: {statuses:?}");
+
+        let hasty = s
+            .client_builder()
+            .rate_limit_policy(opx::RateLimitPolicy::WaitUpTo(Duration::from_secs(1)))
+            .build()
+            .unwrap();
+        let first = hasty.account().await.unwrap_err();
+        assert_eq!(first.kind(), ErrorKind::Api, "{first:?}");
+        assert!(first.is_rate_limited());
+        let second = hasty.account().await.unwrap_err();
+        assert_eq!(second.kind(), ErrorKind::RateLimitedLocally, "{second:?}");
+        assert_eq!(s.records().executions(Operation::GetAccount), 2);
+    }
+
     #[tokio::test]
     async fn the_purchase_bucket_stops_locally_once_exhausted() {
         let s = MockServer::start().await;
@@ -131,7 +164,9 @@ mod against_the_mock {
     async fn without_fail_fast_the_server_429_is_surfaced_with_retry_after() {
         let s = MockServer::start().await;
         s.accounts().set_limit(Bucket::GlobalMinute, 1);
-        let without_fail_fast = s.client_builder().fail_fast_when_rate_limited(false);
+        let without_fail_fast = s
+            .client_builder()
+            .rate_limit_policy(opx::RateLimitPolicy::ServerDecides);
         let c = without_fail_fast.build().unwrap();
         c.account().await.unwrap();
         let e = c.account().await.unwrap_err();
@@ -171,7 +206,7 @@ mod against_the_mock {
         );
         let c = s
             .client_builder()
-            .retry_policy(opx::RetryPolicy::default().retry_rate_limited(Duration::from_secs(2)))
+            .rate_limit_policy(opx::RateLimitPolicy::WaitUpTo(Duration::from_secs(2)))
             .build()
             .unwrap();
         // The wait is on the mock's clock (virtual time): it passes at once.

@@ -78,7 +78,8 @@ async fn the_puts_are_retried_too() {
 #[tokio::test]
 async fn non_idempotent_posts_are_never_retried() {
     let id: opx::types::ServiceId = SID.parse().unwrap();
-    let policy = quick(10).retry_rate_limited(Duration::from_secs(5));
+    let policy = quick(10);
+    let limits = opx::RateLimitPolicy::WaitUpTo(Duration::from_secs(5));
     for which in ["purchase", "extend", "credentials"] {
         for reply in [
             Reply::error(503, "server_error"),
@@ -86,7 +87,12 @@ async fn non_idempotent_posts_are_never_retried() {
             Reply::raw(429, "text/plain", "").header("retry-after", "0"),
         ] {
             let s = Scripted::start(reply.clone()).await;
-            let c = s.client().retry_policy(policy.clone()).build().unwrap();
+            let c = s
+                .client()
+                .retry_policy(policy.clone())
+                .rate_limit_policy(limits)
+                .build()
+                .unwrap();
             let r = match which {
                 "purchase" => c.purchase(&ipv4_purchase()).await.map(|_| ()),
                 "extend" => c.extend(&id).await.map(|_| ()),
@@ -99,12 +105,12 @@ async fn non_idempotent_posts_are_never_retried() {
 }
 
 #[tokio::test]
-async fn a_429_is_retried_only_when_opted_in_and_within_the_cap() {
+async fn a_429_is_retried_only_when_waiting_up_to_retry_after_and_within_the_cap() {
     let s = Scripted::start(Reply::ok(account_json())).await;
     s.push(Reply::raw(429, "text/plain", "").header("retry-after", "0"));
     let c = s
         .client()
-        .retry_policy(RetryPolicy::default().retry_rate_limited(Duration::from_secs(2)))
+        .rate_limit_policy(opx::RateLimitPolicy::WaitUpTo(Duration::from_secs(2)))
         .build()
         .unwrap();
     assert_eq!(c.account().await.unwrap().balance, 1500);
@@ -114,8 +120,7 @@ async fn a_429_is_retried_only_when_opted_in_and_within_the_cap() {
     s.push(Reply::raw(429, "text/plain", "").header("retry-after", "60"));
     let c = s
         .client()
-        .retry_policy(RetryPolicy::default().retry_rate_limited(Duration::from_secs(2)))
-        .fail_fast_when_rate_limited(false)
+        .rate_limit_policy(opx::RateLimitPolicy::WaitUpTo(Duration::from_secs(2)))
         .build()
         .unwrap();
     let e = c.account().await.unwrap_err();

@@ -50,7 +50,6 @@ pub struct ClientBuilder {
     http: Option<reqwest::Client>,
     once_http: Option<reqwest::Client>,
     max_body: usize,
-    fail_fast: bool,
     jitter_seed: Option<u64>,
     /// Set in `ratelimit::policy` (with the other rate-limit settings).
     pub(crate) rate_limit_policy: crate::ratelimit::RateLimitPolicy,
@@ -68,7 +67,6 @@ impl fmt::Debug for ClientBuilder {
             .field("deadline", &self.deadline)
             .field("retry", &self.retry)
             .field("max_body", &self.max_body)
-            .field("fail_fast", &self.fail_fast)
             .field("rate_limit_policy", &self.rate_limit_policy)
             .finish_non_exhaustive()
     }
@@ -88,7 +86,6 @@ impl Default for ClientBuilder {
             http: None,
             once_http: None,
             max_body: DEFAULT_MAX_RESPONSE_BYTES,
-            fail_fast: true,
             jitter_seed: None,
             rate_limit_policy: Default::default(),
             clock: None,
@@ -111,7 +108,7 @@ impl ClientBuilder {
     /// A builder with the defaults: production base URL, 10 s connect timeout, 60 s per call
     /// ([`ClientBuilder::DEFAULT_DEADLINE`]; an attempt of a retried call at most half of it, a money call
     /// all of it), [`RetryPolicy::default`], 16 MiB response cap,
-    /// local rate-limit fail-fast on.
+    /// [`RateLimitPolicy::Surface`] (an exhausted window refused locally).
     pub fn new() -> Self {
         Self::default()
     }
@@ -239,12 +236,6 @@ impl ClientBuilder {
         self.max_body = n;
         self
     }
-    /// When a response says `X-RateLimit-Remaining: 0` (or a 429 says `Retry-After`), refuse
-    /// further calls of that bucket locally until the window resets (default on).
-    pub fn fail_fast_when_rate_limited(mut self, on: bool) -> Self {
-        self.fail_fast = on;
-        self
-    }
     /// Use this `reqwest::Client` for every call: its proxy, root certificates, local address,
     /// timeouts and TLS settings apply to all requests, `POST /purchase`, `/extend` and
     /// `/credentials` included (the per-attempt [`timeout`](Self::timeout) and the
@@ -329,7 +320,6 @@ impl ClientBuilder {
             max_body: self.max_body,
             timeout: self.timeout,
             deadline: self.deadline,
-            fail_fast: self.fail_fast,
             clock: self
                 .clock
                 .unwrap_or_else(|| Arc::new(crate::clock::SystemClock)),
