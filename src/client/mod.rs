@@ -38,6 +38,21 @@ use crate::types::{Account, LogPage, LogQuery, PlanList};
 /// println!("{} RUB", account.balance);
 /// # Ok(()) }
 /// ```
+///
+/// # Methods by area
+///
+/// | area | methods |
+/// |---|---|
+/// | make one | [`from_env`](Self::from_env), [`builder`](Self::builder), [`new`](Self::new) |
+/// | account and catalog | [`account`](Self::account), [`plans`](Self::plans) |
+/// | spend money, safely | [`purchase_safely`](Self::purchase_safely), [`extend_safely`](Self::extend_safely), [`renewal_plan`](Self::renewal_plan), [`renew`](Self::renew), [`renew_until`](Self::renew_until) |
+/// | an unknown charge, resolved | [`resolve_pending`](Self::resolve_pending), [`purchase_snapshot`](Self::purchase_snapshot), [`reconcile_purchase`](Self::reconcile_purchase), [`journal`](Self::journal), [`spend_cap`](Self::spend_cap) |
+/// | services | [`services_stream`](Self::services_stream), [`all_services`](Self::all_services), [`service`](Self::service), [`services_page`](Self::services_page), [`services_page_stream`](Self::services_page_stream) |
+/// | proxies | [`proxies`](Self::proxies), [`proxies_text`](Self::proxies_text), [`proxies_json`](Self::proxies_json), [`proxy_lists`](Self::proxy_lists) (many services); `check_proxies` (feature `check`); `opx::gateway`, a local proxy or an in-process pool over them (feature `gateway`) |
+/// | change a service | [`whitelist_add`](Self::whitelist_add), [`whitelist_remove`](Self::whitelist_remove), [`replace_whitelist`](Self::replace_whitelist), [`regenerate_credentials`](Self::regenerate_credentials), [`change_country`](Self::change_country), [`change_rotation`](Self::change_rotation) |
+/// | logs | [`logs_stream`](Self::logs_stream), [`logs_page`](Self::logs_page), [`logs_page_stream`](Self::logs_page_stream) |
+/// | one call as sent, no safety net | [`purchase`](Self::purchase), [`extend`](Self::extend), [`generated`](Self::generated) |
+/// | state | [`rate_limit`](Self::rate_limit), [`base_url`](Self::base_url); `doctor` (feature `doctor`: the server against the spec) |
 #[derive(Clone)]
 pub struct Client {
     pub(crate) t: Arc<Transport>,

@@ -123,7 +123,10 @@ mod against_the_mock {
         let t0 = s.clock().now();
         patient.account().await.unwrap();
         let waited = (s.clock().now() - t0).num_seconds();
-        assert!((1..=60).contains(&waited), "waited {waited} s on the mock's clock");
+        assert!(
+            (1..=60).contains(&waited),
+            "waited {waited} s on the mock's clock"
+        );
         let statuses = s.records().stats().responses_by_status;
         assert_eq!(statuses.get("429"), None, "no 429 was taken: {statuses:?}");
 
