@@ -18,10 +18,10 @@ use std::error::Error;
 use std::time::Duration;
 
 use futures::StreamExt;
-use opx::Client;
 use opx::gateway::{Gateway, ProxyPool};
 use opx::safe::PurchaseOutcome;
-use opx::types::{PurchaseRequest, ServiceId, ServiceQuery};
+use opx::types::{PurchaseRequest, ServiceId, ServiceQuery, StatusFilter};
+use opx::{Client, ClientBuilder, RateLimitPolicy};
 
 type BoxError = Box<dyn Error + Send + Sync>;
 
@@ -29,6 +29,12 @@ type BoxError = Box<dyn Error + Send + Sync>;
 const ATTEMPTS: u32 = 3;
 /// How long one fetch may take.
 const FETCH_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// The program's client settings, in one place for it and its tests: a call whose rate-limit
+/// window is exhausted waits up to a minute for it instead of failing.
+fn configure(builder: ClientBuilder) -> ClientBuilder {
+    builder.rate_limit_policy(RateLimitPolicy::WaitUpTo(Duration::from_secs(60)))
+}
 
 #[tokio::main]
 async fn main() -> Result<(), BoxError> {
@@ -40,13 +46,13 @@ async fn main() -> Result<(), BoxError> {
     // only, so the pages come from a server started here).
     let mock;
     let client = if std::env::var_os(opx::ClientBuilder::TOKEN_ENV).is_some() {
-        Client::from_env()?
+        configure(ClientBuilder::from_env()?).build()?
     } else {
         mock = opx::mock::MockServer::start().await;
         eprintln!("OPX_TOKEN is not set: on the built-in mock (no real money).");
         let page = local_page().await?;
         urls = (0..12).map(|i| format!("{page}?n={i}")).collect();
-        let pages = run(mock.client(), urls, true).await?;
+        let pages = run(configure(mock.client_builder()).build()?, urls, true).await?;
         println!(
             "The local page saw {} distinct exit addresses.",
             exits(&pages).len()
@@ -83,7 +89,8 @@ async fn run(client: Client, urls: Vec<String>, buy: bool) -> Result<Vec<Page>, 
 /// the cheapest plan bought safely. Never buys twice: an outcome that stays unknown stops here
 /// instead of buying again.
 async fn ensure_service(client: &Client, buy: bool) -> Result<ServiceId, BoxError> {
-    let active = client.all_services(&ServiceQuery::new()).await?;
+    let query = ServiceQuery::new().status(StatusFilter::Active);
+    let active = client.all_services(&query).await?;
     if let Some(s) = active.first() {
         return Ok(s.service_id.clone());
     }
@@ -222,8 +229,14 @@ mod tests {
     //! The scraper against `opx::mock`: a fake OP-Proxy whose gateways carry real traffic on
     //! loopback, leave from rotating 127.x.y.z exits, and refuse as the real ones would.
     use super::*;
-    use opx::mock::MockServer;
+    use opx::Operation;
+    use opx::mock::{Bucket, Expectation, Fault, MockServer};
     use opx::types::{GatewayCountry, ServiceType};
+
+    /// The program's client, on the mock (and its clock: waits pass at once).
+    fn client_of(server: &MockServer) -> Client {
+        configure(server.client_builder()).build().unwrap()
+    }
 
     async fn pages(n: usize) -> Vec<String> {
         let page = local_page().await.unwrap();
@@ -233,7 +246,7 @@ mod tests {
     #[tokio::test]
     async fn buys_the_cheapest_plan_once_and_then_uses_what_it_bought() {
         let server = MockServer::start().await;
-        let client = server.client();
+        let client = client_of(&server);
         let before = server.accounts().balance();
         let cheapest = server
             .services()
@@ -253,16 +266,61 @@ mod tests {
     async fn without_a_service_and_without_buy_it_says_so_and_spends_nothing() {
         let server = MockServer::start().await;
         let before = server.accounts().balance();
-        let e = ensure_service(&server.client(), false).await.unwrap_err();
+        let e = ensure_service(&client_of(&server), false)
+            .await
+            .unwrap_err();
         assert!(e.to_string().contains("no active service"), "{e}");
         assert_eq!(server.accounts().balance(), before);
+    }
+
+    #[tokio::test]
+    async fn a_lost_purchase_answer_is_recovered_without_buying_twice() {
+        let server = MockServer::start().await;
+        // The server commits the purchase, then the connection drops before the answer.
+        server
+            .faults()
+            .inject(Operation::Purchase, Fault::DropAfterCommit, 1);
+        server
+            .records()
+            .expect(Operation::Purchase, Expectation::exactly(1));
+        let id = ensure_service(&client_of(&server), true).await.unwrap();
+        server.records().verify().unwrap();
+        assert_eq!(server.services().count(), 1, "bought once");
+        assert_eq!(ensure_service(&client_of(&server), true).await.unwrap(), id);
+    }
+
+    #[tokio::test]
+    async fn an_exhausted_rate_limit_is_waited_out_not_run_into() {
+        let server = MockServer::start().await;
+        server.services().seed(1);
+        server.accounts().set_limit(Bucket::GlobalMinute, 1);
+        let client = client_of(&server);
+        client.account().await.unwrap(); // the window's one request
+        let t0 = server.clock().now();
+        ensure_service(&client, false).await.unwrap();
+        assert!(server.clock().now() > t0, "it waited for the next window");
+        let statuses = server.records().stats().responses_by_status;
+        assert_eq!(statuses.get("429"), None, "{statuses:?}");
+    }
+
+    #[tokio::test]
+    async fn an_expired_service_is_not_used_and_is_replaced_once() {
+        let server = MockServer::start().await;
+        let old = server.services().seed(1).remove(0);
+        server.clock().advance(Duration::from_secs(400 * 24 * 3600));
+        let client = client_of(&server);
+        let e = ensure_service(&client, false).await.unwrap_err();
+        assert!(e.to_string().contains("no active service"), "{e}");
+        let new = ensure_service(&client, true).await.unwrap();
+        assert_ne!(new, old);
+        assert_eq!(ensure_service(&client, true).await.unwrap(), new);
     }
 
     #[tokio::test]
     async fn every_page_arrives_through_rotating_exits() {
         let server = MockServer::start().await;
         server.services().seed(1);
-        let pool = Gateway::builder(server.client()).pool().await.unwrap();
+        let pool = Gateway::builder(client_of(&server)).pool().await.unwrap();
         let got = fetch_all(&pool, pages(12).await, 4).await;
         assert!(got.iter().all(|p| p.outcome.is_ok()), "{got:#?}");
         let exits = exits(&got);
@@ -280,7 +338,7 @@ mod tests {
             .services()
             .cheapest_plan(ServiceType::Ipv6Rotating)
             .unwrap();
-        let client = server.client();
+        let client = client_of(&server);
         client
             .purchase(&PurchaseRequest::new(v6.service_type, v6.plan_id))
             .await
@@ -296,7 +354,7 @@ mod tests {
     async fn credentials_regenerated_mid_run_are_picked_up() {
         let server = MockServer::start().await;
         let id = server.services().seed(1).remove(0);
-        let client = server.client();
+        let client = client_of(&server);
         let pool = Gateway::builder(client.clone()).pool().await.unwrap();
         client.regenerate_credentials(&id).await.unwrap();
         let got = fetch_all(&pool, pages(4).await, 2).await;
