@@ -22,26 +22,21 @@ use crate::types::{Country, ServiceType};
 /// # Ok::<(), opx::Error>(())
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 #[non_exhaustive]
 pub struct ServiceSeed {
     /// How many (default 1).
-    #[serde(default)]
     pub count: Option<usize>,
     /// Their type (default: the catalog's plans in turn).
-    #[serde(default, rename = "type")]
+    #[serde(rename = "type")]
     pub service_type: Option<ServiceType>,
     /// Their country (default `mixed`).
-    #[serde(default)]
     pub country: Option<Country>,
     /// Seconds until they expire (default: the plan's days; negative: already expired).
-    #[serde(default)]
     pub expires_in_seconds: Option<i64>,
     /// Their whitelist.
-    #[serde(default)]
     pub whitelist: Vec<Ipv4Addr>,
     /// The account they belong to (default: the default account).
-    #[serde(default)]
     pub username: Option<String>,
 }
 
