@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use crate::setters::setters;
+
 /// When and how idempotent calls (the GETs and the three PUTs) are retried.
 ///
 /// A call is retried on a transport error (connection refused or dropped, timeout, truncated
@@ -51,25 +53,15 @@ impl RetryPolicy {
             ..Self::default()
         }
     }
-    /// Total attempts, first included (0 is treated as 1).
-    pub fn max_attempts(mut self, n: u32) -> Self {
-        self.max_attempts = n.max(1);
-        self
-    }
-    /// Delay before the first retry (doubled for each further retry).
-    pub fn base_delay(mut self, d: impl Into<Duration>) -> Self {
-        self.base = d.into();
-        self
-    }
-    /// Longest delay between two attempts.
-    pub fn max_delay(mut self, d: impl Into<Duration>) -> Self {
-        self.cap = d.into();
-        self
-    }
-    /// Randomise each delay within its upper half (on by default).
-    pub fn jitter(mut self, on: bool) -> Self {
-        self.jitter = on;
-        self
+    setters! {
+        /// Total attempts, first included (0 is treated as 1).
+        pub fn max_attempts(n: u32) => max_attempts = n.max(1);
+        /// Delay before the first retry (doubled for each further retry).
+        pub fn base_delay(d: impl Into<Duration>) => base = d.into();
+        /// Longest delay between two attempts.
+        pub fn max_delay(d: impl Into<Duration>) => cap = d.into();
+        /// Randomise each delay within its upper half (on by default).
+        pub fn jitter(on: bool) => jitter = on;
     }
     /// Total attempts allowed, first included.
     pub fn attempts(&self) -> u32 {

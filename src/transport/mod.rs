@@ -100,18 +100,6 @@ pub(crate) struct Transport {
     in_flight: InFlight,
 }
 
-impl fmt::Debug for Transport {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Transport")
-            .field("base_url", &self.base_url)
-            .field("retry", &self.retry)
-            .field("max_body", &self.max_body)
-            .field("deadline", &self.deadline)
-            .field("policy", &self.policy)
-            .finish_non_exhaustive()
-    }
-}
-
 impl ClientHooks<CallContext> for crate::generated::Client {
     async fn exec(
         &self,

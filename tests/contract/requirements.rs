@@ -2,7 +2,7 @@
 //! named test each. Each fails if the behaviour it names breaks.
 
 use crate::contract;
-use crate::fixtures::IPV4_PLAN;
+use crate::fixtures::{IPV4_PLAN, sent};
 use opx::Operation;
 
 use std::time::Duration;
@@ -83,33 +83,13 @@ async fn requirement_1_types_are_generated_from_the_spec() {
         "ServiceResponse",
         &body(c.service(&fx.v6).await.unwrap().body()),
     );
-    round_trips::<g::ServicePageResponse>(
-        "ServicePageResponse",
-        &body(
-            c.services_page(&opx::types::ServiceQuery::new().limit(2))
-                .await
-                .unwrap()
-                .body(),
-        ),
-    );
-    round_trips::<g::LogPageResponse>(
-        "LogPageResponse",
-        &body(
-            c.logs_page(&opx::types::LogQuery::new())
-                .await
-                .unwrap()
-                .body(),
-        ),
-    );
-    round_trips::<g::ProxyListResponse>(
-        "ProxyListResponse",
-        &body(
-            c.proxies_json(&fx.v6, &ProxyQuery::new())
-                .await
-                .unwrap()
-                .body(),
-        ),
-    );
+    let two_a_page = opx::types::ServiceQuery::new().limit(2);
+    let services = c.services_page(&two_a_page).await.unwrap();
+    round_trips::<g::ServicePageResponse>("ServicePageResponse", &body(services.body()));
+    let logs = c.logs_page(&opx::types::LogQuery::new()).await.unwrap();
+    round_trips::<g::LogPageResponse>("LogPageResponse", &body(logs.body()));
+    let lines = c.proxies_json(&fx.v6, &ProxyQuery::new()).await.unwrap();
+    round_trips::<g::ProxyListResponse>("ProxyListResponse", &body(lines.body()));
     assert_wire_clean(&s);
 }
 
@@ -336,13 +316,7 @@ async fn requirement_6_purchase_and_extend_never_auto_retried_on_network_failure
             let done = fault == Fault::TruncatedBody;
             assert!(e.is_transport(), "{what}: {e:?}");
             assert_eq!(e.charged(), done.then_some(true), "{what}: {e:?}");
-            let sent = s
-                .records()
-                .requests()
-                .iter()
-                .filter(|r| r.operation == Some(op.operation))
-                .count();
-            assert_eq!(sent, 1, "{what}: retried");
+            assert_eq!(sent(&s, op.operation), 1, "{what}: retried");
             let ran = s.records().executions(op.operation) as i64;
             assert_eq!(ran, i64::from(fault == Fault::DropAfterCommit), "{what}");
             assert_eq!(

@@ -103,8 +103,8 @@ async fn a_429_blocks_for_its_retry_after() {
 mod against_the_mock {
     use std::time::Duration;
 
-    use crate::fixtures::{ipv4_purchase as req, sent};
-    use opx::mock::{Bucket, Fault, MockServer};
+    use crate::fixtures::{ipv4_purchase as req, rate_limit_next, sent};
+    use opx::mock::{Bucket, MockServer};
     use opx::{ErrorKind, Operation};
 
     /// `WaitUpTo(max)`: a call whose window is known to be exhausted waits for the reset when
@@ -183,11 +183,7 @@ mod against_the_mock {
     #[tokio::test]
     async fn an_injected_429_without_retry_after_is_still_rate_limited() {
         let s = MockServer::start().await;
-        s.faults().inject(
-            Operation::GetAccount,
-            Fault::RateLimited { retry_after: None },
-            1,
-        );
+        rate_limit_next(&s, Operation::GetAccount, None);
         let c = s.client();
         let e = c.account().await.unwrap_err();
         assert!(e.is_rate_limited());
@@ -200,13 +196,7 @@ mod against_the_mock {
     #[tokio::test]
     async fn opt_in_waits_retry_after_then_succeeds() {
         let s = MockServer::start().await;
-        s.faults().inject(
-            Operation::GetAccount,
-            Fault::RateLimited {
-                retry_after: Some(1),
-            },
-            1,
-        );
+        rate_limit_next(&s, Operation::GetAccount, Some(1));
         let c = s
             .client_builder()
             .rate_limit_policy(opx::RateLimitPolicy::WaitUpTo(Duration::from_secs(2)))

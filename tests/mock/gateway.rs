@@ -17,6 +17,11 @@ use tokio::net::{TcpListener, TcpStream};
 
 const DAY: Duration = Duration::from_secs(86_400);
 
+/// A mock, and an echo server to fetch through its gateways.
+async fn with_an_echo() -> (MockServer, Echo) {
+    (MockServer::start().await, Echo::start().await)
+}
+
 /// A client that sends everything through `proxy_url`, and nothing else (no system proxy).
 fn through(proxy_url: &str) -> reqwest::Client {
     reqwest::Client::builder()
@@ -68,8 +73,7 @@ fn id_of(v: &serde_json::Value) -> ServiceId {
 
 #[tokio::test]
 async fn every_line_of_the_list_fetches_a_page_through_its_countrys_gateway() {
-    let s = MockServer::start().await;
-    let echo = Echo::start().await;
+    let (s, echo) = with_an_echo().await;
     let v4 = id_of(&buy(&s, IPV4_PLAN).await);
     let v6 = id_of(&buy(&s, IPV6_PLAN).await);
     let port = |c: GatewayCountry| s.gateways().addr(&c).unwrap().port();
@@ -136,8 +140,7 @@ async fn every_line_of_the_list_fetches_a_page_through_its_countrys_gateway() {
 
 #[tokio::test]
 async fn regenerated_credentials_stop_working_at_once_and_the_new_ones_work() {
-    let s = MockServer::start().await;
-    let echo = Echo::start().await;
+    let (s, echo) = with_an_echo().await;
     let svc = buy(&s, IPV4_PLAN).await;
     let id = id_of(&svc);
     let old = proxy_urls(&s, &id).await.remove(0);
@@ -186,8 +189,7 @@ async fn regenerated_credentials_stop_working_at_once_and_the_new_ones_work() {
 
 #[tokio::test]
 async fn an_expired_service_is_refused_and_extending_it_brings_it_back() {
-    let s = MockServer::start().await;
-    let echo = Echo::start().await;
+    let (s, echo) = with_an_echo().await;
     let id = id_of(&buy(&s, IPV4_PLAN).await);
     let line = proxy_urls(&s, &id).await.remove(0);
     s.clock().advance(29 * DAY);
@@ -210,21 +212,20 @@ async fn an_expired_service_is_refused_and_extending_it_brings_it_back() {
     assert_eq!(fetch(&line, &echo.url("/")).await.status, 200);
 }
 
-async fn set_whitelist(s: &MockServer, id: &ServiceId, ips: &[&str]) {
-    let r = call(
-        s,
-        Method::PUT,
-        &format!("/services/{id}/whitelist"),
-        Some(json!({ "whitelisted_ips": ips })),
-    )
-    .await;
+/// `PUT path` with `body`, which must answer 200.
+async fn put_ok(s: &MockServer, path: &str, body: serde_json::Value) {
+    let r = call(s, Method::PUT, path, Some(body)).await;
     assert_eq!(r.status, 200, "{}", r.text);
+}
+
+async fn set_whitelist(s: &MockServer, id: &ServiceId, ips: &[&str]) {
+    let path = format!("/services/{id}/whitelist");
+    put_ok(s, &path, json!({ "whitelisted_ips": ips })).await;
 }
 
 #[tokio::test]
 async fn a_whitelisted_source_needs_no_credentials_and_others_are_refused() {
-    let s = MockServer::start().await;
-    let echo = Echo::start().await;
+    let (s, echo) = with_an_echo().await;
     let id = id_of(&buy(&s, IPV4_PLAN).await);
     let bare = list(&s, &id, "?auth=false").await;
     let bare = format!("http://{}", bare.trim_end());
@@ -256,19 +257,22 @@ async fn a_whitelisted_source_needs_no_credentials_and_others_are_refused() {
     );
 }
 
-#[tokio::test]
-async fn a_line_works_only_on_its_countrys_gateway() {
-    let s = MockServer::start().await;
-    let echo = Echo::start().await;
-    let v6 = id_of(&buy(&s, IPV6_PLAN).await);
-    let r = call(
-        &s,
-        Method::PUT,
-        &format!("/services/{v6}/country"),
-        Some(json!({"country": "de"})),
+/// Buys an IPv6 service and sets its `country` or `rotation` (`PUT /services/{id}/{setting}`).
+async fn ipv6_bought_with(s: &MockServer, setting: &str, value: &str) -> ServiceId {
+    let v6 = id_of(&buy(s, IPV6_PLAN).await);
+    put_ok(
+        s,
+        &format!("/services/{v6}/{setting}"),
+        json!({ setting: value }),
     )
     .await;
-    assert_eq!(r.status, 200);
+    v6
+}
+
+#[tokio::test]
+async fn a_line_works_only_on_its_countrys_gateway() {
+    let (s, echo) = with_an_echo().await;
+    let v6 = ipv6_bought_with(&s, "country", "de").await;
     let text = list(&s, &v6, "").await;
     let lines: Vec<_> = opx::proxies::ProxyLines::new(&text)
         .map(Result::unwrap)
@@ -527,8 +531,7 @@ async fn more_concurrent_connections_than_threads_are_refused() {
 
 #[tokio::test]
 async fn a_single_thread_serves_requests_back_to_back() {
-    let s = MockServer::start().await;
-    let echo = Echo::start().await;
+    let (s, echo) = with_an_echo().await;
     let id = id_of(&buy(&s, IPV4_PLAN).await);
     assert!(s.services().set_threads(&id, 1));
     let client = through(&proxy_urls(&s, &id).await.remove(0));
@@ -544,8 +547,7 @@ async fn a_single_thread_serves_requests_back_to_back() {
 
 #[tokio::test]
 async fn the_gateways_serve_every_account_and_requests_without_a_proxy_are_explained() {
-    let s = MockServer::start().await;
-    let echo = Echo::start().await;
+    let (s, echo) = with_an_echo().await;
     let tenant = s.accounts().add(10_000);
     let theirs = buy_as(&s, &tenant.token, IPV4_PLAN).await;
     let (login, password) = creds(&theirs);
@@ -580,8 +582,7 @@ async fn exit_of(proxy: &str, echo: &Echo) -> std::net::Ipv4Addr {
 
 #[tokio::test]
 async fn connections_leave_from_rotating_loopback_exits_in_the_countrys_range() {
-    let s = MockServer::start().await;
-    let echo = Echo::start().await;
+    let (s, echo) = with_an_echo().await;
     // IPv4 is `instant`: every connection leaves from another nl address.
     let v4 = id_of(&buy(&s, IPV4_PLAN).await);
     let nl = proxy_urls(&s, &v4).await.remove(0);
@@ -597,15 +598,7 @@ async fn connections_leave_from_rotating_loopback_exits_in_the_countrys_range() 
     assert_eq!(seen.len(), 4, "{seen:?}");
 
     // IPv6 with a 10-minute rotation: the de exit holds for 10 minutes of the mock's clock.
-    let v6 = id_of(&buy(&s, IPV6_PLAN).await);
-    let r = call(
-        &s,
-        Method::PUT,
-        &format!("/services/{v6}/rotation"),
-        Some(json!({"rotation": "10min"})),
-    )
-    .await;
-    assert_eq!(r.status, 200, "{}", r.text);
+    let v6 = ipv6_bought_with(&s, "rotation", "10min").await;
     let de = proxy_urls(&s, &v6).await.remove(1);
     let first = exit_of(&de, &echo).await;
     assert!(
