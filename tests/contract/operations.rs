@@ -8,22 +8,28 @@
 //! counted as the operation's.
 
 use crate::contract;
-use crate::slices::{Env, Expect, Op, specific_cases};
+use crate::slices::{Env, Expect, NOWHERE, Op, specific_cases};
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use contract::{Allow, builder, fixture};
+use contract::{Allow, Fixture, builder, fixture};
 use opx::Operation;
 use opx::mock::{Bucket, Fault, MockServer};
 use opx::types::ErrorCode;
 use opx::{ErrorKind, RetryPolicy};
 
-/// For each operation: success, 401 (unknown token), 429 (the server's limit) and 500.
+/// For each operation: success, 401 (unknown token), 429 (the server's limit), 500, and for
+/// each `/services/{id}...` operation 404 on a service that is not the account's.
 fn generic_cases() -> Vec<(Op, &'static str, Expect)> {
     Op::all()
         .into_iter()
         .flat_map(|op| {
+            let not_mine = op.operation.path().contains("{id}").then_some((
+                op,
+                NOT_MINE,
+                Expect::Api(404, ErrorCode::NotFound),
+            ));
             [
                 (op, "success", Expect::Ok),
                 (
@@ -46,9 +52,14 @@ fn generic_cases() -> Vec<(Op, &'static str, Expect)> {
                     },
                 ),
             ]
+            .into_iter()
+            .chain(not_mine)
         })
         .collect()
 }
+
+/// The generic case that calls an operation on a service id the account does not have.
+const NOT_MINE: &str = "not mine";
 
 fn check(
     what: &str,
@@ -147,7 +158,17 @@ async fn every_operation_success_401_429_500() {
             _ => {}
         }
         let (balance, count) = (s.accounts().balance(), s.services().count());
-        let r = op.call(&e.c, &e.fx).await;
+        let fx = if name == NOT_MINE {
+            let nowhere: opx::types::ServiceId = NOWHERE.parse().unwrap();
+            Fixture {
+                v4: nowhere.clone(),
+                v6: nowhere,
+                ..e.fx.clone()
+            }
+        } else {
+            e.fx.clone()
+        };
+        let r = op.call(&e.c, &fx).await;
         let what = format!("{} / {name}", op.name());
         if let Err(m) = check(&what, &expect, &r, &s) {
             failures.push(m);

@@ -107,6 +107,15 @@ mod against_the_mock {
     use opx::mock::{Bucket, MockServer};
     use opx::{ErrorKind, Operation};
 
+    /// A client of the mock (on its clock) that waits up to `secs` for a rate-limit window.
+    fn waiting_up_to(s: &MockServer, secs: u64) -> opx::Client {
+        let limits = opx::RateLimitPolicy::WaitUpTo(Duration::from_secs(secs));
+        s.client_builder()
+            .rate_limit_policy(limits)
+            .build()
+            .unwrap()
+    }
+
     /// `WaitUpTo(max)`: a call whose window is known to be exhausted waits for the reset when
     /// it is at most `max` away (no 429 taken); a client allowed less surfaces the server's
     /// 429 once and then refuses locally.
@@ -114,11 +123,7 @@ mod against_the_mock {
     async fn wait_up_to_waits_for_a_window_that_resets_soon_enough() {
         let s = MockServer::start().await;
         s.accounts().set_limit(Bucket::GlobalMinute, 1);
-        let patient = s
-            .client_builder()
-            .rate_limit_policy(opx::RateLimitPolicy::WaitUpTo(Duration::from_secs(120)))
-            .build()
-            .unwrap();
+        let patient = waiting_up_to(&s, 120);
         patient.account().await.unwrap();
         let t0 = s.clock().now();
         patient.account().await.unwrap();
@@ -130,11 +135,7 @@ mod against_the_mock {
         let statuses = s.records().stats().responses_by_status;
         assert_eq!(statuses.get("429"), None, "no 429 was taken: {statuses:?}");
 
-        let hasty = s
-            .client_builder()
-            .rate_limit_policy(opx::RateLimitPolicy::WaitUpTo(Duration::from_secs(1)))
-            .build()
-            .unwrap();
+        let hasty = waiting_up_to(&s, 1);
         let first = hasty.account().await.unwrap_err();
         assert_eq!(first.kind(), ErrorKind::Api, "{first:?}");
         assert!(first.is_rate_limited());
@@ -197,11 +198,7 @@ mod against_the_mock {
     async fn opt_in_waits_retry_after_then_succeeds() {
         let s = MockServer::start().await;
         rate_limit_next(&s, Operation::GetAccount, Some(1));
-        let c = s
-            .client_builder()
-            .rate_limit_policy(opx::RateLimitPolicy::WaitUpTo(Duration::from_secs(2)))
-            .build()
-            .unwrap();
+        let c = waiting_up_to(&s, 2);
         // The wait is on the mock's clock (virtual time): it passes at once.
         let t0 = s.clock().now();
         c.account().await.unwrap();

@@ -104,25 +104,23 @@ async fn non_idempotent_posts_are_never_retried() {
     }
 }
 
+/// A client of `s` that waits up to 2 s for a rate-limit window (or a 429's `Retry-After`).
+async fn waiting_up_to_2_s_after(first: Reply) -> (Scripted, opx::Client) {
+    let s = Scripted::start(Reply::ok(account_json())).await;
+    s.push(first);
+    let limits = opx::RateLimitPolicy::WaitUpTo(Duration::from_secs(2));
+    let c = s.client().rate_limit_policy(limits).build().unwrap();
+    (s, c)
+}
+
 #[tokio::test]
 async fn a_429_is_retried_only_when_waiting_up_to_retry_after_and_within_the_cap() {
-    let s = Scripted::start(Reply::ok(account_json())).await;
-    s.push(Reply::raw(429, "text/plain", "").header("retry-after", "0"));
-    let c = s
-        .client()
-        .rate_limit_policy(opx::RateLimitPolicy::WaitUpTo(Duration::from_secs(2)))
-        .build()
-        .unwrap();
+    let too_many = |secs: &str| Reply::raw(429, "text/plain", "").header("retry-after", secs);
+    let (s, c) = waiting_up_to_2_s_after(too_many("0")).await;
     assert_eq!(c.account().await.unwrap().balance, 1500);
     assert_eq!(s.count(), 2);
 
-    let s = Scripted::start(Reply::ok(account_json())).await;
-    s.push(Reply::raw(429, "text/plain", "").header("retry-after", "60"));
-    let c = s
-        .client()
-        .rate_limit_policy(opx::RateLimitPolicy::WaitUpTo(Duration::from_secs(2)))
-        .build()
-        .unwrap();
+    let (s, c) = waiting_up_to_2_s_after(too_many("60")).await;
     let e = c.account().await.unwrap_err();
     assert!(e.is_rate_limited());
     assert_eq!(s.count(), 1, "Retry-After above the cap is surfaced");
