@@ -75,6 +75,27 @@ async fn a_dead_line_is_ejected_tunnels_retry_elsewhere_and_it_comes_back() {
 }
 
 #[tokio::test]
+async fn a_hung_line_times_out_is_ejected_and_tunnels_go_elsewhere() {
+    let (s, echo, _) = mock_with([IPV6_PLAN]).await;
+    let gw = gateway(&s, |b| {
+        b.strategy(Strategy::RoundRobin)
+            .upstream_timeout(Duration::from_millis(300))
+            .ejection(1, Duration::from_secs(30))
+    })
+    .await;
+    // The de line accepts connections and never answers them.
+    s.gateways().set_hung(&GatewayCountry::De, true);
+    for _ in 0..6 {
+        let (status, body) = get_through(&gw.proxy_url(), &echo.url("/")).await;
+        assert_eq!(status, 200, "{body}");
+        assert_ne!(country_of(exit(&body)), GatewayCountry::De);
+    }
+    assert_eq!(gw.services()[0].ejected, 1);
+    let timeouts = |m: &str| m.lines().filter(|l| l.contains("kind=\"timeout\"")).count();
+    assert_eq!(timeouts(&gw.metrics_text()), 1, "{}", gw.metrics_text());
+}
+
+#[tokio::test]
 async fn a_refresh_picks_up_a_new_purchase() {
     let s = MockServer::start().await;
     buy_id(&s, IPV4_PLAN).await;

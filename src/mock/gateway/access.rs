@@ -23,8 +23,18 @@ pub(super) struct Shared {
     pub(super) exits: Exits,
     /// The most threads each service has had in use at once.
     pub(super) peak: Mutex<HashMap<u128, u32>>,
-    /// The countries whose gateway closes every new connection without a word.
-    pub(super) down: Mutex<Vec<GatewayCountry>>,
+    /// The countries whose gateway is out, and how.
+    pub(super) outages: Mutex<HashMap<GatewayCountry, Outage>>,
+}
+
+/// How a gateway is out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Outage {
+    /// Every new connection is closed at once, without a word (a dead line).
+    Down,
+    /// Every new connection is accepted and held open, and nothing is ever answered (a hung
+    /// line).
+    Hung,
 }
 
 impl Shared {

@@ -13,7 +13,7 @@ use hyper_util::rt::TokioIo;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 
-use super::access::{Refusal, Shared, Thread, authorize};
+use super::access::{Outage, Refusal, Shared, Thread, authorize};
 use super::exit;
 use super::target::{Target, connect, loopback_addrs, target_of};
 use crate::forward_proxy::{Held, relay, serve_http1, spawn_until, strip_hop_by_hop};
@@ -67,7 +67,7 @@ impl Bound {
             in_use: Mutex::new(HashMap::new()),
             exits: exit::Exits::default(),
             peak: Mutex::new(HashMap::new()),
-            down: Mutex::new(Vec::new()),
+            outages: Mutex::new(HashMap::new()),
         });
         for (country, listener) in self.listeners {
             let gw = Gateway {
@@ -127,9 +127,20 @@ impl Gateway {
                     continue;
                 }
             };
-            if self.is_down() {
-                drop(stream);
-                continue;
+            match self.outage() {
+                Some(Outage::Down) => {
+                    drop(stream);
+                    continue;
+                }
+                Some(Outage::Hung) => {
+                    // Held open until the mock stops, never read from nor answered.
+                    spawn_until(self.shutdown.clone(), async move {
+                        let _held = stream;
+                        std::future::pending::<()>().await;
+                    });
+                    continue;
+                }
+                None => {}
             }
             let gw = self.clone();
             let serve = serve_http1(stream, peer, move |req| {
@@ -140,9 +151,10 @@ impl Gateway {
         }
     }
 
-    fn is_down(&self) -> bool {
-        let down = crate::sync::lock(&self.shared.down);
-        down.contains(&self.country)
+    fn outage(&self) -> Option<Outage> {
+        crate::sync::lock(&self.shared.outages)
+            .get(&self.country)
+            .copied()
     }
 
     async fn handle(&self, peer: SocketAddr, req: Request<Incoming>) -> Response<Body> {
@@ -291,10 +303,19 @@ impl Running {
 
     /// Takes a country's gateway down (`true`) or brings it back (`false`).
     pub(crate) fn set_down(&self, country: &GatewayCountry, down: bool) {
-        let mut list = crate::sync::lock(&self.shared.down);
-        list.retain(|c| c != country);
-        if down {
-            list.push(country.clone());
-        }
+        self.set_outage(country, down.then_some(Outage::Down));
+    }
+
+    /// Makes a country's gateway hang (`true`) or brings it back (`false`).
+    pub(crate) fn set_hung(&self, country: &GatewayCountry, hung: bool) {
+        self.set_outage(country, hung.then_some(Outage::Hung));
+    }
+
+    fn set_outage(&self, country: &GatewayCountry, outage: Option<Outage>) {
+        let mut outages = crate::sync::lock(&self.shared.outages);
+        match outage {
+            Some(o) => outages.insert(country.clone(), o),
+            None => outages.remove(country),
+        };
     }
 }
