@@ -4,8 +4,11 @@
 use opx::Operation;
 use std::process::{Command, Output, Stdio};
 
+#[path = "support/fixtures.rs"]
+mod fixtures;
 #[path = "support/opx_bin.rs"]
 mod opx_bin;
+use fixtures::{fail_after_the_next, rate_limit_next};
 use opx_bin::{BIN, ok, opx, opx_with_env, stderr, stdout};
 
 use opx::mock::{Fault, MockPlan, MockServer};
@@ -566,13 +569,7 @@ async fn api_errors_exit_3_with_advice() {
 #[tokio::test(flavor = "multi_thread")]
 async fn rate_limited_exits_4_with_the_delay() {
     let server = MockServer::start().await;
-    server.faults().inject(
-        Operation::GetAccount,
-        Fault::RateLimited {
-            retry_after: Some(17),
-        },
-        1,
-    );
+    rate_limit_next(&server, Operation::GetAccount, Some(17));
     let out = opx(&server, &["account"]).await;
     assert_eq!(out.status.code(), Some(4));
     assert!(
@@ -605,14 +602,7 @@ async fn a_lost_purchase_answer_is_recovered_and_said_plainly() {
 async fn an_unresolvable_outcome_exits_5_says_how_to_check_and_never_buys_twice() {
     let (server, before, plan) = with_a_lost_purchase_answer().await;
     // The snapshot before the purchase reads; every read after it fails.
-    server.faults().inject(
-        Operation::ListServices,
-        Fault::Delay(std::time::Duration::ZERO),
-        1,
-    );
-    server
-        .faults()
-        .inject(Operation::ListServices, Fault::Status(500), 100);
+    fail_after_the_next(&server, Operation::ListServices);
     let args = purchase_args(&plan.plan_id, &["--yes"]);
     let out = opx(&server, &args).await;
     assert_eq!(out.status.code(), Some(5), "{}", stderr(&out));

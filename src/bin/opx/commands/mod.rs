@@ -11,6 +11,7 @@ mod doctor;
 mod extend;
 mod gateway;
 mod logs;
+mod man;
 mod mock;
 mod pending;
 mod plans;
@@ -145,10 +146,19 @@ pub enum Command {
     /// Read the API action log (one page, or every page with --all).
     Logs(logs::LogsArgs),
     /// Print a shell completion script.
+    ///
+    /// Install it, e.g.: `opx completions bash > ~/.local/share/bash-completion/completions/opx`,
+    /// `opx completions zsh > "${fpath[1]}/_opx"`,
+    /// `opx completions fish > ~/.config/fish/completions/opx.fish`.
     Completions {
         /// The shell.
         shell: clap_complete::Shell,
     },
+    /// Write a man page for opx and one for each of its commands (opx.1, opx-proxies.1, ...)
+    /// into a directory.
+    ///
+    /// Install them, e.g.: `opx man ~/.local/share/man/man1` (then `man opx-renew`).
+    Man(man::ManArgs),
     /// Fetch a target through each proxy of a service: status, latency, exit address (exit 6
     /// when some do not work).
     Check(check::CheckArgs),
@@ -250,6 +260,7 @@ async fn dispatch(ctx: &Ctx, command: Command) -> Result<(), Failure> {
         Command::Gateway(args) => gateway::run(ctx.client()?.clone(), args).await,
         Command::Check(args) => check::run(ctx.client()?, args, ctx.json).await,
         Command::Completions { shell } => completions(shell),
+        Command::Man(args) => man::run(args),
     )
 }
 
