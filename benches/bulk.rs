@@ -90,7 +90,7 @@ async fn job(v: Variant, scale: f64) -> (Duration, u64) {
         Variant::RetryAfter | Variant::Naive => {
             let c = server
                 .client_builder()
-                .fail_fast_when_rate_limited(false)
+                .rate_limit_policy(opx::RateLimitPolicy::ServerDecides)
                 .retry_policy(RetryPolicy::none())
                 .build()
                 .expect("a client");

@@ -151,6 +151,7 @@ pub mod renewal;
 mod response;
 mod retry;
 pub mod safe;
+mod setters;
 mod sync;
 pub mod text;
 mod tls;

@@ -99,6 +99,21 @@ macro_rules! named {
                 })
             }
         }
+        /// As [`FromStr`].
+        impl TryFrom<&str> for $ty {
+            type Error = InvalidValue;
+            fn try_from(s: &str) -> Result<Self, InvalidValue> {
+                s.parse()
+            }
+        }
+
+        /// As [`FromStr`].
+        impl TryFrom<String> for $ty {
+            type Error = InvalidValue;
+            fn try_from(s: String) -> Result<Self, InvalidValue> {
+                s.parse()
+            }
+        }
     };
 }
 

@@ -2,12 +2,14 @@
 
 use std::time::Duration;
 
+use crate::setters::setters;
+
 /// When and how idempotent calls (the GETs and the three PUTs) are retried.
 ///
 /// A call is retried on a transport error (connection refused or dropped, timeout, truncated
 /// body) and on HTTP 500, 502, 503 and 504, at most `max_attempts` times in all, waiting
-/// `min(cap, base * 2^n)` with jitter between attempts. HTTP 429 is surfaced, unless
-/// [`retry_rate_limited`](Self::retry_rate_limited) opts in to waiting `Retry-After`.
+/// `min(cap, base * 2^n)` with jitter between attempts. What a 429 does is the
+/// [`RateLimitPolicy`](crate::RateLimitPolicy)'s to say (by default it is surfaced).
 ///
 /// `POST /purchase`, `POST /services/{id}/extend` and `POST /services/{id}/credentials` are
 /// **never** retried, whatever the policy.
@@ -19,8 +21,7 @@ use std::time::Duration;
 /// let policy = RetryPolicy::default()
 ///     .max_attempts(5)
 ///     .base_delay(Duration::from_millis(100))
-///     .max_delay(Duration::from_secs(2))
-///     .retry_rate_limited(Duration::from_secs(10));
+///     .max_delay(Duration::from_secs(2));
 /// assert_eq!(policy.attempts(), 5);
 /// assert_eq!(RetryPolicy::none().attempts(), 1);
 /// ```
@@ -30,18 +31,16 @@ pub struct RetryPolicy {
     base: Duration,
     cap: Duration,
     jitter: bool,
-    rate_limited_wait: Option<Duration>,
 }
 
 impl Default for RetryPolicy {
-    /// 3 attempts, 200 ms base, 5 s cap, jitter on, 429 surfaced.
+    /// 3 attempts, 200 ms base, 5 s cap, jitter on.
     fn default() -> Self {
         Self {
             max_attempts: 3,
             base: Duration::from_millis(200),
             cap: Duration::from_secs(5),
             jitter: true,
-            rate_limited_wait: None,
         }
     }
 }
@@ -54,39 +53,19 @@ impl RetryPolicy {
             ..Self::default()
         }
     }
-    /// Total attempts, first included (0 is treated as 1).
-    pub fn max_attempts(mut self, n: u32) -> Self {
-        self.max_attempts = n.max(1);
-        self
-    }
-    /// Delay before the first retry (doubled for each further retry).
-    pub fn base_delay(mut self, d: impl Into<Duration>) -> Self {
-        self.base = d.into();
-        self
-    }
-    /// Longest delay between two attempts.
-    pub fn max_delay(mut self, d: impl Into<Duration>) -> Self {
-        self.cap = d.into();
-        self
-    }
-    /// Randomise each delay within its upper half (on by default).
-    pub fn jitter(mut self, on: bool) -> Self {
-        self.jitter = on;
-        self
-    }
-    /// Opt in: on 429 with `Retry-After` at most `max_wait`, wait that long and retry
-    /// (idempotent calls only; counts against `max_attempts`).
-    pub fn retry_rate_limited(mut self, max_wait: impl Into<Duration>) -> Self {
-        self.rate_limited_wait = Some(max_wait.into());
-        self
+    setters! {
+        /// Total attempts, first included (0 is treated as 1).
+        pub fn max_attempts(n: u32) => max_attempts = n.max(1);
+        /// Delay before the first retry (doubled for each further retry).
+        pub fn base_delay(d: impl Into<Duration>) => base = d.into();
+        /// Longest delay between two attempts.
+        pub fn max_delay(d: impl Into<Duration>) => cap = d.into();
+        /// Randomise each delay within its upper half (on by default).
+        pub fn jitter(on: bool) => jitter = on;
     }
     /// Total attempts allowed, first included.
     pub fn attempts(&self) -> u32 {
         self.max_attempts
-    }
-
-    pub(crate) fn rate_limited_wait(&self) -> Option<Duration> {
-        self.rate_limited_wait
     }
 
     /// The longest delay the policy waits between two attempts (at least 1 s): a `Retry-After`

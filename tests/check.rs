@@ -39,11 +39,17 @@ async fn bought(server: &MockServer) -> opx::types::Service {
     fixtures::bought(server, ServiceType::Ipv4Rotating).await
 }
 
-#[tokio::test]
-async fn a_service_checked_through_the_client_reports_each_endpoint() {
+/// A mock with one IPv4 service bought, and an echo server to check its lines against.
+async fn bought_with_an_echo() -> (MockServer, Echo, opx::types::Service) {
     let server = MockServer::start().await;
     let echo = Echo::start().await;
     let s = bought(&server).await;
+    (server, echo, s)
+}
+
+#[tokio::test]
+async fn a_service_checked_through_the_client_reports_each_endpoint() {
+    let (server, echo, s) = bought_with_an_echo().await;
     let check = ProxyCheck::new().target(echo.url("/"));
     let report = server
         .client()
@@ -174,9 +180,7 @@ async fn without_rustls_an_https_target_is_refused_naming_the_feature() {
 
 #[tokio::test]
 async fn a_whitelisted_line_without_credentials_works() {
-    let server = MockServer::start().await;
-    let echo = Echo::start().await;
-    let s = bought(&server).await;
+    let (server, echo, s) = bought_with_an_echo().await;
     let client = server.client();
     let id: &ServiceId = &s.service_id;
     let bare = client
@@ -255,9 +259,7 @@ async fn a_proxy_that_echoes_the_password_does_not_get_it_into_the_report() {
 
 #[tokio::test]
 async fn more_connections_show_the_rotation_each_endpoint_delivers() {
-    let server = MockServer::start().await;
-    let echo = Echo::start().await;
-    let s = bought(&server).await;
+    let (server, echo, s) = bought_with_an_echo().await;
     let client = server.client();
     let check = ProxyCheck::new().target(echo.url("/")).connections(4);
     let report = client.check_proxies(&s.service_id, &check).await.unwrap();

@@ -4,8 +4,11 @@
 use opx::Operation;
 use std::process::{Command, Output, Stdio};
 
+#[path = "support/fixtures.rs"]
+mod fixtures;
 #[path = "support/opx_bin.rs"]
 mod opx_bin;
+use fixtures::{fail_after_the_next, rate_limit_next};
 use opx_bin::{BIN, ok, opx, opx_with_env, stderr, stdout};
 
 use opx::mock::{Fault, MockPlan, MockServer};
@@ -336,14 +339,32 @@ async fn whitelist_replaces_with_labels_and_clears() {
             "home",
             "--label",
             "office",
+            "--yes",
         ],
     )
     .await);
     snapshot!("whitelist", out);
-    // Clearing cuts off every IP-authenticated client: it asks, or takes --yes.
-    let refused = opx(&server, &["whitelist", &id]).await;
+    // `opx whitelist ID` shows it, in words and as JSON.
+    let shown = ok(&opx(&server, &["whitelist", &id]).await);
+    assert!(
+        shown.contains("203.0.113.10") && shown.contains("office"),
+        "{shown}"
+    );
+    let listed: serde_json::Value =
+        serde_json::from_str(&ok(&opx(&server, &["--json", "whitelist", &id]).await)).unwrap();
+    assert_eq!(listed.as_array().map(Vec::len), Some(2), "{listed}");
+    // Clearing cuts off every IP-authenticated client: it asks, or takes --yes / -y.
+    let refused = opx(&server, &["whitelist", "clear", &id]).await;
     assert_eq!(refused.status.code(), Some(2), "{}", stderr(&refused));
     assert!(stderr(&refused).contains("--yes"), "{}", stderr(&refused));
+    // The old spelling `opx whitelist ID --yes` no longer clears: it says how.
+    let old = opx(&server, &["whitelist", &id, "--yes"]).await;
+    assert_eq!(old.status.code(), Some(2), "{}", stderr(&old));
+    assert!(
+        stderr(&old).contains("opx whitelist clear"),
+        "{}",
+        stderr(&old)
+    );
     let kept = ok(&opx(&server, &["--json", "service", &id]).await);
     assert_eq!(
         serde_json::from_str::<serde_json::Value>(&kept).unwrap()["whitelist"]
@@ -351,9 +372,30 @@ async fn whitelist_replaces_with_labels_and_clears() {
             .map(Vec::len),
         Some(2)
     );
-    let cleared = ok(&opx(&server, &["--json", "whitelist", &id, "--yes"]).await);
+    let cleared = ok(&opx(&server, &["--json", "whitelist", "clear", &id, "-y"]).await);
     let v: serde_json::Value = serde_json::from_str(&cleared).unwrap();
     assert_eq!(v["whitelist"], serde_json::json!([]));
+    let empty = ok(&opx(&server, &["whitelist", &id]).await);
+    assert!(empty.contains("is empty"), "{empty}");
+    let again = ok(&opx(&server, &["whitelist", "clear", &id]).await);
+    assert!(again.contains("already empty"), "{again}");
+    // An address given twice is refused before anything is sent.
+    let sent = server.records().executions(Operation::ReplaceWhitelist);
+    let twice = opx(
+        &server,
+        &["whitelist", &id, "1.2.3.4", "5.6.7.8", "1.2.3.4"],
+    )
+    .await;
+    assert_eq!(twice.status.code(), Some(2), "{}", stderr(&twice));
+    assert!(
+        stderr(&twice).contains("1.2.3.4 is given twice"),
+        "{}",
+        stderr(&twice)
+    );
+    assert_eq!(
+        server.records().executions(Operation::ReplaceWhitelist),
+        sent
+    );
     let bad = opx(&server, &["whitelist", &id, "300.1.1.1"]).await;
     assert_eq!(bad.status.code(), Some(2));
     assert!(stderr(&bad).contains("invalid_ip"), "{}", stderr(&bad));
@@ -527,13 +569,7 @@ async fn api_errors_exit_3_with_advice() {
 #[tokio::test(flavor = "multi_thread")]
 async fn rate_limited_exits_4_with_the_delay() {
     let server = MockServer::start().await;
-    server.faults().inject(
-        Operation::GetAccount,
-        Fault::RateLimited {
-            retry_after: Some(17),
-        },
-        1,
-    );
+    rate_limit_next(&server, Operation::GetAccount, Some(17));
     let out = opx(&server, &["account"]).await;
     assert_eq!(out.status.code(), Some(4));
     assert!(
@@ -566,14 +602,7 @@ async fn a_lost_purchase_answer_is_recovered_and_said_plainly() {
 async fn an_unresolvable_outcome_exits_5_says_how_to_check_and_never_buys_twice() {
     let (server, before, plan) = with_a_lost_purchase_answer().await;
     // The snapshot before the purchase reads; every read after it fails.
-    server.faults().inject(
-        Operation::ListServices,
-        Fault::Delay(std::time::Duration::ZERO),
-        1,
-    );
-    server
-        .faults()
-        .inject(Operation::ListServices, Fault::Status(500), 100);
+    fail_after_the_next(&server, Operation::ListServices);
     let args = purchase_args(&plan.plan_id, &["--yes"]);
     let out = opx(&server, &args).await;
     assert_eq!(out.status.code(), Some(5), "{}", stderr(&out));
@@ -694,25 +723,103 @@ async fn opx_on_terminal(server: &MockServer, args: &[&str], answer: &str) -> Ou
 async fn on_a_terminal_clearing_a_whitelist_asks_first() {
     let server = MockServer::start().await;
     let id = bought(&server, "ipv4_rotating").await;
-    ok(&opx(&server, &["whitelist", &id, "203.0.113.10", "198.51.100.4"]).await);
+    ok(&opx(
+        &server,
+        &["whitelist", &id, "203.0.113.10", "198.51.100.4", "-y"],
+    )
+    .await);
     let listed = || async {
         let out = ok(&opx(&server, &["--json", "service", &id]).await);
         let v: serde_json::Value = serde_json::from_str(&out).unwrap();
         v["whitelist"].as_array().map(Vec::len)
     };
-    let declined = opx_on_terminal(&server, &["whitelist", &id], "n\n").await;
+    let declined = opx_on_terminal(&server, &["whitelist", "clear", &id], "n\n").await;
     let screen = stdout(&declined);
     assert_eq!(declined.status.code(), Some(2), "{screen}");
     assert!(
         screen.contains("[y/N]") && screen.contains("not confirmed"),
         "{screen}"
     );
+    // The prompt shows what goes.
+    assert!(
+        screen.contains("203.0.113.10") && screen.contains("198.51.100.4"),
+        "{screen}"
+    );
     assert_eq!(listed().await, Some(2), "declined: kept");
-    let accepted = opx_on_terminal(&server, &["whitelist", &id], "y\n").await;
+    let accepted = opx_on_terminal(&server, &["whitelist", "clear", &id], "y\n").await;
     let screen = stdout(&accepted);
     assert_eq!(accepted.status.code(), Some(0), "{screen}");
     assert!(screen.contains("[y/N]"), "{screen}");
     assert_eq!(listed().await, Some(0), "confirmed: cleared");
+}
+
+/// Replacing a whitelist shows what goes, comes and is relabelled, and asks; off a terminal it
+/// needs --yes (refused before anything is sent); the same list again sends nothing.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_whitelist_replacement_asks_with_the_changes() {
+    let server = MockServer::start().await;
+    let id = bought(&server, "ipv4_rotating").await;
+    ok(&opx(
+        &server,
+        &[
+            "whitelist",
+            &id,
+            "203.0.113.10",
+            "198.51.100.4",
+            "--label",
+            "home",
+            "--label",
+            "x",
+            "-y",
+        ],
+    )
+    .await);
+    let sent = server.records().executions(Operation::ReplaceWhitelist);
+    let refused = opx(&server, &["whitelist", &id, "192.0.2.9"]).await;
+    assert_eq!(refused.status.code(), Some(2), "{}", stderr(&refused));
+    assert!(stderr(&refused).contains("--yes"), "{}", stderr(&refused));
+    let args = [
+        "whitelist",
+        &id,
+        "203.0.113.10",
+        "192.0.2.9",
+        "--label",
+        "office",
+        "--label",
+        "new",
+    ];
+    let declined = opx_on_terminal(&server, &args, "n\n").await;
+    let screen = stdout(&declined);
+    assert_eq!(declined.status.code(), Some(2), "{screen}");
+    for line in [
+        "- 198.51.100.4 (x)",
+        "~ 203.0.113.10 (home) -> 203.0.113.10 (office)",
+        "+ 192.0.2.9 (new)",
+        "[y/N]",
+    ] {
+        assert!(screen.contains(line), "{line:?} in {screen}");
+    }
+    assert_eq!(
+        server.records().executions(Operation::ReplaceWhitelist),
+        sent
+    );
+    let accepted = opx_on_terminal(&server, &args, "y\n").await;
+    assert_eq!(accepted.status.code(), Some(0), "{}", stdout(&accepted));
+    assert_eq!(
+        server.records().executions(Operation::ReplaceWhitelist),
+        sent + 1
+    );
+    let same = opx_on_terminal(&server, &args, "").await;
+    assert_eq!(same.status.code(), Some(0), "{}", stdout(&same));
+    assert!(
+        stdout(&same).contains("nothing was sent"),
+        "{}",
+        stdout(&same)
+    );
+    assert_eq!(
+        server.records().executions(Operation::ReplaceWhitelist),
+        sent + 1
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -940,4 +1047,60 @@ async fn the_token_is_never_taken_from_the_command_line() {
         "sent: {:?}",
         server.records().requests()
     );
+}
+
+/// An empty listing is said in words on a terminal and is no output in a pipe; `-y` is
+/// `--yes`, and after a purchase the screen says what was charged and the balance now.
+#[tokio::test(flavor = "multi_thread")]
+async fn empty_results_are_said_in_words_and_y_is_short_for_yes() {
+    let server = MockServer::start().await;
+    assert_eq!(ok(&opx(&server, &["services"]).await), "No services.\n");
+    assert_eq!(
+        ok(&opx(&server, &["services", "--all"]).await),
+        "No services.\n"
+    );
+    let piped = opx_with_env(
+        &["services"],
+        &[
+            ("OPX_TOKEN", server.token()),
+            ("OPX_BASE_URL", server.base_url()),
+            ("OPX_FORCE_TTY", ""),
+        ],
+    )
+    .await;
+    assert_eq!(ok(&piped), "");
+    let plan = ipv4_plan(&server);
+    let before = server.accounts().balance();
+    let out = ok(&opx(&server, &purchase_args(&plan.plan_id, &["-y"])).await);
+    assert_bought_once(&server, before, &plan);
+    let id = out
+        .lines()
+        .next()
+        .and_then(|l| l.split_whitespace().nth(1))
+        .unwrap()
+        .to_owned();
+    assert_eq!(id.len(), 24, "{out}");
+    assert!(out.contains(&format!("`opx proxies {id}`")), "{out}");
+    let balance = server.accounts().balance();
+    assert!(
+        out.ends_with(&format!(
+            "Charged {}; the balance is now {}.\n",
+            grouped(plan.price),
+            grouped(balance)
+        )),
+        "{out}"
+    );
+}
+
+/// `1 500 RUB`, as a terminal shows amounts.
+fn grouped(amount: i64) -> String {
+    let digits = amount.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(' ');
+        }
+        out.push(c);
+    }
+    format!("{out} RUB")
 }

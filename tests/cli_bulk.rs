@@ -14,6 +14,7 @@ use opx::Operation;
 use opx::mock::{Fault, MockServer, ServiceSeed};
 use opx::types::{ServiceId, ServiceType};
 use opx_bin::ok;
+use serde::Deserialize;
 
 /// Runs `opx ARGS` against `server` (its token and base URL) with `env` added.
 async fn opx(server: &MockServer, args: &[&str], env: &[(&str, &str)]) -> Output {
@@ -247,12 +248,7 @@ async fn all_with_json_writes_one_json_line_per_service() {
             .as_str()
             .unwrap_or_else(|| panic!("{doc}"));
         let single = ok(&opx(&s, &["proxies", id], &[]).await);
-        let lines: Vec<&str> = doc["lines"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|l| l.as_str().unwrap())
-            .collect();
+        let lines = Vec::<&str>::deserialize(&doc["lines"]).unwrap();
         assert_eq!(lines, single.lines().collect::<Vec<_>>(), "{id}");
     }
     let merged = ok(&opx(&s, &["--json", "proxies", "--all", "--merge"], &[]).await);

@@ -24,6 +24,7 @@ use std::io::{BufRead, BufReader};
 use std::process::{Output, Stdio};
 use std::time::Duration;
 
+use campaign::{FaultCase, after, case};
 use opx::Operation;
 use opx::mock::{Fault, MockServer};
 use opx::types::ServiceId;
@@ -44,47 +45,37 @@ enum Call {
     Api,
 }
 
-/// One fault of the campaign.
+/// One fault of the campaign; `interrupted`: the process is interrupted twice while the
+/// server holds the call.
 struct Case {
-    name: &'static str,
-    fault: fn() -> Option<Fault>,
-    /// The call commits after the round, once the mock's clock passes [`LATE`].
-    late: bool,
-    /// The process is interrupted twice while the server holds the call.
+    fault: FaultCase,
     interrupted: bool,
-    weight: u32,
 }
 
-const fn case(name: &'static str, fault: fn() -> Option<Fault>, late: bool, weight: u32) -> Case {
+/// A case the process is not interrupted in.
+const fn plain(fault: FaultCase) -> Case {
     Case {
-        name,
         fault,
-        late,
         interrupted: false,
-        weight,
     }
-}
-
-fn after(f: Fault) -> Option<Fault> {
-    Some(Fault::AfterCommit(Box::new(f)))
 }
 
 #[rustfmt::skip]
 const CASES: &[Case] = &[
-    case("none",                             || None,                                                 false, 6),
-    case("drop before commit",               || Some(Fault::DropBeforeResponse),                      false, 5),
-    case("drop after commit",                || Some(Fault::DropAfterCommit),                         false, 6),
-    case("500 envelope, not committed",      || Some(Fault::Status(500)),                             false, 4),
-    case("500 envelope after commit",        || after(Fault::Status(500)),                            false, 5),
-    case("502 HTML, not committed",          || Some(Fault::Html502),                                 false, 4),
-    case("502 HTML after commit",            || after(Fault::Html502),                                false, 5),
-    case("truncated body after commit",      || after(Fault::TruncatedBody),                          false, 5),
-    case("malformed JSON after commit",      || after(Fault::MalformedJson),                          false, 3),
-    case("429 with Retry-After",             || Some(Fault::RateLimited { retry_after: Some(1) }),    false, 3),
-    case("402 refused",                      || Some(Fault::Status(402)),                             false, 3),
-    case("held past the deadline, dropped",  || Some(Fault::Delay(LATE)),                            false, 2),
-    case("slow commit past the watch",       || Some(Fault::SlowCommit(LATE)),                        true,  3),
-    Case { name: "SIGINT twice over a slow commit", fault: || Some(Fault::SlowCommit(LATE)), late: true, interrupted: true, weight: 1 },
+    plain(case("none",                             || None,                                                 true, 6)),
+    plain(case("drop before commit",               || Some(Fault::DropBeforeResponse),                      false, 5)),
+    plain(case("drop after commit",                || Some(Fault::DropAfterCommit),                         true, 6)),
+    plain(case("500 envelope, not committed",      || Some(Fault::Status(500)),                             false, 4)),
+    plain(case("500 envelope after commit",        || after(Fault::Status(500)),                            true, 5)),
+    plain(case("502 HTML, not committed",          || Some(Fault::Html502),                                 false, 4)),
+    plain(case("502 HTML after commit",            || after(Fault::Html502),                                true, 5)),
+    plain(case("truncated body after commit",      || after(Fault::TruncatedBody),                          true, 5)),
+    plain(case("malformed JSON after commit",      || after(Fault::MalformedJson),                          true, 3)),
+    plain(case("429 with Retry-After",             || Some(Fault::RateLimited { retry_after: Some(1) }),    false, 3)),
+    plain(case("402 refused",                      || Some(Fault::Status(402)),                             false, 3)),
+    plain(case("held past the deadline, dropped",  || Some(Fault::Delay(LATE)),                            false, 2)),
+    Case { fault: FaultCase { late: true, ..case("slow commit past the watch", || Some(Fault::SlowCommit(LATE)), true, 3) }, interrupted: false },
+    Case { fault: FaultCase { late: true, ..case("SIGINT twice over a slow commit", || Some(Fault::SlowCommit(LATE)), true, 1) }, interrupted: true },
 ];
 
 /// What the operator was told.
@@ -347,12 +338,12 @@ async fn the_binary_never_says_not_charged_about_a_charge_and_never_charges_twic
             (false, 2) => Call::Renew,
             (false, _) => Call::Api,
         };
-        let case = campaign::draw(&mut rng, CASES, |c| c.weight);
+        let case = campaign::draw(&mut rng, CASES, |c| c.fault.weight);
         let op = match call {
             Call::Purchase | Call::Api => Operation::Purchase,
             Call::Extend | Call::Renew => Operation::ExtendService,
         };
-        if let Some(f) = (case.fault)() {
+        if let Some(f) = (case.fault.fault)() {
             s.faults().inject(op, f, 1);
         }
         let charges = s.records().stats().charges;
@@ -368,11 +359,11 @@ async fn the_binary_never_says_not_charged_about_a_charge_and_never_charges_twic
         let charged = s.records().stats().charges - charges;
         let what = format!(
             "round {round}: {call:?} under {:?} told {told:?}, charged {charged}: {}",
-            case.name,
+            case.fault.name,
             String::from_utf8_lossy(&out.stderr)
         );
         assert!(charged <= 1, "{what}");
-        let row = rows.entry(case.name).or_default();
+        let row = rows.entry(case.fault.name).or_default();
         row.rounds += 1;
         match told {
             Told::Done => {
@@ -393,7 +384,7 @@ async fn the_binary_never_says_not_charged_about_a_charge_and_never_charges_twic
         }
         let mut total = charged;
         if told == Told::Unknown {
-            if case.late {
+            if case.fault.late {
                 s.clock().advance(LATE);
                 total += run.charges_reach(charges + 1).await - charges - charged;
             }
@@ -431,7 +422,7 @@ async fn the_binary_never_says_not_charged_about_a_charge_and_never_charges_twic
             // The service the operator was shown (the table's `service` row, or the API's
             // `data.service_id`) is the one the mock made; a late one is the journal's.
             let unread = matches!(
-                case.name,
+                case.fault.name,
                 "malformed JSON after commit" | "truncated body after commit"
             );
             let bought = match (told, printed_id(&out)) {
@@ -472,10 +463,17 @@ async fn the_binary_never_says_not_charged_about_a_charge_and_never_charges_twic
         "{table}"
     );
     for c in CASES {
+        let row = rows.get(c.fault.name);
         assert!(
-            rows.get(c.name).is_some_and(|r| r.rounds > 0),
+            row.is_some_and(|r| r.rounds > 0),
             "never drew {:?}: {table}",
-            c.name
+            c.fault.name
+        );
+        // A fault under which the server never commits never charged.
+        assert!(
+            c.fault.commits || row.is_some_and(|r| r.charged + r.resolved_late == 0),
+            "{:?} charged: {table}",
+            c.fault.name
         );
     }
     let unknown_with_charge: u32 = rows.values().map(|r| r.resolved_late).sum();

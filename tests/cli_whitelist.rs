@@ -150,7 +150,10 @@ async fn nothing_is_written_when_nothing_changes_and_bad_input_sends_nothing() {
         "nothing sent for bad input"
     );
     // The replacing form is still there.
-    exits(&opx(&s, &["whitelist", &ids, "192.0.2.9"]).await, 0);
+    exits(
+        &opx(&s, &["whitelist", &ids, "192.0.2.9", "--yes"]).await,
+        0,
+    );
     assert_eq!(entries(&s, &id).await, pairs(&[("192.0.2.9", "")]));
 }
 

@@ -385,7 +385,7 @@ fn a_cli_session_with_opx_log_trace_never_shows_a_secret() {
         &["service", id4],
         &["service", id6],
         &["extend", id4, "--yes"],
-        &["whitelist", id4, "203.0.113.10", "--label", "home"],
+        &["whitelist", id4, "203.0.113.10", "--label", "home", "--yes"],
         &["credentials", id6, "--yes"],
         &["country", id6, "de"],
         &["rotation", id6, "instant"],

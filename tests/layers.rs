@@ -17,7 +17,14 @@ use regex::Regex;
 const LAYERS: &[(&str, &[&str])] = &[
     (
         "facts",
-        &["operation.rs", "spec.rs", "clock.rs", "text.rs", "sync.rs"],
+        &[
+            "operation.rs",
+            "spec.rs",
+            "clock.rs",
+            "text.rs",
+            "sync.rs",
+            "setters.rs",
+        ],
     ),
     (
         "error",

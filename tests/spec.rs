@@ -2,6 +2,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use serde::Deserialize;
 use serde_json::{Value, json};
 
 fn doc() -> Value {
@@ -212,18 +213,8 @@ const DOCS_ERROR_TABLE: [(&str, u16); 16] = [
 fn the_error_codes_are_the_docs_table_and_open_to_new_ones() {
     let doc = doc();
     let schema = &doc["components"]["schemas"]["ErrorCode"];
-    let codes: Vec<&str> = schema["enum"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| v.as_str().unwrap())
-        .collect();
-    let statuses: Vec<u64> = schema["x-enum-http-status"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| v.as_u64().unwrap())
-        .collect();
+    let codes = Vec::<&str>::deserialize(&schema["enum"]).unwrap();
+    let statuses = Vec::<u64>::deserialize(&schema["x-enum-http-status"]).unwrap();
     let table: Vec<(&str, u64)> = codes.iter().copied().zip(statuses).collect();
     let docs: Vec<(&str, u64)> = DOCS_ERROR_TABLE
         .iter()

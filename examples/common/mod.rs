@@ -24,10 +24,8 @@ impl Target {
             "OPX_TOKEN is not set: running on the built-in mock at {} (no real money involved).",
             mock.base_url()
         );
-        let client = Client::builder()
-            .token(mock.token())
-            .base_url(mock.base_url())
-            .build()?;
+        // The mock's own client: it runs on the mock's clock.
+        let client = mock.client();
         Ok(Target {
             client,
             mock: Some(mock),

@@ -651,6 +651,8 @@ fn open_enum(out: &mut String, e: &EnumFacts) {
          #[allow(dead_code)]\n pub(crate) fn for_request(&self, operation: Operation) -> std::result::Result<&Self, InvalidValue> {{\nif self.is_known() {{\nreturn Ok(self);\n}}\n\
          Err(InvalidValue::new(ErrorCode::{code}, format!(\"not a valid {n}: {{self:?}} (one of {allowed})\")).with_operation(operation))\n}}\n}}\n\
          impl std::str::FromStr for {n} {{\ntype Err = std::convert::Infallible;\nfn from_str(s: &str) -> std::result::Result<Self, Self::Err> {{\nOk(Self::parse(s))\n}}\n}}\n\
+         /// As [`parse`](Self::parse) (infallible, so `TryFrom<&str>` holds too).\nimpl From<&str> for {n} {{\nfn from(s: &str) -> Self {{\nSelf::parse(s)\n}}\n}}\n\
+         /// As [`parse`](Self::parse) (infallible, so `TryFrom<String>` holds too).\nimpl From<String> for {n} {{\nfn from(s: String) -> Self {{\nSelf::parse(&s)\n}}\n}}\n\
          impl<'de> serde::Deserialize<'de> for {n} {{\nfn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {{\n\
          let s = <std::borrow::Cow<'de, str> as serde::Deserialize>::deserialize(d)?;\nOk(Self::parse(&s))\n}}\n}}",
         known = known_list(e),
@@ -681,6 +683,8 @@ fn closed_enum(out: &mut String, e: &EnumFacts) {
          /// The wire value.\npub const fn as_str(&self) -> &'static str {{\nmatch self {{\n{as_str}}}\n}}\n}}\n\
          impl std::str::FromStr for {n} {{\ntype Err = InvalidValue;\nfn from_str(s: &str) -> std::result::Result<Self, InvalidValue> {{\n\
          Self::parse(s).ok_or_else(|| InvalidValue::new(ErrorCode::{code}, format!(\"not a valid {n}: {{s:?}} (one of {allowed})\")))\n}}\n}}\n\
+         /// As its `FromStr`.\nimpl TryFrom<&str> for {n} {{\ntype Error = InvalidValue;\nfn try_from(s: &str) -> std::result::Result<Self, InvalidValue> {{\ns.parse()\n}}\n}}\n\
+         /// As its `FromStr`.\nimpl TryFrom<String> for {n} {{\ntype Error = InvalidValue;\nfn try_from(s: String) -> std::result::Result<Self, InvalidValue> {{\ns.parse()\n}}\n}}\n\
          impl<'de> serde::Deserialize<'de> for {n} {{\nfn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {{\n\
          let s = <std::borrow::Cow<'de, str> as serde::Deserialize>::deserialize(d)?;\n\
          Self::parse(&s).ok_or_else(|| serde::de::Error::unknown_variant(&s, &{allowed_list:?}))\n}}\n}}",

@@ -52,6 +52,7 @@ use crate::client::Client;
 use crate::error::{Error, Result};
 use crate::operation::ProxyLayout;
 use crate::proxies::ProxyEndpointBuf;
+use crate::setters::setters;
 use crate::text::printable;
 use crate::types::ProxyQuery;
 use crate::types::ServiceId;
@@ -98,32 +99,22 @@ impl ProxyCheck {
         Self::default()
     }
 
-    /// The URL fetched through each endpoint (`http://` or `https://`; see the
-    /// [module docs](self) for what it should answer).
-    pub fn target(mut self, url: impl Into<String>) -> Self {
-        self.target = url.into();
-        self
-    }
+    setters! {
+        /// The URL fetched through each endpoint (`http://` or `https://`; see the
+        /// [module docs](self) for what it should answer).
+        pub fn target(url: impl Into<String>) => target = url.into();
 
-    /// How long one endpoint may take, connecting and reading the answer (default 10 s).
-    pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = timeout;
-        self
-    }
+        /// How long one endpoint may take, connecting and reading the answer (default 10 s).
+        pub fn timeout(timeout: Duration) => timeout = timeout;
 
-    /// How many endpoints are checked at once (default 8; at least 1; never more than the
-    /// service's threads).
-    pub fn concurrency(mut self, n: usize) -> Self {
-        self.concurrency = n.max(1);
-        self
-    }
+        /// How many endpoints are checked at once (default 8; at least 1; never more than the
+        /// service's threads).
+        pub fn concurrency(n: usize) => concurrency = n.max(1);
 
-    /// How many connections are made through each endpoint, one after the other (default 1;
-    /// at least 1). More show the rotation the endpoint actually delivers: the distinct exit
-    /// addresses the target saw are in [`EndpointCheck::exits`].
-    pub fn connections(mut self, n: usize) -> Self {
-        self.connections = n.max(1);
-        self
+        /// How many connections are made through each endpoint, one after the other (default 1;
+        /// at least 1). More show the rotation the endpoint actually delivers: the distinct exit
+        /// addresses the target saw are in [`EndpointCheck::exits`].
+        pub fn connections(n: usize) => connections = n.max(1);
     }
 
     /// The target URL.

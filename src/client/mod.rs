@@ -38,6 +38,21 @@ use crate::types::{Account, LogPage, LogQuery, PlanList};
 /// println!("{} RUB", account.balance);
 /// # Ok(()) }
 /// ```
+///
+/// # Methods by area
+///
+/// | area | methods |
+/// |---|---|
+/// | make one | [`from_env`](Self::from_env), [`builder`](Self::builder), [`new`](Self::new) |
+/// | account and catalog | [`account`](Self::account), [`plans`](Self::plans) |
+/// | spend money, safely | [`purchase_safely`](Self::purchase_safely), [`extend_safely`](Self::extend_safely), [`renewal_plan`](Self::renewal_plan), [`renew`](Self::renew), [`renew_until`](Self::renew_until) |
+/// | an unknown charge, resolved | [`resolve_pending`](Self::resolve_pending), [`purchase_snapshot`](Self::purchase_snapshot), [`reconcile_purchase`](Self::reconcile_purchase), [`journal`](Self::journal), [`spend_cap`](Self::spend_cap) |
+/// | services | [`services_stream`](Self::services_stream), [`all_services`](Self::all_services), [`service`](Self::service), [`services_page`](Self::services_page), [`services_page_stream`](Self::services_page_stream) |
+/// | proxies | [`proxies`](Self::proxies), [`proxies_text`](Self::proxies_text), [`proxies_json`](Self::proxies_json), [`proxy_lists`](Self::proxy_lists) (many services); `check_proxies` (feature `check`); `opx::gateway`, a local proxy or an in-process pool over them (feature `gateway`) |
+/// | change a service | [`whitelist_add`](Self::whitelist_add), [`whitelist_remove`](Self::whitelist_remove), [`replace_whitelist`](Self::replace_whitelist), [`regenerate_credentials`](Self::regenerate_credentials), [`change_country`](Self::change_country), [`change_rotation`](Self::change_rotation) |
+/// | logs | [`logs_stream`](Self::logs_stream), [`logs_page`](Self::logs_page), [`logs_page_stream`](Self::logs_page_stream) |
+/// | one call as sent, no safety net | [`purchase`](Self::purchase), [`extend`](Self::extend), [`generated`](Self::generated) |
+/// | state | [`rate_limit`](Self::rate_limit), [`base_url`](Self::base_url); `doctor` (feature `doctor`: the server against the spec) |
 #[derive(Clone)]
 pub struct Client {
     pub(crate) t: Arc<Transport>,
@@ -134,7 +149,7 @@ impl Client {
     fn call<'a, T, F>(
         &'a self,
         op: Operation,
-        send: impl FnOnce(&'a generated::Client) -> F,
+        send: impl FnOnce(&'a generated::Client) -> F + 'a,
     ) -> impl Future<Output = Result<Response<T>>> + 'a
     where
         F: Future<Output = Generated<T>> + 'a,
@@ -143,12 +158,18 @@ impl Client {
         use futures::{FutureExt as _, future::Either};
         // Combinators, not an `async` block: see `recorded`. Building the generated future sends
         // nothing; it only runs if the gate lets the call through.
+        let finish = move |(result, record)| self.t.finish(op, record, result);
         match self.t.gate_check(op) {
             Err(refused) => Either::Left(std::future::ready(Err(refused))),
-            Ok(()) => Either::Right(
-                recorded(send(&self.raw))
-                    .map(move |(result, record)| self.t.finish(op, record, result)),
-            ),
+            Ok(None) => Either::Right(Either::Left(recorded(send(&self.raw)).map(finish))),
+            // The `WaitUpTo` policy: the window resets soon enough to wait for it.
+            Ok(Some(wait)) => Either::Right(Either::Right(
+                self.t
+                    .clock
+                    .sleep(wait)
+                    .then(move |()| recorded(send(&self.raw)))
+                    .map(finish),
+            )),
         }
     }
 
@@ -233,8 +254,8 @@ mod tests {
         let req = PurchaseRequest::new(ServiceType::Ipv4Rotating, plan);
         let (sq, lq, pq) = (ServiceQuery::new(), LogQuery::new(), ProxyQuery::new());
         // Each operation's own method is shown `Send` by the contract suite, which spawns
-        // `Op::call` (one arm per operation) on a multi-threaded runtime; here, what builds on
-        // them.
+        // each operation's call (`tests/contract/slices.rs`) on a multi-threaded runtime;
+        // here, what builds on them.
         send(c.purchase_safely(&req));
         send(c.extend_safely(&id));
         send(c.all_services(&sq));

@@ -105,7 +105,7 @@ impl Client {
         query: &ProxyQuery,
     ) -> Result<Response<String>> {
         let (country, layout, format) = parameters(query, &ProxyFormat::Txt)?;
-        self.t.gate_check(OP)?;
+        self.t.gate(OP).await?;
         let send = self
             .raw
             .get_proxies(id, query.auth, country, format, layout);

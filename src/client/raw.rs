@@ -28,7 +28,7 @@ impl Client {
         query: &[(&str, &str)],
         accept: Option<&str>,
     ) -> Result<RawAnswer> {
-        self.t.gate_check(operation)?;
+        self.t.gate(operation).await?;
         let request = self
             .t
             .client

@@ -36,7 +36,7 @@ impl Client {
     where
         F: Future<Output = Generated<g::ServiceResponse>>,
     {
-        self.t.gate_check(op)?;
+        self.t.gate(op).await?;
         let (result, rec) = recorded(send(&self.raw)).await;
         match result {
             Err(G::InvalidResponsePayload(..))

@@ -19,6 +19,7 @@ use super::shared::{LocalAuth, Shared};
 use super::{metrics_http, probe};
 use crate::Client;
 use crate::forward_proxy::spawn_until;
+use crate::setters::setters;
 
 /// The local gateway: see the [module docs](super).
 #[derive(Debug)]
@@ -83,42 +84,23 @@ impl GatewayBuilder {
         }
     }
 
-    /// Which services and lines (default: every active service, every line).
-    pub fn selection(mut self, selection: Selection) -> Self {
-        self.selection = selection;
-        self
-    }
-    /// Where the proxy listens (default `127.0.0.1:8899`; port 0 picks a free one).
-    pub fn listen(mut self, addr: SocketAddr) -> Self {
-        self.listen = addr;
-        self
-    }
-    /// Serve `/metrics` (Prometheus text) on this address.
-    pub fn metrics_listen(mut self, addr: SocketAddr) -> Self {
-        self.metrics = Some(addr);
-        self
-    }
-    /// How lines are chosen.
-    pub fn strategy(mut self, strategy: Strategy) -> Self {
-        self.rules.strategy = strategy;
-        self
-    }
-    /// How many requests may wait for a free thread (default 1024; beyond it, `503` at once).
-    pub fn max_queue(mut self, n: usize) -> Self {
-        self.rules.max_queue = n;
-        self
-    }
-    /// How long a request waits for a free thread before its `503` (default 30 s).
-    pub fn queue_timeout(mut self, d: Duration) -> Self {
-        self.rules.queue_timeout = d;
-        self
-    }
-    /// How long a `session-KEY` keeps its line, and for plain HTTP its upstream connection to
-    /// each target (the same exit), after its last use (default 10 minutes; on the client's
-    /// clock). A kept connection holds one of its service's threads.
-    pub fn session_ttl(mut self, d: Duration) -> Self {
-        self.rules.session_ttl = d;
-        self
+    setters! {
+        /// Which services and lines (default: every active service, every line).
+        pub fn selection(selection: Selection) => selection = selection;
+        /// Where the proxy listens (default `127.0.0.1:8899`; port 0 picks a free one).
+        pub fn listen(addr: SocketAddr) => listen = addr;
+        /// Serve `/metrics` (Prometheus text) on this address.
+        pub fn metrics_listen(addr: SocketAddr) => metrics = Some(addr);
+        /// How lines are chosen.
+        pub fn strategy(strategy: Strategy) => rules.strategy = strategy;
+        /// How many requests may wait for a free thread (default 1024; beyond it, `503` at once).
+        pub fn max_queue(n: usize) => rules.max_queue = n;
+        /// How long a request waits for a free thread before its `503` (default 30 s).
+        pub fn queue_timeout(d: Duration) => rules.queue_timeout = d;
+        /// How long a `session-KEY` keeps its line, and for plain HTTP its upstream connection to
+        /// each target (the same exit), after its last use (default 10 minutes; on the client's
+        /// clock). A kept connection holds one of its service's threads.
+        pub fn session_ttl(d: Duration) => rules.session_ttl = d;
     }
     /// Consecutive failures that eject a line (default 2), and its first backoff (default
     /// 30 s, doubling up to 10 minutes), on the client's clock.
@@ -128,15 +110,11 @@ impl GatewayBuilder {
         self.rules.ejection.max = self.rules.ejection.max.max(backoff);
         self
     }
-    /// How long a line may take to open a tunnel (default 10 s).
-    pub fn upstream_timeout(mut self, d: Duration) -> Self {
-        self.upstream_timeout = d;
-        self
-    }
-    /// Read the services again every `period` (new purchases, credentials, expiry).
-    pub fn refresh_every(mut self, period: Duration) -> Self {
-        self.refresh = Some(period);
-        self
+    setters! {
+        /// How long a line may take to open a tunnel (default 10 s).
+        pub fn upstream_timeout(d: Duration) => upstream_timeout = d;
+        /// Read the services again every `period` (new purchases, credentials, expiry).
+        pub fn refresh_every(period: Duration) => refresh = Some(period);
     }
     /// Active probes: every `every`, a tunnel to `url`'s host and port through each line with
     /// a free thread (failures count against the line, a success re-admits it early). An

@@ -6,6 +6,7 @@ use base64::Engine;
 use chrono::{DateTime, Utc};
 use http::HeaderValue;
 
+use crate::setters::setters;
 use crate::types::ServiceId;
 use crate::types::{GatewayCountry, ProxyQuery, Service, ServiceQuery, ServiceType};
 use crate::{Client, Result};
@@ -28,15 +29,11 @@ impl Selection {
         self.ids.push(id);
         self
     }
-    /// Only services of this type.
-    pub fn service_type(mut self, t: ServiceType) -> Self {
-        self.service_type = Some(t);
-        self
-    }
-    /// Only the lines of this gateway country (`nl`, `de`, `at`).
-    pub fn country(mut self, c: GatewayCountry) -> Self {
-        self.country = Some(c);
-        self
+    setters! {
+        /// Only services of this type.
+        pub fn service_type(t: ServiceType) => service_type = Some(t);
+        /// Only the lines of this gateway country (`nl`, `de`, `at`).
+        pub fn country(c: GatewayCountry) => country = Some(c);
     }
 
     fn wants(&self, s: &Service) -> bool {

@@ -7,6 +7,7 @@ use super::fake::api::Setup;
 use super::fake::model::DEFAULT_BALANCE;
 use super::fake::snapshot::StateFile;
 use crate::operation::Bucket;
+use crate::setters::setters;
 
 /// Configures a [`MockServer`](crate::mock::MockServer) before it starts.
 #[derive(Debug, Clone)]
@@ -37,22 +38,15 @@ impl Default for MockBuilder {
 }
 
 impl MockBuilder {
-    /// The default account's starting balance in RUB (default 100,000).
-    pub fn balance(mut self, rub: i64) -> Self {
-        self.setup.balance = rub;
-        self
-    }
+    setters! {
+        /// The default account's starting balance in RUB (default 100,000).
+        pub fn balance(rub: i64) => setup.balance = rub;
 
-    /// The default account's API key (default: a random `opx_live_` + 32 hex).
-    pub fn token(mut self, t: impl Into<String>) -> Self {
-        self.setup.token = Some(t.into());
-        self
-    }
+        /// The default account's API key (default: a random `opx_live_` + 32 hex).
+        pub fn token(t: impl Into<String>) => setup.token = Some(t.into());
 
-    /// The address to listen on (default `127.0.0.1:0`, an ephemeral loopback port).
-    pub fn listen(mut self, addr: SocketAddr) -> Self {
-        self.listen = addr;
-        self
+        /// The address to listen on (default `127.0.0.1:0`, an ephemeral loopback port).
+        pub fn listen(addr: SocketAddr) => listen = addr;
     }
 
     /// Use the wall clock instead of the mock clock (which only moves with
@@ -91,18 +85,14 @@ impl MockBuilder {
         self
     }
 
-    /// Makes every random value (ids, tokens, proxy credentials, fault probabilities) the same
-    /// from run to run.
-    pub fn seed(mut self, seed: u64) -> Self {
-        self.setup.seed = Some(seed);
-        self
-    }
+    setters! {
+        /// Makes every random value (ids, tokens, proxy credentials, fault probabilities) the same
+        /// from run to run.
+        pub fn seed(seed: u64) => setup.seed = Some(seed);
 
-    /// Starts from this state (accounts, keys, services, logs) instead of one default account;
-    /// see [`Accounts::export_state`](crate::mock::Accounts::export_state).
-    pub fn state(mut self, state: StateFile) -> Self {
-        self.setup.state = Some(state);
-        self
+        /// Starts from this state (accounts, keys, services, logs) instead of one default account;
+        /// see [`Accounts::export_state`](crate::mock::Accounts::export_state).
+        pub fn state(state: StateFile) => setup.state = Some(state);
     }
 
     /// The clock it runs on.

@@ -339,6 +339,13 @@ impl<'a> Gateways<'a> {
         self.running.set_down(country, down);
     }
 
+    /// Makes a country's gateway hang (`true`): it accepts every new connection and holds it
+    /// open without ever answering, as a hung proxy line does; `false` brings it back (for new
+    /// connections; the held ones stay until the mock stops). Open tunnels are kept.
+    pub fn set_hung(&self, country: &GatewayCountry, hung: bool) {
+        self.running.set_hung(country, hung);
+    }
+
     /// Whether these proxy credentials currently work for the service (any account): they
     /// must be the service's current ones and the service must be active.
     pub fn credentials_valid(&self, id: &ServiceId, login: &str, password: &str) -> bool {

@@ -98,7 +98,7 @@ pub use builder::MockBuilder;
 pub use fake::model::{DEFAULT_BALANCE, MockAccount, MockPlan};
 pub use fake::seed::ServiceSeed;
 pub use fake::snapshot::{AccountFile, KeyFile, LogFile, ServiceFile, StateFile};
-pub use gateway::exit_range;
+pub use gateway::{GatewayRefusal, exit_range};
 pub use handles::{Accounts, Faults, Gateways, MockClock, Records, Services};
 pub use harness::expect::Expectation;
 pub use harness::fault::{Fault, Schedule};

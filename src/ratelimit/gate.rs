@@ -117,16 +117,10 @@ mod tests {
     #[test]
     fn retry_after_blocks_too() {
         let t0 = Instant::now();
+        let (op, three) = (Operation::RegenerateCredentials, Duration::from_secs(3));
         let mut g = Gate::default();
-        g.observe(&Observation::retry_after(
-            Operation::RegenerateCredentials,
-            Duration::from_secs(3),
-            t0,
-        ));
-        assert_eq!(
-            g.check(Operation::RegenerateCredentials, t0),
-            Some((Duration::from_secs(3), Bucket::Credentials))
-        );
+        g.observe(&Observation::retry_after(op, three, t0));
+        assert_eq!(g.check(op, t0), Some((three, Bucket::Credentials)));
         assert_eq!(g.check(Operation::GetService, t0), None);
     }
 

@@ -249,6 +249,21 @@ mod tests {
         p.observe(&Observation::headers(op, &rl));
     }
 
+    /// A pacer that has let one call of `op` through and then read the headers
+    /// `limit`, `remaining` and `reset` (seconds) of its answer, and when.
+    fn one_call_answered(
+        op: Operation,
+        limit: u32,
+        remaining: u32,
+        reset: u64,
+    ) -> (Instant, Pacer) {
+        let t0 = Instant::now();
+        let mut p = Pacer::default();
+        p.try_acquire(op, t0).unwrap();
+        report(&mut p, op, RateLimit::sample(limit, remaining, reset, t0));
+        (t0, p)
+    }
+
     #[test]
     fn a_fresh_window_gives_its_documented_limit_then_waits_for_the_reset() {
         let t0 = Instant::now();
@@ -266,12 +281,9 @@ mod tests {
 
     #[test]
     fn headers_lower_the_count_and_set_the_reset() {
-        let t0 = Instant::now();
-        let mut p = Pacer::default();
         let op = Operation::GetAccount;
-        p.try_acquire(op, t0).unwrap();
         // Someone else used the key: 2 left, the window resets in 30 s.
-        report(&mut p, op, RateLimit::sample(300, 2, 30, t0));
+        let (t0, mut p) = one_call_answered(op, 300, 2, 30);
         p.try_acquire(op, t0).unwrap();
         p.try_acquire(op, t0).unwrap();
         assert_eq!(p.free(op, t0), Err(t0 + Duration::from_secs(30)));
@@ -330,11 +342,8 @@ mod tests {
 
     #[test]
     fn a_limit_lowered_by_the_server_is_learned_and_an_old_window_is_ignored() {
-        let t0 = Instant::now();
-        let mut p = Pacer::default();
         let op = Operation::GetService;
-        p.try_acquire(op, t0).unwrap();
-        report(&mut p, op, RateLimit::sample(2, 1, 60, t0));
+        let (t0, mut p) = one_call_answered(op, 2, 1, 60);
         p.try_acquire(op, t0).unwrap();
         assert!(p.try_acquire(op, t0).is_err());
         let t1 = t0 + MIN;

@@ -197,10 +197,9 @@ impl Client {
             None => None,
         };
         let snapshot = self.purchase_snapshot(req).await?;
-        let entry = match journal {
-            Some(j) => Some(j.begin(snapshot.to_call(req), price, self.now(), self.spend_cap())?),
-            None => None,
-        };
+        let entry = journal
+            .map(|j| j.begin(snapshot.to_call(req), price, self.now(), self.spend_cap()))
+            .transpose()?;
         let outcome = match self.purchase(req).await {
             Ok(s) => Ok(PurchaseOutcome::Purchased(s.into_inner())),
             Err(e) if e.charged() == Some(false) => Err(e),

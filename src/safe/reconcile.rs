@@ -144,6 +144,23 @@ pub(super) fn unknown(original: &Error, why: &str) -> Error {
         .with_operation(original.operation().unwrap_or(Operation::Purchase))
 }
 
+/// The outcome of a money call whose answer was lost and that a watch did not find (`why`):
+/// `done_unread` when the server had accepted it (a 2xx whose body was lost), else
+/// `still_unknown`.
+fn not_seen<O>(
+    error: &Error,
+    why: &str,
+    done_unread: impl FnOnce(Error) -> O,
+    still_unknown: impl FnOnce(Error) -> O,
+) -> O {
+    let error = unknown(error, why);
+    if error.is_committed() {
+        done_unread(error)
+    } else {
+        still_unknown(error)
+    }
+}
+
 /// The longest a watch waits out one 429 of its reads; a longer `Retry-After` ends the watch.
 pub(super) const MAX_RATE_LIMIT_WAIT: Duration = Duration::from_secs(300);
 
@@ -281,11 +298,9 @@ impl Client {
                 crate::clock::human(watched)
             ),
         };
-        let error = unknown(&error, &why);
-        if error.is_committed() {
-            return PurchaseOutcome::PurchasedUnread(error);
-        }
-        PurchaseOutcome::Unknown { error, watched }
+        not_seen(&error, &why, PurchaseOutcome::PurchasedUnread, |error| {
+            PurchaseOutcome::Unknown { error, watched }
+        })
     }
 
     /// Looks with `look` as often and as long as the [`ReconcilePolicy`](crate::safe::ReconcilePolicy)
@@ -375,10 +390,8 @@ impl Client {
                 crate::clock::human(watched)
             ),
         };
-        let error = unknown(&error, &why);
-        if error.is_committed() {
-            return ExtendOutcome::ExtendedUnread(error);
-        }
-        ExtendOutcome::Unknown { error, watched }
+        not_seen(&error, &why, ExtendOutcome::ExtendedUnread, |error| {
+            ExtendOutcome::Unknown { error, watched }
+        })
     }
 }

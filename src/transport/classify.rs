@@ -37,7 +37,7 @@ pub(crate) fn classify(
         match err {
             Some(G::CommunicationError(e))
             | Some(G::ResponseBodyError(e))
-            | Some(G::InvalidUpgrade(e)) => transport_error(rec, e, once),
+            | Some(G::InvalidUpgrade(e)) => transport_error(rec, e, once, secrets),
             Some(G::InvalidRequest(m)) => {
                 Error::validation(crate::types::ErrorCode::InvalidRequest, m)
             }
@@ -102,9 +102,12 @@ fn too_large(rec: &CallRecord, once: bool, max_body: usize) -> Error {
     e
 }
 
-fn transport_error(rec: &CallRecord, e: reqwest::Error, once: bool) -> Error {
+fn transport_error(rec: &CallRecord, e: reqwest::Error, once: bool, secrets: &Secrets) -> Error {
     let timeout = e.is_timeout();
     let connect = e.is_connect();
+    let host = e
+        .url()
+        .and_then(|u| Some(format!("{}:{}", u.host_str()?, u.port_or_known_default()?)));
     let what = if connect {
         "could not connect"
     } else if timeout {
@@ -113,6 +116,16 @@ fn transport_error(rec: &CallRecord, e: reqwest::Error, once: bool) -> Error {
         "the response body was cut off"
     } else {
         "the connection failed before a response arrived"
+    };
+    // One line: what happened, to which host, and the innermost cause (the TLS, DNS or socket
+    // error), the client's secrets cut out of it.
+    let what = match (host, root_cause(&e)) {
+        (Some(h), Some(c)) if connect => format!("{what} to {h}: {}", secrets.redact_str(&c)),
+        (Some(h), None) if connect => format!("{what} to {h}"),
+        (Some(h), Some(c)) => format!("{what} ({h}): {}", secrets.redact_str(&c)),
+        (Some(h), None) => format!("{what} ({h})"),
+        (None, Some(c)) => format!("{what}: {}", secrets.redact_str(&c)),
+        (None, None) => what.to_owned(),
     };
     let answer = match rec.status {
         _ if connect => Answer::NotSent,
@@ -132,6 +145,20 @@ fn transport_error(rec: &CallRecord, e: reqwest::Error, once: bool) -> Error {
         err = err.with_status(s);
     }
     err
+}
+
+/// The innermost error of `e`'s chain, on one line (`invalid peer certificate: UnknownIssuer`,
+/// `Connection refused (os error 111)`), when it says more than reqwest's own summary.
+fn root_cause(e: &reqwest::Error) -> Option<String> {
+    let mut cause: &dyn std::error::Error = e;
+    let mut deepest = None;
+    while let Some(next) = cause.source() {
+        deepest = Some(next);
+        cause = next;
+    }
+    let text = deepest?.to_string();
+    let line = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    (!line.is_empty()).then(|| line.chars().take(300).collect())
 }
 
 /// The error of a response: an error status, or a 2xx whose body is not what the spec says.

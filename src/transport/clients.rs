@@ -10,6 +10,18 @@ use http::HeaderValue;
 use super::OnceClientFactory;
 use crate::error::{Error, Result};
 
+/// Which proxy the clients built here use.
+#[derive(Debug, Clone, Default)]
+pub(crate) enum ProxySetting {
+    /// The one the environment names, as reqwest reads it (curl's rules).
+    #[default]
+    Environment,
+    /// None: connect directly.
+    Direct,
+    /// This one (its URL may carry credentials).
+    Url(String),
+}
+
 /// What the transport needs of its HTTP clients.
 pub(crate) struct HttpClients {
     /// The client of every idempotent call.
@@ -31,7 +43,16 @@ impl HttpClients {
         user_agent: Option<String>,
         connect_timeout: Duration,
         timeout: Option<Duration>,
+        proxy: ProxySetting,
     ) -> Result<Self> {
+        let proxy = match proxy {
+            ProxySetting::Environment => None,
+            ProxySetting::Direct => Some(None),
+            // The error names neither the URL nor its credentials.
+            ProxySetting::Url(u) => Some(Some(reqwest::Proxy::all(u.as_str()).map_err(|_| {
+                Error::config("the proxy URL is not a valid http, https or socks5 URL")
+            })?)),
+        };
         let explicit_ua = user_agent.is_some();
         let ua_text = user_agent.unwrap_or_else(|| format!("opx/{}", env!("CARGO_PKG_VERSION")));
         let header = HeaderValue::from_str(&ua_text)
@@ -45,7 +66,11 @@ impl HttpClients {
             if let Some(t) = timeout {
                 b = b.timeout(t);
             }
-            b
+            match &proxy {
+                None => b,
+                Some(None) => b.no_proxy(),
+                Some(Some(p)) => b.no_proxy().proxy(p.clone()),
+            }
         };
         let built = |b: reqwest::ClientBuilder| {
             b.build()

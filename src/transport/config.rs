@@ -22,7 +22,6 @@ pub(crate) struct TransportConfig {
     pub(crate) timeout: Option<Duration>,
     /// The whole call's, attempts and backoff together.
     pub(crate) deadline: Option<Duration>,
-    pub(crate) fail_fast: bool,
     pub(crate) clock: SharedClock,
     pub(crate) policy: RateLimitPolicy,
     /// Told before each wait of a paced call.

@@ -6,7 +6,7 @@ use std::time::Duration;
 use http::StatusCode;
 
 use crate::operation::Operation;
-use crate::ratelimit::RateLimit;
+use crate::ratelimit::{RateLimit, RateLimitPolicy};
 use crate::retry::RetryPolicy;
 
 /// What an attempt ended with, as far as retrying is concerned.
@@ -65,11 +65,12 @@ pub(crate) fn is_retryable_status(status: StatusCode) -> bool {
 /// - 500, 502, 503 and 504 are retried after `backoff`, or after `Retry-After` when it is longer,
 ///   unless `Retry-After` exceeds the policy's longest delay, or the response said the rate-limit
 ///   window is exhausted (`X-RateLimit-Remaining: 0`: the next attempt would be refused).
-/// - 429 is retried only when the policy opts in and `Retry-After` is within its bound.
-/// - Under the `Pace` policy (`pacing`), a 429 is sent again at once: the pacer makes it wait
-///   for its window.
+/// - 429 is retried only under [`WaitUpTo`](RateLimitPolicy::WaitUpTo), when `Retry-After` is
+///   within its bound.
+/// - Under [`Pace`](RateLimitPolicy::Pace), a 429 is sent again at once: the pacer makes it
+///   wait for its window.
 pub(crate) fn decide(
-    pacing: bool,
+    limits: RateLimitPolicy,
     operation: Operation,
     outcome: Outcome,
     attempt: u32,
@@ -80,7 +81,9 @@ pub(crate) fn decide(
         return Decision::Done;
     }
     match outcome {
-        Outcome::Response { status, .. } if pacing && status == StatusCode::TOO_MANY_REQUESTS => {
+        Outcome::Response { status, .. }
+            if limits == RateLimitPolicy::Pace && status == StatusCode::TOO_MANY_REQUESTS =>
+        {
             Decision::RetryAfter(Duration::ZERO)
         }
         Outcome::TooLarge => Decision::Done,
@@ -100,8 +103,10 @@ pub(crate) fn decide(
                     None => Decision::RetryAfter(backoff),
                 };
             }
-            match (status, policy.rate_limited_wait(), retry_after) {
-                (StatusCode::TOO_MANY_REQUESTS, Some(max), Some(w)) if w <= max => {
+            match (status, limits, retry_after) {
+                (StatusCode::TOO_MANY_REQUESTS, RateLimitPolicy::WaitUpTo(max), Some(w))
+                    if w <= max =>
+                {
                     Decision::RetryAfter(w)
                 }
                 _ => Decision::Done,
@@ -137,7 +142,7 @@ mod tests {
 
     fn get(outcome: Outcome, attempt: u32) -> Decision {
         decide(
-            false,
+            RateLimitPolicy::Surface,
             Operation::GetAccount,
             outcome,
             attempt,
@@ -150,7 +155,14 @@ mod tests {
     fn money_calls_are_never_sent_twice() {
         for op in Operation::ALL.into_iter().filter(|o| !o.is_idempotent()) {
             for outcome in [Outcome::Transport, status(500), status(502), status(503)] {
-                let d = decide(false, op, outcome, 1, &RetryPolicy::default(), B);
+                let d = decide(
+                    RateLimitPolicy::Surface,
+                    op,
+                    outcome,
+                    1,
+                    &RetryPolicy::default(),
+                    B,
+                );
                 assert_eq!(d, Decision::Done, "{op} {outcome:?}");
             }
         }
@@ -188,32 +200,42 @@ mod tests {
     fn under_pacing_a_429_of_an_idempotent_call_is_sent_again_within_the_attempts() {
         let o = rate_limited(60);
         let p = RetryPolicy::default();
-        let paced = |op, attempt| decide(true, op, o, attempt, &p, B);
+        let paced = |op, attempt| decide(RateLimitPolicy::Pace, op, o, attempt, &p, B);
         assert_eq!(
             paced(Operation::GetProxies, 1),
             Decision::RetryAfter(Duration::ZERO)
         );
         assert_eq!(paced(Operation::GetProxies, p.attempts()), Decision::Done);
         assert_eq!(paced(Operation::Purchase, 1), Decision::Done);
-        let surfaced = decide(false, Operation::GetProxies, o, 1, &p, B);
+        let surfaced = decide(RateLimitPolicy::Surface, Operation::GetProxies, o, 1, &p, B);
         assert_eq!(surfaced, Decision::Done);
         assert_eq!(
-            decide(true, Operation::GetProxies, status(503), 1, &p, B),
+            decide(
+                RateLimitPolicy::Pace,
+                Operation::GetProxies,
+                status(503),
+                1,
+                &p,
+                B
+            ),
             Decision::RetryAfter(B)
         );
     }
 
     #[test]
-    fn a_429_is_retried_only_when_the_policy_opts_in() {
+    fn a_429_is_retried_only_when_the_policy_waits_long_enough() {
         let o = rate_limited(2);
         assert_eq!(get(o, 1), Decision::Done);
-        let p = RetryPolicy::default().retry_rate_limited(Duration::from_secs(5));
-        let d = decide(false, Operation::GetAccount, o, 1, &p, B);
-        assert_eq!(d, Decision::RetryAfter(Duration::from_secs(2)));
-        let p = RetryPolicy::default().retry_rate_limited(Duration::from_secs(1));
+        let p = RetryPolicy::default();
+        let under = |limits| decide(limits, Operation::GetAccount, o, 1, &p, B);
+        let up_to = |secs| RateLimitPolicy::WaitUpTo(Duration::from_secs(secs));
         assert_eq!(
-            decide(false, Operation::GetAccount, o, 1, &p, B),
-            Decision::Done
+            under(up_to(5)),
+            Decision::RetryAfter(Duration::from_secs(2))
         );
+        assert_eq!(under(up_to(1)), Decision::Done);
+        assert_eq!(under(RateLimitPolicy::ServerDecides), Decision::Done);
+        let purchase = decide(up_to(5), Operation::Purchase, o, 1, &p, B);
+        assert_eq!(purchase, Decision::Done, "a money call is never sent again");
     }
 }

@@ -38,6 +38,7 @@ use classify::GeneratedError;
 use decide::{Decision, Outcome, decide};
 use record::{CallRecord, note};
 
+pub(crate) use clients::ProxySetting;
 pub(crate) use record::recorded;
 
 /// The context the generated client carries as its `inner` value.
@@ -87,7 +88,6 @@ pub(crate) struct Transport {
     timeout: Option<Duration>,
     /// The whole call's, attempts and backoff together.
     deadline: Option<Duration>,
-    fail_fast: bool,
     /// The token and the proxy passwords seen, cut out of server-supplied text.
     pub(crate) secrets: secrets::Secrets,
     gate: Mutex<Gate>,
@@ -105,19 +105,6 @@ pub(crate) struct Transport {
     told: Mutex<Option<Instant>>,
     /// The `Date` of the latest answer, and when it was received on the client's clock.
     server_date: Mutex<Option<(SystemTime, Instant)>>,
-}
-
-impl fmt::Debug for Transport {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Transport")
-            .field("base_url", &self.base_url)
-            .field("retry", &self.retry)
-            .field("max_body", &self.max_body)
-            .field("deadline", &self.deadline)
-            .field("fail_fast", &self.fail_fast)
-            .field("policy", &self.policy)
-            .finish_non_exhaustive()
-    }
 }
 
 impl ClientHooks<CallContext> for crate::generated::Client {
@@ -162,7 +149,6 @@ impl Transport {
             max_body: config.max_body,
             timeout: config.timeout,
             deadline: config.deadline,
-            fail_fast: config.fail_fast,
             secrets: secrets::Secrets::new(&config.token),
             gate: Mutex::new(Gate::default()),
             latest: Mutex::new(None),
@@ -177,18 +163,24 @@ impl Transport {
         })
     }
 
-    /// Refuses locally when a rate-limit window of the operation is known to be exhausted.
-    pub(crate) fn gate_check(&self, operation: Operation) -> Result<(), Error> {
-        if !self.fail_fast || self.pacing() {
-            return Ok(());
-        }
+    /// Whether a call of `operation` may go now, as the rate-limit policy says: `Ok(None)` at
+    /// once, `Ok(Some(wait))` after waiting for its window
+    /// ([`WaitUpTo`](RateLimitPolicy::WaitUpTo)), `Err` refused locally because a window of the
+    /// operation is known to be exhausted.
+    pub(crate) fn gate_check(&self, operation: Operation) -> Result<Option<Duration>, Error> {
+        let max_wait = match self.rate_limit_policy() {
+            RateLimitPolicy::Surface => None,
+            RateLimitPolicy::WaitUpTo(max) => Some(max),
+            RateLimitPolicy::ServerDecides | RateLimitPolicy::Pace => return Ok(None),
+        };
         let (blocked, reported) = {
             let gate = lock(&self.gate);
             let blocked = gate.check(operation, self.clock.now());
             (blocked, blocked.and_then(|(_, b)| gate.reported_limit(b)))
         };
         match blocked {
-            None => Ok(()),
+            None => Ok(None),
+            Some((wait, _)) if max_wait.is_some_and(|max| wait <= max) => Ok(Some(wait)),
             Some((wait, bucket)) => Err(Error::new(
                 ErrorKind::RateLimitedLocally,
                 format!(
@@ -208,6 +200,14 @@ impl Transport {
             .with_retry_after(Some(wait))
             .with_rate_limit(*lock(&self.latest))),
         }
+    }
+
+    /// [`gate_check`](Self::gate_check), then the wait it asks for.
+    pub(crate) async fn gate(&self, operation: Operation) -> Result<(), Error> {
+        if let Some(wait) = self.gate_check(operation)? {
+            self.clock.sleep(wait).await;
+        }
+        Ok(())
     }
 
     /// The latest rate-limit snapshot any response carried.
@@ -362,8 +362,8 @@ impl Transport {
             note(|rec| rec.attempts = attempt);
             let (result, outcome) = self.attempt(client, current, operation, seen).await;
             let backoff = self.backoff(attempt);
-            let pacing = self.pacing();
-            match decide(pacing, operation, outcome, attempt, &self.retry, backoff) {
+            let policy = self.rate_limit_policy();
+            match decide(policy, operation, outcome, attempt, &self.retry, backoff) {
                 Decision::RetryAfter(delay) if pending.is_some() && self.fits(started, delay) => {
                     tracing::debug!(attempt, delay_ms = delay.as_millis() as u64, "retrying");
                     self.clock.sleep(delay).await;

@@ -9,10 +9,19 @@ use crate::ratelimit::RateLimitPolicy;
 use crate::sync::lock;
 
 impl Transport {
-    /// Whether calls wait for their rate-limit window: the client's policy, or a bulk
-    /// operation's (see [`crate::ratelimit::paced`]).
+    /// The rate-limit policy in effect: the client's, or [`Pace`](RateLimitPolicy::Pace)
+    /// inside a bulk operation (see [`crate::ratelimit::paced`]).
+    pub(crate) fn rate_limit_policy(&self) -> RateLimitPolicy {
+        if crate::ratelimit::is_paced() {
+            RateLimitPolicy::Pace
+        } else {
+            self.policy
+        }
+    }
+
+    /// Whether calls wait for their rate-limit window.
     pub(crate) fn pacing(&self) -> bool {
-        self.policy == RateLimitPolicy::Pace || crate::ratelimit::is_paced()
+        self.rate_limit_policy() == RateLimitPolicy::Pace
     }
 
     /// Waits until the pacer gives `operation` a permit; returns how long that took.

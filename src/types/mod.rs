@@ -57,6 +57,59 @@ mod tests {
         first
     }
 
+    /// `T` from `text` by `FromStr`, `TryFrom<&str>` and `TryFrom<String>`: all three agree.
+    fn converts<T, E: std::fmt::Debug>(text: &str) -> std::result::Result<T, String>
+    where
+        T: std::str::FromStr<Err = E> + PartialEq + std::fmt::Debug,
+        T: for<'a> TryFrom<&'a str, Error = E> + TryFrom<String, Error = E>,
+    {
+        let parsed = text.parse::<T>().map_err(|e| format!("{e:?}"));
+        let from_str = T::try_from(text).map_err(|e| format!("{e:?}"));
+        let from_string = T::try_from(text.to_owned()).map_err(|e| format!("{e:?}"));
+        assert_eq!(parsed, from_str, "{text:?}");
+        assert_eq!(parsed, from_string, "{text:?}");
+        parsed
+    }
+
+    /// Every value a request is built from, and every spec enum, converts the same three
+    /// ways; a checked type refuses what its rule forbids, an open enum keeps it as `Unknown`.
+    #[test]
+    fn every_value_type_converts_from_text_the_same_ways() {
+        assert!(converts::<ServiceId, _>("65aa1100b2c3d4e5f6a7b8d0").is_ok());
+        assert!(converts::<ServiceId, _>("65aa").is_err());
+        assert!(converts::<PlanId, _>("65a9f0c1b2c3d4e5f6a7b8c9").is_ok());
+        assert!(converts::<PlanId, _>("").is_err());
+        assert_eq!(converts::<Country, _>("mixed"), Ok(Country::MIXED));
+        assert!(converts::<Country, _>("d-e").is_err());
+        assert_eq!(converts::<Rotation, _>("instant"), Ok(Rotation::INSTANT));
+        assert!(converts::<Rotation, _>("in stant").is_err());
+        let wl = converts::<Whitelist, _>("203.0.113.10, 198.51.100.4\n192.0.2.1").unwrap();
+        assert_eq!(wl.ips().len(), 3);
+        assert_eq!(converts::<Whitelist, _>(""), Ok(Whitelist::empty()));
+        assert!(converts::<Whitelist, _>("203.0.113.10,2001:db8::1").is_err());
+        assert_eq!(
+            converts::<ServiceType, _>("ipv6_rotating"),
+            Ok(ServiceType::Ipv6Rotating)
+        );
+        assert!(matches!(
+            converts::<ServiceType, _>("ipv4_static"),
+            Ok(ServiceType::Unknown(_))
+        ));
+        assert!(converts::<ServiceStatus, _>("active").is_ok_and(|s| s.is_known()));
+        assert!(converts::<GatewayCountry, _>("de").is_ok_and(|c| c.is_known()));
+        assert!(converts::<Currency, _>("RUB").is_ok_and(|c| c.is_known()));
+        assert!(converts::<ErrorCode, _>("not_found").is_ok_and(|c| c.is_known()));
+        assert_eq!(converts::<ProxyFormat, _>("json"), Ok(ProxyFormat::Json));
+        assert!(converts::<ProxyFormat, _>("xml").is_err());
+        assert!(converts::<ProxyLayout, _>("nope").is_err());
+        assert_eq!(converts::<StatusFilter, _>("all"), Ok(StatusFilter::All));
+        assert_eq!(
+            converts::<crate::Operation, _>("getAccount"),
+            Ok(crate::Operation::GetAccount)
+        );
+        assert!(converts::<crate::Operation, _>("getAcount").is_err());
+    }
+
     #[test]
     fn every_model_reads_back_what_it_wrote() {
         let s: Service = round_trip(service());

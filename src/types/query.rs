@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use super::value::{Country, PlanId, Rotation};
 use crate::operation::{GatewayCountry, ProxyLayout, ServiceType, StatusFilter};
+use crate::setters::setters;
 
 /// What to buy: `POST /purchase`.
 ///
@@ -37,17 +38,13 @@ impl PurchaseRequest {
             rotation: None,
         }
     }
-    /// Country/region, e.g. `mixed` (left out when not set: the server's default is not
-    /// documented).
-    pub fn country(mut self, country: impl Into<Country>) -> Self {
-        self.country = Some(country.into());
-        self
-    }
-    /// Rotation mode, e.g. `instant` (left out when not set: the server's default is not
-    /// documented).
-    pub fn rotation(mut self, rotation: impl Into<Rotation>) -> Self {
-        self.rotation = Some(rotation.into());
-        self
+    setters! {
+        /// Country/region, e.g. `mixed` (left out when not set: the server's default is not
+        /// documented).
+        pub fn country(country: impl Into<Country>) => country = Some(country.into());
+        /// Rotation mode, e.g. `instant` (left out when not set: the server's default is not
+        /// documented).
+        pub fn rotation(rotation: impl Into<Rotation>) => rotation = Some(rotation.into());
     }
     /// The service type.
     pub fn service_type(&self) -> &ServiceType {
@@ -92,20 +89,13 @@ pub(crate) struct Paging {
 /// The paging setters of a list query (one definition for services and logs).
 macro_rules! paging_setters {
     ($max:literal) => {
-        #[doc = concat!("Page size, 1-", $max, ".")]
-        pub fn limit(mut self, limit: u32) -> Self {
-            self.paging.limit = Some(limit);
-            self
-        }
-        /// Start at this cursor (a previous page's `next_cursor`).
-        pub fn cursor(mut self, cursor: impl Into<String>) -> Self {
-            self.paging.cursor = Some(cursor.into());
-            self
-        }
-        /// Streams: fetch the next page while the caller consumes the current one.
-        pub fn prefetch(mut self, on: bool) -> Self {
-            self.paging.prefetch = on;
-            self
+        setters! {
+            #[doc = concat!("Page size, 1-", $max, ".")]
+            pub fn limit(limit: u32) => paging.limit = Some(limit);
+            /// Start at this cursor (a previous page's `next_cursor`).
+            pub fn cursor(cursor: impl Into<String>) => paging.cursor = Some(cursor.into());
+            /// Streams: fetch the next page while the caller consumes the current one.
+            pub fn prefetch(on: bool) => paging.prefetch = on;
         }
     };
 }
@@ -115,15 +105,11 @@ impl ServiceQuery {
     pub fn new() -> Self {
         Self::default()
     }
-    /// Which lifecycle states to list.
-    pub fn status(mut self, status: impl Into<StatusFilter>) -> Self {
-        self.status = Some(status.into());
-        self
-    }
-    /// Only services of this type.
-    pub fn service_type(mut self, t: impl Into<ServiceType>) -> Self {
-        self.service_type = Some(t.into());
-        self
+    setters! {
+        /// Which lifecycle states to list.
+        pub fn status(status: impl Into<StatusFilter>) => status = Some(status.into());
+        /// Only services of this type.
+        pub fn service_type(t: impl Into<ServiceType>) => service_type = Some(t.into());
     }
     paging_setters!("100");
 }
@@ -146,15 +132,11 @@ impl LogQuery {
     pub fn new() -> Self {
         Self::default()
     }
-    /// Only entries at or after this instant.
-    pub fn since(mut self, t: impl Into<DateTime<Utc>>) -> Self {
-        self.since = Some(t.into());
-        self
-    }
-    /// Only entries at or before this instant.
-    pub fn until(mut self, t: impl Into<DateTime<Utc>>) -> Self {
-        self.until = Some(t.into());
-        self
+    setters! {
+        /// Only entries at or after this instant.
+        pub fn since(t: impl Into<DateTime<Utc>>) => since = Some(t.into());
+        /// Only entries at or before this instant.
+        pub fn until(t: impl Into<DateTime<Utc>>) => until = Some(t.into());
     }
     paging_setters!("200");
 }
@@ -178,20 +160,13 @@ impl ProxyQuery {
     pub fn new() -> Self {
         Self::default()
     }
-    /// Only this gateway (`nl`, `de` or `at`).
-    pub fn country(mut self, c: impl Into<GatewayCountry>) -> Self {
-        self.country = Some(c.into());
-        self
-    }
-    /// Line layout (text form only).
-    pub fn layout(mut self, l: impl Into<ProxyLayout>) -> Self {
-        self.layout = Some(l.into());
-        self
-    }
-    /// `false` omits login and password (for IP-whitelisted use).
-    pub fn auth(mut self, on: bool) -> Self {
-        self.auth = Some(on);
-        self
+    setters! {
+        /// Only this gateway (`nl`, `de` or `at`).
+        pub fn country(c: impl Into<GatewayCountry>) => country = Some(c.into());
+        /// Line layout (text form only).
+        pub fn layout(l: impl Into<ProxyLayout>) => layout = Some(l.into());
+        /// `false` omits login and password (for IP-whitelisted use).
+        pub fn auth(on: bool) => auth = Some(on);
     }
 }
 

@@ -257,6 +257,35 @@ impl Whitelist {
     }
 }
 
+/// A list of dotted-quad addresses separated by commas or white space, as people write one
+/// (`"203.0.113.10, 198.51.100.4"`); anything else is refused with `invalid_ip`, more than
+/// [`MAX_WHITELIST`] with `too_many_ips`. The empty string is the empty whitelist.
+impl FromStr for Whitelist {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        Self::parse(
+            s.split(|c: char| c == ',' || c.is_whitespace())
+                .filter(|a| !a.is_empty()),
+        )
+    }
+}
+
+/// As [`FromStr`].
+impl TryFrom<&str> for Whitelist {
+    type Error = Error;
+    fn try_from(s: &str) -> Result<Self> {
+        s.parse()
+    }
+}
+
+/// As [`FromStr`].
+impl TryFrom<String> for Whitelist {
+    type Error = Error;
+    fn try_from(s: String) -> Result<Self> {
+        s.parse()
+    }
+}
+
 fn check_len(n: usize) -> Result<()> {
     if n > MAX_WHITELIST {
         return Err(Error::validation(

@@ -7,7 +7,8 @@ use opx::Operation;
 
 use std::collections::BTreeSet;
 
-use contract::{Op, assert_wire_clean, client, fixture};
+use crate::slices::Op;
+use contract::{assert_wire_clean, client, fixture};
 use opx::ErrorKind;
 use opx::mock::{Bucket, MockServer};
 use opx::types::{ErrorCode, PurchaseRequest, ServiceType};

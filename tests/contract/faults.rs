@@ -14,7 +14,8 @@ use crate::contract;
 
 use std::time::Duration;
 
-use contract::{ATTEMPTS, Allow, FAULT_DELAY, Fixture, Op, SHORT_TIMEOUT, builder, fixture};
+use crate::slices::Op;
+use contract::{ATTEMPTS, Allow, FAULT_DELAY, Fixture, SHORT_TIMEOUT, builder, fixture};
 use futures::StreamExt;
 use opx::mock::{Fault, MockServer};
 use opx::types::ErrorCode;

@@ -11,3 +11,4 @@ mod faults;
 mod operations;
 mod properties;
 mod requirements;
+mod slices;

@@ -8,212 +8,28 @@
 //! counted as the operation's.
 
 use crate::contract;
+use crate::slices::{Env, Expect, NOWHERE, Op, specific_cases};
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use contract::{Allow, Fixture, Op, builder, fixture};
-use futures::future::BoxFuture;
+use contract::{Allow, Fixture, builder, fixture};
 use opx::Operation;
 use opx::mock::{Bucket, Fault, MockServer};
-use opx::types::{
-    Country, ErrorCode, GatewayCountry, LogQuery, PlanId, ProxyQuery, PurchaseRequest, Rotation,
-    ServiceId, ServiceQuery, ServiceType, Whitelist,
-};
-use opx::{Client, ErrorKind, RetryPolicy};
+use opx::types::ErrorCode;
+use opx::{ErrorKind, RetryPolicy};
 
-/// A well-formed id that names nothing.
-const NOWHERE: &str = "ffffffffffffffffffffffff";
-
-#[derive(Clone)]
-struct Env {
-    s: Arc<MockServer>,
-    c: Client,
-    fx: Fixture,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-enum Expect {
-    /// Success (the call checks its typed result itself).
-    Ok,
-    /// The server's error envelope: status and code.
-    Api(u16, ErrorCode),
-    /// The operation, called with the bad input, refuses it before sending, with the code the
-    /// server would use.
-    Local(ErrorCode),
-    /// The input type cannot hold the bad value: its constructor refuses it, with the code the
-    /// server would use, so the operation cannot be called with it. Not coverage of the
-    /// operation (the server's own check is tested against the mock, `tests/mock/validation.rs`).
-    Unrepresentable(ErrorCode),
-    /// The server's error envelope on a call that is not idempotent, whose outcome a 5xx leaves
-    /// unknown (the charge may have happened before the error).
-    Unknown(u16, ErrorCode),
-}
-
-type Call = fn(Env) -> BoxFuture<'static, opx::Result<String>>;
-
-struct Case {
-    op: Operation,
-    name: &'static str,
-    expect: Expect,
-    call: Call,
-    /// The call uses a token the server does not know.
-    bad_token: bool,
-}
-
-/// `cases! { Operation, "name" => expect, |env| body; ... }`: the cases, each calling `body`
-/// (an expression that may `.await`, with the environment bound to `env`); a success is shown
-/// by its `Debug` text in failure messages.
-macro_rules! cases {
-    ($($op:ident, $name:literal => $expect:expr, |$e:pat_param| $body:expr;)*) => {
-        vec![$(Case {
-            op: Operation::$op,
-            name: $name,
-            expect: $expect,
-            call: |$e| Box::pin(async move { $body.map(|v| format!("{v:?}")) }),
-            bad_token: false,
-        },)*]
-    };
-}
-
-fn nowhere() -> ServiceId {
-    NOWHERE.parse().unwrap()
-}
-
-fn v4_purchase(fx: &Fixture) -> PurchaseRequest {
-    PurchaseRequest::new(ServiceType::Ipv4Rotating, fx.plan_v4.clone())
-}
-
-/// `PurchaseRequest` of a plan id and a type.
-fn purchase_of(t: ServiceType, plan: PlanId) -> PurchaseRequest {
-    PurchaseRequest::new(t, plan)
-}
-
-/// Proxies in an exit region that has no gateway.
-fn not_a_gateway() -> ProxyQuery {
-    ProxyQuery::new().country(GatewayCountry::parse("us"))
-}
-
-/// A well-formed `Country`, `Rotation` or `PlanId`.
-fn valid<T: TryFrom<&'static str, Error = opx::Error>>(v: &'static str) -> T {
-    T::try_from(v).expect("well-formed")
-}
-
-/// The operation-specific cases (success and the generic 401/429/500 are added per operation).
-/// Where the input type cannot hold the bad value, the row is `Unrepresentable` and says why.
-fn specific_cases() -> Vec<Case> {
-    use ErrorCode::{
-        CountryUnavailable, InsufficientBalance, InvalidCountry, InvalidId, InvalidIp,
-        InvalidPlanId, InvalidRequest, InvalidRotation, InvalidType, NotFound, TooManyIps,
-        UnsupportedForType,
-    };
-    use Expect::{Api, Local, Unrepresentable};
-    cases! {
-        ListPlans, "unknown type" => Local(InvalidType),
-            |e| e.c.plans(Some(ServiceType::parse("ipv4_static"))).await;
-
-        Purchase, "balance too low" => Api(402, InsufficientBalance), |e| {
-            e.s.accounts().set_balance(e.fx.price_v4 - 1);
-            let r = e.c.purchase(&v4_purchase(&e.fx)).await;
-            assert_eq!(e.s.accounts().balance(), e.fx.price_v4 - 1, "a refused purchase charged");
-            r
-        };
-        Purchase, "plan that does not exist" => Api(400, InvalidPlanId),
-            |e| e.c.purchase(&purchase_of(ServiceType::Ipv4Rotating, valid(NOWHERE))).await;
-        Purchase, "plan of the other type" => Api(400, InvalidPlanId),
-            |e| e.c.purchase(&purchase_of(ServiceType::Ipv6Rotating, e.fx.plan_v4.clone())).await;
-        Purchase, "IPv4 outside nl" => Api(400, CountryUnavailable),
-            |e| e.c.purchase(&v4_purchase(&e.fx).country(valid::<Country>("de"))).await;
-        Purchase, "IPv4 rotation other than instant" => Api(400, UnsupportedForType),
-            |e| e.c.purchase(&v4_purchase(&e.fx).rotation(valid::<Rotation>("sticky"))).await;
-        Purchase, "unknown type" => Local(InvalidType),
-            |e| {
-                let t = ServiceType::parse("ipv4_static");
-                e.c.purchase(&purchase_of(t, e.fx.plan_v4.clone())).await
-            };
-        // A `PurchaseRequest` holds a `PlanId`, a `Country` and a `Rotation`, none of which can
-        // be malformed: `purchase` cannot be called with these values.
-        Purchase, "malformed plan id" => Unrepresentable(InvalidPlanId),
-            |_| PlanId::new("65a9f0c1");
-        Purchase, "malformed country" => Unrepresentable(InvalidCountry), |_| Country::new("n");
-        Purchase, "malformed rotation" => Unrepresentable(InvalidRotation),
-            |_| Rotation::new("in stant");
-
-        ListServices, "unknown cursor" => Api(400, InvalidRequest),
-            |e| e.c.services_page(&ServiceQuery::new().cursor(NOWHERE)).await;
-        ListServices, "page size over 100" => Local(InvalidRequest),
-            |e| e.c.services_page(&ServiceQuery::new().limit(101)).await;
-        ListServices, "unknown type" => Local(InvalidType),
-            |e| e.c.services_page(&ServiceQuery::new().service_type(ServiceType::parse("x"))).await;
-
-        GetService, "not mine" => Api(404, NotFound), |e| e.c.service(&nowhere()).await;
-        // Every `/services/{id}` operation takes a `ServiceId`, which cannot be malformed.
-        GetService, "malformed id" => Unrepresentable(InvalidId), |_| ServiceId::new("../account");
-
-        GetProxies, "not mine (txt)" => Api(404, NotFound),
-            |e| e.c.proxies_text(&nowhere(), &ProxyQuery::new()).await;
-        GetProxies, "not mine (json)" => Api(404, NotFound),
-            |e| e.c.proxies_json(&nowhere(), &ProxyQuery::new()).await;
-        GetProxies, "IPv4 has no de gateway" => Api(400, CountryUnavailable),
-            |e| e.c.proxies_text(&e.fx.v4, &ProxyQuery::new().country(GatewayCountry::De)).await;
-        GetProxies, "not a gateway country (txt)" => Local(InvalidCountry),
-            |e| e.c.proxies_text(&e.fx.v6, &not_a_gateway()).await;
-        GetProxies, "not a gateway country (json)" => Local(InvalidCountry),
-            |e| e.c.proxies_json(&e.fx.v6, &not_a_gateway()).await;
-
-        ExtendService, "balance too low" => Api(402, InsufficientBalance), |e| {
-            e.s.accounts().set_balance(0);
-            let before = e.c.service(&e.fx.v4).await?.expires_at;
-            let r = e.c.extend(&e.fx.v4).await;
-            let after = e.c.service(&e.fx.v4).await?.expires_at;
-            assert_eq!(after, before, "a refused extend extended");
-            assert_eq!(e.s.accounts().balance(), 0);
-            r
-        };
-        ExtendService, "not mine" => Api(404, NotFound), |e| e.c.extend(&nowhere()).await;
-
-        ReplaceWhitelist, "not mine" => Api(404, NotFound),
-            |e| e.c.replace_whitelist(&nowhere(), &Whitelist::empty()).await;
-        // A `Whitelist` holds at most 50 IPv4 addresses: `replace_whitelist` cannot be called
-        // with anything else.
-        ReplaceWhitelist, "not an IPv4 address" => Unrepresentable(InvalidIp),
-            |_| Whitelist::parse(["203.0.113.10", "2001:db8::1"]);
-        ReplaceWhitelist, "51 addresses" => Unrepresentable(TooManyIps),
-            |_| Whitelist::new((0..51u8).map(|i| std::net::Ipv4Addr::new(198, 51, 100, i)));
-
-        RegenerateCredentials, "not mine" => Api(404, NotFound),
-            |e| e.c.regenerate_credentials(&nowhere()).await;
-
-        ChangeCountry, "IPv4 service" => Api(400, UnsupportedForType),
-            |e| e.c.change_country(&e.fx.v4, &valid("de")).await;
-        ChangeCountry, "country not offered" => Api(400, CountryUnavailable),
-            |e| e.c.change_country(&e.fx.v6, &valid("zz")).await;
-        ChangeCountry, "not mine" => Api(404, NotFound),
-            |e| e.c.change_country(&nowhere(), &valid("de")).await;
-        // `change_country` takes a `Country`, which cannot be malformed.
-        ChangeCountry, "malformed country" => Unrepresentable(InvalidCountry),
-            |_| Country::new("d-e");
-
-        ChangeRotation, "IPv4 service" => Api(400, UnsupportedForType),
-            |e| e.c.change_rotation(&e.fx.v4, &valid("sticky")).await;
-        ChangeRotation, "not mine" => Api(404, NotFound),
-            |e| e.c.change_rotation(&nowhere(), &valid("sticky")).await;
-        // `change_rotation` takes a `Rotation`, which cannot be malformed.
-        ChangeRotation, "malformed rotation" => Unrepresentable(InvalidRotation),
-            |_| Rotation::new("x".repeat(33));
-
-        ListLogs, "unknown cursor" => Api(400, InvalidRequest),
-            |e| e.c.logs_page(&LogQuery::new().cursor(NOWHERE)).await;
-        ListLogs, "page size over 200" => Local(InvalidRequest),
-            |e| e.c.logs_page(&LogQuery::new().limit(201)).await;
-    }
-}
-
-/// For each operation: success, 401 (unknown token), 429 (the server's limit) and 500.
+/// For each operation: success, 401 (unknown token), 429 (the server's limit), 500, and for
+/// each `/services/{id}...` operation 404 on a service that is not the account's.
 fn generic_cases() -> Vec<(Op, &'static str, Expect)> {
     Op::all()
         .into_iter()
         .flat_map(|op| {
+            let not_mine = op.operation.path().contains("{id}").then_some((
+                op,
+                NOT_MINE,
+                Expect::Api(404, ErrorCode::NotFound),
+            ));
             [
                 (op, "success", Expect::Ok),
                 (
@@ -236,9 +52,14 @@ fn generic_cases() -> Vec<(Op, &'static str, Expect)> {
                     },
                 ),
             ]
+            .into_iter()
+            .chain(not_mine)
         })
         .collect()
 }
+
+/// The generic case that calls an operation on a service id the account does not have.
+const NOT_MINE: &str = "not mine";
 
 fn check(
     what: &str,
@@ -337,7 +158,17 @@ async fn every_operation_success_401_429_500() {
             _ => {}
         }
         let (balance, count) = (s.accounts().balance(), s.services().count());
-        let r = op.call(&e.c, &e.fx).await;
+        let fx = if name == NOT_MINE {
+            let nowhere: opx::types::ServiceId = NOWHERE.parse().unwrap();
+            Fixture {
+                v4: nowhere.clone(),
+                v6: nowhere,
+                ..e.fx.clone()
+            }
+        } else {
+            e.fx.clone()
+        };
+        let r = op.call(&e.c, &fx).await;
         let what = format!("{} / {name}", op.name());
         if let Err(m) = check(&what, &expect, &r, &s) {
             failures.push(m);
@@ -410,7 +241,7 @@ async fn every_operation_specific_error_codes() {
             contract::wire_problems(
                 &s,
                 Allow {
-                    invalid_auth: c.bad_token,
+                    invalid_auth: false,
                 },
             )
             .into_iter()

@@ -2,12 +2,13 @@
 //! named test each. Each fails if the behaviour it names breaks.
 
 use crate::contract;
-use crate::fixtures::IPV4_PLAN;
+use crate::fixtures::{IPV4_PLAN, sent};
 use opx::Operation;
 
 use std::time::Duration;
 
-use contract::{Op, assert_wire_clean, builder, client, fixture, spec};
+use crate::slices::Op;
+use contract::{assert_wire_clean, builder, client, fixture, spec};
 use opx::mock::{Bucket, Fault, MockServer};
 use opx::types::{Currency, ErrorCode, ProxyLayout, ProxyQuery, ServiceType};
 use opx::{Client, ErrorKind, RetryPolicy, generated::types as g};
@@ -82,33 +83,13 @@ async fn requirement_1_types_are_generated_from_the_spec() {
         "ServiceResponse",
         &body(c.service(&fx.v6).await.unwrap().body()),
     );
-    round_trips::<g::ServicePageResponse>(
-        "ServicePageResponse",
-        &body(
-            c.services_page(&opx::types::ServiceQuery::new().limit(2))
-                .await
-                .unwrap()
-                .body(),
-        ),
-    );
-    round_trips::<g::LogPageResponse>(
-        "LogPageResponse",
-        &body(
-            c.logs_page(&opx::types::LogQuery::new())
-                .await
-                .unwrap()
-                .body(),
-        ),
-    );
-    round_trips::<g::ProxyListResponse>(
-        "ProxyListResponse",
-        &body(
-            c.proxies_json(&fx.v6, &ProxyQuery::new())
-                .await
-                .unwrap()
-                .body(),
-        ),
-    );
+    let two_a_page = opx::types::ServiceQuery::new().limit(2);
+    let services = c.services_page(&two_a_page).await.unwrap();
+    round_trips::<g::ServicePageResponse>("ServicePageResponse", &body(services.body()));
+    let logs = c.logs_page(&opx::types::LogQuery::new()).await.unwrap();
+    round_trips::<g::LogPageResponse>("LogPageResponse", &body(logs.body()));
+    let lines = c.proxies_json(&fx.v6, &ProxyQuery::new()).await.unwrap();
+    round_trips::<g::ProxyListResponse>("ProxyListResponse", &body(lines.body()));
     assert_wire_clean(&s);
 }
 
@@ -283,7 +264,7 @@ async fn requirement_5_429_exposes_retry_after_seconds() {
     let s = MockServer::start().await;
     s.accounts().set_limit(Bucket::GlobalMinute, 1);
     let c = builder(&s)
-        .fail_fast_when_rate_limited(false)
+        .rate_limit_policy(opx::RateLimitPolicy::ServerDecides)
         .build()
         .unwrap();
     c.account().await.unwrap();
@@ -335,13 +316,7 @@ async fn requirement_6_purchase_and_extend_never_auto_retried_on_network_failure
             let done = fault == Fault::TruncatedBody;
             assert!(e.is_transport(), "{what}: {e:?}");
             assert_eq!(e.charged(), done.then_some(true), "{what}: {e:?}");
-            let sent = s
-                .records()
-                .requests()
-                .iter()
-                .filter(|r| r.operation == Some(op.operation))
-                .count();
-            assert_eq!(sent, 1, "{what}: retried");
+            assert_eq!(sent(&s, op.operation), 1, "{what}: retried");
             let ran = s.records().executions(op.operation) as i64;
             assert_eq!(ran, i64::from(fault == Fault::DropAfterCommit), "{what}");
             assert_eq!(
@@ -432,7 +407,11 @@ async fn requirement_9_ratelimit_remaining_zero_is_surfaced_not_retried() {
         s.accounts().set_limit(Bucket::GlobalMinute, 3);
         let c = builder(&s)
             .retry_policy(contract::fast_policy().max_attempts(5))
-            .fail_fast_when_rate_limited(fail_fast)
+            .rate_limit_policy(if fail_fast {
+                opx::RateLimitPolicy::Surface
+            } else {
+                opx::RateLimitPolicy::ServerDecides
+            })
             .build()
             .unwrap();
         for left in [2, 1, 0] {

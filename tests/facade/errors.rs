@@ -173,6 +173,37 @@ async fn connection_refused_on_purchase_is_transport_not_unknown() {
     let e = c.account().await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Transport);
     assert!(!e.to_string().contains(scripted::TOKEN));
+    // One line naming the host and the socket's own cause.
+    let text = e.to_string();
+    let head = format!("could not connect to 127.0.0.1:{port}: ");
+    assert!(e.message().starts_with(&head), "{text}");
+    assert!(
+        e.message().len() > head.len() && !text.contains('\n'),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn an_explicit_proxy_is_used_and_no_proxy_goes_direct() {
+    let s = Scripted::start(Reply::ok(account_json())).await;
+    // A proxy nobody listens on: through it the call cannot connect; without it, it works.
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let via = s
+        .client()
+        .proxy(format!("http://127.0.0.1:{port}"))
+        .build()
+        .unwrap();
+    let e = via.account().await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Transport, "{e}");
+    assert_eq!(s.count(), 0);
+    let direct = s.client().no_proxy().build().unwrap();
+    direct.account().await.unwrap();
+    assert_eq!(s.count(), 1);
+    let e = s.client().proxy("not a url").build().unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Config);
 }
 
 #[tokio::test]

@@ -84,7 +84,7 @@ async fn without_pacing_the_same_loop_stops_or_takes_429s() {
     // A naive loop without the local gate runs into the server's 429.
     let naive = s
         .client_builder()
-        .fail_fast_when_rate_limited(false)
+        .rate_limit_policy(opx::RateLimitPolicy::ServerDecides)
         .build()
         .unwrap();
     let e = naive
@@ -95,13 +95,19 @@ async fn without_pacing_the_same_loop_stops_or_takes_429s() {
     assert_eq!(status_count(&s, "429"), 1);
 }
 
-#[tokio::test]
-async fn advancing_the_mock_releases_the_clients_gate() {
+/// A mock whose minute window allows two calls, and a client that has made both.
+async fn a_minute_used_up() -> (MockServer, opx::Client) {
     let s = MockServer::start().await;
     s.accounts().set_limit(Bucket::GlobalMinute, 2);
     let c = s.client();
     c.account().await.unwrap();
     c.account().await.unwrap();
+    (s, c)
+}
+
+#[tokio::test]
+async fn advancing_the_mock_releases_the_clients_gate() {
+    let (s, c) = a_minute_used_up().await;
     let e = c.account().await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::RateLimitedLocally);
     s.clock().advance(Duration::from_secs(59));
@@ -133,12 +139,8 @@ async fn paced_purchases_wait_an_hour_of_virtual_time_for_their_bucket() {
 
 #[tokio::test]
 async fn a_paced_call_that_still_gets_a_429_waits_retry_after_and_is_sent_again() {
-    let s = MockServer::start().await;
-    s.accounts().set_limit(Bucket::GlobalMinute, 2);
     // Another program with the same key used the window up.
-    let other = s.client();
-    other.account().await.unwrap();
-    other.account().await.unwrap();
+    let (s, other) = a_minute_used_up().await;
     let paced = paced_client(&s);
     let t0 = s.clock().now();
     paced.account().await.unwrap();

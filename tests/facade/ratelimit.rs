@@ -78,7 +78,7 @@ async fn fail_fast_can_be_switched_off() {
     let s = Scripted::start(Reply::ok(account_json()).rate(300, 0, 60)).await;
     let c = s
         .client()
-        .fail_fast_when_rate_limited(false)
+        .rate_limit_policy(opx::RateLimitPolicy::ServerDecides)
         .build()
         .unwrap();
     c.account().await.unwrap();
@@ -103,9 +103,46 @@ async fn a_429_blocks_for_its_retry_after() {
 mod against_the_mock {
     use std::time::Duration;
 
-    use crate::fixtures::{ipv4_purchase as req, sent};
-    use opx::mock::{Bucket, Fault, MockServer};
+    use crate::fixtures::{ipv4_purchase as req, rate_limit_next, sent};
+    use opx::mock::{Bucket, MockServer};
     use opx::{ErrorKind, Operation};
+
+    /// A client of the mock (on its clock) that waits up to `secs` for a rate-limit window.
+    fn waiting_up_to(s: &MockServer, secs: u64) -> opx::Client {
+        let limits = opx::RateLimitPolicy::WaitUpTo(Duration::from_secs(secs));
+        s.client_builder()
+            .rate_limit_policy(limits)
+            .build()
+            .unwrap()
+    }
+
+    /// `WaitUpTo(max)`: a call whose window is known to be exhausted waits for the reset when
+    /// it is at most `max` away (no 429 taken); a client allowed less surfaces the server's
+    /// 429 once and then refuses locally.
+    #[tokio::test]
+    async fn wait_up_to_waits_for_a_window_that_resets_soon_enough() {
+        let s = MockServer::start().await;
+        s.accounts().set_limit(Bucket::GlobalMinute, 1);
+        let patient = waiting_up_to(&s, 120);
+        patient.account().await.unwrap();
+        let t0 = s.clock().now();
+        patient.account().await.unwrap();
+        let waited = (s.clock().now() - t0).num_seconds();
+        assert!(
+            (1..=60).contains(&waited),
+            "waited {waited} s on the mock's clock"
+        );
+        let statuses = s.records().stats().responses_by_status;
+        assert_eq!(statuses.get("429"), None, "no 429 was taken: {statuses:?}");
+
+        let hasty = waiting_up_to(&s, 1);
+        let first = hasty.account().await.unwrap_err();
+        assert_eq!(first.kind(), ErrorKind::Api, "{first:?}");
+        assert!(first.is_rate_limited());
+        let second = hasty.account().await.unwrap_err();
+        assert_eq!(second.kind(), ErrorKind::RateLimitedLocally, "{second:?}");
+        assert_eq!(s.records().executions(Operation::GetAccount), 2);
+    }
 
     #[tokio::test]
     async fn the_purchase_bucket_stops_locally_once_exhausted() {
@@ -131,7 +168,9 @@ mod against_the_mock {
     async fn without_fail_fast_the_server_429_is_surfaced_with_retry_after() {
         let s = MockServer::start().await;
         s.accounts().set_limit(Bucket::GlobalMinute, 1);
-        let without_fail_fast = s.client_builder().fail_fast_when_rate_limited(false);
+        let without_fail_fast = s
+            .client_builder()
+            .rate_limit_policy(opx::RateLimitPolicy::ServerDecides);
         let c = without_fail_fast.build().unwrap();
         c.account().await.unwrap();
         let e = c.account().await.unwrap_err();
@@ -145,11 +184,7 @@ mod against_the_mock {
     #[tokio::test]
     async fn an_injected_429_without_retry_after_is_still_rate_limited() {
         let s = MockServer::start().await;
-        s.faults().inject(
-            Operation::GetAccount,
-            Fault::RateLimited { retry_after: None },
-            1,
-        );
+        rate_limit_next(&s, Operation::GetAccount, None);
         let c = s.client();
         let e = c.account().await.unwrap_err();
         assert!(e.is_rate_limited());
@@ -162,18 +197,8 @@ mod against_the_mock {
     #[tokio::test]
     async fn opt_in_waits_retry_after_then_succeeds() {
         let s = MockServer::start().await;
-        s.faults().inject(
-            Operation::GetAccount,
-            Fault::RateLimited {
-                retry_after: Some(1),
-            },
-            1,
-        );
-        let c = s
-            .client_builder()
-            .retry_policy(opx::RetryPolicy::default().retry_rate_limited(Duration::from_secs(2)))
-            .build()
-            .unwrap();
+        rate_limit_next(&s, Operation::GetAccount, Some(1));
+        let c = waiting_up_to(&s, 2);
         // The wait is on the mock's clock (virtual time): it passes at once.
         let t0 = s.clock().now();
         c.account().await.unwrap();

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use opx::Operation;
 use opx::mock::{Fault, MockServer};
-use opx::renewal::{Decision, RenewalOutcome, RenewalPlanner, Skip};
+use opx::renewal::{Decision, RenewalOutcome, RenewalPlanner, RenewalReport, Skip};
 use opx::types::{ServiceType, StatusFilter};
 
 use crate::fixtures::{
@@ -20,6 +20,16 @@ async fn four_due_and_a_client() -> (MockServer, opx::Client) {
     four_due(&s);
     let c = reconciling_client(&s);
     (s, c)
+}
+
+/// Every item after the first of a run that stopped at the first is `NotAttempted`.
+fn assert_the_rest_not_attempted(report: &RenewalReport) {
+    for r in &report.results[1..] {
+        assert!(
+            matches!(r.outcome, RenewalOutcome::Skipped(Skip::NotAttempted)),
+            "{r:?}"
+        );
+    }
 }
 
 fn week(cap: i64) -> RenewalPlanner {
@@ -113,12 +123,7 @@ async fn an_unknown_outcome_stops_the_run_and_counts_as_spent() {
         matches!(report.results[0].outcome, RenewalOutcome::Unknown(_)),
         "{report:?}"
     );
-    for r in &report.results[1..] {
-        assert!(
-            matches!(r.outcome, RenewalOutcome::Skipped(Skip::NotAttempted)),
-            "{r:?}"
-        );
-    }
+    assert_the_rest_not_attempted(&report);
     assert_eq!((report.spent, report.maybe_spent), (0, IPV4_PRICE));
     assert!(report.has_unknown());
     assert_eq!(sent(&s, Operation::ExtendService), 1);
@@ -162,12 +167,7 @@ async fn a_short_balance_is_planned_and_a_refusal_stops_the_run() {
         matches!(report.results[0].outcome, RenewalOutcome::Failed(_)),
         "{report:?}"
     );
-    for r in &report.results[1..] {
-        assert!(
-            matches!(r.outcome, RenewalOutcome::Skipped(Skip::NotAttempted)),
-            "{r:?}"
-        );
-    }
+    assert_the_rest_not_attempted(&report);
     assert_eq!(sent(&s, Operation::ExtendService), 1);
     assert_eq!((report.spent, s.accounts().balance()), (0, 100_000));
     // Expired services are not offered.

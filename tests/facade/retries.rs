@@ -78,7 +78,8 @@ async fn the_puts_are_retried_too() {
 #[tokio::test]
 async fn non_idempotent_posts_are_never_retried() {
     let id: opx::types::ServiceId = SID.parse().unwrap();
-    let policy = quick(10).retry_rate_limited(Duration::from_secs(5));
+    let policy = quick(10);
+    let limits = opx::RateLimitPolicy::WaitUpTo(Duration::from_secs(5));
     for which in ["purchase", "extend", "credentials"] {
         for reply in [
             Reply::error(503, "server_error"),
@@ -86,7 +87,12 @@ async fn non_idempotent_posts_are_never_retried() {
             Reply::raw(429, "text/plain", "").header("retry-after", "0"),
         ] {
             let s = Scripted::start(reply.clone()).await;
-            let c = s.client().retry_policy(policy.clone()).build().unwrap();
+            let c = s
+                .client()
+                .retry_policy(policy.clone())
+                .rate_limit_policy(limits)
+                .build()
+                .unwrap();
             let r = match which {
                 "purchase" => c.purchase(&ipv4_purchase()).await.map(|_| ()),
                 "extend" => c.extend(&id).await.map(|_| ()),
@@ -98,26 +104,23 @@ async fn non_idempotent_posts_are_never_retried() {
     }
 }
 
-#[tokio::test]
-async fn a_429_is_retried_only_when_opted_in_and_within_the_cap() {
+/// A client of `s` that waits up to 2 s for a rate-limit window (or a 429's `Retry-After`).
+async fn waiting_up_to_2_s_after(first: Reply) -> (Scripted, opx::Client) {
     let s = Scripted::start(Reply::ok(account_json())).await;
-    s.push(Reply::raw(429, "text/plain", "").header("retry-after", "0"));
-    let c = s
-        .client()
-        .retry_policy(RetryPolicy::default().retry_rate_limited(Duration::from_secs(2)))
-        .build()
-        .unwrap();
+    s.push(first);
+    let limits = opx::RateLimitPolicy::WaitUpTo(Duration::from_secs(2));
+    let c = s.client().rate_limit_policy(limits).build().unwrap();
+    (s, c)
+}
+
+#[tokio::test]
+async fn a_429_is_retried_only_when_waiting_up_to_retry_after_and_within_the_cap() {
+    let too_many = |secs: &str| Reply::raw(429, "text/plain", "").header("retry-after", secs);
+    let (s, c) = waiting_up_to_2_s_after(too_many("0")).await;
     assert_eq!(c.account().await.unwrap().balance, 1500);
     assert_eq!(s.count(), 2);
 
-    let s = Scripted::start(Reply::ok(account_json())).await;
-    s.push(Reply::raw(429, "text/plain", "").header("retry-after", "60"));
-    let c = s
-        .client()
-        .retry_policy(RetryPolicy::default().retry_rate_limited(Duration::from_secs(2)))
-        .fail_fast_when_rate_limited(false)
-        .build()
-        .unwrap();
+    let (s, c) = waiting_up_to_2_s_after(too_many("60")).await;
     let e = c.account().await.unwrap_err();
     assert!(e.is_rate_limited());
     assert_eq!(s.count(), 1, "Retry-After above the cap is surfaced");

@@ -11,13 +11,21 @@ use std::time::Duration;
 use opx::ClientBuilder;
 use opx::mock::{Fault, MockServer};
 use opx::safe::{ExtendOutcome, PurchaseOutcome, ReconcilePolicy};
-use opx::types::ServiceType;
+use opx::types::{ServiceId, ServiceType};
 
 /// A client builder on the mock's clock whose reconciliation looks `checks` times over
 /// `window`: its sleeps move the mock's virtual time, and with it a `slow_commit`.
 fn watching(s: &MockServer, checks: u32, window: Duration) -> ClientBuilder {
     s.client_builder()
         .reconcile_policy(ReconcilePolicy::default().checks(checks).window(window))
+}
+
+/// A mock with one service, and a client that reconciles quickly.
+async fn one_service_and_a_reconciling_client() -> (MockServer, ServiceId, opx::Client) {
+    let s = MockServer::start().await;
+    let id = s.services().seed(1).remove(0);
+    let c = reconciling_client(&s);
+    (s, id, c)
 }
 
 /// A purchase fault that commits `ms` after the request arrived (on the mock's clock), whether
@@ -202,9 +210,7 @@ async fn a_concurrent_purchase_makes_the_outcome_ambiguous() {
 
 #[tokio::test]
 async fn extend_safely_recovers_or_reports_not_extended() {
-    let s = MockServer::start().await;
-    let c = reconciling_client(&s);
-    let id = s.services().seed(1).remove(0);
+    let (s, id, c) = one_service_and_a_reconciling_client().await;
     let start = c.service(&id).await.unwrap().expires_at;
 
     match c.extend_safely(&id).await.unwrap() {
@@ -434,9 +440,7 @@ async fn a_dropped_purchase_future_is_reconciled_from_a_snapshot() {
 /// When the service cannot be read after an unknown extension, the outcome is unknown.
 #[tokio::test]
 async fn extend_safely_says_unknown_when_it_cannot_read_the_service() {
-    let s = MockServer::start().await;
-    let id = s.services().seed(1).remove(0);
-    let c = reconciling_client(&s);
+    let (s, id, c) = one_service_and_a_reconciling_client().await;
     // The first read (before) answers normally; every read after the lost answer fails.
     let faults = s.faults();
     faults.inject(Operation::ExtendService, Fault::DropAfterCommit, 1);
@@ -454,9 +458,7 @@ async fn extend_safely_says_unknown_when_it_cannot_read_the_service() {
 /// is `ExtendedUnread`, never unknown and never an error, and it is not sent again.
 #[tokio::test]
 async fn an_accepted_extension_that_cannot_be_read_is_extended_unread() {
-    let s = MockServer::start().await;
-    let id = s.services().seed(1).remove(0);
-    let c = reconciling_client(&s);
+    let (s, id, c) = one_service_and_a_reconciling_client().await;
     s.faults().inject(
         Operation::ExtendService,
         Fault::AfterCommit(Box::new(Fault::MalformedJson)),

@@ -1,4 +1,4 @@
-//! Live services: regenerated credentials, expiry, a dead line, new purchases.
+//! Live services: regenerated credentials, expiry, a dead line and a hung one, new purchases.
 
 use std::time::Duration;
 
@@ -45,23 +45,42 @@ async fn an_expired_service_is_dropped_at_its_expiry_and_the_other_carries_on() 
     assert!(!metrics.contains("forbidden_403"), "{metrics}");
 }
 
-#[tokio::test]
-async fn a_dead_line_is_ejected_tunnels_retry_elsewhere_and_it_comes_back() {
+/// A gateway over one IPv6 service (three lines, nl, de and at), whose de line is then taken
+/// out by `out`: six GETs all arrive through the other lines, the de line is ejected once, and
+/// the metrics count one failure of `kind` (`connect` for a dead line, `timeout` for a hung
+/// one). The mock and the gateway, for what comes next.
+async fn the_other_lines_carry_on(
+    out: fn(&MockServer),
+    kind: &str,
+) -> (MockServer, crate::echo::Echo, RunningGateway) {
     let (s, echo, _) = mock_with([IPV6_PLAN]).await;
     let gw = gateway(&s, |b| {
         b.strategy(Strategy::RoundRobin)
+            .upstream_timeout(Duration::from_millis(300))
             .ejection(1, Duration::from_secs(30))
     })
     .await;
-    s.gateways().set_down(&GatewayCountry::De, true);
+    out(&s);
     for _ in 0..6 {
         let (status, body) = get_through(&gw.proxy_url(), &echo.url("/")).await;
         assert_eq!(status, 200, "{body}");
         assert_ne!(country_of(exit(&body)), GatewayCountry::De);
     }
     assert_eq!(gw.services()[0].ejected, 1);
-    let connect_errors = |m: &str| m.lines().filter(|l| l.contains("kind=\"connect\"")).count();
-    assert_eq!(connect_errors(&gw.metrics_text()), 1);
+    let metrics = gw.metrics_text();
+    let kind = format!("kind=\"{kind}\"");
+    assert_eq!(
+        metrics.lines().filter(|l| l.contains(&kind)).count(),
+        1,
+        "{metrics}"
+    );
+    (s, echo, gw)
+}
+
+#[tokio::test]
+async fn a_dead_line_is_ejected_tunnels_retry_elsewhere_and_it_comes_back() {
+    let down = |s: &MockServer| s.gateways().set_down(&GatewayCountry::De, true);
+    let (s, echo, gw) = the_other_lines_carry_on(down, "connect").await;
 
     // Back up; after the backoff (on the mock's clock) the de line is used again.
     s.gateways().set_down(&GatewayCountry::De, false);
@@ -72,6 +91,13 @@ async fn a_dead_line_is_ejected_tunnels_retry_elsewhere_and_it_comes_back() {
     let (status, body) = get_through(&de, &echo.url("/")).await;
     assert_eq!((status, country_of(exit(&body))), (200, GatewayCountry::De));
     assert_eq!(gw.services()[0].ejected, 0);
+}
+
+#[tokio::test]
+async fn a_hung_line_times_out_is_ejected_and_tunnels_go_elsewhere() {
+    // The de line accepts connections and never answers them.
+    let hung = |s: &MockServer| s.gateways().set_hung(&GatewayCountry::De, true);
+    the_other_lines_carry_on(hung, "timeout").await;
 }
 
 #[tokio::test]

@@ -84,18 +84,8 @@ async fn html_502_as_a_proxy_sends_it() {
 #[tokio::test]
 async fn rate_limited_with_and_without_retry_after() {
     let s = MockServer::start().await;
-    s.faults().inject(
-        Operation::GetAccount,
-        Fault::RateLimited {
-            retry_after: Some(7),
-        },
-        1,
-    );
-    s.faults().inject(
-        Operation::GetAccount,
-        Fault::RateLimited { retry_after: None },
-        1,
-    );
+    rate_limit_next(&s, Operation::GetAccount, Some(7));
+    rate_limit_next(&s, Operation::GetAccount, None);
     let r = get(&s, "/account").await;
     assert_eq!(r.status, 429);
     assert_eq!(r.code(), "rate_limited");

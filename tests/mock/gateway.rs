@@ -8,7 +8,7 @@ use crate::support::*;
 use std::time::Duration;
 
 use base64::Engine;
-use opx::mock::MockServer;
+use opx::mock::{GatewayRefusal, MockServer};
 use opx::types::{GatewayCountry, ServiceId};
 use reqwest::Method;
 use serde_json::json;
@@ -16,6 +16,11 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
 const DAY: Duration = Duration::from_secs(86_400);
+
+/// A mock, and an echo server to fetch through its gateways.
+async fn with_an_echo() -> (MockServer, Echo) {
+    (MockServer::start().await, Echo::start().await)
+}
 
 /// A client that sends everything through `proxy_url`, and nothing else (no system proxy).
 fn through(proxy_url: &str) -> reqwest::Client {
@@ -45,14 +50,20 @@ struct Got {
     status: u16,
     headers: reqwest::header::HeaderMap,
     body: String,
+    /// The gateway's refusal, as a user's test reads it off the answer.
+    refusal: Option<GatewayRefusal>,
 }
 
 async fn fetch(proxy_url: &str, url: &str) -> Got {
     let r = through(proxy_url).get(url).send().await.expect("transport");
+    let status = r.status().as_u16();
+    let headers = r.headers().clone();
+    let proxy_status = headers.get("proxy-status").and_then(|v| v.to_str().ok());
     Got {
-        status: r.status().as_u16(),
-        headers: r.headers().clone(),
+        refusal: GatewayRefusal::of(status, proxy_status),
+        status,
         body: r.text().await.unwrap(),
+        headers,
     }
 }
 
@@ -62,8 +73,7 @@ fn id_of(v: &serde_json::Value) -> ServiceId {
 
 #[tokio::test]
 async fn every_line_of_the_list_fetches_a_page_through_its_countrys_gateway() {
-    let s = MockServer::start().await;
-    let echo = Echo::start().await;
+    let (s, echo) = with_an_echo().await;
     let v4 = id_of(&buy(&s, IPV4_PLAN).await);
     let v6 = id_of(&buy(&s, IPV6_PLAN).await);
     let port = |c: GatewayCountry| s.gateways().addr(&c).unwrap().port();
@@ -130,8 +140,7 @@ async fn every_line_of_the_list_fetches_a_page_through_its_countrys_gateway() {
 
 #[tokio::test]
 async fn regenerated_credentials_stop_working_at_once_and_the_new_ones_work() {
-    let s = MockServer::start().await;
-    let echo = Echo::start().await;
+    let (s, echo) = with_an_echo().await;
     let svc = buy(&s, IPV4_PLAN).await;
     let id = id_of(&svc);
     let old = proxy_urls(&s, &id).await.remove(0);
@@ -147,6 +156,10 @@ async fn regenerated_credentials_stop_working_at_once_and_the_new_ones_work() {
     assert_eq!(r.status, 200, "{}", r.text);
     let refused = fetch(&old, &echo.url("/")).await;
     assert_eq!(refused.status, 407, "{}", refused.body);
+    assert_eq!(
+        refused.refusal,
+        Some(GatewayRefusal::AuthenticationRequired)
+    );
     assert_eq!(
         refused.headers["proxy-authenticate"],
         "Basic realm=\"opx-mock\""
@@ -176,8 +189,7 @@ async fn regenerated_credentials_stop_working_at_once_and_the_new_ones_work() {
 
 #[tokio::test]
 async fn an_expired_service_is_refused_and_extending_it_brings_it_back() {
-    let s = MockServer::start().await;
-    let echo = Echo::start().await;
+    let (s, echo) = with_an_echo().await;
     let id = id_of(&buy(&s, IPV4_PLAN).await);
     let line = proxy_urls(&s, &id).await.remove(0);
     s.clock().advance(29 * DAY);
@@ -194,26 +206,26 @@ async fn an_expired_service_is_refused_and_extending_it_brings_it_back() {
         refused.headers["proxy-status"],
         "opx-mock; error=http_request_denied"
     );
+    assert_eq!(refused.refusal, Some(GatewayRefusal::ServiceDenied));
     let r = call(&s, Method::POST, &format!("/services/{id}/extend"), None).await;
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(fetch(&line, &echo.url("/")).await.status, 200);
 }
 
-async fn set_whitelist(s: &MockServer, id: &ServiceId, ips: &[&str]) {
-    let r = call(
-        s,
-        Method::PUT,
-        &format!("/services/{id}/whitelist"),
-        Some(json!({ "whitelisted_ips": ips })),
-    )
-    .await;
+/// `PUT path` with `body`, which must answer 200.
+async fn put_ok(s: &MockServer, path: &str, body: serde_json::Value) {
+    let r = call(s, Method::PUT, path, Some(body)).await;
     assert_eq!(r.status, 200, "{}", r.text);
+}
+
+async fn set_whitelist(s: &MockServer, id: &ServiceId, ips: &[&str]) {
+    let path = format!("/services/{id}/whitelist");
+    put_ok(s, &path, json!({ "whitelisted_ips": ips })).await;
 }
 
 #[tokio::test]
 async fn a_whitelisted_source_needs_no_credentials_and_others_are_refused() {
-    let s = MockServer::start().await;
-    let echo = Echo::start().await;
+    let (s, echo) = with_an_echo().await;
     let id = id_of(&buy(&s, IPV4_PLAN).await);
     let bare = list(&s, &id, "?auth=false").await;
     let bare = format!("http://{}", bare.trim_end());
@@ -245,19 +257,22 @@ async fn a_whitelisted_source_needs_no_credentials_and_others_are_refused() {
     );
 }
 
-#[tokio::test]
-async fn a_line_works_only_on_its_countrys_gateway() {
-    let s = MockServer::start().await;
-    let echo = Echo::start().await;
-    let v6 = id_of(&buy(&s, IPV6_PLAN).await);
-    let r = call(
-        &s,
-        Method::PUT,
-        &format!("/services/{v6}/country"),
-        Some(json!({"country": "de"})),
+/// Buys an IPv6 service and sets its `country` or `rotation` (`PUT /services/{id}/{setting}`).
+async fn ipv6_bought_with(s: &MockServer, setting: &str, value: &str) -> ServiceId {
+    let v6 = id_of(&buy(s, IPV6_PLAN).await);
+    put_ok(
+        s,
+        &format!("/services/{v6}/{setting}"),
+        json!({ setting: value }),
     )
     .await;
-    assert_eq!(r.status, 200);
+    v6
+}
+
+#[tokio::test]
+async fn a_line_works_only_on_its_countrys_gateway() {
+    let (s, echo) = with_an_echo().await;
+    let v6 = ipv6_bought_with(&s, "country", "de").await;
     let text = list(&s, &v6, "").await;
     let lines: Vec<_> = opx::proxies::ProxyLines::new(&text)
         .map(Result::unwrap)
@@ -414,6 +429,7 @@ async fn destinations_off_loopback_are_refused_before_any_connection() {
             got.headers["proxy-status"],
             "opx-mock; error=destination_ip_prohibited"
         );
+        assert_eq!(got.refusal, Some(GatewayRefusal::DestinationNotLoopback));
     }
     let (_, head) = connect(gw, &format!("0.0.0.0:{port}"), Some((&login, &password))).await;
     assert!(head.starts_with("HTTP/1.1 403"), "{head}");
@@ -473,6 +489,7 @@ async fn more_concurrent_connections_than_threads_are_refused() {
         third.headers["proxy-status"],
         "opx-mock; error=connection_limit_reached"
     );
+    assert_eq!(third.refusal, Some(GatewayRefusal::ThreadLimit));
     let at = s.gateways().addr(&GatewayCountry::At).unwrap();
     let (_, head) = connect(at, &tcp.to_string(), Some((&login, &password))).await;
     assert!(head.starts_with("HTTP/1.1 429"), "{head}");
@@ -514,8 +531,7 @@ async fn more_concurrent_connections_than_threads_are_refused() {
 
 #[tokio::test]
 async fn a_single_thread_serves_requests_back_to_back() {
-    let s = MockServer::start().await;
-    let echo = Echo::start().await;
+    let (s, echo) = with_an_echo().await;
     let id = id_of(&buy(&s, IPV4_PLAN).await);
     assert!(s.services().set_threads(&id, 1));
     let client = through(&proxy_urls(&s, &id).await.remove(0));
@@ -531,8 +547,7 @@ async fn a_single_thread_serves_requests_back_to_back() {
 
 #[tokio::test]
 async fn the_gateways_serve_every_account_and_requests_without_a_proxy_are_explained() {
-    let s = MockServer::start().await;
-    let echo = Echo::start().await;
+    let (s, echo) = with_an_echo().await;
     let tenant = s.accounts().add(10_000);
     let theirs = buy_as(&s, &tenant.token, IPV4_PLAN).await;
     let (login, password) = creds(&theirs);
@@ -567,8 +582,7 @@ async fn exit_of(proxy: &str, echo: &Echo) -> std::net::Ipv4Addr {
 
 #[tokio::test]
 async fn connections_leave_from_rotating_loopback_exits_in_the_countrys_range() {
-    let s = MockServer::start().await;
-    let echo = Echo::start().await;
+    let (s, echo) = with_an_echo().await;
     // IPv4 is `instant`: every connection leaves from another nl address.
     let v4 = id_of(&buy(&s, IPV4_PLAN).await);
     let nl = proxy_urls(&s, &v4).await.remove(0);
@@ -584,15 +598,7 @@ async fn connections_leave_from_rotating_loopback_exits_in_the_countrys_range() 
     assert_eq!(seen.len(), 4, "{seen:?}");
 
     // IPv6 with a 10-minute rotation: the de exit holds for 10 minutes of the mock's clock.
-    let v6 = id_of(&buy(&s, IPV6_PLAN).await);
-    let r = call(
-        &s,
-        Method::PUT,
-        &format!("/services/{v6}/rotation"),
-        Some(json!({"rotation": "10min"})),
-    )
-    .await;
-    assert_eq!(r.status, 200, "{}", r.text);
+    let v6 = ipv6_bought_with(&s, "rotation", "10min").await;
     let de = proxy_urls(&s, &v6).await.remove(1);
     let first = exit_of(&de, &echo).await;
     assert!(

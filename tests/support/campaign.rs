@@ -91,8 +91,8 @@ pub struct FaultCase {
     pub weight: u32,
 }
 
-/// A row of [`FAULTS`].
-const fn case(
+/// A row of [`FAULTS`] (or of another campaign's table of faults).
+pub const fn case(
     name: &'static str,
     fault: fn() -> Option<Fault>,
     commits: bool,
@@ -107,7 +107,8 @@ const fn case(
     }
 }
 
-fn after(f: Fault) -> Option<Fault> {
+/// `f`, after the call is committed.
+pub fn after(f: Fault) -> Option<Fault> {
     Some(Fault::AfterCommit(Box::new(f)))
 }
 

@@ -206,3 +206,9 @@ pub fn fail_after_the_next(s: &MockServer, op: Operation) {
     faults.inject(op, opx::mock::Fault::Delay(Duration::ZERO), 1);
     faults.inject(op, opx::mock::Fault::Status(500), 100);
 }
+
+/// The next answer to `op` is a 429 with this `Retry-After` in seconds (`None`: no header).
+pub fn rate_limit_next(s: &MockServer, op: Operation, retry_after: Option<u64>) {
+    s.faults()
+        .inject(op, opx::mock::Fault::RateLimited { retry_after }, 1);
+}

@@ -45,6 +45,8 @@ pub fn clean_env(cmd: &mut Command, env: &[(&str, &str)]) {
     }
     cmd.env("XDG_CONFIG_HOME", "/nonexistent/opx-tests");
     cmd.env("OPX_STATE_DIR", state_dir());
+    // `opx auth login` never writes to the developer's OS keychain: the file store.
+    cmd.env("OPX_KEYRING", "0");
     // The human layout of tables and amounts, as on a terminal: most tests read it. The pipe
     // layout (tab-separated, plain amounts) has its own tests, which set it to "".
     cmd.env("OPX_FORCE_TTY", "1");

@@ -21,6 +21,7 @@ pub struct Ctx {
     pace: bool,
     watch: Option<Duration>,
     force: bool,
+    no_proxy: bool,
     client: OnceCell<Client>,
 }
 
@@ -40,6 +41,7 @@ impl Ctx {
             pace: false,
             watch: None,
             force: false,
+            no_proxy: false,
             client: OnceCell::new(),
         }
     }
@@ -48,6 +50,17 @@ impl Ctx {
     pub fn with_pace(mut self, pace: bool) -> Self {
         self.pace = pace;
         self
+    }
+
+    /// `--no-proxy`: the API calls go directly, whatever the environment's proxy variables.
+    pub fn with_no_proxy(mut self, no_proxy: bool) -> Self {
+        self.no_proxy = no_proxy;
+        self
+    }
+
+    /// The proxy the calls to `base_url` go through (see `proxy.rs`).
+    pub fn proxy_for(&self, base_url: &str) -> crate::proxy::ProxyUse {
+        crate::proxy::ProxyUse::from_env(base_url, self.no_proxy)
     }
 
     /// `--watch` (the window after a lost money answer) and `--force` (send over an unknown
@@ -92,7 +105,11 @@ impl Ctx {
     /// policy.
     pub fn client(&self) -> Result<&Client, Failure> {
         if self.client.get().is_none() {
-            let (mut builder, _) = self.settings()?.builder()?;
+            let settings = self.settings()?;
+            let (base_url, _) = settings.base_url();
+            let proxy = self.proxy_for(&base_url);
+            let (mut builder, _) = settings.builder()?;
+            builder = proxy.apply(builder);
             if let Some(t) = self.timeout {
                 builder = builder.deadline(t);
             }

@@ -77,6 +77,25 @@ impl From<std::io::Error> for Failure {
     }
 }
 
+/// An error and its causes on one line, each cause once (`error sending request: client error
+/// (Connect): invalid peer certificate: UnknownIssuer`).
+pub fn chain(e: &dyn std::error::Error) -> String {
+    let mut parts: Vec<String> = vec![e.to_string()];
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        let text = c.to_string();
+        if !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        cause = c.source();
+    }
+    parts
+        .join(": ")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// What to do about an API error code.
 fn advice(code: &opx::types::ErrorCode) -> Option<&'static str> {
     use opx::types::ErrorCode as C;
@@ -112,6 +131,24 @@ impl fmt::Display for Failure {
             {
                 write!(f, "{}", e.message())
             }
+            Self::Api(e)
+                if e.status().is_some_and(|s| s.as_u16() == 407)
+                    && e.code().is_none()
+                    && crate::proxy::in_use().is_some() =>
+            {
+                write!(
+                    f,
+                    "{} refused the request: 407 Proxy Authentication Required (the API was \
+                     not reached; give the proxy's credentials in its URL, or go direct with \
+                     --no-proxy or NO_PROXY)",
+                    crate::proxy::in_use().unwrap_or_default()
+                )?;
+                if e.operation().is_some_and(|op| !op.is_idempotent()) && e.charged() == Some(false)
+                {
+                    write!(f, "; nothing was charged or changed")?;
+                }
+                Ok(())
+            }
             Self::Api(e) => {
                 if let Some(code) = e.code() {
                     write!(f, "{code}")?;
@@ -121,6 +158,11 @@ impl fmt::Display for Failure {
                     write!(f, ": {}", e.message())?;
                 } else {
                     write!(f, "{}", e.message())?;
+                }
+                if e.kind() == opx::ErrorKind::Transport
+                    && let Some(proxy) = crate::proxy::in_use()
+                {
+                    write!(f, " (through {proxy}; --no-proxy to go direct)")?;
                 }
                 if e.is_rate_limited() {
                     match e.retry_after() {

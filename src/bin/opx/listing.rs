@@ -130,7 +130,7 @@ fn print_page<P: Listing>(page: &opx::Response<P>, json: bool) -> Result<(), Fai
     }
     let mut table = Table::new(P::HEADER);
     rows(&**page, &mut table);
-    output::print(&table.render())?;
+    output::print(&table.render_or(&nothing::<P>(page.next_cursor().is_some())))?;
     if let Some(cursor) = page.next_cursor()
         && std::io::stderr().is_terminal()
     {
@@ -180,8 +180,21 @@ async fn print_all<P: Listing>(
             raw_items.join(",")
         ))
     } else {
-        output::print(&table.render())
+        output::print(&table.render_or(&nothing::<P>(false)))
     }
+}
+
+/// The words for an empty listing: `No services.` (`on this page` when more pages follow).
+fn nothing<P: Listing>(more: bool) -> String {
+    let page = if more { " on this page" } else { "" };
+    format!(
+        "No {}{page}.",
+        if P::ITEMS == "logs" {
+            "log entries"
+        } else {
+            P::ITEMS
+        }
+    )
 }
 
 /// Prints `every_page` when there is such a stream (`--all`, prefetching), else the page

@@ -72,6 +72,16 @@ impl Table {
         self.rows.push(cells.iter().map(|c| printable(c)).collect());
     }
 
+    /// The rendered table, or on a terminal `empty` as a sentence when it has no row (in a
+    /// pipe an empty table is no output, which scripts read as "none").
+    pub fn render_or(&self, empty: &str) -> String {
+        if self.rows.len() == 1 && on_terminal() {
+            format!("{empty}\n")
+        } else {
+            self.render()
+        }
+    }
+
     /// The rendered table: aligned with its header on a terminal, else tab-separated rows
     /// without it; each line ending in a newline.
     pub fn render(&self) -> String {

@@ -20,7 +20,7 @@ pub fn service(s: &Service, body: Option<&[u8]>, json: bool) -> Result<(), Failu
     } else {
         s.whitelist
             .iter()
-            .map(|w| match &w.label {
+            .map(|w| match w.label.as_deref().filter(|l| !l.is_empty()) {
                 Some(l) => format!("{} ({l})", w.ip),
                 None => w.ip.to_string(),
             })
@@ -42,7 +42,7 @@ pub fn service(s: &Service, body: Option<&[u8]>, json: bool) -> Result<(), Failu
         ("login", s.auth.login.clone()),
         (
             "password",
-            "(hidden: `opx proxies ID` or --json show it)".into(),
+            format!("(hidden: `opx proxies {}` or --json show it)", s.service_id),
         ),
         ("whitelist", whitelist),
     ]))
@@ -51,4 +51,27 @@ pub fn service(s: &Service, body: Option<&[u8]>, json: bool) -> Result<(), Failu
 /// A service of a call's answer.
 pub fn response(s: &opx::Response<Service>, json: bool) -> Result<(), Failure> {
     service(s, Some(s.body()), json)
+}
+
+/// After a purchase or an extension (human output only): what was charged and the balance now,
+/// read again from the account. `price` is the catalog's price of the plan (`None`: unknown).
+/// The charge is done whatever this read gives: a failed read is a note, not a failure.
+pub async fn charged(client: &opx::Client, price: Option<i64>, json: bool) -> Result<(), Failure> {
+    if json {
+        return Ok(());
+    }
+    let charged = price.map_or_else(
+        || "the plan's price (not in the catalog)".to_owned(),
+        output::rub,
+    );
+    match client.account().await {
+        Ok(a) => output::print(&format!(
+            "Charged {charged}; the balance is now {}.\n",
+            output::rub(a.balance)
+        )),
+        Err(e) => {
+            eprintln!("note: charged {charged}; the balance could not be read now: {e}");
+            Ok(())
+        }
+    }
 }

@@ -3,10 +3,12 @@
 use std::{ffi::OsString, fmt, net::IpAddr, sync::Arc, time::Duration};
 
 use crate::client::Client;
+use crate::client::money::{cap::SpendCap, journal::Journal, policy::ReconcilePolicy};
 use crate::clock::{Clock, SharedClock};
 use crate::error::{Error, Result};
 use crate::ratelimit::RateLimitPolicy;
 use crate::retry::{Jitter, RetryPolicy};
+use crate::setters::setters;
 use crate::transport::Transport;
 use crate::transport::clients::HttpClients;
 use crate::transport::config::TransportConfig;
@@ -50,7 +52,7 @@ pub struct ClientBuilder {
     http: Option<reqwest::Client>,
     once_http: Option<reqwest::Client>,
     max_body: usize,
-    fail_fast: bool,
+    proxy: crate::transport::ProxySetting,
     jitter_seed: Option<u64>,
     /// Set in `ratelimit::policy` (with the other rate-limit settings).
     pub(crate) rate_limit_policy: crate::ratelimit::RateLimitPolicy,
@@ -70,7 +72,6 @@ impl fmt::Debug for ClientBuilder {
             .field("deadline", &self.deadline)
             .field("retry", &self.retry)
             .field("max_body", &self.max_body)
-            .field("fail_fast", &self.fail_fast)
             .field("rate_limit_policy", &self.rate_limit_policy)
             .finish_non_exhaustive()
     }
@@ -90,7 +91,7 @@ impl Default for ClientBuilder {
             http: None,
             once_http: None,
             max_body: DEFAULT_MAX_RESPONSE_BYTES,
-            fail_fast: true,
+            proxy: crate::transport::ProxySetting::Environment,
             jitter_seed: None,
             rate_limit_policy: Default::default(),
             clock: None,
@@ -114,7 +115,7 @@ impl ClientBuilder {
     /// A builder with the defaults: production base URL, 10 s connect timeout, 60 s per call
     /// ([`ClientBuilder::DEFAULT_DEADLINE`]; an attempt of a retried call at most half of it, a money call
     /// all of it), [`RetryPolicy::default`], 16 MiB response cap,
-    /// local rate-limit fail-fast on.
+    /// [`RateLimitPolicy::Surface`] (an exhausted window refused locally).
     pub fn new() -> Self {
         Self::default()
     }
@@ -151,10 +152,89 @@ impl ClientBuilder {
         Ok(b)
     }
 
-    /// What to do when a rate-limit window is exhausted (default
-    /// [`RateLimitPolicy::Surface`]).
-    pub fn rate_limit_policy(mut self, policy: RateLimitPolicy) -> Self {
-        self.rate_limit_policy = policy;
+    setters! {
+        /// What to do when a rate-limit window is exhausted (default
+        /// [`RateLimitPolicy::Surface`]).
+        pub fn rate_limit_policy(policy: RateLimitPolicy) => rate_limit_policy = policy;
+
+        /// The clock of the rate-limit gate and pacing, the backoff and reconciliation sleeps and
+        /// the call deadline (default [`SystemClock`](crate::clock::SystemClock)); see
+        /// [`clock`](crate::clock). Request timeouts of the HTTP client stay on the system clock.
+        pub fn clock(clock: impl Clock) => clock = Some(Arc::new(clock));
+
+        /// [`clock`](Self::clock), shared with something else (the mock's).
+        pub fn shared_clock(clock: SharedClock) => clock = Some(clock);
+
+        /// The API token (`opx_live_...`). A secret: it never appears in `Debug`, errors or traces.
+        pub fn token(token: impl Into<String>) => token = Some(token.into());
+        /// The base URL (default [`DEFAULT_BASE_URL`](crate::spec::DEFAULT_BASE_URL)). Must be
+        /// `https`, except on a loopback host.
+        pub fn base_url(url: impl Into<String>) => base_url = Some(url.into());
+        /// Send every call through this proxy (`http://`, `https://` or `socks5://`, with its
+        /// credentials in the URL if it needs them), instead of the one the environment names
+        /// (`HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY`, `NO_PROXY`, read as curl does: the
+        /// default). Ignored with [`reqwest_client`](Self::reqwest_client).
+        pub fn proxy(url: impl Into<String>) => proxy = crate::transport::ProxySetting::Url(url.into());
+        /// Connect timeout (default 10 s; ignored with [`reqwest_client`](Self::reqwest_client)).
+        pub fn connect_timeout(d: impl Into<Duration>) => connect_timeout = d.into();
+        /// Timeout of one attempt, body included (default: derived from the
+        /// [`deadline`](Self::deadline): half of it for a call that may be retried, all of it for
+        /// a purchase, extension or credentials change, which are sent once).
+        pub fn timeout(d: impl Into<Duration>) => timeout = Some(d.into());
+        /// Deadline of one call: every attempt and the backoff between them (default
+        /// [`ClientBuilder::DEFAULT_DEADLINE`]). No retry starts that cannot finish before it, and an attempt
+        /// running when it passes is cut off: for a purchase, extension or credentials change that
+        /// is an outcome-unknown error (see [`Client::purchase_safely`](crate::Client::purchase_safely)).
+        pub fn deadline(d: impl Into<Duration>) => deadline = Some(d.into());
+        /// The `User-Agent` header (default `opx/<version>`; with
+        /// [`reqwest_client`](Self::reqwest_client), that client's own unless set here).
+        pub fn user_agent(ua: impl Into<String>) => user_agent = Some(ua.into());
+        /// Retry policy of idempotent calls (default [`RetryPolicy::default`]).
+        pub fn retry_policy(policy: impl Into<RetryPolicy>) => retry = policy.into();
+        /// How `purchase_safely` and `extend_safely` watch the account after a lost answer
+        /// (default [`ReconcilePolicy::default`](crate::safe::ReconcilePolicy::default)).
+        pub fn reconcile_policy(policy: ReconcilePolicy) => money.reconcile = policy;
+        /// Write every safe purchase and extension down in `journal` before sending it, so that an
+        /// unknown outcome outlives the process (see [`Journal`](crate::safe::Journal)). Off by
+        /// default.
+        pub fn journal(journal: Journal) => money.journal = Some(journal);
+        /// Refuse a safe purchase or extension that would take the day's or the month's spending
+        /// over `cap` (counted from the [`journal`](Self::journal), which it needs).
+        pub fn spend_cap(cap: SpendCap) => money.cap = Some(cap);
+        /// Largest response body accepted (default 16 MiB); larger bodies fail with
+        /// [`ErrorKind::BodyTooLarge`](crate::ErrorKind::BodyTooLarge).
+        pub fn max_response_bytes(n: usize) => max_body = n;
+        /// Use this `reqwest::Client` for every call: its proxy, root certificates, local address,
+        /// timeouts and TLS settings apply to all requests, `POST /purchase`, `/extend` and
+        /// `/credentials` included (the per-attempt [`timeout`](Self::timeout) and the
+        /// [`deadline`](Self::deadline) are still set per request).
+        ///
+        /// Build it with `.redirect(reqwest::redirect::Policy::none())`: a redirect followed on a
+        /// money call may send it twice (307, 308) or as a GET (302, 303), so such a call's answer
+        /// is reported as an unknown outcome whatever it says.
+        ///
+        /// The money calls are never retried by this crate. reqwest's own retry policy (on by
+        /// default for requests the server refused unprocessed, such as an HTTP/2 `REFUSED_STREAM`)
+        /// cannot send a request twice that the server processed; do not give the client a policy
+        /// that retries anything else. To keep the money calls on a separate client, see
+        /// [`non_idempotent_reqwest_client`](Self::non_idempotent_reqwest_client).
+        pub fn reqwest_client(client: reqwest::Client) => http = Some(client);
+        /// Use this `reqwest::Client` for the calls that are not idempotent only (default: the
+        /// [`reqwest_client`](Self::reqwest_client) if one was given, else one built here with no
+        /// connection reuse and no transparent retries). You take responsibility for it never
+        /// re-sending a request: build it with `.pool_max_idle_per_host(0)` and
+        /// `.retry(reqwest::retry::never())`.
+        pub fn non_idempotent_reqwest_client(client: reqwest::Client) => once_http = Some(client);
+        /// Seed the backoff jitter (reproducible delays in tests).
+        #[cfg(feature = "unstable-test-hooks")]
+        #[doc(hidden)]
+        pub fn jitter_seed(seed: u64) => jitter_seed = Some(seed);
+    }
+
+    /// Connect directly, whatever proxy the environment names. Ignored with
+    /// [`reqwest_client`](Self::reqwest_client).
+    pub fn no_proxy(mut self) -> Self {
+        self.proxy = crate::transport::ProxySetting::Direct;
         self
     }
 
@@ -179,131 +259,6 @@ impl ClientBuilder {
         notify: impl Fn(crate::operation::Bucket, Duration) + Send + Sync + 'static,
     ) -> Self {
         self.on_wait = Some(Arc::new(notify));
-        self
-    }
-
-    /// The clock of the rate-limit gate and pacing, the backoff and reconciliation sleeps and
-    /// the call deadline (default [`SystemClock`](crate::clock::SystemClock)); see
-    /// [`clock`](crate::clock). Request timeouts of the HTTP client stay on the system clock.
-    pub fn clock(mut self, clock: impl Clock) -> Self {
-        self.clock = Some(Arc::new(clock));
-        self
-    }
-
-    /// [`clock`](Self::clock), shared with something else (the mock's).
-    pub fn shared_clock(mut self, clock: SharedClock) -> Self {
-        self.clock = Some(clock);
-        self
-    }
-
-    /// The API token (`opx_live_...`). A secret: it never appears in `Debug`, errors or traces.
-    pub fn token(mut self, token: impl Into<String>) -> Self {
-        self.token = Some(token.into());
-        self
-    }
-    /// The base URL (default [`DEFAULT_BASE_URL`](crate::spec::DEFAULT_BASE_URL)). Must be
-    /// `https`, except on a loopback host.
-    pub fn base_url(mut self, url: impl Into<String>) -> Self {
-        self.base_url = Some(url.into());
-        self
-    }
-    /// Connect timeout (default 10 s; ignored with [`reqwest_client`](Self::reqwest_client)).
-    pub fn connect_timeout(mut self, d: impl Into<Duration>) -> Self {
-        self.connect_timeout = d.into();
-        self
-    }
-    /// Timeout of one attempt, body included (default: derived from the
-    /// [`deadline`](Self::deadline): half of it for a call that may be retried, all of it for
-    /// a purchase, extension or credentials change, which are sent once).
-    pub fn timeout(mut self, d: impl Into<Duration>) -> Self {
-        self.timeout = Some(d.into());
-        self
-    }
-    /// Deadline of one call: every attempt and the backoff between them (default
-    /// [`ClientBuilder::DEFAULT_DEADLINE`]). No retry starts that cannot finish before it, and an attempt
-    /// running when it passes is cut off: for a purchase, extension or credentials change that
-    /// is an outcome-unknown error (see [`Client::purchase_safely`](crate::Client::purchase_safely)).
-    pub fn deadline(mut self, d: impl Into<Duration>) -> Self {
-        self.deadline = Some(d.into());
-        self
-    }
-    /// The `User-Agent` header (default `opx/<version>`; with
-    /// [`reqwest_client`](Self::reqwest_client), that client's own unless set here).
-    pub fn user_agent(mut self, ua: impl Into<String>) -> Self {
-        self.user_agent = Some(ua.into());
-        self
-    }
-    /// Retry policy of idempotent calls (default [`RetryPolicy::default`]).
-    pub fn retry_policy(mut self, policy: impl Into<RetryPolicy>) -> Self {
-        self.retry = policy.into();
-        self
-    }
-    /// How `purchase_safely` and `extend_safely` watch the account after a lost answer
-    /// (default [`ReconcilePolicy::default`](crate::safe::ReconcilePolicy::default)).
-    pub fn reconcile_policy(
-        mut self,
-        policy: crate::client::money::policy::ReconcilePolicy,
-    ) -> Self {
-        self.money.reconcile = policy;
-        self
-    }
-    /// Write every safe purchase and extension down in `journal` before sending it, so that an
-    /// unknown outcome outlives the process (see [`Journal`](crate::safe::Journal)). Off by
-    /// default.
-    pub fn journal(mut self, journal: crate::client::money::journal::Journal) -> Self {
-        self.money.journal = Some(journal);
-        self
-    }
-    /// Refuse a safe purchase or extension that would take the day's or the month's spending
-    /// over `cap` (counted from the [`journal`](Self::journal), which it needs).
-    pub fn spend_cap(mut self, cap: crate::client::money::cap::SpendCap) -> Self {
-        self.money.cap = Some(cap);
-        self
-    }
-    /// Largest response body accepted (default 16 MiB); larger bodies fail with
-    /// [`ErrorKind::BodyTooLarge`](crate::ErrorKind::BodyTooLarge).
-    pub fn max_response_bytes(mut self, n: usize) -> Self {
-        self.max_body = n;
-        self
-    }
-    /// When a response says `X-RateLimit-Remaining: 0` (or a 429 says `Retry-After`), refuse
-    /// further calls of that bucket locally until the window resets (default on).
-    pub fn fail_fast_when_rate_limited(mut self, on: bool) -> Self {
-        self.fail_fast = on;
-        self
-    }
-    /// Use this `reqwest::Client` for every call: its proxy, root certificates, local address,
-    /// timeouts and TLS settings apply to all requests, `POST /purchase`, `/extend` and
-    /// `/credentials` included (the per-attempt [`timeout`](Self::timeout) and the
-    /// [`deadline`](Self::deadline) are still set per request).
-    ///
-    /// Build it with `.redirect(reqwest::redirect::Policy::none())`: a redirect followed on a
-    /// money call may send it twice (307, 308) or as a GET (302, 303), so such a call's answer
-    /// is reported as an unknown outcome whatever it says.
-    ///
-    /// The money calls are never retried by this crate. reqwest's own retry policy (on by
-    /// default for requests the server refused unprocessed, such as an HTTP/2 `REFUSED_STREAM`)
-    /// cannot send a request twice that the server processed; do not give the client a policy
-    /// that retries anything else. To keep the money calls on a separate client, see
-    /// [`non_idempotent_reqwest_client`](Self::non_idempotent_reqwest_client).
-    pub fn reqwest_client(mut self, client: reqwest::Client) -> Self {
-        self.http = Some(client);
-        self
-    }
-    /// Use this `reqwest::Client` for the calls that are not idempotent only (default: the
-    /// [`reqwest_client`](Self::reqwest_client) if one was given, else one built here with no
-    /// connection reuse and no transparent retries). You take responsibility for it never
-    /// re-sending a request: build it with `.pool_max_idle_per_host(0)` and
-    /// `.retry(reqwest::retry::never())`.
-    pub fn non_idempotent_reqwest_client(mut self, client: reqwest::Client) -> Self {
-        self.once_http = Some(client);
-        self
-    }
-    /// Seed the backoff jitter (reproducible delays in tests).
-    #[cfg(feature = "unstable-test-hooks")]
-    #[doc(hidden)]
-    pub fn jitter_seed(mut self, seed: u64) -> Self {
-        self.jitter_seed = Some(seed);
         self
     }
 
@@ -347,6 +302,7 @@ impl ClientBuilder {
             self.user_agent,
             self.connect_timeout,
             self.timeout,
+            self.proxy,
         )?;
         let transport = Transport::new(TransportConfig {
             base_url,
@@ -356,7 +312,6 @@ impl ClientBuilder {
             max_body: self.max_body,
             timeout: self.timeout,
             deadline: self.deadline,
-            fail_fast: self.fail_fast,
             clock: self
                 .clock
                 .unwrap_or_else(|| Arc::new(crate::clock::SystemClock)),

@@ -5,6 +5,7 @@ use chrono::{DateTime, Datelike, Utc};
 
 use super::entry::{EntryState, JournalEntry};
 use crate::error::{Error, ErrorKind, Result};
+use crate::setters::setters;
 
 /// An optional per-day and per-month limit on what purchases and extensions may charge, given
 /// with [`ClientBuilder::spend_cap`](crate::ClientBuilder::spend_cap) (it needs a
@@ -28,15 +29,11 @@ impl SpendCap {
     pub fn new() -> Self {
         Self::default()
     }
-    /// At most `rub` RUB a UTC day.
-    pub fn per_day(mut self, rub: i64) -> Self {
-        self.day = Some(rub);
-        self
-    }
-    /// At most `rub` RUB a UTC month.
-    pub fn per_month(mut self, rub: i64) -> Self {
-        self.month = Some(rub);
-        self
+    setters! {
+        /// At most `rub` RUB a UTC day.
+        pub fn per_day(rub: i64) => day = Some(rub);
+        /// At most `rub` RUB a UTC month.
+        pub fn per_month(rub: i64) => month = Some(rub);
     }
     /// The daily limit.
     pub fn day(&self) -> Option<i64> {

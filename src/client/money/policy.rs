@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use crate::setters::setters;
+
 /// How [`Client::purchase_safely`](crate::Client::purchase_safely) and
 /// [`Client::extend_safely`](crate::Client::extend_safely) settle an unknown outcome: they look
 /// at the account up to `checks` times, spread over `window`, before they conclude that nothing
@@ -31,25 +33,18 @@ impl Default for ReconcilePolicy {
 }
 
 impl ReconcilePolicy {
-    /// How many times to look (at least 1).
-    pub fn checks(mut self, n: u32) -> Self {
-        self.checks = n.max(1);
-        self
-    }
-    /// The time the checks are spread over (the first is immediate).
-    pub fn window(mut self, d: Duration) -> Self {
-        self.window = d;
-        self
-    }
-    /// Before each purchase, list **every** matching service instead of one page: exact
-    /// whatever order the server lists services in, at one request per 100 services.
-    ///
-    /// By default one page (100 services) is read before the purchase. When the account has
-    /// more, a purchase found ahead of them (the docs' lists are newest first) is recovered,
-    /// and finding none is reported as still unknown rather than guessed.
-    pub fn full_snapshot(mut self, on: bool) -> Self {
-        self.full_snapshot = on;
-        self
+    setters! {
+        /// How many times to look (at least 1).
+        pub fn checks(n: u32) => checks = n.max(1);
+        /// The time the checks are spread over (the first is immediate).
+        pub fn window(d: Duration) => window = d;
+        /// Before each purchase, list **every** matching service instead of one page: exact
+        /// whatever order the server lists services in, at one request per 100 services.
+        ///
+        /// By default one page (100 services) is read before the purchase. When the account has
+        /// more, a purchase found ahead of them (the docs' lists are newest first) is recovered,
+        /// and finding none is reported as still unknown rather than guessed.
+        pub fn full_snapshot(on: bool) => full_snapshot = on;
     }
     /// The number of checks.
     pub fn check_count(&self) -> u32 {

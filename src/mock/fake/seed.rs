@@ -5,6 +5,7 @@ use std::net::Ipv4Addr;
 
 use serde::{Deserialize, Serialize};
 
+use crate::setters::setters;
 use crate::types::{Country, ServiceType};
 
 /// Services to create without charging. Every field is optional; build one with
@@ -21,26 +22,21 @@ use crate::types::{Country, ServiceType};
 /// # Ok::<(), opx::Error>(())
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 #[non_exhaustive]
 pub struct ServiceSeed {
     /// How many (default 1).
-    #[serde(default)]
     pub count: Option<usize>,
     /// Their type (default: the catalog's plans in turn).
-    #[serde(default, rename = "type")]
+    #[serde(rename = "type")]
     pub service_type: Option<ServiceType>,
     /// Their country (default `mixed`).
-    #[serde(default)]
     pub country: Option<Country>,
     /// Seconds until they expire (default: the plan's days; negative: already expired).
-    #[serde(default)]
     pub expires_in_seconds: Option<i64>,
     /// Their whitelist.
-    #[serde(default)]
     pub whitelist: Vec<Ipv4Addr>,
     /// The account they belong to (default: the default account).
-    #[serde(default)]
     pub username: Option<String>,
 }
 
@@ -58,34 +54,21 @@ impl ServiceSeed {
         }
     }
 
-    /// Of this type only (the catalog's plans of that type in turn).
-    pub fn service_type(mut self, t: ServiceType) -> Self {
-        self.service_type = Some(t);
-        self
-    }
+    setters! {
+        /// Of this type only (the catalog's plans of that type in turn).
+        pub fn service_type(t: ServiceType) => service_type = Some(t);
 
-    /// In this country (or region).
-    pub fn country(mut self, country: Country) -> Self {
-        self.country = Some(country);
-        self
-    }
+        /// In this country (or region).
+        pub fn country(country: Country) => country = Some(country);
 
-    /// Expiring `seconds` from the mock's now (negative: expired already).
-    pub fn expires_in_seconds(mut self, seconds: i64) -> Self {
-        self.expires_in_seconds = Some(seconds);
-        self
-    }
+        /// Expiring `seconds` from the mock's now (negative: expired already).
+        pub fn expires_in_seconds(seconds: i64) => expires_in_seconds = Some(seconds);
 
-    /// With this whitelist.
-    pub fn whitelist(mut self, ips: impl IntoIterator<Item = Ipv4Addr>) -> Self {
-        self.whitelist = ips.into_iter().collect();
-        self
-    }
+        /// With this whitelist.
+        pub fn whitelist(ips: impl IntoIterator<Item = Ipv4Addr>) => whitelist = ips.into_iter().collect();
 
-    /// For the account with this user name (see
-    /// [`Accounts::add`](crate::mock::Accounts::add)).
-    pub fn username(mut self, username: impl Into<String>) -> Self {
-        self.username = Some(username.into());
-        self
+        /// For the account with this user name (see
+        /// [`Accounts::add`](crate::mock::Accounts::add)).
+        pub fn username(username: impl Into<String>) => username = Some(username.into());
     }
 }

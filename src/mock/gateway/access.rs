@@ -1,12 +1,13 @@
 //! Who a gateway request is for (credentials or a whitelisted address), whether its service
 //! may use this gateway now, and the service's threads.
 
+use super::refusal::GatewayRefusal;
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
-use http::{HeaderMap, StatusCode};
+use http::HeaderMap;
 
 use super::exit::Exits;
 use crate::forward_proxy::basic_credentials;
@@ -22,8 +23,18 @@ pub(super) struct Shared {
     pub(super) exits: Exits,
     /// The most threads each service has had in use at once.
     pub(super) peak: Mutex<HashMap<u128, u32>>,
-    /// The countries whose gateway closes every new connection without a word.
-    pub(super) down: Mutex<Vec<GatewayCountry>>,
+    /// The countries whose gateway is out, and how.
+    pub(super) outages: Mutex<HashMap<GatewayCountry, Outage>>,
+}
+
+/// How a gateway is out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Outage {
+    /// Every new connection is closed at once, without a word (a dead line).
+    Down,
+    /// Every new connection is accepted and held open, and nothing is ever answered (a hung
+    /// line).
+    Hung,
 }
 
 impl Shared {
@@ -69,33 +80,22 @@ impl Drop for Thread {
     }
 }
 
-/// Why a request is not carried.
+/// Why a request is not carried, in words for the answer's body.
 pub(super) struct Refusal {
-    pub(super) status: StatusCode,
-    /// The RFC 9209 error type (none on 407).
-    pub(super) proxy_status: Option<&'static str>,
+    pub(super) kind: GatewayRefusal,
     pub(super) message: String,
 }
 
 impl Refusal {
-    pub(super) fn new(
-        status: StatusCode,
-        proxy_status: &'static str,
-        message: impl Into<String>,
-    ) -> Self {
+    pub(super) fn new(kind: GatewayRefusal, message: impl Into<String>) -> Self {
         Refusal {
-            status,
-            proxy_status: Some(proxy_status),
+            kind,
             message: message.into(),
         }
     }
 
     pub(super) fn auth(message: impl Into<String>) -> Self {
-        Refusal {
-            status: StatusCode::PROXY_AUTHENTICATION_REQUIRED,
-            proxy_status: None,
-            message: message.into(),
-        }
+        Self::new(GatewayRefusal::AuthenticationRequired, message)
     }
 }
 
@@ -166,8 +166,7 @@ fn service_refusal(s: &Service, country: &GatewayCountry, now: DateTime<Utc>) ->
     if !s.is_active(now) {
         let at = timestamp(s.expires_at);
         return Some(Refusal::new(
-            StatusCode::FORBIDDEN,
-            "http_request_denied",
+            GatewayRefusal::ServiceDenied,
             format!("service {id} expired at {at}"),
         ));
     }
@@ -175,8 +174,7 @@ fn service_refusal(s: &Service, country: &GatewayCountry, now: DateTime<Utc>) ->
     if !countries.contains(country) {
         let names: Vec<&str> = countries.iter().map(GatewayCountry::as_str).collect();
         return Some(Refusal::new(
-            StatusCode::FORBIDDEN,
-            "http_request_denied",
+            GatewayRefusal::ServiceDenied,
             format!(
                 "service {id} has no {country} gateway (its gateways: {})",
                 names.join(", ")

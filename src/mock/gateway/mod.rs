@@ -31,13 +31,15 @@
 //!    loopback source address of the gateway's country, rotated as the service's rotation mode
 //!    says (`exit.rs`): the destination sees a rotating exit address.
 //!
-//! Refusals are `text/plain` bodies of one line naming the reason (never a password), with a
-//! `Proxy-Status` header (RFC 9209) except on `407`.
+//! Each refusal is a [`GatewayRefusal`] (public: the status, the `Proxy-Status` error type, and
+//! how a test tells them apart).
 
 mod access;
 mod exit;
+mod refusal;
 mod serve;
 mod target;
 
 pub use exit::range as exit_range;
+pub use refusal::GatewayRefusal;
 pub(crate) use serve::{Running, bind};

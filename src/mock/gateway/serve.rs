@@ -1,6 +1,7 @@
 //! The gateways' listeners and connections: accept, check (`access.rs`), connect
 //! (`target.rs`, from an exit of `exit.rs`), then forward a request or carry a tunnel.
 
+use super::refusal::GatewayRefusal;
 use std::collections::HashMap;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex};
@@ -12,7 +13,7 @@ use hyper_util::rt::TokioIo;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 
-use super::access::{Refusal, Shared, Thread, authorize};
+use super::access::{Outage, Refusal, Shared, Thread, authorize};
 use super::exit;
 use super::target::{Target, connect, loopback_addrs, target_of};
 use crate::forward_proxy::{Held, relay, serve_http1, spawn_until, strip_hop_by_hop};
@@ -66,7 +67,7 @@ impl Bound {
             in_use: Mutex::new(HashMap::new()),
             exits: exit::Exits::default(),
             peak: Mutex::new(HashMap::new()),
-            down: Mutex::new(Vec::new()),
+            outages: Mutex::new(HashMap::new()),
         });
         for (country, listener) in self.listeners {
             let gw = Gateway {
@@ -126,9 +127,20 @@ impl Gateway {
                     continue;
                 }
             };
-            if self.is_down() {
-                drop(stream);
-                continue;
+            match self.outage() {
+                Some(Outage::Down) => {
+                    drop(stream);
+                    continue;
+                }
+                Some(Outage::Hung) => {
+                    // Held open until the mock stops, never read from nor answered.
+                    spawn_until(self.shutdown.clone(), async move {
+                        let _held = stream;
+                        std::future::pending::<()>().await;
+                    });
+                    continue;
+                }
+                None => {}
             }
             let gw = self.clone();
             let serve = serve_http1(stream, peer, move |req| {
@@ -139,9 +151,10 @@ impl Gateway {
         }
     }
 
-    fn is_down(&self) -> bool {
-        let down = crate::sync::lock(&self.shared.down);
-        down.contains(&self.country)
+    fn outage(&self) -> Option<Outage> {
+        crate::sync::lock(&self.shared.outages)
+            .get(&self.country)
+            .copied()
     }
 
     async fn handle(&self, peer: SocketAddr, req: Request<Incoming>) -> Response<Body> {
@@ -168,8 +181,7 @@ impl Gateway {
         )?;
         let addrs = loopback_addrs(&target).ok_or_else(|| {
             Refusal::new(
-                StatusCode::FORBIDDEN,
-                "destination_ip_prohibited",
+                GatewayRefusal::DestinationNotLoopback,
                 format!(
                     "destination {target} is not on loopback: the mock's gateways only connect to \
                      127.0.0.0/8, ::1 and localhost (nothing was connected)"
@@ -181,8 +193,7 @@ impl Gateway {
             .acquire(ticket.id, ticket.threads)
             .ok_or_else(|| {
                 Refusal::new(
-                    StatusCode::TOO_MANY_REQUESTS,
-                    "connection_limit_reached",
+                    GatewayRefusal::ThreadLimit,
                     format!(
                         "thread limit reached: service {} has {} threads and all are in use",
                         id_hex(ticket.id),
@@ -216,8 +227,7 @@ impl Gateway {
     ) -> Result<Response<Body>, Refusal> {
         let failed = |e: hyper::Error| {
             Refusal::new(
-                StatusCode::BAD_GATEWAY,
-                "connection_terminated",
+                GatewayRefusal::DestinationFailed,
                 format!("the destination {target} failed: {e}"),
             )
         };
@@ -257,21 +267,20 @@ impl Gateway {
             "opx-mock gateway {}: {}\n",
             self.country, r.message
         )));
-        *response.status_mut() = r.status;
+        *response.status_mut() =
+            StatusCode::from_u16(r.kind.status()).unwrap_or(StatusCode::BAD_GATEWAY);
         let h = response.headers_mut();
         h.insert(
             header::CONTENT_TYPE,
             HeaderValue::from_static("text/plain; charset=utf-8"),
         );
-        if r.status == StatusCode::PROXY_AUTHENTICATION_REQUIRED {
+        if r.kind == GatewayRefusal::AuthenticationRequired {
             h.insert(
                 header::PROXY_AUTHENTICATE,
                 HeaderValue::from_static(CHALLENGE),
             );
         }
-        if let Some(error) = r.proxy_status
-            && let Ok(v) = HeaderValue::from_str(&format!("opx-mock; error={error}"))
-        {
+        if let Some(v) = r.kind.header().and_then(|v| HeaderValue::from_str(&v).ok()) {
             h.insert("proxy-status", v);
         }
         response
@@ -294,10 +303,19 @@ impl Running {
 
     /// Takes a country's gateway down (`true`) or brings it back (`false`).
     pub(crate) fn set_down(&self, country: &GatewayCountry, down: bool) {
-        let mut list = crate::sync::lock(&self.shared.down);
-        list.retain(|c| c != country);
-        if down {
-            list.push(country.clone());
-        }
+        self.set_outage(country, down.then_some(Outage::Down));
+    }
+
+    /// Makes a country's gateway hang (`true`) or brings it back (`false`).
+    pub(crate) fn set_hung(&self, country: &GatewayCountry, hung: bool) {
+        self.set_outage(country, hung.then_some(Outage::Hung));
+    }
+
+    fn set_outage(&self, country: &GatewayCountry, outage: Option<Outage>) {
+        let mut outages = crate::sync::lock(&self.shared.outages);
+        match outage {
+            Some(o) => outages.insert(country.clone(), o),
+            None => outages.remove(country),
+        };
     }
 }

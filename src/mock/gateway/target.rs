@@ -1,9 +1,10 @@
 //! Where a gateway request goes: the destination (loopback only, never resolved) and the
 //! connection to it.
 
+use super::refusal::GatewayRefusal;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
-use http::{Method, Request, StatusCode};
+use http::{Method, Request};
 use tokio::net::TcpStream;
 
 use super::access::Refusal;
@@ -30,7 +31,7 @@ impl std::fmt::Display for Target {
 
 /// The destination of a proxy request: `CONNECT host:port`, or an absolute `http://` URI.
 pub(super) fn target_of<B>(req: &Request<B>) -> Result<Target, Refusal> {
-    let bad = |m: String| Refusal::new(StatusCode::BAD_REQUEST, "http_request_error", m);
+    let bad = |m: String| Refusal::new(GatewayRefusal::NotAProxyRequest, m);
     let uri = req.uri();
     let authority = uri.authority().ok_or_else(|| {
         bad(format!(
@@ -92,16 +93,14 @@ pub(super) async fn connect(
             Ok(Err(e)) => last = e.to_string(),
             Err(_) => {
                 return Err(Refusal::new(
-                    StatusCode::BAD_GATEWAY,
-                    "connection_timeout",
+                    GatewayRefusal::DestinationTimeout,
                     format!("connecting to {target} timed out"),
                 ));
             }
         }
     }
     Err(Refusal::new(
-        StatusCode::BAD_GATEWAY,
-        "connection_refused",
+        GatewayRefusal::DestinationRefused,
         format!("cannot connect to {target}: {last}"),
     ))
 }

@@ -28,7 +28,7 @@ pub struct ApiArgs {
     #[arg(long, value_name = "JSON")]
     data: Option<String>,
     /// Do not ask for confirmation of a POST that spends money or replaces credentials.
-    #[arg(long)]
+    #[arg(short = 'y', long)]
     yes: bool,
     /// Send a money POST even while one of the same kind has an unknown outcome, or when its
     /// body names nothing the journal can check later (it is then sent unrecorded).
@@ -170,8 +170,10 @@ fn request(
     token: &Token,
     body: Option<String>,
     deadline: Duration,
+    proxy: &crate::proxy::ProxyUse,
 ) -> Result<reqwest::RequestBuilder, Failure> {
-    let http = reqwest::Client::builder()
+    let http = proxy
+        .apply_reqwest(reqwest::Client::builder())?
         .connect_timeout(Duration::from_secs(10).min(deadline))
         .timeout(deadline)
         .redirect(reqwest::redirect::Policy::none())
@@ -275,9 +277,23 @@ fn verdict(read: &Read, retry_after: Option<u64>, money: Option<Unsure>) -> Resu
         };
     }
     let mut message = format!("HTTP {status}");
-    match envelope(&read.body) {
+    let envelope = envelope(&read.body);
+    match &envelope {
         Some((code, text)) => message.push_str(&format!(": {code}: {text}")),
         None => message.push_str(&why),
+    }
+    if status == 407
+        && envelope.is_none()
+        && let Some(proxy) = crate::proxy::in_use()
+    {
+        return Err(Failure::Exit(
+            1,
+            format!(
+                "{proxy} refused the request: 407 Proxy Authentication Required (the API was \
+                 not reached; give the proxy's credentials in its URL, or go direct with \
+                 --no-proxy or NO_PROXY)"
+            ),
+        ));
     }
     // Only what proves the request was not processed gets here for a money call (an
     // unknown answer returned above): a 4xx with the API's envelope, or a 429.
@@ -414,6 +430,7 @@ pub async fn run(
     settings: Settings,
     deadline: Option<Duration>,
     json: bool,
+    proxy: crate::proxy::ProxyUse,
 ) -> Result<(), Failure> {
     let deadline = deadline.unwrap_or(opx::ClientBuilder::DEFAULT_DEADLINE);
     let method = method_of(&args.method)?;
@@ -440,7 +457,7 @@ pub async fn run(
             journal.settle(id, charge, None, chrono::Utc::now());
         }
     };
-    let sending = request(&method, &url, &token, body, deadline)?.send();
+    let sending = request(&method, &url, &token, body, deadline, &proxy)?.send();
     let sent = match unsure {
         Some(_) => crate::interrupt::guarded("request", sending).await?,
         None => sending.await,
@@ -450,15 +467,16 @@ pub async fn run(
         Err(e) if e.is_connect() || e.is_builder() => {
             settle(opx::safe::Charge::NotDone);
             return Err(Failure::Other(format!(
-                "could not send {method} {}: {}",
+                "could not send {method} {} to {}: {}",
                 url.path(),
-                e.without_url()
+                url.host_str().unwrap_or("?"),
+                crate::failure::chain(&e.without_url())
             )));
         }
         Err(e) if let Some(unsure) = unsure => {
-            return Err(unsure.failure(&e.without_url().to_string()));
+            return Err(unsure.failure(&crate::failure::chain(&e.without_url())));
         }
-        Err(e) => return Err(Failure::Other(e.without_url().to_string())),
+        Err(e) => return Err(Failure::Other(crate::failure::chain(&e.without_url()))),
     };
     let retry_after = response
         .headers()

@@ -17,7 +17,7 @@ pub struct CredentialsArgs {
     #[arg(value_parser = typed::<ServiceId>)]
     id: ServiceId,
     /// Do not ask for confirmation.
-    #[arg(long)]
+    #[arg(short = 'y', long)]
     yes: bool,
 }
 

@@ -20,7 +20,7 @@ pub struct ExtendArgs {
     #[arg(value_parser = typed::<ServiceId>)]
     id: ServiceId,
     /// Do not ask for confirmation.
-    #[arg(long)]
+    #[arg(short = 'y', long)]
     yes: bool,
     /// Extend even while an earlier extension of this service has an unknown outcome (it
     /// may then be charged twice).
@@ -32,14 +32,11 @@ pub struct ExtendArgs {
 pub async fn run(ctx: &Ctx, args: ExtendArgs) -> Result<(), Failure> {
     let id = args.id;
     let client = ctx.client()?;
+    let mut charged = None;
     if !args.yes {
         let service = client.service(&id).await?;
-        let catalog = client.plans(Some(service.service_type.clone())).await?;
-        let price = service
-            .plan_id
-            .as_ref()
-            .and_then(|pid| catalog.plans.iter().find(|p| &p.plan_id == pid))
-            .map(|p| p.price);
+        let price = price_of(client, &service).await?;
+        charged = price;
         let what = format!(
             "extending service {id} (expires {}) by one period",
             output::time(&service.expires_at)
@@ -47,11 +44,24 @@ pub async fn run(ctx: &Ctx, args: ExtendArgs) -> Result<(), Failure> {
         confirm::charge(client, &what, price, "Extend this service by one period?").await?;
     }
     let outcome = interrupt::guarded("extension", client.extend_safely(&id)).await?;
+    // What the screen says after: the price (read now with --yes) and the balance.
+    let after = async |s: &opx::types::Service| {
+        let price = match charged {
+            Some(p) => Some(p),
+            None if ctx.json => None,
+            None => price_of(client, s).await.ok().flatten(),
+        };
+        show::charged(client, price, ctx.json).await
+    };
     match outcome? {
-        ExtendOutcome::Extended(s) => show::service(&s, None, ctx.json),
+        ExtendOutcome::Extended(s) => {
+            show::service(&s, None, ctx.json)?;
+            after(&s).await
+        }
         ExtendOutcome::Recovered(s) => {
             eprintln!("note: the answer was lost, but the extension went through (charged once)");
-            show::service(&s, None, ctx.json)
+            show::service(&s, None, ctx.json)?;
+            after(&s).await
         }
         ExtendOutcome::ExtendedUnread(e) => {
             eprintln!("note: {}; see it with `opx service {id}`", e.message());
@@ -59,4 +69,17 @@ pub async fn run(ctx: &Ctx, args: ExtendArgs) -> Result<(), Failure> {
         }
         ExtendOutcome::Unknown { error, .. } => Err(Failure::charge_unknown(&error)),
     }
+}
+
+/// The catalog price of the service's plan, if the catalog lists it.
+async fn price_of(
+    client: &opx::Client,
+    service: &opx::types::Service,
+) -> Result<Option<i64>, Failure> {
+    let catalog = client.plans(Some(service.service_type.clone())).await?;
+    Ok(service
+        .plan_id
+        .as_ref()
+        .and_then(|pid| catalog.plans.iter().find(|p| &p.plan_id == pid))
+        .map(|p| p.price))
 }

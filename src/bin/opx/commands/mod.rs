@@ -4,12 +4,14 @@
 
 mod account;
 mod api;
+mod auth;
 mod check;
 mod credentials;
 mod doctor;
 mod extend;
 mod gateway;
 mod logs;
+mod man;
 mod mock;
 mod pending;
 mod plans;
@@ -34,13 +36,19 @@ pub const HELP_WIDTH: usize = 100;
 
 const EXIT_CODES: &str = "\
 Environment:
-  OPX_TOKEN     API key (required by every command but `mock`, `completions` and `config`,
-                unless the profile names its own token source)
-  OPX_BASE_URL  API base URL (default https://op-proxy.com/api/v1; same as --base-url)
+  OPX_TOKEN     API key (used before a token stored by `opx auth login`; a profile's
+                token_env / token_file comes first)
+  OPX_BASE_URL  API base URL for OPX_TOKEN (default https://op-proxy.com/api/v1); a profile's
+                or stored token goes only to its own base URL: only --base-url sends it elsewhere
+  OPX_KEYRING   0: `opx auth login` keeps the token in <config dir>/opx/auth.json (mode 600),
+                not in the OS keychain
+  HTTPS_PROXY, HTTP_PROXY, ALL_PROXY, NO_PROXY (or lower case)
+                the proxy of the API calls, read as curl does (--no-proxy: none)
   OPX_PROFILE   profile of the config file to use (same as --profile)
   OPX_CONFIG    config file (default: <config dir>/opx/config.toml, e.g.
                 ~/.config/opx/config.toml); `opx config` shows which one and what it gives
-  OPX_LOG       diagnostics on stderr, a tracing filter: `debug`, `opx=trace`, ... (default off)
+  OPX_LOG       diagnostics on stderr, a tracing filter: `debug`, `opx=trace`, ... (default off;
+                coloured only on a terminal, never with NO_COLOR)
   OPX_TIMEOUT   deadline of each API call in seconds, retries included (same as --timeout;
                 default 60)
   OPX_PACE      1: wait for the rate-limit window instead of failing (same as --pace)
@@ -76,9 +84,14 @@ pub struct Cli {
     /// a string prints as its text.
     #[arg(long, global = true, value_name = "EXPR")]
     jq: Option<String>,
-    /// API base URL.
-    #[arg(long, global = true, env = "OPX_BASE_URL", value_name = "URL")]
+    /// API base URL (default: the profile's or stored login's, else OPX_BASE_URL, else
+    /// https://op-proxy.com/api/v1).
+    #[arg(long, global = true, value_name = "URL")]
     base_url: Option<String>,
+    /// Call the API directly, not through the proxy that HTTPS_PROXY / HTTP_PROXY / ALL_PROXY
+    /// name.
+    #[arg(long, global = true)]
+    no_proxy: bool,
     /// Profile of the config file to use (see `opx config`).
     #[arg(long, global = true, env = "OPX_PROFILE", value_name = "NAME")]
     profile: Option<String>,
@@ -120,8 +133,9 @@ pub enum Command {
     /// Extend the active services expiring within --before, oldest first, for at most
     /// --max-spend RUB in total (without --yes: only show the plan).
     Renew(renew::RenewArgs),
-    /// Replace a service's whitelist (no IP: clear it, after asking), or add or remove one
-    /// address keeping the rest: `opx whitelist add ID IP`, `opx whitelist remove ID IP`.
+    /// Show a service's whitelist (`opx whitelist ID`), replace it (`opx whitelist ID IP...`),
+    /// add or remove one address keeping the rest (`opx whitelist add|remove ID IP`), or empty
+    /// it after asking (`opx whitelist clear ID`).
     #[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
     Whitelist(whitelist::WhitelistArgs),
     /// Regenerate a service's proxy login and password (the old ones stop working; asks first).
@@ -133,10 +147,19 @@ pub enum Command {
     /// Read the API action log (one page, or every page with --all).
     Logs(logs::LogsArgs),
     /// Print a shell completion script.
+    ///
+    /// Install it, e.g.: `opx completions bash > ~/.local/share/bash-completion/completions/opx`,
+    /// `opx completions zsh > "${fpath[1]}/_opx"`,
+    /// `opx completions fish > ~/.config/fish/completions/opx.fish`.
     Completions {
         /// The shell.
         shell: clap_complete::Shell,
     },
+    /// Write a man page for opx and one for each of its commands (opx.1, opx-proxies.1, ...)
+    /// into a directory.
+    ///
+    /// Install them, e.g.: `opx man ~/.local/share/man/man1` (then `man opx-renew`).
+    Man(man::ManArgs),
     /// Fetch a target through each proxy of a service: status, latency, exit address (exit 6
     /// when some do not work).
     Check(check::CheckArgs),
@@ -150,8 +173,11 @@ pub enum Command {
     /// (never spends money or changes anything; exit 1 when something deviates).
     Doctor,
     /// Show the config file, the active profile, the base URL and where the token comes from
-    /// (the token itself redacted).
+    /// (the token itself redacted, its fingerprint shown; `opx auth status` checks it).
     Config,
+    /// Log in (store an API token, checked first, in the OS keychain), show the token in use,
+    /// or log out.
+    Auth(auth::AuthArgs),
     /// Send one authenticated request to any API path and print the response body.
     Api(api::ApiArgs),
     /// The money calls whose outcome is unknown (resolved first where the account now shows
@@ -187,7 +213,8 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
     let json = cli.json || cli.jq.is_some();
     let ctx = Ctx::new(json, cli.profile.clone(), cli.base_url.clone(), timeout)
         .with_pace(cli.pace || bulk)
-        .with_money(watch, forced(&cli.command));
+        .with_money(watch, forced(&cli.command))
+        .with_no_proxy(cli.no_proxy);
     let result = dispatch(&ctx, cli.command).await;
     ctx.notice();
     result
@@ -221,15 +248,20 @@ async fn dispatch(ctx: &Ctx, command: Command) -> Result<(), Failure> {
         Service => services::show, Proxies => proxies::run, Extend => extend::run,
         Renew => renew::run, Whitelist => whitelist::run, Credentials => credentials::run,
         Country => setting::country, Rotation => setting::rotation, Logs => logs::run,
-        Pending => pending::run;
+        Pending => pending::run, Auth => auth::run;
         Command::Account => account::run(ctx).await,
         Command::Doctor => doctor::run(ctx).await,
         Command::Config => crate::config::show(ctx.profile(), ctx.base_url(), ctx.json),
-        Command::Api(args) => api::run(args, ctx.settings()?, ctx.timeout(), ctx.json).await,
+        Command::Api(args) => {
+            let settings = ctx.settings()?;
+            let proxy = ctx.proxy_for(&settings.base_url().0);
+            api::run(args, settings, ctx.timeout(), ctx.json, proxy).await
+        }
         Command::Mock(args) => mock::run(args).await,
         Command::Gateway(args) => gateway::run(ctx.client()?.clone(), args).await,
         Command::Check(args) => check::run(ctx.client()?, args, ctx.json).await,
         Command::Completions { shell } => completions(shell),
+        Command::Man(args) => man::run(args),
     )
 }
 

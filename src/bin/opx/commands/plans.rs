@@ -23,7 +23,7 @@ pub async fn run(ctx: &Ctx, args: PlansArgs) -> Result<(), Failure> {
     }
     let mut t = Table::new(&["PLAN ID", "TYPE", "NAME", "THREADS", "DAYS", "PRICE"]);
     listing::add_rows(&mut t, &plans.plans, row, &plans.undecoded, "plan_id");
-    output::print(&t.render())
+    output::print(&t.render_or("No plans are on sale."))
 }
 
 /// A row of `opx plans`.

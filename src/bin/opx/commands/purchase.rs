@@ -35,7 +35,7 @@ pub struct PurchaseArgs {
     #[arg(long, value_parser = typed::<Rotation>)]
     rotation: Option<Rotation>,
     /// Do not ask for confirmation.
-    #[arg(long)]
+    #[arg(short = 'y', long)]
     yes: bool,
     /// Buy even while an earlier purchase of this plan has an unknown outcome (it may then
     /// be charged twice).
@@ -69,6 +69,7 @@ pub async fn run(ctx: &Ctx, args: PurchaseArgs) -> Result<(), Failure> {
         req = req.rotation(r);
     }
     let client = ctx.client()?;
+    let mut price = None;
     if !args.yes {
         let plan = plan_of(client, &req).await?;
         let what = format!(
@@ -76,16 +77,30 @@ pub async fn run(ctx: &Ctx, args: PurchaseArgs) -> Result<(), Failure> {
             plan.name, plan.threads, plan.days
         );
         confirm::charge(client, &what, Some(plan.price), "Buy this plan?").await?;
+        price = Some(plan.price);
     }
+    // What the screen says after a purchase: the price (read now with --yes) and the balance.
+    let after = async |price: Option<i64>| {
+        let price = match price {
+            Some(p) => Some(p),
+            None if ctx.json => None,
+            None => plan_of(client, &req).await.ok().map(|p| p.price),
+        };
+        show::charged(client, price, ctx.json).await
+    };
     let outcome = interrupt::guarded("purchase", client.purchase_safely(&req)).await?;
     match outcome? {
-        PurchaseOutcome::Purchased(s) => show::service(&s, None, ctx.json),
+        PurchaseOutcome::Purchased(s) => {
+            show::service(&s, None, ctx.json)?;
+            after(price).await
+        }
         PurchaseOutcome::Recovered(s) => {
             eprintln!(
                 "note: the answer was lost, but the purchase went through (charged once): {}",
                 s.service_id
             );
-            show::service(&s, None, ctx.json)
+            show::service(&s, None, ctx.json)?;
+            after(price).await
         }
         PurchaseOutcome::RecoveredUnread(u) => {
             let id = u.field("service_id").unwrap_or("?");

@@ -27,7 +27,7 @@ pub struct RenewArgs {
     #[arg(long, value_name = "RUB", value_parser = clap::value_parser!(i64).range(0..))]
     max_spend: i64,
     /// Extend them (without it, only the plan is shown and nothing is spent).
-    #[arg(long)]
+    #[arg(short = 'y', long)]
     yes: bool,
     /// Extend a service even while an earlier extension of it has an unknown outcome.
     #[arg(long)]

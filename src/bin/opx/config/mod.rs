@@ -31,6 +31,7 @@ use crate::failure::Failure;
 use crate::output;
 
 mod file;
+pub mod login;
 mod token;
 
 use file::{Active, CONFIG_ENV, File, check_profile, read_file, shown};
@@ -41,6 +42,8 @@ use token::{read_token, token_from_env};
 pub const PROFILE_ENV: &str = "OPX_PROFILE";
 /// The file's name inside `<config dir>/opx/`.
 const FILE_NAME: &str = "config.toml";
+/// The name of the login made without a profile.
+pub const DEFAULT_LOGIN: &str = "default";
 
 /// Where the config file is, and whether it exists.
 #[derive(Debug)]
@@ -60,6 +63,11 @@ pub struct Settings {
     base_url: Option<String>,
     base_url_from: String,
     token: Result<(Token, String), Failure>,
+    /// The name `opx auth login` stores this profile's token under (the profile's, or
+    /// `default`).
+    login_name: String,
+    /// The profile names its own token source (`token_env` / `token_file`).
+    profile_token: bool,
     /// `--watch`, over the profile's.
     watch: Option<std::time::Duration>,
     /// `--force`.
@@ -68,8 +76,23 @@ pub struct Settings {
 
 impl Settings {
     /// Reads the config file (if any) and decides the profile, the base URL and the token.
-    /// `base_url` is `--base-url` (or `OPX_BASE_URL`, which clap merges into it).
+    /// `base_url` is `--base-url` as given on the command line.
+    ///
+    /// The token: the profile's (`token_env` / `token_file`), else `OPX_TOKEN`, else the one
+    /// `opx auth login` stored for the profile (or `default`). A profile's or a stored token
+    /// goes to its own base URL only: `OPX_BASE_URL` naming another is refused, only
+    /// `--base-url` can send it elsewhere.
     pub fn resolve(profile: Option<&str>, base_url: Option<&str>) -> Result<Self, Failure> {
+        Self::resolve_with(profile, base_url, true)
+    }
+
+    /// As [`Settings::resolve`]; `stored`: whether a token stored by `opx auth login` is
+    /// looked for (not by `opx auth login` itself, which decides where a new one goes).
+    pub fn resolve_with(
+        profile: Option<&str>,
+        base_url: Option<&str>,
+        stored: bool,
+    ) -> Result<Self, Failure> {
         let location = locate()?;
         let file = match &location.path {
             Some(path) => read_file(path, location.explicit)?,
@@ -115,27 +138,71 @@ impl Settings {
                 )?)
             }
         };
-        let (base_url, base_url_from) = match (base_url.filter(|u| !u.trim().is_empty()), &active) {
-            (Some(u), _) => (
-                Some(u.to_owned()),
-                flag_or_env(u, opx::ClientBuilder::BASE_URL_ENV, "--base-url").to_owned(),
-            ),
-            (
-                None,
-                Some(Active {
-                    name,
-                    base_url: Some(u),
-                    ..
-                }),
-            ) => (Some(u.clone()), format!("profile {name}")),
-            (None, _) => (None, "default".to_owned()),
-        };
-        let token = match active
+        let profile_token = active.as_ref().is_some_and(|a| a.token.is_some());
+        let login_name = active
+            .as_ref()
+            .map_or(DEFAULT_LOGIN, |a| a.name.as_str())
+            .to_owned();
+        // The token, and the base URL it belongs to when it is a profile's or a login's.
+        let (token, home) = match active
             .as_ref()
             .and_then(|a| a.token.as_ref().map(|t| (a, t)))
         {
-            Some((a, source)) => read_token(&a.name, source),
-            None => token_from_env(),
+            Some((a, source)) => (
+                read_token(&a.name, source),
+                Some((
+                    a.base_url
+                        .clone()
+                        .unwrap_or_else(|| opx::spec::DEFAULT_BASE_URL.to_owned()),
+                    format!("profile {}", a.name),
+                )),
+            ),
+            None if !stored || std::env::var_os(opx::ClientBuilder::TOKEN_ENV).is_some() => {
+                (token_from_env(), None)
+            }
+            None => {
+                let path = login::file_path()?;
+                match login::load(&path, &login::Keychain::platform(), &login_name)? {
+                    Some(l) => {
+                        let from = l.source(&path);
+                        let home = (l.base_url.clone(), format!("login {}", l.name));
+                        (Ok((l.token, from)), Some(home))
+                    }
+                    None => (token_from_env(), None),
+                }
+            }
+        };
+        let env_url = std::env::var(opx::ClientBuilder::BASE_URL_ENV)
+            .ok()
+            .filter(|u| !u.trim().is_empty());
+        let (base_url, base_url_from) = match (base_url.filter(|u| !u.trim().is_empty()), home) {
+            (Some(u), _) => (Some(u.to_owned()), "--base-url".to_owned()),
+            (None, Some((home, whose))) => {
+                if let Some(env) = env_url.filter(|e| !same_url(e, &home)) {
+                    return Err(Failure::Usage(format!(
+                        "{} is {} but the token of {whose} belongs to {}: a stored or profile \
+                         token is only sent to its own base URL; to send it there anyway, give \
+                         --base-url on the command line, or unset {}",
+                        opx::ClientBuilder::BASE_URL_ENV,
+                        redact_url(&env),
+                        redact_url(&home),
+                        opx::ClientBuilder::BASE_URL_ENV,
+                    )));
+                }
+                (Some(home), whose)
+            }
+            (None, None) => match (env_url, &active) {
+                (Some(u), _) => (Some(u), opx::ClientBuilder::BASE_URL_ENV.to_owned()),
+                (
+                    None,
+                    Some(Active {
+                        name,
+                        base_url: Some(u),
+                        ..
+                    }),
+                ) => (Some(u.clone()), format!("profile {name}")),
+                (None, _) => (None, "default".to_owned()),
+            },
         };
         Ok(Self {
             location,
@@ -145,9 +212,44 @@ impl Settings {
             base_url,
             base_url_from,
             token,
+            login_name,
+            profile_token,
             watch: None,
             force: false,
         })
+    }
+
+    /// The base URL the token goes to, and what chose it.
+    pub fn base_url(&self) -> (String, &str) {
+        (
+            self.base_url
+                .clone()
+                .unwrap_or_else(|| opx::spec::DEFAULT_BASE_URL.to_owned()),
+            &self.base_url_from,
+        )
+    }
+
+    /// Refuses (exit 2) a base URL that carries a user name or password.
+    pub fn check_base_url(&self) -> Result<(), Failure> {
+        match &self.base_url {
+            Some(url) => refuse_userinfo(url, &self.base_url_from),
+            None => Ok(()),
+        }
+    }
+
+    /// The name `opx auth login` stores this profile's token under.
+    pub fn login_name(&self) -> &str {
+        &self.login_name
+    }
+
+    /// Whether the profile names its own token source (a stored login is then never used).
+    pub fn profile_token(&self) -> bool {
+        self.profile_token
+    }
+
+    /// The token and where it comes from, or why there is none usable.
+    pub fn into_token(self) -> Result<(Token, String), Failure> {
+        self.token
     }
 
     /// `--watch` (over the profile's `watch`) and `--force`.
@@ -166,6 +268,9 @@ impl Settings {
     /// A client builder with this token and base URL (and the CLI's user agent), the journal
     /// of this profile and base URL, the profile's spend cap and watch window, and the token.
     pub fn builder(self) -> Result<(ClientBuilder, Token), Failure> {
+        if let Some(url) = &self.base_url {
+            refuse_userinfo(url, &self.base_url_from)?;
+        }
         let (token, _) = self.token?;
         let mut builder = ClientBuilder::new().token(token.0.clone());
         let base_url = self
@@ -198,10 +303,12 @@ pub fn show(profile: Option<&str>, base_url: Option<&str>, json: bool) -> Result
         .active
         .as_ref()
         .map(|a| format!("{} ({})", a.name, a.chosen_by));
-    let url = s
+    let raw_url = s
         .base_url
         .clone()
         .unwrap_or_else(|| opx::spec::DEFAULT_BASE_URL.to_owned());
+    let url = redact_url(&raw_url);
+    let url_problem = refuse_userinfo(&raw_url, &s.base_url_from).err();
     let (token_line, token_from, problem) = match &s.token {
         Ok((_, from)) => ("<redacted>".to_owned(), Some(from.clone()), None),
         Err(e) => (format!("unusable: {e}"), None, Some(e.to_string())),
@@ -216,8 +323,10 @@ pub fn show(profile: Option<&str>, base_url: Option<&str>, json: bool) -> Result
             "base_url": url,
             "base_url_from": s.base_url_from,
             "token": token_from.as_ref().map(|_| "<redacted>"),
+            "token_fingerprint": s.token.as_ref().ok().map(|(t, _)| t.fingerprint()),
             "token_from": token_from,
             "token_problem": problem,
+            "base_url_problem": url_problem.as_ref().map(ToString::to_string),
         });
         output::print(&format!("{v}\n"))?;
     } else {
@@ -241,12 +350,68 @@ pub fn show(profile: Option<&str>, base_url: Option<&str>, json: bool) -> Result
                     None => token_line,
                 },
             ),
+            (
+                "fingerprint",
+                s.token
+                    .as_ref()
+                    .map_or_else(|_| "-".to_owned(), |(t, _)| t.fingerprint()),
+            ),
         ]))?;
+    }
+    if let Some(e) = url_problem {
+        return Err(e);
     }
     match s.token {
         Ok(_) => Ok(()),
         Err(e) => Err(e),
     }
+}
+
+/// Whether two base URLs name the same place (a trailing `/` aside).
+fn same_url(a: &str, b: &str) -> bool {
+    a.trim().trim_end_matches('/') == b.trim().trim_end_matches('/')
+}
+
+/// A URL as it may be shown: a user name or password in it replaced by `***`; a text that
+/// does not parse is shown up to its host part only when it holds no `@`.
+pub fn redact_url(raw: &str) -> String {
+    match url::Url::parse(raw.trim()) {
+        Ok(mut url) => {
+            if !url.username().is_empty() || url.password().is_some() {
+                let _ = url.set_password(None);
+                let _ = url.set_username("***");
+            }
+            url.to_string()
+                .trim_end_matches('/')
+                .to_owned()
+                .replace("%2A%2A%2A@", "***@")
+        }
+        Err(_) if raw.contains('@') => "(a URL that does not parse, holding an `@`)".to_owned(),
+        Err(_) => raw.to_owned(),
+    }
+}
+
+/// A base URL carrying a user name or password is refused (exit 2), shown redacted: the
+/// token is the API's only credential.
+fn refuse_userinfo(raw: &str, from: &str) -> Result<(), Failure> {
+    let Ok(url) = url::Url::parse(raw.trim()) else {
+        return if raw.contains('@') {
+            Err(Failure::Usage(format!(
+                "the base URL ({from}) does not parse and holds an `@`: give it as \
+                 https://host/api/v1, without a user name or password"
+            )))
+        } else {
+            Ok(())
+        };
+    };
+    if url.username().is_empty() && url.password().is_none() {
+        return Ok(());
+    }
+    Err(Failure::Usage(format!(
+        "the base URL {} ({from}) carries a user name or password: give it without them; the \
+         API token goes in OPX_TOKEN, a profile's token_env / token_file, or `opx auth login`",
+        redact_url(raw)
+    )))
 }
 
 /// `OPX_CONFIG`, else `<config dir>/opx/config.toml`.

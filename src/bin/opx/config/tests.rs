@@ -68,3 +68,21 @@ fn the_token_is_never_in_debug() {
     let t = Token("opx_live_0123456789abcdef0123456789abcdef".into());
     assert_eq!(format!("{t:?}"), "Token(<redacted>)");
 }
+
+#[test]
+fn a_fingerprint_tells_keys_apart_and_never_gives_one_away() {
+    let t = Token("opx_live_0123456789abcdef0123456789abab12".into());
+    assert_eq!(t.fingerprint(), "opx_live_…ab12");
+    // Without a prefix, or a short token: at most two characters of a token of 8 to 16.
+    assert_eq!(Token("0123456789abcdef0123".into()).fingerprint(), "…0123");
+    assert_eq!(Token("short_12345678".into()).fingerprint(), "short_…78");
+    assert_eq!(Token("abc".into()).fingerprint(), "…");
+    // A long "prefix" is not a prefix: it would show most of the secret.
+    let long = Token("averyveryverylongsecretpart_abcdefghij".into());
+    assert_eq!(long.fingerprint(), "…ghij");
+    // Never panics on multi-byte characters.
+    assert_eq!(
+        Token("ключ_ключключключключ".into()).fingerprint(),
+        "ключ_…ключ"
+    );
+}

@@ -16,7 +16,7 @@ pub(super) enum TokenSource {
 }
 
 /// The API token: a secret, never shown.
-pub struct Token(pub(super) String);
+pub struct Token(pub(crate) String);
 
 impl fmt::Debug for Token {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -25,6 +25,30 @@ impl fmt::Debug for Token {
 }
 
 impl Token {
+    /// A token read from the user (`opx auth login`).
+    pub fn new(secret: String) -> Self {
+        Self(secret)
+    }
+
+    /// `opx_live_…ab12`: the prefix before the last `_` and the last four characters, enough
+    /// to tell keys apart and never enough to use one (a token of 16 characters or fewer shows
+    /// only its last two).
+    pub fn fingerprint(&self) -> String {
+        let t = self.0.trim();
+        let chars: Vec<char> = t.chars().collect();
+        let tail_len = if chars.len() > 16 {
+            4
+        } else {
+            2.min(chars.len() / 4)
+        };
+        let tail: String = chars[chars.len() - tail_len..].iter().collect();
+        let prefix = t
+            .rfind('_')
+            .filter(|&at| at + 1 + 8 <= t.len() && at <= 16)
+            .map_or("", |at| &t[..=at]);
+        format!("{prefix}…{tail}")
+    }
+
     /// The secret, to put in a header marked sensitive.
     pub fn expose(&self) -> &str {
         &self.0
@@ -43,8 +67,8 @@ pub(super) fn token_from_env() -> Result<(Token, String), Failure> {
             opx::ClientBuilder::TOKEN_ENV
         ))),
         Err(std::env::VarError::NotPresent) => Err(Failure::Usage(format!(
-            "{} is not set: export your API key as {}, or choose a profile with --profile \
-             (see `opx config`)",
+            "not logged in and {} is not set: run `opx auth login`, or export your API key as \
+             {}, or choose a profile with --profile (see `opx config`)",
             opx::ClientBuilder::TOKEN_ENV,
             opx::ClientBuilder::TOKEN_ENV
         ))),
@@ -63,7 +87,7 @@ pub(super) fn read_token(profile: &str, source: &TokenSource) -> Result<(Token, 
             ))),
         },
         TokenSource::File(path) => {
-            check_private(profile, path)?;
+            check_private(&format!("profile {profile:?}"), path)?;
             let text = std::fs::read_to_string(path).map_err(|e| {
                 Failure::Usage(format!(
                     "profile {profile:?}: cannot read the token file {}: {}",
@@ -87,26 +111,27 @@ pub(super) fn read_token(profile: &str, source: &TokenSource) -> Result<(Token, 
     }
 }
 
-/// A token file must be a regular file that no one but its owner can read or write.
+/// A token file (or the logins file) must be a regular file that no one but its owner can read
+/// or write; `who` starts the message (`profile "work"`, `login`).
 #[cfg(unix)]
-fn check_private(profile: &str, path: &Path) -> Result<(), Failure> {
+pub(super) fn check_private(who: &str, path: &Path) -> Result<(), Failure> {
     use std::os::unix::fs::PermissionsExt;
     let meta = std::fs::metadata(path).map_err(|e| {
         Failure::Usage(format!(
-            "profile {profile:?}: cannot read the token file {}: {e}",
+            "{who}: cannot read the token file {}: {e}",
             path.display()
         ))
     })?;
     if !meta.is_file() {
         return Err(Failure::Usage(format!(
-            "profile {profile:?}: the token file {} is not a regular file",
+            "{who}: the token file {} is not a regular file",
             path.display()
         )));
     }
     let mode = meta.permissions().mode() & 0o777;
     if mode & 0o077 != 0 {
         return Err(Failure::Usage(format!(
-            "profile {profile:?}: refusing the token file {}: its mode {mode:03o} lets other \
+            "{who}: refusing the token file {}: its mode {mode:03o} lets other \
              users read or change it; run `chmod 600 {}`",
             path.display(),
             path.display()
@@ -117,6 +142,6 @@ fn check_private(profile: &str, path: &Path) -> Result<(), Failure> {
 
 /// Elsewhere there are no Unix permission bits to check.
 #[cfg(not(unix))]
-fn check_private(_profile: &str, _path: &Path) -> Result<(), Failure> {
+pub(super) fn check_private(_who: &str, _path: &Path) -> Result<(), Failure> {
     Ok(())
 }

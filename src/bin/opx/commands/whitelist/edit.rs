@@ -37,6 +37,16 @@ pub enum Edit {
         /// IPv4 address.
         ip: String,
     },
+    /// Empty the whitelist, after showing what goes and asking (every client that
+    /// authenticates by its IP address loses access at once).
+    Clear {
+        /// Service id (24 hex characters).
+        #[arg(value_parser = typed::<ServiceId>)]
+        id: ServiceId,
+        /// Do not ask.
+        #[arg(short = 'y', long)]
+        yes: bool,
+    },
 }
 
 fn address(ip: &str) -> Result<Ipv4Addr, Failure> {
@@ -60,6 +70,7 @@ pub async fn run(ctx: &Ctx, edit: Edit) -> Result<(), Failure> {
             let r = ctx.client()?.whitelist_remove(&id, ip).await?;
             (id, ip, r)
         }
+        Edit::Clear { id, yes } => return super::clear(ctx, id, yes).await,
     };
     report(ctx, &id, ip, &result)
 }
