@@ -57,6 +57,36 @@ async fn export(s: &MockServer, id: &str, format: &str) -> String {
     text
 }
 
+/// `opx proxies --all --as url`: one file of every endpoint of every active service, each a
+/// working proxy URL.
+#[tokio::test(flavor = "multi_thread")]
+async fn all_as_url_is_one_file_of_every_endpoint() {
+    let s = MockServer::start().await;
+    let echo = Echo::start().await;
+    let v4 = bought(&s, ServiceType::Ipv4Rotating).await;
+    let v6 = bought(&s, ServiceType::Ipv6Rotating).await;
+    let (one, other) = (
+        export(&s, v4.service_id.as_str(), "url").await,
+        export(&s, v6.service_id.as_str(), "url").await,
+    );
+    let out = opx(&s, &["proxies", "--all", "--as", "url"]).await;
+    let all = exits(&out, 0);
+    let mut want: Vec<&str> = one.lines().chain(other.lines()).collect();
+    let mut got: Vec<&str> = all.lines().collect();
+    want.sort();
+    got.sort();
+    assert_eq!(got, want, "every endpoint of both services, each once");
+    for url in all.lines() {
+        let status = curl_status("", &format!("-x '{url}'"), &echo.url("/"));
+        assert_eq!(status, "200", "{url}");
+    }
+    // One JSON document or a merged text list is another output: refused with --as.
+    for bad in [&["--json"][..], &["--merge"]] {
+        let args = [&["proxies", "--all", "--as", "url"][..], bad].concat();
+        exits(&opx(&s, &args).await, 2);
+    }
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn url_curl_and_env_carry_curl_through_the_gateway() {
     let s = MockServer::start().await;

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 use indicatif::{ProgressBar, ProgressStyle};
+use opx::proxies::{ExportFormat, ProxyLines};
 use opx::types::{ProxyQuery, ServiceQuery};
 
 use crate::context::Ctx;
@@ -25,6 +26,8 @@ pub struct AllLists {
     pub merge: bool,
     /// Requests at once.
     pub concurrency: usize,
+    /// `--as FORMAT`: every endpoint once, in that form, instead of the lists.
+    pub export: Option<ExportFormat>,
 }
 
 /// The lines seen so far of a merged list, first occurrence first.
@@ -93,7 +96,7 @@ pub async fn run(ctx: &Ctx, args: AllLists) -> Result<(), Failure> {
     let (mut merged, mut failed) = (Merged::default(), Vec::new());
     while let Some((id, list)) = lists.next().await {
         match list {
-            Ok(text) if args.merge => merged.add(&text),
+            Ok(text) if args.merge || args.export.is_some() => merged.add(&text),
             Ok(text) if ctx.json => {
                 bar.suspend(|| output::print_json_line(&json_block(&id, &text)))?;
             }
@@ -116,7 +119,12 @@ pub async fn run(ctx: &Ctx, args: AllLists) -> Result<(), Failure> {
     }
     crate::waiting::show_in(None);
     bar.finish_and_clear();
-    if args.merge && ctx.json {
+    if let Some(format) = args.export {
+        let endpoints = ProxyLines::new(&merged.lines)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| Failure::Other(format!("a proxy list: {e}")))?;
+        output::print(&super::export::render(endpoints, format)?)?;
+    } else if args.merge && ctx.json {
         let lines: Vec<&str> = merged.lines.lines().collect();
         output::print_json(&serde_json::json!({ "lines": lines }))?;
     } else if args.merge {

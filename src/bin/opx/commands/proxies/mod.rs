@@ -49,7 +49,8 @@ pub struct ProxiesArgs {
     country: Option<opx::types::GatewayCountry>,
     /// Each endpoint in the form a tool takes: url, curl (-x), env (HTTP_PROXY lines),
     /// requests (a Python dict), playwright (JSON), proxychains (config lines).
-    #[arg(long = "as", value_enum, value_name = "FORMAT", conflicts_with_all = ["format", "layout", "all"])]
+    /// With --all: every endpoint of every list, each once (`--all --as url > proxies.txt`).
+    #[arg(long = "as", value_enum, value_name = "FORMAT", conflicts_with_all = ["format", "layout", "json", "merge"])]
     export: Option<opx::proxies::ExportFormat>,
 }
 
@@ -83,6 +84,7 @@ pub async fn run(ctx: &Ctx, args: ProxiesArgs) -> Result<(), Failure> {
                 query,
                 merge: args.merge,
                 concurrency: usize::from(args.concurrency.unwrap_or(8)),
+                export: args.export,
             };
             all::run(ctx, all).await
         }
