@@ -9,7 +9,7 @@ mod fixtures;
 #[path = "support/opx_bin.rs"]
 mod opx_bin;
 use fixtures::{fail_after_the_next, rate_limit_next};
-use opx_bin::{BIN, ok, opx, opx_with_env, stderr, stdout};
+use opx_bin::{BIN, ok, opx, opx_with_env, rub, stderr, stdout, usage_error};
 
 use opx::mock::{Fault, MockPlan, MockServer};
 
@@ -324,25 +324,28 @@ async fn extend_with_yes_adds_a_period() {
     snapshot!("extend", ok(&opx(&server, &["extend", &id, "--yes"]).await));
 }
 
+/// `opx whitelist ID 203.0.113.10 198.51.100.4 --label home --label SECOND YES` (`YES` being
+/// `--yes` or `-y`), which succeeds: its output.
+async fn whitelist_two(server: &MockServer, id: &str, second: &str, yes: &str) -> String {
+    let args = [
+        "whitelist",
+        id,
+        "203.0.113.10",
+        "198.51.100.4",
+        "--label",
+        "home",
+        "--label",
+        second,
+        yes,
+    ];
+    ok(&opx(server, &args).await)
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn whitelist_replaces_with_labels_and_clears() {
     let server = MockServer::start().await;
     let id = bought(&server, "ipv4_rotating").await;
-    let out = ok(&opx(
-        &server,
-        &[
-            "whitelist",
-            &id,
-            "203.0.113.10",
-            "198.51.100.4",
-            "--label",
-            "home",
-            "--label",
-            "office",
-            "--yes",
-        ],
-    )
-    .await);
+    let out = whitelist_two(&server, &id, "office", "--yes").await;
     snapshot!("whitelist", out);
     // `opx whitelist ID` shows it, in words and as JSON.
     let shown = ok(&opx(&server, &["whitelist", &id]).await);
@@ -386,12 +389,7 @@ async fn whitelist_replaces_with_labels_and_clears() {
         &["whitelist", &id, "1.2.3.4", "5.6.7.8", "1.2.3.4"],
     )
     .await;
-    assert_eq!(twice.status.code(), Some(2), "{}", stderr(&twice));
-    assert!(
-        stderr(&twice).contains("1.2.3.4 is given twice"),
-        "{}",
-        stderr(&twice)
-    );
+    usage_error(&twice, "1.2.3.4 is given twice");
     assert_eq!(
         server.records().executions(Operation::ReplaceWhitelist),
         sent
@@ -759,21 +757,7 @@ async fn on_a_terminal_clearing_a_whitelist_asks_first() {
 async fn a_whitelist_replacement_asks_with_the_changes() {
     let server = MockServer::start().await;
     let id = bought(&server, "ipv4_rotating").await;
-    ok(&opx(
-        &server,
-        &[
-            "whitelist",
-            &id,
-            "203.0.113.10",
-            "198.51.100.4",
-            "--label",
-            "home",
-            "--label",
-            "x",
-            "-y",
-        ],
-    )
-    .await);
+    whitelist_two(&server, &id, "x", "-y").await;
     let sent = server.records().executions(Operation::ReplaceWhitelist);
     let refused = opx(&server, &["whitelist", &id, "192.0.2.9"]).await;
     assert_eq!(refused.status.code(), Some(2), "{}", stderr(&refused));
@@ -1085,22 +1069,9 @@ async fn empty_results_are_said_in_words_and_y_is_short_for_yes() {
     assert!(
         out.ends_with(&format!(
             "Charged {}; the balance is now {}.\n",
-            grouped(plan.price),
-            grouped(balance)
+            rub(plan.price),
+            rub(balance)
         )),
         "{out}"
     );
-}
-
-/// `1 500 RUB`, as a terminal shows amounts.
-fn grouped(amount: i64) -> String {
-    let digits = amount.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(' ');
-        }
-        out.push(c);
-    }
-    format!("{out} RUB")
 }

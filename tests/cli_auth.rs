@@ -16,35 +16,23 @@ use opx::mock::MockServer;
 
 #[path = "support/opx_bin.rs"]
 mod opx_bin;
-use opx_bin::{command, exits, ok, stderr, stdout};
+use opx_bin::{Home, exits, ok, stderr, stdout};
 
-/// A home of its own (config directory, logins file), so a developer's cannot interfere.
-struct Home {
-    dir: tempfile::TempDir,
-}
-
+/// What `opx auth` writes in a [`Home`].
 impl Home {
-    fn new() -> Self {
-        Self {
-            dir: tempfile::tempdir().unwrap(),
-        }
-    }
-
-    fn xdg(&self) -> PathBuf {
-        self.dir.path().join("xdg")
-    }
-
     fn logins(&self) -> PathBuf {
         self.xdg().join("opx").join("auth.json")
     }
 
+    /// `opx GLOBAL auth login` with `stdin` as its input (the token, as one types it).
+    async fn login(&self, global: &[&str], stdin: &str) -> Output {
+        let args = [global, &["auth", "login"]].concat();
+        self.run(&args, &[], Some(stdin)).await
+    }
+
     /// `opx ARGS` with `stdin` as its input, HOME and XDG_CONFIG_HOME here, plus `env`.
     async fn run(&self, args: &[&str], env: &[(&str, &str)], stdin: Option<&str>) -> Output {
-        let home = self.dir.path().to_str().unwrap().to_owned();
-        let xdg = self.xdg().to_str().unwrap().to_owned();
-        let mut all = vec![("HOME", home.as_str()), ("XDG_CONFIG_HOME", xdg.as_str())];
-        all.extend_from_slice(env);
-        let mut cmd = command(args, &all);
+        let mut cmd = self.command(args, env);
         let input = stdin.map(str::to_owned);
         if input.is_some() {
             cmd.stdin(Stdio::piped());
@@ -60,10 +48,6 @@ impl Home {
         })
         .await
         .unwrap()
-    }
-
-    async fn opx(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
-        self.run(args, env, None).await
     }
 }
 
@@ -88,11 +72,7 @@ async fn login_from_stdin_then_every_command_works_with_no_variable_set() {
     assert!(stderr(&out).contains("opx auth login"), "{}", stderr(&out));
 
     let out = home
-        .run(
-            &["--base-url", server.base_url(), "auth", "login"],
-            &[],
-            Some(&format!("{token}\n")),
-        )
+        .login(&["--base-url", server.base_url()], &format!("{token}\n"))
         .await;
     let said = ok(&out);
     assert!(said.contains("Logged in to"), "{said}");
@@ -183,13 +163,7 @@ async fn a_token_the_api_refuses_is_not_stored_nor_shown() {
     assert!(!home.logins().exists());
     // An empty input is refused before anything is sent.
     let sent = server.records().executions(Operation::GetAccount);
-    let out = home
-        .run(
-            &["--base-url", server.base_url(), "auth", "login"],
-            &[],
-            Some("\n"),
-        )
-        .await;
+    let out = home.login(&["--base-url", server.base_url()], "\n").await;
     exits(&out, 2);
     assert_eq!(server.records().executions(Operation::GetAccount), sent);
     // A status with a token the API refuses: said, exit 3, the token never shown.
@@ -451,13 +425,7 @@ async fn a_login_belongs_to_its_profile() {
         ),
     )
     .unwrap();
-    let out = home
-        .run(
-            &["--profile", "local", "auth", "login"],
-            &[],
-            Some(server.token()),
-        )
-        .await;
+    let out = home.login(&["--profile", "local"], server.token()).await;
     assert!(ok(&out).contains("login local"), "{}", all(&out));
     let out = home
         .opx(&["--profile", "local", "--json", "config"], &[])
@@ -472,13 +440,7 @@ async fn a_login_belongs_to_its_profile() {
     ok(&home.opx(&["--profile", "local", "account"], &[]).await);
     // Without the profile there is no login.
     exits(&home.opx(&["account"], &[]).await, 2);
-    let out = home
-        .run(
-            &["--profile", "env", "auth", "login"],
-            &[],
-            Some(server.token()),
-        )
-        .await;
+    let out = home.login(&["--profile", "env"], server.token()).await;
     exits(&out, 2);
     assert!(stderr(&out).contains("token_env"), "{}", stderr(&out));
 }

@@ -16,7 +16,7 @@ use std::time::Duration;
 use echo::Echo;
 use opx::mock::MockServer;
 use opx::types::{ServiceId, ServiceType};
-use opx_bin::{exits, opx, stderr, stdout};
+use opx_bin::{exits, opx, stderr, stdout, usage_error};
 use serde_json::Value;
 
 /// A purchased service: (id, password).
@@ -229,12 +229,7 @@ async fn a_bad_target_is_a_usage_error() {
         &["check", id.as_str(), "--target", "ftp://127.0.0.1/"],
     )
     .await;
-    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
-    assert!(
-        stderr(&out).contains("must be an http:// or https:// URL"),
-        "{}",
-        stderr(&out)
-    );
+    usage_error(&out, "must be an http:// or https:// URL");
     let help = opx(&server, &["--help"]).await;
     assert!(
         stdout(&help).contains("6  `opx check`: some endpoint did not work"),

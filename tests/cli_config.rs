@@ -12,7 +12,7 @@ use opx::mock::MockServer;
 
 #[path = "support/opx_bin.rs"]
 mod opx_bin;
-use opx_bin::{ok, opx_with_env, stderr, stdout};
+use opx_bin::{Home, ok, stderr, stdout};
 /// The variables `opx` reads, as `--help` and README.md name them.
 const ENVIRONMENT: [&str; 5] = [
     "OPX_TOKEN",
@@ -25,22 +25,8 @@ const ENVIRONMENT: [&str; 5] = [
 /// A well-formed token the mock does not know.
 const OTHER_TOKEN: &str = "opx_live_ffffffffffffffffffffffffffffffff";
 
-/// A config directory of its own, so a developer's real config cannot interfere.
-struct Home {
-    dir: tempfile::TempDir,
-}
-
+/// What the tests of the config file write in a [`Home`].
 impl Home {
-    fn new() -> Self {
-        Self {
-            dir: tempfile::tempdir().unwrap(),
-        }
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
-    }
-
     /// Writes `config.toml` and returns its path.
     fn config(&self, text: &str) -> PathBuf {
         let p = self.path("config.toml");
@@ -54,16 +40,6 @@ impl Home {
         fs::write(&p, format!("{token}\n")).unwrap();
         set_mode(&p, mode);
         p
-    }
-
-    /// Runs `opx ARGS` with only these `OPX_*`/other variables, no terminal, HOME and the XDG
-    /// config directory inside this home.
-    async fn opx(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
-        let home = self.dir.path().to_str().unwrap().to_owned();
-        let xdg = format!("{home}/xdg");
-        let mut all = vec![("HOME", home.as_str()), ("XDG_CONFIG_HOME", xdg.as_str())];
-        all.extend_from_slice(env);
-        opx_with_env(args, &all).await
     }
 }
 

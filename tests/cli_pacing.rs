@@ -5,6 +5,8 @@
 //! waits for a whole rate-limit window: the mocks run 10 or 20 times faster than the wall
 //! clock, or the wait is the few seconds of a `Retry-After`.
 
+#[path = "support/fixtures.rs"]
+mod fixtures;
 #[path = "support/opx_bin.rs"]
 mod opx_bin;
 
@@ -14,7 +16,10 @@ use std::time::{Duration, Instant};
 
 use opx::Operation;
 use opx::mock::{Bucket, Fault, MockServer};
+use opx::types::ServiceId;
 use serde_json::{Value, json};
+
+use fixtures::scaled_mock;
 
 /// Kills the child when the test ends, however it ends.
 struct KillOnDrop(std::process::Child);
@@ -157,20 +162,35 @@ async fn opx(server: &MockServer, args: &[&str]) -> std::process::Output {
     opx_bin::opx(server, args).await
 }
 
+/// A mock with one service whose next `GetProxies` is refused with a 429 and `Retry-After:
+/// SECS`, and the service's id.
+async fn rate_limited_once(retry_after: u64) -> (MockServer, ServiceId) {
+    let s = MockServer::start().await;
+    let id = s.services().seed(1).remove(0);
+    let refusal = Fault::RateLimited {
+        retry_after: Some(retry_after),
+    };
+    s.faults().inject(Operation::GetProxies, refusal, 1);
+    (s, id)
+}
+
+/// Asserts that all `out` said on stderr is the one line of a 3 s wait for the minute window.
+fn said_a_3_s_wait(out: &std::process::Output) {
+    let said = opx_bin::stderr(out);
+    let lines: Vec<&str> = said.lines().collect();
+    assert_eq!(
+        lines,
+        ["waiting 3 s for the global_minute rate limit (Ctrl-C to stop)"],
+        "one line:\n{said}"
+    );
+}
+
 /// The case: a 429 with `Retry-After: 3` in a window that resets in about a minute.
 /// A paced call waits the 3 s (not the window's reset), says so in one line first, and is
 /// sent again; the mock runs on virtual time, so the window does not move meanwhile.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_paced_call_waits_retry_after_not_the_windows_reset_and_says_so() {
-    let s = MockServer::start().await;
-    let id = s.services().seed(1).remove(0);
-    s.faults().inject(
-        Operation::GetProxies,
-        Fault::RateLimited {
-            retry_after: Some(3),
-        },
-        1,
-    );
+    let (s, id) = rate_limited_once(3).await;
     let started = Instant::now();
     let out = opx(&s, &["proxies", id.as_str(), "--pace"]).await;
     let took = started.elapsed();
@@ -185,24 +205,13 @@ async fn a_paced_call_waits_retry_after_not_the_windows_reset_and_says_so() {
         took < Duration::from_secs(30),
         "waited {took:?}: the window, not Retry-After"
     );
-    let said = opx_bin::stderr(&out);
-    let lines: Vec<&str> = said.lines().collect();
-    assert_eq!(lines.len(), 1, "one line:\n{said}");
-    assert_eq!(
-        lines[0],
-        "waiting 3 s for the global_minute rate limit (Ctrl-C to stop)"
-    );
+    said_a_3_s_wait(&out);
 }
 
 /// A wait of 2 s or less is not worth a line; nothing is printed for it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_short_wait_is_not_said() {
-    let s = MockServer::start().await;
-    let id = s.services().seed(1).remove(0);
-    let short = Fault::RateLimited {
-        retry_after: Some(1),
-    };
-    s.faults().inject(Operation::GetProxies, short, 1);
+    let (s, id) = rate_limited_once(1).await;
     let out = opx(&s, &["proxies", id.as_str(), "--pace"]).await;
     opx_bin::ok(&out);
     assert_eq!(
@@ -212,28 +221,36 @@ async fn a_short_wait_is_not_said() {
     );
 }
 
-/// Ctrl-C while a paced call waits for its window stops the wait at once (the default
-/// disposition of SIGINT: nothing of that call was sent).
+/// `opx ARGS` against `s` in its own process, its stderr piped: the child and its stderr.
 #[cfg(unix)]
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn ctrl_c_stops_a_wait() {
-    let s = MockServer::start().await;
-    let id = s.services().seed(1).remove(0);
-    let long = Fault::RateLimited {
-        retry_after: Some(600),
-    };
-    s.faults().inject(Operation::GetProxies, long, 1);
-    let mut cmd = opx_bin::command(
-        &["proxies", id.as_str(), "--pace"],
-        &[("OPX_TOKEN", s.token()), ("OPX_BASE_URL", s.base_url())],
-    );
-    let mut child = cmd
+fn spawn_opx(s: &MockServer, args: &[&str]) -> (KillOnDrop, std::process::ChildStderr) {
+    let env = [("OPX_TOKEN", s.token()), ("OPX_BASE_URL", s.base_url())];
+    let mut child = opx_bin::command(args, &env)
         .stderr(Stdio::piped())
         .stdout(Stdio::null())
         .spawn()
         .unwrap();
     let stderr = child.stderr.take().unwrap();
-    let mut child = KillOnDrop(child);
+    (KillOnDrop(child), stderr)
+}
+
+/// Ctrl-C: SIGINT to `child`.
+#[cfg(unix)]
+fn interrupt(child: &KillOnDrop) {
+    let sent = std::process::Command::new("kill")
+        .args(["-INT", &child.0.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+}
+
+/// Ctrl-C while a paced call waits for its window stops the wait at once (the default
+/// disposition of SIGINT: nothing of that call was sent).
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ctrl_c_stops_a_wait() {
+    let (s, id) = rate_limited_once(600).await;
+    let (mut child, stderr) = spawn_opx(&s, &["proxies", id.as_str(), "--pace"]);
     let first = tokio::task::spawn_blocking(move || {
         let mut line = String::new();
         BufReader::new(stderr).read_line(&mut line).map(|_| line)
@@ -242,12 +259,7 @@ async fn ctrl_c_stops_a_wait() {
     .unwrap()
     .unwrap();
     assert!(first.starts_with("waiting 10 min"), "{first}");
-    let pid = i32::try_from(child.0.id()).unwrap();
-    let sent = std::process::Command::new("kill")
-        .args(["-INT", &pid.to_string()])
-        .status()
-        .unwrap();
-    assert!(sent.success());
+    interrupt(&child);
     let started = Instant::now();
     let status = tokio::task::spawn_blocking(move || child.0.wait())
         .await
@@ -266,24 +278,14 @@ async fn ctrl_c_stops_a_wait() {
 /// and the first list fill it, the second list waits (about 3 s) and says so in one line.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_wait_over_2_s_is_said_in_one_line_before_it() {
-    let s = MockServer::builder()
-        .time_scale(20.0)
-        .start()
-        .await
-        .unwrap();
+    let s = scaled_mock(20.0).await;
     s.services().seed(2);
     s.accounts().set_limit(Bucket::GlobalMinute, 2);
     let out = opx(&s, &["proxies", "--all"]).await;
     let text = opx_bin::exits(&out, 0);
     assert_eq!(text.lines().filter(|l| l.starts_with("# ")).count(), 2);
-    let said = opx_bin::stderr(&out);
-    let lines: Vec<&str> = said.lines().collect();
-    assert_eq!(lines.len(), 1, "{said}");
     // 60 s of the mock's time at 20x: 3 s (whole seconds, rounded up).
-    assert_eq!(
-        lines[0],
-        "waiting 3 s for the global_minute rate limit (Ctrl-C to stop)"
-    );
+    said_a_3_s_wait(&out);
     assert_eq!(s.records().stats().responses_by_status.get("429"), None);
 }
 
@@ -299,25 +301,16 @@ async fn ctrl_c_while_a_money_command_waits_for_its_window_stops_it() {
     s.services().seed_with(&seed).unwrap();
     // The plan reads the services, the catalog and the balance: 3 requests.
     s.accounts().set_limit(Bucket::GlobalMinute, 3);
-    let mut cmd = opx_bin::command(
-        &[
-            "renew",
-            "--before",
-            "2d",
-            "--max-spend",
-            "100000",
-            "--yes",
-            "--pace",
-        ],
-        &[("OPX_TOKEN", s.token()), ("OPX_BASE_URL", s.base_url())],
-    );
-    let mut child = cmd
-        .stderr(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let mut child = KillOnDrop(child);
+    let renew = [
+        "renew",
+        "--before",
+        "2d",
+        "--max-spend",
+        "100000",
+        "--yes",
+        "--pace",
+    ];
+    let (mut child, stderr) = spawn_opx(&s, &renew);
     let mut lines = BufReader::new(stderr).lines();
     let first = tokio::task::spawn_blocking(move || {
         let first = lines.next().map(Result::unwrap);
@@ -329,12 +322,7 @@ async fn ctrl_c_while_a_money_command_waits_for_its_window_stops_it() {
         first.starts_with("waiting ") && first.contains("global_minute"),
         "{first}"
     );
-    let pid = child.0.id().to_string();
-    let sent = std::process::Command::new("kill")
-        .args(["-INT", &pid])
-        .status()
-        .unwrap();
-    assert!(sent.success());
+    interrupt(&child);
     let started = Instant::now();
     let (status, rest) = tokio::task::spawn_blocking(move || {
         let rest: Vec<String> = lines.map(Result::unwrap).collect();
@@ -367,12 +355,7 @@ async fn on_a_terminal_the_wait_counts_down() {
         eprintln!("skipped: no `script` (util-linux) to run opx on a pseudo-terminal");
         return;
     }
-    let s = MockServer::start().await;
-    let id = s.services().seed(1).remove(0);
-    let three = Fault::RateLimited {
-        retry_after: Some(3),
-    };
-    s.faults().inject(Operation::GetProxies, three, 1);
+    let (s, id) = rate_limited_once(3).await;
     let line = format!("{} proxies {} --pace", opx_bin::BIN, id.as_str());
     let mut cmd = std::process::Command::new("script");
     cmd.args(["-qec", &line, "/dev/null"]);

@@ -11,7 +11,7 @@ use fixtures::{DAY, IPV4_PRICE, IPV6_PRICE, four_due, seed_expiring};
 use opx::Operation;
 use opx::mock::{Fault, MockServer};
 use opx::types::{ServiceId, ServiceType};
-use opx_bin::{exits, opx, stderr};
+use opx_bin::{exits, opx, rub, stderr};
 use serde_json::Value;
 
 fn charges(s: &MockServer) -> u64 {
@@ -71,19 +71,6 @@ async fn the_dry_run_shows_the_plan_and_spends_nothing() {
         (Some(0), Some(before))
     );
     assert_eq!(s.records().executions(Operation::ExtendService), 0);
-}
-
-/// `1 500 RUB`-style grouping, as the tool prints money.
-fn rub(n: i64) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(' ');
-        }
-        out.push(c);
-    }
-    format!("{out} RUB")
 }
 
 #[tokio::test(flavor = "multi_thread")]

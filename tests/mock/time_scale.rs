@@ -9,7 +9,7 @@ use opx::mock::{Bucket, MockServer};
 
 use crate::cli::spawn_opx_mock;
 use crate::opx_bin;
-use crate::support::{json_of, paced_client};
+use crate::support::{json_of, paced_client, scaled_mock};
 
 /// Whether `mock`, a span of the mock's time measured inside a span of `real` time that
 /// contains it and around one of `inner` real time that it contains, is what a clock running
@@ -26,11 +26,7 @@ fn scaled(mock: Duration, inner: Duration, real: Duration, factor: f64, slack: D
 /// factor applied to the real time they took, which 6000x makes about 20 ms).
 #[tokio::test]
 async fn a_paced_client_on_a_scaled_mock_waits_its_windows_in_scaled_time() {
-    let s = MockServer::builder()
-        .time_scale(6000.0)
-        .start()
-        .await
-        .unwrap();
+    let s = scaled_mock(6000.0).await;
     assert_eq!(s.clock().time_scale(), Some(6000.0));
     s.accounts().set_limit(Bucket::GlobalMinute, 1);
     let c = paced_client(&s);
@@ -139,11 +135,7 @@ async fn the_date_header_follows_the_mocks_clock() {
 /// snapshot says the minute window resets in about 60 s of its clock (issue 27).
 #[tokio::test]
 async fn a_scaled_mock_states_real_seconds_outside_and_its_own_to_a_client_on_its_clock() {
-    let s = MockServer::builder()
-        .time_scale(10.0)
-        .start()
-        .await
-        .unwrap();
+    let s = scaled_mock(10.0).await;
     s.accounts().set_limit(Bucket::GlobalMinute, 2);
     let outside = crate::support::get(&s, "/account").await;
     let reset = outside.header_u64("x-ratelimit-reset");
@@ -155,11 +147,7 @@ async fn a_scaled_mock_states_real_seconds_outside_and_its_own_to_a_client_on_it
     let retry = refused.header_u64("retry-after");
     assert!((1..=6).contains(&retry), "Retry-After {retry} s");
 
-    let inside = MockServer::builder()
-        .time_scale(10.0)
-        .start()
-        .await
-        .unwrap();
+    let inside = scaled_mock(10.0).await;
     let c = inside.client();
     let r = c.account().await.unwrap();
     let rl = r.rate_limit().expect("rate-limit headers");

@@ -57,6 +57,15 @@ pub fn paced_client(s: &MockServer) -> opx::Client {
         .expect("a client for the mock")
 }
 
+/// A mock whose clock runs `factor` times faster than the wall clock.
+pub async fn scaled_mock(factor: f64) -> MockServer {
+    MockServer::builder()
+        .time_scale(factor)
+        .start()
+        .await
+        .unwrap()
+}
+
 /// `GET {base}{path}` on `s` with its token, through `http`: the raw answer, for tests that
 /// look below the facade (broken bodies, headers, connections).
 pub async fn raw_get(http: &reqwest::Client, s: &MockServer, path: &str) -> reqwest::Response {

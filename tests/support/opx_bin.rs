@@ -3,6 +3,7 @@
 //! and no config file of the developer's), no terminal on stdin.
 #![allow(dead_code)]
 
+use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 
 use opx::mock::MockServer;
@@ -53,12 +54,16 @@ pub fn clean_env(cmd: &mut Command, env: &[(&str, &str)]) {
     cmd.envs(env.iter().copied());
 }
 
-/// Runs [`command`] to the end (on a blocking thread, so an in-process mock keeps serving).
-pub async fn opx_with_env(args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut cmd = command(args, env);
+/// Runs `cmd` to the end (on a blocking thread, so an in-process mock keeps serving).
+pub async fn output(mut cmd: Command) -> Output {
     tokio::task::spawn_blocking(move || cmd.output().expect("the opx binary runs"))
         .await
         .unwrap()
+}
+
+/// Runs [`command`] to the end.
+pub async fn opx_with_env(args: &[&str], env: &[(&str, &str)]) -> Output {
+    output(command(args, env)).await
 }
 
 /// Runs `opx ARGS` against `server` (its token and base URL).
@@ -95,9 +100,70 @@ pub fn exits(o: &Output, code: i32) -> String {
     stdout(o)
 }
 
+/// Asserts a usage error (exit 2, refused before anything is sent) whose stderr says `says`.
+pub fn usage_error(o: &Output, says: &str) {
+    let err = stderr(o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains(says), "{says:?} in {err}");
+}
+
 /// Asserts success with nothing on stderr (no terminal: no notice, no progress); stdout.
 pub fn ok(o: &Output) -> String {
     let out = exits(o, 0);
     assert_eq!(stderr(o), "", "nothing on stderr when it is not a terminal");
     out
+}
+
+/// `1 500 RUB`: an amount grouped as the tool prints money on a terminal.
+pub fn rub(amount: i64) -> String {
+    let digits = amount.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(' ');
+        }
+        out.push(c);
+    }
+    format!("{out} RUB")
+}
+
+/// A home of its own (a temporary directory as `HOME`, its `xdg/` as `XDG_CONFIG_HOME`), so a
+/// developer's config file and logins cannot interfere. The test files that use it add their
+/// own methods (the files they write there).
+pub struct Home {
+    pub dir: tempfile::TempDir,
+}
+
+impl Home {
+    pub fn new() -> Self {
+        Self {
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    /// `name` in this home.
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// The XDG config directory (`opx/config.toml`, `opx/auth.json` below it).
+    pub fn xdg(&self) -> PathBuf {
+        self.path("xdg")
+    }
+
+    /// [`command`] with `HOME` and `XDG_CONFIG_HOME` in this home, plus `env`.
+    pub fn command(&self, args: &[&str], env: &[(&str, &str)]) -> Command {
+        let (home, xdg) = (self.dir.path(), self.xdg());
+        let mut all = vec![
+            ("HOME", home.to_str().unwrap()),
+            ("XDG_CONFIG_HOME", xdg.to_str().unwrap()),
+        ];
+        all.extend_from_slice(env);
+        command(args, &all)
+    }
+
+    /// Runs [`Home::command`] to the end.
+    pub async fn opx(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
+        output(self.command(args, env)).await
+    }
 }

@@ -340,18 +340,21 @@ mod tests {
 
     const SECRET: &str = "opx_live_0123456789abcdef0123456789abcdef";
 
+    /// Saves [`SECRET`] as login `default` for `base_url`: where it went, and why not the
+    /// keychain.
+    fn save_secret(
+        path: &Path,
+        keychain: &Keychain,
+        base_url: &str,
+    ) -> (StoreKind, Option<String>) {
+        save(path, keychain, "default", base_url, &Token(SECRET.into())).unwrap()
+    }
+
     #[test]
     fn with_a_keychain_the_secret_is_there_and_not_in_the_file() {
         let (_dir, path) = temp();
         let keychain = Keychain::with_store(Some(keyring_core::mock::Store::new().unwrap()));
-        let (store, why) = save(
-            &path,
-            &keychain,
-            "default",
-            "https://op-proxy.com/api/v1",
-            &Token(SECRET.into()),
-        )
-        .unwrap();
+        let (store, why) = save_secret(&path, &keychain, "https://op-proxy.com/api/v1");
         assert_eq!((store, why), (StoreKind::Keychain, None));
         let text = std::fs::read_to_string(&path).unwrap();
         assert!(!text.contains(SECRET), "{text}");
@@ -384,14 +387,7 @@ mod tests {
         mock.set_error(keyring_core::Error::NoStorageAccess(
             "no session bus".to_owned().into(),
         ));
-        let (kind, why) = save(
-            &path,
-            &keychain,
-            "default",
-            "http://127.0.0.1:1/api/v1",
-            &Token(SECRET.into()),
-        )
-        .unwrap();
+        let (kind, why) = save_secret(&path, &keychain, "http://127.0.0.1:1/api/v1");
         assert_eq!(kind, StoreKind::File);
         assert_eq!(
             why.as_deref(),
@@ -425,14 +421,7 @@ mod tests {
     fn a_logins_file_others_can_read_is_refused() {
         let (_dir, path) = temp();
         let none = Keychain::with_store(None);
-        save(
-            &path,
-            &none,
-            "default",
-            "https://op-proxy.com/api/v1",
-            &Token(SECRET.into()),
-        )
-        .unwrap();
+        save_secret(&path, &none, "https://op-proxy.com/api/v1");
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
