@@ -9,7 +9,7 @@ mod fixtures;
 #[path = "support/opx_bin.rs"]
 mod opx_bin;
 use fixtures::{fail_after_the_next, rate_limit_next};
-use opx_bin::{BIN, ok, opx, opx_with_env, rub, stderr, stdout, usage_error};
+use opx_bin::{BIN, exits, ok, opx, opx_with_env, rub, stderr, stdout, usage_error};
 
 use opx::mock::{Fault, MockPlan, MockServer};
 
@@ -938,6 +938,73 @@ async fn doctor_reports_deviations_and_exits_by_them() {
         (Some("listLogs"), Some("/data/logs/0/http_status"))
     );
     assert_eq!(d["found"], "missing");
+}
+
+/// `opx doctor`'s health check: every row on a healthy setup; a refused token stops it with the
+/// API's exit code (3) before the drift report; a server clock an hour off is a warning.
+#[tokio::test(flavor = "multi_thread")]
+async fn doctor_checks_the_way_to_the_api_first() {
+    let server = MockServer::start().await;
+    let healthy = opx(&server, &["--json", "doctor"]).await;
+    let doc: serde_json::Value = serde_json::from_str(&exits(&healthy, 0)).unwrap();
+    let rows: Vec<(&str, &str)> = doc["health"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["check"].as_str().unwrap(), c["verdict"].as_str().unwrap()))
+        .collect();
+    let names = [
+        "configuration",
+        "proxy",
+        "reach",
+        "TLS and token",
+        "clock",
+        "rate limit",
+    ];
+    assert_eq!(rows, names.map(|n| (n, "ok")), "{doc}");
+    assert!(
+        doc["checked"].as_u64().unwrap() > 0,
+        "the drift report ran: {doc}"
+    );
+
+    let refused = opx_with_env(
+        &["doctor"],
+        &[
+            ("OPX_TOKEN", "opx_live_00000000000000000000000000000000"),
+            ("OPX_BASE_URL", server.base_url()),
+        ],
+    )
+    .await;
+    let table = exits(&refused, 3);
+    // A table row, its cells joined by one space (terminal or pipe layout alike).
+    let row = |table: &str, check: &str| {
+        let line = table.lines().find(|l| l.starts_with(check));
+        line.map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+    };
+    let token = row(&table, "TLS and token").unwrap_or_default();
+    assert!(
+        token.starts_with("TLS and token FAILED invalid_token"),
+        "{table}"
+    );
+    assert!(
+        !stderr(&refused).contains("answers checked"),
+        "no drift report"
+    );
+    assert!(
+        !table.contains("00000000000000000000000000000000"),
+        "{table}"
+    );
+
+    server
+        .clock()
+        .advance(std::time::Duration::from_secs(2 * 3600));
+    let skewed = opx(&server, &["doctor"]).await;
+    let table = exits(&skewed, 0);
+    let clock = row(&table, "clock").unwrap_or_default();
+    assert!(
+        clock.starts_with("clock warning 120 min behind the server's"),
+        "{table}"
+    );
 }
 
 /// `--timeout` (or `OPX_TIMEOUT`) bounds a whole call, retries included.
