@@ -113,7 +113,7 @@ impl RateLimit {
     /// Parses the three headers; `None` if none of them is present and valid.
     #[cfg_attr(not(any(test, feature = "unstable-test-hooks")), allow(dead_code))]
     pub(crate) fn from_headers(headers: &HeaderMap, now: Instant) -> Option<Self> {
-        Self::from_headers_at(headers, now, SystemTime::now())
+        Self::from_headers_at(headers, now, SystemTime::now)
     }
 
     /// [`from_headers`](Self::from_headers) with the calendar time a Unix-timestamp reset is
@@ -121,7 +121,7 @@ impl RateLimit {
     pub(crate) fn from_headers_at(
         headers: &HeaderMap,
         now: Instant,
-        wall: SystemTime,
+        wall: impl FnOnce() -> SystemTime,
     ) -> Option<Self> {
         // One pass over the (few) headers instead of three hashed look-ups; as with
         // `HeaderMap::get`, the first value of a repeated header is the one read.
@@ -213,12 +213,13 @@ pub(crate) fn scale_delay(d: Duration, unit: f64) -> Duration {
 /// Smallest `X-RateLimit-Reset` read as a Unix timestamp rather than a number of seconds.
 pub(crate) const UNIX_TIMESTAMP_FLOOR: u64 = 1_000_000_000;
 
-/// `X-RateLimit-Reset` as a delay: seconds, or a Unix timestamp (relative to `wall`).
-fn reset_delay(v: u64, wall: SystemTime) -> Duration {
+/// `X-RateLimit-Reset` as a delay: seconds, or a Unix timestamp (relative to `wall`, asked
+/// for only then).
+fn reset_delay(v: u64, wall: impl FnOnce() -> SystemTime) -> Duration {
     if v < UNIX_TIMESTAMP_FLOOR {
         return secs_capped(v);
     }
-    let now = wall
+    let now = wall()
         .duration_since(UNIX_EPOCH)
         .unwrap_or_default()
         .as_secs();
@@ -231,7 +232,11 @@ fn header_u64(value: &HeaderValue) -> Option<u64> {
 
 /// An answer's `Date` (an HTTP date), if it has a valid one.
 pub(crate) fn date_of(headers: &HeaderMap) -> Option<SystemTime> {
-    let text = headers.get(http::header::DATE)?.to_str().ok()?;
+    http_date(headers.get(http::header::DATE)?.to_str().ok()?)
+}
+
+/// An HTTP date (`Sun, 06 Nov 1994 08:49:37 GMT`), if `text` is one.
+pub(crate) fn http_date(text: &str) -> Option<SystemTime> {
     let date = chrono::DateTime::parse_from_rfc2822(text.trim()).ok()?;
     Some(SystemTime::from(date))
 }
@@ -239,11 +244,15 @@ pub(crate) fn date_of(headers: &HeaderMap) -> Option<SystemTime> {
 /// `Retry-After` as a delay: delta-seconds, or an HTTP date (relative to the system clock).
 #[cfg_attr(not(any(test, feature = "unstable-test-hooks")), allow(dead_code))]
 pub(crate) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
-    retry_after_at(headers, SystemTime::now())
+    retry_after_at(headers, SystemTime::now)
 }
 
-/// [`retry_after`] with the calendar time an HTTP date is compared with (the client's clock).
-pub(crate) fn retry_after_at(headers: &HeaderMap, wall: SystemTime) -> Option<Duration> {
+/// [`retry_after`] with the calendar time an HTTP date is compared with (the client's clock;
+/// asked for only then).
+pub(crate) fn retry_after_at(
+    headers: &HeaderMap,
+    wall: impl FnOnce() -> SystemTime,
+) -> Option<Duration> {
     let raw = headers
         .get(http::header::RETRY_AFTER)?
         .to_str()
@@ -253,7 +262,7 @@ pub(crate) fn retry_after_at(headers: &HeaderMap, wall: SystemTime) -> Option<Du
         return Some(secs_capped(secs));
     }
     let date = chrono::DateTime::parse_from_rfc2822(raw).ok()?;
-    let delta = date.with_timezone(&chrono::Utc) - chrono::DateTime::<chrono::Utc>::from(wall);
+    let delta = date.with_timezone(&chrono::Utc) - chrono::DateTime::<chrono::Utc>::from(wall());
     Some(
         delta
             .to_std()
@@ -363,7 +372,7 @@ mod tests {
             ("retry-after", b"Sat, 16 Jan 2027 10:00:03 GMT"),
         ]);
         let date = date_of(&h).unwrap();
-        assert_eq!(retry_after_at(&h, date), Some(Duration::from_secs(3)));
+        assert_eq!(retry_after_at(&h, || date), Some(Duration::from_secs(3)));
         assert!(date_of(&headers(&[("date", b"yesterday")])).is_none());
         assert!(date_of(&HeaderMap::new()).is_none());
     }

@@ -104,7 +104,7 @@ pub(crate) struct Transport {
     /// The end of the wait last told (concurrent calls waiting for it are told once).
     told: Mutex<Option<Instant>>,
     /// The `Date` of the latest answer, and when it was received on the client's clock.
-    server_date: Mutex<Option<(SystemTime, Instant)>>,
+    server_date: Mutex<Option<(String, Instant)>>,
 }
 
 impl ClientHooks<CallContext> for crate::generated::Client {
@@ -218,7 +218,10 @@ impl Transport {
     /// The server's time now: the latest `Date` plus the time passed since on the client's
     /// clock (the client's calendar time before any `Date`).
     pub(crate) fn server_now(&self) -> SystemTime {
-        match *lock(&self.server_date) {
+        let noted = lock(&self.server_date)
+            .as_ref()
+            .and_then(|(text, at)| Some((crate::ratelimit::http_date(text)?, *at)));
+        match noted {
             Some((date, at)) => date
                 .checked_add(self.clock.now().saturating_duration_since(at))
                 .unwrap_or(date),
@@ -226,11 +229,24 @@ impl Transport {
         }
     }
 
-    /// Keeps an answer's `Date` (an HTTP date; anything else is ignored), and returns it.
-    fn note_date(&self, headers: &http::HeaderMap, now: Instant) -> Option<SystemTime> {
-        let date = crate::ratelimit::date_of(headers)?;
-        *lock(&self.server_date) = Some((date, now));
-        Some(date)
+    /// Keeps an answer's `Date` as sent (read as a date only when asked for: most calls never
+    /// need it), reusing the kept text's allocation.
+    fn note_date(&self, headers: &http::HeaderMap, now: Instant) {
+        let Some(text) = headers
+            .get(http::header::DATE)
+            .and_then(|v| v.to_str().ok())
+        else {
+            return;
+        };
+        let mut noted = lock(&self.server_date);
+        match noted.as_mut() {
+            Some((kept, at)) => {
+                kept.clear();
+                kept.push_str(text);
+                *at = now;
+            }
+            None => *noted = Some((text.to_owned(), now)),
+        }
     }
 
     fn client_for(&self, operation: Operation) -> Result<&reqwest::Client, Error> {
@@ -428,9 +444,9 @@ impl Transport {
         let now = self.clock.now();
         // An HTTP-date `Retry-After` or a timestamp reset is read against the answer's own
         // `Date` (the server's clock), else the client's.
-        let wall = self
-            .note_date(resp.headers(), now)
-            .unwrap_or_else(|| self.clock.system_now());
+        self.note_date(resp.headers(), now);
+        let wall =
+            || crate::ratelimit::date_of(resp.headers()).unwrap_or_else(|| self.clock.system_now());
         // The server's seconds as this client's clock counts them (a scaled clock).
         let unit = header_unit(&*self.clock, resp.headers());
         let rate = RateLimit::from_headers_at(resp.headers(), now, wall).map(|r| r.in_units(unit));
