@@ -345,12 +345,14 @@ impl Clock for ScaledClock {
 pub fn human(d: Duration) -> String {
     let secs = d.as_secs_f64();
     let whole = |n: f64, unit: &str| format!("{} {unit}", n.round() as u64);
+    // Each unit up to the value that would round to the next one's threshold (119.6 min is
+    // "2 h", not "120 min").
     match secs {
         s if s < 1.0 => format!("{} ms", d.as_millis()),
-        s if s < 120.0 && s.fract() >= 0.05 => format!("{s:.1} s"),
-        s if s < 120.0 => whole(s, "s"),
-        s if s < 7_200.0 => whole(s / 60.0, "min"),
-        s if s < 172_800.0 => whole(s / 3_600.0, "h"),
+        s if s < 119.5 && s.fract() >= 0.05 => format!("{s:.1} s"),
+        s if s < 119.5 => whole(s, "s"),
+        s if s < 7_170.0 => whole(s / 60.0, "min"),
+        s if s < 171_000.0 => whole(s / 3_600.0, "h"),
         s => {
             // Whole days, and the hours left over (rounded; 24 of them are one more day).
             let hours = (s / 3_600.0).round() as u64;
@@ -383,6 +385,9 @@ mod tests {
             (D::from_secs(86_400 * 40 - 1), "40 days"),
             (D::from_secs(119), "119 s"),
             (D::from_secs(120), "2 min"),
+            (D::from_millis(119_600), "2 min"),
+            (D::from_secs(7_199), "2 h"),
+            (D::from_secs(2 * 86_400 - 60), "2 days"),
             (D::from_secs(7_200), "2 h"),
         ];
         for (d, want) in cases {

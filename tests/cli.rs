@@ -1002,7 +1002,7 @@ async fn doctor_checks_the_way_to_the_api_first() {
     let table = exits(&skewed, 0);
     let clock = row(&table, "clock").unwrap_or_default();
     assert!(
-        clock.starts_with("clock warning 120 min behind the server's"),
+        clock.starts_with("clock warning 2 h behind the server's"),
         "{table}"
     );
 }
