@@ -143,6 +143,45 @@ async fn in_a_pipe_tables_are_tab_separated_and_amounts_plain() {
     assert!(human.contains(" RUB") && !human.contains('\t'), "{human}");
 }
 
+/// A service's expiry is the time and how far it is by the server's clock: in words on a
+/// terminal ("in 30 days", "expired 2 days ago"), RFC 3339 and whole seconds in a pipe (negative
+/// once passed), so a script sorts and compares them.
+#[tokio::test(flavor = "multi_thread")]
+async fn expiry_reads_by_the_server_clock_in_words_or_seconds() {
+    let server = MockServer::start().await;
+    let id = bought(&server, "ipv4_rotating").await;
+    let expires = server.clock().now() + chrono::Duration::days(30);
+    let env = [
+        ("OPX_TOKEN", server.token()),
+        ("OPX_BASE_URL", server.base_url()),
+        ("OPX_FORCE_TTY", ""),
+    ];
+    let piped = ok(&opx_with_env(&["services"], &env).await);
+    let row: Vec<&str> = piped.trim_end().split('\t').collect();
+    let at = chrono::DateTime::parse_from_rfc3339(row[6]).unwrap();
+    assert!((at.to_utc() - expires).num_seconds().abs() <= 1, "{row:?}");
+    let left: i64 = row[7].parse().unwrap();
+    assert!((left - 30 * 86_400).abs() <= 2, "{row:?}");
+    assert!(ok(&opx(&server, &["services"]).await).contains("in 30 days"));
+    server
+        .clock()
+        .advance(std::time::Duration::from_secs(32 * 86_400));
+    let all = ["services", "--status", "all"];
+    let piped = ok(&opx_with_env(&all, &env).await);
+    let left: i64 = piped
+        .trim_end()
+        .split('\t')
+        .nth(7)
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((left + 2 * 86_400).abs() <= 2, "{piped}");
+    let human = ok(&opx(&server, &all).await);
+    assert!(human.contains("expired 2 days ago"), "{human}");
+    let one = ok(&opx(&server, &["service", &id]).await);
+    assert!(one.contains("expired 2 days ago"), "{one}");
+}
+
 /// `--jq EXPR` filters the JSON output with jq (jaq): strings print as text, other values as
 /// JSON; a filter that does not parse is a usage error (exit 2) and nothing is sent.
 #[tokio::test(flavor = "multi_thread")]
@@ -228,22 +267,64 @@ async fn services_one_page_all_pages_and_json() {
     let page: serde_json::Value = serde_json::from_str(&page).unwrap();
     assert_eq!(page["services"].as_array().unwrap().len(), 2);
     assert!(page["next_cursor"].is_string());
-    let all = ok(&opx(&server, &["--json", "services", "--limit", "1", "--all"]).await);
+    let all = ok(&opx(&server, &["--json", "services", "--all"]).await);
     let all: serde_json::Value = serde_json::from_str(&all).unwrap();
     assert_eq!(all["services"].as_array().unwrap().len(), 3);
-    let ipv6 = ok(&opx(
+    assert!(all["next_cursor"].is_null());
+    let ipv6 = ok(&opx(&server, &["services", "--all", "--type", "ipv6_rotating"]).await);
+    assert_eq!(ipv6.lines().count(), 3, "header + 2 ipv6 services: {ipv6}");
+}
+
+/// The page sizes of the `GET /services` calls recorded so far, in order.
+fn listed_page_sizes(server: &MockServer) -> Vec<Option<u32>> {
+    server
+        .records()
+        .requests()
+        .iter()
+        .filter(|r| r.operation == Some(opx::Operation::ListServices))
+        .map(|r| {
+            let query = r.query.as_deref().unwrap_or("");
+            url::form_urlencoded::parse(query.as_bytes())
+                .find(|(k, _)| k == "limit")
+                .and_then(|(_, v)| v.parse().ok())
+        })
+        .collect()
+}
+
+/// `--limit` is a maximum of rows, read over as many pages as it takes, each no larger than
+/// needed (the last page asks for what is left, so no row is read and dropped), and the cursor
+/// printed is where the next row starts; `--all` reads pages of the largest size.
+#[tokio::test(flavor = "multi_thread")]
+async fn limit_is_a_maximum_of_rows_over_pages_sized_for_it() {
+    let server = MockServer::start().await;
+    server.services().seed(230);
+    let max = opx::Operation::ListServices.max_page_size().unwrap();
+    let json = ok(&opx(&server, &["--json", "services", "--limit", "205"]).await);
+    let page: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(page["services"].as_array().unwrap().len(), 205);
+    assert_eq!(listed_page_sizes(&server), [Some(max), Some(max), Some(5)]);
+    let cursor = page["next_cursor"].as_str().unwrap().to_owned();
+    let rest = ok(&opx(
         &server,
-        &[
-            "services",
-            "--all",
-            "--limit",
-            "1",
-            "--type",
-            "ipv6_rotating",
-        ],
+        &["services", "--limit", "100", "--cursor", &cursor],
     )
     .await);
-    assert_eq!(ipv6.lines().count(), 3, "header + 2 ipv6 services: {ipv6}");
+    assert_eq!(
+        rest.lines().count(),
+        25 + 1,
+        "a header and the 25 after the first 205: {rest}"
+    );
+    let small = ok(&opx(&server, &["services", "--limit", "7"]).await);
+    assert_eq!(small.lines().count(), 7 + 1, "a header and 7 rows: {small}");
+    let before = listed_page_sizes(&server).len();
+    let all = ok(&opx(&server, &["services", "--all"]).await);
+    assert_eq!(all.lines().count(), 230 + 1);
+    assert_eq!(
+        listed_page_sizes(&server)[before..],
+        [Some(max), Some(max), Some(max)]
+    );
+    let refused = opx(&server, &["services", "--all", "--limit", "5"]).await;
+    assert_eq!(refused.status.code(), Some(2));
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -477,12 +558,8 @@ async fn logs_page_all_and_time_filters() {
     let page = ok(&opx(&server, &["logs", "--limit", "2"]).await);
     assert_eq!(page.lines().count(), 3, "{page}");
     snapshot!("logs", page);
-    let all: serde_json::Value = serde_json::from_str(&ok(&opx(
-        &server,
-        &["--json", "logs", "--all", "--limit", "1"],
-    )
-    .await))
-    .unwrap();
+    let all: serde_json::Value =
+        serde_json::from_str(&ok(&opx(&server, &["--json", "logs", "--all"]).await)).unwrap();
     assert!(all["logs"].as_array().unwrap().len() >= 4, "{all}");
     let future = (server.clock().now() + chrono::Duration::days(1)).to_rfc3339();
     let none: serde_json::Value =

@@ -51,3 +51,19 @@ async fn since_and_until_take_times_dates_and_times_ago() {
     }
     assert_eq!(s.records().requests().len(), before, "nothing sent");
 }
+
+/// A time ago counts back from the server's clock, not this machine's: on a mock whose clock
+/// runs two hours ahead, `--since 1h` leaves out the entries made before those two hours
+/// (by the local clock they would be in), and `--since 3h` keeps them.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_time_ago_counts_back_from_the_server_clock() {
+    let s = MockServer::start().await;
+    s.accounts().seed_logs(3);
+    s.clock().advance(std::time::Duration::from_secs(2 * 3600));
+    let recent = entries(&s, &["--since", "1h"]).await;
+    let older = entries(&s, &["--since", "3h"]).await;
+    assert!(
+        older >= recent + 3,
+        "the 3 entries 2 h old are out of the last hour ({recent}) and in the last 3 h ({older})"
+    );
+}

@@ -136,7 +136,7 @@ fn page_stream<Q, P, F, Fut>(
     client: &Client,
     query: &Q,
     fetch: F,
-) -> impl Stream<Item = Result<Response<P>>> + Send + 'static
+) -> impl Stream<Item = Result<Response<P>>> + Send + 'static + use<Q, P, F, Fut>
 where
     Q: PageQuery,
     P: Paged + Send + 'static,
@@ -190,7 +190,7 @@ impl Client {
     pub fn services_page_stream(
         &self,
         query: &ServiceQuery,
-    ) -> impl Stream<Item = Result<Response<ServicePage>>> + Send + 'static {
+    ) -> impl Stream<Item = Result<Response<ServicePage>>> + Send + 'static + use<> {
         page_stream(self, query, |c, q| async move { c.services_page(&q).await })
     }
 
@@ -207,7 +207,7 @@ impl Client {
     pub fn services_stream(
         &self,
         query: &ServiceQuery,
-    ) -> impl Stream<Item = Result<Service>> + Send + 'static {
+    ) -> impl Stream<Item = Result<Service>> + Send + 'static + use<> {
         item_stream(self.services_page_stream(query), "services", |p| {
             (p.services, p.undecoded)
         })
@@ -227,7 +227,7 @@ impl Client {
     pub fn logs_page_stream(
         &self,
         query: &LogQuery,
-    ) -> impl Stream<Item = Result<Response<LogPage>>> + Send + 'static {
+    ) -> impl Stream<Item = Result<Response<LogPage>>> + Send + 'static + use<> {
         page_stream(self, query, |c, q| async move { c.logs_page(&q).await })
     }
 
@@ -243,7 +243,7 @@ impl Client {
     pub fn logs_stream(
         &self,
         query: &LogQuery,
-    ) -> impl Stream<Item = Result<LogEntry>> + Send + 'static {
+    ) -> impl Stream<Item = Result<LogEntry>> + Send + 'static + use<> {
         item_stream(self.logs_page_stream(query), "log entries", |p| {
             (p.logs, p.undecoded)
         })

@@ -203,3 +203,18 @@ async fn a_stream_waits_out_the_rate_limit_under_the_default_policy() {
         "{e}"
     );
 }
+
+/// A stream keeps no borrow of its query or its client: one made from a query that is gone
+/// (as here, returned from the function that built it) still reads every item.
+#[tokio::test]
+async fn a_stream_outlives_its_query() {
+    fn every_service(
+        c: &opx::Client,
+    ) -> impl futures::Stream<Item = opx::Result<opx::types::Service>> + use<> {
+        let q = ServiceQuery::new().limit(4);
+        c.services_stream(&q)
+    }
+    let s = MockServer::start().await;
+    s.services().seed(9);
+    assert_eq!(collect(every_service(&s.client())).await.len(), 9);
+}

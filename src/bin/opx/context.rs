@@ -100,6 +100,14 @@ impl Ctx {
         Ok(s.with_money(self.watch, self.force))
     }
 
+    /// The server's time (its latest `Date` carried forward; the local clock before any
+    /// answer, or without a client).
+    pub fn server_now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.client
+            .get()
+            .map_or_else(chrono::Utc::now, Client::server_now)
+    }
+
     /// The facade client: the token and base URL of the profile, else `OPX_TOKEN` and
     /// `OPX_BASE_URL`; `--timeout` as the deadline of each call; `--pace` as its rate-limit
     /// policy.

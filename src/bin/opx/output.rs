@@ -44,9 +44,37 @@ fn grouped_rub(amount: i64) -> String {
     format!("{sign}{grouped} RUB")
 }
 
-/// A timestamp as `2026-06-17 12:34 UTC`.
+/// A timestamp: `2026-06-17 12:34 UTC` on a terminal, RFC 3339 (`2026-06-17T12:34:56Z`) in a
+/// pipe, as scripts parse it.
 pub fn time(t: &DateTime<Utc>) -> String {
-    t.format("%Y-%m-%d %H:%M UTC").to_string()
+    if on_terminal() {
+        t.format("%Y-%m-%d %H:%M UTC").to_string()
+    } else {
+        t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    }
+}
+
+/// How far `expires_at` is from `now` (the server's time): `in 40 days`, or `expired 2 days
+/// ago` once passed, on a terminal; whole seconds in a pipe (negative once passed).
+pub fn expires_in(expires_at: &DateTime<Utc>, now: DateTime<Utc>) -> String {
+    if on_terminal() {
+        expiry_in_words(expires_at, now)
+    } else {
+        (*expires_at - now).num_seconds().to_string()
+    }
+}
+
+/// How far `expires_at` is from `now`, in words wherever it is printed: `in 40 days`, or
+/// `expired 2 days ago`.
+pub fn expiry_in_words(expires_at: &DateTime<Utc>, now: DateTime<Utc>) -> String {
+    let left = *expires_at - now;
+    match left.to_std() {
+        Ok(d) if !d.is_zero() => format!("in {}", opx::clock::human(d)),
+        _ => format!(
+            "expired {} ago",
+            opx::clock::human((-left).to_std().unwrap_or_default())
+        ),
+    }
 }
 
 /// An aligned table with a header row.

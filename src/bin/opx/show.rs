@@ -8,7 +8,8 @@ use crate::output;
 
 /// Prints a service: with `--json` the body's `data` exactly as received when there is a body,
 /// else the service serialized; otherwise aligned fields.
-pub fn service(s: &Service, body: Option<&[u8]>, json: bool) -> Result<(), Failure> {
+/// `now` is the server's time (for "expires in").
+pub fn service(s: &Service, body: Option<&[u8]>, json: bool, now: Now) -> Result<(), Failure> {
     if json {
         return match body {
             Some(b) => output::print_data(b),
@@ -37,6 +38,7 @@ pub fn service(s: &Service, body: Option<&[u8]>, json: bool) -> Result<(), Failu
         ("status", status),
         ("threads", s.threads.to_string()),
         ("expires", output::time(&s.expires_at)),
+        ("expires in", output::expires_in(&s.expires_at, now)),
         ("country", s.country.clone()),
         ("rotation", s.rotation.clone()),
         ("login", s.auth.login.clone()),
@@ -48,10 +50,13 @@ pub fn service(s: &Service, body: Option<&[u8]>, json: bool) -> Result<(), Failu
     ]))
 }
 
-/// A service of a call's answer.
-pub fn response(s: &opx::Response<Service>, json: bool) -> Result<(), Failure> {
-    service(s, Some(s.body()), json)
+/// A service of a call's answer, `now` being the server's time.
+pub fn response(s: &opx::Response<Service>, json: bool, now: Now) -> Result<(), Failure> {
+    service(s, Some(s.body()), json, now)
 }
+
+/// The server's time.
+type Now = chrono::DateTime<chrono::Utc>;
 
 /// After a purchase or an extension (human output only): what was charged and the balance now,
 /// read again from the account. `price` is the catalog's price of the plan (`None`: unknown).

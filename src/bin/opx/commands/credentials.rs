@@ -56,7 +56,7 @@ pub async fn run(ctx: &Ctx, args: CredentialsArgs) -> Result<(), Failure> {
         journal.settle(n, charge, Some(id.clone()), chrono::Utc::now());
     }
     match result {
-        Ok(r) => show::response(&r, ctx.json),
+        Ok(r) => show::response(&r, ctx.json, ctx.server_now()),
         Err(e) if e.is_committed() => {
             eprintln!(
                 "note: {}; see the new credentials with `opx service {id}`",

@@ -55,12 +55,12 @@ pub async fn run(ctx: &Ctx, args: ExtendArgs) -> Result<(), Failure> {
     };
     match outcome? {
         ExtendOutcome::Extended(s) => {
-            show::service(&s, None, ctx.json)?;
+            show::service(&s, None, ctx.json, ctx.server_now())?;
             after(&s).await
         }
         ExtendOutcome::Recovered(s) => {
             eprintln!("note: the answer was lost, but the extension went through (charged once)");
-            show::service(&s, None, ctx.json)?;
+            show::service(&s, None, ctx.json, ctx.server_now())?;
             after(&s).await
         }
         ExtendOutcome::ExtendedUnread(e) => {

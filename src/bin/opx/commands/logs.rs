@@ -2,7 +2,7 @@
 
 use opx::types::LogQuery;
 
-use crate::args::{When, page_size, when};
+use crate::args::{When, when};
 use crate::context::Ctx;
 use crate::failure::Failure;
 use crate::listing::{self, given};
@@ -17,34 +17,43 @@ pub struct LogsArgs {
     /// Only entries at or before this time: the same forms (a date up to its end).
     #[arg(long, value_name = "TIME", value_parser = when)]
     until: Option<When>,
-    /// Page size (1-200).
-    #[arg(long, value_parser = page_size(opx::Operation::ListLogs))]
-    limit: Option<u32>,
-    /// Start after this cursor (the `next_cursor` of a previous page).
-    #[arg(long)]
-    cursor: Option<String>,
-    /// Fetch every page.
-    #[arg(long)]
-    all: bool,
+    /// Which pages.
+    #[command(flatten)]
+    pages: listing::Pages,
 }
 
 impl LogsArgs {
-    /// The query these arguments select (prefetching the next page with `--all`), `now` being
-    /// the server's time (for a time ago).
+    /// The filters these arguments select, `now` being the server's time (for a time ago).
     fn query(&self, now: chrono::DateTime<chrono::Utc>) -> LogQuery {
         let since = self.since.map(|w| w.start(now));
         let until = self.until.map(|w| w.end(now));
-        let q = given(LogQuery::new(), since, LogQuery::since);
-        let q = given(q, until, LogQuery::until);
-        let q = given(q, self.limit, LogQuery::limit);
-        given(q, self.cursor.clone(), LogQuery::cursor).prefetch(self.all)
+        given(
+            given(LogQuery::new(), since, LogQuery::since),
+            until,
+            LogQuery::until,
+        )
+    }
+
+    /// Whether a time is given as a time ago (read by the server's clock).
+    fn ago(&self) -> bool {
+        [self.since, self.until]
+            .iter()
+            .any(|w| matches!(w, Some(When::Ago(_))))
     }
 }
 
-/// `opx logs`: one page, or every page with `--all`.
+/// `opx logs`: one page, `--limit` entries, or every page with `--all`. A time ago is counted
+/// back from the server's time, so its clock is read first (one `GET /account`): a time ago by
+/// a local clock that is off would select other entries.
 pub async fn run(ctx: &Ctx, args: LogsArgs) -> Result<(), Failure> {
     let client = ctx.client()?;
+    if args.ago() {
+        client.account().await?;
+    }
     let q = args.query(client.server_now());
-    let every_page = args.all.then(|| client.logs_page_stream(&q));
-    listing::one_page_or_all(ctx, every_page, client.logs_page(&q)).await
+    let every_page = |q: &LogQuery| client.logs_page_stream(q);
+    listing::print_pages_of(ctx, args.pages, q, every_page, |q| async move {
+        client.logs_page(&q).await
+    })
+    .await
 }

@@ -91,7 +91,7 @@ pub async fn run(ctx: &Ctx, args: PurchaseArgs) -> Result<(), Failure> {
     let outcome = interrupt::guarded("purchase", client.purchase_safely(&req)).await?;
     match outcome? {
         PurchaseOutcome::Purchased(s) => {
-            show::service(&s, None, ctx.json)?;
+            show::service(&s, None, ctx.json, ctx.server_now())?;
             after(price).await
         }
         PurchaseOutcome::Recovered(s) => {
@@ -99,7 +99,7 @@ pub async fn run(ctx: &Ctx, args: PurchaseArgs) -> Result<(), Failure> {
                 "note: the answer was lost, but the purchase went through (charged once): {}",
                 s.service_id
             );
-            show::service(&s, None, ctx.json)?;
+            show::service(&s, None, ctx.json, ctx.server_now())?;
             after(price).await
         }
         PurchaseOutcome::RecoveredUnread(u) => {

@@ -3,7 +3,7 @@
 
 use opx::types::{ServiceId, ServiceQuery};
 
-use crate::args::{page_size, typed};
+use crate::args::typed;
 use crate::context::Ctx;
 use crate::failure::Failure;
 use crate::listing::{self, given};
@@ -18,31 +18,26 @@ pub struct ServicesArgs {
     /// Only services of this type.
     #[arg(long = "type", value_enum)]
     service_type: Option<opx::types::ServiceType>,
-    /// Page size (1-100).
-    #[arg(long, value_parser = page_size(opx::Operation::ListServices))]
-    limit: Option<u32>,
-    /// Start after this cursor (the `next_cursor` of a previous page).
-    #[arg(long)]
-    cursor: Option<String>,
-    /// Fetch every page.
-    #[arg(long)]
-    all: bool,
+    /// Which pages.
+    #[command(flatten)]
+    pages: listing::Pages,
 }
 
-/// `opx services`: one page, or every page with `--all`.
+/// `opx services`: one page, `--limit` services, or every page with `--all`.
 pub async fn list(ctx: &Ctx, args: ServicesArgs) -> Result<(), Failure> {
     let (q, client) = (args.query(), ctx.client()?);
-    let every_page = args.all.then(|| client.services_page_stream(&q));
-    listing::one_page_or_all(ctx, every_page, client.services_page(&q)).await
+    let every_page = |q: &ServiceQuery| client.services_page_stream(q);
+    listing::print_pages_of(ctx, args.pages, q, every_page, |q| async move {
+        client.services_page(&q).await
+    })
+    .await
 }
 
 impl ServicesArgs {
-    /// The query these arguments select (prefetching the next page with `--all`).
+    /// The filters these arguments select.
     fn query(&self) -> ServiceQuery {
         let q = ServiceQuery::new().status(self.status);
-        let q = given(q, self.service_type.clone(), ServiceQuery::service_type);
-        let q = given(q, self.limit, ServiceQuery::limit);
-        given(q, self.cursor.clone(), ServiceQuery::cursor).prefetch(self.all)
+        given(q, self.service_type.clone(), ServiceQuery::service_type)
     }
 }
 
@@ -59,5 +54,5 @@ pub async fn show(ctx: &Ctx, args: ServiceArgs) -> Result<(), Failure> {
     let Some(s) = ctx.read(ctx.client()?.service(&args.id)).await? else {
         return Ok(());
     };
-    show::response(&s, ctx.json)
+    show::response(&s, ctx.json, ctx.server_now())
 }

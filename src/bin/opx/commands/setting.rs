@@ -33,11 +33,11 @@ pub struct RotationArgs {
 /// `opx country ID COUNTRY`.
 pub async fn country(ctx: &Ctx, args: CountryArgs) -> Result<(), Failure> {
     let changed = ctx.client()?.change_country(&args.id, &args.country);
-    show::response(&changed.await?, ctx.json)
+    show::response(&changed.await?, ctx.json, ctx.server_now())
 }
 
 /// `opx rotation ID ROTATION`.
 pub async fn rotation(ctx: &Ctx, args: RotationArgs) -> Result<(), Failure> {
     let changed = ctx.client()?.change_rotation(&args.id, &args.rotation);
-    show::response(&changed.await?, ctx.json)
+    show::response(&changed.await?, ctx.json, ctx.server_now())
 }

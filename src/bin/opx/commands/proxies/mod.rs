@@ -5,6 +5,8 @@ mod all;
 mod export;
 mod one;
 
+use std::io::IsTerminal;
+
 use opx::types::{ProxyFormat, ProxyQuery, ServiceId, ServiceQuery, StatusFilter};
 
 use self::all::AllLists;
@@ -68,7 +70,9 @@ pub async fn run(ctx: &Ctx, args: ProxiesArgs) -> Result<(), Failure> {
             match export {
                 Some(form) => export::run(ctx, &list, form).await,
                 None => one::run(ctx, &list, args.format).await,
-            }
+            }?;
+            warn_if_expired(ctx, &list.id).await;
+            Ok(())
         }
         (None, _) if args.format != ProxyFormat::Txt => Err(Failure::Usage(
             "--all writes text lists (JSON lines with --json): drop --format json".into(),
@@ -88,6 +92,26 @@ pub async fn run(ctx: &Ctx, args: ProxiesArgs) -> Result<(), Failure> {
             };
             all::run(ctx, all).await
         }
+    }
+}
+
+/// On a terminal (stderr), after a list: a warning when its service has expired by the
+/// server's clock, since the gateway refuses its lines (one more read, `GET /services/{id}`;
+/// skipped in scripts, and a failed read says nothing).
+async fn warn_if_expired(ctx: &Ctx, id: &ServiceId) {
+    let Ok(client) = ctx.client() else { return };
+    if !std::io::stderr().is_terminal() {
+        return;
+    }
+    let Ok(service) = client.service(id).await else {
+        return;
+    };
+    let now = client.server_now();
+    if service.expires_at <= now {
+        eprintln!(
+            "warning: service {id} {}: the gateway refuses these lines until `opx extend {id}`",
+            crate::output::expiry_in_words(&service.expires_at, now)
+        );
     }
 }
 

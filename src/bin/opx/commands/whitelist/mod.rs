@@ -113,7 +113,7 @@ pub async fn clear(ctx: &Ctx, id: ServiceId, yes: bool) -> Result<(), Failure> {
     let current = client.service(&id).await?;
     if current.whitelist.is_empty() {
         return match ctx.json {
-            true => show::response(&current, true),
+            true => show::response(&current, true, ctx.server_now()),
             false => output::print(&format!(
                 "The whitelist of service {id} is already empty; nothing to clear.\n"
             )),
@@ -141,7 +141,7 @@ pub async fn clear(ctx: &Ctx, id: ServiceId, yes: bool) -> Result<(), Failure> {
     }
     let empty = opx::types::Whitelist::parse(std::iter::empty::<&str>())?;
     let s = client.replace_whitelist(&id, &empty).await?;
-    show::response(&s, ctx.json)
+    show::response(&s, ctx.json, ctx.server_now())
 }
 
 /// `opx whitelist ID IP...`: replaces the whitelist; unless `yes`, after showing what changes
@@ -177,7 +177,7 @@ async fn replace(
         )?;
     }
     let s = client.replace_whitelist(&id, &whitelist).await?;
-    show::response(&s, ctx.json)
+    show::response(&s, ctx.json, ctx.server_now())
 }
 
 /// An entry as a prompt shows it: `203.0.113.10 (home)`.
