@@ -210,3 +210,31 @@ async fn what_is_due_goes_by_the_servers_clock() {
     assert!(text.contains(" within 40 days"), "{text}");
     assert!(text.contains(id.as_str()), "due now: {text}");
 }
+
+/// The plan shows what is due and what the cap stops at; the services after that are counted,
+/// not listed, unless `--verbose` (120 due services no longer print 118 "skip" rows).
+#[tokio::test(flavor = "multi_thread")]
+async fn the_plan_lists_what_is_due_and_counts_the_rest() {
+    let s = MockServer::start().await;
+    let ids: Vec<ServiceId> = (1..=6)
+        .map(|hours| seed_expiring(&s, ServiceType::Ipv4Rotating, hours * 3600))
+        .collect();
+    let args = ["renew", "--before", "1d", "--max-spend", "3000"];
+    let text = exits(&opx(&s, &args).await, 0);
+    let listed = |text: &str| ids.iter().filter(|id| text.contains(id.as_str())).count();
+    assert_eq!(
+        listed(&text),
+        3,
+        "two to extend and the one over the cap: {text}"
+    );
+    assert!(text.contains("3 more due services are left"), "{text}");
+    assert!(text.contains("--verbose"), "{text}");
+    let verbose = exits(&opx(&s, &[&args[..], &["--verbose"]].concat()).await, 0);
+    assert_eq!(listed(&verbose), 6, "{verbose}");
+    assert!(!verbose.contains("more due services"), "{verbose}");
+    assert_eq!(s.records().executions(Operation::ExtendService), 0);
+    let done = exits(&opx(&s, &[&args[..], &["--yes"]].concat()).await, 1);
+    assert_eq!(listed(&done), 3, "{done}");
+    assert!(done.contains("3 more due services are left"), "{done}");
+    assert_eq!(s.records().executions(Operation::ExtendService), 2);
+}

@@ -7,9 +7,14 @@ use std::io::{BufRead, IsTerminal, Write};
 use crate::failure::Failure;
 use crate::output;
 
+/// Whether the user can be asked: stdin and stderr are a terminal.
+pub fn can_ask() -> bool {
+    std::io::stdin().is_terminal() && std::io::stderr().is_terminal()
+}
+
 /// Refuses (exit 2) unless stdin and stderr are a terminal, where the user can be asked.
 pub fn require_terminal(question: &str) -> Result<(), Failure> {
-    if std::io::stdin().is_terminal() && std::io::stderr().is_terminal() {
+    if can_ask() {
         Ok(())
     } else {
         Err(Failure::Usage(format!(

@@ -131,7 +131,8 @@ pub enum Command {
     /// Extend a service by one period (charges the plan price; asks first).
     Extend(extend::ExtendArgs),
     /// Extend the active services expiring within --before, oldest first, for at most
-    /// --max-spend RUB in total (without --yes: only show the plan).
+    /// --max-spend RUB in total (shows the plan, then asks on a terminal; off a terminal
+    /// without --yes, or with --dry-run, only shows the plan).
     Renew(renew::RenewArgs),
     /// Show a service's whitelist (`opx whitelist ID`), replace it (`opx whitelist ID IP...`),
     /// add or remove one address keeping the rest (`opx whitelist add|remove ID IP`), or empty

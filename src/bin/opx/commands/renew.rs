@@ -1,6 +1,6 @@
 //! `opx renew --before DURATION --max-spend RUB [--yes]`: the active services expiring within
-//! the window, the price of extending each, the total and the balance after; with `--yes`,
-//! extends them oldest expiry first (through `extend_safely`, each at most once) and never past
+//! the window, the price of extending each, the total and the balance after; then, after a `y`
+//! on a terminal or with `--yes`, extends them oldest expiry first (through `extend_safely`, each at most once) and never past
 //! the cap or the balance, then shows what it did.
 //!
 //! Exit codes: 0 when the plan was only shown, or every due service was extended; 1 when some
@@ -9,7 +9,7 @@
 
 use std::time::Duration;
 
-use opx::renewal::{Decision, RenewalOutcome, RenewalPlan, RenewalPlanner, RenewalReport};
+use opx::renewal::{Decision, RenewalOutcome, RenewalPlan, RenewalPlanner, RenewalReport, Skip};
 use serde_json::json;
 
 use crate::context::Ctx;
@@ -26,12 +26,54 @@ pub struct RenewArgs {
     /// The most to spend in this run, in whole roubles.
     #[arg(long, value_name = "RUB", value_parser = clap::value_parser!(i64).range(0..))]
     max_spend: i64,
-    /// Extend them (without it, only the plan is shown and nothing is spent).
-    #[arg(short = 'y', long)]
+    /// Do not ask for confirmation (off a terminal, where nothing can be asked, the plan is
+    /// only shown without it).
+    #[arg(short = 'y', long, conflicts_with = "dry_run")]
     yes: bool,
+    /// Only show the plan: nothing is asked or spent.
+    #[arg(long)]
+    dry_run: bool,
+    /// List every due service, also those the plan stops before (cap or balance).
+    #[arg(short, long)]
+    verbose: bool,
     /// Extend a service even while an earlier extension of it has an unknown outcome.
     #[arg(long)]
     pub force: bool,
+}
+
+/// Whether the plan is carried out: `--yes`, or a `y` on a terminal after the plan is shown.
+/// Off a terminal without `--yes`, and with `--dry-run`, the plan is only shown (exit 0).
+fn confirmed(
+    args: &RenewArgs,
+    plan: &RenewalPlan,
+    planner: &RenewalPlanner,
+    json: bool,
+) -> Result<bool, Failure> {
+    let show = |dry_run| print_plan(plan, planner, args.verbose, json, dry_run);
+    if args.yes {
+        if plan.items.is_empty() && !json {
+            show(false)?;
+            return Ok(false);
+        }
+        return Ok(true);
+    }
+    let extend = plan
+        .items
+        .iter()
+        .filter(|r| r.decision == Decision::Extend)
+        .count();
+    if args.dry_run || json || extend == 0 || !crate::confirm::can_ask() {
+        show(extend > 0)?;
+        return Ok(false);
+    }
+    show(false)?;
+    let plural = if extend == 1 { "" } else { "s" };
+    let question = format!(
+        "Extend {extend} service{plural} for {}?",
+        output::rub(plan.total())
+    );
+    crate::confirm::ask("", &question)?;
+    Ok(true)
 }
 
 /// `opx renew`.
@@ -39,8 +81,8 @@ pub async fn run(ctx: &Ctx, args: RenewArgs) -> Result<(), Failure> {
     let planner = RenewalPlanner::new(args.before, args.max_spend)?;
     let client = ctx.client()?;
     let plan = client.renewal_plan(&planner).await?;
-    if !args.yes || (plan.items.is_empty() && !ctx.json) {
-        return print_plan(&plan, &planner, ctx.json);
+    if !confirmed(&args, &plan, &planner, ctx.json)? {
+        return Ok(());
     }
     let stop = std::sync::atomic::AtomicBool::new(false);
     let run = client.renew_until(&plan, &stop);
@@ -49,7 +91,7 @@ pub async fn run(ctx: &Ctx, args: RenewArgs) -> Result<(), Failure> {
         eprintln!("\nstopping: no further extension is started");
     };
     let report = crate::interrupt::guarded_with("renewal", run, stopping).await?;
-    print_report(&report, ctx.json)?;
+    print_report(&report, args.verbose, ctx.json)?;
     if report.has_unknown() {
         let happened = format!(
             "an extension may or may not have been charged ({})",
@@ -78,7 +120,32 @@ fn price(p: Option<i64>) -> String {
     p.map_or_else(|| "?".into(), output::rub)
 }
 
-fn print_plan(plan: &RenewalPlan, planner: &RenewalPlanner, json: bool) -> Result<(), Failure> {
+/// Whether a row is one of the rest the plan stopped before, shown only with `--verbose`.
+fn stopped_before(d: Decision) -> bool {
+    matches!(d, Decision::Skip(Skip::Stopped | Skip::NotAttempted))
+}
+
+/// After a table that left `hidden` rows out: how many, and how to see them.
+fn hidden_note(hidden: usize) -> String {
+    if hidden == 0 {
+        return String::new();
+    }
+    format!(
+        "{hidden} more due service{} left: the plan stops at the cap or the balance \
+         (--verbose lists them)\n",
+        if hidden == 1 { " is" } else { "s are" }
+    )
+}
+
+/// The plan: the due services (with `--verbose` also those the plan stops before), the total
+/// and the balance after; `dry_run` adds that nothing was extended.
+fn print_plan(
+    plan: &RenewalPlan,
+    planner: &RenewalPlanner,
+    verbose: bool,
+    json: bool,
+    dry_run: bool,
+) -> Result<(), Failure> {
     if json {
         let items: Vec<_> = plan
             .items
@@ -98,7 +165,11 @@ fn print_plan(plan: &RenewalPlan, planner: &RenewalPlanner, json: bool) -> Resul
         return output::print(&format!("no active service expires within {window}\n"));
     }
     let mut table = Table::new(&["SERVICE", "TYPE", "EXPIRES", "PRICE", "PLAN"]);
-    for r in &plan.items {
+    let shown = plan
+        .items
+        .iter()
+        .filter(|r| verbose || !stopped_before(r.decision));
+    for r in shown.clone() {
         let what = match r.decision {
             Decision::Extend => "extend".to_owned(),
             other => format!("skip: {}", skip_reason(other).unwrap_or_default()),
@@ -111,12 +182,17 @@ fn print_plan(plan: &RenewalPlan, planner: &RenewalPlanner, json: bool) -> Resul
             what,
         ]);
     }
+    let dry = if dry_run {
+        "dry run: nothing was extended; pass --yes to extend them\n"
+    } else {
+        ""
+    };
     output::print(&format!(
-        "{} active services expire within {window}; cap {}\n{}total {}; balance {} -> {} after\n\
-         dry run: nothing was extended; pass --yes to extend them\n",
+        "{} active services expire within {window}; cap {}\n{}{}total {}; balance {} -> {} after\n{dry}",
         plan.items.len(),
         output::rub(plan.max_spend),
         table.render(),
+        hidden_note(plan.items.len() - shown.count()),
         output::rub(plan.total()),
         output::rub(plan.balance),
         output::rub(plan.balance_after()),
@@ -149,7 +225,7 @@ fn error_text(e: &opx::Error) -> String {
     }
 }
 
-fn print_report(report: &RenewalReport, json: bool) -> Result<(), Failure> {
+fn print_report(report: &RenewalReport, verbose: bool, json: bool) -> Result<(), Failure> {
     if json {
         let results: Vec<_> = report
             .results
@@ -168,7 +244,10 @@ fn print_report(report: &RenewalReport, json: bool) -> Result<(), Failure> {
             "maybe_spent": report.maybe_spent, "balance_after": report.balance_after}));
     }
     let mut table = Table::new(&["SERVICE", "EXPIRES", "PRICE", "RESULT", "DETAIL"]);
-    for r in &report.results {
+    let shown = report.results.iter().filter(|r| {
+        verbose || !matches!(r.outcome, RenewalOutcome::Skipped(why) if stopped_before(Decision::Skip(why)))
+    });
+    for r in shown.clone() {
         let (what, detail) = outcome(&r.outcome);
         table.row(vec![
             r.service_id.to_string(),
@@ -190,8 +269,9 @@ fn print_report(report: &RenewalReport, json: bool) -> Result<(), Failure> {
         String::new()
     };
     output::print(&format!(
-        "{}extended {} of {}; spent {}{maybe}; balance now {balance}\n",
+        "{}{}extended {} of {}; spent {}{maybe}; balance now {balance}\n",
         table.render(),
+        hidden_note(report.results.len() - shown.count()),
         report.extended(),
         report.results.len(),
         output::rub(report.spent),
