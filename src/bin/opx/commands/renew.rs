@@ -308,6 +308,8 @@ mod tests {
             before: Duration::from_secs(86_400),
             max_spend: 100_000,
             yes: true,
+            dry_run: false,
+            verbose: false,
             force: false,
         };
         let failure = run(&ctx, args).await.unwrap_err();
