@@ -135,15 +135,19 @@ async fn https_targets_go_through_connect_and_its_refusals_are_told_apart() {
     let https = ProxyCheck::new().target(format!("https://{tcp}/"));
     let r = first_result(&https, &lines, Some(100)).await;
     assert_eq!(r.status, CheckStatus::Other, "{r:?}");
-    // Off loopback: the gateway refuses the CONNECT (403, which the HTTP client does not show).
+    // Off loopback: the gateway refuses the CONNECT with a 403, which the HTTP client does not
+    // show; the check asks again and says it, with the gateway's reason.
     let off = ProxyCheck::new().target("https://192.0.2.1/");
     let r = first_result(&off, &lines, Some(100)).await;
-    assert_eq!(r.status, CheckStatus::HttpError, "{r:?}");
+    assert_eq!(
+        (r.status.clone(), r.http_status),
+        (CheckStatus::HttpError, Some(403)),
+        "{r:?}"
+    );
+    let detail = r.detail.as_deref().unwrap();
     assert!(
-        r.detail
-            .as_deref()
-            .unwrap()
-            .contains("refused the CONNECT tunnel"),
+        detail.contains("refused the CONNECT tunnel: HTTP 403 Forbidden")
+            && detail.contains("Proxy-Status"),
         "{r:?}"
     );
 
@@ -154,6 +158,18 @@ async fn https_targets_go_through_connect_and_its_refusals_are_told_apart() {
     let password = s.auth.password();
     assert!(!format!("{report:?}").contains(password));
     assert!(!serde_json::to_string(&report).unwrap().contains(password));
+    // An expired service's line (new credentials, read again): the gateway's 403 on the
+    // CONNECT, said as such.
+    let lines = client
+        .proxies(&s.service_id, &ProxyQuery::new())
+        .await
+        .unwrap()
+        .into_inner();
+    server
+        .clock()
+        .advance(s.expires_in(server.clock().now()) + Duration::from_secs(1));
+    let r = first_result(&https, &lines, Some(100)).await;
+    assert_eq!(r.http_status, Some(403), "{r:?}");
 }
 
 /// Without TLS reqwest would send an https target to the proxy as a plain request (no

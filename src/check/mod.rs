@@ -41,6 +41,7 @@
 
 mod probe;
 mod report;
+mod tunnel;
 
 pub use report::{CheckReport, CheckStatus, EndpointCheck};
 

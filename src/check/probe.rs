@@ -104,15 +104,33 @@ async fn check_one(
             result.status = classify(&e);
             let mut detail = error_chain(&e);
             if result.status == CheckStatus::HttpError {
-                detail.insert_str(
-                    0,
-                    "the proxy refused the CONNECT tunnel (status not known): ",
-                );
+                let refusal = super::tunnel::refusal(endpoint, target, timeout).await;
+                result.http_status = refusal.as_ref().map(|r| r.status);
+                detail = refused_tunnel(refusal.as_ref());
             }
             result.detail = Some(redact.apply(&detail));
         }
     }
     result
+}
+
+/// The detail of a `CONNECT` the proxy refused, from its answer when it was read again.
+fn refused_tunnel(refusal: Option<&super::tunnel::Refusal>) -> String {
+    let Some(r) = refusal else {
+        return "the proxy refused the CONNECT tunnel (its answer could not be read again)".into();
+    };
+    let reason = http::StatusCode::from_u16(r.status)
+        .ok()
+        .and_then(|s| s.canonical_reason())
+        .unwrap_or("");
+    let mut text = format!(
+        "the proxy refused the CONNECT tunnel: HTTP {} {reason}",
+        r.status
+    );
+    if let Some(why) = &r.proxy_status {
+        text.push_str(&format!(" (Proxy-Status: {why})"));
+    }
+    text
 }
 
 /// The status and the first [`MAX_READ`] bytes of the answer.

@@ -1,6 +1,6 @@
 //! What several commands' arguments share: ids and values parsed by clap into the library's
 //! typed values (a bad one is a usage error, exit 2, naming the problem before anything is
-//! sent), and points in time.
+//! sent), `--concurrency`, and points in time.
 
 use std::str::FromStr;
 
@@ -11,6 +11,12 @@ pub fn typed<T: FromStr<Err = opx::Error>>(text: &str) -> Result<T, String> {
         Some(code) => format!("{code}: {}", e.message()),
         None => e.message().to_owned(),
     })
+}
+
+/// The parser of every command's `--concurrency` (how many lists are fetched, or endpoints
+/// checked, at once): one range, 1 to 64, whatever the command.
+pub fn concurrency() -> clap::builder::RangedI64ValueParser<u16> {
+    clap::value_parser!(u16).range(1..=64)
 }
 
 /// A point in time as `--since` / `--until` take it: an RFC 3339 time
@@ -72,6 +78,33 @@ pub fn when(text: &str) -> Result<When, String> {
 mod tests {
     use super::*;
     use chrono::{TimeZone, Utc};
+
+    /// Every command's `--concurrency` takes the same range: 1 and 64 parse, 0 and 65 are
+    /// usage errors (it was 1-64 on `proxies` and 1-1000 on `check`).
+    #[test]
+    fn every_concurrency_option_has_one_range() {
+        use clap::CommandFactory;
+        let cli = crate::commands::Cli::command();
+        let mut seen = Vec::new();
+        for command in cli.get_subcommands() {
+            let Some(arg) = command
+                .get_arguments()
+                .find(|a| a.get_id() == "concurrency")
+            else {
+                continue;
+            };
+            seen.push(command.get_name());
+            for (n, ok) in [("1", true), ("64", true), ("0", false), ("65", false)] {
+                let args = ["opx", command.get_name(), "--concurrency", n];
+                let refused = cli
+                    .clone()
+                    .try_get_matches_from(args)
+                    .is_err_and(|e| e.kind() == clap::error::ErrorKind::ValueValidation);
+                assert_eq!(!refused, ok, "{} --concurrency {n}", command.get_name());
+            }
+        }
+        assert!(seen.len() >= 2, "{seen:?}");
+    }
 
     #[test]
     fn times_are_read_as_instants_dates_or_times_ago() {

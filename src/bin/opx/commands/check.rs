@@ -28,10 +28,10 @@ pub struct CheckArgs {
     #[arg(long, value_name = "SECS", default_value_t = opx::check::DEFAULT_TIMEOUT.as_secs(),
           value_parser = clap::value_parser!(u64).range(1..=3600))]
     endpoint_timeout: u64,
-    /// Endpoints checked at once (never more than the service's threads).
-    #[arg(long, value_name = "N", default_value_t = opx::check::DEFAULT_CONCURRENCY as u32,
-          value_parser = clap::value_parser!(u32).range(1..=1000))]
-    concurrency: u32,
+    /// Endpoints checked at once, 1-64 (never more than the service's threads).
+    #[arg(long, value_name = "N", default_value_t = opx::check::DEFAULT_CONCURRENCY as u16,
+          value_parser = crate::args::concurrency())]
+    concurrency: u16,
     /// Connections made through each endpoint, one after the other: the EXITS column then
     /// counts the distinct exit addresses the target saw (the rotation actually delivered).
     #[arg(long, value_name = "N", default_value_t = 1,
@@ -49,7 +49,7 @@ pub async fn run(client: &Client, args: CheckArgs, json: bool) -> Result<(), Fai
     let check = ProxyCheck::new()
         .target(args.target)
         .timeout(Duration::from_secs(args.endpoint_timeout))
-        .concurrency(usize::try_from(args.concurrency).unwrap_or(usize::MAX))
+        .concurrency(usize::from(args.concurrency))
         .connections(usize::try_from(args.connections).unwrap_or(usize::MAX));
     let report = match &args.from {
         None => client.check_proxies(&id, &check).await?,

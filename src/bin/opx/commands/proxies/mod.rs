@@ -35,7 +35,7 @@ pub struct ProxiesArgs {
     #[arg(long = "type", value_enum)]
     service_type: Option<opx::types::ServiceType>,
     /// With --all: lists fetched at once (1-64) [default: 8].
-    #[arg(long, value_parser = clap::value_parser!(u16).range(1..=64))]
+    #[arg(long, value_name = "N", value_parser = crate::args::concurrency())]
     concurrency: Option<u16>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = ProxyFormat::Txt)]
