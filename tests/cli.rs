@@ -1219,3 +1219,24 @@ async fn empty_results_are_said_in_words_and_y_is_short_for_yes() {
         "{out}"
     );
 }
+
+/// Exit 3 is the API refusing, with its error code; an answer that is not the API's (a front
+/// proxy's `502` page) is another failure, exit 1, and says what came back.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_502_page_is_not_the_api_refusing() {
+    let server = MockServer::start().await;
+    server
+        .faults()
+        .inject(opx::Operation::GetAccount, opx::mock::Fault::Html502, 10);
+    let out = opx(&server, &["account", "--timeout", "2"]).await;
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains("502 Bad Gateway"), "{}", stderr(&out));
+    let missing = "65aa00000000000000000000";
+    let refused = opx(&server, &["service", missing]).await;
+    assert_eq!(refused.status.code(), Some(3), "{}", stderr(&refused));
+    assert!(
+        stderr(&refused).contains("not_found"),
+        "{}",
+        stderr(&refused)
+    );
+}

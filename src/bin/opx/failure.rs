@@ -59,7 +59,9 @@ impl Failure {
             Self::Api(e) if e.kind() == opx::ErrorKind::SpendCap => 2,
             Self::Api(e) if e.is_rate_limited() => 4,
             Self::Api(e) if e.is_validation() || e.kind() == opx::ErrorKind::Config => 2,
-            Self::Api(e) if e.kind() == opx::ErrorKind::Api => 3,
+            // Refused by the API: its error envelope, with a code. A gateway's 502 page is not
+            // the API's answer (exit 1).
+            Self::Api(e) if e.kind() == opx::ErrorKind::Api && e.code().is_some() => 3,
             Self::Api(_) => 1,
         }
     }
