@@ -48,19 +48,19 @@ impl Check {
 /// `opx doctor`.
 pub async fn run(ctx: &Ctx) -> Result<(), Failure> {
     let (checks, failure) = health(ctx).await?;
-    if failure.is_none() {
-        let report = ctx.client()?.doctor().await?;
-        print(ctx, &checks, Some(&report))?;
-        if !report.is_clean() {
-            return Err(Failure::Exit(
-                1,
-                format!("{} deviation(s) from the spec", report.deviations.len()),
-            ));
-        }
+    if let Some(failure) = failure {
+        print(ctx, &checks, None)?;
+        return Err(failure);
+    }
+    let report = ctx.client()?.doctor().await?;
+    print(ctx, &checks, Some(&report))?;
+    if report.is_clean() {
         return Ok(());
     }
-    print(ctx, &checks, None)?;
-    Err(failure.unwrap_or_else(|| Failure::Other("a health check failed".into())))
+    Err(Failure::Exit(
+        1,
+        format!("{} deviation(s) from the spec", report.deviations.len()),
+    ))
 }
 
 /// The health checks, in order, and the failure that stopped them (the later checks need what
