@@ -261,3 +261,14 @@ async fn all_with_json_writes_one_json_line_per_service() {
     want.sort_unstable();
     assert_eq!(ids, want);
 }
+
+/// The services behind `--all` are listed in pages of the largest size the spec allows: 150
+/// services take two listing calls, not three of the server's default 50.
+#[tokio::test]
+async fn all_lists_the_services_in_the_largest_pages() {
+    let s = MockServer::start().await;
+    s.services().seed(150);
+    let out = ok(&opx(&s, &["proxies", "--all"], &[]).await);
+    assert_eq!(headers(&out).len(), 150);
+    assert_eq!(received(&s, Operation::ListServices), 2);
+}

@@ -85,7 +85,11 @@ fn progress_bar(total: u64) -> ProgressBar {
 /// `opx proxies --all`.
 pub async fn run(ctx: &Ctx, args: AllLists) -> Result<(), Failure> {
     let client = ctx.client()?;
-    let services = client.all_services(&args.services.prefetch(true)).await?;
+    // The listing's pages of the largest size: as few calls as can be, before the lists.
+    let largest = opx::Operation::ListServices.max_page_size().unwrap_or(50);
+    let services = client
+        .all_services(&args.services.limit(largest).prefetch(true))
+        .await?;
     let ids: Vec<opx::types::ServiceId> = services.into_iter().map(|s| s.service_id).collect();
     let total = ids.len() as u64;
     let bar = progress_bar(total);
