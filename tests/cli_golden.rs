@@ -490,7 +490,10 @@ async fn a_whitelist_replacement_on_a_terminal_shows_the_diff_and_asks() {
 }
 
 /// `opx renew` on a terminal shows the plan (what is due, the total, the balance after) and
-/// asks before extending anything; `n` extends nothing.
+/// asks before extending anything; `n` extends nothing, `y` extends what is due once. Ignored
+/// until renew asks on a terminal (it only shows the plan here); then drop the `ignore` and
+/// bless the new golden files (`renew-declined@terminal`, and `renew-plan@terminal`, whose
+/// question the golden run answers `n`).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "renew asks on a terminal: lands with the renew change"]
 async fn renew_on_a_terminal_shows_the_plan_and_asks() {

@@ -65,6 +65,8 @@ impl Terminal {
             }
         }
         cmd.env("TERM", "xterm-256color");
+        // As `std::process::Command` does (portable-pty's default is the home folder).
+        cmd.cwd(std::env::current_dir().expect("a working directory"));
         let child = pair
             .slave
             .spawn_command(cmd)
