@@ -72,7 +72,10 @@ const NOT_GOLDEN: [(&str, &str); 7] = [
         "man",
         "writes man pages into a folder and prints nothing; clap_mangen's output of the same tree",
     ),
-    ("mock", "a server that runs until interrupted (tests/mock/)"),
+    (
+        "mock",
+        "a server that runs until interrupted (tests/mock/cli.rs)",
+    ),
     (
         "gateway",
         "a server that runs until interrupted (tests/cli_gateway.rs)",
@@ -84,7 +87,7 @@ const NOT_GOLDEN: [(&str, &str); 7] = [
     ("auth logout", "changes the token store (tests/cli_auth.rs)"),
     (
         "pending dismiss",
-        "needs a money call of unknown outcome in the journal (tests/cli.rs)",
+        "needs a money call of unknown outcome in the journal (tests/cli_campaign.rs)",
     ),
 ];
 
