@@ -2,6 +2,8 @@
 
 use std::net::{Ipv4Addr, SocketAddr};
 
+use chrono::{DateTime, Utc};
+
 use super::clock::Clock;
 use super::fake::api::Setup;
 use super::fake::model::DEFAULT_BALANCE;
@@ -15,6 +17,7 @@ pub struct MockBuilder {
     pub(crate) setup: Setup,
     pub(crate) listen: SocketAddr,
     wall_clock: bool,
+    start: Option<DateTime<Utc>>,
     time_scale: Option<f64>,
     pub(crate) validate_responses: bool,
 }
@@ -31,6 +34,7 @@ impl Default for MockBuilder {
             },
             listen: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
             wall_clock: false,
+            start: None,
             time_scale: None,
             validate_responses: true,
         }
@@ -53,6 +57,14 @@ impl MockBuilder {
     /// [`MockClock::advance`](crate::mock::MockClock::advance)).
     pub fn wall_clock(mut self) -> Self {
         self.wall_clock = true;
+        self
+    }
+
+    /// Start the mock's virtual time at `start` (whole milliseconds) instead of the current wall
+    /// time, so that every time it shows (purchases, expiries, logs) is the same from run to run
+    /// (with [`seed`](Self::seed), so is every id). Ignored with [`wall_clock`](Self::wall_clock).
+    pub fn start_time(mut self, start: DateTime<Utc>) -> Self {
+        self.start = Some(start);
         self
     }
 
@@ -98,7 +110,7 @@ impl MockBuilder {
     /// The clock it runs on.
     pub(crate) fn make_clock(&self) -> std::io::Result<Clock> {
         if !self.wall_clock {
-            return Ok(Clock::mock());
+            return Ok(self.start.map_or_else(Clock::mock, Clock::mock_from));
         }
         let scaled = crate::clock::ScaledClock::new(self.time_scale.unwrap_or(1.0))
             .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;

@@ -30,7 +30,12 @@ pub(crate) struct Clock {
 impl Clock {
     /// Virtual time starting at the current wall time (whole milliseconds).
     pub(crate) fn mock() -> Self {
-        let start = Utc::now().trunc_subsecs(3);
+        Self::mock_from(Utc::now())
+    }
+
+    /// Virtual time starting at `start` (whole milliseconds): the same times from run to run.
+    pub(crate) fn mock_from(start: DateTime<Utc>) -> Self {
+        let start = start.trunc_subsecs(3);
         let manual = ManualClock::auto_advancing_from(SystemTime::from(start));
         Self::with(Source::Virtual(manual), start)
     }
@@ -133,6 +138,15 @@ mod tests {
         );
         c.reset();
         assert_eq!(c.now(), t0);
+        let fixed = DateTime::parse_from_rfc3339("2026-06-01T12:00:00.1234Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let from = Clock::mock_from(fixed);
+        assert_eq!(
+            from.now(),
+            fixed.trunc_subsecs(3),
+            "starts where it is told"
+        );
         assert!(Clock::wall().now() >= t0);
         assert_eq!(Clock::wall().time_scale(), Some(1.0));
     }

@@ -41,17 +41,31 @@ pub fn command(args: &[&str], env: &[(&str, &str)]) -> Command {
 /// Clears `cmd`'s environment of what would change what `opx` does (as [`command`] does; for
 /// a command that runs `opx` in turn, e.g. on a pseudo-terminal), then adds `env`.
 pub fn clean_env(cmd: &mut Command, env: &[(&str, &str)]) {
-    for var in CLEARED {
+    let (cleared, set) = clean_environment(env);
+    for var in cleared {
         cmd.env_remove(var);
     }
-    cmd.env("XDG_CONFIG_HOME", "/nonexistent/opx-tests");
-    cmd.env("OPX_STATE_DIR", state_dir());
-    // `opx auth login` never writes to the developer's OS keychain: the file store.
-    cmd.env("OPX_KEYRING", "0");
-    // The human layout of tables and amounts, as on a terminal: most tests read it. The pipe
-    // layout (tab-separated, plain amounts) has its own tests, which set it to "".
-    cmd.env("OPX_FORCE_TTY", "1");
-    cmd.envs(env.iter().copied());
+    cmd.envs(set);
+}
+
+/// What [`clean_env`] does to an environment, for a command built some other way (on a
+/// pseudo-terminal, `tests/support/pty.rs`): the variables it removes, then those it sets, in
+/// order (`env` last, so it overrides the defaults).
+pub fn clean_environment(env: &[(&str, &str)]) -> (&'static [&'static str], Vec<(String, String)>) {
+    let mut set: Vec<(String, String)> = vec![
+        ("XDG_CONFIG_HOME".into(), "/nonexistent/opx-tests".into()),
+        (
+            "OPX_STATE_DIR".into(),
+            state_dir().to_string_lossy().into_owned(),
+        ),
+        // `opx auth login` never writes to the developer's OS keychain: the file store.
+        ("OPX_KEYRING".into(), "0".into()),
+        // The human layout of tables and amounts, as on a terminal: most tests read it. The
+        // pipe layout (tab-separated, plain amounts) has its own tests, which set it to "".
+        ("OPX_FORCE_TTY".into(), "1".into()),
+    ];
+    set.extend(env.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
+    (&CLEARED, set)
 }
 
 /// Runs `cmd` to the end (on a blocking thread, so an in-process mock keeps serving).
