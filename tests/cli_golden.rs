@@ -500,7 +500,6 @@ async fn a_whitelist_replacement_on_a_terminal_shows_the_diff_and_asks() {
 /// bless the new golden files (`renew-declined@terminal`, and `renew-plan@terminal`, whose
 /// question the golden run answers `n`).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "renew asks on a terminal: lands with the renew change"]
 async fn renew_on_a_terminal_shows_the_plan_and_asks() {
     let server = golden_mock().await;
     let due = fixtures::seed_expiring(&server, ServiceType::Ipv4Rotating, 3 * fixtures::DAY);
@@ -552,4 +551,36 @@ async fn colour_only_on_a_terminal_and_never_with_no_color() {
     assert!(opx_bin::stderr(&piped).contains("DEBUG"));
     no_escape("OPX_LOG in a pipe", &opx_bin::stderr(&piped));
     no_escape("account in a pipe", &opx_bin::stdout(&piped));
+}
+
+/// On a terminal an expired service is flagged where it is shown: the listing ends with a
+/// warning on stderr, and its proxy list warns that the gateway refuses the lines (both by the
+/// server's clock: the mock's, a month ahead of this machine's).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn expired_services_are_flagged_on_a_terminal() {
+    let server = golden_mock().await;
+    let expired = fixtures::seed_expiring(&server, ServiceType::Ipv4Rotating, -2 * fixtures::DAY);
+    fixtures::seed_expiring(&server, ServiceType::Ipv4Rotating, 3 * fixtures::DAY);
+    let env = env_of(&server);
+    let listed = pty::run(&["services", "--status", "all"], &env, None).await;
+    assert_eq!(listed.code, 0, "{}", listed.text);
+    assert!(
+        listed.text.contains("expired 2 days ago"),
+        "{}",
+        listed.text
+    );
+    assert!(listed.text.contains("in 3 days"), "{}", listed.text);
+    assert!(
+        listed.text.contains("warning: 1 of these services expired"),
+        "{}",
+        listed.text
+    );
+    let lines = pty::run(&["proxies", expired.as_str()], &env, None).await;
+    assert_eq!(lines.code, 0, "{}", lines.text);
+    let warning = format!("warning: service {expired} expired 2 days ago");
+    assert!(
+        lines.text.contains(&warning) && lines.text.contains("gateway refuses"),
+        "{}",
+        lines.text
+    );
 }

@@ -188,8 +188,11 @@ fn print_plan(
         ""
     };
     output::print(&format!(
-        "{} active services expire within {window}; cap {}\n{}{}total {}; balance {} -> {} after\n{dry}",
-        plan.items.len(),
+        "{} within {window}; cap {}\n{}{}total {}; balance {} -> {} after\n{dry}",
+        match plan.items.len() {
+            1 => "1 active service expires".to_owned(),
+            n => format!("{n} active services expire"),
+        },
         output::rub(plan.max_spend),
         table.render(),
         hidden_note(plan.items.len() - shown.count()),
