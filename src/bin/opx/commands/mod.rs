@@ -31,6 +31,10 @@ use clap::{Parser, Subcommand};
 use crate::context::Ctx;
 use crate::failure::Failure;
 
+/// The heading the global options are listed under in every command's help, after the
+/// command's own `Options:`.
+const GLOBAL: &str = "Global options";
+
 /// The width help is laid out for, whatever the terminal (so `tests/golden/help.txt` holds).
 pub const HELP_WIDTH: usize = 100;
 
@@ -78,34 +82,34 @@ Exit codes:
 #[command(name = "opx", version, about, after_help = EXIT_CODES, term_width = HELP_WIDTH)]
 pub struct Cli {
     /// Print the response's `data` exactly as the API returned it (one JSON document).
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help_heading = GLOBAL)]
     json: bool,
     /// Filter the JSON output with a jq expression (implies --json), e.g. `.plans[].plan_id`;
     /// a string prints as its text.
-    #[arg(long, global = true, value_name = "EXPR")]
+    #[arg(long, global = true, help_heading = GLOBAL, value_name = "EXPR")]
     jq: Option<String>,
     /// API base URL (default: the profile's or stored login's, else OPX_BASE_URL, else
     /// https://op-proxy.com/api/v1).
-    #[arg(long, global = true, value_name = "URL")]
+    #[arg(long, global = true, help_heading = GLOBAL, value_name = "URL")]
     base_url: Option<String>,
     /// Call the API directly, not through the proxy that HTTPS_PROXY / HTTP_PROXY / ALL_PROXY
     /// name.
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help_heading = GLOBAL)]
     no_proxy: bool,
     /// Profile of the config file to use (see `opx config`).
-    #[arg(long, global = true, env = "OPX_PROFILE", value_name = "NAME")]
+    #[arg(long, global = true, help_heading = GLOBAL, env = "OPX_PROFILE", value_name = "NAME")]
     profile: Option<String>,
     /// Deadline of each API call in seconds, retries and backoff included (default 60).
-    #[arg(long, global = true, env = "OPX_TIMEOUT", value_name = "SECS")]
+    #[arg(long, global = true, help_heading = GLOBAL, env = "OPX_TIMEOUT", value_name = "SECS")]
     timeout: Option<f64>,
     /// Seconds to watch the account after a purchase's or extension's answer was lost, before
     /// the outcome is reported unknown (default 10, or the profile's `watch`).
-    #[arg(long, global = true, env = "OPX_WATCH", value_name = "SECS")]
+    #[arg(long, global = true, help_heading = GLOBAL, env = "OPX_WATCH", value_name = "SECS")]
     watch: Option<f64>,
     /// Pace calls to the rate limit: wait as the server says (its Retry-After, or the reset of
     /// an exhausted window) instead of failing with exit 4; a wait over 2 s is said on stderr
     /// first, and Ctrl-C stops it (a call can wait up to an hour).
-    #[arg(long, global = true, env = "OPX_PACE", value_parser = clap::builder::BoolishValueParser::new())]
+    #[arg(long, global = true, help_heading = GLOBAL, env = "OPX_PACE", value_parser = clap::builder::BoolishValueParser::new())]
     pace: bool,
     #[command(subcommand)]
     command: Command,
