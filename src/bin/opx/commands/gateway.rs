@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use clap::builder::TypedValueParser as _;
 use opx::Client;
 use opx::gateway::{Gateway, GatewayBuilder, RunningGateway, Selection, Strategy};
 use opx::types::{GatewayCountry, ServiceId};
@@ -30,8 +31,9 @@ pub struct GatewayArgs {
     /// Only services of this type.
     #[arg(long = "type", value_name = "TYPE")]
     service_type: Option<opx::types::ServiceType>,
-    /// Only the lines of this gateway country (nl, de, at).
-    #[arg(long, value_name = "COUNTRY")]
+    /// Only the lines of this gateway country.
+    #[arg(long, value_name = "COUNTRY", ignore_case = true,
+          value_parser = clap::builder::EnumValueParser::<GatewayCountry>::new().map(|c| c.to_string()))]
     country: Option<String>,
     /// How a line is chosen: least-busy or round-robin.
     #[arg(long, default_value = "least-busy", value_parser = ["least-busy", "round-robin"])]

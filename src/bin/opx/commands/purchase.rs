@@ -11,7 +11,7 @@ use opx::Client;
 use opx::safe::PurchaseOutcome;
 use opx::types::{Country, Plan, PlanId, PurchaseRequest, Rotation};
 
-use crate::args::typed;
+use crate::args::{countries, country_help, rotation_help, rotations, suggesting, typed};
 use crate::confirm;
 use crate::context::Ctx;
 use crate::failure::Failure;
@@ -28,11 +28,11 @@ pub struct PurchaseArgs {
     /// Plan id, from `opx plans`.
     #[arg(long = "plan", value_name = "PLAN_ID", value_parser = typed::<PlanId>)]
     plan: PlanId,
-    /// Country/region (default: mixed).
-    #[arg(long, value_parser = typed::<Country>)]
+    #[arg(long, value_parser = suggesting::<Country>(countries()), hide_possible_values = true,
+          help = country_help("Country/region (default: mixed)"))]
     country: Option<Country>,
-    /// Rotation mode (default: instant).
-    #[arg(long, value_parser = typed::<Rotation>)]
+    #[arg(long, value_parser = suggesting::<Rotation>(rotations()), hide_possible_values = true,
+          help = rotation_help("Rotation mode (default: instant)"))]
     rotation: Option<Rotation>,
     /// Do not ask for confirmation.
     #[arg(short = 'y', long)]

@@ -3,7 +3,7 @@
 
 use opx::types::{Country, Rotation, ServiceId};
 
-use crate::args::typed;
+use crate::args::{countries, country_help, rotation_help, rotations, suggesting, typed};
 use crate::context::Ctx;
 use crate::failure::Failure;
 use crate::show;
@@ -14,8 +14,8 @@ pub struct CountryArgs {
     /// Service id (24 hex characters).
     #[arg(value_parser = typed::<ServiceId>)]
     id: ServiceId,
-    /// Country/region (2-32 alphanumerics).
-    #[arg(value_parser = typed::<Country>)]
+    #[arg(value_parser = suggesting::<Country>(countries()), hide_possible_values = true,
+          help = country_help("The new country/region"))]
     country: Country,
 }
 
@@ -25,8 +25,8 @@ pub struct RotationArgs {
     /// Service id (24 hex characters).
     #[arg(value_parser = typed::<ServiceId>)]
     id: ServiceId,
-    /// Rotation mode (2-32 alphanumerics).
-    #[arg(value_parser = typed::<Rotation>)]
+    #[arg(value_parser = suggesting::<Rotation>(rotations()), hide_possible_values = true,
+          help = rotation_help("The new rotation mode"))]
     rotation: Rotation,
 }
 
