@@ -16,6 +16,14 @@ use crate::failure::Failure;
 
 /// Arguments of `opx gateway`.
 #[derive(Debug, clap::Args)]
+#[command(after_help = "\
+Examples:
+  # One local proxy on 127.0.0.1:8899 in front of every active service
+  opx gateway
+  # Only the German lines of one service, with metrics on 127.0.0.1:9899
+  opx gateway --service 65aa1100b2c3d4e5f6a7b8d0 --country de --metrics
+  # Reachable from the LAN, behind a password, re-reading the services every 10 minutes
+  opx gateway --listen 0.0.0.0:8899 --auth scraper:s3cret --allow-remote --refresh 10")]
 pub struct GatewayArgs {
     /// Address of the proxy: HTTP (absolute-form and CONNECT) and SOCKS5 on one port. A
     /// non-loopback address needs --auth and --allow-remote.

@@ -18,6 +18,14 @@ use crate::output::{self, Table};
 
 /// Arguments of `opx renew`.
 #[derive(Debug, clap::Args)]
+#[command(after_help = "\
+Examples:
+  # What would be extended within a week, and for how much (spends nothing)
+  opx renew --before 7d --max-spend 5000
+  # Extend them, at most 5000 RUB in this run
+  opx renew --before 7d --max-spend 5000 --yes
+  # From cron: wait out rate limits instead of failing
+  opx renew --before 36h --max-spend 2000 -y --pace")]
 pub struct RenewArgs {
     /// Services expiring within this time from now (the server's time, its `Date`): `7d`,
     /// `36h`, `90m`, `1w`, `2d 12h`.

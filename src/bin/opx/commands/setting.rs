@@ -10,6 +10,12 @@ use crate::show;
 
 /// Arguments of `opx country`.
 #[derive(Debug, clap::Args)]
+#[command(after_help = "\
+Examples:
+  # Move an IPv6 service to Germany's gateway
+  opx country 65aa1100b2c3d4e5f6a7b8d0 de
+  # Spread it over every available country again
+  opx country 65aa1100b2c3d4e5f6a7b8d0 mixed")]
 pub struct CountryArgs {
     /// Service id (24 hex characters).
     #[arg(value_parser = typed::<ServiceId>)]
@@ -21,6 +27,12 @@ pub struct CountryArgs {
 
 /// Arguments of `opx rotation`.
 #[derive(Debug, clap::Args)]
+#[command(after_help = "\
+Examples:
+  # A new exit address on every connection
+  opx rotation 65aa1100b2c3d4e5f6a7b8d0 instant
+  # Print the updated service as JSON
+  opx rotation 65aa1100b2c3d4e5f6a7b8d0 instant --json")]
 pub struct RotationArgs {
     /// Service id (24 hex characters).
     #[arg(value_parser = typed::<ServiceId>)]
