@@ -19,6 +19,88 @@ pub fn concurrency() -> clap::builder::RangedI64ValueParser<u16> {
     clap::value_parser!(u16).range(1..=64)
 }
 
+/// A [`typed`] parser that also offers the values the spec names, for shell completion: the
+/// API takes others (a country or rotation mode is any 2-32 alphanumerics), so the argument
+/// should set `hide_possible_values` and say them in its help as examples ([`countries`],
+/// [`rotations`]).
+#[derive(Clone)]
+pub struct Suggesting<T> {
+    values: Vec<String>,
+    parsed: std::marker::PhantomData<fn() -> T>,
+}
+
+/// [`Suggesting`] these values.
+pub fn suggesting<T>(values: Vec<String>) -> Suggesting<T> {
+    Suggesting {
+        values,
+        parsed: std::marker::PhantomData,
+    }
+}
+
+impl<T> clap::builder::TypedValueParser for Suggesting<T>
+where
+    T: FromStr<Err = opx::Error> + Clone + Send + Sync + 'static,
+{
+    type Value = T;
+
+    /// [`typed`]'s parse, error message and all.
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<T, clap::Error> {
+        clap::builder::TypedValueParser::parse_ref(&typed::<T>, cmd, arg, value)
+    }
+
+    fn possible_values(
+        &self,
+    ) -> Option<Box<dyn Iterator<Item = clap::builder::PossibleValue> + '_>> {
+        Some(Box::new(
+            self.values
+                .iter()
+                .cloned()
+                .map(clap::builder::PossibleValue::new),
+        ))
+    }
+}
+
+/// The countries/regions the spec names, in the order a help line says them: `mixed`, the
+/// gateway countries (`GatewayCountry::KNOWN`), then `us` (an exit region without a gateway).
+pub fn countries() -> Vec<String> {
+    use opx::types::{Country, GatewayCountry};
+    std::iter::once(Country::MIXED.as_str())
+        .chain(GatewayCountry::KNOWN.iter().map(GatewayCountry::as_str))
+        .chain([Country::US.as_str()])
+        .map(str::to_owned)
+        .collect()
+}
+
+/// The rotation modes the spec names (`instant`).
+pub fn rotations() -> Vec<String> {
+    vec![opx::types::Rotation::INSTANT.as_str().to_owned()]
+}
+
+/// The help of a country/region argument: its form and the values the spec names.
+pub fn country_help(lead: &str) -> String {
+    format!(
+        "{lead}, 2-32 alphanumerics, e.g. {} ({} spreads over every available country; IPv4 \
+         services have the {} gateway only)",
+        countries().join(", "),
+        opx::types::Country::MIXED,
+        opx::types::GatewayCountry::Nl,
+    )
+}
+
+/// The help of a rotation-mode argument: its form and the mode the spec names.
+pub fn rotation_help(lead: &str) -> String {
+    format!(
+        "{lead}, 2-32 alphanumerics, e.g. {} (a new exit address on every connection; the only \
+         mode of IPv4 services)",
+        rotations().join(", "),
+    )
+}
+
 /// A point in time as `--since` / `--until` take it: an RFC 3339 time
 /// (`2026-12-07T10:00:00Z`), a date (`2026-12-07`, UTC), or a time ago (`1h`, `2d`, `90m`,
 /// `1w`, `2d 12h`: before now, by the server's clock once an answer gave it).
@@ -101,6 +183,24 @@ mod tests {
             }
         }
         assert!(seen.len() >= 2, "{seen:?}");
+    }
+
+    /// The spec's countries are offered (to completion), any valid one parses, and a bad one
+    /// gets the library's error code, as with [`typed`].
+    #[test]
+    fn suggested_values_are_offered_and_others_still_parse() {
+        use clap::builder::TypedValueParser;
+        let p = suggesting::<opx::types::Country>(countries());
+        let offered: Vec<String> = (p.possible_values().unwrap())
+            .map(|v| v.get_name().to_owned())
+            .collect();
+        assert_eq!(offered, ["mixed", "nl", "de", "at", "us"]);
+        let cmd = clap::Command::new("opx");
+        let fr = p.parse_ref(&cmd, None, "fr".as_ref()).unwrap();
+        assert_eq!(fr.as_str(), "fr");
+        let bad = p.parse_ref(&cmd, None, "d-e".as_ref()).unwrap_err();
+        assert!(bad.to_string().contains("invalid_country"), "{bad}");
+        assert_eq!(rotations(), ["instant"]);
     }
 
     #[test]

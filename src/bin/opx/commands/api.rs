@@ -18,6 +18,13 @@ use crate::output;
 
 /// Arguments of `opx api`.
 #[derive(Debug, clap::Args)]
+#[command(after_help = r#"Examples:
+  # Any read, printed as the API returns it
+  opx api GET /account
+  # A query string (quote it for the shell)
+  opx api GET '/services?status=all&limit=5'
+  # A request with a body
+  opx api PUT /services/65aa1100b2c3d4e5f6a7b8d0/rotation --data '{"rotation": "instant"}'"#)]
 pub struct ApiArgs {
     /// HTTP method: GET, POST, PUT, PATCH or DELETE.
     method: String,

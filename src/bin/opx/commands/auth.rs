@@ -13,6 +13,14 @@ use crate::output;
 
 /// `opx auth`.
 #[derive(Debug, Args)]
+#[command(after_help = "\
+Examples:
+  # Store a token (prompted for without echo), checked against the API first
+  opx auth login
+  # Is the token in use accepted, and where does it come from?
+  opx auth status
+  # Forget the stored token
+  opx auth logout")]
 pub struct AuthArgs {
     #[command(subcommand)]
     command: AuthCommand,
@@ -28,13 +36,33 @@ enum AuthCommand {
     Login(LoginArgs),
     /// Show the token in use: where it comes from, its fingerprint, the base URL it goes to,
     /// and whether the API takes it (`GET /account`; exit 3 when refused).
+    #[command(after_help = "\
+Examples:
+  # Where the token comes from, and whether the API takes it
+  opx auth status
+  # The same for another profile
+  opx auth status --profile work")]
     Status,
     /// Remove the stored token of the profile (or of `default`) from the keychain or the file.
+    #[command(after_help = "\
+Examples:
+  # Remove the stored token of the default profile
+  opx auth logout
+  # Remove a profile's stored token
+  opx auth logout --profile work")]
     Logout,
 }
 
 /// `opx auth login`.
 #[derive(Debug, Args)]
+#[command(after_help = "\
+Examples:
+  # Prompt for the token (no echo) and store it in the OS keychain
+  opx auth login
+  # From a file or a secret manager, for a named profile
+  opx auth login --with-token --profile work < token.txt
+  # For a mock or staging server
+  opx auth login --base-url http://127.0.0.1:8080/api/v1 < token.txt")]
 struct LoginArgs {
     /// Read the token from stdin even on a terminal.
     #[arg(long)]

@@ -14,6 +14,14 @@ use crate::output::{self, Table};
 
 /// Arguments of `opx check`.
 #[derive(Debug, clap::Args)]
+#[command(after_help = "\
+Examples:
+  # Check every proxy of a service: status, latency, exit address
+  opx check 65aa1100b2c3d4e5f6a7b8d0
+  # Three connections through each endpoint, to see the rotation at work
+  opx check 65aa1100b2c3d4e5f6a7b8d0 --connections 3 --concurrency 4
+  # Check a list saved earlier, against your own target
+  opx check 65aa1100b2c3d4e5f6a7b8d0 --from proxies.txt --target https://ifconfig.me/ip")]
 pub struct CheckArgs {
     /// Service id (24 hex characters).
     #[arg(value_parser = typed::<ServiceId>)]

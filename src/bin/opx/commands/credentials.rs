@@ -12,6 +12,13 @@ use crate::show;
 
 /// Arguments of `opx credentials`.
 #[derive(Debug, clap::Args)]
+#[command(after_help = "\
+Examples:
+  # New proxy login and password (asks first: the old ones stop working)
+  opx credentials 65aa1100b2c3d4e5f6a7b8d0
+  # Without asking, then fetch the list with the new credentials
+  opx credentials 65aa1100b2c3d4e5f6a7b8d0 -y
+  opx proxies 65aa1100b2c3d4e5f6a7b8d0 > proxies.txt")]
 pub struct CredentialsArgs {
     /// Service id (24 hex characters).
     #[arg(value_parser = typed::<ServiceId>)]

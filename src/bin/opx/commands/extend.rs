@@ -15,6 +15,12 @@ use crate::show;
 
 /// Arguments of `opx extend`.
 #[derive(Debug, clap::Args)]
+#[command(after_help = "\
+Examples:
+  # Extend a service by one period (shows the price and asks first)
+  opx extend 65aa1100b2c3d4e5f6a7b8d0
+  # The same in a script: no question, JSON out
+  opx extend 65aa1100b2c3d4e5f6a7b8d0 -y --json")]
 pub struct ExtendArgs {
     /// Service id (24 hex characters).
     #[arg(value_parser = typed::<ServiceId>)]

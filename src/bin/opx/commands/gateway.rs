@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use clap::builder::TypedValueParser as _;
 use opx::Client;
 use opx::gateway::{Gateway, GatewayBuilder, RunningGateway, Selection, Strategy};
 use opx::types::{GatewayCountry, ServiceId};
@@ -15,6 +16,14 @@ use crate::failure::Failure;
 
 /// Arguments of `opx gateway`.
 #[derive(Debug, clap::Args)]
+#[command(after_help = "\
+Examples:
+  # One local proxy on 127.0.0.1:8899 in front of every active service
+  opx gateway
+  # Only the German lines of one service, with metrics on 127.0.0.1:9899
+  opx gateway --service 65aa1100b2c3d4e5f6a7b8d0 --country de --metrics
+  # Reachable from the LAN, behind a password, re-reading the services every 10 minutes
+  opx gateway --listen 0.0.0.0:8899 --auth scraper:s3cret --allow-remote --refresh 10")]
 pub struct GatewayArgs {
     /// Address of the proxy: HTTP (absolute-form and CONNECT) and SOCKS5 on one port. A
     /// non-loopback address needs --auth and --allow-remote.
@@ -30,8 +39,9 @@ pub struct GatewayArgs {
     /// Only services of this type.
     #[arg(long = "type", value_name = "TYPE")]
     service_type: Option<opx::types::ServiceType>,
-    /// Only the lines of this gateway country (nl, de, at).
-    #[arg(long, value_name = "COUNTRY")]
+    /// Only the lines of this gateway country.
+    #[arg(long, value_name = "COUNTRY", ignore_case = true,
+          value_parser = clap::builder::EnumValueParser::<GatewayCountry>::new().map(|c| c.to_string()))]
     country: Option<String>,
     /// How a line is chosen: least-busy or round-robin.
     #[arg(long, default_value = "least-busy", value_parser = ["least-busy", "round-robin"])]

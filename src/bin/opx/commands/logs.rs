@@ -9,6 +9,14 @@ use crate::listing::{self, given};
 
 /// The arguments of `opx logs`: a time range and paging.
 #[derive(clap::Args, Debug)]
+#[command(after_help = "\
+Examples:
+  # The latest page of the API action log
+  opx logs
+  # Everything of the last day, every page
+  opx logs --since 1d --all
+  # One UTC day, as JSON
+  opx logs --since 2026-06-01 --until 2026-06-01 --all --json")]
 pub struct LogsArgs {
     /// Only entries at or after this time: 2026-06-01T00:00:00Z, a date (2026-06-01, from its
     /// start, UTC), or a time ago (1h, 2d, 90m).

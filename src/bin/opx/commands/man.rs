@@ -7,6 +7,13 @@ use crate::failure::Failure;
 
 /// `opx man`.
 #[derive(clap::Args, Debug)]
+#[command(after_help = "\
+Examples:
+  # Install the pages for your user, then read one
+  opx man ~/.local/share/man/man1
+  man opx-renew
+  # Into a packaging directory
+  opx man target/man")]
 pub struct ManArgs {
     /// The directory to write the pages into (created if missing), e.g. ~/.local/share/man/man1.
     pub dir: PathBuf,

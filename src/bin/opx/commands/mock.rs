@@ -6,6 +6,14 @@ use crate::failure::Failure;
 
 /// Arguments of `opx mock`.
 #[derive(Debug, clap::Args)]
+#[command(after_help = "\
+Examples:
+  # A mock on 127.0.0.1:8080 with a known key, the same ids every run
+  opx mock --token opx_live_0123456789abcdef0123456789abcdef --seed 7
+  # Then, in another shell, any command against it
+  OPX_TOKEN=opx_live_0123456789abcdef0123456789abcdef opx --base-url http://127.0.0.1:8080/api/v1 account
+  # A fast clock (expiry and rate-limit windows pass 60 times faster), no rate limits
+  opx mock --time-scale 60 --no-rate-limits --balance 5000")]
 pub struct MockArgs {
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1:8080")]

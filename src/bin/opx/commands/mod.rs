@@ -31,10 +31,26 @@ use clap::{Parser, Subcommand};
 use crate::context::Ctx;
 use crate::failure::Failure;
 
+/// The heading the global options are listed under in every command's help, after the
+/// command's own `Options:`.
+const GLOBAL: &str = "Global options";
+
 /// The width help is laid out for, whatever the terminal (so `tests/golden/help.txt` holds).
 pub const HELP_WIDTH: usize = 100;
 
-const EXIT_CODES: &str = "\
+/// What `opx --help` ends with: examples, the environment, the exit codes.
+const AFTER_HELP: &str = "\
+Examples:
+  # Log in once (the token is checked, then kept in the OS keychain)
+  opx auth login
+  # The balance, then the IPv6 plans you can buy
+  opx account
+  opx plans --type ipv6_rotating
+  # Every active service's proxy list, merged into one file
+  opx proxies --all --merge > proxies.txt
+  # Extend what expires within a week, at most 5000 RUB
+  opx renew --before 7d --max-spend 5000 --yes
+
 Environment:
   OPX_TOKEN     API key (used before a token stored by `opx auth login`; a profile's
                 token_env / token_file comes first)
@@ -75,37 +91,37 @@ Exit codes:
 /// Command-line tool for the OP-Proxy v1 API: balance, plans, purchases, services, proxy
 /// lists, logs, and a local mock of the API.
 #[derive(Debug, Parser)]
-#[command(name = "opx", version, about, after_help = EXIT_CODES, term_width = HELP_WIDTH)]
+#[command(name = "opx", version, about, after_help = AFTER_HELP, term_width = HELP_WIDTH)]
 pub struct Cli {
     /// Print the response's `data` exactly as the API returned it (one JSON document).
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help_heading = GLOBAL)]
     json: bool,
     /// Filter the JSON output with a jq expression (implies --json), e.g. `.plans[].plan_id`;
     /// a string prints as its text.
-    #[arg(long, global = true, value_name = "EXPR")]
+    #[arg(long, global = true, help_heading = GLOBAL, value_name = "EXPR")]
     jq: Option<String>,
     /// API base URL (default: the profile's or stored login's, else OPX_BASE_URL, else
     /// https://op-proxy.com/api/v1).
-    #[arg(long, global = true, value_name = "URL")]
+    #[arg(long, global = true, help_heading = GLOBAL, value_name = "URL")]
     base_url: Option<String>,
     /// Call the API directly, not through the proxy that HTTPS_PROXY / HTTP_PROXY / ALL_PROXY
     /// name.
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help_heading = GLOBAL)]
     no_proxy: bool,
     /// Profile of the config file to use (see `opx config`).
-    #[arg(long, global = true, env = "OPX_PROFILE", value_name = "NAME")]
+    #[arg(long, global = true, help_heading = GLOBAL, env = "OPX_PROFILE", value_name = "NAME")]
     profile: Option<String>,
     /// Deadline of each API call in seconds, retries and backoff included (default 60).
-    #[arg(long, global = true, env = "OPX_TIMEOUT", value_name = "SECS")]
+    #[arg(long, global = true, help_heading = GLOBAL, env = "OPX_TIMEOUT", value_name = "SECS")]
     timeout: Option<f64>,
     /// Seconds to watch the account after a purchase's or extension's answer was lost, before
     /// the outcome is reported unknown (default 10, or the profile's `watch`).
-    #[arg(long, global = true, env = "OPX_WATCH", value_name = "SECS")]
+    #[arg(long, global = true, help_heading = GLOBAL, env = "OPX_WATCH", value_name = "SECS")]
     watch: Option<f64>,
     /// Pace calls to the rate limit: wait as the server says (its Retry-After, or the reset of
     /// an exhausted window) instead of failing with exit 4; a wait over 2 s is said on stderr
     /// first, and Ctrl-C stops it (a call can wait up to an hour).
-    #[arg(long, global = true, env = "OPX_PACE", value_parser = clap::builder::BoolishValueParser::new())]
+    #[arg(long, global = true, help_heading = GLOBAL, env = "OPX_PACE", value_parser = clap::builder::BoolishValueParser::new())]
     pace: bool,
     #[command(subcommand)]
     command: Command,
@@ -116,6 +132,12 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Show the account: user name, e-mail and balance.
+    #[command(after_help = "\
+Examples:
+  # User name, e-mail and balance
+  opx account
+  # The balance alone, for a script
+  opx account --jq .balance")]
     Account,
     /// List the purchasable rotating plans.
     Plans(plans::PlansArgs),
@@ -148,18 +170,19 @@ pub enum Command {
     /// Read the API action log (one page, or every page with --all).
     Logs(logs::LogsArgs),
     /// Print a shell completion script.
-    ///
-    /// Install it, e.g.: `opx completions bash > ~/.local/share/bash-completion/completions/opx`,
-    /// `opx completions zsh > "${fpath[1]}/_opx"`,
-    /// `opx completions fish > ~/.config/fish/completions/opx.fish`.
+    #[command(after_help = r#"Examples:
+  # Bash, for your user
+  opx completions bash > ~/.local/share/bash-completion/completions/opx
+  # Zsh, into the first directory of $fpath
+  opx completions zsh > "${fpath[1]}/_opx"
+  # Fish
+  opx completions fish > ~/.config/fish/completions/opx.fish"#)]
     Completions {
         /// The shell.
         shell: clap_complete::Shell,
     },
     /// Write a man page for opx and one for each of its commands (opx.1, opx-proxies.1, ...)
     /// into a directory.
-    ///
-    /// Install them, e.g.: `opx man ~/.local/share/man/man1` (then `man opx-renew`).
     Man(man::ManArgs),
     /// Fetch a target through each proxy of a service: status, latency, exit address (exit 6
     /// when some do not work).
@@ -172,9 +195,23 @@ pub enum Command {
     Mock(mock::MockArgs),
     /// Check every read-only answer of the server against the spec and list each deviation
     /// (never spends money or changes anything; exit 1 when something deviates).
+    #[command(after_help = "\
+Examples:
+  # Compare the live API's answers with the spec
+  opx doctor
+  # The deviations as JSON, against another server
+  opx doctor --json --base-url http://127.0.0.1:8080/api/v1")]
     Doctor,
     /// Show the config file, the active profile, the base URL and where the token comes from
     /// (the token itself redacted, its fingerprint shown; `opx auth status` checks it).
+    #[command(after_help = "\
+Examples:
+  # Which config file, profile, base URL and token are in use
+  opx config
+  # The same for another profile
+  opx config --profile work
+  # As JSON
+  opx config --json")]
     Config,
     /// Log in (store an API token, checked first, in the OS keychain), show the token in use,
     /// or log out.
@@ -311,6 +348,52 @@ mod tests {
             }
         }
         walk(&root, &globals, "opx");
+    }
+
+    /// Every command's help ends with an `Examples:` section of at least two `opx ...` lines
+    /// (a command added without one fails here), each parses with the real definition (split
+    /// as a shell would, up to a redirection or pipe), and one runs that command (or, for
+    /// `opx auth`, one of its own).
+    #[test]
+    fn every_command_has_examples_that_parse() {
+        fn walk(cmd: &clap::Command, path: &[&str]) {
+            let shown = path.join(" ");
+            let after = cmd.get_after_help().map(ToString::to_string);
+            let examples = after
+                .as_deref()
+                .and_then(|a| a.split("\n\n").find(|s| s.starts_with("Examples:\n")))
+                .unwrap_or_else(|| panic!("`{shown} --help` has no `Examples:` section"));
+            let mut runs = Vec::new();
+            for line in examples
+                .lines()
+                .map(str::trim)
+                .filter(|l| l.starts_with("opx "))
+            {
+                let words = shlex::split(line).unwrap_or_else(|| panic!("{shown}: {line:?}"));
+                let shell = [">", ">>", "<", "|", "&&", ";"];
+                let args = words.iter().take_while(|w| !shell.contains(&w.as_str()));
+                let matches = super::Cli::command()
+                    .try_get_matches_from(args)
+                    .unwrap_or_else(|e| panic!("`{shown}` example `{line}`:\n{e}"));
+                let mut ran = String::from("opx");
+                let mut m = &matches;
+                while let Some((name, sub)) = m.subcommand() {
+                    ran = format!("{ran} {name}");
+                    m = sub;
+                }
+                runs.push(ran);
+            }
+            assert!(runs.len() >= 2, "`{shown} --help`: {} examples", runs.len());
+            assert!(
+                runs.iter()
+                    .any(|r| r == &shown || r.starts_with(&format!("{shown} "))),
+                "no example of `{shown}` runs it: {runs:?}"
+            );
+            for sub in cmd.get_subcommands().filter(|s| s.get_name() != "help") {
+                walk(sub, &[path, &[sub.get_name()]].concat());
+            }
+        }
+        walk(&super::Cli::command(), &["opx"]);
     }
 
     /// Each operation's command (see `reach.rs`) is in the command tree.

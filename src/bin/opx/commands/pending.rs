@@ -14,6 +14,12 @@ use crate::output::{self, Table};
 
 /// Arguments of `opx pending`.
 #[derive(Debug, clap::Args)]
+#[command(after_help = "\
+Examples:
+  # The unknown money calls (resolved first where possible) and today's and this month's spend
+  opx pending
+  # Set entry 3 aside after checking by hand that it did not happen
+  opx pending dismiss 3")]
 pub struct PendingArgs {
     #[command(subcommand)]
     action: Option<Action>,
@@ -24,6 +30,12 @@ pub struct PendingArgs {
 enum Action {
     /// Set an unknown entry aside after checking by hand that it did not happen: it is no
     /// longer unknown, no longer counted as spent, and no longer blocks the same call.
+    #[command(after_help = "\
+Examples:
+  # List the entries and their numbers first
+  opx pending
+  # Set entry 3 aside (after checking by hand that it did not happen)
+  opx pending dismiss 3")]
     Dismiss {
         /// The entry's number, as `opx pending` lists it.
         entry: u64,

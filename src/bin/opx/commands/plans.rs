@@ -7,6 +7,14 @@ use crate::output::{self, Table};
 
 /// Arguments of `opx plans`.
 #[derive(Debug, clap::Args)]
+#[command(after_help = "\
+Examples:
+  # Every plan you can buy, with its price and threads
+  opx plans
+  # Only the IPv6 plans
+  opx plans --type ipv6_rotating
+  # The plan ids alone, one a line
+  opx plans --jq '.plans[].plan_id'")]
 pub struct PlansArgs {
     /// Only plans of this type.
     #[arg(long = "type", value_enum)]

@@ -11,7 +11,7 @@ use opx::Client;
 use opx::safe::PurchaseOutcome;
 use opx::types::{Country, Plan, PlanId, PurchaseRequest, Rotation};
 
-use crate::args::typed;
+use crate::args::{countries, country_help, rotation_help, rotations, suggesting, typed};
 use crate::confirm;
 use crate::context::Ctx;
 use crate::failure::Failure;
@@ -21,6 +21,14 @@ use crate::show;
 
 /// Arguments of `opx purchase`: what it buys.
 #[derive(Debug, clap::Args)]
+#[command(after_help = "\
+Examples:
+  # Buy a plan (shows the price and asks first)
+  opx purchase --type ipv4_rotating --plan 65a9f0c1b2c3d4e5f6a7b8c9
+  # An IPv6 package in Germany, without asking
+  opx purchase --type ipv6_rotating --plan 65a9f0c1b2c3d4e5f6a7b8c9 --country de --rotation instant -y
+  # Wait out the rate limit instead of failing, and print the new service as JSON
+  opx purchase --type ipv6_rotating --plan 65a9f0c1b2c3d4e5f6a7b8c9 --pace --json -y")]
 pub struct PurchaseArgs {
     /// Service type.
     #[arg(long = "type", value_enum)]
@@ -28,11 +36,11 @@ pub struct PurchaseArgs {
     /// Plan id, from `opx plans`.
     #[arg(long = "plan", value_name = "PLAN_ID", value_parser = typed::<PlanId>)]
     plan: PlanId,
-    /// Country/region (default: mixed).
-    #[arg(long, value_parser = typed::<Country>)]
+    #[arg(long, value_parser = suggesting::<Country>(countries()), hide_possible_values = true,
+          help = country_help("Country/region (default: mixed)"))]
     country: Option<Country>,
-    /// Rotation mode (default: instant).
-    #[arg(long, value_parser = typed::<Rotation>)]
+    #[arg(long, value_parser = suggesting::<Rotation>(rotations()), hide_possible_values = true,
+          help = rotation_help("Rotation mode (default: instant)"))]
     rotation: Option<Rotation>,
     /// Do not ask for confirmation.
     #[arg(short = 'y', long)]

@@ -18,6 +18,14 @@ use crate::output::{self, Table};
 
 /// Arguments of `opx renew`.
 #[derive(Debug, clap::Args)]
+#[command(after_help = "\
+Examples:
+  # What is due within a week and for how much, then a question (on a terminal)
+  opx renew --before 7d --max-spend 5000
+  # Only the plan, every due service listed (spends nothing)
+  opx renew --before 7d --max-spend 5000 --dry-run --verbose
+  # From cron: wait out rate limits instead of failing
+  opx renew --before 36h --max-spend 2000 -y --pace")]
 pub struct RenewArgs {
     /// Services expiring within this time from now (the server's time, its `Date`): `7d`,
     /// `36h`, `90m`, `1w`, `2d 12h`.

@@ -11,6 +11,14 @@ use crate::show;
 
 /// The arguments of `opx services`: filters and paging.
 #[derive(clap::Args, Debug)]
+#[command(after_help = "\
+Examples:
+  # The active services (one page)
+  opx services
+  # Every service, expired ones too, across all pages
+  opx services --status all --all
+  # The ids of the active IPv6 services
+  opx services --type ipv6_rotating --all --jq '.services[].service_id'")]
 pub struct ServicesArgs {
     /// Lifecycle filter.
     #[arg(long, value_enum, default_value_t = opx::types::StatusFilter::Active)]
@@ -43,6 +51,12 @@ impl ServicesArgs {
 
 /// The argument of `opx service`.
 #[derive(clap::Args, Debug)]
+#[command(after_help = "\
+Examples:
+  # One service: type, threads, expiry, country, rotation, whitelist
+  opx service 65aa1100b2c3d4e5f6a7b8d0
+  # When it expires, and nothing else
+  opx service 65aa1100b2c3d4e5f6a7b8d0 --jq .expires_at")]
 pub struct ServiceArgs {
     /// Service id (24 hex characters).
     #[arg(value_parser = typed::<ServiceId>)]

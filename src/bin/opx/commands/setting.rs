@@ -3,30 +3,42 @@
 
 use opx::types::{Country, Rotation, ServiceId};
 
-use crate::args::typed;
+use crate::args::{countries, country_help, rotation_help, rotations, suggesting, typed};
 use crate::context::Ctx;
 use crate::failure::Failure;
 use crate::show;
 
 /// Arguments of `opx country`.
 #[derive(Debug, clap::Args)]
+#[command(after_help = "\
+Examples:
+  # Move an IPv6 service to Germany's gateway
+  opx country 65aa1100b2c3d4e5f6a7b8d0 de
+  # Spread it over every available country again
+  opx country 65aa1100b2c3d4e5f6a7b8d0 mixed")]
 pub struct CountryArgs {
     /// Service id (24 hex characters).
     #[arg(value_parser = typed::<ServiceId>)]
     id: ServiceId,
-    /// Country/region (2-32 alphanumerics).
-    #[arg(value_parser = typed::<Country>)]
+    #[arg(value_parser = suggesting::<Country>(countries()), hide_possible_values = true,
+          help = country_help("The new country/region"))]
     country: Country,
 }
 
 /// Arguments of `opx rotation`.
 #[derive(Debug, clap::Args)]
+#[command(after_help = "\
+Examples:
+  # A new exit address on every connection
+  opx rotation 65aa1100b2c3d4e5f6a7b8d0 instant
+  # Print the updated service as JSON
+  opx rotation 65aa1100b2c3d4e5f6a7b8d0 instant --json")]
 pub struct RotationArgs {
     /// Service id (24 hex characters).
     #[arg(value_parser = typed::<ServiceId>)]
     id: ServiceId,
-    /// Rotation mode (2-32 alphanumerics).
-    #[arg(value_parser = typed::<Rotation>)]
+    #[arg(value_parser = suggesting::<Rotation>(rotations()), hide_possible_values = true,
+          help = rotation_help("The new rotation mode"))]
     rotation: Rotation,
 }
 

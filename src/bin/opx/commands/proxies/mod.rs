@@ -17,6 +17,16 @@ use crate::failure::Failure;
 
 /// The arguments of `opx proxies`.
 #[derive(clap::Args, Debug)]
+#[command(after_help = "\
+Examples:
+  # A service's proxy list, as the API returns it, into a file
+  opx proxies 65aa1100b2c3d4e5f6a7b8d0 > proxies.txt
+  # Only the German gateway, as user:pass@host:port lines
+  opx proxies 65aa1100b2c3d4e5f6a7b8d0 --country de --layout user_pass_at_host_port
+  # Every active service's endpoints as proxy URLs, each once
+  opx proxies --all --as url > proxies.txt
+  # Every IPv6 list merged into one, for IP-whitelisted use
+  opx proxies --all --type ipv6_rotating --merge --no-auth")]
 pub struct ProxiesArgs {
     /// Service id (24 hex characters).
     #[arg(required_unless_present = "all", conflicts_with = "all", value_parser = typed::<ServiceId>)]

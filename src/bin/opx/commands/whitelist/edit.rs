@@ -19,6 +19,12 @@ use crate::output;
 #[derive(Debug, clap::Subcommand)]
 pub enum Edit {
     /// Add one address (or set its label), keeping the other entries and their labels.
+    #[command(after_help = "\
+Examples:
+  # Add an address, keeping the other entries
+  opx whitelist add 65aa1100b2c3d4e5f6a7b8d0 203.0.113.10
+  # Add one with a label, or relabel one already there
+  opx whitelist add 65aa1100b2c3d4e5f6a7b8d0 198.51.100.4 --label office")]
     Add {
         /// Service id (24 hex characters).
         #[arg(value_parser = typed::<ServiceId>)]
@@ -30,6 +36,12 @@ pub enum Edit {
         label: Option<String>,
     },
     /// Remove one address, keeping the other entries and their labels.
+    #[command(after_help = "\
+Examples:
+  # Remove one address, keeping the others
+  opx whitelist remove 65aa1100b2c3d4e5f6a7b8d0 203.0.113.10
+  # The same, with the whitelist before and after as JSON
+  opx whitelist remove 65aa1100b2c3d4e5f6a7b8d0 203.0.113.10 --json")]
     Remove {
         /// Service id (24 hex characters).
         #[arg(value_parser = typed::<ServiceId>)]
@@ -39,6 +51,12 @@ pub enum Edit {
     },
     /// Empty the whitelist, after showing what goes and asking (every client that
     /// authenticates by its IP address loses access at once).
+    #[command(after_help = "\
+Examples:
+  # Show what goes and ask before emptying the whitelist
+  opx whitelist clear 65aa1100b2c3d4e5f6a7b8d0
+  # Empty it without asking (in a script)
+  opx whitelist clear 65aa1100b2c3d4e5f6a7b8d0 --yes")]
     Clear {
         /// Service id (24 hex characters).
         #[arg(value_parser = typed::<ServiceId>)]

@@ -43,6 +43,14 @@ fn whitelist_of(ips: &[String], labels: Vec<String>) -> Result<opx::types::White
 
 /// Arguments of `opx whitelist`: a replacement, or an edit of one address.
 #[derive(Debug, clap::Args)]
+#[command(after_help = "\
+Examples:
+  # Show a service's whitelist
+  opx whitelist 65aa1100b2c3d4e5f6a7b8d0
+  # Replace it with two labelled addresses (shows the change and asks first)
+  opx whitelist 65aa1100b2c3d4e5f6a7b8d0 203.0.113.10 198.51.100.4 --label home --label office
+  # Add one address, keeping the rest
+  opx whitelist add 65aa1100b2c3d4e5f6a7b8d0 203.0.113.10 --label home")]
 pub struct WhitelistArgs {
     /// Add or remove one address, keeping the other entries and their labels.
     #[command(subcommand)]
