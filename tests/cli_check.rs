@@ -162,7 +162,7 @@ async fn an_expired_service_fails_the_check() {
     check(&server, &["check", id.as_str(), "--target", &target], 0).await;
     server.clock().advance(Duration::from_secs(31 * 86_400));
     let out = check(&server, &["check", id.as_str(), "--target", &target], 6).await;
-    assert_eq!(stderr(&out), "error: 1 of 1 endpoints do not work\n");
+    assert_eq!(stderr(&out), "error: 1 of 1 endpoint does not work\n");
     let text = stdout(&out);
     let row = &rows(&text)[0];
     assert!(row.contains("http 403"), "{text}");

@@ -82,8 +82,10 @@ pub async fn run(client: &Client, args: CheckArgs, json: bool) -> Result<(), Fai
     }
     let failed = total - report.ok_count();
     if failed > 0 {
+        let verb = if failed == 1 { "does" } else { "do" };
         return Err(Failure::Unhealthy(format!(
-            "{failed} of {total} endpoints do not work"
+            "{failed} of {total} endpoint{} {verb} not work",
+            if total == 1 { "" } else { "s" }
         )));
     }
     Ok(())
@@ -107,10 +109,11 @@ fn read_lines(path: &PathBuf) -> Result<Vec<opx::proxies::ProxyEndpointBuf>, Fai
 
 fn summary(report: &CheckReport, id: &ServiceId) -> String {
     let (ok, total) = (report.ok_count(), report.results.len());
-    let head = if total > 0 && ok == total {
-        format!("all {total} endpoints work")
-    } else {
-        format!("{ok} of {total} endpoints work")
+    let head = match (ok, total) {
+        (1, 1) => "the one endpoint works".to_owned(),
+        (ok, total) if total > 0 && ok == total => format!("all {total} endpoints work"),
+        (ok, 1) => format!("{ok} of 1 endpoint works"),
+        (ok, total) => format!("{ok} of {total} endpoints work"),
     };
     let threads = report
         .threads
