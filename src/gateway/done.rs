@@ -72,7 +72,7 @@ impl Drop for Done {
             method: std::mem::take(&mut self.method),
             target: std::mem::take(&mut self.target),
             service: line.as_ref().map(|l| l.service.clone()),
-            line: line.as_ref().map(|l| l.label()),
+            line: line.as_ref().map(|l| l.label().to_owned()),
             status: self.status,
             sent_bytes: sent - self.baseline.0.min(sent),
             received_bytes: received - self.baseline.1.min(received),

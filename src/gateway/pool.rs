@@ -94,8 +94,8 @@ impl Drop for Lease {
             let mut st = self.pool.lock();
             if let Some(svc) = st.services.get_mut(&self.line.service) {
                 svc.in_use = svc.in_use.saturating_sub(1);
-                let key = self.line.key();
-                if let Some(slot) = svc.slots.iter_mut().find(|s| s.line.key() == key) {
+                let line = &self.line;
+                if let Some(slot) = svc.slots.iter_mut().find(|s| s.line.same_as(line)) {
                     slot.in_use = slot.in_use.saturating_sub(1);
                 }
             }
@@ -141,7 +141,7 @@ impl Pool {
                 .map(|line| {
                     let kept = old_slots
                         .iter()
-                        .position(|o| o.line.key() == line.key())
+                        .position(|o| o.line.same_as(&line))
                         .map(|i| old_slots.swap_remove(i));
                     let (in_use, health) =
                         kept.map_or((0, Health::default()), |k| (k.in_use, k.health));
@@ -283,7 +283,7 @@ impl Pool {
         let known = st
             .services
             .get(&key.0)
-            .is_some_and(|s| s.slots.iter().any(|l| l.line.key() == key));
+            .is_some_and(|s| s.slots.iter().any(|l| l.line.is(&key)));
         if !known || !has_room(&st, &key) {
             return None;
         }
@@ -314,9 +314,8 @@ impl Pool {
 
     fn with_slot<T>(&self, line: &Line, f: impl FnOnce(&mut Slot) -> T) -> Option<T> {
         let mut st = self.lock();
-        let key = line.key();
         let svc = st.services.get_mut(&line.service)?;
-        svc.slots.iter_mut().find(|s| s.line.key() == key).map(f)
+        svc.slots.iter_mut().find(|s| s.line.same_as(line)).map(f)
     }
 
     /// Per service: (id, threads, in use, usable lines, ejected lines).
@@ -408,7 +407,7 @@ fn load(st: &State, key: &(String, String)) -> (u64, u32) {
         return (u64::MAX, u32::MAX);
     };
     let share = u64::from(svc.in_use) * 1_000_000 / u64::from(svc.threads.max(1));
-    let line = svc.slots.iter().find(|s| &s.line.key() == key);
+    let line = svc.slots.iter().find(|s| s.line.is(key));
     (share, line.map_or(0, |s| s.in_use))
 }
 
@@ -418,7 +417,7 @@ fn take(st: &mut State, key: &(String, String)) -> Arc<Line> {
     let slot = svc
         .slots
         .iter_mut()
-        .find(|s| &s.line.key() == key)
+        .find(|s| s.line.is(key))
         .expect("a candidate's line");
     slot.in_use += 1;
     slot.line.clone()
