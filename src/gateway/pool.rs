@@ -255,6 +255,32 @@ impl Pool {
         self.clock.now()
     }
 
+    /// A session goes on using `line` (a request on its kept connection): it keeps the line
+    /// for another `session_ttl`, for its tunnels too.
+    pub(crate) fn keep_session(&self, session: &str, line: &Line) {
+        let until = self.clock.now() + self.rules.session_ttl;
+        let key = line.key();
+        self.lock()
+            .sessions
+            .insert(session.to_owned(), Session { key, until });
+    }
+
+    /// Whether `line` may still carry requests as it is: its service is in the pool and not
+    /// expired, the line is not ejected, and its credentials have not changed.
+    pub(crate) fn usable(&self, line: &Line) -> bool {
+        let now = self.clock.now();
+        let wall = chrono::DateTime::<chrono::Utc>::from(self.clock.system_now());
+        let st = self.lock();
+        let Some(svc) = st.services.get(&line.service) else {
+            return false;
+        };
+        svc.expires_at > wall
+            && svc
+                .slots
+                .iter()
+                .any(|s| *s.line == *line && s.health.usable(now))
+    }
+
     /// How long a session keeps its line (and its kept connections).
     pub(crate) fn session_ttl(&self) -> Duration {
         self.rules.session_ttl
