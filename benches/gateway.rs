@@ -174,6 +174,7 @@ impl Variant {
                     .header(http::header::HOST, uri.authority().unwrap().as_str())
                     .body(Empty::new())
                     .unwrap();
+                sender.ready().await.unwrap();
                 let r = sender.send_request(req).await.unwrap();
                 assert!(r.status().is_success());
                 r.into_body().collect().await.unwrap().to_bytes().len()
@@ -404,19 +405,19 @@ async fn run(opts: &Opts) -> Vec<Row> {
         }
     }
     let mut rows = Vec::new();
-    let asked = rounds * per_round;
     for (k, v) in variants.iter().enumerate() {
         let lat = &mut m[k].lat;
         let (p50, p99) = (quantile(lat, 0.5), quantile(lat, 0.99));
         let (rps, mbs) = (median(&mut m[k].rps), median(&mut m[k].mbs));
         let [(b0, g0), (b1, g1)] = [m[k].cpu[0].per_request(), m[k].cpu[1].per_request()];
+        let per = |n: usize| n as f64 / rounds as f64;
         rows.push(Row::new(
             "j",
-            format!("{}: exits / connections the page server saw", v.name),
             format!(
-                "{} / {} for {asked} GETs one at a time",
-                m[k].exits, m[k].connections
+                "{}: exits / connections the page server saw per {per_round} GETs one at a time",
+                v.name
             ),
+            format!("{:.0} / {:.0}", per(m[k].exits), per(m[k].connections)),
         ));
         rows.push(Row::new(
             "j",
