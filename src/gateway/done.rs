@@ -44,6 +44,12 @@ impl Done {
         self
     }
 
+    /// On a new connection: all of its traffic counts.
+    pub(crate) fn whole_connection(mut self) -> Self {
+        self.baseline = (0, 0);
+        self
+    }
+
     /// Carried on `line` with this traffic, answered `status`.
     pub(crate) fn carried(mut self, line: Arc<Line>, traffic: Arc<Traffic>, status: u16) -> Self {
         self.carried = Some((line, traffic));

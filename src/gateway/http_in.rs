@@ -213,6 +213,9 @@ async fn connection(
         drop(lease);
     });
     let until = g.pool.now();
+    // All of this connection's traffic is the request's (after a kept one that had closed,
+    // too: not counted from that one's totals).
+    let done = done.whole_connection();
     Ok((
         Kept {
             sender,
