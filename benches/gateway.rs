@@ -1,6 +1,10 @@
 //! (j) `opx gateway` against going straight through the mock's gateway, side by side in one
-//! run: the latency it adds (p50, p99), requests per second and MB/s under concurrency, and the
-//! memory of 1,000 idle `CONNECT` tunnels.
+//! run, like for like: each new upstream connection is a new exit, so a gateway that rotates
+//! (a new upstream connection per request, its default) is compared with a direct client that
+//! opens a new connection per request, and a gateway sticky session (one kept upstream
+//! connection) with a direct client that keeps its connections alive. Per variant: the latency
+//! of one request at a time (p50, p99), requests per second and MB/s under concurrency, and CPU
+//! per request; then the memory of 1,000 idle `CONNECT` tunnels.
 //!
 //! The mock (API and gateways) and a loopback web server run in this process; `opx gateway`
 //! runs as a child process (the release binary), so its memory is its own. Variants are
@@ -8,12 +12,20 @@
 
 mod support;
 
+use std::collections::HashSet;
+use std::net::SocketAddr;
 use std::process::Stdio;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use axum::Router;
+use axum::extract::ConnectInfo;
 use axum::routing::get;
+use base64::Engine;
 use futures::future::join_all;
+use http_body_util::{BodyExt, Empty};
+use hyper::client::conn::http1::SendRequest;
+use hyper_util::rt::TokioIo;
 use opx::mock::MockServer;
 use support::{Opts, Row, Target, median, quantile};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
@@ -35,20 +47,34 @@ fn main() {
     support::report(&rows);
 }
 
-/// A page server: `/` answers `ok`, `/big` 1 MiB.
-async fn web() -> std::net::SocketAddr {
+/// The peers (exit address and port) the page server saw.
+type Seen = Arc<Mutex<HashSet<SocketAddr>>>;
+
+/// A page server: `/` answers `ok` (and notes its peer), `/big` 1 MiB.
+async fn web() -> (SocketAddr, Seen) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let big = bytes::Bytes::from(vec![b'x'; BIG]);
+    let seen = Seen::default();
+    let noted = seen.clone();
     let app = Router::new()
-        .route("/", get(|| async { "ok" }))
+        .route(
+            "/",
+            get(
+                move |ConnectInfo(peer): ConnectInfo<SocketAddr>| async move {
+                    noted.lock().unwrap().insert(peer);
+                    "ok"
+                },
+            ),
+        )
         .route("/big", get(move || async move { big.clone() }));
+    let app = app.into_make_service_with_connect_info::<SocketAddr>();
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    addr
+    (addr, seen)
 }
 
 /// A TCP server that holds every connection open (the far end of idle tunnels).
-async fn sink() -> std::net::SocketAddr {
+async fn sink() -> SocketAddr {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move {
@@ -103,6 +129,79 @@ fn through(proxy: &str) -> reqwest::Client {
         .unwrap()
 }
 
+/// How a variant sends its requests.
+enum Via {
+    /// reqwest, through a proxy; with `sessions`, each concurrent loop in its own sticky
+    /// session of the gateway (`X-Opx-Session`), as each of a keep-alive client's connections
+    /// is its own.
+    Reqwest {
+        client: reqwest::Client,
+        sessions: bool,
+    },
+    /// One `CONNECT` tunnel through the mock's gateway per concurrent loop, kept open: HTTP/1
+    /// requests inside it (what a direct client that wants one exit for many requests does).
+    Tunnels(Vec<tokio::sync::Mutex<SendRequest<Empty<bytes::Bytes>>>>),
+}
+
+/// A client of the benchmark.
+struct Variant {
+    name: &'static str,
+    via: Via,
+}
+
+impl Variant {
+    fn new(name: &'static str, client: reqwest::Client, sessions: bool) -> Self {
+        let via = Via::Reqwest { client, sessions };
+        Variant { name, via }
+    }
+
+    /// A GET of `url` by concurrent loop `task`: the length of the answer's body.
+    async fn get(&self, task: usize, url: &str) -> usize {
+        match &self.via {
+            Via::Reqwest { client, sessions } => {
+                let mut r = client.get(url);
+                if *sessions {
+                    r = r.header("x-opx-session", format!("bench{task}"));
+                }
+                let r = r.send().await.unwrap();
+                assert!(r.status().is_success());
+                r.bytes().await.unwrap().len()
+            }
+            Via::Tunnels(tunnels) => {
+                let mut sender = tunnels[task].lock().await;
+                let uri: http::Uri = url.parse().unwrap();
+                let req = http::Request::get(uri.path())
+                    .header(http::header::HOST, uri.authority().unwrap().as_str())
+                    .body(Empty::new())
+                    .unwrap();
+                sender.ready().await.unwrap();
+                let r = sender.send_request(req).await.unwrap();
+                assert!(r.status().is_success());
+                r.into_body().collect().await.unwrap().to_bytes().len()
+            }
+        }
+    }
+}
+
+/// `n` `CONNECT` tunnels to `target` through the proxy `proxy_url` (with its credentials),
+/// each an HTTP/1 connection.
+async fn kept_tunnels(proxy_url: &str, target: SocketAddr, n: usize) -> Via {
+    let url = reqwest::Url::parse(proxy_url).unwrap();
+    let (user, password) = (url.username(), url.password().unwrap_or(""));
+    let auth = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+    let gateway = format!("{}:{}", url.host_str().unwrap(), url.port().unwrap());
+    let mut out = Vec::with_capacity(n);
+    for _ in 0..n {
+        let s = tunnel_through(&gateway, target, Some(&auth)).await;
+        let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(s))
+            .await
+            .unwrap();
+        tokio::spawn(conn);
+        out.push(tokio::sync::Mutex::new(sender));
+    }
+    Via::Tunnels(out)
+}
+
 /// CPU time (user + system) a process has used so far, in µs (`/proc/PID/stat`, in clock
 /// ticks of 10 ms: a window of 0.6 s on two cores is ~120 ticks).
 fn cpu_us(pid: &str) -> f64 {
@@ -113,14 +212,30 @@ fn cpu_us(pid: &str) -> f64 {
     ticks as f64 * 1e4
 }
 
+/// A `CONNECT` tunnel to `target` through the proxy at `proxy` (`Basic` credentials `auth`,
+/// if any), its answer's head read.
+async fn tunnel_through(proxy: &str, target: SocketAddr, auth: Option<&str>) -> TcpStream {
+    let mut s = TcpStream::connect(proxy).await.unwrap();
+    s.set_nodelay(true).unwrap();
+    let mut req = format!("CONNECT {target} HTTP/1.1\r\nHost: {target}\r\n");
+    if let Some(auth) = auth {
+        req += &format!("Proxy-Authorization: Basic {auth}\r\n");
+    }
+    s.write_all(format!("{req}\r\n").as_bytes()).await.unwrap();
+    let mut head = Vec::new();
+    while !head.ends_with(b"\r\n\r\n") {
+        head.push(s.read_u8().await.unwrap());
+    }
+    assert!(head.starts_with(b"HTTP/1.1 200"), "{head:?}");
+    s
+}
+
 /// Per-request latencies of `n` sequential GETs, in microseconds.
-async fn latencies(client: &reqwest::Client, url: &str, n: usize) -> Vec<f64> {
+async fn latencies(v: &Variant, url: &str, n: usize) -> Vec<f64> {
     let mut out = Vec::with_capacity(n);
     for _ in 0..n {
         let t0 = Instant::now();
-        let r = client.get(url).send().await.unwrap();
-        assert!(r.status().is_success());
-        r.bytes().await.unwrap();
+        v.get(0, url).await;
         out.push(t0.elapsed().as_secs_f64() * 1e6);
     }
     out
@@ -128,19 +243,12 @@ async fn latencies(client: &reqwest::Client, url: &str, n: usize) -> Vec<f64> {
 
 /// Requests completed per second and MB read per second by `tasks` loops of GETs during
 /// `window`, and the number of requests.
-async fn load(
-    client: &reqwest::Client,
-    url: &str,
-    tasks: usize,
-    window: Duration,
-) -> (f64, f64, u64) {
+async fn load(v: &Variant, url: &str, tasks: usize, window: Duration) -> (f64, f64, u64) {
     let end = Instant::now() + window;
-    let runs = (0..tasks).map(|_| async {
+    let runs = (0..tasks).map(|task| async move {
         let (mut n, mut bytes) = (0u64, 0u64);
         while Instant::now() < end {
-            let r = client.get(url).send().await.unwrap();
-            assert!(r.status().is_success());
-            bytes += r.bytes().await.unwrap().len() as u64;
+            bytes += v.get(task, url).await as u64;
             n += 1;
         }
         (n, bytes)
@@ -167,6 +275,51 @@ impl Cpu {
     }
 }
 
+/// The variants, by index.
+const KEEP_ALIVE: usize = 0;
+const NEW_CONNECTION: usize = 1;
+const TUNNEL: usize = 2;
+const ROTATING: usize = 3;
+const STICKY: usize = 4;
+
+/// The comparisons: (straight, through the gateway, what the pair is).
+const PAIRS: [(usize, usize, &str); 4] = [
+    (
+        NEW_CONNECTION,
+        ROTATING,
+        "rotation: straight new connection per request / gateway rotating",
+    ),
+    (
+        TUNNEL,
+        STICKY,
+        "one exit per connection: straight kept CONNECT tunnels / gateway sticky sessions",
+    ),
+    (
+        KEEP_ALIVE,
+        STICKY,
+        "straight keep-alive / gateway sticky sessions",
+    ),
+    (
+        KEEP_ALIVE,
+        ROTATING,
+        "straight keep-alive / gateway rotating (the earlier row)",
+    ),
+];
+
+/// What was measured of one variant.
+#[derive(Default)]
+struct Measured {
+    lat: Vec<f64>,
+    rps: Vec<f64>,
+    mbs: Vec<f64>,
+    /// [GET /, GET /big]
+    cpu: [Cpu; 2],
+    /// Distinct exit addresses and connections the page server saw, summed over the rounds'
+    /// one-at-a-time GETs.
+    exits: usize,
+    connections: usize,
+}
+
 async fn run(opts: &Opts) -> Vec<Row> {
     let server = MockServer::builder()
         .validate_responses(false)
@@ -181,13 +334,34 @@ async fn run(opts: &Opts) -> Vec<Row> {
         .await
         .unwrap();
     let direct_url = line.into_inner()[0].proxy_url();
-    let page = web().await;
+    let (page, seen) = web().await;
     let gw = opx_gateway(&server).await;
+    let local = format!("http://{}", gw.addr);
+    let new_connection = reqwest::Client::builder()
+        .proxy(reqwest::Proxy::all(&direct_url).unwrap())
+        .pool_max_idle_per_host(0)
+        .build()
+        .unwrap();
     let variants = [
-        ("straight through the mock's gateway", through(&direct_url)),
-        (
-            "through opx gateway",
-            through(&format!("http://{}", gw.addr)),
+        Variant::new("straight, keep-alive", through(&direct_url), false),
+        Variant::new(
+            "straight, new connection per request",
+            new_connection,
+            false,
+        ),
+        Variant {
+            name: "straight, a kept CONNECT tunnel per connection",
+            via: kept_tunnels(&direct_url, page, 32).await,
+        },
+        Variant::new(
+            "through opx gateway, rotating (default)",
+            through(&local),
+            false,
+        ),
+        Variant::new(
+            "through opx gateway, sticky sessions",
+            through(&local),
+            true,
         ),
     ];
     let small = format!("http://{page}/");
@@ -197,88 +371,129 @@ async fn run(opts: &Opts) -> Vec<Row> {
         opts.pick(200, 500),
         Duration::from_millis(opts.pick(600, 1500)),
     );
-    let mut lat: [Vec<f64>; 2] = [Vec::new(), Vec::new()];
-    let mut rps: [Vec<f64>; 2] = [Vec::new(), Vec::new()];
-    let mut mbs: [Vec<f64>; 2] = [Vec::new(), Vec::new()];
-    let mut cpu: [[Cpu; 2]; 2] = Default::default(); // [small, big][variant]
+    let mut m: [Measured; 5] = Default::default();
     let child = gw.child.id().unwrap().to_string();
     let both = || (cpu_us("self"), cpu_us(&child));
-    for (_, c) in &variants {
-        latencies(c, &small, 20).await; // warm-up
+    for v in &variants {
+        latencies(v, &small, 20).await; // warm-up
     }
     for r in 0..rounds {
-        for i in 0..2 {
-            let k = (i + r) % 2;
-            let c = &variants[k].1;
-            lat[k].extend(latencies(c, &small, per_round).await);
+        for i in 0..variants.len() {
+            let k = (i + r) % variants.len();
+            let v = &variants[k];
+            seen.lock().unwrap().clear();
+            m[k].lat.extend(latencies(v, &small, per_round).await);
+            {
+                let seen = seen.lock().unwrap();
+                m[k].connections += seen.len();
+                m[k].exits += seen.iter().map(|a| a.ip()).collect::<HashSet<_>>().len();
+            }
             for (kind, url, tasks) in [(0, &small, 32), (1, &big, 8)] {
                 let before = both();
-                let (r, m, n) = load(c, url, tasks, window).await;
+                let (r, mb, n) = load(v, url, tasks, window).await;
                 let after = both();
-                let used = &mut cpu[kind][k];
+                let used = &mut m[k].cpu[kind];
                 used.bench_us += after.0 - before.0;
                 used.gateway_us += after.1 - before.1;
                 used.requests += n;
                 if kind == 0 {
-                    rps[k].push(r);
+                    m[k].rps.push(r);
                 } else {
-                    mbs[k].push(m);
+                    m[k].mbs.push(mb);
                 }
             }
         }
     }
     let mut rows = Vec::new();
-    let p = |k: usize, q: f64| quantile(&mut lat[k].clone(), q);
-    for (k, (name, _)) in variants.iter().enumerate() {
+    for (k, v) in variants.iter().enumerate() {
+        let lat = &mut m[k].lat;
+        let (p50, p99) = (quantile(lat, 0.5), quantile(lat, 0.99));
+        let (rps, mbs) = (median(&mut m[k].rps), median(&mut m[k].mbs));
+        let [(b0, g0), (b1, g1)] = [m[k].cpu[0].per_request(), m[k].cpu[1].per_request()];
+        let per = |n: usize| n as f64 / rounds as f64;
         rows.push(Row::new(
             "j",
-            format!("GET, one at a time, {name}"),
-            format!("p50 {:.0} µs, p99 {:.0} µs", p(k, 0.5), p(k, 0.99)),
+            format!(
+                "{}: exits / connections the page server saw per {per_round} GETs one at a time",
+                v.name
+            ),
+            format!("{:.0} / {:.0}", per(m[k].exits), per(m[k].connections)),
+        ));
+        rows.push(Row::new(
+            "j",
+            format!("{}: GET / one at a time, p50 / p99", v.name),
+            format!("{p50:.0} / {p99:.0} µs"),
+        ));
+        rows.push(Row::new(
+            "j",
+            format!(
+                "{}: requests/s (32 at once), MB/s (1 MiB, 8 at once)",
+                v.name
+            ),
+            format!("{rps:.0} req/s, {mbs:.0} MB/s"),
+        ));
+        rows.push(Row::new(
+            "j",
+            format!(
+                "{}: CPU per GET /, per GET /big, µs (bench process + gateway process)",
+                v.name
+            ),
+            format!(
+                "{:.0} ({b0:.0} + {g0:.0}), {:.0} ({b1:.0} + {g1:.0})",
+                b0 + g0,
+                b1 + g1
+            ),
         ));
     }
-    let added99 = (p(1, 0.99) - p(0, 0.99)) / 1e3;
-    rows.push(
+    for (s, t, what) in PAIRS {
+        rows.extend(pair(&mut m, s, t, what));
+    }
+    rows.push(tunnels(&gw).await);
+    rows
+}
+
+/// The rows comparing straight variant `s` with gateway variant `t`.
+fn pair(m: &mut [Measured; 5], s: usize, t: usize, what: &str) -> Vec<Row> {
+    let p = |m: &mut [Measured; 5], k: usize, q: f64| quantile(&mut m[k].lat, q);
+    let added50 = (p(m, t, 0.5) - p(m, s, 0.5)) / 1e3;
+    let added99 = (p(m, t, 0.99) - p(m, s, 0.99)) / 1e3;
+    let (r0, r1) = (median(&mut m[s].rps), median(&mut m[t].rps));
+    let (m0, m1) = (median(&mut m[s].mbs), median(&mut m[t].mbs));
+    let mut rows = vec![
         Row::new(
             "j",
-            "added latency p50 / p99 (ms)",
-            format!("{:.2} / {added99:.2}", (p(1, 0.5) - p(0, 0.5)) / 1e3),
+            format!("{what}: added latency p50 / p99 (ms)"),
+            format!("{added50:.2} / {added99:.2}"),
         )
         .ratio(added99, Some(Target::AtMost(1.0))),
-    );
-    let (r0, r1) = (median(&mut rps[0]), median(&mut rps[1]));
-    rows.push(
         Row::new(
             "j",
-            "requests/s, 32 at once (gateway / straight)",
+            format!("{what}: requests/s, 32 at once (gateway / straight)"),
             format!("{r1:.0} / {r0:.0}"),
         )
         .ratio(r1 / r0, Some(Target::AtLeast(0.8))),
-    );
-    let (m0, m1) = (median(&mut mbs[0]), median(&mut mbs[1]));
-    rows.push(
         Row::new(
             "j",
-            "MB/s, 1 MiB answers, 8 at once (gateway / straight)",
+            format!("{what}: MB/s, 1 MiB answers, 8 at once (gateway / straight)"),
             format!("{m1:.0} / {m0:.0}"),
         )
         .ratio(m1 / m0, Some(Target::AtLeast(0.8))),
-    );
-    for (kind, what) in [(0, "GET /"), (1, "GET /big (1 MiB)")] {
-        let (s0, _) = cpu[kind][0].per_request();
-        let (b1, g1) = cpu[kind][1].per_request();
+    ];
+    for (kind, req) in [(0, "GET /"), (1, "GET /big")] {
+        let (s0, sg) = m[s].cpu[kind].per_request();
+        let (b1, g1) = m[t].cpu[kind].per_request();
         rows.push(
             Row::new(
                 "j",
                 format!(
-                    "CPU per {what}, µs: straight / through opx gateway (bench process + gateway \
-                     process); the ratio is the throughput the CPU allows"
+                    "{what}: CPU per {req}, µs, straight / through (bench + gateway process); \
+                     the ratio is the throughput the CPU allows"
                 ),
-                format!("{s0:.0} / {:.0} ({b1:.0} + {g1:.0})", b1 + g1),
+                format!("{:.0} / {:.0} ({b1:.0} + {g1:.0})", s0 + sg, b1 + g1),
             )
-            .ratio(s0 / (b1 + g1), None),
+            .ratio((s0 + sg) / (b1 + g1), None),
         );
     }
-    rows.push(tunnels(&gw).await);
     rows
 }
 
@@ -290,13 +505,7 @@ async fn tunnels(gw: &Child) -> Row {
     let before = rss_kib(pid);
     let mut open = Vec::with_capacity(N);
     for _ in 0..N {
-        let mut s = TcpStream::connect(&gw.addr).await.unwrap();
-        let req = format!("CONNECT {target} HTTP/1.1\r\nHost: {target}\r\n\r\n");
-        s.write_all(req.as_bytes()).await.unwrap();
-        let mut head = [0u8; 12];
-        s.read_exact(&mut head).await.unwrap();
-        assert_eq!(&head, b"HTTP/1.1 200", "tunnel {}", open.len());
-        open.push(s);
+        open.push(tunnel_through(&gw.addr, target, None).await);
     }
     tokio::time::sleep(Duration::from_millis(200)).await;
     let per = (rss_kib(pid).saturating_sub(before)) as f64 / N as f64;

@@ -99,7 +99,9 @@ impl GatewayBuilder {
         pub fn queue_timeout(d: Duration) => rules.queue_timeout = d;
         /// How long a `session-KEY` keeps its line, and for plain HTTP its upstream connection to
         /// each target (the same exit), after its last use (default 10 minutes; on the client's
-        /// clock). A kept connection holds one of its service's threads.
+        /// clock). A kept connection holds one of its service's threads; the session's
+        /// requests to that target take turns on it (one waits at most the upstream timeout
+        /// for its turn, then goes alone on a new connection).
         pub fn session_ttl(d: Duration) => rules.session_ttl = d;
     }
     /// Consecutive failures that eject a line (default 2), and its first backoff (default
@@ -253,12 +255,13 @@ fn local_addr(l: &TcpListener, asked: SocketAddr) -> Result<SocketAddr, GatewayE
     })
 }
 
-/// Closes the sessions' kept connections whose time has run out (checked every 10 s).
+/// Closes the sessions' kept connections whose time has run out or whose line may not be
+/// used any more (ejected, new credentials, service gone or expired), every 10 s.
 async fn sweep_loop(g: Arc<Shared>) {
     let mut tick = tokio::time::interval(Duration::from_secs(10));
     loop {
         tick.tick().await;
-        g.sticky.sweep(g.pool.now());
+        g.sticky.sweep(&g.pool);
     }
 }
 

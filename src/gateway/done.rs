@@ -44,6 +44,12 @@ impl Done {
         self
     }
 
+    /// On a new connection: all of its traffic counts.
+    pub(crate) fn whole_connection(mut self) -> Self {
+        self.baseline = (0, 0);
+        self
+    }
+
     /// Carried on `line` with this traffic, answered `status`.
     pub(crate) fn carried(mut self, line: Arc<Line>, traffic: Arc<Traffic>, status: u16) -> Self {
         self.carried = Some((line, traffic));
@@ -72,7 +78,7 @@ impl Drop for Done {
             method: std::mem::take(&mut self.method),
             target: std::mem::take(&mut self.target),
             service: line.as_ref().map(|l| l.service.clone()),
-            line: line.as_ref().map(|l| l.label()),
+            line: line.as_ref().map(|l| l.label().to_owned()),
             status: self.status,
             sent_bytes: sent - self.baseline.0.min(sent),
             received_bytes: received - self.baseline.1.min(received),

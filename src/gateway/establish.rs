@@ -113,7 +113,7 @@ pub(crate) async fn establish(
                 if let Failure::Status(s) = f
                     && !f.blames_line()
                 {
-                    return Err(Refused::Destination(line.label(), s));
+                    return Err(Refused::Destination(line.label().to_owned(), s));
                 }
                 let auth = matches!(
                     f,
@@ -126,7 +126,7 @@ pub(crate) async fn establish(
                 }
                 g.pool.failed(&line);
                 tried.push(line.key());
-                last = Some((line.label(), f));
+                last = Some((line.label().to_owned(), f));
             }
         }
     }

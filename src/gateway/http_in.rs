@@ -1,6 +1,6 @@
 //! The HTTP side of the local port: `CONNECT host:port` (a tunnel through a line) and
-//! absolute-form requests (`GET http://host/...`), each carried on a new upstream tunnel and
-//! sent there in origin form, once.
+//! absolute-form requests (`GET http://host/...`), each carried on a new upstream tunnel (or a
+//! sticky session's kept one) and sent there in origin form, once.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -112,27 +112,35 @@ async fn forward(
     };
     let shown = format!("http://{target}{}", origin.path());
     let done = Done::new(g, peer, req.method().as_str(), shown);
-    let (mut conn, done) = match connection(g, wish, &target, done).await {
+    // A session's requests to a target take turns on its kept connection.
+    let mut turn = match &wish.session {
+        Some(session) => g.sticky.turn(session, &target, g.upstream_timeout).await,
+        None => None,
+    };
+    let kept = turn.as_mut().and_then(|t| t.take());
+    let (mut conn, done, reused) = match connection(g, wish, &target, kept, done).await {
         Ok(c) => c,
         Err(response) => return response,
     };
-    let (mut parts, body) = req.into_parts();
-    parts.uri = origin;
-    strip_hop_by_hop(&mut parts.headers);
-    parts.headers.remove(COUNTRY_HEADER);
-    parts.headers.remove(SESSION_HEADER);
-    if !parts.headers.contains_key(header::HOST)
-        && let Ok(v) = HeaderValue::from_str(&target)
-    {
-        parts.headers.insert(header::HOST, v);
-    }
-    let sent = conn
-        .sender
-        .send_request(Request::from_parts(parts, body))
-        .await;
-    let response = match sent {
-        Ok(r) => r,
-        Err(e) => return upstream_failed(done, e),
+    let req = origin_form(req, origin, &target);
+    let (response, mut conn, done) = match conn.sender.try_send_request(req).await {
+        Ok(r) => (r, conn, done),
+        Err(mut e) => match e.take_message() {
+            // The kept connection closed before any byte of the request left (its idle
+            // time ran out upstream): a new connection, and the request sent there, once.
+            Some(req) if reused => {
+                drop(conn);
+                let (mut conn, done, _) = match connection(g, wish, &target, None, done).await {
+                    Ok(c) => c,
+                    Err(response) => return response,
+                };
+                match conn.sender.send_request(req).await {
+                    Ok(r) => (r, conn, done),
+                    Err(e) => return upstream_failed(done, e),
+                }
+            }
+            _ => return upstream_failed(done, e.into_error()),
+        },
     };
     let (mut parts, body) = response.into_parts();
     strip_hop_by_hop(&mut parts.headers);
@@ -141,30 +149,50 @@ async fn forward(
         conn.traffic.clone(),
         parts.status.as_u16(),
     );
-    if let Some(session) = &wish.session {
+    if let Some(turn) = &mut turn {
         conn.until = g.pool.now() + g.pool.session_ttl();
-        g.sticky.put(session, &target, conn);
+        **turn = Some(conn);
     }
     Response::from_parts(parts, Held::new(body, done).boxed())
 }
 
-/// An upstream HTTP connection to `target`: the session's kept one, or a new tunnel (its
-/// lease lives until the upstream has closed it).
+/// The request as sent through the tunnel: in origin form, without hop-by-hop headers nor the
+/// gateway's own, with a `Host`.
+fn origin_form(req: Request<Incoming>, origin: Uri, target: &str) -> Request<Incoming> {
+    let (mut parts, body) = req.into_parts();
+    parts.uri = origin;
+    strip_hop_by_hop(&mut parts.headers);
+    parts.headers.remove(COUNTRY_HEADER);
+    parts.headers.remove(SESSION_HEADER);
+    if !parts.headers.contains_key(header::HOST)
+        && let Ok(v) = HeaderValue::from_str(target)
+    {
+        parts.headers.insert(header::HOST, v);
+    }
+    Request::from_parts(parts, body)
+}
+
+/// An upstream HTTP connection to `target`: the session's `kept` one while it may be used
+/// (`true`), or a new tunnel (its lease lives until the upstream has closed it).
 async fn connection(
     g: &Arc<Shared>,
     wish: &Wish,
     target: &str,
+    kept: Option<Kept>,
     done: Done,
-) -> Result<(Kept, Done), Response<Body>> {
-    if let Some(session) = &wish.session
-        && let Some(mut kept) = g.sticky.take(session, target, g.pool.now())
+) -> Result<(Kept, Done, bool), Response<Body>> {
+    if let Some(mut kept) = kept
+        && kept.usable(&g.pool)
         && tokio::time::timeout(g.upstream_timeout, kept.sender.ready())
             .await
             .is_ok_and(|r| r.is_ok())
     {
         g.metrics.reused(&kept.line);
+        if let Some(session) = &wish.session {
+            g.pool.keep_session(session, &kept.line);
+        }
         let done = done.since(&kept.traffic);
-        return Ok((kept, done));
+        return Ok((kept, done, true));
     }
     let est = match establish(g, wish, target).await {
         Ok(est) => est,
@@ -185,6 +213,9 @@ async fn connection(
         drop(lease);
     });
     let until = g.pool.now();
+    // All of this connection's traffic is the request's (after a kept one that had closed,
+    // too: not counted from that one's totals).
+    let done = done.whole_connection();
     Ok((
         Kept {
             sender,
@@ -193,6 +224,7 @@ async fn connection(
             until,
         },
         done,
+        false,
     ))
 }
 

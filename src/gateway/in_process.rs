@@ -112,7 +112,7 @@ impl ProxyLease {
     }
     /// The line: `country host:port`.
     pub fn line(&self) -> String {
-        self.lease.line.label()
+        self.lease.line.label().to_owned()
     }
     /// A `reqwest::Proxy` for every request through this line, with its credentials.
     pub fn proxy(&self) -> reqwest::Result<reqwest::Proxy> {

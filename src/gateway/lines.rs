@@ -54,34 +54,72 @@ pub(crate) struct Line {
     pub(crate) port: u16,
     login: Option<String>,
     password: Option<String>,
+    /// `label()`, made once (every request names its line several times: pool, metrics).
+    label: String,
+    /// `authorization()`, made once.
+    auth: Option<HeaderValue>,
 }
 
 impl fmt::Debug for Line {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.label())
+        f.write_str(&self.label)
     }
 }
 
 impl Line {
+    pub(crate) fn new(
+        service: String,
+        country: Option<GatewayCountry>,
+        host: String,
+        port: u16,
+        login: Option<String>,
+        password: Option<String>,
+    ) -> Line {
+        let c = country.as_ref().map_or("-", |c| c.as_str());
+        let label = format!("{c} {host}:{port}");
+        let auth = login.as_deref().and_then(|login| {
+            let password = password.as_deref().unwrap_or("");
+            let token =
+                base64::engine::general_purpose::STANDARD.encode(format!("{login}:{password}"));
+            let mut v = HeaderValue::from_str(&format!("Basic {token}")).ok()?;
+            v.set_sensitive(true);
+            Some(v)
+        });
+        Line {
+            service,
+            country,
+            host,
+            port,
+            login,
+            password,
+            label,
+            auth,
+        }
+    }
+
     /// `nl 127.0.0.1:8000`: what metrics, logs and errors name a line by (no credentials).
-    pub(crate) fn label(&self) -> String {
-        let c = self.country.as_ref().map_or("-", |c| c.as_str());
-        format!("{c} {}:{}", self.host, self.port)
+    pub(crate) fn label(&self) -> &str {
+        &self.label
     }
 
     /// Which line this is across credential changes.
     pub(crate) fn key(&self) -> (String, String) {
-        (self.service.clone(), self.label())
+        (self.service.clone(), self.label.clone())
+    }
+
+    /// Whether this is the line of `key` (`key()`, without making one).
+    pub(crate) fn is(&self, key: &(String, String)) -> bool {
+        self.service == key.0 && self.label == key.1
+    }
+
+    /// Whether this and `other` are the same line (credentials aside).
+    pub(crate) fn same_as(&self, other: &Line) -> bool {
+        self.service == other.service && self.label == other.label
     }
 
     /// The `Proxy-Authorization` header value (sensitive), if the line has credentials.
-    pub(crate) fn authorization(&self) -> Option<HeaderValue> {
-        let login = self.login.as_deref()?;
-        let password = self.password.as_deref().unwrap_or("");
-        let token = base64::engine::general_purpose::STANDARD.encode(format!("{login}:{password}"));
-        let mut v = HeaderValue::from_str(&format!("Basic {token}")).ok()?;
-        v.set_sensitive(true);
-        Some(v)
+    pub(crate) fn authorization(&self) -> Option<&HeaderValue> {
+        self.auth.as_ref()
     }
 
     /// A `reqwest::Proxy` through this line, with its credentials.
@@ -155,13 +193,15 @@ async fn lines_of(client: &Client, s: &Service, selection: &Selection) -> Result
         .servers
         .into_iter()
         .filter(|p| selection.country.is_none() || p.country == selection.country)
-        .map(|p| Line {
-            service: s.service_id.to_string(),
-            country: p.country.clone(),
-            host: p.host.clone(),
-            port: p.port,
-            login: p.login.clone(),
-            password: p.password().map(str::to_owned),
+        .map(|p| {
+            Line::new(
+                s.service_id.to_string(),
+                p.country.clone(),
+                p.host.clone(),
+                p.port,
+                p.login.clone(),
+                p.password().map(str::to_owned),
+            )
         })
         .collect();
     Ok(ServiceLines {
@@ -176,14 +216,14 @@ async fn lines_of(client: &Client, s: &Service, selection: &Selection) -> Result
 impl Line {
     /// A line of service `t` to `127.0.0.1:port` with `login:password` (other modules' tests).
     pub(crate) fn on_loopback(port: u16, login: &str, password: &str) -> Line {
-        Line {
-            service: "t".into(),
-            country: None,
-            host: "127.0.0.1".into(),
+        Line::new(
+            "t".into(),
+            None,
+            "127.0.0.1".into(),
             port,
-            login: Some(login.into()),
-            password: Some(password.into()),
-        }
+            Some(login.into()),
+            Some(password.into()),
+        )
     }
 }
 
@@ -193,14 +233,14 @@ mod tests {
 
     #[test]
     fn a_line_names_itself_without_its_password() {
-        let line = Line {
-            service: "65aa1100b2c3d4e5f6a7b8d0".into(),
-            country: Some(GatewayCountry::De),
-            host: "127.0.0.1".into(),
-            port: 8000,
-            login: Some("alice".into()),
-            password: Some("s3cret-pw".into()),
-        };
+        let line = Line::new(
+            "65aa1100b2c3d4e5f6a7b8d0".into(),
+            Some(GatewayCountry::De),
+            "127.0.0.1".into(),
+            8000,
+            Some("alice".into()),
+            Some("s3cret-pw".into()),
+        );
         assert_eq!(line.label(), "de 127.0.0.1:8000");
         assert!(!format!("{line:?}").contains("s3cret"));
         let auth = line.authorization().unwrap();

@@ -33,7 +33,7 @@ impl LineLabels {
     pub(crate) fn of(line: &Line) -> Self {
         LineLabels {
             service: line.service.clone(),
-            line: line.label(),
+            line: line.label().to_owned(),
         }
     }
 }
@@ -140,7 +140,7 @@ impl Metrics {
     pub(crate) fn error(&self, line: &Line, kind: &str) {
         let labels = ErrorLabels {
             service: line.service.clone(),
-            line: line.label(),
+            line: line.label().to_owned(),
             kind: kind.to_owned(),
         };
         self.errors.get_or_create(&labels).inc();

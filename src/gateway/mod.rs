@@ -17,7 +17,11 @@
 //!   e.g. `http://country-de-session-a1:x@127.0.0.1:8899`) or a header (`X-Opx-Country`,
 //!   `X-Opx-Session`, removed before forwarding); a session keeps its line, and for plain
 //!   HTTP its upstream connection to each target (so the same exit), for
-//!   [`session_ttl`](GatewayBuilder::session_ttl);
+//!   [`session_ttl`](GatewayBuilder::session_ttl) after its last use: the session's requests
+//!   to a target take turns on that one connection (one upstream thread), which is closed
+//!   when its time runs out, on an upstream error, or when its line is ejected or gets new
+//!   credentials (a request is never sent again: only one that never left goes out on a new
+//!   connection);
 //! - **health**: a connect error, a timeout, or a `403`/`407`/`429` from a line counts against
 //!   it; it is ejected with an exponential backoff (on the client's clock) and re-admitted
 //!   after it. Optional active probes ([`probe`](GatewayBuilder::probe)) re-admit a recovered

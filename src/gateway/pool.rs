@@ -94,8 +94,8 @@ impl Drop for Lease {
             let mut st = self.pool.lock();
             if let Some(svc) = st.services.get_mut(&self.line.service) {
                 svc.in_use = svc.in_use.saturating_sub(1);
-                let key = self.line.key();
-                if let Some(slot) = svc.slots.iter_mut().find(|s| s.line.key() == key) {
+                let line = &self.line;
+                if let Some(slot) = svc.slots.iter_mut().find(|s| s.line.same_as(line)) {
                     slot.in_use = slot.in_use.saturating_sub(1);
                 }
             }
@@ -141,7 +141,7 @@ impl Pool {
                 .map(|line| {
                     let kept = old_slots
                         .iter()
-                        .position(|o| o.line.key() == line.key())
+                        .position(|o| o.line.same_as(&line))
                         .map(|i| old_slots.swap_remove(i));
                     let (in_use, health) =
                         kept.map_or((0, Health::default()), |k| (k.in_use, k.health));
@@ -255,6 +255,32 @@ impl Pool {
         self.clock.now()
     }
 
+    /// A session goes on using `line` (a request on its kept connection): it keeps the line
+    /// for another `session_ttl`, for its tunnels too.
+    pub(crate) fn keep_session(&self, session: &str, line: &Line) {
+        let until = self.clock.now() + self.rules.session_ttl;
+        let key = line.key();
+        self.lock()
+            .sessions
+            .insert(session.to_owned(), Session { key, until });
+    }
+
+    /// Whether `line` may still carry requests as it is: its service is in the pool and not
+    /// expired, the line is not ejected, and its credentials have not changed.
+    pub(crate) fn usable(&self, line: &Line) -> bool {
+        let now = self.clock.now();
+        let wall = chrono::DateTime::<chrono::Utc>::from(self.clock.system_now());
+        let st = self.lock();
+        let Some(svc) = st.services.get(&line.service) else {
+            return false;
+        };
+        svc.expires_at > wall
+            && svc
+                .slots
+                .iter()
+                .any(|s| *s.line == *line && s.health.usable(now))
+    }
+
     /// How long a session keeps its line (and its kept connections).
     pub(crate) fn session_ttl(&self) -> Duration {
         self.rules.session_ttl
@@ -283,7 +309,7 @@ impl Pool {
         let known = st
             .services
             .get(&key.0)
-            .is_some_and(|s| s.slots.iter().any(|l| l.line.key() == key));
+            .is_some_and(|s| s.slots.iter().any(|l| l.line.is(&key)));
         if !known || !has_room(&st, &key) {
             return None;
         }
@@ -314,9 +340,8 @@ impl Pool {
 
     fn with_slot<T>(&self, line: &Line, f: impl FnOnce(&mut Slot) -> T) -> Option<T> {
         let mut st = self.lock();
-        let key = line.key();
         let svc = st.services.get_mut(&line.service)?;
-        svc.slots.iter_mut().find(|s| s.line.key() == key).map(f)
+        svc.slots.iter_mut().find(|s| s.line.same_as(line)).map(f)
     }
 
     /// Per service: (id, threads, in use, usable lines, ejected lines).
@@ -408,7 +433,7 @@ fn load(st: &State, key: &(String, String)) -> (u64, u32) {
         return (u64::MAX, u32::MAX);
     };
     let share = u64::from(svc.in_use) * 1_000_000 / u64::from(svc.threads.max(1));
-    let line = svc.slots.iter().find(|s| &s.line.key() == key);
+    let line = svc.slots.iter().find(|s| s.line.is(key));
     (share, line.map_or(0, |s| s.in_use))
 }
 
@@ -418,7 +443,7 @@ fn take(st: &mut State, key: &(String, String)) -> Arc<Line> {
     let slot = svc
         .slots
         .iter_mut()
-        .find(|s| &s.line.key() == key)
+        .find(|s| s.line.is(key))
         .expect("a candidate's line");
     slot.in_use += 1;
     slot.line.clone()

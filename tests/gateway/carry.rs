@@ -137,6 +137,82 @@ async fn a_sticky_session_keeps_its_connection_and_so_its_exit_until_its_time_ru
     assert_ne!(exit(&get_through(&sticky, &echo.url("/")).await.1), first);
 }
 
+/// The echo's answer names the peer's address and port: the same answer is the same upstream
+/// connection (the mock's gateway opens one connection to the target per tunnel).
+#[tokio::test]
+async fn a_sticky_session_sends_its_requests_on_one_upstream_connection() {
+    let (s, echo, [id]) = mock_with([IPV4_PLAN]).await; // instant: a new exit per connection
+    let gw = gateway(&s, |b| b).await;
+    let client = through(&format!("http://session-k1:x@{}", gw.addr())); // kept alive
+    let first = text_of(client.get(echo.url("/"))).await;
+    for _ in 0..5 {
+        assert_eq!(text_of(client.get(echo.url("/"))).await, first);
+    }
+    // Concurrent requests of the session take turns on its connection (none opens another:
+    // another would leave from another exit); the header names the same session.
+    let together = futures::future::join_all((0..4).map(|_| text_of(client.get(echo.url("/")))));
+    for body in together.await {
+        assert_eq!(body, first);
+    }
+    let by_header = through(&gw.proxy_url())
+        .get(echo.url("/"))
+        .header("x-opx-session", "k1");
+    assert_eq!(text_of(by_header).await, first);
+    assert_eq!(s.gateways().threads_peak(&id), 1, "one upstream connection");
+    assert_eq!(
+        s.gateways().threads_in_use(&id),
+        1,
+        "kept, holding its thread"
+    );
+
+    // Another session: another connection, another exit.
+    let other = through(&format!("http://session-k2:x@{}", gw.addr()));
+    assert_ne!(exit(&text_of(other.get(echo.url("/"))).await), exit(&first));
+
+    // New credentials (read by a refresh): the connection opened with the old ones is closed
+    // and not used again.
+    s.client().regenerate_credentials(&id).await.unwrap();
+    gw.refresh().await.unwrap();
+    let renewed = text_of(client.get(echo.url("/"))).await;
+    assert_ne!(exit(&renewed), exit(&first));
+    assert_eq!(text_of(client.get(echo.url("/"))).await, renewed);
+}
+
+#[tokio::test]
+async fn an_ejected_line_ends_its_sessions_kept_connection() {
+    let (s, echo, [id]) = mock_with([IPV6_PLAN]).await; // nl, de and at lines
+    let gw = gateway(&s, |b| b.ejection(1, Duration::from_secs(30))).await;
+    let session = through(&format!("http://country-de-session-e1:x@{}", gw.addr()));
+    let first = text_of(session.get(echo.url("/"))).await;
+    assert_eq!(text_of(session.get(echo.url("/"))).await, first);
+
+    // The de line fails a new connection and is ejected; the session's connection, still
+    // open upstream, is not used while its line is out.
+    s.gateways().set_down(&GatewayCountry::De, true);
+    let de = format!("http://country-de:x@{}", gw.addr());
+    assert_ne!(get_through(&de, &echo.url("/")).await.0, 200);
+    s.gateways().set_down(&GatewayCountry::De, false);
+    let r = session.get(echo.url("/")).send().await.unwrap();
+    assert_eq!(r.status(), 503, "{}", r.text().await.unwrap());
+    // Closed: the mock's gateway sees the connection end (its thread is free again).
+    let mut waited = 0;
+    while s.gateways().threads_in_use(&id) > 0 && waited < 200 {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        waited += 1;
+    }
+    assert_eq!(
+        s.gateways().threads_in_use(&id),
+        0,
+        "the kept connection is closed"
+    );
+
+    // Re-admitted after the backoff: a new connection.
+    s.clock().advance(Duration::from_secs(30));
+    let again = text_of(session.get(echo.url("/"))).await;
+    assert_eq!(country_of(exit(&again)), GatewayCountry::De);
+    assert_ne!(again, first);
+}
+
 /// An echo answer's body, asked for inside a tunnel (`stream`) to the echo at `addr`.
 async fn echo_in_tunnel(mut stream: TcpStream, addr: &str) -> String {
     let get = format!("GET / HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
