@@ -56,8 +56,9 @@ fn confirmed(
     plan: &RenewalPlan,
     planner: &RenewalPlanner,
     json: bool,
+    now: chrono::DateTime<chrono::Utc>,
 ) -> Result<bool, Failure> {
-    let show = |dry_run| print_plan(plan, planner, args.verbose, json, dry_run);
+    let show = |dry_run| print_plan(plan, planner, args.verbose, json, dry_run, now);
     if args.yes {
         if plan.items.is_empty() && !json {
             show(false)?;
@@ -89,7 +90,7 @@ pub async fn run(ctx: &Ctx, args: RenewArgs) -> Result<(), Failure> {
     let planner = RenewalPlanner::new(args.before, args.max_spend)?;
     let client = ctx.client()?;
     let plan = client.renewal_plan(&planner).await?;
-    if !confirmed(&args, &plan, &planner, ctx.json)? {
+    if !confirmed(&args, &plan, &planner, ctx.json, client.server_now())? {
         return Ok(());
     }
     let stop = std::sync::atomic::AtomicBool::new(false);
@@ -146,13 +147,14 @@ fn hidden_note(hidden: usize) -> String {
 }
 
 /// The plan: the due services (with `--verbose` also those the plan stops before), the total
-/// and the balance after; `dry_run` adds that nothing was extended.
+/// and the balance after; `dry_run` adds that nothing was extended; `now` is the server's time.
 fn print_plan(
     plan: &RenewalPlan,
     planner: &RenewalPlanner,
     verbose: bool,
     json: bool,
     dry_run: bool,
+    now: chrono::DateTime<chrono::Utc>,
 ) -> Result<(), Failure> {
     if json {
         let items: Vec<_> = plan
@@ -172,7 +174,7 @@ fn print_plan(
     if plan.items.is_empty() {
         return output::print(&format!("no active service expires within {window}\n"));
     }
-    let mut table = Table::new(&["SERVICE", "TYPE", "EXPIRES", "PRICE", "PLAN"]);
+    let mut table = Table::new(&["SERVICE", "TYPE", "EXPIRES", "EXPIRES IN", "PRICE", "PLAN"]);
     let shown = plan
         .items
         .iter()
@@ -186,6 +188,7 @@ fn print_plan(
             r.service.service_id.to_string(),
             r.service.service_type.to_string(),
             output::time(&r.service.expires_at),
+            output::expires_in(&r.service.expires_at, now),
             price(r.price),
             what,
         ]);
