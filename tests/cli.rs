@@ -202,6 +202,16 @@ async fn jq_filters_the_json_output() {
     let bad = opx(&server, &["--jq", ".plans[", "account"]).await;
     assert_eq!(bad.status.code(), Some(2), "{}", stderr(&bad));
     assert!(stderr(&bad).contains("--jq"), "{}", stderr(&bad));
+    // Every page, and `--limit` over pages, go through the filter too (they printed the whole
+    // document, passwords included).
+    server.services().seed(3);
+    let jq = [".services | length", "--jq"];
+    for span in [&["--all"][..], &["--limit", "2"]] {
+        let args = [&["services"], span, &jq[1..], &jq[..1]].concat();
+        let out = ok(&opx(&server, &args).await);
+        let want = if span == ["--all"] { "3" } else { "2" };
+        assert_eq!(out.trim(), want, "{args:?}: {out}");
+    }
 }
 
 /// `opx api --json` prints the `data` of an answer in the envelope, as every command does;

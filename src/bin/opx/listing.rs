@@ -226,8 +226,8 @@ async fn print_pages<P: Listing>(
     progress.finish_and_clear();
     if json {
         let cursor = serde_json::to_string(&more).map_err(|e| Failure::Other(e.to_string()))?;
-        return output::print(&format!(
-            "{{\"{}\":[{}],\"next_cursor\":{cursor}}}\n",
+        return output::print_json_text(&format!(
+            "{{\"{}\":[{}],\"next_cursor\":{cursor}}}",
             P::ITEMS,
             raw_items.join(",")
         ));

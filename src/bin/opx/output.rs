@@ -245,18 +245,23 @@ pub fn print_json_line(value: &impl serde::Serialize) -> Result<(), Failure> {
 }
 
 /// Prints the `data` of a response for `--json`: in a pipe exactly as the server wrote it, on a
-/// terminal indented.
+/// terminal indented; through `--jq` when given.
 pub fn print_data(body: &[u8]) -> Result<(), Failure> {
-    let data = raw_data(body)?;
+    print_json_text(raw_data(body)?.get())
+}
+
+/// Prints a JSON document given as text (made of what the server wrote): in a pipe as it is,
+/// on a terminal indented; through `--jq` when given.
+pub fn print_json_text(text: &str) -> Result<(), Failure> {
     if let Some(expr) = crate::jq::filter() {
-        return print(&crate::jq::run(expr, data.get().as_bytes())?);
+        return print(&crate::jq::run(expr, text.as_bytes())?);
     }
     if std::io::stdout().is_terminal() {
         let value: serde_json::Value =
-            serde_json::from_str(data.get()).map_err(|e| Failure::Other(e.to_string()))?;
+            serde_json::from_str(text).map_err(|e| Failure::Other(e.to_string()))?;
         return print_json(&value);
     }
-    print(&format!("{}\n", data.get()))
+    print(&format!("{text}\n"))
 }
 
 #[cfg(test)]
