@@ -67,6 +67,10 @@ async fn main() -> opx::Result<()> {
             );
             return Ok(());
         }
+        Ok(PurchaseOutcome::EarlierLanded { service_id, .. }) => {
+            println!("An earlier purchase went through: service {service_id}; not bought again.");
+            return Ok(());
+        }
         Ok(PurchaseOutcome::Unknown { error, .. }) => {
             println!("Unknown whether it was bought ({error}); do not buy again before checking.");
             return Ok(());

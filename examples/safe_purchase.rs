@@ -56,6 +56,11 @@ async fn main() -> opx::Result<()> {
                 c.len()
             )
         }
+        Ok(PurchaseOutcome::EarlierLanded { entry, service_id }) => {
+            println!(
+                "an earlier purchase (journal entry {entry}) went through: {service_id}; not sent again"
+            )
+        }
         Ok(PurchaseOutcome::Unknown { error, watched }) => {
             println!("unknown after watching {watched:?}: {error}; do not buy again yet")
         }

@@ -107,6 +107,8 @@ async fn ensure_service(client: &Client, buy: bool) -> Result<ServiceId, BoxErro
     // `Err`: not charged. Every `Ok` was charged, or may have been.
     match client.purchase_safely(&request).await? {
         PurchaseOutcome::Purchased(s) | PurchaseOutcome::Recovered(s) => Ok(s.service_id.clone()),
+        // An earlier purchase whose outcome was unknown went through: that one is ours.
+        PurchaseOutcome::EarlierLanded { service_id, .. } => Ok(service_id),
         other => {
             Err(format!("bought, or may have been: {other:?}; check before buying again").into())
         }

@@ -703,27 +703,7 @@ async fn an_unresolvable_outcome_exits_5_says_how_to_check_and_never_buys_twice(
 async fn a_late_commit_is_unknown_refuses_a_repeat_and_is_found_by_opx_pending() {
     let server = MockServer::start().await;
     let (before, plan) = (server.accounts().balance(), ipv4_plan(&server));
-    // Commits 60 s (mock time) after it arrives: after the client's 1 s deadline and its
-    // 0.2 s watch, which run on the wall clock and never move the mock's.
-    server.faults().inject(
-        Operation::Purchase,
-        Fault::SlowCommit(std::time::Duration::from_secs(60)),
-        1,
-    );
-    let args = purchase_args(
-        &plan.plan_id,
-        &["--yes", "--timeout", "1", "--watch", "0.2"],
-    );
-    let out = opx(&server, &args).await;
-    let err = stderr(&out);
-    assert_eq!(out.status.code(), Some(5), "{err}");
-    assert!(
-        err.contains("outcome unknown") && err.contains("opx pending"),
-        "{err}"
-    );
-    for false_claim in ["nothing was charged", "safe to try again", "not purchased"] {
-        assert!(!err.contains(false_claim), "{false_claim:?} in {err}");
-    }
+    let args = purchase_left_unknown(&server, &plan).await;
 
     let repeat = opx(&server, &args).await;
     assert_eq!(repeat.status.code(), Some(5), "{}", stderr(&repeat));
@@ -734,18 +714,7 @@ async fn a_late_commit_is_unknown_refuses_a_repeat_and_is_found_by_opx_pending()
         "nothing charged yet, the repeat was not sent"
     );
 
-    server.clock().advance(std::time::Duration::from_secs(60));
-    for _ in 0..400 {
-        if server.records().executions(Operation::Purchase) == 1 {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-    }
-    assert_eq!(
-        server.records().executions(Operation::Purchase),
-        1,
-        "the late commit landed"
-    );
+    land_the_late_purchase(&server).await;
     let pending = opx(&server, &["pending"]).await;
     assert_eq!(pending.status.code(), Some(0), "{}", stderr(&pending));
     assert!(
@@ -763,6 +732,75 @@ async fn a_late_commit_is_unknown_refuses_a_repeat_and_is_found_by_opx_pending()
         before - 2 * plan.price,
         "charged once per purchase"
     );
+}
+
+/// Runs `opx purchase --yes` of `plan` on a server that commits it 60 s (mock time) after it
+/// arrives: after the client's 1 s deadline and its 0.2 s watch, which run on the wall clock
+/// and never move the mock's. Asserts the run said "unknown" (exit 5), never "not charged";
+/// returns its arguments.
+async fn purchase_left_unknown<'a>(server: &MockServer, plan: &'a MockPlan) -> Vec<&'a str> {
+    server.faults().inject(
+        Operation::Purchase,
+        Fault::SlowCommit(std::time::Duration::from_secs(60)),
+        1,
+    );
+    let args = purchase_args(
+        &plan.plan_id,
+        &["--yes", "--timeout", "1", "--watch", "0.2"],
+    );
+    let out = opx(server, &args).await;
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(5), "{err}");
+    assert!(
+        err.contains("outcome unknown") && err.contains("opx pending"),
+        "{err}"
+    );
+    for false_claim in ["nothing was charged", "safe to try again", "not purchased"] {
+        assert!(!err.contains(false_claim), "{false_claim:?} in {err}");
+    }
+    args
+}
+
+/// Moves the mock's clock past a [`purchase_left_unknown`] and waits for the commit to land.
+async fn land_the_late_purchase(server: &MockServer) {
+    server.clock().advance(std::time::Duration::from_secs(60));
+    for _ in 0..400 {
+        if server.records().executions(Operation::Purchase) == 1 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    assert_eq!(
+        server.records().executions(Operation::Purchase),
+        1,
+        "the late commit landed"
+    );
+}
+
+/// The reviewer's case: after an unknown purchase, the operator simply runs the same command
+/// again once the late commit has landed (no `opx pending` first). The journal's look before
+/// sending finds the earlier purchase done: nothing is sent, it says so and exits 0 (a retry
+/// loop stops); only a further run buys another.
+#[tokio::test(flavor = "multi_thread")]
+async fn retrying_an_unknown_purchase_that_landed_does_not_buy_twice() {
+    let server = MockServer::start().await;
+    let (before, plan) = (server.accounts().balance(), ipv4_plan(&server));
+    let args = purchase_left_unknown(&server, &plan).await;
+    land_the_late_purchase(&server).await;
+
+    let retry = opx(&server, &args).await;
+    let said = stderr(&retry);
+    assert_eq!(retry.status.code(), Some(0), "{said}");
+    assert!(
+        said.contains("went through") && said.contains("run this again to buy another"),
+        "{said}"
+    );
+    assert_eq!(server.records().executions(Operation::Purchase), 1);
+    assert_eq!(server.accounts().balance(), before - plan.price);
+
+    let another = opx(&server, &args).await;
+    assert_eq!(another.status.code(), Some(0), "{}", stderr(&another));
+    assert_eq!(server.records().executions(Operation::Purchase), 2);
 }
 
 /// Runs `opx ARGS` on a pseudo-terminal (util-linux `script`), typing `answer` at the prompt.

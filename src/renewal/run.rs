@@ -25,6 +25,13 @@ pub enum RenewalOutcome {
     Skipped(Skip),
     /// The extension was refused or did not happen (nothing charged): the run stopped here.
     Failed(Error),
+    /// Not sent: an earlier extension of it whose outcome was unknown (journal entry `entry`)
+    /// turned out to have gone through, before this run (charged once, then; not counted as
+    /// spent in this run).
+    ExtendedEarlier {
+        /// The journal entry of the earlier extension.
+        entry: u64,
+    },
     /// Whether the extension happened cannot be told: the run stopped here, and its price is
     /// counted as spent. Check the service before trying again. (Also an extension refused
     /// before sending because an earlier one of the same service is still unknown
@@ -36,7 +43,9 @@ impl RenewalOutcome {
     /// What the extension proved about the charge; `None` when none was sent (skipped).
     pub fn charge(&self) -> Option<Charge> {
         match self {
-            Self::Extended(_) | Self::ExtendedUnread(_) => Some(Charge::Done),
+            Self::Extended(_) | Self::ExtendedUnread(_) | Self::ExtendedEarlier { .. } => {
+                Some(Charge::Done)
+            }
             Self::Skipped(_) => None,
             Self::Failed(_) => Some(Charge::NotDone),
             Self::Unknown(_) => Some(Charge::Unknown),
@@ -210,6 +219,7 @@ impl Client {
                 RenewalOutcome::Extended(s.expires_at)
             }
             Ok(ExtendOutcome::ExtendedUnread(e)) => RenewalOutcome::ExtendedUnread(e),
+            Ok(ExtendOutcome::EarlierLanded { entry }) => RenewalOutcome::ExtendedEarlier { entry },
             Ok(ExtendOutcome::Unknown { error, .. }) => RenewalOutcome::Unknown(error),
             Err(e) if e.kind() == ErrorKind::PendingUnknown => RenewalOutcome::Unknown(e),
             Err(e) => RenewalOutcome::Failed(e),

@@ -22,7 +22,11 @@
 //! - **Remembers**: with a [`Journal`] ([`ClientBuilder::journal`](crate::ClientBuilder::journal)),
 //!   each call is written down before it is sent, an unknown one is found again by
 //!   [`Client::resolve_pending`] (also in the next process), and the same purchase or extension
-//!   is refused while one is unknown. A [`SpendCap`] limits what a day and a month may charge.
+//!   is refused while one is unknown. Before each purchase or extension the journal's unknown
+//!   entries of the same kind are looked at again: when one turns out to have gone through, the
+//!   new call is not sent and its result is the earlier one's
+//!   ([`PurchaseOutcome::EarlierLanded`], [`ExtendOutcome::EarlierLanded`]), so retrying after
+//!   an unknown never charges twice. A [`SpendCap`] limits what a day and a month may charge.
 //!
 //! Limits: the check compares what this client saw before and after its own call. If another
 //! purchaser (another process, another key of the same account) buys a matching service at the
@@ -68,6 +72,16 @@ pub enum PurchaseOutcome {
     /// Several new matching services appeared (someone else bought at the same time): check by
     /// hand, do not retry blindly.
     Ambiguous(Vec<ServiceId>),
+    /// Not sent: an earlier purchase of the same plan whose outcome was unknown (journal entry
+    /// `entry`) turned out, on the look taken before sending, to have gone through: it made
+    /// `service_id`. Retrying an unknown purchase gives this, never a second service; call
+    /// again to buy another.
+    EarlierLanded {
+        /// The journal entry of the earlier purchase.
+        entry: u64,
+        /// The service it made.
+        service_id: ServiceId,
+    },
     /// No new service appeared while the account was watched, or it could not be read: the
     /// purchase may still land (a server that commits late). Buying again now may buy twice.
     Unknown {
@@ -92,7 +106,8 @@ impl PurchaseOutcome {
             Self::Purchased(_)
             | Self::Recovered(_)
             | Self::RecoveredUnread(_)
-            | Self::PurchasedUnread(_) => Charge::Done,
+            | Self::PurchasedUnread(_)
+            | Self::EarlierLanded { .. } => Charge::Done,
             Self::Ambiguous(_) | Self::Unknown { .. } => Charge::Unknown,
         }
     }
@@ -110,6 +125,7 @@ impl PurchaseOutcome {
         match self {
             Self::Purchased(s) | Self::Recovered(s) => Some(s.service_id.clone()),
             Self::RecoveredUnread(u) => u.field("service_id").and_then(|i| i.parse().ok()),
+            Self::EarlierLanded { service_id, .. } => Some(service_id.clone()),
             _ => None,
         }
     }
@@ -126,6 +142,14 @@ pub enum ExtendOutcome {
     /// The server accepted the extension (2xx), so it was charged, but its answer could not be
     /// read and the service read after it did not show the new expiry.
     ExtendedUnread(Error),
+    /// Not sent: an earlier extension of the same service whose outcome was unknown (journal
+    /// entry `entry`) turned out, on the look taken before sending, to have gone through.
+    /// Retrying an unknown extension gives this, never a second period; call again to extend
+    /// by another.
+    EarlierLanded {
+        /// The journal entry of the earlier extension.
+        entry: u64,
+    },
     /// `expires_at` did not move while the service was watched, or it could not be read: the
     /// extension may still land. Extending again now may charge twice.
     Unknown {
@@ -145,7 +169,10 @@ impl ExtendOutcome {
     /// The outcome as a [`Charge`].
     pub fn charge(&self) -> Charge {
         match self {
-            Self::Extended(_) | Self::Recovered(_) | Self::ExtendedUnread(_) => Charge::Done,
+            Self::Extended(_)
+            | Self::Recovered(_)
+            | Self::ExtendedUnread(_)
+            | Self::EarlierLanded { .. } => Charge::Done,
             Self::Unknown { .. } => Charge::Unknown,
         }
     }
@@ -179,6 +206,7 @@ impl Client {
     ///     Ok(PurchaseOutcome::RecoveredUnread(u)) => println!("bought {:?}", u.field("service_id")),
     ///     Ok(PurchaseOutcome::PurchasedUnread(e)) => println!("charged; see GET /services: {e}"),
     ///     Ok(PurchaseOutcome::Ambiguous(ids)) => println!("one of {ids:?} may be ours: check"),
+    ///     Ok(PurchaseOutcome::EarlierLanded { service_id, .. }) => println!("bought before: {service_id}"),
     ///     Ok(PurchaseOutcome::Unknown { error, .. }) => println!("unknown, do not buy again yet: {error}"),
     ///     Err(e) => println!("not charged: {e}"),
     /// }
@@ -186,8 +214,10 @@ impl Client {
     /// ```
     pub async fn purchase_safely(&self, req: &PurchaseRequest) -> Result<PurchaseOutcome> {
         let journal = self.journal();
-        if journal.is_some() {
-            self.resolve_pending_purchases(req).await?;
+        if journal.is_some()
+            && let Some((entry, service_id)) = self.resolve_pending_purchases(req).await?
+        {
+            return Ok(PurchaseOutcome::EarlierLanded { entry, service_id });
         }
         let price = match journal {
             Some(_) => {
@@ -232,6 +262,7 @@ impl Client {
     /// match client.extend_safely(&id).await {
     ///     Ok(ExtendOutcome::Extended(s) | ExtendOutcome::Recovered(s)) => println!("until {}", s.expires_at),
     ///     Ok(ExtendOutcome::ExtendedUnread(e)) => println!("charged; see GET /services/{id}: {e}"),
+    ///     Ok(ExtendOutcome::EarlierLanded { entry }) => println!("extended before (entry {entry})"),
     ///     Ok(ExtendOutcome::Unknown { error, .. }) => println!("unknown, do not extend again yet: {error}"),
     ///     Err(e) => println!("not extended, not charged: {e}"),
     /// }
@@ -239,8 +270,10 @@ impl Client {
     /// ```
     pub async fn extend_safely(&self, id: &ServiceId) -> Result<ExtendOutcome> {
         let journal = self.journal();
-        if journal.is_some() {
-            self.resolve_pending_extensions(id).await?;
+        if journal.is_some()
+            && let Some(entry) = self.resolve_pending_extensions(id).await?
+        {
+            return Ok(ExtendOutcome::EarlierLanded { entry });
         }
         let service = self.service(id).await?.into_inner();
         let before = service.expires_at;

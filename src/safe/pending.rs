@@ -13,6 +13,12 @@ use crate::types::ServiceId;
 /// How much less than [`EXTENSION`] still counts as one (clocks, rounding).
 const SLACK: chrono::TimeDelta = chrono::TimeDelta::hours(1);
 
+/// The first of the entries a look resolved (all unknown before it) that it found had gone
+/// through.
+fn landed(resolved: Vec<JournalEntry>) -> Option<JournalEntry> {
+    resolved.into_iter().find(|e| e.state == EntryState::Done)
+}
+
 /// What a call's end proved: its outcome's, or its error's.
 pub(super) fn charge_of(end: std::result::Result<Charge, &Error>) -> Charge {
     end.unwrap_or_else(Error::charge)
@@ -39,25 +45,33 @@ impl Client {
         self.resolve_where(|_| true).await
     }
 
-    /// [`resolve_pending`](Self::resolve_pending) for the purchases of `req`'s type and plan.
-    pub(super) async fn resolve_pending_purchases(&self, req: &PurchaseRequest) -> Result<()> {
-        self.resolve_where(|call| match call {
-            MoneyCall::Purchase { request, .. } => {
-                request.service_type() == req.service_type() && request.plan_id() == req.plan_id()
-            }
-            _ => false,
-        })
-        .await
-        .map(drop)
+    /// [`resolve_pending`](Self::resolve_pending) for the purchases of `req`'s type and plan:
+    /// the first that this look found had gone through (its entry, the service it made).
+    pub(super) async fn resolve_pending_purchases(
+        &self,
+        req: &PurchaseRequest,
+    ) -> Result<Option<(u64, ServiceId)>> {
+        let resolved = self
+            .resolve_where(|call| match call {
+                MoneyCall::Purchase { request, .. } => {
+                    request.service_type() == req.service_type()
+                        && request.plan_id() == req.plan_id()
+                }
+                _ => false,
+            })
+            .await?;
+        Ok(landed(resolved).and_then(|e| Some((e.id, e.service_id?))))
     }
 
-    /// [`resolve_pending`](Self::resolve_pending) for the extensions of `id`.
-    pub(super) async fn resolve_pending_extensions(&self, id: &ServiceId) -> Result<()> {
-        self.resolve_where(
-            |call| matches!(call, MoneyCall::Extend { service_id, .. } if service_id == id),
-        )
-        .await
-        .map(drop)
+    /// [`resolve_pending`](Self::resolve_pending) for the extensions of `id`: the first entry
+    /// that this look found had gone through.
+    pub(super) async fn resolve_pending_extensions(&self, id: &ServiceId) -> Result<Option<u64>> {
+        let resolved = self
+            .resolve_where(
+                |call| matches!(call, MoneyCall::Extend { service_id, .. } if service_id == id),
+            )
+            .await?;
+        Ok(landed(resolved).map(|e| e.id))
     }
 
     async fn resolve_where(

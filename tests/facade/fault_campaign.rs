@@ -7,6 +7,9 @@ use crate::fixtures::{IPV4_PRICE, ipv4_purchase};
 use opx::Client;
 use opx::safe::{ExtendOutcome, PurchaseOutcome};
 
+/// Why no round meets an earlier call's outcome: each settles its unknown before the next.
+const EACH_ROUND_SETTLES: &str = "an earlier unknown call was not settled before this round";
+
 /// Reconciliation that watches twice over 20 ms: enough on the mock, which commits before it
 /// answers (a server still committing after the window is `reconciliation_looks_again_...`'s
 /// case in `safe_purchase.rs`).
@@ -22,6 +25,7 @@ async fn through_the_facade(client: &Client, money: Money) -> Reported {
                 | PurchaseOutcome::Ambiguous(_)
                 | PurchaseOutcome::Unknown { .. },
             ) => Reported::Unknown,
+            Ok(PurchaseOutcome::EarlierLanded { .. }) => panic!("{EACH_ROUND_SETTLES}"),
             Err(e) => not_done(&e),
         },
         Money::Extend(id) => match client.extend_safely(&id).await {
@@ -29,6 +33,7 @@ async fn through_the_facade(client: &Client, money: Money) -> Reported {
             Ok(ExtendOutcome::ExtendedUnread(_) | ExtendOutcome::Unknown { .. }) => {
                 Reported::Unknown
             }
+            Ok(ExtendOutcome::EarlierLanded { .. }) => panic!("{EACH_ROUND_SETTLES}"),
             Err(e) => not_done(&e),
         },
     }

@@ -411,6 +411,85 @@ async fn a_commit_after_the_watch_is_unknown_then_resolved() {
     );
 }
 
+/// Waits (on the wall clock, briefly) until the mock has executed `op` `n` times: a slow
+/// commit lands in the mock's background once its clock has moved past it.
+async fn executed(s: &MockServer, op: Operation, n: u64) {
+    for _ in 0..200 {
+        if s.records().executions(op) >= n {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    assert_eq!(s.records().executions(op), n, "{op:?}");
+}
+
+/// Retrying a purchase or an extension whose outcome was unknown, once the earlier one has
+/// landed, gives the earlier one's result (`EarlierLanded`) and sends nothing: never a second
+/// service or period by accident. Calling again after that buys or extends again.
+#[tokio::test]
+async fn a_retry_after_an_unknown_that_landed_is_not_sent_again() {
+    let s = MockServer::start().await;
+    let id = s.services().seed(1).remove(0);
+    let c = watching(&s, 2, Duration::from_secs(2))
+        .timeout(Duration::from_millis(200))
+        .journal(opx::safe::Journal::memory())
+        .build()
+        .unwrap();
+    s.faults()
+        .inject(Operation::Purchase, slow_commit(60_000), 1);
+    s.faults().inject(
+        Operation::ExtendService,
+        Fault::SlowCommit(Duration::from_secs(60)),
+        1,
+    );
+    let bought = c.purchase_safely(&req()).await.unwrap();
+    assert!(
+        matches!(bought, PurchaseOutcome::Unknown { .. }),
+        "{bought:?}"
+    );
+    let extended = c.extend_safely(&id).await.unwrap();
+    assert!(
+        matches!(extended, ExtendOutcome::Unknown { .. }),
+        "{extended:?}"
+    );
+    s.clock().advance(Duration::from_secs(61));
+    executed(&s, Operation::Purchase, 1).await;
+    executed(&s, Operation::ExtendService, 1).await;
+    let balance = s.accounts().balance();
+
+    let retried = c.purchase_safely(&req()).await.unwrap();
+    let PurchaseOutcome::EarlierLanded { service_id, .. } = &retried else {
+        panic!("{retried:?}")
+    };
+    let made = c.service(service_id).await.unwrap();
+    assert_eq!(made.service_type, ServiceType::Ipv4Rotating);
+    assert_eq!(
+        s.services().count(),
+        2,
+        "the seeded one and the one that landed"
+    );
+    let retried = c.extend_safely(&id).await.unwrap();
+    assert!(
+        matches!(retried, ExtendOutcome::EarlierLanded { .. }),
+        "{retried:?}"
+    );
+    assert_eq!(retried.charged(), Some(true));
+    assert_eq!(s.accounts().balance(), balance, "nothing charged again");
+    // Sent again, either would have been executed at once (no fault is left).
+    let executions = |op| s.records().executions(op);
+    assert_eq!(executions(Operation::Purchase), 1, "not sent again");
+    assert_eq!(executions(Operation::ExtendService), 1, "not sent again");
+
+    assert!(matches!(
+        c.purchase_safely(&req()).await.unwrap(),
+        PurchaseOutcome::Purchased(_)
+    ));
+    assert!(matches!(
+        c.extend_safely(&id).await.unwrap(),
+        ExtendOutcome::Extended(_)
+    ));
+}
+
 /// A caller that drops the purchase's future has nothing: no error, no service. With a snapshot
 /// taken before, `reconcile_purchase` tells what happened, also when the server commits later
 /// (on the mock's clock, which the watch moves).

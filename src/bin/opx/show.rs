@@ -58,6 +58,22 @@ pub fn response(s: &opx::Response<Service>, json: bool, now: Now) -> Result<(), 
 /// The server's time.
 type Now = chrono::DateTime<chrono::Utc>;
 
+/// A service read again by its id (after a money call that was not sent because an earlier
+/// one had gone through); only its id when it cannot be read now.
+pub async fn service_by_id(
+    client: &opx::Client,
+    id: &opx::types::ServiceId,
+    json: bool,
+) -> Result<(), Failure> {
+    match client.service(id).await {
+        Ok(s) => response(&s, json, client.server_now()),
+        Err(e) => {
+            eprintln!("note: service {id} could not be read now: {e}");
+            output::print(&format!("{id}\n"))
+        }
+    }
+}
+
 /// After a purchase or an extension (human output only): what was charged and the balance now,
 /// read again from the account. `price` is the catalog's price of the plan (`None`: unknown).
 /// The charge is done whatever this read gives: a failed read is a note, not a failure.

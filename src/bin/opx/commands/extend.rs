@@ -73,6 +73,14 @@ pub async fn run(ctx: &Ctx, args: ExtendArgs) -> Result<(), Failure> {
             eprintln!("note: {}; see it with `opx service {id}`", e.message());
             Ok(())
         }
+        ExtendOutcome::EarlierLanded { entry } => {
+            eprintln!(
+                "note: an earlier extension of {id} (journal entry {entry}), whose outcome was \
+                 unknown, went through. Nothing was sent now, so it is not extended twice; run \
+                 this again to extend it by another period"
+            );
+            show::service_by_id(client, &id, ctx.json).await
+        }
         ExtendOutcome::Unknown { error, .. } => Err(Failure::charge_unknown(&error)),
     }
 }

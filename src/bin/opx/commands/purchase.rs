@@ -140,6 +140,14 @@ pub async fn run(ctx: &Ctx, args: PurchaseArgs) -> Result<(), Failure> {
                     .join(", ")
             ),
         )),
+        PurchaseOutcome::EarlierLanded { entry, service_id } => {
+            eprintln!(
+                "note: an earlier purchase of this plan (journal entry {entry}), whose outcome \
+                 was unknown, went through: service {service_id}. Nothing was sent now, so it \
+                 is not bought twice; run this again to buy another"
+            );
+            show::service_by_id(client, &service_id, ctx.json).await
+        }
         PurchaseOutcome::Unknown { error, .. } => Err(Failure::charge_unknown(&error)),
     }
 }

@@ -225,6 +225,10 @@ fn outcome(o: &RenewalOutcome) -> (&'static str, String) {
     match o {
         RenewalOutcome::Extended(until) => ("extended", format!("until {}", output::time(until))),
         RenewalOutcome::ExtendedUnread(e) => ("extended", e.message().to_owned()),
+        RenewalOutcome::ExtendedEarlier { entry } => (
+            "extended",
+            format!("by an earlier extension (journal entry {entry}) found done; not sent again"),
+        ),
         RenewalOutcome::Skipped(why) => ("skipped", why.describe().to_owned()),
         RenewalOutcome::Failed(e) => ("not extended", format!("{}; not charged", error_text(e))),
         RenewalOutcome::Unknown(e) => ("UNKNOWN", e.message().to_owned()),
