@@ -238,3 +238,37 @@ async fn the_plan_lists_what_is_due_and_counts_the_rest() {
     assert!(done.contains("3 more due services are left"), "{done}");
     assert_eq!(s.records().executions(Operation::ExtendService), 2);
 }
+
+/// With `--pace`, an extension the server refuses with a 429 (proof it was not processed) is
+/// waited out and sent again: the cron example `renew ... -y --pace` extends, not "not
+/// extended, rate_limited". Charged once.
+#[tokio::test(flavor = "multi_thread")]
+async fn paced_renew_sends_an_extension_again_after_a_429() {
+    let s = MockServer::start().await;
+    let id = seed_expiring(&s, ServiceType::Ipv4Rotating, DAY);
+    s.faults().inject(
+        Operation::ExtendService,
+        Fault::RateLimited {
+            retry_after: Some(1),
+        },
+        1,
+    );
+    let before = s.accounts().balance();
+    let args = [
+        "renew",
+        "--before",
+        "2d",
+        "--max-spend",
+        "5000",
+        "-y",
+        "--pace",
+    ];
+    let out = opx(&s, &args).await;
+    let text = exits(&out, 0);
+    assert!(
+        text.contains(id.as_str()) && text.contains("extended 1 of 1"),
+        "{text}"
+    );
+    assert_eq!(s.records().executions(Operation::ExtendService), 1);
+    assert_eq!(s.accounts().balance(), before - IPV4_PRICE);
+}

@@ -3,8 +3,9 @@
 use std::time::Duration;
 
 /// What a client does when a rate-limit window is exhausted: the one rate-limit setting, in
-/// four modes. Whatever the mode, a purchase, extension or credentials change is never sent
-/// twice, and streams of pages and bulk calls are paced (they wait for a window rather than end
+/// four modes. Whatever the mode, a purchase, extension or credentials change is never charged
+/// twice (it is sent again only after a 429, which proves it was not processed, and only by the
+/// safe calls under `Pace`), and streams of pages and bulk calls are paced (they wait for a window rather than end
 /// midway).
 ///
 /// | mode | a call whose window is known to be exhausted | a 429 from the server |
@@ -12,7 +13,7 @@ use std::time::Duration;
 /// | [`Surface`](Self::Surface) (default) | refused at once, locally, naming the bucket | surfaced |
 /// | [`WaitUpTo(max)`](Self::WaitUpTo) | waits for the reset when it is at most `max` away, else refused | an idempotent call waits `Retry-After` (at most `max`) and is sent again |
 /// | [`ServerDecides`](Self::ServerDecides) | sent anyway | surfaced |
-/// | [`Pace`](Self::Pace) | waits for its window, however long | waited for, sent again if idempotent |
+/// | [`Pace`](Self::Pace) | waits for its window, however long | waited for, sent again if idempotent, or by `purchase_safely` / `extend_safely` (a 429 proves it was not processed) |
 ///
 /// ```no_run
 /// # async fn demo() -> opx::Result<()> {
@@ -54,7 +55,10 @@ pub enum RateLimitPolicy {
     /// schedule that takes no 429. The state is shared by every clone of the client, so
     /// concurrent calls are paced together. A 429 that still arrives (another client using the
     /// same key) makes the bucket wait for `Retry-After`; an idempotent call is then sent again
-    /// (within the retry policy's attempts), a purchase, extension or credentials change never.
+    /// (within the retry policy's attempts). A bare purchase, extension or credentials change
+    /// never is; [`Client::purchase_safely`](crate::Client::purchase_safely) and
+    /// [`Client::extend_safely`](crate::Client::extend_safely) send theirs again after the wait,
+    /// since the 429 proves it was not processed (each send journaled on its own).
     ///
     /// A paced call can wait as long as the longest window (an hour); that wait is not part of
     /// the call's [`deadline`](crate::ClientBuilder::deadline), which still bounds its attempts.

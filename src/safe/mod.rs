@@ -186,6 +186,10 @@ impl ExtendOutcome {
     }
 }
 
+/// How many times a paced safe call is sent at most, each after a 429 said the previous one was
+/// not processed.
+const PACED_SENDS: u32 = 5;
+
 impl Client {
     /// `POST /purchase`, and if its answer is lost (timeout, dropped connection, 5xx, cut-off
     /// or foreign body), the account's services to learn whether it happened. Never sends the
@@ -195,6 +199,10 @@ impl Client {
     /// (a bad value, a rate limit, an unknown earlier purchase of the same plan in the
     /// [`Journal`], the [`SpendCap`]), the account could not be read before it, or the server
     /// refused it. Every other end is an `Ok` outcome. See the [module docs](crate::safe).
+    ///
+    /// Under [`RateLimitPolicy::Pace`](crate::RateLimitPolicy::Pace) a 429 (which proves the
+    /// purchase was not processed) is waited out and the purchase sent again, up to five sends
+    /// in all; under every other policy the 429 is the `Err`.
     ///
     /// ```no_run
     /// use opx::safe::PurchaseOutcome;
@@ -213,6 +221,17 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub async fn purchase_safely(&self, req: &PurchaseRequest) -> Result<PurchaseOutcome> {
+        let mut sent = 1;
+        loop {
+            match self.purchase_once(req).await {
+                Err(e) if self.sends_again_after(&e, sent) => sent += 1,
+                end => return end,
+            }
+        }
+    }
+
+    /// One purchase: the journal's look, the snapshot, the call and its reconciliation.
+    async fn purchase_once(&self, req: &PurchaseRequest) -> Result<PurchaseOutcome> {
         let journal = self.journal();
         if journal.is_some()
             && let Some((entry, service_id)) = self.resolve_pending_purchases(req).await?
@@ -269,6 +288,25 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub async fn extend_safely(&self, id: &ServiceId) -> Result<ExtendOutcome> {
+        let mut sent = 1;
+        loop {
+            match self.extend_once(id).await {
+                Err(e) if self.sends_again_after(&e, sent) => sent += 1,
+                end => return end,
+            }
+        }
+    }
+
+    /// Whether a safe call that ended in `e` after `sent` sends is made again: only under
+    /// [`Pace`](crate::RateLimitPolicy::Pace), only for a 429 (proof that the server did not
+    /// process it: `e.charged() == Some(false)`), at most [`PACED_SENDS`] times. The pacer then
+    /// holds the next send until the `Retry-After` is over.
+    fn sends_again_after(&self, e: &Error, sent: u32) -> bool {
+        self.t.pacing() && e.is_rate_limited() && e.charged() == Some(false) && sent < PACED_SENDS
+    }
+
+    /// One extension: the journal's look, the service read, the call and its reconciliation.
+    async fn extend_once(&self, id: &ServiceId) -> Result<ExtendOutcome> {
         let journal = self.journal();
         if journal.is_some()
             && let Some(entry) = self.resolve_pending_extensions(id).await?

@@ -146,12 +146,36 @@ async fn a_paced_call_that_still_gets_a_429_waits_retry_after_and_is_sent_again(
     paced.account().await.unwrap();
     assert_eq!(status_count(&s, "429"), 1, "one, then it knows");
     assert!(s.clock().now() - t0 >= chrono::Duration::seconds(59));
-    // Purchases are never sent twice, not even after a 429.
+    // A bare purchase is never sent twice, not even after a 429.
     s.accounts().set_limit(Bucket::Purchase, 1);
     other.purchase(&ipv4_purchase()).await.unwrap();
     let e = paced.purchase(&ipv4_purchase()).await.unwrap_err();
     assert_eq!(e.status().map(|s| s.as_u16()), Some(429));
     assert_eq!(s.records().executions(Operation::Purchase), 1);
+    // A safe call (of a client that has not seen the 429) sends its purchase again after the
+    // wait: its own 429 proved it was not processed. Bought once, after the purchase bucket's
+    // window (virtual time).
+    let refused_purchases = || {
+        let requests = s.records().requests();
+        let refused = |r: &&opx::mock::RecordedRequest| r.status == 429;
+        let purchases = requests
+            .iter()
+            .filter(|r| r.operation == Some(Operation::Purchase));
+        purchases.filter(refused).count()
+    };
+    let (fresh, t1, refused) = (paced_client(&s), s.clock().now(), refused_purchases());
+    let bought = fresh.purchase_safely(&ipv4_purchase()).await.unwrap();
+    assert_eq!(
+        refused_purchases(),
+        refused + 1,
+        "its first send was refused"
+    );
+    assert!(
+        matches!(bought, opx::safe::PurchaseOutcome::Purchased(_)),
+        "{bought:?}"
+    );
+    assert_eq!(s.records().executions(Operation::Purchase), 2);
+    assert!(s.clock().now() - t1 >= chrono::Duration::minutes(59));
 }
 
 #[tokio::test]
