@@ -254,15 +254,9 @@ async fn paced_renew_sends_an_extension_again_after_a_429() {
         1,
     );
     let before = s.accounts().balance();
-    let args = [
-        "renew",
-        "--before",
-        "2d",
-        "--max-spend",
-        "5000",
-        "-y",
-        "--pace",
-    ];
+    let args: Vec<&str> = "renew --before 2d --max-spend 5000 -y --pace"
+        .split(' ')
+        .collect();
     let out = opx(&s, &args).await;
     let text = exits(&out, 0);
     assert!(

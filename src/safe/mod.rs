@@ -169,11 +169,11 @@ impl ExtendOutcome {
     /// The outcome as a [`Charge`].
     pub fn charge(&self) -> Charge {
         match self {
+            Self::Unknown { .. } => Charge::Unknown,
             Self::Extended(_)
             | Self::Recovered(_)
             | Self::ExtendedUnread(_)
             | Self::EarlierLanded { .. } => Charge::Done,
-            Self::Unknown { .. } => Charge::Unknown,
         }
     }
 
@@ -221,13 +221,8 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub async fn purchase_safely(&self, req: &PurchaseRequest) -> Result<PurchaseOutcome> {
-        let mut sent = 1;
-        loop {
-            match self.purchase_once(req).await {
-                Err(e) if self.sends_again_after(&e, sent) => sent += 1,
-                end => return end,
-            }
-        }
+        self.sent_again_while_paced(|| self.purchase_once(req))
+            .await
     }
 
     /// One purchase: the journal's look, the snapshot, the call and its reconciliation.
@@ -288,9 +283,18 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub async fn extend_safely(&self, id: &ServiceId) -> Result<ExtendOutcome> {
+        self.sent_again_while_paced(|| self.extend_once(id)).await
+    }
+
+    /// `send` (one safe call), and again while [`sends_again_after`](Self::sends_again_after)
+    /// says so.
+    async fn sent_again_while_paced<T, Fut>(&self, send: impl Fn() -> Fut) -> Result<T>
+    where
+        Fut: Future<Output = Result<T>>,
+    {
         let mut sent = 1;
         loop {
-            match self.extend_once(id).await {
+            match send().await {
                 Err(e) if self.sends_again_after(&e, sent) => sent += 1,
                 end => return end,
             }
