@@ -49,6 +49,14 @@ async fn since_and_until_take_times_dates_and_times_ago() {
             "{bad}: {said}"
         );
     }
+    let inverted = ["logs", "--since", &today, "--until", &yesterday];
+    let out = opx(&s, &inverted).await;
+    exits(&out, 2);
+    assert!(
+        stderr(&out).contains("--until is before --since"),
+        "{}",
+        stderr(&out)
+    );
     assert_eq!(s.records().requests().len(), before, "nothing sent");
 }
 

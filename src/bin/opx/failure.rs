@@ -152,19 +152,33 @@ impl fmt::Display for Failure {
                 Ok(())
             }
             Self::Api(e) => {
+                let proxy =
+                    crate::proxy::in_use().filter(|_| e.kind() == opx::ErrorKind::Transport);
+                // Through a proxy, a connection that could not be made is the proxy's: the API
+                // is reached only through it.
+                let unreachable_proxy = proxy
+                    .as_ref()
+                    .and_then(|p| Some((p, e.message().strip_prefix("could not connect to ")?)));
                 if let Some(code) = e.code() {
                     write!(f, "{code}")?;
                     if let Some(status) = e.status() {
                         write!(f, " (HTTP {})", status.as_u16())?;
                     }
                     write!(f, ": {}", e.message())?;
+                } else if let Some((proxy, rest)) = unreachable_proxy {
+                    let (host, cause) = rest.split_once(": ").unwrap_or((rest, ""));
+                    write!(f, "could not connect to {proxy}, on the way to {host}")?;
+                    if !cause.is_empty() {
+                        write!(f, ": {cause}")?;
+                    }
                 } else {
                     write!(f, "{}", e.message())?;
                 }
-                if e.kind() == opx::ErrorKind::Transport
-                    && let Some(proxy) = crate::proxy::in_use()
-                {
-                    write!(f, " (through {proxy}; --no-proxy to go direct)")?;
+                if let Some(proxy) = &proxy {
+                    match unreachable_proxy {
+                        Some(_) => write!(f, " (--no-proxy to go direct)")?,
+                        None => write!(f, " (through {proxy}; --no-proxy to go direct)")?,
+                    }
                 }
                 if e.is_rate_limited() {
                     match e.retry_after() {

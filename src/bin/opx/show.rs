@@ -32,13 +32,14 @@ pub fn service(s: &Service, body: Option<&[u8]>, json: bool, now: Now) -> Result
         .status
         .as_ref()
         .map_or_else(|| "-".into(), ToString::to_string);
-    output::print(&output::fields(&[
+    let mut fields = vec![
         ("service", s.service_id.to_string()),
         ("type", s.service_type.to_string()),
         ("status", status),
         ("threads", s.threads.to_string()),
-        ("expires", output::time(&s.expires_at)),
-        ("expires in", output::expires_in(&s.expires_at, now)),
+    ];
+    fields.extend(expiry(s, now));
+    fields.extend([
         ("country", s.country.clone()),
         ("rotation", s.rotation.clone()),
         ("login", s.auth.login.clone()),
@@ -47,7 +48,23 @@ pub fn service(s: &Service, body: Option<&[u8]>, json: bool, now: Now) -> Result
             format!("(hidden: `opx proxies {}` or --json show it)", s.service_id),
         ),
         ("whitelist", whitelist),
-    ]))
+    ]);
+    output::print(&output::fields(&fields))
+}
+
+/// When a service expires, by `now` (the server's time): on a terminal one field,
+/// `2026-07-01 09:00 UTC (in 30 days)`; in a pipe the time and, apart, the seconds left
+/// (negative once passed).
+fn expiry(s: &Service, now: Now) -> Vec<(&'static str, String)> {
+    let (at, left) = (
+        output::time(&s.expires_at),
+        output::expires_in(&s.expires_at, now),
+    );
+    if output::on_terminal() {
+        vec![("expires", format!("{at} ({left})"))]
+    } else {
+        vec![("expires", at), ("expires in", left)]
+    }
 }
 
 /// A service of a call's answer, `now` being the server's time.

@@ -42,6 +42,17 @@ impl LogsArgs {
         )
     }
 
+    /// Refuses (a usage error, before anything is sent) a range that ends before it starts,
+    /// `now` being this machine's time (a time ago moves both ends alike).
+    fn check_range(&self, now: chrono::DateTime<chrono::Utc>) -> Result<(), Failure> {
+        match (self.since, self.until) {
+            (Some(since), Some(until)) if since.start(now) > until.end(now) => Err(Failure::Usage(
+                "--until is before --since: no entry can be in that range".into(),
+            )),
+            _ => Ok(()),
+        }
+    }
+
     /// Whether a time is given as a time ago (read by the server's clock).
     fn ago(&self) -> bool {
         [self.since, self.until]
@@ -54,6 +65,7 @@ impl LogsArgs {
 /// back from the server's time, so its clock is read first (one `GET /account`): a time ago by
 /// a local clock that is off would select other entries.
 pub async fn run(ctx: &Ctx, args: LogsArgs) -> Result<(), Failure> {
+    args.check_range(chrono::Utc::now())?;
     let client = ctx.client()?;
     if args.ago() {
         client.account().await?;

@@ -26,9 +26,9 @@ Examples:
   # Buy a plan (shows the price and asks first)
   opx purchase --type ipv4_rotating --plan 65a9f0c1b2c3d4e5f6a7b8c9
   # An IPv6 package in Germany, without asking
-  opx purchase --type ipv6_rotating --plan 65a9f0c1b2c3d4e5f6a7b8c9 --country de --rotation instant -y
+  opx purchase --type ipv6_rotating --plan 65a9f0c1b2c3d4e5f6a7b8cb --country de --rotation instant -y
   # Wait out the rate limit instead of failing, and print the new service as JSON
-  opx purchase --type ipv6_rotating --plan 65a9f0c1b2c3d4e5f6a7b8c9 --pace --json -y")]
+  opx purchase --type ipv6_rotating --plan 65a9f0c1b2c3d4e5f6a7b8cb --pace --json -y")]
 pub struct PurchaseArgs {
     /// Service type.
     #[arg(long = "type", value_enum)]
