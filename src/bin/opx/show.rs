@@ -1,6 +1,8 @@
 //! How a service is shown: its fields (the password hidden), or with `--json` the `data` the
 //! server sent.
 
+use std::io::IsTerminal;
+
 use opx::types::Service;
 
 use crate::failure::Failure;
@@ -91,25 +93,24 @@ pub async fn service_by_id(
     }
 }
 
-/// After a purchase or an extension (human output only): what was charged and the balance now,
-/// read again from the account. `price` is the catalog's price of the plan (`None`: unknown).
-/// The charge is done whatever this read gives: a failed read is a note, not a failure.
-pub async fn charged(client: &opx::Client, price: Option<i64>, json: bool) -> Result<(), Failure> {
-    if json {
-        return Ok(());
+/// After a purchase or an extension, on stderr when it is a terminal (stdout holds the
+/// service, as a table or JSON; in scripts, as gh does, nothing more): what was charged and the
+/// balance now, read again from the account. `price` is the catalog's price of the plan
+/// (`None`: unknown). The charge is done whatever this read gives: a failed read is a note, not
+/// a failure.
+pub async fn charged(client: &opx::Client, price: Option<i64>) {
+    if !std::io::stderr().is_terminal() {
+        return;
     }
     let charged = price.map_or_else(
         || "the plan's price (not in the catalog)".to_owned(),
         output::rub,
     );
     match client.account().await {
-        Ok(a) => output::print(&format!(
-            "Charged {charged}; the balance is now {}.\n",
+        Ok(a) => eprintln!(
+            "Charged {charged}; the balance is now {}.",
             output::rub(a.balance)
-        )),
-        Err(e) => {
-            eprintln!("note: charged {charged}; the balance could not be read now: {e}");
-            Ok(())
-        }
+        ),
+        Err(e) => eprintln!("note: charged {charged}; the balance could not be read now: {e}"),
     }
 }

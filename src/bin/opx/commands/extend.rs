@@ -54,10 +54,10 @@ pub async fn run(ctx: &Ctx, args: ExtendArgs) -> Result<(), Failure> {
     let after = async |s: &opx::types::Service| {
         let price = match charged {
             Some(p) => Some(p),
-            None if ctx.json => None,
             None => price_of(client, s).await.ok().flatten(),
         };
-        show::charged(client, price, ctx.json).await
+        show::charged(client, price).await;
+        Ok(())
     };
     match outcome? {
         ExtendOutcome::Extended(s) => {

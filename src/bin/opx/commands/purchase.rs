@@ -91,10 +91,10 @@ pub async fn run(ctx: &Ctx, args: PurchaseArgs) -> Result<(), Failure> {
     let after = async |price: Option<i64>| {
         let price = match price {
             Some(p) => Some(p),
-            None if ctx.json => None,
             None => plan_of(client, &req).await.ok().map(|p| p.price),
         };
-        show::charged(client, price, ctx.json).await
+        show::charged(client, price).await;
+        Ok(())
     };
     let outcome = interrupt::guarded("purchase", client.purchase_safely(&req)).await?;
     match outcome? {
