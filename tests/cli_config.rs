@@ -495,4 +495,21 @@ async fn a_profiles_spend_cap_refuses_a_charge_that_would_pass_it() {
     let v: serde_json::Value = serde_json::from_slice(&pending.stdout).unwrap();
     assert_eq!(v["spent"]["today"], plan.price, "{v}");
     assert_eq!(v["cap"]["day"], plan.price + plan.price / 2, "{v}");
+    // The renewal plan counts with the same cap: what it leaves today is the plan's cap, so
+    // the plan shows what a run could really extend (it showed the whole --max-spend).
+    let renew = [
+        "--json",
+        "renew",
+        "--before",
+        "400d",
+        "--max-spend",
+        "100000",
+    ];
+    let planned: serde_json::Value =
+        serde_json::from_slice(&home.opx(&renew, &env).await.stdout).unwrap();
+    assert_eq!(planned["max_spend"], plan.price / 2, "{planned}");
+    assert_eq!(
+        planned["total"], 0,
+        "nothing fits in what is left: {planned}"
+    );
 }

@@ -108,7 +108,8 @@ impl RenewalReport {
 impl Client {
     /// The renewal plan of `planner` now: every active service (all pages of
     /// `GET /services?status=active`), the catalog and the balance, read once each. Spends
-    /// nothing.
+    /// nothing. With a [`SpendCap`](crate::safe::SpendCap) and a journal, the plan's cap
+    /// ([`RenewalPlan::max_spend`]) is what they leave, when that is less than the planner's.
     ///
     /// ```no_run
     /// # async fn demo(client: opx::Client) -> opx::Result<()> {
@@ -129,7 +130,21 @@ impl Client {
         let plans = self.plans(None).await?.into_inner().plans;
         let balance = self.account().await?.balance;
         // What is due goes by the server's clock (its `Date`), not the local one.
+        let planner = self.within_spend_cap(planner)?;
         Ok(planner.plan(self.server_now(), &services, &plans, balance))
+    }
+
+    /// `planner`, its cap lowered to what the client's [`SpendCap`](crate::safe::SpendCap)
+    /// leaves today and this month by its [`Journal`](crate::safe::Journal), when that is less:
+    /// the plan then shows what a run can really extend.
+    fn within_spend_cap(&self, planner: &RenewalPlanner) -> Result<RenewalPlanner> {
+        let (Some(journal), Some(cap)) = (self.journal(), self.spend_cap()) else {
+            return Ok(*planner);
+        };
+        match cap.room(&journal.spending(self.now())?) {
+            Some(room) if room < planner.max_spend() => RenewalPlanner::new(planner.window(), room),
+            _ => Ok(*planner),
+        }
     }
 
     /// Carries out `plan`: extends its services in order through

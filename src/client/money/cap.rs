@@ -48,6 +48,19 @@ impl SpendCap {
         self.day.is_some() || self.month.is_some()
     }
 
+    /// What is left to spend under every limit set, given `spent` (never below 0); `None`
+    /// without a limit.
+    pub fn room(&self, spent: &Spending) -> Option<i64> {
+        [
+            self.day.map(|l| l.saturating_sub(spent.today)),
+            self.month.map(|l| l.saturating_sub(spent.month)),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+        .map(|left| left.max(0))
+    }
+
     /// Refuses a charge of `price` that would take `spent` over a limit. With a limit set, a
     /// charge whose price is not known is refused too (it cannot be counted).
     pub(crate) fn check(&self, spent: &Spending, price: Option<i64>) -> Result<()> {
@@ -128,6 +141,20 @@ impl Spending {
 mod tests {
     use super::*;
     use crate::client::money::entry::MoneyCall;
+
+    #[test]
+    fn the_room_is_the_least_left_under_any_limit_and_never_negative() {
+        let spent = Spending {
+            today: 900,
+            month: 4_500,
+            ..Spending::default()
+        };
+        assert_eq!(SpendCap::new().room(&spent), None);
+        assert_eq!(SpendCap::new().per_day(1_000).room(&spent), Some(100));
+        let both = SpendCap::new().per_day(10_000).per_month(5_000);
+        assert_eq!(both.room(&spent), Some(500));
+        assert_eq!(SpendCap::new().per_day(500).room(&spent), Some(0));
+    }
 
     fn entry(at: &str, price: i64, state: EntryState) -> JournalEntry {
         JournalEntry {

@@ -204,13 +204,26 @@ fn print_plan(
             1 => "1 active service expires".to_owned(),
             n => format!("{n} active services expire"),
         },
-        output::rub(plan.max_spend),
+        cap_text(plan, planner),
         table.render(),
         hidden_note(plan.items.len() - shown.count()),
         output::rub(plan.total()),
         output::rub(plan.balance),
         output::rub(plan.balance_after()),
     ))
+}
+
+/// The plan's cap, and why it is lower than `--max-spend` when it is (the profile's spend cap).
+fn cap_text(plan: &RenewalPlan, planner: &RenewalPlanner) -> String {
+    let cap = output::rub(plan.max_spend);
+    if plan.max_spend < planner.max_spend() {
+        format!(
+            "{cap} (what the profile's spend cap leaves of --max-spend {})",
+            output::rub(planner.max_spend())
+        )
+    } else {
+        cap
+    }
 }
 
 fn skip_reason(d: Decision) -> Option<&'static str> {
