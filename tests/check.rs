@@ -141,7 +141,7 @@ async fn https_targets_go_through_connect_and_its_refusals_are_told_apart() {
     let r = first_result(&off, &lines, Some(100)).await;
     assert_eq!(
         (r.status.clone(), r.http_status),
-        (CheckStatus::HttpError, Some(403)),
+        (CheckStatus::ProxyRefused, Some(403)),
         "{r:?}"
     );
     let detail = r.detail.as_deref().unwrap();

@@ -165,7 +165,7 @@ async fn an_expired_service_fails_the_check() {
     assert_eq!(stderr(&out), "error: 1 of 1 endpoint does not work\n");
     let text = stdout(&out);
     let row = &rows(&text)[0];
-    assert!(row.contains("http 403"), "{text}");
+    assert!(row.contains("proxy refused (403)"), "{text}");
     assert!(row.contains(&format!("service {id} expired at")), "{text}");
     let out = opx(
         &server,
@@ -173,7 +173,7 @@ async fn an_expired_service_fails_the_check() {
     )
     .await;
     let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
-    assert_eq!(v["results"][0]["status"], "http_error");
+    assert_eq!(v["results"][0]["status"], "proxy_refused");
     assert_eq!(v["results"][0]["http_status"], 403);
     no_secret(&out, &password);
 }

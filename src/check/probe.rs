@@ -74,17 +74,21 @@ async fn check_one(
     };
     result.latency = started.elapsed();
     match outcome {
-        Ok((status, body)) => {
+        Ok(Answer {
+            status,
+            body,
+            proxy_error,
+        }) => {
             result.http_status = Some(status);
             if (200..300).contains(&status) {
                 result.status = CheckStatus::Ok;
                 result.exit_address = exit_address(&body);
                 result.exit_country = exit_country(&body);
             } else {
-                result.status = if status == 407 {
-                    CheckStatus::AuthRefused
-                } else {
-                    CheckStatus::HttpError
+                result.status = match status {
+                    407 => CheckStatus::AuthRefused,
+                    _ if proxy_error => CheckStatus::ProxyRefused,
+                    _ => CheckStatus::HttpError,
                 };
                 let first = String::from_utf8_lossy(&body);
                 let first = first.lines().next().unwrap_or("").trim();
@@ -103,7 +107,7 @@ async fn check_one(
         Err(e) => {
             result.status = classify(&e);
             let mut detail = error_chain(&e);
-            if result.status == CheckStatus::HttpError {
+            if result.status == CheckStatus::ProxyRefused {
                 let refusal = super::tunnel::refusal(endpoint, target, timeout).await;
                 result.http_status = refusal.as_ref().map(|r| r.status);
                 detail = refused_tunnel(refusal.as_ref());
@@ -133,10 +137,26 @@ fn refused_tunnel(refusal: Option<&super::tunnel::Refusal>) -> String {
     text
 }
 
-/// The status and the first [`MAX_READ`] bytes of the answer.
-async fn fetch(client: &reqwest::Client, target: &url::Url) -> reqwest::Result<(u16, Vec<u8>)> {
+/// What came back through the proxy.
+struct Answer {
+    /// Its status.
+    status: u16,
+    /// Its first [`MAX_READ`] bytes.
+    body: Vec<u8>,
+    /// Whether it carries a `Proxy-Status` with an `error` (RFC 9209): the proxy's own refusal.
+    proxy_error: bool,
+}
+
+/// The answer to a `GET` of `target`.
+async fn fetch(client: &reqwest::Client, target: &url::Url) -> reqwest::Result<Answer> {
     let mut response = client.get(target.clone()).send().await?;
     let status = response.status().as_u16();
+    let proxy_error = response
+        .headers()
+        .get_all("proxy-status")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|v| v.split(';').any(|p| p.trim().starts_with("error=")));
     let mut body = Vec::new();
     while body.len() < MAX_READ {
         match response.chunk().await? {
@@ -144,7 +164,11 @@ async fn fetch(client: &reqwest::Client, target: &url::Url) -> reqwest::Result<(
             None => break,
         }
     }
-    Ok((status, body))
+    Ok(Answer {
+        status,
+        body,
+        proxy_error,
+    })
 }
 
 /// What a transport error means for the endpoint.
@@ -170,7 +194,7 @@ fn classify(e: &reqwest::Error) -> CheckStatus {
             return CheckStatus::AuthRefused;
         }
         if text.contains("tunnel error: unsuccessful") {
-            return CheckStatus::HttpError;
+            return CheckStatus::ProxyRefused;
         }
         source = s.source();
     }

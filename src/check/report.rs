@@ -52,23 +52,28 @@ pub enum CheckStatus {
     ConnectionRefused,
     /// No answer within the timeout.
     Timeout,
-    /// An answer with another status, from the proxy (e.g. `403` for an expired service, `429`
-    /// at the thread limit, `502` when it cannot reach the target) or from the target; a
-    /// `CONNECT` refused with a status other than `407`.
+    /// The proxy refused the request itself, with a status other than `407` (e.g. `403` for
+    /// an expired service or a destination it does not allow, `429` at the thread limit): a
+    /// `CONNECT` it answered with an error, or an answer carrying its `Proxy-Status` error
+    /// (RFC 9209). The target was not reached.
+    ProxyRefused,
+    /// An answer with another status, from the target, or from a proxy that did not say it
+    /// was its own (e.g. `502` when it cannot reach the target).
     HttpError,
     /// Anything else (TLS, a malformed answer, ...): see the detail.
     Other,
 }
 
 impl CheckStatus {
-    /// A stable name: `ok`, `auth_refused`, `connection_refused`, `timeout`, `http_error`,
-    /// `other`.
+    /// A stable name: `ok`, `auth_refused`, `connection_refused`, `timeout`,
+    /// `proxy_refused`, `http_error`, `other`.
     pub fn as_str(&self) -> &'static str {
         match self {
             CheckStatus::Ok => "ok",
             CheckStatus::AuthRefused => "auth_refused",
             CheckStatus::ConnectionRefused => "connection_refused",
             CheckStatus::Timeout => "timeout",
+            CheckStatus::ProxyRefused => "proxy_refused",
             CheckStatus::HttpError => "http_error",
             CheckStatus::Other => "other",
         }
@@ -82,6 +87,7 @@ impl std::fmt::Display for CheckStatus {
             CheckStatus::AuthRefused => "proxy auth refused",
             CheckStatus::ConnectionRefused => "connection refused",
             CheckStatus::Timeout => "timeout",
+            CheckStatus::ProxyRefused => "proxy refused",
             CheckStatus::HttpError => "http error",
             CheckStatus::Other => "error",
         })

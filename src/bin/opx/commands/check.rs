@@ -128,6 +128,7 @@ fn summary(report: &CheckReport, id: &ServiceId) -> String {
 fn status(r: &EndpointCheck) -> String {
     match (&r.status, r.http_status) {
         (CheckStatus::AuthRefused, _) => "auth refused (407)".into(),
+        (CheckStatus::ProxyRefused, Some(s)) => format!("proxy refused ({s})"),
         (CheckStatus::HttpError, Some(s)) => format!("http {s}"),
         (s, _) => s.to_string(),
     }
