@@ -105,7 +105,9 @@
 //!   list, with its status, latency and exit address.
 //! - `gateway`: `opx::gateway`, one local HTTP and SOCKS5 proxy in front of every service.
 //! - `doctor`: `Client::doctor`, where the server differs from the vendored spec.
-//! - `cli`: the `opx` command-line tool (implies `mock`, `check`, `gateway` and `doctor`).
+//! - `socks`: `socks5://` proxies for the API calls (`ClientBuilder::proxy`, `ALL_PROXY`).
+//! - `cli`: the `opx` command-line tool (implies `mock`, `check`, `gateway`, `doctor` and
+//!   `socks`).
 #![deny(missing_docs)]
 // docs.rs (`--cfg docsrs`, nightly): each item gated on a feature says which one.
 #![cfg_attr(docsrs, feature(doc_cfg))]

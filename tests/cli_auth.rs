@@ -413,6 +413,16 @@ async fn the_environments_proxy_is_used_named_in_its_errors_and_can_be_switched_
         )),
         "{said}"
     );
+    // A SOCKS5 proxy is one too (curl's `ALL_PROXY=socks5://...`), not an unknown scheme.
+    let socks = gone.replace("http://", "socks5://");
+    let unreachable = [env[0], env[1], ("ALL_PROXY", socks.as_str())];
+    let said = stderr(&home.opx(&["account", "--timeout", "5"], &unreachable).await);
+    assert!(
+        said.starts_with(&format!(
+            "error: could not connect to the proxy {socks} (from ALL_PROXY)"
+        )),
+        "{said}"
+    );
     // --no-proxy and NO_PROXY go direct.
     ok(&home.opx(&["--no-proxy", "account"], &env).await);
     let mut bypass = env.to_vec();

@@ -170,7 +170,8 @@ impl ClientBuilder {
         /// The base URL (default [`DEFAULT_BASE_URL`](crate::spec::DEFAULT_BASE_URL)). Must be
         /// `https`, except on a loopback host.
         pub fn base_url(url: impl Into<String>) => base_url = Some(url.into());
-        /// Send every call through this proxy (`http://`, `https://` or `socks5://`, with its
+        /// Send every call through this proxy (`http://`, `https://`, or `socks5://` with the
+        /// `socks` feature; with its
         /// credentials in the URL if it needs them), instead of the one the environment names
         /// (`HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY`, `NO_PROXY`, read as curl does: the
         /// default). Ignored with [`reqwest_client`](Self::reqwest_client).
