@@ -401,28 +401,19 @@ async fn the_environments_proxy_is_used_named_in_its_errors_and_can_be_switched_
     assert!(seen.load(std::sync::atomic::Ordering::SeqCst) >= 2);
     let reached = server.records().executions(Operation::GetAccount);
     assert_eq!(reached, 0, "the API was not reached through the proxy");
-    // A proxy that cannot be reached is named as what failed, not the API.
+    // A proxy that cannot be reached is named as what failed, not the API; a SOCKS5 one
+    // (curl's `ALL_PROXY=socks5://...`) too, not taken for an unknown scheme.
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let gone = format!("http://127.0.0.1:{}", closed.local_addr().unwrap().port());
+    let port = closed.local_addr().unwrap().port();
     drop(closed);
-    let unreachable = [env[0], env[1], ("HTTP_PROXY", gone.as_str())];
-    let said = stderr(&home.opx(&["account", "--timeout", "5"], &unreachable).await);
-    assert!(
-        said.starts_with(&format!(
-            "error: could not connect to the proxy {gone} (from HTTP_PROXY), on the way to "
-        )),
-        "{said}"
-    );
-    // A SOCKS5 proxy is one too (curl's `ALL_PROXY=socks5://...`), not an unknown scheme.
-    let socks = gone.replace("http://", "socks5://");
-    let unreachable = [env[0], env[1], ("ALL_PROXY", socks.as_str())];
-    let said = stderr(&home.opx(&["account", "--timeout", "5"], &unreachable).await);
-    assert!(
-        said.starts_with(&format!(
-            "error: could not connect to the proxy {socks} (from ALL_PROXY)"
-        )),
-        "{said}"
-    );
+    for (var, scheme) in [("HTTP_PROXY", "http"), ("ALL_PROXY", "socks5")] {
+        let gone = format!("{scheme}://127.0.0.1:{port}");
+        let unreachable = [env[0], env[1], (var, gone.as_str())];
+        let said = stderr(&home.opx(&["account", "--timeout", "5"], &unreachable).await);
+        let named =
+            format!("error: could not connect to the proxy {gone} (from {var}), on the way");
+        assert!(said.starts_with(&named), "{said}");
+    }
     // --no-proxy and NO_PROXY go direct.
     ok(&home.opx(&["--no-proxy", "account"], &env).await);
     let mut bypass = env.to_vec();
