@@ -159,6 +159,8 @@ async fn a_token_the_api_refuses_is_not_stored_nor_shown() {
     exits(&out, 3);
     assert!(stderr(&out).contains("invalid_token"), "{}", stderr(&out));
     assert!(stderr(&out).contains("not stored"), "{}", stderr(&out));
+    // The key given here was refused, not one from a variable that is not even set.
+    assert!(!stderr(&out).contains("OPX_TOKEN"), "{}", stderr(&out));
     assert!(!all(&out).contains(bad), "{}", all(&out));
     assert!(!home.logins().exists());
     // An empty input is refused before anything is sent.

@@ -102,7 +102,10 @@ pub fn chain(e: &dyn std::error::Error) -> String {
 fn advice(code: &opx::types::ErrorCode) -> Option<&'static str> {
     use opx::types::ErrorCode as C;
     Some(match code {
-        C::InvalidToken => "check OPX_TOKEN: the key may be revoked or pinned to other source IPs",
+        C::InvalidToken => {
+            "the API key may be mistyped, revoked or pinned to other source IPs (`opx auth \
+             status` says where the one in use comes from)"
+        }
         C::InsufficientBalance => "top up the balance in the dashboard, then try again",
         C::NotFound => "list your services with `opx services --status all`",
         C::InvalidPlanId => "list plan ids with `opx plans`",
