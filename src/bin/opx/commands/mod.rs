@@ -91,7 +91,14 @@ Exit codes:
 /// Command-line tool for the OP-Proxy v1 API: balance, plans, purchases, services, proxy
 /// lists, logs, and a local mock of the API.
 #[derive(Debug, Parser)]
-#[command(name = "opx", version, about, after_help = AFTER_HELP, term_width = HELP_WIDTH)]
+#[command(
+    name = "opx",
+    version,
+    about = "The OP-Proxy command line: balance, plans, purchases, services, proxy lists, \
+             renewals, logs, a local gateway in front of your proxies, and a mock of the API",
+    after_help = AFTER_HELP,
+    term_width = HELP_WIDTH
+)]
 pub struct Cli {
     /// Print the response's `data` exactly as the API returned it (one JSON document).
     #[arg(long, global = true, help_heading = GLOBAL)]
