@@ -1235,6 +1235,10 @@ async fn empty_results_are_said_in_words_and_y_is_short_for_yes() {
         ok(&opx(&server, &["services", "--all"]).await),
         "No services.\n"
     );
+    assert_eq!(
+        ok(&opx(&server, &["proxies", "--all"]).await),
+        "No services match: no list to fetch.\n"
+    );
     let piped = opx_with_env(
         &["services"],
         &[

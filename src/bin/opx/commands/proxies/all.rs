@@ -91,6 +91,13 @@ pub async fn run(ctx: &Ctx, args: AllLists) -> Result<(), Failure> {
         .all_services(&args.services.limit(largest).prefetch(true))
         .await?;
     let ids: Vec<opx::types::ServiceId> = services.into_iter().map(|s| s.service_id).collect();
+    if ids.is_empty() {
+        // In words on a terminal; in a pipe nothing, which scripts read as "none".
+        if output::on_terminal() {
+            output::print("No services match: no list to fetch.\n")?;
+        }
+        return Ok(());
+    }
     let total = ids.len() as u64;
     let bar = progress_bar(total);
     crate::waiting::show_in(Some(bar.clone()));
