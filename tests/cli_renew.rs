@@ -266,3 +266,40 @@ async fn paced_renew_sends_an_extension_again_after_a_429() {
     assert_eq!(s.records().executions(Operation::ExtendService), 1);
     assert_eq!(s.accounts().balance(), before - IPV4_PRICE);
 }
+
+/// A due service whose earlier extension is still unknown is not sent again by `renew`, which
+/// says so (exit 5: an outcome is unknown) without claiming this run may have charged.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_service_with_an_unknown_extension_is_left_and_said_plainly() {
+    let s = MockServer::start().await;
+    let id = seed_expiring(&s, ServiceType::Ipv4Rotating, DAY);
+    s.faults().inject(
+        Operation::ExtendService,
+        Fault::SlowCommit(std::time::Duration::from_secs(600)),
+        1,
+    );
+    let extend = [
+        "extend",
+        id.as_str(),
+        "-y",
+        "--timeout",
+        "1",
+        "--watch",
+        "0.2",
+    ];
+    exits(&opx(&s, &extend).await, 5);
+    let args: Vec<&str> = "renew --before 2d --max-spend 5000 -y".split(' ').collect();
+    let out = opx(&s, &args).await;
+    exits(&out, 5);
+    let said = stderr(&out);
+    assert!(
+        said.contains("an earlier extension of a due service"),
+        "{said}"
+    );
+    assert!(!said.contains("may or may not have been charged"), "{said}");
+    assert_eq!(
+        s.records().executions(Operation::ExtendService),
+        0,
+        "nothing landed yet"
+    );
+}

@@ -102,10 +102,18 @@ pub async fn run(ctx: &Ctx, args: RenewArgs) -> Result<(), Failure> {
     let report = crate::interrupt::guarded_with("renewal", run, stopping).await?;
     print_report(&report, args.verbose, ctx.json)?;
     if report.has_unknown() {
-        let happened = format!(
-            "an extension may or may not have been charged ({})",
-            output::rub(report.maybe_spent)
-        );
+        // Nothing may have been charged in this run when the only unknown is an earlier one
+        // (an extension refused before sending while an earlier one of it is unknown).
+        let happened = if report.maybe_spent > 0 {
+            format!(
+                "an extension may or may not have been charged ({})",
+                output::rub(report.maybe_spent)
+            )
+        } else {
+            "an earlier extension of a due service has an unknown outcome, so this run did not \
+             send one for it (nothing was sent for it now)"
+                .to_owned()
+        };
         Err(Failure::unknown(
             &happened,
             true,
