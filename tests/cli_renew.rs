@@ -244,15 +244,10 @@ async fn the_plan_lists_what_is_due_and_counts_the_rest() {
 /// extended, rate_limited". Charged once.
 #[tokio::test(flavor = "multi_thread")]
 async fn paced_renew_sends_an_extension_again_after_a_429() {
-    let s = MockServer::start().await;
-    let id = seed_expiring(&s, ServiceType::Ipv4Rotating, DAY);
-    s.faults().inject(
-        Operation::ExtendService,
-        Fault::RateLimited {
-            retry_after: Some(1),
-        },
-        1,
-    );
+    let (s, id) = one_due_with_a_fault_on_its_extension(Fault::RateLimited {
+        retry_after: Some(1),
+    })
+    .await;
     let before = s.accounts().balance();
     let args: Vec<&str> = "renew --before 2d --max-spend 5000 -y --pace"
         .split(' ')
@@ -271,13 +266,8 @@ async fn paced_renew_sends_an_extension_again_after_a_429() {
 /// says so (exit 5: an outcome is unknown) without claiming this run may have charged.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_service_with_an_unknown_extension_is_left_and_said_plainly() {
-    let s = MockServer::start().await;
-    let id = seed_expiring(&s, ServiceType::Ipv4Rotating, DAY);
-    s.faults().inject(
-        Operation::ExtendService,
-        Fault::SlowCommit(std::time::Duration::from_secs(600)),
-        1,
-    );
+    let slow = Fault::SlowCommit(std::time::Duration::from_secs(600));
+    let (s, id) = one_due_with_a_fault_on_its_extension(slow).await;
     let extend = [
         "extend",
         id.as_str(),
@@ -302,4 +292,12 @@ async fn a_service_with_an_unknown_extension_is_left_and_said_plainly() {
         0,
         "nothing landed yet"
     );
+}
+
+/// A mock with one IPv4 service due in a day, whose next extension meets `fault`.
+async fn one_due_with_a_fault_on_its_extension(fault: Fault) -> (MockServer, ServiceId) {
+    let s = MockServer::start().await;
+    let id = seed_expiring(&s, ServiceType::Ipv4Rotating, DAY);
+    s.faults().inject(Operation::ExtendService, fault, 1);
+    (s, id)
 }
