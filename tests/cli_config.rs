@@ -512,4 +512,11 @@ async fn a_profiles_spend_cap_refuses_a_charge_that_would_pass_it() {
         planned["total"], 0,
         "nothing fits in what is left: {planned}"
     );
+    // "Today" is the server's: two days later on its clock (this machine's day unchanged),
+    // the cap has room again.
+    server
+        .clock()
+        .advance(std::time::Duration::from_secs(2 * 86_400));
+    let later = home.opx(&buy, &env).await;
+    assert_eq!(later.status.code(), Some(0), "{}", stderr(&later));
 }

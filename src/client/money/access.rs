@@ -25,9 +25,11 @@ impl Client {
     pub(crate) fn clock(&self) -> &SharedClock {
         &self.t.clock
     }
-    /// The time on the client's clock.
+    /// The server's time (its latest `Date`, carried forward on the client's clock; the
+    /// client's clock before any answer): what the journal stamps its entries with and counts
+    /// "today" and "this month" by, as the account's own charges are.
     pub(crate) fn now(&self) -> DateTime<Utc> {
-        DateTime::from(self.t.clock.system_now())
+        self.server_now()
     }
 
     /// The catalog price of `plan` (of type `t`), when it can be read and is a price (0 or

@@ -30,9 +30,9 @@ impl SpendCap {
         Self::default()
     }
     setters! {
-        /// At most `rub` RUB a UTC day.
+        /// At most `rub` RUB a UTC day (the server's day: its `Date`).
         pub fn per_day(rub: i64) => day = Some(rub);
-        /// At most `rub` RUB a UTC month.
+        /// At most `rub` RUB a UTC month (by the server's clock).
         pub fn per_month(rub: i64) => month = Some(rub);
     }
     /// The daily limit.

@@ -414,7 +414,7 @@ async fn record(
     };
     match intent(client, op, relative, body).await? {
         Some((call, price)) => {
-            let now = chrono::Utc::now();
+            let now = client.server_now();
             Ok(Some(journal.begin(call, price, now, client.spend_cap())?))
         }
         None if force => {
@@ -461,7 +461,7 @@ pub async fn run(
     });
     let settle = |charge: opx::safe::Charge| {
         if let (Some(id), Some(journal)) = (entry, client.journal()) {
-            journal.settle(id, charge, None, chrono::Utc::now());
+            journal.settle(id, charge, None, client.server_now());
         }
     };
     let sending = request(&method, &url, &token, body, deadline, &proxy)?.send();

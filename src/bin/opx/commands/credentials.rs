@@ -49,7 +49,7 @@ pub async fn run(ctx: &Ctx, args: CredentialsArgs) -> Result<(), Failure> {
             };
             Some((
                 journal,
-                journal.begin(call, None, chrono::Utc::now(), None)?,
+                journal.begin(call, None, client.server_now(), None)?,
             ))
         }
         None => None,
@@ -60,7 +60,7 @@ pub async fn run(ctx: &Ctx, args: CredentialsArgs) -> Result<(), Failure> {
         let charge = result
             .as_ref()
             .map_or_else(opx::Error::charge, |_| opx::safe::Charge::Done);
-        journal.settle(n, charge, Some(id.clone()), chrono::Utc::now());
+        journal.settle(n, charge, Some(id.clone()), client.server_now());
     }
     match result {
         Ok(r) => show::response(&r, ctx.json, ctx.server_now()),

@@ -48,9 +48,8 @@ pub async fn run(ctx: &Ctx, args: PendingArgs) -> Result<(), Failure> {
     let journal = client
         .journal()
         .ok_or_else(|| Failure::Other("this client keeps no journal".into()))?;
-    let now = chrono::Utc::now();
     if let Some(Action::Dismiss { entry }) = args.action {
-        if !journal.dismiss(entry, now)? {
+        if !journal.dismiss(entry, client.server_now())? {
             return Err(Failure::Usage(format!(
                 "no unknown entry {entry} in the journal; list them with `opx pending`"
             )));
@@ -62,7 +61,8 @@ pub async fn run(ctx: &Ctx, args: PendingArgs) -> Result<(), Failure> {
         .iter()
         .filter(|e| e.state == EntryState::Unknown)
         .collect();
-    let spent = journal.spending(now)?;
+    // By the server's day and month, as the journal's entries are stamped.
+    let spent = journal.spending(client.server_now())?;
     let cap = client.spend_cap().copied().unwrap_or_default();
     if ctx.json {
         output::print_json(
