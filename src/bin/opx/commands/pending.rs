@@ -61,7 +61,11 @@ pub async fn run(ctx: &Ctx, args: PendingArgs) -> Result<(), Failure> {
         .iter()
         .filter(|e| e.state == EntryState::Unknown)
         .collect();
-    // By the server's day and month, as the journal's entries are stamped.
+    // By the server's day and month, as the journal's entries are stamped: its clock is read
+    // first when no answer gave it yet.
+    if looked_at.is_empty() {
+        client.account().await?;
+    }
     let spent = journal.spending(client.server_now())?;
     let cap = client.spend_cap().copied().unwrap_or_default();
     if ctx.json {
