@@ -314,6 +314,12 @@ async fn limit_is_a_maximum_of_rows_over_pages_sized_for_it() {
     assert_eq!(page["services"].as_array().unwrap().len(), 205);
     assert_eq!(listed_page_sizes(&server), [Some(max), Some(max), Some(5)]);
     let cursor = page["next_cursor"].as_str().unwrap().to_owned();
+    let after = ok(&opx(&server, &["services", "--all", "--cursor", &cursor]).await);
+    assert_eq!(
+        after.lines().count(),
+        25 + 1,
+        "--all starts at --cursor too: {after}"
+    );
     let rest = ok(&opx(
         &server,
         &["services", "--limit", "100", "--cursor", &cursor],

@@ -9,7 +9,7 @@ use serde_json::value::RawValue;
 
 use crate::context::Ctx;
 use crate::failure::Failure;
-use crate::output::{self, Table};
+use crate::output::{self, Now, Table};
 
 /// What one listing needs to know about its pages.
 pub trait Listing {
@@ -39,9 +39,6 @@ pub trait Listing {
     /// What the flagged items need, after their count (`of these services have expired...`).
     const FLAG_NOTE: &'static str = "";
 }
-
-/// The server's time (its `Date`, carried forward on the client's clock).
-type Now = chrono::DateTime<chrono::Utc>;
 
 /// The accessors of a page whose items are its `$items` member; every page keeps the rest in
 /// `undecoded` and `next_cursor`.
@@ -271,8 +268,9 @@ pub trait PageQuery: Clone {
     /// This query for one page of at most `size` items (`None`: the server's default) after
     /// `cursor`.
     fn page(&self, size: Option<u32>, cursor: Option<String>) -> Self;
-    /// This query for every page, each of `size` items, the next one read ahead.
-    fn every_page(&self, size: u32) -> Self;
+    /// This query for every page after `cursor`, each of `size` items, the next one read
+    /// ahead.
+    fn every_page(&self, size: u32, cursor: Option<String>) -> Self;
 }
 
 /// [`PageQuery`] for the facade's query builders, which share these setters.
@@ -282,8 +280,8 @@ macro_rules! page_query {
             fn page(&self, size: Option<u32>, cursor: Option<String>) -> Self {
                 given(given(self.clone(), size, <$query>::limit), cursor, <$query>::cursor)
             }
-            fn every_page(&self, size: u32) -> Self {
-                self.clone().limit(size).prefetch(true)
+            fn every_page(&self, size: u32, cursor: Option<String>) -> Self {
+                self.page(Some(size), cursor).prefetch(true)
             }
         }
     )*};
@@ -309,11 +307,11 @@ where
 {
     let client = ctx.client()?;
     let max_page = P::OPERATION.max_page_size().unwrap_or(u32::MAX);
+    if pages.all {
+        let every = q.every_page(max_page, pages.cursor);
+        return print_pages(client, every_page(&every), ctx.json).await;
+    }
     let budget = match pages.limit {
-        _ if pages.all => {
-            let every = q.every_page(max_page);
-            return print_pages(client, every_page(&every), ctx.json).await;
-        }
         Some(limit) if limit > max_page => u64::from(limit),
         limit => {
             return match ctx.read(one_page(q.page(limit, pages.cursor))).await? {

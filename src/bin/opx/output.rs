@@ -44,6 +44,10 @@ fn grouped_rub(amount: i64) -> String {
     format!("{sign}{grouped} RUB")
 }
 
+/// The server's time (its `Date`, carried forward on the client's clock): what "expires in"
+/// and the flags of expired services are worked out from.
+pub type Now = DateTime<Utc>;
+
 /// A timestamp: `2026-06-17 12:34 UTC` on a terminal, RFC 3339 (`2026-06-17T12:34:56Z`) in a
 /// pipe, as scripts parse it.
 pub fn time(t: &DateTime<Utc>) -> String {
@@ -56,7 +60,7 @@ pub fn time(t: &DateTime<Utc>) -> String {
 
 /// How far `expires_at` is from `now` (the server's time): `in 40 days`, or `expired 2 days
 /// ago` once passed, on a terminal; whole seconds in a pipe (negative once passed).
-pub fn expires_in(expires_at: &DateTime<Utc>, now: DateTime<Utc>) -> String {
+pub fn expires_in(expires_at: &DateTime<Utc>, now: Now) -> String {
     if on_terminal() {
         expiry_in_words(expires_at, now)
     } else {
@@ -66,7 +70,7 @@ pub fn expires_in(expires_at: &DateTime<Utc>, now: DateTime<Utc>) -> String {
 
 /// How far `expires_at` is from `now`, in words wherever it is printed: `in 40 days`, or
 /// `expired 2 days ago`.
-pub fn expiry_in_words(expires_at: &DateTime<Utc>, now: DateTime<Utc>) -> String {
+pub fn expiry_in_words(expires_at: &DateTime<Utc>, now: Now) -> String {
     let left = *expires_at - now;
     match left.to_std() {
         Ok(d) if !d.is_zero() => format!("in {}", opx::clock::human(d)),

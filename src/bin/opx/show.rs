@@ -6,7 +6,7 @@ use std::io::IsTerminal;
 use opx::types::Service;
 
 use crate::failure::Failure;
-use crate::output;
+use crate::output::{self, Now};
 
 /// Prints a service: with `--json` the body's `data` exactly as received when there is a body,
 /// else the service serialized; otherwise aligned fields.
@@ -73,9 +73,6 @@ fn expiry(s: &Service, now: Now) -> Vec<(&'static str, String)> {
 pub fn response(s: &opx::Response<Service>, json: bool, now: Now) -> Result<(), Failure> {
     service(s, Some(s.body()), json, now)
 }
-
-/// The server's time.
-type Now = chrono::DateTime<chrono::Utc>;
 
 /// A service read again by its id (after a money call that was not sent because an earlier
 /// one had gone through); only its id when it cannot be read now.

@@ -1,7 +1,7 @@
 //! `opx renew --before DURATION --max-spend RUB [--yes]`: the active services expiring within
 //! the window, the price of extending each, the total and the balance after; then, after a `y`
-//! on a terminal or with `--yes`, extends them oldest expiry first (through `extend_safely`, each at most once) and never past
-//! the cap or the balance, then shows what it did.
+//! on a terminal or with `--yes`, extends them oldest expiry first (through `extend_safely`,
+//! each at most once) and never past the cap or the balance, then shows what it did.
 //!
 //! Exit codes: 0 when the plan was only shown, or every due service was extended; 1 when some
 //! due service was left (cap, balance, unknown price, a refused extension); 5 when an
@@ -56,7 +56,7 @@ fn confirmed(
     plan: &RenewalPlan,
     planner: &RenewalPlanner,
     json: bool,
-    now: chrono::DateTime<chrono::Utc>,
+    now: output::Now,
 ) -> Result<bool, Failure> {
     let show = |dry_run| print_plan(plan, planner, args.verbose, json, dry_run, now);
     if args.yes {
@@ -66,11 +66,7 @@ fn confirmed(
         }
         return Ok(true);
     }
-    let extend = plan
-        .items
-        .iter()
-        .filter(|r| r.decision == Decision::Extend)
-        .count();
+    let extend = plan.to_extend().count();
     if args.dry_run || json || extend == 0 || !crate::confirm::can_ask() {
         show(extend > 0)?;
         return Ok(false);
@@ -162,7 +158,7 @@ fn print_plan(
     verbose: bool,
     json: bool,
     dry_run: bool,
-    now: chrono::DateTime<chrono::Utc>,
+    now: output::Now,
 ) -> Result<(), Failure> {
     if json {
         let items: Vec<_> = plan
